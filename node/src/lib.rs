@@ -1,0 +1,2 @@
+//! vein-node: the full node.
+pub mod core;
