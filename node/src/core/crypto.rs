@@ -140,7 +140,11 @@ impl Keypair {
 }
 
 /// Verify `signature` over `message` by `account`.
-pub fn verify(account: &AccountId, message: &[u8], signature: &Signature) -> Result<(), CryptoError> {
+pub fn verify(
+    account: &AccountId,
+    message: &[u8],
+    signature: &Signature,
+) -> Result<(), CryptoError> {
     let key = VerifyingKey::from_bytes(&account.0)
         .map_err(|_| CryptoError::BadPublicKey { account: *account })?;
     let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
