@@ -3,3 +3,6 @@
 
 pub mod crypto;
 pub mod hash;
+pub mod wire;
+pub mod transaction;
+pub mod ledger;
