@@ -77,7 +77,9 @@ pub struct Undo {
 /// A broken ledger invariant: a bug, never an input error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvariantViolation {
-    #[error("balances sum to {balances} but supply is {supply} (genesis {genesis} + minted {minted} - burned {burned})")]
+    #[error(
+        "balances sum to {balances} but supply is {supply} (genesis {genesis} + minted {minted} - burned {burned})"
+    )]
     SupplyMismatch { balances: u128, supply: u128, genesis: u64, minted: u64, burned: u64 },
 }
 
@@ -224,14 +226,20 @@ impl Ledger {
             .checked_add(amount)
             .ok_or(LedgerError::BalanceOverflow { account: *author })?;
         let minted = self.minted.checked_add(amount).ok_or(LedgerError::AmountOverflow)?;
-        self.genesis_supply
-            .checked_add(minted)
-            .ok_or(LedgerError::AmountOverflow)?;
+        self.genesis_supply.checked_add(minted).ok_or(LedgerError::AmountOverflow)?;
         self.save(author, undo);
         self.accounts.entry(*author).or_default().balance = new_balance;
         undo.minted_before.get_or_insert(self.minted);
         self.minted = minted;
         Ok(())
+    }
+
+    /// Copy the nonce state of `account` from another ledger (used by scratch replays that start
+    /// from a subset of balances).
+    pub fn set_nonce_state(&mut self, account: &AccountId, from: &Account) {
+        let entry = self.accounts.entry(*account).or_default();
+        entry.nonce_floor = from.nonce_floor;
+        entry.used_above_floor = from.used_above_floor.clone();
     }
 
     fn save(&self, account: &AccountId, undo: &mut Undo) {

@@ -2,7 +2,10 @@
 //! randomness: every input (bytes, time, random seeds) is handed in, every effect handed out.
 
 pub mod crypto;
+pub mod dag;
 pub mod hash;
-pub mod wire;
-pub mod transaction;
 pub mod ledger;
+pub mod random;
+pub mod tips;
+pub mod transaction;
+pub mod wire;

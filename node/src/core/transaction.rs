@@ -75,9 +75,10 @@ impl Transaction {
     }
 
     pub fn verify_signature(&self) -> Result<(), CryptoError> {
-        let bytes = self.body.signing_bytes().map_err(|_| CryptoError::BadSignature {
-            account: self.body.from,
-        })?;
+        let bytes = self
+            .body
+            .signing_bytes()
+            .map_err(|_| CryptoError::BadSignature { account: self.body.from })?;
         crypto::verify(&self.body.from, &bytes, &self.signature)
     }
 
