@@ -79,9 +79,13 @@ struct Link {
 pub enum OfferOutcome {
     Duplicate,
     /// Parked until its predecessor arrives.
-    MissingPrev { prev: Hash },
+    MissingPrev {
+        prev: Hash,
+    },
     /// Accepted as a header; `missing_units` are DAG units the best branch still needs.
-    Accepted { missing_units: Vec<Hash> },
+    Accepted {
+        missing_units: Vec<Hash>,
+    },
 }
 
 #[derive(Debug)]

@@ -16,7 +16,11 @@ pub enum Message {
     /// Ask for transactions or checkpoints by id.
     GetUnits(Vec<Hash>),
     /// Announce the sender's head so that a peer that missed it can pull it.
-    Head { id: Hash, height: u64, cumulative_weight: u128 },
+    Head {
+        id: Hash,
+        height: u64,
+        cumulative_weight: u128,
+    },
 }
 
 const KIND_TRANSACTION: u16 = 1;

@@ -1,0 +1,672 @@
+//! The node state machine: the one place where messages, time and proofs meet the DAG, the tip
+//! selector and the checkpoint chain. Sans-IO in the quinn-proto style: the driver hands in bytes
+//! from peers (`on_message`), the current time (`on_tick`), proof-of-space answers (`on_proof`)
+//! and local requests (`transfer`), and takes out effects with `poll_output` and the next wake-up
+//! with `poll_timeout`. Nothing here reads a clock, a socket, a disk or an OS random source.
+
+use crate::core::chain::{Chain, OfferOutcome};
+use crate::core::checkpoint::{Checkpoint, CheckpointBody, CheckpointError};
+use crate::core::crypto::{AccountId, Keypair};
+use crate::core::dag::{Dag, InsertOutcome, Unit};
+use crate::core::events::Event;
+use crate::core::hash::Hash;
+use crate::core::message::{Message, REQUEST_IDS_MAX};
+use crate::core::params::{Genesis, GenesisError};
+use crate::core::poc::challenge::generation_signature_for;
+use crate::core::poc::{Challenge, PocProof};
+use crate::core::random::DetRng;
+use crate::core::tips::{TipSelector, TipStrategy};
+use crate::core::transaction::{Transaction, TransactionBody, TxKind};
+use crate::core::wire::WireError;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+/// A peer as the driver names it. The core never sees addresses.
+pub type PeerId = u64;
+
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub orphan_units_max: usize,
+    /// Score below which a peer is disconnected.
+    pub peer_score_min: i64,
+    /// Outputs queued before new gossip is dropped (backpressure instead of unbounded memory).
+    pub outputs_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { orphan_units_max: 4_096, peer_score_min: 0, outputs_max: 100_000 }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub genesis: Arc<Genesis>,
+    pub key: Keypair,
+    /// Seed of this node's random stream (tip selection, gossip targets).
+    pub seed: [u8; 32],
+    pub tip_strategy: TipStrategy,
+    /// Peers each new transaction is pushed to.
+    pub gossip_fanout: usize,
+    /// Whether this node answers challenges and forges checkpoints.
+    pub mining: bool,
+    /// How often the head is announced to one random peer (anti-entropy).
+    pub announce_interval_ms: u64,
+    pub limits: Limits,
+}
+
+impl NodeConfig {
+    pub fn new(genesis: Arc<Genesis>, key: Keypair, seed: [u8; 32]) -> NodeConfig {
+        NodeConfig {
+            genesis,
+            key,
+            seed,
+            tip_strategy: TipStrategy::WeightedWalk { alpha: 0.5 },
+            gossip_fanout: 8,
+            mining: true,
+            announce_interval_ms: 2_000,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Effects for the driver to perform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send these envelope bytes to a peer. The bytes are shared among the sends of one gossip.
+    Send {
+        to: PeerId,
+        bytes: Arc<Vec<u8>>,
+    },
+    /// Find the best proof of space for this challenge and call `on_proof` with it.
+    Challenge(Challenge),
+    /// Drop the connection to this peer.
+    Disconnect {
+        peer: PeerId,
+    },
+    Event(Event),
+}
+
+/// Why a transaction (from a peer or local) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RejectReason {
+    #[error("malformed message: {0}")]
+    Malformed(#[from] WireError),
+    #[error("bad signature")]
+    BadSignature,
+    #[error("fee {fee} below the minimum {minimum}")]
+    FeeTooLow { fee: u64, minimum: u64 },
+    #[error("issued {issued_at_ms} ms, more than the allowed drift ahead of {now_ms} ms")]
+    FromTheFuture { issued_at_ms: u64, now_ms: u64 },
+    #[error("nonce {nonce} already used by a confirmed transaction")]
+    NonceUsed { nonce: u64 },
+    #[error("balance {balance} cannot cover {needed}")]
+    InsufficientBalance { balance: u64, needed: u64 },
+    #[error("amount plus fee overflows")]
+    AmountOverflow,
+    #[error("parents must differ unless both are genesis")]
+    EqualParents,
+    #[error("checkpoint rejected: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    #[error("request for {count} ids exceeds {REQUEST_IDS_MAX}")]
+    RequestTooLarge { count: usize },
+}
+
+impl RejectReason {
+    /// A short label for counters.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RejectReason::Malformed(WireError::Oversize { .. }) => "oversize",
+            RejectReason::Malformed(WireError::UnknownVersion { .. }) => "unknown_version",
+            RejectReason::Malformed(WireError::UnknownKind { .. }) => "unknown_kind",
+            RejectReason::Malformed(_) => "malformed",
+            RejectReason::BadSignature => "bad_signature",
+            RejectReason::FeeTooLow { .. } => "fee_too_low",
+            RejectReason::FromTheFuture { .. } => "from_the_future",
+            RejectReason::NonceUsed { .. } => "nonce_used",
+            RejectReason::InsufficientBalance { .. } => "insufficient_balance",
+            RejectReason::AmountOverflow => "amount_overflow",
+            RejectReason::EqualParents => "equal_parents",
+            RejectReason::Checkpoint(CheckpointError::FromTheFuture { .. }) => {
+                "checkpoint_from_the_future"
+            }
+            RejectReason::Checkpoint(CheckpointError::DeadlineNotElapsed { .. }) => {
+                "checkpoint_deadline_not_elapsed"
+            }
+            RejectReason::Checkpoint(_) => "checkpoint_invalid",
+            RejectReason::RequestTooLarge { .. } => "request_too_large",
+        }
+    }
+
+    /// Score lost by the peer that sent it. Clock skew and staleness are not misbehaviour.
+    fn penalty(&self) -> i64 {
+        match self {
+            RejectReason::FromTheFuture { .. }
+            | RejectReason::NonceUsed { .. }
+            | RejectReason::InsufficientBalance { .. }
+            | RejectReason::Checkpoint(CheckpointError::FromTheFuture { .. }) => 0,
+            RejectReason::BadSignature | RejectReason::Checkpoint(_) => 50,
+            _ => 20,
+        }
+    }
+}
+
+/// Counters for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeStats {
+    pub messages_in: u64,
+    pub messages_out: u64,
+    pub units_accepted: u64,
+    pub rejected: BTreeMap<&'static str, u64>,
+    pub checkpoints_won: u64,
+    pub outputs_dropped: u64,
+}
+
+#[derive(Debug, Clone)]
+struct PendingForge {
+    prev: Hash,
+    challenge: Challenge,
+    proof: PocProof,
+    deadline_ms: u64,
+    at_ms: u64,
+}
+
+#[derive(Debug)]
+pub struct Node {
+    config: NodeConfig,
+    account: AccountId,
+    dag: Dag,
+    chain: Chain,
+    tips: TipSelector,
+    rng: DetRng,
+    peers: BTreeMap<PeerId, i64>,
+    outputs: VecDeque<Output>,
+    forge: Option<PendingForge>,
+    /// Head id the last challenge was issued for.
+    challenged_head: Option<Hash>,
+    next_announce_ms: u64,
+    /// Nonces this node has used but not yet seen confirmed.
+    own_pending_nonces: BTreeSet<u64>,
+    stats: NodeStats,
+    now_ms: u64,
+}
+
+impl Node {
+    pub fn new(config: NodeConfig) -> Result<Node, GenesisError> {
+        let chain = Chain::new(&config.genesis)?;
+        let dag = Dag::new(chain.genesis_id(), config.limits.orphan_units_max);
+        let tips = TipSelector::new(config.tip_strategy);
+        let account = config.key.account();
+        let rng = DetRng::from_seed(config.seed);
+        let mut node = Node {
+            config,
+            account,
+            dag,
+            chain,
+            tips,
+            rng,
+            peers: BTreeMap::new(),
+            outputs: VecDeque::new(),
+            forge: None,
+            challenged_head: None,
+            next_announce_ms: 0,
+            own_pending_nonces: BTreeSet::new(),
+            stats: NodeStats::default(),
+            now_ms: 0,
+        };
+        node.issue_challenge();
+        Ok(node)
+    }
+
+    pub fn account(&self) -> AccountId {
+        self.account
+    }
+
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    pub fn dag(&self) -> &Dag {
+        &self.dag
+    }
+
+    pub fn stats(&self) -> &NodeStats {
+        &self.stats
+    }
+
+    pub fn tip_stats(&self) -> &crate::core::tips::TipStats {
+        &self.tips.stats
+    }
+
+    pub fn peers(&self) -> impl Iterator<Item = (&PeerId, &i64)> {
+        self.peers.iter()
+    }
+
+    pub fn add_peer(&mut self, peer: PeerId) {
+        self.peers.entry(peer).or_insert(100);
+    }
+
+    pub fn remove_peer(&mut self, peer: PeerId) {
+        self.peers.remove(&peer);
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// The next time `on_tick` has work to do.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let forge = self.forge.as_ref().map(|forge| forge.at_ms);
+        Some(forge.map_or(self.next_announce_ms, |at| at.min(self.next_announce_ms)))
+    }
+
+    /// Advance time: forge a checkpoint whose deadline has come, announce the head.
+    pub fn on_tick(&mut self, now_ms: u64) {
+        self.now_ms = self.now_ms.max(now_ms);
+        if let Some(forge) = &self.forge
+            && forge.at_ms <= self.now_ms
+        {
+            let forge = forge.clone();
+            self.forge = None;
+            if forge.prev == self.chain.head().id {
+                self.forge_checkpoint(forge);
+            }
+        }
+        if self.now_ms >= self.next_announce_ms {
+            self.next_announce_ms = self.now_ms + self.config.announce_interval_ms.max(1);
+            if let Some(peer) = self.random_peer(None) {
+                let head = self.chain.head();
+                let message = Message::Head {
+                    id: head.id,
+                    height: head.height,
+                    cumulative_weight: head.cumulative_weight,
+                };
+                self.send(peer, &message);
+            }
+        }
+    }
+
+    /// The driver's answer to `Output::Challenge`.
+    pub fn on_proof(&mut self, now_ms: u64, challenge: Challenge, best: Option<(PocProof, u64)>) {
+        self.now_ms = self.now_ms.max(now_ms);
+        let head = self.chain.head();
+        if challenge != self.next_challenge() {
+            return; // The head moved while the proof was being computed; a new one is coming.
+        }
+        let Some((proof, deadline_ms)) = best else { return };
+        let at_ms = head.timestamp_ms.saturating_add(deadline_ms);
+        self.forge = Some(PendingForge { prev: head.id, challenge, proof, deadline_ms, at_ms });
+    }
+
+    /// Bytes from a peer. Never panics; bad input is counted, scored and dropped.
+    pub fn on_message(&mut self, now_ms: u64, from: PeerId, bytes: &[u8]) {
+        self.now_ms = self.now_ms.max(now_ms);
+        self.stats.messages_in += 1;
+        if !self.peers.contains_key(&from) {
+            self.add_peer(from);
+        }
+        let message = match Message::decode(bytes) {
+            Ok(message) => message,
+            Err(error) => {
+                self.reject(Some(from), RejectReason::Malformed(error));
+                return;
+            }
+        };
+        match message {
+            Message::Transaction(tx) => {
+                if let Err(reason) = self.accept_transaction(tx, Some(from)) {
+                    self.reject(Some(from), reason);
+                }
+            }
+            Message::Checkpoint(checkpoint) => {
+                if let Err(reason) = self.accept_checkpoint(checkpoint, Some(from)) {
+                    self.reject(Some(from), reason);
+                }
+            }
+            Message::GetUnits(ids) => self.serve(from, &ids),
+            Message::Head { id, cumulative_weight, .. } => {
+                if !self.chain.knows(&id) && cumulative_weight > self.chain.head().cumulative_weight
+                {
+                    self.send(from, &Message::GetUnits(vec![id]));
+                }
+            }
+        }
+    }
+
+    /// Build, sign and submit a transfer from this node's account.
+    pub fn transfer(
+        &mut self,
+        now_ms: u64,
+        to: AccountId,
+        amount: u64,
+        fee: u64,
+    ) -> Result<Arc<Unit>, RejectReason> {
+        self.now_ms = self.now_ms.max(now_ms);
+        let confirmed_next = self.chain.ledger().next_nonce(&self.account);
+        self.own_pending_nonces.retain(|nonce| *nonce >= confirmed_next);
+        let mut nonce = confirmed_next;
+        while self.own_pending_nonces.contains(&nonce)
+            || self.chain.ledger().account(&self.account).is_some_and(|a| a.nonce_used(nonce))
+        {
+            nonce += 1;
+        }
+        let tx = self.build_transaction(nonce, TxKind::Transfer { to, amount }, fee)?;
+        let unit = Unit::new(tx.clone())?;
+        self.accept_transaction(tx, None)?;
+        self.own_pending_nonces.insert(nonce);
+        Ok(unit)
+    }
+
+    /// Sign a transaction of this node's account with parents from tip selection, without
+    /// submitting it (attackers use this to build conflicting spends).
+    pub fn build_transaction(
+        &mut self,
+        nonce: u64,
+        kind: TxKind,
+        fee: u64,
+    ) -> Result<Transaction, RejectReason> {
+        let anchors = self.chain.anchors();
+        let selection = self.tips.select(
+            &self.dag,
+            self.chain.ledger(),
+            self.chain.epoch(),
+            &anchors,
+            &mut self.rng,
+        );
+        let body = TransactionBody {
+            from: self.account,
+            nonce,
+            kind,
+            fee,
+            parents: selection.parents,
+            issued_at_ms: self.now_ms,
+        };
+        Ok(body.sign(&self.config.key)?)
+    }
+
+    /// Validate and insert a transaction; gossip it on success.
+    pub fn accept_transaction(
+        &mut self,
+        tx: Transaction,
+        from: Option<PeerId>,
+    ) -> Result<(), RejectReason> {
+        let unit = Unit::new(tx)?;
+        if self.dag.knows(&unit.id) {
+            return Ok(());
+        }
+        let body = &unit.tx.body;
+        let params = self.chain.params();
+        if body.fee < params.fee_min {
+            return Err(RejectReason::FeeTooLow { fee: body.fee, minimum: params.fee_min });
+        }
+        if body.issued_at_ms > self.now_ms.saturating_add(params.future_drift_ms) {
+            return Err(RejectReason::FromTheFuture {
+                issued_at_ms: body.issued_at_ms,
+                now_ms: self.now_ms,
+            });
+        }
+        let needed = body.debit().ok_or(RejectReason::AmountOverflow)?;
+        let ledger = self.chain.ledger();
+        if ledger.account(&body.from).is_some_and(|account| account.nonce_used(body.nonce)) {
+            return Err(RejectReason::NonceUsed { nonce: body.nonce });
+        }
+        let balance = ledger.balance(&body.from);
+        if balance < needed {
+            return Err(RejectReason::InsufficientBalance { balance, needed });
+        }
+        unit.tx.verify_signature().map_err(|_| RejectReason::BadSignature)?;
+        let outcome = self.dag.insert(unit.clone()).map_err(|_| RejectReason::EqualParents)?;
+        match outcome {
+            InsertOutcome::Duplicate => Ok(()),
+            InsertOutcome::Orphaned { missing } => {
+                if let Some(peer) = from {
+                    self.request(peer, missing);
+                }
+                Ok(())
+            }
+            InsertOutcome::Inserted { released } => {
+                self.on_units_inserted(std::iter::once(unit).chain(released).collect(), from);
+                Ok(())
+            }
+        }
+    }
+
+    fn on_units_inserted(&mut self, units: Vec<Arc<Unit>>, from: Option<PeerId>) {
+        for unit in &units {
+            self.stats.units_accepted += 1;
+            self.emit(Event::UnitAccepted { id: unit.id, own: from.is_none() });
+            self.gossip_transaction(unit, from);
+        }
+        // A checkpoint may have been waiting for these units.
+        let head_before = self.chain.head().id;
+        let missing = self.chain.update_head(&mut self.dag);
+        self.after_chain_change(head_before, from, missing);
+    }
+
+    fn gossip_transaction(&mut self, unit: &Arc<Unit>, from: Option<PeerId>) {
+        let Ok(bytes) = Message::Transaction(unit.tx.clone()).encode() else { return };
+        let bytes = Arc::new(bytes);
+        let candidates: Vec<PeerId> =
+            self.peers.keys().copied().filter(|peer| Some(*peer) != from).collect();
+        let fanout = self.config.gossip_fanout.min(candidates.len());
+        // Partial Fisher-Yates: the first `fanout` entries become a uniform sample.
+        let mut candidates = candidates;
+        for index in 0..fanout {
+            let pick = index + self.rng.index(candidates.len() - index);
+            candidates.swap(index, pick);
+            self.push(Output::Send { to: candidates[index], bytes: bytes.clone() });
+        }
+    }
+
+    fn accept_checkpoint(
+        &mut self,
+        checkpoint: Checkpoint,
+        from: Option<PeerId>,
+    ) -> Result<(), RejectReason> {
+        let checkpoint = Arc::new(checkpoint);
+        let head_before = self.chain.head().id;
+        let outcome = self.chain.offer(checkpoint.clone(), self.now_ms, &mut self.dag)?;
+        match outcome {
+            OfferOutcome::Duplicate => {}
+            OfferOutcome::MissingPrev { prev } => {
+                if let Some(peer) = from {
+                    self.request(peer, vec![prev]);
+                }
+            }
+            OfferOutcome::Accepted { missing_units } => {
+                // Relay every valid header so that forks propagate and fork choice can act.
+                if let Ok(bytes) = Message::Checkpoint((*checkpoint).clone()).encode() {
+                    let bytes = Arc::new(bytes);
+                    let peers: Vec<PeerId> =
+                        self.peers.keys().copied().filter(|peer| Some(*peer) != from).collect();
+                    for peer in peers {
+                        self.push(Output::Send { to: peer, bytes: bytes.clone() });
+                    }
+                }
+                self.after_chain_change(head_before, from, missing_units);
+            }
+        }
+        Ok(())
+    }
+
+    fn after_chain_change(&mut self, head_before: Hash, from: Option<PeerId>, missing: Vec<Hash>) {
+        for event in self.chain.drain_events() {
+            self.emit(event);
+        }
+        let missing: Vec<Hash> = missing.into_iter().filter(|id| !self.dag.knows(id)).collect();
+        if !missing.is_empty()
+            && let Some(peer) = from.or_else(|| self.random_peer(None))
+        {
+            self.request(peer, missing);
+        }
+        if self.chain.head().id != head_before {
+            self.forge = None;
+            self.issue_challenge();
+        }
+    }
+
+    fn next_challenge(&self) -> Challenge {
+        let head = self.chain.head();
+        let height = head.height + 1;
+        Challenge {
+            height,
+            generation_signature: generation_signature_for(
+                height,
+                self.chain.params().challenge_refresh,
+                &head.generation_signature,
+                &head.author,
+            ),
+            base_target: head.next_base_target,
+        }
+    }
+
+    fn issue_challenge(&mut self) {
+        if !self.config.mining {
+            return;
+        }
+        let head = self.chain.head().id;
+        if self.challenged_head == Some(head) {
+            return;
+        }
+        self.challenged_head = Some(head);
+        let challenge = self.next_challenge();
+        self.push(Output::Challenge(challenge));
+    }
+
+    fn forge_checkpoint(&mut self, forge: PendingForge) {
+        let head = self.chain.head().clone();
+        debug_assert_eq!(forge.prev, head.id);
+        let parents = self.checkpoint_parents();
+        let ledger_root = match self.chain.preview_root(&parents, &self.account, &self.dag) {
+            Ok(root) => root,
+            Err(reason) => {
+                self.emit(Event::InputRejected { peer: None, kind: "own_checkpoint", reason });
+                return;
+            }
+        };
+        let body = CheckpointBody {
+            height: forge.challenge.height,
+            prev: head.id,
+            generation_signature: forge.challenge.generation_signature,
+            proof: forge.proof,
+            parents,
+            base_target: forge.challenge.base_target,
+            cumulative_weight: head.cumulative_weight
+                + crate::core::poc::challenge::weight(forge.challenge.base_target),
+            ledger_root,
+            timestamp_ms: forge.at_ms,
+            author: self.account,
+        };
+        let checkpoint = match body.sign(&self.config.key) {
+            Ok(checkpoint) => checkpoint,
+            Err(error) => {
+                let reason = error.to_string();
+                self.emit(Event::InputRejected { peer: None, kind: "own_checkpoint", reason });
+                return;
+            }
+        };
+        let id = checkpoint.id().unwrap_or(Hash::ZERO);
+        match self.accept_checkpoint(checkpoint, None) {
+            Ok(()) => {
+                self.stats.checkpoints_won += 1;
+                self.emit(Event::CheckpointWon {
+                    id,
+                    height: forge.challenge.height,
+                    deadline_ms: forge.deadline_ms,
+                });
+            }
+            Err(reason) => self.emit(Event::InputRejected {
+                peer: None,
+                kind: "own_checkpoint",
+                reason: reason.to_string(),
+            }),
+        }
+    }
+
+    /// Up to `checkpoint_parents_max` eligible tips, newest first; the anchors if none.
+    fn checkpoint_parents(&mut self) -> Vec<Hash> {
+        let max = self.chain.params().checkpoint_parents_max;
+        let mut tips: Vec<Hash> = self.dag.tips().as_slice().to_vec();
+        tips.sort_by_key(|id| std::cmp::Reverse(self.dag.seq(id).unwrap_or(0)));
+        let epoch = self.chain.epoch();
+        let mut chosen = Vec::new();
+        for tip in tips {
+            if chosen.len() == max {
+                break;
+            }
+            if !self.dag.is_confirmed(&tip)
+                && self.tips.eligible(&self.dag, self.chain.ledger(), epoch, &tip)
+            {
+                chosen.push(tip);
+            }
+        }
+        if chosen.is_empty() {
+            chosen = self.chain.anchors();
+        }
+        chosen
+    }
+
+    fn serve(&mut self, to: PeerId, ids: &[Hash]) {
+        for id in ids.iter().take(REQUEST_IDS_MAX) {
+            let message = if let Some(unit) = self.dag.get(id) {
+                Message::Transaction(unit.tx.clone())
+            } else if let Some(checkpoint) =
+                self.chain.header(id).and_then(|header| header.checkpoint.clone())
+            {
+                Message::Checkpoint((*checkpoint).clone())
+            } else {
+                continue;
+            };
+            self.send(to, &message);
+        }
+    }
+
+    fn request(&mut self, peer: PeerId, ids: Vec<Hash>) {
+        for chunk in ids.chunks(REQUEST_IDS_MAX) {
+            self.send(peer, &Message::GetUnits(chunk.to_vec()));
+        }
+    }
+
+    fn send(&mut self, to: PeerId, message: &Message) {
+        if let Ok(bytes) = message.encode() {
+            self.push(Output::Send { to, bytes: Arc::new(bytes) });
+        }
+    }
+
+    fn push(&mut self, output: Output) {
+        if matches!(output, Output::Send { .. }) {
+            if self.outputs.len() >= self.config.limits.outputs_max {
+                self.stats.outputs_dropped += 1;
+                return;
+            }
+            self.stats.messages_out += 1;
+        }
+        self.outputs.push_back(output);
+    }
+
+    fn emit(&mut self, event: Event) {
+        self.outputs.push_back(Output::Event(event));
+    }
+
+    fn random_peer(&mut self, except: Option<PeerId>) -> Option<PeerId> {
+        let peers: Vec<PeerId> =
+            self.peers.keys().copied().filter(|peer| Some(*peer) != except).collect();
+        if peers.is_empty() { None } else { Some(peers[self.rng.index(peers.len())]) }
+    }
+
+    fn reject(&mut self, peer: Option<PeerId>, reason: RejectReason) {
+        let kind = reason.kind();
+        *self.stats.rejected.entry(kind).or_insert(0) += 1;
+        let penalty = reason.penalty();
+        self.emit(Event::InputRejected { peer, kind, reason: reason.to_string() });
+        let Some(peer) = peer else { return };
+        let Some(score) = self.peers.get_mut(&peer) else { return };
+        *score -= penalty;
+        let score = *score;
+        if score < self.config.limits.peer_score_min {
+            self.peers.remove(&peer);
+            self.emit(Event::PeerDisconnected { peer, score });
+            self.outputs.push_back(Output::Disconnect { peer });
+        }
+    }
+}
