@@ -1,2 +1,3 @@
 //! vein-node: the full node.
 pub mod core;
+pub mod plotter;

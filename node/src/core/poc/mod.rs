@@ -1,0 +1,27 @@
+//! Proof-of-Contribution: disk space as the scarce resource (PROTOCOL.md section 3).
+//!
+//! - [`challenge`]: generation signature, scoop index, hit, deadline, weight.
+//! - [`nonce`]: PoC2 nonce generation (BLAKE3), reference and SIMD multi-nonce.
+//! - [`plot_file`]: the scoop-major plot file format and its validating reader.
+//! - [`proof`]: proofs, network modes and verification.
+//! - [`model`]: the keyed-PRF back-end for large simulations.
+//! - [`prover`]: the interface both back-ends implement.
+//! - [`retarget`]: base-target retargeting.
+//!
+//! Everything here is pure: readers work over `Read + Seek`, the caller opens files.
+
+pub mod challenge;
+pub mod model;
+pub mod nonce;
+pub mod plot_file;
+pub mod proof;
+pub mod prover;
+pub mod retarget;
+
+#[cfg(test)]
+mod equivalence_tests;
+
+pub use challenge::{Challenge, NONCE_BYTES, SCOOP_BYTES, SCOOPS_PER_NONCE};
+pub use plot_file::{PlotFileError, PlotHeader, PlotReader};
+pub use proof::{PocError, PocMode, PocProof, verify_proof};
+pub use prover::{ModelPlots, PlotSet, Prover};
