@@ -18,7 +18,15 @@ use vein_node::plotter::{
 };
 
 #[derive(Parser)]
-#[command(name = "vein-node", version, about = "The vein full node", long_about = None)]
+#[command(
+    name = "vein-node",
+    version,
+    about = "The vein full node",
+    after_help = "Examples:\n  \
+        vein-node plot --account <64 hex> --start 0 --nonces 4096 --out plots/   (1 GiB plot)\n  \
+        vein-node plot-verify plots/<account>_0_4096.vplot\n  \
+        vein-node bench-plot                                     (speed on this machine)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -146,15 +154,24 @@ fn plot_verify(file: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Run `work` repeatedly for at least `budget`; return (iterations, elapsed).
+/// Run `work` repeatedly for at least `budget`, three times, and return the fastest trial as
+/// (iterations, elapsed): the machine is shared, and the best of three is the least disturbed.
 fn repeat_for(budget: Duration, mut work: impl FnMut()) -> (u64, Duration) {
-    let started = Instant::now();
-    let mut iterations = 0u64;
-    while started.elapsed() < budget {
-        work();
-        iterations += 1;
+    let mut best: Option<(u64, Duration)> = None;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let mut iterations = 0u64;
+        while started.elapsed() < budget / 3 {
+            work();
+            iterations += 1;
+        }
+        let trial = (iterations, started.elapsed());
+        let rate = |(count, elapsed): (u64, Duration)| count as f64 / elapsed.as_secs_f64();
+        if best.is_none_or(|previous| rate(trial) > rate(previous)) {
+            best = Some(trial);
+        }
     }
-    (iterations, started.elapsed())
+    best.unwrap_or((0, Duration::from_secs(1)))
 }
 
 fn bench_plot(nonces: u64, dir: Option<PathBuf>) -> Result<(), String> {
@@ -281,7 +298,10 @@ fn bench_plot(nonces: u64, dir: Option<PathBuf>) -> Result<(), String> {
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_dir(&dir);
 
-    println!("\n| measurement ({cores} cores, {lanes} BLAKE3 SIMD lanes) | result |\n|---|---|");
+    println!(
+        "\n| measurement ({cores} cores, {lanes} BLAKE3 SIMD lanes; CPU rows best of 3) | result |"
+    );
+    println!("|---|---|");
     for (name, value) in rows {
         println!("| {name} | {value} |");
     }
