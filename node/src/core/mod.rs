@@ -1,6 +1,17 @@
 //! The sans-IO protocol core: pure state machines. No async, no clock, no sockets, no OS
 //! randomness: every input (bytes, time, random seeds) is handed in, every effect handed out.
 
+pub mod chain;
+pub mod checkpoint;
 pub mod crypto;
+pub mod dag;
+pub mod events;
 pub mod hash;
+pub mod ledger;
+pub mod message;
+pub mod params;
 pub mod poc;
+pub mod random;
+pub mod tips;
+pub mod transaction;
+pub mod wire;

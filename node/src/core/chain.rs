@@ -1,0 +1,567 @@
+//! The checkpoint chain: fork choice, White Flag ordering, ledger derivation and finality.
+//!
+//! Every structurally valid checkpoint is kept as a header. The active chain is the connectable
+//! header with the greatest cumulative weight; on equal weight the one seen first wins. Switching
+//! to it disconnects checkpoints back to the fork point (reverting their ledger changes from undo
+//! logs and clearing their confirmations) and connects the new branch one checkpoint at a time:
+//! each orders the unconfirmed past cone of its parents by post-order DFS and applies each
+//! transaction that is valid against the ledger; the rest are ignored forever on that branch.
+//! The resulting ledger root must equal the one the author signed, else the checkpoint and its
+//! descendants are invalid and the node returns to its previous branch.
+//!
+//! Ledger state is therefore a pure function of the active chain. Reorganisations deeper than
+//! the reorg limit `R` are refused; a checkpoint buried under `k` others is final, and
+//! disconnecting one emits `Event::FinalReverted` (a safety violation for the simulator).
+
+use crate::core::checkpoint::{Checkpoint, CheckpointError, Predecessor, ValidationContext};
+use crate::core::crypto::AccountId;
+use crate::core::dag::{Confirmation, Dag, Outcome};
+use crate::core::events::Event;
+use crate::core::hash::Hash;
+use crate::core::ledger::{Ledger, Undo};
+use crate::core::params::{Genesis, GenesisError, Params};
+use crate::core::poc::PocMode;
+use crate::core::poc::retarget::{RETARGET_WINDOW, next_base_target};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Largest unconfirmed cone one checkpoint may order. Bounds the work a peer can cause.
+pub const CHECKPOINT_CONE_UNITS_MAX: usize = 1_000_000;
+/// Checkpoints waiting for their predecessor.
+const WAITING_CHECKPOINTS_MAX: usize = 1_024;
+
+#[derive(Debug, Clone)]
+pub struct Header {
+    pub id: Hash,
+    /// `None` for genesis.
+    pub checkpoint: Option<Arc<Checkpoint>>,
+    pub height: u64,
+    pub prev: Hash,
+    pub generation_signature: Hash,
+    pub author: AccountId,
+    pub timestamp_ms: u64,
+    pub base_target: u64,
+    pub cumulative_weight: u128,
+    pub ledger_root: Hash,
+    /// Base target the successor must carry.
+    pub next_base_target: u64,
+    /// First-seen order, for the tie rule.
+    pub seen_seq: u64,
+}
+
+impl Header {
+    fn predecessor(&self) -> Predecessor {
+        Predecessor {
+            id: self.id,
+            height: self.height,
+            generation_signature: self.generation_signature,
+            author: self.author,
+            timestamp_ms: self.timestamp_ms,
+            cumulative_weight: self.cumulative_weight,
+            next_base_target: self.next_base_target,
+        }
+    }
+
+    pub fn parents(&self) -> &[Hash] {
+        self.checkpoint.as_ref().map_or(&[], |cp| cp.body.parents.as_slice())
+    }
+}
+
+#[derive(Debug)]
+struct Link {
+    id: Hash,
+    undo: Option<Undo>,
+    confirmed: Vec<(Hash, Outcome)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OfferOutcome {
+    Duplicate,
+    /// Parked until its predecessor arrives.
+    MissingPrev {
+        prev: Hash,
+    },
+    /// Accepted as a header; `missing_units` are DAG units the best branch still needs.
+    Accepted {
+        missing_units: Vec<Hash>,
+    },
+}
+
+#[derive(Debug)]
+pub struct Chain {
+    params: Params,
+    poc: PocMode,
+    genesis_id: Hash,
+    headers: BTreeMap<Hash, Header>,
+    /// Candidates for the head, best first: (weight desc, first seen, id).
+    ranking: BTreeSet<(Reverse<u128>, u64, Hash)>,
+    invalid: BTreeSet<Hash>,
+    waiting: BTreeMap<Hash, (Hash, Arc<Checkpoint>)>,
+    active: Vec<Link>,
+    ledger: Ledger,
+    epoch: u64,
+    next_seq: u64,
+    /// Highest height for which final events were emitted on the active chain.
+    final_height: u64,
+    events: Vec<Event>,
+}
+
+impl Chain {
+    pub fn new(genesis: &Genesis) -> Result<Chain, GenesisError> {
+        genesis.validate()?;
+        let id = genesis.id()?;
+        let ledger = genesis.ledger().ok_or(GenesisError::SupplyOverflow)?;
+        let header = Header {
+            id,
+            checkpoint: None,
+            height: 0,
+            prev: Hash::ZERO,
+            generation_signature: genesis.generation_signature()?,
+            author: AccountId::default(),
+            timestamp_ms: genesis.timestamp_ms,
+            base_target: genesis.initial_base_target,
+            cumulative_weight: 0,
+            ledger_root: ledger.root(),
+            next_base_target: genesis.initial_base_target,
+            seen_seq: 0,
+        };
+        let mut headers = BTreeMap::new();
+        headers.insert(id, header);
+        let mut ranking = BTreeSet::new();
+        ranking.insert((Reverse(0), 0, id));
+        Ok(Chain {
+            params: genesis.params.clone(),
+            poc: genesis.poc.clone(),
+            genesis_id: id,
+            headers,
+            ranking,
+            invalid: BTreeSet::new(),
+            waiting: BTreeMap::new(),
+            active: vec![Link { id, undo: None, confirmed: Vec::new() }],
+            ledger,
+            epoch: 0,
+            next_seq: 1,
+            final_height: 0,
+            events: Vec::new(),
+        })
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    pub fn poc(&self) -> &PocMode {
+        &self.poc
+    }
+
+    pub fn genesis_id(&self) -> Hash {
+        self.genesis_id
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// Bumped whenever the ledger changes (tip eligibility caches key on it).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    pub fn head(&self) -> &Header {
+        let id = self.active.last().map_or(self.genesis_id, |link| link.id);
+        // The active chain only ever holds known headers.
+        self.headers.get(&id).unwrap_or_else(|| unreachable!("active id {id:?} has a header"))
+    }
+
+    pub fn height(&self) -> u64 {
+        self.active.len() as u64 - 1
+    }
+
+    pub fn header(&self, id: &Hash) -> Option<&Header> {
+        self.headers.get(id)
+    }
+
+    pub fn knows(&self, id: &Hash) -> bool {
+        self.headers.contains_key(id) || self.waiting.contains_key(id) || self.invalid.contains(id)
+    }
+
+    /// Id of the active checkpoint at `height`.
+    pub fn active_at(&self, height: u64) -> Option<Hash> {
+        self.active.get(height as usize).map(|link| link.id)
+    }
+
+    /// Height up to which the active chain is final.
+    pub fn final_height(&self) -> u64 {
+        self.final_height
+    }
+
+    /// Recently confirmed units: walks start here and fall back here.
+    pub fn anchors(&self) -> Vec<Hash> {
+        let parents = self.head().parents();
+        if parents.is_empty() { vec![self.genesis_id] } else { parents.to_vec() }
+    }
+
+    pub fn drain_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    pub fn predecessor_of_head(&self) -> Predecessor {
+        self.head().predecessor()
+    }
+
+    /// Offer a checkpoint received from a peer or forged locally.
+    pub fn offer(
+        &mut self,
+        checkpoint: Arc<Checkpoint>,
+        now_ms: u64,
+        dag: &mut Dag,
+    ) -> Result<OfferOutcome, CheckpointError> {
+        let id = checkpoint.id()?;
+        if self.headers.contains_key(&id) || self.invalid.contains(&id) {
+            return Ok(OfferOutcome::Duplicate);
+        }
+        let prev = checkpoint.body.prev;
+        if self.invalid.contains(&prev) {
+            self.invalid.insert(id);
+            return Err(CheckpointError::LedgerRootMismatch { height: checkpoint.body.height - 1 });
+        }
+        if !self.headers.contains_key(&prev) {
+            if self.waiting.len() >= WAITING_CHECKPOINTS_MAX {
+                self.waiting.pop_first();
+            }
+            self.waiting.insert(id, (prev, checkpoint));
+            return Ok(OfferOutcome::MissingPrev { prev });
+        }
+        self.insert_header(id, checkpoint, now_ms)?;
+        // Release parked descendants, in id order (deterministic).
+        let mut released = vec![id];
+        while let Some(parent) = released.pop() {
+            let children: Vec<Hash> = self
+                .waiting
+                .iter()
+                .filter(|(_, (prev, _))| *prev == parent)
+                .map(|(child, _)| *child)
+                .collect();
+            for child in children {
+                if let Some((_, checkpoint)) = self.waiting.remove(&child)
+                    && self.insert_header(child, checkpoint, now_ms).is_ok()
+                {
+                    released.push(child);
+                }
+            }
+        }
+        let missing_units = self.update_head(dag);
+        Ok(OfferOutcome::Accepted { missing_units })
+    }
+
+    fn insert_header(
+        &mut self,
+        id: Hash,
+        checkpoint: Arc<Checkpoint>,
+        now_ms: u64,
+    ) -> Result<(), CheckpointError> {
+        let prev = self
+            .headers
+            .get(&checkpoint.body.prev)
+            .ok_or(CheckpointError::WrongHeight {
+                found: checkpoint.body.height,
+                expected_minus_one: u64::MAX,
+            })?
+            .predecessor();
+        let context = ValidationContext {
+            now_ms,
+            future_drift_ms: self.params.future_drift_ms,
+            challenge_refresh: self.params.challenge_refresh,
+            parents_max: self.params.checkpoint_parents_max,
+            poc: &self.poc,
+        };
+        checkpoint.validate_header(&prev, &context)?;
+        let body = &checkpoint.body;
+        let mut header = Header {
+            id,
+            checkpoint: None,
+            height: body.height,
+            prev: body.prev,
+            generation_signature: body.generation_signature,
+            author: body.author,
+            timestamp_ms: body.timestamp_ms,
+            base_target: body.base_target,
+            cumulative_weight: body.cumulative_weight,
+            ledger_root: body.ledger_root,
+            next_base_target: body.base_target,
+            seen_seq: self.next_seq,
+        };
+        self.next_seq += 1;
+        header.next_base_target = self.retarget_after(&header);
+        header.checkpoint = Some(checkpoint);
+        self.ranking.insert((Reverse(header.cumulative_weight), header.seen_seq, id));
+        self.events.push(Event::CheckpointAccepted {
+            id,
+            height: header.height,
+            author: header.author,
+        });
+        self.headers.insert(id, header);
+        Ok(())
+    }
+
+    /// Base target for the successor of `header`, from it and up to 23 ancestors.
+    fn retarget_after(&self, header: &Header) -> u64 {
+        if self.params.fixed_base_target {
+            return header.base_target;
+        }
+        let mut recent = vec![(header.timestamp_ms, header.base_target)];
+        let mut cursor = header.prev;
+        while recent.len() < RETARGET_WINDOW && header.height >= recent.len() as u64 {
+            let Some(ancestor) = self.headers.get(&cursor) else { break };
+            recent.push((ancestor.timestamp_ms, ancestor.base_target));
+            cursor = ancestor.prev;
+        }
+        recent.reverse();
+        next_base_target(&recent, self.params.target_interval_ms)
+    }
+
+    /// Move the active chain to the best connectable candidate. Returns DAG units the best
+    /// candidate still lacks (the caller requests them).
+    pub fn update_head(&mut self, dag: &mut Dag) -> Vec<Hash> {
+        let mut missing = Vec::new();
+        let candidates: Vec<Hash> = self.ranking.iter().map(|(_, _, id)| *id).collect();
+        for candidate in candidates {
+            if candidate == self.head().id {
+                return missing;
+            }
+            let Some(branch) = self.branch_to(&candidate) else { continue };
+            let fork_height = branch.first().map_or(self.height(), |h| h.height - 1);
+            // A candidate that is an ancestor of the head (branch empty) is lighter; skip.
+            if branch.is_empty() {
+                continue;
+            }
+            let depth = self.height() - fork_height;
+            if depth > self.params.reorg_limit {
+                self.events.push(Event::ReorgRefused {
+                    depth,
+                    limit: self.params.reorg_limit,
+                    candidate,
+                });
+                continue;
+            }
+            let lacking: Vec<Hash> = branch
+                .iter()
+                .flat_map(|header| header.parents().to_vec())
+                .filter(|unit| !dag.contains(unit))
+                .collect();
+            if !lacking.is_empty() {
+                // The best branch cannot be connected yet: fetch its units, try lighter ones.
+                if missing.is_empty() {
+                    missing = lacking;
+                }
+                continue;
+            }
+            if self.switch_to(fork_height, &branch, dag) {
+                return missing;
+            }
+        }
+        missing
+    }
+
+    /// Headers from the fork point (exclusive) to `tip`, oldest first; `None` if the branch
+    /// contains an invalid or unknown header.
+    fn branch_to(&self, tip: &Hash) -> Option<Vec<Header>> {
+        let mut branch = Vec::new();
+        let mut cursor = *tip;
+        loop {
+            let header = self.headers.get(&cursor)?;
+            if self.active_at(header.height) == Some(cursor) {
+                break;
+            }
+            if self.invalid.contains(&cursor) {
+                return None;
+            }
+            branch.push(header.clone());
+            cursor = header.prev;
+        }
+        branch.reverse();
+        Some(branch)
+    }
+
+    /// Disconnect to `fork_height`, connect `branch`. On a bad ledger root, restore the old chain
+    /// and return false.
+    fn switch_to(&mut self, fork_height: u64, branch: &[Header], dag: &mut Dag) -> bool {
+        let old_head = self.head().id;
+        let old_height = self.height();
+        let old_branch: Vec<Header> = ((fork_height + 1)..=old_height)
+            .filter_map(|height| self.active_at(height))
+            .filter_map(|id| self.headers.get(&id).cloned())
+            .collect();
+        self.disconnect_to(fork_height, dag);
+        for (index, header) in branch.iter().enumerate() {
+            if let Err(reason) = self.connect(header, dag) {
+                self.events.push(Event::CheckpointInvalid {
+                    id: header.id,
+                    height: header.height,
+                    reason,
+                });
+                for bad in &branch[index..] {
+                    self.invalid.insert(bad.id);
+                    self.ranking.remove(&(Reverse(bad.cumulative_weight), bad.seen_seq, bad.id));
+                }
+                self.disconnect_to(fork_height, dag);
+                for old in &old_branch {
+                    // The old branch connected before, so it connects again identically.
+                    let reconnected = self.connect(old, dag);
+                    debug_assert!(reconnected.is_ok());
+                }
+                self.epoch += 1;
+                return false;
+            }
+        }
+        self.epoch += 1;
+        let head = self.head().clone();
+        if fork_height < old_height {
+            self.events.push(Event::Reorg {
+                depth: old_height - fork_height,
+                old_head,
+                new_head: head.id,
+            });
+        }
+        self.events.push(Event::HeadChanged {
+            id: head.id,
+            height: head.height,
+            cumulative_weight: head.cumulative_weight,
+            timestamp_ms: head.timestamp_ms,
+        });
+        self.emit_finality(dag);
+        true
+    }
+
+    fn disconnect_to(&mut self, fork_height: u64, dag: &mut Dag) {
+        while self.height() > fork_height {
+            let Some(link) = self.active.pop() else { break };
+            let height = self.active.len() as u64;
+            if height <= self.final_height {
+                self.events.push(Event::FinalReverted { height, id: link.id });
+                self.final_height = height - 1;
+            }
+            if let Some(undo) = link.undo {
+                self.ledger.revert(undo);
+            }
+            for (unit, _) in &link.confirmed {
+                dag.set_confirmation(unit, None);
+            }
+        }
+    }
+
+    /// Apply one checkpoint on top of the current head.
+    fn connect(&mut self, header: &Header, dag: &mut Dag) -> Result<(), String> {
+        debug_assert_eq!(header.prev, self.head().id);
+        let order = dag
+            .unconfirmed_cone(header.parents(), CHECKPOINT_CONE_UNITS_MAX)
+            .map_err(|error| error.to_string())?;
+        let mut undo = Undo::default();
+        let mut confirmed = Vec::with_capacity(order.len());
+        for unit_id in &order {
+            let Some(unit) = dag.get(unit_id) else {
+                self.ledger.revert(undo);
+                return Err(format!("unit {unit_id:?} vanished"));
+            };
+            let outcome = match self.ledger.apply(
+                &unit.tx,
+                &header.author,
+                self.params.fee_policy,
+                &mut undo,
+            ) {
+                Ok(()) => Outcome::Applied,
+                Err(_) => Outcome::Ignored,
+            };
+            confirmed.push((*unit_id, outcome));
+        }
+        if self.ledger.mint(&header.author, self.params.checkpoint_reward, &mut undo).is_err() {
+            self.ledger.revert(undo);
+            return Err("reward overflows the supply".to_string());
+        }
+        if self.ledger.root() != header.ledger_root {
+            self.ledger.revert(undo);
+            return Err(format!(
+                "ledger root mismatch at height {} (ordered {} units)",
+                header.height,
+                order.len()
+            ));
+        }
+        for (unit, outcome) in &confirmed {
+            dag.set_confirmation(
+                unit,
+                Some(Confirmation { height: header.height, outcome: *outcome }),
+            );
+            self.events.push(Event::TxConfirmed {
+                id: *unit,
+                height: header.height,
+                outcome: *outcome,
+            });
+        }
+        self.active.push(Link { id: header.id, undo: Some(undo), confirmed });
+        self.prune_undo();
+        Ok(())
+    }
+
+    /// Undo logs older than the reorg limit can never be used.
+    fn prune_undo(&mut self) {
+        let keep = self.params.reorg_limit as usize + 1;
+        if self.active.len() > keep + 1 {
+            let index = self.active.len() - keep - 1;
+            self.active[index].undo = None;
+        }
+    }
+
+    fn emit_finality(&mut self, dag: &Dag) {
+        let depth = self.params.finality_depth;
+        let now_final = self.height().saturating_sub(depth);
+        while self.final_height < now_final {
+            let height = self.final_height + 1;
+            let Some(link) = self.active.get(height as usize) else { break };
+            let Some(header) = self.headers.get(&link.id) else { break };
+            self.events.push(Event::CheckpointFinal {
+                id: link.id,
+                height,
+                ledger_root: header.ledger_root,
+                supply: self.ledger.supply(),
+            });
+            for (unit, outcome) in &link.confirmed {
+                if let Some(unit_data) = dag.get(unit) {
+                    self.events.push(Event::TxFinal {
+                        id: *unit,
+                        height,
+                        outcome: *outcome,
+                        from: unit_data.tx.body.from,
+                        nonce: unit_data.tx.body.nonce,
+                    });
+                }
+            }
+            self.final_height = height;
+        }
+    }
+
+    /// The ledger root after applying the unconfirmed cone of `parents` and a reward for
+    /// `author` on top of the head: what a new checkpoint must carry. The ledger is unchanged.
+    pub fn preview_root(
+        &mut self,
+        parents: &[Hash],
+        author: &AccountId,
+        dag: &Dag,
+    ) -> Result<Hash, String> {
+        let order = dag
+            .unconfirmed_cone(parents, CHECKPOINT_CONE_UNITS_MAX)
+            .map_err(|error| error.to_string())?;
+        let mut undo = Undo::default();
+        for unit_id in &order {
+            if let Some(unit) = dag.get(unit_id) {
+                // Ignored transactions simply do not change the ledger.
+                let _ = self.ledger.apply(&unit.tx, author, self.params.fee_policy, &mut undo);
+            }
+        }
+        let minted = self.ledger.mint(author, self.params.checkpoint_reward, &mut undo);
+        let root = self.ledger.root();
+        self.ledger.revert(undo);
+        minted.map_err(|error| error.to_string())?;
+        Ok(root)
+    }
+}

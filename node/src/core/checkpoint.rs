@@ -1,0 +1,194 @@
+//! Checkpoints: signed, PoC-backed units that confirm their past cone and order it.
+//!
+//! A checkpoint names its predecessor, the round's generation signature, the author's proof of
+//! space, 1..8 DAG tips, the retargeted base target, the cumulative weight and the ledger root
+//! after applying its cone. This module holds the unit itself and its stateless validation
+//! against its predecessor (everything except the ledger root, which needs the ledger and is
+//! checked when the checkpoint is connected; see `chain`).
+
+use crate::core::crypto::{self, AccountId, CryptoError, Keypair, Signature};
+use crate::core::hash::Hash;
+use crate::core::poc::challenge::{generation_signature_for, weight};
+use crate::core::poc::{Challenge, PocError, PocMode, PocProof, verify_proof};
+use crate::core::wire::{self, WireError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+const SIGNING_DOMAIN: &[u8] = b"vein/checkpoint/v0";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointBody {
+    pub height: u64,
+    pub prev: Hash,
+    pub generation_signature: Hash,
+    pub proof: PocProof,
+    /// DAG units this checkpoint confirms (with their past cones).
+    pub parents: Vec<Hash>,
+    pub base_target: u64,
+    pub cumulative_weight: u128,
+    pub ledger_root: Hash,
+    pub timestamp_ms: u64,
+    pub author: AccountId,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub body: CheckpointBody,
+    pub signature: Signature,
+}
+
+/// The facts about a predecessor that validation of its successor needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Predecessor {
+    pub id: Hash,
+    pub height: u64,
+    pub generation_signature: Hash,
+    pub author: AccountId,
+    pub timestamp_ms: u64,
+    pub cumulative_weight: u128,
+    /// The base target the successor must carry (retargeted from the predecessor's ancestry).
+    pub next_base_target: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("bad checkpoint signature: {0}")]
+    Signature(#[from] CryptoError),
+    #[error("height {found} does not follow predecessor height {expected_minus_one}")]
+    WrongHeight { found: u64, expected_minus_one: u64 },
+    #[error("wrong generation signature at height {height}")]
+    WrongGenerationSignature { height: u64 },
+    #[error("wrong base target {found}, expected {expected}")]
+    WrongBaseTarget { found: u64, expected: u64 },
+    #[error("wrong cumulative weight {found}, expected {expected}")]
+    WrongCumulativeWeight { found: u128, expected: u128 },
+    #[error("proof of space rejected: {0}")]
+    Proof(String),
+    #[error(
+        "deadline not elapsed: timestamp {timestamp_ms} is before predecessor {prev_ms} + deadline {deadline_ms}"
+    )]
+    DeadlineNotElapsed { timestamp_ms: u64, prev_ms: u64, deadline_ms: u64 },
+    #[error("timestamp {timestamp_ms} is more than the allowed drift ahead of now {now_ms}")]
+    FromTheFuture { timestamp_ms: u64, now_ms: u64 },
+    #[error("a checkpoint needs 1 to {max} distinct parents, found {count}")]
+    BadParents { count: usize, max: usize },
+    #[error("ledger root mismatch at height {height}")]
+    LedgerRootMismatch { height: u64 },
+    #[error(transparent)]
+    Wire(#[from] WireError),
+}
+
+impl From<PocError> for CheckpointError {
+    fn from(error: PocError) -> CheckpointError {
+        CheckpointError::Proof(error.to_string())
+    }
+}
+
+impl CheckpointBody {
+    fn signing_bytes(&self) -> Result<Vec<u8>, WireError> {
+        let mut bytes = SIGNING_DOMAIN.to_vec();
+        bytes.extend_from_slice(&wire::encode_body(self, "checkpoint body")?);
+        Ok(bytes)
+    }
+
+    pub fn sign(self, key: &Keypair) -> Result<Checkpoint, WireError> {
+        debug_assert_eq!(key.account(), self.author);
+        let signature = key.sign(&self.signing_bytes()?);
+        Ok(Checkpoint { body: self, signature })
+    }
+
+    pub fn challenge(&self) -> Challenge {
+        Challenge {
+            height: self.height,
+            generation_signature: self.generation_signature,
+            base_target: self.base_target,
+        }
+    }
+}
+
+/// How validation treats the clock.
+#[derive(Clone, Copy, Debug)]
+pub struct ValidationContext<'a> {
+    pub now_ms: u64,
+    pub future_drift_ms: u64,
+    pub challenge_refresh: u64,
+    pub parents_max: usize,
+    pub poc: &'a PocMode,
+}
+
+impl Checkpoint {
+    pub fn encode(&self) -> Result<Vec<u8>, WireError> {
+        wire::encode_body(self, "checkpoint")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Checkpoint, WireError> {
+        wire::decode_body(bytes, "checkpoint")
+    }
+
+    pub fn id(&self) -> Result<Hash, WireError> {
+        Ok(Hash::of(&self.encode()?))
+    }
+
+    /// Everything that can be checked from the predecessor alone. Returns the proof's deadline.
+    pub fn validate_header(
+        &self,
+        prev: &Predecessor,
+        context: &ValidationContext<'_>,
+    ) -> Result<u64, CheckpointError> {
+        let body = &self.body;
+        if body.height != prev.height + 1 || body.prev != prev.id {
+            return Err(CheckpointError::WrongHeight {
+                found: body.height,
+                expected_minus_one: prev.height,
+            });
+        }
+        let distinct: BTreeSet<&Hash> = body.parents.iter().collect();
+        if body.parents.is_empty()
+            || body.parents.len() > context.parents_max
+            || distinct.len() != body.parents.len()
+        {
+            return Err(CheckpointError::BadParents {
+                count: body.parents.len(),
+                max: context.parents_max,
+            });
+        }
+        let expected_signature = generation_signature_for(
+            body.height,
+            context.challenge_refresh,
+            &prev.generation_signature,
+            &prev.author,
+        );
+        if body.generation_signature != expected_signature {
+            return Err(CheckpointError::WrongGenerationSignature { height: body.height });
+        }
+        if body.base_target != prev.next_base_target {
+            return Err(CheckpointError::WrongBaseTarget {
+                found: body.base_target,
+                expected: prev.next_base_target,
+            });
+        }
+        let expected_weight = prev.cumulative_weight + weight(body.base_target);
+        if body.cumulative_weight != expected_weight {
+            return Err(CheckpointError::WrongCumulativeWeight {
+                found: body.cumulative_weight,
+                expected: expected_weight,
+            });
+        }
+        if body.timestamp_ms > context.now_ms.saturating_add(context.future_drift_ms) {
+            return Err(CheckpointError::FromTheFuture {
+                timestamp_ms: body.timestamp_ms,
+                now_ms: context.now_ms,
+            });
+        }
+        crypto::verify(&body.author, &body.signing_bytes()?, &self.signature)?;
+        let deadline_ms = verify_proof(context.poc, &body.author, &body.challenge(), &body.proof)?;
+        if body.timestamp_ms < prev.timestamp_ms.saturating_add(deadline_ms) {
+            return Err(CheckpointError::DeadlineNotElapsed {
+                timestamp_ms: body.timestamp_ms,
+                prev_ms: prev.timestamp_ms,
+                deadline_ms,
+            });
+        }
+        Ok(deadline_ms)
+    }
+}

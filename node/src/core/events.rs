@@ -1,0 +1,84 @@
+//! Events the core emits for metrics, logs and the simulator's checkers. They describe what
+//! happened, never ask for anything; the driver may drop them without changing behaviour.
+
+use crate::core::crypto::AccountId;
+use crate::core::dag::Outcome;
+use crate::core::hash::Hash;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A unit entered the DAG (`own` if this node issued it).
+    UnitAccepted {
+        id: Hash,
+        own: bool,
+    },
+    /// An input was refused; `reason` is the typed error's display text, `kind` a short label.
+    InputRejected {
+        peer: Option<u64>,
+        kind: &'static str,
+        reason: String,
+    },
+    CheckpointAccepted {
+        id: Hash,
+        height: u64,
+        author: AccountId,
+    },
+    /// This node forged a checkpoint.
+    CheckpointWon {
+        id: Hash,
+        height: u64,
+        deadline_ms: u64,
+    },
+    HeadChanged {
+        id: Hash,
+        height: u64,
+        cumulative_weight: u128,
+        timestamp_ms: u64,
+    },
+    Reorg {
+        depth: u64,
+        old_head: Hash,
+        new_head: Hash,
+    },
+    ReorgRefused {
+        depth: u64,
+        limit: u64,
+        candidate: Hash,
+    },
+    /// A transaction was confirmed by the checkpoint at `height` (applied or ignored).
+    TxConfirmed {
+        id: Hash,
+        height: u64,
+        outcome: Outcome,
+    },
+    /// The checkpoint at `height` is buried under k checkpoints: it and its cone are final.
+    CheckpointFinal {
+        id: Hash,
+        height: u64,
+        ledger_root: Hash,
+        supply: u64,
+    },
+    TxFinal {
+        id: Hash,
+        height: u64,
+        outcome: Outcome,
+        from: AccountId,
+        nonce: u64,
+    },
+    /// A final checkpoint was disconnected: a safety violation (only possible if a reorg deeper
+    /// than k but within the reorg limit happens).
+    FinalReverted {
+        height: u64,
+        id: Hash,
+    },
+    /// A checkpoint failed connection (bad ledger root) and its branch was marked invalid.
+    CheckpointInvalid {
+        id: Hash,
+        height: u64,
+        reason: String,
+    },
+    PeerDisconnected {
+        peer: u64,
+        score: i64,
+    },
+}

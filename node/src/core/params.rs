@@ -1,0 +1,127 @@
+//! Protocol parameters and the genesis description. Everything a node must agree on with its
+//! peers lives in `Genesis`; its hash is the chain id every unit ultimately approves.
+
+use crate::core::crypto::AccountId;
+use crate::core::hash::Hash;
+use crate::core::ledger::{FeePolicy, Ledger};
+use crate::core::poc::PocMode;
+use crate::core::wire::{self, WireError};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    /// Target checkpoint interval `T`.
+    pub target_interval_ms: u64,
+    /// Challenge refresh period `c` (PROTOCOL.md section 3; 1 = every checkpoint).
+    pub challenge_refresh: u64,
+    /// Finality depth `k`: a transaction is final when its checkpoint is buried under k more.
+    pub finality_depth: u64,
+    /// Reorganisations deeper than this are refused.
+    pub reorg_limit: u64,
+    /// Smallest fee a transaction may carry.
+    pub fee_min: u64,
+    pub fee_policy: FeePolicy,
+    /// Minted to the author of every checkpoint.
+    pub checkpoint_reward: u64,
+    /// How far ahead of the local clock a unit or checkpoint timestamp may be.
+    pub future_drift_ms: u64,
+    /// Most tips a checkpoint may name as parents.
+    pub checkpoint_parents_max: usize,
+    /// Keep the genesis base target forever (scenarios that fix the difficulty).
+    pub fixed_base_target: bool,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params {
+            target_interval_ms: 10_000,
+            challenge_refresh: 1,
+            finality_depth: 6,
+            reorg_limit: 32,
+            fee_min: 1,
+            fee_policy: FeePolicy { burn_per_mille: 500 },
+            checkpoint_reward: 1_000_000,
+            future_drift_ms: 15_000,
+            checkpoint_parents_max: 8,
+            fixed_base_target: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Genesis {
+    pub chain_id: String,
+    pub timestamp_ms: u64,
+    pub allocations: Vec<(AccountId, u64)>,
+    pub initial_base_target: u64,
+    pub poc: PocMode,
+    pub params: Params,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenesisError {
+    #[error("genesis allocations overflow the supply")]
+    SupplyOverflow,
+    #[error("initial base target must be positive")]
+    ZeroBaseTarget,
+    #[error("finality depth {finality_depth} must not exceed the reorg limit {reorg_limit}")]
+    FinalityBeyondReorgLimit { finality_depth: u64, reorg_limit: u64 },
+    #[error("target interval must be positive")]
+    ZeroInterval,
+    #[error(transparent)]
+    Wire(#[from] WireError),
+}
+
+impl Genesis {
+    pub fn validate(&self) -> Result<(), GenesisError> {
+        if self.initial_base_target == 0 {
+            return Err(GenesisError::ZeroBaseTarget);
+        }
+        if self.params.target_interval_ms == 0 {
+            return Err(GenesisError::ZeroInterval);
+        }
+        if self.params.finality_depth > self.params.reorg_limit {
+            return Err(GenesisError::FinalityBeyondReorgLimit {
+                finality_depth: self.params.finality_depth,
+                reorg_limit: self.params.reorg_limit,
+            });
+        }
+        self.ledger().ok_or(GenesisError::SupplyOverflow)?;
+        Ok(())
+    }
+
+    pub fn ledger(&self) -> Option<Ledger> {
+        Ledger::genesis(&self.allocations)
+    }
+
+    /// The chain id: a hash over every field, so nodes with different genesis never mix.
+    pub fn id(&self) -> Result<Hash, WireError> {
+        let fixed = wire::encode_body(
+            &(
+                &self.chain_id,
+                self.timestamp_ms,
+                &self.allocations,
+                self.initial_base_target,
+                &self.params,
+            ),
+            "genesis",
+        )?;
+        let poc = match &self.poc {
+            PocMode::Real => vec![0u8],
+            PocMode::Model { capacities } => {
+                let mut bytes = vec![1u8];
+                for (account, nonces) in capacities {
+                    bytes.extend_from_slice(account.as_bytes());
+                    bytes.extend_from_slice(&nonces.to_le_bytes());
+                }
+                bytes
+            }
+        };
+        Ok(Hash::of_parts(&[b"vein/genesis/v0", &fixed, &poc]))
+    }
+
+    /// The first generation signature, derived from the chain id.
+    pub fn generation_signature(&self) -> Result<Hash, WireError> {
+        Ok(Hash::of_parts(&[b"vein/genesis-signature", self.id()?.as_bytes()]))
+    }
+}
