@@ -35,11 +35,11 @@ const LAST_FULL_SLOT: usize = (NONCE_BYTES - WINDOW_BYTES) / HASH_BYTES - 1;
 
 // BLAKE3 domain flags and IV from the specification (section 2.1, 2.5): the SIMD path needs them
 // because it drives the compression kernel directly.
-const FLAG_CHUNK_START: u8 = 1;
-const FLAG_CHUNK_END: u8 = 2;
+pub(crate) const FLAG_CHUNK_START: u8 = 1;
+pub(crate) const FLAG_CHUNK_END: u8 = 2;
 const FLAG_PARENT: u8 = 4;
-const FLAG_ROOT: u8 = 8;
-const BLAKE3_IV: [u32; 8] = [
+pub(crate) const FLAG_ROOT: u8 = 8;
+pub(crate) const BLAKE3_IV: [u32; 8] = [
     0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19,
 ];
 

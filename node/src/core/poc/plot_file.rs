@@ -28,7 +28,7 @@ use std::io::{Read, Seek, SeekFrom};
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 use crate::core::poc::challenge::{
-    Challenge, NONCE_BYTES, SCOOP_BYTES, SCOOPS_PER_NONCE, deadline_ms, hit, scoop_index,
+    Challenge, NONCE_BYTES, SCOOP_BYTES, SCOOPS_PER_NONCE, deadline_ms, hits_many, scoop_index,
 };
 use crate::core::poc::nonce::{generate_nonce, zeroed_nonce};
 use crate::core::poc::proof::PocProof;
@@ -201,12 +201,12 @@ impl<R: Read + Seek> PlotReader<R> {
         &self.header
     }
 
-    /// Call `visit(k, scoop_bytes)` for the given scoop of every nonce, reading the one
-    /// contiguous run in bounded batches.
-    pub fn for_each_scoop(
+    /// Call `visit(first_k, run)` over the given scoop of every nonce: one contiguous region
+    /// read in bounded batches, `run` holding the 64-byte scoops of nonces `first_k..`.
+    pub fn for_each_scoop_run(
         &mut self,
         scoop: u32,
-        mut visit: impl FnMut(u64, &[u8; SCOOP_BYTES]),
+        mut visit: impl FnMut(u64, &[u8]),
     ) -> Result<(), PlotFileError> {
         debug_assert!((scoop as usize) < SCOOPS_PER_NONCE);
         let count = self.header.nonce_count;
@@ -218,14 +218,25 @@ impl<R: Read + Seek> PlotReader<R> {
             let batch = (count - k).min(per_batch) as usize;
             let run = &mut buffer[..batch * SCOOP_BYTES];
             self.source.read_exact(run)?;
-            for (i, bytes) in run.chunks_exact(SCOOP_BYTES).enumerate() {
-                let mut scoop_bytes = [0u8; SCOOP_BYTES];
-                scoop_bytes.copy_from_slice(bytes);
-                visit(k + i as u64, &scoop_bytes);
-            }
+            visit(k, run);
             k += batch as u64;
         }
         Ok(())
+    }
+
+    /// Call `visit(k, scoop_bytes)` for the given scoop of every nonce.
+    pub fn for_each_scoop(
+        &mut self,
+        scoop: u32,
+        mut visit: impl FnMut(u64, &[u8; SCOOP_BYTES]),
+    ) -> Result<(), PlotFileError> {
+        self.for_each_scoop_run(scoop, |first, run| {
+            for (i, bytes) in run.chunks_exact(SCOOP_BYTES).enumerate() {
+                let mut scoop_bytes = [0u8; SCOOP_BYTES];
+                scoop_bytes.copy_from_slice(bytes);
+                visit(first + i as u64, &scoop_bytes);
+            }
+        })
     }
 
     /// The best (smallest) deadline of this plot for `challenge`, reading only the challenged
@@ -236,10 +247,16 @@ impl<R: Read + Seek> PlotReader<R> {
     ) -> Result<Option<(PocProof, u64)>, PlotFileError> {
         let scoop = scoop_index(challenge);
         let mut best: Option<(u64, u64, [u8; SCOOP_BYTES])> = None;
-        self.for_each_scoop(scoop, |k, bytes| {
-            let hit = hit(&challenge.generation_signature, bytes);
-            if best.is_none_or(|(best_hit, _, _)| hit < best_hit) {
-                best = Some((hit, k, *bytes));
+        let mut hits = Vec::new();
+        self.for_each_scoop_run(scoop, |first, run| {
+            hits.resize(run.len() / SCOOP_BYTES, 0);
+            hits_many(&challenge.generation_signature, run, &mut hits);
+            for (i, &hit) in hits.iter().enumerate() {
+                if best.is_none_or(|(best_hit, _, _)| hit < best_hit) {
+                    let mut bytes = [0u8; SCOOP_BYTES];
+                    bytes.copy_from_slice(&run[i * SCOOP_BYTES..(i + 1) * SCOOP_BYTES]);
+                    best = Some((hit, first + i as u64, bytes));
+                }
             }
         })?;
         let start = self.header.start_nonce;
@@ -277,6 +294,7 @@ impl<R: Read + Seek> PlotReader<R> {
 mod tests {
     use super::*;
     use crate::core::crypto::Keypair;
+    use crate::core::poc::challenge::hit;
     use crate::core::poc::nonce::scoop_of;
     use proptest::prelude::*;
     use std::io::Cursor;
@@ -308,30 +326,39 @@ mod tests {
 
     #[test]
     fn best_deadline_is_brute_force_minimum() {
-        let bytes = build_plot_in_memory(&account(), 0, 16);
-        let mut reader = open(bytes.clone()).expect("valid plot");
-        for height in 0..20u64 {
+        let count = 16u64;
+        let bytes = build_plot_in_memory(&account(), 0, count);
+        let mut reader = open(bytes).expect("valid plot");
+        // Brute force from nonce-major buffers generated independently of the file layout.
+        let nonces: Vec<Box<[u8; NONCE_BYTES]>> = (0..count)
+            .map(|k| {
+                let mut buffer = zeroed_nonce();
+                generate_nonce(&account(), k, &mut buffer);
+                buffer
+            })
+            .collect();
+        for height in 0..50u64 {
             let challenge = Challenge {
                 height,
                 generation_signature: Hash::of(&height.to_le_bytes()),
                 base_target: 1 << 40,
             };
             let (proof, deadline) = reader.best_deadline(&challenge).expect("read").expect("some");
-            // Brute force straight from the nonce-major regeneration, not through the reader.
-            let scoop = scoop_index(&challenge);
-            let brute = (0..16u64)
-                .map(|k| {
-                    let bytes = scoop_of(&account(), k, scoop);
-                    deadline_ms(hit(&challenge.generation_signature, &bytes), challenge.base_target)
+            let scoop = scoop_index(&challenge) as usize;
+            let (brute_deadline, brute_k) = nonces
+                .iter()
+                .enumerate()
+                .map(|(k, nonce)| {
+                    let mut bytes = [0u8; SCOOP_BYTES];
+                    bytes.copy_from_slice(&nonce[scoop * SCOOP_BYTES..(scoop + 1) * SCOOP_BYTES]);
+                    let hit = hit(&challenge.generation_signature, &bytes);
+                    (deadline_ms(hit, challenge.base_target), k as u64)
                 })
                 .min()
                 .expect("nonempty");
-            assert_eq!(deadline, brute, "height {height}");
+            assert_eq!(deadline, brute_deadline, "height {height}");
             let PocProof::Plot { nonce_index, .. } = proof else { panic!("plot proof") };
-            assert!(nonce_index < 16);
-            if height >= 3 {
-                break; // scoop_of regenerations are slow in debug; 4 challenges suffice
-            }
+            assert_eq!(nonce_index, brute_k, "height {height}");
         }
     }
 
@@ -394,6 +421,23 @@ mod tests {
         #[test]
         fn header_decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = PlotHeader::decode(&bytes);
+        }
+
+        #[test]
+        fn header_decoder_never_panics_past_the_magic(
+            tail in proptest::collection::vec(any::<u8>(), 0..160)
+        ) {
+            // Most random inputs stop at the magic; this one reaches the later checks.
+            let mut bytes = PLOT_MAGIC.to_vec();
+            bytes.extend_from_slice(&PLOT_FORMAT_VERSION.to_le_bytes());
+            bytes.extend_from_slice(&tail);
+            let _ = PlotHeader::decode(&bytes);
+            // And with a valid checksum over random fields.
+            if bytes.len() >= HEADER_BYTES {
+                let checksum = Hash::of(&bytes[..96]);
+                bytes[96..128].copy_from_slice(checksum.as_bytes());
+                let _ = PlotHeader::decode(&bytes);
+            }
         }
 
         #[test]

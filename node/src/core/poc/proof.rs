@@ -243,8 +243,9 @@ mod tests {
         ) {
             let mut scoop_array = [0u8; SCOOP_BYTES];
             scoop_array.copy_from_slice(&scoop);
+            let plot_account = AccountId(account);
             for proof in [
-                PocProof::Plot { plot_account: AccountId(account), nonce_index, scoop: scoop_array },
+                PocProof::Plot { plot_account, nonce_index, scoop: scoop_array },
                 PocProof::Model { nonces },
             ] {
                 let bytes = encode(&proof);

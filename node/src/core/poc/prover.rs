@@ -55,10 +55,10 @@ impl<R: Read + Seek> Prover for PlotSet<R> {
     fn best(&mut self, challenge: &Challenge) -> Result<Option<(PocProof, u64)>, PocError> {
         let mut best: Option<(PocProof, u64)> = None;
         for plot in &mut self.plots {
-            if let Some((proof, deadline)) = plot.best_deadline(challenge)? {
-                if best.as_ref().is_none_or(|(_, best_deadline)| deadline < *best_deadline) {
-                    best = Some((proof, deadline));
-                }
+            if let Some((proof, deadline)) = plot.best_deadline(challenge)?
+                && best.as_ref().is_none_or(|(_, best_deadline)| deadline < *best_deadline)
+            {
+                best = Some((proof, deadline));
             }
         }
         Ok(best)

@@ -1,0 +1,311 @@
+//! `vein-node`: the production binary. Subcommands so far: `plot`, `plot-verify`, `bench-plot`.
+// The binary is a runtime back-end: it may read the wall clock (here only to time benchmarks).
+#![allow(clippy::disallowed_methods)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+
+use vein_node::core::crypto::AccountId;
+use vein_node::core::hash::Hash;
+use vein_node::core::poc::challenge::{Challenge, NONCE_BYTES};
+use vein_node::core::poc::nonce::{generate_nonce, generate_nonces, simd_lanes, zeroed_nonce};
+use vein_node::core::poc::proof::{PocMode, verify_proof};
+use vein_node::core::poc::retarget::initial_base_target;
+use vein_node::plotter::{
+    PlotOptions, PlotProgress, PlotSpec, mib_per_second, open_plot, verify_plot, write_plot,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "vein-node",
+    version,
+    about = "The vein full node",
+    after_help = "Examples:\n  \
+        vein-node plot --account <64 hex> --start 0 --nonces 4096 --out plots/   (1 GiB plot)\n  \
+        vein-node plot-verify plots/<account>_0_4096.vplot\n  \
+        vein-node bench-plot                                     (speed on this machine)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a plot file: disk space bound to an account, mined by Proof-of-Contribution.
+    #[command(long_about = "Write a plot file: disk space bound to an account.\n\n\
+        A plot holds N nonces of 256 KiB each (N × 256 KiB on disk), derived from the account \
+        and the nonce index, so nobody else can mine with it. Plots of one account must not \
+        overlap in nonce ranges: overlapping nonces are duplicates and add nothing. The file is \
+        named <account>_<start>_<nonces>.vplot and written to a .tmp file first, so an \
+        interrupted run never leaves a file that looks complete.\n\n\
+        Examples:\n  \
+        vein-node plot --account 3b6a27bc…(64 hex) --start 0 --nonces 4096 --out /data/plots\n    \
+        (1 GiB: nonces 0..4095)\n  \
+        vein-node plot --account 3b6a27bc… --start 4096 --nonces 4096 --out /data/plots\n    \
+        (the next GiB, no overlap)")]
+    Plot {
+        /// The account (64 hex characters: the ed25519 public key) the plot is bound to.
+        #[arg(long)]
+        account: String,
+        /// First nonce index.
+        #[arg(long, default_value_t = 0)]
+        start: u64,
+        /// Number of nonces (each 256 KiB; 4096 nonces = 1 GiB).
+        #[arg(long)]
+        nonces: u64,
+        /// Directory the plot file is written to.
+        #[arg(long)]
+        out: PathBuf,
+        /// Plotting threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Nonces per in-memory batch (memory ≈ batch × 256 KiB).
+        #[arg(long, default_value_t = 256)]
+        batch: usize,
+    },
+    /// Check a plot file completely: header, length and the data checksum (reads it all).
+    PlotVerify {
+        /// The .vplot file.
+        file: PathBuf,
+    },
+    /// Measure hashing, plotting, scanning and verification speed on this machine.
+    #[command(long_about = "Measure hashing, plotting, scanning and verification speed.\n\n\
+        Writes temporary plots under --dir (default: the system temp directory) and deletes \
+        them. Run it in release: cargo run --release -p vein-node -- bench-plot")]
+    BenchPlot {
+        /// Nonces in the benchmark plots.
+        #[arg(long, default_value_t = 512)]
+        nonces: u64,
+        /// Directory for the temporary plots.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Plot { account, start, nonces, out, threads, batch } => {
+            plot(&account, start, nonces, &out, threads, batch)
+        }
+        Command::PlotVerify { file } => plot_verify(&file),
+        Command::BenchPlot { nonces, dir } => bench_plot(nonces, dir),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_progress(progress: &PlotProgress) {
+    let percent = 100.0 * progress.nonces_done as f64 / progress.nonces_total as f64;
+    eprint!(
+        "\rplotted {}/{} nonces ({percent:.1}%), {:.1} MiB/s   ",
+        progress.nonces_done,
+        progress.nonces_total,
+        progress.mib_per_second()
+    );
+    let _ = std::io::stderr().flush();
+}
+
+fn plot(
+    account: &str,
+    start: u64,
+    nonces: u64,
+    out: &Path,
+    threads: Option<usize>,
+    batch: usize,
+) -> Result<(), String> {
+    let account = AccountId::from_hex(account).map_err(|error| format!("--account: {error}"))?;
+    std::fs::create_dir_all(out).map_err(|error| format!("creating {}: {error}", out.display()))?;
+    let spec = PlotSpec { account, start_nonce: start, nonce_count: nonces };
+    let options = PlotOptions { threads, batch_nonces: batch };
+    let report = write_plot(out, &spec, &options, print_progress).map_err(|e| e.to_string())?;
+    eprintln!();
+    println!(
+        "wrote {} ({} nonces, {:.1} MiB) in {:.1} s on {} threads: {:.1} nonces/s, {:.1} MiB/s",
+        report.path.display(),
+        nonces,
+        nonces as f64 * NONCE_BYTES as f64 / 1048576.0,
+        report.elapsed.as_secs_f64(),
+        report.threads,
+        report.nonces_per_second(),
+        report.mib_per_second()
+    );
+    Ok(())
+}
+
+fn plot_verify(file: &Path) -> Result<(), String> {
+    let header = verify_plot(file).map_err(|error| error.to_string())?;
+    println!(
+        "{}: ok (account {}, nonces {}..{}, data checksum {})",
+        file.display(),
+        header.account,
+        header.start_nonce,
+        header.start_nonce + header.nonce_count,
+        header.data_checksum.short()
+    );
+    Ok(())
+}
+
+/// Run `work` repeatedly for at least `budget`, three times, and return the fastest trial as
+/// (iterations, elapsed): the machine is shared, and the best of three is the least disturbed.
+fn repeat_for(budget: Duration, mut work: impl FnMut()) -> (u64, Duration) {
+    let mut best: Option<(u64, Duration)> = None;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let mut iterations = 0u64;
+        while started.elapsed() < budget / 3 {
+            work();
+            iterations += 1;
+        }
+        let trial = (iterations, started.elapsed());
+        let rate = |(count, elapsed): (u64, Duration)| count as f64 / elapsed.as_secs_f64();
+        if best.is_none_or(|previous| rate(trial) > rate(previous)) {
+            best = Some(trial);
+        }
+    }
+    best.unwrap_or((0, Duration::from_secs(1)))
+}
+
+fn bench_plot(nonces: u64, dir: Option<PathBuf>) -> Result<(), String> {
+    let mib = 1024.0 * 1024.0;
+    let cores = rayon::current_num_threads();
+    let lanes = simd_lanes();
+    let account = AccountId([0x5a; 32]);
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut row = |name: &str, value: String| {
+        eprintln!("{name}: {value}");
+        rows.push((name.to_string(), value));
+    };
+
+    let input = vec![7u8; 4096];
+    let (count, elapsed) = repeat_for(Duration::from_secs(1), || {
+        std::hint::black_box(blake3::hash(std::hint::black_box(&input)));
+    });
+    let small_mib_s = count as f64 * 4096.0 / mib / elapsed.as_secs_f64();
+    row("BLAKE3, 4 KiB inputs, 1 core", format!("{:.0} MiB/s", small_mib_s));
+    row(
+        "  derived plotting limit, scalar (÷128)",
+        format!("{:.1} MiB/s = {:.0} nonces/s per core", small_mib_s / 128.0, small_mib_s / 32.0),
+    );
+    let wide = vec![7u8; 1 << 20];
+    let (count, elapsed) = repeat_for(Duration::from_secs(1), || {
+        std::hint::black_box(blake3::hash(std::hint::black_box(&wide)));
+    });
+    let wide_mib_s = count as f64 / elapsed.as_secs_f64();
+    row(
+        &format!("BLAKE3, 1 MiB inputs, 1 core ({lanes} SIMD lanes)"),
+        format!("{wide_mib_s:.0} MiB/s → ceiling {:.1} MiB/s per core (÷128)", wide_mib_s / 128.0),
+    );
+
+    let mut buffer = zeroed_nonce();
+    let mut index = 0u64;
+    let (count, elapsed) = repeat_for(Duration::from_secs(2), || {
+        generate_nonce(&account, index, &mut buffer);
+        index += 1;
+    });
+    row(
+        "nonce generation, scalar reference, 1 core",
+        format!(
+            "{:.1} nonces/s = {:.1} MiB/s",
+            count as f64 / elapsed.as_secs_f64(),
+            mib_per_second(count, elapsed)
+        ),
+    );
+    let mut group: Vec<Box<[u8; NONCE_BYTES]>> =
+        (0..lanes.max(1)).map(|_| zeroed_nonce()).collect();
+    let (count, elapsed) = repeat_for(Duration::from_secs(2), || {
+        generate_nonces(&account, index, &mut group);
+        index += group.len() as u64;
+    });
+    let simd_nonces = count * group.len() as u64;
+    row(
+        &format!("nonce generation, SIMD {} nonces at once, 1 core", group.len()),
+        format!(
+            "{:.1} nonces/s = {:.1} MiB/s",
+            simd_nonces as f64 / elapsed.as_secs_f64(),
+            mib_per_second(simd_nonces, elapsed)
+        ),
+    );
+
+    let dir =
+        dir.unwrap_or_else(std::env::temp_dir).join(format!("vein-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|error| format!("creating {}: {error}", dir.display()))?;
+    let mut last_path = None;
+    for (label, threads, start) in [("1 core", 1usize, 0u64), ("all cores", cores, 1u64 << 32)] {
+        let spec = PlotSpec { account, start_nonce: start, nonce_count: nonces };
+        let options = PlotOptions { threads: Some(threads), batch_nonces: 256 };
+        let report = write_plot(&dir, &spec, &options, |_| {}).map_err(|e| e.to_string())?;
+        row(
+            &format!("plot file written, {label} ({threads} threads, {nonces} nonces, fsync)"),
+            format!(
+                "{:.1} nonces/s = {:.1} MiB/s",
+                report.nonces_per_second(),
+                report.mib_per_second()
+            ),
+        );
+        if let Some(previous) = last_path.replace(report.path) {
+            let _ = std::fs::remove_file(previous);
+        }
+    }
+    let path = last_path.ok_or("no plot written")?;
+    let mut reader = open_plot(&path).map_err(|error| error.to_string())?;
+    let base_target = initial_base_target(nonces, 10_000);
+    let mut height = 0u64;
+    let mut last_proof = None;
+    let (rounds, elapsed) = repeat_for(Duration::from_secs(1), || {
+        let challenge = Challenge {
+            height,
+            generation_signature: Hash::of(&height.to_le_bytes()),
+            base_target,
+        };
+        last_proof = reader.best_deadline(&challenge).ok().flatten().map(|(p, _)| (p, challenge));
+        height += 1;
+    });
+    let per_round = elapsed.as_secs_f64() / rounds as f64;
+    let plot_bytes = nonces as f64 * NONCE_BYTES as f64;
+    let per_tib = per_round * (1u64 << 40) as f64 / plot_bytes;
+    row(
+        &format!("scan one round, {nonces}-nonce plot (page cache)"),
+        format!("{:.1} µs → {:.2} s per TiB of plot (CPU + cached read)", per_round * 1e6, per_tib),
+    );
+    row(
+        "  disk-bound scan per TiB (256 MiB read per round)",
+        "≈ 1.3 s at 200 MB/s (HDD), 0.1 s at 2.5 GB/s (NVMe)".to_string(),
+    );
+    let (proof, challenge) = last_proof.ok_or("scan found no proof")?;
+    let mut failures = 0;
+    let (count, elapsed) = repeat_for(Duration::from_secs(1), || {
+        if verify_proof(&PocMode::Real, &account, &challenge, &proof).is_err() {
+            failures += 1;
+        }
+    });
+    if failures > 0 {
+        return Err(format!("{failures} honest proofs failed verification"));
+    }
+    row(
+        "proof verification (one nonce regenerated)",
+        format!("{:.2} ms", elapsed.as_secs_f64() * 1000.0 / count as f64),
+    );
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_dir(&dir);
+
+    println!(
+        "\n| measurement ({cores} cores, {lanes} BLAKE3 SIMD lanes; CPU rows best of 3) | result |"
+    );
+    println!("|---|---|");
+    for (name, value) in rows {
+        println!("| {name} | {value} |");
+    }
+    Ok(())
+}
