@@ -6,5 +6,6 @@
 //! `index.html` and `metrics.json` ([`summary`]). Output is deterministic: the same metrics give
 //! byte-identical files, so reports can be diffed and snapshot-tested.
 
+pub mod metrics;
 pub mod reference;
 pub mod stats;
