@@ -67,9 +67,10 @@ pub fn wilson_interval(successes: u64, trials: u64) -> Result<ConfidenceInterval
     let denominator = 1.0 + z2 / n;
     let centre = (p_hat + z2 / (2.0 * n)) / denominator;
     let half_width = Z_95 * (p_hat * (1.0 - p_hat) / n + z2 / (4.0 * n * n)).sqrt() / denominator;
-    // Clamp only rounding noise: the exact interval always lies inside [0, 1].
-    let low = (centre - half_width).max(0.0);
-    let high = (centre + half_width).min(1.0);
+    // In exact arithmetic the interval lies inside [0, 1], contains p̂, and touches 0 at k = 0
+    // and 1 at k = n; rounding can miss each by an ulp, so restore those facts explicitly.
+    let low = if successes == 0 { 0.0 } else { (centre - half_width).clamp(0.0, p_hat) };
+    let high = if successes == trials { 1.0 } else { (centre + half_width).clamp(p_hat, 1.0) };
     debug_assert!(low <= p_hat && p_hat <= high);
     Ok(ConfidenceInterval { estimate: p_hat, low, high })
 }
