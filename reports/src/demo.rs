@@ -13,7 +13,8 @@ use crate::plots::{
     IntervalPoint, IntervalSeries, LegendCorner, LineStyle, TimeSeriesChart,
 };
 use crate::reference::{
-    self, CITATION_NAKAMOTO, CITATION_PROTOCOL, CITATION_ROSENFELD, ReferenceError,
+    self, CITATION_NAKAMOTO, CITATION_PROTOCOL, CITATION_ROSENFELD, CITATION_STRICTLY_HEAVIER,
+    ReferenceError,
 };
 use crate::stats::{self, EmpiricalCdf, Histogram, StatsError};
 
@@ -257,29 +258,24 @@ pub fn demo_run(seed: u64) -> Result<RunMetrics, DemoError> {
         let exact = reference::double_spend_strictly_heavier(q, z)?;
         let trials = 2_000;
         let successes = rng.binomial(trials, exact);
-        let parameters = parameters(&[("q", q), ("z", f64::from(z))]);
-        run.measurements.push(Measurement::proportion(
+        let measurement = Measurement::proportion(
             "double_spend_success",
-            parameters.clone(),
+            parameters(&[("q", q), ("z", f64::from(z))]),
             successes,
             trials,
-            Some(Reference::new(
-                exact,
-                "negative-binomial race, strictly heavier",
-                CITATION_ROSENFELD,
-            )),
-        )?);
-        run.measurements.push(Measurement::proportion(
-            "double_spend_success_vs_nakamoto",
-            parameters,
-            successes,
-            trials,
-            Some(Reference::new(
-                reference::nakamoto_double_spend(q, z)?,
-                "Poisson approximation, catch up",
-                CITATION_NAKAMOTO,
-            )),
-        )?);
+            Some(Reference::new(exact, "NB race, strictly heavier", CITATION_STRICTLY_HEAVIER)),
+        )?
+        .with_other_reference(Reference::new(
+            reference::rosenfeld_double_spend(q, z)?,
+            "NB race, catch up",
+            CITATION_ROSENFELD,
+        ))
+        .with_other_reference(Reference::new(
+            reference::nakamoto_double_spend(q, z)?,
+            "Poisson approximation, catch up",
+            CITATION_NAKAMOTO,
+        ));
+        run.measurements.push(measurement);
     }
     let intervals: Vec<f64> = (0..360).map(|_| rng.next_exponential(10.0)).collect();
     run.measurements.push(Measurement::mean_of(

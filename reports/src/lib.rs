@@ -11,3 +11,4 @@ pub mod metrics;
 pub mod plots;
 pub mod reference;
 pub mod stats;
+pub mod summary;

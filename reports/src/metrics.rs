@@ -176,9 +176,14 @@ pub struct Measurement {
     pub estimate: f64,
     pub ci_low: f64,
     pub ci_high: f64,
+    /// The reference the verdict judges: the model that matches what was simulated.
     pub reference: Option<Reference>,
     /// Whether `reference.value` lies in `[ci_low, ci_high]`; `None` without a reference.
     pub reference_inside_ci: Option<bool>,
+    /// References shown for comparison but not judged (e.g. Nakamoto's approximation beside the
+    /// exact race for the tie rule in use).
+    #[serde(default)]
+    pub other_references: Vec<Reference>,
 }
 
 impl Measurement {
@@ -242,7 +247,14 @@ impl Measurement {
             ci_high: high,
             reference,
             reference_inside_ci,
+            other_references: Vec::new(),
         })
+    }
+
+    /// Adds a reference that is shown beside the estimate but not judged.
+    pub fn with_other_reference(mut self, reference: Reference) -> Self {
+        self.other_references.push(reference);
+        self
     }
 
     /// Number of trials or samples behind the estimate.
@@ -324,6 +336,7 @@ struct Group {
     parameters: BTreeMap<String, f64>,
     data: MeasurementData,
     reference: Option<Reference>,
+    other_references: Vec<Reference>,
 }
 
 impl SweepReport {
@@ -355,8 +368,9 @@ impl SweepReport {
             let mut seeds = group.seeds;
             seeds.sort_unstable();
             seeds.dedup();
-            let measurement =
+            let mut measurement =
                 Measurement::from_data(name, group.parameters, group.data, group.reference)?;
+            measurement.other_references = group.other_references;
             measurements.push(SweepMeasurement { scenario, seeds, measurement });
         }
         let verdict =
@@ -398,11 +412,14 @@ fn merge_into(
                 parameters: measurement.parameters.clone(),
                 data: measurement.data.clone(),
                 reference: measurement.reference.clone(),
+                other_references: measurement.other_references.clone(),
             },
         );
         return Ok(());
     };
-    if group.reference != measurement.reference {
+    if group.reference != measurement.reference
+        || group.other_references != measurement.other_references
+    {
         return Err(MetricsError::ReferenceMismatch {
             scenario: run.scenario.clone(),
             name: measurement.name.clone(),

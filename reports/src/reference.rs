@@ -29,6 +29,9 @@ pub const CITATION_ROSENFELD: &str =
 /// Grunspan & Pérez-Marco citation.
 pub const CITATION_GRUNSPAN: &str =
     "C. Grunspan, R. Pérez-Marco, Double spend races, arXiv:1702.02867 (2017), theorem 1";
+/// vein's strictly-heavier race: Rosenfeld's model with the deficit one block larger.
+pub const CITATION_STRICTLY_HEAVIER: &str = "Rosenfeld 2014 eq. (1) model, attacker must get strictly \
+     ahead (deficit z - m + 1): vein tie rule, PROTOCOL.md section 3";
 /// Eyal & Sirer citation.
 pub const CITATION_EYAL_SIRER: &str =
     "I. Eyal, E. G. Sirer, Majority is not Enough: Bitcoin Mining is Vulnerable (FC 2014), eq. (8)";
