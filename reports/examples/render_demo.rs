@@ -1,33 +1,43 @@
-//! Renders every chart kind from synthetic data so that the charts can be looked at.
+//! Writes a complete synthetic run report and sweep report, with every chart kind, so that the
+//! output format and the charts can be looked at without a simulator.
 //!
 //! `cargo run -p vein-reports --example render_demo -- /tmp/vein-demo`
+//! then open `/tmp/vein-demo/run/index.html` and `/tmp/vein-demo/sweep/summary.md`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use vein_reports::demo;
+use vein_reports::metrics::SweepReport;
+use vein_reports::summary::{self, NamedChart};
+
+fn write_all(directory: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let charts: Vec<NamedChart> = demo::demo_charts(7)?
+        .into_iter()
+        .map(|(stem, chart)| NamedChart::new(&stem, chart))
+        .collect();
+    let run = demo::demo_run(7)?;
+    let files = summary::write_run_report(&directory.join("run"), &run, &charts)?;
+    println!("{}", files.index_html.display());
+    for rendered in &files.plots {
+        println!("{}", rendered.png.display());
+    }
+    let runs = [1, 2, 3, 4].map(demo::demo_run).into_iter().collect::<Result<Vec<_>, _>>()?;
+    let sweep = SweepReport::from_runs(&runs)?;
+    let files = summary::write_sweep_report(&directory.join("sweep"), &sweep, &charts[..1])?;
+    println!("{}", files.summary_markdown.display());
+    Ok(())
+}
 
 fn main() -> ExitCode {
     let directory = std::env::args_os()
         .nth(1)
         .map_or_else(|| std::env::temp_dir().join("vein-reports-demo"), PathBuf::from);
-    if let Err(error) = std::fs::create_dir_all(&directory) {
-        eprintln!("cannot create {}: {error}", directory.display());
-        return ExitCode::FAILURE;
-    }
-    let charts = match vein_reports::demo::demo_charts(7) {
-        Ok(charts) => charts,
+    match write_all(&directory) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("demo data: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    for (stem, chart) in charts {
-        match vein_reports::plots::render(&chart, &directory, &stem) {
-            Ok(rendered) => println!("{}\n{}", rendered.png.display(), rendered.svg.display()),
-            Err(error) => {
-                eprintln!("{error}");
-                return ExitCode::FAILURE;
-            }
+            eprintln!("render_demo: {error}");
+            ExitCode::FAILURE
         }
     }
-    ExitCode::SUCCESS
 }
