@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use crate::metrics::{Measurement, MetricsError, Reference, RunMetrics, Series, Violation};
 use crate::plots::{
     Bar, BarChart, CdfChart, CdfSeries, Chart, ChartLabels, Curve, HistogramChart, IntervalChart,
-    IntervalPoint, IntervalSeries, LegendCorner, LineStyle, TimeSeriesChart,
+    IntervalPoint, IntervalSeries, LegendCorner, LineStyle, TimeSeriesChart, YScale,
 };
 use crate::reference::{
     self, CITATION_NAKAMOTO, CITATION_PROTOCOL, CITATION_ROSENFELD, CITATION_STRICTLY_HEAVIER,
@@ -113,6 +113,50 @@ pub fn double_spend_chart(rng: &mut SplitMix64, trials: u64) -> Result<Chart, De
         series,
         curves,
         legend: LegendCorner::UpperLeft,
+        y_scale: YScale::Linear,
+    }))
+}
+
+/// Double-spend success vs confirmations on a log axis: the exponential decay in `z`.
+pub fn double_spend_by_depth_chart(rng: &mut SplitMix64, trials: u64) -> Result<Chart, DemoError> {
+    let mut series = Vec::new();
+    let mut curves = Vec::new();
+    for (index, q) in [0.1, 0.2, 0.3].into_iter().enumerate() {
+        let mut points = Vec::new();
+        for z in 1..=8u32 {
+            let p = reference::double_spend_strictly_heavier(q, z)?;
+            let interval = stats::wilson_interval(rng.binomial(trials, p), trials)?;
+            points.push(IntervalPoint {
+                x: f64::from(z),
+                y: interval.estimate,
+                low: interval.low,
+                high: interval.high,
+            });
+        }
+        series.push(IntervalSeries { label: format!("q = {q}, simulated"), points });
+        let exact = (1..=8u32)
+            .filter_map(|z| {
+                let value = reference::double_spend_strictly_heavier(q, z).ok()?;
+                Some((f64::from(z), value))
+            })
+            .collect();
+        curves.push(Curve::new(
+            &format!("q = {q}, strictly heavier (exact)"),
+            exact,
+            index,
+            LineStyle::Solid,
+        ));
+    }
+    Ok(Chart::Intervals(IntervalChart {
+        labels: ChartLabels::new(
+            "Double-spend success vs confirmations (log scale)",
+            "confirmations z (checkpoints)",
+            "success probability",
+        ),
+        series,
+        curves,
+        legend: LegendCorner::LowerLeft,
+        y_scale: YScale::Log,
     }))
 }
 
@@ -142,6 +186,7 @@ pub fn win_share_chart(rng: &mut SplitMix64, trials: u64) -> Result<Chart, DemoE
             LineStyle::Dashed,
         )],
         legend: LegendCorner::UpperLeft,
+        y_scale: YScale::Linear,
     }))
 }
 
@@ -225,6 +270,7 @@ pub fn demo_charts(seed: u64) -> Result<Vec<(String, Chart)>, DemoError> {
     let mut rng = SplitMix64::new(seed);
     Ok(vec![
         ("double_spend".into(), double_spend_chart(&mut rng, 2_000)?),
+        ("double_spend_by_depth".into(), double_spend_by_depth_chart(&mut rng, 20_000)?),
         ("win_share".into(), win_share_chart(&mut rng, 1_000)?),
         ("interval_histogram".into(), interval_histogram_chart(&mut rng, 5_000)?),
         ("latency_cdf".into(), latency_cdf_chart(&mut rng, 1_000)?),

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -157,6 +158,16 @@ pub struct IntervalChart {
     pub series: Vec<IntervalSeries>,
     pub curves: Vec<Curve>,
     pub legend: LegendCorner,
+    pub y_scale: YScale,
+}
+
+/// Linear or logarithmic y axis. Attack probabilities span orders of magnitude (0.2 at z = 1,
+/// 1e-6 at z = 10), which only a log axis shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum YScale {
+    #[default]
+    Linear,
+    Log,
 }
 
 /// A histogram drawn as a density, with an optional density curve on top.
@@ -335,14 +346,19 @@ fn padded_range(values: impl Iterator<Item = f64>, include_zero: bool) -> Range<
     low_padded..(high + pad)
 }
 
-type Cartesian<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+/// A chart context with a linear x axis and a linear or logarithmic y axis.
+type Cartesian<'a, DB, Y = RangedCoordf64> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>;
 
-fn cartesian<'a, DB: DrawingBackend>(
+/// Bounds every y coordinate here satisfies (linear `RangedCoordf64`, logarithmic `LogCoord`).
+trait YAxis: Ranged<ValueType = f64> + ValueFormatter<f64> {}
+impl<T: Ranged<ValueType = f64> + ValueFormatter<f64>> YAxis for T {}
+
+fn cartesian<'a, DB: DrawingBackend, Y: YAxis>(
     root: &'a DrawingArea<DB, Shift>,
     labels: &ChartLabels,
     x: Range<f64>,
-    y: Range<f64>,
-) -> Result<Cartesian<'a, DB>, String> {
+    y: Y,
+) -> Result<Cartesian<'a, DB, Y>, String> {
     let mut chart = ChartBuilder::on(root)
         .caption(&labels.title, (FONT_FAMILY, 28))
         .margin(20)
@@ -366,8 +382,8 @@ fn cartesian<'a, DB: DrawingBackend>(
     Ok(chart)
 }
 
-fn draw_legend<'a, DB: DrawingBackend + 'a>(
-    chart: &mut Cartesian<'a, DB>,
+fn draw_legend<'a, DB: DrawingBackend + 'a, Y: YAxis>(
+    chart: &mut Cartesian<'a, DB, Y>,
     corner: LegendCorner,
 ) -> Result<(), String>
 where
@@ -384,8 +400,8 @@ where
         .map_err(text)
 }
 
-fn draw_curve<'a, DB: DrawingBackend + 'a>(
-    chart: &mut Cartesian<'a, DB>,
+fn draw_curve<'a, DB: DrawingBackend + 'a, Y: YAxis>(
+    chart: &mut Cartesian<'a, DB, Y>,
     curve: &Curve,
 ) -> Result<(), String>
 where
@@ -423,35 +439,83 @@ where
     let curve_points = data.curves.iter().flat_map(|curve| curve.points.iter());
     let x =
         padded_range(points.clone().map(|p| p.x).chain(curve_points.clone().map(|p| p.0)), false);
-    let y = padded_range(
-        points.flat_map(|p| [p.y, p.low, p.high]).chain(curve_points.map(|p| p.1)),
-        false,
-    );
-    let mut chart = cartesian(root, &data.labels, x, y)?;
+    match data.y_scale {
+        YScale::Linear => {
+            let y = padded_range(
+                points.flat_map(|p| [p.y, p.low, p.high]).chain(curve_points.map(|p| p.1)),
+                false,
+            );
+            let chart = cartesian(root, &data.labels, x, RangedCoordf64::from(y))?;
+            draw_interval_body(chart, data, f64::NEG_INFINITY)
+        }
+        YScale::Log => {
+            let y = log_range(
+                points.flat_map(|p| [p.y, p.low, p.high]).chain(curve_points.map(|p| p.1)),
+            );
+            let floor = y.start;
+            let chart = cartesian(root, &data.labels, x, LogCoord::from(y.log_scale()))?;
+            draw_interval_body(chart, data, floor)
+        }
+    }
+}
+
+/// Decade-aligned range over the positive values (a log axis cannot show 0); `1e-6..1` if none.
+fn log_range(values: impl Iterator<Item = f64>) -> Range<f64> {
+    let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);
+    for value in values.filter(|value| value.is_finite() && *value > 0.0) {
+        low = low.min(value);
+        high = high.max(value);
+    }
+    if low > high {
+        return 1e-6..1.0;
+    }
+    let low = 10f64.powf(low.log10().floor());
+    let high = 10f64.powf(high.log10().ceil());
+    if low == high { low..high * 10.0 } else { low..high }
+}
+
+/// Points, error bars and curves; values below `floor` (zero on a log axis) are clamped to it
+/// so that an interval reaching 0 still shows its bar down to the axis.
+fn draw_interval_body<'a, DB: DrawingBackend + 'a, Y: YAxis>(
+    mut chart: Cartesian<'a, DB, Y>,
+    data: &IntervalChart,
+    floor: f64,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let clamp = |y: f64| y.max(floor);
     for curve in &data.curves {
-        draw_curve(&mut chart, curve)?;
+        let visible: Vec<(f64, f64)> =
+            curve.points.iter().copied().filter(|(_, y)| *y >= floor).collect();
+        draw_curve(&mut chart, &Curve { points: visible, ..curve.clone() })?;
     }
     for (index, series) in data.series.iter().enumerate() {
         let style = color(index).stroke_width(2);
         chart
             .draw_series(
-                series
-                    .points
-                    .iter()
-                    .map(|p| PathElement::new(vec![(p.x, p.low), (p.x, p.high)], style)),
+                series.points.iter().map(|p| {
+                    PathElement::new(vec![(p.x, clamp(p.low)), (p.x, clamp(p.high))], style)
+                }),
             )
             .map_err(text)?;
         // Caps are drawn in pixels so that they keep their size whatever the x range.
         chart
             .draw_series(series.points.iter().flat_map(|p| {
-                [p.low, p.high].map(|y| {
+                [clamp(p.low), clamp(p.high)].map(|y| {
                     EmptyElement::at((p.x, y)) + PathElement::new(vec![(-6, 0), (6, 0)], style)
                 })
             }))
             .map_err(text)?;
         let filled = color(index).filled();
         chart
-            .draw_series(series.points.iter().map(|p| Circle::new((p.x, p.y), 5, filled)))
+            .draw_series(
+                series
+                    .points
+                    .iter()
+                    .filter(|p| p.y >= floor)
+                    .map(|p| Circle::new((p.x, p.y), 5, filled)),
+            )
             .map_err(text)?
             .label(series.label.as_str())
             .legend(move |(x, y)| {
@@ -479,7 +543,7 @@ where
         false,
     );
     let y = padded_range(bins.iter().map(|bin| bin.2).chain(curve_points.map(|p| p.1)), true);
-    let mut chart = cartesian(root, &data.labels, x, y)?;
+    let mut chart = cartesian(root, &data.labels, x, RangedCoordf64::from(y))?;
     let fill = color(0).mix(0.45).filled();
     let border = color(0).stroke_width(1);
     chart
@@ -536,7 +600,7 @@ where
             .chain(data.curves.iter().flat_map(|c| c.points.iter().map(|p| p.0))),
         false,
     );
-    let mut chart = cartesian(root, &data.labels, x, 0.0..1.05)?;
+    let mut chart = cartesian(root, &data.labels, x, RangedCoordf64::from(0.0..1.05))?;
     for curve in &data.curves {
         draw_curve(&mut chart, curve)?;
     }
@@ -557,7 +621,7 @@ where
     let points = data.curves.iter().flat_map(|curve| curve.points.iter());
     let x = padded_range(points.clone().map(|p| p.0), false);
     let y = padded_range(points.map(|p| p.1), true);
-    let mut chart = cartesian(root, &data.labels, x, y)?;
+    let mut chart = cartesian(root, &data.labels, x, RangedCoordf64::from(y))?;
     for curve in &data.curves {
         draw_curve(&mut chart, curve)?;
     }
@@ -635,7 +699,14 @@ where
 fn tick_label(value: &f64) -> String {
     let magnitude = value.abs();
     if magnitude != 0.0 && !(1e-4..1e9).contains(&magnitude) {
-        return format!("{value:.2e}");
+        let scientific = format!("{value:.2e}");
+        return match scientific.split_once('e') {
+            Some((mantissa, exponent)) => {
+                let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+                format!("{mantissa}e{exponent}")
+            }
+            None => scientific,
+        };
     }
     let fixed = format!("{value:.6}");
     let trimmed = fixed.trim_end_matches('0').trim_end_matches('.');
@@ -706,7 +777,8 @@ mod tests {
         assert_eq!(tick_label(&0.30000000000000004), "0.3");
         assert_eq!(tick_label(&0.05), "0.05");
         assert_eq!(tick_label(&-0.0), "0");
-        assert_eq!(tick_label(&2.5e-7), "2.50e-7");
+        assert_eq!(tick_label(&2.5e-7), "2.5e-7");
+        assert_eq!(tick_label(&1e-5), "1e-5");
     }
 
     #[test]
