@@ -12,8 +12,13 @@
 //! - [`rosenfeld_double_spend`] and [`grunspan_double_spend_beta`]: Rosenfeld (2014) eq. (1) and
 //!   Grunspan & Pérez-Marco (2017) Thm 1, the same number by two closed forms. Attacker progress is
 //!   exactly negative-binomial (he mines `m` blocks while the honest network mines `z`); he wins if
-//!   he ever *catches up* from the deficit `z − m`, i.e. reaches equal length, which Rosenfeld
-//!   justifies by assuming the attacker has pre-mined one block, so equal length is one ahead.
+//!   `m ≥ z` or if he later *catches up* from the deficit `z − m`, i.e. reaches **equal length**.
+//!   That tie-wins reading is checked twice: the test `strict_and_catch_up_races_match_their_
+//!   definitions` re-derives eq. (1) from the race, and Georgiadis & Zeilberger (arXiv:1808.05255)
+//!   restate Rosenfeld's eq. (1) as "the bad team wins when it forces a tie". Rosenfeld motivates
+//!   counting a tie as success by the attacker having pre-mined one block (so equal length on the
+//!   merchant's count is one ahead); that motivation is from memory of the paper and was not
+//!   re-read here, the formula and its semantics were.
 //! - [`double_spend_strictly_heavier`]: vein's rule (fork choice keeps the first-seen head on equal
 //!   weight, no pre-mined block): same negative-binomial race, but the attacker must get *strictly
 //!   ahead*, i.e. close a deficit of `z − m + 1`.
