@@ -38,11 +38,10 @@ pub const CITATION_GRUNSPAN: &str =
 pub const CITATION_STRICTLY_HEAVIER: &str = "Rosenfeld 2014 eq. (1) model, attacker must get strictly \
      ahead (deficit z - m + 1): vein tie rule, PROTOCOL.md section 3";
 /// Eyal & Sirer citation.
-pub const CITATION_EYAL_SIRER: &str =
-    "I. Eyal, E. G. Sirer, Majority is not Enough: Bitcoin Mining is Vulnerable (FC 2014), eq. (8)";
+pub const CITATION_EYAL_SIRER: &str = "I. Eyal, E. G. Sirer, Majority is not Enough: Bitcoin Mining is Vulnerable (FC 2014), section 4";
 /// Chia green paper citation.
-pub const CITATION_CHIA: &str =
-    "B. Cohen, K. Pietrzak, The Chia Network Blockchain (green paper, 2019), section 2.2";
+pub const CITATION_CHIA: &str = "B. Cohen, K. Pietrzak, The Chia Network Blockchain (green paper), \
+     section 2.2, citing Bagaria et al. 2019 on correlated randomness";
 /// IOTA whitepaper citation.
 pub const CITATION_IOTA: &str = "S. Popov, The Tangle (IOTA whitepaper, v1.4.3), section 3";
 /// The vein protocol itself, for references that follow from its definitions.
@@ -249,7 +248,7 @@ pub fn selfish_mining_threshold(gamma: f64) -> Result<f64, ReferenceError> {
     Ok((1.0 - gamma) / (3.0 - 2.0 * gamma))
 }
 
-/// Eyal–Sirer eq. (8): relative revenue of a selfish pool of share `α < 1/2`,
+/// Eyal–Sirer §4 (`R_pool`): relative revenue of a selfish pool of share `α < 1/2`,
 /// `R = [α(1−α)²(4α + γ(1−2α)) − α³] / [1 − α(1 + (2−α)α)]`.
 ///
 /// Below the threshold the value is less than `α` (selfish mining loses); an honest pool earns `α`.
@@ -263,21 +262,33 @@ pub fn selfish_mining_revenue(alpha: f64, gamma: f64) -> Result<f64, ReferenceEr
     Ok(numerator / denominator)
 }
 
-/// Growth factor of a double-dipping (extend-every-fork) private tree relative to the same space
-/// extending one chain, when the challenge is refreshed every `c` checkpoints.
+/// Growth factor by which double dipping (extending every fork of a private block tree) boosts an
+/// attacker's resource, when the challenge is refreshed every `c` checkpoints.
 ///
-/// `c = 1`: exactly `e`. With a fresh challenge per block, every block of the attacker's tree spawns
-/// children as a unit-rate Poisson process; the depth of that random recursive tree grows like
-/// `e · t` (Pittel 1994), so the best branch grows `e ≈ 2.718` times faster than one chain.
-/// `c = 16`: `≈ 1.47`, the published constant quoted by PROTOCOL.md §7 from the Chia green paper
-/// (§2.2, citing Bagaria et al. 2019 on c-correlated challenges). Other `c` have no published value
-/// here and return `None`: the simulation reports them without a reference rather than with a guess.
+/// Source: Chia green paper §2.2 (Cohen & Pietrzak; read from the chia-docs repository), citing
+/// Bagaria et al. 2019 ("Proof-of-stake longest chain protocols: security vs predictability"),
+/// who give the factor as a function of `c` ("k" there): `e ≈ 2.718` for `c = 1` (each challenge
+/// depends on the previous block, as in Bitcoin), decreasing to 1 as `c` grows, and `1.47` for
+/// `c = 16` (Chia's variant: a challenge depends on one out of *at least* 16 blocks). Only those
+/// two values are published in the green paper; other `c` return `None`, and the simulation then
+/// reports its growth factor without a judged reference rather than beside a guess.
+/// Why `e` at `c = 1`: every block of the private tree spawns children as a unit-rate Poisson
+/// process, and the depth of that tree grows like `e · t` (random recursive tree height).
 pub fn double_dipping_growth_factor(c: u32) -> Option<f64> {
     match c {
         1 => Some(std::f64::consts::E),
         16 => Some(1.47),
         _ => None,
     }
+}
+
+/// Smallest resource fraction with which a double-dipping attacker out-grows the honest chain,
+/// given the growth factor `g`: `1 / (1 + g)`. Chia green paper §2.2: `≈ 0.269` for `g = e`,
+/// `≈ 0.405` for `g = 1.47`. (It also reports, by simulation, `0.385` when honest parties extend
+/// their best 3 blocks per depth, a rule vein does not use.)
+pub fn double_dipping_threshold(growth_factor: f64) -> Result<f64, ReferenceError> {
+    require("growth_factor", growth_factor, "[1, inf)", growth_factor >= 1.0)?;
+    Ok(1.0 / (1.0 + growth_factor))
 }
 
 /// Expected number of tips under uniform random tip selection with arrival rate `lambda` (units/s)
@@ -496,6 +507,10 @@ mod tests {
         assert_eq!(double_dipping_growth_factor(1), Some(std::f64::consts::E));
         assert_eq!(double_dipping_growth_factor(16), Some(1.47));
         assert_eq!(double_dipping_growth_factor(2), None);
+        // Green paper §2.2: 1/(1+e) ≈ 0.269 and 1/(1+1.47) ≈ 0.405.
+        assert!(close(double_dipping_threshold(std::f64::consts::E).expect("ok"), 0.269, 5e-4));
+        assert!(close(double_dipping_threshold(1.47).expect("ok"), 0.405, 5e-4));
+        assert!(double_dipping_threshold(0.5).is_err());
         assert_eq!(uniform_tip_count(50.0, 0.2).expect("ok"), 20.0);
         assert!(close(storage_detection_probability(0.1, 10).expect("ok"), 0.651_321_559_9, 1e-9));
         assert_eq!(expected_win_share(0.25).expect("ok"), 0.25);
