@@ -7,8 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use vein_reports::charts;
 use vein_reports::demo;
 use vein_reports::metrics::SweepReport;
+use vein_reports::plots::{Chart, ChartLabels};
 use vein_reports::summary::{self, NamedChart};
 
 fn write_all(directory: &Path) -> Result<(), Box<dyn std::error::Error>> {
@@ -24,7 +26,20 @@ fn write_all(directory: &Path) -> Result<(), Box<dyn std::error::Error>> {
     }
     let runs = [1, 2, 3, 4].map(demo::demo_run).into_iter().collect::<Result<Vec<_>, _>>()?;
     let sweep = SweepReport::from_runs(&runs)?;
-    let files = summary::write_sweep_report(&directory.join("sweep"), &sweep, &charts[..1])?;
+    // A chart built straight from the pooled measurements: x = q, one series per z.
+    let pooled = sweep
+        .measurements
+        .iter()
+        .filter(|pooled| pooled.measurement.name == "double_spend_success")
+        .map(|pooled| &pooled.measurement);
+    let from_metrics = charts::interval_chart(
+        ChartLabels::new("Pooled double-spend success", "attacker share q", "success probability"),
+        pooled,
+        "q",
+        Some("z"),
+    );
+    let sweep_charts = [NamedChart::new("pooled_double_spend", Chart::Intervals(from_metrics))];
+    let files = summary::write_sweep_report(&directory.join("sweep"), &sweep, &sweep_charts)?;
     println!("{}", files.summary_markdown.display());
     Ok(())
 }

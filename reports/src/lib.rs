@@ -6,6 +6,7 @@
 //! `index.html` and `metrics.json` ([`summary`]). Output is deterministic: the same metrics give
 //! byte-identical files, so reports can be diffed and snapshot-tested.
 
+pub mod charts;
 pub mod demo;
 pub mod metrics;
 pub mod plots;

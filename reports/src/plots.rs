@@ -408,6 +408,21 @@ where
     DB::ErrorType: 'static,
 {
     let stroke = color(curve.color).stroke_width(2);
+    if let [only] = curve.points.as_slice() {
+        // A one-point "curve" (a reference at a single sweep point) would draw nothing: mark it
+        // with a short horizontal bar instead, which reads as "the expected level here".
+        let annotation = chart
+            .draw_series(std::iter::once(
+                EmptyElement::at(*only) + PathElement::new(vec![(-14, 0), (14, 0)], stroke),
+            ))
+            .map_err(text)?;
+        if !curve.label.is_empty() {
+            annotation.label(curve.label.as_str()).legend(move |(x, y)| {
+                EmptyElement::at((x, y)) + PathElement::new(vec![(4, 0), (20, 0)], stroke)
+            });
+        }
+        return Ok(());
+    }
     let annotation = match curve.style {
         LineStyle::Solid => chart
             .draw_series(LineSeries::new(curve.points.iter().copied(), stroke))
