@@ -4,10 +4,10 @@
 //! seed, trace hash), volume counters, safety [`Violation`]s, named time [`Series`], and
 //! [`Measurement`]s. A measurement is either a proportion (successes out of trials) or a sample of
 //! values; it carries its estimate, a 95% interval computed by [`crate::stats`], and optionally the
-//! analytic [`Reference`] it should match. A sweep ([`SweepReport`]) groups measurements of many runs
-//! by `(scenario, measurement name, parameters)` and pools them across seeds: trials and successes
-//! add up, samples concatenate, and the interval is recomputed from the pooled data (never averaged
-//! from per-run intervals, which would be wrong).
+//! analytic [`Reference`] it should match. A sweep ([`SweepReport`]) groups measurements of many
+//! runs by `(scenario, measurement name, parameters)` and pools them across seeds: trials and
+//! successes add up, samples concatenate, and the interval is recomputed from the pooled data
+//! (never averaged from per-run intervals, which would be wrong).
 //!
 //! Every map is a `BTreeMap` and every list is sorted or in insertion order, so serialising the
 //! same metrics yields the same bytes. The schema is documented in `docs/metrics-schema.md`; bump

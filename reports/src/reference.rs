@@ -7,8 +7,8 @@
 //!
 //! Double-spend references, from the loosest to the one vein implements:
 //! - [`nakamoto_double_spend`]: Nakamoto (2008) §11. Attacker progress while the merchant waits is
-//!   approximated by a Poisson variable with mean `z·q/p` (honest blocks assumed to arrive exactly on
-//!   schedule); the attacker wins if he ever *catches up* (reaches equal length).
+//!   approximated by a Poisson variable with mean `z·q/p` (honest blocks assumed to arrive exactly
+//!   on schedule); the attacker wins if he ever *catches up* (reaches equal length).
 //! - [`rosenfeld_double_spend`] and [`grunspan_double_spend_beta`]: Rosenfeld (2014) eq. (1) and
 //!   Grunspan & Pérez-Marco (2017) Thm 1, the same number by two closed forms. Attacker progress is
 //!   exactly negative-binomial (he mines `m` blocks while the honest network mines `z`); he wins if
@@ -35,10 +35,11 @@ pub const CITATION_ROSENFELD: &str =
 pub const CITATION_GRUNSPAN: &str =
     "C. Grunspan, R. Pérez-Marco, Double spend races, arXiv:1702.02867 (2017), theorem 1";
 /// vein's strictly-heavier race: Rosenfeld's model with the deficit one block larger.
-pub const CITATION_STRICTLY_HEAVIER: &str = "Rosenfeld 2014 eq. (1) model, attacker must get strictly \
-     ahead (deficit z - m + 1): vein tie rule, PROTOCOL.md section 3";
+pub const CITATION_STRICTLY_HEAVIER: &str = "Rosenfeld 2014 eq. (1) model, attacker must get \
+     strictly ahead (deficit z - m + 1): vein tie rule, PROTOCOL.md section 3";
 /// Eyal & Sirer citation.
-pub const CITATION_EYAL_SIRER: &str = "I. Eyal, E. G. Sirer, Majority is not Enough: Bitcoin Mining is Vulnerable (FC 2014), section 4";
+pub const CITATION_EYAL_SIRER: &str = "I. Eyal, E. G. Sirer, Majority is not Enough: Bitcoin \
+     Mining is Vulnerable (FC 2014), section 4";
 /// Chia green paper citation.
 pub const CITATION_CHIA: &str = "B. Cohen, K. Pietrzak, The Chia Network Blockchain (green paper), \
      section 2.2, citing Bagaria et al. 2019 on correlated randomness";

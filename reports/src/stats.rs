@@ -1,7 +1,8 @@
 //! Small, pure statistics used to put a simulated figure beside its analytic reference.
 //!
 //! Model: every simulated metric is either a **proportion** (successes out of independent trials,
-//! e.g. "double spend succeeded" or "checkpoint won by the attacker") or a **sample** of real values
+//! e.g. "double spend succeeded" or "checkpoint won by the attacker") or a **sample** of real
+//! values
 //! (checkpoint intervals, latencies). Proportions get a Wilson score interval because the normal
 //! ("Wald") interval collapses to zero width at 0 or n successes and undercovers for small `n`,
 //! which is exactly where attack probabilities live (e.g. 1 success in 2,000 races). Means get a
