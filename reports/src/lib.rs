@@ -1,1 +1,15 @@
-//! reports
+//! vein-reports: turns the plain data of a simulation run or sweep into a report directory.
+//!
+//! The crate deliberately depends on neither the node nor the simulator: the simulator fills the
+//! plain structures of [`metrics`], and this crate computes intervals ([`stats`]), compares them
+//! with analytic references ([`reference`]), draws charts ([`plots`]) and writes `summary.md`,
+//! `index.html` and `metrics.json` ([`summary`]). Output is deterministic: the same metrics give
+//! byte-identical files, so reports can be diffed and snapshot-tested.
+
+pub mod charts;
+pub mod demo;
+pub mod metrics;
+pub mod plots;
+pub mod reference;
+pub mod stats;
+pub mod summary;
