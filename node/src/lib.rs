@@ -2,3 +2,6 @@
 pub mod core;
 pub mod localnet;
 pub mod plotter;
+pub mod runtime;
+pub mod driver;
+pub mod store;

@@ -333,6 +333,38 @@ impl Node {
         }
     }
 
+    /// Re-insert a unit or checkpoint from this node's own store after a restart. The unit was
+    /// validated when first accepted, so only its signature is checked again (the store could
+    /// be corrupt); plausibility against today's ledger is skipped, since a once-valid unit may
+    /// conflict with what was confirmed since and still be needed as a parent.
+    pub fn restore(&mut self, now_ms: u64, kind: u8, bytes: &[u8]) {
+        self.now_ms = self.now_ms.max(now_ms);
+        match kind {
+            crate::store::KIND_TRANSACTION => {
+                let Ok(tx) = Transaction::decode(bytes) else { return };
+                if tx.verify_signature().is_err() {
+                    return;
+                }
+                let Ok(unit) = Unit::new(tx) else { return };
+                if let Ok(InsertOutcome::Inserted { released }) = self.dag.insert(unit.clone()) {
+                    for unit in std::iter::once(unit).chain(released) {
+                        self.emit(Event::UnitAccepted { id: unit.id, own: false });
+                    }
+                }
+            }
+            crate::store::KIND_CHECKPOINT => {
+                let Ok(checkpoint) = Checkpoint::decode(bytes) else { return };
+                let head_before = self.chain.head().id;
+                if let Ok(OfferOutcome::Accepted { missing_units }) =
+                    self.chain.offer(Arc::new(checkpoint), self.now_ms, &mut self.dag)
+                {
+                    self.after_chain_change(head_before, None, missing_units);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Build, sign and submit a transfer from this node's account.
     pub fn transfer(
         &mut self,

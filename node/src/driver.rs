@@ -1,0 +1,335 @@
+//! The async node: owns a core, feeds it messages, timers and proofs, and performs its outputs
+//! through the runtime traits. It makes no protocol decisions; everything it does is either
+//! plumbing (addresses to peer ids, bytes to the network, events to the sink) or persistence
+//! (the store log, synced before anything final is reported).
+
+use crate::core::crypto::AccountId;
+use crate::core::events::Event;
+use crate::core::hash::Hash;
+use crate::core::node::{Node, NodeConfig, Output, PeerId, RejectReason};
+use crate::core::params::GenesisError;
+use crate::core::poc::Prover;
+use crate::core::transaction::Transaction;
+use crate::runtime::{Clock, Disk, DiskError, NetError, Network};
+use crate::store;
+use futures::channel::{mpsc, oneshot};
+use futures::{FutureExt, StreamExt, pin_mut, select_biased};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+const STORE_PATH: &str = "units.log";
+
+/// Requests from the local operator, API or simulator.
+pub enum Command {
+    Transfer {
+        to: AccountId,
+        amount: u64,
+        fee: u64,
+        reply: oneshot::Sender<Result<Hash, RejectReason>>,
+    },
+    Submit {
+        tx: Transaction,
+        reply: oneshot::Sender<Result<Hash, RejectReason>>,
+    },
+    /// Run a read-only query against the core (status pages, checkers).
+    Inspect(Box<dyn FnOnce(&Node) + Send>),
+    AddPeer(SocketAddr),
+    Shutdown,
+}
+
+/// Where events go (logs, metrics, the simulator's checkers).
+pub trait EventSink: Send + 'static {
+    fn on_event(&mut self, now_ms: u64, event: &Event);
+}
+
+/// Drops every event.
+pub struct NoEvents;
+
+impl EventSink for NoEvents {
+    fn on_event(&mut self, _now_ms: u64, _event: &Event) {}
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("invalid genesis: {0}")]
+    Genesis(#[from] GenesisError),
+    #[error("store: {0}")]
+    Disk(#[from] DiskError),
+    #[error("network: {0}")]
+    Net(#[from] NetError),
+}
+
+pub struct Driver<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink> {
+    node: Node,
+    clock: C,
+    net: N,
+    disk: D,
+    prover: P,
+    sink: S,
+    peer_ids: BTreeMap<SocketAddr, PeerId>,
+    peer_addrs: Vec<SocketAddr>,
+    commands: mpsc::Receiver<Command>,
+    persist: bool,
+    unsynced: bool,
+}
+
+/// A handle to a running driver.
+#[derive(Clone)]
+pub struct DriverHandle {
+    sender: mpsc::Sender<Command>,
+}
+
+impl DriverHandle {
+    pub async fn send(&self, command: Command) -> bool {
+        let mut sender = self.sender.clone();
+        futures::SinkExt::send(&mut sender, command).await.is_ok()
+    }
+
+    pub async fn transfer(&self, to: AccountId, amount: u64, fee: u64) -> Option<Result<Hash, RejectReason>> {
+        let (reply, answer) = oneshot::channel();
+        if !self.send(Command::Transfer { to, amount, fee, reply }).await {
+            return None;
+        }
+        answer.await.ok()
+    }
+
+    pub async fn submit(&self, tx: Transaction) -> Option<Result<Hash, RejectReason>> {
+        let (reply, answer) = oneshot::channel();
+        if !self.send(Command::Submit { tx, reply }).await {
+            return None;
+        }
+        answer.await.ok()
+    }
+
+    /// Evaluate `query` on the core and return its answer.
+    pub async fn inspect<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&Node) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (reply, answer) = oneshot::channel();
+        let job: Box<dyn FnOnce(&Node) + Send> = Box::new(move |node: &Node| {
+            let _ = reply.send(query(node));
+        });
+        if !self.send(Command::Inspect(job)).await {
+            return None;
+        }
+        answer.await.ok()
+    }
+
+    pub async fn shutdown(&self) {
+        self.send(Command::Shutdown).await;
+    }
+}
+
+impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink> Driver<C, N, D, P, S> {
+    /// Build the core, replay the store, and connect to the initial peers.
+    pub async fn start(
+        config: NodeConfig,
+        peers: Vec<SocketAddr>,
+        clock: C,
+        net: N,
+        disk: D,
+        prover: P,
+        sink: S,
+    ) -> Result<(Driver<C, N, D, P, S>, DriverHandle), DriverError> {
+        let node = Node::new(config)?;
+        let (sender, commands) = mpsc::channel(1024);
+        let mut driver = Driver {
+            node,
+            clock,
+            net,
+            disk,
+            prover,
+            sink,
+            peer_ids: BTreeMap::new(),
+            peer_addrs: Vec::new(),
+            commands,
+            persist: false,
+            unsynced: false,
+        };
+        driver.replay().await?;
+        driver.persist = true;
+        for peer in peers {
+            driver.peer_id(peer);
+        }
+        Ok((driver, DriverHandle { sender }))
+    }
+
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    async fn replay(&mut self) -> Result<(), DriverError> {
+        let Some(log) = self.disk.read_all(STORE_PATH).await? else { return Ok(()) };
+        let (records, valid) = store::decode_log(&log);
+        let now = self.clock.now_ms();
+        for (kind, bytes) in records {
+            self.node.restore(now, kind, bytes);
+        }
+        if valid < log.len() {
+            // A torn tail from a crash: cut it so new records follow a valid prefix.
+            self.disk.truncate(STORE_PATH, valid as u64).await?;
+            self.disk.sync(STORE_PATH).await?;
+        }
+        // Outputs produced while replaying (challenges, events) are handled normally, but the
+        // replayed units are not written again.
+        self.flush().await;
+        Ok(())
+    }
+
+    fn peer_id(&mut self, addr: SocketAddr) -> PeerId {
+        if let Some(id) = self.peer_ids.get(&addr) {
+            return *id;
+        }
+        let id = self.peer_addrs.len() as PeerId;
+        self.peer_addrs.push(addr);
+        self.peer_ids.insert(addr, id);
+        self.node.add_peer(id);
+        id
+    }
+
+    /// Perform every pending output of the core.
+    async fn flush(&mut self) {
+        while let Some(output) = self.node.poll_output() {
+            match output {
+                Output::Send { to, bytes } => {
+                    if let Some(addr) = self.peer_addrs.get(to as usize).copied() {
+                        // Loss is tolerated by the protocol: a failed send is not retried here.
+                        let _ = self.net.send(addr, bytes).await;
+                    }
+                }
+                Output::Challenge(challenge) => {
+                    let best = self.prover.best(&challenge).ok().flatten();
+                    let now = self.clock.now_ms();
+                    self.node.on_proof(now, challenge, best);
+                }
+                Output::Disconnect { peer } => {
+                    if let Some(addr) = self.peer_addrs.get(peer as usize).copied() {
+                        self.net.disconnect(addr);
+                    }
+                }
+                Output::Event(event) => {
+                    self.persist_event(&event).await;
+                    let now = self.clock.now_ms();
+                    self.sink.on_event(now, &event);
+                }
+            }
+        }
+    }
+
+    async fn persist_event(&mut self, event: &Event) {
+        if !self.persist {
+            return;
+        }
+        let record = match event {
+            Event::UnitAccepted { id, .. } => self
+                .node
+                .dag()
+                .get(id)
+                .and_then(|unit| unit.tx.encode().ok())
+                .map(|bytes| store::encode_record(store::KIND_TRANSACTION, &bytes)),
+            Event::CheckpointAccepted { id, .. } => self
+                .node
+                .chain()
+                .header(id)
+                .and_then(|header| header.checkpoint.as_ref())
+                .and_then(|checkpoint| checkpoint.encode().ok())
+                .map(|bytes| store::encode_record(store::KIND_CHECKPOINT, &bytes)),
+            Event::CheckpointFinal { .. } => {
+                // Sync before anything final is reported to the sink.
+                if self.unsynced && self.disk.sync(STORE_PATH).await.is_ok() {
+                    self.unsynced = false;
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(record) = record
+            && self.disk.append(STORE_PATH, &record).await.is_ok()
+        {
+            self.unsynced = true;
+        }
+    }
+
+    fn handle(&mut self, command: Command) {
+        let now = self.clock.now_ms();
+        match command {
+            Command::Transfer { to, amount, fee, reply } => {
+                let result = self.node.transfer(now, to, amount, fee).map(|unit| unit.id);
+                let _ = reply.send(result);
+            }
+            Command::Submit { tx, reply } => {
+                let id = tx.id().map_err(RejectReason::from);
+                let result = id.and_then(|id| self.node.accept_transaction(tx, None).map(|()| id));
+                let _ = reply.send(result);
+            }
+            Command::Inspect(query) => query(&self.node),
+            Command::AddPeer(addr) => {
+                self.peer_id(addr);
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    /// Run until shutdown or until the network closes.
+    pub async fn run(mut self) -> Result<(), DriverError> {
+        loop {
+            self.flush().await;
+            let now = self.clock.now_ms();
+            let wake = self.node.poll_timeout().unwrap_or(now + 1_000).max(now);
+            // Fresh futures each turn: a re-polled sleep must not accumulate timers.
+            let wake = {
+                let sleep = self.clock.sleep_until(wake).fuse();
+                let receive = self.net.recv().fuse();
+                let command = self.commands.next().fuse();
+                pin_mut!(sleep, receive, command);
+                select_biased! {
+                    command = command => Wake::Command(command),
+                    received = receive => Wake::Received(received),
+                    () = sleep => Wake::Timer,
+                }
+            };
+            match wake {
+                Wake::Command(None | Some(Command::Shutdown)) => {
+                    if self.unsynced {
+                        self.disk.sync(STORE_PATH).await?;
+                    }
+                    return Ok(());
+                }
+                Wake::Command(Some(command)) => self.handle(command),
+                Wake::Received(Ok((from, bytes))) => {
+                    let peer = self.peer_id(from);
+                    let now = self.clock.now_ms();
+                    self.node.on_message(now, peer, &bytes);
+                }
+                Wake::Received(Err(NetError::Closed)) => return Err(NetError::Closed.into()),
+                Wake::Received(Err(_)) => {}
+                Wake::Timer => {
+                    let now = self.clock.now_ms();
+                    self.node.on_tick(now);
+                }
+            }
+        }
+    }
+}
+
+enum Wake {
+    Command(Option<Command>),
+    Received(Result<(SocketAddr, Vec<u8>), NetError>),
+    Timer,
+}
+
+/// Share of a driver's events with other tasks, for tests and the API.
+pub type SharedEvents = Arc<std::sync::Mutex<Vec<(u64, Event)>>>;
+
+/// An event sink that keeps every event in memory.
+pub struct CollectEvents(pub SharedEvents);
+
+impl EventSink for CollectEvents {
+    fn on_event(&mut self, now_ms: u64, event: &Event) {
+        if let Ok(mut events) = self.0.lock() {
+            events.push((now_ms, event.clone()));
+        }
+    }
+}

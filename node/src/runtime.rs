@@ -1,0 +1,68 @@
+//! The abstract runtime: the few things a node needs from the world. Production implements them
+//! on tokio, TCP and std::fs (`runtime::tokio_impl`); the simulator implements them on madsim with
+//! a seeded network, simulated disks and clocks (crate vein-sim). The driver is generic over
+//! them and so runs unmodified in both places; the core sees none of it.
+//!
+//! The traits are deliberately small (after commonware's runtime): a clock with a sleep, a
+//! datagram-style network addressed by socket address, and an append-only disk with explicit
+//! sync so that crash semantics (what survives a power cut) are part of the contract.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Milliseconds since the runtime's epoch (process start in production, simulation start in the
+/// simulator). Monotone non-decreasing.
+pub trait Clock: Clone + Send + Sync + 'static {
+    fn now_ms(&self) -> u64;
+    fn sleep_until(&self, at_ms: u64) -> impl Future<Output = ()> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetError {
+    #[error("peer {peer} unreachable: {reason}")]
+    Unreachable { peer: SocketAddr, reason: String },
+    #[error("message of {length} bytes exceeds the frame limit")]
+    FrameTooLarge { length: usize },
+    #[error("the network endpoint is closed")]
+    Closed,
+    #[error("network I/O error: {0}")]
+    Io(String),
+}
+
+/// Messages to and from peers, named by the peer's listening address. Delivery is best effort:
+/// the protocol tolerates loss (it pulls what it misses), so `send` may drop under pressure.
+pub trait Network: Send + Sync + 'static {
+    fn local_addr(&self) -> SocketAddr;
+    fn send(
+        &self,
+        to: SocketAddr,
+        bytes: Arc<Vec<u8>>,
+    ) -> impl Future<Output = Result<(), NetError>> + Send;
+    fn recv(&self) -> impl Future<Output = Result<(SocketAddr, Vec<u8>), NetError>> + Send;
+    /// Forget a peer (close its connection if there is one).
+    fn disconnect(&self, _peer: SocketAddr) {}
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DiskError {
+    #[error("disk I/O error on {path}: {reason}")]
+    Io { path: String, reason: String },
+}
+
+/// Append-only files. Data appended but not yet synced may be lost (or torn) by a crash; data
+/// that was synced survives.
+pub trait Disk: Send + Sync + 'static {
+    fn read_all(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, DiskError>> + Send;
+    fn append(&self, path: &str, bytes: &[u8]) -> impl Future<Output = Result<(), DiskError>> + Send;
+    fn sync(&self, path: &str) -> impl Future<Output = Result<(), DiskError>> + Send;
+    /// Replace a file's content (used to compact a log after a torn tail).
+    fn truncate(&self, path: &str, length: u64)
+    -> impl Future<Output = Result<(), DiskError>> + Send;
+}
+
+#[cfg(feature = "tokio-runtime")]
+pub mod tokio_impl;
