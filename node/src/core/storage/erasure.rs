@@ -10,6 +10,10 @@
 //! at most one byte per shard. Both codecs are systematic (data shards are the payload itself), so
 //! decoding with all data shards present is a copy.
 //!
+//! Large shards are coded in independent stripes of [`STRIPE_BYTES`]: symbol positions of a
+//! Reed-Solomon code are independent, so striping changes nothing about which shards recover
+//! what, but keeps the working set in cache (measured in docs/storage.md).
+//!
 //! Two interchangeable back-ends are kept so the benchmark can compare them on this machine:
 //! `reed-solomon-simd` 3.x (Leopard-style O(n log n) FFT over GF(2^16), SIMD) and
 //! `reed-solomon-erasure` 6.x (Backblaze-style Vandermonde matrix over GF(2^8), pure Rust here).
@@ -21,6 +25,10 @@
 pub const MAX_TOTAL_SHARDS: u8 = 64;
 /// Bytes of the length header prepended to the payload before splitting.
 pub const LENGTH_HEADER_BYTES: usize = 8;
+/// Shards are coded in stripes of this many bytes (the last one shorter), so that the codec's
+/// working set (`n` stripes) stays in cache for large files. Even, as reed-solomon-simd requires,
+/// and a multiple of 64, its internal block size. Part of the format: a decoder must use the same.
+pub const STRIPE_BYTES: usize = 64 * 1024;
 
 /// Which Reed-Solomon implementation to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,20 +95,23 @@ pub fn encode(codec: Codec, payload: &[u8], k: u8, n: u8) -> Result<Vec<Vec<u8>>
     debug_assert_eq!(shards.len(), data_count);
 
     if parity_count > 0 {
-        match codec {
-            Codec::Simd => {
-                let parity = reed_solomon_simd::encode(data_count, parity_count, shards.iter())
-                    .map_err(|error| ErasureError::Codec { message: error.to_string() })?;
-                shards.extend(parity);
-            }
-            Codec::Classic => {
-                let codec = classic(k, n)?;
-                shards.resize(usize::from(n), vec![0u8; shard_bytes]);
-                codec
-                    .encode(&mut shards)
-                    .map_err(|error| ErasureError::Codec { message: format!("{error:?}") })?;
+        let mut parity = vec![vec![0u8; shard_bytes]; parity_count];
+        let mut simd = None;
+        let classic = match codec {
+            Codec::Classic => Some(classic(k, n)?),
+            Codec::Simd => None,
+        };
+        for offset in (0..shard_bytes).step_by(STRIPE_BYTES) {
+            let range = offset..(offset + STRIPE_BYTES).min(shard_bytes);
+            let data: Vec<&[u8]> = shards.iter().map(|shard| &shard[range.clone()]).collect();
+            let mut out: Vec<&mut [u8]> =
+                parity.iter_mut().map(|shard| &mut shard[range.clone()]).collect();
+            match &classic {
+                Some(codec) => codec.encode_sep(&data, &mut out).map_err(classic_error)?,
+                None => encode_stripe_simd(&mut simd, &data, &mut out)?,
             }
         }
+        shards.extend(parity);
     }
     debug_assert_eq!(shards.len(), usize::from(n));
     Ok(shards)
@@ -137,50 +148,43 @@ pub fn decode(
     }
     let shard_bytes = shard_bytes.unwrap_or(0);
 
-    let mut framed = Vec::with_capacity(shard_bytes * data_count);
     let all_data_present = shards[..data_count].iter().all(Option::is_some);
-    if all_data_present || parity_count == 0 {
-        for shard in shards[..data_count].iter().flatten() {
-            framed.extend_from_slice(shard);
-        }
-    } else {
-        match codec {
-            Codec::Simd => {
-                let original = shards[..data_count]
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(index, shard)| shard.as_ref().map(|shard| (index, shard)));
-                let recovery = shards[data_count..]
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(index, shard)| shard.as_ref().map(|shard| (index, shard)));
-                let restored =
-                    reed_solomon_simd::decode(data_count, parity_count, original, recovery)
-                        .map_err(|error| ErasureError::Codec { message: error.to_string() })?;
-                for (index, shard) in shards[..data_count].iter().enumerate() {
-                    let piece = match shard {
-                        Some(shard) => shard,
-                        None => restored.get(&index).ok_or_else(|| ErasureError::Codec {
-                            message: format!("decoder did not restore data shard {index}"),
-                        })?,
-                    };
-                    framed.extend_from_slice(piece);
-                }
-            }
-            Codec::Classic => {
-                let codec = classic(k, n)?;
-                let mut slots = shards.to_vec();
-                codec
-                    .reconstruct_data(&mut slots)
-                    .map_err(|error| ErasureError::Codec { message: format!("{error:?}") })?;
-                for (index, shard) in slots[..data_count].iter().enumerate() {
-                    let shard = shard.as_ref().ok_or_else(|| ErasureError::Codec {
-                        message: format!("decoder did not restore data shard {index}"),
-                    })?;
-                    framed.extend_from_slice(shard);
-                }
+    let mut restored: Vec<Option<Vec<u8>>> = vec![None; data_count];
+    if !all_data_present && parity_count > 0 {
+        for (index, slot) in restored.iter_mut().enumerate() {
+            if shards[index].is_none() {
+                *slot = Some(vec![0u8; shard_bytes]);
             }
         }
+        let mut simd = None;
+        let classic = match codec {
+            Codec::Classic => Some(classic(k, n)?),
+            Codec::Simd => None,
+        };
+        for offset in (0..shard_bytes).step_by(STRIPE_BYTES) {
+            let range = offset..(offset + STRIPE_BYTES).min(shard_bytes);
+            let present: Vec<Option<&[u8]>> = shards
+                .iter()
+                .map(|shard| shard.as_ref().map(|shard| &shard[range.clone()]))
+                .collect();
+            let mut out: Vec<(usize, &mut [u8])> = restored
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(index, slot)| slot.as_mut().map(|shard| (index, shard)))
+                .map(|(index, shard)| (index, &mut shard[range.clone()]))
+                .collect();
+            match &classic {
+                Some(codec) => decode_stripe_classic(codec, &present, &mut out)?,
+                None => decode_stripe_simd(&mut simd, data_count, &present, &mut out)?,
+            }
+        }
+    }
+    let mut framed = Vec::with_capacity(shard_bytes * data_count);
+    for (index, slot) in shards[..data_count].iter().enumerate() {
+        let piece = slot.as_ref().or(restored[index].as_ref()).ok_or(ErasureError::Codec {
+            message: format!("data shard {index} neither present nor restored"),
+        })?;
+        framed.extend_from_slice(piece);
     }
     unframe(framed)
 }
@@ -209,7 +213,97 @@ fn unframe(mut framed: Vec<u8>) -> Result<Vec<u8>, ErasureError> {
 
 fn classic(k: u8, n: u8) -> Result<reed_solomon_erasure::galois_8::ReedSolomon, ErasureError> {
     reed_solomon_erasure::galois_8::ReedSolomon::new(usize::from(k), usize::from(n - k))
-        .map_err(|error| ErasureError::Codec { message: format!("{error:?}") })
+        .map_err(classic_error)
+}
+
+fn classic_error(error: reed_solomon_erasure::Error) -> ErasureError {
+    ErasureError::Codec { message: format!("reed-solomon-erasure: {error:?}") }
+}
+
+fn simd_error(error: reed_solomon_simd::Error) -> ErasureError {
+    ErasureError::Codec { message: format!("reed-solomon-simd: {error}") }
+}
+
+/// Encode one stripe with reed-solomon-simd, reusing the encoder's work buffers across stripes.
+fn encode_stripe_simd(
+    encoder: &mut Option<reed_solomon_simd::ReedSolomonEncoder>,
+    data: &[&[u8]],
+    parity: &mut [&mut [u8]],
+) -> Result<(), ErasureError> {
+    let stripe = data.first().map_or(0, |shard| shard.len());
+    let encoder = match encoder {
+        Some(encoder) => {
+            encoder.reset(data.len(), parity.len(), stripe).map_err(simd_error)?;
+            encoder
+        }
+        None => encoder.insert(
+            reed_solomon_simd::ReedSolomonEncoder::new(data.len(), parity.len(), stripe)
+                .map_err(simd_error)?,
+        ),
+    };
+    for shard in data {
+        encoder.add_original_shard(shard).map_err(simd_error)?;
+    }
+    let result = encoder.encode().map_err(simd_error)?;
+    for (out, recovery) in parity.iter_mut().zip(result.recovery_iter()) {
+        out.copy_from_slice(recovery);
+    }
+    Ok(())
+}
+
+/// Restore the missing data shards' part of one stripe (`out` holds their buffers).
+fn decode_stripe_simd(
+    decoder: &mut Option<reed_solomon_simd::ReedSolomonDecoder>,
+    data_count: usize,
+    present: &[Option<&[u8]>],
+    out: &mut [(usize, &mut [u8])],
+) -> Result<(), ErasureError> {
+    let stripe = present.iter().flatten().next().map_or(0, |shard| shard.len());
+    let parity_count = present.len() - data_count;
+    let decoder = match decoder {
+        Some(decoder) => {
+            decoder.reset(data_count, parity_count, stripe).map_err(simd_error)?;
+            decoder
+        }
+        None => decoder.insert(
+            reed_solomon_simd::ReedSolomonDecoder::new(data_count, parity_count, stripe)
+                .map_err(simd_error)?,
+        ),
+    };
+    for (index, shard) in present.iter().enumerate() {
+        let Some(shard) = shard else { continue };
+        if index < data_count {
+            decoder.add_original_shard(index, shard).map_err(simd_error)?;
+        } else {
+            decoder.add_recovery_shard(index - data_count, shard).map_err(simd_error)?;
+        }
+    }
+    let result = decoder.decode().map_err(simd_error)?;
+    for (index, buffer) in out.iter_mut() {
+        let restored = result.restored_original(*index).ok_or(ErasureError::Codec {
+            message: format!("reed-solomon-simd did not restore data shard {index}"),
+        })?;
+        buffer.copy_from_slice(restored);
+    }
+    Ok(())
+}
+
+/// Restore one stripe with reed-solomon-erasure (which wants owned, mutable slots).
+fn decode_stripe_classic(
+    codec: &reed_solomon_erasure::galois_8::ReedSolomon,
+    present: &[Option<&[u8]>],
+    out: &mut [(usize, &mut [u8])],
+) -> Result<(), ErasureError> {
+    let mut slots: Vec<Option<Vec<u8>>> =
+        present.iter().map(|shard| shard.map(<[u8]>::to_vec)).collect();
+    codec.reconstruct_data(&mut slots).map_err(classic_error)?;
+    for (index, buffer) in out.iter_mut() {
+        let restored = slots.get(*index).and_then(Option::as_ref).ok_or(ErasureError::Codec {
+            message: format!("reed-solomon-erasure did not restore data shard {index}"),
+        })?;
+        buffer.copy_from_slice(restored);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -244,8 +338,12 @@ mod tests {
 
     #[test]
     fn both_codecs_recover_from_parity_only_where_possible() {
-        let data = payload(10_000);
-        for codec in [Codec::Simd, Codec::Classic] {
+        // 300 KB in 4 data shards spans two stripes per shard, the last one short.
+        for (codec, length) in [(Codec::Simd, 10_000), (Codec::Classic, 10_000)]
+            .into_iter()
+            .chain([(Codec::Simd, 300_001), (Codec::Classic, 300_001)])
+        {
+            let data = payload(length);
             let shards = encode(codec, &data, 4, 6).unwrap();
             let mut slots: Vec<Option<Vec<u8>>> = shards.into_iter().map(Some).collect();
             slots[0] = None;
