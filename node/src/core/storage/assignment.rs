@@ -9,7 +9,7 @@
 //! Stability: adding a node that wins no shard changes nothing; removing a node that holds no shard
 //! changes nothing. When a new node does win shard `i`, the node it displaced becomes free and may
 //! win a later shard, so a change can cascade along the remaining shards of that one file: that is
-//! the price of requiring `n` *distinct* nodes, and still touches a fraction ≈ n / |nodes| of files.
+//! the price of requiring `n` *distinct* nodes; still only a fraction ≈ n / |nodes| of files move.
 //! For repair, [`reassign`] moves only the departed node's shard and leaves every other in place.
 //!
 //! Cost: `n × |nodes|` hashes per file (64 × 10,000 ≈ 0.64 M BLAKE3 calls, tens of ms). The owner

@@ -455,7 +455,7 @@ mod tests {
                 file_id: put.file_id,
                 shard_index,
                 round: 1,
-                chunks: vec![ChunkProof { index, chunk, path: vec![Hash::ZERO; path_len] }; count.min(300)],
+                chunks: vec![ChunkProof { index, chunk, path: vec![Hash::ZERO; path_len] }; count],
             };
             let _ = verify_storage_proof(&put, &challenge(1, count), &proof);
             let _ = verify_storage_proof(&fx.put, &challenge(1, count), &proof);

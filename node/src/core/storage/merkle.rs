@@ -279,7 +279,7 @@ mod tests {
                 prop_assert!(verify(&tree.root(), index, chunk, &short, leaves).is_err());
             }
 
-            // A proof moved to another index must fail unless that leaf really holds the same bytes.
+            // A proof moved to another index must fail unless that leaf holds the same bytes.
             let wrong = other % leaves;
             let wrong_chunk = bytes.chunks(chunk_bytes as usize).nth(wrong as usize).unwrap();
             if wrong != index && wrong_chunk != chunk {
