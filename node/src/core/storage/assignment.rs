@@ -29,6 +29,10 @@ pub enum AssignmentError {
     NotEnoughNodes { have: usize, need: usize },
     #[error("node {node:?} holds no shard of this file")]
     NodeNotAssigned { node: AccountId },
+    #[error("shard {shard_index} is assigned to {got:?}, the rule gives {expected:?}")]
+    Mismatch { shard_index: u8, expected: AccountId, got: AccountId },
+    #[error("the put lists {got} storage nodes for {expected} shards")]
+    NodeCount { expected: usize, got: usize },
 }
 
 /// The rendezvous score of `node` for shard `shard_index` of `file_id`.
@@ -74,6 +78,28 @@ pub fn assign(
     }
     debug_assert_eq!(chosen.len(), need);
     Ok(chosen)
+}
+
+/// The ledger's check of a new put: its `storage_nodes` are exactly what [`assign`] gives for the
+/// node set the validator holds at that point of the chain.
+pub fn check_assignment(put: &StorePut, nodes: &[AccountId]) -> Result<(), AssignmentError> {
+    let expected = assign(&put.file_id, put.total_shards, nodes)?;
+    if put.storage_nodes.len() != expected.len() {
+        return Err(AssignmentError::NodeCount {
+            expected: expected.len(),
+            got: put.storage_nodes.len(),
+        });
+    }
+    for (shard_index, (want, got)) in expected.iter().zip(&put.storage_nodes).enumerate() {
+        if want != got {
+            return Err(AssignmentError::Mismatch {
+                shard_index: shard_index as u8,
+                expected: *want,
+                got: *got,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A repair: `shard_index` moves to `node`.
@@ -167,6 +193,11 @@ mod tests {
         };
         let gone = chosen[2];
         let remaining: Vec<AccountId> = set.iter().copied().filter(|n| *n != gone).collect();
+        assert_eq!(check_assignment(&put, &set), Ok(()));
+        assert!(matches!(
+            check_assignment(&put, &remaining),
+            Err(AssignmentError::Mismatch { .. })
+        ));
         let repair = reassign(&put, &gone, &remaining).unwrap();
         assert_eq!(repair.shard_index, 2);
         assert!(!chosen.contains(&repair.node));

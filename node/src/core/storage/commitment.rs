@@ -460,6 +460,18 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
         #[test]
+        fn decoding_arbitrary_bytes_never_panics(
+            bytes in proptest::collection::vec(any::<u8>(), 0..512),
+        ) {
+            let config = bincode::config::standard().with_limit::<{ 1 << 20 }>();
+            if let Ok((put, _)) = bincode::serde::decode_from_slice::<StorePut, _>(&bytes, config)
+            {
+                let _ = put.validate();
+            }
+            let _ = bincode::serde::decode_from_slice::<StorageProof, _>(&bytes, config);
+        }
+
+        #[test]
         fn validate_and_recover_never_panic_on_arbitrary_puts(put in arbitrary_put()) {
             let _ = put.validate();
             let _ = put.leaf_count();

@@ -424,5 +424,28 @@ mod tests {
             }
             prop_assert_eq!(decode(codec, &slots, k, n).unwrap(), data);
         }
+
+        #[test]
+        fn decode_never_panics_on_arbitrary_slots(
+            k in any::<u8>(),
+            n in any::<u8>(),
+            slots in proptest::collection::vec(
+                proptest::option::of(proptest::collection::vec(any::<u8>(), 0..40)),
+                0..12,
+            ),
+            uniform_len in proptest::option::of(0usize..40),
+            classic in any::<bool>(),
+        ) {
+            let codec = if classic { Codec::Classic } else { Codec::Simd };
+            let mut slots = slots;
+            // Often give every shard the same length, so the codecs themselves are reached.
+            if let Some(length) = uniform_len {
+                for shard in slots.iter_mut().flatten() {
+                    shard.resize(length, 7);
+                }
+            }
+            let _ = decode(codec, &slots, k, n);
+            let _ = decode(codec, &slots, k.min(slots.len() as u8), slots.len() as u8);
+        }
     }
 }
