@@ -266,16 +266,16 @@ pub fn recover_file(
         return Err(StorageError::ShardSlots { expected: n, got: shards.len() });
     }
     let mut corrupt_shards = Vec::new();
-    let checked: Vec<Option<Vec<u8>>> = shards
+    let checked: Vec<Option<&[u8]>> = shards
         .iter()
         .zip(&put.shard_roots)
         .enumerate()
         .map(|(index, (shard, expected_root))| {
-            let shard = shard.as_ref()?;
+            let shard = shard.as_deref()?;
             let intact = shard.len() as u64 == put.shard_bytes
                 && merkle::root(shard, put.chunk_bytes).as_ref() == Ok(expected_root);
             if intact {
-                Some(shard.clone())
+                Some(shard)
             } else {
                 corrupt_shards.push(index as u8);
                 None

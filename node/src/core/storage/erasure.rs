@@ -117,14 +117,16 @@ pub fn encode(codec: Codec, payload: &[u8], k: u8, n: u8) -> Result<Vec<Vec<u8>>
     Ok(shards)
 }
 
-/// Recover the payload from `n` slots of which at least `k` hold a shard.
-pub fn decode(
+/// Recover the payload from `n` slots of which at least `k` hold a shard (owned or borrowed).
+pub fn decode<T: AsRef<[u8]>>(
     codec: Codec,
-    shards: &[Option<Vec<u8>>],
+    shards: &[Option<T>],
     k: u8,
     n: u8,
 ) -> Result<Vec<u8>, ErasureError> {
     check_parameters(k, n)?;
+    let shards: Vec<Option<&[u8]>> =
+        shards.iter().map(|shard| shard.as_ref().map(AsRef::as_ref)).collect();
     let data_count = usize::from(k);
     let parity_count = usize::from(n - k);
     if shards.len() != usize::from(n) {
@@ -181,7 +183,7 @@ pub fn decode(
     }
     let mut framed = Vec::with_capacity(shard_bytes * data_count);
     for (index, slot) in shards[..data_count].iter().enumerate() {
-        let piece = slot.as_ref().or(restored[index].as_ref()).ok_or(ErasureError::Codec {
+        let piece = slot.or(restored[index].as_deref()).ok_or(ErasureError::Codec {
             message: format!("data shard {index} neither present nor restored"),
         })?;
         framed.extend_from_slice(piece);
