@@ -260,6 +260,43 @@ pub fn recover_file(
     shards: &[Option<Vec<u8>>],
     owner_key: &OwnerKey,
 ) -> Result<Recovered, StorageError> {
+    let (payload, corrupt_shards) = decode_checked(put, shards)?;
+    let (nonce, ciphertext) = payload
+        .split_first_chunk::<NONCE_BYTES>()
+        .ok_or(StorageError::PayloadTooShort { payload_bytes: payload.len() })?;
+    let plaintext = encrypt::decrypt(owner_key, nonce, ciphertext)?;
+    Ok(Recovered { plaintext, corrupt_shards })
+}
+
+/// Rebuild shard `shard_index` from any `k` intact others, for a node taking over a departed
+/// node's shard (`assignment::reassign`). Needs no key: coded shards are ciphertext. The rebuilt
+/// shard is checked against its root, so a put whose shards were never one codeword (a careless
+/// or malicious owner) is caught here rather than by the new node's first failed proof.
+pub fn repair_shard(
+    put: &StorePut,
+    shards: &[Option<Vec<u8>>],
+    shard_index: u8,
+) -> Result<Vec<u8>, StorageError> {
+    let (payload, _) = decode_checked(put, shards)?;
+    let rebuilt = erasure::encode(DEFAULT_CODEC, &payload, put.data_shards, put.total_shards)?;
+    let shard = rebuilt
+        .into_iter()
+        .nth(usize::from(shard_index))
+        .ok_or(StorageError::RepairMismatch { shard_index })?;
+    let root = merkle::root(&shard, put.chunk_bytes)?;
+    if shard.len() as u64 != put.shard_bytes
+        || put.shard_roots.get(usize::from(shard_index)) != Some(&root)
+    {
+        return Err(StorageError::RepairMismatch { shard_index });
+    }
+    Ok(shard)
+}
+
+/// Root-check every supplied shard, then erasure-decode the payload from the intact ones.
+fn decode_checked(
+    put: &StorePut,
+    shards: &[Option<Vec<u8>>],
+) -> Result<(Vec<u8>, Vec<u8>), StorageError> {
     put.validate()?;
     let n = usize::from(put.total_shards);
     if shards.len() != n {
@@ -288,11 +325,7 @@ pub fn recover_file(
         return Err(StorageError::TooFewShards { have, need, corrupt_shards });
     }
     let payload = erasure::decode(DEFAULT_CODEC, &checked, put.data_shards, put.total_shards)?;
-    let (nonce, ciphertext) = payload
-        .split_first_chunk::<NONCE_BYTES>()
-        .ok_or(StorageError::PayloadTooShort { payload_bytes: payload.len() })?;
-    let plaintext = encrypt::decrypt(owner_key, nonce, ciphertext)?;
-    Ok(Recovered { plaintext, corrupt_shards })
+    Ok((payload, corrupt_shards))
 }
 
 #[cfg(test)]
@@ -348,6 +381,24 @@ mod tests {
         assert_eq!(
             recover_file(&put, &slots, &OwnerKey([9; 32])),
             Err(StorageError::TooFewShards { have: 1, need: 2, corrupt_shards: vec![1] })
+        );
+    }
+
+    #[test]
+    fn repair_rebuilds_a_lost_shard_without_the_key() {
+        let (put, shards) = prepared_put(7000, 3, 5);
+        let mut slots: Vec<Option<Vec<u8>>> = shards.iter().cloned().map(Some).collect();
+        slots[0] = None;
+        slots[4] = None;
+        assert_eq!(repair_shard(&put, &slots, 4).unwrap(), shards[4]);
+        assert_eq!(repair_shard(&put, &slots, 0).unwrap(), shards[0]);
+        // A put whose roots do not describe one codeword cannot be repaired.
+        let mut forged = put.clone();
+        forged.shard_roots[4] = Hash::of(b"not this shard");
+        forged.file_id = file_id_of(3, 5, 256, forged.shard_bytes, &forged.shard_roots);
+        assert_eq!(
+            repair_shard(&forged, &slots, 4),
+            Err(StorageError::RepairMismatch { shard_index: 4 })
         );
     }
 

@@ -22,7 +22,7 @@ pub use assignment::{AssignmentError, Reassignment, assign, check_assignment, re
 pub use challenge::{Challenge, ProofError, answer, challenge_indices, verify_storage_proof};
 pub use commitment::{
     ChunkProof, PreparedFile, PutError, Recovered, StorageProof, StorePut, prepare_file,
-    recover_file,
+    recover_file, repair_shard,
 };
 pub use encrypt::{EncryptError, OwnerKey};
 pub use erasure::ErasureError;
@@ -46,6 +46,8 @@ pub enum StorageError {
     ShardSlots { expected: usize, got: usize },
     #[error("too few intact shards: have {have}, need {need}; corrupt: {corrupt_shards:?}")]
     TooFewShards { have: usize, need: usize, corrupt_shards: Vec<u8> },
+    #[error("rebuilt shard {shard_index} does not match its committed root")]
+    RepairMismatch { shard_index: u8 },
     #[error("decoded payload of {payload_bytes} bytes cannot hold a nonce")]
     PayloadTooShort { payload_bytes: usize },
 }
