@@ -24,6 +24,9 @@ use crate::core::hash::Hash;
 const CHALLENGE_DOMAIN: &[u8] = b"vein/storage/challenge/v1";
 /// Upper bound on chunks per challenge: bounds proof size and verification work.
 pub const MAX_CHALLENGE_COUNT: usize = 256;
+/// Default `c`: a node missing 10% of a shard fails a round with probability 1 − 0.9^16 ≈ 81%
+/// (and 1 − 0.7^16 ≈ 99.7% at 30%), for a proof of ~22 KiB with 1 KiB chunks.
+pub const DEFAULT_CHALLENGE_COUNT: usize = 16;
 
 /// One round's challenge parameters, shared by every assignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

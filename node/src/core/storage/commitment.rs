@@ -220,6 +220,12 @@ pub fn prepare_file_with_nonce(
     if !(MIN_CHUNK_BYTES..=MAX_CHUNK_BYTES).contains(&chunk_bytes) {
         return Err(PutError::ChunkBytes { chunk_bytes }.into());
     }
+    // Refuse an oversized file before spending time and memory on it.
+    let payload_bytes = NONCE_BYTES + plaintext.len() + encrypt::TAG_BYTES;
+    let planned = erasure::shard_bytes_for(payload_bytes, k).map_or(u64::MAX, |bytes| bytes as u64);
+    if planned > MAX_SHARD_BYTES {
+        return Err(PutError::ShardBytes { shard_bytes: planned }.into());
+    }
     let ciphertext = encrypt::encrypt(owner_key, nonce, plaintext)?;
     let mut payload = Vec::with_capacity(NONCE_BYTES + ciphertext.len());
     payload.extend_from_slice(nonce);
