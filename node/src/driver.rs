@@ -86,7 +86,12 @@ impl DriverHandle {
         futures::SinkExt::send(&mut sender, command).await.is_ok()
     }
 
-    pub async fn transfer(&self, to: AccountId, amount: u64, fee: u64) -> Option<Result<Hash, RejectReason>> {
+    pub async fn transfer(
+        &self,
+        to: AccountId,
+        amount: u64,
+        fee: u64,
+    ) -> Option<Result<Hash, RejectReason>> {
         let (reply, answer) = oneshot::channel();
         if !self.send(Command::Transfer { to, amount, fee, reply }).await {
             return None;
@@ -122,7 +127,9 @@ impl DriverHandle {
     }
 }
 
-impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink> Driver<C, N, D, P, S> {
+impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
+    Driver<C, N, D, P, S>
+{
     /// Build the core, replay the store, and connect to the initial peers.
     pub async fn start(
         config: NodeConfig,

@@ -57,11 +57,18 @@ pub trait Disk: Send + Sync + 'static {
         &self,
         path: &str,
     ) -> impl Future<Output = Result<Option<Vec<u8>>, DiskError>> + Send;
-    fn append(&self, path: &str, bytes: &[u8]) -> impl Future<Output = Result<(), DiskError>> + Send;
+    fn append(
+        &self,
+        path: &str,
+        bytes: &[u8],
+    ) -> impl Future<Output = Result<(), DiskError>> + Send;
     fn sync(&self, path: &str) -> impl Future<Output = Result<(), DiskError>> + Send;
     /// Replace a file's content (used to compact a log after a torn tail).
-    fn truncate(&self, path: &str, length: u64)
-    -> impl Future<Output = Result<(), DiskError>> + Send;
+    fn truncate(
+        &self,
+        path: &str,
+        length: u64,
+    ) -> impl Future<Output = Result<(), DiskError>> + Send;
 }
 
 #[cfg(feature = "tokio-runtime")]

@@ -56,7 +56,10 @@ mod tests {
         let good = log.len();
         log.extend(&encode_record(KIND_TRANSACTION, b"third")[..7]);
         let (records, valid) = decode_log(&log);
-        assert_eq!(records, vec![(KIND_TRANSACTION, &b"first"[..]), (KIND_CHECKPOINT, &b"second"[..])]);
+        assert_eq!(
+            records,
+            vec![(KIND_TRANSACTION, &b"first"[..]), (KIND_CHECKPOINT, &b"second"[..])]
+        );
         assert_eq!(valid, good);
         let mut corrupt = log.clone();
         corrupt[RECORD_HEADER_BYTES + 1] ^= 1;

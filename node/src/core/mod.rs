@@ -13,6 +13,7 @@ pub mod node;
 pub mod params;
 pub mod poc;
 pub mod random;
+pub mod storage;
 pub mod tips;
 pub mod transaction;
 pub mod wire;

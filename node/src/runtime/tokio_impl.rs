@@ -37,9 +37,12 @@ impl Clock for TokioClock {
 const OUTBOUND_QUEUE: usize = 4_096;
 const INBOUND_QUEUE: usize = 16_384;
 
+/// Outbound queues by peer listening address.
+type OutboundTable = Arc<Mutex<BTreeMap<SocketAddr, mpsc::Sender<Arc<Vec<u8>>>>>>;
+
 pub struct TcpNetwork {
     local: SocketAddr,
-    outbound: Arc<Mutex<BTreeMap<SocketAddr, mpsc::Sender<Arc<Vec<u8>>>>>>,
+    outbound: OutboundTable,
     inbound: tokio::sync::Mutex<mpsc::Receiver<(SocketAddr, Vec<u8>)>>,
     accept_task: tokio::task::JoinHandle<()>,
 }
@@ -171,7 +174,10 @@ impl FsDisk {
     }
 
     fn error(&self, path: &str, error: std::io::Error) -> DiskError {
-        DiskError::Io { path: self.root.join(path).display().to_string(), reason: error.to_string() }
+        DiskError::Io {
+            path: self.root.join(path).display().to_string(),
+            reason: error.to_string(),
+        }
     }
 }
 
