@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_methods)] // Benchmarks time themselves with the wall clock.
 //! Storage-core throughput: erasure coding (both candidate codecs), AEAD, Merkle trees, proofs.
 //!
 //! Run: `cargo bench -p vein-node --bench storage`. Throughput is reported by criterion in MiB/s
