@@ -45,10 +45,10 @@ fn main() {
     let total: u64 = capacities.iter().sum();
     let mut wins = vec![0u64; keys.len()];
     for height in 1..=chain.height() {
-        if let Some(header) = chain.active_at(height).and_then(|id| chain.header(&id)) {
-            if let Some(index) = keys.iter().position(|key| key.account() == header.author) {
-                wins[index] += 1;
-            }
+        if let Some(header) = chain.active_at(height).and_then(|id| chain.header(&id))
+            && let Some(index) = keys.iter().position(|key| key.account() == header.author)
+        {
+            wins[index] += 1;
         }
     }
     println!("miner  space share  checkpoint share");
