@@ -12,6 +12,12 @@ pub enum Event {
         id: Hash,
         own: bool,
     },
+    /// A unit arrived before its parents; it waits in the orphan pool and `missing` were
+    /// requested.
+    UnitOrphaned {
+        id: Hash,
+        missing: Vec<Hash>,
+    },
     /// An input was refused; `reason` is the typed error's display text, `kind` a short label.
     InputRejected {
         peer: Option<u64>,

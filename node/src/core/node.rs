@@ -160,6 +160,8 @@ pub struct NodeStats {
     pub rejected: BTreeMap<&'static str, u64>,
     pub checkpoints_won: u64,
     pub outputs_dropped: u64,
+    /// Units parked because a parent is unknown (their parents were requested).
+    pub units_orphaned: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -451,6 +453,8 @@ impl Node {
         match outcome {
             InsertOutcome::Duplicate => Ok(()),
             InsertOutcome::Orphaned { missing } => {
+                self.stats.units_orphaned += 1;
+                self.emit(Event::UnitOrphaned { id: unit.id, missing: missing.clone() });
                 if let Some(peer) = from {
                     self.request(peer, missing);
                 }
