@@ -53,6 +53,45 @@ pub struct NodeConfig {
     /// How often the head is announced to one random peer (anti-entropy).
     pub announce_interval_ms: u64,
     pub limits: Limits,
+    /// A cache of decoded, signature-checked units shared by many nodes of one simulation
+    /// (units are immutable and content-addressed, so sharing changes nothing but memory and
+    /// time). `None` in production.
+    pub unit_cache: Option<Arc<dyn UnitCache>>,
+}
+
+/// Decoded, verified transactions keyed by the hash of their envelope bytes.
+pub trait UnitCache: Send + Sync + std::fmt::Debug {
+    fn get(&self, key: &Hash) -> Option<Arc<Unit>>;
+    fn put(&self, key: Hash, unit: Arc<Unit>);
+}
+
+/// A simple shared cache (a mutex around a map); bounded by `capacity` entries, cleared when
+/// full (cheap and deterministic: a miss only costs a decode).
+#[derive(Debug, Default)]
+pub struct SharedUnitCache {
+    units: std::sync::Mutex<BTreeMap<Hash, Arc<Unit>>>,
+    capacity: usize,
+}
+
+impl SharedUnitCache {
+    pub fn new(capacity: usize) -> SharedUnitCache {
+        SharedUnitCache { units: std::sync::Mutex::new(BTreeMap::new()), capacity }
+    }
+}
+
+impl UnitCache for SharedUnitCache {
+    fn get(&self, key: &Hash) -> Option<Arc<Unit>> {
+        self.units.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: Hash, unit: Arc<Unit>) {
+        if let Ok(mut units) = self.units.lock() {
+            if units.len() >= self.capacity {
+                units.clear();
+            }
+            units.insert(key, unit);
+        }
+    }
 }
 
 impl NodeConfig {
@@ -66,6 +105,7 @@ impl NodeConfig {
             mining: true,
             announce_interval_ms: 2_000,
             limits: Limits::default(),
+            unit_cache: None,
         }
     }
 }
@@ -307,6 +347,31 @@ impl Node {
         if !self.peers.contains_key(&from) {
             self.add_peer(from);
         }
+        if let Some(cache) = self.config.unit_cache.clone() {
+            // Identical bytes decode and verify identically: reuse the shared, verified copy.
+            let key = Hash::of(bytes);
+            if let Some(unit) = cache.get(&key) {
+                if let Err(reason) = self.accept_unit(unit, true, Some(from)) {
+                    self.reject(Some(from), reason);
+                }
+                return;
+            }
+            if let Ok(Message::Transaction(tx)) = Message::decode(bytes) {
+                let unit = match Unit::new(tx) {
+                    Ok(unit) => unit,
+                    Err(error) => return self.reject(Some(from), RejectReason::Malformed(error)),
+                };
+                if unit.tx.verify_signature().is_ok() {
+                    cache.put(key, unit.clone());
+                    if let Err(reason) = self.accept_unit(unit, true, Some(from)) {
+                        self.reject(Some(from), reason);
+                    }
+                } else {
+                    self.reject(Some(from), RejectReason::BadSignature);
+                }
+                return;
+            }
+        }
         let message = match Message::decode(bytes) {
             Ok(message) => message,
             Err(error) => {
@@ -425,6 +490,17 @@ impl Node {
         from: Option<PeerId>,
     ) -> Result<(), RejectReason> {
         let unit = Unit::new(tx)?;
+        self.accept_unit(unit, false, from)
+    }
+
+    /// Validate and insert a unit. `signature_checked` is true only for units that came out of
+    /// the shared unit cache, whose signatures were verified when first decoded.
+    fn accept_unit(
+        &mut self,
+        unit: Arc<Unit>,
+        signature_checked: bool,
+        from: Option<PeerId>,
+    ) -> Result<(), RejectReason> {
         if self.dag.knows(&unit.id) {
             return Ok(());
         }
@@ -448,7 +524,9 @@ impl Node {
         if balance < needed {
             return Err(RejectReason::InsufficientBalance { balance, needed });
         }
-        unit.tx.verify_signature().map_err(|_| RejectReason::BadSignature)?;
+        if !signature_checked {
+            unit.tx.verify_signature().map_err(|_| RejectReason::BadSignature)?;
+        }
         let outcome = self.dag.insert(unit.clone()).map_err(|_| RejectReason::EqualParents)?;
         match outcome {
             InsertOutcome::Duplicate => Ok(()),
