@@ -229,6 +229,9 @@ pub struct Node {
     next_announce_ms: u64,
     /// Nonces this node has used but not yet seen confirmed.
     own_pending_nonces: BTreeSet<u64>,
+    /// Units this node asked peers for (missing parents). They skip the plausibility checks:
+    /// a descendant that others built on needs them, whatever today's ledger says.
+    requested: BTreeSet<Hash>,
     stats: NodeStats,
     now_ms: u64,
 }
@@ -253,6 +256,7 @@ impl Node {
             challenged_head: None,
             next_announce_ms: 0,
             own_pending_nonces: BTreeSet::new(),
+            requested: BTreeSet::new(),
             stats: NodeStats::default(),
             now_ms: 0,
         };
@@ -504,6 +508,7 @@ impl Node {
         if self.dag.knows(&unit.id) {
             return Ok(());
         }
+        let needed_as_parent = from.is_some() && self.requested.remove(&unit.id);
         let body = &unit.tx.body;
         let params = self.chain.params();
         if body.fee < params.fee_min {
@@ -517,12 +522,15 @@ impl Node {
         }
         let needed = body.debit().ok_or(RejectReason::AmountOverflow)?;
         let ledger = self.chain.ledger();
-        if ledger.account(&body.from).is_some_and(|account| account.nonce_used(body.nonce)) {
-            return Err(RejectReason::NonceUsed { nonce: body.nonce });
-        }
-        let balance = ledger.balance(&body.from);
-        if balance < needed {
-            return Err(RejectReason::InsufficientBalance { balance, needed });
+        // Plausibility against the confirmed ledger; skipped for requested parents.
+        if !needed_as_parent {
+            if ledger.account(&body.from).is_some_and(|account| account.nonce_used(body.nonce)) {
+                return Err(RejectReason::NonceUsed { nonce: body.nonce });
+            }
+            let balance = ledger.balance(&body.from);
+            if balance < needed {
+                return Err(RejectReason::InsufficientBalance { balance, needed });
+            }
         }
         if !signature_checked {
             unit.tx.verify_signature().map_err(|_| RejectReason::BadSignature)?;
@@ -736,6 +744,11 @@ impl Node {
     }
 
     fn request(&mut self, peer: PeerId, ids: Vec<Hash>) {
+        if self.requested.len() > 65_536 {
+            // Bounded: forgetting old requests only re-applies the plausibility checks.
+            self.requested.clear();
+        }
+        self.requested.extend(ids.iter().copied());
         for chunk in ids.chunks(REQUEST_IDS_MAX) {
             self.send(peer, &Message::GetUnits(chunk.to_vec()));
         }
