@@ -613,6 +613,11 @@ impl Node {
 
     fn after_chain_change(&mut self, head_before: Hash, from: Option<PeerId>, missing: Vec<Hash>) {
         for event in self.chain.drain_events() {
+            if let Event::CheckpointDisconnected { id, height, author } = &event
+                && *author == self.account
+            {
+                self.emit(Event::CheckpointLost { id: *id, height: *height });
+            }
             self.emit(event);
         }
         let missing: Vec<Hash> = missing.into_iter().filter(|id| !self.dag.knows(id)).collect();
