@@ -46,6 +46,17 @@ pub enum Event {
         old_head: Hash,
         new_head: Hash,
     },
+    /// A checkpoint left the active chain in a reorganisation.
+    CheckpointDisconnected {
+        id: Hash,
+        height: u64,
+        author: AccountId,
+    },
+    /// One of this node's own checkpoints left the active chain (the round was lost).
+    CheckpointLost {
+        id: Hash,
+        height: u64,
+    },
     ReorgRefused {
         depth: u64,
         limit: u64,
