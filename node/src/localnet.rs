@@ -217,6 +217,43 @@ impl LocalNet {
         self.drain(at);
     }
 
+    /// Node `owner` uploads `plaintext` (`Node::store_file`); the shards go straight to their
+    /// assigned nodes, as an owner's upload over the network would deliver them.
+    pub fn store_file(
+        &mut self,
+        owner: usize,
+        plaintext: &[u8],
+        owner_key: &crate::core::storage::OwnerKey,
+        request: &crate::core::storage_node::FileRequest,
+    ) -> Result<crate::core::storage_node::StoredFile, crate::core::storage_node::StorageNodeError>
+    {
+        let now = self.now_ms;
+        let stored = self.nodes[owner].store_file(now, plaintext, owner_key, request)?;
+        self.drain(owner);
+        for (shard_index, node) in stored.put.storage_nodes.iter().enumerate() {
+            let Some(holder) = self.nodes.iter().position(|n| n.account() == *node) else {
+                continue;
+            };
+            let shard = stored.shards.get(shard_index).cloned().unwrap_or_default();
+            self.nodes[holder].store_shard(stored.put.file_id, shard_index as u8, shard);
+            self.drain(holder);
+        }
+        Ok(stored)
+    }
+
+    /// Every shard of `put` as its assigned node now holds it (`None` if it holds none): what
+    /// the owner would fetch for `recover_file`.
+    pub fn fetch_shards(&self, put: &crate::core::storage::StorePut) -> Vec<Option<Vec<u8>>> {
+        put.storage_nodes
+            .iter()
+            .enumerate()
+            .map(|(shard_index, node)| {
+                let holder = self.nodes.iter().find(|n| n.account() == *node)?;
+                holder.shard(&put.file_id, shard_index as u8).map(<[u8]>::to_vec)
+            })
+            .collect()
+    }
+
     /// No two nodes hold different checkpoints as final at the same height.
     pub fn conflicting_finality(&self) -> Option<(u64, usize, usize)> {
         let mut agreed: BTreeMap<u64, (Hash, usize)> = BTreeMap::new();

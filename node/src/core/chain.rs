@@ -12,8 +12,14 @@
 //! Ledger state is therefore a pure function of the active chain. Reorganisations deeper than
 //! the reorg limit `R` are refused; a checkpoint buried under `k` others is final, and
 //! disconnecting one emits `Event::FinalReverted` (a safety violation for the simulator).
+//!
+//! Storage: each checkpoint applies its transactions with a `StorageContext` (its height, the
+//! storage node set and the generation signatures of the last `D + 1` rounds), then settles
+//! round `height − D` of every storage contract, then mints the reward. All of it goes through
+//! the same undo log, so a reorganisation reverts contracts exactly like balances.
 
 use crate::core::checkpoint::{Checkpoint, CheckpointError, Predecessor, ValidationContext};
+use crate::core::contracts::{Settlement, StorageContext, StorageMode};
 use crate::core::crypto::AccountId;
 use crate::core::dag::{Confirmation, Dag, Outcome};
 use crate::core::events::Event;
@@ -21,6 +27,7 @@ use crate::core::hash::Hash;
 use crate::core::ledger::{Ledger, Undo};
 use crate::core::params::{Genesis, GenesisError, Params};
 use crate::core::poc::PocMode;
+use crate::core::poc::challenge::generation_signature_for;
 use crate::core::poc::retarget::{RETARGET_WINDOW, next_base_target};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
@@ -68,6 +75,10 @@ impl Header {
     }
 }
 
+/// What connecting one checkpoint did: each ordered unit's outcome, and the storage rounds it
+/// settled.
+type Applied = (Vec<(Hash, Outcome)>, Vec<Settlement>);
+
 #[derive(Debug)]
 struct Link {
     id: Hash,
@@ -105,6 +116,8 @@ pub struct Chain {
     /// Highest height for which final events were emitted on the active chain.
     final_height: u64,
     events: Vec<Event>,
+    /// The storage node set (`Genesis::storage_nodes`), fixed at genesis in v0.
+    storage_nodes: Arc<[AccountId]>,
 }
 
 impl Chain {
@@ -144,6 +157,7 @@ impl Chain {
             next_seq: 1,
             final_height: 0,
             events: Vec::new(),
+            storage_nodes: genesis.storage_nodes().into(),
         })
     }
 
@@ -200,6 +214,59 @@ impl Chain {
     pub fn anchors(&self) -> Vec<Hash> {
         let parents = self.head().parents();
         if parents.is_empty() { vec![self.genesis_id] } else { parents.to_vec() }
+    }
+
+    /// The storage node set every put is assigned from.
+    pub fn storage_nodes(&self) -> &[AccountId] {
+        &self.storage_nodes
+    }
+
+    /// Generation signature of the active checkpoint at `height` (the storage round's challenge).
+    pub fn generation_signature_at(&self, height: u64) -> Option<Hash> {
+        let id = self.active_at(height)?;
+        self.headers.get(&id).map(|header| header.generation_signature)
+    }
+
+    /// The storage context of a checkpoint at `height` (on top of the head) whose generation
+    /// signature is `generation_signature`.
+    fn storage_context(&self, height: u64, generation_signature: Hash) -> StorageContext {
+        let params = self.params.storage;
+        let oldest = height.saturating_sub(params.proof_deadline_rounds);
+        let mut generation_signatures: BTreeMap<u64, Hash> = (oldest..height)
+            .filter_map(|round| Some((round, self.generation_signature_at(round)?)))
+            .collect();
+        generation_signatures.insert(height, generation_signature);
+        StorageContext { height, params, nodes: self.storage_nodes.clone(), generation_signatures }
+    }
+
+    /// White Flag over `order` plus settlement and reward, for a checkpoint at `context.height`
+    /// by `author`. On error everything is reverted.
+    fn apply_checkpoint(
+        &mut self,
+        order: &[Hash],
+        author: &AccountId,
+        context: &StorageContext,
+        dag: &Dag,
+        undo: &mut Undo,
+    ) -> Result<Applied, String> {
+        let mut confirmed = Vec::with_capacity(order.len());
+        for unit_id in order {
+            let Some(unit) = dag.get(unit_id) else {
+                return Err(format!("unit {unit_id:?} vanished"));
+            };
+            let mode = StorageMode::Full(context);
+            let outcome =
+                match self.ledger.apply_in(&unit.tx, author, self.params.fee_policy, mode, undo) {
+                    Ok(()) => Outcome::Applied,
+                    Err(_) => Outcome::Ignored,
+                };
+            confirmed.push((*unit_id, outcome));
+        }
+        let settlements = self.ledger.settle(context, undo).map_err(|error| error.to_string())?;
+        self.ledger
+            .mint(author, self.params.checkpoint_reward, undo)
+            .map_err(|_| "reward overflows the supply".to_string())?;
+        Ok((confirmed, settlements))
     }
 
     pub fn drain_events(&mut self) -> Vec<Event> {
@@ -465,27 +532,15 @@ impl Chain {
             .unconfirmed_cone(header.parents(), CHECKPOINT_CONE_UNITS_MAX)
             .map_err(|error| error.to_string())?;
         let mut undo = Undo::default();
-        let mut confirmed = Vec::with_capacity(order.len());
-        for unit_id in &order {
-            let Some(unit) = dag.get(unit_id) else {
-                self.ledger.revert(undo);
-                return Err(format!("unit {unit_id:?} vanished"));
+        let context = self.storage_context(header.height, header.generation_signature);
+        let (confirmed, settlements) =
+            match self.apply_checkpoint(&order, &header.author, &context, dag, &mut undo) {
+                Ok(applied) => applied,
+                Err(reason) => {
+                    self.ledger.revert(undo);
+                    return Err(reason);
+                }
             };
-            let outcome = match self.ledger.apply(
-                &unit.tx,
-                &header.author,
-                self.params.fee_policy,
-                &mut undo,
-            ) {
-                Ok(()) => Outcome::Applied,
-                Err(_) => Outcome::Ignored,
-            };
-            confirmed.push((*unit_id, outcome));
-        }
-        if self.ledger.mint(&header.author, self.params.checkpoint_reward, &mut undo).is_err() {
-            self.ledger.revert(undo);
-            return Err("reward overflows the supply".to_string());
-        }
         if self.ledger.root() != header.ledger_root {
             self.ledger.revert(undo);
             return Err(format!(
@@ -503,6 +558,18 @@ impl Chain {
                 id: *unit,
                 height: header.height,
                 outcome: *outcome,
+            });
+        }
+        for settlement in settlements {
+            self.events.push(Event::StorageSettled {
+                file_id: settlement.file_id,
+                round: settlement.round,
+                height: header.height,
+                proven_shards: settlement.proven_shards,
+                missed_shards: settlement.missed_shards,
+                paid: settlement.payouts.values().sum(),
+                forfeited: settlement.forfeited,
+                closed: settlement.closed,
             });
         }
         self.active.push(Link { id: header.id, undo: Some(undo), confirmed });
@@ -558,17 +625,20 @@ impl Chain {
         let order = dag
             .unconfirmed_cone(parents, CHECKPOINT_CONE_UNITS_MAX)
             .map_err(|error| error.to_string())?;
+        let head = self.head();
+        let height = head.height + 1;
+        let generation_signature = generation_signature_for(
+            height,
+            self.params.challenge_refresh,
+            &head.generation_signature,
+            &head.author,
+        );
+        let context = self.storage_context(height, generation_signature);
         let mut undo = Undo::default();
-        for unit_id in &order {
-            if let Some(unit) = dag.get(unit_id) {
-                // Ignored transactions simply do not change the ledger.
-                let _ = self.ledger.apply(&unit.tx, author, self.params.fee_policy, &mut undo);
-            }
-        }
-        let minted = self.ledger.mint(author, self.params.checkpoint_reward, &mut undo);
+        let applied = self.apply_checkpoint(&order, author, &context, dag, &mut undo);
         let root = self.ledger.root();
         self.ledger.revert(undo);
-        minted.map_err(|error| error.to_string())?;
+        applied?;
         Ok(root)
     }
 }

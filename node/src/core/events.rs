@@ -98,4 +98,17 @@ pub enum Event {
         peer: u64,
         score: i64,
     },
+    /// Storage round `round` of `file_id` was settled by the checkpoint at `height`: proven
+    /// shards' nodes were paid `paid` in total, `forfeited` was burned for `missed_shards`.
+    StorageSettled {
+        file_id: Hash,
+        round: u64,
+        height: u64,
+        proven_shards: Vec<u8>,
+        missed_shards: Vec<u8>,
+        paid: u64,
+        forfeited: u64,
+        /// The contract's last round: it is closed.
+        closed: bool,
+    },
 }

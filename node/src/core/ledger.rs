@@ -9,12 +9,24 @@
 //! happened to be ordered late. The window bounds the per-account state. See docs/protocol.md.
 //!
 //! Every change goes through an `Undo` log so that a reorganisation re-derives the ledger exactly.
+//!
+//! Storage (docs/storage.md): the ledger also holds the storage contracts (`contracts.rs`). A
+//! `StorePut` moves its prepaid fee from the owner's balance into a contract's escrow; proofs
+//! mark shards proven; `settle` pays or burns each round's budget. Escrow is part of the supply:
+//! `balances + escrow = genesis + minted − burned`. Storage rules need the checkpoint height and
+//! recent generation signatures, which the chain passes in a `StorageContext` (`apply_in`).
 
+use crate::core::contracts::{Contract, Settlement, StorageContext, StorageMode};
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
+use crate::core::storage::{
+    AssignmentError, Challenge, PaymentError, ProofError, PutError, StorageProof, StorePut,
+    check_assignment, round_payouts, verify_storage_proof,
+};
 use crate::core::transaction::{Transaction, TxKind};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// How far above the floor a nonce may be.
 pub const NONCE_WINDOW: u64 = 1024;
@@ -64,12 +76,61 @@ pub enum LedgerError {
     BalanceOverflow { account: AccountId },
     #[error("a transfer to oneself is not allowed")]
     SelfTransfer,
+    #[error("storage transactions need a checkpoint context")]
+    NoStorageContext,
+    #[error("invalid store put: {0}")]
+    InvalidPut(PutError),
+    #[error("storage assignment does not match the node set: {0}")]
+    Assignment(AssignmentError),
+    #[error("file {file_id:?} already has an active contract")]
+    FileActive { file_id: Hash },
+    #[error("a term of {term_rounds} rounds from height {height} overflows")]
+    TermOverflow { height: u64, term_rounds: u64 },
+    #[error("no active contract for file {file_id:?}")]
+    UnknownFile { file_id: Hash },
+    #[error("shard {shard_index} out of range for {total_shards} shards")]
+    ShardIndexOutOfRange { shard_index: u8, total_shards: u8 },
+    #[error("shard {shard_index} of {file_id:?} is held by {expected:?}, not {got:?}")]
+    NotAssignedNode { file_id: Hash, shard_index: u8, expected: AccountId, got: AccountId },
+    #[error("round {round} is outside the contract's rounds {first}..={last}")]
+    RoundOutsideTerm { round: u64, first: u64, last: u64 },
+    #[error("proof for round {round} applied at height {height}, before its round")]
+    ProofTooEarly { round: u64, height: u64 },
+    #[error("proof for round {round} applied at height {height}, after its deadline {deadline}")]
+    ProofTooLate { round: u64, height: u64, deadline: u64 },
+    #[error("shard {shard_index} of {file_id:?} is already proven for round {round}")]
+    DuplicateProof { file_id: Hash, shard_index: u8, round: u64 },
+    #[error("no generation signature known for round {round}")]
+    MissingGenerationSignature { round: u64 },
+    #[error("storage proof does not verify: {0}")]
+    BadProof(ProofError),
+    #[error("settlement failed: {0}")]
+    Payment(PaymentError),
+}
+
+/// What a checked transaction will do (computed once, by `check_in`).
+enum Effect {
+    Transfer {
+        to: AccountId,
+        amount: u64,
+    },
+    Open(Contract),
+    Prove {
+        file_id: Hash,
+        shard_index: u8,
+        round: u64,
+    },
+    /// Plausibility mode: a put's prepaid fee leaves the scratch ledger.
+    BurnPrepaid(u64),
+    /// Plausibility mode: a proof only pays its fee.
+    FeeOnly,
 }
 
 /// The record needed to reverse a sequence of ledger changes.
 #[derive(Debug, Default, Clone)]
 pub struct Undo {
     previous: Vec<(AccountId, Option<Account>)>,
+    contracts_previous: Vec<(Hash, Option<Contract>)>,
     minted_before: Option<u64>,
     burned_before: Option<u64>,
 }
@@ -78,14 +139,27 @@ pub struct Undo {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvariantViolation {
     #[error(
-        "balances sum to {balances} but supply is {supply} (genesis {genesis} + minted {minted} - burned {burned})"
+        "balances {balances} + escrow {escrowed} != supply {supply} (genesis {genesis} + minted {minted} - burned {burned})"
     )]
-    SupplyMismatch { balances: u128, supply: u128, genesis: u64, minted: u64, burned: u64 },
+    SupplyMismatch {
+        balances: u128,
+        escrowed: u128,
+        supply: u128,
+        genesis: u64,
+        minted: u64,
+        burned: u64,
+    },
+    #[error(
+        "contract {file_id:?} escrows {escrow}, its unsettled rounds' budgets sum to {expected}"
+    )]
+    EscrowMismatch { file_id: Hash, escrow: u64, expected: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ledger {
     accounts: BTreeMap<AccountId, Account>,
+    /// Active storage contracts by file id.
+    contracts: BTreeMap<Hash, Contract>,
     genesis_supply: u64,
     minted: u64,
     burned: u64,
@@ -116,7 +190,13 @@ impl Ledger {
             let entry = accounts.entry(*account).or_default();
             entry.balance = entry.balance.checked_add(*amount)?;
         }
-        Some(Ledger { accounts, genesis_supply: total, minted: 0, burned: 0 })
+        Some(Ledger {
+            accounts,
+            contracts: BTreeMap::new(),
+            genesis_supply: total,
+            minted: 0,
+            burned: 0,
+        })
     }
 
     pub fn account(&self, account: &AccountId) -> Option<&Account> {
@@ -147,14 +227,28 @@ impl Ledger {
         self.burned
     }
 
-    /// Would `tx` apply to the current state?
+    pub fn contract(&self, file_id: &Hash) -> Option<&Contract> {
+        self.contracts.get(file_id)
+    }
+
+    pub fn contracts(&self) -> impl Iterator<Item = (&Hash, &Contract)> {
+        self.contracts.iter()
+    }
+
+    /// Tokens held in contract escrows (part of the supply, in no balance).
+    pub fn escrowed(&self) -> u64 {
+        self.contracts.values().map(|contract| contract.escrow).sum()
+    }
+
+    /// Would `tx` apply to the current state? Storage transactions are refused (no context).
     pub fn check(&self, tx: &Transaction) -> Result<(), LedgerError> {
+        self.check_in(tx, StorageMode::Refuse).map(|_| ())
+    }
+
+    /// Would `tx` apply at a checkpoint described by `mode`? Returns what it would do.
+    fn check_in(&self, tx: &Transaction, mode: StorageMode<'_>) -> Result<Effect, LedgerError> {
         let (from, nonce) = tx.spend_key();
         let needed = tx.body.debit().ok_or(LedgerError::AmountOverflow)?;
-        let TxKind::Transfer { to, amount } = &tx.body.kind;
-        if *to == from {
-            return Err(LedgerError::SelfTransfer);
-        }
         let empty = Account::default();
         let account = self.accounts.get(&from).unwrap_or(&empty);
         if account.nonce_used(nonce) {
@@ -174,13 +268,128 @@ impl Ledger {
                 needed,
             });
         }
-        if self.balance(to).checked_add(*amount).is_none() {
-            return Err(LedgerError::BalanceOverflow { account: *to });
+        match (&tx.body.kind, mode) {
+            (TxKind::Transfer { to, amount }, _) => {
+                if *to == from {
+                    return Err(LedgerError::SelfTransfer);
+                }
+                if self.balance(to).checked_add(*amount).is_none() {
+                    return Err(LedgerError::BalanceOverflow { account: *to });
+                }
+                Ok(Effect::Transfer { to: *to, amount: *amount })
+            }
+            (TxKind::StorePut(_) | TxKind::StorageProof(_), StorageMode::Refuse) => {
+                Err(LedgerError::NoStorageContext)
+            }
+            (TxKind::StorePut(put), StorageMode::Plausibility) => {
+                // Structural validity does not depend on the checkpoint: refuse garbage early.
+                put.validate().map_err(LedgerError::InvalidPut)?;
+                Ok(Effect::BurnPrepaid(put.prepaid_fee))
+            }
+            (TxKind::StorageProof(_), StorageMode::Plausibility) => Ok(Effect::FeeOnly),
+            (TxKind::StorePut(put), StorageMode::Full(context)) => {
+                self.check_put(put, &from, context).map(Effect::Open)
+            }
+            (TxKind::StorageProof(proof), StorageMode::Full(context)) => {
+                self.check_proof(proof, &from, context)?;
+                Ok(Effect::Prove {
+                    file_id: proof.file_id,
+                    shard_index: proof.shard_index,
+                    round: proof.round,
+                })
+            }
         }
-        Ok(())
+    }
+
+    /// A put opens a contract if it is well formed, assigned by the rule over the node set, and
+    /// its file is not already under contract.
+    fn check_put(
+        &self,
+        put: &StorePut,
+        owner: &AccountId,
+        context: &StorageContext,
+    ) -> Result<Contract, LedgerError> {
+        put.validate().map_err(LedgerError::InvalidPut)?;
+        check_assignment(put, &context.nodes).map_err(LedgerError::Assignment)?;
+        if self.contracts.contains_key(&put.file_id) {
+            return Err(LedgerError::FileActive { file_id: put.file_id });
+        }
+        let overflow =
+            LedgerError::TermOverflow { height: context.height, term_rounds: put.term_rounds };
+        let first_round = context.height.checked_add(1).ok_or(overflow.clone())?;
+        first_round.checked_add(put.term_rounds).ok_or(overflow)?;
+        let shards = usize::from(put.total_shards);
+        Ok(Contract {
+            put: Arc::new(put.clone()),
+            owner: *owner,
+            opened_at: context.height,
+            first_round,
+            escrow: put.prepaid_fee,
+            proven: BTreeMap::new(),
+            missed_rounds: vec![0; shards],
+            consecutive_missed: vec![0; shards],
+            paid: 0,
+            forfeited: 0,
+            settled_rounds: 0,
+        })
+    }
+
+    /// A proof counts once, from the shard's node, for a round of the term, applied at a height
+    /// in `round ..= round + D`, and only if it verifies against the roots.
+    fn check_proof(
+        &self,
+        proof: &StorageProof,
+        prover: &AccountId,
+        context: &StorageContext,
+    ) -> Result<(), LedgerError> {
+        let file_id = proof.file_id;
+        let contract = self.contracts.get(&file_id).ok_or(LedgerError::UnknownFile { file_id })?;
+        let put = &contract.put;
+        let shard_index = proof.shard_index;
+        let holder = put.storage_nodes.get(usize::from(shard_index)).ok_or(
+            LedgerError::ShardIndexOutOfRange { shard_index, total_shards: put.total_shards },
+        )?;
+        if holder != prover {
+            return Err(LedgerError::NotAssignedNode {
+                file_id,
+                shard_index,
+                expected: *holder,
+                got: *prover,
+            });
+        }
+        let round = proof.round;
+        if !contract.covers(round) {
+            return Err(LedgerError::RoundOutsideTerm {
+                round,
+                first: contract.first_round,
+                last: contract.last_round(),
+            });
+        }
+        let height = context.height;
+        if height < round {
+            return Err(LedgerError::ProofTooEarly { round, height });
+        }
+        let deadline = round.saturating_add(context.params.proof_deadline_rounds);
+        if height > deadline {
+            return Err(LedgerError::ProofTooLate { round, height, deadline });
+        }
+        if contract.is_proven(round, shard_index) {
+            return Err(LedgerError::DuplicateProof { file_id, shard_index, round });
+        }
+        let generation_signature = *context
+            .generation_signatures
+            .get(&round)
+            .ok_or(LedgerError::MissingGenerationSignature { round })?;
+        let challenge = Challenge {
+            generation_signature,
+            round,
+            count: context.params.challenge_count as usize,
+        };
+        verify_storage_proof(put, &challenge, proof).map_err(LedgerError::BadProof)
     }
 
     /// Apply `tx`, paying its fee per `policy` to `author`. Atomic: on error nothing changed.
+    /// Storage transactions are refused; the chain uses [`Ledger::apply_in`].
     pub fn apply(
         &mut self,
         tx: &Transaction,
@@ -188,22 +397,51 @@ impl Ledger {
         policy: FeePolicy,
         undo: &mut Undo,
     ) -> Result<(), LedgerError> {
-        self.check(tx)?;
+        self.apply_in(tx, author, policy, StorageMode::Refuse, undo)
+    }
+
+    /// Apply `tx` under storage rules `mode`. Atomic: on error nothing changed.
+    pub fn apply_in(
+        &mut self,
+        tx: &Transaction,
+        author: &AccountId,
+        policy: FeePolicy,
+        mode: StorageMode<'_>,
+        undo: &mut Undo,
+    ) -> Result<(), LedgerError> {
+        let effect = self.check_in(tx, mode)?;
         let supply_before = self.supply();
-        let TxKind::Transfer { to, amount } = tx.body.kind;
         let (from, nonce) = tx.spend_key();
-        let (burned, to_author) = policy.split(tx.body.fee);
-        // check() proved the debit fits and the recipient cannot overflow; the author's credit
-        // is checked below before any change is made.
+        let debit = tx.body.debit().ok_or(LedgerError::AmountOverflow)?;
+        let (mut burned, to_author) = policy.split(tx.body.fee);
+        // check_in() proved the debit fits and the recipient cannot overflow; the author's credit
+        // is checked here before any change is made.
         if to_author > 0 && self.balance(author).checked_add(to_author).is_none() {
             return Err(LedgerError::BalanceOverflow { account: *author });
         }
         self.save(&from, undo);
         let sender = self.accounts.entry(from).or_default();
-        sender.balance -= amount + tx.body.fee;
+        sender.balance -= debit;
         sender.use_nonce(nonce);
-        self.save(&to, undo);
-        self.accounts.entry(to).or_default().balance += amount;
+        match effect {
+            Effect::Transfer { to, amount } => {
+                self.save(&to, undo);
+                self.accounts.entry(to).or_default().balance += amount;
+            }
+            Effect::Open(contract) => {
+                let file_id = contract.put.file_id;
+                self.save_contract(&file_id, undo);
+                self.contracts.insert(file_id, contract);
+            }
+            Effect::Prove { file_id, shard_index, round } => {
+                self.save_contract(&file_id, undo);
+                if let Some(contract) = self.contracts.get_mut(&file_id) {
+                    contract.proven.entry(round).or_default().insert(shard_index);
+                }
+            }
+            Effect::BurnPrepaid(prepaid) => burned += prepaid,
+            Effect::FeeOnly => {}
+        }
         if to_author > 0 {
             self.save(author, undo);
             self.accounts.entry(*author).or_default().balance += to_author;
@@ -212,6 +450,78 @@ impl Ledger {
         self.burned += burned;
         debug_assert_eq!(self.supply() + burned, supply_before);
         Ok(())
+    }
+
+    /// Settle the round due at the checkpoint described by `context` (round `height − D`):
+    /// every contract covering it pays its proven shards' nodes from escrow, burns the
+    /// forfeits and records the misses; a contract whose last round this was is closed.
+    /// Not atomic on error (only a u64 overflow can fail it): the caller reverts `undo`.
+    pub fn settle(
+        &mut self,
+        context: &StorageContext,
+        undo: &mut Undo,
+    ) -> Result<Vec<Settlement>, LedgerError> {
+        let Some(round) = context.height.checked_sub(context.params.proof_deadline_rounds) else {
+            return Ok(Vec::new());
+        };
+        let due: Vec<Hash> = self
+            .contracts
+            .iter()
+            .filter(|(_, contract)| contract.covers(round))
+            .map(|(file_id, _)| *file_id)
+            .collect();
+        let mut settlements = Vec::with_capacity(due.len());
+        for file_id in due {
+            let Some(mut contract) = self.contracts.get(&file_id).cloned() else { continue };
+            // Rounds settle in order, one per checkpoint, so this is the next unsettled one.
+            debug_assert_eq!(round, contract.first_round + contract.settled_rounds);
+            let proven = contract.proven.remove(&round).unwrap_or_default();
+            let payout = round_payouts(&contract.put, round - contract.first_round, &proven)
+                .map_err(LedgerError::Payment)?;
+            for (node, amount) in &payout.payouts {
+                let balance = self
+                    .balance(node)
+                    .checked_add(*amount)
+                    .ok_or(LedgerError::BalanceOverflow { account: *node })?;
+                self.save(node, undo);
+                self.accounts.entry(*node).or_default().balance = balance;
+            }
+            undo.burned_before.get_or_insert(self.burned);
+            self.burned += payout.forfeited;
+            contract.escrow -= payout.budget;
+            contract.paid += payout.budget - payout.forfeited;
+            contract.forfeited += payout.forfeited;
+            contract.settled_rounds += 1;
+            let mut missed_shards = Vec::new();
+            for shard_index in 0..contract.put.total_shards {
+                let shard = usize::from(shard_index);
+                if proven.contains(&shard_index) {
+                    contract.consecutive_missed[shard] = 0;
+                } else {
+                    contract.missed_rounds[shard] += 1;
+                    contract.consecutive_missed[shard] += 1;
+                    missed_shards.push(shard_index);
+                }
+            }
+            let closed = round == contract.last_round();
+            self.save_contract(&file_id, undo);
+            if closed {
+                debug_assert_eq!(contract.escrow, 0);
+                self.contracts.remove(&file_id);
+            } else {
+                self.contracts.insert(file_id, contract);
+            }
+            settlements.push(Settlement {
+                file_id,
+                round,
+                proven_shards: proven.into_iter().collect(),
+                missed_shards,
+                payouts: payout.payouts,
+                forfeited: payout.forfeited,
+                closed,
+            });
+        }
+        Ok(settlements)
     }
 
     /// Mint a checkpoint reward to `author`.
@@ -246,6 +556,10 @@ impl Ledger {
         undo.previous.push((*account, self.accounts.get(account).cloned()));
     }
 
+    fn save_contract(&self, file_id: &Hash, undo: &mut Undo) {
+        undo.contracts_previous.push((*file_id, self.contracts.get(file_id).cloned()));
+    }
+
     /// Reverse every change recorded in `undo` (newest first).
     pub fn revert(&mut self, undo: Undo) {
         for (account, previous) in undo.previous.into_iter().rev() {
@@ -255,6 +569,16 @@ impl Ledger {
                 }
                 None => {
                     self.accounts.remove(&account);
+                }
+            }
+        }
+        for (file_id, previous) in undo.contracts_previous.into_iter().rev() {
+            match previous {
+                Some(contract) => {
+                    self.contracts.insert(file_id, contract);
+                }
+                None => {
+                    self.contracts.remove(&file_id);
                 }
             }
         }
@@ -283,18 +607,40 @@ impl Ledger {
                 hasher.update(&nonce.to_le_bytes());
             }
         }
+        // Appended only when there are contracts, so ledgers without storage keep the roots
+        // they had before contracts existed. The domain tag and count delimit the section.
+        if !self.contracts.is_empty() {
+            hasher.update(b"vein/ledger/contracts/v0");
+            hasher.update(&(self.contracts.len() as u64).to_le_bytes());
+            for contract in self.contracts.values() {
+                contract.hash_into(&mut hasher);
+            }
+        }
         Hash(*hasher.finalize().as_bytes())
     }
 
-    /// `supply = genesis + minted - burned` and balances sum to the supply. Balances are u64 so
-    /// they can never be negative; an underflow would have panicked in debug builds.
+    /// `supply = genesis + minted - burned` and balances plus escrow sum to the supply; every
+    /// contract escrows exactly the budgets of its unsettled rounds. Balances are u64 so they
+    /// can never be negative; an underflow would have panicked in debug builds.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         let balances: u128 = self.accounts.values().map(|entry| u128::from(entry.balance)).sum();
+        let escrowed: u128 = self.contracts.values().map(|c| u128::from(c.escrow)).sum();
         let supply =
             u128::from(self.genesis_supply) + u128::from(self.minted) - u128::from(self.burned);
-        if balances != supply {
+        for (file_id, contract) in &self.contracts {
+            let expected = contract.expected_escrow();
+            if contract.escrow != expected {
+                return Err(InvariantViolation::EscrowMismatch {
+                    file_id: *file_id,
+                    escrow: contract.escrow,
+                    expected,
+                });
+            }
+        }
+        if balances + escrowed != supply {
             return Err(InvariantViolation::SupplyMismatch {
                 balances,
+                escrowed,
                 supply,
                 genesis: self.genesis_supply,
                 minted: self.minted,

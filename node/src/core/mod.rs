@@ -3,6 +3,7 @@
 
 pub mod chain;
 pub mod checkpoint;
+pub mod contracts;
 pub mod crypto;
 pub mod dag;
 pub mod events;
@@ -14,6 +15,7 @@ pub mod params;
 pub mod poc;
 pub mod random;
 pub mod storage;
+pub mod storage_node;
 pub mod tips;
 pub mod transaction;
 pub mod wire;

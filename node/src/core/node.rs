@@ -15,6 +15,10 @@ use crate::core::params::{Genesis, GenesisError};
 use crate::core::poc::challenge::generation_signature_for;
 use crate::core::poc::{Challenge, PocProof};
 use crate::core::random::DetRng;
+use crate::core::storage::{OwnerKey, StorePut, assign, prepare_file};
+use crate::core::storage_node::{
+    FileRequest, ShardStore, StorageNodeError, StorageNodeStats, StoredFile,
+};
 use crate::core::tips::{TipSelector, TipStrategy};
 use crate::core::transaction::{Transaction, TransactionBody, TxKind};
 use crate::core::wire::WireError;
@@ -234,6 +238,8 @@ pub struct Node {
     requested: BTreeSet<Hash>,
     stats: NodeStats,
     now_ms: u64,
+    /// Shards this node stores for others, and the proofs it has sent (docs/storage.md).
+    shards: ShardStore,
 }
 
 impl Node {
@@ -259,6 +265,7 @@ impl Node {
             requested: BTreeSet::new(),
             stats: NodeStats::default(),
             now_ms: 0,
+            shards: ShardStore::default(),
         };
         node.issue_challenge();
         Ok(node)
@@ -629,6 +636,133 @@ impl Node {
         if self.chain.head().id != head_before {
             self.forge = None;
             self.issue_challenge();
+            self.prove_storage();
+        }
+    }
+
+    /// Keep shard `shard_index` of `file_id` (handed over by its owner through the driver) and
+    /// prove it every round while its contract is active.
+    pub fn store_shard(&mut self, file_id: Hash, shard_index: u8, bytes: Vec<u8>) {
+        self.shards.insert(file_id, shard_index, bytes);
+        self.prove_storage();
+    }
+
+    /// The bytes of a shard this node holds (what it would serve to the owner).
+    pub fn shard(&self, file_id: &Hash, shard_index: u8) -> Option<&[u8]> {
+        self.shards.get(file_id, shard_index).map(|held| held.bytes.as_slice())
+    }
+
+    /// Stop storing (and proving) every shard of `file_id`.
+    pub fn forget_file(&mut self, file_id: &Hash) {
+        self.shards.forget(file_id);
+    }
+
+    pub fn storage_stats(&self) -> &StorageNodeStats {
+        &self.shards.stats
+    }
+
+    /// Cheating knob (scenario 9): forget a fraction of the chunks of every shard of `put` this
+    /// node holds. Returns the dropped chunk indices per shard index.
+    pub fn drop_shard_fraction(
+        &mut self,
+        put: &StorePut,
+        fraction: f64,
+        seed: u64,
+    ) -> Result<BTreeMap<u8, BTreeSet<u32>>, StorageNodeError> {
+        self.shards.drop_fraction(&put.file_id, put.chunk_bytes, fraction, seed)
+    }
+
+    /// The owner's upload: encrypt, erasure-code and commit `plaintext`, assign the shards over
+    /// the storage node set and submit the `StorePut` from this node's account. The caller
+    /// hands `shards[i]` to `put.storage_nodes[i]` and keeps `owner_key`.
+    pub fn store_file(
+        &mut self,
+        now_ms: u64,
+        plaintext: &[u8],
+        owner_key: &OwnerKey,
+        request: &FileRequest,
+    ) -> Result<StoredFile, StorageNodeError> {
+        let prepared = prepare_file(
+            plaintext,
+            owner_key,
+            request.data_shards,
+            request.total_shards,
+            request.chunk_bytes,
+        )?;
+        let file_id = prepared.file_id;
+        if self.chain.ledger().contract(&file_id).is_some() {
+            return Err(StorageNodeError::FileActive { file_id });
+        }
+        let nodes = assign(&file_id, prepared.total_shards, self.chain.storage_nodes())?;
+        let put = prepared.store_put(nodes, request.term_rounds, request.prepaid_fee);
+        let unit = self
+            .submit(now_ms, TxKind::StorePut(Box::new(put.clone())), request.fee)
+            .map_err(|reason| StorageNodeError::Rejected { reason: reason.to_string() })?;
+        Ok(StoredFile { unit_id: unit.id, put, shards: prepared.shards })
+    }
+
+    /// Build, sign and submit a transaction of any kind from this node's account with the next
+    /// free nonce.
+    pub fn submit(
+        &mut self,
+        now_ms: u64,
+        kind: TxKind,
+        fee: u64,
+    ) -> Result<Arc<Unit>, RejectReason> {
+        self.now_ms = self.now_ms.max(now_ms);
+        let confirmed_next = self.chain.ledger().next_nonce(&self.account);
+        self.own_pending_nonces.retain(|nonce| *nonce >= confirmed_next);
+        let mut nonce = confirmed_next;
+        while self.own_pending_nonces.contains(&nonce)
+            || self.chain.ledger().account(&self.account).is_some_and(|a| a.nonce_used(nonce))
+        {
+            nonce += 1;
+        }
+        let tx = self.build_transaction(nonce, kind, fee)?;
+        let unit = Unit::new(tx.clone())?;
+        self.accept_transaction(tx, None)?;
+        self.own_pending_nonces.insert(nonce);
+        Ok(unit)
+    }
+
+    /// Send the storage proofs due at the current head (see `core/storage_node.rs`).
+    fn prove_storage(&mut self) {
+        let height = self.chain.height();
+        let params = self.chain.params().storage;
+        let fee = self.chain.params().fee_min;
+        let lowest = (height + 1).saturating_sub(params.proof_deadline_rounds);
+        let mut files: Vec<Hash> = Vec::new();
+        for file_id in self.shards.files() {
+            if self.chain.ledger().contract(&file_id).is_some() {
+                files.push(file_id);
+            }
+        }
+        for file_id in files {
+            let Some(contract) = self.chain.ledger().contract(&file_id).cloned() else { continue };
+            let first = contract.first_round.max(lowest);
+            let last = contract.last_round().min(height);
+            if first > last {
+                continue;
+            }
+            let chain = &self.chain;
+            let due = self.shards.due_proofs(
+                &contract,
+                &self.account,
+                first..=last,
+                |round| chain.generation_signature_at(round),
+                params.challenge_count as usize,
+            );
+            for proof in due {
+                let now_ms = self.now_ms;
+                match self.submit(now_ms, TxKind::StorageProof(Box::new(proof.proof)), fee) {
+                    Ok(_) => self.shards.stats.proofs_sent += 1,
+                    Err(reason) => self.emit(Event::InputRejected {
+                        peer: None,
+                        kind: "own_storage_proof",
+                        reason: reason.to_string(),
+                    }),
+                }
+            }
         }
     }
 

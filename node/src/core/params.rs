@@ -29,6 +29,24 @@ pub struct Params {
     pub checkpoint_parents_max: usize,
     /// Keep the genesis base target forever (scenarios that fix the difficulty).
     pub fixed_base_target: bool,
+    /// Storage-chain rules (PROTOCOL.md section 5, docs/storage.md).
+    pub storage: StorageParams,
+}
+
+/// Proof of Possession of Data rules the ledger enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageParams {
+    /// `c`: chunks challenged per shard per round (1..=256).
+    pub challenge_count: u32,
+    /// `D`: a proof for round `r` counts only if applied by a checkpoint at height `r..=r + D`;
+    /// round `r` is settled when the checkpoint at height `r + D` is connected.
+    pub proof_deadline_rounds: u64,
+}
+
+impl Default for StorageParams {
+    fn default() -> StorageParams {
+        StorageParams { challenge_count: 16, proof_deadline_rounds: 3 }
+    }
 }
 
 impl Default for Params {
@@ -44,6 +62,7 @@ impl Default for Params {
             future_drift_ms: 15_000,
             checkpoint_parents_max: 8,
             fixed_base_target: false,
+            storage: StorageParams::default(),
         }
     }
 }
@@ -68,6 +87,8 @@ pub enum GenesisError {
     FinalityBeyondReorgLimit { finality_depth: u64, reorg_limit: u64 },
     #[error("target interval must be positive")]
     ZeroInterval,
+    #[error("storage challenge count {count} outside 1..=256")]
+    StorageChallengeCount { count: u32 },
     #[error(transparent)]
     Wire(#[from] WireError),
 }
@@ -86,8 +107,21 @@ impl Genesis {
                 reorg_limit: self.params.reorg_limit,
             });
         }
+        let count = self.params.storage.challenge_count;
+        if count == 0 || count as usize > crate::core::storage::challenge::MAX_CHALLENGE_COUNT {
+            return Err(GenesisError::StorageChallengeCount { count });
+        }
         self.ledger().ok_or(GenesisError::SupplyOverflow)?;
         Ok(())
+    }
+
+    /// The storage node set: every account with a genesis allocation, sorted and distinct.
+    /// v0 has no registration transaction, so the set is fixed for the life of the chain and
+    /// every validator derives the same one (docs/storage.md).
+    pub fn storage_nodes(&self) -> Vec<AccountId> {
+        let nodes: std::collections::BTreeSet<AccountId> =
+            self.allocations.iter().map(|(account, _)| *account).collect();
+        nodes.into_iter().collect()
     }
 
     pub fn ledger(&self) -> Option<Ledger> {

@@ -103,8 +103,9 @@ impl TipSelector {
         let mut touched: BTreeSet<crate::core::crypto::AccountId> = BTreeSet::new();
         for unit in &units {
             touched.insert(unit.tx.body.from);
-            let crate::core::transaction::TxKind::Transfer { to, .. } = unit.tx.body.kind;
-            touched.insert(to);
+            if let crate::core::transaction::TxKind::Transfer { to, .. } = unit.tx.body.kind {
+                touched.insert(to);
+            }
         }
         let allocations: Vec<_> =
             touched.iter().map(|account| (*account, ledger.balance(account))).collect();
@@ -122,7 +123,10 @@ impl TipSelector {
         let policy = FeePolicy { burn_per_mille: 1000 };
         let nobody = crate::core::crypto::AccountId([0u8; 32]);
         for unit in &units {
-            if scratch.apply(&unit.tx, &nobody, policy, &mut undo).is_err() {
+            // Storage transactions move only balances and nonces here: whether a proof is on
+            // time depends on the checkpoint that will order it, so the chain decides that.
+            let mode = crate::core::contracts::StorageMode::Plausibility;
+            if scratch.apply_in(&unit.tx, &nobody, policy, mode, &mut undo).is_err() {
                 return ConeVerdict::Invalid { unit: unit.id };
             }
         }

@@ -4,6 +4,7 @@
 
 use crate::core::crypto::{self, AccountId, CryptoError, Keypair, Signature};
 use crate::core::hash::Hash;
+use crate::core::storage::{StorageProof, StorePut};
 use crate::core::wire::{self, WireError};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,12 @@ const SIGNING_DOMAIN: &[u8] = b"vein/transaction/v0";
 pub enum TxKind {
     /// Move `amount` from the author to `to`.
     Transfer { to: AccountId, amount: u64 },
+    /// Open a storage contract: the author (the owner) escrows `prepaid_fee`, paid out to the
+    /// storage nodes round by round for proven shards (docs/storage.md).
+    /// Boxed: keeps every `Transaction` (mostly transfers) small.
+    StorePut(Box<StorePut>),
+    /// A storage node's answer to one round's challenge on one shard it holds.
+    StorageProof(Box<StorageProof>),
 }
 
 /// The signed content of a transaction.
@@ -51,10 +58,13 @@ impl TransactionBody {
         Ok(Transaction { body: self, signature })
     }
 
-    /// The amount leaving the author's balance if applied (amount plus fee), or `None` on overflow.
+    /// The amount leaving the author's balance if applied (amount or escrowed prepaid fee, plus
+    /// the fee), or `None` on overflow.
     pub fn debit(&self) -> Option<u64> {
-        match self.kind {
+        match &self.kind {
             TxKind::Transfer { amount, .. } => amount.checked_add(self.fee),
+            TxKind::StorePut(put) => put.prepaid_fee.checked_add(self.fee),
+            TxKind::StorageProof(_) => Some(self.fee),
         }
     }
 }
