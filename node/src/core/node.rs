@@ -752,10 +752,12 @@ impl Node {
                 |round| chain.generation_signature_at(round),
                 params.challenge_count as usize,
             );
-            for proof in due {
-                let now_ms = self.now_ms;
-                match self.submit(now_ms, TxKind::StorageProof(Box::new(proof.proof)), fee) {
-                    Ok(_) => self.shards.stats.proofs_sent += 1,
+            for due in due {
+                match self.submit_proof(due.proof.clone(), due.nonce_hint, fee) {
+                    Ok(nonce) => {
+                        self.shards.stats.proofs_sent += 1;
+                        self.shards.record_nonce(&due.proof, nonce, lowest);
+                    }
                     Err(reason) => self.emit(Event::InputRejected {
                         peer: None,
                         kind: "own_storage_proof",
@@ -763,6 +765,30 @@ impl Node {
                     }),
                 }
             }
+        }
+    }
+
+    /// Submit a storage proof, reusing `nonce_hint` if the ledger has not used it (so the new
+    /// proof conflicts with, and replaces, an earlier one for the same round). Returns the nonce.
+    fn submit_proof(
+        &mut self,
+        proof: crate::core::storage::StorageProof,
+        nonce_hint: Option<u64>,
+        fee: u64,
+    ) -> Result<u64, RejectReason> {
+        let kind = TxKind::StorageProof(Box::new(proof));
+        let ledger = self.chain.ledger();
+        let reusable = nonce_hint.filter(|nonce| {
+            ledger.account(&self.account).is_none_or(|account| !account.nonce_used(*nonce))
+        });
+        match reusable {
+            Some(nonce) => {
+                let tx = self.build_transaction(nonce, kind, fee)?;
+                self.accept_transaction(tx, None)?;
+                self.own_pending_nonces.insert(nonce);
+                Ok(nonce)
+            }
+            None => Ok(self.submit(self.now_ms, kind, fee)?.tx.body.nonce),
         }
     }
 

@@ -88,12 +88,18 @@ pub struct StorageNodeStats {
 pub struct DueProof {
     pub proof: StorageProof,
     pub generation_signature: Hash,
+    /// The nonce of an earlier proof for the same `(file, shard, round)` (e.g. one made for a
+    /// generation signature a reorganisation replaced). Reusing it makes the two conflict, so
+    /// at most one applies and the ignored one leaves no permanent gap below the nonce window.
+    pub nonce_hint: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct ShardStore {
     shards: BTreeMap<(Hash, u8), HeldShard>,
     sent: BTreeSet<(Hash, u8, u64, Hash)>,
+    /// Nonce used for each `(file, shard, round)` proven so far (see `DueProof::nonce_hint`).
+    nonces: BTreeMap<(Hash, u8, u64), u64>,
     pub stats: StorageNodeStats,
 }
 
@@ -199,7 +205,9 @@ impl ShardStore {
                             self.sent.clear();
                         }
                         self.sent.insert(key);
-                        due.push(DueProof { proof, generation_signature: g });
+                        let nonce_hint =
+                            self.nonces.get(&(put.file_id, shard_index, round)).copied();
+                        due.push(DueProof { proof, generation_signature: g, nonce_hint });
                     }
                     Ok(None) => {
                         // Remember it too: the answer cannot change for this (round, g).
@@ -214,6 +222,12 @@ impl ShardStore {
             }
         }
         due
+    }
+
+    /// Remember the nonce a proof was sent with; forget those of rounds before `oldest_round`.
+    pub fn record_nonce(&mut self, proof: &StorageProof, nonce: u64, oldest_round: u64) {
+        self.nonces.retain(|(_, _, round), _| *round >= oldest_round);
+        self.nonces.insert((proof.file_id, proof.shard_index, proof.round), nonce);
     }
 
     /// Answer one challenge; `None` if a challenged chunk was dropped.
