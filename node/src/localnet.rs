@@ -254,6 +254,32 @@ impl LocalNet {
             .collect()
     }
 
+    /// After a `StoreRepair` of shard `shard_index` of `file_id` is applied on node `view`'s
+    /// ledger: rebuild the shard from `k` intact shards held by the other nodes and hand it to
+    /// its new node (what that node would do by fetching shards from its peers).
+    pub fn deliver_repaired(
+        &mut self,
+        view: usize,
+        file_id: &Hash,
+        shard_index: u8,
+    ) -> Result<(), crate::core::storage_node::StorageNodeError> {
+        let not_held =
+            crate::core::storage_node::StorageNodeError::NotHeld { file_id: *file_id, shard_index };
+        let put = self.nodes[view].chain().ledger().contract(file_id).ok_or(not_held.clone())?;
+        let put = (*put.put).clone();
+        let node = *put.storage_nodes.get(usize::from(shard_index)).ok_or(not_held.clone())?;
+        let mut shards = self.fetch_shards(&put);
+        if let Some(slot) = shards.get_mut(usize::from(shard_index)) {
+            *slot = None;
+        }
+        let shard = crate::core::storage::repair_shard(&put, &shards, shard_index)
+            .map_err(crate::core::storage_node::StorageNodeError::Storage)?;
+        let holder = self.nodes.iter().position(|n| n.account() == node).ok_or(not_held)?;
+        self.nodes[holder].store_shard(*file_id, shard_index, shard);
+        self.drain(holder);
+        Ok(())
+    }
+
     /// No two nodes hold different checkpoints as final at the same height.
     pub fn conflicting_finality(&self) -> Option<(u64, usize, usize)> {
         let mut agreed: BTreeMap<u64, (Hash, usize)> = BTreeMap::new();

@@ -17,7 +17,8 @@ use vein_node::core::storage::{
 use vein_node::core::transaction::{Transaction, TransactionBody, TxKind};
 
 const POLICY: FeePolicy = FeePolicy { burn_per_mille: 500 };
-const PARAMS: StorageParams = StorageParams { challenge_count: 8, proof_deadline_rounds: 3 };
+const PARAMS: StorageParams =
+    StorageParams { challenge_count: 8, proof_deadline_rounds: 3, repair_after_missed: 3 };
 
 struct World {
     keys: Vec<Keypair>,

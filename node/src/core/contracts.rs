@@ -43,6 +43,8 @@ pub struct Contract {
     pub forfeited: u64,
     /// Rounds settled so far (settlement goes in round order).
     pub settled_rounds: u64,
+    /// Shards moved to another node by `StoreRepair` so far.
+    pub repairs: u64,
 }
 
 impl Contract {
@@ -97,6 +99,7 @@ impl Contract {
         hasher.update(&self.paid.to_le_bytes());
         hasher.update(&self.forfeited.to_le_bytes());
         hasher.update(&self.settled_rounds.to_le_bytes());
+        hasher.update(&self.repairs.to_le_bytes());
     }
 }
 
@@ -168,6 +171,7 @@ mod tests {
             paid: 0,
             forfeited: 0,
             settled_rounds: 0,
+            repairs: 0,
         };
         for settled in 0..=7 {
             contract.settled_rounds = settled;

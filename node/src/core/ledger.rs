@@ -21,7 +21,7 @@ use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 use crate::core::storage::{
     AssignmentError, Challenge, PaymentError, ProofError, PutError, StorageProof, StorePut,
-    check_assignment, round_payouts, verify_storage_proof,
+    check_assignment, reassign, round_payouts, verify_storage_proof,
 };
 use crate::core::transaction::{Transaction, TxKind};
 use serde::{Deserialize, Serialize};
@@ -104,6 +104,8 @@ pub enum LedgerError {
     MissingGenerationSignature { round: u64 },
     #[error("storage proof does not verify: {0}")]
     BadProof(ProofError),
+    #[error("shard {shard_index} missed {consecutive} rounds in a row; repair needs {needed}")]
+    RepairNotDue { shard_index: u8, consecutive: u64, needed: u64 },
     #[error("settlement failed: {0}")]
     Payment(PaymentError),
 }
@@ -119,6 +121,11 @@ enum Effect {
         file_id: Hash,
         shard_index: u8,
         round: u64,
+    },
+    Repair {
+        file_id: Hash,
+        shard_index: u8,
+        node: AccountId,
     },
     /// Plausibility mode: a put's prepaid fee leaves the scratch ledger.
     BurnPrepaid(u64),
@@ -278,15 +285,22 @@ impl Ledger {
                 }
                 Ok(Effect::Transfer { to: *to, amount: *amount })
             }
-            (TxKind::StorePut(_) | TxKind::StorageProof(_), StorageMode::Refuse) => {
-                Err(LedgerError::NoStorageContext)
-            }
+            (
+                TxKind::StorePut(_) | TxKind::StorageProof(_) | TxKind::StoreRepair { .. },
+                StorageMode::Refuse,
+            ) => Err(LedgerError::NoStorageContext),
             (TxKind::StorePut(put), StorageMode::Plausibility) => {
                 // Structural validity does not depend on the checkpoint: refuse garbage early.
                 put.validate().map_err(LedgerError::InvalidPut)?;
                 Ok(Effect::BurnPrepaid(put.prepaid_fee))
             }
-            (TxKind::StorageProof(_), StorageMode::Plausibility) => Ok(Effect::FeeOnly),
+            (TxKind::StorageProof(_) | TxKind::StoreRepair { .. }, StorageMode::Plausibility) => {
+                Ok(Effect::FeeOnly)
+            }
+            (TxKind::StoreRepair { file_id, shard_index }, StorageMode::Full(context)) => {
+                let node = self.check_repair(file_id, *shard_index, context)?;
+                Ok(Effect::Repair { file_id: *file_id, shard_index: *shard_index, node })
+            }
             (TxKind::StorePut(put), StorageMode::Full(context)) => {
                 self.check_put(put, &from, context).map(Effect::Open)
             }
@@ -331,7 +345,33 @@ impl Ledger {
             paid: 0,
             forfeited: 0,
             settled_rounds: 0,
+            repairs: 0,
         })
+    }
+
+    /// A repair is due once the shard's node missed `M` settled rounds in a row; the shard goes
+    /// to the node `reassign` names over the node set. Returns that node.
+    fn check_repair(
+        &self,
+        file_id: &Hash,
+        shard_index: u8,
+        context: &StorageContext,
+    ) -> Result<AccountId, LedgerError> {
+        let contract =
+            self.contracts.get(file_id).ok_or(LedgerError::UnknownFile { file_id: *file_id })?;
+        let put = &contract.put;
+        let out_of_range =
+            LedgerError::ShardIndexOutOfRange { shard_index, total_shards: put.total_shards };
+        let departed = put.storage_nodes.get(usize::from(shard_index)).ok_or(out_of_range)?;
+        let consecutive =
+            contract.consecutive_missed.get(usize::from(shard_index)).copied().unwrap_or(0);
+        let needed = context.params.repair_after_missed.max(1);
+        if consecutive < needed {
+            return Err(LedgerError::RepairNotDue { shard_index, consecutive, needed });
+        }
+        let moved = reassign(put, departed, &context.nodes).map_err(LedgerError::Assignment)?;
+        debug_assert_eq!(moved.shard_index, shard_index);
+        Ok(moved.node)
     }
 
     /// A proof counts once, from the shard's node, for a round of the term, applied at a height
@@ -437,6 +477,21 @@ impl Ledger {
                 self.save_contract(&file_id, undo);
                 if let Some(contract) = self.contracts.get_mut(&file_id) {
                     contract.proven.entry(round).or_default().insert(shard_index);
+                }
+            }
+            Effect::Repair { file_id, shard_index, node } => {
+                self.save_contract(&file_id, undo);
+                if let Some(contract) = self.contracts.get_mut(&file_id) {
+                    let shard = usize::from(shard_index);
+                    let mut put = (*contract.put).clone();
+                    if let Some(slot) = put.storage_nodes.get_mut(shard) {
+                        *slot = node;
+                    }
+                    contract.put = Arc::new(put);
+                    if let Some(consecutive) = contract.consecutive_missed.get_mut(shard) {
+                        *consecutive = 0;
+                    }
+                    contract.repairs += 1;
                 }
             }
             Effect::BurnPrepaid(prepaid) => burned += prepaid,

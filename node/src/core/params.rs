@@ -41,11 +41,14 @@ pub struct StorageParams {
     /// `D`: a proof for round `r` counts only if applied by a checkpoint at height `r..=r + D`;
     /// round `r` is settled when the checkpoint at height `r + D` is connected.
     pub proof_deadline_rounds: u64,
+    /// `M`: a shard whose node missed this many consecutive settled rounds may be moved to
+    /// another node by a `StoreRepair` transaction from anyone.
+    pub repair_after_missed: u64,
 }
 
 impl Default for StorageParams {
     fn default() -> StorageParams {
-        StorageParams { challenge_count: 16, proof_deadline_rounds: 3 }
+        StorageParams { challenge_count: 16, proof_deadline_rounds: 3, repair_after_missed: 3 }
     }
 }
 

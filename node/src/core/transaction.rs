@@ -23,6 +23,9 @@ pub enum TxKind {
     StorePut(Box<StorePut>),
     /// A storage node's answer to one round's challenge on one shard it holds.
     StorageProof(Box<StorageProof>),
+    /// Move shard `shard_index` of `file_id` away from a node that missed too many rounds in a
+    /// row, to the node `assignment::reassign` names (anyone may submit it).
+    StoreRepair { file_id: Hash, shard_index: u8 },
 }
 
 /// The signed content of a transaction.
@@ -64,7 +67,7 @@ impl TransactionBody {
         match &self.kind {
             TxKind::Transfer { amount, .. } => amount.checked_add(self.fee),
             TxKind::StorePut(put) => put.prepaid_fee.checked_add(self.fee),
-            TxKind::StorageProof(_) => Some(self.fee),
+            TxKind::StorageProof(_) | TxKind::StoreRepair { .. } => Some(self.fee),
         }
     }
 }
