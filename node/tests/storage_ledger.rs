@@ -285,3 +285,88 @@ fn put_must_match_the_assignment_rule_and_be_well_formed() {
     ));
     assert_eq!(world.ledger, self::world().ledger);
 }
+
+mod random_histories {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// Random puts, proofs (valid, corrupted, late or early), repairs and settlements over
+        /// consecutive heights: the supply and escrow invariants hold after every step, and
+        /// reverting every undo log restores genesis exactly.
+        #[test]
+        fn invariants_hold_and_undo_restores_genesis(
+            steps in proptest::collection::vec(
+                (0u8..4, 0u8..4, 0u64..3, any::<bool>(), 1u64..5, 0u64..2_000), 1..40)
+        ) {
+            let mut world = world();
+            let owner = world
+                .keys
+                .iter()
+                .find(|k| !world.put.storage_nodes.contains(&k.account()))
+                .unwrap()
+                .clone();
+            let author = AccountId([0xAB; 32]);
+            let start = world.ledger.clone();
+            let trees: Vec<MerkleTree> = world
+                .prepared
+                .shards
+                .iter()
+                .map(|shard| MerkleTree::from_data(shard, 64).unwrap())
+                .collect();
+            let mut nonces: BTreeMap<AccountId, u64> = BTreeMap::new();
+            let mut undos = Vec::new();
+            for (height, (action, shard, lag, valid, term, fee)) in (1u64..).zip(steps) {
+                let ctx = context(&world, height);
+                let mode = StorageMode::Full(&ctx);
+                let mut undo = Undo::default();
+                let contract = world.ledger.contract(&world.put.file_id).cloned();
+                let tx = match (action, &contract) {
+                    (0, _) => {
+                        let mut put = world.put.clone();
+                        put.term_rounds = term;
+                        put.prepaid_fee = fee;
+                        Some((owner.clone(), TxKind::StorePut(Box::new(put))))
+                    }
+                    (1 | 2, Some(contract)) => {
+                        let round = height.saturating_sub(lag);
+                        let challenge = Challenge {
+                            generation_signature: generation_signature(round),
+                            round,
+                            count: PARAMS.challenge_count as usize,
+                        };
+                        let shard_bytes = &world.prepared.shards[usize::from(shard)];
+                        let mut proof =
+                            answer(&contract.put, shard, shard_bytes, &trees[usize::from(shard)],
+                                   &challenge).unwrap();
+                        if !valid {
+                            proof.chunks[0].chunk[0] ^= 1;
+                        }
+                        let holder = contract.put.storage_nodes[usize::from(shard)];
+                        Some((key_of(&world, &holder).clone(), TxKind::StorageProof(Box::new(proof))))
+                    }
+                    (3, Some(_)) => Some((
+                        owner.clone(),
+                        TxKind::StoreRepair { file_id: world.put.file_id, shard_index: shard },
+                    )),
+                    _ => None,
+                };
+                if let Some((key, kind)) = tx {
+                    let nonce = nonces.entry(key.account()).or_insert(0);
+                    let tx = signed(&key, *nonce, kind, 3);
+                    *nonce += 1;
+                    let _ = world.ledger.apply_in(&tx, &author, POLICY, mode, &mut undo);
+                }
+                world.ledger.settle(&ctx, &mut undo).unwrap();
+                prop_assert!(world.ledger.check_invariants().is_ok(),
+                    "{:?}", world.ledger.check_invariants());
+                undos.push(undo);
+            }
+            for undo in undos.into_iter().rev() {
+                world.ledger.revert(undo);
+            }
+            prop_assert_eq!(world.ledger, start);
+        }
+    }
+}
