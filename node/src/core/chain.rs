@@ -93,7 +93,9 @@ pub enum OfferOutcome {
 #[derive(Debug)]
 pub struct Chain {
     params: Params,
-    poc: PocMode,
+    /// Shared with the node config: a model genesis may register thousands of capacities, and
+    /// a simulation runs thousands of nodes.
+    genesis: Arc<Genesis>,
     genesis_id: Hash,
     headers: BTreeMap<Hash, Header>,
     /// Candidates for the head, best first: (weight desc, first seen, id).
@@ -110,7 +112,7 @@ pub struct Chain {
 }
 
 impl Chain {
-    pub fn new(genesis: &Genesis) -> Result<Chain, GenesisError> {
+    pub fn new(genesis: &Arc<Genesis>) -> Result<Chain, GenesisError> {
         genesis.validate()?;
         let id = genesis.id()?;
         let ledger = genesis.ledger().ok_or(GenesisError::SupplyOverflow)?;
@@ -134,7 +136,7 @@ impl Chain {
         ranking.insert((Reverse(0), 0, id));
         Ok(Chain {
             params: genesis.params.clone(),
-            poc: genesis.poc.clone(),
+            genesis: genesis.clone(),
             genesis_id: id,
             headers,
             ranking,
@@ -154,7 +156,7 @@ impl Chain {
     }
 
     pub fn poc(&self) -> &PocMode {
-        &self.poc
+        &self.genesis.poc
     }
 
     pub fn genesis_id(&self) -> Hash {
@@ -276,7 +278,7 @@ impl Chain {
             future_drift_ms: self.params.future_drift_ms,
             challenge_refresh: self.params.challenge_refresh,
             parents_max: self.params.checkpoint_parents_max,
-            poc: &self.poc,
+            poc: &self.genesis.poc,
         };
         checkpoint.validate_header(&prev, &context)?;
         let body = &checkpoint.body;
