@@ -61,6 +61,9 @@ pub struct TipStats {
     pub fallbacks: u64,
 }
 
+/// `(start, DAG size, weights)`; `None` weights: the window overflowed its bound.
+type WalkWindow = (Hash, usize, Option<BTreeMap<Hash, u32>>);
+
 #[derive(Debug, Clone)]
 pub struct TipSelector {
     strategy: TipStrategy,
@@ -71,7 +74,7 @@ pub struct TipSelector {
     cache: BTreeMap<Hash, (u64, bool)>,
     /// Weights of the last walk window, keyed by (start, DAG size): the DAG only grows, so an
     /// unchanged size means an unchanged window. Both parents of one selection share it.
-    weights: Option<(Hash, usize, Option<BTreeMap<Hash, u32>>)>,
+    weights: Option<WalkWindow>,
     pub stats: TipStats,
 }
 
