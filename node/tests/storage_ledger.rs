@@ -370,3 +370,21 @@ mod random_histories {
         }
     }
 }
+
+#[test]
+fn genesis_id_commits_to_storage_params_only_when_not_default() {
+    use vein_node::core::params::Params;
+    use vein_node::localnet::model_genesis;
+    let id = |storage: StorageParams| {
+        let params = Params { storage, ..Params::default() };
+        model_genesis("storage-params", &[10, 20], 1_000, params).0.id().unwrap()
+    };
+    let default = id(StorageParams::default());
+    assert_ne!(id(StorageParams { challenge_count: 4, ..StorageParams::default() }), default);
+    assert_ne!(id(StorageParams { proof_deadline_rounds: 9, ..StorageParams::default() }), default);
+    // The encoding of default params is the one from before storage params existed.
+    let bytes_with_default = vein_node::core::wire::encode_body(&Params::default(), "p").unwrap();
+    let params = Params { storage: PARAMS, ..Params::default() };
+    let bytes_custom = vein_node::core::wire::encode_body(&params, "p").unwrap();
+    assert!(bytes_custom.len() > bytes_with_default.len());
+}

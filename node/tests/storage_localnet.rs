@@ -407,7 +407,7 @@ fn a_shard_whose_node_keeps_missing_is_repaired_to_another_node() {
     assert_eq!(&contract.put.storage_nodes[1..], &put.storage_nodes[1..]);
     net.deliver_repaired(0, &file_id, 0).unwrap();
     let repaired_at = net.now_ms;
-    let later = net.now_ms + 30_000;
+    let later = net.now_ms + 60_000;
     net.run_until(later);
     for node in &net.nodes {
         assert_eq!(node.dag().confirmation(&early).unwrap().outcome, Outcome::Ignored);
