@@ -361,6 +361,18 @@ fn contracts_survive_a_partition_and_the_reorganisation_after_it() {
     assert!(last_per_round.len() >= 5, "{last_per_round:?}");
     assert!(last_per_round.values().all(Vec::is_empty), "{last_per_round:?}");
     assert_eq!(net.conflicting_finality(), None);
+    // The heal reorganised the minority side, and its storage nodes' proofs made there were
+    // ignored; their nonces were reused, so no account is left with a permanent nonce gap.
+    assert!(net.events.iter().any(|(_, _, e)| matches!(e, Event::Reorg { .. })));
+    let ledger = net.nodes[0].chain().ledger();
+    for node in &net.nodes[3..] {
+        let account = ledger.account(&node.account()).unwrap();
+        assert!(
+            account.used_above_floor.len() <= 2,
+            "{node:?}: {account:?}",
+            node = node.account()
+        );
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@
 use crate::core::chain::{Chain, OfferOutcome};
 use crate::core::checkpoint::{Checkpoint, CheckpointBody, CheckpointError};
 use crate::core::crypto::{AccountId, Keypair};
-use crate::core::dag::{Dag, InsertOutcome, Unit};
+use crate::core::dag::{Dag, InsertOutcome, Outcome, Unit};
 use crate::core::events::Event;
 use crate::core::hash::Hash;
 use crate::core::message::{Message, REQUEST_IDS_MAX};
@@ -619,7 +619,9 @@ impl Node {
     }
 
     fn after_chain_change(&mut self, head_before: Hash, from: Option<PeerId>, missing: Vec<Hash>) {
-        for event in self.chain.drain_events() {
+        let events = self.chain.drain_events();
+        self.reclaim_ignored_proof_nonces(&events);
+        for event in events {
             if let Event::CheckpointDisconnected { id, height, author } = &event
                 && *author == self.account
             {
@@ -764,6 +766,22 @@ impl Node {
                         reason: reason.to_string(),
                     }),
                 }
+            }
+        }
+    }
+
+    /// An own storage proof that White Flag ignored (late, or made for a generation signature a
+    /// reorganisation replaced) never uses its nonce; free it for the next transaction so it does
+    /// not stay a gap below the nonce window forever (after 1024 more transactions the account
+    /// could not transact at all). The two then conflict, so at most one of them ever applies.
+    fn reclaim_ignored_proof_nonces(&mut self, events: &[Event]) {
+        for event in events {
+            let Event::TxConfirmed { id, outcome: Outcome::Ignored, .. } = event else { continue };
+            let Some(unit) = self.dag.get(id) else { continue };
+            let body = &unit.tx.body;
+            if body.from == self.account && matches!(body.kind, TxKind::StorageProof(_)) {
+                let nonce = body.nonce;
+                self.own_pending_nonces.remove(&nonce);
             }
         }
     }
