@@ -388,3 +388,41 @@ fn genesis_id_commits_to_storage_params_only_when_not_default() {
     let bytes_custom = vein_node::core::wire::encode_body(&params, "p").unwrap();
     assert!(bytes_custom.len() > bytes_with_default.len());
 }
+
+#[test]
+fn a_put_whose_proofs_would_not_fit_a_message_is_refused() {
+    use vein_node::core::ledger::{PROOF_BYTES_MAX, proof_bytes_max};
+    let keys: Vec<Keypair> = (0..4).map(|i| Keypair::derived("big-chunks", i)).collect();
+    let mut nodes: Vec<AccountId> = keys.iter().map(Keypair::account).collect();
+    nodes.sort();
+    let mut ledger =
+        Ledger::genesis(&keys.iter().map(|k| (k.account(), 1_000)).collect::<Vec<_>>()).unwrap();
+    let plaintext = vec![7u8; 300_000];
+    let prepared = prepare_file(&plaintext, &OwnerKey([1; 32]), 1, 2, 64 * 1024).unwrap();
+    let put = prepared.store_put(assign(&prepared.file_id, 2, &nodes).unwrap(), 5, 10);
+    // 256 challenged chunks of 64 KiB: 16 MiB, far over the limit.
+    let params = StorageParams { challenge_count: 256, ..PARAMS };
+    assert!(proof_bytes_max(64 * 1024, 256) > PROOF_BYTES_MAX as u64);
+    let ctx = StorageContext {
+        height: 1,
+        params,
+        nodes: nodes.clone().into(),
+        generation_signatures: BTreeMap::new(),
+    };
+    let tx = signed(&keys[0], 0, TxKind::StorePut(Box::new(put.clone())), 1);
+    assert!(matches!(
+        ledger.apply_in(
+            &tx,
+            &AccountId([1; 32]),
+            POLICY,
+            StorageMode::Full(&ctx),
+            &mut Undo::default()
+        ),
+        Err(LedgerError::ProofTooLarge { .. })
+    ));
+    // With c = 16 the same put is fine.
+    let ctx = StorageContext { params: StorageParams { challenge_count: 16, ..PARAMS }, ..ctx };
+    ledger
+        .apply_in(&tx, &AccountId([1; 32]), POLICY, StorageMode::Full(&ctx), &mut Undo::default())
+        .unwrap();
+}

@@ -31,6 +31,17 @@ use std::sync::Arc;
 /// How far above the floor a nonce may be.
 pub const NONCE_WINDOW: u64 = 1024;
 
+/// Largest storage proof a put may require: half a message, leaving room for the envelope,
+/// the transaction and slack.
+pub const PROOF_BYTES_MAX: usize = crate::core::wire::MESSAGE_BYTES_MAX / 2;
+
+/// Upper bound on the encoded size of a proof of `challenge_count` chunks of `chunk_bytes`:
+/// per chunk the bytes, a Merkle path of at most 35 hashes (shards hold < 2^35 chunks) and
+/// length prefixes.
+pub fn proof_bytes_max(chunk_bytes: u32, challenge_count: u32) -> u64 {
+    u64::from(challenge_count) * (u64::from(chunk_bytes) + 35 * 32 + 32)
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub balance: u64,
@@ -84,6 +95,8 @@ pub enum LedgerError {
     Assignment(AssignmentError),
     #[error("file {file_id:?} already has an active contract")]
     FileActive { file_id: Hash },
+    #[error("a proof of {chunk_bytes}-byte chunks would take {proof_bytes} bytes, over {limit}")]
+    ProofTooLarge { chunk_bytes: u32, proof_bytes: u64, limit: u64 },
     #[error("a term of {term_rounds} rounds from height {height} overflows")]
     TermOverflow { height: u64, term_rounds: u64 },
     #[error("no active contract for file {file_id:?}")]
@@ -324,6 +337,16 @@ impl Ledger {
         context: &StorageContext,
     ) -> Result<Contract, LedgerError> {
         put.validate().map_err(LedgerError::InvalidPut)?;
+        // Every round's proof must fit in one message, or the contract could never be proven.
+        let proof_bytes = proof_bytes_max(put.chunk_bytes, context.params.challenge_count);
+        let limit = PROOF_BYTES_MAX as u64;
+        if proof_bytes > limit {
+            return Err(LedgerError::ProofTooLarge {
+                chunk_bytes: put.chunk_bytes,
+                proof_bytes,
+                limit,
+            });
+        }
         check_assignment(put, &context.nodes).map_err(LedgerError::Assignment)?;
         if self.contracts.contains_key(&put.file_id) {
             return Err(LedgerError::FileActive { file_id: put.file_id });

@@ -241,8 +241,10 @@ impl ShardStore {
             return Ok(None);
         };
         if held.tree.is_none() {
-            let tree = MerkleTree::from_data(&held.bytes, put.chunk_bytes)
-                .map_err(|source| ProofError::BadChunk { position: 0, index: 0, source })?;
+            // Only a shard of the wrong size (e.g. empty) has no tree.
+            let tree = MerkleTree::from_data(&held.bytes, put.chunk_bytes).map_err(|_| {
+                ProofError::ShardLength { expected: put.shard_bytes, got: held.bytes.len() }
+            })?;
             held.tree = Some(tree);
         }
         let Some(tree) = held.tree.as_ref() else { return Ok(None) };
