@@ -71,6 +71,17 @@ impl LocalNet {
         params: Params,
         latency_ms: u64,
     ) -> Result<(LocalNet, Vec<Keypair>), GenesisError> {
+        LocalNet::with_cache(seed, capacities, params, latency_ms, None)
+    }
+
+    /// As `new`, with every node sharing one cache of decoded, verified units.
+    pub fn with_cache(
+        seed: u64,
+        capacities: &[u64],
+        params: Params,
+        latency_ms: u64,
+        cache: Option<Arc<dyn crate::core::node::UnitCache>>,
+    ) -> Result<(LocalNet, Vec<Keypair>), GenesisError> {
         let (genesis, keys) = model_genesis("localnet", capacities, 1_000_000_000, params);
         let genesis = Arc::new(genesis);
         let mut rng = DetRng::from_seed(Hash::of(&seed.to_le_bytes()).0);
@@ -78,6 +89,7 @@ impl LocalNet {
         for (index, key) in keys.iter().enumerate() {
             let mut config = NodeConfig::new(genesis.clone(), key.clone(), rng.fork_seed());
             config.mining = capacities[index] > 0;
+            config.unit_cache = cache.clone();
             let mut node = Node::new(config)?;
             for peer in 0..keys.len() {
                 if peer != index {
@@ -332,5 +344,15 @@ mod tests {
         };
         assert_eq!(run(1), run(1));
         assert_ne!(run(1), run(2));
+        // Sharing decoded units between nodes changes memory and time, never behaviour.
+        let cache = Arc::new(crate::core::node::SharedUnitCache::new(1_000));
+        let (mut net, keys) =
+            LocalNet::with_cache(1, &[100, 200, 300], params(), 40, Some(cache)).unwrap();
+        for round in 0..10u64 {
+            net.run_until(round * 700);
+            net.transfer((round % 3) as usize, keys[((round + 1) % 3) as usize].account(), 5);
+        }
+        net.run_until(30_000);
+        assert_eq!(net.trace_hash(), run(1));
     }
 }

@@ -442,6 +442,13 @@ impl Chain {
                 self.events.push(Event::FinalReverted { height, id: link.id });
                 self.final_height = height - 1;
             }
+            if let Some(header) = self.headers.get(&link.id) {
+                self.events.push(Event::CheckpointDisconnected {
+                    id: link.id,
+                    height,
+                    author: header.author,
+                });
+            }
             if let Some(undo) = link.undo {
                 self.ledger.revert(undo);
             }

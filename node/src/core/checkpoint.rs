@@ -62,8 +62,12 @@ pub enum CheckpointError {
     WrongBaseTarget { found: u64, expected: u64 },
     #[error("wrong cumulative weight {found}, expected {expected}")]
     WrongCumulativeWeight { found: u128, expected: u128 },
-    #[error("proof of space rejected: {0}")]
-    Proof(String),
+    #[error("proof uses a plot of {plot_account:?}, but the author is {author:?}")]
+    PlotOfAnotherAccount { plot_account: AccountId, author: AccountId },
+    #[error("forged proof: scoop {scoop} of nonce {nonce_index} does not match its regeneration")]
+    ForgedProof { nonce_index: u64, scoop: u32 },
+    #[error("proof of the wrong kind for this network or capacity: {0}")]
+    ProofMode(String),
     #[error(
         "deadline not elapsed: timestamp {timestamp_ms} is before predecessor {prev_ms} + deadline {deadline_ms}"
     )]
@@ -80,7 +84,15 @@ pub enum CheckpointError {
 
 impl From<PocError> for CheckpointError {
     fn from(error: PocError) -> CheckpointError {
-        CheckpointError::Proof(error.to_string())
+        match error {
+            PocError::PlotOfAnotherAccount { plot_account, author } => {
+                CheckpointError::PlotOfAnotherAccount { plot_account, author }
+            }
+            PocError::ForgedProof { nonce_index, scoop } => {
+                CheckpointError::ForgedProof { nonce_index, scoop }
+            }
+            other => CheckpointError::ProofMode(other.to_string()),
+        }
     }
 }
 
@@ -190,5 +202,146 @@ impl Checkpoint {
             });
         }
         Ok(deadline_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::poc::plot_file::{PlotReader, build_plot_in_memory};
+    use std::io::Cursor;
+
+    const BASE_TARGET: u64 = 1 << 50;
+
+    fn genesis_predecessor() -> Predecessor {
+        Predecessor {
+            id: Hash::of(b"genesis"),
+            height: 0,
+            generation_signature: Hash::of(b"g0"),
+            author: AccountId::default(),
+            timestamp_ms: 1_000,
+            cumulative_weight: 0,
+            next_base_target: BASE_TARGET,
+        }
+    }
+
+    /// The best proof from a real in-memory plot of `plot_owner` for the round after `prev`.
+    fn real_proof(plot_owner: &AccountId, prev: &Predecessor) -> (Challenge, PocProof, u64) {
+        let challenge = Challenge {
+            height: prev.height + 1,
+            generation_signature: generation_signature_for(
+                prev.height + 1,
+                1,
+                &prev.generation_signature,
+                &prev.author,
+            ),
+            base_target: prev.next_base_target,
+        };
+        let bytes = build_plot_in_memory(plot_owner, 0, 8);
+        let mut reader = PlotReader::open(Cursor::new(bytes)).unwrap();
+        let (proof, deadline) = reader.best_deadline(&challenge).unwrap().unwrap();
+        (challenge, proof, deadline)
+    }
+
+    fn checkpoint(
+        key: &Keypair,
+        prev: &Predecessor,
+        challenge: &Challenge,
+        proof: PocProof,
+        timestamp_ms: u64,
+    ) -> Checkpoint {
+        CheckpointBody {
+            height: challenge.height,
+            prev: prev.id,
+            generation_signature: challenge.generation_signature,
+            proof,
+            parents: vec![prev.id],
+            base_target: challenge.base_target,
+            cumulative_weight: prev.cumulative_weight + weight(challenge.base_target),
+            ledger_root: Hash::ZERO,
+            timestamp_ms,
+            author: key.account(),
+        }
+        .sign(key)
+        .unwrap()
+    }
+
+    fn context(poc: &PocMode) -> ValidationContext<'_> {
+        ValidationContext {
+            now_ms: u64::MAX / 2,
+            future_drift_ms: 15_000,
+            challenge_refresh: 1,
+            parents_max: 8,
+            poc,
+        }
+    }
+
+    #[test]
+    fn honest_real_plot_checkpoint_is_accepted() {
+        let key = Keypair::derived("cp", 1);
+        let prev = genesis_predecessor();
+        let (challenge, proof, deadline) = real_proof(&key.account(), &prev);
+        let cp = checkpoint(&key, &prev, &challenge, proof, prev.timestamp_ms + deadline);
+        assert_eq!(cp.validate_header(&prev, &context(&PocMode::Real)), Ok(deadline));
+    }
+
+    #[test]
+    fn each_attack_has_its_own_error() {
+        let key = Keypair::derived("cp", 1);
+        let prev = genesis_predecessor();
+        let poc = PocMode::Real;
+        let (challenge, proof, deadline) = real_proof(&key.account(), &prev);
+        let on_time = prev.timestamp_ms + deadline;
+
+        // Forged proof: a scoop that is not what the plot holds.
+        let PocProof::Plot { plot_account, nonce_index, mut scoop } = proof.clone() else {
+            panic!("real proof expected")
+        };
+        scoop[0] ^= 1;
+        let forged = PocProof::Plot { plot_account, nonce_index, scoop };
+        let cp = checkpoint(&key, &prev, &challenge, forged, on_time);
+        assert!(matches!(
+            cp.validate_header(&prev, &context(&poc)),
+            Err(CheckpointError::ForgedProof { .. })
+        ));
+
+        // Wrong generation signature.
+        let mut wrong = challenge;
+        wrong.generation_signature = Hash::of(b"ground");
+        let cp = checkpoint(&key, &prev, &wrong, proof.clone(), on_time);
+        assert_eq!(
+            cp.validate_header(&prev, &context(&poc)),
+            Err(CheckpointError::WrongGenerationSignature { height: 1 })
+        );
+
+        // Deadline not yet elapsed: published one millisecond early.
+        let cp = checkpoint(&key, &prev, &challenge, proof.clone(), on_time - 1);
+        assert!(matches!(
+            cp.validate_header(&prev, &context(&poc)),
+            Err(CheckpointError::DeadlineNotElapsed { .. })
+        ));
+
+        // A plot of another account, signed by this key.
+        let other = Keypair::derived("cp", 2);
+        let (_, other_proof, other_deadline) = real_proof(&other.account(), &prev);
+        let cp =
+            checkpoint(&key, &prev, &challenge, other_proof, prev.timestamp_ms + other_deadline);
+        assert!(matches!(
+            cp.validate_header(&prev, &context(&poc)),
+            Err(CheckpointError::PlotOfAnotherAccount { .. })
+        ));
+
+        // A model proof on a real network, and a tampered signature.
+        let cp = checkpoint(&key, &prev, &challenge, PocProof::Model { nonces: 8 }, on_time);
+        assert!(matches!(
+            cp.validate_header(&prev, &context(&poc)),
+            Err(CheckpointError::ProofMode(_))
+        ));
+        let mut cp = checkpoint(&key, &prev, &challenge, proof, on_time);
+        cp.body.timestamp_ms += 1;
+        assert!(matches!(
+            cp.validate_header(&prev, &context(&poc)),
+            Err(CheckpointError::Signature(_))
+        ));
     }
 }

@@ -12,6 +12,12 @@ pub enum Event {
         id: Hash,
         own: bool,
     },
+    /// A unit arrived before its parents; it waits in the orphan pool and `missing` were
+    /// requested.
+    UnitOrphaned {
+        id: Hash,
+        missing: Vec<Hash>,
+    },
     /// An input was refused; `reason` is the typed error's display text, `kind` a short label.
     InputRejected {
         peer: Option<u64>,
@@ -39,6 +45,17 @@ pub enum Event {
         depth: u64,
         old_head: Hash,
         new_head: Hash,
+    },
+    /// A checkpoint left the active chain in a reorganisation.
+    CheckpointDisconnected {
+        id: Hash,
+        height: u64,
+        author: AccountId,
+    },
+    /// One of this node's own checkpoints left the active chain (the round was lost).
+    CheckpointLost {
+        id: Hash,
+        height: u64,
     },
     ReorgRefused {
         depth: u64,

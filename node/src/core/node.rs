@@ -53,6 +53,45 @@ pub struct NodeConfig {
     /// How often the head is announced to one random peer (anti-entropy).
     pub announce_interval_ms: u64,
     pub limits: Limits,
+    /// A cache of decoded, signature-checked units shared by many nodes of one simulation
+    /// (units are immutable and content-addressed, so sharing changes nothing but memory and
+    /// time). `None` in production.
+    pub unit_cache: Option<Arc<dyn UnitCache>>,
+}
+
+/// Decoded, verified transactions keyed by the hash of their envelope bytes.
+pub trait UnitCache: Send + Sync + std::fmt::Debug {
+    fn get(&self, key: &Hash) -> Option<Arc<Unit>>;
+    fn put(&self, key: Hash, unit: Arc<Unit>);
+}
+
+/// A simple shared cache (a mutex around a map); bounded by `capacity` entries, cleared when
+/// full (cheap and deterministic: a miss only costs a decode).
+#[derive(Debug, Default)]
+pub struct SharedUnitCache {
+    units: std::sync::Mutex<BTreeMap<Hash, Arc<Unit>>>,
+    capacity: usize,
+}
+
+impl SharedUnitCache {
+    pub fn new(capacity: usize) -> SharedUnitCache {
+        SharedUnitCache { units: std::sync::Mutex::new(BTreeMap::new()), capacity }
+    }
+}
+
+impl UnitCache for SharedUnitCache {
+    fn get(&self, key: &Hash) -> Option<Arc<Unit>> {
+        self.units.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: Hash, unit: Arc<Unit>) {
+        if let Ok(mut units) = self.units.lock() {
+            if units.len() >= self.capacity {
+                units.clear();
+            }
+            units.insert(key, unit);
+        }
+    }
 }
 
 impl NodeConfig {
@@ -66,6 +105,7 @@ impl NodeConfig {
             mining: true,
             announce_interval_ms: 2_000,
             limits: Limits::default(),
+            unit_cache: None,
         }
     }
 }
@@ -160,6 +200,8 @@ pub struct NodeStats {
     pub rejected: BTreeMap<&'static str, u64>,
     pub checkpoints_won: u64,
     pub outputs_dropped: u64,
+    /// Units parked because a parent is unknown (their parents were requested).
+    pub units_orphaned: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -187,6 +229,9 @@ pub struct Node {
     next_announce_ms: u64,
     /// Nonces this node has used but not yet seen confirmed.
     own_pending_nonces: BTreeSet<u64>,
+    /// Units this node asked peers for (missing parents). They skip the plausibility checks:
+    /// a descendant that others built on needs them, whatever today's ledger says.
+    requested: BTreeSet<Hash>,
     stats: NodeStats,
     now_ms: u64,
 }
@@ -211,6 +256,7 @@ impl Node {
             challenged_head: None,
             next_announce_ms: 0,
             own_pending_nonces: BTreeSet::new(),
+            requested: BTreeSet::new(),
             stats: NodeStats::default(),
             now_ms: 0,
         };
@@ -304,6 +350,31 @@ impl Node {
         self.stats.messages_in += 1;
         if !self.peers.contains_key(&from) {
             self.add_peer(from);
+        }
+        if let Some(cache) = self.config.unit_cache.clone() {
+            // Identical bytes decode and verify identically: reuse the shared, verified copy.
+            let key = Hash::of(bytes);
+            if let Some(unit) = cache.get(&key) {
+                if let Err(reason) = self.accept_unit(unit, true, Some(from)) {
+                    self.reject(Some(from), reason);
+                }
+                return;
+            }
+            if let Ok(Message::Transaction(tx)) = Message::decode(bytes) {
+                let unit = match Unit::new(tx) {
+                    Ok(unit) => unit,
+                    Err(error) => return self.reject(Some(from), RejectReason::Malformed(error)),
+                };
+                if unit.tx.verify_signature().is_ok() {
+                    cache.put(key, unit.clone());
+                    if let Err(reason) = self.accept_unit(unit, true, Some(from)) {
+                        self.reject(Some(from), reason);
+                    }
+                } else {
+                    self.reject(Some(from), RejectReason::BadSignature);
+                }
+                return;
+            }
         }
         let message = match Message::decode(bytes) {
             Ok(message) => message,
@@ -423,9 +494,21 @@ impl Node {
         from: Option<PeerId>,
     ) -> Result<(), RejectReason> {
         let unit = Unit::new(tx)?;
+        self.accept_unit(unit, false, from)
+    }
+
+    /// Validate and insert a unit. `signature_checked` is true only for units that came out of
+    /// the shared unit cache, whose signatures were verified when first decoded.
+    fn accept_unit(
+        &mut self,
+        unit: Arc<Unit>,
+        signature_checked: bool,
+        from: Option<PeerId>,
+    ) -> Result<(), RejectReason> {
         if self.dag.knows(&unit.id) {
             return Ok(());
         }
+        let needed_as_parent = from.is_some() && self.requested.remove(&unit.id);
         let body = &unit.tx.body;
         let params = self.chain.params();
         if body.fee < params.fee_min {
@@ -439,18 +522,25 @@ impl Node {
         }
         let needed = body.debit().ok_or(RejectReason::AmountOverflow)?;
         let ledger = self.chain.ledger();
-        if ledger.account(&body.from).is_some_and(|account| account.nonce_used(body.nonce)) {
-            return Err(RejectReason::NonceUsed { nonce: body.nonce });
+        // Plausibility against the confirmed ledger; skipped for requested parents.
+        if !needed_as_parent {
+            if ledger.account(&body.from).is_some_and(|account| account.nonce_used(body.nonce)) {
+                return Err(RejectReason::NonceUsed { nonce: body.nonce });
+            }
+            let balance = ledger.balance(&body.from);
+            if balance < needed {
+                return Err(RejectReason::InsufficientBalance { balance, needed });
+            }
         }
-        let balance = ledger.balance(&body.from);
-        if balance < needed {
-            return Err(RejectReason::InsufficientBalance { balance, needed });
+        if !signature_checked {
+            unit.tx.verify_signature().map_err(|_| RejectReason::BadSignature)?;
         }
-        unit.tx.verify_signature().map_err(|_| RejectReason::BadSignature)?;
         let outcome = self.dag.insert(unit.clone()).map_err(|_| RejectReason::EqualParents)?;
         match outcome {
             InsertOutcome::Duplicate => Ok(()),
             InsertOutcome::Orphaned { missing } => {
+                self.stats.units_orphaned += 1;
+                self.emit(Event::UnitOrphaned { id: unit.id, missing: missing.clone() });
                 if let Some(peer) = from {
                     self.request(peer, missing);
                 }
@@ -523,6 +613,11 @@ impl Node {
 
     fn after_chain_change(&mut self, head_before: Hash, from: Option<PeerId>, missing: Vec<Hash>) {
         for event in self.chain.drain_events() {
+            if let Event::CheckpointDisconnected { id, height, author } = &event
+                && *author == self.account
+            {
+                self.emit(Event::CheckpointLost { id: *id, height: *height });
+            }
             self.emit(event);
         }
         let missing: Vec<Hash> = missing.into_iter().filter(|id| !self.dag.knows(id)).collect();
@@ -654,6 +749,11 @@ impl Node {
     }
 
     fn request(&mut self, peer: PeerId, ids: Vec<Hash>) {
+        if self.requested.len() > 65_536 {
+            // Bounded: forgetting old requests only re-applies the plausibility checks.
+            self.requested.clear();
+        }
+        self.requested.extend(ids.iter().copied());
         for chunk in ids.chunks(REQUEST_IDS_MAX) {
             self.send(peer, &Message::GetUnits(chunk.to_vec()));
         }

@@ -1,0 +1,40 @@
+# vein: one node, three homes (tokio testnet, madsim simulator, bare state machine).
+# `./just` installs `just` if needed and forwards to it; every recipe also works with plain `just`.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# The simulator builds with `--cfg madsim` into its own target directory so that the normal
+# build is not invalidated every time.
+madsim_env := "RUSTFLAGS='--cfg madsim' CARGO_TARGET_DIR=target/madsim"
+
+# List recipes.
+default:
+    @just --list
+
+# The main job: the default scenario suite with its report in out/suite.
+run:
+    cargo run --release -q -p vein-node --example localnet-demo
+
+# The whole test suite: unit, property, integration and simulator tests.
+test:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if cargo nextest --version >/dev/null 2>&1; then
+        cargo nextest run --workspace --no-fail-fast
+    else
+        cargo test --workspace --no-fail-fast
+    fi
+    if [ -d sim/tests ]; then
+        {{madsim_env}} cargo test --release -p vein-sim --no-fail-fast
+    fi
+
+# Formatting and lints, as CI runs them.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    {{madsim_env}} cargo clippy -p vein-sim --all-targets -- -D warnings
+
+# Benchmarks that print tables (core, plotting).
+bench:
+    cargo bench -p vein-node --bench core
+    cargo run --release -q -p vein-node -- bench-plot
