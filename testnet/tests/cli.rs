@@ -1,6 +1,9 @@
 //! The CLI's error paths: no testnet, a corrupt manifest, unknown nodes and bad partitions give
 //! one clear line on stderr and a non-zero exit, never a panic.
 
+// Test helpers may panic on broken invariants; the test drives real processes on the wall clock.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::process::Command;
 
 const CLI: &str = env!("CARGO_BIN_EXE_vein-testnet");

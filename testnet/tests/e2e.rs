@@ -4,6 +4,9 @@
 //! applied and final spend everywhere; `down` leaves no process behind. Every wait polls with a
 //! deadline, so a failure names what did not happen instead of hanging.
 
+// Test helpers may panic on broken invariants; the test drives real processes on the wall clock.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
