@@ -218,15 +218,24 @@ pub fn up(options: &UpOptions) -> Result<Manifest, TestnetError> {
         nodes,
     };
     manifest.save()?;
+    if let Err(error) = start_all(&mut manifest, options.ready_timeout) {
+        // Leave nothing half-running behind a failed `up`; the logs stay for diagnosis.
+        let _ = down(&mut manifest, false);
+        return Err(error);
+    }
+    Ok(manifest)
+}
+
+fn start_all(manifest: &mut Manifest, timeout: Duration) -> Result<(), TestnetError> {
     for index in 0..manifest.nodes.len() {
-        let pid = spawn_node(&manifest, index)?;
+        let pid = spawn_node(manifest, index)?;
         manifest.nodes[index].pid = Some(pid);
         manifest.save()?;
     }
     for index in 0..manifest.nodes.len() {
-        wait_ready(&manifest, index, options.ready_timeout)?;
+        wait_ready(manifest, index, timeout)?;
     }
-    Ok(manifest)
+    Ok(())
 }
 
 fn node_entry(manifest: &Manifest, index: usize) -> Result<&NodeEntry, TestnetError> {
