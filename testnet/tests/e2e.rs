@@ -16,11 +16,34 @@ use vein_testnet::manifest::Manifest;
 
 const CLI: &str = env!("CARGO_BIN_EXE_vein-testnet");
 
-/// Build the `vein-node` binary next to the CLI (cargo builds only this crate's binaries for
-/// its tests), in the same profile.
+/// Newest modification time of any file under `dir`.
+fn newest_mtime(dir: &Path) -> std::time::SystemTime {
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let time = if path.is_dir() {
+            newest_mtime(&path)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).unwrap_or(newest)
+        };
+        newest = newest.max(time);
+    }
+    newest
+}
+
+/// Make sure the `vein-node` binary next to the CLI is current (cargo builds only this crate's
+/// binaries for its tests). A workspace test run has built it already: rebuilding then could
+/// re-resolve features and recompile dependencies for minutes, so build only when it is
+/// missing or older than the node's sources.
 fn build_node_binary() {
     let cli = Path::new(CLI);
     let profile_dir = cli.parent().unwrap();
+    let binary = profile_dir.join("vein-node");
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("../node");
+    let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
+    if built.is_some_and(|built| built >= newest_mtime(&sources.join("src"))) {
+        return;
+    }
     let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
         Some("debug") | None => "dev".to_string(),
         Some(other) => other.to_string(),
