@@ -14,7 +14,7 @@ use vein_testnet::{Sender, TestnetError, TxRequest, UpOptions};
     version,
     about = "Launch, fault and inspect a local testnet of real vein-node processes",
     after_help = "Examples:\n  \
-        vein-testnet up --nodes 4                       start 4 nodes in ./testnet\n  \
+        vein-testnet up --nodes 4                       start 4 nodes in out/testnet\n  \
         vein-testnet status                             height, finality, peers per node\n  \
         vein-testnet tx --from 0 --to 2 --amount 500    a transfer through node 0's API\n  \
         vein-testnet tx --from faucet --to 1 --amount 7 --nonce 3 --via 2\n                                                  \
@@ -28,7 +28,7 @@ use vein_testnet::{Sender, TestnetError, TxRequest, UpOptions};
 )]
 struct Cli {
     /// Directory holding the testnet (manifest testnet.json, keys, plots, data, logs).
-    #[arg(long, global = true, default_value = "testnet")]
+    #[arg(long, global = true, default_value = "out/testnet")]
     dir: PathBuf,
     #[command(subcommand)]
     command: Command,
