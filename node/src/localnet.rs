@@ -22,13 +22,25 @@ pub fn model_genesis(
     balance: u64,
     params: Params,
 ) -> (Genesis, Vec<Keypair>) {
+    model_genesis_funded(chain_id, capacities, capacities.len(), balance, params)
+}
+
+/// As `model_genesis`, but only the first `funded` accounts hold a balance. Large simulations
+/// fund a few wallets: every node's ledger holds every funded account.
+pub fn model_genesis_funded(
+    chain_id: &str,
+    capacities: &[u64],
+    funded: usize,
+    balance: u64,
+    params: Params,
+) -> (Genesis, Vec<Keypair>) {
     let keys: Vec<Keypair> =
         (0..capacities.len() as u64).map(|i| Keypair::derived(chain_id, i)).collect();
     let total: u64 = capacities.iter().sum();
     let genesis = Genesis {
         chain_id: chain_id.to_string(),
         timestamp_ms: 0,
-        allocations: keys.iter().map(|key| (key.account(), balance)).collect(),
+        allocations: keys.iter().take(funded).map(|key| (key.account(), balance)).collect(),
         initial_base_target: initial_base_target(total.max(1), params.target_interval_ms),
         poc: PocMode::Model {
             capacities: keys.iter().map(|k| k.account()).zip(capacities.iter().copied()).collect(),

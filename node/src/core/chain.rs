@@ -28,6 +28,8 @@ use std::sync::Arc;
 
 /// Largest unconfirmed cone one checkpoint may order. Bounds the work a peer can cause.
 pub const CHECKPOINT_CONE_UNITS_MAX: usize = 1_000_000;
+/// Checkpoints before a height whose weight rate is the finality reference.
+const FINALITY_REFERENCE_CHECKPOINTS: u64 = 256;
 /// Checkpoints waiting for their predecessor.
 const WAITING_CHECKPOINTS_MAX: usize = 1_024;
 
@@ -91,7 +93,9 @@ pub enum OfferOutcome {
 #[derive(Debug)]
 pub struct Chain {
     params: Params,
-    poc: PocMode,
+    /// Shared with the node config: a model genesis may register thousands of capacities, and
+    /// a simulation runs thousands of nodes.
+    genesis: Arc<Genesis>,
     genesis_id: Hash,
     headers: BTreeMap<Hash, Header>,
     /// Candidates for the head, best first: (weight desc, first seen, id).
@@ -108,7 +112,7 @@ pub struct Chain {
 }
 
 impl Chain {
-    pub fn new(genesis: &Genesis) -> Result<Chain, GenesisError> {
+    pub fn new(genesis: &Arc<Genesis>) -> Result<Chain, GenesisError> {
         genesis.validate()?;
         let id = genesis.id()?;
         let ledger = genesis.ledger().ok_or(GenesisError::SupplyOverflow)?;
@@ -132,7 +136,7 @@ impl Chain {
         ranking.insert((Reverse(0), 0, id));
         Ok(Chain {
             params: genesis.params.clone(),
-            poc: genesis.poc.clone(),
+            genesis: genesis.clone(),
             genesis_id: id,
             headers,
             ranking,
@@ -152,7 +156,7 @@ impl Chain {
     }
 
     pub fn poc(&self) -> &PocMode {
-        &self.poc
+        &self.genesis.poc
     }
 
     pub fn genesis_id(&self) -> Hash {
@@ -274,7 +278,7 @@ impl Chain {
             future_drift_ms: self.params.future_drift_ms,
             challenge_refresh: self.params.challenge_refresh,
             parents_max: self.params.checkpoint_parents_max,
-            poc: &self.poc,
+            poc: &self.genesis.poc,
         };
         checkpoint.validate_header(&prev, &context)?;
         let body = &checkpoint.body;
@@ -337,7 +341,8 @@ impl Chain {
                 continue;
             }
             let depth = self.height() - fork_height;
-            if depth > self.params.reorg_limit {
+            // Final means final: never disconnect a final checkpoint, whatever the weight.
+            if depth > self.params.reorg_limit || fork_height < self.final_height {
                 self.events.push(Event::ReorgRefused {
                     depth,
                     limit: self.params.reorg_limit,
@@ -519,11 +524,50 @@ impl Chain {
         }
     }
 
+    /// Weight per millisecond of the active chain between two heights.
+    fn weight_rate(&self, from: u64, to: u64) -> Option<f64> {
+        let start = self.headers.get(&self.active_at(from)?)?;
+        let end = self.headers.get(&self.active_at(to)?)?;
+        let span_ms = end.timestamp_ms.saturating_sub(start.timestamp_ms).max(1);
+        Some((end.cumulative_weight - start.cumulative_weight) as f64 / span_ms as f64)
+    }
+
+    /// Whether the checkpoint at `height` on the active chain is final. Buried under k others
+    /// is necessary. Unless disabled, the burying checkpoints must also have come at a weight
+    /// rate of at least the participation share of the reference rate, the chain's rate over
+    /// the 256 checkpoints before `height`. A side of a partition holding less than that share
+    /// of the space therefore does not finalise while it is split. Two valves keep honest
+    /// finality live: the reference needs 2k checkpoints of history (earlier heights use the
+    /// depth rule), and a checkpoint `finality_depth_max` deep is final regardless, because a
+    /// reference that happened to be fast could otherwise stall finality forever. So the
+    /// guarantee holds for splits shorter than about `finality_depth_max` intervals.
+    fn is_final(&self, height: u64) -> bool {
+        let depth = self.params.finality_depth;
+        let tip = self.height();
+        if tip < height + depth {
+            return false;
+        }
+        let share = u64::from(self.params.finality_participation_per_mille);
+        if share == 0 || tip - height >= self.params.finality_depth_max || height < 2 * depth {
+            return true;
+        }
+        let from = height.saturating_sub(FINALITY_REFERENCE_CHECKPOINTS);
+        let (Some(reference), Some(burying)) =
+            (self.weight_rate(from, height), self.weight_rate(height, tip))
+        else {
+            return false;
+        };
+        burying * 1000.0 >= reference * share as f64
+    }
+
     fn emit_finality(&mut self, dag: &Dag) {
         let depth = self.params.finality_depth;
         let now_final = self.height().saturating_sub(depth);
         while self.final_height < now_final {
             let height = self.final_height + 1;
+            if !self.is_final(height) {
+                break;
+            }
             let Some(link) = self.active.get(height as usize) else { break };
             let Some(header) = self.headers.get(&link.id) else { break };
             self.events.push(Event::CheckpointFinal {

@@ -29,6 +29,12 @@ pub struct Params {
     pub checkpoint_parents_max: usize,
     /// Keep the genesis base target forever (scenarios that fix the difficulty).
     pub fixed_base_target: bool,
+    /// Participation-aware finality: a checkpoint buried under k others is final only if the
+    /// weight rate of the burying checkpoints is at least this share (per mille) of the chain's
+    /// recent reference rate. 0 gives the plain depth rule. See docs/protocol.md.
+    pub finality_participation_per_mille: u16,
+    /// A checkpoint this deep is final even if the participation test fails (liveness valve).
+    pub finality_depth_max: u64,
 }
 
 impl Default for Params {
@@ -37,13 +43,15 @@ impl Default for Params {
             target_interval_ms: 10_000,
             challenge_refresh: 1,
             finality_depth: 6,
-            reorg_limit: 32,
+            reorg_limit: 360,
             fee_min: 1,
             fee_policy: FeePolicy { burn_per_mille: 500 },
             checkpoint_reward: 1_000_000,
             future_drift_ms: 15_000,
             checkpoint_parents_max: 8,
             fixed_base_target: false,
+            finality_participation_per_mille: 667,
+            finality_depth_max: 64,
         }
     }
 }

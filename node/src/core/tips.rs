@@ -61,6 +61,9 @@ pub struct TipStats {
     pub fallbacks: u64,
 }
 
+/// `(start, DAG size, weights)`; `None` weights: the window overflowed its bound.
+type WalkWindow = (Hash, usize, Option<BTreeMap<Hash, u32>>);
+
 #[derive(Debug, Clone)]
 pub struct TipSelector {
     strategy: TipStrategy,
@@ -69,6 +72,9 @@ pub struct TipSelector {
     /// Largest future cone a weighted walk computes weights over.
     walk_window_max: usize,
     cache: BTreeMap<Hash, (u64, bool)>,
+    /// Weights of the last walk window, keyed by (start, DAG size): the DAG only grows, so an
+    /// unchanged size means an unchanged window. Both parents of one selection share it.
+    weights: Option<WalkWindow>,
     pub stats: TipStats,
 }
 
@@ -79,6 +85,7 @@ impl TipSelector {
             cone_units_max: 20_000,
             walk_window_max: 2_048,
             cache: BTreeMap::new(),
+            weights: None,
             stats: TipStats::default(),
         }
     }
@@ -245,11 +252,19 @@ impl TipSelector {
         self.stats.walks += 1;
         let start =
             if anchors.is_empty() { dag.genesis() } else { anchors[rng.index(anchors.len())] };
-        let Some(window) = dag.future_cone(&start, self.walk_window_max) else {
+        let cached = self
+            .weights
+            .as_ref()
+            .is_some_and(|(cached_start, size, _)| *cached_start == start && *size == dag.len());
+        if !cached {
+            let window = dag.future_cone(&start, self.walk_window_max);
+            let weights = window.map(|window| cumulative_weights(dag, &window));
+            self.weights = Some((start, dag.len(), weights));
+        }
+        let Some((_, _, Some(weights))) = self.weights.as_ref() else {
             self.stats.walk_window_overflows += 1;
             return None;
         };
-        let weights = cumulative_weights(dag, &window);
         let mut current = start;
         loop {
             let children = dag.children(&current);
