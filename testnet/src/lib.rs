@@ -187,7 +187,7 @@ pub fn up(options: &UpOptions) -> Result<Manifest, TestnetError> {
     let params = Params {
         target_interval_ms: options.target_interval_ms,
         finality_depth: options.finality_depth,
-        reorg_limit: options.finality_depth.max(32),
+        reorg_limit: Params::default().reorg_limit.max(options.finality_depth),
         ..Params::default()
     };
     let mut allocations: Vec<(AccountId, u64)> =

@@ -240,6 +240,15 @@ fn four_nodes_agree_survive_a_crash_and_heal_a_partitioned_double_spend() {
     });
     net.assert_final_ledgers_agree(&all);
 
+    // No node ever saw a final checkpoint disconnected (the partition finalised on neither side).
+    for node in all {
+        let api = net.manifest().nodes[node].api;
+        let (status, metrics) =
+            http::request(api, "GET", "/metrics", None, Duration::from_secs(5)).unwrap();
+        assert_eq!(status, 200);
+        assert!(metrics.contains("vein_final_reverted_total 0"), "node {node}: {metrics}");
+    }
+
     // 4. Down: every node process is gone, logs stay, the manifest forgets the pids.
     let pids: Vec<u32> = net.manifest().nodes.iter().filter_map(|node| node.pid).collect();
     assert_eq!(pids.len(), 4);
