@@ -38,3 +38,8 @@ lint:
 bench:
     cargo bench -p vein-node --bench core
     cargo run --release -q -p vein-node -- bench-plot
+
+# A local testnet of real node processes, e.g. `just testnet up --nodes 4` (docs/testnet.md).
+testnet *args:
+    cargo build -q -p vein-node -p vein-testnet
+    cargo run -q -p vein-testnet -- {{args}}

@@ -1,1 +1,811 @@
-//! vein-testnet
+//! vein-testnet: launch, fault and inspect a local testnet of real `vein-node` processes.
+//!
+//! Model: one directory holds the whole net (genesis, keys, plots, data, logs) and a manifest,
+//! `testnet.json` ([`manifest`]). Every command is a short-lived process that reads the
+//! manifest, acts on the node processes (signals) or their HTTP APIs ([`http`]), and writes the
+//! manifest back. Nodes run detached in their own process groups, so they outlive the command
+//! that started them; `down` stops them. Faults are injected through each node's
+//! `/control/*` routes (a filtering wrapper around its TCP transport), so nothing needs root.
+
+// The CLI may read the wall clock: genesis time, key labels, deadlines and load timing. None of
+// it feeds the sans-IO core.
+#![allow(clippy::disallowed_methods)]
+
+pub mod http;
+pub mod manifest;
+
+use manifest::{MANIFEST_VERSION, Manifest, ManifestError, NodeEntry};
+use serde_json::{Value, json};
+use std::net::{SocketAddr, TcpListener};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use vein_node::core::crypto::{AccountId, Keypair};
+use vein_node::core::hash::Hash;
+use vein_node::core::params::{Genesis, Params};
+use vein_node::core::poc::PocMode;
+use vein_node::core::poc::retarget::initial_base_target;
+use vein_node::core::transaction::{TransactionBody, TxKind};
+use vein_node::genesis_file::{GenesisFile, GenesisFileError};
+use vein_node::plotter::{PlotOptions, PlotSpec, PlotterError, write_plot};
+
+/// Balance of every node account and of the faucet in genesis.
+pub const GENESIS_BALANCE: u64 = 1_000_000_000_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TestnetError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Http(#[from] http::HttpError),
+    #[error(transparent)]
+    Genesis(#[from] GenesisFileError),
+    #[error(transparent)]
+    Plot(#[from] PlotterError),
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("a testnet already exists in {dir}; run `vein-testnet down --purge` or pick --dir")]
+    Exists { dir: PathBuf },
+    #[error("no node {index}: the testnet has nodes 0..{count}")]
+    UnknownNode { index: usize, count: usize },
+    #[error("node {index} is not running")]
+    NotRunning { index: usize },
+    #[error("node {index} is already running (pid {pid})")]
+    AlreadyRunning { index: usize, pid: u32 },
+    #[error("cannot find the vein-node binary at {path}; build it or pass --node-bin")]
+    NodeBinary { path: PathBuf },
+    #[error("port {port} is in use (needed by node {index}); stop what holds it")]
+    PortInUse { index: usize, port: u16 },
+    #[error("node {index} exited during start-up; last log lines:\n{log_tail}")]
+    Exited { index: usize, log_tail: String },
+    #[error("node {index} not ready after {seconds} s (log: {log})")]
+    NotReady { index: usize, seconds: u64, log: PathBuf },
+    #[error("bad partition {spec:?}: {reason} (example: 0,1|2,3)")]
+    BadPartition { spec: String, reason: String },
+    #[error("invalid argument: {0}")]
+    Invalid(String),
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> TestnetError + use<> {
+    let path = path.to_path_buf();
+    move |source| TestnetError::Io { action, path, source }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// How to build a new testnet.
+#[derive(Clone, Debug)]
+pub struct UpOptions {
+    pub dir: PathBuf,
+    pub nodes: usize,
+    /// Nonces per node plot (256 KiB each).
+    pub nonces: u64,
+    pub target_interval_ms: u64,
+    pub finality_depth: u64,
+    /// Label keys are derived from; random when `None`.
+    pub label: Option<String>,
+    pub node_bin: Option<PathBuf>,
+    pub ready_timeout: Duration,
+}
+
+/// The `vein-node` binary: `--node-bin`, else next to the running executable (cargo puts both
+/// in `target/<profile>/`; integration tests run from `target/<profile>/deps/`).
+pub fn find_node_bin(explicit: Option<&Path>) -> Result<PathBuf, TestnetError> {
+    if let Some(path) = explicit {
+        return if path.is_file() {
+            Ok(path.to_path_buf())
+        } else {
+            Err(TestnetError::NodeBinary { path: path.to_path_buf() })
+        };
+    }
+    let exe = std::env::current_exe().map_err(io("locating", Path::new("current executable")))?;
+    let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    let candidates = [dir.join("vein-node"), dir.join("../vein-node")];
+    candidates
+        .iter()
+        .find(|path| path.is_file())
+        .cloned()
+        .ok_or_else(|| TestnetError::NodeBinary { path: dir.join("vein-node") })
+}
+
+/// Free loopback ports: bind all at once (so they are distinct), record, release.
+fn free_ports(count: usize) -> Result<Vec<u16>, TestnetError> {
+    let listeners = (0..count)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io("binding", Path::new("127.0.0.1:0")))?;
+    listeners
+        .iter()
+        .map(|listener| listener.local_addr().map(|addr| addr.port()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io("reading", Path::new("local address")))
+}
+
+fn write_key(path: &Path, key: &Keypair) -> Result<(), TestnetError> {
+    std::fs::write(path, hex::encode(key.seed())).map_err(io("writing", path))
+}
+
+/// Generate keys, genesis and plots, start every node and wait until all are ready.
+pub fn up(options: &UpOptions) -> Result<Manifest, TestnetError> {
+    if options.nodes == 0 || options.nodes > 64 {
+        return Err(TestnetError::Invalid("--nodes must be 1..=64".into()));
+    }
+    if options.nonces == 0 {
+        return Err(TestnetError::Invalid("--nonces must be at least 1".into()));
+    }
+    let dir = &options.dir;
+    if Manifest::path(dir).exists() {
+        return Err(TestnetError::Exists { dir: dir.clone() });
+    }
+    let node_bin = find_node_bin(options.node_bin.as_deref())?;
+    std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
+    let dir = dir.canonicalize().map_err(io("resolving", dir))?;
+    let label = options.label.clone().unwrap_or_else(|| {
+        let seed = Hash::of_parts(&[&now_ms().to_le_bytes(), &std::process::id().to_le_bytes()]);
+        seed.short()
+    });
+    let chain_id = format!("vein-testnet-{label}");
+    let keys: Vec<Keypair> =
+        (0..options.nodes as u64).map(|index| Keypair::derived(&chain_id, index)).collect();
+    let faucet = Keypair::derived(&chain_id, u64::MAX);
+    let faucet_key = dir.join("faucet.key");
+    write_key(&faucet_key, &faucet)?;
+
+    let ports = free_ports(2 * options.nodes)?;
+    let mut nodes = Vec::new();
+    for (index, key) in keys.iter().enumerate() {
+        let node_dir = dir.join(format!("node{index}"));
+        let plots = node_dir.join("plots");
+        std::fs::create_dir_all(&plots).map_err(io("creating", &plots))?;
+        let key_path = node_dir.join("key.hex");
+        write_key(&key_path, key)?;
+        let spec = PlotSpec { account: key.account(), start_nonce: 0, nonce_count: options.nonces };
+        eprintln!("plotting node {index}: {} nonces", options.nonces);
+        write_plot(&plots, &spec, &PlotOptions::default(), |_| {})?;
+        nodes.push(NodeEntry {
+            index,
+            account: key.account().to_hex(),
+            listen: SocketAddr::from(([127, 0, 0, 1], ports[2 * index])),
+            api: SocketAddr::from(([127, 0, 0, 1], ports[2 * index + 1])),
+            data: node_dir.join("data"),
+            log: node_dir.join("node.log"),
+            key: key_path,
+            plots,
+            dir: node_dir,
+            pid: None,
+        });
+    }
+
+    let params = Params {
+        target_interval_ms: options.target_interval_ms,
+        finality_depth: options.finality_depth,
+        reorg_limit: Params::default().reorg_limit.max(options.finality_depth),
+        ..Params::default()
+    };
+    let mut allocations: Vec<(AccountId, u64)> =
+        keys.iter().map(|key| (key.account(), GENESIS_BALANCE)).collect();
+    allocations.push((faucet.account(), GENESIS_BALANCE));
+    let total_nonces = options.nonces * options.nodes as u64;
+    let genesis = Genesis {
+        chain_id: chain_id.clone(),
+        // Set after plotting so that the first round starts now, not minutes ago.
+        timestamp_ms: now_ms(),
+        allocations,
+        initial_base_target: initial_base_target(total_nonces, options.target_interval_ms),
+        poc: PocMode::Real,
+        params,
+    };
+    genesis.validate().map_err(|e| TestnetError::Invalid(e.to_string()))?;
+    let genesis_path = dir.join("genesis.json");
+    GenesisFile::from_genesis(&genesis).save(&genesis_path)?;
+
+    let mut manifest = Manifest {
+        version: MANIFEST_VERSION,
+        chain_id,
+        dir: dir.clone(),
+        genesis: genesis_path,
+        node_bin,
+        faucet_account: faucet.account().to_hex(),
+        faucet_key,
+        nodes,
+    };
+    manifest.save()?;
+    if let Err(error) = start_all(&mut manifest, options.ready_timeout) {
+        // Leave nothing half-running behind a failed `up`; the logs stay for diagnosis.
+        let _ = down(&mut manifest, false);
+        return Err(error);
+    }
+    Ok(manifest)
+}
+
+fn start_all(manifest: &mut Manifest, timeout: Duration) -> Result<(), TestnetError> {
+    for index in 0..manifest.nodes.len() {
+        let pid = spawn_node(manifest, index)?;
+        manifest.nodes[index].pid = Some(pid);
+        manifest.save()?;
+    }
+    for index in 0..manifest.nodes.len() {
+        wait_ready(manifest, index, timeout)?;
+    }
+    Ok(())
+}
+
+fn node_entry(manifest: &Manifest, index: usize) -> Result<&NodeEntry, TestnetError> {
+    manifest
+        .nodes
+        .get(index)
+        .ok_or(TestnetError::UnknownNode { index, count: manifest.nodes.len() })
+}
+
+/// Start node `index` (detached, logging to its log file) and return its pid.
+fn spawn_node(manifest: &Manifest, index: usize) -> Result<u32, TestnetError> {
+    let node = node_entry(manifest, index)?;
+    for addr in [node.listen, node.api] {
+        if TcpListener::bind(addr).is_err() {
+            return Err(TestnetError::PortInUse { index, port: addr.port() });
+        }
+    }
+    let peers: Vec<String> = manifest
+        .nodes
+        .iter()
+        .filter(|other| other.index != index)
+        .map(|other| other.listen.to_string())
+        .collect();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&node.log)
+        .map_err(io("opening", &node.log))?;
+    let log_err = log.try_clone().map_err(io("opening", &node.log))?;
+    let mut command = Command::new(&manifest.node_bin);
+    command
+        .arg("run")
+        .arg("--genesis")
+        .arg(&manifest.genesis)
+        .arg("--key")
+        .arg(&node.key)
+        .arg("--listen")
+        .arg(node.listen.to_string())
+        .arg("--api")
+        .arg(node.api.to_string())
+        .arg("--data")
+        .arg(&node.data)
+        .arg("--plots")
+        .arg(&node.plots)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        // Its own process group: a Ctrl-C in the terminal that ran `up` must not kill the net.
+        .process_group(0);
+    if !peers.is_empty() {
+        command.arg("--peers").arg(peers.join(","));
+    }
+    let child = command.spawn().map_err(io("starting", &manifest.node_bin))?;
+    Ok(child.id())
+}
+
+fn log_tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Poll `/ready` until it answers, the process dies, or `timeout` passes.
+pub fn wait_ready(
+    manifest: &Manifest,
+    index: usize,
+    timeout: Duration,
+) -> Result<(), TestnetError> {
+    let node = node_entry(manifest, index)?;
+    let started = Instant::now();
+    loop {
+        if http::request(node.api, "GET", "/ready", None, Duration::from_secs(2))
+            .is_ok_and(|(status, _)| status == 200)
+        {
+            return Ok(());
+        }
+        if !node.pid.is_some_and(|pid| is_alive(pid, node)) {
+            return Err(TestnetError::Exited { index, log_tail: log_tail(&node.log, 20) });
+        }
+        if started.elapsed() >= timeout {
+            return Err(TestnetError::NotReady {
+                index,
+                seconds: timeout.as_secs(),
+                log: node.log.clone(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Whether `pid` is a live (not zombie) `vein-node` process of this node. Checking the command
+/// line guards against a recycled pid: we only ever signal processes we started.
+pub fn is_alive(pid: u32, node: &NodeEntry) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    // The state follows the parenthesised command name.
+    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+    if matches!(state, Some("Z") | Some("X") | None) {
+        return false;
+    }
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    cmdline.contains("vein-node") && cmdline.contains(&*node.key.to_string_lossy())
+}
+
+fn signal(pid: u32, signal: nix::sys::signal::Signal) {
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal);
+}
+
+/// Stop node `index`: SIGKILL (a crash) or SIGTERM then SIGKILL after 10 s (graceful).
+pub fn kill(manifest: &mut Manifest, index: usize, graceful: bool) -> Result<(), TestnetError> {
+    let node = node_entry(manifest, index)?.clone();
+    let pid =
+        node.pid.filter(|pid| is_alive(*pid, &node)).ok_or(TestnetError::NotRunning { index })?;
+    if graceful {
+        signal(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while is_alive(pid, &node) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    if is_alive(pid, &node) {
+        signal(pid, nix::sys::signal::Signal::SIGKILL);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while is_alive(pid, &node) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    manifest.nodes[index].pid = None;
+    manifest.save()?;
+    Ok(())
+}
+
+/// Start node `index` again with the same ports and data directory.
+pub fn restart(
+    manifest: &mut Manifest,
+    index: usize,
+    timeout: Duration,
+) -> Result<(), TestnetError> {
+    let node = node_entry(manifest, index)?.clone();
+    if let Some(pid) = node.pid.filter(|pid| is_alive(*pid, &node)) {
+        return Err(TestnetError::AlreadyRunning { index, pid });
+    }
+    let pid = spawn_node(manifest, index)?;
+    manifest.nodes[index].pid = Some(pid);
+    manifest.save()?;
+    wait_ready(manifest, index, timeout)
+}
+
+/// Stop every node (gracefully); logs and data stay unless `purge`.
+pub fn down(manifest: &mut Manifest, purge: bool) -> Result<usize, TestnetError> {
+    let running: Vec<(usize, u32)> = manifest
+        .nodes
+        .iter()
+        .filter_map(|node| node.pid.filter(|pid| is_alive(*pid, node)).map(|pid| (node.index, pid)))
+        .collect();
+    for (_, pid) in &running {
+        signal(*pid, nix::sys::signal::Signal::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for (index, pid) in &running {
+        let node = &manifest.nodes[*index];
+        while is_alive(*pid, node) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if is_alive(*pid, node) {
+            signal(*pid, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+    for node in &mut manifest.nodes {
+        node.pid = None;
+    }
+    if purge {
+        std::fs::remove_dir_all(&manifest.dir).map_err(io("removing", &manifest.dir))?;
+    } else {
+        manifest.save()?;
+    }
+    Ok(running.len())
+}
+
+/// One row of `status`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct NodeStatus {
+    pub index: usize,
+    pub alive: bool,
+    pub pid: Option<u32>,
+    pub api: SocketAddr,
+    /// The node's `/status` answer, if it answered.
+    pub status: Option<Value>,
+}
+
+pub fn status(manifest: &Manifest) -> Vec<NodeStatus> {
+    manifest
+        .nodes
+        .iter()
+        .map(|node| {
+            let alive = node.pid.is_some_and(|pid| is_alive(pid, node));
+            let status = if alive { http::get(node.api, "/status").ok() } else { None };
+            NodeStatus { index: node.index, alive, pid: node.pid, api: node.api, status }
+        })
+        .collect()
+}
+
+pub fn status_table(rows: &[NodeStatus]) -> String {
+    let mut out = format!(
+        "{:<5} {:<6} {:>8} {:>7} {:>6} {:<10} {:>5} {:>6} {:>5}  {}\n",
+        "node", "alive", "pid", "height", "final", "head", "peers", "units", "tips", "api"
+    );
+    for row in rows {
+        let field = |name: &str| {
+            row.status.as_ref().and_then(|s| s.get(name)).map_or("-".to_string(), |v| match v {
+                Value::String(text) => text.chars().take(8).collect(),
+                Value::Array(list) => list.len().to_string(),
+                other => other.to_string(),
+            })
+        };
+        out.push_str(&format!(
+            "{:<5} {:<6} {:>8} {:>7} {:>6} {:<10} {:>5} {:>6} {:>5}  http://{}/\n",
+            row.index,
+            if row.alive { "yes" } else { "no" },
+            row.pid.map_or("-".into(), |pid| pid.to_string()),
+            field("height"),
+            field("final_height"),
+            field("head"),
+            field("peers_live"),
+            field("dag_units"),
+            field("tips"),
+            row.api
+        ));
+    }
+    out
+}
+
+/// Who signs a transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sender {
+    Node(usize),
+    Faucet,
+}
+
+/// A transfer request of `tx`.
+#[derive(Clone, Debug)]
+pub struct TxRequest {
+    pub from: Sender,
+    /// Recipient: a node index or a 64-hex account.
+    pub to: String,
+    pub amount: u64,
+    pub fee: u64,
+    /// Sign locally with this nonce (conflicting spends); otherwise the node picks it.
+    pub nonce: Option<u64>,
+    /// Node whose API receives the transaction (default: the sender's node, or node 0).
+    pub via: Option<usize>,
+}
+
+fn resolve_account(manifest: &Manifest, to: &str) -> Result<AccountId, TestnetError> {
+    if let Ok(index) = to.parse::<usize>() {
+        return AccountId::from_hex(&node_entry(manifest, index)?.account)
+            .map_err(|e| TestnetError::Invalid(format!("manifest account: {e}")));
+    }
+    if to == "faucet" {
+        return AccountId::from_hex(&manifest.faucet_account)
+            .map_err(|e| TestnetError::Invalid(format!("manifest account: {e}")));
+    }
+    AccountId::from_hex(to)
+        .map_err(|_| TestnetError::Invalid(format!("--to {to:?}: not a node index or account")))
+}
+
+fn read_key(path: &Path) -> Result<Keypair, TestnetError> {
+    vein_node::service::load_key(path).map_err(|e| TestnetError::Invalid(e.to_string()))
+}
+
+/// Submit a transfer; returns its id (hex).
+pub fn tx(manifest: &Manifest, request: &TxRequest) -> Result<String, TestnetError> {
+    let to = resolve_account(manifest, &request.to)?;
+    let via = match (request.via, request.from) {
+        (Some(via), _) | (None, Sender::Node(via)) => via,
+        (None, Sender::Faucet) => 0,
+    };
+    let api = node_entry(manifest, via)?.api;
+    let local_signing = request.nonce.is_some() || request.from == Sender::Faucet;
+    let body = if !local_signing {
+        json!({ "to": to.to_hex(), "amount": request.amount, "fee": request.fee })
+    } else {
+        let key = match request.from {
+            Sender::Faucet => read_key(&manifest.faucet_key)?,
+            Sender::Node(index) => read_key(&node_entry(manifest, index)?.key)?,
+        };
+        let nonce = match request.nonce {
+            Some(nonce) => nonce,
+            None => http::get(api, &format!("/balance/{}", key.account().to_hex()))?
+                .get("next_nonce")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| TestnetError::Invalid("node gave no next_nonce".into()))?,
+        };
+        let parents = parents_from(api)?;
+        let tx = TransactionBody {
+            from: key.account(),
+            nonce,
+            kind: TxKind::Transfer { to, amount: request.amount },
+            fee: request.fee,
+            parents,
+            issued_at_ms: now_ms(),
+        }
+        .sign(&key)
+        .map_err(|e| TestnetError::Invalid(e.to_string()))?;
+        let bytes = tx.encode().map_err(|e| TestnetError::Invalid(e.to_string()))?;
+        json!({ "tx": hex::encode(bytes) })
+    };
+    let answer = http::post(api, "/tx", &body)?;
+    answer
+        .get("id")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .ok_or_else(|| TestnetError::Invalid("node answered without an id".into()))
+}
+
+/// Two distinct parents for a locally signed transaction: the head checkpoint's anchors
+/// (confirmed units), or an anchor and genesis. Not the current tips: a tip may be the very
+/// spend this transaction conflicts with, and a unit whose past cone holds both sides of a
+/// conflict is never approved, so it and every innocent unit only it approves would be stranded.
+fn parents_from(api: SocketAddr) -> Result<[Hash; 2], TestnetError> {
+    let parse = |text: &str| {
+        hex::decode(text)
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .map(Hash)
+            .ok_or_else(|| TestnetError::Invalid(format!("node returned a bad id {text:?}")))
+    };
+    let status = http::get(api, "/status")?;
+    let anchors: Vec<Hash> = status
+        .get("anchors")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(Value::as_str).map(parse).collect())
+        .transpose()?
+        .unwrap_or_default();
+    let genesis = status
+        .get("genesis_id")
+        .and_then(Value::as_str)
+        .map(parse)
+        .transpose()?
+        .ok_or_else(|| TestnetError::Invalid("node gave no genesis_id".into()))?;
+    Ok(match anchors.as_slice() {
+        [first, second, ..] => [*first, *second],
+        [only] if *only != genesis => [*only, genesis],
+        _ => [genesis, genesis],
+    })
+}
+
+/// Parse `0,1|2,3` into groups; nodes named nowhere form one more group.
+pub fn parse_partition(spec: &str, count: usize) -> Result<Vec<Vec<usize>>, TestnetError> {
+    let bad = |reason: String| TestnetError::BadPartition { spec: spec.into(), reason };
+    let mut groups = Vec::new();
+    let mut seen = vec![false; count];
+    for part in spec.split('|') {
+        let mut group = Vec::new();
+        for item in part.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+            let index: usize = item.parse().map_err(|_| bad(format!("{item:?} is not a node")))?;
+            if index >= count {
+                return Err(bad(format!("node {index} does not exist (0..{count})")));
+            }
+            if std::mem::replace(&mut seen[index], true) {
+                return Err(bad(format!("node {index} is in two groups")));
+            }
+            group.push(index);
+        }
+        if group.is_empty() {
+            return Err(bad("empty group".into()));
+        }
+        groups.push(group);
+    }
+    if groups.len() < 2 {
+        return Err(bad("need at least two groups".into()));
+    }
+    let rest: Vec<usize> = (0..count).filter(|index| !seen[*index]).collect();
+    if !rest.is_empty() {
+        groups.push(rest);
+    }
+    Ok(groups)
+}
+
+fn running(manifest: &Manifest) -> impl Iterator<Item = &NodeEntry> {
+    manifest.nodes.iter().filter(|node| node.pid.is_some_and(|pid| is_alive(pid, node)))
+}
+
+/// Cut the net into groups: each running node drops traffic to and from the other groups.
+pub fn partition(manifest: &Manifest, groups: &[Vec<usize>]) -> Result<(), TestnetError> {
+    heal(manifest)?;
+    for node in running(manifest) {
+        let Some(own) = groups.iter().find(|group| group.contains(&node.index)) else { continue };
+        let blocked: Vec<String> = manifest
+            .nodes
+            .iter()
+            .filter(|other| !own.contains(&other.index))
+            .map(|other| other.listen.to_string())
+            .collect();
+        http::post(node.api, "/control/partition", &json!({ "peers": blocked }))?;
+    }
+    Ok(())
+}
+
+/// Clear every injected fault on every running node.
+pub fn heal(manifest: &Manifest) -> Result<(), TestnetError> {
+    for node in running(manifest) {
+        http::post(node.api, "/control/heal", &json!({}))?;
+    }
+    Ok(())
+}
+
+/// Set delay and/or loss on the given nodes (all running nodes when `nodes` is empty).
+pub fn fault(
+    manifest: &Manifest,
+    nodes: &[usize],
+    delay_ms: Option<u64>,
+    loss_per_mille: Option<u64>,
+) -> Result<(), TestnetError> {
+    for node in running(manifest).filter(|node| nodes.is_empty() || nodes.contains(&node.index)) {
+        if let Some(ms) = delay_ms {
+            http::post(node.api, "/control/delay", &json!({ "ms": ms }))?;
+        }
+        if let Some(per_mille) = loss_per_mille {
+            http::post(node.api, "/control/loss", &json!({ "per_mille": per_mille }))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn logs(manifest: &Manifest, index: usize, lines: usize) -> Result<String, TestnetError> {
+    let node = node_entry(manifest, index)?;
+    if !node.log.exists() {
+        return Err(TestnetError::Io {
+            action: "reading",
+            path: node.log.clone(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        });
+    }
+    Ok(log_tail(&node.log, lines))
+}
+
+/// Results of `load`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LoadReport {
+    pub submitted: u64,
+    pub refused: u64,
+    pub applied: u64,
+    pub final_count: u64,
+    pub duration_s: f64,
+    pub applied_per_s: f64,
+    pub final_per_s: f64,
+    pub confirm_latency_ms_p50: Option<u64>,
+    pub confirm_latency_ms_p99: Option<u64>,
+    pub final_latency_ms_p50: Option<u64>,
+    pub final_latency_ms_p99: Option<u64>,
+}
+
+fn percentile(sorted: &[u64], fraction: f64) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
+}
+
+/// Send `rate` transfers per second for `duration` (round robin over running nodes, each from
+/// its own account to the next node), then wait up to `settle` for them to become final.
+pub fn load(
+    manifest: &Manifest,
+    rate: f64,
+    duration: Duration,
+    settle: Duration,
+) -> Result<LoadReport, TestnetError> {
+    if !(rate > 0.0 && rate <= 10_000.0) {
+        return Err(TestnetError::Invalid("--rate must be in (0, 10000]".into()));
+    }
+    let nodes: Vec<NodeEntry> = running(manifest).cloned().collect();
+    if nodes.is_empty() {
+        return Err(TestnetError::Invalid("no running node".into()));
+    }
+    let started = Instant::now();
+    let mut sent: Vec<(usize, String, u64)> = Vec::new();
+    let mut refused = 0u64;
+    let mut count = 0u64;
+    while started.elapsed() < duration {
+        let due = Duration::from_secs_f64(count as f64 / rate);
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        let from = &nodes[count as usize % nodes.len()];
+        let to = &manifest.nodes[(from.index + 1) % manifest.nodes.len()];
+        let submitted_ms = now_ms();
+        let body = json!({ "to": to.account, "amount": 1, "fee": 1 });
+        match http::post(from.api, "/tx", &body) {
+            Ok(answer) => match answer.get("id").and_then(Value::as_str) {
+                Some(id) => sent.push((from.index, id.to_string(), submitted_ms)),
+                None => refused += 1,
+            },
+            Err(_) => refused += 1,
+        }
+        count += 1;
+    }
+    let sending_s = started.elapsed().as_secs_f64();
+    let settle_deadline = Instant::now() + settle;
+    let mut outcomes: Vec<Option<Value>> = vec![None; sent.len()];
+    loop {
+        for (slot, (index, id, _)) in outcomes.iter_mut().zip(&sent) {
+            if slot.as_ref().is_some_and(|unit| unit["final"] == json!(true)) {
+                continue;
+            }
+            *slot = http::get(manifest.nodes[*index].api, &format!("/unit/{id}")).ok();
+        }
+        let all_final =
+            outcomes.iter().all(|unit| unit.as_ref().is_some_and(|u| u["final"] == json!(true)));
+        if all_final || Instant::now() >= settle_deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let mut confirm = Vec::new();
+    let mut finals = Vec::new();
+    let (mut applied, mut final_count) = (0u64, 0u64);
+    for (unit, (_, _, submitted_ms)) in outcomes.iter().zip(&sent) {
+        let Some(unit) = unit else { continue };
+        if unit["outcome"] == json!("applied") {
+            applied += 1;
+        }
+        if let Some(at) = unit["times"]["confirmed_ms"].as_u64() {
+            confirm.push(at.saturating_sub(*submitted_ms));
+        }
+        if unit["final"] == json!(true) {
+            final_count += 1;
+            if let Some(at) = unit["times"]["final_ms"].as_u64() {
+                finals.push(at.saturating_sub(*submitted_ms));
+            }
+        }
+    }
+    confirm.sort_unstable();
+    finals.sort_unstable();
+    Ok(LoadReport {
+        submitted: sent.len() as u64,
+        refused,
+        applied,
+        final_count,
+        duration_s: sending_s,
+        applied_per_s: applied as f64 / sending_s.max(1e-9),
+        final_per_s: final_count as f64 / sending_s.max(1e-9),
+        confirm_latency_ms_p50: percentile(&confirm, 0.5),
+        confirm_latency_ms_p99: percentile(&confirm, 0.99),
+        final_latency_ms_p50: percentile(&finals, 0.5),
+        final_latency_ms_p99: percentile(&finals, 0.99),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_parse_and_refuse_nonsense() {
+        assert_eq!(parse_partition("0,1|2,3", 4).unwrap(), vec![vec![0, 1], vec![2, 3]]);
+        assert_eq!(parse_partition("0|1", 3).unwrap(), vec![vec![0], vec![1], vec![2]]);
+        assert!(parse_partition("0,1", 4).is_err());
+        assert!(parse_partition("0|0", 4).is_err());
+        assert!(parse_partition("0|9", 4).is_err());
+        assert!(parse_partition("0|x", 4).is_err());
+        assert!(parse_partition("0||1", 4).is_err());
+    }
+
+    #[test]
+    fn percentiles_pick_ranks() {
+        let values: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&values, 0.5), Some(50));
+        assert_eq!(percentile(&values, 0.99), Some(99));
+        assert_eq!(percentile(&[], 0.5), None);
+    }
+}

@@ -1,4 +1,5 @@
-//! `vein-node`: the production binary. Subcommands so far: `plot`, `plot-verify`, `bench-plot`.
+//! `vein-node`: the production binary. Subcommands: `run` (a full node with its HTTP API),
+//! `plot`, `plot-verify`, `bench-plot`.
 // The binary is a runtime back-end: it may read the wall clock (here only to time benchmarks).
 #![allow(clippy::disallowed_methods)]
 
@@ -18,6 +19,7 @@ use vein_node::core::poc::retarget::initial_base_target;
 use vein_node::plotter::{
     PlotOptions, PlotProgress, PlotSpec, mib_per_second, open_plot, verify_plot, write_plot,
 };
+use vein_node::service::{self, RunOptions};
 
 #[derive(Parser)]
 #[command(
@@ -27,7 +29,9 @@ use vein_node::plotter::{
     after_help = "Examples:\n  \
         vein-node plot --account <64 hex> --start 0 --nonces 4096 --out plots/   (1 GiB plot)\n  \
         vein-node plot-verify plots/<account>_0_4096.vplot\n  \
-        vein-node bench-plot                                     (speed on this machine)"
+        vein-node bench-plot                                     (speed on this machine)\n  \
+        vein-node run --genesis genesis.json --key node.key --listen 127.0.0.1:7000 \\\n      \
+        --api 127.0.0.1:8000 --peers 127.0.0.1:7001 --data data/ --plots plots/"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -36,6 +40,40 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a full node: peer-to-peer on --listen, JSON HTTP API on --api.
+    #[command(long_about = "Run a full node.\n\n\
+        Loads the genesis file (JSON) and the node key (64 hex characters: the ed25519 seed), \
+        mines with every *.vplot file in --plots bound to the key's account, persists accepted \
+        units and checkpoints in --data/units.log (replayed on restart), gossips with --peers \
+        over TCP and serves the JSON API on --api (GET /status, /ready, /metrics, ...). Logs go \
+        to stderr; set RUST_LOG=debug for more. SIGINT/SIGTERM stop it cleanly.\n\n\
+        Example:\n  \
+        vein-node run --genesis net/genesis.json --key net/node0/key.hex \\\n    \
+        --listen 127.0.0.1:7000 --api 127.0.0.1:8000 --peers 127.0.0.1:7001,127.0.0.1:7002 \\\n    \
+        --data net/node0/data --plots net/node0/plots")]
+    Run {
+        /// Genesis file (JSON).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// Key file: the 32-byte secret seed as 64 hex characters.
+        #[arg(long)]
+        key: PathBuf,
+        /// Peer-to-peer listening address.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+        /// HTTP API address.
+        #[arg(long)]
+        api: std::net::SocketAddr,
+        /// Initial peers (listening addresses), comma separated.
+        #[arg(long, value_delimiter = ',')]
+        peers: Vec<std::net::SocketAddr>,
+        /// Data directory (store log).
+        #[arg(long)]
+        data: PathBuf,
+        /// Directory of plot files (*.vplot); without it the node does not mine.
+        #[arg(long)]
+        plots: Option<PathBuf>,
+    },
     /// Write a plot file: disk space bound to an account, mined by Proof-of-Contribution.
     #[command(long_about = "Write a plot file: disk space bound to an account.\n\n\
         A plot holds N nonces of 256 KiB each (N × 256 KiB on disk), derived from the account \
@@ -90,6 +128,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run { genesis, key, listen, api, peers, data, plots } => {
+            run(RunOptions { genesis, key, listen, api, peers, data, plots })
+        }
         Command::Plot { account, start, nonces, out, threads, batch } => {
             plot(&account, start, nonces, &out, threads, batch)
         }
@@ -103,6 +144,24 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn run(options: RunOptions) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only on a terminal: testnet logs are files.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|error| format!("starting the tokio runtime: {error}"))?;
+    runtime.block_on(service::run(options)).map_err(|error| error.to_string())
 }
 
 fn print_progress(progress: &PlotProgress) {

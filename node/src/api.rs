@@ -1,0 +1,477 @@
+//! The node's JSON HTTP API (axum on the node's tokio runtime). Every read goes through
+//! `DriverHandle::inspect`, so the API never races the driver: a query runs between two core
+//! steps and sees a consistent state. Bad input is a 4xx JSON `{"error": ...}`, never a panic.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /` | explorer page (HTML, polls the JSON routes) |
+//! | `GET /ready` | 200 once the peer listener, the driver and the API are up |
+//! | `GET /status` | height, head, final height and root, peers, DAG size, tips, own balance |
+//! | `GET /balance/{account}` | balance and next nonce |
+//! | `POST /tx` | `{"tx": "<hex of a signed transaction>"}` or `{"to", "amount", "fee"}` (faucet) |
+//! | `GET /unit/{id}` | a transaction, its confirmation, finality and local timings |
+//! | `GET /checkpoints?limit=N` | the active chain, newest first |
+//! | `GET /tips` | current DAG tips |
+//! | `GET /metrics` | Prometheus text |
+//! | `POST /control/{partition,heal,delay,loss}` | loopback fault injection (see `service`) |
+
+use crate::core::crypto::AccountId;
+use crate::core::dag::Outcome;
+use crate::core::hash::Hash;
+use crate::core::node::Node;
+use crate::core::transaction::{Transaction, TxKind};
+use crate::driver::DriverHandle;
+use crate::service::{Faults, HeardFrom, SharedFaults, SharedTelemetry, TxTimes};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+
+/// Checkpoints one `/checkpoints` call may return.
+const CHECKPOINTS_LIMIT_MAX: u64 = 1_000;
+/// A peer heard from within this window counts as live in `/status`.
+const PEER_LIVE_MS: u64 = 10_000;
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub handle: DriverHandle,
+    pub faults: SharedFaults,
+    pub heard: HeardFrom,
+    pub telemetry: SharedTelemetry,
+    pub account: AccountId,
+    pub listen: SocketAddr,
+    pub chain_id: String,
+    pub plot_nonces: u64,
+}
+
+/// A 4xx/5xx answer with a JSON body.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError { status: StatusCode::BAD_REQUEST, message: message.into() }
+    }
+
+    fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError { status: StatusCode::NOT_FOUND, message: message.into() }
+    }
+
+    fn unavailable() -> ApiError {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "the node is shutting down".into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+type ApiResult = Result<axum::Json<Value>, ApiError>;
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/", get(explorer))
+        .route("/ready", get(ready))
+        .route("/status", get(status))
+        .route("/balance/{account}", get(balance))
+        .route("/tx", post(submit))
+        .route("/unit/{id}", get(unit))
+        .route("/checkpoints", get(checkpoints))
+        .route("/tips", get(tips))
+        .route("/metrics", get(metrics))
+        .route("/control/{action}", post(control))
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .with_state(state)
+}
+
+pub async fn serve(listener: tokio::net::TcpListener, state: ApiState) {
+    if let Err(error) = axum::serve(listener, router(state)).await {
+        tracing::error!(%error, "API server stopped");
+    }
+}
+
+pub fn parse_hash(text: &str) -> Result<Hash, ApiError> {
+    let bytes = hex::decode(text.trim()).map_err(|_| ApiError::bad_request("id is not hex"))?;
+    let array: [u8; 32] =
+        bytes.try_into().map_err(|_| ApiError::bad_request("id must be 32 bytes (64 hex)"))?;
+    Ok(Hash(array))
+}
+
+fn parse_account(text: &str) -> Result<AccountId, ApiError> {
+    AccountId::from_hex(text).map_err(|e| ApiError::bad_request(format!("account: {e}")))
+}
+
+async fn inspect<T: Send + 'static>(
+    state: &ApiState,
+    query: impl FnOnce(&Node) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    state.handle.inspect(query).await.ok_or_else(ApiError::unavailable)
+}
+
+async fn ready(State(state): State<ApiState>) -> ApiResult {
+    let height = inspect(&state, |node| node.chain().height()).await?;
+    Ok(axum::Json(json!({ "ready": true, "height": height })))
+}
+
+fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Applied => "applied",
+        Outcome::Ignored => "ignored",
+    }
+}
+
+async fn status(State(state): State<ApiState>) -> ApiResult {
+    let account = state.account;
+    let mut body = inspect(&state, move |node| {
+        let chain = node.chain();
+        let head = chain.head();
+        let final_height = chain.final_height();
+        let final_header = chain.active_at(final_height).and_then(|id| chain.header(&id));
+        json!({
+            "account": account.to_hex(),
+            "genesis_id": chain.genesis_id().to_string(),
+            "height": head.height,
+            "head": head.id.to_string(),
+            "head_ledger_root": head.ledger_root.to_string(),
+            "final_height": final_height,
+            "final_id": final_header.map(|h| h.id.to_string()),
+            "final_ledger_root": final_header.map(|h| h.ledger_root.to_string()),
+            "anchors": chain.anchors().iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            "peers": node.peers().count(),
+            "dag_units": node.dag().len(),
+            "orphans": node.dag().orphan_count(),
+            "tips": node.dag().tips().len(),
+            "balance": chain.ledger().balance(&account),
+            "next_nonce": chain.ledger().next_nonce(&account),
+            "supply": chain.ledger().supply(),
+        })
+    })
+    .await?;
+    let now = crate::runtime::Clock::now_ms(&crate::runtime::tokio_impl::TokioClock);
+    let live: Vec<String> = state
+        .heard
+        .lock()
+        .map(|heard| {
+            heard
+                .iter()
+                .filter(|(_, at)| now.saturating_sub(**at) <= PEER_LIVE_MS)
+                .map(|(addr, _)| addr.to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    let faults = state.faults.lock().map(|f| f.clone()).unwrap_or_default();
+    if let Value::Object(map) = &mut body {
+        map.insert("chain_id".into(), json!(state.chain_id));
+        map.insert("listen".into(), json!(state.listen.to_string()));
+        map.insert("peers_live".into(), json!(live));
+        map.insert("plot_nonces".into(), json!(state.plot_nonces));
+        map.insert("faults".into(), json!(faults));
+    }
+    Ok(axum::Json(body))
+}
+
+async fn balance(State(state): State<ApiState>, Path(account): Path<String>) -> ApiResult {
+    let account = parse_account(&account)?;
+    inspect(&state, move |node| {
+        let ledger = node.chain().ledger();
+        axum::Json(json!({
+            "account": account.to_hex(),
+            "balance": ledger.balance(&account),
+            "next_nonce": ledger.next_nonce(&account),
+        }))
+    })
+    .await
+}
+
+/// `POST /tx`: a pre-signed transaction or a faucet transfer from the node's own account.
+async fn submit(State(state): State<ApiState>, body: Bytes) -> ApiResult {
+    let request: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))?;
+    let result = if let Some(tx) = request.get("tx") {
+        let text = tx.as_str().ok_or_else(|| ApiError::bad_request("tx must be a hex string"))?;
+        let bytes = hex::decode(text.trim()).map_err(|_| ApiError::bad_request("tx: not hex"))?;
+        let tx = Transaction::decode(&bytes)
+            .map_err(|e| ApiError::bad_request(format!("tx does not decode: {e}")))?;
+        state.handle.submit(tx).await
+    } else {
+        let field = |name: &str| {
+            request
+                .get(name)
+                .and_then(Value::as_u64)
+                .ok_or_else(|| ApiError::bad_request(format!("{name} must be an unsigned integer")))
+        };
+        let to = request
+            .get("to")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::bad_request("expected {\"tx\": hex} or {to, amount, fee}"))?;
+        let to = parse_account(to)?;
+        let amount = field("amount")?;
+        let fee = match request.get("fee") {
+            None => 1,
+            Some(_) => field("fee")?,
+        };
+        state.handle.transfer(to, amount, fee).await
+    };
+    match result {
+        None => Err(ApiError::unavailable()),
+        Some(Ok(id)) => Ok(axum::Json(json!({ "id": id.to_string() }))),
+        Some(Err(reason)) => Err(ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: format!("{} ({})", reason, reason.kind()),
+        }),
+    }
+}
+
+async fn unit(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult {
+    let id = parse_hash(&id)?;
+    let times: Option<TxTimes> =
+        state.telemetry.lock().ok().and_then(|telemetry| telemetry.tx_times.get(&id).copied());
+    let found = inspect(&state, move |node| {
+        let dag = node.dag();
+        let unit = dag.get(&id)?;
+        let body = &unit.tx.body;
+        let confirmation = dag.confirmation(&id);
+        let final_height = node.chain().final_height();
+        let (to, amount) = match &body.kind {
+            TxKind::Transfer { to, amount } => (to.to_hex(), *amount),
+        };
+        Some(json!({
+            "id": id.to_string(),
+            "from": body.from.to_hex(),
+            "nonce": body.nonce,
+            "to": to,
+            "amount": amount,
+            "fee": body.fee,
+            "parents": body.parents.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            "issued_at_ms": body.issued_at_ms,
+            "confirmed_height": confirmation.map(|c| c.height),
+            "outcome": confirmation.map(|c| outcome_name(c.outcome)),
+            "final": confirmation.is_some_and(|c| c.height <= final_height),
+        }))
+    })
+    .await?;
+    let mut body = found.ok_or_else(|| ApiError::not_found(format!("unit {id} unknown")))?;
+    if let Value::Object(map) = &mut body {
+        map.insert("times".into(), json!(times));
+    }
+    Ok(axum::Json(body))
+}
+
+/// Parse `limit=N` out of a raw query string (by hand, so that errors stay JSON).
+fn query_u64(query: Option<&str>, name: &str) -> Result<Option<u64>, ApiError> {
+    let Some(query) = query else { return Ok(None) };
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key == name {
+            let value = value.parse::<u64>().map_err(|_| {
+                ApiError::bad_request(format!("{name} must be an unsigned integer"))
+            })?;
+            return Ok(Some(value));
+        }
+    }
+    Ok(None)
+}
+
+async fn checkpoints(State(state): State<ApiState>, RawQuery(query): RawQuery) -> ApiResult {
+    let limit = query_u64(query.as_deref(), "limit")?.unwrap_or(20).min(CHECKPOINTS_LIMIT_MAX);
+    inspect(&state, move |node| {
+        let chain = node.chain();
+        let final_height = chain.final_height();
+        let top = chain.height();
+        let list: Vec<Value> = (0..=top)
+            .rev()
+            .take(limit as usize)
+            .filter_map(|height| {
+                let header = chain.header(&chain.active_at(height)?)?;
+                Some(json!({
+                    "height": header.height,
+                    "id": header.id.to_string(),
+                    "author": header.author.to_hex(),
+                    "timestamp_ms": header.timestamp_ms,
+                    "base_target": header.base_target,
+                    "ledger_root": header.ledger_root.to_string(),
+                    "parents": header.parents().len(),
+                    "final": header.height <= final_height,
+                }))
+            })
+            .collect();
+        axum::Json(json!({ "height": top, "final_height": final_height, "checkpoints": list }))
+    })
+    .await
+}
+
+async fn tips(State(state): State<ApiState>) -> ApiResult {
+    inspect(&state, |node| {
+        let tips: Vec<String> =
+            node.dag().tips().as_slice().iter().map(|t| t.to_string()).collect();
+        axum::Json(json!({ "tips": tips }))
+    })
+    .await
+}
+
+async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    let mut text = inspect(&state, |node| {
+        let stats = node.stats();
+        let chain = node.chain();
+        let mut text = String::new();
+        let mut gauge = |name: &str, help: &str, kind: &str, value: u64| {
+            text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+        };
+        gauge("vein_height", "Height of the head checkpoint.", "gauge", chain.height());
+        gauge("vein_final_height", "Highest final checkpoint.", "gauge", chain.final_height());
+        gauge("vein_dag_units", "Units in the DAG.", "gauge", node.dag().len() as u64);
+        gauge("vein_tips", "Current DAG tips.", "gauge", node.dag().tips().len() as u64);
+        gauge("vein_peers", "Peers known to the core.", "gauge", node.peers().count() as u64);
+        gauge("vein_messages_in_total", "Messages received.", "counter", stats.messages_in);
+        gauge("vein_messages_out_total", "Messages sent.", "counter", stats.messages_out);
+        gauge("vein_units_accepted_total", "Units accepted.", "counter", stats.units_accepted);
+        gauge(
+            "vein_checkpoints_won_total",
+            "Checkpoints forged.",
+            "counter",
+            stats.checkpoints_won,
+        );
+        gauge(
+            "vein_outputs_dropped_total",
+            "Sends dropped by backpressure.",
+            "counter",
+            stats.outputs_dropped,
+        );
+        text.push_str(
+            "# HELP vein_rejected_total Inputs rejected, by kind.\n\
+             # TYPE vein_rejected_total counter\n",
+        );
+        for (kind, count) in &stats.rejected {
+            text.push_str(&format!("vein_rejected_total{{kind=\"{kind}\"}} {count}\n"));
+        }
+        text
+    })
+    .await?;
+    if let Ok(telemetry) = state.telemetry.lock() {
+        for (name, value) in [
+            ("vein_reorgs_total", telemetry.reorgs),
+            ("vein_final_reverted_total", telemetry.final_reverted),
+            ("vein_txs_applied_total", telemetry.txs_applied),
+            ("vein_txs_ignored_total", telemetry.txs_ignored),
+            ("vein_txs_final_total", telemetry.txs_final),
+        ] {
+            text.push_str(&format!("# TYPE {name} counter\n{name} {value}\n"));
+        }
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+}
+
+/// `POST /control/partition {"peers": ["127.0.0.1:4001", ...]}` blocks those peers (added to
+/// the blocked set); `/control/heal` clears every fault; `/control/delay {"ms": N}`;
+/// `/control/loss {"per_mille": N}`.
+async fn control(
+    State(state): State<ApiState>,
+    Path(action): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let request: Value = if body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))?
+    };
+    let number = |name: &str| {
+        request
+            .get(name)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| ApiError::bad_request(format!("{name} must be an unsigned integer")))
+    };
+    let mut faults =
+        state.faults.lock().map_err(|_| ApiError::bad_request("fault table poisoned"))?;
+    match action.as_str() {
+        "partition" => {
+            let peers = request
+                .get("peers")
+                .and_then(Value::as_array)
+                .ok_or_else(|| ApiError::bad_request("peers must be an array of addresses"))?;
+            let mut parsed = Vec::new();
+            for peer in peers {
+                let addr = peer
+                    .as_str()
+                    .and_then(|text| text.parse::<SocketAddr>().ok())
+                    .ok_or_else(|| ApiError::bad_request(format!("bad peer address {peer}")))?;
+                parsed.push(addr);
+            }
+            faults.blocked.extend(parsed);
+        }
+        "heal" => *faults = Faults::default(),
+        "delay" => faults.delay_ms = number("ms")?.min(60_000),
+        "loss" => {
+            let per_mille = number("per_mille")?;
+            if per_mille > 1000 {
+                return Err(ApiError::bad_request("per_mille must be at most 1000"));
+            }
+            faults.loss_per_mille = per_mille as u32;
+        }
+        other => return Err(ApiError::not_found(format!("unknown control action {other:?}"))),
+    }
+    tracing::info!(action, faults = ?*faults, "faults changed");
+    Ok(axum::Json(json!({ "faults": *faults })))
+}
+
+async fn explorer() -> Html<&'static str> {
+    Html(EXPLORER_HTML)
+}
+
+/// A single self-contained page: it polls the JSON routes every two seconds.
+const EXPLORER_HTML: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>vein node</title>
+<style>body{font:14px monospace;margin:2em}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:2px 8px}h2{margin-top:1.5em}</style></head>
+<body><h1>vein node</h1><div id="status"></div>
+<h2>Transaction</h2><input id="txid" size="70" placeholder="transaction id (hex)">
+<button onclick="lookup()">look up</button><pre id="tx"></pre>
+<h2>Recent checkpoints</h2><table id="cps"></table>
+<h2>Tips</h2><pre id="tips"></pre>
+<script>
+async function j(p){const r=await fetch(p);return r.json()}
+function esc(s){return String(s).replace(/[&<>]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]))}
+async function refresh(){
+ try{
+  const s=await j('/status');
+  document.getElementById('status').innerHTML='<table>'+Object.entries(s).map(([k,v])=>
+   '<tr><th>'+esc(k)+'</th><td>'+esc(JSON.stringify(v))+'</td></tr>').join('')+'</table>';
+  const c=await j('/checkpoints?limit=15');
+  document.getElementById('cps').innerHTML='<tr><th>height</th><th>id</th><th>author</th>'+
+   '<th>parents</th><th>final</th></tr>'+c.checkpoints.map(x=>'<tr><td>'+x.height+'</td><td>'+
+   x.id.slice(0,16)+'</td><td>'+x.author.slice(0,16)+'</td><td>'+x.parents+'</td><td>'+
+   x.final+'</td></tr>').join('');
+  const t=await j('/tips');document.getElementById('tips').textContent=t.tips.join('\n');
+ }catch(e){document.getElementById('status').textContent='node unreachable: '+e}
+}
+async function lookup(){const id=document.getElementById('txid').value.trim();
+ document.getElementById('tx').textContent=JSON.stringify(await j('/unit/'+id),null,1)}
+refresh();setInterval(refresh,2000);
+</script></body></html>
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parsing_is_strict_but_optional() {
+        assert_eq!(query_u64(None, "limit").unwrap(), None);
+        assert_eq!(query_u64(Some("a=1&limit=7"), "limit").unwrap(), Some(7));
+        assert!(query_u64(Some("limit=x"), "limit").is_err());
+        assert!(parse_hash("zz").is_err());
+        assert!(parse_hash(&"ab".repeat(32)).is_ok());
+    }
+}

@@ -1,0 +1,128 @@
+//! A minimal blocking HTTP/1.1 client over `std::net::TcpStream`, enough for the node's JSON
+//! API on loopback: one request per connection (`Connection: close`), bounded in time and size.
+//! A full client library would add a TLS stack and a second async runtime for nothing here.
+
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// Responses larger than this are refused (the API's biggest answer is a few hundred KiB).
+const RESPONSE_BYTES_MAX: u64 = 16 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("cannot reach {addr}: {source}")]
+    Connect {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("I/O with {addr}: {source}")]
+    Io {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("malformed HTTP response from {addr}")]
+    Malformed { addr: SocketAddr },
+    #[error("{addr}{path} answered {status}: {body}")]
+    Status { addr: SocketAddr, path: String, status: u16, body: String },
+    #[error("{addr}{path} answered something that is not JSON: {body}")]
+    NotJson { addr: SocketAddr, path: String, body: String },
+}
+
+/// Send one request and return `(status, body)`.
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    timeout: Duration,
+) -> Result<(u16, String), HttpError> {
+    let io = |source| HttpError::Io { addr, source };
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|source| HttpError::Connect { addr, source })?;
+    stream.set_read_timeout(Some(timeout)).map_err(io)?;
+    stream.set_write_timeout(Some(timeout)).map_err(io)?;
+    let payload = body.map(Value::to_string).unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        payload.len()
+    );
+    stream.write_all(head.as_bytes()).map_err(io)?;
+    stream.write_all(payload.as_bytes()).map_err(io)?;
+    let mut raw = Vec::new();
+    stream.take(RESPONSE_BYTES_MAX).read_to_end(&mut raw).map_err(io)?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").ok_or(HttpError::Malformed { addr })?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse::<u16>().ok())
+        .ok_or(HttpError::Malformed { addr })?;
+    let chunked = head.lines().any(|line| {
+        let line = line.to_ascii_lowercase();
+        line.starts_with("transfer-encoding:") && line.contains("chunked")
+    });
+    let body =
+        if chunked { dechunk(body).ok_or(HttpError::Malformed { addr })? } else { body.into() };
+    Ok((status, body))
+}
+
+/// Decode a chunked body (hyper uses it for bodies of unknown length).
+fn dechunk(mut body: &str) -> Option<String> {
+    let mut out = String::new();
+    loop {
+        let (size, rest) = body.split_once("\r\n")?;
+        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
+        if size == 0 {
+            return Some(out);
+        }
+        out.push_str(rest.get(..size)?);
+        body = rest.get(size..)?.strip_prefix("\r\n")?;
+    }
+}
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn json(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<Value, HttpError> {
+    let (status, text) = request(addr, method, path, body, TIMEOUT)?;
+    if !(200..300).contains(&status) {
+        let body = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|value| value.get("error").and_then(Value::as_str).map(String::from))
+            .unwrap_or(text);
+        return Err(HttpError::Status { addr, path: path.into(), status, body });
+    }
+    serde_json::from_str(&text).map_err(|_| HttpError::NotJson {
+        addr,
+        path: path.into(),
+        body: text,
+    })
+}
+
+pub fn get(addr: SocketAddr, path: &str) -> Result<Value, HttpError> {
+    json(addr, "GET", path, None)
+}
+
+pub fn post(addr: SocketAddr, path: &str, body: &Value) -> Result<Value, HttpError> {
+    json(addr, "POST", path, Some(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_bodies_are_decoded() {
+        assert_eq!(dechunk("3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").as_deref(), Some("abcde"));
+        assert_eq!(dechunk("zz\r\n"), None);
+    }
+}

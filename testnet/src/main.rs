@@ -1,0 +1,250 @@
+//! `vein-testnet`: the command line over the `vein_testnet` library. Each subcommand reads the
+//! manifest in `--dir`, acts, and exits; errors print one clear line and exit non-zero.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use vein_testnet::manifest::Manifest;
+use vein_testnet::{Sender, TestnetError, TxRequest, UpOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "vein-testnet",
+    version,
+    about = "Launch, fault and inspect a local testnet of real vein-node processes",
+    after_help = "Examples:\n  \
+        vein-testnet up --nodes 4                       start 4 nodes in out/testnet\n  \
+        vein-testnet status                             height, finality, peers per node\n  \
+        vein-testnet tx --from 0 --to 2 --amount 500    a transfer through node 0's API\n  \
+        vein-testnet tx --from faucet --to 1 --amount 7 --nonce 3 --via 2\n                                                  \
+        a pre-signed spend (repeat with another --to for a conflict)\n  \
+        vein-testnet kill 3 && vein-testnet restart 3   crash a node, bring it back\n  \
+        vein-testnet partition 0,1|2,3                  split the net in two; then: heal\n  \
+        vein-testnet fault --delay-ms 200 --loss-per-mille 50\n  \
+        vein-testnet load --rate 20 --duration 30       throughput and finality latency\n  \
+        vein-testnet logs 1 --lines 100\n  \
+        vein-testnet down                               stop all (keeps logs; --purge deletes)"
+)]
+struct Cli {
+    /// Directory holding the testnet (manifest testnet.json, keys, plots, data, logs).
+    #[arg(long, global = true, default_value = "out/testnet")]
+    dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate keys, genesis and plots; start the nodes; wait until all are ready.
+    Up {
+        #[arg(long, default_value_t = 4)]
+        nodes: usize,
+        /// Plot size per node in nonces (256 KiB each: 64 = 16 MiB).
+        #[arg(long, default_value_t = 64)]
+        nonces: u64,
+        /// Target checkpoint interval.
+        #[arg(long, default_value_t = 5_000)]
+        interval_ms: u64,
+        /// Finality depth k.
+        #[arg(long, default_value_t = 6)]
+        k: u64,
+        /// Label the keys are derived from (default: random).
+        #[arg(long)]
+        label: Option<String>,
+        /// The vein-node binary (default: next to this executable).
+        #[arg(long)]
+        node_bin: Option<PathBuf>,
+        /// Seconds to wait for every node's /ready.
+        #[arg(long, default_value_t = 60)]
+        ready_timeout: u64,
+    },
+    /// A table of the nodes (or JSON with --json).
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Submit a transfer. Without --nonce the node signs with its own key and nonce; with
+    /// --nonce (or --from faucet) the CLI signs locally and posts the signed transaction.
+    Tx {
+        /// A node index or `faucet`.
+        #[arg(long)]
+        from: String,
+        /// A node index, `faucet`, or a 64-hex account.
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        amount: u64,
+        #[arg(long, default_value_t = 1)]
+        fee: u64,
+        #[arg(long)]
+        nonce: Option<u64>,
+        /// Node whose API receives it (default: the sender's node; node 0 for the faucet).
+        #[arg(long)]
+        via: Option<usize>,
+    },
+    /// Kill a node (SIGKILL: a crash; --graceful: SIGTERM first).
+    Kill {
+        node: usize,
+        #[arg(long)]
+        graceful: bool,
+    },
+    /// Start a stopped node again (same ports, same data directory).
+    Restart {
+        node: usize,
+        #[arg(long, default_value_t = 60)]
+        ready_timeout: u64,
+    },
+    /// Split the net into groups, e.g. `0,1|2,3`; nodes named nowhere form one more group.
+    Partition { groups: String },
+    /// Remove every partition, delay and loss.
+    Heal,
+    /// Add delay and/or loss to outbound messages (all running nodes, or --node).
+    Fault {
+        #[arg(long)]
+        delay_ms: Option<u64>,
+        #[arg(long)]
+        loss_per_mille: Option<u64>,
+        #[arg(long, value_delimiter = ',')]
+        node: Vec<usize>,
+    },
+    /// Print the last lines of a node's log.
+    Logs {
+        node: usize,
+        #[arg(long, default_value_t = 50)]
+        lines: usize,
+    },
+    /// Offered load: transfers per second for a duration, then throughput and latency.
+    Load {
+        #[arg(long, default_value_t = 10.0)]
+        rate: f64,
+        /// Seconds of sending.
+        #[arg(long, default_value_t = 30)]
+        duration: u64,
+        /// Seconds to wait afterwards for finality.
+        #[arg(long, default_value_t = 120)]
+        settle: u64,
+    },
+    /// Stop every node; keeps logs and data (and the manifest, without pids) unless --purge.
+    Down {
+        #[arg(long)]
+        purge: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value)
+        .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"))
+}
+
+fn execute(cli: Cli) -> Result<(), TestnetError> {
+    let dir = cli.dir;
+    match cli.command {
+        Command::Up { nodes, nonces, interval_ms, k, label, node_bin, ready_timeout } => {
+            let options = UpOptions {
+                dir,
+                nodes,
+                nonces,
+                target_interval_ms: interval_ms,
+                finality_depth: k,
+                label,
+                node_bin,
+                ready_timeout: Duration::from_secs(ready_timeout),
+            };
+            let manifest = vein_testnet::up(&options)?;
+            println!("testnet {} is up ({} nodes)", manifest.chain_id, manifest.nodes.len());
+            for node in &manifest.nodes {
+                println!(
+                    "  node {}: api http://{}/  metrics http://{}/metrics  log {}",
+                    node.index,
+                    node.api,
+                    node.api,
+                    node.log.display()
+                );
+            }
+            println!("manifest: {}", Manifest::path(&manifest.dir).display());
+        }
+        Command::Status { json } => {
+            let manifest = Manifest::load(&dir)?;
+            let rows = vein_testnet::status(&manifest);
+            if json {
+                println!("{}", to_json(&rows));
+            } else {
+                print!("{}", vein_testnet::status_table(&rows));
+            }
+        }
+        Command::Tx { from, to, amount, fee, nonce, via } => {
+            let manifest = Manifest::load(&dir)?;
+            let from = match from.as_str() {
+                "faucet" => Sender::Faucet,
+                index => Sender::Node(index.parse().map_err(|_| {
+                    TestnetError::Invalid(format!("--from {index:?}: a node index or faucet"))
+                })?),
+            };
+            let request = TxRequest { from, to, amount, fee, nonce, via };
+            println!("{}", vein_testnet::tx(&manifest, &request)?);
+        }
+        Command::Kill { node, graceful } => {
+            let mut manifest = Manifest::load(&dir)?;
+            vein_testnet::kill(&mut manifest, node, graceful)?;
+            println!("node {node} stopped");
+        }
+        Command::Restart { node, ready_timeout } => {
+            let mut manifest = Manifest::load(&dir)?;
+            vein_testnet::restart(&mut manifest, node, Duration::from_secs(ready_timeout))?;
+            println!("node {node} running again");
+        }
+        Command::Partition { groups } => {
+            let manifest = Manifest::load(&dir)?;
+            let groups = vein_testnet::parse_partition(&groups, manifest.nodes.len())?;
+            vein_testnet::partition(&manifest, &groups)?;
+            println!("partitioned: {groups:?}");
+        }
+        Command::Heal => {
+            vein_testnet::heal(&Manifest::load(&dir)?)?;
+            println!("healed");
+        }
+        Command::Fault { delay_ms, loss_per_mille, node } => {
+            if delay_ms.is_none() && loss_per_mille.is_none() {
+                return Err(TestnetError::Invalid(
+                    "give --delay-ms and/or --loss-per-mille".into(),
+                ));
+            }
+            vein_testnet::fault(&Manifest::load(&dir)?, &node, delay_ms, loss_per_mille)?;
+            println!("faults set");
+        }
+        Command::Logs { node, lines } => {
+            println!("{}", vein_testnet::logs(&Manifest::load(&dir)?, node, lines)?);
+        }
+        Command::Load { rate, duration, settle } => {
+            let manifest = Manifest::load(&dir)?;
+            let report = vein_testnet::load(
+                &manifest,
+                rate,
+                Duration::from_secs(duration),
+                Duration::from_secs(settle),
+            )?;
+            println!("{}", to_json(&report));
+        }
+        Command::Down { purge } => {
+            let mut manifest = Manifest::load(&dir)?;
+            let stopped = vein_testnet::down(&mut manifest, purge)?;
+            println!(
+                "stopped {stopped} node(s){}",
+                if purge { ", removed the directory" } else { "" }
+            );
+        }
+    }
+    Ok(())
+}

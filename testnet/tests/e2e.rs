@@ -1,0 +1,263 @@
+//! End to end, through the real CLI and real node processes on loopback: a 4-node testnet with
+//! real plot files agrees on its final ledger; a killed node restarts from its store and
+//! catches up; a 2|2 partition with a conflicting spend on each side heals into exactly one
+//! applied and final spend everywhere; `down` leaves no process behind. Every wait polls with a
+//! deadline, so a failure names what did not happen instead of hanging.
+
+// Test helpers may panic on broken invariants; the test drives real processes on the wall clock.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use vein_testnet::http;
+use vein_testnet::manifest::Manifest;
+
+const CLI: &str = env!("CARGO_BIN_EXE_vein-testnet");
+
+/// Newest modification time of any file under `dir`.
+fn newest_mtime(dir: &Path) -> std::time::SystemTime {
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let time = if path.is_dir() {
+            newest_mtime(&path)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).unwrap_or(newest)
+        };
+        newest = newest.max(time);
+    }
+    newest
+}
+
+/// Make sure the `vein-node` binary next to the CLI is current (cargo builds only this crate's
+/// binaries for its tests). A workspace test run has built it already: rebuilding then could
+/// re-resolve features and recompile dependencies for minutes, so build only when it is
+/// missing or older than the node's sources.
+fn build_node_binary() {
+    let cli = Path::new(CLI);
+    let profile_dir = cli.parent().unwrap();
+    let binary = profile_dir.join("vein-node");
+    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("../node");
+    let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
+    if built.is_some_and(|built| built >= newest_mtime(&sources.join("src"))) {
+        return;
+    }
+    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
+        Some("debug") | None => "dev".to_string(),
+        Some(other) => other.to_string(),
+    };
+    let target_dir = profile_dir.parent().unwrap();
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "-p", "vein-node", "--bin", "vein-node", "--profile", &profile])
+        .env("CARGO_TARGET_DIR", target_dir)
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "building vein-node failed");
+}
+
+/// A testnet that is brought down when the test ends, pass or fail.
+struct Net {
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        let _ = Command::new(CLI).arg("--dir").arg(self.dir.path()).arg("down").output();
+    }
+}
+
+impl Net {
+    fn cli(&self, args: &[&str]) -> String {
+        let output = Command::new(CLI)
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(args)
+            .output()
+            .expect("run vein-testnet");
+        assert!(
+            output.status.success(),
+            "vein-testnet {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    fn manifest(&self) -> Manifest {
+        Manifest::load(self.dir.path()).expect("manifest")
+    }
+
+    fn get(&self, node: usize, path: &str) -> Option<Value> {
+        http::get(self.manifest().nodes[node].api, path).ok()
+    }
+
+    fn status(&self, node: usize) -> Value {
+        self.get(node, "/status").unwrap_or(Value::Null)
+    }
+
+    fn unit(&self, node: usize, id: &str) -> Value {
+        self.get(node, &format!("/unit/{id}")).unwrap_or(Value::Null)
+    }
+
+    fn final_applied(&self, node: usize, id: &str) -> bool {
+        let unit = self.unit(node, id);
+        unit["final"] == Value::Bool(true) && unit["outcome"] == "applied"
+    }
+
+    /// Ledger root of the active checkpoint at `height` on `node`.
+    fn root_at(&self, node: usize, height: u64) -> Option<String> {
+        let top = self.status(node)["height"].as_u64()?;
+        let list =
+            self.get(node, &format!("/checkpoints?limit={}", top.checked_sub(height)? + 1))?;
+        list["checkpoints"]
+            .as_array()?
+            .iter()
+            .find(|cp| cp["height"].as_u64() == Some(height))
+            .and_then(|cp| cp["ledger_root"].as_str().map(String::from))
+    }
+
+    /// All `nodes` report the same ledger root at their highest common final height.
+    fn assert_final_ledgers_agree(&self, nodes: &[usize]) -> u64 {
+        let common = nodes
+            .iter()
+            .map(|node| self.status(*node)["final_height"].as_u64().unwrap_or(0))
+            .min()
+            .unwrap();
+        assert!(common > 0, "no final checkpoint yet");
+        let roots: Vec<Option<String>> = nodes.iter().map(|n| self.root_at(*n, common)).collect();
+        assert!(roots[0].is_some(), "no root at height {common}");
+        assert!(
+            roots.iter().all(|root| *root == roots[0]),
+            "ledgers differ at {common}: {roots:?}"
+        );
+        common
+    }
+}
+
+fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!("[{:>5.1}s] {what}", started.elapsed().as_secs_f64());
+}
+
+fn pid_running(pid: u32) -> bool {
+    // A zombie (reaped later by whoever inherited it) is not running.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().to_string()))
+        .is_some_and(|rest| !rest.starts_with('Z') && !rest.starts_with('X'))
+}
+
+#[test]
+fn four_nodes_agree_survive_a_crash_and_heal_a_partitioned_double_spend() {
+    let started = Instant::now();
+    build_node_binary();
+    let net = Net { dir: tempfile::tempdir().unwrap() };
+    net.cli(&["up", "--nodes", "4", "--nonces", "16", "--interval-ms", "1000", "--k", "3"]);
+    let all = [0usize, 1, 2, 3];
+    let minute = Duration::from_secs(60);
+
+    // 1. Transfers in a ring; all of them applied and final on every node; ledgers agree.
+    let ids: Vec<String> = (0..8)
+        .map(|i| {
+            let (from, to) = (i % 4, (i + 1) % 4);
+            net.cli(&[
+                "tx",
+                "--from",
+                &from.to_string(),
+                "--to",
+                &to.to_string(),
+                "--amount",
+                "100",
+            ])
+        })
+        .collect();
+    wait_until("8 transfers final and applied on all nodes", minute, || {
+        ids.iter().all(|id| all.iter().all(|node| net.final_applied(*node, id)))
+    });
+    net.assert_final_ledgers_agree(&all);
+
+    // 2. Crash node 3, keep going, restart it: it replays its store and catches up.
+    net.cli(&["kill", "3"]);
+    let pid_before = net.manifest().nodes[3].pid;
+    assert_eq!(pid_before, None);
+    let more: Vec<String> = (0..4)
+        .map(|i| net.cli(&["tx", "--from", &(i % 3).to_string(), "--to", "3", "--amount", "7"]))
+        .collect();
+    wait_until("transfers final on the survivors", minute, || {
+        more.iter().all(|id| [0, 1, 2].iter().all(|node| net.final_applied(*node, id)))
+    });
+    let survivors_final = net.status(0)["final_height"].as_u64().unwrap();
+    net.cli(&["restart", "3"]);
+    wait_until("restarted node 3 catches up", minute, || {
+        net.status(3)["final_height"].as_u64().is_some_and(|h| h >= survivors_final)
+            && more.iter().chain(&ids).all(|id| net.final_applied(3, id))
+    });
+    net.assert_final_ledgers_agree(&all);
+
+    // 3. Partition 0,1 | 2,3 and spend the faucet's next nonce differently on each side.
+    net.cli(&["partition", "0,1|2,3"]);
+    let faucet = net.manifest().faucet_account;
+    let nonce = net.get(0, &format!("/balance/{faucet}")).unwrap()["next_nonce"].as_u64().unwrap();
+    let nonce = nonce.to_string();
+    let left = ["tx", "--from", "faucet", "--to", "1", "--amount", "1000", "--nonce", &nonce];
+    let spend_left = net.cli(&[&left[..], &["--via", "0"]].concat());
+    let right = ["tx", "--from", "faucet", "--to", "2", "--amount", "2000", "--nonce", &nonce];
+    let spend_right = net.cli(&[&right[..], &["--via", "2"]].concat());
+    assert_ne!(spend_left, spend_right);
+    let applied = |node: usize, id: &str| net.unit(node, id)["outcome"] == "applied";
+    wait_until("each side applies its own spend", minute, || {
+        applied(0, &spend_left)
+            && applied(1, &spend_left)
+            && applied(2, &spend_right)
+            && applied(3, &spend_right)
+    });
+    net.cli(&["heal"]);
+    let mut winner = String::new();
+    wait_until("exactly one spend final and applied everywhere", Duration::from_secs(90), || {
+        let left_everywhere = all.iter().all(|node| net.final_applied(*node, &spend_left));
+        let right_everywhere = all.iter().all(|node| net.final_applied(*node, &spend_right));
+        winner = if left_everywhere { spend_left.clone() } else { spend_right.clone() };
+        left_everywhere != right_everywhere
+    });
+    let loser = if winner == spend_left { &spend_right } else { &spend_left };
+    for node in all {
+        assert!(!applied(node, loser), "node {node} applied the losing spend {loser}");
+    }
+    // Ledgers agree at a final height that includes the winning spend.
+    wait_until("all nodes final past the winning spend", minute, || {
+        let height = all
+            .iter()
+            .filter_map(|node| net.unit(*node, &winner)["confirmed_height"].as_u64())
+            .max();
+        height.is_some_and(|height| {
+            all.iter().all(|node| net.status(*node)["final_height"].as_u64() >= Some(height))
+        })
+    });
+    net.assert_final_ledgers_agree(&all);
+
+    // No node ever saw a final checkpoint disconnected (the partition finalised on neither side).
+    for node in all {
+        let api = net.manifest().nodes[node].api;
+        let (status, metrics) =
+            http::request(api, "GET", "/metrics", None, Duration::from_secs(5)).unwrap();
+        assert_eq!(status, 200);
+        assert!(metrics.contains("vein_final_reverted_total 0"), "node {node}: {metrics}");
+    }
+
+    // 4. Down: every node process is gone, logs stay, the manifest forgets the pids.
+    let pids: Vec<u32> = net.manifest().nodes.iter().filter_map(|node| node.pid).collect();
+    assert_eq!(pids.len(), 4);
+    net.cli(&["down"]);
+    for pid in &pids {
+        assert!(!pid_running(*pid), "node process {pid} still running after down");
+    }
+    assert!(net.manifest().nodes.iter().all(|node| node.pid.is_none()));
+    let log: PathBuf = net.manifest().nodes[0].log.clone();
+    assert!(std::fs::metadata(log).unwrap().len() > 0);
+    eprintln!("e2e took {:.1} s", started.elapsed().as_secs_f64());
+}
