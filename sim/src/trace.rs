@@ -29,7 +29,11 @@ impl Trace {
         self.message_bytes += bytes.len() as u64;
         self.hasher.update(b"M");
         self.hasher.update(&(to as u64).to_le_bytes());
-        self.hasher.update(from.to_string().as_bytes());
+        match from.ip() {
+            std::net::IpAddr::V4(ip) => self.hasher.update(&ip.octets()),
+            std::net::IpAddr::V6(ip) => self.hasher.update(&ip.octets()),
+        };
+        self.hasher.update(&from.port().to_le_bytes());
         self.hasher.update(&(bytes.len() as u64).to_le_bytes());
         self.hasher.update(bytes);
     }
