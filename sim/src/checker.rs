@@ -15,7 +15,8 @@
 //! - `ledger-invariant`: `supply = genesis + minted − burned` and balances sum to it;
 //! - `supply`: two nodes with the same head hold different supplies or ledger roots;
 //! - `lost-final`: a node's chain no longer holds a checkpoint or transaction it (or any node)
-//!   reported final at a height it has finalised (the crash-and-restart durability check);
+//!   reported final at a height it has finalised, or its final height is below one it reported
+//!   before (the crash-and-restart durability check);
 //! - `no-convergence`: the nodes' chains differ below the lowest head (minus one, since a
 //!   checkpoint may be in flight at any instant);
 //! - `no-progress`: a node's final height did not advance after the last fault;
@@ -201,11 +202,13 @@ pub struct NodeSnapshot {
 }
 
 /// The end-of-run checks; `final_heights_at_faults_end` are the nodes' final heights when the
-/// last fault ended, `finals` the checkpoints reported final during the run, `lag_max` how
+/// last fault ended, `finals` the checkpoints reported final during the run, `reported` the
+/// highest final height each node ever reported (before any crash), `lag_max` how
 /// far a node's final height may trail the best one at the end.
 pub fn check_end(
     snapshots: &[NodeSnapshot],
     finals: &BTreeMap<u64, Hash>,
+    reported: &[u64],
     final_heights_at_faults_end: &[u64],
     lag_max: u64,
     at_ms: u64,
@@ -244,6 +247,19 @@ pub fn check_end(
                     "{} final transactions not held, first {}",
                     snapshot.lost_transactions.len(),
                     id.short()
+                ),
+            });
+        }
+        if snapshot.final_height < reported.get(node).copied().unwrap_or(0) {
+            violations.push(Violation {
+                invariant: "lost-final",
+                at_ms,
+                node,
+                other: None,
+                detail: format!(
+                    "final height {} is below the {} this node reported before",
+                    snapshot.final_height,
+                    reported.get(node).copied().unwrap_or(0)
                 ),
             });
         }
@@ -387,18 +403,20 @@ mod tests {
     fn end_checks_find_divergence_loss_and_stalls() {
         let finals: BTreeMap<u64, Hash> = [(1, Hash([1; 32]))].into_iter().collect();
         let good = [snapshot(0, &[0, 1, 2, 3], 2), snapshot(1, &[0, 1, 2, 4, 5], 2)];
-        assert!(check_end(&good, &finals, &[1, 1], 5, 9).is_empty());
+        assert!(check_end(&good, &finals, &[], &[1, 1], 5, 9).is_empty());
         let diverged = [snapshot(0, &[0, 1, 2, 3, 4], 2), snapshot(1, &[0, 1, 9, 4, 5], 2)];
-        let found = check_end(&diverged, &finals, &[1, 1], 5, 9);
+        let found = check_end(&diverged, &finals, &[], &[1, 1], 5, 9);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].invariant, "no-convergence");
         let lost = [snapshot(0, &[0, 8, 2, 3], 2)];
-        assert_eq!(check_end(&lost, &finals, &[1], 5, 9)[0].invariant, "lost-final");
+        assert_eq!(check_end(&lost, &finals, &[], &[1], 5, 9)[0].invariant, "lost-final");
         let stalled = [snapshot(0, &[0, 1, 2, 3], 2)];
-        assert_eq!(check_end(&stalled, &finals, &[2], 5, 9)[0].invariant, "no-progress");
+        assert_eq!(check_end(&stalled, &finals, &[], &[2], 5, 9)[0].invariant, "no-progress");
         let mut richer = snapshot(1, &[0, 1, 2, 3], 2);
         richer.supply = 101;
         let split = [snapshot(0, &[0, 1, 2, 3], 2), richer];
-        assert_eq!(check_end(&split, &finals, &[1, 1], 5, 9)[0].invariant, "supply");
+        assert_eq!(check_end(&split, &finals, &[], &[1, 1], 5, 9)[0].invariant, "supply");
+        let regressed = [snapshot(0, &[0, 1, 2, 3], 2)];
+        assert_eq!(check_end(&regressed, &finals, &[3], &[1], 5, 9)[0].invariant, "lost-final");
     }
 }

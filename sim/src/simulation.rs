@@ -525,8 +525,16 @@ async fn supervise(
         final_height_range = (heights.clone().min().unwrap_or(0), heights.max().unwrap_or(0));
         let before = heights_at_faults_end.unwrap_or_default();
         let finals = shared.checker().final_checkpoints();
+        let reported = shared.checker().final_heights().to_vec();
         let lag_max = 2 * config.finality_depth + 4;
-        violations.extend(check_end(&snapshots, &finals, &before, lag_max, sim_now_ms()));
+        violations.extend(check_end(
+            &snapshots,
+            &finals,
+            &reported,
+            &before,
+            lag_max,
+            sim_now_ms(),
+        ));
         if snapshots.len() < specs.len() {
             violations.push(Violation {
                 invariant: "node-down",
