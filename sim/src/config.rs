@@ -216,7 +216,7 @@ impl SimConfig {
         format!(
             "RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p vein-sim \
              --release -- run --seed {} --nodes {} --duration {} --tx-rate {} --faults {} \
-             --interval-ms {} --finality {}",
+             --interval-ms {} --finality {} --peers {} --settle {}",
             self.seed,
             self.nodes,
             self.duration_s,
@@ -224,6 +224,8 @@ impl SimConfig {
             self.faults.to_arg(),
             self.target_interval_ms,
             self.finality_depth,
+            self.peers_per_node,
+            self.settle_s,
         )
     }
 }
