@@ -1,0 +1,188 @@
+//! Wall-clock benchmarks: how fast the simulator runs networks of 100 to 10,000 nodes, and how
+//! that compares with madsim itself.
+//!
+//! A bench run is a normal fault-free run (10 s checkpoints, 2 transfers per second, 1 for
+//! 10,000 nodes). The raw baseline replays the same traffic volume through madsim with nothing
+//! behind it: the same nodes and peer graph, each node sending its share of the messages the
+//! protocol run delivered, of the protocol run's mean size, to random peers every 100 ms, and a
+//! receive loop that drops them. Protocol rate over raw rate is the share of madsim's message
+//! throughput the protocol keeps, i.e. the inverse of the protocol's per-message overhead.
+
+use crate::config::{SimConfig, stream};
+use crate::runtime::TAG;
+use crate::simulation::{RunReport, node_addr, peer_graph};
+use madsim::net::Endpoint;
+use madsim::runtime::{Handle, Runtime};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The configuration of a bench run of `nodes` nodes.
+pub fn bench_config(seed: u64, nodes: usize, duration_s: u64) -> SimConfig {
+    let mut config = SimConfig::new(seed, nodes);
+    config.duration_s = duration_s;
+    config.tx_rate = if nodes >= 10_000 { 1.0 } else { 2.0 };
+    config.target_interval_ms = 10_000;
+    config
+}
+
+/// Peak resident set size of this process (VmHWM), if the kernel reports it.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Messages delivered by the raw baseline of `report`'s traffic (see the module docs).
+pub fn raw_messages(config: &SimConfig, report: &RunReport) -> u64 {
+    let nodes = config.nodes.max(1);
+    let per_node_per_s =
+        report.messages_delivered as f64 / (nodes as f64 * config.duration_s.max(1) as f64);
+    let size = (report.message_bytes / report.messages_delivered.max(1)) as usize;
+    let graph = Arc::new(peer_graph(config.seed, nodes, config.peers_per_node));
+    let delivered = Arc::new(AtomicU64::new(0));
+    let mut madsim_config = madsim::Config::default();
+    let (low, high) = config.latency_ms;
+    madsim_config.net.send_latency =
+        Duration::from_millis(low)..Duration::from_millis(high.max(low + 1));
+    let runtime = Runtime::with_seed_and_config(config.seed, madsim_config);
+    let seed = config.seed;
+    let duration = Duration::from_secs(config.duration_s);
+    let counter = delivered.clone();
+    runtime.block_on(async move {
+        let handle = Handle::current();
+        for index in 0..nodes {
+            let graph = graph.clone();
+            let counter = counter.clone();
+            handle
+                .create_node()
+                .name(format!("raw{index}"))
+                .ip(node_addr(index).ip())
+                .init(move || {
+                    raw_node(seed, index, graph.clone(), per_node_per_s, size, counter.clone())
+                })
+                .build();
+        }
+        madsim::time::sleep(duration).await;
+    });
+    delivered.load(Ordering::Relaxed)
+}
+
+async fn raw_node(
+    seed: u64,
+    index: usize,
+    graph: Arc<Vec<Vec<usize>>>,
+    per_second: f64,
+    size: usize,
+    delivered: Arc<AtomicU64>,
+) {
+    let Ok(endpoint) = Endpoint::bind(node_addr(index)).await else { return };
+    let pump = endpoint.clone();
+    madsim::task::spawn(async move {
+        while pump.recv_from_raw(TAG).await.is_ok() {
+            delivered.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let peers = &graph[index];
+    if peers.is_empty() {
+        return;
+    }
+    let payload = Arc::new(vec![0u8; size]);
+    let mut rng = stream(seed, "raw", index as u64);
+    let mut budget = rng.unit_f64();
+    loop {
+        madsim::time::sleep(Duration::from_millis(100)).await;
+        budget += per_second / 10.0;
+        while budget >= 1.0 {
+            budget -= 1.0;
+            let peer = node_addr(peers[rng.index(peers.len())]);
+            let _ = endpoint.send_to_raw(peer, TAG, Box::new(payload.clone())).await;
+        }
+    }
+}
+
+/// One line of the bench table.
+#[derive(Debug, Clone)]
+pub struct BenchRow {
+    pub nodes: usize,
+    pub tx_rate: f64,
+    pub simulated_s: f64,
+    pub wall_s: f64,
+    pub messages: u64,
+    pub peak_rss_bytes: Option<u64>,
+    /// Raw baseline: messages delivered and wall seconds.
+    pub raw: Option<(u64, f64)>,
+    pub violations: usize,
+}
+
+impl BenchRow {
+    pub fn new(
+        report: &RunReport,
+        wall_s: f64,
+        peak_rss_bytes: Option<u64>,
+        raw: Option<(u64, f64)>,
+    ) -> BenchRow {
+        BenchRow {
+            nodes: report.config.nodes,
+            tx_rate: report.config.tx_rate,
+            simulated_s: report.simulated_ms as f64 / 1e3,
+            wall_s,
+            messages: report.messages_delivered,
+            peak_rss_bytes,
+            raw,
+            violations: report.violations.len(),
+        }
+    }
+
+    pub fn messages_per_wall_s(&self) -> f64 {
+        self.messages as f64 / self.wall_s.max(1e-9)
+    }
+
+    pub fn raw_per_wall_s(&self) -> Option<f64> {
+        self.raw.map(|(messages, wall)| messages as f64 / wall.max(1e-9))
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "{} nodes: {:.1} s wall, {:.1}x real time, {:.0} msgs/s, peak RSS {}, raw {}, \
+             {} violations",
+            self.nodes,
+            self.wall_s,
+            self.simulated_s / self.wall_s.max(1e-9),
+            self.messages_per_wall_s(),
+            self.peak_rss_bytes.map_or("?".to_string(), |b| format!("{} MiB", b >> 20)),
+            self.raw_per_wall_s().map_or("-".to_string(), |r| format!("{r:.0} msgs/s")),
+            self.violations
+        )
+    }
+}
+
+/// The Markdown bench table.
+pub fn table(rows: &[BenchRow]) -> String {
+    let mut out = String::from(
+        "| nodes | tx/s | simulated s | wall s | simulated/wall | messages | messages/wall s \
+         | peak RSS MiB | raw messages/wall s | protocol/raw |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for row in rows {
+        let raw = row.raw_per_wall_s();
+        out.push_str(&format!(
+            "| {} | {} | {:.0} | {:.1} | {:.1} | {} | {:.0} | {} | {} | {} |\n",
+            row.nodes,
+            row.tx_rate,
+            row.simulated_s,
+            row.wall_s,
+            row.simulated_s / row.wall_s.max(1e-9),
+            row.messages,
+            row.messages_per_wall_s(),
+            row.peak_rss_bytes.map_or("?".to_string(), |b| (b >> 20).to_string()),
+            raw.map_or("-".to_string(), |r| format!("{r:.0}")),
+            raw.map_or("-".to_string(), |r| format!(
+                "{:.0}%",
+                100.0 * row.messages_per_wall_s() / r.max(1e-9)
+            )),
+        ));
+    }
+    out
+}

@@ -1,0 +1,422 @@
+//! The invariants of PROTOCOL.md section 8, checked on every node's events as they happen
+//! (safety) and on snapshots of every node at the end of the run (convergence, durability).
+//!
+//! Safety, from events:
+//! - `conflicting-finality`: two nodes report different checkpoints final at one height;
+//! - `ledger-root`: two nodes report the same final checkpoint with different ledger roots;
+//! - (the event's `supply` is not compared: the core reports the supply of its current head
+//!   there, not of the final checkpoint, so it legitimately differs between nodes whose heads
+//!   differ; supply is compared at the end between nodes with equal heads instead);
+//! - `final-reverted`: a node disconnected a checkpoint it had reported final;
+//! - `tx-final-mismatch`: two nodes report one transaction final with different outcomes or at
+//!   different heights.
+//!
+//! At the end, from snapshots ([`NodeSnapshot`]):
+//! - `ledger-invariant`: `supply = genesis + minted − burned` and balances sum to it;
+//! - `supply`: two nodes with the same head hold different supplies or ledger roots;
+//! - `lost-final`: a node's chain no longer holds a checkpoint or transaction it (or any node)
+//!   reported final at a height it has finalised, or its final height is below one it reported
+//!   before (the crash-and-restart durability check);
+//! - `no-convergence`: the nodes' chains differ below the lowest head (minus one, since a
+//!   checkpoint may be in flight at any instant);
+//! - `no-progress`: a node's final height did not advance after the last fault;
+//! - `lagging`: a node's final height trails the best node's by more than a bound (2k + 4).
+
+use std::collections::BTreeMap;
+use vein_node::core::dag::Outcome;
+use vein_node::core::events::Event;
+use vein_node::core::hash::Hash;
+
+/// A violated invariant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub invariant: &'static str,
+    /// Simulated time of detection.
+    pub at_ms: u64,
+    pub node: usize,
+    /// The other node involved, if any.
+    pub other: Option<usize>,
+    pub detail: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at {:.3} s on node {}", self.invariant, self.at_ms as f64 / 1e3, self.node)?;
+        if let Some(other) = self.other {
+            write!(f, " (vs node {other})")?;
+        }
+        write!(f, ": {}", self.detail)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FinalCheckpoint {
+    id: Hash,
+    ledger_root: Hash,
+    supply: u64,
+    node: usize,
+}
+
+/// A transaction some node reported final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FinalTx {
+    pub height: u64,
+    pub outcome: Outcome,
+    pub node: usize,
+}
+
+/// Safety state shared by every node's event sink.
+#[derive(Debug, Default)]
+pub struct Checker {
+    finals: BTreeMap<u64, FinalCheckpoint>,
+    transactions: BTreeMap<Hash, FinalTx>,
+    /// Highest final height each node reported.
+    final_heights: Vec<u64>,
+    violations: Vec<Violation>,
+    pub applied: u64,
+    pub ignored: u64,
+}
+
+impl Checker {
+    pub fn new(nodes: usize) -> Checker {
+        Checker { final_heights: vec![0; nodes], ..Checker::default() }
+    }
+
+    /// Feed one event of node `node` at simulated time `at_ms`.
+    pub fn on_event(&mut self, node: usize, at_ms: u64, event: &Event) {
+        match event {
+            Event::CheckpointFinal { id, height, ledger_root, supply } => {
+                if let Some(best) = self.final_heights.get_mut(node) {
+                    *best = (*best).max(*height);
+                }
+                let seen =
+                    FinalCheckpoint { id: *id, ledger_root: *ledger_root, supply: *supply, node };
+                match self.finals.get(height).copied() {
+                    None => {
+                        self.finals.insert(*height, seen);
+                    }
+                    Some(first) if first.id != *id => self.record(Violation {
+                        invariant: "conflicting-finality",
+                        at_ms,
+                        node,
+                        other: Some(first.node),
+                        detail: format!(
+                            "height {height}: {} final here, {} final there",
+                            id.short(),
+                            first.id.short()
+                        ),
+                    }),
+                    Some(first) if first.ledger_root != *ledger_root => self.record(Violation {
+                        invariant: "ledger-root",
+                        at_ms,
+                        node,
+                        other: Some(first.node),
+                        detail: format!("height {height}: equal checkpoints, different roots"),
+                    }),
+                    Some(_) => {}
+                }
+            }
+            Event::FinalReverted { height, id } => self.record(Violation {
+                invariant: "final-reverted",
+                at_ms,
+                node,
+                other: None,
+                detail: format!("final checkpoint {} at height {height} reverted", id.short()),
+            }),
+            Event::TxFinal { id, height, outcome, .. } => {
+                match self.transactions.get(id).copied() {
+                    None => {
+                        match outcome {
+                            Outcome::Applied => self.applied += 1,
+                            Outcome::Ignored => self.ignored += 1,
+                        }
+                        self.transactions
+                            .insert(*id, FinalTx { height: *height, outcome: *outcome, node });
+                    }
+                    Some(first) if first.height != *height || first.outcome != *outcome => {
+                        self.record(Violation {
+                            invariant: "tx-final-mismatch",
+                            at_ms,
+                            node,
+                            other: Some(first.node),
+                            detail: format!(
+                                "tx {}: {outcome:?} at {height} here, {:?} at {} there",
+                                id.short(),
+                                first.outcome,
+                                first.height
+                            ),
+                        });
+                    }
+                    Some(_) => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn record(&mut self, violation: Violation) {
+        self.violations.push(violation);
+    }
+
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    pub fn final_heights(&self) -> &[u64] {
+        &self.final_heights
+    }
+
+    /// Highest height any node reported final.
+    pub fn highest_final(&self) -> u64 {
+        self.finals.keys().next_back().copied().unwrap_or(0)
+    }
+
+    /// Final checkpoint ids by height, as first reported.
+    pub fn final_checkpoints(&self) -> BTreeMap<u64, Hash> {
+        self.finals.iter().map(|(height, first)| (*height, first.id)).collect()
+    }
+
+    /// Every transaction reported final, as first reported.
+    pub fn final_transactions(&self) -> &BTreeMap<Hash, FinalTx> {
+        &self.transactions
+    }
+}
+
+/// What the end-of-run checks need from one node (gathered by the simulation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSnapshot {
+    pub node: usize,
+    pub height: u64,
+    pub final_height: u64,
+    /// Active checkpoint id at heights `0..=height`.
+    pub active: Vec<Hash>,
+    /// `check_invariants` of the ledger, as text if it failed.
+    pub ledger_error: Option<String>,
+    pub ledger_root: Hash,
+    pub supply: u64,
+    /// Transactions final (anywhere) at or below this node's final height that this node does
+    /// not hold with the same outcome at the same height.
+    pub lost_transactions: Vec<Hash>,
+    /// Peer count and rejection counters, to explain liveness failures.
+    pub diagnosis: String,
+}
+
+/// The end-of-run checks; `final_heights_at_faults_end` are the nodes' final heights when the
+/// last fault ended, `finals` the checkpoints reported final during the run, `reported` the
+/// highest final height each node ever reported (before any crash), `lag_max` how
+/// far a node's final height may trail the best one at the end.
+pub fn check_end(
+    snapshots: &[NodeSnapshot],
+    finals: &BTreeMap<u64, Hash>,
+    reported: &[u64],
+    final_heights_at_faults_end: &[u64],
+    lag_max: u64,
+    at_ms: u64,
+) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    for snapshot in snapshots {
+        let node = snapshot.node;
+        if let Some(error) = &snapshot.ledger_error {
+            violations.push(Violation {
+                invariant: "ledger-invariant",
+                at_ms,
+                node,
+                other: None,
+                detail: error.clone(),
+            });
+        }
+        for (height, id) in finals.range(..=snapshot.final_height) {
+            if snapshot.active.get(*height as usize) != Some(id) {
+                violations.push(Violation {
+                    invariant: "lost-final",
+                    at_ms,
+                    node,
+                    other: None,
+                    detail: format!("checkpoint {} final at height {height} not held", id.short()),
+                });
+                break;
+            }
+        }
+        if let Some(id) = snapshot.lost_transactions.first() {
+            violations.push(Violation {
+                invariant: "lost-final",
+                at_ms,
+                node,
+                other: None,
+                detail: format!(
+                    "{} final transactions not held, first {}",
+                    snapshot.lost_transactions.len(),
+                    id.short()
+                ),
+            });
+        }
+        if snapshot.final_height < reported.get(node).copied().unwrap_or(0) {
+            violations.push(Violation {
+                invariant: "lost-final",
+                at_ms,
+                node,
+                other: None,
+                detail: format!(
+                    "final height {} is below the {} this node reported before",
+                    snapshot.final_height,
+                    reported.get(node).copied().unwrap_or(0)
+                ),
+            });
+        }
+        let before = final_heights_at_faults_end.get(node).copied().unwrap_or(0);
+        if snapshot.final_height <= before {
+            violations.push(Violation {
+                invariant: "no-progress",
+                at_ms,
+                node,
+                other: None,
+                detail: format!(
+                    "final height {} did not advance past {before} after the last fault \
+                     (head height {}; {})",
+                    snapshot.final_height, snapshot.height, snapshot.diagnosis
+                ),
+            });
+        }
+    }
+    // Liveness beyond "advanced": a node whose finality trails the best by more than the
+    // settle phase could explain is stuck.
+    let best_final = snapshots.iter().map(|snapshot| snapshot.final_height).max().unwrap_or(0);
+    for snapshot in snapshots {
+        if snapshot.final_height + lag_max < best_final {
+            violations.push(Violation {
+                invariant: "lagging",
+                at_ms,
+                node: snapshot.node,
+                other: None,
+                detail: format!(
+                    "final height {} trails the best {best_final} by more than {lag_max} \
+                     (head height {}; {})",
+                    snapshot.final_height, snapshot.height, snapshot.diagnosis
+                ),
+            });
+        }
+    }
+    let mut by_head: BTreeMap<Hash, &NodeSnapshot> = BTreeMap::new();
+    for snapshot in snapshots {
+        let Some(head) = snapshot.active.last() else { continue };
+        let first = *by_head.entry(*head).or_insert(snapshot);
+        if first.supply != snapshot.supply || first.ledger_root != snapshot.ledger_root {
+            violations.push(Violation {
+                invariant: "supply",
+                at_ms,
+                node: snapshot.node,
+                other: Some(first.node),
+                detail: format!(
+                    "same head, supply {} and root {} here, {} and {} there",
+                    snapshot.supply,
+                    snapshot.ledger_root.short(),
+                    first.supply,
+                    first.ledger_root.short()
+                ),
+            });
+        }
+    }
+    let Some(lowest) = snapshots.iter().map(|snapshot| snapshot.height).min() else {
+        return violations;
+    };
+    // Compare below the lowest head minus one: the newest checkpoint may still be spreading.
+    let Some(first) = snapshots.first() else { return violations };
+    'heights: for height in 0..lowest.saturating_sub(1) as usize {
+        for snapshot in snapshots {
+            if snapshot.active.get(height) != first.active.get(height) {
+                violations.push(Violation {
+                    invariant: "no-convergence",
+                    at_ms,
+                    node: snapshot.node,
+                    other: Some(first.node),
+                    detail: format!(
+                        "chains differ at height {height} (lowest head {lowest}) after settling"
+                    ),
+                });
+                break 'heights;
+            }
+        }
+    }
+    violations
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn final_event(id: u8, height: u64, root: u8, supply: u64) -> Event {
+        Event::CheckpointFinal { id: Hash([id; 32]), height, ledger_root: Hash([root; 32]), supply }
+    }
+
+    #[test]
+    fn conflicting_finality_root_and_supply_are_caught() {
+        let mut checker = Checker::new(3);
+        checker.on_event(0, 10, &final_event(1, 5, 1, 100));
+        checker.on_event(1, 11, &final_event(1, 5, 1, 100));
+        assert!(checker.violations().is_empty());
+        checker.on_event(2, 12, &final_event(2, 5, 1, 100));
+        assert_eq!(checker.violations()[0].invariant, "conflicting-finality");
+        assert_eq!(checker.violations()[0].other, Some(0));
+        checker.on_event(1, 13, &final_event(1, 5, 9, 100));
+        // The event's supply is the reporting node's head supply: not compared.
+        checker.on_event(1, 14, &final_event(1, 5, 1, 99));
+        let names: Vec<_> = checker.violations().iter().map(|v| v.invariant).collect();
+        assert_eq!(names, ["conflicting-finality", "ledger-root"]);
+        assert_eq!(checker.final_heights(), &[5, 5, 5]);
+        checker.on_event(0, 20, &Event::FinalReverted { height: 5, id: Hash([1; 32]) });
+        assert_eq!(checker.violations().last().unwrap().invariant, "final-reverted");
+    }
+
+    #[test]
+    fn transactions_final_differently_are_caught() {
+        let mut checker = Checker::new(2);
+        let tx = |height, outcome| Event::TxFinal {
+            id: Hash([7; 32]),
+            height,
+            outcome,
+            from: Default::default(),
+            nonce: 0,
+        };
+        checker.on_event(0, 1, &tx(3, Outcome::Applied));
+        checker.on_event(1, 2, &tx(3, Outcome::Applied));
+        assert!(checker.violations().is_empty());
+        assert_eq!(checker.applied, 1);
+        checker.on_event(1, 3, &tx(3, Outcome::Ignored));
+        assert_eq!(checker.violations()[0].invariant, "tx-final-mismatch");
+    }
+
+    fn snapshot(node: usize, chain: &[u8], final_height: u64) -> NodeSnapshot {
+        NodeSnapshot {
+            node,
+            height: chain.len() as u64 - 1,
+            final_height,
+            active: chain.iter().map(|id| Hash([*id; 32])).collect(),
+            ledger_error: None,
+            ledger_root: Hash::ZERO,
+            supply: 100,
+            lost_transactions: Vec::new(),
+            diagnosis: String::new(),
+        }
+    }
+
+    #[test]
+    fn end_checks_find_divergence_loss_and_stalls() {
+        let finals: BTreeMap<u64, Hash> = [(1, Hash([1; 32]))].into_iter().collect();
+        let good = [snapshot(0, &[0, 1, 2, 3], 2), snapshot(1, &[0, 1, 2, 4, 5], 2)];
+        assert!(check_end(&good, &finals, &[], &[1, 1], 5, 9).is_empty());
+        let diverged = [snapshot(0, &[0, 1, 2, 3, 4], 2), snapshot(1, &[0, 1, 9, 4, 5], 2)];
+        let found = check_end(&diverged, &finals, &[], &[1, 1], 5, 9);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].invariant, "no-convergence");
+        let lost = [snapshot(0, &[0, 8, 2, 3], 2)];
+        assert_eq!(check_end(&lost, &finals, &[], &[1], 5, 9)[0].invariant, "lost-final");
+        let stalled = [snapshot(0, &[0, 1, 2, 3], 2)];
+        assert_eq!(check_end(&stalled, &finals, &[], &[2], 5, 9)[0].invariant, "no-progress");
+        let mut richer = snapshot(1, &[0, 1, 2, 3], 2);
+        richer.supply = 101;
+        let split = [snapshot(0, &[0, 1, 2, 3], 2), richer];
+        assert_eq!(check_end(&split, &finals, &[], &[1, 1], 5, 9)[0].invariant, "supply");
+        let regressed = [snapshot(0, &[0, 1, 2, 3], 2)];
+        assert_eq!(check_end(&regressed, &finals, &[3], &[1], 5, 9)[0].invariant, "lost-final");
+    }
+}

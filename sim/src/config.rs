@@ -1,0 +1,286 @@
+//! What one simulation run is. Everything random in a run derives from `seed`; the rest of this
+//! struct is the experiment's shape. `replay_command` prints the one line that reruns it.
+//!
+//! Fault kinds are switched on individually (`--faults partition,kill`) or drawn from the seed
+//! (`--faults swarm`, after swarm testing: each kind on with probability one half, so that many
+//! seeds explore many combinations instead of every run mixing everything).
+
+use vein_node::core::hash::Hash;
+use vein_node::core::params::Params;
+use vein_node::core::random::DetRng;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("unknown fault kind {name:?} (expected one of {expected})")]
+    UnknownFault { name: String, expected: &'static str },
+    #[error("{field} must be positive")]
+    NotPositive { field: &'static str },
+    #[error("duration {duration_s} s leaves no time after the settle phase of {settle_s} s")]
+    TooShort { duration_s: u64, settle_s: u64 },
+}
+
+pub const FAULT_NAMES: &str = "partition, kill, skew, loss, latency, all, none, swarm";
+
+/// Which fault kinds the run injects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FaultKinds {
+    pub partition: bool,
+    pub kill: bool,
+    pub skew: bool,
+    pub loss: bool,
+    pub latency: bool,
+    /// The kinds were drawn from the seed (recorded so the replay command says `swarm`).
+    pub swarm: bool,
+}
+
+impl FaultKinds {
+    pub fn none() -> FaultKinds {
+        FaultKinds::default()
+    }
+
+    pub fn all() -> FaultKinds {
+        FaultKinds {
+            partition: true,
+            kill: true,
+            skew: true,
+            loss: true,
+            latency: true,
+            swarm: false,
+        }
+    }
+
+    /// Each kind on with probability one half, drawn from the seed; at least one is on.
+    pub fn swarm(seed: u64) -> FaultKinds {
+        let mut rng = DetRng::from_seed(derive_seed(seed, "swarm", 0));
+        loop {
+            let kinds = FaultKinds {
+                partition: rng.below(2) == 1,
+                kill: rng.below(2) == 1,
+                skew: rng.below(2) == 1,
+                loss: rng.below(2) == 1,
+                latency: rng.below(2) == 1,
+                swarm: true,
+            };
+            if kinds.any() {
+                return kinds;
+            }
+        }
+    }
+
+    /// Parse a comma-separated list: kinds, or `all`, `none`, `swarm` (which needs the seed).
+    pub fn parse(text: &str, seed: u64) -> Result<FaultKinds, ConfigError> {
+        let mut kinds = FaultKinds::none();
+        for name in text.split(',').map(str::trim).filter(|name| !name.is_empty()) {
+            match name {
+                "partition" => kinds.partition = true,
+                "kill" => kinds.kill = true,
+                "skew" => kinds.skew = true,
+                "loss" => kinds.loss = true,
+                "latency" => kinds.latency = true,
+                "all" => kinds = FaultKinds::all(),
+                "none" => kinds = FaultKinds::none(),
+                "swarm" => kinds = FaultKinds::swarm(seed),
+                other => {
+                    return Err(ConfigError::UnknownFault {
+                        name: other.to_string(),
+                        expected: FAULT_NAMES,
+                    });
+                }
+            }
+        }
+        Ok(kinds)
+    }
+
+    pub fn any(&self) -> bool {
+        self.partition || self.kill || self.skew || self.loss || self.latency
+    }
+
+    /// The enabled kinds as a `--faults` argument.
+    pub fn to_arg(&self) -> String {
+        if self.swarm {
+            return "swarm".to_string();
+        }
+        let names: Vec<&str> = [
+            (self.partition, "partition"),
+            (self.kill, "kill"),
+            (self.skew, "skew"),
+            (self.loss, "loss"),
+            (self.latency, "latency"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, name)| *name)
+        .collect();
+        if names.is_empty() { "none".to_string() } else { names.join(",") }
+    }
+
+    /// The enabled kinds, for reports.
+    pub fn describe(&self) -> String {
+        let arg =
+            if self.swarm { FaultKinds { swarm: false, ..*self }.to_arg() } else { self.to_arg() };
+        if self.swarm { format!("swarm: {arg}") } else { arg }
+    }
+}
+
+/// One run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub nodes: usize,
+    /// Simulated length of the whole run.
+    pub duration_s: u64,
+    /// Network-wide transfers per simulated second.
+    pub tx_rate: f64,
+    pub faults: FaultKinds,
+    /// Target checkpoint interval `T`.
+    pub target_interval_ms: u64,
+    /// Finality depth `k`.
+    pub finality_depth: u64,
+    /// Random peers each node picks; links are symmetric, so the mean degree is about twice this.
+    pub peers_per_node: usize,
+    /// Nodes that mine (the first `miners` nodes). Every node would hold every miner's capacity
+    /// in its genesis copy, so large networks keep this bounded.
+    pub miners: usize,
+    /// Nodes whose accounts are funded in genesis and issue the workload.
+    pub funded: usize,
+    /// The liveness phase at the end of the run: no fault starts or lasts into it, and every
+    /// node must have converged and advanced its final height by its end.
+    pub settle_s: u64,
+    /// Baseline one-way latency range of every link.
+    pub latency_ms: (u64, u64),
+}
+
+impl SimConfig {
+    /// Defaults for `nodes` nodes: 10 s checkpoints, k = 6, 2 transfers per second, no faults.
+    pub fn new(seed: u64, nodes: usize) -> SimConfig {
+        let mut config = SimConfig {
+            seed,
+            nodes,
+            duration_s: 300,
+            tx_rate: 2.0,
+            faults: FaultKinds::none(),
+            target_interval_ms: 10_000,
+            finality_depth: 6,
+            peers_per_node: 6,
+            miners: nodes.min(100),
+            funded: nodes.min(200),
+            settle_s: 0,
+            latency_ms: (5, 50),
+        };
+        config.settle_s = config.default_settle_s();
+        config
+    }
+
+    /// Long enough for a healed network to agree and then bury new checkpoints k deep: about
+    /// k + 6 checkpoint intervals.
+    pub fn default_settle_s(&self) -> u64 {
+        ((self.finality_depth + 6) * self.target_interval_ms).div_ceil(1_000)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.nodes == 0 {
+            return Err(ConfigError::NotPositive { field: "nodes" });
+        }
+        if self.duration_s == 0 {
+            return Err(ConfigError::NotPositive { field: "duration" });
+        }
+        if self.target_interval_ms == 0 {
+            return Err(ConfigError::NotPositive { field: "target interval" });
+        }
+        if self.faults.any() && self.duration_s <= self.settle_s {
+            return Err(ConfigError::TooShort {
+                duration_s: self.duration_s,
+                settle_s: self.settle_s,
+            });
+        }
+        Ok(())
+    }
+
+    /// Protocol parameters of the simulated chain.
+    pub fn params(&self) -> Params {
+        Params {
+            target_interval_ms: self.target_interval_ms,
+            finality_depth: self.finality_depth,
+            reorg_limit: (self.finality_depth * 4).max(32),
+            ..Params::default()
+        }
+    }
+
+    /// When the safety phase (faults allowed) ends and the liveness phase begins.
+    pub fn faults_end_ms(&self) -> u64 {
+        self.duration_s.saturating_sub(self.settle_s) * 1_000
+    }
+
+    /// One line that reruns this exact simulation.
+    pub fn replay_command(&self) -> String {
+        format!(
+            "RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p vein-sim \
+             --release -- run --seed {} --nodes {} --duration {} --tx-rate {} --faults {} \
+             --interval-ms {} --finality {} --peers {} --settle {}",
+            self.seed,
+            self.nodes,
+            self.duration_s,
+            self.tx_rate,
+            self.faults.to_arg(),
+            self.target_interval_ms,
+            self.finality_depth,
+            self.peers_per_node,
+            self.settle_s,
+        )
+    }
+}
+
+/// An independent 32-byte seed for a named stream of the simulation (`node` 7's core, the fault
+/// plan, the peer graph...), so adding a consumer never shifts another's randomness.
+pub fn derive_seed(seed: u64, stream: &str, index: u64) -> [u8; 32] {
+    Hash::of_parts(&[
+        b"vein-sim/seed",
+        &seed.to_le_bytes(),
+        stream.as_bytes(),
+        &index.to_le_bytes(),
+    ])
+    .0
+}
+
+/// A seeded random stream.
+pub fn stream(seed: u64, name: &str, index: u64) -> DetRng {
+    DetRng::from_seed(derive_seed(seed, name, index))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_parse_and_print() {
+        let kinds = FaultKinds::parse("partition,kill", 1).unwrap();
+        assert!(kinds.partition && kinds.kill && !kinds.skew);
+        assert_eq!(kinds.to_arg(), "partition,kill");
+        assert_eq!(FaultKinds::parse("all", 1).unwrap(), FaultKinds::all());
+        assert_eq!(FaultKinds::parse("none", 1).unwrap().to_arg(), "none");
+        assert!(FaultKinds::parse("meteor", 1).is_err());
+        let swarm = FaultKinds::parse("swarm", 9).unwrap();
+        assert!(swarm.any());
+        assert_eq!(swarm, FaultKinds::swarm(9));
+        assert_eq!(swarm.to_arg(), "swarm");
+    }
+
+    #[test]
+    fn streams_are_independent_and_stable() {
+        assert_eq!(derive_seed(1, "node", 0), derive_seed(1, "node", 0));
+        assert_ne!(derive_seed(1, "node", 0), derive_seed(1, "node", 1));
+        assert_ne!(derive_seed(1, "node", 0), derive_seed(2, "node", 0));
+        assert_ne!(derive_seed(1, "node", 0), derive_seed(1, "disk", 0));
+    }
+
+    #[test]
+    fn validate_rejects_short_faulty_runs() {
+        let mut config = SimConfig::new(1, 10);
+        config.faults = FaultKinds::all();
+        config.duration_s = config.settle_s;
+        assert!(config.validate().is_err());
+        config.duration_s = config.settle_s + 10;
+        config.validate().unwrap();
+        assert!(config.replay_command().contains("--seed 1 --nodes 10"));
+    }
+}

@@ -1,0 +1,219 @@
+//! The fault plan: a list of timed faults drawn from the seed before the run starts, so that a
+//! run's faults are part of its identity and replay exactly.
+//!
+//! Model. Faults start during the safety phase `[2 T, duration − settle)` (T the checkpoint
+//! interval), one every 0.5–1.5 × max(T, 5 s) on average, each of a kind drawn among the enabled
+//! ones, and every fault ends before the liveness phase begins:
+//! - partition: a random 20–50% of the nodes is cut off from the rest for 1–4 T (at most k T / 2),
+//!   then healed; one partition at a time;
+//! - kill: a node is killed (its unsynced disk bytes lost or torn) and restarted with the same
+//!   disk 0.5–3 T later; at most a quarter of the nodes are down at once;
+//! - skew: a node's clock jumps to an offset of up to ±3 s (a fifth of the allowed future drift
+//!   or less) and stays there; skew is a lasting condition, not healed;
+//! - loss: every link drops 1–20% of packets for 1–4 T;
+//! - latency: the latency range widens to up to 20–300 ms for 1–4 T.
+
+use crate::config::{FaultKinds, SimConfig, stream};
+use vein_node::core::random::DetRng;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// `isolated[i]`: node i is on the small side.
+    Partition {
+        isolated: Vec<bool>,
+    },
+    Heal,
+    Kill {
+        node: usize,
+    },
+    Restart {
+        node: usize,
+    },
+    Skew {
+        node: usize,
+        offset_ms: i64,
+    },
+    Loss {
+        rate: f64,
+    },
+    Latency {
+        min_ms: u64,
+        max_ms: u64,
+    },
+}
+
+impl Fault {
+    /// One line for logs and the trace.
+    pub fn describe(&self) -> String {
+        match self {
+            Fault::Partition { isolated } => {
+                format!("partition {} nodes", isolated.iter().filter(|side| **side).count())
+            }
+            Fault::Heal => "heal".to_string(),
+            Fault::Kill { node } => format!("kill node {node}"),
+            Fault::Restart { node } => format!("restart node {node}"),
+            Fault::Skew { node, offset_ms } => format!("skew node {node} by {offset_ms} ms"),
+            Fault::Loss { rate } => format!("loss {rate:.3}"),
+            Fault::Latency { min_ms, max_ms } => format!("latency {min_ms}..{max_ms} ms"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduledFault {
+    pub at_ms: u64,
+    pub fault: Fault,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Partition,
+    Kill,
+    Skew,
+    Loss,
+    Latency,
+}
+
+fn enabled(kinds: FaultKinds) -> Vec<Kind> {
+    let mut out = Vec::new();
+    for (on, kind) in [
+        (kinds.partition, Kind::Partition),
+        (kinds.kill, Kind::Kill),
+        (kinds.skew, Kind::Skew),
+        (kinds.loss, Kind::Loss),
+        (kinds.latency, Kind::Latency),
+    ] {
+        if on {
+            out.push(kind);
+        }
+    }
+    out
+}
+
+fn between(rng: &mut DetRng, low: u64, high: u64) -> u64 {
+    low + rng.below(high.saturating_sub(low).max(1))
+}
+
+/// Draw the plan of `config`, sorted by time (ties keep drawing order).
+pub fn plan(config: &SimConfig) -> Vec<ScheduledFault> {
+    let kinds = enabled(config.faults);
+    if kinds.is_empty() || config.nodes == 0 {
+        return Vec::new();
+    }
+    let mut rng = stream(config.seed, "faults", 0);
+    let interval = config.target_interval_ms;
+    let start = 2 * interval;
+    let end = config.faults_end_ms();
+    let gap = interval.max(5_000);
+    let mut faults = Vec::new();
+    let mut partition_until = 0;
+    let mut loss_until = 0;
+    let mut latency_until = 0;
+    let mut down_until = vec![0u64; config.nodes];
+    let down_max = (config.nodes / 4).max(1);
+    let mut at = start;
+    loop {
+        at += between(&mut rng, gap / 2, gap * 3 / 2);
+        if at >= end {
+            break;
+        }
+        let length = between(&mut rng, interval, 4 * interval).min(end - at);
+        match kinds[rng.index(kinds.len())] {
+            Kind::Partition if at >= partition_until && config.nodes > 1 => {
+                // Shorter than half the finality window: a longer split lets both sides bury
+                // their own checkpoints k deep, which breaks any k-deep finality rule (that is
+                // the network-split double-spend scenario, not a fault to survive).
+                let cap = (config.finality_depth * interval / 2).max(interval);
+                let length = length.min(cap);
+                let share = between(&mut rng, 20, 51);
+                let mut isolated: Vec<bool> =
+                    (0..config.nodes).map(|_| rng.below(100) < share).collect();
+                if !isolated.iter().any(|side| *side) {
+                    isolated[rng.index(config.nodes)] = true;
+                }
+                partition_until = at + length;
+                faults.push(ScheduledFault { at_ms: at, fault: Fault::Partition { isolated } });
+                faults.push(ScheduledFault { at_ms: at + length, fault: Fault::Heal });
+            }
+            Kind::Kill => {
+                let node = rng.index(config.nodes);
+                let down = down_until.iter().filter(|until| **until > at).count();
+                if down_until[node] > at || down >= down_max {
+                    continue;
+                }
+                let length = between(&mut rng, interval / 2, 3 * interval).min(end - at);
+                down_until[node] = at + length;
+                faults.push(ScheduledFault { at_ms: at, fault: Fault::Kill { node } });
+                faults.push(ScheduledFault { at_ms: at + length, fault: Fault::Restart { node } });
+            }
+            Kind::Skew => {
+                let node = rng.index(config.nodes);
+                let offset_ms = rng.below(6_001) as i64 - 3_000;
+                faults.push(ScheduledFault { at_ms: at, fault: Fault::Skew { node, offset_ms } });
+            }
+            Kind::Loss if at >= loss_until => {
+                let rate = between(&mut rng, 10, 201) as f64 / 1_000.0;
+                loss_until = at + length;
+                faults.push(ScheduledFault { at_ms: at, fault: Fault::Loss { rate } });
+                faults
+                    .push(ScheduledFault { at_ms: at + length, fault: Fault::Loss { rate: 0.0 } });
+            }
+            Kind::Latency if at >= latency_until => {
+                let max_ms = between(&mut rng, 20, 301);
+                let min_ms = between(&mut rng, 1, max_ms / 2);
+                latency_until = at + length;
+                faults.push(ScheduledFault { at_ms: at, fault: Fault::Latency { min_ms, max_ms } });
+                let (min_ms, max_ms) = config.latency_ms;
+                faults.push(ScheduledFault {
+                    at_ms: at + length,
+                    fault: Fault::Latency { min_ms, max_ms },
+                });
+            }
+            _ => {}
+        }
+    }
+    // Stable: equal times keep the order in which they were drawn.
+    faults.sort_by_key(|fault| fault.at_ms);
+    faults
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(seed: u64) -> SimConfig {
+        let mut config = SimConfig::new(seed, 20);
+        config.duration_s = 600;
+        config.faults = FaultKinds::all();
+        config
+    }
+
+    #[test]
+    fn plans_are_seeded_and_end_before_the_liveness_phase() {
+        let plan_a = plan(&config(1));
+        assert_eq!(plan_a, plan(&config(1)));
+        assert_ne!(plan_a, plan(&config(2)));
+        assert!(plan_a.len() > 10, "{} faults", plan_a.len());
+        let end = config(1).faults_end_ms();
+        assert!(plan_a.iter().all(|fault| fault.at_ms <= end));
+        assert!(plan_a.windows(2).all(|pair| pair[0].at_ms <= pair[1].at_ms));
+        for kind in ["partition", "kill", "skew", "loss", "latency"] {
+            assert!(plan_a.iter().any(|f| f.fault.describe().starts_with(kind)), "no {kind}");
+        }
+    }
+
+    #[test]
+    fn every_kill_is_restarted_and_every_partition_healed() {
+        for seed in 0..20 {
+            let faults = plan(&config(seed));
+            let kills = faults.iter().filter(|f| matches!(f.fault, Fault::Kill { .. })).count();
+            let restarts =
+                faults.iter().filter(|f| matches!(f.fault, Fault::Restart { .. })).count();
+            assert_eq!(kills, restarts);
+            let cuts = faults.iter().filter(|f| matches!(f.fault, Fault::Partition { .. })).count();
+            let heals = faults.iter().filter(|f| matches!(f.fault, Fault::Heal)).count();
+            assert_eq!(cuts, heals);
+        }
+        assert!(plan(&SimConfig::new(1, 20)).is_empty());
+    }
+}

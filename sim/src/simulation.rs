@@ -1,0 +1,570 @@
+//! One simulation run: N madsim nodes, each running the unmodified driver with model plots, a
+//! workload, a fault plan, and the checkers.
+//!
+//! Model.
+//! - Nodes: node i has address 10.x.y.z:7000 (i + 1 in the last three octets), its own madsim
+//!   node (killed and restarted as a unit), its own [`SimDisk`] and clock skew (both outlive
+//!   restarts), and a core seeded from the simulation seed. The first `miners` nodes mine with
+//!   seeded capacities of 500–1,499 model nonces; the first `funded` nodes own funded accounts.
+//! - Peers: each node picks `peers_per_node` random others and links are made symmetric (every
+//!   node with every other in networks of at most 2k + 1 nodes).
+//! - Network: madsim's latency (uniform in `latency_ms`) and loss, changed by the fault plan;
+//!   partitions clog both directions of every peer link that crosses the cut.
+//! - Workload: transfers at `tx_rate` per second network-wide (exponential gaps), each from a
+//!   random funded node that is up, to a random account.
+//! - Checkers: every node's events go to the [`Checker`] and the trace; once per simulated second
+//!   the supervisor stops the run at the first violation. At the end every node is inspected for
+//!   the convergence, durability and ledger checks ([`check_end`]).
+
+use crate::checker::{Checker, NodeSnapshot, Violation, check_end};
+use crate::config::{ConfigError, SimConfig, derive_seed, stream};
+use crate::disk::SimDisk;
+use crate::faults::{self, Fault, ScheduledFault};
+use crate::runtime::{SharedTrace, SimClock, SimNetwork, Skew, sim_now_ms};
+use crate::trace::Trace;
+use madsim::net::NetSim;
+use madsim::runtime::{Handle, Runtime};
+use madsim::task::NodeId;
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use vein_node::core::crypto::Keypair;
+use vein_node::core::dag::Outcome;
+use vein_node::core::events::Event;
+use vein_node::core::hash::Hash;
+use vein_node::core::node::NodeConfig;
+use vein_node::core::params::{Genesis, GenesisError};
+use vein_node::core::poc::retarget::initial_base_target;
+use vein_node::core::poc::{ModelPlots, PocMode};
+use vein_node::driver::{Driver, DriverHandle, EventSink};
+use vein_reports::metrics::{RunMetrics, Violation as ReportViolation};
+
+const PORT: u16 = 7_000;
+const FEE: u64 = 10;
+const BALANCE: u64 = 1_000_000_000_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("genesis: {0}")]
+    Genesis(#[from] GenesisError),
+}
+
+/// Live counters for a progress line printed from another (real) thread.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub simulated_ms: AtomicU64,
+    pub messages: AtomicU64,
+    pub events: AtomicU64,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub config: SimConfig,
+    pub trace_hash: Hash,
+    pub simulated_ms: u64,
+    pub messages_delivered: u64,
+    pub message_bytes: u64,
+    pub events: u64,
+    /// Highest height reported final by any node.
+    pub checkpoints_final: u64,
+    pub transactions_final: u64,
+    pub transactions_applied: u64,
+    pub transfers_submitted: u64,
+    pub transfers_refused: u64,
+    pub faults_applied: u64,
+    /// Lowest and highest final height over the nodes at the end.
+    pub final_height_range: (u64, u64),
+    pub violations: Vec<Violation>,
+}
+
+impl RunReport {
+    pub fn ok(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// The stable metrics record (`wall_seconds` is the caller's measurement).
+    pub fn to_metrics(&self, wall_seconds: f64) -> RunMetrics {
+        let mut metrics = RunMetrics::new("sim-run", self.config.seed, self.trace_hash.to_string());
+        metrics.nodes = self.config.nodes as u64;
+        metrics.simulated_seconds = self.simulated_ms as f64 / 1e3;
+        metrics.wall_seconds = wall_seconds;
+        metrics.messages_delivered = self.messages_delivered;
+        metrics.checkpoints = self.checkpoints_final;
+        metrics.transactions_final = self.transactions_final;
+        metrics.violations = self
+            .violations
+            .iter()
+            .map(|violation| ReportViolation {
+                invariant: violation.invariant.to_string(),
+                at_simulated_seconds: violation.at_ms as f64 / 1e3,
+                node: Some(violation.node as u64),
+                detail: violation.to_string(),
+            })
+            .collect();
+        metrics
+    }
+}
+
+/// State shared by every node and the supervisor of one run.
+struct Shared {
+    checker: Mutex<Checker>,
+    trace: SharedTrace,
+}
+
+impl Shared {
+    fn checker(&self) -> std::sync::MutexGuard<'_, Checker> {
+        self.checker.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn trace(&self) -> std::sync::MutexGuard<'_, Trace> {
+        self.trace.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Everything a node needs to (re)start, and what outlives its restarts.
+struct NodeSpec {
+    index: usize,
+    addr: SocketAddr,
+    key: Keypair,
+    seed: [u8; 32],
+    capacity: u64,
+    peers: Vec<SocketAddr>,
+    genesis: Arc<Genesis>,
+    disk: SimDisk,
+    skew: Arc<Skew>,
+    /// The running driver's handle; `None` while the node is down.
+    handle: Mutex<Option<DriverHandle>>,
+}
+
+impl NodeSpec {
+    fn handle(&self) -> Option<DriverHandle> {
+        self.handle.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn set_handle(&self, handle: Option<DriverHandle>) {
+        *self.handle.lock().unwrap_or_else(PoisonError::into_inner) = handle;
+    }
+}
+
+/// Feeds a node's events to the trace and the checker.
+struct CheckerSink {
+    node: usize,
+    shared: Arc<Shared>,
+}
+
+impl EventSink for CheckerSink {
+    fn on_event(&mut self, now_ms: u64, event: &Event) {
+        self.shared.trace().event(self.node, now_ms, event);
+        // Violations are stamped with simulated time, not the node's (possibly skewed) clock.
+        self.shared.checker().on_event(self.node, sim_now_ms(), event);
+    }
+}
+
+pub fn node_addr(index: usize) -> SocketAddr {
+    let n = index as u32 + 1;
+    let ip = Ipv4Addr::new(10, (n >> 16) as u8, (n >> 8) as u8, n as u8);
+    SocketAddr::new(IpAddr::V4(ip), PORT)
+}
+
+/// Symmetric random peer lists: each node picks `k` others (everyone in small networks).
+pub fn peer_graph(seed: u64, nodes: usize, k: usize) -> Vec<Vec<usize>> {
+    let mut sets = vec![BTreeSet::new(); nodes];
+    if nodes <= 2 * k + 1 {
+        for (index, set) in sets.iter_mut().enumerate() {
+            set.extend((0..nodes).filter(|other| *other != index));
+        }
+    } else {
+        let mut rng = stream(seed, "peers", 0);
+        for index in 0..nodes {
+            let mut picked = 0;
+            while picked < k {
+                let other = rng.index(nodes);
+                if other != index && sets[index].insert(other) {
+                    sets[other].insert(index);
+                    picked += 1;
+                }
+            }
+        }
+    }
+    sets.into_iter().map(|set| set.into_iter().collect()).collect()
+}
+
+/// The model-space genesis of a run.
+fn genesis(config: &SimConfig, keys: &[Keypair]) -> (Genesis, Vec<u64>) {
+    let mut rng = stream(config.seed, "capacities", 0);
+    let capacities: Vec<u64> = (0..keys.len())
+        .map(|index| if index < config.miners { 500 + rng.below(1_000) } else { 0 })
+        .collect();
+    let total: u64 = capacities.iter().sum();
+    let params = config.params();
+    let genesis = Genesis {
+        chain_id: format!("vein-sim-{}", config.seed),
+        timestamp_ms: 0,
+        allocations: keys.iter().take(config.funded).map(|key| (key.account(), BALANCE)).collect(),
+        initial_base_target: initial_base_target(total.max(1), params.target_interval_ms),
+        poc: PocMode::Model {
+            capacities: keys
+                .iter()
+                .zip(&capacities)
+                .filter(|(_, nonces)| **nonces > 0)
+                .map(|(key, nonces)| (key.account(), *nonces))
+                .collect(),
+        },
+        params,
+    };
+    (genesis, capacities)
+}
+
+/// The body of a madsim node: bind, start the driver (replaying the disk), run it.
+async fn run_node(spec: Arc<NodeSpec>, shared: Arc<Shared>) {
+    let net = match SimNetwork::bind(spec.addr, spec.index, shared.trace.clone()).await {
+        Ok(net) => net,
+        Err(error) => {
+            record_failure(&shared, spec.index, format!("bind: {error}"));
+            return;
+        }
+    };
+    let mut config = NodeConfig::new(spec.genesis.clone(), spec.key.clone(), spec.seed);
+    config.mining = spec.capacity > 0;
+    let prover = ModelPlots { account: spec.key.account(), nonces: spec.capacity };
+    let sink = CheckerSink { node: spec.index, shared: shared.clone() };
+    let clock = SimClock::new(spec.skew.clone());
+    match Driver::start(config, spec.peers.clone(), clock, net, spec.disk.clone(), prover, sink)
+        .await
+    {
+        Ok((driver, handle)) => {
+            spec.set_handle(Some(handle));
+            if let Err(error) = driver.run().await {
+                record_failure(&shared, spec.index, format!("driver stopped: {error}"));
+            }
+        }
+        Err(error) => record_failure(&shared, spec.index, format!("start: {error}")),
+    }
+}
+
+fn record_failure(shared: &Shared, node: usize, detail: String) {
+    shared.checker().record(Violation {
+        invariant: "node-failure",
+        at_ms: sim_now_ms(),
+        node,
+        other: None,
+        detail,
+    });
+}
+
+async fn sleep_until_ms(at_ms: u64) {
+    let wait = at_ms.saturating_sub(sim_now_ms());
+    if wait > 0 {
+        madsim::time::sleep(Duration::from_millis(wait)).await;
+    }
+}
+
+/// Transfers at `tx_rate` per second from random funded nodes that are up.
+async fn workload(
+    config: SimConfig,
+    specs: Arc<Vec<Arc<NodeSpec>>>,
+    submitted: Arc<AtomicU64>,
+    refused: Arc<AtomicU64>,
+) {
+    let funded = config.funded.min(specs.len());
+    if config.tx_rate <= 0.0 || funded == 0 || specs.len() < 2 {
+        return;
+    }
+    let mut rng = stream(config.seed, "workload", 0);
+    let duration_ms = config.duration_s as f64 * 1e3;
+    let mut at_ms = 0.0;
+    loop {
+        // Exponential gaps: a Poisson stream of transfers.
+        at_ms += -(1.0 - rng.unit_f64()).ln() / config.tx_rate * 1e3;
+        if at_ms >= duration_ms {
+            return;
+        }
+        sleep_until_ms(at_ms as u64).await;
+        let from = rng.index(funded);
+        let mut to = rng.index(specs.len());
+        if to == from {
+            to = (to + 1) % specs.len();
+        }
+        let amount = 1 + rng.below(1_000);
+        let Some(handle) = specs[from].handle() else {
+            refused.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        match handle.transfer(specs[to].key.account(), amount, FEE).await {
+            Some(Ok(_)) => submitted.fetch_add(1, Ordering::Relaxed),
+            _ => refused.fetch_add(1, Ordering::Relaxed),
+        };
+    }
+}
+
+/// Apply the fault plan in time order.
+async fn inject(
+    seed: u64,
+    plan: Vec<ScheduledFault>,
+    specs: Arc<Vec<Arc<NodeSpec>>>,
+    ids: Arc<Vec<NodeId>>,
+    edges: Arc<Vec<(usize, usize)>>,
+    shared: Arc<Shared>,
+    applied: Arc<AtomicU64>,
+) {
+    let runtime = Handle::current();
+    let net = NetSim::current();
+    let mut crash_rng = stream(seed, "crash", 0);
+    let mut clogged: Vec<(usize, usize)> = Vec::new();
+    for scheduled in plan {
+        sleep_until_ms(scheduled.at_ms).await;
+        shared.trace().note(&scheduled.fault.describe());
+        applied.fetch_add(1, Ordering::Relaxed);
+        match scheduled.fault {
+            Fault::Partition { isolated } => {
+                for (a, b) in edges.iter().copied() {
+                    if isolated[a] != isolated[b] {
+                        net.clog_link(ids[a], ids[b]);
+                        net.clog_link(ids[b], ids[a]);
+                        clogged.push((a, b));
+                    }
+                }
+            }
+            Fault::Heal => {
+                for (a, b) in clogged.drain(..) {
+                    net.unclog_link(ids[a], ids[b]);
+                    net.unclog_link(ids[b], ids[a]);
+                }
+            }
+            Fault::Kill { node } => {
+                runtime.kill(ids[node]);
+                specs[node].set_handle(None);
+                // Power cut: what was appended but not synced is lost or torn.
+                specs[node].disk.crash(&mut crash_rng);
+            }
+            Fault::Restart { node } => runtime.restart(ids[node]),
+            Fault::Skew { node, offset_ms } => specs[node].skew.set(offset_ms),
+            Fault::Loss { rate } => net.update_config(|net| net.packet_loss_rate = rate),
+            Fault::Latency { min_ms, max_ms } => net.update_config(|net| {
+                net.send_latency = Duration::from_millis(min_ms)..Duration::from_millis(max_ms);
+            }),
+        }
+    }
+}
+
+/// Inspect one node for the end-of-run checks.
+async fn snapshot(spec: &NodeSpec, finals: Arc<Vec<(Hash, u64, Outcome)>>) -> Option<NodeSnapshot> {
+    let handle = spec.handle()?;
+    let node = spec.index;
+    handle
+        .inspect(move |core| {
+            let chain = core.chain();
+            let height = chain.height();
+            let final_height = chain.final_height();
+            let active = (0..=height).map(|h| chain.active_at(h).unwrap_or(Hash::ZERO)).collect();
+            let ledger = chain.ledger();
+            let ledger_error = ledger.check_invariants().err().map(|e| format!("{e:?}"));
+            let (ledger_root, supply) = (ledger.root(), ledger.supply());
+            let lost_transactions = finals
+                .iter()
+                .filter(|(_, at, _)| *at <= final_height)
+                .filter(|(id, at, outcome)| {
+                    core.dag()
+                        .confirmation(id)
+                        .is_none_or(|held| held.height != *at || held.outcome != *outcome)
+                })
+                .map(|(id, _, _)| *id)
+                .collect();
+            let diagnosis = format!(
+                "{} peers, {} messages in, {} out, {} units, rejected {:?}",
+                core.peers().count(),
+                core.stats().messages_in,
+                core.stats().messages_out,
+                core.stats().units_accepted,
+                core.stats().rejected
+            );
+            NodeSnapshot {
+                diagnosis,
+                node,
+                height,
+                final_height,
+                active,
+                ledger_error,
+                ledger_root,
+                supply,
+                lost_transactions,
+            }
+        })
+        .await
+}
+
+/// Run one simulation to its end or its first violation.
+pub fn run(config: &SimConfig, progress: Option<Arc<Progress>>) -> Result<RunReport, SimError> {
+    config.validate()?;
+    let mut madsim_config = madsim::Config::default();
+    let (low, high) = config.latency_ms;
+    madsim_config.net.send_latency =
+        Duration::from_millis(low)..Duration::from_millis(high.max(low + 1));
+    let runtime = Runtime::with_seed_and_config(config.seed, madsim_config);
+    let config = config.clone();
+    runtime.block_on(supervise(config, progress))
+}
+
+async fn supervise(
+    config: SimConfig,
+    progress: Option<Arc<Progress>>,
+) -> Result<RunReport, SimError> {
+    let keys: Vec<Keypair> =
+        (0..config.nodes as u64).map(|index| Keypair::derived("vein-sim", index)).collect();
+    let (genesis, capacities) = genesis(&config, &keys);
+    genesis.validate()?;
+    let genesis = Arc::new(genesis);
+    let graph = peer_graph(config.seed, config.nodes, config.peers_per_node);
+    let edges: Vec<(usize, usize)> = graph
+        .iter()
+        .enumerate()
+        .flat_map(|(a, peers)| peers.iter().filter(move |b| a < **b).map(move |b| (a, *b)))
+        .collect();
+    let shared = Arc::new(Shared {
+        checker: Mutex::new(Checker::new(config.nodes)),
+        trace: Arc::new(Mutex::new(Trace::new())),
+    });
+    let specs: Vec<Arc<NodeSpec>> = keys
+        .iter()
+        .enumerate()
+        .map(|(index, key)| {
+            Arc::new(NodeSpec {
+                index,
+                addr: node_addr(index),
+                key: key.clone(),
+                seed: derive_seed(config.seed, "node", index as u64),
+                capacity: capacities[index],
+                peers: graph[index].iter().map(|peer| node_addr(*peer)).collect(),
+                genesis: genesis.clone(),
+                disk: SimDisk::new(),
+                skew: Arc::new(Skew::default()),
+                handle: Mutex::new(None),
+            })
+        })
+        .collect();
+    let runtime = Handle::current();
+    let ids: Vec<NodeId> = specs
+        .iter()
+        .map(|spec| {
+            let spec = spec.clone();
+            let shared = shared.clone();
+            runtime
+                .create_node()
+                .name(format!("node{}", spec.index))
+                .ip(spec.addr.ip())
+                .init(move || run_node(spec.clone(), shared.clone()))
+                .build()
+                .id()
+        })
+        .collect();
+    let specs = Arc::new(specs);
+    let submitted = Arc::new(AtomicU64::new(0));
+    let refused = Arc::new(AtomicU64::new(0));
+    let applied = Arc::new(AtomicU64::new(0));
+    madsim::task::spawn(workload(
+        config.clone(),
+        specs.clone(),
+        submitted.clone(),
+        refused.clone(),
+    ));
+    madsim::task::spawn(inject(
+        config.seed,
+        faults::plan(&config),
+        specs.clone(),
+        Arc::new(ids),
+        Arc::new(edges),
+        shared.clone(),
+        applied.clone(),
+    ));
+
+    let duration_ms = config.duration_s * 1_000;
+    let faults_end_ms = config.faults_end_ms();
+    let mut heights_at_faults_end: Option<Vec<u64>> = None;
+    let mut now_ms = 0;
+    while now_ms < duration_ms {
+        now_ms = (now_ms + 1_000).min(duration_ms);
+        sleep_until_ms(now_ms).await;
+        // Recorded just after the last fault ended (restarts happen at the boundary at latest).
+        if heights_at_faults_end.is_none() && now_ms > faults_end_ms {
+            heights_at_faults_end = Some(shared.checker().final_heights().to_vec());
+        }
+        if let Some(progress) = &progress {
+            let trace = shared.trace();
+            progress.simulated_ms.store(now_ms, Ordering::Relaxed);
+            progress.messages.store(trace.messages, Ordering::Relaxed);
+            progress.events.store(trace.events, Ordering::Relaxed);
+        }
+        if !shared.checker().violations().is_empty() {
+            break;
+        }
+    }
+
+    let mut violations = shared.checker().violations().to_vec();
+    let mut final_height_range = (0, 0);
+    if violations.is_empty() {
+        let finals: Arc<Vec<(Hash, u64, Outcome)>> = Arc::new(
+            shared
+                .checker()
+                .final_transactions()
+                .iter()
+                .map(|(id, tx)| (*id, tx.height, tx.outcome))
+                .collect(),
+        );
+        let mut snapshots = Vec::new();
+        for spec in specs.iter() {
+            if let Some(snapshot) = snapshot(spec, finals.clone()).await {
+                snapshots.push(snapshot);
+            }
+        }
+        let heights = snapshots.iter().map(|snapshot| snapshot.final_height);
+        final_height_range = (heights.clone().min().unwrap_or(0), heights.max().unwrap_or(0));
+        let before = heights_at_faults_end.unwrap_or_default();
+        let finals = shared.checker().final_checkpoints();
+        let reported = shared.checker().final_heights().to_vec();
+        let lag_max = 2 * config.finality_depth + 4;
+        violations.extend(check_end(
+            &snapshots,
+            &finals,
+            &reported,
+            &before,
+            lag_max,
+            sim_now_ms(),
+        ));
+        if snapshots.len() < specs.len() {
+            violations.push(Violation {
+                invariant: "node-down",
+                at_ms: sim_now_ms(),
+                node: specs.iter().position(|spec| spec.handle().is_none()).unwrap_or(0),
+                other: None,
+                detail: format!(
+                    "{} of {} nodes not running at the end",
+                    specs.len() - snapshots.len(),
+                    specs.len()
+                ),
+            });
+        }
+    }
+    let checker = shared.checker();
+    let trace = shared.trace();
+    Ok(RunReport {
+        config: config.clone(),
+        trace_hash: trace.hash(),
+        simulated_ms: now_ms,
+        messages_delivered: trace.messages,
+        message_bytes: trace.message_bytes,
+        events: trace.events,
+        checkpoints_final: checker.highest_final(),
+        transactions_final: checker.final_transactions().len() as u64,
+        transactions_applied: checker.applied,
+        transfers_submitted: submitted.load(Ordering::Relaxed),
+        transfers_refused: refused.load(Ordering::Relaxed),
+        faults_applied: applied.load(Ordering::Relaxed),
+        final_height_range,
+        violations,
+    })
+}
