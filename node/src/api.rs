@@ -244,11 +244,15 @@ async fn unit(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResul
         let body = &unit.tx.body;
         let confirmation = dag.confirmation(&id);
         let final_height = node.chain().final_height();
-        let (to, amount) = match &body.kind {
-            TxKind::Transfer { to, amount } => (to.to_hex(), *amount),
+        let (kind, to, amount) = match &body.kind {
+            TxKind::Transfer { to, amount } => ("transfer", Some(to.to_hex()), *amount),
+            TxKind::StorePut(put) => ("store_put", None, put.prepaid_fee),
+            TxKind::StorageProof(_) => ("storage_proof", None, 0),
+            TxKind::StoreRepair { .. } => ("store_repair", None, 0),
         };
         Some(json!({
             "id": id.to_string(),
+            "kind": kind,
             "from": body.from.to_hex(),
             "nonce": body.nonce,
             "to": to,
