@@ -53,6 +53,21 @@ pub struct NodeConfig {
     /// How often the head is announced to one random peer (anti-entropy).
     pub announce_interval_ms: u64,
     pub limits: Limits,
+    /// Honest by default; attacker scenarios (crate vein-scenarios) switch it.
+    pub policy: Policy,
+}
+
+/// How a node treats its own checkpoints. Attackers are this same core with another policy,
+/// never a fork of the honest code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Policy {
+    /// Relay own checkpoints at once and announce the head.
+    #[default]
+    Honest,
+    /// Keep own checkpoints private (no relay, no head announcement) until the driver releases
+    /// them with [`Node::release_message`]; fork choice is unchanged, so the node mines on its
+    /// private branch while that is at least as heavy as anything it has seen (first-seen ties).
+    Withhold,
 }
 
 impl NodeConfig {
@@ -66,6 +81,7 @@ impl NodeConfig {
             mining: true,
             announce_interval_ms: 2_000,
             limits: Limits::default(),
+            policy: Policy::Honest,
         }
     }
 }
@@ -187,9 +203,16 @@ pub struct Node {
     next_announce_ms: u64,
     /// Nonces this node has used but not yet seen confirmed.
     own_pending_nonces: BTreeSet<u64>,
+    /// Units requested because a known checkpoint's cone needs them. They are judged by that
+    /// checkpoint's ledger, not by the current one: a spend that conflicts with the current
+    /// branch must still be accepted, or a heavier branch holding it could never be connected.
+    wanted_units: BTreeSet<Hash>,
     stats: NodeStats,
     now_ms: u64,
 }
+
+/// Bound on [`Node`]'s set of units wanted by checkpoints.
+const WANTED_UNITS_MAX: usize = 65_536;
 
 impl Node {
     pub fn new(config: NodeConfig) -> Result<Node, GenesisError> {
@@ -211,6 +234,7 @@ impl Node {
             challenged_head: None,
             next_announce_ms: 0,
             own_pending_nonces: BTreeSet::new(),
+            wanted_units: BTreeSet::new(),
             stats: NodeStats::default(),
             now_ms: 0,
         };
@@ -272,7 +296,7 @@ impl Node {
                 self.forge_checkpoint(forge);
             }
         }
-        if self.now_ms >= self.next_announce_ms {
+        if self.now_ms >= self.next_announce_ms && self.config.policy == Policy::Honest {
             self.next_announce_ms = self.now_ms + self.config.announce_interval_ms.max(1);
             if let Some(peer) = self.random_peer(None) {
                 let head = self.chain.head();
@@ -426,6 +450,12 @@ impl Node {
         if self.dag.knows(&unit.id) {
             return Ok(());
         }
+        if from.is_some() && self.wanted_units.remove(&unit.id) {
+            // A checkpoint needs it: only its signature is checked here; the checkpoint's own
+            // ledger (White Flag ordering) decides whether it is applied or ignored.
+            unit.tx.verify_signature().map_err(|_| RejectReason::BadSignature)?;
+            return self.insert_unit(unit, from);
+        }
         let body = &unit.tx.body;
         let params = self.chain.params();
         if body.fee < params.fee_min {
@@ -447,6 +477,10 @@ impl Node {
             return Err(RejectReason::InsufficientBalance { balance, needed });
         }
         unit.tx.verify_signature().map_err(|_| RejectReason::BadSignature)?;
+        self.insert_unit(unit, from)
+    }
+
+    fn insert_unit(&mut self, unit: Arc<Unit>, from: Option<PeerId>) -> Result<(), RejectReason> {
         let outcome = self.dag.insert(unit.clone()).map_err(|_| RejectReason::EqualParents)?;
         match outcome {
             InsertOutcome::Duplicate => Ok(()),
@@ -506,8 +540,11 @@ impl Node {
                 }
             }
             OfferOutcome::Accepted { missing_units } => {
-                // Relay every valid header so that forks propagate and fork choice can act.
-                if let Ok(bytes) = Message::Checkpoint((*checkpoint).clone()).encode() {
+                // Relay every valid header so that forks propagate and fork choice can act; a
+                // withholding node keeps its own to itself until released.
+                let withheld = from.is_none() && self.config.policy == Policy::Withhold;
+                if !withheld && let Ok(bytes) = Message::Checkpoint((*checkpoint).clone()).encode()
+                {
                     let bytes = Arc::new(bytes);
                     let peers: Vec<PeerId> =
                         self.peers.keys().copied().filter(|peer| Some(*peer) != from).collect();
@@ -526,6 +563,11 @@ impl Node {
             self.emit(event);
         }
         let missing: Vec<Hash> = missing.into_iter().filter(|id| !self.dag.knows(id)).collect();
+        for id in &missing {
+            if self.wanted_units.len() < WANTED_UNITS_MAX {
+                self.wanted_units.insert(*id);
+            }
+        }
         if !missing.is_empty()
             && let Some(peer) = from.or_else(|| self.random_peer(None))
         {
@@ -613,6 +655,14 @@ impl Node {
                 reason: reason.to_string(),
             }),
         }
+    }
+
+    /// The checkpoint at `height` of this node's active chain, encoded for peers: how a driver
+    /// releases what a [`Policy::Withhold`] node kept private.
+    pub fn release_message(&self, height: u64) -> Option<Arc<Vec<u8>>> {
+        let id = self.chain.active_at(height)?;
+        let checkpoint = self.chain.header(&id)?.checkpoint.clone()?;
+        Message::Checkpoint((*checkpoint).clone()).encode().ok().map(Arc::new)
     }
 
     /// Up to `checkpoint_parents_max` eligible tips, newest first; the anchors if none.
