@@ -42,7 +42,13 @@ pub fn sweep_charts(sweep: &SweepReport) -> Vec<NamedChart> {
             "s",
             None,
         );
-        chart.curves.push(Curve::new("y = s", vec![(0.0, 0.0), (0.6, 0.6)], 1, LineStyle::Solid));
+        // The judged reference is y = s itself: draw it whole instead of joining the points.
+        chart.curves = vec![Curve::new(
+            "reference: y = s",
+            vec![(0.0, 0.0), (0.6, 0.6)],
+            1,
+            LineStyle::Dashed,
+        )];
         charts.push(NamedChart::new("win_share", Chart::Intervals(chart)));
     }
     if named(sweep, "selfish_revenue").next().is_some() {
@@ -56,8 +62,10 @@ pub fn sweep_charts(sweep: &SweepReport) -> Vec<NamedChart> {
             "q",
             None,
         );
+        // The smooth Eyal–Sirer curve replaces the segments joining the judged values.
+        chart.curves.clear();
         chart.curves.push(Curve::from_function(
-            "Eyal–Sirer, γ = 0",
+            "Eyal–Sirer, γ = 0 (judged)",
             0.0..0.49,
             99,
             1,
