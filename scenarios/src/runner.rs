@@ -324,7 +324,46 @@ pub fn write_report(directory: &Path, runs: &[RunMetrics]) -> Result<Verdict, Ru
     let sweep = SweepReport::from_runs(runs)?;
     let charts = crate::charts::sweep_charts(&sweep);
     summary::write_sweep_report(directory, &sweep, &charts)?;
+    print_table(&sweep);
     Ok(sweep.verdict)
+}
+
+/// One line per pooled measurement on stdout: the result without opening the report.
+fn print_table(sweep: &SweepReport) {
+    use vein_reports::summary::format_number;
+    for pooled in &sweep.measurements {
+        let m = &pooled.measurement;
+        let parameters: Vec<String> =
+            m.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let reference = m.reference.as_ref().map_or_else(
+            || "no reference".to_string(),
+            |r| format!("ref {} ({})", format_number(r.value), r.formula_name),
+        );
+        let verdict = match m.reference_inside_ci {
+            Some(true) => "inside",
+            Some(false) => "OUTSIDE",
+            None => "-",
+        };
+        println!(
+            "{:<16} {:<22} {:<18} n={:<6} {} [{}, {}]  {reference}  {verdict}",
+            pooled.scenario,
+            m.name,
+            parameters.join(" "),
+            m.sample_size(),
+            format_number(m.estimate),
+            format_number(m.ci_low),
+            format_number(m.ci_high),
+        );
+    }
+    for violation in &sweep.violations {
+        println!(
+            "VIOLATION {} seed {}: {} ({})",
+            violation.scenario,
+            violation.seed,
+            violation.violation.invariant,
+            violation.violation.detail
+        );
+    }
 }
 
 /// Reads the `runs.jsonl` of each directory.
