@@ -377,6 +377,66 @@ mod tests {
     }
 
     #[test]
+    fn partition_with_conflicting_spends_converges_after_heal() {
+        let (mut net, keys) = LocalNet::new(5, &[100, 100, 100, 100], params(), 20).unwrap();
+        net.run_until(5_000);
+        net.partition(vec![0, 0, 1, 1]);
+        let nonce = net.nodes[0].chain().ledger().next_nonce(&keys[0].account());
+        let to_one = TxKind::Transfer { to: keys[1].account(), amount: 5 };
+        let to_two = TxKind::Transfer { to: keys[2].account(), amount: 7 };
+        let spend_a = net.nodes[0].build_transaction(nonce, to_one, 10).unwrap();
+        let spend_b = net.nodes[0].build_transaction(nonce, to_two, 10).unwrap();
+        net.inject(0, spend_a.clone());
+        net.inject(2, spend_b.clone());
+        net.run_until(30_000);
+        // Each side applied its own spend.
+        let applied = |net: &LocalNet, node: usize, tx: &crate::core::transaction::Transaction| {
+            let id = tx.id().unwrap();
+            net.nodes[node].dag().confirmation(&id).map(|c| c.outcome) == Some(Outcome::Applied)
+        };
+        assert!(applied(&net, 0, &spend_a) && applied(&net, 2, &spend_b));
+        net.heal();
+        net.run_until(120_000);
+        // The lighter side must accept the other side's conflicting spend to connect its branch.
+        let lowest = net.nodes.iter().map(|n| n.chain().height()).min().unwrap();
+        let id = net.nodes[0].chain().active_at(lowest - 1);
+        assert!(net.nodes.iter().all(|node| node.chain().active_at(lowest - 1) == id));
+        let winners: Vec<(bool, bool)> = (0..4)
+            .map(|node| (applied(&net, node, &spend_a), applied(&net, node, &spend_b)))
+            .collect();
+        assert!(winners.iter().all(|w| *w == winners[0] && (w.0 ^ w.1)), "{winners:?}");
+    }
+
+    #[test]
+    fn withholding_node_publishes_only_when_released() {
+        use crate::core::node::Policy;
+        let (mut net, _) =
+            LocalNet::with_config("withhold", 9, &[100, 100, 300], params(), 5, |index, config| {
+                if index == 2 {
+                    config.policy = Policy::Withhold;
+                }
+            })
+            .unwrap();
+        net.partition(vec![0, 0, 0]);
+        net.run_until(60_000);
+        let private = net.nodes[2].chain().height();
+        assert!(net.nodes[2].stats().checkpoints_won > 0);
+        // Unreleased, node 0 has seen none of the withheld checkpoints above its own head.
+        let seen = (1..=private)
+            .filter_map(|h| net.nodes[2].chain().active_at(h))
+            .filter(|id| net.nodes[0].chain().knows(id))
+            .count() as u64;
+        assert!(seen < private, "node 0 already knew {seen} of {private}");
+        net.release(2, 1..=private);
+        net.run_until(net.now_ms + 200);
+        let seen_after = (1..=private)
+            .filter_map(|h| net.nodes[2].chain().active_at(h))
+            .filter(|id| net.nodes[0].chain().knows(id))
+            .count() as u64;
+        assert_eq!(seen_after, private);
+    }
+
+    #[test]
     fn same_seed_same_trace() {
         let run = |seed| {
             let (mut net, keys) = LocalNet::new(seed, &[100, 200, 300], params(), 40).unwrap();
