@@ -51,6 +51,20 @@ pub fn sweep_charts(sweep: &SweepReport) -> Vec<NamedChart> {
         )];
         charts.push(NamedChart::new("win_share", Chart::Intervals(chart)));
     }
+    if named(sweep, "split_share").next().is_some() {
+        let mut chart = interval_chart(
+            ChartLabels::new(
+                "Identity splitting: one owner's share of checkpoints vs identities",
+                "identities the space is split over",
+                "fraction of checkpoints won, all identities",
+            ),
+            named(sweep, "split_share"),
+            "split",
+            Some("s"),
+        );
+        chart.legend = LegendCorner::LowerRight;
+        charts.push(NamedChart::new("split_share", Chart::Intervals(chart)));
+    }
     if named(sweep, "selfish_revenue").next().is_some() {
         let mut chart = interval_chart(
             ChartLabels::new(

@@ -343,18 +343,23 @@ fn baseline<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, Run
     Ok(finish(&context, &engine, violations, measurements))
 }
 
-/// #2: node 0 holds share `s` of the space; fraction of checkpoints it wins.
+/// #2: node 0 holds share `s` of the space; fraction of checkpoints it wins. #8: with
+/// `attacker.split = m`, that space is spread evenly over nodes `0..m` (m identities of one
+/// owner) and the fraction counts all of them; splitting must not change the share.
 fn win_share<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
     let context = Context { scenario, seed, labels: scenario.labels() };
     let s = scenario.attacker.s.ok_or_else(|| context.setup("attacker.s missing"))?;
+    let split = scenario.attacker.split.unwrap_or(1).max(1);
     let nodes = scenario.network.nodes;
     let total = scenario.network.nonces_per_node * nodes;
-    let large = ((total as f64) * s).round().max(1.0) as u64;
-    let others = (total.saturating_sub(large) / (nodes - 1).max(1)).max(1);
+    let large = ((total as f64) * s / split as f64).round().max(1.0) as u64;
+    let others = (total.saturating_sub(large * split) / (nodes - split).max(1)).max(1);
     let mut capacities = vec![others; nodes as usize];
-    capacities[0] = large;
+    for capacity in capacities.iter_mut().take(split as usize) {
+        *capacity = large;
+    }
     // The exact share after rounding; differences are below 1e-6 with the default space.
-    let share = large as f64 / capacities.iter().sum::<u64>() as f64;
+    let share = (large * split) as f64 / capacities.iter().sum::<u64>() as f64;
     let spec = NetSpec {
         capacities,
         params: params(scenario),
@@ -370,11 +375,12 @@ fn win_share<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, Ru
     if chain.is_empty() {
         return Err(context.too_short(0, 1));
     }
-    let miner = engine.account(0);
-    let won = chain.iter().filter(|link| link.author == miner).count() as u64;
+    let identities: Vec<AccountId> = (0..split as usize).map(|i| engine.account(i)).collect();
+    let won = chain.iter().filter(|link| identities.contains(&link.author)).count() as u64;
     let expected = context.reference(reference::expected_win_share(share))?;
+    let name = if scenario.attacker.split.is_some() { "split_share" } else { "win_share" };
     let measurements = vec![Measurement::proportion(
-        "win_share",
+        name,
         context.labels.clone(),
         won,
         chain.len() as u64,

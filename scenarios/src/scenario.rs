@@ -167,6 +167,9 @@ pub struct Attacker {
     pub kind: AttackerKind,
     /// Share of the space held by the large miner.
     pub s: Option<f64>,
+    /// The large miner's space split evenly over this many identities (nodes): #8, identity
+    /// splitting. Default 1.
+    pub split: Option<u64>,
     /// Attacker's share of the total space.
     pub q: Option<f64>,
     /// Confirmations (checkpoints) the merchant waits.
@@ -289,7 +292,7 @@ pub struct Scenario {
 
 /// Parameter names a sweep may set.
 pub const PARAMETERS: &[&str] =
-    &["q", "s", "z", "nodes", "latency_ms", "tx_per_s", "k", "c", "give_up_behind"];
+    &["q", "s", "z", "split", "nodes", "latency_ms", "tx_per_s", "k", "c", "give_up_behind"];
 
 impl Scenario {
     /// Reads and validates a scenario file.
@@ -373,14 +376,16 @@ impl Scenario {
             AttackerKind::PrivateRace => (false, true, true),
             AttackerKind::Withhold => (false, true, false),
         };
-        let fields: [(&'static str, bool, bool); 4] = [
+        let fields: [(&'static str, bool, bool); 5] = [
             ("attacker.s", wants_s, attacker.s.is_some()),
+            ("attacker.split", wants_s, attacker.split.is_some()),
             ("attacker.q", wants_q, attacker.q.is_some()),
             ("attacker.z", wants_z, attacker.z.is_some()),
             ("attacker.give_up_behind", wants_z, attacker.give_up_behind.is_some()),
         ];
         for (field, wanted, present) in fields {
-            if wanted && !present && field != "attacker.give_up_behind" {
+            let optional = matches!(field, "attacker.give_up_behind" | "attacker.split");
+            if wanted && !present && !optional {
                 return Err(InvalidValue::Missing { field, kind });
             }
             if !wanted && present {
@@ -389,8 +394,16 @@ impl Scenario {
         }
         if let Some(s) = attacker.s {
             open_unit("attacker.s", s)?;
-            if self.network.nodes < 2 {
-                return Err(out_of_range("network.nodes", 1.0, "[2, 64] with a large miner"));
+            let split = attacker.split.unwrap_or(1);
+            at_least("attacker.split", split, 1)?;
+            at_most("attacker.split", split, 50)?;
+            if self.network.nodes < split + 1 {
+                return Err(InvalidValue::OutOfRange {
+                    field: "network.nodes",
+                    value: self.network.nodes.to_string(),
+                    expected: "at least attacker.split + 1 (the large miner's identities and \
+                               one other miner)",
+                });
             }
         }
         if let Some(q) = attacker.q {
@@ -429,6 +442,7 @@ impl Scenario {
             "s" => self.attacker.s = Some(value),
             "z" => self.attacker.z = Some(whole()?),
             "give_up_behind" => self.attacker.give_up_behind = Some(whole()?),
+            "split" => self.attacker.split = Some(whole()?),
             "nodes" => self.network.nodes = whole()?,
             "latency_ms" => self.network.latency_ms = whole()?,
             "k" => self.network.finality_depth = whole()?,
@@ -451,6 +465,9 @@ impl Scenario {
         }
         if let Some(z) = attacker.z {
             labels.insert("z".to_string(), z as f64);
+        }
+        if let Some(split) = attacker.split {
+            labels.insert("split".to_string(), split as f64);
         }
         if self.metric.name == MetricName::TipCount {
             labels.insert("tx_per_s".to_string(), self.workload.tx_per_s);

@@ -53,7 +53,9 @@ fn every_shipped_scenario_file_is_valid() {
         Scenario::parse(entry.text, Path::new(entry.file)).expect(entry.file);
     }
     let directory = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for name in ["honest-baseline", "win-share", "double-spend", "selfish", "tips"] {
+    for name in
+        ["honest-baseline", "win-share", "identity-split", "double-spend", "selfish", "tips"]
+    {
         Scenario::load(&directory.join(format!("{name}.toml"))).expect(name);
     }
 }
@@ -104,6 +106,17 @@ fn missing_and_unused_attacker_fields_are_named() {
 fn metric_and_attacker_must_agree() {
     let message = error_of(&VALID.replace("double_spend_success", "win_share"));
     assert!(message.contains("needs attacker.kind = \"large-miner\""), "{message}");
+}
+
+#[test]
+fn identity_split_needs_another_miner() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("identity-split.toml");
+    let text = std::fs::read_to_string(path).expect("file");
+    let message = error_of(&text.replace("split = 4", "split = 10"));
+    assert!(
+        message.contains("network.nodes = 10 must be in at least attacker.split + 1"),
+        "{message}"
+    );
 }
 
 #[test]
