@@ -20,7 +20,7 @@ pub struct Entry {
 pub const ENTRIES: &[Entry] = &[
     Entry { file: "honest-baseline.toml", text: include_str!("../honest-baseline.toml"), seeds: 2 },
     Entry { file: "win-share.toml", text: include_str!("../win-share.toml"), seeds: 2 },
-    Entry { file: "identity-split.toml", text: include_str!("../identity-split.toml"), seeds: 2 },
+    Entry { file: "identity-split.toml", text: include_str!("../identity-split.toml"), seeds: 4 },
     Entry { file: "double-spend.toml", text: include_str!("../double-spend.toml"), seeds: 600 },
     Entry { file: "selfish.toml", text: include_str!("../selfish.toml"), seeds: 2 },
 ];
