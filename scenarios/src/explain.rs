@@ -38,7 +38,8 @@ pub fn explain(scenario: &Scenario) -> String {
              space, i.e. 2^82/(T*base_target) bytes."
         }
         MetricName::WinShare => {
-            "Node 0 holds share s of the space, the others split the rest.\n\
+            "Node 0 holds share s of the space (with attacker.split = m: nodes 0..m share it \
+             evenly, one owner's identities), the others split the rest.\n\
              metric: win_share = checkpoints of node 0 on the settled chain / all (Wilson CI).\n\
              reference: s (the minimum of exponential deadlines falls to i with probability \
              r_i / sum r)."

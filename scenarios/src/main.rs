@@ -40,6 +40,7 @@ enum Command {
     Explain { file: PathBuf },
     /// Run a scenario as written over many seeds and write a report.
     Run {
+        /// Scenario file (TOML).
         file: PathBuf,
         /// Seeds (independent runs); default: run.seeds of the file.
         #[arg(long)]
@@ -52,12 +53,15 @@ enum Command {
     },
     /// Run a parameter grid × seeds; without --param, the file's [sweep] table.
     Sweep {
+        /// Scenario file (TOML).
         file: PathBuf,
         /// NAME=RANGE, e.g. q=0.1..0.3:0.1, z=1..6, s=0.1,0.3 (repeatable).
         #[arg(long = "param")]
         params: Vec<String>,
+        /// Seeds per grid point; default: run.seeds of the file.
         #[arg(long)]
         seeds: Option<u64>,
+        /// First seed; default: run.first_seed of the file.
         #[arg(long)]
         first_seed: Option<u64>,
         #[arg(long, default_value = "out/sweep")]
@@ -127,8 +131,8 @@ fn execute(command: Command) -> Result<ExitCode, String> {
             files.sort();
             for file in files {
                 match Scenario::load(&file) {
-                    Ok(scenario) => println!("{:<28} {}", file.display(), scenario.description),
-                    Err(error) => println!("{:<28} INVALID: {error}", file.display()),
+                    Ok(scenario) => println!("{:<34} {}", file.display(), scenario.description),
+                    Err(error) => println!("{:<34} INVALID: {error}", file.display()),
                 }
             }
             Ok(ExitCode::SUCCESS)
