@@ -73,6 +73,11 @@ pub struct LocalNet {
     pub keep_events: bool,
     pub delivered: u64,
     trace: blake3::Hasher,
+    /// Per node: the time of its one live tick; queued ticks at other times are stale. A message
+    /// can set an earlier forge time than the tick already queued, so delivery may pull the
+    /// tick forward (without this, a node that learns of a new head forges up to a second late
+    /// and loses checkpoints it had won, biasing win shares and intervals).
+    tick_at: Vec<u64>,
 }
 
 impl LocalNet {
@@ -83,7 +88,7 @@ impl LocalNet {
         params: Params,
         latency_ms: u64,
     ) -> Result<(LocalNet, Vec<Keypair>), GenesisError> {
-        LocalNet::with_cache(seed, capacities, params, latency_ms, None)
+        LocalNet::with_config("localnet", seed, capacities, params, latency_ms, |_, _| {})
     }
 
     /// As `new`, with every node sharing one cache of decoded, verified units.
@@ -94,14 +99,30 @@ impl LocalNet {
         latency_ms: u64,
         cache: Option<Arc<dyn crate::core::node::UnitCache>>,
     ) -> Result<(LocalNet, Vec<Keypair>), GenesisError> {
-        let (genesis, keys) = model_genesis("localnet", capacities, 1_000_000_000, params);
+        LocalNet::with_config("localnet", seed, capacities, params, latency_ms, |_, config| {
+            config.unit_cache = cache.clone();
+        })
+    }
+
+    /// As [`LocalNet::new`] with genesis chain id `chain_id`, letting `configure(index, config)`
+    /// adjust each node's configuration (tip strategy, policy...) before it starts. Proof-of-space
+    /// draws are keyed by the genesis, not by `seed`: independent trials need distinct chain ids.
+    pub fn with_config(
+        chain_id: &str,
+        seed: u64,
+        capacities: &[u64],
+        params: Params,
+        latency_ms: u64,
+        mut configure: impl FnMut(usize, &mut NodeConfig),
+    ) -> Result<(LocalNet, Vec<Keypair>), GenesisError> {
+        let (genesis, keys) = model_genesis(chain_id, capacities, 1_000_000_000, params);
         let genesis = Arc::new(genesis);
         let mut rng = DetRng::from_seed(Hash::of(&seed.to_le_bytes()).0);
         let mut nodes = Vec::new();
         for (index, key) in keys.iter().enumerate() {
             let mut config = NodeConfig::new(genesis.clone(), key.clone(), rng.fork_seed());
             config.mining = capacities[index] > 0;
-            config.unit_cache = cache.clone();
+            configure(index, &mut config);
             let mut node = Node::new(config)?;
             for peer in 0..keys.len() {
                 if peer != index {
@@ -131,10 +152,11 @@ impl LocalNet {
             keep_events: true,
             delivered: 0,
             trace: blake3::Hasher::new(),
+            tick_at: vec![u64::MAX; count],
         };
         for index in 0..count {
             net.drain(index);
-            net.schedule(0, Job::Tick { node: index });
+            net.schedule_tick(index, 0);
         }
         Ok((net, keys))
     }
@@ -142,6 +164,14 @@ impl LocalNet {
     fn schedule(&mut self, at_ms: u64, job: Job) {
         self.seq += 1;
         self.queue.push(Reverse((at_ms, self.seq, job)));
+    }
+
+    /// Makes sure node `node` ticks by `at_ms`.
+    fn schedule_tick(&mut self, node: usize, at_ms: u64) {
+        if at_ms < self.tick_at[node] {
+            self.tick_at[node] = at_ms;
+            self.schedule(at_ms, Job::Tick { node });
+        }
     }
 
     /// Split the network: `groups[i]` is node i's side.
@@ -188,31 +218,59 @@ impl LocalNet {
 
     /// Process events up to `until_ms`.
     pub fn run_until(&mut self, until_ms: u64) {
-        while let Some(Reverse((at, _, _))) = self.queue.peek() {
-            if *at > until_ms {
-                break;
-            }
-            let Some(Reverse((at, _, job))) = self.queue.pop() else { break };
-            self.now_ms = at;
-            match job {
-                Job::Deliver { to, from, bytes } => {
-                    self.delivered += 1;
-                    self.trace.update(&(to as u64).to_le_bytes());
-                    self.trace.update(&bytes);
-                    self.nodes[to].on_message(at, from as PeerId, &bytes);
-                    self.drain(to);
+        while self.step(until_ms) {}
+        self.now_ms = self.now_ms.max(until_ms);
+    }
+
+    /// Process the next event if it is due by `until_ms`; false if none is. Lets a scenario
+    /// react to every change (an attacker releasing the moment its branch is heavier).
+    pub fn step(&mut self, until_ms: u64) -> bool {
+        let Some(Reverse((at, _, _))) = self.queue.peek() else { return false };
+        if *at > until_ms {
+            return false;
+        }
+        let Some(Reverse((at, _, job))) = self.queue.pop() else { return false };
+        self.now_ms = at;
+        match job {
+            Job::Deliver { to, from, bytes } => {
+                self.delivered += 1;
+                self.trace.update(&(to as u64).to_le_bytes());
+                self.trace.update(&bytes);
+                self.nodes[to].on_message(at, from as PeerId, &bytes);
+                self.drain(to);
+                if let Some(wake) = self.nodes[to].poll_timeout() {
+                    self.schedule_tick(to, wake.max(at));
                 }
-                Job::Tick { node } => {
-                    self.nodes[node].on_tick(at);
-                    self.drain(node);
-                    let next = self.nodes[node].poll_timeout().unwrap_or(at + 1_000);
-                    // Tick at least every second so proofs and announcements keep flowing.
-                    let next = next.clamp(at + 1, at + 1_000);
-                    self.schedule(next, Job::Tick { node });
+            }
+            Job::Tick { node } => {
+                if at != self.tick_at[node] {
+                    return true; // Superseded by an earlier tick.
+                }
+                self.tick_at[node] = u64::MAX;
+                self.nodes[node].on_tick(at);
+                self.drain(node);
+                let next = self.nodes[node].poll_timeout().unwrap_or(at + 1_000);
+                // Tick at least every second so proofs and announcements keep flowing.
+                let next = next.clamp(at + 1, at + 1_000);
+                self.schedule_tick(node, next);
+            }
+        }
+        true
+    }
+
+    /// Node `from` sends the checkpoints of its active chain at `heights` (in order) to every
+    /// node it can reach: how a withholding attacker publishes its private branch.
+    pub fn release(&mut self, from: usize, heights: std::ops::RangeInclusive<u64>) {
+        for height in heights {
+            let Some(bytes) = self.nodes[from].release_message(height) else { continue };
+            for to in 0..self.nodes.len() {
+                if to != from && self.groups[to] == self.groups[from] {
+                    // No jitter: the branch must arrive in order, as one burst.
+                    let at = self.now_ms + self.latency_ms;
+                    self.schedule(at, Job::Deliver { to, from, bytes: bytes.clone() });
                 }
             }
         }
-        self.now_ms = self.now_ms.max(until_ms);
     }
 
     /// Node `from` transfers to `to` now.
@@ -404,6 +462,66 @@ mod tests {
             assert!(net.nodes.iter().all(|node| node.chain().active_at(height) == id));
         }
         assert_eq!(net.conflicting_finality(), None);
+    }
+
+    #[test]
+    fn partition_with_conflicting_spends_converges_after_heal() {
+        let (mut net, keys) = LocalNet::new(5, &[100, 100, 100, 100], params(), 20).unwrap();
+        net.run_until(5_000);
+        net.partition(vec![0, 0, 1, 1]);
+        let nonce = net.nodes[0].chain().ledger().next_nonce(&keys[0].account());
+        let to_one = TxKind::Transfer { to: keys[1].account(), amount: 5 };
+        let to_two = TxKind::Transfer { to: keys[2].account(), amount: 7 };
+        let spend_a = net.nodes[0].build_transaction(nonce, to_one, 10).unwrap();
+        let spend_b = net.nodes[0].build_transaction(nonce, to_two, 10).unwrap();
+        net.inject(0, spend_a.clone());
+        net.inject(2, spend_b.clone());
+        net.run_until(30_000);
+        // Each side applied its own spend.
+        let applied = |net: &LocalNet, node: usize, tx: &crate::core::transaction::Transaction| {
+            let id = tx.id().unwrap();
+            net.nodes[node].dag().confirmation(&id).map(|c| c.outcome) == Some(Outcome::Applied)
+        };
+        assert!(applied(&net, 0, &spend_a) && applied(&net, 2, &spend_b));
+        net.heal();
+        net.run_until(120_000);
+        // The lighter side must accept the other side's conflicting spend to connect its branch.
+        let lowest = net.nodes.iter().map(|n| n.chain().height()).min().unwrap();
+        let id = net.nodes[0].chain().active_at(lowest - 1);
+        assert!(net.nodes.iter().all(|node| node.chain().active_at(lowest - 1) == id));
+        let winners: Vec<(bool, bool)> = (0..4)
+            .map(|node| (applied(&net, node, &spend_a), applied(&net, node, &spend_b)))
+            .collect();
+        assert!(winners.iter().all(|w| *w == winners[0] && (w.0 ^ w.1)), "{winners:?}");
+    }
+
+    #[test]
+    fn withholding_node_publishes_only_when_released() {
+        use crate::core::node::Policy;
+        let (mut net, _) =
+            LocalNet::with_config("withhold", 9, &[100, 100, 300], params(), 5, |index, config| {
+                if index == 2 {
+                    config.policy = Policy::Withhold;
+                }
+            })
+            .unwrap();
+        net.partition(vec![0, 0, 0]);
+        net.run_until(60_000);
+        let private = net.nodes[2].chain().height();
+        assert!(net.nodes[2].stats().checkpoints_won > 0);
+        // Unreleased, node 0 has seen none of the withheld checkpoints above its own head.
+        let seen = (1..=private)
+            .filter_map(|h| net.nodes[2].chain().active_at(h))
+            .filter(|id| net.nodes[0].chain().knows(id))
+            .count() as u64;
+        assert!(seen < private, "node 0 already knew {seen} of {private}");
+        net.release(2, 1..=private);
+        net.run_until(net.now_ms + 200);
+        let seen_after = (1..=private)
+            .filter_map(|h| net.nodes[2].chain().active_at(h))
+            .filter(|id| net.nodes[0].chain().knows(id))
+            .count() as u64;
+        assert_eq!(seen_after, private);
     }
 
     #[test]

@@ -1,1 +1,18 @@
-//! scenarios
+//! vein-scenarios: the attack and fault scenarios of PROTOCOL.md §7, as TOML files, run over
+//! many seeds and compared with their analytic references.
+//!
+//! - [`scenario`]: the file format, strict parsing and validation.
+//! - [`engine`]: the executor seam (LocalNet today, the madsim simulator later).
+//! - [`families`]: one run of one seed per family; attackers are node policies.
+//! - [`runner`]: grids, seeds, shards, parallel execution, merging, report directories.
+//! - [`charts`]: the plots of a pooled sweep.
+//! - [`suite`]: the default suite, one report for the main families.
+//! - [`explain`]: the prose `vein-scenarios explain` prints.
+
+pub mod charts;
+pub mod engine;
+pub mod explain;
+pub mod families;
+pub mod runner;
+pub mod scenario;
+pub mod suite;

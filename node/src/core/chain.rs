@@ -604,8 +604,8 @@ impl Chain {
     /// rate of at least the participation share of the reference rate, the chain's rate over
     /// the 256 checkpoints before `height`. A side of a partition holding less than that share
     /// of the space therefore does not finalise while it is split. Two valves keep honest
-    /// finality live: the reference needs 2k checkpoints of history (earlier heights use the
-    /// depth rule), and a checkpoint `finality_depth_max` deep is final regardless, because a
+    /// finality live: with under 2k checkpoints of history the reference is the rate the
+    /// genesis declares, and a checkpoint `finality_depth_max` deep is final regardless, because a
     /// reference that happened to be fast could otherwise stall finality forever. So the
     /// guarantee holds for splits shorter than about `finality_depth_max` intervals.
     fn is_final(&self, height: u64) -> bool {
@@ -615,13 +615,20 @@ impl Chain {
             return false;
         }
         let share = u64::from(self.params.finality_participation_per_mille);
-        if share == 0 || tip - height >= self.params.finality_depth_max || height < 2 * depth {
+        if share == 0 || tip - height >= self.params.finality_depth_max {
             return true;
         }
-        let from = height.saturating_sub(FINALITY_REFERENCE_CHECKPOINTS);
-        let (Some(reference), Some(burying)) =
-            (self.weight_rate(from, height), self.weight_rate(height, tip))
-        else {
+        let reference = if height < 2 * depth {
+            // Too little history: the genesis declares the expected rate (its base target was
+            // set from the declared capacity for the target interval).
+            Some(
+                crate::core::poc::challenge::weight(self.genesis.initial_base_target) as f64
+                    / self.params.target_interval_ms.max(1) as f64,
+            )
+        } else {
+            self.weight_rate(height.saturating_sub(FINALITY_REFERENCE_CHECKPOINTS), height)
+        };
+        let (Some(reference), Some(burying)) = (reference, self.weight_rate(height, tip)) else {
             return false;
         };
         burying * 1000.0 >= reference * share as f64

@@ -61,6 +61,8 @@ pub struct NodeConfig {
     /// (units are immutable and content-addressed, so sharing changes nothing but memory and
     /// time). `None` in production.
     pub unit_cache: Option<Arc<dyn UnitCache>>,
+    /// Honest by default; attacker scenarios (crate vein-scenarios) switch it.
+    pub policy: Policy,
 }
 
 /// Decoded, verified transactions keyed by the hash of their envelope bytes.
@@ -98,6 +100,19 @@ impl UnitCache for SharedUnitCache {
     }
 }
 
+/// How a node treats its own checkpoints. Attackers are this same core with another policy,
+/// never a fork of the honest code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Policy {
+    /// Relay own checkpoints at once and announce the head.
+    #[default]
+    Honest,
+    /// Keep own checkpoints private (no relay, no head announcement) until the driver releases
+    /// them with [`Node::release_message`]; fork choice is unchanged, so the node mines on its
+    /// private branch while that is at least as heavy as anything it has seen (first-seen ties).
+    Withhold,
+}
+
 impl NodeConfig {
     pub fn new(genesis: Arc<Genesis>, key: Keypair, seed: [u8; 32]) -> NodeConfig {
         NodeConfig {
@@ -110,6 +125,7 @@ impl NodeConfig {
             announce_interval_ms: 2_000,
             limits: Limits::default(),
             unit_cache: None,
+            policy: Policy::Honest,
         }
     }
 }
@@ -325,7 +341,7 @@ impl Node {
                 self.forge_checkpoint(forge);
             }
         }
-        if self.now_ms >= self.next_announce_ms {
+        if self.now_ms >= self.next_announce_ms && self.config.policy == Policy::Honest {
             self.next_announce_ms = self.now_ms + self.config.announce_interval_ms.max(1);
             if let Some(peer) = self.random_peer(None) {
                 let head = self.chain.head();
@@ -603,8 +619,11 @@ impl Node {
                 }
             }
             OfferOutcome::Accepted { missing_units } => {
-                // Relay every valid header so that forks propagate and fork choice can act.
-                if let Ok(bytes) = Message::Checkpoint((*checkpoint).clone()).encode() {
+                // Relay every valid header so that forks propagate and fork choice can act; a
+                // withholding node keeps its own to itself until released.
+                let withheld = from.is_none() && self.config.policy == Policy::Withhold;
+                if !withheld && let Ok(bytes) = Message::Checkpoint((*checkpoint).clone()).encode()
+                {
                     let bytes = Arc::new(bytes);
                     let peers: Vec<PeerId> =
                         self.peers.keys().copied().filter(|peer| Some(*peer) != from).collect();
@@ -886,6 +905,14 @@ impl Node {
                 reason: reason.to_string(),
             }),
         }
+    }
+
+    /// The checkpoint at `height` of this node's active chain, encoded for peers: how a driver
+    /// releases what a [`Policy::Withhold`] node kept private.
+    pub fn release_message(&self, height: u64) -> Option<Arc<Vec<u8>>> {
+        let id = self.chain.active_at(height)?;
+        let checkpoint = self.chain.header(&id)?.checkpoint.clone()?;
+        Message::Checkpoint((*checkpoint).clone()).encode().ok().map(Arc::new)
     }
 
     /// Up to `checkpoint_parents_max` eligible tips, newest first; the anchors if none.

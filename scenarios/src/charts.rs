@@ -1,0 +1,186 @@
+//! Charts of a pooled sweep, chosen by which measurements it holds: every family draws its
+//! simulated points with 95% intervals beside the reference it is judged against.
+
+use vein_reports::charts::interval_chart;
+use vein_reports::metrics::{Measurement, MeasurementData, SweepReport};
+use vein_reports::plots::{
+    Chart, ChartLabels, Curve, HistogramChart, LegendCorner, LineStyle, YScale,
+};
+use vein_reports::reference;
+use vein_reports::stats::Histogram;
+use vein_reports::summary::NamedChart;
+
+fn named<'a>(sweep: &'a SweepReport, name: &'a str) -> impl Iterator<Item = &'a Measurement> {
+    sweep
+        .measurements
+        .iter()
+        .map(|pooled| &pooled.measurement)
+        .filter(move |measurement| measurement.name == name)
+}
+
+/// Distinct values of parameter `name` among `measurements`, ascending.
+fn values<'a>(measurements: impl Iterator<Item = &'a Measurement>, name: &str) -> Vec<f64> {
+    let mut values: Vec<f64> =
+        measurements.filter_map(|m| m.parameters.get(name).copied()).collect();
+    values.sort_by(f64::total_cmp);
+    values.dedup();
+    values
+}
+
+/// Every chart the sweep's measurements call for.
+pub fn sweep_charts(sweep: &SweepReport) -> Vec<NamedChart> {
+    let mut charts = Vec::new();
+    double_spend(sweep, &mut charts);
+    if named(sweep, "win_share").next().is_some() {
+        let mut chart = interval_chart(
+            ChartLabels::new(
+                "Checkpoints won vs share of space",
+                "share of space s",
+                "fraction of checkpoints won",
+            ),
+            named(sweep, "win_share"),
+            "s",
+            None,
+        );
+        // The judged reference is y = s itself: draw it whole instead of joining the points.
+        chart.curves = vec![Curve::new(
+            "reference: y = s",
+            vec![(0.0, 0.0), (0.6, 0.6)],
+            1,
+            LineStyle::Dashed,
+        )];
+        charts.push(NamedChart::new("win_share", Chart::Intervals(chart)));
+    }
+    if named(sweep, "split_share").next().is_some() {
+        let mut chart = interval_chart(
+            ChartLabels::new(
+                "Identity splitting: one owner's share of checkpoints vs identities",
+                "identities the space is split over",
+                "fraction of checkpoints won, all identities",
+            ),
+            named(sweep, "split_share"),
+            "split",
+            Some("s"),
+        );
+        chart.legend = LegendCorner::LowerRight;
+        charts.push(NamedChart::new("split_share", Chart::Intervals(chart)));
+    }
+    if named(sweep, "selfish_revenue").next().is_some() {
+        let mut chart = interval_chart(
+            ChartLabels::new(
+                "Selfish mining: revenue share vs attacker share",
+                "attacker share of space q",
+                "share of the final chain",
+            ),
+            named(sweep, "selfish_revenue"),
+            "q",
+            None,
+        );
+        // The smooth Eyal–Sirer curve replaces the segments joining the judged values.
+        chart.curves.clear();
+        chart.curves.push(Curve::from_function(
+            "Eyal–Sirer, γ = 0 (judged)",
+            0.0..0.49,
+            99,
+            1,
+            LineStyle::Solid,
+            |q| reference::selfish_mining_revenue(q, 0.0).ok(),
+        ));
+        chart.curves.push(Curve::new(
+            "honest mining: y = q",
+            vec![(0.0, 0.0), (0.5, 0.5)],
+            2,
+            LineStyle::Solid,
+        ));
+        charts.push(NamedChart::new("selfish_revenue", Chart::Intervals(chart)));
+    }
+    if let Some(chart) = interval_histogram(sweep) {
+        charts.push(NamedChart::new("checkpoint_intervals", chart));
+    }
+    if named(sweep, "tip_count").next().is_some() {
+        let mut chart = interval_chart(
+            ChartLabels::new(
+                "Tips under uniform tip selection",
+                "arrival rate λ (tx/s)",
+                "tips at a node",
+            ),
+            named(sweep, "tip_count"),
+            "tx_per_s",
+            Some("latency_ms"),
+        );
+        chart.legend = LegendCorner::UpperLeft;
+        charts.push(NamedChart::new("tip_count", Chart::Intervals(chart)));
+    }
+    charts
+}
+
+fn double_spend(sweep: &SweepReport, charts: &mut Vec<NamedChart>) {
+    let name = "double_spend_success";
+    if named(sweep, name).next().is_none() {
+        return;
+    }
+    let by_share = interval_chart(
+        ChartLabels::new(
+            "Double-spend success vs attacker share (dashed: strictly heavier, judged)",
+            "attacker share of space q",
+            "success probability",
+        ),
+        named(sweep, name),
+        "q",
+        Some("z"),
+    );
+    charts.push(NamedChart::new("double_spend_by_share", Chart::Intervals(by_share)));
+    let mut by_depth = interval_chart(
+        ChartLabels::new(
+            "Double-spend success vs confirmations (log scale)",
+            "confirmations z (checkpoints)",
+            "success probability",
+        ),
+        named(sweep, name),
+        "z",
+        Some("q"),
+    );
+    by_depth.y_scale = YScale::Log;
+    by_depth.legend = LegendCorner::LowerLeft;
+    // Rosenfeld's tie-wins race, shown for contrast in the same colour, solid.
+    let depths = values(named(sweep, name), "z");
+    for (index, q) in values(named(sweep, name), "q").into_iter().enumerate() {
+        let points: Vec<(f64, f64)> = depths
+            .iter()
+            .filter_map(|z| {
+                let value = reference::rosenfeld_double_spend(q, *z as u32).ok()?;
+                Some((*z, value))
+            })
+            .collect();
+        by_depth.curves.push(Curve::new(
+            &format!("q = {q}: Rosenfeld, tie wins (not judged)"),
+            points,
+            index,
+            LineStyle::Solid,
+        ));
+    }
+    charts.push(NamedChart::new("double_spend_by_depth", Chart::Intervals(by_depth)));
+}
+
+fn interval_histogram(sweep: &SweepReport) -> Option<Chart> {
+    let measurement = named(sweep, "checkpoint_interval_s").next()?;
+    let MeasurementData::Samples { values } = &measurement.data else { return None };
+    let mean = measurement.reference.as_ref().map_or(measurement.estimate, |r| r.value);
+    let high = 6.0 * mean;
+    let histogram = Histogram::new(values, 0.0, high, 48).ok()?;
+    let density = Curve::from_function(
+        &format!("exponential density, mean T = {mean} s"),
+        0.0..high,
+        121,
+        1,
+        LineStyle::Solid,
+        |x| reference::exponential_density(x, mean).ok(),
+    );
+    Some(Chart::Histogram(HistogramChart {
+        labels: ChartLabels::new("Checkpoint intervals", "interval (s)", "density (1/s)"),
+        histogram_label: format!("simulated, n = {}", values.len()),
+        histogram,
+        density: Some(density),
+        legend: LegendCorner::UpperRight,
+    }))
+}

@@ -1,0 +1,155 @@
+//! The executor seam: what a scenario needs from whatever runs the nodes.
+//!
+//! Model: families drive an [`Engine`], never LocalNet directly, so that the madsim simulator
+//! (crate vein-sim) can be plugged in later by implementing this trait. The trait is the small
+//! set of verbs the attack stories use: advance time (one event at a time, so an attacker can
+//! react the instant its branch becomes heavier), split and heal the network, release a withheld
+//! branch, submit transactions, and read a node's state. Today the one implementation is
+//! [`LocalNetEngine`], the deterministic in-memory harness of crate vein-node.
+
+use vein_node::core::crypto::{AccountId, Keypair};
+use vein_node::core::hash::Hash;
+use vein_node::core::node::{Node, Policy};
+use vein_node::core::params::{GenesisError, Params};
+use vein_node::core::tips::TipStrategy;
+use vein_node::core::transaction::Transaction;
+use vein_node::localnet::LocalNet;
+
+/// Everything needed to start a network.
+#[derive(Debug, Clone)]
+pub struct NetSpec {
+    /// Nonces of each node (0 = not mining).
+    pub capacities: Vec<u64>,
+    pub params: Params,
+    pub latency_ms: u64,
+    pub tip_strategy: TipStrategy,
+    /// Policy of each node; missing entries are honest.
+    pub policies: Vec<Policy>,
+}
+
+/// The verbs scenarios use.
+pub trait Engine: Sized {
+    fn start(spec: &NetSpec, seed: u64) -> Result<Self, GenesisError>;
+    fn now_ms(&self) -> u64;
+    /// Processes the next event if due by `until_ms`; false if none is.
+    fn step(&mut self, until_ms: u64) -> bool;
+    fn run_until(&mut self, until_ms: u64);
+    fn node(&self, index: usize) -> &Node;
+    fn node_count(&self) -> usize;
+    fn account(&self, index: usize) -> AccountId;
+    fn partition(&mut self, groups: Vec<u8>);
+    fn heal(&mut self);
+    /// Node `from` publishes the checkpoints of its active chain at `heights`.
+    fn release(&mut self, from: usize, heights: std::ops::RangeInclusive<u64>);
+    /// A transaction handed to node `at` as if from its local wallet.
+    fn inject(&mut self, at: usize, tx: Transaction);
+    /// Node `from` signs and submits a transfer (None if its node refused it).
+    fn transfer(&mut self, from: usize, to: AccountId, amount: u64) -> Option<Hash>;
+    /// Builds a signed transfer of node `from` with an explicit nonce, without submitting it.
+    fn build_transfer(
+        &mut self,
+        from: usize,
+        nonce: u64,
+        to: AccountId,
+        amount: u64,
+    ) -> Option<Transaction>;
+    /// Final checkpoint ids by height, as node `index` reported them.
+    fn finals(&self, index: usize) -> &std::collections::BTreeMap<u64, Hash>;
+    fn trace_hash(&self) -> Hash;
+    fn messages_delivered(&self) -> u64;
+}
+
+/// [`Engine`] over crate vein-node's LocalNet.
+pub struct LocalNetEngine {
+    net: LocalNet,
+    keys: Vec<Keypair>,
+}
+
+impl Engine for LocalNetEngine {
+    fn start(spec: &NetSpec, seed: u64) -> Result<Self, GenesisError> {
+        // The seed names the chain: proof-of-space draws are keyed by the genesis, so distinct
+        // seeds must give distinct genesis ids to be independent trials.
+        let chain_id = format!("vein-scenarios/{seed}");
+        let (mut net, keys) = LocalNet::with_config(
+            &chain_id,
+            seed,
+            &spec.capacities,
+            spec.params.clone(),
+            spec.latency_ms,
+            |index, config| {
+                config.tip_strategy = spec.tip_strategy;
+                config.policy = spec.policies.get(index).copied().unwrap_or_default();
+            },
+        )?;
+        // Scenarios read chains and counters, not the event log: keeping it costs memory.
+        net.keep_events = false;
+        Ok(LocalNetEngine { net, keys })
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.net.now_ms
+    }
+
+    fn step(&mut self, until_ms: u64) -> bool {
+        self.net.step(until_ms)
+    }
+
+    fn run_until(&mut self, until_ms: u64) {
+        self.net.run_until(until_ms);
+    }
+
+    fn node(&self, index: usize) -> &Node {
+        &self.net.nodes[index]
+    }
+
+    fn node_count(&self) -> usize {
+        self.net.nodes.len()
+    }
+
+    fn account(&self, index: usize) -> AccountId {
+        self.keys[index].account()
+    }
+
+    fn partition(&mut self, groups: Vec<u8>) {
+        self.net.partition(groups);
+    }
+
+    fn heal(&mut self) {
+        self.net.heal();
+    }
+
+    fn release(&mut self, from: usize, heights: std::ops::RangeInclusive<u64>) {
+        self.net.release(from, heights);
+    }
+
+    fn inject(&mut self, at: usize, tx: Transaction) {
+        self.net.inject(at, tx);
+    }
+
+    fn transfer(&mut self, from: usize, to: AccountId, amount: u64) -> Option<Hash> {
+        self.net.transfer(from, to, amount)
+    }
+
+    fn build_transfer(
+        &mut self,
+        from: usize,
+        nonce: u64,
+        to: AccountId,
+        amount: u64,
+    ) -> Option<Transaction> {
+        let kind = vein_node::core::transaction::TxKind::Transfer { to, amount };
+        self.net.nodes[from].build_transaction(nonce, kind, 10).ok()
+    }
+
+    fn finals(&self, index: usize) -> &std::collections::BTreeMap<u64, Hash> {
+        &self.net.finals[index]
+    }
+
+    fn trace_hash(&self) -> Hash {
+        self.net.trace_hash()
+    }
+
+    fn messages_delivered(&self) -> u64 {
+        self.net.delivered
+    }
+}

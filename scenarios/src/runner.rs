@@ -1,0 +1,393 @@
+//! Running scenarios: parameter grids, seeds, shards, parallel execution, merging and reports.
+//!
+//! Model: a sweep is a grid of parameter points × seeds. Work items are numbered point-major
+//! (`point · seeds + seed index`) and shard `i/n` takes the items whose number is `i mod n`, so
+//! that n processes (CI matrix jobs, Kubernetes indexed jobs, Slurm arrays) split any sweep
+//! without talking to each other. Within a process, items of one point are grouped into chunks
+//! that rayon runs in parallel; a chunk's runs are folded into one [`RunMetrics`] (proportions
+//! add up, samples concatenate) to keep `runs.jsonl` small. A report directory holds
+//! `runs.jsonl` (the raw chunk records, which `merge` reads back), and the pooled
+//! `metrics.json`, `summary.md`, `index.html` and `plots/` written by crate vein-reports.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+use thiserror::Error;
+use vein_node::core::hash::Hash;
+use vein_reports::metrics::{Measurement, MetricsError, RunMetrics, SweepReport, Verdict};
+use vein_reports::summary::{self, SummaryError};
+
+use crate::engine::LocalNetEngine;
+use crate::families::{self, RunError};
+use crate::scenario::{InvalidValue, MetricName, Scenario, parse_range};
+
+/// Name of the raw-records file in a report directory.
+pub const RUNS_FILE: &str = "runs.jsonl";
+
+/// Errors of the runner; every input error names what was wrong.
+#[derive(Debug, Error)]
+pub enum RunnerError {
+    #[error("--param {spec:?}: expected NAME=RANGE, e.g. q=0.1..0.3:0.1 or z=1..6")]
+    ParamSyntax { spec: String },
+    #[error("--param {name}: {message}")]
+    ParamRange { name: String, message: String },
+    #[error("parameter point {point}: {source}")]
+    Point { point: String, source: InvalidValue },
+    #[error("--shard {spec:?}: expected i/n with 0 <= i < n, e.g. 0/4")]
+    Shard { spec: String },
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    #[error(transparent)]
+    Summary(#[from] SummaryError),
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{path} line {line}: {source}")]
+    Record { path: PathBuf, line: usize, source: MetricsError },
+    #[error("no run records found in {paths}")]
+    NoRecords { paths: String },
+}
+
+/// One grid point: the scenario with overrides applied.
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub scenario: Scenario,
+    pub overrides: BTreeMap<String, f64>,
+}
+
+/// Parses `NAME=RANGE`.
+pub fn parse_param(spec: &str) -> Result<(String, Vec<f64>), RunnerError> {
+    let (name, range) =
+        spec.split_once('=').ok_or_else(|| RunnerError::ParamSyntax { spec: spec.into() })?;
+    let values = parse_range(range.trim())
+        .map_err(|message| RunnerError::ParamRange { name: name.trim().into(), message })?;
+    Ok((name.trim().to_string(), values))
+}
+
+/// The cartesian product of `parameters` applied to `base`, first parameter outermost.
+pub fn grid(base: &Scenario, parameters: &[(String, Vec<f64>)]) -> Result<Vec<Point>, RunnerError> {
+    let mut points = vec![Point { scenario: base.clone(), overrides: BTreeMap::new() }];
+    for (name, values) in parameters {
+        let mut next = Vec::with_capacity(points.len() * values.len());
+        for point in &points {
+            for value in values {
+                let mut scenario = point.scenario.clone();
+                let mut overrides = point.overrides.clone();
+                overrides.insert(name.clone(), *value);
+                scenario
+                    .set_parameter(name, *value)
+                    .map_err(|source| RunnerError::Point { point: describe(&overrides), source })?;
+                next.push(Point { scenario, overrides });
+            }
+        }
+        points = next;
+    }
+    Ok(points)
+}
+
+/// The scenario's own `[sweep]` table as `--param` values.
+pub fn default_sweep(scenario: &Scenario) -> Result<Vec<(String, Vec<f64>)>, RunnerError> {
+    scenario
+        .sweep
+        .iter()
+        .map(|(name, range)| {
+            let values = parse_range(range)
+                .map_err(|message| RunnerError::ParamRange { name: name.clone(), message })?;
+            Ok((name.clone(), values))
+        })
+        .collect()
+}
+
+fn describe(overrides: &BTreeMap<String, f64>) -> String {
+    let parts: Vec<String> = overrides.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    if parts.is_empty() { "(scenario as written)".into() } else { parts.join(" ") }
+}
+
+/// Shard `index` of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    pub fn parse(spec: &str) -> Result<Shard, RunnerError> {
+        let error = || RunnerError::Shard { spec: spec.into() };
+        let (index, count) = spec.split_once('/').ok_or_else(error)?;
+        let index: u64 = index.trim().parse().map_err(|_| error())?;
+        let count: u64 = count.trim().parse().map_err(|_| error())?;
+        if count == 0 || index >= count {
+            return Err(error());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// Seeds per chunk: races are milliseconds each, long runs are seconds each.
+fn chunk_size(scenario: &Scenario) -> usize {
+    match scenario.metric.name {
+        MetricName::DoubleSpendSuccess => 50,
+        _ => 1,
+    }
+}
+
+struct Chunk {
+    point: usize,
+    seeds: Vec<u64>,
+}
+
+/// Progress lines on stderr, at most one per second.
+struct Progress {
+    label: String,
+    total: usize,
+    done: AtomicUsize,
+    last_print: Mutex<f64>,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    #[allow(clippy::disallowed_methods)] // A harness, not the core: progress uses the wall clock.
+    fn new(label: &str, total: usize) -> Progress {
+        Progress {
+            label: label.into(),
+            total,
+            done: AtomicUsize::new(0),
+            last_print: Mutex::new(0.0),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn elapsed_s(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    fn tick(&self, seeds: usize) {
+        let done = self.done.fetch_add(seeds, Ordering::Relaxed) + seeds;
+        let elapsed = self.elapsed_s();
+        let Ok(mut last) = self.last_print.lock() else { return };
+        if done == self.total || elapsed - *last >= 1.0 {
+            *last = elapsed;
+            eprintln!("[{}] {done}/{} runs, {elapsed:.1} s", self.label, self.total);
+        }
+    }
+}
+
+/// Runs every point × seed of this shard; records come back in a deterministic order.
+pub fn execute(
+    label: &str,
+    points: &[Point],
+    seeds: u64,
+    first_seed: Option<u64>,
+    shard: Shard,
+) -> Result<Vec<RunMetrics>, RunnerError> {
+    let mut chunks = Vec::new();
+    for (index, point) in points.iter().enumerate() {
+        let first = first_seed.unwrap_or(point.scenario.run.first_seed);
+        let size = chunk_size(&point.scenario);
+        let mine: Vec<u64> = (0..seeds)
+            .filter(|j| (index as u64 * seeds + j) % shard.count == shard.index)
+            .map(|j| first + j)
+            .collect();
+        for seeds in mine.chunks(size) {
+            chunks.push(Chunk { point: index, seeds: seeds.to_vec() });
+        }
+    }
+    let total = chunks.iter().map(|chunk| chunk.seeds.len()).sum();
+    let progress = Progress::new(label, total);
+    let results: Vec<Result<RunMetrics, RunnerError>> = chunks
+        .par_iter()
+        .map(|chunk| {
+            let point = &points[chunk.point];
+            let chunk_started = progress.elapsed_s();
+            let mut runs = Vec::with_capacity(chunk.seeds.len());
+            for seed in &chunk.seeds {
+                let mut run = families::run_seed::<LocalNetEngine>(&point.scenario, *seed)?;
+                label_overrides(&mut run, &point.overrides);
+                runs.push(run);
+            }
+            let mut merged = fold(runs)?;
+            merged.wall_seconds = progress.elapsed_s() - chunk_started;
+            progress.tick(chunk.seeds.len());
+            Ok(merged)
+        })
+        .collect();
+    let runs: Vec<RunMetrics> = results.into_iter().collect::<Result<_, _>>()?;
+    eprintln!("[{label}] done: {total} runs in {:.1} s", progress.elapsed_s());
+    Ok(runs)
+}
+
+/// Swept parameters become measurement parameters, so the sweep groups points by them.
+fn label_overrides(run: &mut RunMetrics, overrides: &BTreeMap<String, f64>) {
+    for measurement in &mut run.measurements {
+        for (name, value) in overrides {
+            measurement.parameters.insert(name.clone(), *value);
+        }
+    }
+}
+
+/// Folds the runs of one chunk into one record: first seed, combined trace hash, summed
+/// counters, pooled measurements.
+pub fn fold(runs: Vec<RunMetrics>) -> Result<RunMetrics, RunnerError> {
+    let mut iterator = runs.into_iter();
+    let Some(mut merged) = iterator.next() else {
+        return Err(RunnerError::NoRecords { paths: "(empty chunk)".into() });
+    };
+    let mut traces = vec![merged.trace_hash.clone()];
+    for run in iterator {
+        traces.push(run.trace_hash.clone());
+        merged.nodes = merged.nodes.max(run.nodes);
+        merged.simulated_seconds += run.simulated_seconds;
+        merged.wall_seconds += run.wall_seconds;
+        merged.messages_delivered += run.messages_delivered;
+        merged.checkpoints += run.checkpoints;
+        merged.transactions_final += run.transactions_final;
+        merged.violations.extend(run.violations);
+        for measurement in run.measurements {
+            pool_into(&mut merged.measurements, measurement)?;
+        }
+    }
+    if traces.len() > 1 {
+        let parts: Vec<&[u8]> = traces.iter().map(|trace| trace.as_bytes()).collect();
+        let hash = Hash::of_parts(&parts);
+        merged.trace_hash = hash.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    }
+    Ok(merged)
+}
+
+fn pool_into(into: &mut Vec<Measurement>, next: Measurement) -> Result<(), RunnerError> {
+    use vein_reports::metrics::MeasurementData;
+    let same = |m: &Measurement| {
+        m.name == next.name
+            && m.parameters.len() == next.parameters.len()
+            && m.parameters
+                .iter()
+                .zip(&next.parameters)
+                .all(|((a, x), (b, y))| a == b && x.to_bits() == y.to_bits())
+    };
+    let Some(existing) = into.iter_mut().find(|m| same(m)) else {
+        into.push(next);
+        return Ok(());
+    };
+    let data = match (&existing.data, next.data) {
+        (
+            MeasurementData::Proportion { successes, trials },
+            MeasurementData::Proportion { successes: s, trials: t },
+        ) => MeasurementData::Proportion { successes: successes + s, trials: trials + t },
+        (MeasurementData::Samples { values }, MeasurementData::Samples { values: more }) => {
+            let mut values = values.clone();
+            values.extend(more);
+            MeasurementData::Samples { values }
+        }
+        _ => {
+            return Err(RunnerError::Metrics(MetricsError::MixedKinds {
+                scenario: String::new(),
+                name: next.name,
+            }));
+        }
+    };
+    let mut pooled = Measurement::from_data(
+        existing.name.clone(),
+        existing.parameters.clone(),
+        data,
+        existing.reference.clone(),
+    )?;
+    pooled.other_references = existing.other_references.clone();
+    *existing = pooled;
+    Ok(())
+}
+
+/// Writes `runs.jsonl` and the pooled report; returns the verdict.
+pub fn write_report(directory: &Path, runs: &[RunMetrics]) -> Result<Verdict, RunnerError> {
+    std::fs::create_dir_all(directory)
+        .map_err(|source| RunnerError::Write { path: directory.to_path_buf(), source })?;
+    let path = directory.join(RUNS_FILE);
+    let mut text = String::new();
+    for run in runs {
+        let line = serde_json::to_string(run)
+            .map_err(|error| MetricsError::Json { message: error.to_string() })?;
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let mut file = std::fs::File::create(&path)
+        .map_err(|source| RunnerError::Write { path: path.clone(), source })?;
+    file.write_all(text.as_bytes())
+        .map_err(|source| RunnerError::Write { path: path.clone(), source })?;
+    let sweep = SweepReport::from_runs(runs)?;
+    let charts = crate::charts::sweep_charts(&sweep);
+    summary::write_sweep_report(directory, &sweep, &charts)?;
+    print_table(&sweep);
+    Ok(sweep.verdict)
+}
+
+/// One line per pooled measurement on stdout: the result without opening the report.
+fn print_table(sweep: &SweepReport) {
+    use vein_reports::summary::format_number;
+    for pooled in &sweep.measurements {
+        let m = &pooled.measurement;
+        let parameters: Vec<String> =
+            m.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let reference = m.reference.as_ref().map_or_else(
+            || "no reference".to_string(),
+            |r| format!("ref {} ({})", format_number(r.value), r.formula_name),
+        );
+        let verdict = match m.reference_inside_ci {
+            Some(true) => "inside",
+            Some(false) => "OUTSIDE",
+            None => "-",
+        };
+        println!(
+            "{:<16} {:<22} {:<18} n={:<6} {} [{}, {}]  {reference}  {verdict}",
+            pooled.scenario,
+            m.name,
+            parameters.join(" "),
+            m.sample_size(),
+            format_number(m.estimate),
+            format_number(m.ci_low),
+            format_number(m.ci_high),
+        );
+    }
+    for violation in &sweep.violations {
+        println!(
+            "VIOLATION {} seed {}: {} ({})",
+            violation.scenario,
+            violation.seed,
+            violation.violation.invariant,
+            violation.violation.detail
+        );
+    }
+}
+
+/// Reads the `runs.jsonl` of each directory.
+pub fn read_runs(directories: &[PathBuf]) -> Result<Vec<RunMetrics>, RunnerError> {
+    let mut runs = Vec::new();
+    for directory in directories {
+        let path = directory.join(RUNS_FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| RunnerError::Read { path: path.clone(), source })?;
+        for (index, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let run = RunMetrics::from_json(line).map_err(|source| RunnerError::Record {
+                path: path.clone(),
+                line: index + 1,
+                source,
+            })?;
+            runs.push(run);
+        }
+    }
+    if runs.is_empty() {
+        let paths: Vec<String> = directories.iter().map(|d| d.display().to_string()).collect();
+        return Err(RunnerError::NoRecords { paths: paths.join(", ") });
+    }
+    Ok(runs)
+}

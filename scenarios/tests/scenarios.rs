@@ -1,0 +1,178 @@
+//! Scenario files are refused with one clear error each; small canonical runs are pinned.
+
+use std::path::Path;
+
+use vein_reports::metrics::SweepReport;
+use vein_reports::summary::sweep_summary_markdown;
+use vein_scenarios::engine::LocalNetEngine;
+use vein_scenarios::families::run_seed;
+use vein_scenarios::runner::{self, Shard};
+use vein_scenarios::scenario::Scenario;
+
+const VALID: &str = r#"
+name = "t"
+description = "test"
+
+[network]
+nodes = 3
+latency_ms = 1
+target_interval_ms = 1000
+retarget = false
+
+[run]
+duration_s = 600
+seeds = 4
+
+[attacker]
+kind = "private-race"
+q = 0.3
+z = 1
+
+[metric]
+name = "double_spend_success"
+reference = "strictly-heavier"
+"#;
+
+fn error_of(text: &str) -> String {
+    match Scenario::parse(text, Path::new("bad.toml")) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(error) => error.to_string(),
+    }
+}
+
+#[test]
+fn the_valid_file_parses() {
+    let scenario = Scenario::parse(VALID, Path::new("ok.toml")).expect("valid");
+    assert_eq!(scenario.attacker.z, Some(1));
+}
+
+#[test]
+fn every_shipped_scenario_file_is_valid() {
+    assert!(vein_scenarios::suite::ENTRIES.len() >= 4);
+    for entry in vein_scenarios::suite::ENTRIES {
+        Scenario::parse(entry.text, Path::new(entry.file)).expect(entry.file);
+    }
+    let directory = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in
+        ["honest-baseline", "win-share", "identity-split", "double-spend", "selfish", "tips"]
+    {
+        Scenario::load(&directory.join(format!("{name}.toml"))).expect(name);
+    }
+}
+
+#[test]
+fn unknown_field_names_the_field_line_and_file() {
+    let message = error_of(&VALID.replace("latency_ms = 1", "latency_ms = 1\nlatncy = 3"));
+    assert!(message.starts_with("bad.toml: "), "{message}");
+    assert!(message.contains("unknown field `latncy`"), "{message}");
+    assert!(message.contains("line 8"), "{message}");
+}
+
+#[test]
+fn wrong_type_names_the_line() {
+    let message = error_of(&VALID.replace("nodes = 3", "nodes = \"three\""));
+    assert!(message.contains("line 6"), "{message}");
+    assert!(message.contains("invalid type"), "{message}");
+}
+
+#[test]
+fn share_outside_its_range_is_refused() {
+    let message = error_of(&VALID.replace("q = 0.3", "q = 1.5"));
+    assert_eq!(message, "bad.toml: invalid value: attacker.q = 1.5 must be in (0, 0.5)");
+}
+
+#[test]
+fn zero_nodes_are_refused() {
+    let message = error_of(&VALID.replace("nodes = 3", "nodes = 0"));
+    assert_eq!(message, "bad.toml: invalid value: network.nodes = 0 must be in [1, ...]");
+}
+
+#[test]
+fn zero_finality_depth_is_refused() {
+    let message =
+        error_of(&VALID.replace("retarget = false", "retarget = false\nfinality_depth = 0"));
+    assert_eq!(message, "bad.toml: invalid value: network.finality_depth = 0 must be in [1, ...]");
+}
+
+#[test]
+fn missing_and_unused_attacker_fields_are_named() {
+    let message = error_of(&VALID.replace("z = 1\n", ""));
+    assert!(message.contains("attacker.z is required"), "{message}");
+    let message = error_of(&VALID.replace("z = 1\n", "z = 1\ns = 0.2\n"));
+    assert!(message.contains("attacker.s is not used"), "{message}");
+}
+
+#[test]
+fn metric_and_attacker_must_agree() {
+    let message = error_of(&VALID.replace("double_spend_success", "win_share"));
+    assert!(message.contains("needs attacker.kind = \"large-miner\""), "{message}");
+}
+
+#[test]
+fn identity_split_needs_another_miner() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("identity-split.toml");
+    let text = std::fs::read_to_string(path).expect("file");
+    let message = error_of(&text.replace("split = 4", "split = 10"));
+    assert!(
+        message.contains("network.nodes = 10 must be in at least attacker.split + 1"),
+        "{message}"
+    );
+}
+
+#[test]
+fn sweep_parameters_are_checked() {
+    let scenario = Scenario::parse(VALID, Path::new("ok.toml")).expect("valid");
+    let error = runner::parse_param("q").expect_err("no range");
+    assert!(error.to_string().contains("expected NAME=RANGE"));
+    let parameters = vec![runner::parse_param("q=0.2..0.6:0.2").expect("range")];
+    let error = runner::grid(&scenario, &parameters).expect_err("q = 0.6");
+    assert!(error.to_string().contains("attacker.q = 0.6 must be in (0, 0.5)"), "{error}");
+    let error = runner::grid(&scenario, &[("bogus".into(), vec![1.0])]).expect_err("unknown");
+    assert!(error.to_string().contains("unknown parameter \"bogus\""), "{error}");
+}
+
+#[test]
+fn same_seed_same_metrics() {
+    let scenario = Scenario::parse(VALID, Path::new("ok.toml")).expect("valid");
+    let run = |seed| {
+        let mut run = run_seed::<LocalNetEngine>(&scenario, seed).expect("runs");
+        run.wall_seconds = 0.0;
+        run.to_json().expect("json")
+    };
+    assert_eq!(run(7), run(7));
+    assert_ne!(run(7), run(8));
+}
+
+#[test]
+fn shards_partition_the_work_and_merge_to_the_whole() {
+    let scenario = Scenario::parse(VALID, Path::new("ok.toml")).expect("valid");
+    let points = runner::grid(&scenario, &[("z".into(), vec![1.0, 2.0])]).expect("grid");
+    let strip = |mut runs: Vec<vein_reports::metrics::RunMetrics>| {
+        runs.iter_mut().for_each(|run| run.wall_seconds = 0.0);
+        let mut sweep = SweepReport::from_runs(&runs).expect("merges");
+        sweep.wall_seconds = 0.0;
+        sweep.measurements
+    };
+    let whole = runner::execute("t", &points, 6, None, Shard::WHOLE).expect("runs");
+    let mut parts =
+        runner::execute("t", &points, 6, None, Shard { index: 0, count: 2 }).expect("shard 0");
+    parts.extend(
+        runner::execute("t", &points, 6, None, Shard { index: 1, count: 2 }).expect("shard 1"),
+    );
+    let whole = strip(whole);
+    let parts = strip(parts);
+    assert_eq!(whole.len(), 2);
+    for (a, b) in whole.iter().zip(&parts) {
+        assert_eq!(a.measurement.data, b.measurement.data);
+    }
+}
+
+#[test]
+fn canonical_double_spend_summary() {
+    let scenario = Scenario::parse(VALID, Path::new("ok.toml")).expect("valid");
+    let points = runner::grid(&scenario, &[]).expect("grid");
+    let runs = runner::execute("canonical", &points, 40, Some(1), Shard::WHOLE).expect("runs");
+    let sweep = SweepReport::from_runs(&runs).expect("merges");
+    let charts = vein_scenarios::charts::sweep_charts(&sweep);
+    insta::assert_snapshot!("canonical_double_spend", sweep_summary_markdown(&sweep, &charts));
+}
