@@ -86,6 +86,8 @@ struct Link {
     id: Hash,
     undo: Option<Undo>,
     confirmed: Vec<(Hash, Outcome)>,
+    /// Token supply right after this checkpoint was applied (reported when it becomes final).
+    supply: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,6 +131,7 @@ impl Chain {
         genesis.validate()?;
         let id = genesis.id()?;
         let ledger = genesis.ledger().ok_or(GenesisError::SupplyOverflow)?;
+        let genesis_supply = ledger.supply();
         let header = Header {
             id,
             checkpoint: None,
@@ -155,7 +158,7 @@ impl Chain {
             ranking,
             invalid: BTreeSet::new(),
             waiting: BTreeMap::new(),
-            active: vec![Link { id, undo: None, confirmed: Vec::new() }],
+            active: vec![Link { id, undo: None, confirmed: Vec::new(), supply: genesis_supply }],
             ledger,
             epoch: 0,
             next_seq: 1,
@@ -271,6 +274,20 @@ impl Chain {
             .mint(author, self.params.checkpoint_reward, undo)
             .map_err(|_| "reward overflows the supply".to_string())?;
         Ok((confirmed, settlements))
+    }
+
+    /// Predecessors of parked checkpoints that nobody has delivered yet.
+    pub fn missing_prevs(&self, limit: usize) -> Vec<Hash> {
+        let mut missing: Vec<Hash> = self
+            .waiting
+            .values()
+            .map(|(prev, _)| *prev)
+            .filter(|prev| !self.headers.contains_key(prev) && !self.waiting.contains_key(prev))
+            .collect();
+        missing.sort();
+        missing.dedup();
+        missing.truncate(limit);
+        missing
     }
 
     pub fn drain_events(&mut self) -> Vec<Event> {
@@ -577,7 +594,8 @@ impl Chain {
                 closed: settlement.closed,
             });
         }
-        self.active.push(Link { id: header.id, undo: Some(undo), confirmed });
+        let supply = self.ledger.supply();
+        self.active.push(Link { id: header.id, undo: Some(undo), confirmed, supply });
         self.prune_undo();
         Ok(())
     }
@@ -648,7 +666,7 @@ impl Chain {
                 id: link.id,
                 height,
                 ledger_root: header.ledger_root,
-                supply: self.ledger.supply(),
+                supply: link.supply,
             });
             for (unit, outcome) in &link.confirmed {
                 if let Some(unit_data) = dag.get(unit) {

@@ -226,6 +226,17 @@ impl Dag {
         self.orphans.units.len()
     }
 
+    /// Parents that orphans wait for and that are neither inserted nor orphans themselves.
+    pub fn missing_parents(&self, limit: usize) -> Vec<Hash> {
+        self.orphans
+            .waiting_on
+            .keys()
+            .filter(|id| !self.contains(id) && !self.orphans.contains(id))
+            .take(limit)
+            .copied()
+            .collect()
+    }
+
     pub fn tips(&self) -> &TipSet {
         &self.tips
     }

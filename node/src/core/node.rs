@@ -252,6 +252,8 @@ pub struct Node {
     /// Units this node asked peers for (missing parents). They skip the plausibility checks:
     /// a descendant that others built on needs them, whatever today's ledger says.
     requested: BTreeSet<Hash>,
+    /// Units the best branch still lacks (re-requested until they arrive).
+    missing_units: BTreeSet<Hash>,
     stats: NodeStats,
     now_ms: u64,
     /// Shards this node stores for others, and the proofs it has sent (docs/storage.md).
@@ -279,6 +281,7 @@ impl Node {
             next_announce_ms: 0,
             own_pending_nonces: BTreeSet::new(),
             requested: BTreeSet::new(),
+            missing_units: BTreeSet::new(),
             stats: NodeStats::default(),
             now_ms: 0,
             shards: ShardStore::default(),
@@ -341,9 +344,11 @@ impl Node {
                 self.forge_checkpoint(forge);
             }
         }
-        if self.now_ms >= self.next_announce_ms && self.config.policy == Policy::Honest {
+        if self.now_ms >= self.next_announce_ms {
             self.next_announce_ms = self.now_ms + self.config.announce_interval_ms.max(1);
-            if let Some(peer) = self.random_peer(None) {
+            if self.config.policy == Policy::Honest
+                && let Some(peer) = self.random_peer(None)
+            {
                 let head = self.chain.head();
                 let message = Message::Head {
                     id: head.id,
@@ -352,6 +357,24 @@ impl Node {
                 };
                 self.send(peer, &message);
             }
+            self.retry_requests();
+        }
+    }
+
+    /// Ask a random peer again for everything still missing: a request or its answer may have
+    /// been lost, and without a retry a node could wait forever for one checkpoint or unit
+    /// (found by the simulator). Bounded by the request size limit.
+    fn retry_requests(&mut self) {
+        let mut missing: Vec<Hash> = self.chain.missing_prevs(REQUEST_IDS_MAX);
+        missing.extend(self.missing_units.iter().filter(|id| !self.dag.knows(id)).copied());
+        missing.extend(self.dag.missing_parents(REQUEST_IDS_MAX));
+        missing.sort();
+        missing.dedup();
+        missing.truncate(REQUEST_IDS_MAX);
+        if !missing.is_empty()
+            && let Some(peer) = self.random_peer(None)
+        {
+            self.request(peer, missing);
         }
     }
 
@@ -649,6 +672,7 @@ impl Node {
             self.emit(event);
         }
         let missing: Vec<Hash> = missing.into_iter().filter(|id| !self.dag.knows(id)).collect();
+        self.missing_units = missing.iter().copied().collect();
         if !missing.is_empty()
             && let Some(peer) = from.or_else(|| self.random_peer(None))
         {
