@@ -81,7 +81,7 @@ impl Default for Params {
             future_drift_ms: 15_000,
             checkpoint_parents_max: 8,
             fixed_base_target: false,
-            finality_participation_per_mille: 667,
+            finality_participation_per_mille: 0,
             finality_depth_max: 64,
             storage: StorageParams::default(),
         }
