@@ -114,6 +114,9 @@ impl RunReport {
 struct Shared {
     checker: Mutex<Checker>,
     trace: SharedTrace,
+    /// Decoded, signature-checked units shared by all nodes (content-addressed, so sharing
+    /// changes memory and time only; `node/src/localnet.rs` tests that it never changes a trace).
+    units: Arc<vein_node::core::node::SharedUnitCache>,
 }
 
 impl Shared {
@@ -231,6 +234,7 @@ async fn run_node(spec: Arc<NodeSpec>, shared: Arc<Shared>) {
     };
     let mut config = NodeConfig::new(spec.genesis.clone(), spec.key.clone(), spec.seed);
     config.mining = spec.capacity > 0;
+    config.unit_cache = Some(shared.units.clone());
     let prover = ModelPlots { account: spec.key.account(), nonces: spec.capacity };
     let sink = CheckerSink { node: spec.index, shared: shared.clone() };
     let clock = SimClock::new(spec.skew.clone());
@@ -428,6 +432,7 @@ async fn supervise(
     let shared = Arc::new(Shared {
         checker: Mutex::new(Checker::new(config.nodes)),
         trace: Arc::new(Mutex::new(Trace::new())),
+        units: Arc::new(vein_node::core::node::SharedUnitCache::new(1 << 20)),
     });
     let specs: Vec<Arc<NodeSpec>> = keys
         .iter()
@@ -515,6 +520,9 @@ async fn supervise(
                 .map(|(id, tx)| (*id, tx.height, tx.outcome))
                 .collect(),
         );
+        // Read what nodes reported final before snapshotting them: nodes keep running while the
+        // snapshots are taken, so a later read could see a height reported after a snapshot.
+        let reported = shared.checker().final_heights().to_vec();
         let mut snapshots = Vec::new();
         for spec in specs.iter() {
             if let Some(snapshot) = snapshot(spec, finals.clone()).await {
@@ -525,7 +533,6 @@ async fn supervise(
         final_height_range = (heights.clone().min().unwrap_or(0), heights.max().unwrap_or(0));
         let before = heights_at_faults_end.unwrap_or_default();
         let finals = shared.checker().final_checkpoints();
-        let reported = shared.checker().final_heights().to_vec();
         let lag_max = 2 * config.finality_depth + 4;
         violations.extend(check_end(
             &snapshots,
