@@ -490,20 +490,7 @@ impl Node {
         amount: u64,
         fee: u64,
     ) -> Result<Arc<Unit>, RejectReason> {
-        self.now_ms = self.now_ms.max(now_ms);
-        let confirmed_next = self.chain.ledger().next_nonce(&self.account);
-        self.own_pending_nonces.retain(|nonce| *nonce >= confirmed_next);
-        let mut nonce = confirmed_next;
-        while self.own_pending_nonces.contains(&nonce)
-            || self.chain.ledger().account(&self.account).is_some_and(|a| a.nonce_used(nonce))
-        {
-            nonce += 1;
-        }
-        let tx = self.build_transaction(nonce, TxKind::Transfer { to, amount }, fee)?;
-        let unit = Unit::new(tx.clone())?;
-        self.accept_transaction(tx, None)?;
-        self.own_pending_nonces.insert(nonce);
-        Ok(unit)
+        self.submit(now_ms, TxKind::Transfer { to, amount }, fee)
     }
 
     /// Sign a transaction of this node's account with parents from tip selection, without
