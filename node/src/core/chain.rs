@@ -425,8 +425,10 @@ impl Chain {
                 continue;
             }
             let depth = self.height() - fork_height;
-            // Final means final: never disconnect a final checkpoint, whatever the weight.
-            if depth > self.params.reorg_limit || fork_height < self.final_height {
+            // Only the reorg limit refuses a branch. Disconnecting a final checkpoint is allowed
+            // and reported (`FinalReverted`): PROTOCOL.md makes that a detected safety violation,
+            // and refusing it would strand a node (or a withholding attacker) on a dead branch.
+            if depth > self.params.reorg_limit {
                 self.events.push(Event::ReorgRefused {
                     depth,
                     limit: self.params.reorg_limit,
