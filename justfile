@@ -40,7 +40,7 @@ test:
     #!/usr/bin/env bash
     set -euo pipefail
     if cargo nextest --version >/dev/null 2>&1; then
-        cargo nextest run --workspace --no-fail-fast
+        cargo nextest run --workspace --profile ci
     else
         cargo test --workspace --no-fail-fast
     fi

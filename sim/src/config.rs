@@ -5,6 +5,8 @@
 //! (`--faults swarm`, after swarm testing: each kind on with probability one half, so that many
 //! seeds explore many combinations instead of every run mixing everything).
 
+use crate::selftest::SelfTestBug;
+use std::collections::BTreeSet;
 use vein_node::core::hash::Hash;
 use vein_node::core::params::Params;
 use vein_node::core::random::DetRng;
@@ -148,6 +150,11 @@ pub struct SimConfig {
     pub settle_s: u64,
     /// Baseline one-way latency range of every link.
     pub latency_ms: (u64, u64),
+    /// Fault episodes (numbered in drawing order, see [`crate::faults::episodes`]) drawn but not
+    /// applied: how `vein-sim shrink` removes faults without moving the others.
+    pub dropped_faults: BTreeSet<usize>,
+    /// A deliberate bug for a checker self-test; `None` in every real run.
+    pub self_test: Option<SelfTestBug>,
 }
 
 impl SimConfig {
@@ -166,6 +173,8 @@ impl SimConfig {
             funded: nodes.min(200),
             settle_s: 0,
             latency_ms: (5, 50),
+            dropped_faults: BTreeSet::new(),
+            self_test: None,
         };
         config.settle_s = config.default_settle_s();
         config
@@ -213,7 +222,7 @@ impl SimConfig {
 
     /// One line that reruns this exact simulation.
     pub fn replay_command(&self) -> String {
-        format!(
+        let mut line = format!(
             "RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p vein-sim \
              --release -- run --seed {} --nodes {} --duration {} --tx-rate {} --faults {} \
              --interval-ms {} --finality {} --peers {} --settle {}",
@@ -226,7 +235,15 @@ impl SimConfig {
             self.finality_depth,
             self.peers_per_node,
             self.settle_s,
-        )
+        );
+        if !self.dropped_faults.is_empty() {
+            let dropped: Vec<String> = self.dropped_faults.iter().map(usize::to_string).collect();
+            line.push_str(&format!(" --drop-faults {}", dropped.join(",")));
+        }
+        if let Some(bug) = self.self_test {
+            line.push_str(&format!(" --checker-self-test {}", bug.name()));
+        }
+        line
     }
 }
 

@@ -94,11 +94,24 @@ fn between(rng: &mut DetRng, low: u64, high: u64) -> u64 {
     low + rng.below(high.saturating_sub(low).max(1))
 }
 
-/// Draw the plan of `config`, sorted by time (ties keep drawing order).
+/// Draw the plan of `config`, sorted by time (ties keep drawing order), without the episodes
+/// in `config.dropped_faults`.
 pub fn plan(config: &SimConfig) -> Vec<ScheduledFault> {
+    draw(config).0
+}
+
+/// How many fault episodes the plan of `config` draws, dropped ones included. An episode is one
+/// drawn fault with its end (a partition and its heal, a kill and its restart, a skew...);
+/// episodes are numbered `0..episodes` in drawing order, which is also their start order.
+pub fn episodes(config: &SimConfig) -> usize {
+    draw(config).1
+}
+
+/// The plan and the number of episodes drawn.
+fn draw(config: &SimConfig) -> (Vec<ScheduledFault>, usize) {
     let kinds = enabled(config.faults);
     if kinds.is_empty() || config.nodes == 0 {
-        return Vec::new();
+        return (Vec::new(), 0);
     }
     let mut rng = stream(config.seed, "faults", 0);
     let interval = config.target_interval_ms;
@@ -112,11 +125,13 @@ pub fn plan(config: &SimConfig) -> Vec<ScheduledFault> {
     let mut down_until = vec![0u64; config.nodes];
     let down_max = (config.nodes / 4).max(1);
     let mut at = start;
+    let mut episode = 0;
     loop {
         at += between(&mut rng, gap / 2, gap * 3 / 2);
         if at >= end {
             break;
         }
+        let drawn = faults.len();
         let length = between(&mut rng, interval, 4 * interval).min(end - at);
         match kinds[rng.index(kinds.len())] {
             Kind::Partition if at >= partition_until && config.nodes > 1 => {
@@ -171,10 +186,17 @@ pub fn plan(config: &SimConfig) -> Vec<ScheduledFault> {
             }
             _ => {}
         }
+        // A dropped episode is still drawn, so that every other fault keeps its time and shape.
+        if faults.len() > drawn {
+            if config.dropped_faults.contains(&episode) {
+                faults.truncate(drawn);
+            }
+            episode += 1;
+        }
     }
     // Stable: equal times keep the order in which they were drawn.
     faults.sort_by_key(|fault| fault.at_ms);
-    faults
+    (faults, episode)
 }
 
 #[cfg(test)]
@@ -215,5 +237,26 @@ mod tests {
             assert_eq!(cuts, heals);
         }
         assert!(plan(&SimConfig::new(1, 20)).is_empty());
+    }
+
+    #[test]
+    fn dropping_an_episode_leaves_the_others_in_place() {
+        let full = config(3);
+        let all = plan(&full);
+        let count = episodes(&full);
+        assert!(count > 5, "{count} episodes");
+        for dropped in [0, count / 2, count - 1] {
+            let mut less = full.clone();
+            less.dropped_faults.insert(dropped);
+            assert_eq!(episodes(&less), count);
+            let rest = plan(&less);
+            assert!(rest.len() < all.len(), "episode {dropped} removed nothing");
+            // Everything left is in the full plan, in the same order.
+            let mut full_iter = all.iter();
+            assert!(rest.iter().all(|fault| full_iter.any(|other| other == fault)));
+        }
+        let mut none = full.clone();
+        none.dropped_faults = (0..count).collect();
+        assert!(plan(&none).is_empty());
     }
 }

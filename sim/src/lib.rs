@@ -10,6 +10,10 @@
 //!   final heights, no final reverted, convergence after the last fault).
 //! - [`faults`]: the fault plan drawn from the seed (partitions, kills and restarts, clock skew,
 //!   loss, latency).
+//! - [`selftest`]: deliberate bugs (`--checker-self-test`, off by default) that checkers must
+//!   catch, to test the checkers and the shrinker.
+//! - [`shrink`]: minimises a failing run (nodes, duration, faults, workload) while the same
+//!   invariant still fails.
 //! - `runtime` (madsim only): `Clock` and `Network` on madsim time and `madsim::net::Endpoint`.
 //! - `simulation` (madsim only): builds the network, runs workload and faults, feeds checkers.
 //! - `bench` (madsim only): wall-clock throughput of 100 to 10,000 node networks.
@@ -21,6 +25,8 @@ pub mod checker;
 pub mod config;
 pub mod disk;
 pub mod faults;
+pub mod selftest;
+pub mod shrink;
 pub mod trace;
 
 #[cfg(madsim)]

@@ -30,6 +30,8 @@ mod cli {
     use std::time::{Duration, Instant};
     use vein_sim::bench::{self, BenchRow};
     use vein_sim::config::{FAULT_NAMES, FaultKinds, SimConfig};
+    use vein_sim::selftest::{SELF_TEST_NAMES, SelfTestBug};
+    use vein_sim::shrink::{self, DEFAULT_MAX_RUNS, ShrinkError};
     use vein_sim::simulation::{self, Progress, RunReport};
 
     const EXAMPLES: &str = "\
@@ -45,6 +47,14 @@ Examples:
 
   # wall-clock speed of 100 and 1,000 node networks over 10 simulated minutes
   vein-sim bench --nodes 100,1000
+
+  # minimise a failing run (same flags as run): fewer nodes, seconds, faults and transfers while
+  # the same invariant fails; prints the smallest replay line. Exit 0 shrunk, 2 the run passes.
+  vein-sim shrink --seed 7 --nodes 30 --duration 240 --faults all --interval-ms 2000 --finality 3
+
+  # checker self-test: node 0 misreports ledger roots, so the ledger-root checker must fire
+  vein-sim run --seed 1 --nodes 4 --duration 30 --interval-ms 2000 --finality 3 \
+    --checker-self-test ledger-root
 
 Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p vein-sim --release -- ...";
 
@@ -66,6 +76,21 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
         Run(RunArgs),
         /// Measure wall-clock speed for several network sizes (10 simulated minutes each).
         Bench(BenchArgs),
+        /// Minimise a failing run (same flags as `run`): fewer nodes, a shorter duration, fewer
+        /// faults and transfers, keeping each reduction only if the same invariant still fails;
+        /// prints the smallest replay line. Exit status: 0 shrunk, 1 the shrunk run did not
+        /// replay (with --check-determinism), 2 the run does not fail, 3 invalid configuration
+        /// or simulation error, 64 bad usage.
+        Shrink(ShrinkArgs),
+    }
+
+    #[derive(Args)]
+    struct ShrinkArgs {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Most simulation runs to spend (the original's included).
+        #[arg(long, default_value_t = DEFAULT_MAX_RUNS)]
+        max_runs: usize,
     }
 
     #[derive(Args)]
@@ -102,6 +127,19 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
         /// Run twice and fail if the trace hashes differ.
         #[arg(long)]
         check_determinism: bool,
+        /// Fault episodes (0-based, in drawing order) to leave out of the seed's fault plan;
+        /// `shrink` prints this in its replay line.
+        #[arg(long, value_delimiter = ',')]
+        drop_faults: Vec<usize>,
+        /// CHECKER SELF-TEST ONLY: inject a deliberate bug that a checker must catch (node 0
+        /// misreports its final checkpoints). Never set in a real run.
+        #[arg(long, value_name = "BUG", help_heading = "Checker self-test", long_help = format!(
+            "CHECKER SELF-TEST ONLY: inject a deliberate bug that a checker must catch: node 0 \
+             misreports its final checkpoints (ledger-root: corrupted ledger roots, caught by \
+             `ledger-root`; conflicting-final: other checkpoint ids, caught by \
+             `conflicting-finality`). Never set in a real run. One of: {SELF_TEST_NAMES}"
+        ))]
+        checker_self_test: Option<String>,
     }
 
     #[derive(Args)]
@@ -119,11 +157,51 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
         no_raw: bool,
     }
 
+    /// Exit status of bad usage (EX_USAGE), distinct from every command's own statuses.
+    const USAGE: i32 = 64;
+
     pub fn main() -> i32 {
-        let cli = Cli::parse();
+        let cli = match Cli::try_parse() {
+            Ok(cli) => cli,
+            Err(error) => {
+                let _ = error.print();
+                return if error.use_stderr() { USAGE } else { 0 };
+            }
+        };
         match cli.command {
             Command::Run(args) => run(args),
             Command::Bench(args) => bench(args),
+            Command::Shrink(args) => shrink(args),
+        }
+    }
+
+    /// The configuration `args` describe.
+    fn sim_config(args: &RunArgs) -> Result<SimConfig, String> {
+        let faults = FaultKinds::parse(&args.faults, args.seed).map_err(|e| e.to_string())?;
+        let mut config = SimConfig::new(args.seed, args.nodes);
+        config.duration_s = args.duration;
+        config.tx_rate = args.tx_rate;
+        config.faults = faults;
+        config.target_interval_ms = args.interval_ms;
+        config.finality_depth = args.finality;
+        config.peers_per_node = args.peers;
+        config.settle_s = args.settle.unwrap_or_else(|| config.default_settle_s());
+        config.dropped_faults = args.drop_faults.iter().copied().collect();
+        config.self_test = match &args.checker_self_test {
+            Some(name) => Some(SelfTestBug::parse(name).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        config.validate().map_err(|e| e.to_string())?;
+        Ok(config)
+    }
+
+    /// The configuration a replay line (`SimConfig::replay_command`) reruns.
+    fn replay_config(line: &str) -> Result<SimConfig, String> {
+        let (_, args) = line.split_once(" -- ").ok_or("replay line without ` -- `")?;
+        let words = std::iter::once("vein-sim").chain(args.split_whitespace());
+        match Cli::try_parse_from(words).map_err(|e| e.to_string())?.command {
+            Command::Run(args) => sim_config(&args),
+            _ => Err("replay line is not a `run` command".to_string()),
         }
     }
 
@@ -182,25 +260,13 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
     }
 
     fn run(args: RunArgs) -> i32 {
-        let faults = match FaultKinds::parse(&args.faults, args.seed) {
-            Ok(faults) => faults,
+        let config = match sim_config(&args) {
+            Ok(config) => config,
             Err(error) => {
                 eprintln!("error: {error}");
                 return 2;
             }
         };
-        let mut config = SimConfig::new(args.seed, args.nodes);
-        config.duration_s = args.duration;
-        config.tx_rate = args.tx_rate;
-        config.faults = faults;
-        config.target_interval_ms = args.interval_ms;
-        config.finality_depth = args.finality;
-        config.peers_per_node = args.peers;
-        config.settle_s = args.settle.unwrap_or_else(|| config.default_settle_s());
-        if let Err(error) = config.validate() {
-            eprintln!("error: {error}");
-            return 2;
-        }
         println!(
             "vein-sim: seed {} nodes {} duration {} s tx-rate {}/s faults {}",
             config.seed,
@@ -242,19 +308,121 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
                 status = 1;
             }
         }
-        let metrics = report.to_metrics(wall);
-        let written = std::fs::create_dir_all(&args.out)
-            .map_err(|e| e.to_string())
-            .and_then(|()| metrics.to_json().map_err(|e| e.to_string()))
-            .and_then(|json| {
-                std::fs::write(args.out.join("metrics.json"), json).map_err(|e| e.to_string())
-            });
-        match written {
-            Ok(()) => println!("metrics: {}", args.out.join("metrics.json").display()),
+        if let Err(error) = write_metrics(&report, wall, &args.out) {
+            eprintln!("error writing metrics: {error}");
+            status = status.max(2);
+        }
+        status
+    }
+
+    fn write_metrics(report: &RunReport, wall: f64, out: &std::path::Path) -> Result<(), String> {
+        let json = report.to_metrics(wall).to_json().map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
+        std::fs::write(out.join("metrics.json"), json).map_err(|e| e.to_string())?;
+        println!("metrics: {}", out.join("metrics.json").display());
+        Ok(())
+    }
+
+    /// A run's report and its wall-clock seconds.
+    struct Timed(RunReport, f64);
+
+    impl shrink::Outcome for Timed {
+        fn first_violation(&self) -> Option<&vein_sim::checker::Violation> {
+            self.0.violations.first()
+        }
+    }
+
+    /// Exit statuses of `shrink`.
+    const SHRUNK: i32 = 0;
+    const NOT_REPLAYED: i32 = 1;
+    const NOTHING_TO_SHRINK: i32 = 2;
+    const SHRINK_ERROR: i32 = 3;
+
+    fn shrink(args: ShrinkArgs) -> i32 {
+        let config = match sim_config(&args.run) {
+            Ok(config) => config,
             Err(error) => {
-                eprintln!("error writing metrics: {error}");
-                status = status.max(2);
+                eprintln!("error: {error}");
+                return SHRINK_ERROR;
             }
+        };
+        println!(
+            "vein-sim shrink: seed {} nodes {} duration {} s tx-rate {}/s faults {} \
+             (at most {} runs)",
+            config.seed,
+            config.nodes,
+            config.duration_s,
+            config.tx_rate,
+            config.faults.describe(),
+            args.max_runs
+        );
+        let start = Instant::now();
+        let result = shrink::shrink(
+            &config,
+            args.max_runs,
+            |candidate| {
+                let start = Instant::now();
+                let report = simulation::run(candidate, None)?;
+                Ok::<_, simulation::SimError>(Timed(report, start.elapsed().as_secs_f64()))
+            },
+            |step| println!("{step}"),
+        );
+        let shrunk = match result {
+            Ok(shrunk) => shrunk,
+            Err(error @ ShrinkError::Passes) => {
+                println!("{error}");
+                return NOTHING_TO_SHRINK;
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return SHRINK_ERROR;
+            }
+        };
+        let wall = start.elapsed().as_secs_f64();
+        println!(
+            "shrunk in {} runs ({wall:.1} s wall{}): {}",
+            shrunk.runs,
+            if shrunk.exhausted { ", run budget spent" } else { "" },
+            shrunk.summary()
+        );
+        println!("invariant: {}", shrunk.violation.invariant);
+        println!("VIOLATION (seed {}): {}", shrunk.config.seed, shrunk.violation);
+        let replay = shrunk.config.replay_command();
+        // The replay line must rerun exactly the run that was kept, flag for flag.
+        match replay_config(&replay) {
+            Ok(parsed) if parsed == shrunk.config => {}
+            Ok(_) => {
+                eprintln!("error: the replay line does not describe the shrunk run: {replay}");
+                return SHRINK_ERROR;
+            }
+            Err(error) => {
+                eprintln!("error: the replay line does not parse ({error}): {replay}");
+                return SHRINK_ERROR;
+            }
+        }
+        println!("replay: {replay}");
+        let mut status = SHRUNK;
+        if args.run.check_determinism {
+            match simulation::run(&shrunk.config, None) {
+                Ok(again) if again.trace_hash == shrunk.outcome.0.trace_hash => {
+                    println!("determinism: ok (shrunk run replayed: same trace hash)");
+                }
+                Ok(again) => {
+                    println!(
+                        "DETERMINISM FAILURE (seed {}): trace {} then {}",
+                        shrunk.config.seed, shrunk.outcome.0.trace_hash, again.trace_hash
+                    );
+                    status = NOT_REPLAYED;
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return SHRINK_ERROR;
+                }
+            }
+        }
+        if let Err(error) = write_metrics(&shrunk.outcome.0, shrunk.outcome.1, &args.run.out) {
+            eprintln!("error writing metrics: {error}");
+            return SHRINK_ERROR;
         }
         status
     }

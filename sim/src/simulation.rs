@@ -21,6 +21,7 @@ use crate::config::{ConfigError, SimConfig, derive_seed, stream};
 use crate::disk::SimDisk;
 use crate::faults::{self, Fault, ScheduledFault};
 use crate::runtime::{SharedTrace, SimClock, SimNetwork, Skew, sim_now_ms};
+use crate::selftest::SelfTestBug;
 use crate::trace::Trace;
 use madsim::net::NetSim;
 use madsim::runtime::{Handle, Runtime};
@@ -117,6 +118,8 @@ struct Shared {
     /// Decoded, signature-checked units shared by all nodes (content-addressed, so sharing
     /// changes memory and time only; `node/src/localnet.rs` tests that it never changes a trace).
     units: Arc<vein_node::core::node::SharedUnitCache>,
+    /// The checker self-test's deliberate bug, if any (never in a real run).
+    self_test: Option<SelfTestBug>,
 }
 
 impl Shared {
@@ -162,6 +165,8 @@ struct CheckerSink {
 
 impl EventSink for CheckerSink {
     fn on_event(&mut self, now_ms: u64, event: &Event) {
+        let misreported = self.shared.self_test.and_then(|bug| bug.corrupt(self.node, event));
+        let event = misreported.as_ref().unwrap_or(event);
         self.shared.trace().event(self.node, now_ms, event);
         // Violations are stamped with simulated time, not the node's (possibly skewed) clock.
         self.shared.checker().on_event(self.node, sim_now_ms(), event);
@@ -433,6 +438,7 @@ async fn supervise(
         checker: Mutex::new(Checker::new(config.nodes)),
         trace: Arc::new(Mutex::new(Trace::new())),
         units: Arc::new(vein_node::core::node::SharedUnitCache::new(1 << 20)),
+        self_test: config.self_test,
     });
     let specs: Vec<Arc<NodeSpec>> = keys
         .iter()

@@ -1,0 +1,124 @@
+//! Checker self-tests: deliberate bugs a run can inject (`--checker-self-test BUG`, off by
+//! default) so that a checker must fire. They exist to test the checkers (a checker that cannot
+//! fail is a defect) and `vein-sim shrink` (which needs a run that fails); a real run never sets
+//! one, and every replay line of a run that does says so.
+//!
+//! The bug sits between node 0 and the checker: node 0 misreports what it finalised, as a node
+//! with a corrupt ledger or a forked chain would. Its chain, ledger and messages are untouched,
+//! so the rest of the network behaves exactly as without the bug, and the violation appears as
+//! soon as node 0 and any other node have reported the same final height (so it needs at least
+//! two nodes and one finalisation).
+
+use vein_node::core::events::Event;
+use vein_node::core::hash::Hash;
+
+/// The node that carries the injected bug.
+pub const BUGGY_NODE: usize = 0;
+
+pub const SELF_TEST_NAMES: &str = "ledger-root, conflicting-final";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown checker self-test {name:?} (expected one of {SELF_TEST_NAMES})")]
+pub struct UnknownSelfTest {
+    pub name: String,
+}
+
+/// A deliberate bug for a checker self-test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelfTestBug {
+    /// Node 0 reports every final checkpoint with a corrupted ledger root: the `ledger-root`
+    /// checker must fire.
+    LedgerRoot,
+    /// Node 0 reports another checkpoint id final at every height: the `conflicting-finality`
+    /// checker must fire.
+    ConflictingFinal,
+}
+
+impl SelfTestBug {
+    pub fn parse(name: &str) -> Result<SelfTestBug, UnknownSelfTest> {
+        match name.trim() {
+            "ledger-root" => Ok(SelfTestBug::LedgerRoot),
+            "conflicting-final" => Ok(SelfTestBug::ConflictingFinal),
+            other => Err(UnknownSelfTest { name: other.to_string() }),
+        }
+    }
+
+    /// The `--checker-self-test` argument.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SelfTestBug::LedgerRoot => "ledger-root",
+            SelfTestBug::ConflictingFinal => "conflicting-final",
+        }
+    }
+
+    /// The invariant that must catch this bug.
+    pub fn invariant(&self) -> &'static str {
+        match self {
+            SelfTestBug::LedgerRoot => "ledger-root",
+            SelfTestBug::ConflictingFinal => "conflicting-finality",
+        }
+    }
+
+    /// What `node` reports instead of `event`, if the bug changes it.
+    pub fn corrupt(&self, node: usize, event: &Event) -> Option<Event> {
+        if node != BUGGY_NODE {
+            return None;
+        }
+        let Event::CheckpointFinal { id, height, ledger_root, supply } = event else {
+            return None;
+        };
+        let (id, ledger_root) = match self {
+            SelfTestBug::LedgerRoot => (*id, garble(ledger_root)),
+            SelfTestBug::ConflictingFinal => (garble(id), *ledger_root),
+        };
+        Some(Event::CheckpointFinal { id, height: *height, ledger_root, supply: *supply })
+    }
+}
+
+/// A different, deterministic hash.
+fn garble(hash: &Hash) -> Hash {
+    Hash::of_parts(&[b"vein-sim/checker-self-test", &hash.0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checker::Checker;
+
+    fn final_event(id: u8, root: u8) -> Event {
+        Event::CheckpointFinal {
+            id: Hash([id; 32]),
+            height: 4,
+            ledger_root: Hash([root; 32]),
+            supply: 1,
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for bug in [SelfTestBug::LedgerRoot, SelfTestBug::ConflictingFinal] {
+            assert_eq!(SelfTestBug::parse(bug.name()), Ok(bug));
+        }
+        assert!(SelfTestBug::parse("meteor").is_err());
+    }
+
+    /// Feeding the corrupted reports of node 0 and honest reports of node 1 to a real checker
+    /// fires exactly the invariant each bug names; other nodes and events pass unchanged.
+    #[test]
+    fn each_bug_fires_its_checker() {
+        for bug in [SelfTestBug::LedgerRoot, SelfTestBug::ConflictingFinal] {
+            let honest = final_event(1, 2);
+            assert_eq!(bug.corrupt(1, &honest), None);
+            assert_eq!(
+                bug.corrupt(0, &Event::FinalReverted { height: 1, id: Hash([1; 32]) }),
+                None
+            );
+            let mut checker = Checker::new(2);
+            checker.on_event(1, 10, &honest);
+            let reported = bug.corrupt(0, &honest).unwrap_or(honest);
+            checker.on_event(0, 11, &reported);
+            let names: Vec<_> = checker.violations().iter().map(|v| v.invariant).collect();
+            assert_eq!(names, [bug.invariant()], "{bug:?}");
+        }
+    }
+}
