@@ -53,7 +53,7 @@ Examples:
   vein-sim shrink --seed 7 --nodes 30 --duration 240 --faults all --interval-ms 2000 --finality 3
 
   # checker self-test: node 0 misreports ledger roots, so the ledger-root checker must fire
-  vein-sim run --seed 1 --nodes 4 --duration 30 --interval-ms 2000 --finality 3 \
+  vein-sim run --seed 1 --nodes 4 --duration 30 --interval-ms 2000 --finality 3 \\
     --checker-self-test ledger-root
 
 Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p vein-sim --release -- ...";

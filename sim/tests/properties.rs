@@ -19,8 +19,9 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use vein_sim::config::{FaultKinds, SimConfig};
+use vein_sim::selftest::SelfTestBug;
 use vein_sim::simulation::run;
 
 /// Fresh seeds per family and run when `VEIN_SEEDS` is not set.
@@ -43,12 +44,12 @@ fn config(faults: &str, seed: u64) -> SimConfig {
     config
 }
 
-/// Seeds recorded for `family` in the seed file.
-fn recorded(family: &str) -> Vec<u64> {
-    let text = match std::fs::read_to_string(seed_file()) {
+/// Seeds recorded for `family` in the seed file `file`, in file order.
+fn recorded(file: &Path, family: &str) -> Vec<u64> {
+    let text = match std::fs::read_to_string(file) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
-        Err(error) => panic!("{}: {error}", seed_file().display()),
+        Err(error) => panic!("{}: {error}", file.display()),
     };
     let mut seeds = Vec::new();
     for (number, line) in text.lines().enumerate() {
@@ -60,7 +61,7 @@ fn recorded(family: &str) -> Vec<u64> {
             .split_once(char::is_whitespace)
             .and_then(|(name, seed)| Some((name, seed.trim().parse::<u64>().ok()?)));
         let Some((name, seed)) = parsed else {
-            panic!("{}:{}: expected `family seed`, got {line:?}", seed_file().display(), number + 1)
+            panic!("{}:{}: expected `family seed`, got {line:?}", file.display(), number + 1)
         };
         if name == family && !seeds.contains(&seed) {
             seeds.push(seed);
@@ -83,21 +84,37 @@ fn fresh() -> Vec<u64> {
     (0..FRESH_SEEDS as u64).map(|index| RandomState::new().hash_one(index)).collect()
 }
 
-/// Append a failing seed to the seed file (one `write` of one line, so concurrent tests append
-/// whole lines).
-fn record(family: &str, seed: u64) {
-    let mut file = std::fs::OpenOptions::new()
+/// Append a failing seed to `file` (one `write` of one line, so concurrent tests append whole
+/// lines).
+fn record(file: &Path, family: &str, seed: u64) {
+    let mut out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(seed_file())
-        .unwrap_or_else(|error| panic!("{}: {error}", seed_file().display()));
-    file.write_all(format!("{family} {seed}\n").as_bytes()).unwrap();
+        .open(file)
+        .unwrap_or_else(|error| panic!("{}: {error}", file.display()));
+    out.write_all(format!("{family} {seed}\n").as_bytes()).unwrap();
 }
 
-/// Run `family` (the `--faults` argument `faults`) on its recorded seeds, then on fresh ones.
-fn check_family(family: &str, faults: &str) {
-    let recorded = recorded(family);
-    let fresh: Vec<u64> = fresh().into_iter().filter(|seed| !recorded.contains(seed)).collect();
+/// One seed run by [`run_family`].
+#[derive(Debug)]
+struct Ran {
+    seed: u64,
+    /// It came from the seed file.
+    recorded: bool,
+    /// Its first violation and replay line, if it failed.
+    failure: Option<String>,
+}
+
+/// Run `family` on the seeds recorded for it in `file` first, then on `fresh` ones, recording
+/// each fresh seed that fails.
+fn run_family(
+    file: &Path,
+    family: &str,
+    make: impl Fn(u64) -> SimConfig,
+    fresh: &[u64],
+) -> Vec<Ran> {
+    let recorded = recorded(file, family);
+    let fresh: Vec<u64> = fresh.iter().copied().filter(|seed| !recorded.contains(seed)).collect();
     let fresh_list: Vec<String> = fresh.iter().map(u64::to_string).collect();
     // Straight to stderr, past the harness's capture: the seeds must be visible even when the
     // process dies mid-run.
@@ -107,17 +124,28 @@ fn check_family(family: &str, faults: &str) {
          (rerun with VEIN_SEEDS={})",
         fresh_list.join(",")
     );
-    let mut failures = Vec::new();
-    for seed in recorded.iter().chain(&fresh).copied() {
-        let config = config(faults, seed);
+    let mut ran = Vec::new();
+    for (seed, is_recorded) in
+        recorded.iter().map(|seed| (*seed, true)).chain(fresh.iter().map(|seed| (*seed, false)))
+    {
+        let config = make(seed);
         let report = run(&config, None).unwrap();
-        let Some(first) = report.violations.first() else { continue };
-        if !recorded.contains(&seed) {
-            record(family, seed);
+        let failure = report.violations.first().map(|first| {
+            format!("{family} seed {seed}: {first}\n  replay: {}", config.replay_command())
+        });
+        if failure.is_some() && !is_recorded {
+            record(file, family, seed);
         }
-        failures
-            .push(format!("{family} seed {seed}: {first}\n  replay: {}", config.replay_command()));
+        ran.push(Ran { seed, recorded: is_recorded, failure });
     }
+    ran
+}
+
+/// The CI property: `family` (the `--faults` argument `faults`) passes on its recorded seeds and
+/// on this run's fresh ones.
+fn check_family(family: &str, faults: &str) {
+    let ran = run_family(&seed_file(), family, |seed| config(faults, seed), &fresh());
+    let failures: Vec<&str> = ran.iter().filter_map(|ran| ran.failure.as_deref()).collect();
     assert!(
         failures.is_empty(),
         "{} failing seed(s) (recorded in {}):\n{}",
@@ -125,6 +153,34 @@ fn check_family(family: &str, faults: &str) {
         seed_file().display(),
         failures.join("\n")
     );
+}
+
+/// The harness itself: a family that must fail (the checker self-test bug) records its failing
+/// fresh seeds, and the next run re-runs them first without recording them twice.
+#[test]
+fn failing_seeds_are_recorded_and_rerun_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("failing-seeds.txt");
+    std::fs::write(&file, "# comment\nother 5\n").unwrap();
+    let buggy = |seed| {
+        let mut config = config("none", seed);
+        config.nodes = 3;
+        config.duration_s = 20;
+        config.self_test = Some(SelfTestBug::LedgerRoot);
+        config
+    };
+    let first = run_family(&file, "buggy", buggy, &[11, 12]);
+    assert!(first.iter().all(|ran| !ran.recorded && ran.failure.is_some()), "{first:?}");
+    assert_eq!(recorded(&file, "buggy"), [11, 12]);
+    assert_eq!(recorded(&file, "other"), [5]);
+    let second = run_family(&file, "buggy", buggy, &[13, 11]);
+    let order: Vec<(u64, bool)> = second.iter().map(|ran| (ran.seed, ran.recorded)).collect();
+    assert_eq!(order, [(11, true), (12, true), (13, false)]);
+    assert!(
+        second.iter().all(|ran| ran.failure.as_deref().is_some_and(|f| f.contains("ledger-root")))
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text, "# comment\nother 5\nbuggy 11\nbuggy 12\nbuggy 13\n");
 }
 
 #[test]
