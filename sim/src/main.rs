@@ -131,13 +131,15 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
         /// `shrink` prints this in its replay line.
         #[arg(long, value_delimiter = ',')]
         drop_faults: Vec<usize>,
-        /// CHECKER SELF-TEST ONLY: inject a deliberate bug that a checker must catch (node 0
+        /// CHECKER SELF-TEST ONLY: inject a deliberate bug that a checker must catch (a node
         /// misreports its final checkpoints). Never set in a real run.
         #[arg(long, value_name = "BUG", help_heading = "Checker self-test", long_help = format!(
-            "CHECKER SELF-TEST ONLY: inject a deliberate bug that a checker must catch: node 0 \
-             misreports its final checkpoints (ledger-root: corrupted ledger roots, caught by \
-             `ledger-root`; conflicting-final: other checkpoint ids, caught by \
-             `conflicting-finality`). Never set in a real run. One of: {SELF_TEST_NAMES}"
+            "CHECKER SELF-TEST ONLY: inject a deliberate bug that a checker must catch: a node \
+             misreports its final checkpoints (ledger-root: node 0, corrupted ledger roots, \
+             caught by `ledger-root`; conflicting-final: node 0, other checkpoint ids, caught by \
+             `conflicting-finality`; restart-ledger-root: every node once restarted, corrupted \
+             ledger roots, caught by `ledger-root` in runs with kills). Never set in a real run. \
+             One of: {SELF_TEST_NAMES}"
         ))]
         checker_self_test: Option<String>,
     }

@@ -3,11 +3,14 @@
 //! fail is a defect) and `vein-sim shrink` (which needs a run that fails); a real run never sets
 //! one, and every replay line of a run that does says so.
 //!
-//! The bug sits between node 0 and the checker: node 0 misreports what it finalised, as a node
-//! with a corrupt ledger or a forked chain would. Its chain, ledger and messages are untouched,
-//! so the rest of the network behaves exactly as without the bug, and the violation appears as
-//! soon as node 0 and any other node have reported the same final height (so it needs at least
-//! two nodes and one finalisation).
+//! The bug sits between a node's driver and the checker: the node misreports what it finalised,
+//! as a node with a corrupt ledger or a forked chain would. Its chain, ledger and messages are
+//! untouched, so the rest of the network behaves exactly as without the bug, and the violation
+//! appears as soon as the buggy node and any other node have reported the same final height (so
+//! it needs at least two nodes and one finalisation). `ledger-root` and `conflicting-final` make
+//! node 0 buggy from the start; `restart-ledger-root` makes every node buggy once it has been
+//! killed and restarted (a recovery bug), so it fails only with a `kill` fault, which is what a
+//! shrinker must then keep.
 
 use vein_node::core::events::Event;
 use vein_node::core::hash::Hash;
@@ -15,7 +18,7 @@ use vein_node::core::hash::Hash;
 /// The node that carries the injected bug.
 pub const BUGGY_NODE: usize = 0;
 
-pub const SELF_TEST_NAMES: &str = "ledger-root, conflicting-final";
+pub const SELF_TEST_NAMES: &str = "ledger-root, conflicting-final, restart-ledger-root";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown checker self-test {name:?} (expected one of {SELF_TEST_NAMES})")]
@@ -32,13 +35,21 @@ pub enum SelfTestBug {
     /// Node 0 reports another checkpoint id final at every height: the `conflicting-finality`
     /// checker must fire.
     ConflictingFinal,
+    /// Every node that has been restarted reports its final checkpoints with a corrupted ledger
+    /// root: `ledger-root` must fire, and only in runs with a kill.
+    RestartLedgerRoot,
 }
+
+/// Every self-test bug.
+pub const SELF_TEST_BUGS: [SelfTestBug; 3] =
+    [SelfTestBug::LedgerRoot, SelfTestBug::ConflictingFinal, SelfTestBug::RestartLedgerRoot];
 
 impl SelfTestBug {
     pub fn parse(name: &str) -> Result<SelfTestBug, UnknownSelfTest> {
         match name.trim() {
             "ledger-root" => Ok(SelfTestBug::LedgerRoot),
             "conflicting-final" => Ok(SelfTestBug::ConflictingFinal),
+            "restart-ledger-root" => Ok(SelfTestBug::RestartLedgerRoot),
             other => Err(UnknownSelfTest { name: other.to_string() }),
         }
     }
@@ -48,27 +59,33 @@ impl SelfTestBug {
         match self {
             SelfTestBug::LedgerRoot => "ledger-root",
             SelfTestBug::ConflictingFinal => "conflicting-final",
+            SelfTestBug::RestartLedgerRoot => "restart-ledger-root",
         }
     }
 
     /// The invariant that must catch this bug.
     pub fn invariant(&self) -> &'static str {
         match self {
-            SelfTestBug::LedgerRoot => "ledger-root",
+            SelfTestBug::LedgerRoot | SelfTestBug::RestartLedgerRoot => "ledger-root",
             SelfTestBug::ConflictingFinal => "conflicting-finality",
         }
     }
 
-    /// What `node` reports instead of `event`, if the bug changes it.
-    pub fn corrupt(&self, node: usize, event: &Event) -> Option<Event> {
-        if node != BUGGY_NODE {
+    /// What `node` (`restarted` if its driver is a restart) reports instead of `event`, if the
+    /// bug changes it.
+    pub fn corrupt(&self, node: usize, restarted: bool, event: &Event) -> Option<Event> {
+        let buggy = match self {
+            SelfTestBug::LedgerRoot | SelfTestBug::ConflictingFinal => node == BUGGY_NODE,
+            SelfTestBug::RestartLedgerRoot => restarted,
+        };
+        if !buggy {
             return None;
         }
         let Event::CheckpointFinal { id, height, ledger_root, supply } = event else {
             return None;
         };
         let (id, ledger_root) = match self {
-            SelfTestBug::LedgerRoot => (*id, garble(ledger_root)),
+            SelfTestBug::LedgerRoot | SelfTestBug::RestartLedgerRoot => (*id, garble(ledger_root)),
             SelfTestBug::ConflictingFinal => (garble(id), *ledger_root),
         };
         Some(Event::CheckpointFinal { id, height: *height, ledger_root, supply: *supply })
@@ -96,29 +113,33 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for bug in [SelfTestBug::LedgerRoot, SelfTestBug::ConflictingFinal] {
+        for bug in SELF_TEST_BUGS {
             assert_eq!(SelfTestBug::parse(bug.name()), Ok(bug));
+            assert!(SELF_TEST_NAMES.contains(bug.name()));
         }
         assert!(SelfTestBug::parse("meteor").is_err());
     }
 
-    /// Feeding the corrupted reports of node 0 and honest reports of node 1 to a real checker
-    /// fires exactly the invariant each bug names; other nodes and events pass unchanged.
+    /// Feeding the corrupted reports of node 0 (restarted) and honest reports of node 1 (not
+    /// restarted) to a real checker fires exactly the invariant each bug names; other nodes and
+    /// events pass unchanged.
     #[test]
     fn each_bug_fires_its_checker() {
-        for bug in [SelfTestBug::LedgerRoot, SelfTestBug::ConflictingFinal] {
+        for bug in SELF_TEST_BUGS {
             let honest = final_event(1, 2);
-            assert_eq!(bug.corrupt(1, &honest), None);
-            assert_eq!(
-                bug.corrupt(0, &Event::FinalReverted { height: 1, id: Hash([1; 32]) }),
-                None
-            );
+            assert_eq!(bug.corrupt(1, false, &honest), None);
+            let reverted = Event::FinalReverted { height: 1, id: Hash([1; 32]) };
+            assert_eq!(bug.corrupt(0, true, &reverted), None);
             let mut checker = Checker::new(2);
             checker.on_event(1, 10, &honest);
-            let reported = bug.corrupt(0, &honest).unwrap_or(honest);
+            let reported = bug.corrupt(0, true, &honest).unwrap_or(honest);
             checker.on_event(0, 11, &reported);
             let names: Vec<_> = checker.violations().iter().map(|v| v.invariant).collect();
             assert_eq!(names, [bug.invariant()], "{bug:?}");
         }
+        // The recovery bug needs a restart; the others need node 0.
+        assert_eq!(SelfTestBug::RestartLedgerRoot.corrupt(0, false, &final_event(1, 2)), None);
+        assert!(SelfTestBug::RestartLedgerRoot.corrupt(5, true, &final_event(1, 2)).is_some());
+        assert_eq!(SelfTestBug::LedgerRoot.corrupt(5, true, &final_event(1, 2)), None);
     }
 }

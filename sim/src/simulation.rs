@@ -145,6 +145,8 @@ struct NodeSpec {
     skew: Arc<Skew>,
     /// The running driver's handle; `None` while the node is down.
     handle: Mutex<Option<DriverHandle>>,
+    /// How many times the node has started (restarts included).
+    starts: AtomicU64,
 }
 
 impl NodeSpec {
@@ -161,11 +163,14 @@ impl NodeSpec {
 struct CheckerSink {
     node: usize,
     shared: Arc<Shared>,
+    /// This driver is a restart (for the checker self-tests that misreport after one).
+    restarted: bool,
 }
 
 impl EventSink for CheckerSink {
     fn on_event(&mut self, now_ms: u64, event: &Event) {
-        let misreported = self.shared.self_test.and_then(|bug| bug.corrupt(self.node, event));
+        let misreported =
+            self.shared.self_test.and_then(|bug| bug.corrupt(self.node, self.restarted, event));
         let event = misreported.as_ref().unwrap_or(event);
         self.shared.trace().event(self.node, now_ms, event);
         // Violations are stamped with simulated time, not the node's (possibly skewed) clock.
@@ -241,7 +246,8 @@ async fn run_node(spec: Arc<NodeSpec>, shared: Arc<Shared>) {
     config.mining = spec.capacity > 0;
     config.unit_cache = Some(shared.units.clone());
     let prover = ModelPlots { account: spec.key.account(), nonces: spec.capacity };
-    let sink = CheckerSink { node: spec.index, shared: shared.clone() };
+    let restarted = spec.starts.fetch_add(1, Ordering::Relaxed) > 0;
+    let sink = CheckerSink { node: spec.index, shared: shared.clone(), restarted };
     let clock = SimClock::new(spec.skew.clone());
     match Driver::start(config, spec.peers.clone(), clock, net, spec.disk.clone(), prover, sink)
         .await
@@ -455,6 +461,7 @@ async fn supervise(
                 disk: SimDisk::new(),
                 skew: Arc::new(Skew::default()),
                 handle: Mutex::new(None),
+                starts: AtomicU64::new(0),
             })
         })
         .collect();

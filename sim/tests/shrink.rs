@@ -53,6 +53,22 @@ fn checkers_fire_on_the_injected_bugs() {
         assert!(report.simulated_ms < 30_000, "{bug:?}: ran {} ms", report.simulated_ms);
         assert!(config.replay_command().contains(&format!("--checker-self-test {}", bug.name())));
     }
+    // The recovery bug is silent without restarts and caught with them.
+    let mut config = fast(2, 8, 60);
+    config.self_test = Some(SelfTestBug::RestartLedgerRoot);
+    let report = run(&config, None).unwrap();
+    assert!(report.ok(), "no restart, yet {:#?}", report.violations);
+    config.faults = FaultKinds { kill: true, ..FaultKinds::none() };
+    let report = run(&config, None).unwrap();
+    assert_eq!(report.violations.first().map(|v| v.invariant), Some("ledger-root"));
+}
+
+fn replays(replay: &str, seed: u64, invariant: &str) {
+    let (_, rest) = replay.split_once(" -- ").unwrap();
+    let rerun: Vec<&str> = rest.split_whitespace().collect();
+    let (status, text) = vein_sim(&rerun);
+    assert_eq!(status, Some(1), "{text}");
+    assert!(text.contains(&format!("VIOLATION (seed {seed}): {invariant}")), "{text}");
 }
 
 #[test]
@@ -93,11 +109,44 @@ fn an_injected_bug_shrinks_to_a_smaller_run_that_fails_the_same_way() {
     assert_eq!(flag(replay, "--checker-self-test"), "ledger-root", "{replay}");
 
     // The printed line replays: the same invariant fails.
-    let (_, rest) = replay.split_once(" -- ").unwrap();
-    let rerun: Vec<&str> = rest.split_whitespace().collect();
-    let (status, text) = vein_sim(&rerun);
-    assert_eq!(status, Some(1), "{text}");
-    assert!(text.contains("VIOLATION (seed 3): ledger-root"), "{text}");
+    replays(replay, 3, "ledger-root");
+}
+
+/// A bug that needs a fault: the shrunk run keeps one kill (and only kills) and drops the other
+/// episodes by number, and its replay line still fails.
+#[test]
+fn a_recovery_bug_shrinks_to_one_kill() {
+    let args = [
+        "shrink",
+        "--seed",
+        "2",
+        "--nodes",
+        "8",
+        "--duration",
+        "60",
+        "--tx-rate",
+        "4",
+        "--faults",
+        "kill,skew,loss",
+        "--interval-ms",
+        "2000",
+        "--finality",
+        "3",
+        "--checker-self-test",
+        "restart-ledger-root",
+    ];
+    let (status, text) = vein_sim(&args);
+    assert_eq!(status, Some(0), "{text}");
+    assert!(text.contains("invariant: ledger-root"), "{text}");
+    // 7 episodes drawn for 8 nodes and 60 s; one kill left.
+    assert!(text.contains("faults kill,skew,loss (7 applied) -> kill (1 applied)"), "{text}");
+    let replay = text.lines().find_map(|line| line.strip_prefix("replay: ")).unwrap();
+    assert_eq!(flag(replay, "--faults"), "kill", "{replay}");
+    assert!(!flag(replay, "--drop-faults").is_empty(), "{replay}");
+    let nodes: usize = flag(replay, "--nodes").parse().unwrap();
+    let duration: u64 = flag(replay, "--duration").parse().unwrap();
+    assert!(nodes < 8 && duration < 60, "{replay}");
+    replays(replay, 2, "ledger-root");
 }
 
 #[test]
