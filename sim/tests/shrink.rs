@@ -147,6 +147,16 @@ fn a_recovery_bug_shrinks_to_one_kill() {
     let duration: u64 = flag(replay, "--duration").parse().unwrap();
     assert!(nodes < 8 && duration < 60, "{replay}");
     replays(replay, 2, "ledger-root");
+    // Shrinking is deterministic: the same steps and result again (all but the wall-clock time
+    // and the temporary output directory).
+    let (_, again) = vein_sim(&args);
+    let steps = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| !line.starts_with("shrunk in ") && !line.starts_with("metrics: "))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(steps(&text), steps(&again));
 }
 
 #[test]
