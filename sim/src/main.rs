@@ -362,11 +362,8 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
         let result = shrink::shrink(
             &config,
             args.max_runs,
-            |candidate| {
-                let start = Instant::now();
-                let report = simulation::run(candidate, None)?;
-                Ok::<_, simulation::SimError>(Timed(report, start.elapsed().as_secs_f64()))
-            },
+            // With the progress line on stderr, for candidates that take long.
+            |candidate| timed_run(candidate, "shrink").map(|(report, wall)| Timed(report, wall)),
             |step| println!("{step}"),
         );
         let shrunk = match result {
