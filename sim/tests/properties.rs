@@ -8,6 +8,8 @@
 //! - Memory: `sim/failing-seeds.txt` (one `family seed` per line, committed) holds every seed
 //!   that ever failed; each family re-runs its recorded seeds first, and a fresh seed that fails
 //!   is appended. A recorded seed stays as a regression case after the bug is fixed.
+//! - The first fresh seed of each family (and every recorded one) runs twice: the two trace
+//!   hashes must be equal.
 //! - Each failure is reported with its invariant and replay line (`vein-sim run ...`, which
 //!   `vein-sim shrink` accepts as is).
 //!
@@ -125,14 +127,31 @@ fn run_family(
         fresh_list.join(",")
     );
     let mut ran = Vec::new();
-    for (seed, is_recorded) in
-        recorded.iter().map(|seed| (*seed, true)).chain(fresh.iter().map(|seed| (*seed, false)))
+    for (index, (seed, is_recorded)) in recorded
+        .iter()
+        .map(|seed| (*seed, true))
+        .chain(fresh.iter().map(|seed| (*seed, false)))
+        .enumerate()
     {
         let config = make(seed);
         let report = run(&config, None).unwrap();
-        let failure = report.violations.first().map(|first| {
+        let mut failure = report.violations.first().map(|first| {
             format!("{family} seed {seed}: {first}\n  replay: {}", config.replay_command())
         });
+        // Replay the first fresh seed and every recorded one: nondeterminism is the kind of bug
+        // fixed seeds never find.
+        if failure.is_none() && (is_recorded || index == recorded.len()) {
+            let again = run(&config, None).unwrap();
+            if again.trace_hash != report.trace_hash {
+                failure = Some(format!(
+                    "{family} seed {seed}: not deterministic (trace {} then {})\n  replay: {} \
+                     --check-determinism",
+                    report.trace_hash,
+                    again.trace_hash,
+                    config.replay_command()
+                ));
+            }
+        }
         if failure.is_some() && !is_recorded {
             record(file, family, seed);
         }
