@@ -11,8 +11,9 @@
 //! 1. nodes: binary search between 1 and the current count (with the peer graph, genesis and
 //!    fault plan redrawn for the new size: they all depend on it);
 //! 2. duration: first just past the first violation (everything before it is the same run, so
-//!    an invariant that fired at t fires again in a run that ends just after t), then a binary
-//!    search down to 1 s (or just past the settle phase while faults are on);
+//!    an invariant that fired at t fires again in a run that ends just after t; with faults on,
+//!    the settle phase shrinks too, so that the fault plan before t stays the same), then a
+//!    binary search down to 1 s (or just past the settle phase while faults are on);
 //! 3. fault kinds: all off, then each kind off in turn;
 //! 4. fault episodes: drop halves, quarters... down to single episodes (delta debugging); a
 //!    dropped episode is still drawn, so every other fault keeps its time and shape
@@ -118,12 +119,14 @@ impl<R> Shrunk<R> {
     pub fn summary(&self) -> String {
         let (from, to) = (&self.original, &self.config);
         format!(
-            "nodes {} -> {}, duration {} -> {} s, faults {} ({} applied) -> {} ({} applied), \
-             tx-rate {} -> {}",
+            "nodes {} -> {}, duration {} -> {} s (settle {} -> {} s), faults {} ({} applied) -> \
+             {} ({} applied), tx-rate {} -> {}",
             from.nodes,
             to.nodes,
             from.duration_s,
             to.duration_s,
+            from.settle_s,
+            to.settle_s,
             from.faults.describe(),
             applied_episodes(from),
             to.faults.describe(),
@@ -256,15 +259,24 @@ where
     }
 
     fn duration(&mut self) {
-        let floor = if self.best.faults.any() { self.best.settle_s + 1 } else { 1 };
         // The supervisor stops at the whole second after the first violation, and a run cut
-        // there is the same run up to that point.
+        // there is the same run up to that point, provided the fault plan is too: faults end
+        // where they ended (the settle phase shrinks with the run) or, if that is after the cut,
+        // at the cut (settle 0), which only shortens faults still running after the violation.
         let just_after = self.violation.at_ms / 1_000 + 1;
-        if just_after >= floor && just_after < self.best.duration_s {
-            let change = format!("duration {} -> {just_after} s", self.best.duration_s);
-            let candidate = SimConfig { duration_s: just_after, ..self.best.clone() };
+        if just_after < self.best.duration_s {
+            let mut candidate = SimConfig { duration_s: just_after, ..self.best.clone() };
+            if candidate.faults.any() {
+                let faults_end_s = self.best.duration_s.saturating_sub(self.best.settle_s);
+                candidate.settle_s = just_after.saturating_sub(faults_end_s);
+            }
+            let change = format!(
+                "duration {} -> {just_after} s, settle {} -> {} s",
+                self.best.duration_s, self.best.settle_s, candidate.settle_s
+            );
             self.attempt(change, candidate);
         }
+        let floor = if self.best.faults.any() { self.best.settle_s + 1 } else { 1 };
         let (mut lo, mut hi) = (floor, self.best.duration_s);
         while lo < hi && !self.exhausted {
             let mid = lo + (hi - lo) / 2;
