@@ -1,4 +1,5 @@
-//! `vein-sim`: run deterministic simulations of a vein network, check determinism, benchmark.
+//! `vein-sim`: run deterministic simulations of a vein network, check determinism, benchmark,
+//! shrink failing runs.
 //! The simulator exists only in madsim builds (`RUSTFLAGS="--cfg madsim"`); a normal build of
 //! this binary explains how to get one and exits with status 2.
 
@@ -78,9 +79,10 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
         Bench(BenchArgs),
         /// Minimise a failing run (same flags as `run`): fewer nodes, a shorter duration, fewer
         /// faults and transfers, keeping each reduction only if the same invariant still fails;
-        /// prints the smallest replay line. Exit status: 0 shrunk, 1 the shrunk run did not
-        /// replay (with --check-determinism), 2 the run does not fail, 3 invalid configuration
-        /// or simulation error, 64 bad usage.
+        /// prints the smallest replay line. `--check-determinism` replays the shrunk run and
+        /// compares trace hashes; `--out` gets the shrunk run's metrics.json. Exit status: 0
+        /// shrunk, 1 the shrunk run did not replay (with --check-determinism), 2 the run does
+        /// not fail, 3 invalid configuration or simulation error, 64 bad usage.
         Shrink(ShrinkArgs),
     }
 
