@@ -4,7 +4,7 @@
 //! Model. Faults start during the safety phase `[2 T, duration − settle)` (T the checkpoint
 //! interval), one every 0.5–1.5 × max(T, 5 s) on average, each of a kind drawn among the enabled
 //! ones, and every fault ends before the liveness phase begins:
-//! - partition: a random 20–50% of the nodes is cut off from the rest for 1–4 T (at most k T / 2),
+//! - partition: a random 20–50% of the nodes is cut off from the rest for 1–4 T (at most k T / 4),
 //!   then healed; one partition at a time;
 //! - kill: a node is killed (its unsynced disk bytes lost or torn) and restarted with the same
 //!   disk 0.5–3 T later; at most a quarter of the nodes are down at once;
@@ -135,10 +135,14 @@ fn draw(config: &SimConfig) -> (Vec<ScheduledFault>, usize) {
         let length = between(&mut rng, interval, 4 * interval).min(end - at);
         match kinds[rng.index(kinds.len())] {
             Kind::Partition if at >= partition_until && config.nodes > 1 => {
-                // Shorter than half the finality window: a longer split lets both sides bury
-                // their own checkpoints k deep, which breaks any k-deep finality rule (that is
-                // the network-split double-spend scenario, not a fault to survive).
-                let cap = (config.finality_depth * interval / 2).max(interval);
+                // At most a quarter of the finality window. k-deep finality is probabilistic: a
+                // side holding share s of the space finalises its own branch during a split of
+                // length d when it forges k + 1 checkpoints, which happens with probability
+                // P(Poisson(s d / T) >= k + 1). At d = k T / 4 and s <= 1/2 that is 6e-4 per
+                // split for k = 3 and 1.4e-5 for k = 6; at the former cap of k T / 2 it was
+                // 7e-3 for k = 3, and the property test found it (partition seed 2052). Longer
+                // splits are the network-split double-spend scenario, not a fault to survive.
+                let cap = (config.finality_depth * interval / 4).max(1);
                 let length = length.min(cap);
                 let share = between(&mut rng, 20, 51);
                 let mut isolated: Vec<bool> =

@@ -120,7 +120,7 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
         /// Random peers each node picks (links are symmetric).
         #[arg(long, default_value_t = 6)]
         peers: usize,
-        /// Liveness phase at the end, fault free (default: (k + 6) checkpoint intervals).
+        /// Liveness phase at the end, fault free (default: (k + 12) checkpoint intervals).
         #[arg(long)]
         settle: Option<u64>,
         /// Directory for metrics.json.

@@ -44,12 +44,12 @@ fn fifty_nodes_converge_and_finalise_transfers() {
 
 #[test]
 fn same_seed_same_trace_other_seed_other_trace() {
-    let config = fast(5, 12, 30, FaultKinds::all());
+    let config = fast(5, 12, 60, FaultKinds::all());
     let first = run(&config, None).unwrap();
     let again = run(&config, None).unwrap();
     assert_eq!(first.trace_hash, again.trace_hash);
     assert_eq!(first.messages_delivered, again.messages_delivered);
-    let other = run(&fast(6, 12, 30, FaultKinds::all()), None).unwrap();
+    let other = run(&fast(6, 12, 60, FaultKinds::all()), None).unwrap();
     assert_ne!(first.trace_hash, other.trace_hash);
 }
 
