@@ -19,6 +19,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 const STORE_PATH: &str = "units.log";
+/// Shards kept for others (docs/storage.md): survive restarts like the units.
+const SHARDS_PATH: &str = "shards.log";
 
 /// Requests from the local operator, API or simulator.
 pub enum Command {
@@ -34,6 +36,17 @@ pub enum Command {
     },
     /// Run a read-only query against the core (status pages, checkers).
     Inspect(Box<dyn FnOnce(&Node) + Send>),
+    /// Run an operation that changes the core (a data owner's retrieval request, a harness's
+    /// fault knob); its outputs are performed like any other.
+    Operate(Box<dyn FnOnce(&mut Node) + Send>),
+    /// Keep shard `shard_index` of `file_id` for its owner: written and synced to the shard log
+    /// before the reply, then handed to the core, which proves it from then on.
+    StoreShard {
+        file_id: Hash,
+        shard_index: u8,
+        bytes: Vec<u8>,
+        reply: oneshot::Sender<Result<(), DiskError>>,
+    },
     AddPeer(SocketAddr),
     Shutdown,
 }
@@ -122,6 +135,36 @@ impl DriverHandle {
         answer.await.ok()
     }
 
+    /// Evaluate `operation` on the core (it may change it) and return its answer.
+    pub async fn operate<T: Send + 'static>(
+        &self,
+        operation: impl FnOnce(&mut Node) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (reply, answer) = oneshot::channel();
+        let job: Box<dyn FnOnce(&mut Node) + Send> = Box::new(move |node: &mut Node| {
+            let _ = reply.send(operation(node));
+        });
+        if !self.send(Command::Operate(job)).await {
+            return None;
+        }
+        answer.await.ok()
+    }
+
+    /// Hand a shard to this storage node; `None` if the driver is gone, else whether it was
+    /// made durable.
+    pub async fn store_shard(
+        &self,
+        file_id: Hash,
+        shard_index: u8,
+        bytes: Vec<u8>,
+    ) -> Option<Result<(), DiskError>> {
+        let (reply, answer) = oneshot::channel();
+        if !self.send(Command::StoreShard { file_id, shard_index, bytes, reply }).await {
+            return None;
+        }
+        answer.await.ok()
+    }
+
     pub async fn shutdown(&self) {
         self.send(Command::Shutdown).await;
     }
@@ -168,20 +211,61 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
     }
 
     async fn replay(&mut self) -> Result<(), DriverError> {
-        let Some(log) = self.disk.read_all(STORE_PATH).await? else { return Ok(()) };
-        let (records, valid) = store::decode_log(&log);
-        let now = self.clock.now_ms();
-        for (kind, bytes) in records {
-            self.node.restore(now, kind, bytes);
+        if let Some(log) = self.disk.read_all(STORE_PATH).await? {
+            let (records, valid) = store::decode_log(&log);
+            let now = self.clock.now_ms();
+            for (kind, bytes) in records {
+                self.node.restore(now, kind, bytes);
+            }
+            if valid < log.len() {
+                // A torn tail from a crash: cut it so new records follow a valid prefix.
+                self.disk.truncate(STORE_PATH, valid as u64).await?;
+                self.disk.sync(STORE_PATH).await?;
+            }
         }
-        if valid < log.len() {
-            // A torn tail from a crash: cut it so new records follow a valid prefix.
-            self.disk.truncate(STORE_PATH, valid as u64).await?;
-            self.disk.sync(STORE_PATH).await?;
-        }
+        // Independent of the unit log: a storage node that never accepted a unit still keeps
+        // the shards it was handed.
+        self.replay_shards().await?;
         // Outputs produced while replaying (challenges, events) are handled normally, but the
         // replayed units are not written again.
         self.flush().await;
+        Ok(())
+    }
+
+    /// Hand the shards of the shard log back to the core (after the units, so that it can
+    /// prove them against the contracts it knows).
+    async fn replay_shards(&mut self) -> Result<(), DriverError> {
+        let Some(log) = self.disk.read_all(SHARDS_PATH).await? else { return Ok(()) };
+        let (records, valid) = store::decode_log(&log);
+        for (kind, body) in records {
+            if kind != store::KIND_SHARD {
+                continue;
+            }
+            if let Some((file_id, shard_index, bytes)) = store::decode_shard(body) {
+                self.node.store_shard(file_id, shard_index, bytes.to_vec());
+            }
+        }
+        if valid < log.len() {
+            // Only a hand-over that was never acknowledged can be torn.
+            self.disk.truncate(SHARDS_PATH, valid as u64).await?;
+            self.disk.sync(SHARDS_PATH).await?;
+        }
+        Ok(())
+    }
+
+    async fn store_shard(
+        &mut self,
+        file_id: Hash,
+        shard_index: u8,
+        bytes: Vec<u8>,
+    ) -> Result<(), DiskError> {
+        let record = store::encode_record(
+            store::KIND_SHARD,
+            &store::encode_shard(&file_id, shard_index, &bytes),
+        );
+        self.disk.append(SHARDS_PATH, &record).await?;
+        self.disk.sync(SHARDS_PATH).await?;
+        self.node.store_shard(file_id, shard_index, bytes);
         Ok(())
     }
 
@@ -259,7 +343,7 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
         }
     }
 
-    fn handle(&mut self, command: Command) {
+    async fn handle(&mut self, command: Command) {
         let now = self.clock.now_ms();
         match command {
             Command::Transfer { to, amount, fee, reply } => {
@@ -272,6 +356,11 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
                 let _ = reply.send(result);
             }
             Command::Inspect(query) => query(&self.node),
+            Command::Operate(operation) => operation(&mut self.node),
+            Command::StoreShard { file_id, shard_index, bytes, reply } => {
+                let result = self.store_shard(file_id, shard_index, bytes).await;
+                let _ = reply.send(result);
+            }
             Command::AddPeer(addr) => {
                 self.peer_id(addr);
             }
@@ -304,7 +393,7 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
                     }
                     return Ok(());
                 }
-                Wake::Command(Some(command)) => self.handle(command),
+                Wake::Command(Some(command)) => self.handle(command).await,
                 Wake::Received(Ok((from, bytes))) => {
                     let peer = self.peer_id(from);
                     let now = self.clock.now_ms();

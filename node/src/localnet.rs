@@ -281,6 +281,19 @@ impl LocalNet {
         Some(unit.id)
     }
 
+    /// Node `from` signs and submits a transaction of `kind` now (it picks the nonce).
+    pub fn submit(
+        &mut self,
+        from: usize,
+        kind: crate::core::transaction::TxKind,
+        fee: u64,
+    ) -> Option<Hash> {
+        let now = self.now_ms;
+        let unit = self.nodes[from].submit(now, kind, fee).ok()?;
+        self.drain(from);
+        Some(unit.id)
+    }
+
     /// Hand a prebuilt transaction to node `at` as if it came from a local wallet.
     pub fn inject(&mut self, at: usize, tx: crate::core::transaction::Transaction) {
         let _ = self.nodes[at].accept_transaction(tx, None);

@@ -3,11 +3,16 @@
 //! checksum (BLAKE3, first 8 bytes) detects a torn tail after a crash, and replay stops at the
 //! first bad record and truncates the log there, so a crash mid-write loses only that record.
 //! The driver syncs the log before it reports anything final, so nothing final is ever lost.
+//!
+//! Shards a storage node keeps for others go to a second log of the same format
+//! (`KIND_SHARD` records: file id, shard index, bytes), synced before the hand-over is
+//! acknowledged, and are handed back to the core on start (docs/storage.md).
 
 use crate::core::hash::Hash;
 
 pub const KIND_TRANSACTION: u8 = 1;
 pub const KIND_CHECKPOINT: u8 = 2;
+pub const KIND_SHARD: u8 = 3;
 const RECORD_HEADER_BYTES: usize = 13;
 
 /// Encode one record.
@@ -35,13 +40,32 @@ pub fn decode_log(log: &[u8]) -> (Vec<(u8, &[u8])>, usize) {
         if Hash::of(body).0[..8] != log[offset + 5..offset + 13] {
             break;
         }
-        if kind != KIND_TRANSACTION && kind != KIND_CHECKPOINT {
+        if !matches!(kind, KIND_TRANSACTION | KIND_CHECKPOINT | KIND_SHARD) {
             break;
         }
         records.push((kind, body));
         offset = end;
     }
     (records, offset)
+}
+
+/// The body of a `KIND_SHARD` record.
+pub fn encode_shard(file_id: &Hash, shard_index: u8, bytes: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(33 + bytes.len());
+    body.extend_from_slice(file_id.as_bytes());
+    body.push(shard_index);
+    body.extend_from_slice(bytes);
+    body
+}
+
+/// Decode a `KIND_SHARD` body; `None` if it is too short to hold the header.
+pub fn decode_shard(body: &[u8]) -> Option<(Hash, u8, &[u8])> {
+    if body.len() < 33 {
+        return None;
+    }
+    let mut id = [0u8; 32];
+    id.copy_from_slice(&body[..32]);
+    Some((Hash(id), body[32], &body[33..]))
 }
 
 #[cfg(test)]
@@ -64,6 +88,18 @@ mod tests {
         let mut corrupt = log.clone();
         corrupt[RECORD_HEADER_BYTES + 1] ^= 1;
         assert_eq!(decode_log(&corrupt).0.len(), 0);
+    }
+
+    #[test]
+    fn shard_records_round_trip() {
+        let id = Hash::of(b"file");
+        let log = encode_record(KIND_SHARD, &encode_shard(&id, 3, b"bytes"));
+        let (records, valid) = decode_log(&log);
+        assert_eq!(valid, log.len());
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].0, KIND_SHARD);
+        assert_eq!(decode_shard(records[0].1), Some((id, 3, &b"bytes"[..])));
+        assert_eq!(decode_shard(&[0u8; 32]), None);
     }
 
     proptest! {

@@ -111,6 +111,7 @@ pub fn sweep_charts(sweep: &SweepReport) -> Vec<NamedChart> {
         chart.legend = LegendCorner::UpperLeft;
         charts.push(NamedChart::new("tip_count", Chart::Intervals(chart)));
     }
+    crate::storage::charts(sweep, &mut charts);
     charts
 }
 

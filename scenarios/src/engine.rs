@@ -7,12 +7,16 @@
 //! branch, submit transactions, and read a node's state. Today the one implementation is
 //! [`LocalNetEngine`], the deterministic in-memory harness of crate vein-node.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use vein_node::core::crypto::{AccountId, Keypair};
 use vein_node::core::hash::Hash;
 use vein_node::core::node::{Node, Policy};
 use vein_node::core::params::{GenesisError, Params};
+use vein_node::core::storage::{OwnerKey, StorePut};
+use vein_node::core::storage_node::{FileRequest, StorageNodeError, StoredFile};
 use vein_node::core::tips::TipStrategy;
-use vein_node::core::transaction::Transaction;
+use vein_node::core::transaction::{Transaction, TxKind};
 use vein_node::localnet::LocalNet;
 
 /// Everything needed to start a network.
@@ -57,12 +61,64 @@ pub trait Engine: Sized {
     fn finals(&self, index: usize) -> &std::collections::BTreeMap<u64, Hash>;
     fn trace_hash(&self) -> Hash;
     fn messages_delivered(&self) -> u64;
+
+    // Storage verbs (PROTOCOL.md §5; families in `crate::storage`).
+
+    /// Node `owner` uploads `plaintext` and hands each shard to its assigned node.
+    fn store_file(
+        &mut self,
+        owner: usize,
+        plaintext: &[u8],
+        key: &OwnerKey,
+        request: &FileRequest,
+    ) -> Result<StoredFile, StorageNodeError>;
+    /// Cheating knob: node `index` forgets `fraction` of the chunks of its shards of `put`.
+    fn drop_shard_fraction(
+        &mut self,
+        index: usize,
+        put: &StorePut,
+        fraction: f64,
+        seed: u64,
+    ) -> Result<BTreeMap<u8, BTreeSet<u32>>, StorageNodeError>;
+    /// Crash node `index` for good: it loses every shard of `files` and is cut off (it neither
+    /// sends nor receives again).
+    fn crash(&mut self, index: usize, files: &[Hash]);
+    /// Every shard of `put` as its assigned node now holds it (`None` if it holds none).
+    fn fetch_shards(&self, put: &StorePut) -> Vec<Option<Vec<u8>>>;
+    /// After a repair of shard `shard_index` applied on node `view`: rebuild the shard from the
+    /// other holders and hand it to its new node.
+    fn deliver_repaired(
+        &mut self,
+        view: usize,
+        file_id: &Hash,
+        shard_index: u8,
+    ) -> Result<(), StorageNodeError>;
+    /// Node `from` signs and submits a transaction of `kind` (None if its node refused it).
+    fn submit(&mut self, from: usize, kind: TxKind, fee: u64) -> Option<Hash>;
 }
 
 /// [`Engine`] over crate vein-node's LocalNet.
 pub struct LocalNetEngine {
     net: LocalNet,
     keys: Vec<Keypair>,
+    /// Crashed nodes, each alone in its own partition group for good.
+    crashed: BTreeSet<usize>,
+}
+
+impl LocalNetEngine {
+    /// Partition groups with every crashed node alone; `base` for the others.
+    fn groups(&self, base: impl Fn(usize) -> u8) -> Vec<u8> {
+        (0..self.net.nodes.len())
+            .map(|index| {
+                if self.crashed.contains(&index) {
+                    // Distinct from every live group (those are < 128): nodes <= 128.
+                    128u8.saturating_add(index as u8)
+                } else {
+                    base(index)
+                }
+            })
+            .collect()
+    }
 }
 
 impl Engine for LocalNetEngine {
@@ -83,7 +139,7 @@ impl Engine for LocalNetEngine {
         )?;
         // Scenarios read chains and counters, not the event log: keeping it costs memory.
         net.keep_events = false;
-        Ok(LocalNetEngine { net, keys })
+        Ok(LocalNetEngine { net, keys, crashed: BTreeSet::new() })
     }
 
     fn now_ms(&self) -> u64 {
@@ -111,11 +167,13 @@ impl Engine for LocalNetEngine {
     }
 
     fn partition(&mut self, groups: Vec<u8>) {
+        let groups = self.groups(|index| groups.get(index).copied().unwrap_or(0));
         self.net.partition(groups);
     }
 
     fn heal(&mut self) {
-        self.net.heal();
+        let groups = self.groups(|_| 0);
+        self.net.partition(groups);
     }
 
     fn release(&mut self, from: usize, heights: std::ops::RangeInclusive<u64>) {
@@ -151,5 +209,51 @@ impl Engine for LocalNetEngine {
 
     fn messages_delivered(&self) -> u64 {
         self.net.delivered
+    }
+
+    fn store_file(
+        &mut self,
+        owner: usize,
+        plaintext: &[u8],
+        key: &OwnerKey,
+        request: &FileRequest,
+    ) -> Result<StoredFile, StorageNodeError> {
+        self.net.store_file(owner, plaintext, key, request)
+    }
+
+    fn drop_shard_fraction(
+        &mut self,
+        index: usize,
+        put: &StorePut,
+        fraction: f64,
+        seed: u64,
+    ) -> Result<BTreeMap<u8, BTreeSet<u32>>, StorageNodeError> {
+        self.net.nodes[index].drop_shard_fraction(put, fraction, seed)
+    }
+
+    fn crash(&mut self, index: usize, files: &[Hash]) {
+        for file_id in files {
+            self.net.nodes[index].forget_file(file_id);
+        }
+        self.crashed.insert(index);
+        let groups = self.groups(|_| 0);
+        self.net.partition(groups);
+    }
+
+    fn fetch_shards(&self, put: &StorePut) -> Vec<Option<Vec<u8>>> {
+        self.net.fetch_shards(put)
+    }
+
+    fn deliver_repaired(
+        &mut self,
+        view: usize,
+        file_id: &Hash,
+        shard_index: u8,
+    ) -> Result<(), StorageNodeError> {
+        self.net.deliver_repaired(view, file_id, shard_index)
+    }
+
+    fn submit(&mut self, from: usize, kind: TxKind, fee: u64) -> Option<Hash> {
+        self.net.submit(from, kind, fee)
     }
 }

@@ -72,6 +72,7 @@ pub fn explain(scenario: &Scenario) -> String {
              reference: L = 2*lambda*h (IOTA whitepaper), h = mean one-way delay \
              (latency + mean jitter)."
         }
+        MetricName::StorageDetection | MetricName::ShardLoss => crate::storage::story(scenario),
     };
     let _ = writeln!(out, "{story}");
     let judged = match scenario.metric.reference {

@@ -56,6 +56,8 @@ pub fn run_seed<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics,
         MetricName::DoubleSpendSuccess => double_spend::<E>(scenario, seed),
         MetricName::SelfishRevenue => selfish::<E>(scenario, seed),
         MetricName::TipCount => tips::<E>(scenario, seed),
+        MetricName::StorageDetection => crate::storage::detection::<E>(scenario, seed),
+        MetricName::ShardLoss => crate::storage::shard_loss::<E>(scenario, seed),
     }
 }
 
@@ -89,7 +91,7 @@ impl Context<'_> {
     }
 }
 
-fn params(scenario: &Scenario) -> Params {
+pub(crate) fn params(scenario: &Scenario) -> Params {
     let network = &scenario.network;
     Params {
         target_interval_ms: network.target_interval_ms,
@@ -101,7 +103,7 @@ fn params(scenario: &Scenario) -> Params {
     }
 }
 
-fn tip_strategy(scenario: &Scenario) -> TipStrategy {
+pub(crate) fn tip_strategy(scenario: &Scenario) -> TipStrategy {
     match scenario.workload.tip_selection {
         TipSelection::Uniform => TipStrategy::Uniform,
         TipSelection::WeightedWalk => TipStrategy::WeightedWalk { alpha: 0.5 },

@@ -8,6 +8,7 @@
 //! - [`charts`]: the plots of a pooled sweep.
 //! - [`suite`]: the default suite, one report for the main families.
 //! - [`explain`]: the prose `vein-scenarios explain` prints.
+//! - [`storage`]: the storage-chain families (#9 storage cheating, shard loss) and their charts.
 
 pub mod charts;
 pub mod engine;
@@ -15,4 +16,5 @@ pub mod explain;
 pub mod families;
 pub mod runner;
 pub mod scenario;
+pub mod storage;
 pub mod suite;

@@ -43,6 +43,10 @@ pub enum InvalidValue {
     EngineUnavailable,
     #[error("unknown parameter \"{name}\"; known: {known}")]
     UnknownParameter { name: String, known: String },
+    #[error("metric \"{metric}\" needs a [storage] table")]
+    StorageRequired { metric: &'static str },
+    #[error("the [storage] table is not used by metric \"{metric}\"; remove it")]
+    StorageUnused { metric: &'static str },
 }
 
 /// Which executor runs the nodes. Only the in-memory LocalNet exists today; the madsim
@@ -192,6 +196,11 @@ pub enum MetricName {
     SelfishRevenue,
     /// Tips at a node under uniform tip selection.
     TipCount,
+    /// #9: fraction of (shard, round) challenges a storage node that dropped `f` of its chunks
+    /// fails (crate::storage).
+    StorageDetection,
+    /// Shard loss: whether a file survives crashed holders and is repaired (crate::storage).
+    ShardLoss,
 }
 
 impl MetricName {
@@ -202,12 +211,15 @@ impl MetricName {
             MetricName::DoubleSpendSuccess => "double_spend_success",
             MetricName::SelfishRevenue => "selfish_revenue",
             MetricName::TipCount => "tip_count",
+            MetricName::StorageDetection => "storage_detection",
+            MetricName::ShardLoss => "shard_loss",
         }
     }
 
     fn attacker(self) -> AttackerKind {
         match self {
             MetricName::CheckpointInterval | MetricName::TipCount => AttackerKind::None,
+            MetricName::StorageDetection | MetricName::ShardLoss => AttackerKind::None,
             MetricName::WinShare => AttackerKind::LargeMiner,
             MetricName::DoubleSpendSuccess => AttackerKind::PrivateRace,
             MetricName::SelfishRevenue => AttackerKind::Withhold,
@@ -223,6 +235,8 @@ impl MetricName {
             }
             MetricName::SelfishRevenue => &[ReferenceName::EyalSirer],
             MetricName::TipCount => &[ReferenceName::TwoLambdaH],
+            MetricName::StorageDetection => &[ReferenceName::DetectionCurve],
+            MetricName::ShardLoss => &[ReferenceName::KOfN],
         }
     }
 }
@@ -245,6 +259,10 @@ pub enum ReferenceName {
     EyalSirer,
     /// IOTA whitepaper: L ≈ 2λh.
     TwoLambdaH,
+    /// PROTOCOL.md §5: a node missing fraction f fails c challenges with 1 − (1 − f)^c.
+    DetectionCurve,
+    /// Erasure coding: the file recovers iff at least k of its n shards survive.
+    KOfN,
 }
 
 impl ReferenceName {
@@ -257,6 +275,8 @@ impl ReferenceName {
             ReferenceName::Nakamoto => "nakamoto",
             ReferenceName::EyalSirer => "eyal-sirer",
             ReferenceName::TwoLambdaH => "two-lambda-h",
+            ReferenceName::DetectionCurve => "detection-curve",
+            ReferenceName::KOfN => "k-of-n",
         }
     }
 }
@@ -288,11 +308,28 @@ pub struct Scenario {
     /// by `sweep` without `--param` and by `suite`.
     #[serde(default)]
     pub sweep: BTreeMap<String, String>,
+    /// The storage chain set-up of the storage families (crate::storage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<crate::storage::StorageSpec>,
 }
 
 /// Parameter names a sweep may set.
-pub const PARAMETERS: &[&str] =
-    &["q", "s", "z", "split", "nodes", "latency_ms", "tx_per_s", "k", "c", "give_up_behind"];
+pub const PARAMETERS: &[&str] = &[
+    "q",
+    "s",
+    "z",
+    "split",
+    "nodes",
+    "latency_ms",
+    "tx_per_s",
+    "k",
+    "c",
+    "give_up_behind",
+    // Storage families: dropped fraction, chunk challenges per round, holders crashed.
+    "f",
+    "challenges",
+    "crashed",
+];
 
 impl Scenario {
     /// Reads and validates a scenario file.
@@ -364,6 +401,7 @@ impl Scenario {
         for name in self.sweep.keys() {
             check_parameter_name(name)?;
         }
+        crate::storage::validate(self)?;
         Ok(())
     }
 
@@ -448,6 +486,7 @@ impl Scenario {
             "k" => self.network.finality_depth = whole()?,
             "c" => self.network.challenge_refresh = whole()?,
             "tx_per_s" => self.workload.tx_per_s = value,
+            "f" | "challenges" | "crashed" => crate::storage::set_parameter(self, name, value)?,
             _ => {}
         }
         self.validate()
@@ -473,6 +512,7 @@ impl Scenario {
             labels.insert("tx_per_s".to_string(), self.workload.tx_per_s);
             labels.insert("latency_ms".to_string(), self.network.latency_ms as f64);
         }
+        crate::storage::labels(self, &mut labels);
         labels
     }
 }

@@ -23,6 +23,12 @@ pub const ENTRIES: &[Entry] = &[
     Entry { file: "identity-split.toml", text: include_str!("../identity-split.toml"), seeds: 4 },
     Entry { file: "double-spend.toml", text: include_str!("../double-spend.toml"), seeds: 600 },
     Entry { file: "selfish.toml", text: include_str!("../selfish.toml"), seeds: 2 },
+    Entry {
+        file: "storage-cheating.toml",
+        text: include_str!("../storage-cheating.toml"),
+        seeds: 1,
+    },
+    Entry { file: "shard-loss.toml", text: include_str!("../shard-loss.toml"), seeds: 2 },
 ];
 
 /// Errors of the suite.

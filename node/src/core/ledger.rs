@@ -21,7 +21,7 @@ use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 use crate::core::storage::{
     AssignmentError, Challenge, PaymentError, ProofError, PutError, StorageProof, StorePut,
-    check_assignment, reassign, round_payouts, verify_storage_proof,
+    check_assignment, reassign_attempt, round_payouts, verify_storage_proof,
 };
 use crate::core::transaction::{Transaction, TxKind};
 use serde::{Deserialize, Serialize};
@@ -373,7 +373,8 @@ impl Ledger {
     }
 
     /// A repair is due once the shard's node missed `M` settled rounds in a row; the shard goes
-    /// to the node `reassign` names over the node set. Returns that node.
+    /// to the node `reassign_attempt` names over the node set for the file's repair count so far
+    /// (the first repair of a file is plain `reassign`). Returns that node.
     fn check_repair(
         &self,
         file_id: &Hash,
@@ -392,7 +393,8 @@ impl Ledger {
         if consecutive < needed {
             return Err(LedgerError::RepairNotDue { shard_index, consecutive, needed });
         }
-        let moved = reassign(put, departed, &context.nodes).map_err(LedgerError::Assignment)?;
+        let moved = reassign_attempt(put, departed, &context.nodes, contract.repairs)
+            .map_err(LedgerError::Assignment)?;
         debug_assert_eq!(moved.shard_index, shard_index);
         Ok(moved.node)
     }

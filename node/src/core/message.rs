@@ -9,6 +9,10 @@ use crate::core::wire::{self, WireError};
 /// Most ids one `GetUnits` may ask for; a longer request is malformed.
 pub const REQUEST_IDS_MAX: usize = 256;
 
+/// Largest shard served in one `Shard` message: the message limit minus room for the envelope.
+/// Larger shards are not served over the network yet (docs/storage.md, "Retrieval").
+pub const SHARD_MESSAGE_BYTES_MAX: usize = crate::core::wire::MESSAGE_BYTES_MAX - 64 * 1024;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
     Transaction(Transaction),
@@ -21,12 +25,26 @@ pub enum Message {
         height: u64,
         cumulative_weight: u128,
     },
+    /// A data owner asks for shard `shard_index` of `file_id` (docs/storage.md, "Retrieval").
+    GetShard {
+        file_id: Hash,
+        shard_index: u8,
+    },
+    /// A holder's answer to `GetShard`: the shard's bytes, checked by the owner against the
+    /// put's root.
+    Shard {
+        file_id: Hash,
+        shard_index: u8,
+        bytes: Vec<u8>,
+    },
 }
 
 const KIND_TRANSACTION: u16 = 1;
 const KIND_CHECKPOINT: u16 = 2;
 const KIND_GET_UNITS: u16 = 3;
 const KIND_HEAD: u16 = 4;
+const KIND_GET_SHARD: u16 = 5;
+const KIND_SHARD: u16 = 6;
 
 impl Message {
     pub fn kind_name(&self) -> &'static str {
@@ -35,6 +53,8 @@ impl Message {
             Message::Checkpoint(_) => "checkpoint",
             Message::GetUnits(_) => "get_units",
             Message::Head { .. } => "head",
+            Message::GetShard { .. } => "get_shard",
+            Message::Shard { .. } => "shard",
         }
     }
 
@@ -45,6 +65,18 @@ impl Message {
             Message::GetUnits(ids) => (KIND_GET_UNITS, wire::encode_body(ids, "get_units")?),
             Message::Head { id, height, cumulative_weight } => {
                 (KIND_HEAD, wire::encode_body(&(id, height, cumulative_weight), "head")?)
+            }
+            Message::GetShard { file_id, shard_index } => {
+                (KIND_GET_SHARD, wire::encode_body(&(file_id, shard_index), "get_shard")?)
+            }
+            Message::Shard { file_id, shard_index, bytes } => {
+                if bytes.len() > SHARD_MESSAGE_BYTES_MAX {
+                    return Err(WireError::Oversize {
+                        length: bytes.len(),
+                        limit: SHARD_MESSAGE_BYTES_MAX,
+                    });
+                }
+                (KIND_SHARD, wire::encode_body(&(file_id, shard_index, bytes), "shard")?)
             }
         };
         wire::seal(kind, body)
@@ -65,6 +97,21 @@ impl Message {
             KIND_HEAD => {
                 let (id, height, cumulative_weight) = wire::decode_body(body, "head")?;
                 Ok(Message::Head { id, height, cumulative_weight })
+            }
+            KIND_GET_SHARD => {
+                let (file_id, shard_index) = wire::decode_body(body, "get_shard")?;
+                Ok(Message::GetShard { file_id, shard_index })
+            }
+            KIND_SHARD => {
+                let (file_id, shard_index, bytes): (Hash, u8, Vec<u8>) =
+                    wire::decode_body(body, "shard")?;
+                if bytes.len() > SHARD_MESSAGE_BYTES_MAX {
+                    return Err(WireError::Oversize {
+                        length: bytes.len(),
+                        limit: SHARD_MESSAGE_BYTES_MAX,
+                    });
+                }
+                Ok(Message::Shard { file_id, shard_index, bytes })
             }
             kind => Err(WireError::UnknownKind { kind }),
         }
@@ -100,6 +147,12 @@ mod tests {
                 Message::Transaction(sample_transaction(nonce, amount)),
                 Message::GetUnits(ids.into_iter().map(Hash).collect()),
                 Message::Head { id: Hash::of(&nonce.to_le_bytes()), height, cumulative_weight: weight },
+                Message::GetShard { file_id: Hash::of(&height.to_le_bytes()), shard_index: nonce as u8 },
+                Message::Shard {
+                    file_id: Hash::of(&amount.to_le_bytes()),
+                    shard_index: height as u8,
+                    bytes: nonce.to_le_bytes().repeat((amount % 5) as usize),
+                },
             ];
             for message in messages {
                 let bytes = message.encode().unwrap();
@@ -115,7 +168,7 @@ mod tests {
 
         /// Valid envelopes with arbitrary bodies for every kind: errors, never panics.
         #[test]
-        fn arbitrary_bodies_never_panic(kind in 0u16..6, body in proptest::collection::vec(any::<u8>(), 0..512)) {
+        fn arbitrary_bodies_never_panic(kind in 0u16..8, body in proptest::collection::vec(any::<u8>(), 0..512)) {
             if let Ok(bytes) = wire::seal(kind, body) {
                 let _ = Message::decode(&bytes);
             }

@@ -258,6 +258,8 @@ pub struct Node {
     now_ms: u64,
     /// Shards this node stores for others, and the proofs it has sent (docs/storage.md).
     shards: ShardStore,
+    /// Shards this node (as a data owner) asked its peers for, and the answers kept.
+    fetch: crate::core::shard_fetch::ShardFetch,
 }
 
 impl Node {
@@ -285,6 +287,7 @@ impl Node {
             stats: NodeStats::default(),
             now_ms: 0,
             shards: ShardStore::default(),
+            fetch: crate::core::shard_fetch::ShardFetch::default(),
         };
         node.issue_challenge();
         Ok(node)
@@ -441,6 +444,22 @@ impl Node {
                 }
             }
             Message::GetUnits(ids) => self.serve(from, &ids),
+            Message::GetShard { file_id, shard_index } => {
+                // Serve what is held; a holder that lost chunks serves what it has, and the
+                // owner's root check drops it.
+                if let Some(bytes) = self.shard(&file_id, shard_index)
+                    && bytes.len() <= crate::core::message::SHARD_MESSAGE_BYTES_MAX
+                {
+                    let bytes = bytes.to_vec();
+                    self.send(from, &Message::Shard { file_id, shard_index, bytes });
+                }
+            }
+            Message::Shard { file_id, shard_index, bytes } => {
+                let put = self.chain.ledger().contract(&file_id).map(|c| c.put.clone());
+                // Unsolicited or wrong answers are dropped; they cost the sender nothing here
+                // because a reply to a broadcast request may legitimately come twice.
+                let _ = self.fetch.accept(file_id, shard_index, bytes, put.as_deref());
+            }
             Message::Head { id, cumulative_weight, .. } => {
                 if !self.chain.knows(&id) && cumulative_weight > self.chain.head().cumulative_weight
                 {
@@ -682,6 +701,28 @@ impl Node {
     /// The bytes of a shard this node holds (what it would serve to the owner).
     pub fn shard(&self, file_id: &Hash, shard_index: u8) -> Option<&[u8]> {
         self.shards.get(file_id, shard_index).map(|held| held.bytes.as_slice())
+    }
+
+    /// As a data owner, ask every peer for shards `shard_indices` of `file_id` (retrieval over
+    /// the network, docs/storage.md); answers collect in [`Node::fetched_shards`].
+    pub fn request_shards(&mut self, file_id: Hash, shard_indices: &[u8]) {
+        let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+        for shard_index in shard_indices {
+            self.fetch.want(file_id, *shard_index);
+            for peer in &peers {
+                self.send(*peer, &Message::GetShard { file_id, shard_index: *shard_index });
+            }
+        }
+    }
+
+    /// Shards of `file_id` fetched from peers so far, by index.
+    pub fn fetched_shards(&self, file_id: &Hash) -> BTreeMap<u8, &[u8]> {
+        self.fetch.fetched(file_id)
+    }
+
+    /// Hand over the fetched shards of `file_id` and stop asking for its others.
+    pub fn take_fetched_shards(&mut self, file_id: &Hash) -> BTreeMap<u8, Vec<u8>> {
+        self.fetch.take(file_id)
     }
 
     /// Stop storing (and proving) every shard of `file_id`.

@@ -22,6 +22,7 @@ use crate::core::hash::Hash;
 use std::collections::BTreeSet;
 
 const ASSIGN_DOMAIN: &[u8] = b"vein/storage/assign/v1";
+const REPAIR_DOMAIN: &[u8] = b"vein/storage/repair/v1";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AssignmentError {
@@ -48,12 +49,21 @@ fn best(
     nodes: &BTreeSet<AccountId>,
     taken: &BTreeSet<AccountId>,
 ) -> Option<AccountId> {
+    best_by(nodes, taken, |node| score(file_id, node, shard_index))
+}
+
+/// The highest `score` outside `taken`; ties broken by the smaller id.
+fn best_by(
+    nodes: &BTreeSet<AccountId>,
+    taken: &BTreeSet<AccountId>,
+    score: impl Fn(&AccountId) -> u64,
+) -> Option<AccountId> {
     nodes
         .iter()
         .filter(|node| !taken.contains(node))
         // max_by_key keeps the last maximum; iterating in order and comparing (score, Reverse(id))
         // makes the tie-break explicit.
-        .max_by_key(|node| (score(file_id, node, shard_index), std::cmp::Reverse(**node)))
+        .max_by_key(|node| (score(node), std::cmp::Reverse(**node)))
         .copied()
 }
 
@@ -124,6 +134,43 @@ pub fn reassign(
         AssignmentError::NotEnoughNodes { have: candidates.difference(&taken).count(), need: 1 },
     )?;
     debug_assert!(!put.storage_nodes.contains(&node));
+    Ok(Reassignment { shard_index, node })
+}
+
+/// [`reassign`] for the file's repair number `attempt` (the contract's repair count so far).
+/// Attempt 0 is exactly [`reassign`]; later attempts rank the candidates by a score salted with
+/// the attempt. Why: the node set does not know which nodes are alive, so with one fixed ranking
+/// a shard whose best candidates are two dead nodes would move between them forever (each repair
+/// frees the node the previous one left, and that node is again the best candidate; seen in the
+/// shard-loss scenario). With a fresh ranking per attempt each repair lands on a dead node only
+/// with probability (dead candidates / candidates), so repairs end on a live node.
+pub fn reassign_attempt(
+    put: &StorePut,
+    gone_node: &AccountId,
+    nodes: &[AccountId],
+    attempt: u64,
+) -> Result<Reassignment, AssignmentError> {
+    if attempt == 0 {
+        return reassign(put, gone_node, nodes);
+    }
+    let shard_index =
+        put.shard_of(gone_node).ok_or(AssignmentError::NodeNotAssigned { node: *gone_node })?;
+    let candidates: BTreeSet<AccountId> = nodes.iter().copied().collect();
+    let taken: BTreeSet<AccountId> = put.storage_nodes.iter().copied().collect();
+    let salted = |node: &AccountId| {
+        Hash::of_parts(&[
+            REPAIR_DOMAIN,
+            put.file_id.as_bytes(),
+            node.as_bytes(),
+            &[shard_index],
+            &attempt.to_le_bytes(),
+        ])
+        .first_u64_le()
+    };
+    let node = best_by(&candidates, &taken, salted).ok_or(AssignmentError::NotEnoughNodes {
+        have: candidates.difference(&taken).count(),
+        need: 1,
+    })?;
     Ok(Reassignment { shard_index, node })
 }
 
@@ -210,5 +257,37 @@ mod tests {
             reassign(&put, &gone, &chosen),
             Err(AssignmentError::NotEnoughNodes { need: 1, .. })
         ));
+        assert_eq!(reassign_attempt(&put, &gone, &remaining, 0).unwrap(), repair);
+    }
+
+    #[test]
+    fn later_repair_attempts_do_not_cycle_between_two_nodes() {
+        // Shard 0 moves A -> B -> A -> ... under one fixed ranking when both are dead; salted
+        // attempts reach every other candidate.
+        let set = nodes(0..12);
+        let file_id = Hash::of(b"cycle");
+        let chosen = assign(&file_id, 4, &set).unwrap();
+        let mut put = StorePut {
+            file_id,
+            data_shards: 2,
+            total_shards: 4,
+            chunk_bytes: 1024,
+            shard_bytes: 2,
+            shard_roots: vec![Hash::ZERO; 4],
+            storage_nodes: chosen,
+            term_rounds: 1,
+            prepaid_fee: 0,
+        };
+        let mut landed = BTreeSet::new();
+        for attempt in 0..40 {
+            let gone = put.storage_nodes[0];
+            let moved = reassign_attempt(&put, &gone, &set, attempt).unwrap();
+            assert_eq!(moved.shard_index, 0);
+            assert!(!put.storage_nodes.contains(&moved.node));
+            put.storage_nodes[0] = moved.node;
+            landed.insert(moved.node);
+        }
+        // 8 candidates outside the other 3 holders (plus the shard's own node each time).
+        assert!(landed.len() >= 6, "{}", landed.len());
     }
 }

@@ -18,7 +18,9 @@ pub mod erasure;
 pub mod merkle;
 pub mod payment;
 
-pub use assignment::{AssignmentError, Reassignment, assign, check_assignment, reassign};
+pub use assignment::{
+    AssignmentError, Reassignment, assign, check_assignment, reassign, reassign_attempt,
+};
 pub use challenge::{Challenge, ProofError, answer, challenge_indices, verify_storage_proof};
 pub use commitment::{
     ChunkProof, PreparedFile, PutError, Recovered, StorageProof, StorePut, prepare_file,
