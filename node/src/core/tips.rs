@@ -256,10 +256,14 @@ impl TipSelector {
         self.stats.walks += 1;
         let start =
             if anchors.is_empty() { dag.genesis() } else { anchors[rng.index(anchors.len())] };
-        let cached = self
-            .weights
-            .as_ref()
-            .is_some_and(|(cached_start, size, _)| *cached_start == start && *size == dag.len());
+        // Units are never removed from the DAG, so the future cone of a fixed start only grows:
+        // once it overflowed the window bound it stays overflowed, and recomputing it (up to
+        // `walk_window_max` map lookups per transaction) only to learn that again was the top
+        // cost of issuing transactions at high rates. Weights themselves are exact: recomputed
+        // whenever the DAG changed.
+        let cached = self.weights.as_ref().is_some_and(|(cached_start, size, weights)| {
+            *cached_start == start && (*size == dag.len() || weights.is_none())
+        });
         if !cached {
             let window = dag.future_cone(&start, self.walk_window_max);
             let weights = window.map(|window| cumulative_weights(dag, &window));
@@ -300,6 +304,8 @@ impl TipSelector {
     pub fn set_limits(&mut self, cone_units_max: usize, walk_window_max: usize) {
         self.cone_units_max = cone_units_max;
         self.walk_window_max = walk_window_max;
+        // A cached overflow holds only for the bound it was computed under.
+        self.weights = None;
     }
 }
 
@@ -391,6 +397,33 @@ mod tests {
         let selector = TipSelector::new(TipStrategy::Uniform);
         assert_eq!(selector.verdict(&dag, &ledger, &b.id), ConeVerdict::Invalid { unit: b.id });
         assert_eq!(selector.verdict(&dag, &ledger, &a.id), ConeVerdict::Consistent);
+    }
+
+    #[test]
+    fn a_reused_selector_selects_as_a_fresh_one_while_the_dag_grows_past_the_window() {
+        // The overflow cache must not change a single selection: one selector kept across
+        // insertions and a fresh one per selection (same limits, same random stream) agree.
+        let genesis = Hash::of(b"g");
+        let keys: Vec<Keypair> = (0..60).map(|i| Keypair::derived("window", i)).collect();
+        let ledger =
+            Ledger::genesis(&keys.iter().map(|k| (k.account(), 100)).collect::<Vec<_>>()).unwrap();
+        let mut dag = Dag::new(genesis, 8);
+        let strategy = TipStrategy::WeightedWalk { alpha: 0.5 };
+        let mut kept = TipSelector::new(strategy);
+        kept.set_limits(20_000, 16);
+        let (mut kept_rng, mut fresh_rng) =
+            (DetRng::from_seed([3; 32]), DetRng::from_seed([3; 32]));
+        let mut overflows = 0;
+        for key in &keys {
+            let mut fresh = TipSelector::new(strategy);
+            fresh.set_limits(20_000, 16);
+            let ours = kept.select(&dag, &ledger, 0, &[genesis], &mut kept_rng);
+            let theirs = fresh.select(&dag, &ledger, 0, &[genesis], &mut fresh_rng);
+            assert_eq!(ours, theirs);
+            overflows = kept.stats.walk_window_overflows;
+            dag.insert(spend(key, 0, 1, ours.parents)).unwrap();
+        }
+        assert!(overflows > 0, "the DAG never outgrew the window: the test tests nothing");
     }
 
     #[test]
