@@ -1,8 +1,9 @@
 //! End to end, through the real CLI and real node processes on loopback: a 4-node testnet with
-//! real plot files agrees on its final ledger; a killed node restarts from its store and
-//! catches up; a paused (SIGSTOPped) node resumes and catches up; one-way link delay and loss
-//! slow but do not stop finality and `heal` clears them; a 2|2 partition with a conflicting
-//! spend on each side heals into exactly one applied and final spend everywhere; `down` leaves no process behind. Every wait polls with a
+//! real plot files agrees on its final ledger; `load` gets every transfer applied and final; a
+//! killed node restarts from its store and catches up; a paused (SIGSTOPped) node resumes and
+//! catches up; one-way link delay and loss slow but do not stop finality and `heal` clears
+//! them; a 2|2 partition with a conflicting spend on each side heals into exactly one applied
+//! and final spend everywhere; `down` leaves no process behind. Every wait polls with a
 //! deadline, so a failure names what did not happen instead of hanging.
 
 // Test helpers may panic on broken invariants; the test drives real processes on the wall clock.
@@ -196,6 +197,25 @@ fn four_nodes_agree_survive_a_crash_and_heal_a_partitioned_double_spend() {
     });
     net.assert_final_ledgers_agree(&all);
 
+    // The load generator: every transfer it got accepted ends applied and final.
+    let report: Value = serde_json::from_str(&net.cli(&[
+        "load",
+        "--rate",
+        "30",
+        "--duration",
+        "3",
+        "--settle",
+        "60",
+        "--concurrency",
+        "4",
+    ]))
+    .unwrap();
+    assert_eq!(report["refused"], 0, "{report}");
+    assert_eq!(report["submitted"], 90, "{report}");
+    assert_eq!(report["applied"], 90, "{report}");
+    assert_eq!(report["final_count"], 90, "{report}");
+    assert!(report["final_latency_ms_p99"].as_u64().is_some(), "{report}");
+
     // 2. Crash node 3, keep going, restart it: it replays its store and catches up.
     net.cli(&["kill", "3"]);
     let pid_before = net.manifest().nodes[3].pid;
@@ -329,7 +349,17 @@ fn four_nodes_agree_survive_a_crash_and_heal_a_partitioned_double_spend() {
         let (status, metrics) =
             http::request(api, "GET", "/metrics", None, Duration::from_secs(5)).unwrap();
         assert_eq!(status, 200);
-        assert!(metrics.contains("vein_final_reverted_total 0"), "node {node}: {metrics}");
+        if !metrics.contains("vein_final_reverted_total 0") {
+            // The net's directory goes with the test: keep the evidence in the failure.
+            let log = std::fs::read_to_string(&net.manifest().nodes[node].log).unwrap_or_default();
+            let lines: Vec<&str> = log
+                .lines()
+                .filter(|line| {
+                    line.contains("reverted") || line.contains("reorg") || line.contains("faults")
+                })
+                .collect();
+            panic!("node {node} reverted a final checkpoint:\n{metrics}\n{}", lines.join("\n"));
+        }
     }
 
     // 6. Down: every node process is gone, logs stay, the manifest forgets the pids.
