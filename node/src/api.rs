@@ -9,11 +9,15 @@
 //! | `GET /status` | height, head, final height and root, peers, DAG size, tips, own balance |
 //! | `GET /balance/{account}` | balance and next nonce |
 //! | `POST /tx` | `{"tx": "<hex of a signed transaction>"}` or `{"to", "amount", "fee"}` (faucet) |
+//! | `POST /txs` | a batch: `{"txs": [hex, ...]}` and/or `{"transfers": [{to, amount, fee}, ...]}` |
+//! | `GET /txs?limit=N` | the transactions this node saw last, with status (pending/applied/ignored/final) |
+//! | `GET /dag?limit=N` | the units nearest the tips (breadth first from the tips), with parents |
+//! | `GET /accounts?limit=N` | ledger accounts by balance |
 //! | `GET /unit/{id}` | a transaction, its confirmation, finality and local timings |
 //! | `GET /checkpoints?limit=N` | the active chain, newest first |
 //! | `GET /tips` | current DAG tips |
 //! | `GET /metrics` | Prometheus text |
-//! | `POST /control/{partition,heal,delay,loss}` | loopback fault injection (see `service`) |
+//! | `POST /control/{partition,heal,delay,loss,link}` | loopback fault injection (see `service`) |
 
 use crate::core::crypto::AccountId;
 use crate::core::dag::Outcome;
@@ -21,7 +25,7 @@ use crate::core::hash::Hash;
 use crate::core::node::Node;
 use crate::core::transaction::{Transaction, TxKind};
 use crate::driver::DriverHandle;
-use crate::service::{Faults, HeardFrom, SharedFaults, SharedTelemetry, TxTimes};
+use crate::service::{Faults, HeardFrom, LinkFault, SharedFaults, SharedTelemetry, TxTimes};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -35,6 +39,10 @@ use std::net::SocketAddr;
 const CHECKPOINTS_LIMIT_MAX: u64 = 1_000;
 /// A peer heard from within this window counts as live in `/status`.
 const PEER_LIVE_MS: u64 = 10_000;
+/// Transactions one `POST /txs` may carry (a bound on one request's work and memory).
+const BATCH_MAX: usize = 10_000;
+/// Rows one `/txs`, `/dag` or `/accounts` call may return.
+const LIST_LIMIT_MAX: u64 = 1_000;
 
 #[derive(Clone)]
 pub struct ApiState {
@@ -87,6 +95,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/status", get(status))
         .route("/balance/{account}", get(balance))
         .route("/tx", post(submit))
+        .route("/txs", get(recent_txs).post(submit_batch))
+        .route("/dag", get(dag_near_tips))
+        .route("/accounts", get(accounts))
         .route("/unit/{id}", get(unit))
         .route("/checkpoints", get(checkpoints))
         .route("/tips", get(tips))
@@ -195,6 +206,17 @@ async fn balance(State(state): State<ApiState>, Path(account): Path<String>) -> 
     .await
 }
 
+/// The ledger refuses a transfer to its own sender, but nothing refuses it on arrival: it would
+/// sit in the DAG as a tip no one may approve, pending forever. Refuse it at the door instead.
+fn refuse_self_transfer(from: &AccountId, kind: &TxKind) -> Result<(), ApiError> {
+    match kind {
+        TxKind::Transfer { to, .. } if to == from => {
+            Err(ApiError::bad_request("a transfer to oneself is not allowed (it never applies)"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `POST /tx`: a pre-signed transaction or a faucet transfer from the node's own account.
 async fn submit(State(state): State<ApiState>, body: Bytes) -> ApiResult {
     let request: Value = serde_json::from_slice(&body)
@@ -204,6 +226,7 @@ async fn submit(State(state): State<ApiState>, body: Bytes) -> ApiResult {
         let bytes = hex::decode(text.trim()).map_err(|_| ApiError::bad_request("tx: not hex"))?;
         let tx = Transaction::decode(&bytes)
             .map_err(|e| ApiError::bad_request(format!("tx does not decode: {e}")))?;
+        refuse_self_transfer(&tx.body.from, &tx.body.kind)?;
         state.handle.submit(tx).await
     } else {
         let field = |name: &str| {
@@ -222,6 +245,7 @@ async fn submit(State(state): State<ApiState>, body: Bytes) -> ApiResult {
             None => 1,
             Some(_) => field("fee")?,
         };
+        refuse_self_transfer(&state.account, &TxKind::Transfer { to, amount })?;
         state.handle.transfer(to, amount, fee).await
     };
     match result {
@@ -232,6 +256,190 @@ async fn submit(State(state): State<ApiState>, body: Bytes) -> ApiResult {
             message: format!("{} ({})", reason, reason.kind()),
         }),
     }
+}
+
+/// One transfer of a batch signed by the node (its own account, next free nonce).
+fn parse_transfer(request: &Value) -> Result<(AccountId, u64, u64), ApiError> {
+    let field = |name: &str| {
+        request
+            .get(name)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| ApiError::bad_request(format!("{name} must be an unsigned integer")))
+    };
+    let to = request
+        .get("to")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_request("a transfer needs to, amount (and fee)"))?;
+    let to = parse_account(to)?;
+    let amount = field("amount")?;
+    let fee = if request.get("fee").is_none() { 1 } else { field("fee")? };
+    Ok((to, amount, fee))
+}
+
+/// `POST /txs`: many transactions in one request, so a load generator is not bound by one
+/// HTTP round trip per transaction. Every item is parsed before any is submitted (a malformed
+/// batch submits nothing); then each is submitted in order and answers `{"id"}` or
+/// `{"error"}` at its position: pre-signed `txs` first, then node-signed `transfers`.
+async fn submit_batch(State(state): State<ApiState>, body: Bytes) -> ApiResult {
+    let request: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))?;
+    let list = |name: &str| -> Result<Vec<Value>, ApiError> {
+        match request.get(name) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => Ok(items.clone()),
+            Some(_) => Err(ApiError::bad_request(format!("{name} must be an array"))),
+        }
+    };
+    let (raw_txs, raw_transfers) = (list("txs")?, list("transfers")?);
+    if raw_txs.is_empty() && raw_transfers.is_empty() {
+        return Err(ApiError::bad_request(
+            "expected {\"txs\": [hex, ...]} or {\"transfers\": [...]}",
+        ));
+    }
+    if raw_txs.len() + raw_transfers.len() > BATCH_MAX {
+        return Err(ApiError::bad_request(format!("at most {BATCH_MAX} transactions per batch")));
+    }
+    let mut txs = Vec::with_capacity(raw_txs.len());
+    for (index, item) in raw_txs.iter().enumerate() {
+        let text = item
+            .as_str()
+            .ok_or_else(|| ApiError::bad_request(format!("txs[{index}] must be a hex string")))?;
+        let bytes = hex::decode(text.trim())
+            .map_err(|_| ApiError::bad_request(format!("txs[{index}]: not hex")))?;
+        let tx = Transaction::decode(&bytes)
+            .map_err(|e| ApiError::bad_request(format!("txs[{index}] does not decode: {e}")))?;
+        refuse_self_transfer(&tx.body.from, &tx.body.kind)?;
+        txs.push(tx);
+    }
+    let transfers =
+        raw_transfers.iter().map(parse_transfer).collect::<Result<Vec<_>, ApiError>>()?;
+    for (to, amount, _) in &transfers {
+        refuse_self_transfer(&state.account, &TxKind::Transfer { to: *to, amount: *amount })?;
+    }
+    let answer = |result: Option<Result<Hash, crate::core::node::RejectReason>>| match result {
+        None => Err(ApiError::unavailable()),
+        Some(Ok(id)) => Ok(json!({ "id": id.to_string() })),
+        Some(Err(reason)) => Ok(json!({ "error": format!("{} ({})", reason, reason.kind()) })),
+    };
+    let mut results = Vec::with_capacity(txs.len() + transfers.len());
+    for tx in txs {
+        results.push(answer(state.handle.submit(tx).await)?);
+    }
+    for (to, amount, fee) in transfers {
+        results.push(answer(state.handle.transfer(to, amount, fee).await)?);
+    }
+    let accepted = results.iter().filter(|result| result.get("id").is_some()).count();
+    Ok(axum::Json(json!({ "accepted": accepted, "results": results })))
+}
+
+/// Status of a transaction as the explorer shows it.
+fn tx_status(
+    confirmation: Option<crate::core::dag::Confirmation>,
+    final_height: u64,
+) -> &'static str {
+    match confirmation {
+        None => "pending",
+        Some(c) if c.outcome == Outcome::Ignored => "ignored",
+        Some(c) if c.height <= final_height => "final",
+        Some(_) => "applied",
+    }
+}
+
+fn list_limit(query: Option<&str>) -> Result<usize, ApiError> {
+    Ok(query_u64(query, "limit")?.unwrap_or(20).min(LIST_LIMIT_MAX) as usize)
+}
+
+/// `GET /txs?limit=N`: the transactions this node accepted last, newest first.
+async fn recent_txs(State(state): State<ApiState>, RawQuery(query): RawQuery) -> ApiResult {
+    let limit = list_limit(query.as_deref())?;
+    let ids = state.telemetry.lock().map(|t| t.recent(limit)).unwrap_or_default();
+    inspect(&state, move |node| {
+        let dag = node.dag();
+        let final_height = node.chain().final_height();
+        let list: Vec<Value> = ids
+            .iter()
+            .filter_map(|id| {
+                let unit = dag.get(id)?;
+                let body = &unit.tx.body;
+                let confirmation = dag.confirmation(id);
+                let (to, amount) = match &body.kind {
+                    TxKind::Transfer { to, amount } => (Some(to.to_hex()), *amount),
+                    _ => (None, 0),
+                };
+                Some(json!({
+                    "id": id.to_string(),
+                    "from": body.from.to_hex(),
+                    "nonce": body.nonce,
+                    "to": to,
+                    "amount": amount,
+                    "fee": body.fee,
+                    "status": tx_status(confirmation, final_height),
+                    "confirmed_height": confirmation.map(|c| c.height),
+                    "final": confirmation.is_some_and(|c| c.height <= final_height),
+                }))
+            })
+            .collect();
+        axum::Json(json!({ "txs": list }))
+    })
+    .await
+}
+
+/// `GET /dag?limit=N`: the units nearest the tips, breadth first backwards from the tips.
+async fn dag_near_tips(State(state): State<ApiState>, RawQuery(query): RawQuery) -> ApiResult {
+    let limit = list_limit(query.as_deref())?;
+    inspect(&state, move |node| {
+        let dag = node.dag();
+        let final_height = node.chain().final_height();
+        let tips = dag.tips();
+        let mut queue: std::collections::VecDeque<Hash> = tips.as_slice().iter().copied().collect();
+        let mut seen: std::collections::BTreeSet<Hash> = queue.iter().copied().collect();
+        let mut units = Vec::new();
+        while let Some(id) = queue.pop_front() {
+            if units.len() >= limit {
+                break;
+            }
+            let Some(unit) = dag.get(&id) else { continue };
+            for parent in &unit.tx.body.parents {
+                if seen.insert(*parent) {
+                    queue.push_back(*parent);
+                }
+            }
+            units.push(json!({
+                "id": id.to_string(),
+                "from": unit.tx.body.from.to_hex(),
+                "nonce": unit.tx.body.nonce,
+                "parents": unit.tx.body.parents.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+                "tip": tips.contains(&id),
+                "status": tx_status(dag.confirmation(&id), final_height),
+            }));
+        }
+        axum::Json(json!({ "tips": tips.len(), "units": units }))
+    })
+    .await
+}
+
+/// `GET /accounts?limit=N`: confirmed ledger accounts, richest first.
+async fn accounts(State(state): State<ApiState>, RawQuery(query): RawQuery) -> ApiResult {
+    let limit = list_limit(query.as_deref())?;
+    inspect(&state, move |node| {
+        let ledger = node.chain().ledger();
+        let mut rows: Vec<(&AccountId, u64, u64)> = ledger
+            .accounts()
+            .map(|(account, state)| (account, state.balance, state.next_nonce()))
+            .collect();
+        // Ties broken by account so that the order is stable between polls.
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let total = rows.len();
+        let list: Vec<Value> = rows
+            .into_iter()
+            .take(limit)
+            .map(|(account, balance, next_nonce)| {
+                json!({ "account": account.to_hex(), "balance": balance, "next_nonce": next_nonce })
+            })
+            .collect();
+        axum::Json(json!({ "count": total, "accounts": list }))
+    })
+    .await
 }
 
 async fn unit(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult {
@@ -416,6 +624,31 @@ async fn control(
             faults.blocked.extend(parsed);
         }
         "heal" => *faults = Faults::default(),
+        "link" => {
+            // `{"peer": addr, "delay_ms": N, "loss_per_mille": N}`: one-way faults on the link
+            // to `peer`; an omitted field keeps its value, both zero removes the entry.
+            let peer = request
+                .get("peer")
+                .and_then(Value::as_str)
+                .and_then(|text| text.parse::<SocketAddr>().ok())
+                .ok_or_else(|| ApiError::bad_request("peer must be a listening address"))?;
+            let mut link = faults.links.get(&peer).copied().unwrap_or_default();
+            if request.get("delay_ms").is_some() {
+                link.delay_ms = number("delay_ms")?.min(60_000);
+            }
+            if request.get("loss_per_mille").is_some() {
+                let per_mille = number("loss_per_mille")?;
+                if per_mille > 1000 {
+                    return Err(ApiError::bad_request("loss_per_mille must be at most 1000"));
+                }
+                link.loss_per_mille = per_mille as u32;
+            }
+            if link == LinkFault::default() {
+                faults.links.remove(&peer);
+            } else {
+                faults.links.insert(peer, link);
+            }
+        }
         "delay" => faults.delay_ms = number("ms")?.min(60_000),
         "loss" => {
             let per_mille = number("per_mille")?;
@@ -434,31 +667,58 @@ async fn explorer() -> Html<&'static str> {
     Html(EXPLORER_HTML)
 }
 
-/// A single self-contained page: it polls the JSON routes every two seconds.
+/// A single self-contained page: it polls the JSON routes every two seconds and renders the
+/// node's status, recent checkpoints, the DAG near its tips, recent transactions with their
+/// status, and the ledger's accounts. Every value from the node is escaped before rendering.
 const EXPLORER_HTML: &str = r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>vein node</title>
 <style>body{font:14px monospace;margin:2em}table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:2px 8px}h2{margin-top:1.5em}</style></head>
-<body><h1>vein node</h1><div id="status"></div>
+td,th{border:1px solid #ccc;padding:2px 8px}h2{margin-top:1.5em}
+.pending{color:#a60}.applied{color:#06a}.final{color:#080}.ignored{color:#a00}</style></head>
+<body><h1>vein node</h1><p id="updated">loading…</p><table id="status"></table>
 <h2>Transaction</h2><input id="txid" size="70" placeholder="transaction id (hex)">
 <button onclick="lookup()">look up</button><pre id="tx"></pre>
 <h2>Recent checkpoints</h2><table id="cps"></table>
-<h2>Tips</h2><pre id="tips"></pre>
+<h2>Recent transactions</h2><table id="txs"></table>
+<h2>DAG near the tips</h2><p id="dag-summary"></p><table id="dag"></table>
+<h2>Accounts</h2><p id="accounts-summary"></p><table id="accounts"></table>
 <script>
 async function j(p){const r=await fetch(p);return r.json()}
-function esc(s){return String(s).replace(/[&<>]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]))}
+function esc(s){return String(s).replace(/[&<>"]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]))}
+function short(s){return s==null?'-':esc(String(s).slice(0,16))}
+function row(cells,cls,id){return '<tr'+(cls?' class="'+esc(cls)+'"':'')+(id?' data-id="'+esc(id)+'"':'')+'>'+
+ cells.map(c=>'<td>'+c+'</td>').join('')+'</tr>'}
+function head(names){return '<tr>'+names.map(n=>'<th>'+n+'</th>').join('')+'</tr>'}
+function fill(id,html){document.getElementById(id).innerHTML=html}
 async function refresh(){
  try{
   const s=await j('/status');
-  document.getElementById('status').innerHTML='<table>'+Object.entries(s).map(([k,v])=>
-   '<tr><th>'+esc(k)+'</th><td>'+esc(JSON.stringify(v))+'</td></tr>').join('')+'</table>';
+  const keys=['chain_id','height','head','final_height','final_ledger_root','dag_units','tips',
+   'peers_live','account','balance','supply','faults'];
+  fill('status',keys.map(k=>'<tr><th>'+esc(k)+'</th><td class="st-'+esc(k)+'">'+
+   esc(JSON.stringify(s[k]))+'</td></tr>').join(''));
   const c=await j('/checkpoints?limit=15');
-  document.getElementById('cps').innerHTML='<tr><th>height</th><th>id</th><th>author</th>'+
-   '<th>parents</th><th>final</th></tr>'+c.checkpoints.map(x=>'<tr><td>'+x.height+'</td><td>'+
-   x.id.slice(0,16)+'</td><td>'+x.author.slice(0,16)+'</td><td>'+x.parents+'</td><td>'+
-   x.final+'</td></tr>').join('');
-  const t=await j('/tips');document.getElementById('tips').textContent=t.tips.join('\n');
- }catch(e){document.getElementById('status').textContent='node unreachable: '+e}
+  fill('cps',head(['height','id','author','ledger root','parents','final'])+c.checkpoints.map(x=>
+   row([x.height,short(x.id),short(x.author),short(x.ledger_root),x.parents,x.final],
+   x.final?'final':'applied',x.id)).join(''));
+  const t=await j('/txs?limit=25');
+  fill('txs',head(['id','from','nonce','to','amount','fee','status','height'])+t.txs.map(x=>
+   row([short(x.id),short(x.from),x.nonce,short(x.to),x.amount,x.fee,
+   '<span class="status">'+esc(x.status)+'</span>',x.confirmed_height==null?'-':x.confirmed_height],
+   x.status,x.id)).join(''));
+  const d=await j('/dag?limit=30');
+  fill('dag-summary',esc(d.tips)+' tips; the '+esc(d.units.length)+' units nearest them:');
+  fill('dag',head(['unit','from','nonce','parents','tip','status'])+d.units.map(x=>
+   row([short(x.id),short(x.from),x.nonce,x.parents.map(short).join(' '),x.tip?'tip':'',
+   esc(x.status)],x.status,x.id)).join(''));
+  const a=await j('/accounts?limit=50');
+  fill('accounts-summary',esc(a.count)+' accounts');
+  fill('accounts',head(['account','balance','next nonce'])+a.accounts.map(x=>
+   row(['<span class="account">'+esc(x.account)+'</span>','<span class="balance">'+esc(x.balance)+
+   '</span>',x.next_nonce],'',x.account)).join(''));
+  document.getElementById('updated').textContent='height '+s.height+', final '+s.final_height+
+   ' (updated '+new Date().toISOString()+')';
+ }catch(e){document.getElementById('updated').textContent='node unreachable: '+e}
 }
 async function lookup(){const id=document.getElementById('txid').value.trim();
  document.getElementById('tx').textContent=JSON.stringify(await j('/unit/'+id),null,1)}

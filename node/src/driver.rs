@@ -21,6 +21,8 @@ use std::sync::Arc;
 const STORE_PATH: &str = "units.log";
 /// Shards kept for others (docs/storage.md): survive restarts like the units.
 const SHARDS_PATH: &str = "shards.log";
+/// Commands handled back to back before the network and timers get the first look once.
+const COMMANDS_IN_A_ROW_MAX: usize = 8;
 
 /// Requests from the local operator, API or simulator.
 pub enum Command {
@@ -370,6 +372,7 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
 
     /// Run until shutdown or until the network closes.
     pub async fn run(mut self) -> Result<(), DriverError> {
+        let mut commands_in_a_row = 0usize;
         loop {
             self.flush().await;
             let now = self.clock.now_ms();
@@ -380,12 +383,25 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
                 let receive = self.net.recv().fuse();
                 let command = self.commands.next().fuse();
                 pin_mut!(sleep, receive, command);
-                select_biased! {
-                    command = command => Wake::Command(command),
-                    received = receive => Wake::Received(received),
-                    () = sleep => Wake::Timer,
+                if commands_in_a_row < COMMANDS_IN_A_ROW_MAX {
+                    select_biased! {
+                        command = command => Wake::Command(command),
+                        received = receive => Wake::Received(received),
+                        () = sleep => Wake::Timer,
+                    }
+                } else {
+                    // Under a sustained stream of API commands the biased select above would
+                    // never read the network: the node would fall behind its peers (seen at a
+                    // few hundred tx/s through the API). Let peers and timers go first once.
+                    select_biased! {
+                        received = receive => Wake::Received(received),
+                        () = sleep => Wake::Timer,
+                        command = command => Wake::Command(command),
+                    }
                 }
             };
+            commands_in_a_row =
+                if matches!(wake, Wake::Command(_)) { commands_in_a_row + 1 } else { 0 };
             match wake {
                 Wake::Command(None | Some(Command::Shutdown)) => {
                     if self.unsynced {

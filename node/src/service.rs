@@ -71,6 +71,30 @@ pub struct Faults {
     pub delay_ms: u64,
     /// Outbound messages dropped, in parts per thousand.
     pub loss_per_mille: u32,
+    /// One-way faults on the link from this node to one peer (by listening address), on top of
+    /// the node-wide delay and loss: `vein-testnet delay A B` sets A's entry for B only.
+    pub links: BTreeMap<SocketAddr, LinkFault>,
+}
+
+/// Delay and loss on one outbound link.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LinkFault {
+    pub delay_ms: u64,
+    pub loss_per_mille: u32,
+}
+
+impl Faults {
+    /// Delay and loss that apply to a message sent to `to`: node-wide plus that link's.
+    pub fn outbound(&self, to: &SocketAddr) -> LinkFault {
+        let link = self.links.get(to).copied().unwrap_or_default();
+        LinkFault {
+            delay_ms: self.delay_ms.saturating_add(link.delay_ms),
+            // Independent drops: kept with probability (1 - a)(1 - b).
+            loss_per_mille: 1000
+                - (1000 - self.loss_per_mille.min(1000)) * (1000 - link.loss_per_mille.min(1000))
+                    / 1000,
+        }
+    }
 }
 
 pub type SharedFaults = Arc<Mutex<Faults>>;
@@ -111,18 +135,19 @@ impl<N: Network> Network for FaultyNetwork<N> {
         if faults.blocked.contains(&to) {
             return Ok(()); // Dropped silently, as a cut cable would.
         }
-        if faults.loss_per_mille > 0 {
+        let fault = faults.outbound(&to);
+        if fault.loss_per_mille > 0 {
             let count = self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let draw = Hash::of(&count.to_le_bytes()).first_u64_le() % 1000;
-            if draw < u64::from(faults.loss_per_mille) {
+            if draw < u64::from(fault.loss_per_mille) {
                 return Ok(());
             }
         }
-        if faults.delay_ms == 0 {
+        if fault.delay_ms == 0 {
             return self.inner.send(to, bytes).await;
         }
         let inner = self.inner.clone();
-        let delay = Duration::from_millis(faults.delay_ms);
+        let delay = Duration::from_millis(fault.delay_ms);
         // Delayed sends must not stall the driver loop: they complete on their own task.
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
@@ -172,6 +197,11 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
+    /// The `count` transactions this node saw last, newest first.
+    pub fn recent(&self, count: usize) -> Vec<Hash> {
+        self.order.iter().rev().take(count).copied().collect()
+    }
+
     fn times(&mut self, id: Hash) -> &mut TxTimes {
         if !self.tx_times.contains_key(&id) {
             // Bounded memory: forget the oldest transaction once full.
@@ -387,6 +417,18 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_faults_add_to_node_wide_faults_for_that_peer_only() {
+        let peer: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let other: SocketAddr = "127.0.0.1:10".parse().unwrap();
+        let mut faults = Faults { delay_ms: 10, loss_per_mille: 100, ..Faults::default() };
+        faults.links.insert(peer, LinkFault { delay_ms: 200, loss_per_mille: 500 });
+        assert_eq!(faults.outbound(&peer), LinkFault { delay_ms: 210, loss_per_mille: 550 });
+        assert_eq!(faults.outbound(&other), LinkFault { delay_ms: 10, loss_per_mille: 100 });
+        faults.links.insert(peer, LinkFault { delay_ms: 0, loss_per_mille: 1000 });
+        assert_eq!(faults.outbound(&peer).loss_per_mille, 1000);
+    }
 
     #[tokio::test]
     async fn a_blocked_peer_is_cut_off_both_ways() {

@@ -68,6 +68,10 @@ pub enum TestnetError {
     NotReady { index: usize, seconds: u64, log: PathBuf },
     #[error("bad partition {spec:?}: {reason} (example: 0,1|2,3)")]
     BadPartition { spec: String, reason: String },
+    #[error("node {index} is paused; `vein-testnet resume {index}` first")]
+    Paused { index: usize },
+    #[error("node {index} is not paused (resume only continues a node stopped by `pause`)")]
+    NotPaused { index: usize },
     #[error("invalid argument: {0}")]
     Invalid(String),
 }
@@ -181,6 +185,7 @@ pub fn up(options: &UpOptions) -> Result<Manifest, TestnetError> {
             plots,
             dir: node_dir,
             pid: None,
+            paused: false,
         });
     }
 
@@ -351,6 +356,10 @@ pub fn kill(manifest: &mut Manifest, index: usize, graceful: bool) -> Result<(),
         node.pid.filter(|pid| is_alive(*pid, &node)).ok_or(TestnetError::NotRunning { index })?;
     if graceful {
         signal(pid, nix::sys::signal::Signal::SIGTERM);
+        if node.paused {
+            // A stopped process handles SIGTERM only once continued.
+            signal(pid, nix::sys::signal::Signal::SIGCONT);
+        }
         let deadline = Instant::now() + Duration::from_secs(10);
         while is_alive(pid, &node) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
@@ -364,8 +373,56 @@ pub fn kill(manifest: &mut Manifest, index: usize, graceful: bool) -> Result<(),
         }
     }
     manifest.nodes[index].pid = None;
+    manifest.nodes[index].paused = false;
     manifest.save()?;
     Ok(())
+}
+
+/// Freeze node `index` with SIGSTOP: its process stays, but it neither sends nor answers
+/// anything (a hung machine, not a crash). Its peers see silence; `resume` continues it.
+pub fn pause(manifest: &mut Manifest, index: usize) -> Result<(), TestnetError> {
+    let node = node_entry(manifest, index)?.clone();
+    let pid =
+        node.pid.filter(|pid| is_alive(*pid, &node)).ok_or(TestnetError::NotRunning { index })?;
+    if node.paused {
+        return Err(TestnetError::Paused { index });
+    }
+    signal(pid, nix::sys::signal::Signal::SIGSTOP);
+    // SIGSTOP is asynchronous: report success only once the kernel shows it stopped.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while process_state(pid) != Some('T') {
+        if Instant::now() >= deadline {
+            return Err(TestnetError::Invalid(format!("node {index} (pid {pid}) did not stop")));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    manifest.nodes[index].paused = true;
+    manifest.save()?;
+    Ok(())
+}
+
+/// Continue node `index` after `pause` (SIGCONT) and wait until its API answers again.
+pub fn resume(
+    manifest: &mut Manifest,
+    index: usize,
+    timeout: Duration,
+) -> Result<(), TestnetError> {
+    let node = node_entry(manifest, index)?.clone();
+    let pid =
+        node.pid.filter(|pid| is_alive(*pid, &node)).ok_or(TestnetError::NotRunning { index })?;
+    if !node.paused {
+        return Err(TestnetError::NotPaused { index });
+    }
+    signal(pid, nix::sys::signal::Signal::SIGCONT);
+    manifest.nodes[index].paused = false;
+    manifest.save()?;
+    wait_ready(manifest, index, timeout)
+}
+
+/// The one-letter state of `pid` from `/proc/PID/stat` (R, S, T, Z, ...).
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().next()?.chars().next()
 }
 
 /// Start node `index` again with the same ports and data directory.
@@ -380,6 +437,7 @@ pub fn restart(
     }
     let pid = spawn_node(manifest, index)?;
     manifest.nodes[index].pid = Some(pid);
+    manifest.nodes[index].paused = false;
     manifest.save()?;
     wait_ready(manifest, index, timeout)
 }
@@ -391,8 +449,12 @@ pub fn down(manifest: &mut Manifest, purge: bool) -> Result<usize, TestnetError>
         .iter()
         .filter_map(|node| node.pid.filter(|pid| is_alive(*pid, node)).map(|pid| (node.index, pid)))
         .collect();
-    for (_, pid) in &running {
+    for (index, pid) in &running {
         signal(*pid, nix::sys::signal::Signal::SIGTERM);
+        if manifest.nodes[*index].paused {
+            // A stopped process handles SIGTERM only once continued.
+            signal(*pid, nix::sys::signal::Signal::SIGCONT);
+        }
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     for (index, pid) in &running {
@@ -406,6 +468,7 @@ pub fn down(manifest: &mut Manifest, purge: bool) -> Result<usize, TestnetError>
     }
     for node in &mut manifest.nodes {
         node.pid = None;
+        node.paused = false;
     }
     if purge {
         std::fs::remove_dir_all(&manifest.dir).map_err(io("removing", &manifest.dir))?;
@@ -420,6 +483,8 @@ pub fn down(manifest: &mut Manifest, purge: bool) -> Result<usize, TestnetError>
 pub struct NodeStatus {
     pub index: usize,
     pub alive: bool,
+    /// Stopped by `pause`: alive, but it answers nothing until `resume`.
+    pub paused: bool,
     pub pid: Option<u32>,
     pub api: SocketAddr,
     /// The node's `/status` answer, if it answered.
@@ -432,8 +497,10 @@ pub fn status(manifest: &Manifest) -> Vec<NodeStatus> {
         .iter()
         .map(|node| {
             let alive = node.pid.is_some_and(|pid| is_alive(pid, node));
-            let status = if alive { http::get(node.api, "/status").ok() } else { None };
-            NodeStatus { index: node.index, alive, pid: node.pid, api: node.api, status }
+            let paused = alive && node.paused;
+            // A paused node would only time the request out.
+            let status = if alive && !paused { http::get(node.api, "/status").ok() } else { None };
+            NodeStatus { index: node.index, alive, paused, pid: node.pid, api: node.api, status }
         })
         .collect()
 }
@@ -454,7 +521,11 @@ pub fn status_table(rows: &[NodeStatus]) -> String {
         out.push_str(&format!(
             "{:<5} {:<6} {:>8} {:>7} {:>6} {:<10} {:>5} {:>6} {:>5}  http://{}/\n",
             row.index,
-            if row.alive { "yes" } else { "no" },
+            match (row.alive, row.paused) {
+                (true, true) => "paused",
+                (true, false) => "yes",
+                (false, _) => "no",
+            },
             row.pid.map_or("-".into(), |pid| pid.to_string()),
             field("height"),
             field("final_height"),
@@ -615,8 +686,22 @@ pub fn parse_partition(spec: &str, count: usize) -> Result<Vec<Vec<usize>>, Test
     Ok(groups)
 }
 
+/// Nodes that are running and not paused: the ones whose API can answer.
 fn running(manifest: &Manifest) -> impl Iterator<Item = &NodeEntry> {
-    manifest.nodes.iter().filter(|node| node.pid.is_some_and(|pid| is_alive(pid, node)))
+    manifest
+        .nodes
+        .iter()
+        .filter(|node| !node.paused && node.pid.is_some_and(|pid| is_alive(pid, node)))
+}
+
+/// Nodes that are paused (their fault tables cannot be reached until they resume).
+pub fn paused_nodes(manifest: &Manifest) -> Vec<usize> {
+    manifest
+        .nodes
+        .iter()
+        .filter(|node| node.paused && node.pid.is_some_and(|pid| is_alive(pid, node)))
+        .map(|node| node.index)
+        .collect()
 }
 
 /// Cut the net into groups: each running node drops traffic to and from the other groups.
@@ -643,6 +728,53 @@ pub fn heal(manifest: &Manifest) -> Result<(), TestnetError> {
     Ok(())
 }
 
+/// Which one-way link fault to set.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LinkFaultKind {
+    /// Added delay in milliseconds.
+    Delay { ms: u64 },
+    /// Share of messages dropped, in percent (0..=100; one decimal is kept).
+    Loss { percent: f64 },
+}
+
+/// Set a fault on the one-way link `from` → `to`: node `from` delays or drops what it sends to
+/// node `to`; the other direction is untouched. `heal` clears it.
+pub fn link_fault(
+    manifest: &Manifest,
+    from: usize,
+    to: usize,
+    kind: LinkFaultKind,
+) -> Result<(), TestnetError> {
+    let sender = node_entry(manifest, from)?;
+    let receiver = node_entry(manifest, to)?;
+    if from == to {
+        return Err(TestnetError::Invalid(format!("a link needs two nodes, got {from} twice")));
+    }
+    let body = match kind {
+        LinkFaultKind::Delay { ms } => {
+            if ms > 60_000 {
+                return Err(TestnetError::Invalid("--ms must be at most 60000".into()));
+            }
+            json!({ "peer": receiver.listen.to_string(), "delay_ms": ms })
+        }
+        LinkFaultKind::Loss { percent } => {
+            if !(0.0..=100.0).contains(&percent) {
+                return Err(TestnetError::Invalid("--percent must be in 0..=100".into()));
+            }
+            let per_mille = (percent * 10.0).round() as u64;
+            json!({ "peer": receiver.listen.to_string(), "loss_per_mille": per_mille })
+        }
+    };
+    if sender.paused {
+        return Err(TestnetError::Paused { index: from });
+    }
+    if !sender.pid.is_some_and(|pid| is_alive(pid, sender)) {
+        return Err(TestnetError::NotRunning { index: from });
+    }
+    http::post(sender.api, "/control/link", &body)?;
+    Ok(())
+}
+
 /// Set delay and/or loss on the given nodes (all running nodes when `nodes` is empty).
 pub fn fault(
     manifest: &Manifest,
@@ -650,6 +782,11 @@ pub fn fault(
     delay_ms: Option<u64>,
     loss_per_mille: Option<u64>,
 ) -> Result<(), TestnetError> {
+    for index in nodes {
+        if node_entry(manifest, *index)?.paused {
+            return Err(TestnetError::Paused { index: *index });
+        }
+    }
     for node in running(manifest).filter(|node| nodes.is_empty() || nodes.contains(&node.index)) {
         if let Some(ms) = delay_ms {
             http::post(node.api, "/control/delay", &json!({ "ms": ms }))?;
@@ -673,20 +810,45 @@ pub fn logs(manifest: &Manifest, index: usize, lines: usize) -> Result<String, T
     Ok(log_tail(&node.log, lines))
 }
 
+/// How `load` offers transfers.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Offered transfers per second (over all nodes).
+    pub rate: f64,
+    /// Time spent sending.
+    pub duration: Duration,
+    /// Time allowed afterwards for every accepted transfer to become final.
+    pub settle: Duration,
+    /// Requests in flight at once (client threads).
+    pub concurrency: usize,
+    /// Transfers per request (`POST /txs`); 0 picks one from the rate (about 200 requests/s).
+    pub batch: usize,
+}
+
 /// Results of `load`.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct LoadReport {
+    pub offered_per_s: f64,
     pub submitted: u64,
     pub refused: u64,
+    /// The first few refusal reasons (a node's 422 text or a transport error).
+    pub refusal_samples: Vec<String>,
     pub applied: u64,
+    pub ignored: u64,
     pub final_count: u64,
     pub duration_s: f64,
+    pub submitted_per_s: f64,
     pub applied_per_s: f64,
     pub final_per_s: f64,
+    /// From the first submission until the last accepted transfer became final (node clocks).
+    pub span_to_last_final_s: Option<f64>,
     pub confirm_latency_ms_p50: Option<u64>,
     pub confirm_latency_ms_p99: Option<u64>,
     pub final_latency_ms_p50: Option<u64>,
     pub final_latency_ms_p99: Option<u64>,
+    pub concurrency: usize,
+    pub batch: usize,
+    pub nodes: usize,
 }
 
 fn percentile(sorted: &[u64], fraction: f64) -> Option<u64> {
@@ -697,92 +859,175 @@ fn percentile(sorted: &[u64], fraction: f64) -> Option<u64> {
     Some(sorted[rank - 1])
 }
 
-/// Send `rate` transfers per second for `duration` (round robin over running nodes, each from
-/// its own account to the next node), then wait up to `settle` for them to become final.
-pub fn load(
-    manifest: &Manifest,
-    rate: f64,
-    duration: Duration,
-    settle: Duration,
-) -> Result<LoadReport, TestnetError> {
-    if !(rate > 0.0 && rate <= 10_000.0) {
-        return Err(TestnetError::Invalid("--rate must be in (0, 10000]".into()));
+/// One accepted transfer: the node that took it, its id, and when it was submitted (Unix ms).
+struct Sent {
+    node: usize,
+    id: String,
+    submitted_ms: u64,
+}
+
+/// Offer `rate` transfers per second for `duration`, then wait up to `settle` for them to
+/// become final. Open loop with bounded concurrency: request `i` is due at `i / rate` seconds
+/// and carries `batch` transfers; `concurrency` threads take due requests in order, so a slow
+/// net lowers the achieved rate (reported) instead of queueing without bound. Requests go round
+/// robin over the running nodes; each node signs its batch from its own account with nonces it
+/// assigns itself, so the client never serialises on a nonce and four nodes sign in parallel.
+pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, TestnetError> {
+    let rate = options.rate;
+    if !(rate > 0.0 && rate <= 100_000.0) {
+        return Err(TestnetError::Invalid("--rate must be in (0, 100000]".into()));
+    }
+    if options.concurrency == 0 || options.concurrency > 1024 {
+        return Err(TestnetError::Invalid("--concurrency must be 1..=1024".into()));
+    }
+    if options.batch > 10_000 {
+        return Err(TestnetError::Invalid("--batch must be at most 10000".into()));
     }
     let nodes: Vec<NodeEntry> = running(manifest).cloned().collect();
     if nodes.is_empty() {
-        return Err(TestnetError::Invalid("no running node".into()));
+        return Err(TestnetError::Invalid("no running (unpaused) node".into()));
     }
+    let batch = if options.batch == 0 {
+        ((rate / 200.0).ceil() as usize).clamp(1, 500)
+    } else {
+        options.batch
+    };
+    let requests_per_s = rate / batch as f64;
     let started = Instant::now();
-    let mut sent: Vec<(usize, String, u64)> = Vec::new();
-    let mut refused = 0u64;
-    let mut count = 0u64;
-    while started.elapsed() < duration {
-        let due = Duration::from_secs_f64(count as f64 / rate);
-        if let Some(wait) = due.checked_sub(started.elapsed()) {
-            std::thread::sleep(wait);
+    let first_ms = now_ms();
+    let next = std::sync::atomic::AtomicU64::new(0);
+    let refused = std::sync::atomic::AtomicU64::new(0);
+    let samples = std::sync::Mutex::new(Vec::<String>::new());
+    let refuse = |count: u64, reason: String| {
+        refused.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut samples) = samples.lock()
+            && samples.len() < 5
+            && !samples.contains(&reason)
+        {
+            samples.push(reason);
         }
-        let from = &nodes[count as usize % nodes.len()];
-        let to = &manifest.nodes[(from.index + 1) % manifest.nodes.len()];
-        let submitted_ms = now_ms();
-        let body = json!({ "to": to.account, "amount": 1, "fee": 1 });
-        match http::post(from.api, "/tx", &body) {
-            Ok(answer) => match answer.get("id").and_then(Value::as_str) {
-                Some(id) => sent.push((from.index, id.to_string(), submitted_ms)),
-                None => refused += 1,
-            },
-            Err(_) => refused += 1,
-        }
-        count += 1;
-    }
+    };
+    let sent: Vec<Sent> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..options.concurrency)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let request = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let due = Duration::from_secs_f64(request as f64 / requests_per_s);
+                        if due >= options.duration {
+                            return mine;
+                        }
+                        if let Some(wait) = due.checked_sub(started.elapsed()) {
+                            std::thread::sleep(wait);
+                        }
+                        let from = &nodes[request as usize % nodes.len()];
+                        // The next node's account (a node may not pay itself); the faucet's
+                        // when the net has one node.
+                        let to = match manifest.nodes.len() {
+                            1 => &manifest.faucet_account,
+                            count => &manifest.nodes[(from.index + 1) % count].account,
+                        };
+                        let transfer = json!({ "to": to, "amount": 1, "fee": 1 });
+                        let body = json!({ "transfers": vec![transfer; batch] });
+                        let submitted_ms = now_ms();
+                        match http::post(from.api, "/txs", &body) {
+                            Ok(answer) => {
+                                let results = answer["results"].as_array().cloned();
+                                for result in results.unwrap_or_default() {
+                                    match result["id"].as_str() {
+                                        Some(id) => mine.push(Sent {
+                                            node: from.index,
+                                            id: id.to_string(),
+                                            submitted_ms,
+                                        }),
+                                        None => refuse(1, result["error"].to_string()),
+                                    }
+                                }
+                            }
+                            Err(error) => refuse(batch as u64, error.to_string()),
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|worker| worker.join().unwrap_or_default()).collect()
+    });
     let sending_s = started.elapsed().as_secs_f64();
-    let settle_deadline = Instant::now() + settle;
-    let mut outcomes: Vec<Option<Value>> = vec![None; sent.len()];
-    loop {
-        for (slot, (index, id, _)) in outcomes.iter_mut().zip(&sent) {
-            if slot.as_ref().is_some_and(|unit| unit["final"] == json!(true)) {
-                continue;
-            }
-            *slot = http::get(manifest.nodes[*index].api, &format!("/unit/{id}")).ok();
+
+    // Poll every accepted transfer on the node that took it, in parallel, until all are final.
+    let settle_deadline = Instant::now() + options.settle;
+    let mut outcomes: Vec<Option<Value>> = Vec::new();
+    outcomes.resize_with(sent.len(), || None);
+    let chunk = sent.len().div_ceil(options.concurrency.min(32)).max(1);
+    std::thread::scope(|scope| {
+        for (slots, items) in outcomes.chunks_mut(chunk).zip(sent.chunks(chunk)) {
+            scope.spawn(move || {
+                loop {
+                    for (slot, item) in slots.iter_mut().zip(items) {
+                        if slot.as_ref().is_some_and(|unit| unit["final"] == json!(true)) {
+                            continue;
+                        }
+                        let api = manifest.nodes[item.node].api;
+                        *slot = http::get(api, &format!("/unit/{}", item.id)).ok();
+                    }
+                    let all_final = slots
+                        .iter()
+                        .all(|unit| unit.as_ref().is_some_and(|u| u["final"] == json!(true)));
+                    if all_final || Instant::now() >= settle_deadline {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            });
         }
-        let all_final =
-            outcomes.iter().all(|unit| unit.as_ref().is_some_and(|u| u["final"] == json!(true)));
-        if all_final || Instant::now() >= settle_deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    });
     let mut confirm = Vec::new();
     let mut finals = Vec::new();
-    let (mut applied, mut final_count) = (0u64, 0u64);
-    for (unit, (_, _, submitted_ms)) in outcomes.iter().zip(&sent) {
+    let (mut applied, mut ignored, mut final_count) = (0u64, 0u64, 0u64);
+    let mut last_final_ms = None;
+    for (unit, item) in outcomes.iter().zip(&sent) {
         let Some(unit) = unit else { continue };
-        if unit["outcome"] == json!("applied") {
-            applied += 1;
+        match unit["outcome"].as_str() {
+            Some("applied") => applied += 1,
+            Some("ignored") => ignored += 1,
+            _ => {}
         }
         if let Some(at) = unit["times"]["confirmed_ms"].as_u64() {
-            confirm.push(at.saturating_sub(*submitted_ms));
+            confirm.push(at.saturating_sub(item.submitted_ms));
         }
         if unit["final"] == json!(true) {
             final_count += 1;
             if let Some(at) = unit["times"]["final_ms"].as_u64() {
-                finals.push(at.saturating_sub(*submitted_ms));
+                finals.push(at.saturating_sub(item.submitted_ms));
+                last_final_ms = last_final_ms.max(Some(at));
             }
         }
     }
     confirm.sort_unstable();
     finals.sort_unstable();
+    let per_s = |count: u64| count as f64 / sending_s.max(1e-9);
     Ok(LoadReport {
+        offered_per_s: rate,
         submitted: sent.len() as u64,
-        refused,
+        refused: refused.into_inner(),
+        refusal_samples: samples.into_inner().unwrap_or_default(),
         applied,
+        ignored,
         final_count,
         duration_s: sending_s,
-        applied_per_s: applied as f64 / sending_s.max(1e-9),
-        final_per_s: final_count as f64 / sending_s.max(1e-9),
+        submitted_per_s: per_s(sent.len() as u64),
+        applied_per_s: per_s(applied),
+        final_per_s: per_s(final_count),
+        span_to_last_final_s: last_final_ms
+            .map(|last| last.saturating_sub(first_ms) as f64 / 1000.0),
         confirm_latency_ms_p50: percentile(&confirm, 0.5),
         confirm_latency_ms_p99: percentile(&confirm, 0.99),
         final_latency_ms_p50: percentile(&finals, 0.5),
         final_latency_ms_p99: percentile(&finals, 0.99),
+        concurrency: options.concurrency,
+        batch,
+        nodes: nodes.len(),
     })
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use vein_testnet::manifest::Manifest;
-use vein_testnet::{Sender, TestnetError, TxRequest, UpOptions};
+use vein_testnet::{LinkFaultKind, LoadOptions, Sender, TestnetError, TxRequest, UpOptions};
 
 #[derive(Parser)]
 #[command(
@@ -22,6 +22,9 @@ use vein_testnet::{Sender, TestnetError, TxRequest, UpOptions};
         vein-testnet kill 3 && vein-testnet restart 3   crash a node, bring it back\n  \
         vein-testnet partition 0,1|2,3                  split the net in two; then: heal\n  \
         vein-testnet fault --delay-ms 200 --loss-per-mille 50\n  \
+        vein-testnet pause 2 && vein-testnet resume 2   freeze a node (SIGSTOP), continue it\n  \
+        vein-testnet delay 0 1 --ms 300                 node 0's messages to node 1 only\n  \
+        vein-testnet loss 1 0 --percent 20              drop 20% of node 1's messages to 0\n  \
         vein-testnet load --rate 20 --duration 30       throughput and finality latency\n  \
         vein-testnet logs 1 --lines 100\n  \
         vein-testnet down                               stop all (keeps logs; --purge deletes)"
@@ -108,6 +111,28 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         node: Vec<usize>,
     },
+    /// Freeze a node with SIGSTOP (a hung machine: the process stays but answers nothing).
+    Pause { node: usize },
+    /// Continue a paused node (SIGCONT) and wait until its API answers.
+    Resume {
+        node: usize,
+        #[arg(long, default_value_t = 60)]
+        ready_timeout: u64,
+    },
+    /// Delay the one-way link FROM -> TO (what FROM sends to TO); `heal` clears it.
+    Delay {
+        from: usize,
+        to: usize,
+        #[arg(long)]
+        ms: u64,
+    },
+    /// Drop a share of the one-way link FROM -> TO; `heal` clears it.
+    Loss {
+        from: usize,
+        to: usize,
+        #[arg(long)]
+        percent: f64,
+    },
     /// Print the last lines of a node's log.
     Logs {
         node: usize,
@@ -124,6 +149,12 @@ enum Command {
         /// Seconds to wait afterwards for finality.
         #[arg(long, default_value_t = 120)]
         settle: u64,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Transfers per request (POST /txs); 0 = about 200 requests per second.
+        #[arg(long, default_value_t = 0)]
+        batch: usize,
     },
     /// Stop every node; keeps logs and data (and the manifest, without pids) unless --purge.
     Down {
@@ -140,6 +171,14 @@ fn main() -> ExitCode {
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Paused nodes cannot be reached, so fault changes skip them: say so.
+fn note_paused(manifest: &Manifest) {
+    let paused = vein_testnet::paused_nodes(manifest);
+    if !paused.is_empty() {
+        eprintln!("note: paused node(s) {paused:?} were not reached; repeat after `resume`");
     }
 }
 
@@ -210,10 +249,13 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
             let groups = vein_testnet::parse_partition(&groups, manifest.nodes.len())?;
             vein_testnet::partition(&manifest, &groups)?;
             println!("partitioned: {groups:?}");
+            note_paused(&manifest);
         }
         Command::Heal => {
-            vein_testnet::heal(&Manifest::load(&dir)?)?;
+            let manifest = Manifest::load(&dir)?;
+            vein_testnet::heal(&manifest)?;
             println!("healed");
+            note_paused(&manifest);
         }
         Command::Fault { delay_ms, loss_per_mille, node } => {
             if delay_ms.is_none() && loss_per_mille.is_none() {
@@ -224,17 +266,38 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
             vein_testnet::fault(&Manifest::load(&dir)?, &node, delay_ms, loss_per_mille)?;
             println!("faults set");
         }
+        Command::Pause { node } => {
+            vein_testnet::pause(&mut Manifest::load(&dir)?, node)?;
+            println!("node {node} paused (SIGSTOP); `vein-testnet resume {node}` continues it");
+        }
+        Command::Resume { node, ready_timeout } => {
+            let mut manifest = Manifest::load(&dir)?;
+            vein_testnet::resume(&mut manifest, node, Duration::from_secs(ready_timeout))?;
+            println!("node {node} resumed");
+        }
+        Command::Delay { from, to, ms } => {
+            let manifest = Manifest::load(&dir)?;
+            vein_testnet::link_fault(&manifest, from, to, LinkFaultKind::Delay { ms })?;
+            println!("link {from} -> {to}: +{ms} ms");
+        }
+        Command::Loss { from, to, percent } => {
+            let manifest = Manifest::load(&dir)?;
+            vein_testnet::link_fault(&manifest, from, to, LinkFaultKind::Loss { percent })?;
+            println!("link {from} -> {to}: {percent}% lost");
+        }
         Command::Logs { node, lines } => {
             println!("{}", vein_testnet::logs(&Manifest::load(&dir)?, node, lines)?);
         }
-        Command::Load { rate, duration, settle } => {
+        Command::Load { rate, duration, settle, concurrency, batch } => {
             let manifest = Manifest::load(&dir)?;
-            let report = vein_testnet::load(
-                &manifest,
+            let options = LoadOptions {
                 rate,
-                Duration::from_secs(duration),
-                Duration::from_secs(settle),
-            )?;
+                duration: Duration::from_secs(duration),
+                settle: Duration::from_secs(settle),
+                concurrency,
+                batch,
+            };
+            let report = vein_testnet::load(&manifest, &options)?;
             println!("{}", to_json(&report));
         }
         Command::Down { purge } => {

@@ -25,6 +25,9 @@ pub struct NodeEntry {
     pub log: PathBuf,
     /// Process id while running; `None` after `kill` or `down`.
     pub pid: Option<u32>,
+    /// Stopped with SIGSTOP by `pause` (and not yet resumed). Absent in older manifests.
+    #[serde(default)]
+    pub paused: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -110,6 +113,9 @@ mod tests {
         std::fs::write(Manifest::path(dir.path()), "{ not json").unwrap();
         let error = Manifest::load(dir.path()).unwrap_err();
         assert!(matches!(error, ManifestError::Corrupt { .. }), "{error}");
+        std::fs::write(Manifest::path(dir.path()), r#"{"version": 1}"#).unwrap();
+        let error = Manifest::load(dir.path()).unwrap_err();
+        assert!(error.to_string().contains("corrupt"), "{error}");
     }
 
     #[test]
@@ -134,6 +140,7 @@ mod tests {
                 plots: dir.path().join("node0/plots"),
                 log: dir.path().join("node0/node.log"),
                 pid: Some(42),
+                paused: true,
             }],
         };
         manifest.save().unwrap();

@@ -1,7 +1,9 @@
 //! End to end, through the real CLI and real node processes on loopback: a 4-node testnet with
-//! real plot files agrees on its final ledger; a killed node restarts from its store and
-//! catches up; a 2|2 partition with a conflicting spend on each side heals into exactly one
-//! applied and final spend everywhere; `down` leaves no process behind. Every wait polls with a
+//! real plot files agrees on its final ledger; `load` gets every transfer applied and final; a
+//! killed node restarts from its store and catches up; a paused (SIGSTOPped) node resumes and
+//! catches up; one-way link delay and loss slow but do not stop finality and `heal` clears
+//! them; a 2|2 partition with a conflicting spend on each side heals into exactly one applied
+//! and final spend everywhere; `down` leaves no process behind. Every wait polls with a
 //! deadline, so a failure names what did not happen instead of hanging.
 
 // Test helpers may panic on broken invariants; the test drives real processes on the wall clock.
@@ -82,6 +84,20 @@ impl Net {
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    /// Run a command that must fail; returns its stderr.
+    fn cli_fails(&self, args: &[&str]) -> String {
+        let output = Command::new(CLI)
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(args)
+            .output()
+            .expect("run vein-testnet");
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        assert!(!output.status.success(), "vein-testnet {args:?} should have failed");
+        assert!(!stderr.contains("panicked"), "vein-testnet {args:?} panicked: {stderr}");
+        stderr
     }
 
     fn manifest(&self) -> Manifest {
@@ -181,6 +197,25 @@ fn four_nodes_agree_survive_a_crash_and_heal_a_partitioned_double_spend() {
     });
     net.assert_final_ledgers_agree(&all);
 
+    // The load generator: every transfer it got accepted ends applied and final.
+    let report: Value = serde_json::from_str(&net.cli(&[
+        "load",
+        "--rate",
+        "30",
+        "--duration",
+        "3",
+        "--settle",
+        "60",
+        "--concurrency",
+        "4",
+    ]))
+    .unwrap();
+    assert_eq!(report["refused"], 0, "{report}");
+    assert_eq!(report["submitted"], 90, "{report}");
+    assert_eq!(report["applied"], 90, "{report}");
+    assert_eq!(report["final_count"], 90, "{report}");
+    assert!(report["final_latency_ms_p99"].as_u64().is_some(), "{report}");
+
     // 2. Crash node 3, keep going, restart it: it replays its store and catches up.
     net.cli(&["kill", "3"]);
     let pid_before = net.manifest().nodes[3].pid;
@@ -199,7 +234,75 @@ fn four_nodes_agree_survive_a_crash_and_heal_a_partitioned_double_spend() {
     });
     net.assert_final_ledgers_agree(&all);
 
-    // 3. Partition 0,1 | 2,3 and spend the faucet's next nonce differently on each side.
+    // 3. Pause node 2 (SIGSTOP: a hung process, not a crash); the rest keep going; resume it and
+    // it catches up. Bad pause/resume/link input fails clearly while the net runs.
+    let stderr = net.cli_fails(&["resume", "2"]);
+    assert!(stderr.contains("node 2 is not paused"), "{stderr}");
+    net.cli(&["pause", "2"]);
+    let pid = net.manifest().nodes[2].pid.unwrap();
+    assert!(net.manifest().nodes[2].paused);
+    let table = net.cli(&["status"]);
+    let row = table.lines().find(|line| line.starts_with("2 ")).unwrap();
+    assert!(row.contains("paused"), "{table}");
+    let stderr = net.cli_fails(&["pause", "2"]);
+    assert!(stderr.contains("node 2 is paused"), "{stderr}");
+    let stderr = net.cli_fails(&["delay", "2", "0", "--ms", "100"]);
+    assert!(stderr.contains("node 2 is paused"), "{stderr}");
+    let stderr = net.cli_fails(&["delay", "0", "0", "--ms", "100"]);
+    assert!(stderr.contains("two nodes"), "{stderr}");
+    let stderr = net.cli_fails(&["delay", "0", "9", "--ms", "100"]);
+    assert!(stderr.contains("no node 9"), "{stderr}");
+    let stderr = net.cli_fails(&["loss", "0", "1", "--percent", "150"]);
+    assert!(stderr.contains("--percent"), "{stderr}");
+    let stderr = net.cli_fails(&["resume", "7"]);
+    assert!(stderr.contains("no node 7"), "{stderr}");
+    let while_paused: Vec<String> = (0..4)
+        .map(|i| {
+            let from = [0, 1, 3][i % 3].to_string();
+            net.cli(&["tx", "--from", &from, "--to", "2", "--amount", "11"])
+        })
+        .collect();
+    wait_until("transfers final on the unpaused nodes", minute, || {
+        while_paused.iter().all(|id| [0, 1, 3].iter().all(|node| net.final_applied(*node, id)))
+    });
+    assert!(pid_running(pid), "the paused node must still exist");
+    net.cli(&["resume", "2"]);
+    assert!(!net.manifest().nodes[2].paused);
+    assert_eq!(net.manifest().nodes[2].pid, Some(pid), "resume continues the same process");
+    let others_final = net.status(0)["final_height"].as_u64().unwrap();
+    wait_until("resumed node 2 catches up", minute, || {
+        net.status(2)["final_height"].as_u64().is_some_and(|h| h >= others_final)
+            && while_paused.iter().all(|id| net.final_applied(2, id))
+    });
+    net.assert_final_ledgers_agree(&all);
+
+    // 4. One-way link faults: 0 -> 1 delayed, 1 -> 0 lossy. Only the named direction is set;
+    // transfers still become final everywhere; heal clears the links.
+    net.cli(&["delay", "0", "1", "--ms", "300"]);
+    net.cli(&["loss", "1", "0", "--percent", "30"]);
+    let listen = |node: usize| net.manifest().nodes[node].listen.to_string();
+    let links = |node: usize| net.status(node)["faults"]["links"].clone();
+    assert_eq!(links(0)[listen(1)]["delay_ms"], 300, "{}", links(0));
+    assert_eq!(links(0)[listen(1)]["loss_per_mille"], 0, "{}", links(0));
+    assert_eq!(links(1)[listen(0)]["loss_per_mille"], 300, "{}", links(1));
+    assert_eq!(links(1)[listen(0)]["delay_ms"], 0, "{}", links(1));
+    assert_eq!(links(2), serde_json::json!({}), "node 2 has no link faults");
+    let faulty: Vec<String> = (0..4)
+        .map(|i| {
+            let (from, to) = (i.to_string(), ((i + 1) % 4).to_string());
+            net.cli(&["tx", "--from", &from, "--to", &to, "--amount", "5"])
+        })
+        .collect();
+    let stderr = net.cli_fails(&["tx", "--from", "1", "--to", "1", "--amount", "5"]);
+    assert!(stderr.contains("oneself"), "{stderr}");
+    wait_until("transfers final everywhere over faulty links", minute, || {
+        faulty.iter().all(|id| all.iter().all(|node| net.final_applied(*node, id)))
+    });
+    net.cli(&["heal"]);
+    assert_eq!(links(0), serde_json::json!({}));
+    assert_eq!(links(1), serde_json::json!({}));
+
+    // 5. Partition 0,1 | 2,3 and spend the faucet's next nonce differently on each side.
     net.cli(&["partition", "0,1|2,3"]);
     let faucet = net.manifest().faucet_account;
     let nonce = net.get(0, &format!("/balance/{faucet}")).unwrap()["next_nonce"].as_u64().unwrap();
@@ -246,10 +349,20 @@ fn four_nodes_agree_survive_a_crash_and_heal_a_partitioned_double_spend() {
         let (status, metrics) =
             http::request(api, "GET", "/metrics", None, Duration::from_secs(5)).unwrap();
         assert_eq!(status, 200);
-        assert!(metrics.contains("vein_final_reverted_total 0"), "node {node}: {metrics}");
+        if !metrics.contains("vein_final_reverted_total 0") {
+            // The net's directory goes with the test: keep the evidence in the failure.
+            let log = std::fs::read_to_string(&net.manifest().nodes[node].log).unwrap_or_default();
+            let lines: Vec<&str> = log
+                .lines()
+                .filter(|line| {
+                    line.contains("reverted") || line.contains("reorg") || line.contains("faults")
+                })
+                .collect();
+            panic!("node {node} reverted a final checkpoint:\n{metrics}\n{}", lines.join("\n"));
+        }
     }
 
-    // 4. Down: every node process is gone, logs stay, the manifest forgets the pids.
+    // 6. Down: every node process is gone, logs stay, the manifest forgets the pids.
     let pids: Vec<u32> = net.manifest().nodes.iter().filter_map(|node| node.pid).collect();
     assert_eq!(pids.len(), 4);
     net.cli(&["down"]);

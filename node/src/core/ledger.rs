@@ -150,6 +150,11 @@ enum Effect {
 #[derive(Debug, Default, Clone)]
 pub struct Undo {
     previous: Vec<(AccountId, Option<Account>)>,
+    /// Accounts already in `previous`: only the first (oldest) state of an account is needed
+    /// to revert, and saving it again on every change cloned its whole used-nonce set per
+    /// transaction (quadratic when one undo spans many transactions of one sender, as the
+    /// tip-eligibility replay of a large unconfirmed cone does).
+    saved: BTreeSet<AccountId>,
     contracts_previous: Vec<(Hash, Option<Contract>)>,
     minted_before: Option<u64>,
     burned_before: Option<u64>,
@@ -633,7 +638,9 @@ impl Ledger {
     }
 
     fn save(&self, account: &AccountId, undo: &mut Undo) {
-        undo.previous.push((*account, self.accounts.get(account).cloned()));
+        if undo.saved.insert(*account) {
+            undo.previous.push((*account, self.accounts.get(account).cloned()));
+        }
     }
 
     fn save_contract(&self, file_id: &Hash, undo: &mut Undo) {
@@ -790,6 +797,24 @@ mod tests {
     }
 
     #[test]
+    fn one_undo_over_many_transactions_of_one_sender_reverts_exactly() {
+        let keys: Vec<Keypair> = (0..3).map(|i| Keypair::derived("ledger", i)).collect();
+        let mut ledger = Ledger::genesis(&[(keys[0].account(), 1_000)]).unwrap();
+        let before = ledger.clone();
+        let mut undo = Undo::default();
+        // Out-of-order nonces, so the used-above-floor set grows and shrinks along the way.
+        for nonce in [3, 1, 0, 7, 2, 5, 4, 6] {
+            let tx = transfer(&keys[0], nonce, keys[1].account(), 10, 2);
+            ledger.apply(&tx, &keys[2].account(), POLICY, &mut undo).unwrap();
+        }
+        ledger.mint(&keys[1].account(), 5, &mut undo).unwrap();
+        assert_eq!(ledger.next_nonce(&keys[0].account()), 8);
+        assert_eq!(undo.previous.len(), 3, "one saved state per touched account");
+        ledger.revert(undo);
+        assert_eq!(ledger, before);
+    }
+
+    #[test]
     fn nonce_window_bounds_state() {
         let keys: Vec<Keypair> = (0..2).map(|i| Keypair::derived("ledger", i)).collect();
         let ledger = Ledger::genesis(&[(keys[0].account(), 100)]).unwrap();
@@ -814,7 +839,15 @@ mod tests {
             let start = ledger.clone();
             let mut undos = Vec::new();
             let mut applied = std::collections::BTreeSet::new();
+            // The same steps on a second ledger under one undo: one revert restores genesis.
+            let mut shared = ledger.clone();
+            let mut shared_undo = Undo::default();
             for (from, to, nonce, amount, fee, mint) in steps {
+                if mint {
+                    shared.mint(&keys[to].account(), amount, &mut shared_undo).unwrap();
+                }
+                let tx = transfer(&keys[from], nonce, keys[to].account(), amount, fee);
+                let _ = shared.apply(&tx, &keys[(from + 1) % 4].account(), POLICY, &mut shared_undo);
                 let mut undo = Undo::default();
                 if mint {
                     ledger.mint(&keys[to].account(), amount, &mut undo).unwrap();
@@ -827,10 +860,13 @@ mod tests {
                 prop_assert!(ledger.check_invariants().is_ok());
                 undos.push(undo);
             }
+            prop_assert_eq!(&shared, &ledger);
             for undo in undos.into_iter().rev() {
                 ledger.revert(undo);
             }
-            prop_assert_eq!(ledger, start);
+            prop_assert_eq!(&ledger, &start);
+            shared.revert(shared_undo);
+            prop_assert_eq!(shared, start);
         }
     }
 }

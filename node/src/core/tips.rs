@@ -63,6 +63,10 @@ pub struct TipStats {
 
 /// `(start, DAG size, weights)`; `None` weights: the window overflowed its bound.
 type WalkWindow = (Hash, usize, Option<BTreeMap<Hash, u32>>);
+/// Walk windows kept (anchors are few; older starts are dropped first).
+const WALK_WINDOWS_MAX: usize = 8;
+/// The size of a window slot not computed yet (no DAG is that large).
+const NOT_COMPUTED: usize = usize::MAX;
 
 #[derive(Debug, Clone)]
 pub struct TipSelector {
@@ -72,9 +76,9 @@ pub struct TipSelector {
     /// Largest future cone a weighted walk computes weights over.
     walk_window_max: usize,
     cache: BTreeMap<Hash, (u64, bool)>,
-    /// Weights of the last walk window, keyed by (start, DAG size): the DAG only grows, so an
-    /// unchanged size means an unchanged window. Both parents of one selection share it.
-    weights: Option<WalkWindow>,
+    /// Weights of recent walk windows, one per start, each valid for the DAG size it was
+    /// computed at: the DAG only grows, so an unchanged size means an unchanged window.
+    weights: Vec<WalkWindow>,
     pub stats: TipStats,
 }
 
@@ -85,7 +89,7 @@ impl TipSelector {
             cone_units_max: 20_000,
             walk_window_max: 2_048,
             cache: BTreeMap::new(),
-            weights: None,
+            weights: Vec::new(),
             stats: TipStats::default(),
         }
     }
@@ -256,16 +260,34 @@ impl TipSelector {
         self.stats.walks += 1;
         let start =
             if anchors.is_empty() { dag.genesis() } else { anchors[rng.index(anchors.len())] };
-        let cached = self
-            .weights
-            .as_ref()
-            .is_some_and(|(cached_start, size, _)| *cached_start == start && *size == dag.len());
-        if !cached {
+        // Units are never removed from the DAG, so the future cone of a fixed start only grows:
+        // once it overflowed the window bound it stays overflowed, and recomputing it (up to
+        // `walk_window_max` map lookups per transaction) only to learn that again was the top
+        // cost of issuing transactions at high rates. Weights themselves are exact: recomputed
+        // whenever the DAG changed.
+        // One window per start: the two parents of a selection usually walk from different
+        // anchors, and a single-entry cache recomputed the window at every switch.
+        let size = dag.len();
+        let slot = match self.weights.iter().position(|(cached_start, _, _)| *cached_start == start)
+        {
+            Some(slot) => slot,
+            None => {
+                if self.weights.len() >= WALK_WINDOWS_MAX {
+                    self.weights.remove(0);
+                }
+                self.weights.push((start, NOT_COMPUTED, None));
+                self.weights.len() - 1
+            }
+        };
+        let (_, cached_size, cached_weights) = &self.weights[slot];
+        let fresh = *cached_size == size;
+        let overflowed = *cached_size != NOT_COMPUTED && cached_weights.is_none();
+        if !fresh && !overflowed {
             let window = dag.future_cone(&start, self.walk_window_max);
             let weights = window.map(|window| cumulative_weights(dag, &window));
-            self.weights = Some((start, dag.len(), weights));
+            self.weights[slot] = (start, size, weights);
         }
-        let Some((_, _, Some(weights))) = self.weights.as_ref() else {
+        let Some((_, _, Some(weights))) = self.weights.get(slot) else {
             self.stats.walk_window_overflows += 1;
             return None;
         };
@@ -300,6 +322,8 @@ impl TipSelector {
     pub fn set_limits(&mut self, cone_units_max: usize, walk_window_max: usize) {
         self.cone_units_max = cone_units_max;
         self.walk_window_max = walk_window_max;
+        // A cached overflow holds only for the bound it was computed under.
+        self.weights.clear();
     }
 }
 
@@ -391,6 +415,39 @@ mod tests {
         let selector = TipSelector::new(TipStrategy::Uniform);
         assert_eq!(selector.verdict(&dag, &ledger, &b.id), ConeVerdict::Invalid { unit: b.id });
         assert_eq!(selector.verdict(&dag, &ledger, &a.id), ConeVerdict::Consistent);
+    }
+
+    #[test]
+    fn a_reused_selector_selects_as_a_fresh_one_while_the_dag_grows_past_the_window() {
+        // The overflow cache must not change a single selection: one selector kept across
+        // insertions and a fresh one per selection (same limits, same random stream) agree.
+        let genesis = Hash::of(b"g");
+        let keys: Vec<Keypair> = (0..60).map(|i| Keypair::derived("window", i)).collect();
+        let ledger =
+            Ledger::genesis(&keys.iter().map(|k| (k.account(), 100)).collect::<Vec<_>>()).unwrap();
+        let mut dag = Dag::new(genesis, 8);
+        let strategy = TipStrategy::WeightedWalk { alpha: 0.5 };
+        let mut kept = TipSelector::new(strategy);
+        kept.set_limits(20_000, 16);
+        let (mut kept_rng, mut fresh_rng) =
+            (DetRng::from_seed([3; 32]), DetRng::from_seed([3; 32]));
+        let mut overflows = 0;
+        // Two anchors once the DAG has a unit: walks alternate between two cached windows.
+        let mut anchors = vec![genesis];
+        for key in &keys {
+            let mut fresh = TipSelector::new(strategy);
+            fresh.set_limits(20_000, 16);
+            let ours = kept.select(&dag, &ledger, 0, &anchors, &mut kept_rng);
+            let theirs = fresh.select(&dag, &ledger, 0, &anchors, &mut fresh_rng);
+            assert_eq!(ours, theirs);
+            overflows = kept.stats.walk_window_overflows;
+            let unit = spend(key, 0, 1, ours.parents);
+            if anchors.len() == 1 {
+                anchors.push(unit.id);
+            }
+            dag.insert(unit).unwrap();
+        }
+        assert!(overflows > 0, "the DAG never outgrew the window: the test tests nothing");
     }
 
     #[test]
