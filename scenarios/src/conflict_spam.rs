@@ -5,13 +5,14 @@
 //!
 //! The attacker is an ordinary node whose wallet signs with explicit nonces
 //! (`Node::build_transaction`); only the decision to sign twice lives here. What must hold
-//! (PROTOCOL.md §7 #10): White Flag applies exactly one spend of each pair, the same one on every
+//! (PROTOCOL.md §7 #10): White Flag applies at most one spend of each pair, the same one on every
 //! honest node (their chains agree, and the ledger is a function of the chain), and honest
 //! transfers are confirmed as before. Each seed runs twice on the same genesis and the same honest
 //! workload, once with the attacker silent and once spamming, so the latency comparison is paired.
 //!
-//! Measurements: `conflicts_applied_once` (settled pairs with exactly one spend applied;
-//! reference 1), `honest_confirmed` (honest transfers applied by the settled chain; reference 1)
+//! Measurements: `conflicts_applied_at_most_once` (settled pairs without both spends applied;
+//! reference 1; both applied is also a `double-apply` violation), `conflicts_applied_none` (not
+//! judged: pairs the nonce window refused whole), `honest_confirmed` (honest transfers applied by the settled chain; reference 1)
 //! and `honest_latency_increase_s` (paired difference of the honest confirmation latency, spam
 //! minus silent, in blocks of 20 transfers; reference 0).
 
@@ -39,8 +40,9 @@ struct Outcomes {
     /// Confirmation latency of each honest transfer in submission order (`None`: not applied
     /// by the settled chain).
     latencies: Vec<Option<f64>>,
-    /// Settled conflict pairs: (pairs with exactly one spend applied, pairs settled).
+    /// Settled conflict pairs: with exactly one spend applied, with none, and all of them.
     pairs_once: u64,
+    pairs_none: u64,
     pairs_settled: u64,
     violations: Vec<Violation>,
     run: RunMetrics,
@@ -69,11 +71,21 @@ pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
     let protocol = reference::CITATION_PROTOCOL;
     let mut measurements = vec![
         Measurement::proportion(
-            "conflicts_applied_once",
+            "conflicts_applied_at_most_once",
             labels.clone(),
-            spam.pairs_once,
+            spam.pairs_once + spam.pairs_none,
             spam.pairs_settled,
-            Some(Reference::new(1.0, "each conflict applied exactly once", protocol)),
+            Some(Reference::new(1.0, "never both spends of one nonce", protocol)),
+        )?,
+        // Not judged: both spends are ignored, legitimately, once the attacker's nonce is more
+        // than the nonce window (1024) above its lowest unused one, i.e. when an earlier pair
+        // stays unconfirmed: the window is what bounds a spammer's backlog.
+        Measurement::proportion(
+            "conflicts_applied_none",
+            labels.clone(),
+            spam.pairs_none,
+            spam.pairs_settled,
+            None,
         )?,
         Measurement::proportion(
             "honest_confirmed",
@@ -175,6 +187,7 @@ fn run_once<E: Engine>(context: &Context<'_>, rate: f64) -> Result<Outcomes, Run
         .collect();
     let mut violations = invariants(&engine, honest, k);
     let mut pairs_once = 0;
+    let mut pairs_none = 0;
     let mut pairs_settled = 0;
     for (index, (first, second)) in pairs.iter().enumerate() {
         let outcomes = [settled_at(first), settled_at(second)];
@@ -184,8 +197,10 @@ fn run_once<E: Engine>(context: &Context<'_>, rate: f64) -> Result<Outcomes, Run
         pairs_settled += 1;
         let applied =
             outcomes.iter().filter(|o| o.is_some_and(|(_, o)| o == Outcome::Applied)).count();
-        if applied == 1 {
-            pairs_once += 1;
+        match applied {
+            0 => pairs_none += 1,
+            1 => pairs_once += 1,
+            _ => {}
         }
         if applied == 2 {
             violations.push(Violation {
@@ -197,5 +212,5 @@ fn run_once<E: Engine>(context: &Context<'_>, rate: f64) -> Result<Outcomes, Run
         }
     }
     let run = finish(context, &engine, Vec::new(), Vec::new());
-    Ok(Outcomes { latencies, pairs_once, pairs_settled, violations, run })
+    Ok(Outcomes { latencies, pairs_once, pairs_none, pairs_settled, violations, run })
 }

@@ -79,10 +79,11 @@ pub fn explain(scenario: &Scenario) -> String {
              nonce, gives one to its node and the other to a random honest node; honest \
              wallets transfer at tx_per_s. Each seed runs twice on one genesis and workload: \
              attacker silent, then spamming.\n\
-             metric: conflicts_applied_once (settled pairs with exactly one spend applied), \
+             metric: conflicts_applied_at_most_once (settled pairs, never both spends \
+             applied; conflicts_applied_none, pairs the nonce window refused whole, is shown), \
              honest_confirmed (honest transfers applied), honest_latency_increase_s (paired \
              latency difference, blocks of 20 transfers).\n\
-             reference: 1, 1 and 0 (White Flag applies one spend per nonce; spam leaves \
+             reference: 1, 1 and 0 (White Flag applies one spend per nonce at most; spam leaves \
              honest transfers alone)."
         }
         MetricName::GrindShare => {
