@@ -112,7 +112,85 @@ pub fn sweep_charts(sweep: &SweepReport) -> Vec<NamedChart> {
         charts.push(NamedChart::new("tip_count", Chart::Intervals(chart)));
     }
     crate::storage::charts(sweep, &mut charts);
+    grinding(sweep, &mut charts);
+    conflict_spam(sweep, &mut charts);
     charts
+}
+
+/// #5: the grinder's share against the versions it forges, beside the share it would get if
+/// content entered the generation signature.
+fn grinding(sweep: &SweepReport, charts: &mut Vec<NamedChart>) {
+    let name = "grind_share";
+    if named(sweep, name).next().is_none() {
+        return;
+    }
+    let mut chart = interval_chart(
+        ChartLabels::new(
+            "Grinding: share won vs versions forged per checkpoint",
+            "versions per checkpoint g",
+            "fraction of checkpoints won",
+        ),
+        named(sweep, name),
+        "variants",
+        Some("s"),
+    );
+    chart.legend = LegendCorner::UpperLeft;
+    for (index, s) in values(named(sweep, name), "s").into_iter().enumerate() {
+        let high = values(named(sweep, name), "variants").last().copied().unwrap_or(1.0);
+        chart.curves.push(Curve::from_function(
+            &format!("s = {s}: if content were in the signature (not judged)"),
+            1.0..high,
+            64,
+            index,
+            LineStyle::Solid,
+            |g| Some(s / (s + (1.0 - s).powf(g))),
+        ));
+    }
+    charts.push(NamedChart::new("grind_share", Chart::Intervals(chart)));
+}
+
+/// #10: honest transfers applied, and their latency change, against the spam rate.
+fn conflict_spam(sweep: &SweepReport, charts: &mut Vec<NamedChart>) {
+    if named(sweep, "honest_confirmed").next().is_some() {
+        let mut chart = interval_chart(
+            ChartLabels::new(
+                "Conflict spam: honest transfers applied vs spam rate",
+                "conflicting pairs per second",
+                "fraction of honest transfers applied",
+            ),
+            named(sweep, "honest_confirmed"),
+            "rate",
+            None,
+        );
+        chart.legend = LegendCorner::LowerLeft;
+        relabel_references(&mut chart.curves);
+        charts.push(NamedChart::new("conflict_spam_honest_confirmed", Chart::Intervals(chart)));
+    }
+    if named(sweep, "honest_latency_increase_s").next().is_some() {
+        let mut chart = interval_chart(
+            ChartLabels::new(
+                "Conflict spam: honest confirmation latency, spam minus silent",
+                "conflicting pairs per second",
+                "latency increase (s)",
+            ),
+            named(sweep, "honest_latency_increase_s"),
+            "rate",
+            None,
+        );
+        chart.legend = LegendCorner::UpperLeft;
+        relabel_references(&mut chart.curves);
+        charts.push(NamedChart::new("conflict_spam_latency", Chart::Intervals(chart)));
+    }
+}
+
+/// With no series parameter the reference line is labelled "simulated: <formula>"; name it for
+/// what it is.
+fn relabel_references(curves: &mut [Curve]) {
+    for curve in curves {
+        if let Some(formula) = curve.label.strip_prefix("simulated: ") {
+            curve.label = format!("reference: {formula}");
+        }
+    }
 }
 
 fn double_spend(sweep: &SweepReport, charts: &mut Vec<NamedChart>) {

@@ -66,11 +66,34 @@ pub fn explain(scenario: &Scenario) -> String {
              share q and threshold 1/3 shown."
         }
         MetricName::TipCount => {
-            "Honest nodes issue transfers at total rate lambda with uniform tip selection; \
-             node 0's tip count is sampled every 100 ms after a 10% warm-up (10 s block means).\n\
+            "Transfers arrive at total rate lambda; each selects its parents (uniform tip \
+             selection) on a random node's view and reaches every node, its issuer included, \
+             h = latency_ms later. Node 0's tip count is sampled every 100 ms after a 10% \
+             warm-up (10 s block means).\n\
              metric: tip_count.\n\
-             reference: L = 2*lambda*h (IOTA whitepaper), h = mean one-way delay \
-             (latency + mean jitter)."
+             reference: L = 2*lambda*h (IOTA whitepaper; first order: the model's exact mean \
+             is about 0.25 tip higher)."
+        }
+        MetricName::ConflictSpam => {
+            "An attacker account signs `rate` pairs per second of two transfers spending one \
+             nonce, gives one to its node and the other to a random honest node; honest \
+             wallets transfer at tx_per_s. Each seed runs twice on one genesis and workload: \
+             attacker silent, then spamming.\n\
+             metric: conflicts_applied_at_most_once (settled pairs, never both spends \
+             applied; conflicts_applied_none, pairs the nonce window refused whole, is shown), \
+             honest_confirmed (honest transfers applied), honest_latency_increase_s (paired \
+             latency difference, blocks of 20 transfers).\n\
+             reference: 1, 1 and 0 (White Flag applies one spend per nonce at most; spam leaves \
+             honest transfers alone)."
+        }
+        MetricName::GrindShare => {
+            "Node 0 holds share s and runs Policy::Grind: each checkpoint it wins is forged in \
+             g versions (timestamps, parent sets) and it publishes the one after which its own \
+             next deadline is smallest.\n\
+             metric: grind_share (node 0's share of the settled chain, Wilson CI) and \
+             grind_one_signature (version sets leading to one next generation signature).\n\
+             reference: s and 1 (g_h = H(g_{h-1} || winner) holds no content); \
+             s/(s+(1-s)^g), the share if content entered the signature, is shown."
         }
         MetricName::StorageDetection | MetricName::ShardLoss => crate::storage::story(scenario),
     };

@@ -55,25 +55,27 @@ pub fn run_seed<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics,
         MetricName::WinShare => win_share::<E>(scenario, seed),
         MetricName::DoubleSpendSuccess => double_spend::<E>(scenario, seed),
         MetricName::SelfishRevenue => selfish::<E>(scenario, seed),
-        MetricName::TipCount => tips::<E>(scenario, seed),
+        MetricName::TipCount => crate::tip_dynamics::run::<E>(scenario, seed),
+        MetricName::ConflictSpam => crate::conflict_spam::run::<E>(scenario, seed),
+        MetricName::GrindShare => crate::grinding::run::<E>(scenario, seed),
         MetricName::StorageDetection => crate::storage::detection::<E>(scenario, seed),
         MetricName::ShardLoss => crate::storage::shard_loss::<E>(scenario, seed),
     }
 }
 
 /// Shared context of a run: the scenario, the seed, and the labels of its measurements.
-struct Context<'a> {
-    scenario: &'a Scenario,
-    seed: u64,
-    labels: BTreeMap<String, f64>,
+pub(crate) struct Context<'a> {
+    pub(crate) scenario: &'a Scenario,
+    pub(crate) seed: u64,
+    pub(crate) labels: BTreeMap<String, f64>,
 }
 
 impl Context<'_> {
-    fn reference(&self, value: Result<f64, ReferenceError>) -> Result<f64, RunError> {
+    pub(crate) fn reference(&self, value: Result<f64, ReferenceError>) -> Result<f64, RunError> {
         value.map_err(|source| RunError::Reference { scenario: self.scenario.name.clone(), source })
     }
 
-    fn setup(&self, detail: impl Into<String>) -> RunError {
+    pub(crate) fn setup(&self, detail: impl Into<String>) -> RunError {
         RunError::Setup {
             scenario: self.scenario.name.clone(),
             seed: self.seed,
@@ -81,7 +83,7 @@ impl Context<'_> {
         }
     }
 
-    fn too_short(&self, checkpoints: usize, needed: usize) -> RunError {
+    pub(crate) fn too_short(&self, checkpoints: usize, needed: usize) -> RunError {
         RunError::TooShort {
             scenario: self.scenario.name.clone(),
             seed: self.seed,
@@ -110,16 +112,16 @@ pub(crate) fn tip_strategy(scenario: &Scenario) -> TipStrategy {
     }
 }
 
-fn honest_capacities(scenario: &Scenario) -> Vec<u64> {
+pub(crate) fn honest_capacities(scenario: &Scenario) -> Vec<u64> {
     vec![scenario.network.nonces_per_node; scenario.network.nodes as usize]
 }
 
 /// Capacity that gives an extra node share `q` of the total.
-fn attacker_capacity(honest_total: u64, q: f64) -> u64 {
+pub(crate) fn attacker_capacity(honest_total: u64, q: f64) -> u64 {
     ((honest_total as f64) * q / (1.0 - q)).round().max(1.0) as u64
 }
 
-fn start<E: Engine>(context: &Context<'_>, spec: &NetSpec) -> Result<E, RunError> {
+pub(crate) fn start<E: Engine>(context: &Context<'_>, spec: &NetSpec) -> Result<E, RunError> {
     E::start(spec, context.seed).map_err(|source| RunError::Genesis {
         scenario: context.scenario.name.clone(),
         seed: context.seed,
@@ -128,15 +130,15 @@ fn start<E: Engine>(context: &Context<'_>, spec: &NetSpec) -> Result<E, RunError
 }
 
 /// One checkpoint of a node's active chain.
-struct Link {
-    author: AccountId,
-    timestamp_ms: u64,
-    base_target: u64,
+pub(crate) struct Link {
+    pub(crate) author: AccountId,
+    pub(crate) timestamp_ms: u64,
+    pub(crate) base_target: u64,
 }
 
 /// Node `index`'s active chain from height 1 up to `head − skip_top`: the part that can no
 /// longer change in practice.
-fn settled_chain<E: Engine>(engine: &E, index: usize, skip_top: u64) -> Vec<Link> {
+pub(crate) fn settled_chain<E: Engine>(engine: &E, index: usize, skip_top: u64) -> Vec<Link> {
     let chain = engine.node(index).chain();
     let top = chain.height().saturating_sub(skip_top);
     (1..=top)
@@ -155,7 +157,7 @@ fn settled_chain<E: Engine>(engine: &E, index: usize, skip_top: u64) -> Vec<Link
 /// Checks of PROTOCOL.md §8 over the honest nodes `0..honest` (an attacker's own view may
 /// legitimately disagree): no conflicting finality, ledger invariants, and one chain below
 /// `agree_below` checkpoints from the lowest head.
-fn invariants<E: Engine>(engine: &E, honest: usize, agree_below: u64) -> Vec<Violation> {
+pub(crate) fn invariants<E: Engine>(engine: &E, honest: usize, agree_below: u64) -> Vec<Violation> {
     let at = engine.now_ms() as f64 / 1000.0;
     let mut violations = Vec::new();
     let mut agreed: BTreeMap<u64, (Hash, usize)> = BTreeMap::new();
@@ -210,7 +212,7 @@ fn hex(hash: &Hash) -> String {
     hash.as_bytes().iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-fn finish<E: Engine>(
+pub(crate) fn finish<E: Engine>(
     context: &Context<'_>,
     engine: &E,
     violations: Vec<Violation>,
@@ -227,15 +229,15 @@ fn finish<E: Engine>(
 }
 
 /// Poisson transfers from random honest nodes to random accounts.
-struct TxSource {
-    rng: DetRng,
+pub(crate) struct TxSource {
+    pub(crate) rng: DetRng,
     mean_gap_ms: f64,
-    next_ms: f64,
-    senders: usize,
+    pub(crate) next_ms: f64,
+    pub(crate) senders: usize,
 }
 
 impl TxSource {
-    fn new(seed: u64, tx_per_s: f64, senders: usize) -> Option<TxSource> {
+    pub(crate) fn new(seed: u64, tx_per_s: f64, senders: usize) -> Option<TxSource> {
         if tx_per_s <= 0.0 || senders == 0 {
             return None;
         }
@@ -245,18 +247,26 @@ impl TxSource {
         Some(source)
     }
 
-    fn gap(&mut self) -> f64 {
+    /// Any account but the sender's: nodes refuse a transfer to its own author.
+    pub(crate) fn recipient(&mut self, from: usize, accounts: usize) -> usize {
+        if accounts < 2 {
+            return from;
+        }
+        (from + 1 + self.rng.index(accounts - 1)) % accounts
+    }
+
+    pub(crate) fn gap(&mut self) -> f64 {
         -(1.0 - self.rng.unit_f64()).ln() * self.mean_gap_ms
     }
 }
 
 /// Runs to `until_ms`, submitting the workload's transfers on time.
-fn drive<E: Engine>(engine: &mut E, source: &mut Option<TxSource>, until_ms: u64) {
+pub(crate) fn drive<E: Engine>(engine: &mut E, source: &mut Option<TxSource>, until_ms: u64) {
     if let Some(source) = source {
         while source.next_ms <= until_ms as f64 {
             engine.run_until(source.next_ms as u64);
             let from = source.rng.index(source.senders);
-            let to = engine.account(source.rng.index(engine.node_count()));
+            let to = engine.account(source.recipient(from, engine.node_count()));
             let _ = engine.transfer(from, to, 1);
             let gap = source.gap();
             source.next_ms += gap;
@@ -395,7 +405,12 @@ fn win_share<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, Ru
 /// Network of `nodes` honest miners plus one attacker of share `q` (last index), at fixed
 /// difficulty so that checkpoint weight is constant and weight comparisons are height
 /// comparisons, as in the race formulas.
-fn attack_spec(scenario: &Scenario, q: f64, policy: Policy, deep_finality: bool) -> NetSpec {
+pub(crate) fn attack_spec(
+    scenario: &Scenario,
+    q: f64,
+    policy: Policy,
+    deep_finality: bool,
+) -> NetSpec {
     let mut capacities = honest_capacities(scenario);
     let honest_total: u64 = capacities.iter().sum();
     capacities.push(attacker_capacity(honest_total, q));
@@ -424,7 +439,7 @@ fn attack_spec(scenario: &Scenario, q: f64, policy: Policy, deep_finality: bool)
 }
 
 /// Steps until node 0 reaches `height` or `until_ms` passes.
-fn run_to_height<E: Engine>(engine: &mut E, height: u64, until_ms: u64) {
+pub(crate) fn run_to_height<E: Engine>(engine: &mut E, height: u64, until_ms: u64) {
     while engine.node(0).chain().height() < height && engine.step(until_ms) {}
 }
 
@@ -636,59 +651,4 @@ fn selfish<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
     ));
     let violations = invariants(&engine, attacker, k.max(10));
     Ok(finish(&context, &engine, violations, vec![measurement]))
-}
-
-/// #11: tips at node 0 under uniform tip selection, arrival rate λ, delay h.
-fn tips<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
-    let context = Context { scenario, seed, labels: scenario.labels() };
-    let spec = NetSpec {
-        capacities: honest_capacities(scenario),
-        params: params(scenario),
-        latency_ms: scenario.network.latency_ms,
-        tip_strategy: tip_strategy(scenario),
-        policies: Vec::new(),
-    };
-    let mut engine: E = start(&context, &spec)?;
-    let lambda = scenario.workload.tx_per_s;
-    let mut source = TxSource::new(seed, lambda, engine.node_count());
-    let duration_ms = scenario.run.duration_s * 1000;
-    // Skip the first tenth (the tip count starts at one) and sample every 100 ms.
-    let warmup_ms = duration_ms / 10;
-    drive(&mut engine, &mut source, warmup_ms);
-    let mut samples = Vec::new();
-    let mut at = warmup_ms;
-    while at < duration_ms {
-        at += 100;
-        drive(&mut engine, &mut source, at);
-        samples.push(engine.node(0).dag().tips().len() as f64);
-    }
-    // Consecutive samples are correlated; block means of 10 s are close to independent.
-    let blocks: Vec<f64> =
-        samples.chunks_exact(100).map(|b| b.iter().sum::<f64>() / 100.0).collect();
-    if blocks.len() < 2 {
-        return Err(context.too_short(blocks.len(), 2));
-    }
-    // h: the mean one-way delay of LocalNet, latency plus a uniform jitter below latency / 2.
-    let latency = scenario.network.latency_ms as f64;
-    let jitter = ((scenario.network.latency_ms / 2) as f64 - 1.0).max(0.0) / 2.0;
-    let h_s = (latency + jitter) / 1000.0;
-    let expected = context.reference(reference::uniform_tip_count(lambda, h_s))?;
-    let mut series = vein_reports::metrics::Series {
-        x_label: "time_s".into(),
-        y_label: "tips".into(),
-        points: Vec::new(),
-    };
-    for (index, value) in samples.iter().enumerate().step_by(10) {
-        series.points.push([(warmup_ms as f64 + 100.0 * (index as f64 + 1.0)) / 1000.0, *value]);
-    }
-    let measurement = Measurement::mean_of(
-        "tip_count",
-        context.labels.clone(),
-        blocks,
-        Some(Reference::new(expected, "2λh", reference::CITATION_IOTA)),
-    )?;
-    let violations = invariants(&engine, engine.node_count(), scenario.network.finality_depth);
-    let mut run = finish(&context, &engine, violations, vec![measurement]);
-    run.series.insert("tips".into(), series);
-    Ok(run)
 }

@@ -3,7 +3,9 @@
 //!
 //! - [`scenario`]: the file format, strict parsing and validation.
 //! - [`engine`]: the executor seam (LocalNet today, the madsim simulator later).
-//! - [`families`]: one run of one seed per family; attackers are node policies.
+//! - [`families`]: one run of one seed per family; attackers are node policies. Families
+//!   with more story than fits there have their own file: [`tip_dynamics`] (#11),
+//!   [`conflict_spam`] (#10), [`grinding`] (#5).
 //! - [`runner`]: grids, seeds, shards, parallel execution, merging, report directories.
 //! - [`charts`]: the plots of a pooled sweep.
 //! - [`suite`]: the default suite, one report for the main families.
@@ -11,10 +13,13 @@
 //! - [`storage`]: the storage-chain families (#9 storage cheating, shard loss) and their charts.
 
 pub mod charts;
+pub mod conflict_spam;
 pub mod engine;
 pub mod explain;
 pub mod families;
+pub mod grinding;
 pub mod runner;
 pub mod scenario;
 pub mod storage;
 pub mod suite;
+pub mod tip_dynamics;

@@ -151,6 +151,11 @@ pub enum AttackerKind {
     PrivateRace,
     /// Selfish mining (Eyal–Sirer) with share `q`: withhold own checkpoints, release tactically.
     Withhold,
+    /// Conflict spam: `rate` pairs per second of conflicting spends of one nonce.
+    ConflictSpam,
+    /// Challenge grinding: share `s`, forging each checkpoint in `variants` versions and
+    /// publishing the one that gives it the best next deadline.
+    Grind,
 }
 
 impl AttackerKind {
@@ -160,6 +165,8 @@ impl AttackerKind {
             AttackerKind::LargeMiner => "large-miner",
             AttackerKind::PrivateRace => "private-race",
             AttackerKind::Withhold => "withhold",
+            AttackerKind::ConflictSpam => "conflict-spam",
+            AttackerKind::Grind => "grind",
         }
     }
 }
@@ -180,6 +187,10 @@ pub struct Attacker {
     pub z: Option<u64>,
     /// The race is abandoned when the attacker is this many checkpoints behind.
     pub give_up_behind: Option<u64>,
+    /// Conflict spam: pairs of conflicting spends per second.
+    pub rate: Option<f64>,
+    /// Grinding: versions of each checkpoint the attacker forges and chooses from.
+    pub variants: Option<u64>,
 }
 
 /// What is measured; decides which family runs.
@@ -201,6 +212,10 @@ pub enum MetricName {
     StorageDetection,
     /// Shard loss: whether a file survives crashed holders and is repaired (crate::storage).
     ShardLoss,
+    /// Conflicting spends applied exactly once; honest latency and confirmation under spam.
+    ConflictSpam,
+    /// Fraction of checkpoints won by a grinding miner.
+    GrindShare,
 }
 
 impl MetricName {
@@ -213,6 +228,8 @@ impl MetricName {
             MetricName::TipCount => "tip_count",
             MetricName::StorageDetection => "storage_detection",
             MetricName::ShardLoss => "shard_loss",
+            MetricName::ConflictSpam => "conflict_spam",
+            MetricName::GrindShare => "grind_share",
         }
     }
 
@@ -223,6 +240,8 @@ impl MetricName {
             MetricName::WinShare => AttackerKind::LargeMiner,
             MetricName::DoubleSpendSuccess => AttackerKind::PrivateRace,
             MetricName::SelfishRevenue => AttackerKind::Withhold,
+            MetricName::ConflictSpam => AttackerKind::ConflictSpam,
+            MetricName::GrindShare => AttackerKind::Grind,
         }
     }
 
@@ -237,6 +256,8 @@ impl MetricName {
             MetricName::TipCount => &[ReferenceName::TwoLambdaH],
             MetricName::StorageDetection => &[ReferenceName::DetectionCurve],
             MetricName::ShardLoss => &[ReferenceName::KOfN],
+            MetricName::ConflictSpam => &[ReferenceName::ExactlyOnce],
+            MetricName::GrindShare => &[ReferenceName::Share],
         }
     }
 }
@@ -263,6 +284,8 @@ pub enum ReferenceName {
     DetectionCurve,
     /// Erasure coding: the file recovers iff at least k of its n shards survive.
     KOfN,
+    /// Each conflict applied exactly once, honest transfers unaffected (PROTOCOL.md §7 #10).
+    ExactlyOnce,
 }
 
 impl ReferenceName {
@@ -277,6 +300,7 @@ impl ReferenceName {
             ReferenceName::TwoLambdaH => "two-lambda-h",
             ReferenceName::DetectionCurve => "detection-curve",
             ReferenceName::KOfN => "k-of-n",
+            ReferenceName::ExactlyOnce => "exactly-once",
         }
     }
 }
@@ -329,6 +353,8 @@ pub const PARAMETERS: &[&str] = &[
     "f",
     "challenges",
     "crashed",
+    "rate",
+    "variants",
 ];
 
 impl Scenario {
@@ -408,15 +434,18 @@ impl Scenario {
     fn validate_attacker(&self) -> Result<(), InvalidValue> {
         let attacker = &self.attacker;
         let kind = attacker.kind.name();
+        let kind_is = |wanted: AttackerKind| attacker.kind == wanted;
         let (wants_s, wants_q, wants_z) = match attacker.kind {
-            AttackerKind::None => (false, false, false),
-            AttackerKind::LargeMiner => (true, false, false),
+            AttackerKind::None | AttackerKind::ConflictSpam => (false, false, false),
+            AttackerKind::LargeMiner | AttackerKind::Grind => (true, false, false),
             AttackerKind::PrivateRace => (false, true, true),
             AttackerKind::Withhold => (false, true, false),
         };
-        let fields: [(&'static str, bool, bool); 5] = [
+        let fields: [(&'static str, bool, bool); 7] = [
             ("attacker.s", wants_s, attacker.s.is_some()),
-            ("attacker.split", wants_s, attacker.split.is_some()),
+            ("attacker.split", kind_is(AttackerKind::LargeMiner), attacker.split.is_some()),
+            ("attacker.rate", kind_is(AttackerKind::ConflictSpam), attacker.rate.is_some()),
+            ("attacker.variants", kind_is(AttackerKind::Grind), attacker.variants.is_some()),
             ("attacker.q", wants_q, attacker.q.is_some()),
             ("attacker.z", wants_z, attacker.z.is_some()),
             ("attacker.give_up_behind", wants_z, attacker.give_up_behind.is_some()),
@@ -449,6 +478,15 @@ impl Scenario {
             if !(q.is_finite() && q > 0.0 && q < 0.5) {
                 return Err(out_of_range("attacker.q", q, "(0, 0.5)"));
             }
+        }
+        if let Some(rate) = attacker.rate
+            && !(rate.is_finite() && (0.0..=1_000.0).contains(&rate))
+        {
+            return Err(out_of_range("attacker.rate", rate, "[0, 1000]"));
+        }
+        if let Some(variants) = attacker.variants {
+            at_least("attacker.variants", variants, 1)?;
+            at_most("attacker.variants", variants, 64)?;
         }
         if let Some(z) = attacker.z {
             at_least("attacker.z", z, 1)?;
@@ -487,6 +525,8 @@ impl Scenario {
             "c" => self.network.challenge_refresh = whole()?,
             "tx_per_s" => self.workload.tx_per_s = value,
             "f" | "challenges" | "crashed" => crate::storage::set_parameter(self, name, value)?,
+            "rate" => self.attacker.rate = Some(value),
+            "variants" => self.attacker.variants = Some(whole()?),
             _ => {}
         }
         self.validate()
@@ -507,6 +547,12 @@ impl Scenario {
         }
         if let Some(split) = attacker.split {
             labels.insert("split".to_string(), split as f64);
+        }
+        if let Some(rate) = attacker.rate {
+            labels.insert("rate".to_string(), rate);
+        }
+        if let Some(variants) = attacker.variants {
+            labels.insert("variants".to_string(), variants as f64);
         }
         if self.metric.name == MetricName::TipCount {
             labels.insert("tx_per_s".to_string(), self.workload.tx_per_s);

@@ -53,9 +53,16 @@ fn every_shipped_scenario_file_is_valid() {
         Scenario::parse(entry.text, Path::new(entry.file)).expect(entry.file);
     }
     let directory = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for name in
-        ["honest-baseline", "win-share", "identity-split", "double-spend", "selfish", "tips"]
-    {
+    for name in [
+        "honest-baseline",
+        "win-share",
+        "identity-split",
+        "double-spend",
+        "selfish",
+        "tips",
+        "grinding",
+        "conflict-spam",
+    ] {
         Scenario::load(&directory.join(format!("{name}.toml"))).expect(name);
     }
 }

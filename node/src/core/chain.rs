@@ -393,6 +393,28 @@ impl Chain {
         Ok(())
     }
 
+    /// Base target for the successor of a checkpoint with `body` on this chain's headers (what
+    /// `next_base_target` of its header will be once accepted): a grinding miner compares the
+    /// versions of its own checkpoint with it.
+    pub fn base_target_after(&self, body: &crate::core::checkpoint::CheckpointBody) -> u64 {
+        let Some(prev) = self.headers.get(&body.prev) else { return body.base_target };
+        let header = Header {
+            id: Hash::ZERO,
+            checkpoint: None,
+            height: body.height,
+            prev: body.prev,
+            generation_signature: body.generation_signature,
+            author: body.author,
+            timestamp_ms: body.timestamp_ms,
+            base_target: body.base_target,
+            cumulative_weight: body.cumulative_weight,
+            ledger_root: body.ledger_root,
+            next_base_target: body.base_target,
+            seen_seq: prev.seen_seq,
+        };
+        self.retarget_after(&header)
+    }
+
     /// Base target for the successor of `header`, from it and up to 23 ancestors.
     fn retarget_after(&self, header: &Header) -> u64 {
         if self.params.fixed_base_target {

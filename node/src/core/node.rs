@@ -13,13 +13,14 @@ use crate::core::hash::Hash;
 use crate::core::message::{Message, REQUEST_IDS_MAX};
 use crate::core::params::{Genesis, GenesisError};
 use crate::core::poc::challenge::generation_signature_for;
-use crate::core::poc::{Challenge, PocProof};
+use crate::core::poc::model::model_deadline_ms;
+use crate::core::poc::{Challenge, PocMode, PocProof};
 use crate::core::random::DetRng;
 use crate::core::storage::{OwnerKey, StorePut, assign, prepare_file};
 use crate::core::storage_node::{
     FileRequest, ShardStore, StorageNodeError, StorageNodeStats, StoredFile,
 };
-use crate::core::tips::{TipSelector, TipStrategy};
+use crate::core::tips::{ConeVerdict, TipSelector, TipStrategy};
 use crate::core::transaction::{Transaction, TransactionBody, TxKind};
 use crate::core::wire::WireError;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -111,6 +112,11 @@ pub enum Policy {
     /// them with [`Node::release_message`]; fork choice is unchanged, so the node mines on its
     /// private branch while that is at least as heavy as anything it has seen (first-seen ties).
     Withhold,
+    /// Challenge grinding (PROTOCOL.md §7 #5): forge each own checkpoint in `variants` versions
+    /// (different timestamps and parent sets, so different content and ids) and publish the one
+    /// after which this node's own next deadline is smallest. Needs model proofs, whose
+    /// deadlines the node can compute itself; with real plots it publishes the first version.
+    Grind { variants: u8 },
 }
 
 impl NodeConfig {
@@ -166,6 +172,8 @@ pub enum RejectReason {
     AmountOverflow,
     #[error("parents must differ unless both are genesis")]
     EqualParents,
+    #[error("a transfer to its own author can never apply")]
+    SelfTransfer,
     #[error("checkpoint rejected: {0}")]
     Checkpoint(#[from] CheckpointError),
     #[error("request for {count} ids exceeds {REQUEST_IDS_MAX}")]
@@ -187,6 +195,7 @@ impl RejectReason {
             RejectReason::InsufficientBalance { .. } => "insufficient_balance",
             RejectReason::AmountOverflow => "amount_overflow",
             RejectReason::EqualParents => "equal_parents",
+            RejectReason::SelfTransfer => "self_transfer",
             RejectReason::Checkpoint(CheckpointError::FromTheFuture { .. }) => {
                 "checkpoint_from_the_future"
             }
@@ -222,6 +231,11 @@ pub struct NodeStats {
     pub outputs_dropped: u64,
     /// Units parked because a parent is unknown (their parents were requested).
     pub units_orphaned: u64,
+    /// [`Policy::Grind`]: checkpoints forged in several versions, and how many of those
+    /// version sets all led to one next generation signature (all of them when the signature
+    /// does not depend on grindable content).
+    pub grind_rounds: u64,
+    pub grind_rounds_one_signature: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -573,6 +587,16 @@ impl Node {
             });
         }
         let needed = body.debit().ok_or(RejectReason::AmountOverflow)?;
+        // Invalid whatever the ledger: White Flag would ignore it in every order, and tip
+        // selection never approves a cone holding it, so admitted it would stay a tip forever
+        // (a wallet paying itself once made tips grow without bound). A requested parent is
+        // exempt: a checkpoint that holds it needs it to connect, and White Flag ignores it.
+        if !needed_as_parent
+            && let TxKind::Transfer { to, .. } = &body.kind
+            && *to == body.from
+        {
+            return Err(RejectReason::SelfTransfer);
+        }
         let ledger = self.chain.ledger();
         // Plausibility against the confirmed ledger; skipped for requested parents.
         if !needed_as_parent {
@@ -910,52 +934,118 @@ impl Node {
     }
 
     fn forge_checkpoint(&mut self, forge: PendingForge) {
-        let head = self.chain.head().clone();
-        debug_assert_eq!(forge.prev, head.id);
+        let variants = match self.config.policy {
+            Policy::Grind { variants } => variants.max(1),
+            _ => 1,
+        };
         let parents = self.checkpoint_parents();
-        let ledger_root = match self.chain.preview_root(&parents, &self.account, &self.dag) {
-            Ok(root) => root,
-            Err(reason) => {
-                self.emit(Event::InputRejected { peer: None, kind: "own_checkpoint", reason });
-                return;
+        let mut chosen: Option<(u64, Checkpoint)> = None;
+        let mut signatures: Vec<Hash> = Vec::new();
+        for variant in 0..variants {
+            // Version i is published i ms later and leaves out a different parent (when there
+            // is more than one): another id, root and timestamp for the same proof.
+            let mut variant_parents = parents.clone();
+            if variant > 0 && variant_parents.len() > 1 {
+                variant_parents.remove(usize::from(variant) % variant_parents.len());
             }
-        };
-        let body = CheckpointBody {
-            height: forge.challenge.height,
-            prev: head.id,
-            generation_signature: forge.challenge.generation_signature,
-            proof: forge.proof,
-            parents,
-            base_target: forge.challenge.base_target,
-            cumulative_weight: head.cumulative_weight
-                + crate::core::poc::challenge::weight(forge.challenge.base_target),
-            ledger_root,
-            timestamp_ms: forge.at_ms,
-            author: self.account,
-        };
-        let checkpoint = match body.sign(&self.config.key) {
-            Ok(checkpoint) => checkpoint,
-            Err(error) => {
-                let reason = error.to_string();
-                self.emit(Event::InputRejected { peer: None, kind: "own_checkpoint", reason });
-                return;
+            let timestamp_ms = forge.at_ms + u64::from(variant);
+            let Some(checkpoint) = self.build_checkpoint(&forge, variant_parents, timestamp_ms)
+            else {
+                continue;
+            };
+            if variants == 1 {
+                chosen = Some((0, checkpoint));
+                break;
             }
-        };
+            let next = self.challenge_after(&checkpoint.body);
+            if !signatures.contains(&next.generation_signature) {
+                signatures.push(next.generation_signature);
+            }
+            let score = self.own_model_deadline(&next).unwrap_or(u64::MAX);
+            if chosen.as_ref().is_none_or(|(best, _)| score < *best) {
+                chosen = Some((score, checkpoint));
+            }
+        }
+        if variants > 1 {
+            self.stats.grind_rounds += 1;
+            if signatures.len() == 1 {
+                self.stats.grind_rounds_one_signature += 1;
+            }
+        }
+        let Some((_, checkpoint)) = chosen else { return };
         let id = checkpoint.id().unwrap_or(Hash::ZERO);
+        let height = checkpoint.body.height;
         match self.accept_checkpoint(checkpoint, None) {
             Ok(()) => {
                 self.stats.checkpoints_won += 1;
-                self.emit(Event::CheckpointWon {
-                    id,
-                    height: forge.challenge.height,
-                    deadline_ms: forge.deadline_ms,
-                });
+                self.emit(Event::CheckpointWon { id, height, deadline_ms: forge.deadline_ms });
             }
             Err(reason) => self.emit(Event::InputRejected {
                 peer: None,
                 kind: "own_checkpoint",
                 reason: reason.to_string(),
             }),
+        }
+    }
+
+    /// The challenge the successor of a checkpoint with `body` would answer.
+    fn challenge_after(&self, body: &CheckpointBody) -> Challenge {
+        let height = body.height + 1;
+        Challenge {
+            height,
+            generation_signature: generation_signature_for(
+                height,
+                self.chain.params().challenge_refresh,
+                &body.generation_signature,
+                &body.author,
+            ),
+            base_target: self.chain.base_target_after(body),
+        }
+    }
+
+    /// This node's own deadline for `challenge`, when the network runs model proofs.
+    fn own_model_deadline(&self, challenge: &Challenge) -> Option<u64> {
+        let PocMode::Model { capacities } = &self.config.genesis.poc else { return None };
+        let nonces = *capacities.get(&self.account)?;
+        Some(model_deadline_ms(&self.account, nonces, challenge))
+    }
+
+    /// Sign a checkpoint on the head for `forge` with these parents and timestamp.
+    fn build_checkpoint(
+        &mut self,
+        forge: &PendingForge,
+        parents: Vec<Hash>,
+        timestamp_ms: u64,
+    ) -> Option<Checkpoint> {
+        let head = self.chain.head().clone();
+        debug_assert_eq!(forge.prev, head.id);
+        let ledger_root = match self.chain.preview_root(&parents, &self.account, &self.dag) {
+            Ok(root) => root,
+            Err(reason) => {
+                self.emit(Event::InputRejected { peer: None, kind: "own_checkpoint", reason });
+                return None;
+            }
+        };
+        let body = CheckpointBody {
+            height: forge.challenge.height,
+            prev: head.id,
+            generation_signature: forge.challenge.generation_signature,
+            proof: forge.proof.clone(),
+            parents,
+            base_target: forge.challenge.base_target,
+            cumulative_weight: head.cumulative_weight
+                + crate::core::poc::challenge::weight(forge.challenge.base_target),
+            ledger_root,
+            timestamp_ms,
+            author: self.account,
+        };
+        match body.sign(&self.config.key) {
+            Ok(checkpoint) => Some(checkpoint),
+            Err(error) => {
+                let reason = error.to_string();
+                self.emit(Event::InputRejected { peer: None, kind: "own_checkpoint", reason });
+                None
+            }
         }
     }
 
@@ -967,20 +1057,40 @@ impl Node {
         Message::Checkpoint((*checkpoint).clone()).encode().ok().map(Arc::new)
     }
 
-    /// Up to `checkpoint_parents_max` eligible tips, newest first; the anchors if none.
+    /// Up to `checkpoint_parents_max` unconfirmed tips, newest first: eligible ones, then, if
+    /// room is left, tips whose cone conflicts or no longer applies; the anchors if none.
+    ///
+    /// Why the second kind: a transaction is never built on such a tip, but the tip may be an
+    /// honest transfer that approved one spend of a conflict whose other spend a checkpoint then
+    /// applied. Nothing would ever approve it again, so only a checkpoint can confirm it, and
+    /// White Flag makes that safe: the losing spend is ignored, the honest transfer applied
+    /// (conflict spam at 20 pairs/s stranded most honest transfers before). Cones over the walk
+    /// limit stay out.
     fn checkpoint_parents(&mut self) -> Vec<Hash> {
         let max = self.chain.params().checkpoint_parents_max;
         let mut tips: Vec<Hash> = self.dag.tips().as_slice().to_vec();
         tips.sort_by_key(|id| std::cmp::Reverse(self.dag.seq(id).unwrap_or(0)));
         let epoch = self.chain.epoch();
         let mut chosen = Vec::new();
+        let mut stranded = Vec::new();
         for tip in tips {
             if chosen.len() == max {
                 break;
             }
-            if !self.dag.is_confirmed(&tip)
-                && self.tips.eligible(&self.dag, self.chain.ledger(), epoch, &tip)
-            {
+            if self.dag.is_confirmed(&tip) {
+                continue;
+            }
+            if self.tips.eligible(&self.dag, self.chain.ledger(), epoch, &tip) {
+                chosen.push(tip);
+            } else {
+                stranded.push(tip);
+            }
+        }
+        for tip in stranded {
+            if chosen.len() == max {
+                break;
+            }
+            if self.tips.verdict(&self.dag, self.chain.ledger(), &tip) != ConeVerdict::TooLarge {
                 chosen.push(tip);
             }
         }

@@ -59,6 +59,8 @@ pub struct TipStats {
     pub walk_window_overflows: u64,
     pub ineligible_tips_seen: u64,
     pub fallbacks: u64,
+    /// Second-parent candidates refused (equal to the first, or their cones jointly conflict).
+    pub joint_conflicts: u64,
 }
 
 /// `(start, DAG size, weights)`; `None` weights: the window overflowed its bound.
@@ -100,9 +102,16 @@ impl TipSelector {
 
     /// Judge the unconfirmed past cone of `tip` against `ledger`.
     pub fn verdict(&self, dag: &Dag, ledger: &Ledger, tip: &Hash) -> ConeVerdict {
-        let Ok(order) = dag.unconfirmed_cone(&[*tip], self.cone_units_max) else {
+        self.joint_verdict(dag, ledger, &[*tip])
+    }
+
+    /// Judge the union of the unconfirmed past cones of `tips`: what a unit approving all of
+    /// them would have in its cone.
+    pub fn joint_verdict(&self, dag: &Dag, ledger: &Ledger, tips: &[Hash]) -> ConeVerdict {
+        let Ok(order) = dag.unconfirmed_cone(tips, self.cone_units_max) else {
             return ConeVerdict::TooLarge;
         };
+        let tip = tips.first().copied().unwrap_or(dag.genesis());
         let mut spent: BTreeMap<(crate::core::crypto::AccountId, u64), Hash> = BTreeMap::new();
         let units: Vec<_> = order.iter().filter_map(|id| dag.get(id)).collect();
         for unit in &units {
@@ -121,7 +130,7 @@ impl TipSelector {
         let allocations: Vec<_> =
             touched.iter().map(|account| (*account, ledger.balance(account))).collect();
         let Some(mut scratch) = Ledger::genesis(&allocations) else {
-            return ConeVerdict::Invalid { unit: *tip };
+            return ConeVerdict::Invalid { unit: tip };
         };
         let mut undo = Undo::default();
         for unit in &units {
@@ -186,14 +195,22 @@ impl TipSelector {
             let parents = if anchor == second { [anchor, anchor] } else { [anchor, second] };
             return Selection { parents: self.distinct(dag, parents), fallback: true };
         };
+        // Each parent is eligible alone, but the two cones must also agree: two tips holding
+        // the two spends of one conflict would make the new unit's cone inconsistent, and
+        // nothing would ever approve or confirm it (conflict spam stranded most honest
+        // transfers this way). Failing that, the first parent's own parent is the second.
         let mut second = first;
         for _ in 0..4 {
             match self.select_one(dag, ledger, epoch, anchors, rng) {
-                Some(candidate) if candidate != first => {
+                Some(candidate)
+                    if candidate != first
+                        && self.joint_verdict(dag, ledger, &[first, candidate])
+                            == ConeVerdict::Consistent =>
+                {
                     second = candidate;
                     break;
                 }
-                _ => {}
+                _ => self.stats.joint_conflicts += 1,
             }
         }
         Selection { parents: self.distinct(dag, [first, second]), fallback: false }
@@ -399,6 +416,34 @@ mod tests {
             let selection = selector.select(&dag, &ledger, 0, &[], &mut rng);
             assert!(!selection.parents.contains(&bad.id));
             assert_eq!(selection.parents[0], good.id);
+        }
+    }
+
+    #[test]
+    fn the_two_parents_never_hold_both_sides_of_a_conflict() {
+        let genesis = Hash::of(b"g");
+        let keys: Vec<Keypair> = (0..2).map(|i| Keypair::derived("joint", i)).collect();
+        let ledger =
+            Ledger::genesis(&keys.iter().map(|k| (k.account(), 100)).collect::<Vec<_>>()).unwrap();
+        let mut dag = Dag::new(genesis, 8);
+        // Two tips, each consistent alone, spending the same (from, nonce).
+        let left = spend(&keys[0], 0, 10, [genesis, genesis]);
+        let right = spend(&keys[0], 0, 20, [genesis, genesis]);
+        dag.insert(left.clone()).unwrap();
+        dag.insert(right.clone()).unwrap();
+        for strategy in [TipStrategy::Uniform, TipStrategy::WeightedWalk { alpha: 0.5 }] {
+            let mut selector = TipSelector::new(strategy);
+            let mut rng = DetRng::from_seed([4; 32]);
+            for _ in 0..100 {
+                let selection = selector.select(&dag, &ledger, 0, &[genesis], &mut rng);
+                assert!(!selection.fallback);
+                assert_eq!(
+                    selector.joint_verdict(&dag, &ledger, &selection.parents),
+                    ConeVerdict::Consistent,
+                    "{strategy:?} approved both sides: {:?}",
+                    selection.parents
+                );
+            }
         }
     }
 

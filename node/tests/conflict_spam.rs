@@ -1,0 +1,67 @@
+//! Conflict spam must not strand honest transfers. An attacker signs two spends of each nonce and
+//! hands them to different nodes; honest wallets keep paying. Two things used to strand honest
+//! transfers for good: a unit approving one tip from each side of a conflict (its cone is
+//! inconsistent, so nothing approves it), and a unit approving the side a checkpoint then
+//! ignored (its cone no longer applies). Tip selection now checks the two parents together, and
+//! checkpoints sweep up such tips, where White Flag ignores the losing spend.
+#![allow(clippy::unwrap_used)]
+
+use vein_node::core::dag::Outcome;
+use vein_node::core::hash::Hash;
+use vein_node::core::params::Params;
+use vein_node::core::random::DetRng;
+use vein_node::core::transaction::TxKind;
+use vein_node::localnet::LocalNet;
+
+#[test]
+fn honest_transfers_survive_conflict_spam_and_each_conflict_applies_once() {
+    let params = Params { target_interval_ms: 1000, fixed_base_target: true, ..Params::default() };
+    let capacities = [1_000_000, 1_000_000, 1_000_000, 1_000_000, 0];
+    let (mut net, keys) =
+        LocalNet::with_config("spam", 3, &capacities, params, 20, |_, _| {}).unwrap();
+    net.keep_events = false;
+    let attacker = 4;
+    let mut rng = DetRng::from_seed([9; 32]);
+    let mut honest: Vec<Hash> = Vec::new();
+    let mut pairs: Vec<(Hash, Hash)> = Vec::new();
+    // 40 s: every 50 ms one conflicting pair, every 500 ms one honest transfer.
+    for step in 1..=800u64 {
+        net.run_until(step * 50);
+        let nonce = step - 1;
+        let first = net.nodes[attacker]
+            .build_transaction(nonce, TxKind::Transfer { to: keys[0].account(), amount: 1 }, 10)
+            .unwrap();
+        let second = net.nodes[attacker]
+            .build_transaction(nonce, TxKind::Transfer { to: keys[1].account(), amount: 2 }, 10)
+            .unwrap();
+        pairs.push((first.id().unwrap(), second.id().unwrap()));
+        net.inject(attacker, first);
+        net.inject(rng.index(4), second);
+        if step % 10 == 0 {
+            let from = rng.index(4);
+            let to = keys[(from + 1 + rng.index(3)) % 4].account();
+            honest.push(net.transfer(from, to, 1).unwrap());
+        }
+    }
+    net.run_until(70_000);
+    let node = &net.nodes[0];
+    let dag = node.dag();
+    let stranded: Vec<usize> = (0..honest.len())
+        .filter(|&i| dag.confirmation(&honest[i]).is_none_or(|c| c.outcome != Outcome::Applied))
+        .collect();
+    assert!(
+        stranded.is_empty(),
+        "{} of {} honest transfers not applied",
+        stranded.len(),
+        honest.len()
+    );
+    let applied = |id: &Hash| dag.confirmation(id).is_some_and(|c| c.outcome == Outcome::Applied);
+    for (first, second) in &pairs {
+        assert!(!(applied(first) && applied(second)), "both spends of one nonce applied");
+    }
+    let height = (0..4).map(|i| net.nodes[i].chain().height()).min().unwrap() - 6;
+    let reference = node.chain().active_at(height);
+    for other in &net.nodes[1..4] {
+        assert_eq!(other.chain().active_at(height), reference);
+    }
+}
