@@ -14,14 +14,15 @@
 //!
 //! Receiving takes two tasks per node. A pump moves messages from the endpoint into the mailbox,
 //! because madsim's `recv_from` is not cancellation safe (a message handed to a dropped receive
-//! future is lost) and so must run in a loop of its own; a postman hands due messages to a
+//! future is lost) and so must run in a loop of its own; it wakes the postman only for a
+//! message due before the postman's alarm. The postman hands due messages to a
 //! channel that the driver reads (the driver recreates its receive future on every turn of its
 //! select loop; the channel's `next` is safe), feeding the trace hash in delivery order.
 
 use crate::net::{NetModel, node_index};
 use crate::trace::Trace;
+use futures::StreamExt;
 use futures::channel::mpsc;
-use futures::{FutureExt, StreamExt};
 use madsim::net::Endpoint;
 use madsim::time::TimeHandle;
 use std::cmp::Reverse;
@@ -149,6 +150,10 @@ struct Mailbox {
     seq: u64,
     /// When the postman will next wake by itself (`u64::MAX`: only when told).
     armed_us: u64,
+    /// A message due before `armed_us` arrived; the postman must look again.
+    rung: bool,
+    /// The postman, while it waits.
+    postman: Option<std::task::Waker>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -174,7 +179,6 @@ impl SimNetwork {
     ) -> Result<SimNetwork, NetError> {
         let endpoint = Endpoint::bind(local).await.map_err(|e| NetError::Io(e.to_string()))?;
         let (sender, inbox) = mpsc::unbounded();
-        let (ring, mut doorbell) = mpsc::unbounded::<()>();
         let mailbox = Arc::new(Mutex::new(Mailbox { armed_us: u64::MAX, ..Mailbox::default() }));
         // Both tasks die with the node: madsim drops a killed node's tasks.
         let pump = endpoint.clone();
@@ -183,16 +187,16 @@ impl SimNetwork {
             while let Ok((payload, from)) = pump.recv_from_raw(TAG).await {
                 let Ok(parcel) = payload.downcast::<Parcel>() else { continue };
                 let (at_us, bytes) = *parcel;
-                let wake = {
-                    let mut mailbox = lock(&incoming);
-                    mailbox.seq += 1;
-                    let seq = mailbox.seq;
-                    mailbox.held.push(Reverse(Held { at_us, seq, from, bytes }));
-                    at_us < mailbox.armed_us
-                };
+                let mut mailbox = lock(&incoming);
+                mailbox.seq += 1;
+                let seq = mailbox.seq;
+                mailbox.held.push(Reverse(Held { at_us, seq, from, bytes }));
                 // Only a message due before the postman's alarm needs to wake it.
-                if wake && ring.unbounded_send(()).is_err() {
-                    return;
+                if at_us < mailbox.armed_us {
+                    mailbox.rung = true;
+                    if let Some(postman) = mailbox.postman.take() {
+                        postman.wake();
+                    }
                 }
             }
         });
@@ -225,13 +229,18 @@ impl SimNetwork {
                     let wait = Duration::from_micros(next_us - now_us);
                     futures::future::Either::Right(madsim::time::sleep(wait))
                 };
-                let alarm = alarm.fuse();
                 futures::pin_mut!(alarm);
-                let mut rung = doorbell.next();
-                futures::select_biased! {
-                    rung = rung => if rung.is_none() { return },
-                    () = alarm => {},
-                }
+                futures::future::poll_fn(|context| {
+                    {
+                        let mut mailbox = lock(&mailbox);
+                        if std::mem::take(&mut mailbox.rung) {
+                            return std::task::Poll::Ready(());
+                        }
+                        mailbox.postman = Some(context.waker().clone());
+                    }
+                    alarm.as_mut().poll(context)
+                })
+                .await;
             }
         });
         Ok(SimNetwork { endpoint, local, node, model, inbox: Mutex::new(inbox) })
