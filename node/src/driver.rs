@@ -2,6 +2,12 @@
 //! through the runtime traits. It makes no protocol decisions; everything it does is either
 //! plumbing (addresses to peer ids, bytes to the network, events to the sink) or persistence
 //! (the store log, synced before anything final is reported).
+//!
+//! A disk error stops the driver (`run` returns [`DriverError::Disk`]) before the event that
+//! needed the write is reported: after a failed append the log may end in a torn record and
+//! later records would sit behind it, and after a failed sync the data is not durable, so going
+//! on would report finality the store cannot back. Fail-stop leaves recovery to the restart,
+//! whose replay cuts a torn tail and resumes from what the log holds (peers supply the rest).
 
 use crate::core::crypto::AccountId;
 use crate::core::events::Event;
@@ -222,6 +228,10 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
             if valid < log.len() {
                 // A torn tail from a crash: cut it so new records follow a valid prefix.
                 self.disk.truncate(STORE_PATH, valid as u64).await?;
+            }
+            if !log.is_empty() {
+                // After a fail-stop (no crash) the log may hold bytes that were never synced;
+                // make them (and any cut) durable before reporting finality derived from them.
                 self.disk.sync(STORE_PATH).await?;
             }
         }
@@ -230,8 +240,7 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
         self.replay_shards().await?;
         // Outputs produced while replaying (challenges, events) are handled normally, but the
         // replayed units are not written again.
-        self.flush().await;
-        Ok(())
+        self.flush().await
     }
 
     /// Hand the shards of the shard log back to the core (after the units, so that it can
@@ -282,8 +291,8 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
         id
     }
 
-    /// Perform every pending output of the core.
-    async fn flush(&mut self) {
+    /// Perform every pending output of the core; stops at the first disk error.
+    async fn flush(&mut self) -> Result<(), DriverError> {
         while let Some(output) = self.node.poll_output() {
             match output {
                 Output::Send { to, bytes } => {
@@ -303,17 +312,18 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
                     }
                 }
                 Output::Event(event) => {
-                    self.persist_event(&event).await;
+                    self.persist_event(&event).await?;
                     let now = self.clock.now_ms();
                     self.sink.on_event(now, &event);
                 }
             }
         }
+        Ok(())
     }
 
-    async fn persist_event(&mut self, event: &Event) {
+    async fn persist_event(&mut self, event: &Event) -> Result<(), DiskError> {
         if !self.persist {
-            return;
+            return Ok(());
         }
         let record = match event {
             Event::UnitAccepted { id, .. } => self
@@ -331,18 +341,20 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
                 .map(|bytes| store::encode_record(store::KIND_CHECKPOINT, &bytes)),
             Event::CheckpointFinal { .. } => {
                 // Sync before anything final is reported to the sink.
-                if self.unsynced && self.disk.sync(STORE_PATH).await.is_ok() {
+                if self.unsynced {
+                    self.disk.sync(STORE_PATH).await?;
                     self.unsynced = false;
                 }
                 None
             }
             _ => None,
         };
-        if let Some(record) = record
-            && self.disk.append(STORE_PATH, &record).await.is_ok()
-        {
+        if let Some(record) = record {
+            // Set first: a failed append may still have written part of the record.
             self.unsynced = true;
+            self.disk.append(STORE_PATH, &record).await?;
         }
+        Ok(())
     }
 
     async fn handle(&mut self, command: Command) {
@@ -374,7 +386,7 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
     pub async fn run(mut self) -> Result<(), DriverError> {
         let mut commands_in_a_row = 0usize;
         loop {
-            self.flush().await;
+            self.flush().await?;
             let now = self.clock.now_ms();
             let wake = self.node.poll_timeout().unwrap_or(now + 1_000).max(now);
             // Fresh futures each turn: a re-polled sleep must not accumulate timers.

@@ -43,7 +43,11 @@ pub fn raw_messages(config: &SimConfig, report: &RunReport) -> u64 {
     let graph = Arc::new(peer_graph(config.seed, nodes, config.peers_per_node));
     let delivered = Arc::new(AtomicU64::new(0));
     let mut madsim_config = madsim::Config::default();
-    let (low, high) = config.latency_ms;
+    // madsim's own latency, matched to the run's when it is the uniform model.
+    let (low, high) = match config.net.latency {
+        crate::net::LatencyModel::Uniform { min_ms, max_ms } => (min_ms as u64, max_ms as u64),
+        _ => (5, 50),
+    };
     madsim_config.net.send_latency =
         Duration::from_millis(low)..Duration::from_millis(high.max(low + 1));
     let runtime = Runtime::with_seed_and_config(config.seed, madsim_config);

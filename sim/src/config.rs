@@ -5,13 +5,14 @@
 //! (`--faults swarm`, after swarm testing: each kind on with probability one half, so that many
 //! seeds explore many combinations instead of every run mixing everything).
 
+use crate::net::NetConfig;
 use crate::selftest::SelfTestBug;
 use std::collections::BTreeSet;
 use vein_node::core::hash::Hash;
 use vein_node::core::params::Params;
 use vein_node::core::random::DetRng;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ConfigError {
     #[error("unknown fault kind {name:?} (expected one of {expected})")]
     UnknownFault { name: String, expected: &'static str },
@@ -19,9 +20,16 @@ pub enum ConfigError {
     NotPositive { field: &'static str },
     #[error("duration {duration_s} s leaves no time after the settle phase of {settle_s} s")]
     TooShort { duration_s: u64, settle_s: u64 },
+    #[error("latency model {spec:?}: {reason} (expected {})", crate::net::LATENCY_SYNTAX)]
+    Latency { spec: String, reason: String },
+    #[error("{field} must be a probability in [0, 1], not {value}")]
+    Probability { field: &'static str, value: f64 },
+    #[error("rate {text:?} is not a positive number of bytes per second (suffixes k, M, G)")]
+    Rate { text: String },
 }
 
-pub const FAULT_NAMES: &str = "partition, kill, skew, loss, latency, all, none, swarm";
+pub const FAULT_NAMES: &str = "partition, split, cut, kill, skew, jump, loss, latency, \
+                               duplicate, reorder, disk, all, none, swarm";
 
 /// Which fault kinds the run injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -31,6 +39,16 @@ pub struct FaultKinds {
     pub skew: bool,
     pub loss: bool,
     pub latency: bool,
+    /// Multi-way partition: the nodes split into 3 or 4 groups.
+    pub split: bool,
+    /// One-way cut: one side's messages to the other side are dropped, not the reverse.
+    pub cut: bool,
+    /// A node's clock jumps forward by seconds.
+    pub jump: bool,
+    pub duplicate: bool,
+    pub reorder: bool,
+    /// A node's disk fails a fraction of its writes and syncs.
+    pub disk: bool,
     /// The kinds were drawn from the seed (recorded so the replay command says `swarm`).
     pub swarm: bool,
 }
@@ -47,6 +65,12 @@ impl FaultKinds {
             skew: true,
             loss: true,
             latency: true,
+            split: true,
+            cut: true,
+            jump: true,
+            duplicate: true,
+            reorder: true,
+            disk: true,
             swarm: false,
         }
     }
@@ -61,6 +85,12 @@ impl FaultKinds {
                 skew: rng.below(2) == 1,
                 loss: rng.below(2) == 1,
                 latency: rng.below(2) == 1,
+                split: rng.below(2) == 1,
+                cut: rng.below(2) == 1,
+                jump: rng.below(2) == 1,
+                duplicate: rng.below(2) == 1,
+                reorder: rng.below(2) == 1,
+                disk: rng.below(2) == 1,
                 swarm: true,
             };
             if kinds.any() {
@@ -79,6 +109,12 @@ impl FaultKinds {
                 "skew" => kinds.skew = true,
                 "loss" => kinds.loss = true,
                 "latency" => kinds.latency = true,
+                "split" => kinds.split = true,
+                "cut" => kinds.cut = true,
+                "jump" => kinds.jump = true,
+                "duplicate" => kinds.duplicate = true,
+                "reorder" => kinds.reorder = true,
+                "disk" => kinds.disk = true,
                 "all" => kinds = FaultKinds::all(),
                 "none" => kinds = FaultKinds::none(),
                 "swarm" => kinds = FaultKinds::swarm(seed),
@@ -94,7 +130,24 @@ impl FaultKinds {
     }
 
     pub fn any(&self) -> bool {
-        self.partition || self.kill || self.skew || self.loss || self.latency
+        self.named().iter().any(|(on, _)| *on)
+    }
+
+    /// Every kind with its name, in `--faults` order.
+    fn named(&self) -> [(bool, &'static str); 11] {
+        [
+            (self.partition, "partition"),
+            (self.kill, "kill"),
+            (self.skew, "skew"),
+            (self.loss, "loss"),
+            (self.latency, "latency"),
+            (self.split, "split"),
+            (self.cut, "cut"),
+            (self.jump, "jump"),
+            (self.duplicate, "duplicate"),
+            (self.reorder, "reorder"),
+            (self.disk, "disk"),
+        ]
     }
 
     /// The enabled kinds as a `--faults` argument.
@@ -102,17 +155,8 @@ impl FaultKinds {
         if self.swarm {
             return "swarm".to_string();
         }
-        let names: Vec<&str> = [
-            (self.partition, "partition"),
-            (self.kill, "kill"),
-            (self.skew, "skew"),
-            (self.loss, "loss"),
-            (self.latency, "latency"),
-        ]
-        .iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, name)| *name)
-        .collect();
+        let names: Vec<&str> =
+            self.named().iter().filter(|(on, _)| *on).map(|(_, name)| *name).collect();
         if names.is_empty() { "none".to_string() } else { names.join(",") }
     }
 
@@ -148,13 +192,13 @@ pub struct SimConfig {
     /// The liveness phase at the end of the run: no fault starts or lasts into it, and every
     /// node must have converged and advanced its final height by its end.
     pub settle_s: u64,
-    /// Baseline one-way latency range of every link.
-    pub latency_ms: (u64, u64),
     /// Fault episodes (numbered in drawing order, see [`crate::faults::episodes`]) drawn but not
     /// applied: how `vein-sim shrink` removes faults without moving the others.
     pub dropped_faults: BTreeSet<usize>,
     /// A deliberate bug for a checker self-test; `None` in every real run.
     pub self_test: Option<SelfTestBug>,
+    /// Latency distribution, duplication, reordering, uplink bandwidth ([`crate::net`]).
+    pub net: NetConfig,
 }
 
 impl SimConfig {
@@ -172,9 +216,9 @@ impl SimConfig {
             miners: nodes.min(100),
             funded: nodes.min(200),
             settle_s: 0,
-            latency_ms: (5, 50),
             dropped_faults: BTreeSet::new(),
             self_test: None,
+            net: NetConfig::default(),
         };
         config.settle_s = config.default_settle_s();
         config
@@ -199,6 +243,7 @@ impl SimConfig {
         if self.target_interval_ms == 0 {
             return Err(ConfigError::NotPositive { field: "target interval" });
         }
+        self.net.validate()?;
         if self.faults.any() && self.duration_s <= self.settle_s {
             return Err(ConfigError::TooShort {
                 duration_s: self.duration_s,
@@ -228,7 +273,7 @@ impl SimConfig {
         let mut line = format!(
             "RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p vein-sim \
              --release -- run --seed {} --nodes {} --duration {} --tx-rate {} --faults {} \
-             --interval-ms {} --finality {} --peers {} --settle {}",
+             --interval-ms {} --finality {} --peers {} --settle {}{}",
             self.seed,
             self.nodes,
             self.duration_s,
@@ -238,6 +283,7 @@ impl SimConfig {
             self.finality_depth,
             self.peers_per_node,
             self.settle_s,
+            self.net.to_args(),
         );
         if !self.dropped_faults.is_empty() {
             let dropped: Vec<String> = self.dropped_faults.iter().map(usize::to_string).collect();
@@ -283,6 +329,16 @@ mod tests {
         assert!(swarm.any());
         assert_eq!(swarm, FaultKinds::swarm(9));
         assert_eq!(swarm.to_arg(), "swarm");
+        let new = FaultKinds::parse("split,cut,jump,duplicate,reorder,disk", 1).unwrap();
+        assert!(new.split && new.cut && new.jump && new.duplicate && new.reorder && new.disk);
+        assert!(!new.partition);
+        assert_eq!(FaultKinds::parse(&new.to_arg(), 1).unwrap(), new);
+        // Swarm explores: over a few seeds every kind is on at least once and off at least once.
+        let drawn: Vec<FaultKinds> = (0..40).map(FaultKinds::swarm).collect();
+        for index in 0..11 {
+            assert!(drawn.iter().any(|kinds| kinds.named()[index].0));
+            assert!(drawn.iter().any(|kinds| !kinds.named()[index].0));
+        }
     }
 
     #[test]
@@ -302,5 +358,11 @@ mod tests {
         config.duration_s = config.settle_s + 10;
         config.validate().unwrap();
         assert!(config.replay_command().contains("--seed 1 --nodes 10"));
+        assert!(!config.replay_command().contains("--latency"));
+        config.net.duplicate = 0.1;
+        config.net.latency = crate::net::LatencyModel::Constant { ms: 7.0 };
+        assert!(config.replay_command().contains("--latency constant:ms=7 --duplicate 0.1"));
+        config.net.reorder = 1.5;
+        assert!(config.validate().is_err());
     }
 }

@@ -6,6 +6,14 @@
 //! prefix of each pending part (zero bytes: lost; all of it: lucky; in between: a torn write)
 //! and drops the rest, which is what a power cut does to an append-only log. `truncate` is
 //! durable at once (the driver syncs right after it anyway).
+//!
+//! I/O errors (the `disk` fault): while a node's error rate is above zero, each `append` and
+//! `sync` fails with [`DiskError::Io`] with that probability, drawn from the disk's own seeded
+//! stream. A failed append may still have written a seeded random prefix of its bytes (a short
+//! write: the log now ends in a torn record); a failed sync leaves the pending bytes pending
+//! (neither durable nor dropped). Not modelled: Linux's behaviour after a failed fsync, which
+//! marks the dirty pages clean so a later fsync "succeeds" without writing them; reads and
+//! truncates never fail.
 
 use std::collections::BTreeMap;
 use std::future::{Future, ready};
@@ -27,15 +35,64 @@ pub struct CrashReport {
     pub lost_bytes: u64,
 }
 
+/// Injected I/O errors.
+#[derive(Debug, Clone)]
+struct ErrorState {
+    rate: f64,
+    rng: DetRng,
+    injected: u64,
+}
+
+impl Default for ErrorState {
+    fn default() -> ErrorState {
+        ErrorState { rate: 0.0, rng: DetRng::from_seed([0; 32]), injected: 0 }
+    }
+}
+
 /// A node's disk. Clones share the same files.
 #[derive(Debug, Default, Clone)]
 pub struct SimDisk {
     files: Arc<Mutex<BTreeMap<String, FileState>>>,
+    errors: Arc<Mutex<ErrorState>>,
 }
 
 impl SimDisk {
     pub fn new() -> SimDisk {
         SimDisk::default()
+    }
+
+    /// A disk whose injected errors are drawn from `seed`.
+    pub fn with_seed(seed: [u8; 32]) -> SimDisk {
+        let disk = SimDisk::default();
+        disk.with_errors(|errors| errors.rng = DetRng::from_seed(seed));
+        disk
+    }
+
+    fn with_errors<T>(&self, f: impl FnOnce(&mut ErrorState) -> T) -> T {
+        f(&mut self.errors.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Fail this fraction of appends and syncs from now on (0 stops the errors).
+    pub fn set_error_rate(&self, rate: f64) {
+        self.with_errors(|errors| errors.rate = rate.clamp(0.0, 1.0));
+    }
+
+    /// How many errors were injected so far.
+    pub fn errors_injected(&self) -> u64 {
+        self.with_errors(|errors| errors.injected)
+    }
+
+    /// `Some(kept)` if this operation fails: for an append of `length` bytes, how many of them
+    /// were written anyway.
+    fn fail(&self, length: usize) -> Option<usize> {
+        self.with_errors(|errors| {
+            // No draw while healthy, so a run's error stream starts with its first fault.
+            if errors.rate <= 0.0 || errors.rng.unit_f64() >= errors.rate {
+                return None;
+            }
+            errors.injected += 1;
+            Some(errors.rng.below(length as u64 + 1) as usize)
+        })
     }
 
     fn with_files<T>(&self, f: impl FnOnce(&mut BTreeMap<String, FileState>) -> T) -> T {
@@ -90,13 +147,20 @@ impl Disk for SimDisk {
         path: &str,
         bytes: &[u8],
     ) -> impl Future<Output = Result<(), DiskError>> + Send {
+        let (written, result) = match self.fail(bytes.len()) {
+            Some(kept) => (&bytes[..kept], Err(io_error(path, "injected write error"))),
+            None => (bytes, Ok(())),
+        };
         self.with_files(|files| {
-            files.entry(path.to_string()).or_default().pending.extend_from_slice(bytes);
+            files.entry(path.to_string()).or_default().pending.extend_from_slice(written);
         });
-        ready(Ok(()))
+        ready(result)
     }
 
     fn sync(&self, path: &str) -> impl Future<Output = Result<(), DiskError>> + Send {
+        if self.fail(0).is_some() {
+            return ready(Err(io_error(path, "injected sync error")));
+        }
         self.with_files(|files| {
             if let Some(file) = files.get_mut(path) {
                 let pending = std::mem::take(&mut file.pending);
@@ -120,6 +184,10 @@ impl Disk for SimDisk {
         });
         ready(Ok(()))
     }
+}
+
+fn io_error(path: &str, reason: &str) -> DiskError {
+    DiskError::Io { path: path.to_string(), reason: reason.to_string() }
 }
 
 #[cfg(test)]
@@ -160,5 +228,57 @@ mod tests {
         disk.crash(&mut rng);
         assert_eq!(block_on(disk.read_all("log")).unwrap().unwrap(), b"abc");
         assert_eq!(block_on(disk.read_all("other")).unwrap(), None);
+    }
+
+    #[test]
+    fn injected_errors_are_typed_seeded_and_stop_when_healed() {
+        let outcomes = |seed: u8| {
+            let disk = SimDisk::with_seed([seed; 32]);
+            disk.set_error_rate(0.5);
+            let results: Vec<bool> = (0..40)
+                .map(|i| {
+                    if i % 2 == 0 {
+                        block_on(disk.append("log", &[1; 50])).is_ok()
+                    } else {
+                        block_on(disk.sync("log")).is_ok()
+                    }
+                })
+                .collect();
+            (results, disk)
+        };
+        let (first, disk) = outcomes(1);
+        assert_eq!(first, outcomes(1).0);
+        assert_ne!(first, outcomes(2).0);
+        let failed = first.iter().filter(|ok| !**ok).count() as u64;
+        assert!((8..32).contains(&failed), "{failed} failed");
+        assert_eq!(disk.errors_injected(), failed);
+        let error = block_on(async {
+            loop {
+                if let Err(error) = disk.sync("log").await {
+                    return error;
+                }
+            }
+        });
+        assert!(matches!(error, DiskError::Io { ref path, .. } if path == "log"));
+        disk.set_error_rate(0.0);
+        assert!((0..100).all(|_| block_on(disk.append("log", b"x")).is_ok()));
+        block_on(disk.sync("log")).unwrap();
+        assert_eq!(disk.pending_len("log"), 0);
+    }
+
+    #[test]
+    fn a_failed_sync_keeps_the_bytes_pending() {
+        let disk = SimDisk::with_seed([4; 32]);
+        block_on(disk.append("log", b"abc")).unwrap();
+        disk.set_error_rate(1.0);
+        assert!(block_on(disk.sync("log")).is_err());
+        assert_eq!((disk.durable_len("log"), disk.pending_len("log")), (0, 3));
+        // A failed append writes at most a prefix.
+        assert!(block_on(disk.append("log", b"defgh")).is_err());
+        let pending = disk.pending_len("log");
+        assert!((3..=8).contains(&pending), "{pending}");
+        disk.set_error_rate(0.0);
+        block_on(disk.sync("log")).unwrap();
+        assert_eq!(disk.durable_len("log"), pending);
     }
 }

@@ -8,8 +8,10 @@
 //! - [`trace`]: the running BLAKE3 trace hash over every delivered message and every event.
 //! - [`checker`]: the invariants (no conflicting finality, equal ledger roots and supply at equal
 //!   final heights, no final reverted, convergence after the last fault).
-//! - [`faults`]: the fault plan drawn from the seed (partitions, kills and restarts, clock skew,
-//!   loss, latency).
+//! - [`faults`]: the fault plan drawn from the seed (partitions, splits and one-way cuts, kills
+//!   and restarts, clock skew and jumps, loss, latency, duplication, reordering, disk errors).
+//! - [`net`]: the seeded network model (latency distributions, geo regions, uplink bandwidth,
+//!   duplication, reordering).
 //! - [`selftest`]: deliberate bugs (`--checker-self-test`, off by default) that checkers must
 //!   catch, to test the checkers and the shrinker.
 //! - [`shrink`]: minimises a failing run (nodes, duration, faults, workload) while the same
@@ -25,6 +27,7 @@ pub mod checker;
 pub mod config;
 pub mod disk;
 pub mod faults;
+pub mod net;
 pub mod selftest;
 pub mod shrink;
 pub mod trace;

@@ -30,7 +30,8 @@ mod cli {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
     use vein_sim::bench::{self, BenchRow};
-    use vein_sim::config::{FAULT_NAMES, FaultKinds, SimConfig};
+    use vein_sim::config::{ConfigError, FAULT_NAMES, FaultKinds, SimConfig};
+    use vein_sim::net::{LatencyModel, NetConfig, parse_rate};
     use vein_sim::selftest::{SELF_TEST_NAMES, SelfTestBug};
     use vein_sim::shrink::{self, DEFAULT_MAX_RUNS, ShrinkError};
     use vein_sim::simulation::{self, Progress, RunReport};
@@ -95,7 +96,21 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
         max_runs: usize,
     }
 
+    const RUN_EXAMPLES: &str = "\
+Network model (all draws from the seed; see docs/simulator.md):
+  # a wide-area network: log-normal latency, 5% duplicates, 10% reordered, 1 MB/s uplinks
+  vein-sim run --seed 3 --latency lognormal:median_ms=80,sigma=0.5 --duplicate 0.05 \\
+    --reorder 0.1 --uplink 1M
+
+  # nodes in three regions (us-east, us-west, europe), 3-way splits and one-way cuts
+  vein-sim run --seed 4 --latency geo:regions=3 --faults split,cut --interval-ms 2000 --finality 3
+
+Fault kinds: partition (two sides), split (3-4 groups), cut (one way), kill (crash + restart),
+skew (clock offset within 3 s), jump (clock forward 2-8 s), loss, latency (extra delay),
+duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
+
     #[derive(Args)]
+    #[command(after_help = RUN_EXAMPLES)]
     struct RunArgs {
         /// The seed: with the other flags it determines the whole run.
         #[arg(long, default_value_t = 1)]
@@ -123,6 +138,25 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
         /// Liveness phase at the end, fault free (default: (k + 12) checkpoint intervals).
         #[arg(long)]
         settle: Option<u64>,
+        /// Per-message latency of every link: constant:ms=M, uniform:min_ms=A,max_ms=B,
+        /// lognormal:median_ms=M,sigma=S, or geo:regions=N,jitter_ms=J (nodes placed in the
+        /// first N of us-east, us-west, europe, asia-east, south-america, oceania by the seed;
+        /// region-pair base latency plus uniform jitter). Omitted parameters take defaults.
+        #[arg(long, default_value = "uniform:min_ms=5,max_ms=50")]
+        latency: String,
+        /// Probability that a message is delivered twice (the copy up to --reorder-ms later).
+        #[arg(long, default_value_t = 0.0)]
+        duplicate: f64,
+        /// Probability that a message is held back up to --reorder-ms, so later ones overtake it.
+        #[arg(long, default_value_t = 0.0)]
+        reorder: f64,
+        /// Largest extra delay of a reordered message or a duplicate, in milliseconds.
+        #[arg(long, default_value_t = 200)]
+        reorder_ms: u64,
+        /// Uplink of every node in bytes per second (suffixes k, M, G: 500k, 2M); messages
+        /// queue behind earlier ones. Default: unlimited.
+        #[arg(long)]
+        uplink: Option<String>,
         /// Directory for metrics.json.
         #[arg(long, default_value = "vein-sim-out")]
         out: PathBuf,
@@ -195,6 +229,7 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
             Some(name) => Some(SelfTestBug::parse(name).map_err(|e| e.to_string())?),
             None => None,
         };
+        config.net = net_config(args).map_err(|e| e.to_string())?;
         config.validate().map_err(|e| e.to_string())?;
         Ok(config)
     }
@@ -426,6 +461,16 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
             return SHRINK_ERROR;
         }
         status
+    }
+
+    fn net_config(args: &RunArgs) -> Result<NetConfig, ConfigError> {
+        Ok(NetConfig {
+            latency: LatencyModel::parse(&args.latency)?,
+            duplicate: args.duplicate,
+            reorder: args.reorder,
+            reorder_ms: args.reorder_ms,
+            uplink_bytes_per_s: args.uplink.as_deref().map(parse_rate).transpose()?,
+        })
     }
 
     fn print_report(report: &RunReport, wall: f64) {

@@ -8,8 +8,11 @@
 //!   seeded capacities of 500–1,499 model nonces; the first `funded` nodes own funded accounts.
 //! - Peers: each node picks `peers_per_node` random others and links are made symmetric (every
 //!   node with every other in networks of at most 2k + 1 nodes).
-//! - Network: madsim's latency (uniform in `latency_ms`) and loss, changed by the fault plan;
-//!   partitions clog both directions of every peer link that crosses the cut.
+//! - Network: the seeded [`NetModel`] (latency distribution, uplink, duplication, reordering)
+//!   decides delivery times; madsim decides loss; partitions and splits clog both directions of
+//!   every peer link between groups, a cut clogs one direction.
+//! - Disk errors: a driver that stops on a disk error (it fails stop by design) is restarted by
+//!   an operator task one second later, unless the fault plan has killed it meanwhile.
 //! - Workload: transfers at `tx_rate` per second network-wide (exponential gaps), each from a
 //!   random funded node that is up, to a random account.
 //! - Checkers: every node's events go to the [`Checker`] and the trace; once per simulated second
@@ -20,15 +23,19 @@ use crate::checker::{Checker, NodeSnapshot, Violation, check_end};
 use crate::config::{ConfigError, SimConfig, derive_seed, stream};
 use crate::disk::SimDisk;
 use crate::faults::{self, Fault, ScheduledFault};
-use crate::runtime::{SharedTrace, SimClock, SimNetwork, Skew, sim_now_ms};
+use crate::net::NetModel;
+pub use crate::net::node_addr;
+use crate::runtime::{SharedNet, SharedTrace, SimClock, SimNetwork, Skew, sim_now_ms};
 use crate::selftest::SelfTestBug;
 use crate::trace::Trace;
+use futures::StreamExt;
+use futures::channel::mpsc;
 use madsim::net::NetSim;
 use madsim::runtime::{Handle, Runtime};
 use madsim::task::NodeId;
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use vein_node::core::crypto::Keypair;
@@ -39,10 +46,11 @@ use vein_node::core::node::NodeConfig;
 use vein_node::core::params::{Genesis, GenesisError};
 use vein_node::core::poc::retarget::initial_base_target;
 use vein_node::core::poc::{ModelPlots, PocMode};
-use vein_node::driver::{Driver, DriverHandle, EventSink};
+use vein_node::driver::{Driver, DriverError, DriverHandle, EventSink};
 use vein_reports::metrics::{RunMetrics, Violation as ReportViolation};
 
-const PORT: u16 = 7_000;
+/// How long the operator waits before restarting a node that stopped on a disk error.
+const RESTART_AFTER_DISK_ERROR_MS: u64 = 1_000;
 const FEE: u64 = 10;
 const BALANCE: u64 = 1_000_000_000_000;
 
@@ -78,6 +86,9 @@ pub struct RunReport {
     pub transfers_submitted: u64,
     pub transfers_refused: u64,
     pub faults_applied: u64,
+    /// I/O errors the simulated disks returned, and driver restarts that followed.
+    pub disk_errors: u64,
+    pub disk_restarts: u64,
     /// Lowest and highest final height over the nodes at the end.
     pub final_height_range: (u64, u64),
     pub violations: Vec<Violation>,
@@ -120,6 +131,9 @@ struct Shared {
     units: Arc<vein_node::core::node::SharedUnitCache>,
     /// The checker self-test's deliberate bug, if any (never in a real run).
     self_test: Option<SelfTestBug>,
+    net: SharedNet,
+    /// Nodes whose driver stopped on a disk error: (node, generation that stopped).
+    restarts: mpsc::UnboundedSender<(usize, u64)>,
 }
 
 impl Shared {
@@ -147,6 +161,10 @@ struct NodeSpec {
     handle: Mutex<Option<DriverHandle>>,
     /// How many times the node has started (restarts included).
     starts: AtomicU64,
+    /// Starts of this node so far (each madsim (re)start runs its init once).
+    generation: AtomicU64,
+    /// Killed by the fault plan and not yet restarted by it.
+    killed: AtomicBool,
 }
 
 impl NodeSpec {
@@ -178,12 +196,6 @@ impl EventSink for CheckerSink {
     }
 }
 
-pub fn node_addr(index: usize) -> SocketAddr {
-    let n = index as u32 + 1;
-    let ip = Ipv4Addr::new(10, (n >> 16) as u8, (n >> 8) as u8, n as u8);
-    SocketAddr::new(IpAddr::V4(ip), PORT)
-}
-
 /// Symmetric random peer lists: each node picks `k` others (everyone in small networks).
 pub fn peer_graph(seed: u64, nodes: usize, k: usize) -> Vec<Vec<usize>> {
     let mut sets = vec![BTreeSet::new(); nodes];
@@ -195,7 +207,9 @@ pub fn peer_graph(seed: u64, nodes: usize, k: usize) -> Vec<Vec<usize>> {
         let mut rng = stream(seed, "peers", 0);
         for index in 0..nodes {
             let mut picked = 0;
-            while picked < k {
+            // Others' symmetric links may already have taken every candidate (in networks a
+            // little over 2k + 1 nodes); without the second bound the draw never ends.
+            while picked < k && sets[index].len() < nodes - 1 {
                 let other = rng.index(nodes);
                 if other != index && sets[index].insert(other) {
                     sets[other].insert(index);
@@ -235,7 +249,9 @@ fn genesis(config: &SimConfig, keys: &[Keypair]) -> (Genesis, Vec<u64>) {
 
 /// The body of a madsim node: bind, start the driver (replaying the disk), run it.
 async fn run_node(spec: Arc<NodeSpec>, shared: Arc<Shared>) {
-    let net = match SimNetwork::bind(spec.addr, spec.index, shared.trace.clone()).await {
+    let generation = spec.generation.fetch_add(1, Ordering::Relaxed) + 1;
+    let bound = SimNetwork::bind(spec.addr, spec.index, shared.trace.clone(), shared.net.clone());
+    let net = match bound.await {
         Ok(net) => net,
         Err(error) => {
             record_failure(&shared, spec.index, format!("bind: {error}"));
@@ -249,16 +265,60 @@ async fn run_node(spec: Arc<NodeSpec>, shared: Arc<Shared>) {
     let restarted = spec.starts.fetch_add(1, Ordering::Relaxed) > 0;
     let sink = CheckerSink { node: spec.index, shared: shared.clone(), restarted };
     let clock = SimClock::new(spec.skew.clone());
-    match Driver::start(config, spec.peers.clone(), clock, net, spec.disk.clone(), prover, sink)
-        .await
+    let result = match Driver::start(
+        config,
+        spec.peers.clone(),
+        clock,
+        net,
+        spec.disk.clone(),
+        prover,
+        sink,
+    )
+    .await
     {
         Ok((driver, handle)) => {
             spec.set_handle(Some(handle));
-            if let Err(error) = driver.run().await {
-                record_failure(&shared, spec.index, format!("driver stopped: {error}"));
-            }
+            driver.run().await.map_err(|error| ("driver stopped", error))
         }
-        Err(error) => record_failure(&shared, spec.index, format!("start: {error}")),
+        Err(error) => Err(("start", error)),
+    };
+    match result {
+        Ok(()) => {}
+        // Fail-stop on a disk error is the driver's design; the operator restarts the node.
+        Err((what, DriverError::Disk(error))) => {
+            spec.set_handle(None);
+            shared.trace().note(&format!("node {} {what}: {error}", spec.index));
+            let _ = shared.restarts.unbounded_send((spec.index, generation));
+        }
+        Err((what, error)) => record_failure(&shared, spec.index, format!("{what}: {error}")),
+    }
+}
+
+/// Restart nodes whose driver stopped on a disk error, as a process supervisor would.
+async fn operator(
+    mut requests: mpsc::UnboundedReceiver<(usize, u64)>,
+    specs: Arc<Vec<Arc<NodeSpec>>>,
+    ids: Arc<Vec<NodeId>>,
+    shared: Arc<Shared>,
+    restarted: Arc<AtomicU64>,
+) {
+    let runtime = Handle::current();
+    while let Some((node, generation)) = requests.next().await {
+        // End the stopped process now: its receive tasks still hold the socket, and madsim's
+        // `restart` alone drops old tasks lazily (a new bind could find the port in use), while
+        // `kill` closes the node's sockets at once. Not a power cut: the disk keeps its bytes.
+        runtime.kill(ids[node]);
+        madsim::time::sleep(Duration::from_millis(RESTART_AFTER_DISK_ERROR_MS)).await;
+        let spec = &specs[node];
+        // Skip if the fault plan killed the node meanwhile (it restarts it) or restarted it.
+        if spec.killed.load(Ordering::Relaxed)
+            || spec.generation.load(Ordering::Relaxed) != generation
+        {
+            continue;
+        }
+        shared.trace().note(&format!("operator restarts node {node}"));
+        restarted.fetch_add(1, Ordering::Relaxed);
+        runtime.restart(ids[node]);
     }
 }
 
@@ -330,39 +390,59 @@ async fn inject(
     let runtime = Handle::current();
     let net = NetSim::current();
     let mut crash_rng = stream(seed, "crash", 0);
+    // Directed links (from, to) clogged by the current partition, split or cut.
     let mut clogged: Vec<(usize, usize)> = Vec::new();
     for scheduled in plan {
         sleep_until_ms(scheduled.at_ms).await;
         shared.trace().note(&scheduled.fault.describe());
         applied.fetch_add(1, Ordering::Relaxed);
+        let model = || shared.net.lock().unwrap_or_else(PoisonError::into_inner);
         match scheduled.fault {
-            Fault::Partition { isolated } => {
+            Fault::Partition { groups } => {
                 for (a, b) in edges.iter().copied() {
-                    if isolated[a] != isolated[b] {
-                        net.clog_link(ids[a], ids[b]);
-                        net.clog_link(ids[b], ids[a]);
-                        clogged.push((a, b));
+                    if groups[a] != groups[b] {
+                        clogged.extend([(a, b), (b, a)]);
                     }
+                }
+                for (from, to) in clogged.iter().copied() {
+                    net.clog_link(ids[from], ids[to]);
+                }
+            }
+            Fault::Cut { cut } => {
+                for (a, b) in edges.iter().copied() {
+                    if cut[a] && !cut[b] {
+                        clogged.push((a, b));
+                    } else if cut[b] && !cut[a] {
+                        clogged.push((b, a));
+                    }
+                }
+                for (from, to) in clogged.iter().copied() {
+                    net.clog_link(ids[from], ids[to]);
                 }
             }
             Fault::Heal => {
-                for (a, b) in clogged.drain(..) {
-                    net.unclog_link(ids[a], ids[b]);
-                    net.unclog_link(ids[b], ids[a]);
+                for (from, to) in clogged.drain(..) {
+                    net.unclog_link(ids[from], ids[to]);
                 }
             }
             Fault::Kill { node } => {
+                specs[node].killed.store(true, Ordering::Relaxed);
                 runtime.kill(ids[node]);
                 specs[node].set_handle(None);
                 // Power cut: what was appended but not synced is lost or torn.
                 specs[node].disk.crash(&mut crash_rng);
             }
-            Fault::Restart { node } => runtime.restart(ids[node]),
+            Fault::Restart { node } => {
+                specs[node].killed.store(false, Ordering::Relaxed);
+                runtime.restart(ids[node]);
+            }
             Fault::Skew { node, offset_ms } => specs[node].skew.set(offset_ms),
+            Fault::Jump { node, forward_ms } => specs[node].skew.jump(forward_ms),
             Fault::Loss { rate } => net.update_config(|net| net.packet_loss_rate = rate),
-            Fault::Latency { min_ms, max_ms } => net.update_config(|net| {
-                net.send_latency = Duration::from_millis(min_ms)..Duration::from_millis(max_ms);
-            }),
+            Fault::Latency { min_ms, max_ms } => model().set_spike(min_ms, max_ms),
+            Fault::Duplicate { rate } => model().set_duplicate_fault(rate),
+            Fault::Reorder { rate } => model().set_reorder_fault(rate),
+            Fault::DiskErrors { node, rate } => specs[node].disk.set_error_rate(rate),
         }
     }
 }
@@ -417,9 +497,8 @@ async fn snapshot(spec: &NodeSpec, finals: Arc<Vec<(Hash, u64, Outcome)>>) -> Op
 pub fn run(config: &SimConfig, progress: Option<Arc<Progress>>) -> Result<RunReport, SimError> {
     config.validate()?;
     let mut madsim_config = madsim::Config::default();
-    let (low, high) = config.latency_ms;
-    madsim_config.net.send_latency =
-        Duration::from_millis(low)..Duration::from_millis(high.max(low + 1));
+    // The network model delays messages itself (see `runtime.rs`); madsim delivers at once.
+    madsim_config.net.send_latency = Duration::ZERO..Duration::from_nanos(1);
     let runtime = Runtime::with_seed_and_config(config.seed, madsim_config);
     let config = config.clone();
     runtime.block_on(supervise(config, progress))
@@ -440,11 +519,14 @@ async fn supervise(
         .enumerate()
         .flat_map(|(a, peers)| peers.iter().filter(move |b| a < **b).map(move |b| (a, *b)))
         .collect();
+    let (restarts, restart_requests) = mpsc::unbounded();
     let shared = Arc::new(Shared {
         checker: Mutex::new(Checker::new(config.nodes)),
         trace: Arc::new(Mutex::new(Trace::new())),
         units: Arc::new(vein_node::core::node::SharedUnitCache::new(1 << 20)),
         self_test: config.self_test,
+        net: Arc::new(Mutex::new(NetModel::new(config.seed, config.nodes, config.net))),
+        restarts,
     });
     let specs: Vec<Arc<NodeSpec>> = keys
         .iter()
@@ -458,10 +540,12 @@ async fn supervise(
                 capacity: capacities[index],
                 peers: graph[index].iter().map(|peer| node_addr(*peer)).collect(),
                 genesis: genesis.clone(),
-                disk: SimDisk::new(),
+                disk: SimDisk::with_seed(derive_seed(config.seed, "disk", index as u64)),
                 skew: Arc::new(Skew::default()),
                 handle: Mutex::new(None),
                 starts: AtomicU64::new(0),
+                generation: AtomicU64::new(0),
+                killed: AtomicBool::new(false),
             })
         })
         .collect();
@@ -484,6 +568,15 @@ async fn supervise(
     let submitted = Arc::new(AtomicU64::new(0));
     let refused = Arc::new(AtomicU64::new(0));
     let applied = Arc::new(AtomicU64::new(0));
+    let disk_restarts = Arc::new(AtomicU64::new(0));
+    let ids = Arc::new(ids);
+    madsim::task::spawn(operator(
+        restart_requests,
+        specs.clone(),
+        ids.clone(),
+        shared.clone(),
+        disk_restarts.clone(),
+    ));
     madsim::task::spawn(workload(
         config.clone(),
         specs.clone(),
@@ -494,7 +587,7 @@ async fn supervise(
         config.seed,
         faults::plan(&config),
         specs.clone(),
-        Arc::new(ids),
+        ids,
         Arc::new(edges),
         shared.clone(),
         applied.clone(),
@@ -584,6 +677,8 @@ async fn supervise(
         transfers_submitted: submitted.load(Ordering::Relaxed),
         transfers_refused: refused.load(Ordering::Relaxed),
         faults_applied: applied.load(Ordering::Relaxed),
+        disk_errors: specs.iter().map(|spec| spec.disk.errors_injected()).sum(),
+        disk_restarts: disk_restarts.load(Ordering::Relaxed),
         final_height_range,
         violations,
     })

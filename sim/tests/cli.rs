@@ -33,3 +33,25 @@ fn a_small_run_replays_and_writes_metrics() {
     assert!(metrics.violations.is_empty());
     assert!(text.contains(&metrics.trace_hash), "{text}");
 }
+
+#[cfg(madsim)]
+#[test]
+fn bad_network_flags_exit_2_with_the_expected_syntax() {
+    for args in [
+        ["--latency", "pareto"],
+        ["--latency", "lognormal:sigma=x"],
+        ["--duplicate", "1.5"],
+        ["--uplink", "0"],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_vein-sim")).arg("run").args(args).output();
+        let output = output.unwrap();
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {text}");
+        assert!(text.starts_with("error: "), "{args:?}: {text}");
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_vein-sim"))
+        .args(["run", "--latency", "pareto"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("lognormal:median_ms=M,sigma=S"));
+}

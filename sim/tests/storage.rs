@@ -28,7 +28,8 @@ use vein_node::core::storage::{
 use vein_node::core::storage_node::FileRequest;
 use vein_node::driver::{Driver, DriverHandle, NoEvents};
 use vein_sim::disk::SimDisk;
-use vein_sim::runtime::{SimClock, SimNetwork, Skew, sim_now_ms};
+use vein_sim::net::{NetConfig, NetModel};
+use vein_sim::runtime::{SharedNet, SimClock, SimNetwork, Skew, sim_now_ms};
 use vein_sim::simulation::node_addr;
 use vein_sim::trace::Trace;
 
@@ -45,6 +46,8 @@ struct Spec {
     genesis: Arc<Genesis>,
     disk: SimDisk,
     trace: Arc<Mutex<Trace>>,
+    /// The simulator's seeded network model (default latencies), shared by all nodes.
+    net: SharedNet,
     handle: Mutex<Option<DriverHandle>>,
 }
 
@@ -56,7 +59,8 @@ impl Spec {
 
 async fn run_node(spec: Arc<Spec>) {
     let addr = node_addr(spec.index);
-    let net = SimNetwork::bind(addr, spec.index, spec.trace.clone()).await.unwrap();
+    let net =
+        SimNetwork::bind(addr, spec.index, spec.trace.clone(), spec.net.clone()).await.unwrap();
     let mut seed = [0u8; 32];
     seed[0] = spec.index as u8;
     let mut config = NodeConfig::new(spec.genesis.clone(), spec.key.clone(), seed);
@@ -126,6 +130,7 @@ async fn scenario() {
     let genesis = Arc::new(genesis(&keys));
     genesis.validate().unwrap();
     let trace = Arc::new(Mutex::new(Trace::new()));
+    let net: SharedNet = Arc::new(Mutex::new(NetModel::new(21, NODES, NetConfig::default())));
     let specs: Vec<Arc<Spec>> = keys
         .iter()
         .enumerate()
@@ -137,6 +142,7 @@ async fn scenario() {
                 genesis: genesis.clone(),
                 disk: SimDisk::new(),
                 trace: trace.clone(),
+                net: net.clone(),
                 handle: Mutex::new(None),
             })
         })
