@@ -17,6 +17,9 @@
 //! | `GET /checkpoints?limit=N` | the active chain, newest first |
 //! | `GET /tips` | current DAG tips |
 //! | `GET /metrics` | Prometheus text |
+//! | `GET /contract/{file_id}` | the active storage contract: its `StorePut` (wire hex) and state |
+//! | `POST /shard/{file_id}/{index}` | `{"shard": hex}`: keep a shard this node is assigned |
+//! | `GET /shard/{file_id}/{index}` | `{"shard": hex}` of a shard this node holds |
 //! | `POST /control/{partition,heal,delay,loss,link}` | loopback fault injection (see `service`) |
 
 use crate::core::crypto::AccountId;
@@ -28,7 +31,7 @@ use crate::driver::DriverHandle;
 use crate::service::{Faults, HeardFrom, LinkFault, SharedFaults, SharedTelemetry, TxTimes};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -43,6 +46,8 @@ const PEER_LIVE_MS: u64 = 10_000;
 const BATCH_MAX: usize = 10_000;
 /// Rows one `/txs`, `/dag` or `/accounts` call may return.
 const LIST_LIMIT_MAX: u64 = 1_000;
+/// Largest `POST /shard` body: a 32 MiB shard as hex plus the JSON around it.
+const SHARD_BODY_MAX: usize = (64 << 20) + 1024;
 
 #[derive(Clone)]
 pub struct ApiState {
@@ -103,6 +108,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/tips", get(tips))
         .route("/metrics", get(metrics))
         .route("/control/{action}", post(control))
+        .route("/contract/{file_id}", get(contract))
+        .route(
+            "/shard/{file_id}/{index}",
+            get(get_shard).post(put_shard).layer(DefaultBodyLimit::max(SHARD_BODY_MAX)),
+        )
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(state)
 }
@@ -330,6 +340,122 @@ async fn submit_batch(State(state): State<ApiState>, body: Bytes) -> ApiResult {
     }
     let accepted = results.iter().filter(|result| result.get("id").is_some()).count();
     Ok(axum::Json(json!({ "accepted": accepted, "results": results })))
+}
+
+fn parse_shard_index(text: &str) -> Result<u8, ApiError> {
+    text.parse().map_err(|_| ApiError::bad_request("shard index must be 0..=255"))
+}
+
+/// `GET /contract/{file_id}`: the active contract of a file, with its put wire-encoded (hex) so
+/// a client gets the exact roots and node list the ledger holds.
+async fn contract(State(state): State<ApiState>, Path(file_id): Path<String>) -> ApiResult {
+    let file_id = parse_hash(&file_id)?;
+    let answer = inspect(&state, move |node| {
+        let contract = node.chain().ledger().contract(&file_id)?;
+        let put = crate::core::wire::encode_body(&*contract.put, "store put").ok()?;
+        Some(json!({
+            "file_id": file_id.to_string(),
+            "put": hex::encode(put),
+            "owner": contract.owner.to_hex(),
+            "opened_at": contract.opened_at,
+            "first_round": contract.first_round,
+            "escrow": contract.escrow,
+            "storage_nodes": contract.put.storage_nodes.iter().map(AccountId::to_hex)
+                .collect::<Vec<_>>(),
+            "missed_rounds": contract.missed_rounds,
+        }))
+    })
+    .await?;
+    answer
+        .map(axum::Json)
+        .ok_or_else(|| ApiError::not_found(format!("no active contract for file {file_id}")))
+}
+
+/// Why this node refuses to keep a shard handed to it.
+fn check_handed_shard(
+    node: &Node,
+    account: &AccountId,
+    file_id: &Hash,
+    shard_index: u8,
+    bytes: &[u8],
+) -> Result<bool, ApiError> {
+    let contract = node.chain().ledger().contract(file_id).ok_or_else(|| {
+        // Not yet applied here (the put may still be on its way): the client retries.
+        ApiError::not_found(format!("no active contract for file {file_id} on this node yet"))
+    })?;
+    let put = &contract.put;
+    let holder = put.storage_nodes.get(usize::from(shard_index)).ok_or_else(|| {
+        ApiError::bad_request(format!("the file has {} shards", put.total_shards))
+    })?;
+    if holder != account {
+        return Err(ApiError {
+            status: StatusCode::CONFLICT,
+            message: format!(
+                "shard {shard_index} is assigned to {}, not this node",
+                holder.to_hex()
+            ),
+        });
+    }
+    let root = crate::core::storage::merkle::root(bytes, put.chunk_bytes).ok();
+    if bytes.len() as u64 != put.shard_bytes
+        || root.as_ref() != put.shard_roots.get(usize::from(shard_index))
+    {
+        return Err(ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: format!("shard {shard_index} does not match the contract's root and length"),
+        });
+    }
+    Ok(node.shard(file_id, shard_index).is_some())
+}
+
+/// `POST /shard/{file_id}/{index}` with `{"shard": hex}`: keep a shard of an active contract
+/// that assigns it to this node. Checked against the contract first, so nobody can make a node
+/// store (and prove) bytes no contract pays for; durable (synced) before the answer.
+async fn put_shard(
+    State(state): State<ApiState>,
+    Path((file_id, index)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    let file_id = parse_hash(&file_id)?;
+    let shard_index = parse_shard_index(&index)?;
+    let request: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))?;
+    let text = request
+        .get("shard")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::bad_request("expected {\"shard\": hex}"))?;
+    let bytes = hex::decode(text.trim()).map_err(|_| ApiError::bad_request("shard: not hex"))?;
+    let account = state.account;
+    let (checked, bytes) = inspect(&state, move |node| {
+        let checked = check_handed_shard(node, &account, &file_id, shard_index, &bytes);
+        (checked, bytes)
+    })
+    .await?;
+    if checked? {
+        return Ok(axum::Json(json!({ "stored": true, "already_held": true })));
+    }
+    match state.handle.store_shard(file_id, shard_index, bytes).await {
+        None => Err(ApiError::unavailable()),
+        Some(Ok(())) => Ok(axum::Json(json!({ "stored": true, "already_held": false }))),
+        Some(Err(error)) => Err(ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: format!("storing the shard failed: {error}"),
+        }),
+    }
+}
+
+/// `GET /shard/{file_id}/{index}`: a shard this node holds (what `GetShard` would answer).
+async fn get_shard(
+    State(state): State<ApiState>,
+    Path((file_id, index)): Path<(String, String)>,
+) -> ApiResult {
+    let file_id = parse_hash(&file_id)?;
+    let shard_index = parse_shard_index(&index)?;
+    let shard =
+        inspect(&state, move |node| node.shard(&file_id, shard_index).map(hex::encode)).await?;
+    shard.map(|shard| axum::Json(json!({ "shard": shard }))).ok_or_else(|| {
+        ApiError::not_found(format!("this node holds no shard {shard_index} of {file_id}"))
+    })
 }
 
 /// Status of a transaction as the explorer shows it.

@@ -13,6 +13,7 @@
 
 pub mod http;
 pub mod manifest;
+pub mod storage;
 
 use manifest::{MANIFEST_VERSION, Manifest, ManifestError, NodeEntry};
 use serde_json::{Value, json};
@@ -74,14 +75,19 @@ pub enum TestnetError {
     NotPaused { index: usize },
     #[error("invalid argument: {0}")]
     Invalid(String),
+    #[error(transparent)]
+    Storage(#[from] storage::StorageCliError),
 }
 
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> TestnetError + use<> {
+pub(crate) fn io(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> TestnetError + use<> {
     let path = path.to_path_buf();
     move |source| TestnetError::Io { action, path, source }
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
@@ -243,7 +249,7 @@ fn start_all(manifest: &mut Manifest, timeout: Duration) -> Result<(), TestnetEr
     Ok(())
 }
 
-fn node_entry(manifest: &Manifest, index: usize) -> Result<&NodeEntry, TestnetError> {
+pub(crate) fn node_entry(manifest: &Manifest, index: usize) -> Result<&NodeEntry, TestnetError> {
     manifest
         .nodes
         .get(index)
@@ -573,7 +579,7 @@ fn resolve_account(manifest: &Manifest, to: &str) -> Result<AccountId, TestnetEr
         .map_err(|_| TestnetError::Invalid(format!("--to {to:?}: not a node index or account")))
 }
 
-fn read_key(path: &Path) -> Result<Keypair, TestnetError> {
+pub(crate) fn read_key(path: &Path) -> Result<Keypair, TestnetError> {
     vein_node::service::load_key(path).map_err(|e| TestnetError::Invalid(e.to_string()))
 }
 
@@ -626,7 +632,7 @@ pub fn tx(manifest: &Manifest, request: &TxRequest) -> Result<String, TestnetErr
 /// (confirmed units), or an anchor and genesis. Not the current tips: a tip may be the very
 /// spend this transaction conflicts with, and a unit whose past cone holds both sides of a
 /// conflict is never approved, so it and every innocent unit only it approves would be stranded.
-fn parents_from(api: SocketAddr) -> Result<[Hash; 2], TestnetError> {
+pub(crate) fn parents_from(api: SocketAddr) -> Result<[Hash; 2], TestnetError> {
     let parse = |text: &str| {
         hex::decode(text)
             .ok()

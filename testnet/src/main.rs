@@ -27,6 +27,8 @@ use vein_testnet::{LinkFaultKind, LoadOptions, Sender, TestnetError, TxRequest, 
         vein-testnet loss 1 0 --percent 20              drop 20% of node 1's messages to 0\n  \
         vein-testnet load --rate 20 --duration 30       throughput and finality latency\n  \
         vein-testnet logs 1 --lines 100\n  \
+        vein-testnet put FILE                           store a file (prints its id)\n  \
+        vein-testnet get ID --out PATH                  read it back from any k shards\n  \
         vein-testnet down                               stop all (keeps logs; --purge deletes)"
 )]
 struct Cli {
@@ -155,6 +157,35 @@ enum Command {
         /// Transfers per request (POST /txs); 0 = about 200 requests per second.
         #[arg(long, default_value_t = 0)]
         batch: usize,
+    },
+    /// Store a file: encrypt and erasure-code it here, submit the StorePut (paid by the faucet)
+    /// through a node, hand each shard to its storage node. Prints the file id; the owner key
+    /// stays in DIR/files/ID.key.
+    Put {
+        file: PathBuf,
+        /// Node whose API receives the StorePut.
+        #[arg(long, default_value_t = 0)]
+        via: usize,
+        /// Shards stored (one per storage node; every genesis account, the faucet included).
+        #[arg(long, default_value_t = 4)]
+        n: u8,
+        /// Shards any of which recover the file.
+        #[arg(long, default_value_t = 2)]
+        k: u8,
+        /// Contract term in rounds (checkpoints).
+        #[arg(long, default_value_t = 100_000)]
+        term_rounds: u64,
+        #[arg(long, default_value_t = 1)]
+        fee: u64,
+        /// Seconds to wait for the put to be applied by the holders.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+    },
+    /// Read a stored file back: any k shards, each checked against the contract's roots.
+    Get {
+        id: String,
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Stop every node; keeps logs and data (and the manifest, without pids) unless --purge.
     Down {
@@ -299,6 +330,44 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
             };
             let report = vein_testnet::load(&manifest, &options)?;
             println!("{}", to_json(&report));
+        }
+        Command::Put { file, via, n, k, term_rounds, fee, timeout } => {
+            let manifest = Manifest::load(&dir)?;
+            let options = vein_testnet::storage::PutOptions {
+                file,
+                via,
+                data_shards: k,
+                total_shards: n,
+                term_rounds,
+                fee,
+                timeout: Duration::from_secs(timeout),
+            };
+            let report = vein_testnet::storage::put(&manifest, &options)?;
+            for (shard, reason) in &report.undelivered {
+                eprintln!("note: shard {shard} not delivered: {reason}");
+            }
+            eprintln!(
+                "stored shards {:?} of {} (any {} recover it); owner key {}",
+                report.delivered,
+                report.put.total_shards,
+                report.put.data_shards,
+                report.key_path.display()
+            );
+            println!("{}", report.file_id);
+        }
+        Command::Get { id, out } => {
+            let manifest = Manifest::load(&dir)?;
+            let file_id = vein_testnet::storage::parse_file_id(&id)?;
+            let report = vein_testnet::storage::get(&manifest, &file_id, &out)?;
+            for (shard, reason) in &report.skipped {
+                eprintln!("note: shard {shard} skipped: {reason}");
+            }
+            println!(
+                "wrote {} bytes to {} (from shards {:?})",
+                report.bytes,
+                out.display(),
+                report.used
+            );
         }
         Command::Down { purge } => {
             let mut manifest = Manifest::load(&dir)?;
