@@ -302,16 +302,21 @@ fn fetch_shard(manifest: &Manifest, put: &StorePut, shard_index: u8) -> Result<V
         .and_then(Value::as_str)
         .and_then(|text| hex::decode(text).ok())
         .ok_or_else(|| format!("node {} answered no shard hex", node.index))?;
-    let root = merkle::root(&bytes, put.chunk_bytes).ok();
-    if bytes.len() as u64 != put.shard_bytes
-        || root.as_ref() != put.shard_roots.get(usize::from(shard_index))
-    {
+    if !shard_matches(put, shard_index, &bytes) {
         return Err(format!(
             "corrupted: node {}'s copy does not match the committed root",
             node.index
         ));
     }
     Ok(bytes)
+}
+
+/// Whether `bytes` are shard `shard_index` of `put`: its committed length and Merkle root.
+pub fn shard_matches(put: &StorePut, shard_index: u8, bytes: &[u8]) -> bool {
+    let root = merkle::root(bytes, put.chunk_bytes).ok();
+    bytes.len() as u64 == put.shard_bytes
+        && root.is_some()
+        && root.as_ref() == put.shard_roots.get(usize::from(shard_index))
 }
 
 /// Fetch any `k` intact shards of `file_id`, recover the file and write it to `out`.
@@ -345,4 +350,27 @@ pub fn get(manifest: &Manifest, file_id: &Hash, out: &Path) -> Result<GetReport,
     let recovered = recover_file(&put, &slots, &owner_key).map_err(storage_error)?;
     std::fs::write(out, &recovered.plaintext).map_err(io("writing", out))?;
     Ok(GetReport { bytes: recovered.plaintext.len(), used, skipped })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap in a test is a test failure
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_committed_shard_matches() {
+        let prepared = prepare_file(&[9u8; 5000], &OwnerKey([3; 32]), 2, 3, 64).unwrap();
+        let put = prepared.store_put(Vec::new(), 1, 0);
+        for (index, shard) in prepared.shards.iter().enumerate() {
+            assert!(shard_matches(&put, index as u8, shard));
+        }
+        let mut flipped = prepared.shards[0].clone();
+        flipped[17] ^= 1;
+        assert!(!shard_matches(&put, 0, &flipped), "a flipped bit");
+        assert!(!shard_matches(&put, 1, &prepared.shards[0]), "another shard's bytes");
+        assert!(!shard_matches(&put, 0, &prepared.shards[0][..64]), "a truncated shard");
+        assert!(!shard_matches(&put, 3, &prepared.shards[0]), "an index past n");
+        assert!(parse_file_id("xyz").is_err());
+        assert!(parse_file_id(&"00".repeat(32)).is_ok());
+    }
 }

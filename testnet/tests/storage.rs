@@ -153,6 +153,24 @@ fn put_get_and_survive_a_lost_holder() {
     }
     assert!(holders.len() >= 3, "holders {holders:?} of {assigned:?}");
 
+    // A holder refuses bytes that do not match the contract, and a node refuses a shard that is
+    // not assigned to it: nobody makes a node keep (and prove) what no contract pays for.
+    let holder = &manifest.nodes[holders[0]];
+    let shard = assigned.iter().position(|account| *account == holder.account).unwrap();
+    let route = format!("/shard/{file_id}/{shard}");
+    let served = http::get(holder.api, &route).unwrap();
+    let mut bytes = hex::decode(served["shard"].as_str().unwrap()).unwrap();
+    bytes[100] ^= 0xff;
+    let corrupt = serde_json::json!({ "shard": hex::encode(&bytes) });
+    let refused = http::post(holder.api, &route, &corrupt).unwrap_err().to_string();
+    assert!(refused.contains("422"), "{refused}");
+    bytes[100] ^= 0xff;
+    let other = manifest.nodes.iter().find(|node| node.index != holder.index).unwrap();
+    let original = serde_json::json!({ "shard": hex::encode(&bytes) });
+    let misplaced = http::get(other.api, &route).is_err();
+    let refused = http::post(other.api, &route, &original).unwrap_err().to_string();
+    assert!(misplaced && refused.contains("409"), "{refused}");
+
     // Lose one holder: any two of the others still recover the file.
     let lost = holders[0].to_string();
     net.cli(&["kill", &lost]);
