@@ -114,7 +114,48 @@ pub fn sweep_charts(sweep: &SweepReport) -> Vec<NamedChart> {
     crate::storage::charts(sweep, &mut charts);
     grinding(sweep, &mut charts);
     conflict_spam(sweep, &mut charts);
+    network_split(sweep, &mut charts);
     charts
+}
+
+/// #12: the merchant's payment reverted against the split's duration, one series per wait z,
+/// each beside its two-Poisson race curve.
+fn network_split(sweep: &SweepReport, charts: &mut Vec<NamedChart>) {
+    let name = "split_revert";
+    if named(sweep, name).next().is_none() {
+        return;
+    }
+    let shares = values(named(sweep, name), "s");
+    let s_text = shares.iter().map(f64::to_string).collect::<Vec<_>>().join(", ");
+    let mut chart = interval_chart(
+        ChartLabels::new(
+            &format!(
+                "Network split: merchant's delivered payment reverted (merchant side s = {s_text})"
+            ),
+            "split duration d (target intervals T)",
+            "probability the payment is reverted",
+        ),
+        named(sweep, name),
+        "d",
+        Some("z"),
+    );
+    chart.legend = LegendCorner::UpperLeft;
+    // Smooth race curves in place of the segments joining the judged values.
+    chart.curves.clear();
+    let high = values(named(sweep, name), "d").last().copied().unwrap_or(1.0);
+    for (index, z) in values(named(sweep, name), "z").into_iter().enumerate() {
+        for s in &shares {
+            chart.curves.push(Curve::from_function(
+                &format!("z = {z}: Poisson race (judged)"),
+                0.0..high,
+                97,
+                index,
+                LineStyle::Dashed,
+                |d| reference::network_split_revert(*s, d, z as u32).ok(),
+            ));
+        }
+    }
+    charts.push(NamedChart::new("split_revert", Chart::Intervals(chart)));
 }
 
 /// #5: the grinder's share against the versions it forges, beside the share it would get if

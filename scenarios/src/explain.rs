@@ -95,6 +95,18 @@ pub fn explain(scenario: &Scenario) -> String {
              reference: s and 1 (g_h = H(g_{h-1} || winner) holds no content); \
              s/(s+(1-s)^g), the share if content entered the signature, is shown."
         }
+        MetricName::SplitRevert => {
+            "After one checkpoint of common history the network splits for d T into side A \
+             (nodes 0..n/2, share s, merchant on node 0) and side B (the rest, share 1-s). The \
+             payer (last node, no space needed) pays the merchant on A and spends the same nonce \
+             to a sink on B. The merchant delivers when the payment is z checkpoints deep on A. \
+             Then the network heals (fixed difficulty; finality lifted to 4096).\n\
+             metric: split_revert = delivered and the payment not applied at the end (one \
+             trial per seed, Wilson CI); split_delivered = delivered.\n\
+             reference: A ~ Poisson(s d), B ~ Poisson((1-s) d): P(revert) = sum_{a>=z} \
+             P(A=a) [P(B>a) + (1-s) P(B=a)] (ties: first-seen heads, next checkpoint decides); \
+             P(delivered) = P(Poisson(s d) >= z), at z = k+1 the chance one side finalises."
+        }
         MetricName::StorageDetection | MetricName::ShardLoss => crate::storage::story(scenario),
     };
     let _ = writeln!(out, "{story}");

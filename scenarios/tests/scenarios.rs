@@ -62,6 +62,7 @@ fn every_shipped_scenario_file_is_valid() {
         "tips",
         "grinding",
         "conflict-spam",
+        "network-split",
     ] {
         Scenario::load(&directory.join(format!("{name}.toml"))).expect(name);
     }
