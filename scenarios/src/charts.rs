@@ -115,7 +115,41 @@ pub fn sweep_charts(sweep: &SweepReport) -> Vec<NamedChart> {
     grinding(sweep, &mut charts);
     conflict_spam(sweep, &mut charts);
     network_split(sweep, &mut charts);
+    lazy_tips(sweep, &mut charts);
     charts
+}
+
+/// #10 lazy tips: honest latency change (judged, 0) and the lazy units' own latency (shown).
+fn lazy_tips(sweep: &SweepReport, charts: &mut Vec<NamedChart>) {
+    if named(sweep, "lazy_honest_latency_increase_s").next().is_some() {
+        let mut chart = interval_chart(
+            ChartLabels::new(
+                "Lazy tips / parasite chain: honest confirmation latency, lazy minus silent",
+                "lazy transfers per second",
+                "latency increase (s)",
+            ),
+            named(sweep, "lazy_honest_latency_increase_s"),
+            "rate",
+            None,
+        );
+        chart.legend = LegendCorner::UpperLeft;
+        relabel_references(&mut chart.curves);
+        charts.push(NamedChart::new("lazy_tips_honest_latency", Chart::Intervals(chart)));
+    }
+    if named(sweep, "lazy_latency_s").next().is_some() {
+        let mut chart = interval_chart(
+            ChartLabels::new(
+                "Lazy tips / parasite chain: the lazy units' own confirmation latency",
+                "lazy transfers per second",
+                "latency (s), not judged",
+            ),
+            named(sweep, "lazy_latency_s"),
+            "rate",
+            None,
+        );
+        chart.legend = LegendCorner::UpperRight;
+        charts.push(NamedChart::new("lazy_tips_lazy_latency", Chart::Intervals(chart)));
+    }
 }
 
 /// #12: the merchant's payment reverted against the split's duration, one series per wait z,

@@ -107,6 +107,17 @@ pub fn explain(scenario: &Scenario) -> String {
              P(A=a) [P(B>a) + (1-s) P(B=a)] (ties: first-seen heads, next checkpoint decides); \
              P(delivered) = P(Poisson(s d) >= z), at z = k+1 the chance one side finalises."
         }
+        MetricName::LazyTips => {
+            "A non-mining attacker issues `rate` transfers per second, each approving its own \
+             previous transfer (a parasite chain) and an honest unit issued at least 30 s \
+             earlier, never recent tips; honest wallets transfer at tx_per_s. Each seed runs \
+             twice on one genesis and workload: attacker silent, then lazy.\n\
+             metric: lazy_honest_confirmed (honest transfers applied), \
+             lazy_honest_latency_increase_s (paired, lazy minus silent, blocks of 20), \
+             lazy_confirmed and lazy_latency_s (the lazy units themselves) and \
+             lazy_run_honest_latency_s (shown, not judged).\n\
+             reference: 1 and 0 (a lazy issuer cannot slow honest transfers)."
+        }
         MetricName::StorageDetection | MetricName::ShardLoss => crate::storage::story(scenario),
     };
     let _ = writeln!(out, "{story}");

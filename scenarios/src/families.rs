@@ -59,6 +59,7 @@ pub fn run_seed<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics,
         MetricName::ConflictSpam => crate::conflict_spam::run::<E>(scenario, seed),
         MetricName::GrindShare => crate::grinding::run::<E>(scenario, seed),
         MetricName::SplitRevert => crate::network_split::run::<E>(scenario, seed),
+        MetricName::LazyTips => crate::lazy_tips::run::<E>(scenario, seed),
         MetricName::StorageDetection => crate::storage::detection::<E>(scenario, seed),
         MetricName::ShardLoss => crate::storage::shard_loss::<E>(scenario, seed),
     }

@@ -160,6 +160,9 @@ pub enum AttackerKind {
     /// `s`) and the other side for `d` target intervals; the payer spends one nonce differently
     /// on each side and the merchant delivers after `z` checkpoints of its side.
     NetworkSplit,
+    /// Lazy tips / parasite sub-DAG (#10): `rate` transfers per second, each approving the
+    /// attacker's previous one and an old honest unit instead of recent tips.
+    LazyTips,
 }
 
 impl AttackerKind {
@@ -172,6 +175,7 @@ impl AttackerKind {
             AttackerKind::ConflictSpam => "conflict-spam",
             AttackerKind::Grind => "grind",
             AttackerKind::NetworkSplit => "network-split",
+            AttackerKind::LazyTips => "lazy-tips",
         }
     }
 }
@@ -226,6 +230,8 @@ pub enum MetricName {
     /// Fraction of network splits of length d after which the merchant's delivered payment is
     /// reverted (crate::network_split).
     SplitRevert,
+    /// Honest latency and confirmation beside a lazy / parasite issuer (crate::lazy_tips).
+    LazyTips,
 }
 
 impl MetricName {
@@ -241,6 +247,7 @@ impl MetricName {
             MetricName::ConflictSpam => "conflict_spam",
             MetricName::GrindShare => "grind_share",
             MetricName::SplitRevert => "split_revert",
+            MetricName::LazyTips => "lazy_tips",
         }
     }
 
@@ -254,6 +261,7 @@ impl MetricName {
             MetricName::ConflictSpam => AttackerKind::ConflictSpam,
             MetricName::GrindShare => AttackerKind::Grind,
             MetricName::SplitRevert => AttackerKind::NetworkSplit,
+            MetricName::LazyTips => AttackerKind::LazyTips,
         }
     }
 
@@ -271,6 +279,7 @@ impl MetricName {
             MetricName::ConflictSpam => &[ReferenceName::ExactlyOnce],
             MetricName::GrindShare => &[ReferenceName::Share],
             MetricName::SplitRevert => &[ReferenceName::PoissonRace],
+            MetricName::LazyTips => &[ReferenceName::Unchanged],
         }
     }
 }
@@ -301,6 +310,8 @@ pub enum ReferenceName {
     ExactlyOnce,
     /// Two independent Poisson processes race for d T; the heavier side at the heal wins.
     PoissonRace,
+    /// Honest transfers all applied, their latency unchanged (PROTOCOL.md §7 #10).
+    Unchanged,
 }
 
 impl ReferenceName {
@@ -317,6 +328,7 @@ impl ReferenceName {
             ReferenceName::KOfN => "k-of-n",
             ReferenceName::ExactlyOnce => "exactly-once",
             ReferenceName::PoissonRace => "poisson-race",
+            ReferenceName::Unchanged => "unchanged",
         }
     }
 }
@@ -454,7 +466,9 @@ impl Scenario {
         let kind = attacker.kind.name();
         let kind_is = |wanted: AttackerKind| attacker.kind == wanted;
         let (wants_s, wants_q, wants_z) = match attacker.kind {
-            AttackerKind::None | AttackerKind::ConflictSpam => (false, false, false),
+            AttackerKind::None | AttackerKind::ConflictSpam | AttackerKind::LazyTips => {
+                (false, false, false)
+            }
             AttackerKind::LargeMiner | AttackerKind::Grind => (true, false, false),
             AttackerKind::NetworkSplit => (true, false, true),
             AttackerKind::PrivateRace => (false, true, true),
@@ -463,7 +477,11 @@ impl Scenario {
         let fields: [(&'static str, bool, bool); 8] = [
             ("attacker.s", wants_s, attacker.s.is_some()),
             ("attacker.split", kind_is(AttackerKind::LargeMiner), attacker.split.is_some()),
-            ("attacker.rate", kind_is(AttackerKind::ConflictSpam), attacker.rate.is_some()),
+            (
+                "attacker.rate",
+                kind_is(AttackerKind::ConflictSpam) || kind_is(AttackerKind::LazyTips),
+                attacker.rate.is_some(),
+            ),
             ("attacker.variants", kind_is(AttackerKind::Grind), attacker.variants.is_some()),
             ("attacker.q", wants_q, attacker.q.is_some()),
             ("attacker.z", wants_z, attacker.z.is_some()),

@@ -63,6 +63,7 @@ fn every_shipped_scenario_file_is_valid() {
         "grinding",
         "conflict-spam",
         "network-split",
+        "lazy-tips",
     ] {
         Scenario::load(&directory.join(format!("{name}.toml"))).expect(name);
     }
