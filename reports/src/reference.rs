@@ -350,6 +350,66 @@ pub fn virtual_space_nonces(rate: f64, window_s: f64) -> Result<f64, ReferenceEr
     Ok(rate * window_s)
 }
 
+/// `P(Poisson(mean) ≥ n)`: the chance that a side holding rate `mean` checkpoints over a time
+/// span forges at least `n` of them. With `mean = s·d/T` and `n = k + 1` it is the chance that
+/// one side of a split of length `d` finalises its own branch (docs/simulator.md, partition cap).
+pub fn poisson_at_least(mean: f64, n: u32) -> Result<f64, ReferenceError> {
+    require("mean", mean, "[0, 700]", (0.0..=700.0).contains(&mean))?;
+    // 1 − P(< n), summed term by term; for tails far below 1 sum the tail instead so that the
+    // small values the docs quote keep their digits.
+    let terms = poisson_pmf(mean, n as usize + poisson_span(mean));
+    let below: f64 = terms.iter().take(n as usize).sum();
+    let tail: f64 = terms.iter().skip(n as usize).sum();
+    Ok(if tail < 0.5 { tail } else { 1.0 - below })
+}
+
+/// Terms beyond the mean that leave less than 1e-16 of a Poisson mass uncounted.
+fn poisson_span(mean: f64) -> usize {
+    (mean + 12.0 * mean.sqrt() + 40.0).ceil() as usize
+}
+
+/// `P(Poisson(mean) = i)` for `i < len`, by the recurrence `p_i = p_{i−1}·mean/i`.
+fn poisson_pmf(mean: f64, len: usize) -> Vec<f64> {
+    let mut terms = Vec::with_capacity(len);
+    let mut term = (-mean).exp();
+    for i in 0..len {
+        if i > 0 {
+            term *= mean / i as f64;
+        }
+        terms.push(term);
+    }
+    terms
+}
+
+/// Network-split double-spend (PROTOCOL.md §7 scenario 12): probability that the merchant's
+/// payment is reverted. The network is split for `d` target intervals into side A (share `s`
+/// of the space, the merchant's) and side B (share `1 − s`); each side forges checkpoints as an
+/// independent Poisson process, A ~ Poisson(s·d), B ~ Poisson((1 − s)·d). The merchant delivers
+/// once its side holds `z` checkpoints (A ≥ z); at the heal the heavier side wins (weight =
+/// checkpoint count at fixed difficulty), and a tie keeps each side on its first-seen head until
+/// the next checkpoint, which side B forges with probability `1 − s`:
+///
+/// `P = Σ_{a ≥ z} P(A = a) · [P(B > a) + (1 − s)·P(B = a)]`.
+pub fn network_split_revert(s: f64, d: f64, z: u32) -> Result<f64, ReferenceError> {
+    require_share("s", s)?;
+    require("d", d, "[0, 700]", (0.0..=700.0).contains(&d))?;
+    let (mean_a, mean_b) = (s * d, (1.0 - s) * d);
+    let len = z as usize + poisson_span(mean_a.max(mean_b));
+    let side_a = poisson_pmf(mean_a, len);
+    let side_b = poisson_pmf(mean_b, len + 1);
+    // above[a] = P(B > a).
+    let mut above = vec![0.0; len + 1];
+    let mut running = 0.0;
+    for a in (0..len).rev() {
+        running += side_b[a + 1];
+        above[a] = running;
+    }
+    Ok((z as usize..len)
+        .map(|a| side_a[a] * (above[a] + (1.0 - s) * side_b[a]))
+        .sum::<f64>()
+        .clamp(0.0, 1.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,5 +582,38 @@ mod tests {
         let capacity = estimated_capacity_bytes(10.0, 2f64.powi(40)).expect("ok");
         assert!(close(capacity / (2f64.powi(42) / 10.0), 1.0, 1e-12));
         assert_eq!(virtual_space_nonces(100.0, 30.0).expect("ok"), 3_000.0);
+    }
+
+    #[test]
+    fn network_split_references() {
+        // docs/simulator.md: a half side finalises during a split of k T / 4 with probability
+        // P(Poisson(k/8) ≥ k + 1): 6e-4 at k = 3, 1.4e-5 at k = 6.
+        let k3 = poisson_at_least(3.0 / 8.0, 4).expect("ok");
+        let k6 = poisson_at_least(6.0 / 8.0, 7).expect("ok");
+        assert!(close(k3, 6.1e-4, 0.1e-4), "{k3}");
+        assert!(close(k6, 1.4e-5, 0.05e-5), "{k6}");
+        assert_eq!(poisson_at_least(2.0, 0).expect("ok"), 1.0);
+        assert!(close(poisson_at_least(2.0, 1).expect("ok"), 1.0 - (-2.0f64).exp(), 1e-15));
+        assert!(poisson_at_least(-1.0, 1).is_err());
+        // Symmetric sides, no wait: B ahead, or a tie then B next with 1/2, is 1/2 exactly.
+        assert!(close(network_split_revert(0.5, 4.0, 0).expect("ok"), 0.5, 1e-12));
+        // No split, nothing delivered; a long split with a lighter merchant side reverts it.
+        assert_eq!(network_split_revert(0.4, 0.0, 1).expect("ok"), 0.0);
+        assert!(network_split_revert(0.3, 300.0, 1).expect("ok") > 0.99);
+        // By definition, with the two Poisson laws written out independently.
+        for (s, d, z) in [(0.4, 2.0, 1), (0.4, 8.0, 3), (0.25, 4.0, 2), (0.6, 3.0, 2)] {
+            let pmf = |mean: f64, i: u32| {
+                (-mean).exp() * mean.powi(i as i32) / (1..=i).map(f64::from).product::<f64>()
+            };
+            let mut direct = 0.0;
+            for a in z..80 {
+                let heavier: f64 = (a + 1..120).map(|b| pmf((1.0 - s) * d, b)).sum();
+                direct += pmf(s * d, a) * (heavier + (1.0 - s) * pmf((1.0 - s) * d, a));
+            }
+            let formula = network_split_revert(s, d, z).expect("ok");
+            assert!(close(formula, direct, 1e-12), "s={s} d={d} z={z}: {formula} vs {direct}");
+            // Reverted needs delivered: never above P(A ≥ z).
+            assert!(formula <= poisson_at_least(s * d, z).expect("ok"));
+        }
     }
 }

@@ -114,7 +114,82 @@ pub fn sweep_charts(sweep: &SweepReport) -> Vec<NamedChart> {
     crate::storage::charts(sweep, &mut charts);
     grinding(sweep, &mut charts);
     conflict_spam(sweep, &mut charts);
+    network_split(sweep, &mut charts);
+    lazy_tips(sweep, &mut charts);
     charts
+}
+
+/// #10 lazy tips: honest latency change (judged, 0) and the lazy units' own latency (shown).
+fn lazy_tips(sweep: &SweepReport, charts: &mut Vec<NamedChart>) {
+    if named(sweep, "lazy_honest_latency_increase_s").next().is_some() {
+        let mut chart = interval_chart(
+            ChartLabels::new(
+                "Lazy tips / parasite chain: honest confirmation latency, lazy minus silent",
+                "lazy transfers per second",
+                "latency increase (s)",
+            ),
+            named(sweep, "lazy_honest_latency_increase_s"),
+            "rate",
+            None,
+        );
+        chart.legend = LegendCorner::UpperLeft;
+        relabel_references(&mut chart.curves);
+        charts.push(NamedChart::new("lazy_tips_honest_latency", Chart::Intervals(chart)));
+    }
+    if named(sweep, "lazy_latency_s").next().is_some() {
+        let mut chart = interval_chart(
+            ChartLabels::new(
+                "Lazy tips / parasite chain: the lazy units' own confirmation latency",
+                "lazy transfers per second",
+                "latency (s), not judged",
+            ),
+            named(sweep, "lazy_latency_s"),
+            "rate",
+            None,
+        );
+        chart.legend = LegendCorner::UpperRight;
+        charts.push(NamedChart::new("lazy_tips_lazy_latency", Chart::Intervals(chart)));
+    }
+}
+
+/// #12: the merchant's payment reverted against the split's duration, one series per wait z,
+/// each beside its two-Poisson race curve.
+fn network_split(sweep: &SweepReport, charts: &mut Vec<NamedChart>) {
+    let name = "split_revert";
+    if named(sweep, name).next().is_none() {
+        return;
+    }
+    let shares = values(named(sweep, name), "s");
+    let s_text = shares.iter().map(f64::to_string).collect::<Vec<_>>().join(", ");
+    let mut chart = interval_chart(
+        ChartLabels::new(
+            &format!(
+                "Network split: merchant's delivered payment reverted (merchant side s = {s_text})"
+            ),
+            "split duration d (target intervals T)",
+            "probability the payment is reverted",
+        ),
+        named(sweep, name),
+        "d",
+        Some("z"),
+    );
+    chart.legend = LegendCorner::UpperLeft;
+    // Smooth race curves in place of the segments joining the judged values.
+    chart.curves.clear();
+    let high = values(named(sweep, name), "d").last().copied().unwrap_or(1.0);
+    for (index, z) in values(named(sweep, name), "z").into_iter().enumerate() {
+        for s in &shares {
+            chart.curves.push(Curve::from_function(
+                &format!("z = {z}: Poisson race (judged)"),
+                0.0..high,
+                97,
+                index,
+                LineStyle::Dashed,
+                |d| reference::network_split_revert(*s, d, z as u32).ok(),
+            ));
+        }
+    }
+    charts.push(NamedChart::new("split_revert", Chart::Intervals(chart)));
 }
 
 /// #5: the grinder's share against the versions it forges, beside the share it would get if

@@ -57,6 +57,16 @@ pub trait Engine: Sized {
         to: AccountId,
         amount: u64,
     ) -> Option<Transaction>;
+    /// Builds a signed transfer of node `from` approving the given `parents` instead of the
+    /// tips its node would select (a lazy or parasite issuer's choice), without submitting it.
+    fn build_transfer_with_parents(
+        &mut self,
+        from: usize,
+        nonce: u64,
+        to: AccountId,
+        amount: u64,
+        parents: [Hash; 2],
+    ) -> Option<Transaction>;
     /// Final checkpoint ids by height, as node `index` reported them.
     fn finals(&self, index: usize) -> &std::collections::BTreeMap<u64, Hash>;
     fn trace_hash(&self) -> Hash;
@@ -197,6 +207,26 @@ impl Engine for LocalNetEngine {
     ) -> Option<Transaction> {
         let kind = vein_node::core::transaction::TxKind::Transfer { to, amount };
         self.net.nodes[from].build_transaction(nonce, kind, 10).ok()
+    }
+
+    fn build_transfer_with_parents(
+        &mut self,
+        from: usize,
+        nonce: u64,
+        to: AccountId,
+        amount: u64,
+        parents: [Hash; 2],
+    ) -> Option<Transaction> {
+        let key = self.keys.get(from)?;
+        let body = vein_node::core::transaction::TransactionBody {
+            from: key.account(),
+            nonce,
+            kind: TxKind::Transfer { to, amount },
+            fee: 10,
+            parents,
+            issued_at_ms: self.net.now_ms,
+        };
+        body.sign(key).ok()
     }
 
     fn finals(&self, index: usize) -> &std::collections::BTreeMap<u64, Hash> {

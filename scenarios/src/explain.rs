@@ -95,6 +95,29 @@ pub fn explain(scenario: &Scenario) -> String {
              reference: s and 1 (g_h = H(g_{h-1} || winner) holds no content); \
              s/(s+(1-s)^g), the share if content entered the signature, is shown."
         }
+        MetricName::SplitRevert => {
+            "After one checkpoint of common history the network splits for d T into side A \
+             (nodes 0..n/2, share s, merchant on node 0) and side B (the rest, share 1-s). The \
+             payer (last node, no space needed) pays the merchant on A and spends the same nonce \
+             to a sink on B. The merchant delivers when the payment is z checkpoints deep on A. \
+             Then the network heals (fixed difficulty; finality lifted to 4096).\n\
+             metric: split_revert = delivered and the payment not applied at the end (one \
+             trial per seed, Wilson CI); split_delivered = delivered.\n\
+             reference: A ~ Poisson(s d), B ~ Poisson((1-s) d): P(revert) = sum_{a>=z} \
+             P(A=a) [P(B>a) + (1-s) P(B=a)] (ties: first-seen heads, next checkpoint decides); \
+             P(delivered) = P(Poisson(s d) >= z), at z = k+1 the chance one side finalises."
+        }
+        MetricName::LazyTips => {
+            "A non-mining attacker issues `rate` transfers per second, each approving its own \
+             previous transfer (a parasite chain) and an honest unit issued at least 30 s \
+             earlier, never recent tips; honest wallets transfer at tx_per_s. Each seed runs \
+             twice on one genesis and workload: attacker silent, then lazy.\n\
+             metric: lazy_honest_confirmed (honest transfers applied), \
+             lazy_honest_latency_increase_s (paired, lazy minus silent, blocks of 20), \
+             lazy_confirmed and lazy_latency_s (the lazy units themselves) and \
+             lazy_run_honest_latency_s (shown, not judged).\n\
+             reference: 1 and 0 (a lazy issuer cannot slow honest transfers)."
+        }
         MetricName::StorageDetection | MetricName::ShardLoss => crate::storage::story(scenario),
     };
     let _ = writeln!(out, "{story}");

@@ -58,6 +58,8 @@ pub fn run_seed<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics,
         MetricName::TipCount => crate::tip_dynamics::run::<E>(scenario, seed),
         MetricName::ConflictSpam => crate::conflict_spam::run::<E>(scenario, seed),
         MetricName::GrindShare => crate::grinding::run::<E>(scenario, seed),
+        MetricName::SplitRevert => crate::network_split::run::<E>(scenario, seed),
+        MetricName::LazyTips => crate::lazy_tips::run::<E>(scenario, seed),
         MetricName::StorageDetection => crate::storage::detection::<E>(scenario, seed),
         MetricName::ShardLoss => crate::storage::shard_loss::<E>(scenario, seed),
     }

@@ -5,7 +5,8 @@
 //! - [`engine`]: the executor seam (LocalNet today, the madsim simulator later).
 //! - [`families`]: one run of one seed per family; attackers are node policies. Families
 //!   with more story than fits there have their own file: [`tip_dynamics`] (#11),
-//!   [`conflict_spam`] (#10), [`grinding`] (#5).
+//!   [`conflict_spam`] (#10), [`grinding`] (#5), [`network_split`] (#12),
+//!   [`lazy_tips`] (#10).
 //! - [`runner`]: grids, seeds, shards, parallel execution, merging, report directories.
 //! - [`charts`]: the plots of a pooled sweep.
 //! - [`suite`]: the default suite, one report for the main families.
@@ -18,6 +19,8 @@ pub mod engine;
 pub mod explain;
 pub mod families;
 pub mod grinding;
+pub mod lazy_tips;
+pub mod network_split;
 pub mod runner;
 pub mod scenario;
 pub mod storage;

@@ -156,6 +156,13 @@ pub enum AttackerKind {
     /// Challenge grinding: share `s`, forging each checkpoint in `variants` versions and
     /// publishing the one that gives it the best next deadline.
     Grind,
+    /// Network-split double-spend (#12): the network is split into the merchant's side (share
+    /// `s`) and the other side for `d` target intervals; the payer spends one nonce differently
+    /// on each side and the merchant delivers after `z` checkpoints of its side.
+    NetworkSplit,
+    /// Lazy tips / parasite sub-DAG (#10): `rate` transfers per second, each approving the
+    /// attacker's previous one and an old honest unit instead of recent tips.
+    LazyTips,
 }
 
 impl AttackerKind {
@@ -167,6 +174,8 @@ impl AttackerKind {
             AttackerKind::Withhold => "withhold",
             AttackerKind::ConflictSpam => "conflict-spam",
             AttackerKind::Grind => "grind",
+            AttackerKind::NetworkSplit => "network-split",
+            AttackerKind::LazyTips => "lazy-tips",
         }
     }
 }
@@ -191,6 +200,8 @@ pub struct Attacker {
     pub rate: Option<f64>,
     /// Grinding: versions of each checkpoint the attacker forges and chooses from.
     pub variants: Option<u64>,
+    /// Network split: its duration, in target intervals T.
+    pub d: Option<f64>,
 }
 
 /// What is measured; decides which family runs.
@@ -216,6 +227,11 @@ pub enum MetricName {
     ConflictSpam,
     /// Fraction of checkpoints won by a grinding miner.
     GrindShare,
+    /// Fraction of network splits of length d after which the merchant's delivered payment is
+    /// reverted (crate::network_split).
+    SplitRevert,
+    /// Honest latency and confirmation beside a lazy / parasite issuer (crate::lazy_tips).
+    LazyTips,
 }
 
 impl MetricName {
@@ -230,6 +246,8 @@ impl MetricName {
             MetricName::ShardLoss => "shard_loss",
             MetricName::ConflictSpam => "conflict_spam",
             MetricName::GrindShare => "grind_share",
+            MetricName::SplitRevert => "split_revert",
+            MetricName::LazyTips => "lazy_tips",
         }
     }
 
@@ -242,6 +260,8 @@ impl MetricName {
             MetricName::SelfishRevenue => AttackerKind::Withhold,
             MetricName::ConflictSpam => AttackerKind::ConflictSpam,
             MetricName::GrindShare => AttackerKind::Grind,
+            MetricName::SplitRevert => AttackerKind::NetworkSplit,
+            MetricName::LazyTips => AttackerKind::LazyTips,
         }
     }
 
@@ -258,6 +278,8 @@ impl MetricName {
             MetricName::ShardLoss => &[ReferenceName::KOfN],
             MetricName::ConflictSpam => &[ReferenceName::ExactlyOnce],
             MetricName::GrindShare => &[ReferenceName::Share],
+            MetricName::SplitRevert => &[ReferenceName::PoissonRace],
+            MetricName::LazyTips => &[ReferenceName::Unchanged],
         }
     }
 }
@@ -286,6 +308,10 @@ pub enum ReferenceName {
     KOfN,
     /// Each conflict applied exactly once, honest transfers unaffected (PROTOCOL.md §7 #10).
     ExactlyOnce,
+    /// Two independent Poisson processes race for d T; the heavier side at the heal wins.
+    PoissonRace,
+    /// Honest transfers all applied, their latency unchanged (PROTOCOL.md §7 #10).
+    Unchanged,
 }
 
 impl ReferenceName {
@@ -301,6 +327,8 @@ impl ReferenceName {
             ReferenceName::DetectionCurve => "detection-curve",
             ReferenceName::KOfN => "k-of-n",
             ReferenceName::ExactlyOnce => "exactly-once",
+            ReferenceName::PoissonRace => "poisson-race",
+            ReferenceName::Unchanged => "unchanged",
         }
     }
 }
@@ -355,6 +383,8 @@ pub const PARAMETERS: &[&str] = &[
     "crashed",
     "rate",
     "variants",
+    // Network split: its duration in T.
+    "d",
 ];
 
 impl Scenario {
@@ -436,19 +466,31 @@ impl Scenario {
         let kind = attacker.kind.name();
         let kind_is = |wanted: AttackerKind| attacker.kind == wanted;
         let (wants_s, wants_q, wants_z) = match attacker.kind {
-            AttackerKind::None | AttackerKind::ConflictSpam => (false, false, false),
+            AttackerKind::None | AttackerKind::ConflictSpam | AttackerKind::LazyTips => {
+                (false, false, false)
+            }
             AttackerKind::LargeMiner | AttackerKind::Grind => (true, false, false),
+            AttackerKind::NetworkSplit => (true, false, true),
             AttackerKind::PrivateRace => (false, true, true),
             AttackerKind::Withhold => (false, true, false),
         };
-        let fields: [(&'static str, bool, bool); 7] = [
+        let fields: [(&'static str, bool, bool); 8] = [
             ("attacker.s", wants_s, attacker.s.is_some()),
             ("attacker.split", kind_is(AttackerKind::LargeMiner), attacker.split.is_some()),
-            ("attacker.rate", kind_is(AttackerKind::ConflictSpam), attacker.rate.is_some()),
+            (
+                "attacker.rate",
+                kind_is(AttackerKind::ConflictSpam) || kind_is(AttackerKind::LazyTips),
+                attacker.rate.is_some(),
+            ),
             ("attacker.variants", kind_is(AttackerKind::Grind), attacker.variants.is_some()),
             ("attacker.q", wants_q, attacker.q.is_some()),
             ("attacker.z", wants_z, attacker.z.is_some()),
-            ("attacker.give_up_behind", wants_z, attacker.give_up_behind.is_some()),
+            (
+                "attacker.give_up_behind",
+                kind_is(AttackerKind::PrivateRace),
+                attacker.give_up_behind.is_some(),
+            ),
+            ("attacker.d", kind_is(AttackerKind::NetworkSplit), attacker.d.is_some()),
         ];
         for (field, wanted, present) in fields {
             let optional = matches!(field, "attacker.give_up_behind" | "attacker.split");
@@ -487,6 +529,18 @@ impl Scenario {
         if let Some(variants) = attacker.variants {
             at_least("attacker.variants", variants, 1)?;
             at_most("attacker.variants", variants, 64)?;
+        }
+        if let Some(d) = attacker.d
+            && !(d.is_finite() && (0.0..=100.0).contains(&d))
+        {
+            return Err(out_of_range("attacker.d", d, "[0, 100]"));
+        }
+        if kind_is(AttackerKind::NetworkSplit) && self.network.nodes < 4 {
+            return Err(InvalidValue::OutOfRange {
+                field: "network.nodes",
+                value: self.network.nodes.to_string(),
+                expected: "at least 4 for a network split (two nodes a side)",
+            });
         }
         if let Some(z) = attacker.z {
             at_least("attacker.z", z, 1)?;
@@ -527,6 +581,7 @@ impl Scenario {
             "f" | "challenges" | "crashed" => crate::storage::set_parameter(self, name, value)?,
             "rate" => self.attacker.rate = Some(value),
             "variants" => self.attacker.variants = Some(whole()?),
+            "d" => self.attacker.d = Some(value),
             _ => {}
         }
         self.validate()
@@ -553,6 +608,9 @@ impl Scenario {
         }
         if let Some(variants) = attacker.variants {
             labels.insert("variants".to_string(), variants as f64);
+        }
+        if let Some(d) = attacker.d {
+            labels.insert("d".to_string(), d);
         }
         if self.metric.name == MetricName::TipCount {
             labels.insert("tx_per_s".to_string(), self.workload.tx_per_s);

@@ -31,6 +31,9 @@ pub const ENTRIES: &[Entry] = &[
     Entry { file: "tips.toml", text: include_str!("../tips.toml"), seeds: 2 },
     Entry { file: "grinding.toml", text: include_str!("../grinding.toml"), seeds: 2 },
     Entry { file: "conflict-spam.toml", text: include_str!("../conflict-spam.toml"), seeds: 2 },
+    // 12 grid points × 150 one-race seeds: ~12 s on one core.
+    Entry { file: "network-split.toml", text: include_str!("../network-split.toml"), seeds: 150 },
+    Entry { file: "lazy-tips.toml", text: include_str!("../lazy-tips.toml"), seeds: 2 },
 ];
 
 /// Errors of the suite.

@@ -74,3 +74,19 @@ fn conflict_spam_applies_each_conflict_once_and_confirms_honest_transfers() {
     );
     assert!(all_succeeded(measurement(&run, "honest_confirmed")));
 }
+
+#[test]
+fn lazy_parasite_units_leave_honest_transfers_alone() {
+    let scenario = shipped("lazy-tips.toml", |s| {
+        s.run.duration_s = 100;
+        s.attacker.rate = Some(5.0);
+    });
+    let run = run_seed::<LocalNetEngine>(&scenario, 1).unwrap();
+    assert!(run.violations.is_empty(), "{:?}", run.violations);
+    assert!(all_succeeded(measurement(&run, "lazy_honest_confirmed")));
+    let increase = measurement(&run, "lazy_honest_latency_increase_s");
+    assert_eq!(increase.reference_inside_ci, Some(true), "{increase:?}");
+    // The parasite chain is issued and judged: some lazy units exist and were settled.
+    let lazy = measurement(&run, "lazy_confirmed");
+    assert!(matches!(lazy.data, MeasurementData::Proportion { trials, .. } if trials > 100));
+}

@@ -62,6 +62,8 @@ fn every_shipped_scenario_file_is_valid() {
         "tips",
         "grinding",
         "conflict-spam",
+        "network-split",
+        "lazy-tips",
     ] {
         Scenario::load(&directory.join(format!("{name}.toml"))).expect(name);
     }
