@@ -159,9 +159,7 @@ struct NodeSpec {
     skew: Arc<Skew>,
     /// The running driver's handle; `None` while the node is down.
     handle: Mutex<Option<DriverHandle>>,
-    /// How many times the node has started (restarts included).
-    starts: AtomicU64,
-    /// Starts of this node so far (each madsim (re)start runs its init once).
+    /// Starts of this node so far, restarts included (each madsim (re)start runs its init once).
     generation: AtomicU64,
     /// Killed by the fault plan and not yet restarted by it.
     killed: AtomicBool,
@@ -262,7 +260,7 @@ async fn run_node(spec: Arc<NodeSpec>, shared: Arc<Shared>) {
     config.mining = spec.capacity > 0;
     config.unit_cache = Some(shared.units.clone());
     let prover = ModelPlots { account: spec.key.account(), nonces: spec.capacity };
-    let restarted = spec.starts.fetch_add(1, Ordering::Relaxed) > 0;
+    let restarted = generation > 1;
     let sink = CheckerSink { node: spec.index, shared: shared.clone(), restarted };
     let clock = SimClock::new(spec.skew.clone());
     let result = match Driver::start(
@@ -543,7 +541,6 @@ async fn supervise(
                 disk: SimDisk::with_seed(derive_seed(config.seed, "disk", index as u64)),
                 skew: Arc::new(Skew::default()),
                 handle: Mutex::new(None),
-                starts: AtomicU64::new(0),
                 generation: AtomicU64::new(0),
                 killed: AtomicBool::new(false),
             })
