@@ -118,6 +118,26 @@ pub(crate) fn honest_capacities(scenario: &Scenario) -> Vec<u64> {
     vec![scenario.network.nonces_per_node; scenario.network.nodes as usize]
 }
 
+/// The honest network plus one extra node that does not mine (capacity 0) and runs the honest
+/// policy, on a fixed base target: the attacker of the paired-run families (conflict spam, lazy
+/// tips). It is present, and silent, in the baseline run too, so both runs of a seed share one
+/// genesis and one mining lottery. Returns the spec and the attacker's node index.
+pub(crate) fn spec_with_silent_attacker(scenario: &Scenario) -> (NetSpec, usize) {
+    let mut capacities = honest_capacities(scenario);
+    let attacker = capacities.len();
+    capacities.push(0);
+    let mut params = params(scenario);
+    params.fixed_base_target = true;
+    let spec = NetSpec {
+        capacities,
+        params,
+        latency_ms: scenario.network.latency_ms,
+        tip_strategy: tip_strategy(scenario),
+        policies: vec![Policy::Honest; attacker + 1],
+    };
+    (spec, attacker)
+}
+
 /// Capacity that gives an extra node share `q` of the total.
 pub(crate) fn attacker_capacity(honest_total: u64, q: f64) -> u64 {
     ((honest_total as f64) * q / (1.0 - q)).round().max(1.0) as u64

@@ -13,15 +13,12 @@
 
 use vein_node::core::dag::Outcome;
 use vein_node::core::hash::Hash;
-use vein_node::core::node::Policy;
 use vein_node::core::random::DetRng;
 use vein_reports::metrics::{Measurement, Reference, RunMetrics, Violation};
 use vein_reports::reference;
 
-use crate::engine::{Engine, NetSpec};
-use crate::families::{
-    Context, RunError, finish, honest_capacities, invariants, params, start, tip_strategy,
-};
+use crate::engine::Engine;
+use crate::families::{Context, RunError, finish, invariants, spec_with_silent_attacker, start};
 use crate::scenario::Scenario;
 
 /// Honest transfers per latency block (about 10 s at 2 tx/s): close to independent.
@@ -112,21 +109,9 @@ pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
 
 fn run_once<E: Engine>(context: &Context<'_>, rate: f64) -> Result<Outcomes, RunError> {
     let scenario = context.scenario;
-    let mut capacities = honest_capacities(scenario);
-    let honest = capacities.len();
-    // The attacker does not mine; it is present (and silent) in the baseline too, so both runs
-    // share one genesis and lottery.
-    capacities.push(0);
-    let mut params = params(scenario);
-    params.fixed_base_target = true;
-    let spec = NetSpec {
-        capacities,
-        params,
-        latency_ms: scenario.network.latency_ms,
-        tip_strategy: tip_strategy(scenario),
-        policies: vec![Policy::Honest; honest + 1],
-    };
-    let attacker = honest;
+    // The attacker only needs an account and a node to gossip from.
+    let (spec, attacker) = spec_with_silent_attacker(scenario);
+    let honest = attacker;
     let mut engine: E = start(context, &spec)?;
     let seed_bytes = context.seed.to_le_bytes();
     let mut workload = DetRng::from_seed(Hash::of_parts(&[b"lazy-honest", &seed_bytes]).0);
