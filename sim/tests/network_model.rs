@@ -5,30 +5,14 @@
 #![cfg(madsim)]
 #![allow(clippy::unwrap_used)]
 
-use vein_sim::config::{FaultKinds, SimConfig};
+use vein_sim::config::FaultKinds;
 use vein_sim::faults::{Fault, plan};
 use vein_sim::net::{LatencyModel, NetConfig};
-use vein_sim::simulation::{RunReport, run};
+use vein_sim::simulation::run;
 
-fn fast(seed: u64, nodes: usize, duration_s: u64, faults: FaultKinds) -> SimConfig {
-    let mut config = SimConfig::new(seed, nodes);
-    config.duration_s = duration_s;
-    config.tx_rate = 4.0;
-    config.target_interval_ms = 2_000;
-    config.finality_depth = 3;
-    config.faults = faults;
-    config.settle_s = config.default_settle_s();
-    config
-}
+mod common;
 
-fn assert_safe(report: &RunReport) {
-    assert!(
-        report.ok(),
-        "violations {:#?}\nreplay: {}",
-        report.violations,
-        report.config.replay_command()
-    );
-}
+use common::{assert_safe, fast};
 
 /// A tight uplink for the traffic of these tests (bursts of gossip queue behind each other).
 /// Starving it further (2 kB/s) cuts every node off from the others, and lone miners then

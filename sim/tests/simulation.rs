@@ -4,28 +4,12 @@
 //! fast checkpoints (2 s, k = 3) so that a minute of simulated time holds many finalisations.
 #![cfg(madsim)]
 
-use vein_sim::config::{FaultKinds, SimConfig};
-use vein_sim::simulation::{RunReport, run};
+use vein_sim::config::FaultKinds;
+use vein_sim::simulation::run;
 
-fn fast(seed: u64, nodes: usize, duration_s: u64, faults: FaultKinds) -> SimConfig {
-    let mut config = SimConfig::new(seed, nodes);
-    config.duration_s = duration_s;
-    config.tx_rate = 4.0;
-    config.target_interval_ms = 2_000;
-    config.finality_depth = 3;
-    config.faults = faults;
-    config.settle_s = config.default_settle_s();
-    config
-}
+mod common;
 
-fn assert_safe(report: &RunReport) {
-    assert!(
-        report.ok(),
-        "violations {:#?}\nreplay: {}",
-        report.violations,
-        report.config.replay_command()
-    );
-}
+use common::{assert_safe, fast};
 
 #[test]
 fn fifty_nodes_converge_and_finalise_transfers() {
