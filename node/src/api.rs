@@ -239,22 +239,8 @@ async fn submit(State(state): State<ApiState>, body: Bytes) -> ApiResult {
         refuse_self_transfer(&tx.body.from, &tx.body.kind)?;
         state.handle.submit(tx).await
     } else {
-        let field = |name: &str| {
-            request
-                .get(name)
-                .and_then(Value::as_u64)
-                .ok_or_else(|| ApiError::bad_request(format!("{name} must be an unsigned integer")))
-        };
-        let to = request
-            .get("to")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::bad_request("expected {\"tx\": hex} or {to, amount, fee}"))?;
-        let to = parse_account(to)?;
-        let amount = field("amount")?;
-        let fee = match request.get("fee") {
-            None => 1,
-            Some(_) => field("fee")?,
-        };
+        let (to, amount, fee) =
+            parse_transfer(&request, "expected {\"tx\": hex} or {to, amount, fee}")?;
         refuse_self_transfer(&state.account, &TxKind::Transfer { to, amount })?;
         state.handle.transfer(to, amount, fee).await
     };
@@ -268,8 +254,9 @@ async fn submit(State(state): State<ApiState>, body: Bytes) -> ApiResult {
     }
 }
 
-/// One transfer of a batch signed by the node (its own account, next free nonce).
-fn parse_transfer(request: &Value) -> Result<(AccountId, u64, u64), ApiError> {
+/// A transfer for the node to sign (its own account, next free nonce): `to`, `amount` and an
+/// optional `fee` (default 1). `missing_to` is the error message when `to` is absent.
+fn parse_transfer(request: &Value, missing_to: &str) -> Result<(AccountId, u64, u64), ApiError> {
     let field = |name: &str| {
         request
             .get(name)
@@ -279,7 +266,7 @@ fn parse_transfer(request: &Value) -> Result<(AccountId, u64, u64), ApiError> {
     let to = request
         .get("to")
         .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::bad_request("a transfer needs to, amount (and fee)"))?;
+        .ok_or_else(|| ApiError::bad_request(missing_to))?;
     let to = parse_account(to)?;
     let amount = field("amount")?;
     let fee = if request.get("fee").is_none() { 1 } else { field("fee")? };
@@ -321,8 +308,10 @@ async fn submit_batch(State(state): State<ApiState>, body: Bytes) -> ApiResult {
         refuse_self_transfer(&tx.body.from, &tx.body.kind)?;
         txs.push(tx);
     }
-    let transfers =
-        raw_transfers.iter().map(parse_transfer).collect::<Result<Vec<_>, ApiError>>()?;
+    let transfers = raw_transfers
+        .iter()
+        .map(|item| parse_transfer(item, "a transfer needs to, amount (and fee)"))
+        .collect::<Result<Vec<_>, ApiError>>()?;
     for (to, amount, _) in &transfers {
         refuse_self_transfer(&state.account, &TxKind::Transfer { to: *to, amount: *amount })?;
     }
