@@ -285,6 +285,26 @@ mod tests {
         assert_eq!(cp.validate_header(&prev, &context(&PocMode::Real)), Ok(deadline));
     }
 
+    /// Honest authors stamp exactly `prev + deadline`; a later stamp is accepted while it stays
+    /// within the drift of the validator's clock (docs/protocol.md, "Checkpoints").
+    #[test]
+    fn a_late_timestamp_is_accepted_only_within_the_drift() {
+        let key = Keypair::derived("cp", 1);
+        let prev = genesis_predecessor();
+        let poc = PocMode::Real;
+        let (challenge, proof, deadline) = real_proof(&key.account(), &prev);
+        let on_time = prev.timestamp_ms + deadline;
+        let mut ctx = context(&poc);
+        ctx.now_ms = on_time;
+        let late = checkpoint(&key, &prev, &challenge, proof.clone(), on_time + 15_000);
+        assert_eq!(late.validate_header(&prev, &ctx), Ok(deadline));
+        let too_late = checkpoint(&key, &prev, &challenge, proof, on_time + 15_001);
+        assert_eq!(
+            too_late.validate_header(&prev, &ctx),
+            Err(CheckpointError::FromTheFuture { timestamp_ms: on_time + 15_001, now_ms: on_time })
+        );
+    }
+
     #[test]
     fn each_attack_has_its_own_error() {
         let key = Keypair::derived("cp", 1);
