@@ -9,105 +9,15 @@
 // Test helpers may panic on broken invariants; the test drives real processes on the wall clock.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
+mod common;
+
+use common::{Net, wait_until};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use vein_testnet::http;
-use vein_testnet::manifest::Manifest;
-
-const CLI: &str = env!("CARGO_BIN_EXE_vein-testnet");
-
-/// Newest modification time of any file under `dir`.
-fn newest_mtime(dir: &Path) -> std::time::SystemTime {
-    let mut newest = std::time::SystemTime::UNIX_EPOCH;
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        let time = if path.is_dir() {
-            newest_mtime(&path)
-        } else {
-            entry.metadata().and_then(|m| m.modified()).unwrap_or(newest)
-        };
-        newest = newest.max(time);
-    }
-    newest
-}
-
-/// Make sure the `vein-node` binary next to the CLI is current (cargo builds only this crate's
-/// binaries for its tests). A workspace test run has built it already: rebuilding then could
-/// re-resolve features and recompile dependencies for minutes, so build only when it is
-/// missing or older than the node's sources.
-fn build_node_binary() {
-    let cli = Path::new(CLI);
-    let profile_dir = cli.parent().unwrap();
-    let binary = profile_dir.join("vein-node");
-    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("../node");
-    let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
-    if built.is_some_and(|built| built >= newest_mtime(&sources.join("src"))) {
-        return;
-    }
-    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
-        Some("debug") | None => "dev".to_string(),
-        Some(other) => other.to_string(),
-    };
-    let target_dir = profile_dir.parent().unwrap();
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "-p", "vein-node", "--bin", "vein-node", "--profile", &profile])
-        .env("CARGO_TARGET_DIR", target_dir)
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building vein-node failed");
-}
-
-/// A testnet that is brought down when the test ends, pass or fail.
-struct Net {
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        let _ = Command::new(CLI).arg("--dir").arg(self.dir.path()).arg("down").output();
-    }
-}
 
 impl Net {
-    fn cli(&self, args: &[&str]) -> String {
-        let output = Command::new(CLI)
-            .arg("--dir")
-            .arg(self.dir.path())
-            .args(args)
-            .output()
-            .expect("run vein-testnet");
-        assert!(
-            output.status.success(),
-            "vein-testnet {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).trim().to_string()
-    }
-
-    /// Run a command that must fail; returns its stderr.
-    fn cli_fails(&self, args: &[&str]) -> String {
-        let output = Command::new(CLI)
-            .arg("--dir")
-            .arg(self.dir.path())
-            .args(args)
-            .output()
-            .expect("run vein-testnet");
-        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-        assert!(!output.status.success(), "vein-testnet {args:?} should have failed");
-        assert!(!stderr.contains("panicked"), "vein-testnet {args:?} panicked: {stderr}");
-        stderr
-    }
-
-    fn manifest(&self) -> Manifest {
-        Manifest::load(self.dir.path()).expect("manifest")
-    }
-
-    fn get(&self, node: usize, path: &str) -> Option<Value> {
-        http::get(self.manifest().nodes[node].api, path).ok()
-    }
-
     fn status(&self, node: usize) -> Value {
         self.get(node, "/status").unwrap_or(Value::Null)
     }
@@ -151,15 +61,6 @@ impl Net {
     }
 }
 
-fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    eprintln!("[{:>5.1}s] {what}", started.elapsed().as_secs_f64());
-}
-
 fn pid_running(pid: u32) -> bool {
     // A zombie (reaped later by whoever inherited it) is not running.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -171,8 +72,7 @@ fn pid_running(pid: u32) -> bool {
 #[test]
 fn four_nodes_agree_survive_a_crash_and_heal_a_partitioned_double_spend() {
     let started = Instant::now();
-    build_node_binary();
-    let net = Net { dir: tempfile::tempdir().unwrap() };
+    let net = Net::new();
     // k = 6, not 3: finality at depth k is probabilistic. While each half of the 2|2 partition
     // mines alone (a few seconds), a half-space side forges k + 1 checkpoints with probability
     // P(Poisson(1.5) >= k + 1): 7% at k = 3, 0.08% at k = 6; a CPU-starved node that falls a few

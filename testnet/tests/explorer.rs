@@ -12,13 +12,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 use serde_json::Value;
+mod common;
+
+use common::{Net, wait_until};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use vein_testnet::http;
-use vein_testnet::manifest::Manifest;
-
-const CLI: &str = env!("CARGO_BIN_EXE_vein-testnet");
 
 fn chromium() -> Option<PathBuf> {
     let explicit = std::env::var_os("CHROMIUM").map(PathBuf::from);
@@ -26,33 +26,6 @@ fn chromium() -> Option<PathBuf> {
         .into_iter()
         .chain(["/usr/bin/chromium", "/usr/bin/chromium-browser"].map(PathBuf::from))
         .find(|path| path.is_file())
-}
-
-fn cli(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new(CLI).arg("--dir").arg(dir).args(args).output().unwrap();
-    assert!(
-        output.status.success(),
-        "vein-testnet {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
-/// Brings the net down when the test ends, pass or fail.
-struct Down(PathBuf);
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = Command::new(CLI).arg("--dir").arg(&self.0).arg("down").output();
-    }
-}
-
-fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// Load `url` in headless Chromium and return the DOM after its scripts ran.
@@ -131,19 +104,15 @@ fn the_explorer_renders_checkpoints_dag_transfers_and_accounts_in_chromium() {
         );
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let _down = Down(dir.path().to_path_buf());
-    cli(dir.path(), &["up", "--nodes", "1", "--nonces", "16", "--interval-ms", "1000", "--k", "2"]);
-    let manifest = Manifest::load(dir.path()).unwrap();
+    let net = Net::new();
+    net.cli(&["up", "--nodes", "1", "--nonces", "16", "--interval-ms", "1000", "--k", "2"]);
+    let manifest = net.manifest();
     let api = manifest.nodes[0].api;
     let recipient = "ab".repeat(32);
     let ids: Vec<String> = [("0", 700u64), ("faucet", 300)]
         .iter()
         .map(|(from, amount)| {
-            cli(
-                dir.path(),
-                &["tx", "--from", from, "--to", &recipient, "--amount", &amount.to_string()],
-            )
+            net.cli(&["tx", "--from", from, "--to", &recipient, "--amount", &amount.to_string()])
         })
         .collect();
     let unit = |id: &str| http::get(api, &format!("/unit/{id}")).unwrap_or(Value::Null);

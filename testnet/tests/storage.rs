@@ -6,91 +6,10 @@
 // Test helpers may panic on broken invariants; the test drives real processes on the wall clock.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
+use common::Net;
 use vein_testnet::http;
-use vein_testnet::manifest::Manifest;
-
-const CLI: &str = env!("CARGO_BIN_EXE_vein-testnet");
-
-/// Newest modification time of any file under `dir`.
-fn newest_mtime(dir: &Path) -> std::time::SystemTime {
-    let mut newest = std::time::SystemTime::UNIX_EPOCH;
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        let time = if path.is_dir() {
-            newest_mtime(&path)
-        } else {
-            entry.metadata().and_then(|m| m.modified()).unwrap_or(newest)
-        };
-        newest = newest.max(time);
-    }
-    newest
-}
-
-/// Make sure the `vein-node` binary next to the CLI is current (cargo builds only this crate's
-/// binaries for its tests). A workspace test run has built it already: rebuilding then could
-/// re-resolve features and recompile dependencies for minutes, so build only when it is
-/// missing or older than the node's sources.
-fn build_node_binary() {
-    let cli = Path::new(CLI);
-    let profile_dir = cli.parent().unwrap();
-    let binary = profile_dir.join("vein-node");
-    let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("../node");
-    let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
-    if built.is_some_and(|built| built >= newest_mtime(&sources.join("src"))) {
-        return;
-    }
-    let profile = match profile_dir.file_name().and_then(|name| name.to_str()) {
-        Some("debug") | None => "dev".to_string(),
-        Some(other) => other.to_string(),
-    };
-    let target_dir = profile_dir.parent().unwrap();
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "-p", "vein-node", "--bin", "vein-node", "--profile", &profile])
-        .env("CARGO_TARGET_DIR", target_dir)
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building vein-node failed");
-}
-
-/// A testnet that is brought down when the test ends, pass or fail.
-struct Net {
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        let _ = Command::new(CLI).arg("--dir").arg(self.dir.path()).arg("down").output();
-    }
-}
-
-impl Net {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(CLI).arg("--dir").arg(self.dir.path()).args(args).output().expect("run CLI")
-    }
-
-    /// Run a command that must succeed; returns (stdout, stderr).
-    fn cli(&self, args: &[&str]) -> (String, String) {
-        let output = self.run(args);
-        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-        assert!(output.status.success(), "vein-testnet {args:?} failed: {stderr}");
-        (String::from_utf8_lossy(&output.stdout).trim().to_string(), stderr)
-    }
-
-    /// Run a command that must fail; returns its stderr.
-    fn cli_fails(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-        assert!(!output.status.success(), "vein-testnet {args:?} should have failed");
-        assert!(!stderr.contains("panicked"), "vein-testnet {args:?} panicked: {stderr}");
-        stderr
-    }
-
-    fn manifest(&self) -> Manifest {
-        Manifest::load(self.dir.path()).expect("manifest")
-    }
-}
 
 /// Seeded pseudo-random bytes (xorshift64): incompressible content, same on every run.
 fn content(len: usize, mut state: u64) -> Vec<u8> {
@@ -106,8 +25,7 @@ fn content(len: usize, mut state: u64) -> Vec<u8> {
 
 #[test]
 fn put_get_and_survive_a_lost_holder() {
-    build_node_binary();
-    let net = Net { dir: tempfile::tempdir().unwrap() };
+    let net = Net::new();
     net.cli(&["up", "--nodes", "4", "--nonces", "16", "--interval-ms", "1000", "--k", "6"]);
     let work = tempfile::tempdir().unwrap();
     let plaintext = content(100 * 1024 + 17, 0x5eed);
@@ -122,12 +40,13 @@ fn put_get_and_survive_a_lost_holder() {
     assert!(stderr.contains("unknown file id"), "{stderr}");
 
     // n = 4 over 5 storage accounts (4 nodes and the faucet), k = 2.
-    let (file_id, put_log) = net.cli(&["put", input.to_str().unwrap(), "--n", "4", "--k", "2"]);
+    let (file_id, put_log) =
+        net.cli_with_log(&["put", input.to_str().unwrap(), "--n", "4", "--k", "2"]);
     assert_eq!(file_id.len(), 64, "put printed {file_id:?}; log: {put_log}");
     assert!(net.dir.path().join("files").join(format!("{file_id}.key")).exists());
 
     let out = work.path().join("out.bin");
-    let (_, get_log) = net.cli(&["get", &file_id, "--out", out.to_str().unwrap()]);
+    let (_, get_log) = net.cli_with_log(&["get", &file_id, "--out", out.to_str().unwrap()]);
     assert!(std::fs::read(&out).unwrap() == plaintext, "first get differs; log: {get_log}");
 
     // The holders keep ciphertext only: no 64-byte piece of the plaintext is on their disks.
@@ -175,7 +94,7 @@ fn put_get_and_survive_a_lost_holder() {
     let lost = holders[0].to_string();
     net.cli(&["kill", &lost]);
     std::fs::remove_file(&out).unwrap();
-    let (_, get_log) = net.cli(&["get", &file_id, "--out", out.to_str().unwrap()]);
+    let (_, get_log) = net.cli_with_log(&["get", &file_id, "--out", out.to_str().unwrap()]);
     assert!(std::fs::read(&out).unwrap() == plaintext, "get after a kill differs: {get_log}");
     assert!(get_log.contains("not running"), "the lost shard is reported: {get_log}");
 
