@@ -167,6 +167,11 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         /// `shrink` prints this in its replay line.
         #[arg(long, value_delimiter = ',')]
         drop_faults: Vec<usize>,
+        /// Print these nodes' chain events (checkpoints accepted, won, head changes, reorgs,
+        /// finality) and every fault to stderr as they happen, with simulated time and each
+        /// node's own clock. Output only: the run and its trace hash are the same without it.
+        #[arg(long, value_delimiter = ',')]
+        watch: Vec<usize>,
         /// CHECKER SELF-TEST ONLY: inject a deliberate bug that a checker must catch (a node
         /// misreports its final checkpoints). Never set in a real run.
         #[arg(long, value_name = "BUG", help_heading = "Checker self-test", long_help = format!(
@@ -225,6 +230,7 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         config.peers_per_node = args.peers;
         config.settle_s = args.settle.unwrap_or_else(|| config.default_settle_s());
         config.dropped_faults = args.drop_faults.iter().copied().collect();
+        config.watch = args.watch.iter().copied().collect();
         config.self_test = match &args.checker_self_test {
             Some(name) => Some(SelfTestBug::parse(name).map_err(|e| e.to_string())?),
             None => None,
