@@ -151,9 +151,10 @@ fn run_once<E: Engine>(context: &Context<'_>, rate: f64) -> Result<Outcomes, Run
     }
     engine.run_until(end_ms);
     let k = scenario.network.finality_depth;
-    let chain = engine.node(0).chain();
+    let view = engine.node(0);
+    let chain = view.chain();
     let top = chain.height().saturating_sub(k);
-    let dag = engine.node(0).dag();
+    let dag = view.dag();
     let settled_at = |id: &Hash| -> Option<(u64, Outcome)> {
         dag.confirmation(id).filter(|c| c.height <= top).map(|c| (c.height, c.outcome))
     };

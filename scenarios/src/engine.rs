@@ -1,11 +1,13 @@
 //! The executor seam: what a scenario needs from whatever runs the nodes.
 //!
 //! Model: families drive an [`Engine`], never LocalNet directly, so that the madsim simulator
-//! (crate vein-sim) can be plugged in later by implementing this trait. The trait is the small
+//! (crate vein-sim, `vein-sim scenario`) plugs in by implementing this trait. The trait is the small
 //! set of verbs the attack stories use: advance time (one event at a time, so an attacker can
 //! react the instant its branch becomes heavier), split and heal the network, release a withheld
-//! branch, submit transactions, and read a node's state. Today the one implementation is
-//! [`LocalNetEngine`], the deterministic in-memory harness of crate vein-node.
+//! branch, submit transactions, and read a node's state. Two implementations:
+//! [`LocalNetEngine`], the deterministic in-memory harness of crate vein-node, and the madsim
+//! engine of crate vein-sim (`sim/src/scenario.rs`), whose nodes run as simulated tasks over the
+//! simulator's network model.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,12 +35,19 @@ pub struct NetSpec {
 
 /// The verbs scenarios use.
 pub trait Engine: Sized {
+    /// A read-only view of one node's core: a plain reference for LocalNet, a lock guard for
+    /// an engine whose nodes run as tasks (the madsim simulator's, in crate vein-sim). Callers
+    /// keep it only within a statement or a short block, never across a step.
+    type NodeRef<'a>: std::ops::Deref<Target = Node>
+    where
+        Self: 'a;
+
     fn start(spec: &NetSpec, seed: u64) -> Result<Self, GenesisError>;
     fn now_ms(&self) -> u64;
     /// Processes the next event if due by `until_ms`; false if none is.
     fn step(&mut self, until_ms: u64) -> bool;
     fn run_until(&mut self, until_ms: u64);
-    fn node(&self, index: usize) -> &Node;
+    fn node(&self, index: usize) -> Self::NodeRef<'_>;
     fn node_count(&self) -> usize;
     fn account(&self, index: usize) -> AccountId;
     fn partition(&mut self, groups: Vec<u8>);
@@ -132,6 +141,8 @@ impl LocalNetEngine {
 }
 
 impl Engine for LocalNetEngine {
+    type NodeRef<'a> = &'a Node;
+
     fn start(spec: &NetSpec, seed: u64) -> Result<Self, GenesisError> {
         // The seed names the chain: proof-of-space draws are keyed by the genesis, so distinct
         // seeds must give distinct genesis ids to be independent trials.

@@ -161,7 +161,8 @@ pub(crate) struct Link {
 /// Node `index`'s active chain from height 1 up to `head − skip_top`: the part that can no
 /// longer change in practice.
 pub(crate) fn settled_chain<E: Engine>(engine: &E, index: usize, skip_top: u64) -> Vec<Link> {
-    let chain = engine.node(index).chain();
+    let view = engine.node(index);
+    let chain = view.chain();
     let top = chain.height().saturating_sub(skip_top);
     (1..=top)
         .filter_map(|height| {
@@ -535,7 +536,8 @@ fn double_spend<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics,
         // Branch delivery, the conflicting unit's round trip and the reorganisation.
         engine.run_until(engine.now_ms() + 20 * scenario.network.latency_ms + 20);
     }
-    let dag = engine.node(0).dag();
+    let view = engine.node(0);
+    let dag = view.dag();
     let payment_applied =
         dag.confirmation(&payment_id).is_some_and(|c| c.outcome == Outcome::Applied);
     let conflict_applied =

@@ -58,7 +58,8 @@ pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
     let expected = context.reference(reference::expected_win_share(share))?;
     let g = i32::from(variants);
     let content_grinding = share / (share + (1.0 - share).powi(g));
-    let stats = engine.node(0).stats();
+    let view = engine.node(0);
+    let stats = view.stats();
     let mut measurements = vec![
         Measurement::proportion(
             "grind_share",

@@ -94,7 +94,8 @@ pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
     // Heads meet through the next checkpoint or the anti-entropy announcements (every 2 s); a
     // tie waits for the next checkpoint. Ten intervals leave a tie unresolved with e^−10.
     engine.run_until(heal_ms + 10 * target_ms);
-    let dag = engine.node(0).dag();
+    let view = engine.node(0);
+    let dag = view.dag();
     let payment_applied =
         dag.confirmation(&payment_id).is_some_and(|c| c.outcome == Outcome::Applied);
     let conflict_applied =

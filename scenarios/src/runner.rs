@@ -21,9 +21,9 @@ use vein_node::core::hash::Hash;
 use vein_reports::metrics::{Measurement, MetricsError, RunMetrics, SweepReport, Verdict};
 use vein_reports::summary::{self, SummaryError};
 
-use crate::engine::LocalNetEngine;
+use crate::engine::{Engine, LocalNetEngine};
 use crate::families::{self, RunError};
-use crate::scenario::{InvalidValue, MetricName, Scenario, parse_range};
+use crate::scenario::{EngineKind, InvalidValue, MetricName, Scenario, parse_range};
 
 /// Name of the raw-records file in a report directory.
 pub const RUNS_FILE: &str = "runs.jsonl";
@@ -53,6 +53,11 @@ pub enum RunnerError {
     Record { path: PathBuf, line: usize, source: MetricsError },
     #[error("no run records found in {paths}")]
     NoRecords { paths: String },
+    #[error(
+        "scenario {scenario:?} says engine = \"madsim\": run it on the simulator with \
+         `vein-sim scenario FILE` (a madsim build, docs/scenarios.md), or set engine = \"localnet\""
+    )]
+    NeedsSimulator { scenario: String },
 }
 
 /// One grid point: the scenario with overrides applied.
@@ -181,8 +186,24 @@ impl Progress {
     }
 }
 
-/// Runs every point × seed of this shard; records come back in a deterministic order.
+/// Runs every point × seed of this shard on LocalNet; records come back in a deterministic
+/// order. Scenarios that ask for the madsim engine are refused (the simulator's binary runs
+/// them through [`execute_on`]).
 pub fn execute(
+    label: &str,
+    points: &[Point],
+    seeds: u64,
+    first_seed: Option<u64>,
+    shard: Shard,
+) -> Result<Vec<RunMetrics>, RunnerError> {
+    if let Some(point) = points.iter().find(|point| point.scenario.engine == EngineKind::Madsim) {
+        return Err(RunnerError::NeedsSimulator { scenario: point.scenario.name.clone() });
+    }
+    execute_on::<LocalNetEngine>(label, points, seeds, first_seed, shard)
+}
+
+/// As [`execute`], on engine `E`, whatever engine the scenario names.
+pub fn execute_on<E: Engine>(
     label: &str,
     points: &[Point],
     seeds: u64,
@@ -210,7 +231,7 @@ pub fn execute(
             let chunk_started = progress.elapsed_s();
             let mut runs = Vec::with_capacity(chunk.seeds.len());
             for seed in &chunk.seeds {
-                let mut run = families::run_seed::<LocalNetEngine>(&point.scenario, *seed)?;
+                let mut run = families::run_seed::<E>(&point.scenario, *seed)?;
                 label_overrides(&mut run, &point.overrides);
                 runs.push(run);
             }

@@ -39,8 +39,10 @@ pub enum InvalidValue {
     MetricNeedsAttacker { metric: &'static str, needs: &'static str, found: &'static str },
     #[error("metric \"{metric}\" is not judged by reference \"{reference}\"; use one of {allowed}")]
     ReferenceNotForMetric { metric: &'static str, reference: &'static str, allowed: String },
-    #[error("engine \"madsim\" is not wired to the scenario runner yet; use \"localnet\"")]
-    EngineUnavailable,
+    #[error("the [simulator] table applies only with engine = \"madsim\"; remove it")]
+    SimulatorUnused,
+    #[error("simulator.{field} = {value} must be a probability in [0, 1]")]
+    SimulatorProbability { field: &'static str, value: f64 },
     #[error("unknown parameter \"{name}\"; known: {known}")]
     UnknownParameter { name: String, known: String },
     #[error("metric \"{metric}\" needs a [storage] table")]
@@ -49,8 +51,9 @@ pub enum InvalidValue {
     StorageUnused { metric: &'static str },
 }
 
-/// Which executor runs the nodes. Only the in-memory LocalNet exists today; the madsim
-/// simulator (crate vein-sim) plugs in behind [`crate::engine::Engine`] later.
+/// Which executor runs the nodes: the in-memory LocalNet (`vein-scenarios`), or the madsim
+/// simulator with its network model (`vein-sim scenario FILE`, a madsim build of crate
+/// vein-sim; `vein-scenarios` refuses such a file with that hint).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EngineKind {
@@ -340,6 +343,36 @@ pub struct Metric {
     pub reference: ReferenceName,
 }
 
+/// The `[simulator]` table: the madsim network model a scenario runs on (docs/simulator.md,
+/// "Network model"). Absent, the simulator draws latency like LocalNet: uniform in
+/// `[latency_ms, 1.5 latency_ms]`. The latency and uplink syntax is the simulator's (`vein-sim
+/// run --latency`, `--uplink`); it checks them when the run starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorSpec {
+    /// Latency model, e.g. `"lognormal:median_ms=80,sigma=0.5"` or `"geo:regions=3"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<String>,
+    /// Probability that a message is delivered twice.
+    #[serde(default)]
+    pub duplicate: f64,
+    /// Probability that a message is held back up to `reorder_ms`.
+    #[serde(default)]
+    pub reorder: f64,
+    #[serde(default = "default_reorder_ms")]
+    pub reorder_ms: u64,
+    /// Uplink of every node, bytes per second with suffixes k, M, G (`"1M"`); unlimited if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uplink: Option<String>,
+    /// Share of packets dropped on every link.
+    #[serde(default)]
+    pub loss: f64,
+}
+
+fn default_reorder_ms() -> u64 {
+    200
+}
+
 /// A complete scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -349,6 +382,9 @@ pub struct Scenario {
     pub description: String,
     #[serde(default)]
     pub engine: EngineKind,
+    /// The simulator's network model, for `engine = "madsim"` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulator: Option<SimulatorSpec>,
     pub network: Network,
     #[serde(default)]
     pub workload: Workload,
@@ -410,8 +446,19 @@ impl Scenario {
     /// Refuses impossible values, one error for the first found.
     pub fn validate(&self) -> Result<(), InvalidValue> {
         let network = &self.network;
-        if self.engine == EngineKind::Madsim {
-            return Err(InvalidValue::EngineUnavailable);
+        if let Some(simulator) = &self.simulator {
+            if self.engine != EngineKind::Madsim {
+                return Err(InvalidValue::SimulatorUnused);
+            }
+            for (field, value) in [
+                ("duplicate", simulator.duplicate),
+                ("reorder", simulator.reorder),
+                ("loss", simulator.loss),
+            ] {
+                if !(0.0..=1.0).contains(&value) {
+                    return Err(InvalidValue::SimulatorProbability { field, value });
+                }
+            }
         }
         at_least("network.nodes", network.nodes, 1)?;
         at_most("network.nodes", network.nodes, 64)?;

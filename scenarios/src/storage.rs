@@ -488,7 +488,8 @@ pub fn detection<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics
     }
     engine.run_until(scenario.run.duration_s * 1000);
 
-    let chain = engine.node(0).chain();
+    let view = engine.node(0);
+    let chain = view.chain();
     let count = spec.challenges as usize;
     let (mut trials, mut misses) = (0u64, 0u64);
     let mut violations = Vec::new();
@@ -675,7 +676,8 @@ pub fn shard_loss<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetric
             ));
         }
     }
-    let chain = engine.node(0).chain();
+    let view = engine.node(0);
+    let chain = view.chain();
     let contract = chain
         .ledger()
         .contract(&file_id)

@@ -91,6 +91,26 @@ fn share_outside_its_range_is_refused() {
 }
 
 #[test]
+fn madsim_files_parse_and_the_localnet_runner_points_to_the_simulator() {
+    let madsim = VALID.replace(
+        "[network]",
+        "engine = \"madsim\"\n\n[simulator]\nlatency = \"geo:regions=3\"\nloss = 0.01\n\n[network]",
+    );
+    let scenario = Scenario::parse(&madsim, Path::new("sim.toml")).expect("valid");
+    let simulator = scenario.simulator.clone().expect("[simulator]");
+    assert_eq!(simulator.latency.as_deref(), Some("geo:regions=3"));
+    assert_eq!((simulator.loss, simulator.reorder_ms), (0.01, 200));
+    let points = runner::grid(&scenario, &[]).unwrap();
+    let error = runner::execute("t", &points, 1, None, Shard::WHOLE).unwrap_err().to_string();
+    assert!(error.contains("vein-sim scenario FILE"), "{error}");
+    // The table belongs to the simulator, and its probabilities are checked here.
+    let message = error_of(&madsim.replace("engine = \"madsim\"", "engine = \"localnet\""));
+    assert!(message.contains("[simulator] table applies only with engine = \"madsim\""));
+    let message = error_of(&madsim.replace("loss = 0.01", "loss = 2"));
+    assert!(message.contains("simulator.loss = 2 must be a probability"), "{message}");
+}
+
+#[test]
 fn zero_nodes_are_refused() {
     let message = error_of(&VALID.replace("nodes = 3", "nodes = 0"));
     assert_eq!(message, "bad.toml: invalid value: network.nodes = 0 must be in [1, ...]");

@@ -199,6 +199,9 @@ pub struct SimConfig {
     pub self_test: Option<SelfTestBug>,
     /// Latency distribution, duplication, reordering, uplink bandwidth ([`crate::net`]).
     pub net: NetConfig,
+    /// Nodes whose chain events (and every fault) are printed to stderr as they happen, for
+    /// debugging one node's history (`--watch`). Output only: the run is the same without it.
+    pub watch: BTreeSet<usize>,
 }
 
 impl SimConfig {
@@ -219,6 +222,7 @@ impl SimConfig {
             dropped_faults: BTreeSet::new(),
             self_test: None,
             net: NetConfig::default(),
+            watch: BTreeSet::new(),
         };
         config.settle_s = config.default_settle_s();
         config
@@ -288,6 +292,10 @@ impl SimConfig {
         if !self.dropped_faults.is_empty() {
             let dropped: Vec<String> = self.dropped_faults.iter().map(usize::to_string).collect();
             line.push_str(&format!(" --drop-faults {}", dropped.join(",")));
+        }
+        if !self.watch.is_empty() {
+            let watched: Vec<String> = self.watch.iter().map(usize::to_string).collect();
+            line.push_str(&format!(" --watch {}", watched.join(",")));
         }
         if let Some(bug) = self.self_test {
             line.push_str(&format!(" --checker-self-test {}", bug.name()));

@@ -18,6 +18,8 @@
 //!   invariant still fails.
 //! - `runtime` (madsim only): `Clock` and `Network` on madsim time and `madsim::net::Endpoint`.
 //! - `simulation` (madsim only): builds the network, runs workload and faults, feeds checkers.
+//! - `scenario_engine` (madsim only): the scenario families' `Engine` on madsim nodes and the
+//!   network model (`vein-sim scenario FILE`).
 //! - `bench` (madsim only): wall-clock throughput of 100 to 10,000 node networks.
 //!
 //! The madsim parts exist only when built with `RUSTFLAGS="--cfg madsim"`; the pure parts build
@@ -36,5 +38,7 @@ pub mod trace;
 pub mod bench;
 #[cfg(madsim)]
 pub mod runtime;
+#[cfg(madsim)]
+pub mod scenario_engine;
 #[cfg(madsim)]
 pub mod simulation;

@@ -85,6 +85,32 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
         /// shrunk, 1 the shrunk run did not replay (with --check-determinism), 2 the run does
         /// not fail, 3 invalid configuration or simulation error, 64 bad usage.
         Shrink(ShrinkArgs),
+        /// Run a scenario file of crate vein-scenarios (scenarios/*.toml) on the simulator: the
+        /// same families, seeds and report as `vein-scenarios run`, with every node a madsim
+        /// node on the network model of the file's [simulator] table (without one, latency is
+        /// uniform in [latency_ms, 1.5 latency_ms], as on LocalNet). Runs files of either
+        /// `engine`. Exit status: 0 pass, 1 a reference missed or an invariant violated, 2 bad
+        /// file or run error, 64 bad usage.
+        Scenario(ScenarioArgs),
+    }
+
+    #[derive(Args)]
+    struct ScenarioArgs {
+        /// Scenario file (TOML).
+        file: PathBuf,
+        /// Seeds (independent runs); default: run.seeds of the file.
+        #[arg(long)]
+        seeds: Option<u64>,
+        /// First seed; default: run.first_seed of the file.
+        #[arg(long)]
+        first_seed: Option<u64>,
+        /// NAME=RANGE parameter grid, e.g. q=0.1..0.3:0.1 (repeatable); default: none (the
+        /// file as written).
+        #[arg(long = "param")]
+        params: Vec<String>,
+        /// Report directory (runs.jsonl, metrics.json, summary.md, index.html, plots/).
+        #[arg(long, default_value = "out/sim-scenario")]
+        out: PathBuf,
     }
 
     #[derive(Args)]
@@ -167,6 +193,11 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         /// `shrink` prints this in its replay line.
         #[arg(long, value_delimiter = ',')]
         drop_faults: Vec<usize>,
+        /// Print these nodes' chain events (checkpoints accepted, won, head changes, reorgs,
+        /// finality) and every fault to stderr as they happen, with simulated time and each
+        /// node's own clock. Output only: the run and its trace hash are the same without it.
+        #[arg(long, value_delimiter = ',')]
+        watch: Vec<usize>,
         /// CHECKER SELF-TEST ONLY: inject a deliberate bug that a checker must catch (a node
         /// misreports its final checkpoints). Never set in a real run.
         #[arg(long, value_name = "BUG", help_heading = "Checker self-test", long_help = format!(
@@ -210,6 +241,72 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
             Command::Run(args) => run(args),
             Command::Bench(args) => bench(args),
             Command::Shrink(args) => shrink(args),
+            Command::Scenario(args) => scenario(args),
+        }
+    }
+
+    fn scenario(args: ScenarioArgs) -> i32 {
+        use vein_reports::metrics::Verdict;
+        use vein_scenarios::runner::{self, Shard};
+        use vein_sim::scenario_engine::{MadsimEngine, SimSettings, set_settings};
+        let prepared = (|| -> Result<_, String> {
+            let scenario =
+                vein_scenarios::scenario::Scenario::load(&args.file).map_err(|e| e.to_string())?;
+            let settings = SimSettings::from_spec(scenario.simulator.as_ref())
+                .map_err(|e| format!("{}: [simulator]: {e}", args.file.display()))?;
+            let parameters = args
+                .params
+                .iter()
+                .map(|spec| runner::parse_param(spec))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            let points = runner::grid(&scenario, &parameters).map_err(|e| e.to_string())?;
+            Ok((scenario, settings, points))
+        })();
+        let (scenario, settings, points) = match prepared {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return 2;
+            }
+        };
+        set_settings(settings);
+        let seeds = args.seeds.unwrap_or(scenario.run.seeds).max(1);
+        let label = format!("{} (madsim)", scenario.name);
+        let runs = match runner::execute_on::<MadsimEngine>(
+            &label,
+            &points,
+            seeds,
+            args.first_seed,
+            Shard::WHOLE,
+        ) {
+            Ok(runs) => runs,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return 2;
+            }
+        };
+        let verdict = match runner::write_report(&args.out, &runs) {
+            Ok(verdict) => verdict,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return 2;
+            }
+        };
+        println!("report: {}", args.out.join("summary.md").display());
+        match verdict {
+            Verdict::Pass => {
+                println!("verdict: pass");
+                0
+            }
+            Verdict::ReferenceMismatch => {
+                println!("verdict: a reference lies outside its 95% interval (see summary.md)");
+                1
+            }
+            Verdict::Violation => {
+                println!("verdict: invariant violated (see summary.md)");
+                1
+            }
         }
     }
 
@@ -225,6 +322,7 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         config.peers_per_node = args.peers;
         config.settle_s = args.settle.unwrap_or_else(|| config.default_settle_s());
         config.dropped_faults = args.drop_faults.iter().copied().collect();
+        config.watch = args.watch.iter().copied().collect();
         config.self_test = match &args.checker_self_test {
             Some(name) => Some(SelfTestBug::parse(name).map_err(|e| e.to_string())?),
             None => None,

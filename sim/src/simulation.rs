@@ -131,6 +131,10 @@ struct Shared {
     units: Arc<vein_node::core::node::SharedUnitCache>,
     /// The checker self-test's deliberate bug, if any (never in a real run).
     self_test: Option<SelfTestBug>,
+    /// Nodes whose chain events are printed (`SimConfig::watch`).
+    watch: BTreeSet<usize>,
+    /// Every node's account, to name checkpoint authors by node in watched events.
+    accounts: Vec<vein_node::core::crypto::AccountId>,
     net: SharedNet,
     /// Nodes whose driver stopped on a disk error: (node, generation that stopped).
     restarts: mpsc::UnboundedSender<(usize, u64)>,
@@ -189,9 +193,48 @@ impl EventSink for CheckerSink {
             self.shared.self_test.and_then(|bug| bug.corrupt(self.node, self.restarted, event));
         let event = misreported.as_ref().unwrap_or(event);
         self.shared.trace().event(self.node, now_ms, event);
+        if self.shared.watch.contains(&self.node) {
+            watch_event(self.node, now_ms, event, &self.shared.accounts);
+        }
         // Violations are stamped with simulated time, not the node's (possibly skewed) clock.
         self.shared.checker().on_event(self.node, sim_now_ms(), event);
     }
+}
+
+/// Print one chain event of a watched node: simulated time, the node's own clock, the event.
+/// Unit and transaction events are left out (there are thousands; the chain's are what a
+/// finality question needs).
+fn watch_event(
+    node: usize,
+    now_ms: u64,
+    event: &Event,
+    accounts: &[vein_node::core::crypto::AccountId],
+) {
+    let author = |account: &vein_node::core::crypto::AccountId| {
+        accounts.iter().position(|a| a == account).map_or("?".to_string(), |i| i.to_string())
+    };
+    let text = match event {
+        Event::UnitAccepted { .. }
+        | Event::UnitOrphaned { .. }
+        | Event::TxConfirmed { .. }
+        | Event::TxFinal { .. }
+        | Event::StorageSettled { .. } => return,
+        Event::CheckpointAccepted { id, height, author: author_id } => {
+            format!("accepted {} at {height} by node {}", id.short(), author(author_id))
+        }
+        Event::HeadChanged { id, height, cumulative_weight, timestamp_ms } => format!(
+            "head {} at {height} weight {cumulative_weight} timestamp {:.3} s",
+            id.short(),
+            *timestamp_ms as f64 / 1e3
+        ),
+        Event::CheckpointFinal { id, height, .. } => format!("FINAL {} at {height}", id.short()),
+        other => format!("{other:?}"),
+    };
+    eprintln!(
+        "[{:9.3} s] node {node} (clock {:.3} s) {text}",
+        sim_now_ms() as f64 / 1e3,
+        now_ms as f64 / 1e3
+    );
 }
 
 /// Symmetric random peer lists: each node picks `k` others (everyone in small networks).
@@ -393,6 +436,13 @@ async fn inject(
     for scheduled in plan {
         sleep_until_ms(scheduled.at_ms).await;
         shared.trace().note(&scheduled.fault.describe());
+        if !shared.watch.is_empty() {
+            eprintln!(
+                "[{:9.3} s] fault: {}",
+                sim_now_ms() as f64 / 1e3,
+                scheduled.fault.describe()
+            );
+        }
         applied.fetch_add(1, Ordering::Relaxed);
         let model = || shared.net.lock().unwrap_or_else(PoisonError::into_inner);
         match scheduled.fault {
@@ -523,6 +573,8 @@ async fn supervise(
         trace: Arc::new(Mutex::new(Trace::new())),
         units: Arc::new(vein_node::core::node::SharedUnitCache::new(1 << 20)),
         self_test: config.self_test,
+        watch: config.watch.clone(),
+        accounts: keys.iter().map(Keypair::account).collect(),
         net: Arc::new(Mutex::new(NetModel::new(config.seed, config.nodes, config.net))),
         restarts,
     });

@@ -98,8 +98,12 @@ pub enum OfferOutcome {
         prev: Hash,
     },
     /// Accepted as a header; `missing_units` are DAG units the best branch still needs.
+    /// `released` are parked descendants that this checkpoint connected and that were accepted
+    /// with it, parents before children: they are new headers too, and the node relays them
+    /// like the offered one.
     Accepted {
         missing_units: Vec<Hash>,
+        released: Vec<Arc<Checkpoint>>,
     },
 }
 
@@ -323,6 +327,7 @@ impl Chain {
         }
         self.insert_header(id, checkpoint, now_ms)?;
         // Release parked descendants, in id order (deterministic).
+        let mut accepted = Vec::new();
         let mut released = vec![id];
         while let Some(parent) = released.pop() {
             let children: Vec<Hash> = self
@@ -333,14 +338,15 @@ impl Chain {
                 .collect();
             for child in children {
                 if let Some((_, checkpoint)) = self.waiting.remove(&child)
-                    && self.insert_header(child, checkpoint, now_ms).is_ok()
+                    && self.insert_header(child, checkpoint.clone(), now_ms).is_ok()
                 {
                     released.push(child);
+                    accepted.push(checkpoint);
                 }
             }
         }
         let missing_units = self.update_head(dag);
-        Ok(OfferOutcome::Accepted { missing_units })
+        Ok(OfferOutcome::Accepted { missing_units, released: accepted })
     }
 
     fn insert_header(

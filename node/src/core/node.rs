@@ -505,7 +505,8 @@ impl Node {
             crate::store::KIND_CHECKPOINT => {
                 let Ok(checkpoint) = Checkpoint::decode(bytes) else { return };
                 let head_before = self.chain.head().id;
-                if let Ok(OfferOutcome::Accepted { missing_units }) =
+                // Nothing is relayed during a replay: the node's peers saw these before.
+                if let Ok(OfferOutcome::Accepted { missing_units, .. }) =
                     self.chain.offer(Arc::new(checkpoint), self.now_ms, &mut self.dag)
                 {
                     self.after_chain_change(head_before, None, missing_units);
@@ -671,17 +672,24 @@ impl Node {
                     self.request(peer, vec![prev]);
                 }
             }
-            OfferOutcome::Accepted { missing_units } => {
+            OfferOutcome::Accepted { missing_units, released } => {
                 // Relay every valid header so that forks propagate and fork choice can act; a
-                // withholding node keeps its own to itself until released.
+                // withholding node keeps its own to itself until released. That includes the
+                // parked descendants this one connected: relaying only the parent spread a
+                // branch one checkpoint short of its tip after a partition healed, which left
+                // half of a simulated network on an equally heavy rival branch that a split
+                // then finalised (sim seed 114, docs/simulator.md).
                 let withheld = from.is_none() && self.config.policy == Policy::Withhold;
-                if !withheld && let Ok(bytes) = Message::Checkpoint((*checkpoint).clone()).encode()
-                {
+                let relayed = if withheld { &[][..] } else { std::slice::from_ref(&checkpoint) };
+                let peers: Vec<PeerId> =
+                    self.peers.keys().copied().filter(|peer| Some(*peer) != from).collect();
+                for header in relayed.iter().chain(&released) {
+                    let Ok(bytes) = Message::Checkpoint((**header).clone()).encode() else {
+                        continue;
+                    };
                     let bytes = Arc::new(bytes);
-                    let peers: Vec<PeerId> =
-                        self.peers.keys().copied().filter(|peer| Some(*peer) != from).collect();
-                    for peer in peers {
-                        self.push(Output::Send { to: peer, bytes: bytes.clone() });
+                    for peer in &peers {
+                        self.push(Output::Send { to: *peer, bytes: bytes.clone() });
                     }
                 }
                 self.after_chain_change(head_before, from, missing_units);
