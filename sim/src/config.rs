@@ -199,6 +199,9 @@ pub struct SimConfig {
     pub self_test: Option<SelfTestBug>,
     /// Latency distribution, duplication, reordering, uplink bandwidth ([`crate::net`]).
     pub net: NetConfig,
+    /// Nodes prune history below finality from memory (docs/protocol.md, "Bounded state");
+    /// off only to measure what pruning saves (`--no-prune`).
+    pub prune: bool,
 }
 
 impl SimConfig {
@@ -219,6 +222,7 @@ impl SimConfig {
             dropped_faults: BTreeSet::new(),
             self_test: None,
             net: NetConfig::default(),
+            prune: true,
         };
         config.settle_s = config.default_settle_s();
         config
@@ -291,6 +295,9 @@ impl SimConfig {
         }
         if let Some(bug) = self.self_test {
             line.push_str(&format!(" --checker-self-test {}", bug.name()));
+        }
+        if !self.prune {
+            line.push_str(" --no-prune");
         }
         line
     }
