@@ -120,6 +120,8 @@ pub struct BenchRow {
     pub violations: usize,
     /// DAG units held per node at the end: mean and largest.
     pub units_held: (f64, u64),
+    /// All nodes' simulated unit logs (in this process's memory, so inside its RSS).
+    pub disk_log_bytes: u64,
 }
 
 impl BenchRow {
@@ -139,6 +141,7 @@ impl BenchRow {
             raw,
             violations: report.violations.len(),
             units_held: report.units_held,
+            disk_log_bytes: report.disk_log_bytes,
         }
     }
 
@@ -153,7 +156,7 @@ impl BenchRow {
     pub fn describe(&self) -> String {
         format!(
             "{} nodes: {:.1} s wall, {:.1}x real time, {:.0} msgs/s, peak RSS {}, raw {}, \
-             {} violations, units held per node {:.0} mean / {} max",
+             {} violations, units held per node {:.0} mean / {} max, simulated disk logs {} MiB",
             self.nodes,
             self.wall_s,
             self.simulated_s / self.wall_s.max(1e-9),
@@ -162,7 +165,8 @@ impl BenchRow {
             self.raw_per_wall_s().map_or("-".to_string(), |r| format!("{r:.0} msgs/s")),
             self.violations,
             self.units_held.0,
-            self.units_held.1
+            self.units_held.1,
+            self.disk_log_bytes >> 20
         )
     }
 }

@@ -94,6 +94,9 @@ pub struct RunReport {
     /// DAG units held in memory per running node at the end: mean and largest (bounded by
     /// pruning; docs/protocol.md, "Bounded state").
     pub units_held: (f64, u64),
+    /// Bytes of all nodes' unit logs at the end. The simulated disks live in this process's
+    /// memory, so they are part of its RSS: history that pruning keeps on disk, not in nodes.
+    pub disk_log_bytes: u64,
     pub violations: Vec<Violation>,
 }
 
@@ -534,7 +537,10 @@ async fn supervise(
     let shared = Arc::new(Shared {
         checker: Mutex::new(Checker::new(config.nodes)),
         trace: Arc::new(Mutex::new(Trace::new())),
-        units: Arc::new(vein_node::core::node::SharedUnitCache::new(1 << 20)),
+        // A unit is looked up here only while it spreads (seconds), so 65,536 entries cover
+        // any rate simulated; the former 2^20 held up to a million units (hundreds of MB)
+        // before its first clear.
+        units: Arc::new(vein_node::core::node::SharedUnitCache::new(1 << 16)),
         self_test: config.self_test,
         prune: config.prune,
         net: Arc::new(Mutex::new(NetModel::new(config.seed, config.nodes, config.net))),
@@ -698,6 +704,13 @@ async fn supervise(
         disk_restarts: disk_restarts.load(Ordering::Relaxed),
         final_height_range,
         units_held,
+        disk_log_bytes: specs
+            .iter()
+            .map(|spec| {
+                let path = vein_node::driver::STORE_PATH;
+                spec.disk.durable_len(path) + spec.disk.pending_len(path)
+            })
+            .sum(),
         violations,
     })
 }

@@ -565,7 +565,7 @@ impl Chain {
             if fork_height < self.prune_horizon {
                 self.events.push(Event::ReorgRefused {
                     depth,
-                    limit: self.height() - self.prune_horizon,
+                    limit: self.height().saturating_sub(self.prune_horizon),
                     candidate,
                 });
                 continue;
@@ -768,7 +768,7 @@ impl Chain {
         let named: BTreeSet<Hash> = self
             .headers
             .values()
-            .filter(|header| header.height > target)
+            .filter(|header| header.height >= target)
             .flat_map(|header| header.parents().iter().copied())
             .collect();
         let mut pinned = Vec::new();
