@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-const STORE_PATH: &str = "units.log";
+pub const STORE_PATH: &str = "units.log";
 /// Shards kept for others (docs/storage.md): survive restarts like the units.
 const SHARDS_PATH: &str = "shards.log";
 /// Commands handled back to back before the network and timers get the first look once.

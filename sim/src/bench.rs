@@ -118,6 +118,10 @@ pub struct BenchRow {
     /// Raw baseline: messages delivered and wall seconds.
     pub raw: Option<(u64, f64)>,
     pub violations: usize,
+    /// DAG units held per node at the end: mean and largest.
+    pub units_held: (f64, u64),
+    /// All nodes' simulated unit logs (in this process's memory, so inside its RSS).
+    pub disk_log_bytes: u64,
 }
 
 impl BenchRow {
@@ -136,6 +140,8 @@ impl BenchRow {
             peak_rss_bytes,
             raw,
             violations: report.violations.len(),
+            units_held: report.units_held,
+            disk_log_bytes: report.disk_log_bytes,
         }
     }
 
@@ -150,14 +156,17 @@ impl BenchRow {
     pub fn describe(&self) -> String {
         format!(
             "{} nodes: {:.1} s wall, {:.1}x real time, {:.0} msgs/s, peak RSS {}, raw {}, \
-             {} violations",
+             {} violations, units held per node {:.0} mean / {} max, simulated disk logs {} MiB",
             self.nodes,
             self.wall_s,
             self.simulated_s / self.wall_s.max(1e-9),
             self.messages_per_wall_s(),
             self.peak_rss_bytes.map_or("?".to_string(), |b| format!("{} MiB", b >> 20)),
             self.raw_per_wall_s().map_or("-".to_string(), |r| format!("{r:.0} msgs/s")),
-            self.violations
+            self.violations,
+            self.units_held.0,
+            self.units_held.1,
+            self.disk_log_bytes >> 20
         )
     }
 }

@@ -188,8 +188,12 @@ pub struct NodeSnapshot {
     pub node: usize,
     pub height: u64,
     pub final_height: u64,
-    /// Active checkpoint id at heights `0..=height`.
+    /// Active checkpoint id at heights `0..=height` (`Hash::ZERO` below `lowest_held`).
     pub active: Vec<Hash>,
+    /// The lowest height whose checkpoint id the node still holds (lower ones are pruned).
+    pub lowest_held: u64,
+    /// DAG units held in memory.
+    pub units_held: u64,
     /// `check_invariants` of the ledger, as text if it failed.
     pub ledger_error: Option<String>,
     pub ledger_root: Hash,
@@ -225,7 +229,10 @@ pub fn check_end(
                 detail: error.clone(),
             });
         }
-        for (height, id) in finals.range(..=snapshot.final_height) {
+        // Heights below the lowest one held were pruned from memory (not lost: on disk).
+        let held =
+            finals.range(..=snapshot.final_height).filter(|(h, _)| **h >= snapshot.lowest_held);
+        for (height, id) in held {
             if snapshot.active.get(*height as usize) != Some(id) {
                 violations.push(Violation {
                     invariant: "lost-final",
@@ -321,7 +328,9 @@ pub fn check_end(
     };
     // Compare below the lowest head minus one: the newest checkpoint may still be spreading.
     let Some(first) = snapshots.first() else { return violations };
-    'heights: for height in 0..lowest.saturating_sub(1) as usize {
+    // Pruned heights are not held anywhere in memory: compare from the highest lowest-held.
+    let held_from = snapshots.iter().map(|snapshot| snapshot.lowest_held).max().unwrap_or(0);
+    'heights: for height in held_from as usize..lowest.saturating_sub(1) as usize {
         for snapshot in snapshots {
             if snapshot.active.get(height) != first.active.get(height) {
                 violations.push(Violation {
@@ -391,6 +400,8 @@ mod tests {
             height: chain.len() as u64 - 1,
             final_height,
             active: chain.iter().map(|id| Hash([*id; 32])).collect(),
+            lowest_held: 0,
+            units_held: 0,
             ledger_error: None,
             ledger_root: Hash::ZERO,
             supply: 100,

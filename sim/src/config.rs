@@ -202,6 +202,9 @@ pub struct SimConfig {
     /// Nodes whose chain events (and every fault) are printed to stderr as they happen, for
     /// debugging one node's history (`--watch`). Output only: the run is the same without it.
     pub watch: BTreeSet<usize>,
+    /// Nodes prune history below finality from memory (docs/protocol.md, "Bounded state");
+    /// off only to measure what pruning saves (`--no-prune`).
+    pub prune: bool,
 }
 
 impl SimConfig {
@@ -223,6 +226,7 @@ impl SimConfig {
             self_test: None,
             net: NetConfig::default(),
             watch: BTreeSet::new(),
+            prune: true,
         };
         config.settle_s = config.default_settle_s();
         config
@@ -299,6 +303,9 @@ impl SimConfig {
         }
         if let Some(bug) = self.self_test {
             line.push_str(&format!(" --checker-self-test {}", bug.name()));
+        }
+        if !self.prune {
+            line.push_str(" --no-prune");
         }
         line
     }

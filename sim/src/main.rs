@@ -189,6 +189,9 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         /// Run twice and fail if the trace hashes differ.
         #[arg(long)]
         check_determinism: bool,
+        /// Nodes keep all history in memory (to measure what pruning saves).
+        #[arg(long)]
+        no_prune: bool,
         /// Fault episodes (0-based, in drawing order) to leave out of the seed's fault plan;
         /// `shrink` prints this in its replay line.
         #[arg(long, value_delimiter = ',')]
@@ -224,6 +227,9 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         /// Skip the raw madsim message-rate baseline.
         #[arg(long)]
         no_raw: bool,
+        /// Nodes keep all history in memory (to measure what pruning saves).
+        #[arg(long)]
+        no_prune: bool,
     }
 
     /// Exit status of bad usage (EX_USAGE), distinct from every command's own statuses.
@@ -328,6 +334,7 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
             None => None,
         };
         config.net = net_config(args).map_err(|e| e.to_string())?;
+        config.prune = !args.no_prune;
         config.validate().map_err(|e| e.to_string())?;
         Ok(config)
     }
@@ -601,7 +608,8 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         // Peak RSS is a process-wide high-water mark: measure small networks first.
         sizes.sort_unstable();
         for nodes in sizes {
-            let config = bench::bench_config(args.seed, nodes, args.duration);
+            let mut config = bench::bench_config(args.seed, nodes, args.duration);
+            config.prune = !args.no_prune;
             eprintln!(
                 "bench: {nodes} nodes, {} simulated s, {} tx/s",
                 args.duration, config.tx_rate

@@ -91,6 +91,12 @@ pub struct RunReport {
     pub disk_restarts: u64,
     /// Lowest and highest final height over the nodes at the end.
     pub final_height_range: (u64, u64),
+    /// DAG units held in memory per running node at the end: mean and largest (bounded by
+    /// pruning; docs/protocol.md, "Bounded state").
+    pub units_held: (f64, u64),
+    /// Bytes of all nodes' unit logs at the end. The simulated disks live in this process's
+    /// memory, so they are part of its RSS: history that pruning keeps on disk, not in nodes.
+    pub disk_log_bytes: u64,
     pub violations: Vec<Violation>,
 }
 
@@ -135,6 +141,8 @@ struct Shared {
     watch: BTreeSet<usize>,
     /// Every node's account, to name checkpoint authors by node in watched events.
     accounts: Vec<vein_node::core::crypto::AccountId>,
+    /// `SimConfig::prune`, for every node's limits.
+    prune: bool,
     net: SharedNet,
     /// Nodes whose driver stopped on a disk error: (node, generation that stopped).
     restarts: mpsc::UnboundedSender<(usize, u64)>,
@@ -302,6 +310,7 @@ async fn run_node(spec: Arc<NodeSpec>, shared: Arc<Shared>) {
     let mut config = NodeConfig::new(spec.genesis.clone(), spec.key.clone(), spec.seed);
     config.mining = spec.capacity > 0;
     config.unit_cache = Some(shared.units.clone());
+    config.limits.prune = shared.prune;
     let prover = ModelPlots { account: spec.key.account(), nonces: spec.capacity };
     let restarted = generation > 1;
     let sink = CheckerSink { node: spec.index, shared: shared.clone(), restarted };
@@ -504,13 +513,18 @@ async fn snapshot(spec: &NodeSpec, finals: Arc<Vec<(Hash, u64, Outcome)>>) -> Op
             let chain = core.chain();
             let height = chain.height();
             let final_height = chain.final_height();
+            // Heights below the lowest link held are pruned: their ids are not in memory.
+            let lowest_held = chain.lowest_held_height();
             let active = (0..=height).map(|h| chain.active_at(h).unwrap_or(Hash::ZERO)).collect();
+            let prune_horizon = chain.prune_horizon();
             let ledger = chain.ledger();
             let ledger_error = ledger.check_invariants().err().map(|e| format!("{e:?}"));
             let (ledger_root, supply) = (ledger.root(), ledger.supply());
+            // Units final at or below the prune horizon left memory by design (the disk log
+            // keeps them); the ones above must be held exactly.
             let lost_transactions = finals
                 .iter()
-                .filter(|(_, at, _)| *at <= final_height)
+                .filter(|(_, at, _)| *at <= final_height && *at > prune_horizon)
                 .filter(|(id, at, outcome)| {
                     core.dag()
                         .confirmation(id)
@@ -531,6 +545,8 @@ async fn snapshot(spec: &NodeSpec, finals: Arc<Vec<(Hash, u64, Outcome)>>) -> Op
                 node,
                 height,
                 final_height,
+                lowest_held,
+                units_held: core.dag().len() as u64,
                 active,
                 ledger_error,
                 ledger_root,
@@ -571,10 +587,14 @@ async fn supervise(
     let shared = Arc::new(Shared {
         checker: Mutex::new(Checker::new(config.nodes)),
         trace: Arc::new(Mutex::new(Trace::new())),
-        units: Arc::new(vein_node::core::node::SharedUnitCache::new(1 << 20)),
+        // A unit is looked up here only while it spreads (seconds), so 65,536 entries cover
+        // any rate simulated; the former 2^20 held up to a million units (hundreds of MB)
+        // before its first clear.
+        units: Arc::new(vein_node::core::node::SharedUnitCache::new(1 << 16)),
         self_test: config.self_test,
         watch: config.watch.clone(),
         accounts: keys.iter().map(Keypair::account).collect(),
+        prune: config.prune,
         net: Arc::new(Mutex::new(NetModel::new(config.seed, config.nodes, config.net))),
         restarts,
     });
@@ -666,6 +686,7 @@ async fn supervise(
 
     let mut violations = shared.checker().violations().to_vec();
     let mut final_height_range = (0, 0);
+    let mut units_held = (0.0, 0);
     if violations.is_empty() {
         let finals: Arc<Vec<(Hash, u64, Outcome)>> = Arc::new(
             shared
@@ -686,6 +707,11 @@ async fn supervise(
         }
         let heights = snapshots.iter().map(|snapshot| snapshot.final_height);
         final_height_range = (heights.clone().min().unwrap_or(0), heights.max().unwrap_or(0));
+        let held: Vec<u64> = snapshots.iter().map(|snapshot| snapshot.units_held).collect();
+        units_held = (
+            held.iter().sum::<u64>() as f64 / held.len().max(1) as f64,
+            held.iter().copied().max().unwrap_or(0),
+        );
         let before = heights_at_faults_end.unwrap_or_default();
         let finals = shared.checker().final_checkpoints();
         let lag_max = 2 * config.finality_depth + 4;
@@ -729,6 +755,14 @@ async fn supervise(
         disk_errors: specs.iter().map(|spec| spec.disk.errors_injected()).sum(),
         disk_restarts: disk_restarts.load(Ordering::Relaxed),
         final_height_range,
+        units_held,
+        disk_log_bytes: specs
+            .iter()
+            .map(|spec| {
+                let path = vein_node::driver::STORE_PATH;
+                spec.disk.durable_len(path) + spec.disk.pending_len(path)
+            })
+            .sum(),
         violations,
     })
 }

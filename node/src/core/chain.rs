@@ -17,6 +17,15 @@
 //! storage node set and the generation signatures of the last `D + 1` rounds), then settles
 //! round `height − D` of every storage contract, then mints the reward. All of it goes through
 //! the same undo log, so a reorganisation reverts contracts exactly like balances.
+//!
+//! Bounded state (docs/protocol.md, "Bounded state"): `prune` moves the prune horizon up to
+//! the lowest height no reorganisation can reach any more, `min(final height, height - R)`,
+//! drops the DAG units those checkpoints confirmed, the headers more than the retarget window
+//! below it (side branches included) and the per-height links more than the finality reference
+//! window below it. A reorganisation whose fork point is below the horizon is refused, and a
+//! checkpoint at or below the horizon is `OfferOutcome::BelowHorizon`. The node calls `prune`
+//! between inputs, so every event of a unit has been handed to the driver (and written to
+//! disk) before the unit can go.
 
 use crate::core::checkpoint::{Checkpoint, CheckpointError, Predecessor, ValidationContext};
 use crate::core::contracts::{Settlement, StorageContext, StorageMode};
@@ -30,7 +39,7 @@ use crate::core::poc::PocMode;
 use crate::core::poc::challenge::generation_signature_for;
 use crate::core::poc::retarget::{RETARGET_WINDOW, next_base_target};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 /// Largest unconfirmed cone one checkpoint may order. Bounds the work a peer can cause.
@@ -39,6 +48,12 @@ pub const CHECKPOINT_CONE_UNITS_MAX: usize = 1_000_000;
 const FINALITY_REFERENCE_CHECKPOINTS: u64 = 256;
 /// Checkpoints waiting for their predecessor.
 const WAITING_CHECKPOINTS_MAX: usize = 1_024;
+/// Active-chain links kept below the prune horizon: the finality test's reference rate reads
+/// the weight and time of the checkpoint this far below the height it judges.
+const LINKS_BELOW_HORIZON: u64 = FINALITY_REFERENCE_CHECKPOINTS;
+/// Headers kept below the prune horizon: a new header's base target is retargeted from its
+/// ancestors.
+const HEADERS_BELOW_HORIZON: u64 = RETARGET_WINDOW as u64;
 
 #[derive(Debug, Clone)]
 pub struct Header {
@@ -85,9 +100,37 @@ type Applied = (Vec<(Hash, Outcome)>, Vec<Settlement>);
 struct Link {
     id: Hash,
     undo: Option<Undo>,
+    /// Emptied when the link falls below the prune horizon (its units are pruned).
     confirmed: Vec<(Hash, Outcome)>,
     /// Token supply right after this checkpoint was applied (reported when it becomes final).
     supply: u64,
+    /// The header's time and weight, for the finality reference rate (headers are pruned
+    /// sooner than links).
+    timestamp_ms: u64,
+    cumulative_weight: u128,
+}
+
+/// What one call of [`Chain::prune`] dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    /// The prune horizon after the call (every height at or below it is pruned).
+    pub horizon: u64,
+    pub units: usize,
+    pub headers: usize,
+    pub links: usize,
+}
+
+/// Sizes of the chain's in-memory state, for bounded-state tests and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChainSize {
+    pub headers: usize,
+    pub links: usize,
+    /// Links still holding an undo log.
+    pub undo_records: usize,
+    /// Confirmed-unit records held by links (one per unit above the horizon).
+    pub confirmed_records: usize,
+    pub invalid: usize,
+    pub waiting: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +148,10 @@ pub enum OfferOutcome {
         missing_units: Vec<Hash>,
         released: Vec<Arc<Checkpoint>>,
     },
+    /// At or below the prune horizon: ignored (see the module docs).
+    BelowHorizon {
+        horizon: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -117,9 +164,18 @@ pub struct Chain {
     headers: BTreeMap<Hash, Header>,
     /// Candidates for the head, best first: (weight desc, first seen, id).
     ranking: BTreeSet<(Reverse<u128>, u64, Hash)>,
-    invalid: BTreeSet<Hash>,
+    /// Invalid checkpoints and their heights (forgotten below the prune horizon).
+    invalid: BTreeMap<Hash, u64>,
     waiting: BTreeMap<Hash, (Hash, Arc<Checkpoint>)>,
-    active: Vec<Link>,
+    /// The active chain from height `active_base` up.
+    active: VecDeque<Link>,
+    active_base: u64,
+    /// Every height at or below this is pruned (0: nothing pruned yet; genesis holds no units).
+    prune_horizon: u64,
+    /// Units below the horizon kept because a header above it names them as parents (in a
+    /// quiet network every checkpoint names the same anchors, confirmed long ago): tip walks
+    /// start at the head's parents, so they stay whole units. Retried at every prune.
+    pinned: Vec<(u64, Hash)>,
     ledger: Ledger,
     epoch: u64,
     next_seq: u64,
@@ -160,9 +216,19 @@ impl Chain {
             genesis_id: id,
             headers,
             ranking,
-            invalid: BTreeSet::new(),
+            invalid: BTreeMap::new(),
             waiting: BTreeMap::new(),
-            active: vec![Link { id, undo: None, confirmed: Vec::new(), supply: genesis_supply }],
+            active: VecDeque::from([Link {
+                id,
+                undo: None,
+                confirmed: Vec::new(),
+                supply: genesis_supply,
+                timestamp_ms: genesis.timestamp_ms,
+                cumulative_weight: 0,
+            }]),
+            active_base: 0,
+            prune_horizon: 0,
+            pinned: Vec::new(),
             ledger,
             epoch: 0,
             next_seq: 1,
@@ -194,13 +260,13 @@ impl Chain {
     }
 
     pub fn head(&self) -> &Header {
-        let id = self.active.last().map_or(self.genesis_id, |link| link.id);
+        let id = self.active.back().map_or(self.genesis_id, |link| link.id);
         // The active chain only ever holds known headers.
         self.headers.get(&id).unwrap_or_else(|| unreachable!("active id {id:?} has a header"))
     }
 
     pub fn height(&self) -> u64 {
-        self.active.len() as u64 - 1
+        self.active_base + self.active.len() as u64 - 1
     }
 
     pub fn header(&self, id: &Hash) -> Option<&Header> {
@@ -208,12 +274,43 @@ impl Chain {
     }
 
     pub fn knows(&self, id: &Hash) -> bool {
-        self.headers.contains_key(id) || self.waiting.contains_key(id) || self.invalid.contains(id)
+        self.headers.contains_key(id)
+            || self.waiting.contains_key(id)
+            || self.invalid.contains_key(id)
     }
 
-    /// Id of the active checkpoint at `height`.
+    fn link_at(&self, height: u64) -> Option<&Link> {
+        let index = usize::try_from(height.checked_sub(self.active_base)?).ok()?;
+        self.active.get(index)
+    }
+
+    /// Id of the active checkpoint at `height`; `None` above the head or below the lowest
+    /// link kept (see [`Chain::lowest_held_height`]).
     pub fn active_at(&self, height: u64) -> Option<Hash> {
-        self.active.get(height as usize).map(|link| link.id)
+        self.link_at(height).map(|link| link.id)
+    }
+
+    /// The lowest height whose active checkpoint id is still held.
+    pub fn lowest_held_height(&self) -> u64 {
+        self.active_base
+    }
+
+    /// Every height at or below this is pruned: its units are gone from the DAG and no
+    /// reorganisation may fork below it (0 while nothing is pruned).
+    pub fn prune_horizon(&self) -> u64 {
+        self.prune_horizon
+    }
+
+    /// Sizes of the in-memory state.
+    pub fn size(&self) -> ChainSize {
+        ChainSize {
+            headers: self.headers.len(),
+            links: self.active.len(),
+            undo_records: self.active.iter().filter(|link| link.undo.is_some()).count(),
+            confirmed_records: self.active.iter().map(|link| link.confirmed.len()).sum(),
+            invalid: self.invalid.len(),
+            waiting: self.waiting.len(),
+        }
     }
 
     /// Height up to which the active chain is final.
@@ -310,12 +407,17 @@ impl Chain {
         dag: &mut Dag,
     ) -> Result<OfferOutcome, CheckpointError> {
         let id = checkpoint.id()?;
-        if self.headers.contains_key(&id) || self.invalid.contains(&id) {
+        if self.headers.contains_key(&id) || self.invalid.contains_key(&id) {
             return Ok(OfferOutcome::Duplicate);
         }
+        if self.prune_horizon > 0 && checkpoint.body.height <= self.prune_horizon {
+            // Pruned history, or a fork below it this node can never switch to. Not
+            // misbehaviour: a slow peer may relay or answer with an old checkpoint.
+            return Ok(OfferOutcome::BelowHorizon { horizon: self.prune_horizon });
+        }
         let prev = checkpoint.body.prev;
-        if self.invalid.contains(&prev) {
-            self.invalid.insert(id);
+        if self.invalid.contains_key(&prev) {
+            self.invalid.insert(id, checkpoint.body.height);
             return Err(CheckpointError::LedgerRootMismatch { height: checkpoint.body.height - 1 });
         }
         if !self.headers.contains_key(&prev) {
@@ -464,10 +566,20 @@ impl Chain {
                 });
                 continue;
             }
+            // The horizon never exceeds height - R when it moves, but the head may since have
+            // moved to a heavier, shorter branch: the pruned units are gone either way.
+            if fork_height < self.prune_horizon {
+                self.events.push(Event::ReorgRefused {
+                    depth,
+                    limit: self.height().saturating_sub(self.prune_horizon),
+                    candidate,
+                });
+                continue;
+            }
             let lacking: Vec<Hash> = branch
                 .iter()
                 .flat_map(|header| header.parents().to_vec())
-                .filter(|unit| !dag.contains(unit))
+                .filter(|unit| !dag.has_parent(unit))
                 .collect();
             if !lacking.is_empty() {
                 // The best branch cannot be connected yet: fetch its units, try lighter ones.
@@ -493,7 +605,7 @@ impl Chain {
             if self.active_at(header.height) == Some(cursor) {
                 break;
             }
-            if self.invalid.contains(&cursor) {
+            if self.invalid.contains_key(&cursor) {
                 return None;
             }
             branch.push(header.clone());
@@ -521,7 +633,7 @@ impl Chain {
                     reason,
                 });
                 for bad in &branch[index..] {
-                    self.invalid.insert(bad.id);
+                    self.invalid.insert(bad.id, bad.height);
                     self.ranking.remove(&(Reverse(bad.cumulative_weight), bad.seen_seq, bad.id));
                 }
                 self.disconnect_to(fork_height, dag);
@@ -555,8 +667,8 @@ impl Chain {
 
     fn disconnect_to(&mut self, fork_height: u64, dag: &mut Dag) {
         while self.height() > fork_height {
-            let Some(link) = self.active.pop() else { break };
-            let height = self.active.len() as u64;
+            let Some(link) = self.active.pop_back() else { break };
+            let height = self.active_base + self.active.len() as u64;
             if height <= self.final_height {
                 self.events.push(Event::FinalReverted { height, id: link.id });
                 self.final_height = height - 1;
@@ -625,7 +737,14 @@ impl Chain {
             });
         }
         let supply = self.ledger.supply();
-        self.active.push(Link { id: header.id, undo: Some(undo), confirmed, supply });
+        self.active.push_back(Link {
+            id: header.id,
+            undo: Some(undo),
+            confirmed,
+            supply,
+            timestamp_ms: header.timestamp_ms,
+            cumulative_weight: header.cumulative_weight,
+        });
         self.prune_undo();
         Ok(())
     }
@@ -639,10 +758,72 @@ impl Chain {
         }
     }
 
+    /// Move the prune horizon up to `min(final height, height - R)` and drop what lies below
+    /// it (see the module docs): the units the newly pruned checkpoints confirmed, headers more
+    /// than the retarget window below the horizon, links more than the finality reference
+    /// window below it, invalid ids and parked checkpoints at or below it. Pruned unit ids
+    /// stay known for another `R` heights (and while a retained unit names them), so a late
+    /// copy of one gets a typed answer rather than a fetch nobody can serve.
+    pub fn prune(&mut self, dag: &mut Dag) -> PruneReport {
+        let target = self.final_height.min(self.height().saturating_sub(self.params.reorg_limit));
+        let mut report = PruneReport { horizon: self.prune_horizon, ..PruneReport::default() };
+        if target <= self.prune_horizon {
+            return report;
+        }
+        let forget_below = target.saturating_sub(self.params.reorg_limit);
+        let named: BTreeSet<Hash> = self
+            .headers
+            .values()
+            .filter(|header| header.height >= target)
+            .flat_map(|header| header.parents().iter().copied())
+            .collect();
+        let mut pinned = Vec::new();
+        for (height, id) in std::mem::take(&mut self.pinned) {
+            if named.contains(&id) {
+                pinned.push((height, id));
+            } else {
+                report.units += dag.prune(&[id], height, forget_below);
+            }
+        }
+        for height in (self.prune_horizon + 1)..=target {
+            let Some(index) = height.checked_sub(self.active_base) else { continue };
+            let Some(link) = self.active.get_mut(index as usize) else { continue };
+            let mut ids = Vec::with_capacity(link.confirmed.len());
+            for (id, _) in std::mem::take(&mut link.confirmed) {
+                if named.contains(&id) {
+                    pinned.push((height, id));
+                } else {
+                    ids.push(id);
+                }
+            }
+            // The undo log went R checkpoints ago (`prune_undo`); keep it that way.
+            link.undo = None;
+            report.units += dag.prune(&ids, height, forget_below);
+        }
+        self.pinned = pinned;
+        self.prune_horizon = target;
+        report.horizon = target;
+        let link_floor = target.saturating_sub(LINKS_BELOW_HORIZON);
+        while self.active_base < link_floor && self.active.len() > 1 {
+            self.active.pop_front();
+            self.active_base += 1;
+            report.links += 1;
+        }
+        let header_floor = target.saturating_sub(HEADERS_BELOW_HORIZON);
+        let before = self.headers.len();
+        self.headers.retain(|_, header| header.height >= header_floor);
+        report.headers = before - self.headers.len();
+        let headers = &self.headers;
+        self.ranking.retain(|(_, _, id)| headers.contains_key(id));
+        self.invalid.retain(|_, height| *height > target);
+        self.waiting.retain(|_, (_, checkpoint)| checkpoint.body.height > target);
+        report
+    }
+
     /// Weight per millisecond of the active chain between two heights.
     fn weight_rate(&self, from: u64, to: u64) -> Option<f64> {
-        let start = self.headers.get(&self.active_at(from)?)?;
-        let end = self.headers.get(&self.active_at(to)?)?;
+        let start = self.link_at(from)?;
+        let end = self.link_at(to)?;
         let span_ms = end.timestamp_ms.saturating_sub(start.timestamp_ms).max(1);
         Some((end.cumulative_weight - start.cumulative_weight) as f64 / span_ms as f64)
     }
@@ -690,7 +871,9 @@ impl Chain {
             if !self.is_final(height) {
                 break;
             }
-            let Some(link) = self.active.get(height as usize) else { break };
+            let Some(index) = height.checked_sub(self.active_base) else { break };
+            // Field access, not `link_at`: the events vector is pushed to while it is held.
+            let Some(link) = self.active.get(index as usize) else { break };
             let Some(header) = self.headers.get(&link.id) else { break };
             self.events.push(Event::CheckpointFinal {
                 id: link.id,

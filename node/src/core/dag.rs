@@ -7,6 +7,15 @@
 //!
 //! Validation (signature, fee, time) happens before a unit is offered here; this module only
 //! keeps structure. Confirmation flags are written by the checkpoint chain.
+//!
+//! Pruning (docs/protocol.md, "Bounded state"): the chain hands over the units confirmed at
+//! heights that can never be disconnected again and `prune` drops them. A pruned unit is
+//! remembered as an id with its confirmation (no body, no children) while a retained unit or an
+//! orphan still names it as a parent, or while it was confirmed within the reference window;
+//! such a parent counts as present and confirmed, so a late unit built on it is inserted as a
+//! unit on a final reference, and the unit itself arriving again is `AlreadyFinal`. A parent
+//! pruned and forgotten is indistinguishable from an unknown one: the unit waits in the bounded
+//! orphan pool.
 
 use crate::core::hash::Hash;
 use crate::core::transaction::Transaction;
@@ -58,6 +67,14 @@ struct Entry {
     confirmation: Option<Confirmation>,
 }
 
+/// What remains of a pruned unit: its confirmation, and how many retained units name it as a
+/// parent (while any do, it must stay known as confirmed: their cones stop at it).
+#[derive(Debug, Clone, Copy)]
+struct PrunedUnit {
+    confirmation: Confirmation,
+    references: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InsertOutcome {
     /// Inserted; `released` lists orphans that could be inserted as a result (in order).
@@ -65,6 +82,11 @@ pub enum InsertOutcome {
         released: Vec<Arc<Unit>>,
     },
     Duplicate,
+    /// The unit was confirmed at `height`, below the prune horizon, and dropped from memory: a
+    /// late copy of an old unit. Nothing to do (it is final; the disk log still holds it).
+    AlreadyFinal {
+        height: u64,
+    },
     /// Parked: these parents are missing and should be requested.
     Orphaned {
         missing: Vec<Hash>,
@@ -179,6 +201,15 @@ pub struct Dag {
     orphan_cap: usize,
     next_seq: u64,
     genesis_children: Vec<Hash>,
+    /// Pruned units still remembered (see the module docs).
+    pruned: BTreeMap<Hash, PrunedUnit>,
+    /// Remembered pruned units by confirmation height, to forget them in height order.
+    pruned_by_height: BTreeMap<u64, Vec<Hash>>,
+    /// Pruned units confirmed below this height are forgotten once nothing references them.
+    forget_below: u64,
+    /// Bumped by every insertion and every prune: a cache of anything computed from the DAG is
+    /// valid while this is unchanged.
+    version: u64,
 }
 
 impl Dag {
@@ -193,6 +224,10 @@ impl Dag {
             orphan_cap,
             next_seq: 0,
             genesis_children: Vec::new(),
+            pruned: BTreeMap::new(),
+            pruned_by_height: BTreeMap::new(),
+            forget_below: 0,
+            version: 0,
         }
     }
 
@@ -205,9 +240,29 @@ impl Dag {
         *id == self.genesis || self.entries.contains_key(id)
     }
 
-    /// Known at all, inserted or waiting as an orphan.
+    /// Known at all: inserted, waiting as an orphan, or pruned and still remembered.
     pub fn knows(&self, id: &Hash) -> bool {
-        self.contains(id) || self.orphans.contains(id)
+        self.contains(id) || self.orphans.contains(id) || self.pruned.contains_key(id)
+    }
+
+    /// Present as a parent: inserted, or pruned (final) and still remembered.
+    pub fn has_parent(&self, id: &Hash) -> bool {
+        self.contains(id) || self.pruned.contains_key(id)
+    }
+
+    /// The confirmation height of a pruned, still remembered unit.
+    pub fn pruned_height(&self, id: &Hash) -> Option<u64> {
+        self.pruned.get(id).map(|pruned| pruned.confirmation.height)
+    }
+
+    /// Pruned units still remembered as ids (bounded; see the module docs).
+    pub fn pruned_len(&self) -> usize {
+        self.pruned.len()
+    }
+
+    /// Changes with every insertion and every prune (a cache key; `len` can repeat).
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     pub fn get(&self, id: &Hash) -> Option<&Arc<Unit>> {
@@ -231,7 +286,7 @@ impl Dag {
         self.orphans
             .waiting_on
             .keys()
-            .filter(|id| !self.contains(id) && !self.orphans.contains(id))
+            .filter(|id| !self.has_parent(id) && !self.orphans.contains(id))
             .take(limit)
             .copied()
             .collect()
@@ -256,12 +311,15 @@ impl Dag {
         self.entries.get(id).map(|entry| entry.seq)
     }
 
-    /// Genesis counts as confirmed at height 0.
+    /// Genesis counts as confirmed at height 0; a remembered pruned unit keeps its confirmation.
     pub fn confirmation(&self, id: &Hash) -> Option<Confirmation> {
         if *id == self.genesis {
             return Some(Confirmation { height: 0, outcome: Outcome::Applied });
         }
-        self.entries.get(id).and_then(|entry| entry.confirmation)
+        match self.entries.get(id) {
+            Some(entry) => entry.confirmation,
+            None => self.pruned.get(id).map(|pruned| pruned.confirmation),
+        }
     }
 
     pub fn is_confirmed(&self, id: &Hash) -> bool {
@@ -280,12 +338,15 @@ impl Dag {
         if first == second && first != self.genesis {
             return Err(DagError::EqualParents);
         }
+        if let Some(height) = self.pruned_height(&unit.id) {
+            return Ok(InsertOutcome::AlreadyFinal { height });
+        }
         if self.contains(&unit.id) || self.orphans.contains(&unit.id) {
             return Ok(InsertOutcome::Duplicate);
         }
         let missing: Vec<Hash> = [first, second]
             .into_iter()
-            .filter(|parent| !self.contains(parent))
+            .filter(|parent| !self.has_parent(parent))
             .collect::<BTreeSet<Hash>>()
             .into_iter()
             .collect();
@@ -313,7 +374,7 @@ impl Dag {
                 .filter_map(|orphan| self.orphans.units.get(&orphan).map(|(age, u)| (*age, u.id)))
                 .filter(|(_, orphan)| {
                     self.orphans.units.get(orphan).is_some_and(|(_, u)| {
-                        u.tx.body.parents.iter().all(|parent| self.contains(parent))
+                        u.tx.body.parents.iter().all(|parent| self.has_parent(parent))
                     })
                 })
                 .collect();
@@ -329,10 +390,11 @@ impl Dag {
     }
 
     fn attach(&mut self, unit: Arc<Unit>) {
-        debug_assert!(unit.tx.body.parents.iter().all(|parent| self.contains(parent)));
+        debug_assert!(unit.tx.body.parents.iter().all(|parent| self.has_parent(parent)));
         let id = unit.id;
         let parents = unit.tx.body.parents;
         self.next_seq += 1;
+        self.version += 1;
         self.entries.insert(
             id,
             Entry { unit, children: Vec::new(), seq: self.next_seq, confirmation: None },
@@ -342,10 +404,75 @@ impl Dag {
                 self.genesis_children.push(id);
             } else if let Some(entry) = self.entries.get_mut(parent) {
                 entry.children.push(id);
+            } else if let Some(pruned) = self.pruned.get_mut(parent) {
+                // A unit on a final reference: keep the reference known while this unit lives.
+                pruned.references += 1;
             }
             self.tips.remove(parent);
         }
         self.tips.insert(id);
+    }
+
+    /// Drop the units confirmed at `height` (the chain calls this in height order, each
+    /// checkpoint's units in White Flag order, so parents go before their children). Pruned
+    /// units confirmed below `forget_below` are forgotten once nothing references them.
+    /// Returns how many units were dropped.
+    pub fn prune(&mut self, ids: &[Hash], height: u64, forget_below: u64) -> usize {
+        let mut dropped = 0;
+        for id in ids {
+            let Some(entry) = self.entries.remove(id) else { continue };
+            dropped += 1;
+            self.tips.remove(id);
+            for parent in entry.unit.tx.body.parents.iter().collect::<BTreeSet<_>>() {
+                if *parent == self.genesis {
+                    self.genesis_children.retain(|child| child != id);
+                } else if let Some(parent_entry) = self.entries.get_mut(parent) {
+                    // Not expected (a confirmed unit's parents are confirmed no later), but
+                    // harmless: keep the children lists exact.
+                    parent_entry.children.retain(|child| child != id);
+                } else {
+                    self.release_reference(parent);
+                }
+            }
+            let confirmation =
+                entry.confirmation.unwrap_or(Confirmation { height, outcome: Outcome::Applied });
+            // Every child is a retained entry that names this unit as a parent. Orphans hold no
+            // reference: one whose other parent arrives after this unit was forgotten waits
+            // until the bounded pool evicts it.
+            let references = entry.children.len() as u32;
+            self.pruned.insert(*id, PrunedUnit { confirmation, references });
+            self.pruned_by_height.entry(confirmation.height).or_default().push(*id);
+        }
+        if dropped > 0 {
+            self.version += 1;
+        }
+        self.forget(forget_below);
+        dropped
+    }
+
+    /// Forget unreferenced pruned units confirmed below `below`.
+    fn forget(&mut self, below: u64) {
+        self.forget_below = self.forget_below.max(below);
+        while let Some(entry) = self.pruned_by_height.first_entry() {
+            if *entry.key() >= self.forget_below {
+                break;
+            }
+            for id in entry.remove() {
+                if self.pruned.get(&id).is_some_and(|pruned| pruned.references == 0) {
+                    self.pruned.remove(&id);
+                }
+            }
+        }
+    }
+
+    /// One referrer of the pruned unit `id` is gone.
+    fn release_reference(&mut self, id: &Hash) {
+        let Some(pruned) = self.pruned.get_mut(id) else { return };
+        pruned.references = pruned.references.saturating_sub(1);
+        // Past the window its height list is gone: the last referrer forgets it.
+        if pruned.references == 0 && pruned.confirmation.height < self.forget_below {
+            self.pruned.remove(id);
+        }
     }
 
     /// The part of the past cone of `roots` not yet confirmed, in post-order depth-first order
@@ -492,6 +619,59 @@ pub(crate) mod tests {
             assert!(dag.orphan_count() <= 4);
         }
         assert_eq!(dag.orphan_count(), 4);
+    }
+
+    fn confirm(dag: &mut Dag, ids: &[Hash], height: u64) {
+        for id in ids {
+            dag.set_confirmation(id, Some(Confirmation { height, outcome: Outcome::Applied }));
+        }
+    }
+
+    #[test]
+    fn pruned_units_stay_known_while_referenced_or_recent() {
+        let genesis = Hash::of(b"genesis");
+        let key = Keypair::derived("dag", 0);
+        let mut dag = Dag::new(genesis, 16);
+        let a = unit(&key, 0, [genesis, genesis]);
+        let b = unit(&key, 1, [a.id, genesis]);
+        let c = unit(&key, 2, [b.id, a.id]);
+        for u in [&a, &b, &c] {
+            dag.insert(u.clone()).unwrap();
+        }
+        confirm(&mut dag, &[a.id], 1);
+        confirm(&mut dag, &[b.id], 2);
+        let version = dag.version();
+        // Prune height 1 then 2; c (unconfirmed) still names both.
+        assert_eq!(dag.prune(&[a.id], 1, 0), 1);
+        assert_eq!(dag.prune(&[b.id], 2, 0), 1);
+        assert!(dag.version() > version);
+        assert_eq!((dag.len(), dag.pruned_len()), (1, 2));
+        assert!(dag.get(&a.id).is_none() && dag.knows(&a.id) && dag.is_confirmed(&a.id));
+        assert_eq!(dag.pruned_height(&b.id), Some(2));
+        // c's cone stops at its pruned (confirmed) parents.
+        assert_eq!(dag.unconfirmed_cone(&[c.id], 10).unwrap(), vec![c.id]);
+        // A late copy of a pruned unit is typed, not re-inserted.
+        assert_eq!(dag.insert(b.clone()).unwrap(), InsertOutcome::AlreadyFinal { height: 2 });
+        // A new unit on a pruned parent attaches (a final reference).
+        let d = unit(&key, 3, [a.id, c.id]);
+        assert_eq!(dag.insert(d.clone()).unwrap(), InsertOutcome::Inserted { released: vec![] });
+        assert_eq!(dag.tips().as_slice(), &[d.id]);
+        // Past the reference window, a and b are still named by c and d: kept.
+        dag.prune(&[], 10, 10);
+        assert_eq!(dag.pruned_len(), 2);
+        // Confirm and prune c and d: nothing names a or b any more, so they are forgotten.
+        confirm(&mut dag, &[c.id, d.id], 11);
+        assert_eq!(dag.prune(&[c.id, d.id], 11, 10), 2);
+        assert!(!dag.knows(&a.id) && !dag.knows(&b.id));
+        assert_eq!((dag.len(), dag.pruned_len()), (0, 2));
+        assert!(dag.tips().is_empty());
+        // c and d are recent (height 11 >= 10): still known as final.
+        assert_eq!(dag.pruned_height(&d.id), Some(11));
+        dag.prune(&[], 12, 12);
+        assert_eq!(dag.pruned_len(), 0);
+        // A unit on a forgotten parent is an orphan again (its parent is unknown).
+        let e = unit(&key, 4, [d.id, genesis]);
+        assert!(matches!(dag.insert(e).unwrap(), InsertOutcome::Orphaned { .. }));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! and local requests (`transfer`), and takes out effects with `poll_output` and the next wake-up
 //! with `poll_timeout`. Nothing here reads a clock, a socket, a disk or an OS random source.
 
-use crate::core::chain::{Chain, OfferOutcome};
+use crate::core::chain::{Chain, ChainSize, OfferOutcome};
 use crate::core::checkpoint::{Checkpoint, CheckpointBody, CheckpointError};
 use crate::core::crypto::{AccountId, Keypair};
 use crate::core::dag::{Dag, InsertOutcome, Outcome, Unit};
@@ -36,11 +36,14 @@ pub struct Limits {
     pub peer_score_min: i64,
     /// Outputs queued before new gossip is dropped (backpressure instead of unbounded memory).
     pub outputs_max: usize,
+    /// Drop history below the prune horizon from memory (docs/protocol.md, "Bounded state").
+    /// Off only to measure what pruning saves; the disk log is complete either way.
+    pub prune: bool,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { orphan_units_max: 4_096, peer_score_min: 0, outputs_max: 100_000 }
+        Limits { orphan_units_max: 4_096, peer_score_min: 0, outputs_max: 100_000, prune: true }
     }
 }
 
@@ -236,6 +239,34 @@ pub struct NodeStats {
     /// does not depend on grindable content).
     pub grind_rounds: u64,
     pub grind_rounds_one_signature: u64,
+    /// Units dropped from memory below the prune horizon.
+    pub units_pruned: u64,
+    /// Late copies of units already pruned (final): `InsertOutcome::AlreadyFinal`.
+    pub units_already_final: u64,
+    /// Units inserted with a parent that was pruned (a final reference).
+    pub units_on_final_parents: u64,
+    /// Requests for units this node pruned (it has nothing to send; the disk still has them).
+    pub pruned_requests: u64,
+    /// Checkpoints at or below the prune horizon, ignored.
+    pub checkpoints_below_horizon: u64,
+}
+
+/// How much history one node holds in memory: what bounded state bounds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateSize {
+    pub dag_units: usize,
+    /// Pruned units still known by id (referenced, or within the reference window).
+    pub pruned_ids: usize,
+    pub orphans: usize,
+    pub tips: usize,
+    pub chain: ChainSize,
+    pub requested: usize,
+    pub missing_units: usize,
+    pub own_pending_nonces: usize,
+    pub outputs: usize,
+    /// The ledger's accounts: state, not history (one per funded account).
+    pub accounts: usize,
+    pub prune_horizon: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -327,6 +358,34 @@ impl Node {
         &self.tips.stats
     }
 
+    /// How much history this node holds in memory.
+    pub fn state_size(&self) -> StateSize {
+        StateSize {
+            dag_units: self.dag.len(),
+            pruned_ids: self.dag.pruned_len(),
+            orphans: self.dag.orphan_count(),
+            tips: self.dag.tips().len(),
+            chain: self.chain.size(),
+            requested: self.requested.len(),
+            missing_units: self.missing_units.len(),
+            own_pending_nonces: self.own_pending_nonces.len(),
+            outputs: self.outputs.len(),
+            accounts: self.chain.ledger().accounts().count(),
+            prune_horizon: self.chain.prune_horizon(),
+        }
+    }
+
+    /// Drop history below the prune horizon (docs/protocol.md, "Bounded state"). Runs between
+    /// inputs (from `on_tick` and replay), never inside one: the driver has written every
+    /// accepted unit to disk before the unit can leave memory.
+    fn prune(&mut self) {
+        if !self.config.limits.prune {
+            return;
+        }
+        let report = self.chain.prune(&mut self.dag);
+        self.stats.units_pruned += report.units as u64;
+    }
+
     pub fn peers(&self) -> impl Iterator<Item = (&PeerId, &i64)> {
         self.peers.iter()
     }
@@ -352,6 +411,7 @@ impl Node {
     /// Advance time: forge a checkpoint whose deadline has come, announce the head.
     pub fn on_tick(&mut self, now_ms: u64) {
         self.now_ms = self.now_ms.max(now_ms);
+        self.prune();
         if let Some(forge) = &self.forge
             && forge.at_ms <= self.now_ms
         {
@@ -511,6 +571,9 @@ impl Node {
                 {
                     self.after_chain_change(head_before, None, missing_units);
                 }
+                // Replay does not write to disk, so it may prune as it goes: memory stays
+                // bounded while a long log is read.
+                self.prune();
             }
             _ => {}
         }
@@ -572,6 +635,11 @@ impl Node {
         signature_checked: bool,
         from: Option<PeerId>,
     ) -> Result<(), RejectReason> {
+        if self.dag.pruned_height(&unit.id).is_some() {
+            // A late copy of a unit that is final and pruned: nothing to do, nothing wrong.
+            self.stats.units_already_final += 1;
+            return Ok(());
+        }
         if self.dag.knows(&unit.id) {
             return Ok(());
         }
@@ -612,9 +680,16 @@ impl Node {
         if !signature_checked {
             unit.tx.verify_signature().map_err(|_| RejectReason::BadSignature)?;
         }
+        if unit.tx.body.parents.iter().any(|parent| self.dag.pruned_height(parent).is_some()) {
+            self.stats.units_on_final_parents += 1;
+        }
         let outcome = self.dag.insert(unit.clone()).map_err(|_| RejectReason::EqualParents)?;
         match outcome {
             InsertOutcome::Duplicate => Ok(()),
+            InsertOutcome::AlreadyFinal { .. } => {
+                self.stats.units_already_final += 1;
+                Ok(())
+            }
             InsertOutcome::Orphaned { missing } => {
                 self.stats.units_orphaned += 1;
                 self.emit(Event::UnitOrphaned { id: unit.id, missing: missing.clone() });
@@ -667,6 +742,7 @@ impl Node {
         let outcome = self.chain.offer(checkpoint.clone(), self.now_ms, &mut self.dag)?;
         match outcome {
             OfferOutcome::Duplicate => {}
+            OfferOutcome::BelowHorizon { .. } => self.stats.checkpoints_below_horizon += 1,
             OfferOutcome::MissingPrev { prev } => {
                 if let Some(peer) = from {
                     self.request(peer, vec![prev]);
@@ -1117,6 +1193,11 @@ impl Node {
             {
                 Message::Checkpoint((*checkpoint).clone())
             } else {
+                // Unknown, or pruned: no negative answer exists on the wire, so the requester's
+                // orphan waits in its bounded pool (docs/protocol.md, "Bounded state").
+                if self.dag.pruned_height(id).is_some() {
+                    self.stats.pruned_requests += 1;
+                }
                 continue;
             };
             self.send(to, &message);

@@ -78,8 +78,8 @@ pub struct TipSelector {
     /// Largest future cone a weighted walk computes weights over.
     walk_window_max: usize,
     cache: BTreeMap<Hash, (u64, bool)>,
-    /// Weights of recent walk windows, one per start, each valid for the DAG size it was
-    /// computed at: the DAG only grows, so an unchanged size means an unchanged window.
+    /// Weights of recent walk windows, one per start, each valid for the DAG version it was
+    /// computed at (`Dag::version`: pruning can make a size repeat, a version never does).
     weights: Vec<WalkWindow>,
     pub stats: TipStats,
 }
@@ -277,14 +277,15 @@ impl TipSelector {
         self.stats.walks += 1;
         let start =
             if anchors.is_empty() { dag.genesis() } else { anchors[rng.index(anchors.len())] };
-        // Units are never removed from the DAG, so the future cone of a fixed start only grows:
+        // Units leave the DAG only by pruning, which removes a start no later than any of its
+        // descendants, so the future cone of a retained start only grows:
         // once it overflowed the window bound it stays overflowed, and recomputing it (up to
         // `walk_window_max` map lookups per transaction) only to learn that again was the top
         // cost of issuing transactions at high rates. Weights themselves are exact: recomputed
         // whenever the DAG changed.
         // One window per start: the two parents of a selection usually walk from different
         // anchors, and a single-entry cache recomputed the window at every switch.
-        let size = dag.len();
+        let size = dag.version() as usize;
         let slot = match self.weights.iter().position(|(cached_start, _, _)| *cached_start == start)
         {
             Some(slot) => slot,
