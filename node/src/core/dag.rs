@@ -179,6 +179,15 @@ pub struct Dag {
     orphan_cap: usize,
     next_seq: u64,
     genesis_children: Vec<Hash>,
+    /// Every inserted unit in arrival order (`arrivals[seq - 1]`): lets incremental consumers
+    /// (the walk's cumulative weights, the tip selector's cone summaries) catch up on what
+    /// arrived since they last looked.
+    arrivals: Vec<Hash>,
+    /// Unconfirmed units by arrival sequence, kept in step with `set_confirmation`.
+    unconfirmed: BTreeMap<u64, Hash>,
+    /// Bumped whenever a confirmation is set or cleared: a consumer that summarised the
+    /// unconfirmed set knows its summary is stale.
+    confirmation_changes: u64,
 }
 
 impl Dag {
@@ -193,6 +202,9 @@ impl Dag {
             orphan_cap,
             next_seq: 0,
             genesis_children: Vec::new(),
+            arrivals: Vec::new(),
+            unconfirmed: BTreeMap::new(),
+            confirmation_changes: 0,
         }
     }
 
@@ -271,7 +283,33 @@ impl Dag {
     pub fn set_confirmation(&mut self, id: &Hash, confirmation: Option<Confirmation>) {
         if let Some(entry) = self.entries.get_mut(id) {
             entry.confirmation = confirmation;
+            if confirmation.is_some() {
+                self.unconfirmed.remove(&entry.seq);
+            } else {
+                self.unconfirmed.insert(entry.seq, *id);
+            }
+            self.confirmation_changes += 1;
         }
+    }
+
+    /// Units inserted after the first `count` (in arrival order).
+    pub fn arrivals_since(&self, count: usize) -> &[Hash] {
+        self.arrivals.get(count..).unwrap_or(&[])
+    }
+
+    /// Unconfirmed units that arrived after sequence `seq`, with their sequence, oldest first
+    /// (`unconfirmed_after(0)`: all of them).
+    pub fn unconfirmed_after(&self, seq: u64) -> impl Iterator<Item = (u64, Hash)> + '_ {
+        self.unconfirmed.range(seq.saturating_add(1)..).map(|(seq, id)| (*seq, *id))
+    }
+
+    pub fn unconfirmed_len(&self) -> usize {
+        self.unconfirmed.len()
+    }
+
+    /// How many times a confirmation was set or cleared (see the field).
+    pub fn confirmation_changes(&self) -> u64 {
+        self.confirmation_changes
     }
 
     /// Offer a validated unit. Structural rules only: parents distinct (unless genesis) and known.
@@ -337,6 +375,8 @@ impl Dag {
             id,
             Entry { unit, children: Vec::new(), seq: self.next_seq, confirmation: None },
         );
+        self.arrivals.push(id);
+        self.unconfirmed.insert(self.next_seq, id);
         for parent in parents.iter().collect::<BTreeSet<_>>() {
             if *parent == self.genesis {
                 self.genesis_children.push(id);
