@@ -338,30 +338,11 @@ impl TipSelector {
             self.stats.walk_window_overflows += 1;
             return None;
         }
-        let mut current = start;
-        loop {
-            let children = dag.children(&current);
-            if children.is_empty() {
-                return Some(current);
-            }
-            let child_weights: Vec<f64> =
-                children.iter().map(|child| window.weight(child).unwrap_or(1) as f64).collect();
-            let heaviest = child_weights.iter().copied().fold(f64::MIN, f64::max);
-            // Subtract the maximum before exponentiating so large weights cannot overflow.
-            let scores: Vec<f64> =
-                child_weights.iter().map(|w| (alpha * (w - heaviest)).exp()).collect();
-            let total: f64 = scores.iter().sum();
-            let mut draw = rng.unit_f64() * total;
-            let mut chosen = children[children.len() - 1];
-            for (child, score) in children.iter().zip(&scores) {
-                if draw < *score {
-                    chosen = *child;
-                    break;
-                }
-                draw -= score;
-            }
-            current = chosen;
+        #[cfg(test)]
+        if !self.shortcuts {
+            return Some(tests::reference_walk(dag, window, start, alpha, rng));
         }
+        window.walk(alpha, rng)
     }
 
     pub fn set_limits(&mut self, cone_units_max: usize, walk_window_max: usize) {
@@ -534,6 +515,40 @@ mod tests {
             })
             .count();
         assert!((60..140).contains(&lazy_count), "uniform picked the lazy tip {lazy_count}/200");
+    }
+
+    /// The walk as it was before windows kept their own child lists: children and weights looked
+    /// up in the DAG and the window per step.
+    pub(super) fn reference_walk(
+        dag: &Dag,
+        window: &WalkWindow,
+        start: Hash,
+        alpha: f64,
+        rng: &mut DetRng,
+    ) -> Hash {
+        let mut current = start;
+        loop {
+            let children = dag.children(&current);
+            if children.is_empty() {
+                return current;
+            }
+            let child_weights: Vec<f64> =
+                children.iter().map(|child| window.weight(child).unwrap_or(1) as f64).collect();
+            let heaviest = child_weights.iter().copied().fold(f64::MIN, f64::max);
+            let scores: Vec<f64> =
+                child_weights.iter().map(|w| (alpha * (w - heaviest)).exp()).collect();
+            let total: f64 = scores.iter().sum();
+            let mut draw = rng.unit_f64() * total;
+            let mut chosen = children[children.len() - 1];
+            for (child, score) in children.iter().zip(&scores) {
+                if draw < *score {
+                    chosen = *child;
+                    break;
+                }
+                draw -= score;
+            }
+            current = chosen;
+        }
     }
 
     /// A random DAG of transfers from three accounts with few nonces (so conflicting spends are

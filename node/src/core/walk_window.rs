@@ -17,6 +17,7 @@
 
 use crate::core::dag::Dag;
 use crate::core::hash::Hash;
+use crate::core::random::DetRng;
 use std::collections::BTreeMap;
 
 /// A missing parent slot (the parent is outside the window, or the unit has one distinct parent).
@@ -35,8 +36,12 @@ pub struct WalkWindow {
 struct Members {
     bound: usize,
     index: BTreeMap<Hash, u32>,
+    ids: Vec<Hash>,
     /// In-window parents of each member, by member index.
     parents: Vec<[u32; 2]>,
+    /// Children of each member, in the DAG's order (arrival order), by member index: the walk
+    /// steps through these without a map lookup per child.
+    children: Vec<Vec<u32>>,
     weight: Vec<u32>,
     /// Visit marks of the ancestor traversal: `mark[i] == round` means visited this round.
     mark: Vec<u32>,
@@ -55,11 +60,20 @@ impl WalkWindow {
                 .map(|id| in_window_parents(dag, &index, id, &start))
                 .collect::<Vec<_>>();
             let weight = cumulative_weights(dag, &window, &index);
+            let children = window
+                .iter()
+                .map(|id| {
+                    let children = dag.children(id).iter();
+                    children.filter_map(|child| index.get(child).copied()).collect()
+                })
+                .collect();
             Members {
                 bound,
                 mark: vec![0; window.len()],
                 index,
+                ids: window,
                 parents,
+                children,
                 weight,
                 round: 0,
                 stack: Vec::new(),
@@ -107,6 +121,40 @@ impl WalkWindow {
         members.weight.get(index as usize).copied()
     }
 
+    /// One walk from the start to a tip: from a unit, step to one of its children with
+    /// probability proportional to `exp(alpha * weight(child))`. `None` once overflowed.
+    pub fn walk(&self, alpha: f64, rng: &mut DetRng) -> Option<Hash> {
+        let members = self.members.as_ref()?;
+        let mut current = *members.index.get(&self.start)? as usize;
+        let mut scores: Vec<f64> = Vec::new();
+        loop {
+            let children = &members.children[current];
+            let Some(&last) = children.last() else {
+                return Some(members.ids[current]);
+            };
+            let heaviest = children
+                .iter()
+                .map(|child| f64::from(members.weight[*child as usize]))
+                .fold(f64::MIN, f64::max);
+            // Subtract the maximum before exponentiating so large weights cannot overflow.
+            scores.clear();
+            scores.extend(children.iter().map(|child| {
+                (alpha * (f64::from(members.weight[*child as usize]) - heaviest)).exp()
+            }));
+            let total: f64 = scores.iter().sum();
+            let mut draw = rng.unit_f64() * total;
+            let mut chosen = last;
+            for (child, score) in children.iter().zip(&scores) {
+                if draw < *score {
+                    chosen = *child;
+                    break;
+                }
+                draw -= score;
+            }
+            current = chosen as usize;
+        }
+    }
+
     /// Every member with its weight (tests compare this with a recount).
     pub fn weights(&self) -> Option<BTreeMap<Hash, u32>> {
         let members = self.members.as_ref()?;
@@ -120,7 +168,14 @@ impl Members {
     fn add(&mut self, id: Hash, parents: [u32; 2]) {
         let new = self.weight.len() as u32;
         self.index.insert(id, new);
+        self.ids.push(id);
         self.parents.push(parents);
+        self.children.push(Vec::new());
+        for parent in parents {
+            if parent != NO_PARENT {
+                self.children[parent as usize].push(new);
+            }
+        }
         self.weight.push(0);
         self.mark.push(0);
         if self.round == u32::MAX {
