@@ -1,17 +1,19 @@
 #![allow(clippy::disallowed_methods)] // Benchmarks time themselves with the wall clock.
-//! Core throughput table: signature verification, decode + validate, DAG insert and tip
-//! selection at 10^3 and 10^5 tips. Run with `cargo bench -p vein-node --bench core`.
+//! Core throughput table: signature verification, decode + validate, DAG insert, tip
+//! selection at 10^3 and 10^5 tips, and tip selection in a steady stream (a node issuing
+//! transactions while checkpoints confirm behind it, with a realistic walk window).
+//! Run with `cargo bench -p vein-node --bench core`.
 //! Each row is one timed loop on one core; quote ratios from one run (the machine is noisy).
 
 use std::sync::Arc;
 use std::time::Instant;
 use vein_node::core::crypto::Keypair;
-use vein_node::core::dag::{Dag, Unit};
+use vein_node::core::dag::{Confirmation, Dag, Outcome, Unit};
 use vein_node::core::hash::Hash;
 use vein_node::core::ledger::Ledger;
 use vein_node::core::message::Message;
 use vein_node::core::random::DetRng;
-use vein_node::core::tips::{TipSelector, TipStrategy};
+use vein_node::core::tips::{Selection, TipSelector, TipStrategy};
 use vein_node::core::transaction::{Transaction, TransactionBody, TxKind};
 
 fn transfer(key: &Keypair, nonce: u64, parents: [Hash; 2]) -> Transaction {
@@ -135,4 +137,106 @@ fn main() {
             );
         }
     }
+
+    // Tip selection in a steady stream: every new unit approves the two parents the selector
+    // chose and reaches the DAG `interval / 20` units later (gossip delay: a twentieth of a
+    // checkpoint interval, so about `interval / 10` tips, 2λh), a checkpoint every `interval` units confirms the cone of the previous checkpoint's
+    // parents and anchors the walks there (so about one to two intervals stay unconfirmed and the
+    // walk window is one to two intervals deep, as on a node at `interval` transactions per
+    // checkpoint). Optionally an attacker double-spends every `spam_every` units, each spend on
+    // a tip of its own choice. Only `select` is timed (signing and inserting are not).
+    for (interval, spam_every) in [(250usize, None), (1_000, None), (1_000, Some(50usize))] {
+        let (selections, seconds, stats) = stream_selection(&keys, genesis, interval, spam_every);
+        let spam = match spam_every {
+            Some(every) => format!(", a conflicting pair every {every}"),
+            None => String::new(),
+        };
+        println!(
+            "{:<48} {} {:>11.2} µs (walks {}, overflows {}, fallbacks {})",
+            format!("tip selection, stream, {interval}/checkpoint{spam}"),
+            rate(selections, seconds),
+            seconds * 1e6 / selections as f64,
+            stats.walks,
+            stats.walk_window_overflows,
+            stats.fallbacks
+        );
+    }
+}
+
+/// Runs the stream described above; returns the timed selections, their seconds and the stats.
+fn stream_selection(
+    keys: &[Keypair],
+    genesis: Hash,
+    interval: usize,
+    spam_every: Option<usize>,
+) -> (usize, f64, vein_node::core::tips::TipStats) {
+    let attacker = Keypair::derived("bench-attacker", 0);
+    let accounts = keys.iter().chain([&attacker]);
+    let ledger =
+        Ledger::genesis(&accounts.map(|k| (k.account(), u64::MAX / 128)).collect::<Vec<_>>())
+            .expect("ledger");
+    let ledger = &ledger;
+    let units = 6 * interval;
+    let warmup = 2 * interval;
+    let mut dag = Dag::new(genesis, 1024);
+    let mut selector = TipSelector::new(TipStrategy::WeightedWalk { alpha: 0.5 });
+    let mut rng = DetRng::from_seed([5; 32]);
+    let mut anchors = vec![genesis];
+    let mut previous_parents = vec![genesis];
+    let mut nonces = vec![0u64; keys.len()];
+    let mut epoch = 0;
+    let mut attacker_nonce = 0;
+    let mut timed = 0.0;
+    let mut timed_selections = 0;
+    let delay = interval / 20;
+    let mut in_flight: std::collections::VecDeque<Arc<Unit>> = std::collections::VecDeque::new();
+    for i in 0..units {
+        let start = Instant::now();
+        let Selection { parents, .. } = selector.select(&dag, ledger, epoch, &anchors, &mut rng);
+        if i >= warmup {
+            timed += start.elapsed().as_secs_f64();
+            timed_selections += 1;
+        }
+        let key = i % keys.len();
+        let tx = transfer(&keys[key], nonces[key], parents);
+        nonces[key] += 1;
+        in_flight.push_back(Unit::new(tx).expect("unit"));
+        while in_flight.len() > delay {
+            let Some(unit) = in_flight.pop_front() else { break };
+            dag.insert(unit).expect("insert");
+        }
+        if let Some(every) = spam_every
+            && i % every == 0
+        {
+            for amount in [1, 2] {
+                let Selection { parents, .. } =
+                    selector.select(&dag, ledger, epoch, &anchors, &mut rng);
+                let tx = TransactionBody {
+                    from: attacker.account(),
+                    nonce: attacker_nonce,
+                    kind: TxKind::Transfer { to: keys[0].account(), amount },
+                    fee: 1,
+                    parents,
+                    issued_at_ms: 0,
+                }
+                .sign(&attacker)
+                .expect("sign");
+                dag.insert(Unit::new(tx).expect("unit")).expect("insert");
+            }
+            attacker_nonce += 1;
+        }
+        if i % interval == interval - 1 {
+            // Confirm the previous checkpoint's cone; the new checkpoint approves two recent tips.
+            let cone = dag.unconfirmed_cone(&previous_parents, usize::MAX).expect("cone");
+            for id in &cone {
+                let confirmation = Confirmation { height: epoch + 1, outcome: Outcome::Applied };
+                dag.set_confirmation(id, Some(confirmation));
+            }
+            anchors = previous_parents;
+            let tips = dag.tips().as_slice();
+            previous_parents = tips.iter().take(2).copied().collect();
+            epoch += 1;
+        }
+    }
+    (timed_selections, timed, selector.stats.clone())
 }

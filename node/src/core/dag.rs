@@ -210,6 +210,15 @@ pub struct Dag {
     /// Bumped by every insertion and every prune: a cache of anything computed from the DAG is
     /// valid while this is unchanged.
     version: u64,
+    /// Every retained unit by arrival sequence: lets incremental consumers (the walk's
+    /// cumulative weights, the tip selector's cone summaries) catch up on what arrived since
+    /// they last looked. Keyed by sequence, not a vector, so pruning keeps it bounded.
+    arrivals: BTreeMap<u64, Hash>,
+    /// Unconfirmed units by arrival sequence, kept in step with `set_confirmation`.
+    unconfirmed: BTreeMap<u64, Hash>,
+    /// Bumped whenever a confirmation is set or cleared: a consumer that summarised the
+    /// unconfirmed set knows its summary is stale.
+    confirmation_changes: u64,
 }
 
 impl Dag {
@@ -228,6 +237,9 @@ impl Dag {
             pruned_by_height: BTreeMap::new(),
             forget_below: 0,
             version: 0,
+            arrivals: BTreeMap::new(),
+            unconfirmed: BTreeMap::new(),
+            confirmation_changes: 0,
         }
     }
 
@@ -329,7 +341,38 @@ impl Dag {
     pub fn set_confirmation(&mut self, id: &Hash, confirmation: Option<Confirmation>) {
         if let Some(entry) = self.entries.get_mut(id) {
             entry.confirmation = confirmation;
+            if confirmation.is_some() {
+                self.unconfirmed.remove(&entry.seq);
+            } else {
+                self.unconfirmed.insert(entry.seq, *id);
+            }
+            self.confirmation_changes += 1;
         }
+    }
+
+    /// Retained units that arrived after sequence `seq`, oldest first.
+    pub fn arrivals_after(&self, seq: u64) -> impl Iterator<Item = &Hash> + '_ {
+        self.arrivals.range(seq.saturating_add(1)..).map(|(_, id)| id)
+    }
+
+    /// The sequence of the newest unit inserted (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Unconfirmed units that arrived after sequence `seq`, with their sequence, oldest first
+    /// (`unconfirmed_after(0)`: all of them).
+    pub fn unconfirmed_after(&self, seq: u64) -> impl Iterator<Item = (u64, Hash)> + '_ {
+        self.unconfirmed.range(seq.saturating_add(1)..).map(|(seq, id)| (*seq, *id))
+    }
+
+    pub fn unconfirmed_len(&self) -> usize {
+        self.unconfirmed.len()
+    }
+
+    /// How many times a confirmation was set or cleared (see the field).
+    pub fn confirmation_changes(&self) -> u64 {
+        self.confirmation_changes
     }
 
     /// Offer a validated unit. Structural rules only: parents distinct (unless genesis) and known.
@@ -399,6 +442,8 @@ impl Dag {
             id,
             Entry { unit, children: Vec::new(), seq: self.next_seq, confirmation: None },
         );
+        self.arrivals.insert(self.next_seq, id);
+        self.unconfirmed.insert(self.next_seq, id);
         for parent in parents.iter().collect::<BTreeSet<_>>() {
             if *parent == self.genesis {
                 self.genesis_children.push(id);
@@ -423,6 +468,11 @@ impl Dag {
             let Some(entry) = self.entries.remove(id) else { continue };
             dropped += 1;
             self.tips.remove(id);
+            self.arrivals.remove(&entry.seq);
+            if self.unconfirmed.remove(&entry.seq).is_some() {
+                // Pruned while unconfirmed: summaries of the unconfirmed set are stale.
+                self.confirmation_changes += 1;
+            }
             for parent in entry.unit.tx.body.parents.iter().collect::<BTreeSet<_>>() {
                 if *parent == self.genesis {
                     self.genesis_children.retain(|child| child != id);

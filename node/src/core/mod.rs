@@ -3,6 +3,7 @@
 
 pub mod chain;
 pub mod checkpoint;
+pub mod clean_cones;
 pub mod contracts;
 pub mod crypto;
 pub mod dag;
@@ -19,4 +20,5 @@ pub mod storage;
 pub mod storage_node;
 pub mod tips;
 pub mod transaction;
+pub mod walk_window;
 pub mod wire;

@@ -177,6 +177,8 @@ pub enum RejectReason {
     EqualParents,
     #[error("a transfer to its own author can never apply")]
     SelfTransfer,
+    #[error("nonce {nonce} is beyond the window of the confirmed floor {floor}: retry later")]
+    NonceWindowFull { nonce: u64, floor: u64 },
     #[error("checkpoint rejected: {0}")]
     Checkpoint(#[from] CheckpointError),
     #[error("request for {count} ids exceeds {REQUEST_IDS_MAX}")]
@@ -199,6 +201,7 @@ impl RejectReason {
             RejectReason::AmountOverflow => "amount_overflow",
             RejectReason::EqualParents => "equal_parents",
             RejectReason::SelfTransfer => "self_transfer",
+            RejectReason::NonceWindowFull { .. } => "nonce_window_full",
             RejectReason::Checkpoint(CheckpointError::FromTheFuture { .. }) => {
                 "checkpoint_from_the_future"
             }
@@ -898,6 +901,14 @@ impl Node {
             || self.chain.ledger().account(&self.account).is_some_and(|a| a.nonce_used(nonce))
         {
             nonce += 1;
+        }
+        // A nonce past the confirmed floor's window can never apply before the floor moves, and a
+        // unit that cannot apply is never approved: at high rates a node that signed past its
+        // window filled the DAG with such tips, every cone holding one became ineligible and the
+        // net stalled (seen on the 4-node testnet at 1,000 tx/s). Refusing is the backpressure.
+        let floor = self.chain.ledger().account(&self.account).map_or(0, |a| a.nonce_floor);
+        if nonce >= floor.saturating_add(crate::core::ledger::NONCE_WINDOW) {
+            return Err(RejectReason::NonceWindowFull { nonce, floor });
         }
         let tx = self.build_transaction(nonce, kind, fee)?;
         let unit = Unit::new(tx.clone())?;

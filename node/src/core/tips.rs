@@ -5,18 +5,23 @@
 //! head checkpoint) and steps from a unit to one of its children with probability proportional to
 //! `exp(alpha * cumulative_weight(child))`, until it reaches a tip. `alpha = 0` is an unbiased
 //! walk; larger alpha follows the heaviest branch and starves lazy or parasitic sub-DAGs.
-//! Cumulative weights (future-cone sizes) are computed exactly with bitsets over the walk window,
-//! which is bounded; a window over the bound falls back to uniform selection and is counted.
+//! Cumulative weights (future-cone sizes) are exact, kept up to date incrementally as units arrive
+//! (`walk_window.rs`), over a bounded walk window; a window over the bound falls back to uniform
+//! selection and is counted.
 //!
 //! Both strategies only ever return an **eligible** tip: one whose unconfirmed past cone is
 //! consistent (no two transactions with the same `(from, nonce)`) and valid against the node's
-//! confirmed ledger (every transaction would apply in White Flag order). Verdicts are cached per
-//! ledger epoch because a checkpoint can change them.
+//! confirmed ledger (every transaction would apply in White Flag order). Most cones are shown
+//! eligible in constant time by a per-account summary (`clean_cones.rs`); the rest are replayed,
+//! and those verdicts are cached per ledger epoch because a checkpoint can change them. Neither
+//! shortcut changes a single selection (test `shortcuts_change_no_selection`).
 
+use crate::core::clean_cones::CleanCones;
 use crate::core::dag::Dag;
 use crate::core::hash::Hash;
 use crate::core::ledger::{FeePolicy, Ledger, Undo};
 use crate::core::random::DetRng;
+use crate::core::walk_window::WalkWindow;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -63,12 +68,8 @@ pub struct TipStats {
     pub joint_conflicts: u64,
 }
 
-/// `(start, DAG size, weights)`; `None` weights: the window overflowed its bound.
-type WalkWindow = (Hash, usize, Option<BTreeMap<Hash, u32>>);
 /// Walk windows kept (anchors are few; older starts are dropped first).
 const WALK_WINDOWS_MAX: usize = 8;
-/// The size of a window slot not computed yet (no DAG is that large).
-const NOT_COMPUTED: usize = usize::MAX;
 
 #[derive(Debug, Clone)]
 pub struct TipSelector {
@@ -78,9 +79,13 @@ pub struct TipSelector {
     /// Largest future cone a weighted walk computes weights over.
     walk_window_max: usize,
     cache: BTreeMap<Hash, (u64, bool)>,
-    /// Weights of recent walk windows, one per start, each valid for the DAG version it was
-    /// computed at (`Dag::version`: pruning can make a size repeat, a version never does).
-    weights: Vec<WalkWindow>,
+    /// Weights of recent walk windows, one per start, each brought up to date before a walk.
+    windows: Vec<WalkWindow>,
+    /// Which unconfirmed cones surely replay, so most eligibility checks skip the replay.
+    clean: CleanCones,
+    /// False only in tests: recount every window and replay every cone, as the reference the
+    /// shortcuts are compared with.
+    shortcuts: bool,
     pub stats: TipStats,
 }
 
@@ -91,9 +96,17 @@ impl TipSelector {
             cone_units_max: 20_000,
             walk_window_max: 2_048,
             cache: BTreeMap::new(),
-            weights: Vec::new(),
+            windows: Vec::new(),
+            clean: CleanCones::new(20_000),
+            shortcuts: true,
             stats: TipStats::default(),
         }
+    }
+
+    /// A selector without the incremental weights and the clean-cone summary (tests only).
+    #[cfg(test)]
+    fn reference(strategy: TipStrategy) -> TipSelector {
+        TipSelector { shortcuts: false, ..TipSelector::new(strategy) }
     }
 
     pub fn strategy(&self) -> TipStrategy {
@@ -158,6 +171,12 @@ impl TipSelector {
         if dag.is_confirmed(tip) {
             return true;
         }
+        if self.shortcuts {
+            self.clean.refresh(dag, ledger, epoch);
+            if self.clean.is_clean(dag, tip) {
+                return true;
+            }
+        }
         if let Some((cached_epoch, verdict)) = self.cache.get(tip)
             && *cached_epoch == epoch
         {
@@ -204,8 +223,7 @@ impl TipSelector {
             match self.select_one(dag, ledger, epoch, anchors, rng) {
                 Some(candidate)
                     if candidate != first
-                        && self.joint_verdict(dag, ledger, &[first, candidate])
-                            == ConeVerdict::Consistent =>
+                        && self.jointly_eligible(dag, ledger, epoch, first, candidate) =>
                 {
                     second = candidate;
                     break;
@@ -214,6 +232,24 @@ impl TipSelector {
             }
         }
         Selection { parents: self.distinct(dag, [first, second]), fallback: false }
+    }
+
+    /// The joint verdict of two tips is `Consistent`; two clean cones need no replay.
+    fn jointly_eligible(
+        &mut self,
+        dag: &Dag,
+        ledger: &Ledger,
+        epoch: u64,
+        first: Hash,
+        second: Hash,
+    ) -> bool {
+        if self.shortcuts {
+            self.clean.refresh(dag, ledger, epoch);
+            if self.clean.is_clean(dag, &first) && self.clean.is_clean(dag, &second) {
+                return true;
+            }
+        }
+        self.joint_verdict(dag, ledger, &[first, second]) == ConeVerdict::Consistent
     }
 
     /// Parents must differ unless both are genesis: if only one choice exists, approve its first
@@ -277,97 +313,46 @@ impl TipSelector {
         self.stats.walks += 1;
         let start =
             if anchors.is_empty() { dag.genesis() } else { anchors[rng.index(anchors.len())] };
-        // Units leave the DAG only by pruning, which removes a start no later than any of its
-        // descendants, so the future cone of a retained start only grows:
-        // once it overflowed the window bound it stays overflowed, and recomputing it (up to
-        // `walk_window_max` map lookups per transaction) only to learn that again was the top
-        // cost of issuing transactions at high rates. Weights themselves are exact: recomputed
-        // whenever the DAG changed.
         // One window per start: the two parents of a selection usually walk from different
-        // anchors, and a single-entry cache recomputed the window at every switch.
-        let size = dag.version() as usize;
-        let slot = match self.weights.iter().position(|(cached_start, _, _)| *cached_start == start)
-        {
-            Some(slot) => slot,
-            None => {
-                if self.weights.len() >= WALK_WINDOWS_MAX {
-                    self.weights.remove(0);
+        // anchors. A window is made once and then only takes in the units that arrived since the
+        // last walk (exact, see `walk_window.rs`); once overflowed it stays overflowed, as the
+        // future cone of a fixed start only grows.
+        let slot = match self.windows.iter().position(|window| window.start() == start) {
+            Some(slot) if self.shortcuts => {
+                self.windows[slot].update(dag);
+                slot
+            }
+            found => {
+                if let Some(slot) = found {
+                    self.windows.remove(slot);
                 }
-                self.weights.push((start, NOT_COMPUTED, None));
-                self.weights.len() - 1
+                if self.windows.len() >= WALK_WINDOWS_MAX {
+                    self.windows.remove(0);
+                }
+                self.windows.push(WalkWindow::new(dag, start, self.walk_window_max));
+                self.windows.len() - 1
             }
         };
-        let (_, cached_size, cached_weights) = &self.weights[slot];
-        let fresh = *cached_size == size;
-        let overflowed = *cached_size != NOT_COMPUTED && cached_weights.is_none();
-        if !fresh && !overflowed {
-            let window = dag.future_cone(&start, self.walk_window_max);
-            let weights = window.map(|window| cumulative_weights(dag, &window));
-            self.weights[slot] = (start, size, weights);
-        }
-        let Some((_, _, Some(weights))) = self.weights.get(slot) else {
+        let window = &self.windows[slot];
+        if window.overflowed() {
             self.stats.walk_window_overflows += 1;
             return None;
-        };
-        let mut current = start;
-        loop {
-            let children = dag.children(&current);
-            if children.is_empty() {
-                return Some(current);
-            }
-            let child_weights: Vec<f64> = children
-                .iter()
-                .map(|child| weights.get(child).copied().unwrap_or(1) as f64)
-                .collect();
-            let heaviest = child_weights.iter().copied().fold(f64::MIN, f64::max);
-            // Subtract the maximum before exponentiating so large weights cannot overflow.
-            let scores: Vec<f64> =
-                child_weights.iter().map(|w| (alpha * (w - heaviest)).exp()).collect();
-            let total: f64 = scores.iter().sum();
-            let mut draw = rng.unit_f64() * total;
-            let mut chosen = children[children.len() - 1];
-            for (child, score) in children.iter().zip(&scores) {
-                if draw < *score {
-                    chosen = *child;
-                    break;
-                }
-                draw -= score;
-            }
-            current = chosen;
         }
+        #[cfg(test)]
+        if !self.shortcuts {
+            return Some(tests::reference_walk(dag, window, start, alpha, rng));
+        }
+        window.walk(alpha, rng)
     }
 
     pub fn set_limits(&mut self, cone_units_max: usize, walk_window_max: usize) {
         self.cone_units_max = cone_units_max;
         self.walk_window_max = walk_window_max;
-        // A cached overflow holds only for the bound it was computed under.
-        self.weights.clear();
+        // A cached overflow holds only for the bound it was computed under, and the clean-cone
+        // summary's cone bound is this limit.
+        self.windows.clear();
+        self.clean = CleanCones::new(cone_units_max);
     }
-}
-
-/// Exact future-cone sizes of every unit in `window` (a future cone in arrival order), counted
-/// within the window: one bitset per unit, children before parents.
-fn cumulative_weights(dag: &Dag, window: &[Hash]) -> BTreeMap<Hash, u32> {
-    let index: BTreeMap<Hash, usize> = window.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    let words = window.len().div_ceil(64);
-    let mut bits: Vec<Vec<u64>> = vec![Vec::new(); window.len()];
-    let mut weights = BTreeMap::new();
-    for position in (0..window.len()).rev() {
-        let id = window[position];
-        let mut own = vec![0u64; words];
-        own[position / 64] |= 1 << (position % 64);
-        for child in dag.children(&id) {
-            if let Some(&child_position) = index.get(child) {
-                for (word, child_word) in own.iter_mut().zip(&bits[child_position]) {
-                    *word |= child_word;
-                }
-            }
-        }
-        let weight: u32 = own.iter().map(|word| word.count_ones()).sum();
-        weights.insert(id, weight);
-        bits[position] = own;
-    }
-    weights
 }
 
 #[cfg(test)]
@@ -530,6 +515,164 @@ mod tests {
             })
             .count();
         assert!((60..140).contains(&lazy_count), "uniform picked the lazy tip {lazy_count}/200");
+    }
+
+    /// The walk as it was before windows kept their own child lists: children and weights looked
+    /// up in the DAG and the window per step.
+    pub(super) fn reference_walk(
+        dag: &Dag,
+        window: &WalkWindow,
+        start: Hash,
+        alpha: f64,
+        rng: &mut DetRng,
+    ) -> Hash {
+        let mut current = start;
+        loop {
+            let children = dag.children(&current);
+            if children.is_empty() {
+                return current;
+            }
+            let child_weights: Vec<f64> =
+                children.iter().map(|child| window.weight(child).unwrap_or(1) as f64).collect();
+            let heaviest = child_weights.iter().copied().fold(f64::MIN, f64::max);
+            let scores: Vec<f64> =
+                child_weights.iter().map(|w| (alpha * (w - heaviest)).exp()).collect();
+            let total: f64 = scores.iter().sum();
+            let mut draw = rng.unit_f64() * total;
+            let mut chosen = children[children.len() - 1];
+            for (child, score) in children.iter().zip(&scores) {
+                if draw < *score {
+                    chosen = *child;
+                    break;
+                }
+                draw -= score;
+            }
+            current = chosen;
+        }
+    }
+
+    /// A random DAG of transfers from three accounts with few nonces (so conflicting spends are
+    /// frequent) and amounts that overspend small balances.
+    fn random_dag(
+        steps: &[(usize, u64, u64, u64, u64)],
+        keys: &[Keypair],
+        genesis: Hash,
+    ) -> (Dag, Vec<Hash>) {
+        let mut dag = Dag::new(genesis, 8);
+        let mut all = vec![genesis];
+        for &(who, nonce, amount, p1, p2) in steps {
+            let first = all[(p1 % all.len() as u64) as usize];
+            let second = all[(p2 % all.len() as u64) as usize];
+            let parents = if first == second { [first, genesis] } else { [first, second] };
+            let parents = if parents[0] == parents[1] { [genesis, genesis] } else { parents };
+            let unit = spend(&keys[who], nonce, amount, parents);
+            if dag.insert(unit.clone()).is_ok() {
+                all.push(unit.id);
+            }
+        }
+        (dag, all)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// The clean-cone shortcut only ever answers "eligible" for cones the full replay accepts,
+        /// alone and in pairs, on random DAGs with conflicts and overspends, against ledgers that
+        /// already used some nonces, with part of the DAG confirmed.
+        #[test]
+        fn clean_cones_are_eligible(
+            steps in proptest::collection::vec((0usize..3, 0u64..6, 1u64..60, any::<u64>(), any::<u64>()), 1..40),
+            balances in proptest::collection::vec(0u64..400, 3),
+            used in proptest::collection::vec((0usize..3, 0u64..6), 0..3),
+            confirm in any::<u64>(),
+        ) {
+            let genesis = Hash::of(b"g");
+            let keys: Vec<Keypair> = (0..3).map(|i| Keypair::derived("prop-clean", i)).collect();
+            let allocations: Vec<_> =
+                keys.iter().zip(&balances).map(|(k, b)| (k.account(), *b)).collect();
+            let mut ledger = Ledger::genesis(&allocations).unwrap();
+            for (who, nonce) in used {
+                let tx = spend(&keys[who], nonce, 0, [genesis, genesis]).tx.clone();
+                let _ = ledger.apply(&tx, &keys[0].account(), FeePolicy { burn_per_mille: 1000 }, &mut Undo::default());
+            }
+            let (mut dag, all) = random_dag(&steps, &keys, genesis);
+            // Confirm the past cone of one unit (confirmations are closed under ancestry).
+            let root = all[(confirm % all.len() as u64) as usize];
+            let cone = dag.unconfirmed_cone(&[root], usize::MAX).unwrap();
+            for id in &cone {
+                dag.set_confirmation(id, Some(crate::core::dag::Confirmation { height: 1, outcome: crate::core::dag::Outcome::Applied }));
+            }
+            let selector = TipSelector::new(TipStrategy::Uniform);
+            let mut clean = CleanCones::new(20_000);
+            clean.refresh(&dag, &ledger, 7);
+            for a in &all {
+                if clean.is_clean(&dag, a) {
+                    prop_assert_eq!(selector.verdict(&dag, &ledger, a), ConeVerdict::Consistent);
+                }
+                for b in &all {
+                    if clean.is_clean(&dag, a) && clean.is_clean(&dag, b) {
+                        prop_assert_eq!(selector.joint_verdict(&dag, &ledger, &[*a, *b]), ConeVerdict::Consistent);
+                    }
+                }
+            }
+        }
+
+        /// Incremental weights and the clean-cone summary are pure speed-ups: a selector using
+        /// them and the reference (recount every window, replay every cone) make the same
+        /// selections, draw for draw, while the DAG grows with conflicting spends, checkpoints
+        /// confirm parts of it and the epoch moves on.
+        #[test]
+        fn shortcuts_change_no_selection(
+            steps in proptest::collection::vec((0usize..3, 0u64..8, 1u64..40, any::<u64>(), any::<u64>()), 1..50),
+            alpha in prop_oneof![Just(None), (0.0f64..2.0).prop_map(Some)],
+            window in prop_oneof![Just(2_048usize), 3usize..24],
+            confirm_every in 3usize..12,
+            seed in any::<u8>(),
+        ) {
+            let genesis = Hash::of(b"g");
+            let keys: Vec<Keypair> = (0..3).map(|i| Keypair::derived("prop-same", i)).collect();
+            let ledger = Ledger::genesis(
+                &keys.iter().map(|k| (k.account(), 150)).collect::<Vec<_>>()).unwrap();
+            let strategy = match alpha { None => TipStrategy::Uniform, Some(alpha) => TipStrategy::WeightedWalk { alpha } };
+            let mut fast = TipSelector::new(strategy);
+            let mut reference = TipSelector::reference(strategy);
+            fast.set_limits(20_000, window);
+            reference.set_limits(20_000, window);
+            let (mut fast_rng, mut reference_rng) =
+                (DetRng::from_seed([seed; 32]), DetRng::from_seed([seed; 32]));
+            let mut dag = Dag::new(genesis, 8);
+            let mut all = vec![genesis];
+            let mut anchors = vec![genesis];
+            let mut epoch = 0;
+            for (step, (who, nonce, amount, p1, p2)) in steps.into_iter().enumerate() {
+                let ours = fast.select(&dag, &ledger, epoch, &anchors, &mut fast_rng);
+                let theirs = reference.select(&dag, &ledger, epoch, &anchors, &mut reference_rng);
+                prop_assert_eq!(ours, theirs);
+                // Half the units approve the selection, half random units (lazy or conflicting).
+                let parents = if p1 % 2 == 0 {
+                    ours.parents
+                } else {
+                    let first = all[(p1 % all.len() as u64) as usize];
+                    let second = all[(p2 % all.len() as u64) as usize];
+                    if first == second { [genesis, genesis] } else { [first, second] }
+                };
+                let parents = if parents[0] == parents[1] && parents[0] != genesis { [parents[0], genesis] } else { parents };
+                let unit = spend(&keys[who], nonce, amount, parents);
+                if dag.insert(unit.clone()).is_ok() {
+                    all.push(unit.id);
+                }
+                if step % confirm_every == confirm_every - 1 {
+                    // A "checkpoint": confirm the cone of the newest unit, anchor walks there.
+                    let newest = all[all.len() - 1];
+                    let cone = dag.unconfirmed_cone(&[newest], usize::MAX).unwrap();
+                    for id in &cone {
+                        dag.set_confirmation(id, Some(crate::core::dag::Confirmation { height: 1, outcome: crate::core::dag::Outcome::Applied }));
+                    }
+                    anchors = vec![newest, dag.get(&newest).map_or(genesis, |u| u.tx.body.parents[0])];
+                    epoch += 1;
+                }
+            }
+            prop_assert_eq!(fast.stats, reference.stats);
+        }
     }
 
     proptest! {
