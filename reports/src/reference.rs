@@ -306,7 +306,7 @@ pub fn fork_tree_growth_factor(identities: u32, c: u32) -> Result<f64, Reference
     let m = f64::from(identities);
     let shared = f64::from(c - 1);
     let exponent = |theta: f64| -> f64 {
-        let children = if identities == 0 { -theta.ln() } else { (1.0 + m * theta).ln() - m.ln() };
+        let children = if identities == 0 { theta.ln() } else { (1.0 + m * theta).ln() - m.ln() };
         (shared * theta.ln_1p() + children) / theta
     };
     Ok(f64::from(c) / supremum(exponent))
@@ -419,22 +419,21 @@ pub fn fork_tree_height_pmf(
             return below;
         }
         let spread = convolve(density, &below);
-        (0..=steps)
-            .map(|i| (poisson_below(shared, time(i)) + spread[i]).clamp(0.0, 1.0))
-            .collect()
+        (0..=steps).map(|i| (poisson_below(shared, time(i)) + spread[i]).clamp(0.0, 1.0)).collect()
     };
     let window_density = gamma_density(window_shared);
     let genesis_density = gamma_density(genesis_shared);
     let mut roots: Vec<Vec<f64>> = Vec::with_capacity(n_max + 1);
     let mut genesis_below: Vec<f64> = Vec::with_capacity(n_max + 1);
     for k in 0..=n_max {
-        let root = if k == 0 { vec![0.0; steps + 1] } else { survive(window_shared, k, &roots, &window_density) };
-        roots.push(root);
-        let from_genesis = if k == 0 {
-            0.0
+        let root = if k == 0 {
+            vec![0.0; steps + 1]
         } else {
-            survive(genesis_shared, k, &roots, &genesis_density)[steps]
+            survive(window_shared, k, &roots, &window_density)
         };
+        roots.push(root);
+        let from_genesis =
+            if k == 0 { 0.0 } else { survive(genesis_shared, k, &roots, &genesis_density)[steps] };
         genesis_below.push(from_genesis);
     }
     // P(height = n) = P(max < n + 1) − P(max < n).
@@ -837,7 +836,8 @@ mod tests {
     fn on_the_fly_reference() {
         // Closed form 1 − √π·s·e^{s²}·erfc(s), s = 1/(2√κ): at κ = 1, erfc(1/2) = 0.479500122.
         let s = 0.5f64;
-        let closed = 1.0 - std::f64::consts::PI.sqrt() * s * (s * s).exp() * 0.479_500_122_186_953_5;
+        let closed =
+            1.0 - std::f64::consts::PI.sqrt() * s * (s * s).exp() * 0.479_500_122_186_953_5;
         assert!(close(on_the_fly_win_probability(1.0).expect("ok"), closed, 1e-9));
         // Small κ: 2κ(1 − 12κ/2 + ...) → 2κ.
         let tiny = on_the_fly_win_probability(1e-4).expect("ok");

@@ -89,8 +89,10 @@ pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
         // Checkpoints per second of a space of N nonces: N · base_target / 2^64.
         let per_second = |nonces: u64| nonces as f64 * base_target as f64 / 2f64.powi(64);
         rates = Some((per_second(attacker_nonces), per_second(honest_nonces)));
-        let private =
-            (honest..engine.node_count()).map(|i| engine.node(i).chain().height()).max().unwrap_or(0);
+        let private = (honest..engine.node_count())
+            .map(|i| engine.node(i).chain().height())
+            .max()
+            .unwrap_or(0);
         let public = engine.node(0).chain().height();
         heights.push(private as f64);
         caught_up += u64::from(private > public);
@@ -104,9 +106,8 @@ pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
     let tau = attacker_rate * seconds;
     let growth = context.reference(reference::fork_tree_growth_factor(m, c))?;
     let n_max = ((2.0 * growth * tau + 40.0).ceil() as usize).min(2_000);
-    let pmf = reference::fork_tree_height_pmf(m, c, tau, n_max).map_err(|source| {
-        RunError::Reference { scenario: scenario.name.clone(), source }
-    })?;
+    let pmf = reference::fork_tree_height_pmf(m, c, tau, n_max)
+        .map_err(|source| RunError::Reference { scenario: scenario.name.clone(), source })?;
     let mean: f64 = pmf.iter().enumerate().map(|(n, p)| n as f64 * p).sum();
     let honest_mean = honest_rate * seconds;
     let mut catch_up = 0.0;

@@ -498,9 +498,7 @@ impl Scenario {
             AttackerKind::None
             | AttackerKind::ConflictSpam
             | AttackerKind::LazyTips
-            | AttackerKind::OnTheFly => {
-                (false, false, false)
-            }
+            | AttackerKind::OnTheFly => (false, false, false),
             AttackerKind::LargeMiner | AttackerKind::Grind => (true, false, false),
             AttackerKind::NetworkSplit => (true, false, true),
             AttackerKind::PrivateRace => (false, true, true),

@@ -276,9 +276,11 @@ pub struct Node {
     /// [`Policy::OnTheFly`]: this round's nonce search, and when to continue it.
     fly: Option<(OnTheFlySearch, u64)>,
     /// [`Policy::ExtendAllForks`]: planned forges by successor challenge `(height, signature)`,
-    /// and the challenges already forged.
+    /// the challenges already forged, and for every known checkpoint's successor challenge the
+    /// earliest timestamp holding it.
     fork_forges: BTreeMap<(u64, Hash), PendingForge>,
     forked: BTreeSet<(u64, Hash)>,
+    fork_seen: BTreeMap<(u64, Hash), u64>,
     /// Head id the last challenge was issued for.
     challenged_head: Option<Hash>,
     next_announce_ms: u64,
@@ -317,6 +319,7 @@ impl Node {
             fly: None,
             fork_forges: BTreeMap::new(),
             forked: BTreeSet::new(),
+            fork_seen: BTreeMap::new(),
             challenged_head: None,
             next_announce_ms: 0,
             own_pending_nonces: BTreeSet::new(),
@@ -1007,6 +1010,8 @@ impl Node {
         };
         let key = (height, challenge.generation_signature);
         let prev_timestamp_ms = header.timestamp_ms;
+        let seen = self.fork_seen.entry(key).or_insert(prev_timestamp_ms);
+        *seen = (*seen).min(prev_timestamp_ms);
         let Some(deadline_ms) = self.own_model_deadline(&challenge) else { return };
         let PocMode::Model { capacities } = &self.config.genesis.poc else { return };
         let Some(&nonces) = capacities.get(&self.account) else { return };
@@ -1017,7 +1022,8 @@ impl Node {
             return;
         }
         let proof = PocProof::Model { nonces };
-        self.fork_forges.insert(key, PendingForge { prev: *id, challenge, proof, deadline_ms, at_ms });
+        self.fork_forges
+            .insert(key, PendingForge { prev: *id, challenge, proof, deadline_ms, at_ms });
     }
 
     /// [`Policy::ExtendAllForks`]: forge every planned checkpoint whose time has come, on its
@@ -1032,21 +1038,37 @@ impl Node {
         for key in due {
             let Some(forge) = self.fork_forges.remove(&key) else { continue };
             self.forked.insert(key);
+            // Skip a child whose own successor challenge a known checkpoint of the same height
+            // already opened no later (another identity's child inside a refresh window, where
+            // the author does not enter the signature): it would add nothing to the tree.
+            let height = forge.challenge.height + 1;
+            let next_signature = generation_signature_for(
+                height,
+                self.chain.params().challenge_refresh,
+                &forge.challenge.generation_signature,
+                &self.account,
+            );
+            if self.fork_seen.get(&(height, next_signature)).is_some_and(|at| *at <= forge.at_ms) {
+                continue;
+            }
             let Some(prev) = self.chain.header(&forge.prev).cloned() else { continue };
             let parents = if prev.parents().is_empty() {
                 vec![self.chain.genesis_id()]
             } else {
                 prev.parents().to_vec()
             };
-            let ledger_root =
-                match self.chain.preview_root_after(&prev.id, &parents, &self.account, &mut self.dag)
-                {
-                    Ok(root) => root,
-                    Err(reason) => {
-                        self.emit(Event::InputRejected { peer: None, kind: "own_checkpoint", reason });
-                        continue;
-                    }
-                };
+            let ledger_root = match self.chain.preview_root_after(
+                &prev.id,
+                &parents,
+                &self.account,
+                &mut self.dag,
+            ) {
+                Ok(root) => root,
+                Err(reason) => {
+                    self.emit(Event::InputRejected { peer: None, kind: "own_checkpoint", reason });
+                    continue;
+                }
+            };
             let body = CheckpointBody {
                 height: forge.challenge.height,
                 prev: prev.id,

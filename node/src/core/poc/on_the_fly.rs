@@ -157,9 +157,8 @@ mod tests {
         let best = search.best.expect("a candidate");
         // Brute force over every nonce computed: nobody publishes earlier.
         for k in 0..search.next_nonce {
-            let publish = search
-                .finished_ms(k)
-                .max(model_nonce_deadline_ms(&author, &search.challenge, k));
+            let publish =
+                search.finished_ms(k).max(model_nonce_deadline_ms(&author, &search.challenge, k));
             assert!(publish >= best.publish_ms, "nonce {k} publishes at {publish}");
         }
         assert_eq!(
@@ -174,7 +173,7 @@ mod tests {
         // P(X > x) = exp(−R·ρ·x²) for ρ = bt/2^64 per second: with R = 100/s and one nonce
         // uniform on [0, 100 s] (ρ = 0.01/s), E[X] = sqrt(π/(4Rρ)) = 0.886 s.
         let author = Keypair::derived("fly", 3).account();
-        let base_target = u64::MAX / 100_000;
+        let base_target = u64::MAX / 100;
         let rounds = 2000u64;
         let mut total = 0u64;
         for height in 0..rounds {

@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use crate::core::crypto::AccountId;
 use crate::core::poc::challenge::{Challenge, SCOOP_BYTES, deadline_ms, hit, scoop_index};
 use crate::core::poc::model::model_deadline_ms;
-use crate::core::poc::on_the_fly::model_nonce_deadline_ms;
 use crate::core::poc::nonce::scoop_of;
+use crate::core::poc::on_the_fly::model_nonce_deadline_ms;
 use crate::core::poc::plot_file::PlotFileError;
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
