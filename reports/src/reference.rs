@@ -283,6 +283,166 @@ pub fn double_dipping_growth_factor(c: u32) -> Option<f64> {
     }
 }
 
+/// Growth factor of a double-dipping attacker's private tree in vein (PROTOCOL.md §7 #4): its
+/// deepest branch grows this many times faster than one chain of the same space, when the space
+/// is split over `identities` accounts and the challenge refreshes every `c` checkpoints.
+///
+/// Model. vein's signature `g_h = H(g_{h−1} ‖ winner_{h−1})`, refreshed only at heights that are
+/// multiples of `c`, depends on the tree only through the author of the last checkpoint of each
+/// window. So with `m` identities the tree of distinct challenges is a branching random walk
+/// whose generation is one window: `c − 1` checkpoints along the fastest path (each the minimum
+/// of `m` deadlines, `Exp(λ)` in all) then `m` children, one per identity, at `Exp(λ/m)` each.
+/// By Biggins' theorem (J. D. Biggins, The first- and last-birth problems for a multitype
+/// age-dependent branching process, Adv. Appl. Prob. 8 (1976); Kingman 1975; Hammersley 1974),
+/// the earliest birth in generation `n` is `n·γ + o(n)` with
+/// `γ = sup_{θ>0} [(c−1)·ln(1 + θ/λ) + ln(1 + mθ/λ) − ln m] / θ`, so the depth grows at `c/γ`
+/// per unit time; relative to one chain (`λ`), `G = c / (λγ)`. With one identity `G = 1`: every
+/// fork of a single miner opens the same lottery. As `m → ∞` (the Poisson-children model of
+/// Bagaria et al. 2019 that the Chia green paper cites) `G → e` at `c = 1` and `1.4678` at
+/// `c = 16`, the two published values ([`fork_tree_growth_factor_limit`]). `identities = 0`
+/// means that limit.
+pub fn fork_tree_growth_factor(identities: u32, c: u32) -> Result<f64, ReferenceError> {
+    require("c", f64::from(c), "[1, 4096]", (1..=4096).contains(&c))?;
+    let m = f64::from(identities);
+    let shared = f64::from(c - 1);
+    let exponent = |theta: f64| -> f64 {
+        let children = if identities == 0 { theta.ln() } else { (1.0 + m * theta).ln() - m.ln() };
+        (shared * theta.ln_1p() + children) / theta
+    };
+    Ok(f64::from(c) / supremum(exponent))
+}
+
+/// `G` in the limit of infinitely many identities: `e` at `c = 1`, `1.4678` at `c = 16`.
+pub fn fork_tree_growth_factor_limit(c: u32) -> Result<f64, ReferenceError> {
+    fork_tree_growth_factor(0, c)
+}
+
+/// Supremum over `θ > 0` of a function that rises then falls (or only falls, whose supremum is
+/// then the limit at 0+): a log-spaced scan, then golden-section refinement.
+fn supremum(f: impl Fn(f64) -> f64) -> f64 {
+    let points = 4000;
+    let (low, high) = (1e-9f64, 1e4f64);
+    let ratio = (high / low).ln() / points as f64;
+    let at = |index: usize| low * (ratio * index as f64).exp();
+    let best = (0..=points).max_by(|a, b| f(at(*a)).total_cmp(&f(at(*b)))).unwrap_or(0);
+    let (mut a, mut b) = (at(best.saturating_sub(1)), at((best + 1).min(points)));
+    let golden = 0.618_033_988_749_894_9;
+    for _ in 0..200 {
+        let x1 = b - golden * (b - a);
+        let x2 = a + golden * (b - a);
+        if f(x1) < f(x2) { a = x1 } else { b = x2 }
+    }
+    f(0.5 * (a + b)).max(f(at(best)))
+}
+
+/// Distribution of the height of a double-dipping attacker's deepest private branch after
+/// `tau` = λ·t, the checkpoints one chain of its space would expect in that time: element `n` is
+/// `P(height = n)` for `n < n_max`, and the last element holds `P(height ≥ n_max)`. Same model
+/// as [`fork_tree_growth_factor`] (`identities ≥ 1`), started from genesis at height 0 (whose
+/// first window is `c − 1` checkpoints long, heights `1..c−1`).
+///
+/// Exact for the model up to the time grid: with `F_k(t)` the chance that a window root (a
+/// checkpoint whose author picks the next signature) has no descendant `k` deeper by `t`,
+/// `F_k = P(Poisson(t) < k)` for `k ≤ c − 1` and otherwise
+/// `F_k = P(S > t) + ∫ g(s)·B_{k−c}(t−s)^m ds`, `B_j(t) = e^{−t/m} + ∫ (1/m)e^{−u/m}F_j(t−u) du`,
+/// `S ~ Gamma(c − 1, 1)` with density `g`; genesis is the same with `c − 2` shared steps.
+/// Convolutions by the trapezoid rule on 400 steps.
+pub fn fork_tree_height_pmf(
+    identities: u32,
+    c: u32,
+    tau: f64,
+    n_max: usize,
+) -> Result<Vec<f64>, ReferenceError> {
+    require("identities", f64::from(identities), "[1, 64]", (1..=64).contains(&identities))?;
+    require("c", f64::from(c), "[1, 4096]", (1..=4096).contains(&c))?;
+    require("tau", tau, "(0, 200]", tau > 0.0 && tau <= 200.0)?;
+    require("n_max", n_max as f64, "[1, 2000]", (1..=2000).contains(&n_max))?;
+    let steps = 400usize;
+    let h = tau / steps as f64;
+    let m = f64::from(identities);
+    let time = |i: usize| i as f64 * h;
+    // (f * g)(t_i) by the trapezoid rule.
+    let convolve = |f: &[f64], g: &[f64]| -> Vec<f64> {
+        (0..=steps)
+            .map(|i| {
+                if i == 0 {
+                    return 0.0;
+                }
+                let mut sum = 0.5 * (f[0] * g[i] + f[i] * g[0]);
+                for j in 1..i {
+                    sum += f[j] * g[i - j];
+                }
+                sum * h
+            })
+            .collect()
+    };
+    let poisson_below = |k: usize, t: f64| -> f64 {
+        let mut term = (-t).exp();
+        let mut total = 0.0;
+        for j in 0..k {
+            total += term;
+            term *= t / (j + 1) as f64;
+        }
+        total.min(1.0)
+    };
+    let gamma_density = |shape: usize| -> Vec<f64> {
+        (0..=steps)
+            .map(|i| {
+                let t = time(i);
+                if shape == 0 {
+                    0.0
+                } else {
+                    // t^(shape−1)·e^(−t)/Γ(shape); at t = 0 that is 1 for shape 1, else 0.
+                    let power = (shape as f64 - 1.0) * t.max(1e-300).ln();
+                    (power - t - ln_gamma(shape as f64)).exp()
+                }
+            })
+            .collect()
+    };
+    let child_density: Vec<f64> = (0..=steps).map(|i| (-time(i) / m).exp() / m).collect();
+    let child_unborn: Vec<f64> = (0..=steps).map(|i| (-time(i) / m).exp()).collect();
+    // H_j(t) = B_j(t)^m from F_j.
+    let branch = |f: &[f64]| -> Vec<f64> {
+        let born = convolve(&child_density, f);
+        (0..=steps).map(|i| (child_unborn[i] + born[i]).clamp(0.0, 1.0).powf(m)).collect()
+    };
+    // P(max < k) for a node followed by `shared` fastest steps and then a branching level.
+    let c = c as usize;
+    let window_shared = c - 1;
+    let genesis_shared = c.max(2) - 2;
+    let survive = |shared: usize, k: usize, roots: &[Vec<f64>], density: &[f64]| -> Vec<f64> {
+        if k <= shared {
+            return (0..=steps).map(|i| poisson_below(k, time(i))).collect();
+        }
+        let below = branch(&roots[k - shared - 1]);
+        if shared == 0 {
+            return below;
+        }
+        let spread = convolve(density, &below);
+        (0..=steps).map(|i| (poisson_below(shared, time(i)) + spread[i]).clamp(0.0, 1.0)).collect()
+    };
+    let window_density = gamma_density(window_shared);
+    let genesis_density = gamma_density(genesis_shared);
+    let mut roots: Vec<Vec<f64>> = Vec::with_capacity(n_max + 1);
+    let mut genesis_below: Vec<f64> = Vec::with_capacity(n_max + 1);
+    for k in 0..=n_max {
+        let root = if k == 0 {
+            vec![0.0; steps + 1]
+        } else {
+            survive(window_shared, k, &roots, &window_density)
+        };
+        roots.push(root);
+        let from_genesis =
+            if k == 0 { 0.0 } else { survive(genesis_shared, k, &roots, &genesis_density)[steps] };
+        genesis_below.push(from_genesis);
+    }
+    // P(height = n) = P(max < n + 1) − P(max < n).
+    let mut pmf: Vec<f64> =
+        (0..n_max).map(|n| (genesis_below[n + 1] - genesis_below[n]).max(0.0)).collect();
+    pmf.push((1.0 - genesis_below[n_max]).max(0.0));
+    Ok(pmf)
+}
+
 /// Smallest resource fraction with which a double-dipping attacker out-grows the honest chain,
 /// given the growth factor `g`: `1 / (1 + g)`. Chia green paper §2.2: `≈ 0.269` for `g = e`,
 /// `≈ 0.405` for `g = 1.47`. (It also reports, by simulation, `0.385` when honest parties extend
@@ -348,6 +508,60 @@ pub fn virtual_space_nonces(rate: f64, window_s: f64) -> Result<f64, ReferenceEr
     require("rate", rate, "[0, inf)", rate >= 0.0)?;
     require("window_s", window_s, "[0, inf)", window_s >= 0.0)?;
     Ok(rate * window_s)
+}
+
+/// Chance that an on-the-fly plotter (PROTOCOL.md §7 #7) wins one round against honest space,
+/// in terms of `kappa = R · T_h / N_h`: the nonces it computes per mean honest interval `T_h`,
+/// relative to the honest nonces `N_h`.
+///
+/// Model (`node::core::poc::on_the_fly`): after the challenge, nonce `k` is ready at `k / R`
+/// and has a deadline uniform with density `ρ = base_target / 2^64` per second; it can publish
+/// at `max(k / R, deadline)`. Seen as a Poisson field of intensity `R·ρ` in the (ready time,
+/// deadline) plane, the earliest publish time `X` has `P(X > x) = exp(−R·ρ·x²)` (Rayleigh).
+/// The honest best deadline `D ~ Exp(N_h·ρ)` publishes at `D`; the plotter wins the round if
+/// `X < D` (first seen wins at equal weight). With `u = N_h·ρ·x`:
+/// `P = ∫₀^∞ e^{−u} (1 − e^{−κ u²}) du = 1 − √π·s·e^{s²}·erfc(s)`, `s = 1/(2√κ)`, computed
+/// here by Simpson's rule. Small `κ`: `P ≈ 2κ` (the honest deadline's second moment is
+/// `2 T_h²`), about twice the naive virtual-space share `κ / (1 + κ)` ([`virtual_space_share`]).
+/// Assumes fixed difficulty, propagation much faster than `T_h`, and computing that starts when
+/// the challenge is known (the attacker's own head).
+pub fn on_the_fly_win_probability(kappa: f64) -> Result<f64, ReferenceError> {
+    require("kappa", kappa, "[0, 1e9]", (0.0..=1e9).contains(&kappa))?;
+    if kappa == 0.0 {
+        return Ok(0.0);
+    }
+    // The integrand is smooth and below e^{-u}: [0, 60] with 12,000 panels is exact to ~1e-12.
+    let panels = 12_000usize;
+    let high = 60.0;
+    let step = high / panels as f64;
+    let f = |u: f64| (-u).exp() * (1.0 - (-kappa * u * u).exp());
+    let mut sum = f(0.0) + f(high);
+    for index in 1..panels {
+        let weight = if index % 2 == 1 { 4.0 } else { 2.0 };
+        sum += weight * f(index as f64 * step);
+    }
+    Ok(sum * step / 3.0)
+}
+
+/// `kappa` of [`on_the_fly_win_probability`] from the network's numbers: `R · 2^64 /
+/// (N_h² · base_target)` (`T_h = 2^64 / (N_h · base_target)` seconds).
+pub fn on_the_fly_kappa(
+    nonces_per_s: f64,
+    honest_nonces: f64,
+    base_target: f64,
+) -> Result<f64, ReferenceError> {
+    require("nonces_per_s", nonces_per_s, "[0, inf)", nonces_per_s >= 0.0)?;
+    require("honest_nonces", honest_nonces, "(0, inf)", honest_nonces > 0.0)?;
+    require("base_target", base_target, "(0, inf)", base_target > 0.0)?;
+    Ok(nonces_per_s * 2f64.powi(64) / (honest_nonces * honest_nonces * base_target))
+}
+
+/// The naive reading of PROTOCOL.md's "virtual space `R · W`" with the window `W = T_h`: the
+/// share a miner storing `R · T_h` nonces would win, `κ / (1 + κ)`. Shown, not judged: it
+/// treats the window as fixed, while the honest deadline varies.
+pub fn virtual_space_share(kappa: f64) -> Result<f64, ReferenceError> {
+    require("kappa", kappa, "[0, inf)", kappa >= 0.0)?;
+    Ok(kappa / (1.0 + kappa))
 }
 
 /// `P(Poisson(mean) ≥ n)`: the chance that a side holding rate `mean` checkpoints over a time
@@ -582,6 +796,60 @@ mod tests {
         let capacity = estimated_capacity_bytes(10.0, 2f64.powi(40)).expect("ok");
         assert!(close(capacity / (2f64.powi(42) / 10.0), 1.0, 1e-12));
         assert_eq!(virtual_space_nonces(100.0, 30.0).expect("ok"), 3_000.0);
+    }
+
+    #[test]
+    fn fork_tree_references() {
+        // The published values come out of the branching-random-walk formula in the limit.
+        let e = fork_tree_growth_factor_limit(1).expect("ok");
+        assert!(close(e, std::f64::consts::E, 1e-6), "{e}");
+        let sixteen = fork_tree_growth_factor_limit(16).expect("ok");
+        assert!(close(sixteen, 1.47, 0.005), "{sixteen}");
+        // One identity gains nothing; more identities approach the limit from below.
+        assert!(close(fork_tree_growth_factor(1, 1).expect("ok"), 1.0, 1e-6));
+        assert!(close(fork_tree_growth_factor(1, 16).expect("ok"), 1.0, 1e-6));
+        let two = fork_tree_growth_factor(2, 1).expect("ok");
+        let four = fork_tree_growth_factor(4, 1).expect("ok");
+        assert!(close(two, 2.1555, 1e-3) && close(four, 2.4551, 1e-3), "{two} {four}");
+        assert!(fork_tree_growth_factor(4, 0).is_err());
+        // One identity: the height is Poisson(tau) exactly (here from the grid, to 1e-3).
+        let pmf = fork_tree_height_pmf(1, 1, 3.0, 30).expect("ok");
+        let mut term = (-3.0f64).exp();
+        for (n, p) in pmf.iter().take(10).enumerate() {
+            assert!(close(*p, term, 2e-3), "n = {n}: {p} vs {term}");
+            term *= 3.0 / (n + 1) as f64;
+        }
+        assert!(close(pmf.iter().sum::<f64>(), 1.0, 1e-9));
+        // c = 4 with one identity is still one chain: Poisson(tau).
+        let pmf = fork_tree_height_pmf(1, 4, 3.0, 30).expect("ok");
+        assert!(close(pmf[3], 4.5 * (-3.0f64).exp(), 2e-3), "{}", pmf[3]);
+        // More identities, deeper trees; a long window (c = 64 > tau) branches once at most.
+        let mean = |p: &[f64]| p.iter().enumerate().map(|(n, x)| n as f64 * x).sum::<f64>();
+        let four = mean(&fork_tree_height_pmf(4, 1, 6.0, 80).expect("ok"));
+        assert!(four > 6.0 * 1.5 && four < 6.0 * 2.4551, "{four}");
+        let long = mean(&fork_tree_height_pmf(4, 64, 6.0, 80).expect("ok"));
+        assert!(close(long, 6.0, 0.05), "{long}");
+        assert!(fork_tree_height_pmf(0, 1, 6.0, 80).is_err());
+    }
+
+    #[test]
+    fn on_the_fly_reference() {
+        // Closed form 1 − √π·s·e^{s²}·erfc(s), s = 1/(2√κ): at κ = 1, erfc(1/2) = 0.479500122.
+        let s = 0.5f64;
+        let closed =
+            1.0 - std::f64::consts::PI.sqrt() * s * (s * s).exp() * 0.479_500_122_186_953_5;
+        assert!(close(on_the_fly_win_probability(1.0).expect("ok"), closed, 1e-9));
+        // Small κ: 2κ(1 − 12κ/2 + ...) → 2κ.
+        let tiny = on_the_fly_win_probability(1e-4).expect("ok");
+        assert!(close(tiny / 2e-4, 1.0, 2e-3), "{tiny}");
+        assert!(on_the_fly_win_probability(1e6).expect("ok") > 0.99);
+        assert_eq!(on_the_fly_win_probability(0.0).expect("ok"), 0.0);
+        assert!(on_the_fly_win_probability(-1.0).is_err());
+        // κ = R·2^64/(N²·bt): R = 1000/s, N = 1000, bt = 2^64/1000 (T_h = 1 s) gives 1.
+        let kappa = on_the_fly_kappa(1000.0, 1000.0, 2f64.powi(64) / 1000.0).expect("ok");
+        assert!(close(kappa, 1.0, 1e-12));
+        assert!(on_the_fly_kappa(-1.0, 1000.0, 1.0).is_err());
+        assert!(close(virtual_space_share(1.0).expect("ok"), 0.5, 1e-15));
     }
 
     #[test]

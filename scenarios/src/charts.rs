@@ -113,6 +113,8 @@ pub fn sweep_charts(sweep: &SweepReport) -> Vec<NamedChart> {
     }
     crate::storage::charts(sweep, &mut charts);
     grinding(sweep, &mut charts);
+    fake_space(sweep, &mut charts);
+    extend_forks(sweep, &mut charts);
     conflict_spam(sweep, &mut charts);
     network_split(sweep, &mut charts);
     lazy_tips(sweep, &mut charts);
@@ -222,6 +224,71 @@ fn grinding(sweep: &SweepReport, charts: &mut Vec<NamedChart>) {
         ));
     }
     charts.push(NamedChart::new("grind_share", Chart::Intervals(chart)));
+}
+
+/// #4: the extend-all-forks attacker's private depth and catch-up chance against its share,
+/// one series per challenge refresh period c, beside the branching-random-walk model.
+fn extend_forks(sweep: &SweepReport, charts: &mut Vec<NamedChart>) {
+    for (name, title, y) in [
+        (
+            "fork_private_height",
+            "Extend all forks: deepest private branch vs attacker share (per refresh period c)",
+            "private height at the end of the race",
+        ),
+        (
+            "fork_catch_up",
+            "Extend all forks: private branch ends above the honest chain (per c)",
+            "probability",
+        ),
+    ] {
+        if named(sweep, name).next().is_none() {
+            continue;
+        }
+        let mut chart = interval_chart(
+            ChartLabels::new(title, "attacker share of space q", y),
+            named(sweep, name),
+            "q",
+            Some("c"),
+        );
+        chart.legend = LegendCorner::UpperLeft;
+        charts.push(NamedChart::new(name, Chart::Intervals(chart)));
+    }
+}
+
+/// #7: the on-the-fly plotter's share against its nonce rate, beside the Rayleigh race
+/// (judged, joined between the simulated rates) and the stored-plot reading (not judged).
+fn fake_space(sweep: &SweepReport, charts: &mut Vec<NamedChart>) {
+    let name = "fake_space_share";
+    if named(sweep, name).next().is_none() {
+        return;
+    }
+    let mut chart = interval_chart(
+        ChartLabels::new(
+            "Fake space: share won by an on-the-fly plotter vs nonces computed per second",
+            "nonces computed per second R",
+            "fraction of checkpoints won",
+        ),
+        named(sweep, name),
+        "nonces_per_s",
+        None,
+    );
+    chart.legend = LegendCorner::UpperLeft;
+    relabel_references(&mut chart.curves);
+    let naive: Vec<(f64, f64)> = named(sweep, name)
+        .filter_map(|m| {
+            let rate = *m.parameters.get("nonces_per_s")?;
+            Some((rate, m.other_references.first()?.value))
+        })
+        .collect();
+    let mut naive = naive;
+    naive.sort_by(|a, b| a.0.total_cmp(&b.0));
+    chart.curves.push(Curve::new(
+        "stored plot of R·T_h nonces: κ/(1+κ) (not judged)",
+        naive,
+        2,
+        LineStyle::Solid,
+    ));
+    charts.push(NamedChart::new("fake_space_share", Chart::Intervals(chart)));
 }
 
 /// #10: honest transfers applied, and their latency change, against the spam rate.

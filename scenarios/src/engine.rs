@@ -156,6 +156,10 @@ impl Engine for LocalNetEngine {
             |index, config| {
                 config.tip_strategy = spec.tip_strategy;
                 config.policy = spec.policies.get(index).copied().unwrap_or_default();
+                // An on-the-fly plotter stores nothing (capacity 0) and still mines.
+                if matches!(config.policy, Policy::OnTheFly { .. }) {
+                    config.mining = true;
+                }
             },
         )?;
         // Scenarios read chains and counters, not the event log: keeping it costs memory.

@@ -118,6 +118,33 @@ pub fn explain(scenario: &Scenario) -> String {
              lazy_run_honest_latency_s (shown, not judged).\n\
              reference: 1 and 0 (a lazy issuer cannot slow honest transfers)."
         }
+        MetricName::ForkGrowth => {
+            "The attacker (share q, split evenly over attacker.split = m identities) mines \
+             privately from genesis with Policy::ExtendAllForks: each identity forges on every \
+             checkpoint it knows at its deadline for that checkpoint's successor (forks whose \
+             successors share a challenge: only the earliest). Fixed difficulty; each seed runs \
+             8 independent races of run.duration_s.\n\
+             metric: fork_private_height (deepest private branch at the end, mean) and \
+             fork_catch_up (races whose private branch ends strictly above the honest chain).\n\
+             reference: the challenge H(g || winner), refreshed every c, depends on a fork only \
+             through the author of each window's last checkpoint, so distinct challenges form a \
+             branching random walk (per window: c-1 fastest steps, then m children at \
+             Exp(lambda/m)). Judged: its exact finite-time depth distribution (integral \
+             recursion) and P(depth > Poisson honest height). Shown: one chain lambda*t and the \
+             asymptotic growth G(m,c)*lambda*t, G = c/(lambda*gamma) by Biggins' theorem: G = 1 \
+             for one identity, -> e at c = 1 and 1.47 at c = 16 as m grows (Chia green paper)."
+        }
+        MetricName::FakeSpaceShare => {
+            "One extra node stores no plot (capacity 0) and runs Policy::OnTheFly: once it knows \
+             a challenge it computes R = nonces_per_s nonces per second and forges at the \
+             earliest moment one allows, max(nonce computed, its deadline). Fixed difficulty.\n\
+             metric: fake_space_share = its fraction of the settled chain (Wilson CI).\n\
+             reference: with kappa = R*T_h/N_h (nonces computed per mean honest interval over \
+             honest nonces), the earliest publish time X has P(X > x) = exp(-R*rho*x^2) and \
+             races the honest Exp deadline: P = 1 - sqrt(pi)*s*e^(s^2)*erfc(s), s = \
+             1/(2 sqrt(kappa)), about 2*kappa for small kappa. The stored-plot reading of \
+             PROTOCOL.md's virtual space R*W with W = T_h, kappa/(1+kappa), is shown."
+        }
         MetricName::StorageDetection | MetricName::ShardLoss => crate::storage::story(scenario),
     };
     let _ = writeln!(out, "{story}");

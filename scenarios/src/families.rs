@@ -60,6 +60,8 @@ pub fn run_seed<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics,
         MetricName::GrindShare => crate::grinding::run::<E>(scenario, seed),
         MetricName::SplitRevert => crate::network_split::run::<E>(scenario, seed),
         MetricName::LazyTips => crate::lazy_tips::run::<E>(scenario, seed),
+        MetricName::FakeSpaceShare => crate::fake_space::run::<E>(scenario, seed),
+        MetricName::ForkGrowth => crate::extend_forks::run::<E>(scenario, seed),
         MetricName::StorageDetection => crate::storage::detection::<E>(scenario, seed),
         MetricName::ShardLoss => crate::storage::shard_loss::<E>(scenario, seed),
     }

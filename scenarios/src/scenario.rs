@@ -166,6 +166,12 @@ pub enum AttackerKind {
     /// Lazy tips / parasite sub-DAG (#10): `rate` transfers per second, each approving the
     /// attacker's previous one and an old honest unit instead of recent tips.
     LazyTips,
+    /// Fake space (#7): a node storing nothing that computes `nonces_per_s` nonces per second
+    /// once the challenge is known (`Policy::OnTheFly`).
+    OnTheFly,
+    /// Extend all forks (#4, double dipping): share `q` over `split` identities, each forging on
+    /// every checkpoint it knows, privately (`Policy::ExtendAllForks`).
+    ExtendAllForks,
 }
 
 impl AttackerKind {
@@ -179,6 +185,8 @@ impl AttackerKind {
             AttackerKind::Grind => "grind",
             AttackerKind::NetworkSplit => "network-split",
             AttackerKind::LazyTips => "lazy-tips",
+            AttackerKind::OnTheFly => "on-the-fly",
+            AttackerKind::ExtendAllForks => "extend-all-forks",
         }
     }
 }
@@ -205,6 +213,8 @@ pub struct Attacker {
     pub variants: Option<u64>,
     /// Network split: its duration, in target intervals T.
     pub d: Option<f64>,
+    /// On-the-fly plotting: nonces computed per second after the challenge (R).
+    pub nonces_per_s: Option<f64>,
 }
 
 /// What is measured; decides which family runs.
@@ -235,6 +245,11 @@ pub enum MetricName {
     SplitRevert,
     /// Honest latency and confirmation beside a lazy / parasite issuer (crate::lazy_tips).
     LazyTips,
+    /// Fraction of checkpoints won by an on-the-fly plotter (crate::fake_space).
+    FakeSpaceShare,
+    /// Depth of an extend-all-forks attacker's private tree, and its chance to out-grow the
+    /// honest chain (crate::extend_forks).
+    ForkGrowth,
 }
 
 impl MetricName {
@@ -251,6 +266,8 @@ impl MetricName {
             MetricName::GrindShare => "grind_share",
             MetricName::SplitRevert => "split_revert",
             MetricName::LazyTips => "lazy_tips",
+            MetricName::FakeSpaceShare => "fake_space_share",
+            MetricName::ForkGrowth => "fork_growth",
         }
     }
 
@@ -265,6 +282,8 @@ impl MetricName {
             MetricName::GrindShare => AttackerKind::Grind,
             MetricName::SplitRevert => AttackerKind::NetworkSplit,
             MetricName::LazyTips => AttackerKind::LazyTips,
+            MetricName::FakeSpaceShare => AttackerKind::OnTheFly,
+            MetricName::ForkGrowth => AttackerKind::ExtendAllForks,
         }
     }
 
@@ -283,6 +302,8 @@ impl MetricName {
             MetricName::GrindShare => &[ReferenceName::Share],
             MetricName::SplitRevert => &[ReferenceName::PoissonRace],
             MetricName::LazyTips => &[ReferenceName::Unchanged],
+            MetricName::FakeSpaceShare => &[ReferenceName::OnTheFlyRace],
+            MetricName::ForkGrowth => &[ReferenceName::ForkTree],
         }
     }
 }
@@ -315,6 +336,10 @@ pub enum ReferenceName {
     PoissonRace,
     /// Honest transfers all applied, their latency unchanged (PROTOCOL.md §7 #10).
     Unchanged,
+    /// On-the-fly plotting: the earliest publishable nonce (Rayleigh) races the honest deadline.
+    OnTheFlyRace,
+    /// Extend all forks: the branching random walk of distinct challenges (finite time, exact).
+    ForkTree,
 }
 
 impl ReferenceName {
@@ -332,6 +357,8 @@ impl ReferenceName {
             ReferenceName::ExactlyOnce => "exactly-once",
             ReferenceName::PoissonRace => "poisson-race",
             ReferenceName::Unchanged => "unchanged",
+            ReferenceName::OnTheFlyRace => "on-the-fly-race",
+            ReferenceName::ForkTree => "fork-tree",
         }
     }
 }
@@ -421,6 +448,8 @@ pub const PARAMETERS: &[&str] = &[
     "variants",
     // Network split: its duration in T.
     "d",
+    // Fake space: nonces computed per second (R).
+    "nonces_per_s",
 ];
 
 impl Scenario {
@@ -513,17 +542,22 @@ impl Scenario {
         let kind = attacker.kind.name();
         let kind_is = |wanted: AttackerKind| attacker.kind == wanted;
         let (wants_s, wants_q, wants_z) = match attacker.kind {
-            AttackerKind::None | AttackerKind::ConflictSpam | AttackerKind::LazyTips => {
-                (false, false, false)
-            }
+            AttackerKind::None
+            | AttackerKind::ConflictSpam
+            | AttackerKind::LazyTips
+            | AttackerKind::OnTheFly => (false, false, false),
             AttackerKind::LargeMiner | AttackerKind::Grind => (true, false, false),
             AttackerKind::NetworkSplit => (true, false, true),
             AttackerKind::PrivateRace => (false, true, true),
-            AttackerKind::Withhold => (false, true, false),
+            AttackerKind::Withhold | AttackerKind::ExtendAllForks => (false, true, false),
         };
-        let fields: [(&'static str, bool, bool); 8] = [
+        let fields: [(&'static str, bool, bool); 9] = [
             ("attacker.s", wants_s, attacker.s.is_some()),
-            ("attacker.split", kind_is(AttackerKind::LargeMiner), attacker.split.is_some()),
+            (
+                "attacker.split",
+                kind_is(AttackerKind::LargeMiner) || kind_is(AttackerKind::ExtendAllForks),
+                attacker.split.is_some(),
+            ),
             (
                 "attacker.rate",
                 kind_is(AttackerKind::ConflictSpam) || kind_is(AttackerKind::LazyTips),
@@ -538,6 +572,11 @@ impl Scenario {
                 attacker.give_up_behind.is_some(),
             ),
             ("attacker.d", kind_is(AttackerKind::NetworkSplit), attacker.d.is_some()),
+            (
+                "attacker.nonces_per_s",
+                kind_is(AttackerKind::OnTheFly),
+                attacker.nonces_per_s.is_some(),
+            ),
         ];
         for (field, wanted, present) in fields {
             let optional = matches!(field, "attacker.give_up_behind" | "attacker.split");
@@ -581,6 +620,31 @@ impl Scenario {
             && !(d.is_finite() && (0.0..=100.0).contains(&d))
         {
             return Err(out_of_range("attacker.d", d, "[0, 100]"));
+        }
+        if let Some(rate) = attacker.nonces_per_s
+            && !(rate.is_finite()
+                && rate > 0.0
+                && rate <= crate::fake_space::NONCES_PER_S_MAX
+                && rate.fract() == 0.0)
+        {
+            return Err(out_of_range(
+                "attacker.nonces_per_s",
+                rate,
+                "(0, 10000000], a whole number of nonces per second",
+            ));
+        }
+        if kind_is(AttackerKind::ExtendAllForks) {
+            let split = attacker.split.unwrap_or(1);
+            at_least("attacker.split", split, 1)?;
+            at_most("attacker.split", split, 16)?;
+            at_most("network.challenge_refresh", self.network.challenge_refresh, 4_096)?;
+        }
+        if kind_is(AttackerKind::OnTheFly) && self.network.retarget {
+            return Err(InvalidValue::OutOfRange {
+                field: "network.retarget",
+                value: "true".into(),
+                expected: "false for on-the-fly plotting (the race assumes fixed difficulty)",
+            });
         }
         if kind_is(AttackerKind::NetworkSplit) && self.network.nodes < 4 {
             return Err(InvalidValue::OutOfRange {
@@ -629,6 +693,7 @@ impl Scenario {
             "rate" => self.attacker.rate = Some(value),
             "variants" => self.attacker.variants = Some(whole()?),
             "d" => self.attacker.d = Some(value),
+            "nonces_per_s" => self.attacker.nonces_per_s = Some(value),
             _ => {}
         }
         self.validate()
@@ -658,6 +723,9 @@ impl Scenario {
         }
         if let Some(d) = attacker.d {
             labels.insert("d".to_string(), d);
+        }
+        if let Some(rate) = attacker.nonces_per_s {
+            labels.insert("nonces_per_s".to_string(), rate);
         }
         if self.metric.name == MetricName::TipCount {
             labels.insert("tx_per_s".to_string(), self.workload.tx_per_s);
@@ -701,10 +769,12 @@ fn at_most(field: &'static str, value: u64, maximum: u64) -> Result<(), InvalidV
         Ok(())
     } else {
         let expected = match maximum {
+            16 => "[.., 16]",
             50 => "[.., 50]",
             64 => "[.., 64]",
             500 => "[.., 500]",
             1_000 => "[.., 1000]",
+            4_096 => "[.., 4096]",
             60_000 => "[.., 60000]",
             10_000_000 => "[.., 10000000]",
             _ => "a smaller range",

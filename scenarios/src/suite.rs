@@ -34,6 +34,14 @@ pub const ENTRIES: &[Entry] = &[
     // 12 grid points × 150 one-race seeds: ~12 s on one core.
     Entry { file: "network-split.toml", text: include_str!("../network-split.toml"), seeds: 150 },
     Entry { file: "lazy-tips.toml", text: include_str!("../lazy-tips.toml"), seeds: 2 },
+    // 4 rates × 1 seed: ~11 s of CPU (R = 30000 nonces/s is most of it).
+    Entry { file: "fake-space.toml", text: include_str!("../fake-space.toml"), seeds: 1 },
+    // 9 points × 8 races of 25 s × 1 seed: ~13 s of CPU.
+    Entry {
+        file: "extend-all-forks.toml",
+        text: include_str!("../extend-all-forks.toml"),
+        seeds: 1,
+    },
 ];
 
 /// Errors of the suite.

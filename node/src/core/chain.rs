@@ -691,6 +691,14 @@ impl Chain {
 
     /// Apply one checkpoint on top of the current head.
     fn connect(&mut self, header: &Header, dag: &mut Dag) -> Result<(), String> {
+        self.connect_unpruned(header, dag)?;
+        self.prune_undo();
+        Ok(())
+    }
+
+    /// [`Chain::connect`] without dropping old undo logs (a temporary switch must leave the
+    /// active chain's undo logs exactly as they were).
+    fn connect_unpruned(&mut self, header: &Header, dag: &mut Dag) -> Result<(), String> {
         debug_assert_eq!(header.prev, self.head().id);
         let order = dag
             .unconfirmed_cone(header.parents(), CHECKPOINT_CONE_UNITS_MAX)
@@ -745,7 +753,6 @@ impl Chain {
             timestamp_ms: header.timestamp_ms,
             cumulative_weight: header.cumulative_weight,
         });
-        self.prune_undo();
         Ok(())
     }
 
@@ -894,6 +901,53 @@ impl Chain {
             }
             self.final_height = height;
         }
+    }
+
+    /// [`Chain::preview_root`] for a successor of `prev`, any known header, not only the head:
+    /// what a miner extending every fork (PROTOCOL.md §7 #4) must sign. Switches to `prev`'s
+    /// branch for the preview and back; events, finality and undo logs are left as they were.
+    /// Refused when the switch would go deeper than the reorg limit (undo logs are gone there).
+    pub fn preview_root_after(
+        &mut self,
+        prev: &Hash,
+        parents: &[Hash],
+        author: &AccountId,
+        dag: &mut Dag,
+    ) -> Result<Hash, String> {
+        if *prev == self.head().id {
+            return self.preview_root(parents, author, dag);
+        }
+        let prev_height = self.headers.get(prev).ok_or("unknown predecessor")?.height;
+        let branch = self.branch_to(prev).ok_or("predecessor on an invalid branch")?;
+        let fork_height = branch.first().map_or(prev_height, |header| header.height - 1);
+        let depth = self.height() - fork_height;
+        if depth > self.params.reorg_limit {
+            return Err(format!("predecessor {depth} deep, beyond the reorg limit"));
+        }
+        let old_branch: Vec<Header> = ((fork_height + 1)..=self.height())
+            .filter_map(|height| self.active_at(height))
+            .filter_map(|id| self.headers.get(&id).cloned())
+            .collect();
+        let events = self.events.len();
+        let final_height = self.final_height;
+        self.disconnect_to(fork_height, dag);
+        let mut connected = Ok(());
+        for header in &branch {
+            connected = self.connect_unpruned(header, dag);
+            if connected.is_err() {
+                break;
+            }
+        }
+        let root = connected.and_then(|()| self.preview_root(parents, author, dag));
+        self.disconnect_to(fork_height, dag);
+        for old in &old_branch {
+            // The old branch connected before, so it connects again identically.
+            let reconnected = self.connect_unpruned(old, dag);
+            debug_assert!(reconnected.is_ok());
+        }
+        self.events.truncate(events);
+        self.final_height = final_height;
+        root
     }
 
     /// The ledger root after applying the unconfirmed cone of `parents` and a reward for

@@ -14,6 +14,7 @@ use crate::core::message::{Message, REQUEST_IDS_MAX};
 use crate::core::params::{Genesis, GenesisError};
 use crate::core::poc::challenge::generation_signature_for;
 use crate::core::poc::model::model_deadline_ms;
+use crate::core::poc::on_the_fly::OnTheFlySearch;
 use crate::core::poc::{Challenge, PocMode, PocProof};
 use crate::core::random::DetRng;
 use crate::core::storage::{OwnerKey, StorePut, assign, prepare_file};
@@ -120,6 +121,20 @@ pub enum Policy {
     /// after which this node's own next deadline is smallest. Needs model proofs, whose
     /// deadlines the node can compute itself; with real plots it publishes the first version.
     Grind { variants: u8 },
+    /// Fake space (PROTOCOL.md §7 #7): store no plot; once a challenge is known, compute
+    /// `nonces_per_s` nonces per second of this node's account and forge at the earliest time
+    /// one of them allows (`poc::on_the_fly`: not before the nonce is computed, not before its
+    /// deadline). Model networks only: the proof is `PocProof::ModelNonce`, and the node must
+    /// be registered in genesis (capacity 0 is fine) and have `mining` on.
+    OnTheFly { nonces_per_s: u64 },
+    /// Extend all forks (PROTOCOL.md §7 #4, double dipping, "nothing at stake"): forge on every
+    /// checkpoint this node knows, not only on its fork-choice head, each at its own deadline
+    /// for that checkpoint's successor challenge. Two checkpoints whose successors answer the
+    /// same challenge (height and generation signature) give this node the same deadline, so it
+    /// forges only on the one allowing the earliest time: the later child would open the same
+    /// lotteries, later. Model networks only (the node computes its own deadlines), like
+    /// [`Policy::Grind`].
+    ExtendAllForks,
 }
 
 impl NodeConfig {
@@ -292,6 +307,14 @@ pub struct Node {
     peers: BTreeMap<PeerId, i64>,
     outputs: VecDeque<Output>,
     forge: Option<PendingForge>,
+    /// [`Policy::OnTheFly`]: this round's nonce search, and when to continue it.
+    fly: Option<(OnTheFlySearch, u64)>,
+    /// [`Policy::ExtendAllForks`]: planned forges by successor challenge `(height, signature)`,
+    /// the challenges already forged, and for every known checkpoint's successor challenge the
+    /// earliest timestamp holding it.
+    fork_forges: BTreeMap<(u64, Hash), PendingForge>,
+    forked: BTreeSet<(u64, Hash)>,
+    fork_seen: BTreeMap<(u64, Hash), u64>,
     /// Head id the last challenge was issued for.
     challenged_head: Option<Hash>,
     next_announce_ms: u64,
@@ -327,6 +350,10 @@ impl Node {
             peers: BTreeMap::new(),
             outputs: VecDeque::new(),
             forge: None,
+            fly: None,
+            fork_forges: BTreeMap::new(),
+            forked: BTreeSet::new(),
+            fork_seen: BTreeMap::new(),
             challenged_head: None,
             next_announce_ms: 0,
             own_pending_nonces: BTreeSet::new(),
@@ -338,6 +365,8 @@ impl Node {
             fetch: crate::core::shard_fetch::ShardFetch::default(),
         };
         node.issue_challenge();
+        let genesis = node.chain.genesis_id();
+        node.plan_fork_forge(&genesis);
         Ok(node)
     }
 
@@ -408,13 +437,17 @@ impl Node {
     /// The next time `on_tick` has work to do.
     pub fn poll_timeout(&self) -> Option<u64> {
         let forge = self.forge.as_ref().map(|forge| forge.at_ms);
-        Some(forge.map_or(self.next_announce_ms, |at| at.min(self.next_announce_ms)))
+        let wake = forge.map_or(self.next_announce_ms, |at| at.min(self.next_announce_ms));
+        let wake = self.fly.as_ref().map_or(wake, |(_, fly_wake)| wake.min(*fly_wake));
+        Some(self.fork_forges.values().map(|forge| forge.at_ms).fold(wake, u64::min))
     }
 
     /// Advance time: forge a checkpoint whose deadline has come, announce the head.
     pub fn on_tick(&mut self, now_ms: u64) {
         self.now_ms = self.now_ms.max(now_ms);
         self.prune();
+        self.advance_fly();
+        self.forge_on_forks();
         if let Some(forge) = &self.forge
             && forge.at_ms <= self.now_ms
         {
@@ -780,6 +813,13 @@ impl Node {
     fn after_chain_change(&mut self, head_before: Hash, from: Option<PeerId>, missing: Vec<Hash>) {
         let events = self.chain.drain_events();
         self.reclaim_ignored_proof_nonces(&events);
+        if self.config.policy == Policy::ExtendAllForks {
+            for event in &events {
+                if let Event::CheckpointAccepted { id, .. } = event {
+                    self.plan_fork_forge(id);
+                }
+            }
+        }
         for event in events {
             if let Event::CheckpointDisconnected { id, height, author } = &event
                 && *author == self.account
@@ -1024,8 +1064,171 @@ impl Node {
             return;
         }
         self.challenged_head = Some(head);
+        if self.config.policy == Policy::ExtendAllForks {
+            return; // Every checkpoint, the head included, is planned by `plan_fork_forge`.
+        }
         let challenge = self.next_challenge();
+        if let Policy::OnTheFly { nonces_per_s } = self.config.policy {
+            // Computed here, nonce by nonce on the node's clock; no prover is asked.
+            let prev_timestamp_ms = self.chain.head().timestamp_ms;
+            let search = OnTheFlySearch::new(
+                self.account,
+                challenge,
+                prev_timestamp_ms,
+                self.now_ms,
+                nonces_per_s,
+            );
+            self.fly = Some((search, self.now_ms));
+            self.advance_fly();
+            return;
+        }
         self.push(Output::Challenge(challenge));
+    }
+
+    /// [`Policy::ExtendAllForks`]: plan a forge on checkpoint `id` at this node's deadline for
+    /// its successor, unless a forge for the same successor challenge is planned earlier or done.
+    fn plan_fork_forge(&mut self, id: &Hash) {
+        if self.config.policy != Policy::ExtendAllForks || !self.config.mining {
+            return;
+        }
+        let Some(header) = self.chain.header(id) else { return };
+        let height = header.height + 1;
+        let challenge = Challenge {
+            height,
+            generation_signature: generation_signature_for(
+                height,
+                self.chain.params().challenge_refresh,
+                &header.generation_signature,
+                &header.author,
+            ),
+            base_target: header.next_base_target,
+        };
+        let key = (height, challenge.generation_signature);
+        let prev_timestamp_ms = header.timestamp_ms;
+        let seen = self.fork_seen.entry(key).or_insert(prev_timestamp_ms);
+        *seen = (*seen).min(prev_timestamp_ms);
+        let Some(deadline_ms) = self.own_model_deadline(&challenge) else { return };
+        let PocMode::Model { capacities } = &self.config.genesis.poc else { return };
+        let Some(&nonces) = capacities.get(&self.account) else { return };
+        let at_ms = prev_timestamp_ms.saturating_add(deadline_ms);
+        if self.forked.contains(&key)
+            || self.fork_forges.get(&key).is_some_and(|planned| planned.at_ms <= at_ms)
+        {
+            return;
+        }
+        let proof = PocProof::Model { nonces };
+        self.fork_forges
+            .insert(key, PendingForge { prev: *id, challenge, proof, deadline_ms, at_ms });
+    }
+
+    /// [`Policy::ExtendAllForks`]: forge every planned checkpoint whose time has come, on its
+    /// own predecessor (the ledger root is previewed on that branch).
+    fn forge_on_forks(&mut self) {
+        let due: Vec<(u64, Hash)> = self
+            .fork_forges
+            .iter()
+            .filter(|(_, forge)| forge.at_ms <= self.now_ms)
+            .map(|(key, _)| *key)
+            .collect();
+        for key in due {
+            let Some(forge) = self.fork_forges.remove(&key) else { continue };
+            self.forked.insert(key);
+            // Skip a child whose own successor challenge a known checkpoint of the same height
+            // already opened no later (another identity's child inside a refresh window, where
+            // the author does not enter the signature): it would add nothing to the tree.
+            let height = forge.challenge.height + 1;
+            let next_signature = generation_signature_for(
+                height,
+                self.chain.params().challenge_refresh,
+                &forge.challenge.generation_signature,
+                &self.account,
+            );
+            if self.fork_seen.get(&(height, next_signature)).is_some_and(|at| *at <= forge.at_ms) {
+                continue;
+            }
+            let Some(prev) = self.chain.header(&forge.prev).cloned() else { continue };
+            let parents = if prev.parents().is_empty() {
+                vec![self.chain.genesis_id()]
+            } else {
+                prev.parents().to_vec()
+            };
+            let ledger_root = match self.chain.preview_root_after(
+                &prev.id,
+                &parents,
+                &self.account,
+                &mut self.dag,
+            ) {
+                Ok(root) => root,
+                Err(reason) => {
+                    self.emit(Event::InputRejected { peer: None, kind: "own_checkpoint", reason });
+                    continue;
+                }
+            };
+            let body = CheckpointBody {
+                height: forge.challenge.height,
+                prev: prev.id,
+                generation_signature: forge.challenge.generation_signature,
+                proof: forge.proof.clone(),
+                parents,
+                base_target: forge.challenge.base_target,
+                cumulative_weight: prev.cumulative_weight
+                    + crate::core::poc::challenge::weight(forge.challenge.base_target),
+                ledger_root,
+                timestamp_ms: forge.at_ms,
+                author: self.account,
+            };
+            let checkpoint = match body.sign(&self.config.key) {
+                Ok(checkpoint) => checkpoint,
+                Err(error) => {
+                    let reason = error.to_string();
+                    self.emit(Event::InputRejected { peer: None, kind: "own_checkpoint", reason });
+                    continue;
+                }
+            };
+            let id = checkpoint.id().unwrap_or(Hash::ZERO);
+            let height = checkpoint.body.height;
+            match self.accept_checkpoint(checkpoint, None) {
+                Ok(()) => {
+                    self.stats.checkpoints_won += 1;
+                    self.emit(Event::CheckpointWon { id, height, deadline_ms: forge.deadline_ms });
+                }
+                Err(reason) => self.emit(Event::InputRejected {
+                    peer: None,
+                    kind: "own_checkpoint",
+                    reason: reason.to_string(),
+                }),
+            }
+        }
+    }
+
+    /// [`Policy::OnTheFly`]: compute the nonces finished within one target interval from now
+    /// (computing ahead changes nothing: a nonce is used no earlier than it is finished), and
+    /// once no later nonce can beat the best one, schedule its checkpoint.
+    fn advance_fly(&mut self) {
+        let Some((search, wake)) = &mut self.fly else { return };
+        if *wake > self.now_ms {
+            return;
+        }
+        let lookahead = self.chain.params().target_interval_ms.max(1);
+        match search.advance(self.now_ms.saturating_add(lookahead)) {
+            Some(_) => *wake = self.now_ms.saturating_add(lookahead),
+            None => {
+                let search = search.clone();
+                self.fly = None;
+                let Some(best) = search.best else { return };
+                let head = self.chain.head();
+                if search.challenge != self.next_challenge() {
+                    return;
+                }
+                self.forge = Some(PendingForge {
+                    prev: head.id,
+                    challenge: search.challenge,
+                    proof: PocProof::ModelNonce { nonce_index: best.nonce_index },
+                    deadline_ms: best.deadline_ms,
+                    at_ms: best.publish_ms,
+                });
+            }
+        }
     }
 
     fn forge_checkpoint(&mut self, forge: PendingForge) {

@@ -5,6 +5,7 @@
 //! - [`plot_file`]: the scoop-major plot file format and its validating reader.
 //! - [`proof`]: proofs, network modes and verification.
 //! - [`model`]: the keyed-PRF back-end for large simulations.
+//! - [`on_the_fly`]: a plotter that stores nothing and computes nonces after the challenge.
 //! - [`prover`]: the interface both back-ends implement.
 //! - [`retarget`]: base-target retargeting.
 //!
@@ -13,6 +14,7 @@
 pub mod challenge;
 pub mod model;
 pub mod nonce;
+pub mod on_the_fly;
 pub mod plot_file;
 pub mod proof;
 pub mod prover;

@@ -22,6 +22,7 @@ use crate::core::crypto::AccountId;
 use crate::core::poc::challenge::{Challenge, SCOOP_BYTES, deadline_ms, hit, scoop_index};
 use crate::core::poc::model::model_deadline_ms;
 use crate::core::poc::nonce::scoop_of;
+use crate::core::poc::on_the_fly::model_nonce_deadline_ms;
 use crate::core::poc::plot_file::PlotFileError;
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -35,6 +36,11 @@ pub enum PocProof {
     },
     /// A model-network claim: the author's registered capacity in nonces.
     Model { nonces: u64 },
+    /// A model-network proof of one nonce of the author's account, computed on the fly (no
+    /// plot stored): its hit is the keyed PRF of `poc::on_the_fly`. As on a real network, any
+    /// nonce of one's own account is a valid proof; the author must be a registered model miner
+    /// (any capacity, 0 included: an on-the-fly plotter stores nothing).
+    ModelNonce { nonce_index: u64 },
 }
 
 /// Which proofs a network accepts.
@@ -87,7 +93,9 @@ pub fn verify_proof(
             }
             Ok(deadline_ms(hit(&challenge.generation_signature, scoop), challenge.base_target))
         }
-        (PocMode::Real, PocProof::Model { .. }) => Err(PocError::ModelProofOnRealNetwork),
+        (PocMode::Real, PocProof::Model { .. } | PocProof::ModelNonce { .. }) => {
+            Err(PocError::ModelProofOnRealNetwork)
+        }
         (PocMode::Model { .. }, PocProof::Plot { .. }) => Err(PocError::RealProofOnModelNetwork),
         (PocMode::Model { capacities }, PocProof::Model { nonces }) => {
             let registered =
@@ -96,6 +104,12 @@ pub fn verify_proof(
                 return Err(PocError::CapacityMismatch { claimed: *nonces, registered });
             }
             Ok(model_deadline_ms(author, registered, challenge))
+        }
+        (PocMode::Model { capacities }, PocProof::ModelNonce { nonce_index }) => {
+            if !capacities.contains_key(author) {
+                return Err(PocError::UnknownCapacity { author: *author });
+            }
+            Ok(model_nonce_deadline_ms(author, challenge, *nonce_index))
         }
     }
 }

@@ -1,0 +1,147 @@
+//! #4: extend-all-forks (double dipping, PoC's nothing-at-stake). The attacker holds share q of
+//! the space, split evenly over `attacker.split` = m identities (nodes), and runs the core with
+//! `Policy::ExtendAllForks`: each identity forges on every checkpoint it knows, at its own
+//! deadline for that checkpoint's successor, not only on its fork-choice head. The identities
+//! mine privately from genesis (a partition cuts them off from the honest nodes) for
+//! `run.duration_s`; fixed difficulty, so weight is height.
+//!
+//! Why identities matter: a successor's challenge is `H(g ‖ winner)`, refreshed every c
+//! checkpoints, so it depends on a fork only through who authored the window's last checkpoint.
+//! One identity opens the same lottery on every fork of its own tree; m identities open m. The
+//! tree of distinct challenges is then a branching random walk whose growth factor
+//! `reference::fork_tree_growth_factor(m, c)` tends to e (c = 1) and 1.47 (c = 16) as m grows,
+//! the Chia green paper's values.
+//!
+//! Measurements, each seed running `RACES_PER_SEED` independent races (distinct geneses):
+//! `fork_private_height`, the deepest private branch at the end (mean), judged against the exact
+//! finite-time mean of the model (`reference::fork_tree_height_pmf`); shown beside it, one chain
+//! of the same space (λt) and the asymptotic growth G·λt. `fork_catch_up`, the fraction of races
+//! whose private branch ends strictly heavier than the honest chain (which grows as a Poisson
+//! process), judged against the same model.
+
+use vein_node::core::node::Policy;
+use vein_reports::metrics::{Measurement, Reference, RunMetrics, Violation};
+use vein_reports::reference;
+
+use crate::engine::{Engine, NetSpec};
+use crate::families::{
+    Context, RunError, attacker_capacity, finish, honest_capacities, invariants, params, start,
+    tip_strategy,
+};
+use crate::scenario::Scenario;
+
+/// Independent races per seed (a mean needs at least two samples per record).
+pub const RACES_PER_SEED: u64 = 8;
+
+const CITATION: &str = "branching random walk (Biggins 1976) over vein's challenge \
+     H(g ‖ winner) refreshed every c; limits e and 1.47: Chia green paper §2.2 / Bagaria et al. 2019";
+
+/// Runs one seed (several races) of the extend-all-forks scenario.
+pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
+    let context = Context { scenario, seed, labels: scenario.labels() };
+    let q = scenario.attacker.q.ok_or_else(|| context.setup("attacker.q missing"))?;
+    let identities = scenario.attacker.split.unwrap_or(1).max(1);
+    let mut capacities = honest_capacities(scenario);
+    let honest_nonces: u64 = capacities.iter().sum();
+    let honest = capacities.len();
+    let each = (attacker_capacity(honest_nonces, q) / identities).max(1);
+    capacities.extend(std::iter::repeat_n(each, identities as usize));
+    let attacker_nonces = each * identities;
+    let mut params = params(scenario);
+    params.fixed_base_target = true;
+    // The private tree is compared by height at the end; nothing may refuse or flag it.
+    params.finality_depth = 4_096;
+    params.reorg_limit = 4_096;
+    let mut policies = vec![Policy::Honest; capacities.len()];
+    for policy in policies.iter_mut().skip(honest) {
+        *policy = Policy::ExtendAllForks;
+    }
+    let spec = NetSpec {
+        capacities,
+        params,
+        latency_ms: scenario.network.latency_ms,
+        tip_strategy: tip_strategy(scenario),
+        policies,
+    };
+    let c = u32::try_from(scenario.network.challenge_refresh)
+        .map_err(|_| context.setup("challenge_refresh above u32"))?;
+    let m = u32::try_from(identities).map_err(|_| context.setup("split above u32"))?;
+    let duration_ms = scenario.run.duration_s * 1000;
+    let mut heights = Vec::new();
+    let mut caught_up = 0u64;
+    let mut violations: Vec<Violation> = Vec::new();
+    let mut rates: Option<(f64, f64)> = None;
+    let mut last: Option<E> = None;
+    for race in 0..RACES_PER_SEED {
+        let race_context = Context { scenario, seed: seed * 64 + race, labels: Default::default() };
+        let mut engine: E = start(&race_context, &spec)?;
+        let mut groups = vec![0u8; engine.node_count()];
+        for group in groups.iter_mut().skip(honest) {
+            *group = 1;
+        }
+        engine.partition(groups);
+        engine.run_until(duration_ms);
+        let base_target = {
+            let first = engine.node(0);
+            let chain = first.chain();
+            chain.header(&chain.genesis_id()).map(|genesis| genesis.base_target)
+        }
+        .ok_or_else(|| context.setup("genesis header missing"))?;
+        // Checkpoints per second of a space of N nonces: N · base_target / 2^64.
+        let per_second = |nonces: u64| nonces as f64 * base_target as f64 / 2f64.powi(64);
+        rates = Some((per_second(attacker_nonces), per_second(honest_nonces)));
+        let private = (honest..engine.node_count())
+            .map(|i| engine.node(i).chain().height())
+            .max()
+            .unwrap_or(0);
+        let public = engine.node(0).chain().height();
+        heights.push(private as f64);
+        caught_up += u64::from(private > public);
+        violations.extend(invariants(&engine, honest, 6));
+        last = Some(engine);
+    }
+    let (Some((attacker_rate, honest_rate)), Some(engine)) = (rates, last) else {
+        return Err(context.setup("no race ran"));
+    };
+    let seconds = duration_ms as f64 / 1000.0;
+    let tau = attacker_rate * seconds;
+    let growth = context.reference(reference::fork_tree_growth_factor(m, c))?;
+    let n_max = ((2.0 * growth * tau + 40.0).ceil() as usize).min(2_000);
+    let pmf = reference::fork_tree_height_pmf(m, c, tau, n_max)
+        .map_err(|source| RunError::Reference { scenario: scenario.name.clone(), source })?;
+    let mean: f64 = pmf.iter().enumerate().map(|(n, p)| n as f64 * p).sum();
+    let honest_mean = honest_rate * seconds;
+    let mut catch_up = 0.0;
+    for (n, p) in pmf.iter().enumerate() {
+        let below = 1.0 - context.reference(reference::poisson_at_least(honest_mean, n as u32))?;
+        catch_up += p * below;
+    }
+    let mut labels = context.labels.clone();
+    labels.insert("c".to_string(), f64::from(c));
+    let measurements = vec![
+        Measurement::mean_of(
+            "fork_private_height",
+            labels.clone(),
+            heights,
+            Some(Reference::new(mean, "private tree depth at t (exact, model)", CITATION)),
+        )?
+        .with_other_reference(Reference::new(
+            tau,
+            "one chain of the same space: λt (not judged)",
+            reference::CITATION_PROTOCOL,
+        ))
+        .with_other_reference(Reference::new(
+            growth * tau,
+            "asymptotic growth G(m, c)·λt (not judged)",
+            CITATION,
+        )),
+        Measurement::proportion(
+            "fork_catch_up",
+            labels,
+            caught_up,
+            RACES_PER_SEED,
+            Some(Reference::new(catch_up, "P(private depth > Poisson honest height)", CITATION)),
+        )?,
+    ];
+    Ok(finish(&context, &engine, violations, measurements))
+}

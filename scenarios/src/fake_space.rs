@@ -1,0 +1,79 @@
+//! #7: fake space / on-the-fly plotting. One extra node stores nothing (registered with
+//! capacity 0, so the difficulty is set by the honest space alone) and runs the core with
+//! `Policy::OnTheFly { nonces_per_s: R }`: once it knows a challenge it computes R nonces per
+//! second of its account and forges at the earliest moment one of them allows, not before the
+//! nonce is computed and not before its deadline (`node::core::poc::on_the_fly`). Fixed
+//! difficulty, so every round is a fresh, independent race.
+//!
+//! Measurement: `fake_space_share`, the fraction of the settled chain the plotter authored
+//! (Wilson CI), judged against `reference::on_the_fly_win_probability(κ)` with
+//! `κ = R · T_h / N_h` (nonces computed per mean honest interval over honest nonces). Shown
+//! beside it: the naive virtual-space share `κ / (1 + κ)` (a stored plot of `R · T_h` nonces).
+
+use vein_node::core::node::Policy;
+use vein_reports::metrics::{Measurement, Reference, RunMetrics};
+use vein_reports::reference;
+
+use crate::engine::{Engine, NetSpec};
+use crate::families::{
+    Context, RunError, finish, honest_capacities, invariants, params, settled_chain, start,
+    tip_strategy,
+};
+use crate::scenario::Scenario;
+
+/// Largest rate the family accepts (nonces per second); each is one hash in the simulation.
+pub const NONCES_PER_S_MAX: f64 = 10_000_000.0;
+
+const CITATION: &str = "vein PROTOCOL.md §7 #7; Rayleigh race derived in \
+     vein_reports::reference::on_the_fly_win_probability";
+
+/// Runs one seed of the fake-space scenario.
+pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
+    let context = Context { scenario, seed, labels: scenario.labels() };
+    let rate = scenario
+        .attacker
+        .nonces_per_s
+        .ok_or_else(|| context.setup("attacker.nonces_per_s missing"))?;
+    let nonces_per_s = rate.round() as u64;
+    let mut capacities = honest_capacities(scenario);
+    let honest_nonces: u64 = capacities.iter().sum();
+    let plotter = capacities.len();
+    capacities.push(0);
+    let mut params = params(scenario);
+    params.fixed_base_target = true;
+    let mut policies = vec![Policy::Honest; capacities.len()];
+    policies[plotter] = Policy::OnTheFly { nonces_per_s };
+    let spec = NetSpec {
+        capacities,
+        params,
+        latency_ms: scenario.network.latency_ms,
+        tip_strategy: tip_strategy(scenario),
+        policies,
+    };
+    let mut engine: E = start(&context, &spec)?;
+    engine.run_until(scenario.run.duration_s * 1000);
+    let k = scenario.network.finality_depth;
+    let chain = settled_chain(&engine, 0, k);
+    let Some(first) = chain.first() else { return Err(context.too_short(0, 1)) };
+    let base_target = first.base_target as f64;
+    let account = engine.account(plotter);
+    let won = chain.iter().filter(|link| link.author == account).count() as u64;
+    let kappa =
+        context.reference(reference::on_the_fly_kappa(rate, honest_nonces as f64, base_target))?;
+    let expected = context.reference(reference::on_the_fly_win_probability(kappa))?;
+    let naive = context.reference(reference::virtual_space_share(kappa))?;
+    let measurement = Measurement::proportion(
+        "fake_space_share",
+        context.labels.clone(),
+        won,
+        chain.len() as u64,
+        Some(Reference::new(expected, "on-the-fly race 1 − √π·s·e^{s²}·erfc(s)", CITATION)),
+    )?
+    .with_other_reference(Reference::new(
+        naive,
+        "stored plot of R·T_h nonces: κ/(1+κ) (not judged)",
+        reference::CITATION_PROTOCOL,
+    ));
+    let violations = invariants(&engine, plotter, k);
+    Ok(finish(&context, &engine, violations, vec![measurement]))
+}
