@@ -172,7 +172,7 @@ pub struct Chain {
     active_base: u64,
     /// Every height at or below this is pruned (0: nothing pruned yet; genesis holds no units).
     prune_horizon: u64,
-    /// Units below the horizon kept because a header above it names them as parents (in a
+    /// Units below the horizon kept because a header at or above it names them as parents (in a
     /// quiet network every checkpoint names the same anchors, confirmed long ago): tip walks
     /// start at the head's parents, so they stay whole units. Retried at every prune.
     pinned: Vec<(u64, Hash)>,
