@@ -16,6 +16,7 @@
 //!   catch, to test the checkers and the shrinker.
 //! - [`shrink`]: minimises a failing run (nodes, duration, faults, workload) while the same
 //!   invariant still fails.
+//! - `alarm` (madsim only): waking a task at a simulated instant without piling up timers.
 //! - `runtime` (madsim only): `Clock` and `Network` on madsim time and `madsim::net::Endpoint`.
 //! - `simulation` (madsim only): builds the network, runs workload and faults, feeds checkers.
 //! - `bench` (madsim only): wall-clock throughput of 100 to 10,000 node networks.
@@ -32,6 +33,8 @@ pub mod selftest;
 pub mod shrink;
 pub mod trace;
 
+#[cfg(madsim)]
+pub mod alarm;
 #[cfg(madsim)]
 pub mod bench;
 #[cfg(madsim)]
