@@ -301,9 +301,9 @@ async fn operator(
 ) {
     let runtime = Handle::current();
     while let Some((node, generation)) = requests.next().await {
-        // End the stopped process now: its receive tasks still hold the socket, and madsim's
-        // `restart` alone drops old tasks lazily (a new bind could find the port in use), while
-        // `kill` closes the node's sockets at once. Not a power cut: the disk keeps its bytes.
+        // End the stopped process now: madsim's `restart` alone drops old tasks lazily, `kill`
+        // at once (messages sent to the node meanwhile are lost; its restart opens a fresh
+        // mailbox). Not a power cut: the disk keeps its bytes.
         runtime.kill(ids[node]);
         madsim::time::sleep(Duration::from_millis(RESTART_AFTER_DISK_ERROR_MS)).await;
         let spec = &specs[node];
