@@ -2,20 +2,25 @@
 //! that compares with madsim itself.
 //!
 //! A bench run is a normal fault-free run (10 s checkpoints, 2 transfers per second, 1 for
-//! 10,000 nodes). The raw baseline replays the same traffic volume through madsim with nothing
-//! behind it: the same nodes and peer graph, each node sending its share of the messages the
-//! protocol run delivered, of the protocol run's mean size, to random peers every 100 ms, and a
-//! receive loop that drops them. Protocol rate over raw rate is the share of madsim's message
-//! throughput the protocol keeps, i.e. the inverse of the protocol's per-message overhead.
+//! 10,000 nodes). The raw baseline replays the same traffic through the same transport with
+//! nothing behind it: the same nodes and peer graph on the simulator's own transport
+//! ([`SimNetwork`], the same network model), each node sending its share of the messages the
+//! protocol run delivered, of the protocol run's mean size, to random peers every 100 ms (a
+//! fresh envelope each time), and a receive loop that drops them. Protocol rate over raw rate is
+//! the share of the transport's message throughput the protocol keeps, i.e. the inverse of the
+//! protocol's per-message overhead. (Until issue #3 both ran on madsim's own endpoints, whose
+//! per-message cost then dominated both.)
 
 use crate::config::{SimConfig, stream};
-use crate::runtime::TAG;
+use crate::net::NetModel;
+use crate::runtime::{SharedNet, SimNet, SimNetwork};
 use crate::simulation::{RunReport, node_addr, peer_graph};
-use madsim::net::Endpoint;
+use crate::trace::Trace;
 use madsim::runtime::{Handle, Runtime};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use vein_node::runtime::Network;
 
 /// The configuration of a bench run of `nodes` nodes.
 pub fn bench_config(seed: u64, nodes: usize, duration_s: u64) -> SimConfig {
@@ -42,15 +47,9 @@ pub fn raw_messages(config: &SimConfig, report: &RunReport) -> u64 {
     let size = (report.message_bytes / report.messages_delivered.max(1)) as usize;
     let graph = Arc::new(peer_graph(config.seed, nodes, config.peers_per_node));
     let delivered = Arc::new(AtomicU64::new(0));
-    let mut madsim_config = madsim::Config::default();
-    // madsim's own latency, matched to the run's when it is the uniform model.
-    let (low, high) = match config.net.latency {
-        crate::net::LatencyModel::Uniform { min_ms, max_ms } => (min_ms as u64, max_ms as u64),
-        _ => (5, 50),
-    };
-    madsim_config.net.send_latency =
-        Duration::from_millis(low)..Duration::from_millis(high.max(low + 1));
-    let runtime = Runtime::with_seed_and_config(config.seed, madsim_config);
+    let net = SimNet::new(NetModel::new(config.seed, nodes, config.net));
+    let trace = Arc::new(Mutex::new(Trace::new()));
+    let runtime = Runtime::with_seed_and_config(config.seed, madsim::Config::default());
     let seed = config.seed;
     let duration = Duration::from_secs(config.duration_s);
     let counter = delivered.clone();
@@ -59,12 +58,14 @@ pub fn raw_messages(config: &SimConfig, report: &RunReport) -> u64 {
         for index in 0..nodes {
             let graph = graph.clone();
             let counter = counter.clone();
+            let (net, trace) = (net.clone(), trace.clone());
             handle
                 .create_node()
                 .name(format!("raw{index}"))
                 .ip(node_addr(index).ip())
                 .init(move || {
-                    raw_node(seed, index, graph.clone(), per_node_per_s, size, counter.clone())
+                    let wiring = (net.clone(), trace.clone(), counter.clone());
+                    raw_node(seed, index, graph.clone(), per_node_per_s, size, wiring)
                 })
                 .build();
         }
@@ -79,12 +80,13 @@ async fn raw_node(
     graph: Arc<Vec<Vec<usize>>>,
     per_second: f64,
     size: usize,
-    delivered: Arc<AtomicU64>,
+    (net, trace, delivered): (SharedNet, Arc<Mutex<Trace>>, Arc<AtomicU64>),
 ) {
-    let Ok(endpoint) = Endpoint::bind(node_addr(index)).await else { return };
-    let pump = endpoint.clone();
+    let Ok(network) = SimNetwork::bind(node_addr(index), index, trace, net).await else { return };
+    let network = Arc::new(network);
+    let receiver = network.clone();
     madsim::task::spawn(async move {
-        while pump.recv_from_raw(TAG).await.is_ok() {
+        while receiver.recv().await.is_ok() {
             delivered.fetch_add(1, Ordering::Relaxed);
         }
     });
@@ -92,16 +94,21 @@ async fn raw_node(
     if peers.is_empty() {
         return;
     }
-    let payload = Arc::new(vec![0u8; size]);
     let mut rng = stream(seed, "raw", index as u64);
     let mut budget = rng.unit_f64();
+    let mut tick = 0u64;
     loop {
         madsim::time::sleep(Duration::from_millis(100)).await;
         budget += per_second / 10.0;
+        tick += 1;
+        // A fresh envelope per tick, as the protocol sends fresh envelopes (hashed once each).
+        let mut bytes = vec![0u8; size.max(8)];
+        bytes[..8].copy_from_slice(&tick.to_le_bytes());
+        let payload = Arc::new(bytes);
         while budget >= 1.0 {
             budget -= 1.0;
             let peer = node_addr(peers[rng.index(peers.len())]);
-            let _ = endpoint.send_to_raw(peer, TAG, Box::new(payload.clone())).await;
+            let _ = network.send(peer, payload.clone()).await;
         }
     }
 }

@@ -16,6 +16,7 @@
 //!   catch, to test the checkers and the shrinker.
 //! - [`shrink`]: minimises a failing run (nodes, duration, faults, workload) while the same
 //!   invariant still fails.
+//! - `alarm` (madsim only): waking a task at a simulated instant without piling up timers.
 //! - `runtime` (madsim only): `Clock` and `Network` on madsim time and `madsim::net::Endpoint`.
 //! - `simulation` (madsim only): builds the network, runs workload and faults, feeds checkers.
 //! - `scenario_engine` (madsim only): the scenario families' `Engine` on madsim nodes and the
@@ -34,6 +35,8 @@ pub mod selftest;
 pub mod shrink;
 pub mod trace;
 
+#[cfg(madsim)]
+pub mod alarm;
 #[cfg(madsim)]
 pub mod bench;
 #[cfg(madsim)]

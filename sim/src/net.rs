@@ -1,6 +1,10 @@
-//! The network model: when (and how many times) a message sent from one node reaches another.
-//! Pure and seeded; the madsim transport ([`crate::runtime`]) asks it for delivery times and
-//! holds each message until then, so madsim itself only decides loss and clogged links.
+//! The network model: whether, when and how many times a message sent from one node reaches
+//! another. Pure and seeded; the transport ([`crate::runtime`]) asks it about every message and
+//! holds the message in the receiver's mailbox until its delivery time.
+//!
+//! Before anything else a message may not arrive at all ([`NetModel::passes`]): a clogged link
+//! (partitions, splits, one-way cuts) drops everything sent on it, and the `loss` fault drops
+//! each message with its probability (drawn from the sender's stream).
 //!
 //! Per message from node `a` to node `b` of `size` bytes, sent at `now`:
 //! 1. uplink: with a per-node uplink of `bw` bytes/s, the message queues behind `a`'s earlier
@@ -18,6 +22,7 @@
 //! traffic never shifts another's randomness.
 
 use crate::config::{ConfigError, stream};
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use vein_node::core::random::DetRng;
 
@@ -312,6 +317,10 @@ pub struct NetModel {
     /// Raised probabilities of active `duplicate` / `reorder` faults.
     duplicate_fault: f64,
     reorder_fault: f64,
+    /// Directed links `(from, to)` that drop everything (partitions, splits, cuts).
+    clogged: BTreeSet<(usize, usize)>,
+    /// Probability that a message is lost (the `loss` fault).
+    loss: f64,
 }
 
 impl NetModel {
@@ -332,7 +341,37 @@ impl NetModel {
             spike_ms: (0, 0),
             duplicate_fault: 0.0,
             reorder_fault: 0.0,
+            clogged: BTreeSet::new(),
+            loss: 0.0,
         }
+    }
+
+    /// Drop everything sent from `from` to `to` until [`NetModel::unclog`].
+    pub fn clog(&mut self, from: usize, to: usize) {
+        self.clogged.insert((from, to));
+    }
+
+    pub fn unclog(&mut self, from: usize, to: usize) {
+        self.clogged.remove(&(from, to));
+    }
+
+    /// The `loss` fault: each message is lost with probability `rate` (0 ends it).
+    pub fn set_loss(&mut self, rate: f64) {
+        self.loss = rate;
+    }
+
+    /// Whether a message from `from` to `to` gets through: its link is not clogged and the
+    /// `loss` fault (if active) spares it. The loss draw comes from the sender's stream, and is
+    /// only made while the fault is active.
+    pub fn passes(&mut self, from: usize, to: usize) -> bool {
+        if !self.clogged.is_empty() && self.clogged.contains(&(from, to)) {
+            return false;
+        }
+        if self.loss <= 0.0 {
+            return true;
+        }
+        let from = from.min(self.rngs.len().saturating_sub(1));
+        self.rngs.get_mut(from).is_none_or(|rng| rng.unit_f64() >= self.loss)
     }
 
     pub fn region(&self, node: usize) -> Option<&'static str> {
@@ -517,5 +556,21 @@ mod tests {
         quiet.set_duplicate_fault(0.0);
         quiet.set_spike(1_000, 1_000);
         assert!(quiet.deliver(0, 1, 10, 0).at_us >= 1_000_000);
+    }
+
+    #[test]
+    fn clogged_links_and_loss_drop_messages() {
+        let mut net = NetModel::new(1, 3, NetConfig::default());
+        assert!(net.passes(0, 1));
+        net.clog(0, 1);
+        assert!(!net.passes(0, 1));
+        assert!(net.passes(1, 0), "a clog is one-way");
+        net.unclog(0, 1);
+        assert!(net.passes(0, 1));
+        net.set_loss(0.25);
+        let passed = (0..4_000).filter(|_| net.passes(2, 0)).count();
+        assert!((2_800..3_200).contains(&passed), "{passed} of 4000 passed at 25% loss");
+        net.set_loss(1.0);
+        assert!(!net.passes(2, 0));
     }
 }

@@ -5,25 +5,24 @@
 //! fault injector may change at any moment. The contract says the clock never goes backwards, so
 //! a backward jump makes the clock stand still until simulated time catches up.
 //!
-//! Network: a `madsim::net::Endpoint` bound on the node's address; messages travel as
-//! `Arc<Vec<u8>>` payloads (no copy per gossip target). madsim decides loss and clogged links
-//! (partitions, cuts) at send time and delivers at once (its own latency is set to zero); the
-//! [`NetModel`] decides when each message arrives (latency, uplink queueing, reordering) and
-//! whether a duplicate follows. The delivery time travels with the payload, and the receiver
-//! holds the message in a time-ordered mailbox until then.
+//! Network: a direct transport between the nodes' mailboxes, on madsim time. Messages travel
+//! as `Arc<Vec<u8>>` (no copy per gossip target). At send time the [`NetModel`] decides whether
+//! the message gets through (clogged links for partitions and cuts, the `loss` fault), when it
+//! arrives (latency, uplink queueing, reordering) and whether a duplicate follows; the message
+//! then goes straight into the receiver's time-ordered mailbox. The receiver's `recv` takes due
+//! messages from its mailbox, feeding the trace in delivery order; while none is due it waits
+//! on an [`Alarm`] at the first delivery time, and a sender wakes it only for a message due
+//! before that. A node binds a fresh mailbox each time it starts, so whatever was in flight to
+//! it when it was killed is lost, while what it sent before dying still arrives.
 //!
-//! Receiving takes two tasks per node. A pump moves messages from the endpoint into the mailbox,
-//! because madsim's `recv_from` is not cancellation safe (a message handed to a dropped receive
-//! future is lost) and so must run in a loop of its own; it wakes the postman only for a
-//! message due before the postman's alarm. The postman hands due messages to a
-//! channel that the driver reads (the driver recreates its receive future on every turn of its
-//! select loop; the channel's `next` is safe), feeding the trace hash in delivery order.
+//! Why not `madsim::net::Endpoint`: it is what the simulator used first, with madsim deciding
+//! loss and clogged links. Per message it cost three madsim timers (a random send delay, the
+//! delivery, a random receive delay), a receive task and a oneshot channel; with this model
+//! deciding delivery times anyway that was a third of a 1,000-node run (perf, issue #3).
 
+use crate::alarm::Alarm;
 use crate::net::{NetModel, node_index};
 use crate::trace::Trace;
-use futures::StreamExt;
-use futures::channel::mpsc;
-use madsim::net::Endpoint;
 use madsim::time::TimeHandle;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -31,11 +30,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use vein_node::core::hash::Hash;
 use vein_node::runtime::{Clock, NetError, Network};
-
-/// The madsim message tag of vein envelopes.
-pub const TAG: u64 = 0x7665_696e;
 
 /// A node's clock skew, shared between the node (across restarts) and the fault injector.
 #[derive(Debug, Default)]
@@ -74,12 +70,14 @@ pub fn sim_now_us() -> u64 {
 pub struct SimClock {
     time: TimeHandle,
     skew: Arc<Skew>,
+    /// One timer per distinct wake-up instant, not one per turn of the driver's loop.
+    alarm: Alarm,
 }
 
 impl SimClock {
-    /// Must be called inside the madsim runtime.
+    /// Must be called inside the madsim runtime, on the node that uses the clock.
     pub fn new(skew: Arc<Skew>) -> SimClock {
-        SimClock { time: TimeHandle::current(), skew }
+        SimClock { time: TimeHandle::current(), skew, alarm: Alarm::new() }
     }
 
     /// The skewed time before the monotone clamp.
@@ -98,22 +96,53 @@ impl Clock for SimClock {
 
     fn sleep_until(&self, at_ms: u64) -> impl Future<Output = ()> + Send {
         // Measured against the unclamped clock: after a backward jump the clamped clock stands
-        // still, and `at_ms` is reached when the raw clock gets there.
-        let wait = at_ms.saturating_sub(self.raw_ms());
-        self.time.sleep(Duration::from_millis(wait))
+        // still, and `at_ms` is reached when the raw clock gets there, i.e. at simulated time
+        // `at_ms - offset`. An absolute instant, so that every turn of the driver's loop waiting
+        // for the same `at_ms` shares one timer.
+        let simulated_ms = (i128::from(at_ms) - i128::from(self.skew.offset_ms()))
+            .clamp(0, i128::from(u64::MAX / 1_000));
+        self.alarm.until(simulated_ms as u64 * 1_000)
     }
 }
 
 /// Counters and trace shared by every node of a run.
 pub type SharedTrace = Arc<Mutex<Trace>>;
 
-/// The network model shared by every node of a run (and the fault injector).
-pub type SharedNet = Arc<Mutex<NetModel>>;
+/// The network shared by every node of a run (and the fault injector): the model and every
+/// node's current mailbox.
+pub type SharedNet = Arc<SimNet>;
 
-/// What travels through madsim: when to deliver, and the envelope.
-type Parcel = (u64, Arc<Vec<u8>>);
+pub struct SimNet {
+    model: Mutex<NetModel>,
+    /// Node i's mailbox while it runs (replaced when it restarts).
+    mailboxes: Mutex<Vec<Option<Arc<Mutex<Mailbox>>>>>,
+}
 
-type Inbox = mpsc::UnboundedReceiver<(SocketAddr, Vec<u8>)>;
+impl SimNet {
+    pub fn new(model: NetModel) -> SharedNet {
+        Arc::new(SimNet { model: Mutex::new(model), mailboxes: Mutex::new(Vec::new()) })
+    }
+
+    /// The model, to change it (faults) or ask it about a message.
+    pub fn model(&self) -> std::sync::MutexGuard<'_, NetModel> {
+        lock(&self.model)
+    }
+
+    /// Run `post` on node `node`'s mailbox, if it has one (no `Arc` clone per message).
+    fn with_mailbox(&self, node: usize, post: impl FnOnce(&Mutex<Mailbox>)) {
+        if let Some(Some(mailbox)) = lock(&self.mailboxes).get(node) {
+            post(mailbox);
+        }
+    }
+
+    fn set_mailbox(&self, node: usize, mailbox: Arc<Mutex<Mailbox>>) {
+        let mut mailboxes = lock(&self.mailboxes);
+        if mailboxes.len() <= node {
+            mailboxes.resize(node + 1, None);
+        }
+        mailboxes[node] = Some(mailbox);
+    }
+}
 
 /// A message waiting in a mailbox; ordered by delivery time, then arrival order.
 struct Held {
@@ -121,6 +150,7 @@ struct Held {
     seq: u64,
     from: SocketAddr,
     bytes: Arc<Vec<u8>>,
+    digest: Hash,
 }
 
 impl PartialEq for Held {
@@ -148,12 +178,11 @@ impl Ord for Held {
 struct Mailbox {
     held: BinaryHeap<Reverse<Held>>,
     seq: u64,
-    /// When the postman will next wake by itself (`u64::MAX`: only when told).
+    /// While the receiver waits: the delivery time its alarm is set for (`u64::MAX`: none).
+    /// 0 while nobody waits (the receiver looks at the mailbox before it waits again).
     armed_us: u64,
-    /// A message due before `armed_us` arrived; the postman must look again.
-    rung: bool,
-    /// The postman, while it waits.
-    postman: Option<std::task::Waker>,
+    /// The receiver, while it waits.
+    receiver: Option<std::task::Waker>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -162,88 +191,96 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 pub struct SimNetwork {
-    endpoint: Endpoint,
     local: SocketAddr,
     node: usize,
-    model: SharedNet,
-    inbox: Mutex<Inbox>,
+    net: SharedNet,
+    trace: SharedTrace,
+    mailbox: Arc<Mutex<Mailbox>>,
+    alarm: Alarm,
+    /// The envelope sent last and its digest: a gossip or relay sends one envelope to many
+    /// peers in a row, and hashing it once instead of once per receiver matters (the trace
+    /// hashed every delivered byte before). The `Arc` is kept so that its address cannot be
+    /// reused by another envelope while it is remembered.
+    last_sent: Mutex<Option<(Arc<Vec<u8>>, Hash)>>,
 }
 
 impl SimNetwork {
-    /// Bind on `local` and start the receive tasks of node `node` (call on that node).
+    /// Open node `node`'s fresh mailbox at `local` (call on that node, each time it starts).
     pub async fn bind(
         local: SocketAddr,
         node: usize,
         trace: SharedTrace,
-        model: SharedNet,
+        net: SharedNet,
     ) -> Result<SimNetwork, NetError> {
-        let endpoint = Endpoint::bind(local).await.map_err(|e| NetError::Io(e.to_string()))?;
-        let (sender, inbox) = mpsc::unbounded();
-        let mailbox = Arc::new(Mutex::new(Mailbox { armed_us: u64::MAX, ..Mailbox::default() }));
-        // Both tasks die with the node: madsim drops a killed node's tasks.
-        let pump = endpoint.clone();
-        let incoming = mailbox.clone();
-        madsim::task::spawn(async move {
-            while let Ok((payload, from)) = pump.recv_from_raw(TAG).await {
-                let Ok(parcel) = payload.downcast::<Parcel>() else { continue };
-                let (at_us, bytes) = *parcel;
-                let mut mailbox = lock(&incoming);
-                mailbox.seq += 1;
-                let seq = mailbox.seq;
-                mailbox.held.push(Reverse(Held { at_us, seq, from, bytes }));
-                // Only a message due before the postman's alarm needs to wake it.
-                if at_us < mailbox.armed_us {
-                    mailbox.rung = true;
-                    if let Some(postman) = mailbox.postman.take() {
-                        postman.wake();
-                    }
-                }
-            }
-        });
-        madsim::task::spawn(async move {
-            loop {
-                let now_us = sim_now_us();
-                let mut due = Vec::new();
-                let next_us = {
-                    let mut mailbox = lock(&mailbox);
-                    while mailbox.held.peek().is_some_and(|Reverse(held)| held.at_us <= now_us) {
-                        if let Some(Reverse(held)) = mailbox.held.pop() {
-                            due.push(held);
-                        }
-                    }
-                    let next = mailbox.held.peek().map_or(u64::MAX, |Reverse(held)| held.at_us);
-                    mailbox.armed_us = next;
-                    next
-                };
-                for held in due {
-                    let bytes =
-                        Arc::try_unwrap(held.bytes).unwrap_or_else(|shared| (*shared).clone());
-                    lock(&trace).message(node, held.from, &bytes);
-                    if sender.unbounded_send((held.from, bytes)).is_err() {
-                        return;
-                    }
-                }
-                let alarm = if next_us == u64::MAX {
-                    futures::future::Either::Left(futures::future::pending::<()>())
-                } else {
-                    let wait = Duration::from_micros(next_us - now_us);
-                    futures::future::Either::Right(madsim::time::sleep(wait))
-                };
-                futures::pin_mut!(alarm);
-                futures::future::poll_fn(|context| {
-                    {
-                        let mut mailbox = lock(&mailbox);
-                        if std::mem::take(&mut mailbox.rung) {
-                            return std::task::Poll::Ready(());
-                        }
-                        mailbox.postman = Some(context.waker().clone());
-                    }
-                    alarm.as_mut().poll(context)
-                })
-                .await;
-            }
-        });
-        Ok(SimNetwork { endpoint, local, node, model, inbox: Mutex::new(inbox) })
+        if node_index(local) != Some(node) {
+            return Err(NetError::Io(format!("{local} is not the address of node {node}")));
+        }
+        let mailbox = Arc::new(Mutex::new(Mailbox { armed_us: 0, ..Mailbox::default() }));
+        net.set_mailbox(node, mailbox.clone());
+        Ok(SimNetwork {
+            local,
+            node,
+            net,
+            trace,
+            mailbox,
+            alarm: Alarm::new(),
+            last_sent: Mutex::new(None),
+        })
+    }
+
+    /// Put a message into `to`'s mailbox for delivery at `at_us`.
+    fn post(&self, mailbox: &Mutex<Mailbox>, at_us: u64, bytes: Arc<Vec<u8>>, digest: Hash) {
+        let mut mailbox = lock(mailbox);
+        mailbox.seq += 1;
+        let seq = mailbox.seq;
+        mailbox.held.push(Reverse(Held { at_us, seq, from: self.local, bytes, digest }));
+        // Only a message due before the receiver's alarm needs to wake it.
+        if at_us < mailbox.armed_us
+            && let Some(receiver) = mailbox.receiver.take()
+        {
+            receiver.wake();
+        }
+    }
+
+    /// The digest of `bytes` for the trace, computed once per envelope.
+    fn digest(&self, bytes: &Arc<Vec<u8>>) -> Hash {
+        let mut last = lock(&self.last_sent);
+        if let Some((sent, digest)) = last.as_ref()
+            && Arc::ptr_eq(sent, bytes)
+        {
+            return *digest;
+        }
+        let digest = Hash::of(bytes);
+        *last = Some((bytes.clone(), digest));
+        digest
+    }
+
+    /// Take the first due message, or register `context`'s waker for the next one.
+    fn poll_mailbox(
+        &self,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<(SocketAddr, Vec<u8>)> {
+        let now_us = sim_now_us();
+        let mut mailbox = lock(&self.mailbox);
+        if mailbox.held.peek().is_some_and(|Reverse(held)| held.at_us <= now_us)
+            && let Some(Reverse(held)) = mailbox.held.pop()
+        {
+            mailbox.armed_us = 0;
+            mailbox.receiver = None;
+            drop(mailbox);
+            // Delivered when the driver takes it: the trace sees delivery order.
+            lock(&self.trace).message(self.node, held.from, held.bytes.len(), &held.digest);
+            let bytes = Arc::try_unwrap(held.bytes).unwrap_or_else(|shared| (*shared).clone());
+            return std::task::Poll::Ready((held.from, bytes));
+        }
+        let next_us = mailbox.held.peek().map_or(u64::MAX, |Reverse(held)| held.at_us);
+        mailbox.armed_us = next_us;
+        mailbox.receiver = Some(context.waker().clone());
+        drop(mailbox);
+        if next_us != u64::MAX {
+            self.alarm.set(next_us, context.waker());
+        }
+        std::task::Poll::Pending
     }
 }
 
@@ -253,22 +290,29 @@ impl Network for SimNetwork {
     }
 
     async fn send(&self, to: SocketAddr, bytes: Arc<Vec<u8>>) -> Result<(), NetError> {
-        let to_node = node_index(to).unwrap_or(usize::MAX);
-        let delivery = lock(&self.model).deliver(self.node, to_node, bytes.len(), sim_now_us());
-        let unreachable =
-            |e: std::io::Error| NetError::Unreachable { peer: to, reason: e.to_string() };
-        if let Some(at_us) = delivery.duplicate_at_us {
-            let parcel: Parcel = (at_us, bytes.clone());
-            self.endpoint.send_to_raw(to, TAG, Box::new(parcel)).await.map_err(unreachable)?;
-        }
-        let parcel: Parcel = (delivery.at_us, bytes);
-        self.endpoint.send_to_raw(to, TAG, Box::new(parcel)).await.map_err(unreachable)
+        // Like a datagram: a lost message or a dead receiver is not an error the sender sees.
+        let Some(to_node) = node_index(to) else {
+            return Err(NetError::Unreachable { peer: to, reason: "no such node".to_string() });
+        };
+        let delivery = {
+            let mut model = self.net.model();
+            if !model.passes(self.node, to_node) {
+                return Ok(());
+            }
+            model.deliver(self.node, to_node, bytes.len(), sim_now_us())
+        };
+        let digest = self.digest(&bytes);
+        self.net.with_mailbox(to_node, |mailbox| {
+            if let Some(at_us) = delivery.duplicate_at_us {
+                self.post(mailbox, at_us, bytes.clone(), digest);
+            }
+            self.post(mailbox, delivery.at_us, bytes, digest);
+        });
+        Ok(())
     }
 
     fn recv(&self) -> impl Future<Output = Result<(SocketAddr, Vec<u8>), NetError>> + Send {
-        futures::future::poll_fn(move |context| {
-            let mut inbox = lock(&self.inbox);
-            inbox.poll_next_unpin(context).map(|message| message.ok_or(NetError::Closed))
-        })
+        // Cancellation safe: a message leaves the mailbox only in a poll that returns it.
+        futures::future::poll_fn(move |context| self.poll_mailbox(context).map(Ok))
     }
 }

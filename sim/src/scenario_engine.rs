@@ -23,13 +23,11 @@
 
 use crate::config::ConfigError;
 use crate::net::{LatencyModel, NetConfig, NetModel, node_addr, node_index, parse_rate};
-use crate::runtime::{SharedNet, SharedTrace, SimNetwork, sim_now_ms};
+use crate::runtime::{SharedNet, SharedTrace, SimNet, SimNetwork, sim_now_ms};
 use crate::trace::Trace;
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt, pin_mut, select_biased};
-use madsim::net::NetSim;
 use madsim::runtime::{Handle, Runtime};
-use madsim::task::NodeId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
@@ -157,7 +155,8 @@ pub struct MadsimEngine {
     runtime: Runtime,
     cores: Vec<Arc<RwLock<Node>>>,
     keys: Vec<Keypair>,
-    ids: Vec<NodeId>,
+    /// The transport's network model: partitions clog its links.
+    model: SharedNet,
     pokes: Vec<mpsc::UnboundedSender<Poke>>,
     /// One item per wake-up any node handled.
     activity: mpsc::UnboundedReceiver<()>,
@@ -294,17 +293,15 @@ impl MadsimEngine {
             .flat_map(|a| (0..count).map(move |b| (a, b)))
             .filter(|(a, b)| a != b && group(*a) != group(*b))
             .collect();
-        let ids = self.ids.clone();
-        let links = new.clone();
-        self.block_on(async move {
-            let net = NetSim::current();
+        {
+            let mut model = self.model.model();
             for (from, to) in old {
-                net.unclog_link(ids[from], ids[to]);
+                model.unclog(from, to);
             }
-            for (from, to) in links {
-                net.clog_link(ids[from], ids[to]);
+            for (from, to) in new.iter().copied() {
+                model.clog(from, to);
             }
-        });
+        }
         self.clogged = new;
     }
 }
@@ -338,15 +335,15 @@ impl Engine for MadsimEngine {
         let mut madsim_config = madsim::Config::default();
         // The network model delays messages itself (see `runtime.rs`); madsim delivers at once.
         madsim_config.net.send_latency = Duration::ZERO..Duration::from_nanos(1);
-        madsim_config.net.packet_loss_rate = settings.loss;
         let runtime = Runtime::with_seed_and_config(seed, madsim_config);
         let trace: SharedTrace = Arc::new(Mutex::new(Trace::new()));
         let model: SharedNet =
-            Arc::new(Mutex::new(NetModel::new(seed, count, settings.net_config(spec.latency_ms))));
+            SimNet::new(NetModel::new(seed, count, settings.net_config(spec.latency_ms)));
+        // The simulator's own transport decides loss and partitions (madsim's network is unused).
+        model.model().set_loss(settings.loss);
         let (activity_sender, activity) = mpsc::unbounded();
         let new_finals: NewFinals = Arc::new(Mutex::new(Vec::new()));
         let mut pokes = Vec::with_capacity(count);
-        let mut ids = Vec::with_capacity(count);
         let handle: Handle = runtime.handle().clone();
         for (index, core) in cores.iter().enumerate() {
             let (sender, receiver) = mpsc::unbounded();
@@ -365,26 +362,24 @@ impl Engine for MadsimEngine {
                 activity: activity_sender.clone(),
                 new_finals: new_finals.clone(),
             };
-            let id = handle
+            handle
                 .create_node()
                 .name(format!("node{index}"))
                 .ip(node_addr(index).ip())
                 .init(move || task.clone().run())
-                .build()
-                .id();
-            ids.push(id);
+                .build();
         }
         let mut engine = MadsimEngine {
             runtime,
             cores,
             keys,
-            ids,
             pokes,
             activity,
             new_finals,
             finals: vec![BTreeMap::new(); count],
             trace,
             now_ms: 0,
+            model: model.clone(),
             clogged: Vec::new(),
             crashed: BTreeSet::new(),
         };

@@ -8,9 +8,9 @@
 //!   seeded capacities of 500–1,499 model nonces; the first `funded` nodes own funded accounts.
 //! - Peers: each node picks `peers_per_node` random others and links are made symmetric (every
 //!   node with every other in networks of at most 2k + 1 nodes).
-//! - Network: the seeded [`NetModel`] (latency distribution, uplink, duplication, reordering)
-//!   decides delivery times; madsim decides loss; partitions and splits clog both directions of
-//!   every peer link between groups, a cut clogs one direction.
+//! - Network: the seeded [`NetModel`] (latency distribution, uplink, duplication, reordering,
+//!   loss, clogged links) decides whether and when each message arrives; partitions and splits
+//!   clog both directions of every peer link between groups, a cut clogs one direction.
 //! - Disk errors: a driver that stops on a disk error (it fails stop by design) is restarted by
 //!   an operator task one second later, unless the fault plan has killed it meanwhile.
 //! - Workload: transfers at `tx_rate` per second network-wide (exponential gaps), each from a
@@ -25,12 +25,11 @@ use crate::disk::SimDisk;
 use crate::faults::{self, Fault, ScheduledFault};
 use crate::net::NetModel;
 pub use crate::net::node_addr;
-use crate::runtime::{SharedNet, SharedTrace, SimClock, SimNetwork, Skew, sim_now_ms};
+use crate::runtime::{SharedNet, SharedTrace, SimClock, SimNet, SimNetwork, Skew, sim_now_ms};
 use crate::selftest::SelfTestBug;
 use crate::trace::Trace;
 use futures::StreamExt;
 use futures::channel::mpsc;
-use madsim::net::NetSim;
 use madsim::runtime::{Handle, Runtime};
 use madsim::task::NodeId;
 use std::collections::BTreeSet;
@@ -354,9 +353,9 @@ async fn operator(
 ) {
     let runtime = Handle::current();
     while let Some((node, generation)) = requests.next().await {
-        // End the stopped process now: its receive tasks still hold the socket, and madsim's
-        // `restart` alone drops old tasks lazily (a new bind could find the port in use), while
-        // `kill` closes the node's sockets at once. Not a power cut: the disk keeps its bytes.
+        // End the stopped process now: madsim's `restart` alone drops old tasks lazily, `kill`
+        // at once (messages sent to the node meanwhile are lost; its restart opens a fresh
+        // mailbox). Not a power cut: the disk keeps its bytes.
         runtime.kill(ids[node]);
         madsim::time::sleep(Duration::from_millis(RESTART_AFTER_DISK_ERROR_MS)).await;
         let spec = &specs[node];
@@ -438,7 +437,6 @@ async fn inject(
     applied: Arc<AtomicU64>,
 ) {
     let runtime = Handle::current();
-    let net = NetSim::current();
     let mut crash_rng = stream(seed, "crash", 0);
     // Directed links (from, to) clogged by the current partition, split or cut.
     let mut clogged: Vec<(usize, usize)> = Vec::new();
@@ -453,7 +451,7 @@ async fn inject(
             );
         }
         applied.fetch_add(1, Ordering::Relaxed);
-        let model = || shared.net.lock().unwrap_or_else(PoisonError::into_inner);
+        let model = || shared.net.model();
         match scheduled.fault {
             Fault::Partition { groups } => {
                 for (a, b) in edges.iter().copied() {
@@ -462,7 +460,7 @@ async fn inject(
                     }
                 }
                 for (from, to) in clogged.iter().copied() {
-                    net.clog_link(ids[from], ids[to]);
+                    model().clog(from, to);
                 }
             }
             Fault::Cut { cut } => {
@@ -474,12 +472,12 @@ async fn inject(
                     }
                 }
                 for (from, to) in clogged.iter().copied() {
-                    net.clog_link(ids[from], ids[to]);
+                    model().clog(from, to);
                 }
             }
             Fault::Heal => {
                 for (from, to) in clogged.drain(..) {
-                    net.unclog_link(ids[from], ids[to]);
+                    model().unclog(from, to);
                 }
             }
             Fault::Kill { node } => {
@@ -495,7 +493,7 @@ async fn inject(
             }
             Fault::Skew { node, offset_ms } => specs[node].skew.set(offset_ms),
             Fault::Jump { node, forward_ms } => specs[node].skew.jump(forward_ms),
-            Fault::Loss { rate } => net.update_config(|net| net.packet_loss_rate = rate),
+            Fault::Loss { rate } => model().set_loss(rate),
             Fault::Latency { min_ms, max_ms } => model().set_spike(min_ms, max_ms),
             Fault::Duplicate { rate } => model().set_duplicate_fault(rate),
             Fault::Reorder { rate } => model().set_reorder_fault(rate),
@@ -560,10 +558,8 @@ async fn snapshot(spec: &NodeSpec, finals: Arc<Vec<(Hash, u64, Outcome)>>) -> Op
 /// Run one simulation to its end or its first violation.
 pub fn run(config: &SimConfig, progress: Option<Arc<Progress>>) -> Result<RunReport, SimError> {
     config.validate()?;
-    let mut madsim_config = madsim::Config::default();
-    // The network model delays messages itself (see `runtime.rs`); madsim delivers at once.
-    madsim_config.net.send_latency = Duration::ZERO..Duration::from_nanos(1);
-    let runtime = Runtime::with_seed_and_config(config.seed, madsim_config);
+    // madsim's own network is not used: the transport in `runtime.rs` carries every message.
+    let runtime = Runtime::with_seed_and_config(config.seed, madsim::Config::default());
     let config = config.clone();
     runtime.block_on(supervise(config, progress))
 }
@@ -595,7 +591,7 @@ async fn supervise(
         watch: config.watch.clone(),
         accounts: keys.iter().map(Keypair::account).collect(),
         prune: config.prune,
-        net: Arc::new(Mutex::new(NetModel::new(config.seed, config.nodes, config.net))),
+        net: SimNet::new(NetModel::new(config.seed, config.nodes, config.net)),
         restarts,
     });
     let specs: Vec<Arc<NodeSpec>> = keys

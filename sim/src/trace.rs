@@ -1,4 +1,4 @@
-//! The running trace hash: BLAKE3 over every delivered message and every event, in the order the
+//! The running trace hash: BLAKE3 over every delivered message (its digest) and every event, in the order the
 //! simulation produced them. Two runs with the same seed must end with the same hash; any
 //! difference (a HashMap iteration order, a wall-clock read, an unseeded random draw) shows up
 //! here. Events are hashed by a compact field encoding rather than their Debug text, because the
@@ -23,10 +23,12 @@ impl Trace {
         Trace::default()
     }
 
-    /// A message delivered to node `to` from `from`.
-    pub fn message(&mut self, to: usize, from: SocketAddr, bytes: &[u8]) {
+    /// A message of `len` bytes with BLAKE3 digest `digest` delivered to node `to` from `from`.
+    /// The digest stands for the bytes (the transport hashes each envelope once, however many
+    /// peers it goes to).
+    pub fn message(&mut self, to: usize, from: SocketAddr, len: usize, digest: &Hash) {
         self.messages += 1;
-        self.message_bytes += bytes.len() as u64;
+        self.message_bytes += len as u64;
         self.hasher.update(b"M");
         self.hasher.update(&(to as u64).to_le_bytes());
         match from.ip() {
@@ -34,8 +36,8 @@ impl Trace {
             std::net::IpAddr::V6(ip) => self.hasher.update(&ip.octets()),
         };
         self.hasher.update(&from.port().to_le_bytes());
-        self.hasher.update(&(bytes.len() as u64).to_le_bytes());
-        self.hasher.update(bytes);
+        self.hasher.update(&(len as u64).to_le_bytes());
+        self.hasher.update(&digest.0);
     }
 
     /// An event emitted by node `node` at its local time `now_ms`.
@@ -116,14 +118,14 @@ mod tests {
         let from: SocketAddr = "10.0.0.1:1000".parse().unwrap();
         let event = Event::UnitAccepted { id: Hash([1; 32]), own: false };
         let mut a = Trace::new();
-        a.message(1, from, b"hello");
+        a.message(1, from, 5, &Hash::of(b"hello"));
         a.event(1, 5, &event);
         let mut b = Trace::new();
         b.event(1, 5, &event);
-        b.message(1, from, b"hello");
+        b.message(1, from, 5, &Hash::of(b"hello"));
         assert_ne!(a.hash(), b.hash());
         let mut c = Trace::new();
-        c.message(1, from, b"hello");
+        c.message(1, from, 5, &Hash::of(b"hello"));
         c.event(1, 5, &event);
         assert_eq!(a.hash(), c.hash());
         assert_eq!((a.messages, a.events, a.message_bytes), (1, 1, 5));

@@ -29,7 +29,7 @@ use vein_node::core::storage_node::FileRequest;
 use vein_node::driver::{Driver, DriverHandle, NoEvents};
 use vein_sim::disk::SimDisk;
 use vein_sim::net::{NetConfig, NetModel};
-use vein_sim::runtime::{SharedNet, SimClock, SimNetwork, Skew, sim_now_ms};
+use vein_sim::runtime::{SharedNet, SimClock, SimNet, SimNetwork, Skew, sim_now_ms};
 use vein_sim::simulation::node_addr;
 use vein_sim::trace::Trace;
 
@@ -130,7 +130,7 @@ async fn scenario() {
     let genesis = Arc::new(genesis(&keys));
     genesis.validate().unwrap();
     let trace = Arc::new(Mutex::new(Trace::new()));
-    let net: SharedNet = Arc::new(Mutex::new(NetModel::new(21, NODES, NetConfig::default())));
+    let net: SharedNet = SimNet::new(NetModel::new(21, NODES, NetConfig::default()));
     let specs: Vec<Arc<Spec>> = keys
         .iter()
         .enumerate()

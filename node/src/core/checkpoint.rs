@@ -305,6 +305,21 @@ mod tests {
         );
     }
 
+    /// A node drops duplicate checkpoints by the hash of the undecoded message body
+    /// (`Message::peek_unit`): that hash must be the checkpoint's id.
+    #[test]
+    fn peeked_message_body_hashes_to_the_id() {
+        use crate::core::message::{Message, UnitBytes};
+        let key = Keypair::derived("cp", 1);
+        let prev = genesis_predecessor();
+        let (challenge, proof, deadline) = real_proof(&key.account(), &prev);
+        let cp = checkpoint(&key, &prev, &challenge, proof, prev.timestamp_ms + deadline);
+        let bytes = Message::Checkpoint(cp.clone()).encode().unwrap();
+        let peeked = Message::peek_unit(&bytes).unwrap();
+        assert!(matches!(peeked, UnitBytes::Checkpoint(_)));
+        assert_eq!(peeked.id(), cp.id().unwrap());
+    }
+
     #[test]
     fn each_attack_has_its_own_error() {
         let key = Keypair::derived("cp", 1);

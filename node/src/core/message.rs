@@ -39,6 +39,22 @@ pub enum Message {
     },
 }
 
+/// The still encoded body of a transaction or checkpoint message ([`Message::peek_unit`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnitBytes<'a> {
+    Transaction(&'a [u8]),
+    Checkpoint(&'a [u8]),
+}
+
+impl UnitBytes<'_> {
+    /// The unit's id: the hash of its canonical encoding.
+    pub fn id(&self) -> Hash {
+        match self {
+            UnitBytes::Transaction(body) | UnitBytes::Checkpoint(body) => Hash::of(body),
+        }
+    }
+}
+
 const KIND_TRANSACTION: u16 = 1;
 const KIND_CHECKPOINT: u16 = 2;
 const KIND_GET_UNITS: u16 = 3;
@@ -80,6 +96,19 @@ impl Message {
             }
         };
         wire::seal(kind, body)
+    }
+
+    /// A transaction or checkpoint message seen without decoding it: its body is the unit's
+    /// canonical encoding, whose hash is the unit's id. `None` for every other kind and for
+    /// envelopes that do not open (`decode` says why). Lets a node drop a duplicate after one
+    /// hash and one lookup: gossip delivers each transaction about fan-out times and each
+    /// checkpoint once per peer.
+    pub fn peek_unit(bytes: &[u8]) -> Option<UnitBytes<'_>> {
+        match wire::open(bytes) {
+            Ok((KIND_TRANSACTION, body)) => Some(UnitBytes::Transaction(body)),
+            Ok((KIND_CHECKPOINT, body)) => Some(UnitBytes::Checkpoint(body)),
+            _ => None,
+        }
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Message, WireError> {
@@ -164,6 +193,23 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = Message::decode(&bytes);
+            let _ = Message::peek_unit(&bytes).map(|peeked| peeked.id());
+        }
+
+        /// The peeked body of a transaction message is its canonical encoding: it hashes to the
+        /// id and decodes to the transaction. Other kinds but checkpoints have nothing to peek.
+        #[test]
+        fn peeked_body_hashes_to_the_id(nonce in any::<u64>(), amount in any::<u64>(), height in any::<u64>()) {
+            let tx = sample_transaction(nonce, amount);
+            let bytes = Message::Transaction(tx.clone()).encode().unwrap();
+            let peeked = Message::peek_unit(&bytes).unwrap();
+            let UnitBytes::Transaction(body) = peeked else { panic!("not a transaction: {peeked:?}") };
+            prop_assert_eq!(peeked.id(), tx.id().unwrap());
+            prop_assert_eq!(Transaction::decode(body).unwrap(), tx);
+            let head = Message::Head { id: Hash::ZERO, height, cumulative_weight: 1 }.encode().unwrap();
+            prop_assert_eq!(Message::peek_unit(&head), None);
+            let get = Message::GetUnits(vec![Hash::of(&height.to_le_bytes())]).encode().unwrap();
+            prop_assert_eq!(Message::peek_unit(&get), None);
         }
 
         /// Valid envelopes with arbitrary bodies for every kind: errors, never panics.

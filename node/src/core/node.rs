@@ -10,7 +10,7 @@ use crate::core::crypto::{AccountId, Keypair};
 use crate::core::dag::{Dag, InsertOutcome, Outcome, Unit};
 use crate::core::events::Event;
 use crate::core::hash::Hash;
-use crate::core::message::{Message, REQUEST_IDS_MAX};
+use crate::core::message::{Message, REQUEST_IDS_MAX, UnitBytes};
 use crate::core::params::{Genesis, GenesisError};
 use crate::core::poc::challenge::generation_signature_for;
 use crate::core::poc::model::model_deadline_ms;
@@ -70,7 +70,8 @@ pub struct NodeConfig {
     pub policy: Policy,
 }
 
-/// Decoded, verified transactions keyed by the hash of their envelope bytes.
+/// Decoded, signature-checked units keyed by their id (the hash of their canonical bytes, which
+/// is what a transaction message carries).
 pub trait UnitCache: Send + Sync + std::fmt::Debug {
     fn get(&self, key: &Hash) -> Option<Arc<Unit>>;
     fn put(&self, key: Hash, unit: Arc<Unit>);
@@ -510,30 +511,16 @@ impl Node {
         if !self.peers.contains_key(&from) {
             self.add_peer(from);
         }
-        if let Some(cache) = self.config.unit_cache.clone() {
-            // Identical bytes decode and verify identically: reuse the shared, verified copy.
-            let key = Hash::of(bytes);
-            if let Some(unit) = cache.get(&key) {
-                if let Err(reason) = self.accept_unit(unit, true, Some(from)) {
-                    self.reject(Some(from), reason);
-                }
+        match Message::peek_unit(bytes) {
+            Some(UnitBytes::Transaction(body)) => return self.on_transaction_bytes(from, body),
+            // Every peer relays every checkpoint: drop the copies of one already held without
+            // decoding them (bytes with a known id are that checkpoint's bytes).
+            Some(peeked @ UnitBytes::Checkpoint(_))
+                if self.chain.header(&peeked.id()).is_some() =>
+            {
                 return;
             }
-            if let Ok(Message::Transaction(tx)) = Message::decode(bytes) {
-                let unit = match Unit::new(tx) {
-                    Ok(unit) => unit,
-                    Err(error) => return self.reject(Some(from), RejectReason::Malformed(error)),
-                };
-                if unit.tx.verify_signature().is_ok() {
-                    cache.put(key, unit.clone());
-                    if let Err(reason) = self.accept_unit(unit, true, Some(from)) {
-                        self.reject(Some(from), reason);
-                    }
-                } else {
-                    self.reject(Some(from), RejectReason::BadSignature);
-                }
-                return;
-            }
+            _ => {}
         }
         let message = match Message::decode(bytes) {
             Ok(message) => message,
@@ -576,6 +563,44 @@ impl Node {
                     self.send(from, &Message::GetUnits(vec![id]));
                 }
             }
+        }
+    }
+
+    /// A transaction from a peer, as its canonical bytes. The id is their hash, so a duplicate
+    /// (gossip fan-out delivers each unit about fan-out times) costs one hash and one lookup and
+    /// is never decoded: bytes with a known id are that unit's bytes.
+    fn on_transaction_bytes(&mut self, from: PeerId, body: &[u8]) {
+        let id = Hash::of(body);
+        if self.dag.knows(&id) {
+            return;
+        }
+        let cache = self.config.unit_cache.clone();
+        // Identical bytes decode and verify identically: reuse the shared, verified copy.
+        let cached = cache.as_ref().and_then(|cache| cache.get(&id));
+        let (unit, signature_checked) = match cached {
+            Some(unit) => (unit, true),
+            None => {
+                let tx = match Transaction::decode(body) {
+                    Ok(tx) => tx,
+                    Err(error) => return self.reject(Some(from), RejectReason::Malformed(error)),
+                };
+                let unit = Unit::from_canonical(tx, body);
+                match &cache {
+                    // Verified here, before the plausibility checks, so that the cached copy
+                    // never needs verifying again on any node.
+                    Some(cache) => {
+                        if unit.tx.verify_signature().is_err() {
+                            return self.reject(Some(from), RejectReason::BadSignature);
+                        }
+                        cache.put(id, unit.clone());
+                        (unit, true)
+                    }
+                    None => (unit, false),
+                }
+            }
+        };
+        if let Err(reason) = self.accept_unit(unit, signature_checked, Some(from)) {
+            self.reject(Some(from), reason);
         }
     }
 
