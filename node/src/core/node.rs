@@ -572,6 +572,10 @@ impl Node {
     fn on_transaction_bytes(&mut self, from: PeerId, body: &[u8]) {
         let id = Hash::of(body);
         if self.dag.knows(&id) {
+            // Counted as `accept_unit` would: a late copy of a final, pruned unit.
+            if self.dag.pruned_height(&id).is_some() {
+                self.stats.units_already_final += 1;
+            }
             return;
         }
         let cache = self.config.unit_cache.clone();
