@@ -160,6 +160,10 @@ impl Engine for LocalNetEngine {
                 if matches!(config.policy, Policy::OnTheFly { .. }) {
                     config.mining = true;
                 }
+                // Families measure over each node's whole chain after the run (intervals,
+                // shares, reorg depths), so nodes keep their history: pruning changes no fork
+                // choice within the reorg limit, only what is left to read afterwards.
+                config.limits.prune = false;
             },
         )?;
         // Scenarios read chains and counters, not the event log: keeping it costs memory.

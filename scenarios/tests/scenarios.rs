@@ -205,3 +205,31 @@ fn canonical_double_spend_summary() {
     let charts = vein_scenarios::charts::sweep_charts(&sweep);
     insta::assert_snapshot!("canonical_double_spend", sweep_summary_markdown(&sweep, &charts));
 }
+
+/// Families read each node's whole chain after the run. Pruning below finality (on by default
+/// in every node) once left the honest baseline 51 checkpoints to read out of ~300, so the
+/// scenario engines keep history; this fails if they stop doing so.
+#[test]
+fn the_baseline_reads_the_whole_chain_of_a_long_run() {
+    let text = r#"
+name = "baseline"
+description = "test"
+
+[network]
+nodes = 3
+latency_ms = 1
+target_interval_ms = 1000
+
+[run]
+duration_s = 300
+seeds = 1
+
+[metric]
+name = "checkpoint_interval"
+reference = "target-interval"
+"#;
+    let scenario = Scenario::parse(text, Path::new("baseline.toml")).expect("valid");
+    let run =
+        run_seed::<LocalNetEngine>(&scenario, 1).expect("a 300-checkpoint run is long enough");
+    assert!(!run.measurements.is_empty());
+}

@@ -34,7 +34,7 @@ use std::time::Duration;
 use vein_node::core::crypto::{AccountId, Keypair};
 use vein_node::core::events::Event;
 use vein_node::core::hash::Hash;
-use vein_node::core::node::{Node, NodeConfig, Output, PeerId};
+use vein_node::core::node::{Node, NodeConfig, Output, PeerId, Policy};
 use vein_node::core::params::GenesisError;
 use vein_node::core::poc::{ModelPlots, Prover};
 use vein_node::core::random::DetRng;
@@ -326,6 +326,12 @@ impl Engine for MadsimEngine {
             config.mining = spec.capacities[index] > 0;
             config.tip_strategy = spec.tip_strategy;
             config.policy = spec.policies.get(index).copied().unwrap_or_default();
+            // As on LocalNet (scenarios/src/engine.rs): an on-the-fly plotter stores nothing and
+            // still mines, and families read whole chains after the run, so nothing is pruned.
+            if matches!(config.policy, Policy::OnTheFly { .. }) {
+                config.mining = true;
+            }
+            config.limits.prune = false;
             let mut node = Node::new(config)?;
             for peer in (0..count).filter(|peer| *peer != index) {
                 node.add_peer(peer as PeerId);
