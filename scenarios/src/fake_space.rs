@@ -67,7 +67,7 @@ pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
         context.labels.clone(),
         won,
         chain.len() as u64,
-        Some(Reference::new(expected, "on-the-fly race 1 − √π·s·e^{s²}·erfc(s)", CITATION)),
+        Some(Reference::new(expected, "on-the-fly race 1 − √π·s·exp(s²)·erfc(s)", CITATION)),
     )?
     .with_other_reference(Reference::new(
         naive,
