@@ -33,6 +33,30 @@ pub struct NetSpec {
     pub policies: Vec<Policy>,
 }
 
+/// The fee of every transfer a family issues.
+pub const FEE: u64 = 10;
+
+/// A transfer signed by `key` with explicit parents: what an attacker issues when it picks its
+/// own parents instead of running tip selection (both engines build it the same way).
+pub fn signed_transfer(
+    key: &Keypair,
+    nonce: u64,
+    to: AccountId,
+    amount: u64,
+    parents: [Hash; 2],
+    now_ms: u64,
+) -> Option<Transaction> {
+    let body = vein_node::core::transaction::TransactionBody {
+        from: key.account(),
+        nonce,
+        kind: TxKind::Transfer { to, amount },
+        fee: FEE,
+        parents,
+        issued_at_ms: now_ms,
+    };
+    body.sign(key).ok()
+}
+
 /// The verbs scenarios use.
 pub trait Engine: Sized {
     /// A read-only view of one node's core: a plain reference for LocalNet, a lock guard for
@@ -225,7 +249,7 @@ impl Engine for LocalNetEngine {
         amount: u64,
     ) -> Option<Transaction> {
         let kind = vein_node::core::transaction::TxKind::Transfer { to, amount };
-        self.net.nodes[from].build_transaction(nonce, kind, 10).ok()
+        self.net.nodes[from].build_transaction(nonce, kind, FEE).ok()
     }
 
     fn build_transfer_with_parents(
@@ -236,16 +260,7 @@ impl Engine for LocalNetEngine {
         amount: u64,
         parents: [Hash; 2],
     ) -> Option<Transaction> {
-        let key = self.keys.get(from)?;
-        let body = vein_node::core::transaction::TransactionBody {
-            from: key.account(),
-            nonce,
-            kind: TxKind::Transfer { to, amount },
-            fee: 10,
-            parents,
-            issued_at_ms: self.net.now_ms,
-        };
-        body.sign(key).ok()
+        signed_transfer(self.keys.get(from)?, nonce, to, amount, parents, self.net.now_ms)
     }
 
     fn finals(&self, index: usize) -> &std::collections::BTreeMap<u64, Hash> {

@@ -40,14 +40,12 @@ use vein_node::core::poc::{ModelPlots, Prover};
 use vein_node::core::random::DetRng;
 use vein_node::core::storage::{OwnerKey, StorePut};
 use vein_node::core::storage_node::{FileRequest, StorageNodeError, StoredFile};
-use vein_node::core::transaction::{Transaction, TransactionBody, TxKind};
+use vein_node::core::transaction::{Transaction, TxKind};
 use vein_node::localnet::model_genesis;
 use vein_node::runtime::Network;
-use vein_scenarios::engine::{Engine, NetSpec};
+use vein_scenarios::engine::{Engine, FEE, NetSpec, signed_transfer};
 use vein_scenarios::scenario::SimulatorSpec;
 
-/// Fee of every transfer the engine builds (as on LocalNet).
-const FEE: u64 = 10;
 /// Balance of every account at genesis (as on LocalNet).
 const BALANCE: u64 = 1_000_000_000;
 
@@ -490,16 +488,7 @@ impl Engine for MadsimEngine {
         amount: u64,
         parents: [Hash; 2],
     ) -> Option<Transaction> {
-        let key = self.keys.get(from)?;
-        let body = TransactionBody {
-            from: key.account(),
-            nonce,
-            kind: TxKind::Transfer { to, amount },
-            fee: FEE,
-            parents,
-            issued_at_ms: self.now_ms,
-        };
-        body.sign(key).ok()
+        signed_transfer(self.keys.get(from)?, nonce, to, amount, parents, self.now_ms)
     }
 
     fn finals(&self, index: usize) -> &BTreeMap<u64, Hash> {
