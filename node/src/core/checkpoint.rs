@@ -133,8 +133,9 @@ impl Checkpoint {
         wire::encode_body(self, "checkpoint")
     }
 
+    /// Only the canonical bytes decode (see [`wire::decode_canonical`]).
     pub fn decode(bytes: &[u8]) -> Result<Checkpoint, WireError> {
-        wire::decode_body(bytes, "checkpoint")
+        wire::decode_canonical(bytes, "checkpoint")
     }
 
     pub fn id(&self) -> Result<Hash, WireError> {

@@ -78,8 +78,9 @@ impl Transaction {
         wire::encode_body(self, "transaction")
     }
 
+    /// Only the canonical bytes decode: the id must be the hash of the bytes received.
     pub fn decode(bytes: &[u8]) -> Result<Transaction, WireError> {
-        wire::decode_body(bytes, "transaction")
+        wire::decode_canonical(bytes, "transaction")
     }
 
     /// The id is the hash of the signed bytes.
@@ -127,6 +128,28 @@ mod tests {
         let decoded = Transaction::decode(&tx.encode().unwrap()).unwrap();
         assert_eq!(decoded, tx);
         assert_eq!(decoded.id().unwrap(), tx.id().unwrap());
+    }
+
+    /// Malleability: the nonce written as an over-long varint (251 then a u16) decodes to the
+    /// same validly signed transaction under bincode, but would hash to a second id, a twin that
+    /// "conflicts" with the original. Only canonical bytes decode.
+    #[test]
+    fn an_over_long_varint_is_refused_so_one_transaction_has_one_id() {
+        let alice = Keypair::derived("test", 1);
+        let bob = Keypair::derived("test", 2);
+        let five = transfer(&alice, 5, bob.account(), 5).encode().unwrap();
+        let six = transfer(&alice, 6, bob.account(), 5).encode().unwrap();
+        let at = five.iter().zip(&six).position(|(a, b)| a != b).unwrap();
+        assert_eq!(five[at], 5, "the first difference is the nonce's one-byte varint");
+        let mut longer = five[..at].to_vec();
+        longer.extend_from_slice(&[251, 5, 0]);
+        longer.extend_from_slice(&five[at + 1..]);
+        let twin: Transaction = wire::decode_body(&longer, "transaction").unwrap();
+        assert_eq!(twin, Transaction::decode(&five).unwrap(), "bincode accepts the long form");
+        assert_eq!(
+            Transaction::decode(&longer),
+            Err(WireError::NonCanonical { what: "transaction" })
+        );
     }
 
     #[test]

@@ -38,6 +38,11 @@ pub enum WireError {
     TrailingBytes { what: &'static str, count: usize },
     #[error("could not encode {what}: {reason}")]
     Encode { what: &'static str, reason: String },
+    /// The bytes decode, but are not the value's canonical encoding (e.g. a varint written
+    /// longer than needed). Refused: a unit's id is the hash of its canonical bytes, and a
+    /// second byte string for one signed transaction would be a second id for it.
+    #[error("{what} is not in canonical encoding")]
+    NonCanonical { what: &'static str },
 }
 
 /// Envelope header: version (u16 LE), kind (u16 LE), body length (u32 LE). A fixed layout so that
@@ -59,6 +64,20 @@ pub fn decode_body<T: DeserializeOwned>(bytes: &[u8], what: &'static str) -> Res
         .map_err(|error| classify(error, what, bytes.len()))?;
     if used != bytes.len() {
         return Err(WireError::TrailingBytes { what, count: bytes.len() - used });
+    }
+    Ok(value)
+}
+
+/// [`decode_body`] for values whose id is the hash of their bytes: the bytes must be exactly
+/// what encoding the decoded value gives (bincode accepts over-long varints, so a transaction
+/// could otherwise arrive in several byte strings, each with its own hash).
+pub fn decode_canonical<T: DeserializeOwned + Serialize>(
+    bytes: &[u8],
+    what: &'static str,
+) -> Result<T, WireError> {
+    let value: T = decode_body(bytes, what)?;
+    if encode_body(&value, what)? != bytes {
+        return Err(WireError::NonCanonical { what });
     }
     Ok(value)
 }
