@@ -39,6 +39,10 @@ sim *args:
 test:
     #!/usr/bin/env bash
     set -euo pipefail
+    # The testnet tests start the vein-node binary. Built here, before any test runs, their own
+    # freshness check finds it current; otherwise several test processes may build it at once
+    # and one relinks it while another is starting a node from it.
+    cargo build -q -p vein-node --bin vein-node
     if cargo nextest --version >/dev/null 2>&1; then
         cargo nextest run --workspace --profile ci
     else
