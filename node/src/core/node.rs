@@ -608,6 +608,23 @@ impl Node {
         }
     }
 
+    /// Accept a checkpoint this node forged, counting the win or reporting why it was refused.
+    fn accept_own_checkpoint(&mut self, checkpoint: Checkpoint, deadline_ms: u64) {
+        let id = checkpoint.id().unwrap_or(Hash::ZERO);
+        let height = checkpoint.body.height;
+        match self.accept_checkpoint(checkpoint, None) {
+            Ok(()) => {
+                self.stats.checkpoints_won += 1;
+                self.emit(Event::CheckpointWon { id, height, deadline_ms });
+            }
+            Err(reason) => self.emit(Event::InputRejected {
+                peer: None,
+                kind: "own_checkpoint",
+                reason: reason.to_string(),
+            }),
+        }
+    }
+
     /// Re-insert a unit or checkpoint from this node's own store after a restart. The unit was
     /// validated when first accepted, so only its signature is checked again (the store could
     /// be corrupt); plausibility against today's ledger is skipped, since a once-valid unit may
@@ -1214,19 +1231,7 @@ impl Node {
                     continue;
                 }
             };
-            let id = checkpoint.id().unwrap_or(Hash::ZERO);
-            let height = checkpoint.body.height;
-            match self.accept_checkpoint(checkpoint, None) {
-                Ok(()) => {
-                    self.stats.checkpoints_won += 1;
-                    self.emit(Event::CheckpointWon { id, height, deadline_ms: forge.deadline_ms });
-                }
-                Err(reason) => self.emit(Event::InputRejected {
-                    peer: None,
-                    kind: "own_checkpoint",
-                    reason: reason.to_string(),
-                }),
-            }
+            self.accept_own_checkpoint(checkpoint, forge.deadline_ms);
         }
     }
 
@@ -1300,19 +1305,7 @@ impl Node {
             }
         }
         let Some((_, checkpoint)) = chosen else { return };
-        let id = checkpoint.id().unwrap_or(Hash::ZERO);
-        let height = checkpoint.body.height;
-        match self.accept_checkpoint(checkpoint, None) {
-            Ok(()) => {
-                self.stats.checkpoints_won += 1;
-                self.emit(Event::CheckpointWon { id, height, deadline_ms: forge.deadline_ms });
-            }
-            Err(reason) => self.emit(Event::InputRejected {
-                peer: None,
-                kind: "own_checkpoint",
-                reason: reason.to_string(),
-            }),
-        }
+        self.accept_own_checkpoint(checkpoint, forge.deadline_ms);
     }
 
     /// The challenge the successor of a checkpoint with `body` would answer.
