@@ -60,7 +60,7 @@ pub struct SimSettings {
     pub reorder: f64,
     pub reorder_ms: u64,
     pub uplink_bytes_per_s: Option<u64>,
-    /// Share of packets madsim drops on every link.
+    /// Share of messages the simulator transport drops on every link (the network model decides).
     pub loss: f64,
 }
 
