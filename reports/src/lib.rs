@@ -11,5 +11,6 @@ pub mod demo;
 pub mod metrics;
 pub mod plots;
 pub mod reference;
+pub mod seed_file;
 pub mod stats;
 pub mod summary;

@@ -33,11 +33,36 @@ use crate::scenario::Scenario;
 /// Independent races per seed (a mean needs at least two samples per record).
 pub const RACES_PER_SEED: u64 = 8;
 
+/// Hard bound on the checkpoints any one attacker identity may hold (its private tree plus
+/// genesis). The tree is a branching process: with m identities at c = 1 it holds about
+/// `exp(λ(1 − 1/m)·t)` checkpoints after t seconds (λ the attacker's checkpoint rate), so a
+/// longer run, a larger q or more identities multiply it by orders of magnitude; every identity
+/// keeps the whole tree, and the cost per new checkpoint grows with the tree (one race at
+/// q = 0.4, m = 4, c = 1 went from 12,600 to 17,000 checkpoints in over 100 s of CPU, after
+/// 2 s for the first 12,600). The shipped sweep stays below: its largest race in 24 (q = 0.4,
+/// c = 1, 25 s) held 12,278. A race that reaches the bound stops with [`RunError::TooLarge`],
+/// naming the knobs, instead of running for hours.
+pub const MAX_TREE_CHECKPOINTS: usize = 30_000;
+
+/// How often (simulated) a race checks the bound: the tree grows by at most a factor
+/// `exp(λ·CHECK_MS)` in between, a few percent at the rates the family accepts.
+const CHECK_MS: u64 = 100;
+
 const CITATION: &str = "branching random walk (Biggins 1976) over vein's challenge \
      H(g ‖ winner) refreshed every c; limits e and 1.47: Chia green paper §2.2 / Bagaria et al. 2019";
 
-/// Runs one seed (several races) of the extend-all-forks scenario.
+/// Runs one seed (several races) of the extend-all-forks scenario, within
+/// [`MAX_TREE_CHECKPOINTS`].
 pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
+    run_bounded::<E>(scenario, seed, MAX_TREE_CHECKPOINTS)
+}
+
+/// [`run`] with another bound on each identity's checkpoints (tests use a small one).
+pub fn run_bounded<E: Engine>(
+    scenario: &Scenario,
+    seed: u64,
+    max_tree: usize,
+) -> Result<RunMetrics, RunError> {
     let context = Context { scenario, seed, labels: scenario.labels() };
     let q = scenario.attacker.q.ok_or_else(|| context.setup("attacker.q missing"))?;
     let identities = scenario.attacker.split.unwrap_or(1).max(1);
@@ -73,14 +98,36 @@ pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
     let mut rates: Option<(f64, f64)> = None;
     let mut last: Option<E> = None;
     for race in 0..RACES_PER_SEED {
-        let race_context = Context { scenario, seed: seed * 64 + race, labels: Default::default() };
+        // Wrapping: any u64 is a valid seed (the property test draws them from OS entropy);
+        // seeds below 2^58, all the sweeps use, give distinct races as before.
+        let race_seed = seed.wrapping_mul(64).wrapping_add(race);
+        let race_context = Context { scenario, seed: race_seed, labels: Default::default() };
         let mut engine: E = start(&race_context, &spec)?;
         let mut groups = vec![0u8; engine.node_count()];
         for group in groups.iter_mut().skip(honest) {
             *group = 1;
         }
         engine.partition(groups);
-        engine.run_until(duration_ms);
+        let mut until_ms = 0;
+        while until_ms < duration_ms {
+            until_ms = (until_ms + CHECK_MS).min(duration_ms);
+            engine.run_until(until_ms);
+            let size = (honest..engine.node_count())
+                .map(|i| engine.node(i).chain().size().headers)
+                .max()
+                .unwrap_or(0);
+            if size > max_tree {
+                return Err(RunError::TooLarge {
+                    scenario: scenario.name.clone(),
+                    seed,
+                    what: "an attacker identity's private tree (checkpoints)",
+                    size,
+                    limit: max_tree,
+                    hint: "lower run.duration_s, attacker.q or attacker.split, or raise \
+                           network.challenge_refresh",
+                });
+            }
+        }
         let base_target = {
             let first = engine.node(0);
             let chain = first.chain();

@@ -42,6 +42,20 @@ pub enum RunError {
          raise run.duration_s to get at least {needed}"
     )]
     TooShort { scenario: String, seed: u64, checkpoints: usize, needed: usize },
+    /// A run outgrew a hard bound on its state (e.g. extend-all-forks' private tree): refused
+    /// rather than left to use unbounded memory and time.
+    #[error(
+        "scenario {scenario:?} seed {seed}: {what} reached {size}, above the bound of {limit}; \
+         {hint}"
+    )]
+    TooLarge {
+        scenario: String,
+        seed: u64,
+        what: &'static str,
+        size: usize,
+        limit: usize,
+        hint: &'static str,
+    },
     #[error("scenario {scenario:?}: reference: {source}")]
     Reference { scenario: String, source: ReferenceError },
     #[error(transparent)]

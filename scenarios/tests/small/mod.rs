@@ -1,0 +1,135 @@
+//! Small, short versions of every shipped scenario family, shared by the property test
+//! (`properties.rs`, fresh seeds every run) and the canonical snapshots (`canonical.rs`, fixed
+//! seeds). Each family is its shipped file with a few values changed, in one or more points.
+//!
+//! Sizes are chosen for two things: a whole family runs in about a second (CI runs this on every
+//! push), and the honest nodes' safety checks cannot fail by bad luck at the chosen parameters:
+//! one-way latency is kept at most 2% of the checkpoint interval T, so a fork that lasts the k = 6
+//! checkpoints a conflicting finality needs has probability of order (2 × 1.5 latency / T)^6
+//! < 1e-8 per checkpoint (1.5: LocalNet's jitter adds up to half the latency).
+
+use std::path::Path;
+
+use vein_scenarios::scenario::Scenario;
+
+/// Every family the property test and the snapshots cover, by scenario file stem.
+pub const FAMILIES: &[&str] = &[
+    "honest-baseline",
+    "win-share",
+    "identity-split",
+    "double-spend",
+    "selfish",
+    "grinding",
+    "network-split",
+    "extend-all-forks",
+    "fake-space",
+    "conflict-spam",
+    "lazy-tips",
+    "tips",
+    "storage-cheating",
+    "shard-loss",
+];
+
+/// The shipped file `scenarios/{family}.toml` with `edit` applied, validated.
+fn shipped(family: &str, edit: impl Fn(&mut Scenario)) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("{family}.toml"));
+    let mut scenario = Scenario::load(&path).unwrap_or_else(|error| panic!("{error}"));
+    edit(&mut scenario);
+    scenario.validate().unwrap_or_else(|error| panic!("{family}: {error}"));
+    scenario
+}
+
+/// The small points of `family`.
+pub fn points(family: &str) -> Vec<Scenario> {
+    match family {
+        // ~390 checkpoints: the family needs 201 settled ones (P(fewer) < 1e-20).
+        "honest-baseline" => vec![shipped(family, |s| s.run.duration_s = 400)],
+        "win-share" | "identity-split" => vec![shipped(family, |s| s.run.duration_s = 200)],
+        "double-spend" => [(0.1, 1), (0.3, 1), (0.45, 2)]
+            .into_iter()
+            .map(|(q, z)| {
+                shipped(family, |s| {
+                    s.attacker.q = Some(q);
+                    s.attacker.z = Some(z);
+                })
+            })
+            .collect(),
+        // The revenue needs 200 settled checkpoints of the public chain: about 400 here.
+        "selfish" => vec![shipped(family, |s| {
+            s.run.duration_s = 500;
+            s.attacker.q = Some(0.3);
+        })],
+        "grinding" => vec![shipped(family, |s| s.run.duration_s = 150)],
+        // d ≤ 2: a tie at the heal left unresolved for the 10 T the family waits (e^-10) would
+        // fail the convergence check; with d ≤ 2 a tie deep enough to matter has probability
+        // < 0.004, so < 2e-7 per run.
+        "network-split" => [(1.0, 1), (2.0, 1), (2.0, 2)]
+            .into_iter()
+            .map(|(d, z)| {
+                shipped(family, |s| {
+                    s.attacker.d = Some(d);
+                    s.attacker.z = Some(z);
+                })
+            })
+            .collect(),
+        // A few hundred checkpoints per identity at most, far below the family's bound.
+        "extend-all-forks" => [(0.3, 1), (0.4, 4)]
+            .into_iter()
+            .map(|(q, c)| {
+                shipped(family, |s| {
+                    s.run.duration_s = 15;
+                    s.attacker.q = Some(q);
+                    s.network.challenge_refresh = c;
+                })
+            })
+            .collect(),
+        "fake-space" => [300.0, 3_000.0]
+            .into_iter()
+            .map(|rate| {
+                shipped(family, |s| {
+                    s.run.duration_s = 150;
+                    s.attacker.nonces_per_s = Some(rate);
+                })
+            })
+            .collect(),
+        "conflict-spam" => vec![shipped(family, |s| {
+            s.run.duration_s = 60;
+            s.network.latency_ms = 5;
+        })],
+        "lazy-tips" => vec![
+            shipped(family, |s| {
+                s.run.duration_s = 80;
+                s.network.latency_ms = 5;
+            }),
+            // No attacker (rate 0): every honest transfer must be applied. The family stops
+            // the workload 20 s before the end; at T = 0.5 s the last transfer needs 7 of the
+            // ~40 checkpoints expected by then (P(fewer) < 1e-9).
+            shipped(family, |s| {
+                s.run.duration_s = 60;
+                s.network.latency_ms = 2;
+                s.network.target_interval_ms = 500;
+                s.attacker.rate = Some(0.0);
+            }),
+        ],
+        "tips" => vec![shipped(family, |s| {
+            s.run.duration_s = 40;
+            s.network.latency_ms = 20;
+        })],
+        "storage-cheating" => vec![shipped(family, |s| {
+            s.run.duration_s = 60;
+            s.network.latency_ms = 5;
+        })],
+        // Two crashed holders of 6 (k = 3): the file survives; four: it is lost.
+        "shard-loss" => [2.0, 4.0]
+            .into_iter()
+            .map(|crashed| {
+                shipped(family, |s| {
+                    s.run.duration_s = 60;
+                    s.network.latency_ms = 5;
+                    s.set_parameter("crashed", crashed).unwrap_or_else(|error| panic!("{error}"));
+                })
+            })
+            .collect(),
+        _ => panic!("no small points for family {family:?}"),
+    }
+}
