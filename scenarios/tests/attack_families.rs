@@ -104,3 +104,22 @@ fn bad_values_name_their_field() {
     let error = vein_scenarios::runner::grid(&scenario, &parameters).unwrap_err();
     assert!(error.to_string().contains("attacker.nonces_per_s = -1"), "{error}");
 }
+
+/// The private tree is bounded: a race whose identities outgrow the bound stops with an error
+/// naming the knobs, instead of running on (here a bound of 50 against the hundreds to thousands
+/// of checkpoints q = 0.4 grows in 25 s).
+#[test]
+fn extend_all_forks_refuses_a_tree_above_its_bound() {
+    let scenario = shipped("extend-all-forks.toml", |s| s.attacker.q = Some(0.4));
+    let error =
+        vein_scenarios::extend_forks::run_bounded::<LocalNetEngine>(&scenario, 1, 50).unwrap_err();
+    assert!(
+        matches!(error, vein_scenarios::families::RunError::TooLarge { limit: 50, .. }),
+        "{error}"
+    );
+    let message = error.to_string();
+    assert!(message.contains("private tree (checkpoints) reached"), "{message}");
+    assert!(message.contains("lower run.duration_s, attacker.q or attacker.split"), "{message}");
+    // The shipped bound is far above what the shipped sweep grows.
+    const { assert!(vein_scenarios::extend_forks::MAX_TREE_CHECKPOINTS >= 20_000) };
+}

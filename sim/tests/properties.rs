@@ -18,10 +18,8 @@
 #![cfg(madsim)]
 #![allow(clippy::unwrap_used)]
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use vein_reports::seed_file::{self, SeedFile, SeedRun};
 use vein_sim::config::{FaultKinds, SimConfig};
 use vein_sim::selftest::SelfTestBug;
 use vein_sim::simulation::run;
@@ -31,8 +29,8 @@ const FRESH_SEEDS: usize = 3;
 const NODES: usize = 10;
 const DURATION_S: u64 = 80;
 
-fn seed_file() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("failing-seeds.txt")
+fn seed_file() -> SeedFile {
+    SeedFile::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("failing-seeds.txt"))
 }
 
 fn config(faults: &str, seed: u64) -> SimConfig {
@@ -49,104 +47,30 @@ fn config(faults: &str, seed: u64) -> SimConfig {
     config
 }
 
-/// Seeds recorded for `family` in the seed file `file`, in file order.
-fn recorded(file: &Path, family: &str) -> Vec<u64> {
-    let text = match std::fs::read_to_string(file) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
-        Err(error) => panic!("{}: {error}", file.display()),
-    };
-    let mut seeds = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let parsed = line
-            .split_once(char::is_whitespace)
-            .and_then(|(name, seed)| Some((name, seed.trim().parse::<u64>().ok()?)));
-        let Some((name, seed)) = parsed else {
-            panic!("{}:{}: expected `family seed`, got {line:?}", file.display(), number + 1)
-        };
-        if name == family && !seeds.contains(&seed) {
-            seeds.push(seed);
-        }
-    }
-    seeds
-}
-
-/// The fresh seeds of this run.
-fn fresh() -> Vec<u64> {
-    if let Ok(list) = std::env::var("VEIN_SEEDS") {
-        return list
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|word| !word.is_empty())
-            .map(|word| word.parse().unwrap_or_else(|_| panic!("VEIN_SEEDS: bad seed {word:?}")))
-            .collect();
-    }
-    // OS entropy picks the seeds only (RandomState's keys come from the OS; each instance has
-    // new ones), never anything inside a simulation.
-    (0..FRESH_SEEDS as u64).map(|index| RandomState::new().hash_one(index)).collect()
-}
-
-/// Append a failing seed to `file` (one `write` of one line, so concurrent tests append whole
-/// lines).
-fn record(file: &Path, family: &str, seed: u64) {
-    let mut out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(file)
-        .unwrap_or_else(|error| panic!("{}: {error}", file.display()));
-    out.write_all(format!("{family} {seed}\n").as_bytes()).unwrap();
-}
-
-/// One seed run by [`run_family`].
-#[derive(Debug)]
-struct Ran {
-    seed: u64,
-    /// It came from the seed file.
-    recorded: bool,
-    /// Its first violation and replay line, if it failed.
-    failure: Option<String>,
-}
-
 /// Run `family` on the seeds recorded for it in `file` first, then on `fresh` ones, recording
-/// each fresh seed that fails.
+/// each fresh seed that fails (`vein_reports::seed_file`, shared with the scenario families'
+/// property test).
 fn run_family(
-    file: &Path,
+    file: &SeedFile,
     family: &str,
     make: impl Fn(u64) -> SimConfig,
     fresh: &[u64],
-) -> Vec<Ran> {
-    let recorded = recorded(file, family);
-    let fresh: Vec<u64> = fresh.iter().copied().filter(|seed| !recorded.contains(seed)).collect();
-    let fresh_list: Vec<String> = fresh.iter().map(u64::to_string).collect();
-    // Straight to stderr, past the harness's capture: the seeds must be visible even when the
-    // process dies mid-run.
-    let _ = writeln!(
-        std::io::stderr(),
-        "properties/{family}: recorded seeds {recorded:?}, fresh seeds {fresh:?} \
-         (rerun with VEIN_SEEDS={})",
-        fresh_list.join(",")
-    );
-    let mut ran = Vec::new();
-    for (index, (seed, is_recorded)) in recorded
-        .iter()
-        .map(|seed| (*seed, true))
-        .chain(fresh.iter().map(|seed| (*seed, false)))
-        .enumerate()
-    {
+) -> Vec<SeedRun> {
+    seed_file::check_seeds(file, family, fresh, |seed, replay| {
         let config = make(seed);
         let report = run(&config, None).unwrap();
-        let mut failure = report.violations.first().map(|first| {
-            format!("{family} seed {seed}: {first}\n  replay: {}", config.replay_command())
-        });
+        if let Some(first) = report.violations.first() {
+            return Some(format!(
+                "{family} seed {seed}: {first}\n  replay: {}",
+                config.replay_command()
+            ));
+        }
         // Replay the first fresh seed and every recorded one: nondeterminism is the kind of bug
         // fixed seeds never find.
-        if failure.is_none() && (is_recorded || index == recorded.len()) {
+        if replay {
             let again = run(&config, None).unwrap();
             if again.trace_hash != report.trace_hash {
-                failure = Some(format!(
+                return Some(format!(
                     "{family} seed {seed}: not deterministic (trace {} then {})\n  replay: {} \
                      --check-determinism",
                     report.trace_hash,
@@ -155,24 +79,22 @@ fn run_family(
                 ));
             }
         }
-        if failure.is_some() && !is_recorded {
-            record(file, family, seed);
-        }
-        ran.push(Ran { seed, recorded: is_recorded, failure });
-    }
-    ran
+        None
+    })
+    .unwrap()
 }
 
 /// The CI property: `family` (the `--faults` argument `faults`) passes on its recorded seeds and
 /// on this run's fresh ones.
 fn check_family(family: &str, faults: &str) {
-    let ran = run_family(&seed_file(), family, |seed| config(faults, seed), &fresh());
+    let fresh = seed_file::fresh_seeds(FRESH_SEEDS).unwrap();
+    let ran = run_family(&seed_file(), family, |seed| config(faults, seed), &fresh);
     let failures: Vec<&str> = ran.iter().filter_map(|ran| ran.failure.as_deref()).collect();
     assert!(
         failures.is_empty(),
         "{} failing seed(s) (recorded in {}):\n{}",
         failures.len(),
-        seed_file().display(),
+        seed_file().path().display(),
         failures.join("\n")
     );
 }
@@ -182,8 +104,8 @@ fn check_family(family: &str, faults: &str) {
 #[test]
 fn failing_seeds_are_recorded_and_rerun_first() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("failing-seeds.txt");
-    std::fs::write(&file, "# comment\nother 5\n").unwrap();
+    let file = SeedFile::new(dir.path().join("failing-seeds.txt"));
+    std::fs::write(file.path(), "# comment\nother 5\n").unwrap();
     let buggy = |seed| {
         let mut config = config("none", seed);
         config.nodes = 3;
@@ -193,15 +115,15 @@ fn failing_seeds_are_recorded_and_rerun_first() {
     };
     let first = run_family(&file, "buggy", buggy, &[11, 12]);
     assert!(first.iter().all(|ran| !ran.recorded && ran.failure.is_some()), "{first:?}");
-    assert_eq!(recorded(&file, "buggy"), [11, 12]);
-    assert_eq!(recorded(&file, "other"), [5]);
+    assert_eq!(file.recorded("buggy").unwrap(), [11, 12]);
+    assert_eq!(file.recorded("other").unwrap(), [5]);
     let second = run_family(&file, "buggy", buggy, &[13, 11]);
     let order: Vec<(u64, bool)> = second.iter().map(|ran| (ran.seed, ran.recorded)).collect();
     assert_eq!(order, [(11, true), (12, true), (13, false)]);
     assert!(
         second.iter().all(|ran| ran.failure.as_deref().is_some_and(|f| f.contains("ledger-root")))
     );
-    let text = std::fs::read_to_string(&file).unwrap();
+    let text = std::fs::read_to_string(file.path()).unwrap();
     assert_eq!(text, "# comment\nother 5\nbuggy 11\nbuggy 12\nbuggy 13\n");
 }
 
