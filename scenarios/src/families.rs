@@ -559,7 +559,9 @@ fn double_spend<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics,
     let conflict_applied =
         dag.confirmation(&conflict_id).is_some_and(|c| c.outcome == Outcome::Applied);
     let success = released && !payment_applied && conflict_applied;
-    let mut violations = Vec::new();
+    drop(view);
+    // Honest nodes only: the ledger invariants (supply included) and one chain below k.
+    let mut violations = invariants(&engine, attacker, scenario.network.finality_depth);
     if payment_applied && conflict_applied {
         violations.push(Violation {
             invariant: "double-apply".into(),
