@@ -263,7 +263,7 @@ impl SimNetwork {
     fn poll_mailbox(
         &self,
         context: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<(SocketAddr, Vec<u8>)> {
+    ) -> std::task::Poll<(SocketAddr, Arc<Vec<u8>>)> {
         let now_us = sim_now_us();
         let mut mailbox = lock(&self.mailbox);
         if mailbox.held.peek().is_some_and(|Reverse(held)| held.at_us <= now_us)
@@ -274,8 +274,7 @@ impl SimNetwork {
             drop(mailbox);
             // Delivered when the driver takes it: the trace sees delivery order.
             lock(&self.trace).message(self.node, held.from, held.bytes.len(), &held.digest);
-            let bytes = Arc::try_unwrap(held.bytes).unwrap_or_else(|shared| (*shared).clone());
-            return std::task::Poll::Ready((held.from, bytes));
+            return std::task::Poll::Ready((held.from, held.bytes));
         }
         let next_us = mailbox.held.peek().map_or(u64::MAX, |Reverse(held)| held.at_us);
         mailbox.armed_us = next_us;
@@ -317,6 +316,17 @@ impl Network for SimNetwork {
 
     fn recv(&self) -> impl Future<Output = Result<(SocketAddr, Vec<u8>), NetError>> + Send {
         // Cancellation safe: a message leaves the mailbox only in a poll that returns it.
+        futures::future::poll_fn(move |context| {
+            self.poll_mailbox(context).map(|(from, bytes)| {
+                Ok((from, Arc::try_unwrap(bytes).unwrap_or_else(|shared| (*shared).clone())))
+            })
+        })
+    }
+
+    fn recv_shared(
+        &self,
+    ) -> impl Future<Output = Result<(SocketAddr, Arc<Vec<u8>>), NetError>> + Send {
+        // The driver's receive: the envelope as it was sent, shared with its other receivers.
         futures::future::poll_fn(move |context| self.poll_mailbox(context).map(Ok))
     }
 }
