@@ -40,6 +40,14 @@ pub trait Network: Send + Sync + 'static {
         bytes: Arc<Vec<u8>>,
     ) -> impl Future<Output = Result<(), NetError>> + Send;
     fn recv(&self) -> impl Future<Output = Result<(SocketAddr, Vec<u8>), NetError>> + Send;
+    /// `recv` for the driver, with the bytes behind an `Arc`: a transport that holds received
+    /// bytes shared (the simulator hands one gossip envelope to every receiver) overrides it
+    /// to deliver them without a copy per receiver.
+    fn recv_shared(
+        &self,
+    ) -> impl Future<Output = Result<(SocketAddr, Arc<Vec<u8>>), NetError>> + Send {
+        async { self.recv().await.map(|(from, bytes)| (from, Arc::new(bytes))) }
+    }
     /// Forget a peer (close its connection if there is one).
     fn disconnect(&self, _peer: SocketAddr) {}
 }

@@ -86,7 +86,8 @@ async fn raw_node(
     let network = Arc::new(network);
     let receiver = network.clone();
     madsim::task::spawn(async move {
-        while receiver.recv().await.is_ok() {
+        // Like the driver: the shared envelope, no copy.
+        while receiver.recv_shared().await.is_ok() {
             delivered.fetch_add(1, Ordering::Relaxed);
         }
     });

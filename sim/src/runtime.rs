@@ -11,8 +11,8 @@
 //! arrives (latency, uplink queueing, reordering) and whether a duplicate follows; the message
 //! then goes straight into the receiver's time-ordered mailbox. The receiver's `recv` takes due
 //! messages from its mailbox, feeding the trace in delivery order; while none is due it waits
-//! on an [`Alarm`] at the first delivery time, and a sender wakes it only for a message due
-//! before that. A node binds a fresh mailbox each time it starts, so whatever was in flight to
+//! on an [`Alarm`] at the first delivery time, and a sender moves that alarm forward for a
+//! message due before it (the receiver's task runs once per delivery, not also once per post). A node binds a fresh mailbox each time it starts, so whatever was in flight to
 //! it when it was killed is lost, while what it sent before dying still arrives.
 //!
 //! Why not `madsim::net::Endpoint`: it is what the simulator used first, with madsim deciding
@@ -183,6 +183,9 @@ struct Mailbox {
     armed_us: u64,
     /// The receiver, while it waits.
     receiver: Option<std::task::Waker>,
+    /// The receiver's alarm: a sender posting a message due before `armed_us` moves it
+    /// forward itself instead of waking the receiver to do it.
+    alarm: Alarm,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -215,17 +218,14 @@ impl SimNetwork {
         if node_index(local) != Some(node) {
             return Err(NetError::Io(format!("{local} is not the address of node {node}")));
         }
-        let mailbox = Arc::new(Mutex::new(Mailbox { armed_us: 0, ..Mailbox::default() }));
+        let alarm = Alarm::new();
+        let mailbox = Arc::new(Mutex::new(Mailbox {
+            armed_us: 0,
+            alarm: alarm.clone(),
+            ..Mailbox::default()
+        }));
         net.set_mailbox(node, mailbox.clone());
-        Ok(SimNetwork {
-            local,
-            node,
-            net,
-            trace,
-            mailbox,
-            alarm: Alarm::new(),
-            last_sent: Mutex::new(None),
-        })
+        Ok(SimNetwork { local, node, net, trace, mailbox, alarm, last_sent: Mutex::new(None) })
     }
 
     /// Put a message into `to`'s mailbox for delivery at `at_us`.
@@ -234,11 +234,15 @@ impl SimNetwork {
         mailbox.seq += 1;
         let seq = mailbox.seq;
         mailbox.held.push(Reverse(Held { at_us, seq, from: self.local, bytes, digest }));
-        // Only a message due before the receiver's alarm needs to wake it.
+        // Only a message due before the receiver's alarm changes anything, and then the alarm
+        // is moved here: waking the receiver just so that it sets the alarm itself was a second
+        // wake-up of its task (a whole turn of the driver's loop) for nearly every message.
+        let mailbox = &mut *mailbox;
         if at_us < mailbox.armed_us
-            && let Some(receiver) = mailbox.receiver.take()
+            && let Some(receiver) = mailbox.receiver.as_ref()
         {
-            receiver.wake();
+            mailbox.armed_us = at_us;
+            mailbox.alarm.set(at_us, receiver);
         }
     }
 
@@ -259,7 +263,7 @@ impl SimNetwork {
     fn poll_mailbox(
         &self,
         context: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<(SocketAddr, Vec<u8>)> {
+    ) -> std::task::Poll<(SocketAddr, Arc<Vec<u8>>)> {
         let now_us = sim_now_us();
         let mut mailbox = lock(&self.mailbox);
         if mailbox.held.peek().is_some_and(|Reverse(held)| held.at_us <= now_us)
@@ -270,8 +274,7 @@ impl SimNetwork {
             drop(mailbox);
             // Delivered when the driver takes it: the trace sees delivery order.
             lock(&self.trace).message(self.node, held.from, held.bytes.len(), &held.digest);
-            let bytes = Arc::try_unwrap(held.bytes).unwrap_or_else(|shared| (*shared).clone());
-            return std::task::Poll::Ready((held.from, bytes));
+            return std::task::Poll::Ready((held.from, held.bytes));
         }
         let next_us = mailbox.held.peek().map_or(u64::MAX, |Reverse(held)| held.at_us);
         mailbox.armed_us = next_us;
@@ -313,6 +316,17 @@ impl Network for SimNetwork {
 
     fn recv(&self) -> impl Future<Output = Result<(SocketAddr, Vec<u8>), NetError>> + Send {
         // Cancellation safe: a message leaves the mailbox only in a poll that returns it.
+        futures::future::poll_fn(move |context| {
+            self.poll_mailbox(context).map(|(from, bytes)| {
+                Ok((from, Arc::try_unwrap(bytes).unwrap_or_else(|shared| (*shared).clone())))
+            })
+        })
+    }
+
+    fn recv_shared(
+        &self,
+    ) -> impl Future<Output = Result<(SocketAddr, Arc<Vec<u8>>), NetError>> + Send {
+        // The driver's receive: the envelope as it was sent, shared with its other receivers.
         futures::future::poll_fn(move |context| self.poll_mailbox(context).map(Ok))
     }
 }
