@@ -161,15 +161,24 @@ pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
 
     let mut violations = invariants(&engine, owner + 1, k);
     if !identities.is_empty() {
-        let published: u64 =
-            identities.iter().map(|&i| engine.node(i).stats().refused_own_published).sum();
+        // Every checkpoint an identity forged went to every peer: refused by its own node and
+        // published anyway (the attack), or accepted by it and relayed as usual (what a core
+        // that skipped the account binding would do; counted so that the test below catches it).
+        let published: u64 = identities
+            .iter()
+            .map(|&i| {
+                let view = engine.node(i);
+                let stats = view.stats();
+                stats.refused_own_published + stats.checkpoints_won
+            })
+            .sum();
         if published == 0 {
             return Err(context.setup(
                 "the identities published no shared-plot checkpoint; raise run.duration_s",
             ));
         }
-        // Each published checkpoint went once to every honest miner (the identities send to
-        // all peers, and honest nodes relay only what they accept).
+        // Each published checkpoint went once to every honest miner directly (honest nodes
+        // relay only what they accept, and drop copies of what they hold).
         let delivered = published * owner as u64;
         let refused: u64 = (0..owner)
             .map(|i| engine.node(i).stats().rejected.get(REFUSED_KIND).copied().unwrap_or(0))
