@@ -305,3 +305,4 @@ mod tests {
         assert!(successes > 0, "the owner never won with its own plot");
     }
 }
+
