@@ -305,4 +305,3 @@ mod tests {
         assert!(successes > 0, "the owner never won with its own plot");
     }
 }
-
