@@ -50,6 +50,30 @@ pub fn model_genesis_funded(
     (genesis, keys)
 }
 
+/// A real-plot genesis for the accounts of `keys`, each funded with `balance`: any of them may
+/// mine with a plot bound to its own account. The initial base target is set for
+/// `physical_nonces` of stored space (what is really on disk, however many accounts claim it).
+pub fn real_genesis(
+    chain_id: &str,
+    keys: &[Keypair],
+    physical_nonces: u64,
+    balance: u64,
+    params: Params,
+) -> Genesis {
+    Genesis {
+        chain_id: chain_id.to_string(),
+        timestamp_ms: 0,
+        allocations: keys.iter().map(|key| (key.account(), balance)).collect(),
+        initial_base_target: initial_base_target(physical_nonces.max(1), params.target_interval_ms),
+        poc: PocMode::Real,
+        params,
+    }
+}
+
+/// The proof back-end of one LocalNet node: model plots, or real plots read from memory (an
+/// `Arc` so that several nodes can read one physical plot, as in the plot-sharing scenario).
+pub type BoxedProver = Box<dyn Prover + Send>;
+
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Job {
     Deliver { to: usize, from: usize, bytes: Arc<Vec<u8>> },
@@ -58,7 +82,7 @@ enum Job {
 
 pub struct LocalNet {
     pub nodes: Vec<Node>,
-    provers: Vec<ModelPlots>,
+    provers: Vec<BoxedProver>,
     queue: BinaryHeap<Reverse<(u64, u64, Job)>>,
     seq: u64,
     pub now_ms: u64,
@@ -116,12 +140,35 @@ impl LocalNet {
         mut configure: impl FnMut(usize, &mut NodeConfig),
     ) -> Result<(LocalNet, Vec<Keypair>), GenesisError> {
         let (genesis, keys) = model_genesis(chain_id, capacities, 1_000_000_000, params);
+        let provers: Vec<BoxedProver> = keys
+            .iter()
+            .zip(capacities)
+            .map(|(key, nonces)| {
+                Box::new(ModelPlots { account: key.account(), nonces: *nonces }) as BoxedProver
+            })
+            .collect();
+        LocalNet::with_provers(genesis, keys, provers, seed, latency_ms, |index, config| {
+            config.mining = capacities[index] > 0;
+            configure(index, config);
+        })
+    }
+
+    /// A network over any genesis (a real-plot one from [`real_genesis`], say) where node i
+    /// signs with `keys[i]` and proves with `provers[i]` (none: it never has a proof). Nodes
+    /// mine unless `configure` turns `mining` off.
+    pub fn with_provers(
+        genesis: Genesis,
+        keys: Vec<Keypair>,
+        provers: Vec<BoxedProver>,
+        seed: u64,
+        latency_ms: u64,
+        mut configure: impl FnMut(usize, &mut NodeConfig),
+    ) -> Result<(LocalNet, Vec<Keypair>), GenesisError> {
         let genesis = Arc::new(genesis);
         let mut rng = DetRng::from_seed(Hash::of(&seed.to_le_bytes()).0);
         let mut nodes = Vec::new();
         for (index, key) in keys.iter().enumerate() {
             let mut config = NodeConfig::new(genesis.clone(), key.clone(), rng.fork_seed());
-            config.mining = capacities[index] > 0;
             configure(index, &mut config);
             let mut node = Node::new(config)?;
             for peer in 0..keys.len() {
@@ -131,11 +178,6 @@ impl LocalNet {
             }
             nodes.push(node);
         }
-        let provers = keys
-            .iter()
-            .zip(capacities)
-            .map(|(key, nonces)| ModelPlots { account: key.account(), nonces: *nonces })
-            .collect();
         let count = nodes.len();
         let mut net = LocalNet {
             nodes,
@@ -200,7 +242,10 @@ impl LocalNet {
                     }
                 }
                 Output::Challenge(challenge) => {
-                    let best = self.provers[index].best(&challenge).ok().flatten();
+                    let best = self
+                        .provers
+                        .get_mut(index)
+                        .and_then(|prover| prover.best(&challenge).ok().flatten());
                     self.nodes[index].on_proof(self.now_ms, challenge, best);
                 }
                 Output::Disconnect { .. } => {}

@@ -115,6 +115,7 @@ pub fn sweep_charts(sweep: &SweepReport) -> Vec<NamedChart> {
     grinding(sweep, &mut charts);
     fake_space(sweep, &mut charts);
     extend_forks(sweep, &mut charts);
+    plot_sharing(sweep, &mut charts);
     conflict_spam(sweep, &mut charts);
     network_split(sweep, &mut charts);
     lazy_tips(sweep, &mut charts);
@@ -251,6 +252,38 @@ fn extend_forks(sweep: &SweepReport, charts: &mut Vec<NamedChart>) {
             Some("c"),
         );
         chart.legend = LegendCorner::UpperLeft;
+        charts.push(NamedChart::new(name, Chart::Intervals(chart)));
+    }
+}
+
+/// #8 plot sharing: the group's share against the number of identities claiming one plot
+/// (reference: the owner's real share s), and the fraction of the non-owners' proofs refused
+/// (reference: 1).
+fn plot_sharing(sweep: &SweepReport, charts: &mut Vec<NamedChart>) {
+    for (name, labels) in [
+        (
+            "plot_sharing_share",
+            ChartLabels::new(
+                "Plot sharing: checkpoints won by the identities sharing one real plot",
+                "identities claiming the plot (owner included)",
+                "fraction of checkpoints won, all identities",
+            ),
+        ),
+        (
+            "shared_proof_refused",
+            ChartLabels::new(
+                "Plot sharing: non-owners' proofs refused by honest nodes",
+                "identities claiming the plot (owner included)",
+                "fraction refused as plot of another account",
+            ),
+        ),
+    ] {
+        if named(sweep, name).next().is_none() {
+            continue;
+        }
+        let mut chart = interval_chart(labels, named(sweep, name), "split", Some("s"));
+        chart.legend = LegendCorner::LowerRight;
+        relabel_references(&mut chart.curves);
         charts.push(NamedChart::new(name, Chart::Intervals(chart)));
     }
 }

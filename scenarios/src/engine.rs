@@ -10,16 +10,20 @@
 //! simulator's network model.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Cursor;
+use std::sync::Arc;
 
 use vein_node::core::crypto::{AccountId, Keypair};
 use vein_node::core::hash::Hash;
-use vein_node::core::node::{Node, Policy};
+use vein_node::core::node::{Node, NodeConfig, Policy};
 use vein_node::core::params::{GenesisError, Params};
+use vein_node::core::poc::PlotSet;
+use vein_node::core::poc::plot_file::{PlotReader, build_plot_in_memory};
 use vein_node::core::storage::{OwnerKey, StorePut};
 use vein_node::core::storage_node::{FileRequest, StorageNodeError, StoredFile};
 use vein_node::core::tips::TipStrategy;
 use vein_node::core::transaction::{Transaction, TxKind};
-use vein_node::localnet::LocalNet;
+use vein_node::localnet::{BoxedProver, LocalNet, real_genesis};
 
 /// Everything needed to start a network.
 #[derive(Debug, Clone)]
@@ -57,6 +61,19 @@ pub fn signed_transfer(
     body.sign(key).ok()
 }
 
+/// Why a network did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Genesis(#[from] GenesisError),
+    #[error("this engine cannot run real plots; run the scenario with vein-scenarios (LocalNet)")]
+    RealPlotsUnsupported,
+    #[error("plot of node {owner}: {source}")]
+    Plot { owner: usize, source: vein_node::core::poc::PlotFileError },
+    #[error("node {node} claims the plot of node {owner}, but there are only {nodes} nodes")]
+    NoSuchOwner { node: usize, owner: usize, nodes: usize },
+}
+
 /// The verbs scenarios use.
 pub trait Engine: Sized {
     /// A read-only view of one node's core: a plain reference for LocalNet, a lock guard for
@@ -67,6 +84,20 @@ pub trait Engine: Sized {
         Self: 'a;
 
     fn start(spec: &NetSpec, seed: u64) -> Result<Self, GenesisError>;
+    /// Starts a real-plot network (`PocMode::Real`): node i proves from the plot of node
+    /// `plot_of[i]` (itself for an ordinary miner, another node for an identity claiming that
+    /// node's plot, `None` for no plot). The plot of node j is built in memory by the core's
+    /// plot builder for j's account with `spec.capacities[j]` nonces, once, and every claimant
+    /// reads those same bytes; the difficulty is set for the plots that exist. Engines without
+    /// real plots refuse.
+    fn start_real(
+        spec: &NetSpec,
+        plot_of: &[Option<usize>],
+        seed: u64,
+    ) -> Result<Self, StartError> {
+        let _ = (spec, plot_of, seed);
+        Err(StartError::RealPlotsUnsupported)
+    }
     fn now_ms(&self) -> u64;
     /// Processes the next event if due by `until_ms`; false if none is.
     fn step(&mut self, until_ms: u64) -> bool;
@@ -164,33 +195,90 @@ impl LocalNetEngine {
     }
 }
 
+/// The node configuration a [`NetSpec`] asks for, shared by model and real-plot networks.
+fn configure(spec: &NetSpec, index: usize, config: &mut NodeConfig) {
+    config.tip_strategy = spec.tip_strategy;
+    config.policy = spec.policies.get(index).copied().unwrap_or_default();
+    // An on-the-fly plotter stores nothing (capacity 0) and still mines.
+    if matches!(config.policy, Policy::OnTheFly { .. }) {
+        config.mining = true;
+    }
+    // Families measure over each node's whole chain after the run (intervals, shares, reorg
+    // depths), so nodes keep their history: pruning changes no fork choice within the reorg
+    // limit, only what is left to read afterwards.
+    config.limits.prune = false;
+}
+
+/// The seed names the chain: proof-of-space draws are keyed by the genesis (real plots by the
+/// accounts, which derive from the chain id), so distinct seeds must give distinct genesis ids
+/// to be independent trials.
+fn chain_id(seed: u64) -> String {
+    format!("vein-scenarios/{seed}")
+}
+
 impl Engine for LocalNetEngine {
     type NodeRef<'a> = &'a Node;
 
     fn start(spec: &NetSpec, seed: u64) -> Result<Self, GenesisError> {
-        // The seed names the chain: proof-of-space draws are keyed by the genesis, so distinct
-        // seeds must give distinct genesis ids to be independent trials.
-        let chain_id = format!("vein-scenarios/{seed}");
         let (mut net, keys) = LocalNet::with_config(
-            &chain_id,
+            &chain_id(seed),
             seed,
             &spec.capacities,
             spec.params.clone(),
             spec.latency_ms,
-            |index, config| {
-                config.tip_strategy = spec.tip_strategy;
-                config.policy = spec.policies.get(index).copied().unwrap_or_default();
-                // An on-the-fly plotter stores nothing (capacity 0) and still mines.
-                if matches!(config.policy, Policy::OnTheFly { .. }) {
-                    config.mining = true;
-                }
-                // Families measure over each node's whole chain after the run (intervals,
-                // shares, reorg depths), so nodes keep their history: pruning changes no fork
-                // choice within the reorg limit, only what is left to read afterwards.
-                config.limits.prune = false;
-            },
+            |index, config| configure(spec, index, config),
         )?;
         // Scenarios read chains and counters, not the event log: keeping it costs memory.
+        net.keep_events = false;
+        Ok(LocalNetEngine { net, keys, crashed: BTreeSet::new() })
+    }
+
+    fn start_real(
+        spec: &NetSpec,
+        plot_of: &[Option<usize>],
+        seed: u64,
+    ) -> Result<Self, StartError> {
+        let chain_id = chain_id(seed);
+        let nodes = spec.capacities.len();
+        let keys: Vec<Keypair> =
+            (0..nodes as u64).map(|index| Keypair::derived(&chain_id, index)).collect();
+        // One physical plot per owner, however many nodes claim it.
+        let mut plots: BTreeMap<usize, Arc<[u8]>> = BTreeMap::new();
+        for (node, owner) in plot_of.iter().enumerate() {
+            let Some(owner) = *owner else { continue };
+            let Some(key) = keys.get(owner) else {
+                return Err(StartError::NoSuchOwner { node, owner, nodes });
+            };
+            plots.entry(owner).or_insert_with(|| {
+                build_plot_in_memory(&key.account(), 0, spec.capacities[owner]).into()
+            });
+        }
+        let physical_nonces: u64 = plots.keys().map(|owner| spec.capacities[*owner]).sum();
+        let mut provers: Vec<BoxedProver> = Vec::with_capacity(nodes);
+        for index in 0..nodes {
+            let mut readers = Vec::new();
+            if let Some(owner) = plot_of.get(index).copied().flatten()
+                && let Some(bytes) = plots.get(&owner)
+            {
+                let reader = PlotReader::open(Cursor::new(bytes.clone()))
+                    .map_err(|source| StartError::Plot { owner, source })?;
+                readers.push(reader);
+            }
+            provers.push(Box::new(PlotSet::new(readers)));
+        }
+        let genesis =
+            real_genesis(&chain_id, &keys, physical_nonces, 1_000_000_000, spec.params.clone());
+        let (mut net, keys) = LocalNet::with_provers(
+            genesis,
+            keys,
+            provers,
+            seed,
+            spec.latency_ms,
+            |index, config| {
+                config.mining = plot_of.get(index).copied().flatten().is_some();
+                configure(spec, index, config);
+            },
+        )?;
         net.keep_events = false;
         Ok(LocalNetEngine { net, keys, crashed: BTreeSet::new() })
     }

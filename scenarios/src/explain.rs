@@ -145,6 +145,20 @@ pub fn explain(scenario: &Scenario) -> String {
              1/(2 sqrt(kappa)), about 2*kappa for small kappa. The stored-plot reading of \
              PROTOCOL.md's virtual space R*W with W = T_h, kappa/(1+kappa), is shown."
         }
+        MetricName::PlotSharing => {
+            "Real plots (PocMode::Real, PoC2 plots built by the core's plot builder). The honest \
+             miners hold their own plots; the owner holds one plot sized for share s of the real \
+             space; attacker.split - 1 more identities store nothing and read the owner's plot \
+             (the same bytes). They run Policy::PublishRefused: each forges a checkpoint signed \
+             with its own key over the owner's best proof and publishes it to every peer even \
+             though its own validation refuses it.\n\
+             metric: plot_sharing_share = fraction of node 0's settled chain authored by the \
+             group (Wilson CI); shared_proof_refused = fraction of the identities' checkpoint \
+             deliveries to honest miners refused as checkpoint_plot_of_another_account.\n\
+             reference: share = s (a proof is bound to its plot's account; the identities would \
+             only repeat the owner's deadline anyway); refused = 1. A delivery not refused, or \
+             an identity's checkpoint on an honest chain, is the violation shared-plot-accepted."
+        }
         MetricName::StorageDetection | MetricName::ShardLoss => crate::storage::story(scenario),
     };
     let _ = writeln!(out, "{story}");

@@ -58,6 +58,8 @@ pub enum RunError {
     },
     #[error("scenario {scenario:?}: reference: {source}")]
     Reference { scenario: String, source: ReferenceError },
+    #[error("scenario {scenario:?} seed {seed}: network did not start: {source}")]
+    Start { scenario: String, seed: u64, source: crate::engine::StartError },
     #[error(transparent)]
     Metrics(#[from] MetricsError),
 }
@@ -76,6 +78,7 @@ pub fn run_seed<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics,
         MetricName::LazyTips => crate::lazy_tips::run::<E>(scenario, seed),
         MetricName::FakeSpaceShare => crate::fake_space::run::<E>(scenario, seed),
         MetricName::ForkGrowth => crate::extend_forks::run::<E>(scenario, seed),
+        MetricName::PlotSharing => crate::plot_sharing::run::<E>(scenario, seed),
         MetricName::StorageDetection => crate::storage::detection::<E>(scenario, seed),
         MetricName::ShardLoss => crate::storage::shard_loss::<E>(scenario, seed),
     }

@@ -6,7 +6,7 @@
 //! - [`families`]: one run of one seed per family; attackers are node policies. Families
 //!   with more story than fits there have their own file: [`tip_dynamics`] (#11),
 //!   [`conflict_spam`] (#10), [`grinding`] (#5), [`network_split`] (#12),
-//!   [`lazy_tips`] (#10), [`fake_space`] (#7), [`extend_forks`] (#4).
+//!   [`lazy_tips`] (#10), [`fake_space`] (#7), [`extend_forks`] (#4), [`plot_sharing`] (#8).
 //! - [`runner`]: grids, seeds, shards, parallel execution, merging, report directories.
 //! - [`charts`]: the plots of a pooled sweep.
 //! - [`suite`]: the default suite, one report for the main families.
@@ -23,6 +23,7 @@ pub mod families;
 pub mod grinding;
 pub mod lazy_tips;
 pub mod network_split;
+pub mod plot_sharing;
 pub mod runner;
 pub mod scenario;
 pub mod storage;

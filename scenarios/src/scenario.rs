@@ -172,6 +172,9 @@ pub enum AttackerKind {
     /// Extend all forks (#4, double dipping): share `q` over `split` identities, each forging on
     /// every checkpoint it knows, privately (`Policy::ExtendAllForks`).
     ExtendAllForks,
+    /// Plot sharing (#8): an owner with share `s` of the real space and `split − 1` more
+    /// identities claiming its one plot (`Policy::PublishRefused`), on real plots.
+    PlotSharing,
 }
 
 impl AttackerKind {
@@ -187,6 +190,7 @@ impl AttackerKind {
             AttackerKind::LazyTips => "lazy-tips",
             AttackerKind::OnTheFly => "on-the-fly",
             AttackerKind::ExtendAllForks => "extend-all-forks",
+            AttackerKind::PlotSharing => "plot-sharing",
         }
     }
 }
@@ -250,6 +254,9 @@ pub enum MetricName {
     /// Depth of an extend-all-forks attacker's private tree, and its chance to out-grow the
     /// honest chain (crate::extend_forks).
     ForkGrowth,
+    /// Share won by a group of identities sharing one real plot, and the fraction of the
+    /// non-owners' proofs honest nodes refuse (crate::plot_sharing).
+    PlotSharing,
 }
 
 impl MetricName {
@@ -268,6 +275,7 @@ impl MetricName {
             MetricName::LazyTips => "lazy_tips",
             MetricName::FakeSpaceShare => "fake_space_share",
             MetricName::ForkGrowth => "fork_growth",
+            MetricName::PlotSharing => "plot_sharing",
         }
     }
 
@@ -284,6 +292,7 @@ impl MetricName {
             MetricName::LazyTips => AttackerKind::LazyTips,
             MetricName::FakeSpaceShare => AttackerKind::OnTheFly,
             MetricName::ForkGrowth => AttackerKind::ExtendAllForks,
+            MetricName::PlotSharing => AttackerKind::PlotSharing,
         }
     }
 
@@ -304,6 +313,7 @@ impl MetricName {
             MetricName::LazyTips => &[ReferenceName::Unchanged],
             MetricName::FakeSpaceShare => &[ReferenceName::OnTheFlyRace],
             MetricName::ForkGrowth => &[ReferenceName::ForkTree],
+            MetricName::PlotSharing => &[ReferenceName::Share],
         }
     }
 }
@@ -546,7 +556,9 @@ impl Scenario {
             | AttackerKind::ConflictSpam
             | AttackerKind::LazyTips
             | AttackerKind::OnTheFly => (false, false, false),
-            AttackerKind::LargeMiner | AttackerKind::Grind => (true, false, false),
+            AttackerKind::LargeMiner | AttackerKind::Grind | AttackerKind::PlotSharing => {
+                (true, false, false)
+            }
             AttackerKind::NetworkSplit => (true, false, true),
             AttackerKind::PrivateRace => (false, true, true),
             AttackerKind::Withhold | AttackerKind::ExtendAllForks => (false, true, false),
@@ -555,7 +567,9 @@ impl Scenario {
             ("attacker.s", wants_s, attacker.s.is_some()),
             (
                 "attacker.split",
-                kind_is(AttackerKind::LargeMiner) || kind_is(AttackerKind::ExtendAllForks),
+                kind_is(AttackerKind::LargeMiner)
+                    || kind_is(AttackerKind::ExtendAllForks)
+                    || kind_is(AttackerKind::PlotSharing),
                 attacker.split.is_some(),
             ),
             (
@@ -579,7 +593,9 @@ impl Scenario {
             ),
         ];
         for (field, wanted, present) in fields {
-            let optional = matches!(field, "attacker.give_up_behind" | "attacker.split");
+            // Plot sharing needs its identity count spelt out: one identity shares nothing.
+            let optional = matches!(field, "attacker.give_up_behind")
+                || (field == "attacker.split" && !kind_is(AttackerKind::PlotSharing));
             if wanted && !present && !optional {
                 return Err(InvalidValue::Missing { field, kind });
             }
@@ -592,7 +608,8 @@ impl Scenario {
             let split = attacker.split.unwrap_or(1);
             at_least("attacker.split", split, 1)?;
             at_most("attacker.split", split, 50)?;
-            if self.network.nodes < split + 1 {
+            // A plot-sharing group's identities are extra nodes, not honest ones.
+            if !kind_is(AttackerKind::PlotSharing) && self.network.nodes < split + 1 {
                 return Err(InvalidValue::OutOfRange {
                     field: "network.nodes",
                     value: self.network.nodes.to_string(),
@@ -638,6 +655,9 @@ impl Scenario {
             at_least("attacker.split", split, 1)?;
             at_most("attacker.split", split, 16)?;
             at_most("network.challenge_refresh", self.network.challenge_refresh, 4_096)?;
+        }
+        if kind_is(AttackerKind::PlotSharing) {
+            crate::plot_sharing::validate(self)?;
         }
         if kind_is(AttackerKind::OnTheFly) && self.network.retarget {
             return Err(InvalidValue::OutOfRange {

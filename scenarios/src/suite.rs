@@ -37,6 +37,9 @@ pub const ENTRIES: &[Entry] = &[
     // 4 rates × 1 seed: ~11 s of CPU (R = 30000 nonces/s is most of it).
     Entry { file: "fake-space.toml", text: include_str!("../fake-space.toml"), seeds: 1 },
     // 9 points × 8 races of 25 s × 1 seed: ~13 s of CPU.
+    // 3 points (split = 1, 2, 4) × 1 seed on real plots: ~58 s of CPU, most of it every node
+    // regenerating one nonce per checkpoint to verify it.
+    Entry { file: "plot-sharing.toml", text: include_str!("../plot-sharing.toml"), seeds: 1 },
     Entry {
         file: "extend-all-forks.toml",
         text: include_str!("../extend-all-forks.toml"),

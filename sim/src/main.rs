@@ -258,6 +258,8 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         let prepared = (|| -> Result<_, String> {
             let scenario =
                 vein_scenarios::scenario::Scenario::load(&args.file).map_err(|e| e.to_string())?;
+            vein_sim::scenario_engine::check_supported(&scenario)
+                .map_err(|e| format!("{}: {e}", args.file.display()))?;
             let settings = SimSettings::from_spec(scenario.simulator.as_ref())
                 .map_err(|e| format!("{}: [simulator]: {e}", args.file.display()))?;
             let parameters = args

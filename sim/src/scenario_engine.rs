@@ -19,7 +19,9 @@
 //! - The engine's own requests (a transfer, a release) change a core from outside; the node's
 //!   task is poked to perform the outputs they queued.
 //! - Not modelled here: the fault plan of `vein-sim run` (kills, disk errors, clock faults):
-//!   a scenario's story owns its partitions and timing.
+//!   a scenario's story owns its partitions and timing (scenario files have no timeline).
+//! - Not supported: real plots (`Engine::start_real`, the plot-sharing family): the node tasks
+//!   prove from model plots. [`check_supported`] refuses such a file up front, naming it.
 
 use crate::config::ConfigError;
 use crate::net::{LatencyModel, NetConfig, NetModel, node_addr, node_index, parse_rate};
@@ -44,7 +46,29 @@ use vein_node::core::transaction::{Transaction, TxKind};
 use vein_node::localnet::model_genesis;
 use vein_node::runtime::Network;
 use vein_scenarios::engine::{Engine, FEE, NetSpec, signed_transfer};
-use vein_scenarios::scenario::SimulatorSpec;
+use vein_scenarios::scenario::{MetricName, Scenario, SimulatorSpec};
+
+/// A scenario family this engine cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("scenario family \"{family}\" (metric {metric}) cannot run on the madsim engine: {reason}")]
+pub struct UnsupportedFamily {
+    pub family: &'static str,
+    pub metric: &'static str,
+    pub reason: &'static str,
+}
+
+/// Refuses a scenario whose family this engine cannot run, before any seed starts.
+pub fn check_supported(scenario: &Scenario) -> Result<(), UnsupportedFamily> {
+    match scenario.metric.name {
+        MetricName::PlotSharing => Err(UnsupportedFamily {
+            family: scenario.attacker.kind.name(),
+            metric: scenario.metric.name.name(),
+            reason: "it needs real plots, and the engine's nodes prove from model plots; \
+                     run it with vein-scenarios (LocalNet)",
+        }),
+        _ => Ok(()),
+    }
+}
 
 /// Balance of every account at genesis (as on LocalNet).
 const BALANCE: u64 = 1_000_000_000;

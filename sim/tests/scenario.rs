@@ -1,12 +1,13 @@
-//! The scenario families on the madsim engine (`vein-sim scenario`): the honest baseline and
-//! the private double-spend race run end to end on simulated nodes, replay bit for bit, and
-//! answer the `[simulator]` table of a scenario file.
+//! The scenario families on the madsim engine (`vein-sim scenario`): the honest baseline, the
+//! private double-spend race, identity splitting, grinding, tips and lazy tips, and shard loss
+//! run end to end on simulated nodes; the baseline replays bit for bit and answers the
+//! `[simulator]` table of a scenario file; plot sharing (real plots) is refused by name.
 #![cfg(madsim)]
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use vein_reports::metrics::RunMetrics;
+use vein_reports::metrics::{MeasurementData, RunMetrics};
 use vein_scenarios::families::run_seed;
 use vein_scenarios::runner::{self, Shard};
 use vein_scenarios::scenario::Scenario;
@@ -96,4 +97,118 @@ fn the_simulator_table_sets_the_network_model() {
     let bad = text.replace("lognormal:median_ms=20,sigma=0.5", "lognormal:median_ms=-1");
     let bad = Scenario::parse(&bad, std::path::Path::new("bad.toml")).unwrap();
     assert!(SimSettings::from_spec(bad.simulator.as_ref()).is_err());
+}
+
+/// A family's shipped file with `edit` applied, validated.
+fn shipped(file: &str, edit: impl Fn(&mut Scenario)) -> Scenario {
+    let mut scenario = load(file);
+    edit(&mut scenario);
+    scenario.validate().unwrap();
+    scenario
+}
+
+fn proportion(run: &RunMetrics, name: &str) -> (u64, u64) {
+    let found = run.measurements.iter().find(|m| m.name == name);
+    match found.unwrap_or_else(|| panic!("no {name}")).data {
+        MeasurementData::Proportion { successes, trials } => (successes, trials),
+        MeasurementData::Samples { .. } => panic!("{name} is not a proportion"),
+    }
+}
+
+#[test]
+fn identity_split_runs_on_simulated_nodes() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    set_settings(SimSettings::default());
+    let scenario = shipped("identity-split.toml", |s| {
+        s.run.duration_s = 600;
+        s.attacker.split = Some(4);
+    });
+    let run = run_seed::<MadsimEngine>(&scenario, 1).unwrap();
+    assert!(run.violations.is_empty(), "{:?}", run.violations);
+    // Share 0.3 over 4 identities, ~600 checkpoints: the binomial sd is 0.019, so all four
+    // together win 0.3 within 0.1 (5 sd) unless splitting changed the lottery.
+    let (won, checkpoints) = proportion(&run, "split_share");
+    assert!(checkpoints > 400, "{checkpoints} checkpoints");
+    let share = won as f64 / checkpoints as f64;
+    assert!((share - 0.3).abs() < 0.1, "split share {share}");
+}
+
+#[test]
+fn grinding_runs_on_simulated_nodes() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    set_settings(SimSettings::default());
+    let scenario = shipped("grinding.toml", |s| s.run.duration_s = 400);
+    let run = run_seed::<MadsimEngine>(&scenario, 1).unwrap();
+    assert!(run.violations.is_empty(), "{:?}", run.violations);
+    // The signature never depends on the grinder's choice of version: every ground round led
+    // to one next generation signature, on simulated nodes as on LocalNet.
+    let (one, rounds) = proportion(&run, "grind_one_signature");
+    assert!(rounds > 0 && one == rounds, "{one} of {rounds} rounds with one signature");
+    let share = run.measurements.iter().find(|m| m.name == "grind_share").unwrap();
+    // The content-dependent alternative lies far above what the grinder won.
+    assert!(share.other_references[0].value > share.ci_high, "{share:?}");
+}
+
+#[test]
+fn tips_and_lazy_tips_run_on_simulated_nodes() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    set_settings(SimSettings::default());
+    let tips = shipped("tips.toml", |s| {
+        s.run.duration_s = 100;
+        s.workload.tx_per_s = 10.0;
+    });
+    let run = run_seed::<MadsimEngine>(&tips, 1).unwrap();
+    assert!(run.violations.is_empty(), "{:?}", run.violations);
+    let count = run.measurements.iter().find(|m| m.name == "tip_count").unwrap();
+    // 2λh = 10 tips; the count is a small number of the same order, never a runaway.
+    assert!((2.0..30.0).contains(&count.estimate), "{} tips", count.estimate);
+
+    let lazy = shipped("lazy-tips.toml", |s| {
+        s.run.duration_s = 100;
+        s.attacker.rate = Some(5.0);
+    });
+    let run = run_seed::<MadsimEngine>(&lazy, 1).unwrap();
+    assert!(run.violations.is_empty(), "{:?}", run.violations);
+    let (confirmed, honest) = proportion(&run, "lazy_honest_confirmed");
+    assert!(honest > 0 && confirmed == honest, "{confirmed} of {honest} honest confirmed");
+    let (_, lazy_units) = proportion(&run, "lazy_confirmed");
+    assert!(lazy_units > 100, "{lazy_units} lazy units");
+}
+
+#[test]
+fn shard_loss_runs_on_simulated_nodes() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    set_settings(SimSettings::default());
+    let mut scenario = shipped("shard-loss.toml", |s| s.run.duration_s = 60);
+    // n = 6, k = 3: the file survives 3 crashed holders (and is repaired), not 4.
+    for (crashed, survives) in [(3u64, true), (4, false)] {
+        scenario.set_parameter("crashed", crashed as f64).unwrap();
+        let run = run_seed::<MadsimEngine>(&scenario, 1).unwrap();
+        // The family checks every decode against the k-of-n rule (`data-lost-with-k-shards`).
+        assert!(run.violations.is_empty(), "{:?}", run.violations);
+        let expected = u64::from(survives);
+        assert_eq!(proportion(&run, "shard_loss_recoverable"), (expected, 1), "crashed {crashed}");
+        assert_eq!(proportion(&run, "shard_loss_restored"), (expected, 1), "crashed {crashed}");
+    }
+}
+
+#[test]
+fn plot_sharing_is_refused_by_name() {
+    let scenario = load("plot-sharing.toml");
+    let error = vein_sim::scenario_engine::check_supported(&scenario).unwrap_err();
+    assert_eq!(error.family, "plot-sharing");
+    assert!(error.to_string().contains("\"plot-sharing\""), "{error}");
+    // Behind the up-front check, the engine itself refuses real plots with a typed error.
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    set_settings(SimSettings::default());
+    match run_seed::<MadsimEngine>(&scenario, 1) {
+        Err(vein_scenarios::families::RunError::Start {
+            source: vein_scenarios::engine::StartError::RealPlotsUnsupported,
+            ..
+        }) => {}
+        other => panic!("expected the real-plot refusal, got {other:?}"),
+    }
+    for file in ["identity-split.toml", "grinding.toml", "tips.toml", "shard-loss.toml"] {
+        vein_sim::scenario_engine::check_supported(&load(file)).unwrap();
+    }
 }

@@ -136,6 +136,11 @@ pub enum Policy {
     /// lotteries, later. Model networks only (the node computes its own deadlines), like
     /// [`Policy::Grind`].
     ExtendAllForks,
+    /// Plot sharing (PROTOCOL.md §7 #8): an identity claiming a plot bound to another account
+    /// (the driver hands it that plot's proofs). It forges as an honest node would; when its
+    /// own validation refuses the checkpoint (`PlotOfAnotherAccount`), it publishes it to every
+    /// peer anyway, so that the honest nodes have to judge it.
+    PublishRefused,
 }
 
 impl NodeConfig {
@@ -224,6 +229,9 @@ impl RejectReason {
             RejectReason::Checkpoint(CheckpointError::DeadlineNotElapsed { .. }) => {
                 "checkpoint_deadline_not_elapsed"
             }
+            RejectReason::Checkpoint(CheckpointError::PlotOfAnotherAccount { .. }) => {
+                "checkpoint_plot_of_another_account"
+            }
             RejectReason::Checkpoint(_) => "checkpoint_invalid",
             RejectReason::RequestTooLarge { .. } => "request_too_large",
         }
@@ -268,6 +276,8 @@ pub struct NodeStats {
     pub pruned_requests: u64,
     /// Checkpoints at or below the prune horizon, ignored.
     pub checkpoints_below_horizon: u64,
+    /// [`Policy::PublishRefused`]: own checkpoints this node refused and published anyway.
+    pub refused_own_published: u64,
 }
 
 /// How much history one node holds in memory: what bounded state bounds.
@@ -612,16 +622,36 @@ impl Node {
     fn accept_own_checkpoint(&mut self, checkpoint: Checkpoint, deadline_ms: u64) {
         let id = checkpoint.id().unwrap_or(Hash::ZERO);
         let height = checkpoint.body.height;
+        // Only an attacker policy needs the refused checkpoint back; honest nodes skip the copy.
+        let checkpoint_copy =
+            (self.config.policy == Policy::PublishRefused).then(|| checkpoint.clone());
         match self.accept_checkpoint(checkpoint, None) {
             Ok(()) => {
                 self.stats.checkpoints_won += 1;
                 self.emit(Event::CheckpointWon { id, height, deadline_ms });
             }
-            Err(reason) => self.emit(Event::InputRejected {
-                peer: None,
-                kind: "own_checkpoint",
-                reason: reason.to_string(),
-            }),
+            Err(reason) => {
+                if self.config.policy == Policy::PublishRefused {
+                    self.publish_refused(&checkpoint_copy);
+                }
+                self.emit(Event::InputRejected {
+                    peer: None,
+                    kind: "own_checkpoint",
+                    reason: reason.to_string(),
+                })
+            }
+        }
+    }
+
+    /// [`Policy::PublishRefused`]: send a checkpoint this node refused to every peer.
+    fn publish_refused(&mut self, checkpoint: &Option<Checkpoint>) {
+        let Some(checkpoint) = checkpoint else { return };
+        let Ok(bytes) = Message::Checkpoint(checkpoint.clone()).encode() else { return };
+        let bytes = Arc::new(bytes);
+        self.stats.refused_own_published += 1;
+        let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+        for peer in peers {
+            self.push(Output::Send { to: peer, bytes: bytes.clone() });
         }
     }
 
