@@ -1446,8 +1446,9 @@ impl Node {
 
     /// Sorts the ineligible `stranded` tips and their unconfirmed ancestors, searched depth first
     /// through ineligible units from each tip in turn: (eligible ancestors, ineligible units that
-    /// are not a side of an undecided conflict, sides). The search visits at most
-    /// `ANCESTOR_SEARCH_MAX` units, so a checkpoint costs the same whatever junk the DAG holds.
+    /// are not a side of an undecided conflict, sides), the tips themselves ahead of the
+    /// ancestors in the second list. The search visits at most `ANCESTOR_SEARCH_MAX` ancestors,
+    /// so a checkpoint costs the same whatever junk the DAG holds.
     fn stranded_candidates(&mut self, stranded: &[Hash]) -> (Vec<Hash>, Vec<Hash>, Vec<Hash>) {
         let epoch = self.chain.epoch();
         let (mut eligible, mut unrivalled, mut sides) = (Vec::new(), Vec::new(), Vec::new());
@@ -1456,12 +1457,15 @@ impl Node {
         let is_side = |dag: &Dag, id: &Hash| {
             dag.get(id).is_some_and(|unit| dag.unconfirmed_twin(unit).is_some())
         };
-        'tips: for tip in stranded {
+        // Every tip is sorted, however far the bounded search below gets.
+        for tip in stranded {
             if is_side(&self.dag, tip) {
                 sides.push(*tip);
             } else {
                 unrivalled.push(*tip);
             }
+        }
+        'tips: for tip in stranded {
             let mut stack = vec![*tip];
             while let Some(id) = stack.pop() {
                 let Some(unit) = self.dag.get(&id) else { continue };
