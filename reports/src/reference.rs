@@ -263,6 +263,36 @@ pub fn selfish_mining_revenue(alpha: f64, gamma: f64) -> Result<f64, ReferenceEr
     Ok(numerator / denominator)
 }
 
+/// Selfish-mining revenue (Eyal–Sirer strategy, γ = 0) on a chain whose block deadlines count
+/// from the parent's timestamp, as in deadline-based proof of space (vein, Burst/Signum).
+///
+/// Eyal–Sirer assume that after the pool publishes its whole branch ("lead 2, honest found a
+/// block") the next block is a fresh race, the pool's with probability `α`. With timestamp
+/// deadlines it is not: the pool has mined on its private head since it found it, `e` earlier, so
+/// its own deadline there is known to exceed `e`, while the honest miners, switching to that head
+/// now, draw fresh deadlines and forge at once (a backdated block) if one is below `e`. The next
+/// block is the pool's with probability `α·E[exp(−βe)]` only (`β = 1 − α`, time in target
+/// intervals). `e` spans the trailing run of honest blocks since the pool's last block; its
+/// transform, averaged over the lead walk, is `C = 1/2` for every `α` (summed numerically in the
+/// tests; a proof is not given here). With the pool's blocks per cycle from state 0
+/// `A = α²(2β + 2 + α/(β−α))`, the honest ones `1 − α + 2αβ²` (as in Eyal–Sirer) and the
+/// stationary mean of the credit factor `1/(1 + α²(1−C))`:
+/// `R = A / (A + 1 − α + 2αβ² + α²(1−C))`. With `C = 1` (no credit) this is Eyal–Sirer's γ = 0
+/// revenue; with `C = 1/2` it is below it (0.4622 vs 0.4837 at α = 0.4), and the profitability
+/// threshold rises from 1/3 to about 0.3478.
+pub fn selfish_mining_revenue_deadline_credit(alpha: f64) -> Result<f64, ReferenceError> {
+    require("alpha", alpha, "[0, 0.5)", (0.0..0.5).contains(&alpha))?;
+    Ok(selfish_revenue_with_credit(alpha, 0.5))
+}
+
+/// The revenue above for a given mean credit factor `credit` (`C`).
+fn selfish_revenue_with_credit(alpha: f64, credit: f64) -> f64 {
+    let beta = 1.0 - alpha;
+    let pool = alpha * alpha * (2.0 * beta + 2.0 + alpha / (beta - alpha));
+    let honest = 1.0 - alpha + 2.0 * alpha * beta * beta + alpha * alpha * (1.0 - credit);
+    pool / (pool + honest)
+}
+
 /// Growth factor by which double dipping (extending every fork of a private block tree) boosts an
 /// attacker's resource, when the challenge is refreshed every `c` checkpoints.
 ///
@@ -759,6 +789,64 @@ mod tests {
         assert!(close(value, 0.5, 1e-13));
         assert!(regularized_incomplete_beta(1.5, 1.0, 1.0).is_err());
         assert!(close(ln_gamma(10.0), 362_880f64.ln(), 1e-12));
+    }
+
+    /// `C = E[(1/(1+β))^j]`, `j` the trailing honest steps when the lead walk (from 2, up with
+    /// probability α, down with β) first steps down from 2, summed over the walk's states: per
+    /// lead, the probability mass and the mass weighted by `(1/(1+β))^trailing`.
+    fn credit_by_summation(alpha: f64) -> f64 {
+        let beta = 1.0 - alpha;
+        let ratio = 1.0 / (1.0 + beta);
+        // Leads above the cap carry negligible mass for alpha <= 0.45.
+        let cap = 1_000;
+        let (mut mass, mut weighted) = (vec![0.0f64; cap + 2], vec![0.0f64; cap + 2]);
+        mass[2] = 1.0;
+        weighted[2] = 1.0;
+        let mut credit = 0.0;
+        for _ in 0..100_000 {
+            let (mut next_mass, mut next_weighted) = (vec![0.0f64; cap + 2], vec![0.0f64; cap + 2]);
+            for lead in 2..=cap {
+                let (p, w) = (mass[lead], weighted[lead]);
+                next_mass[lead + 1] += p * alpha;
+                next_weighted[lead + 1] += p * alpha;
+                if lead == 2 {
+                    credit += w * beta * ratio;
+                } else {
+                    next_mass[lead - 1] += p * beta;
+                    next_weighted[lead - 1] += w * beta * ratio;
+                }
+            }
+            mass = next_mass;
+            weighted = next_weighted;
+            if mass.iter().sum::<f64>() < 1e-14 {
+                break;
+            }
+        }
+        credit
+    }
+
+    #[test]
+    fn selfish_revenue_with_deadline_credit() {
+        for alpha in [0.05, 0.1, 0.25, 0.33, 0.4, 0.45] {
+            let credit = credit_by_summation(alpha);
+            assert!(close(credit, 0.5, 1e-9), "alpha={alpha}: C = {credit}");
+            // Without credit the same cycle accounting is Eyal–Sirer's γ = 0 revenue.
+            let classic = selfish_mining_revenue(alpha, 0.0).expect("ok");
+            assert!(close(selfish_revenue_with_credit(alpha, 1.0), classic, 1e-12));
+            let revenue = selfish_mining_revenue_deadline_credit(alpha).expect("ok");
+            assert!(revenue < classic, "alpha={alpha}: {revenue} vs {classic}");
+        }
+        // q = 0.25: 4/21; q = 0.4: 0.4622.
+        assert!(close(
+            selfish_mining_revenue_deadline_credit(0.25).expect("ok"),
+            4.0 / 21.0,
+            1e-12
+        ));
+        assert!(close(selfish_mining_revenue_deadline_credit(0.4).expect("ok"), 0.462_222, 1e-6));
+        // The threshold rises above 1/3 (about 0.3478).
+        assert!(selfish_mining_revenue_deadline_credit(0.345).expect("ok") < 0.345);
+        assert!(selfish_mining_revenue_deadline_credit(0.35).expect("ok") > 0.35);
+        assert!(selfish_mining_revenue_deadline_credit(0.5).is_err());
     }
 
     #[test]

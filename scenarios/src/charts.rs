@@ -76,14 +76,23 @@ pub fn sweep_charts(sweep: &SweepReport) -> Vec<NamedChart> {
             "q",
             None,
         );
-        // The smooth Eyal–Sirer curve replaces the segments joining the judged values.
+        // The smooth judged curve replaces the segments joining the judged values; Eyal–Sirer's
+        // own (a fresh race after each release) is dashed beside it.
         chart.curves.clear();
         chart.curves.push(Curve::from_function(
-            "Eyal–Sirer, γ = 0 (judged)",
+            "Eyal–Sirer strategy, γ = 0, deadline credit (judged)",
             0.0..0.49,
             99,
             1,
             LineStyle::Solid,
+            |q| reference::selfish_mining_revenue_deadline_credit(q).ok(),
+        ));
+        chart.curves.push(Curve::from_function(
+            "Eyal–Sirer, γ = 0",
+            0.0..0.49,
+            99,
+            1,
+            LineStyle::Dashed,
             |q| reference::selfish_mining_revenue(q, 0.0).ok(),
         ));
         chart.curves.push(Curve::new(

@@ -61,9 +61,13 @@ pub fn explain(scenario: &Scenario) -> String {
             "The attacker (share q) runs the node with Policy::Withhold and releases by the \
              Eyal-Sirer rules (lead 1 -> tie race, lead 2 -> publish all, more -> match).\n\
              metric: selfish_revenue = attacker's share of the settled chain (blocks of 100).\n\
-             reference: Eyal-Sirer R = [a(1-a)^2(4a+g(1-2a)) - a^3] / [1 - a(1+(2-a)a)] with \
-             g = 0 (first-seen ties, release after the honest checkpoint propagated); honest \
-             share q and threshold 1/3 shown."
+             reference (judged): Eyal-Sirer's cycle accounting with g = 0 (first-seen ties, \
+             release after the honest checkpoint propagated) and deadline credit: after a \
+             publish-all the honest miners forge at once on the old private head with \
+             probability 1 - E[exp(-b e)], so R = A / (A + 1 - a + 2ab^2 + a^2/2), \
+             A = a^2(2b + 2 + a/(b-a)), b = 1 - a (docs/scenarios.md, family 6). Eyal-Sirer \
+             R = [a(1-a)^2(4a) - a^3] / [1 - a(1+(2-a)a)], honest share q and threshold 1/3 \
+             shown."
         }
         MetricName::TipCount => {
             "Transfers arrive at total rate lambda; each selects its parents (uniform tip \

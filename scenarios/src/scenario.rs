@@ -332,7 +332,8 @@ pub enum ReferenceName {
     Rosenfeld,
     /// Nakamoto 2008, Poisson approximation.
     Nakamoto,
-    /// Eyal–Sirer revenue with γ = 0.
+    /// Eyal–Sirer strategy with γ = 0, judged with the deadline credit of proof of space
+    /// (`reference::selfish_mining_revenue_deadline_credit`).
     EyalSirer,
     /// IOTA whitepaper: L ≈ 2λh.
     TwoLambdaH,

@@ -17,6 +17,7 @@
 //! pruned and forgotten is indistinguishable from an unknown one: the unit waits in the bounded
 //! orphan pool.
 
+use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 use crate::core::transaction::Transaction;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -223,6 +224,12 @@ pub struct Dag {
     /// Bumped whenever a confirmation is set or cleared: a consumer that summarised the
     /// unconfirmed set knows its summary is stale.
     confirmation_changes: u64,
+    /// The spend index: retained units by `(from, nonce)`. Two entries under one key are the two
+    /// sides of a conflict (tip selection avoids both while they are unconfirmed).
+    spends: BTreeMap<(AccountId, u64), Vec<Hash>>,
+    /// Bumped whenever an inserted unit joins a key that already held a unit: a cached "this
+    /// cone holds no contested spend" may be stale.
+    contests: u64,
 }
 
 impl Dag {
@@ -244,6 +251,8 @@ impl Dag {
             arrivals: BTreeMap::new(),
             unconfirmed: BTreeMap::new(),
             confirmation_changes: 0,
+            spends: BTreeMap::new(),
+            contests: 0,
         }
     }
 
@@ -379,6 +388,21 @@ impl Dag {
         self.confirmation_changes
     }
 
+    /// An unconfirmed unit other than `unit` that spends the same `(from, nonce)`: `unit` is one
+    /// side of a conflict no checkpoint has decided yet.
+    pub fn unconfirmed_twin(&self, unit: &Unit) -> Option<Hash> {
+        self.spends
+            .get(&unit.tx.spend_key())?
+            .iter()
+            .find(|other| **other != unit.id && !self.is_confirmed(other))
+            .copied()
+    }
+
+    /// How many times a unit arrived whose `(from, nonce)` another retained unit already spent.
+    pub fn contests(&self) -> u64 {
+        self.contests
+    }
+
     /// Offer a validated unit. Structural rules only: parents distinct (unless genesis) and known.
     pub fn insert(&mut self, unit: Arc<Unit>) -> Result<InsertOutcome, DagError> {
         let [first, second] = unit.tx.body.parents;
@@ -440,6 +464,7 @@ impl Dag {
         debug_assert!(unit.tx.body.parents.iter().all(|parent| self.has_parent(parent)));
         let id = unit.id;
         let parents = unit.tx.body.parents;
+        let spend_key = unit.tx.spend_key();
         self.next_seq += 1;
         self.version += 1;
         self.entries.insert(
@@ -448,6 +473,11 @@ impl Dag {
         );
         self.arrivals.insert(self.next_seq, id);
         self.unconfirmed.insert(self.next_seq, id);
+        let spenders = self.spends.entry(spend_key).or_default();
+        if !spenders.is_empty() {
+            self.contests += 1;
+        }
+        spenders.push(id);
         for parent in parents.iter().collect::<BTreeSet<_>>() {
             if *parent == self.genesis {
                 self.genesis_children.push(id);
@@ -473,6 +503,13 @@ impl Dag {
             dropped += 1;
             self.tips.remove(id);
             self.arrivals.remove(&entry.seq);
+            let key = entry.unit.tx.spend_key();
+            if let Some(spenders) = self.spends.get_mut(&key) {
+                spenders.retain(|spender| spender != id);
+                if spenders.is_empty() {
+                    self.spends.remove(&key);
+                }
+            }
             if self.unconfirmed.remove(&entry.seq).is_some() {
                 // Pruned while unconfirmed: summaries of the unconfirmed set are stale.
                 self.confirmation_changes += 1;

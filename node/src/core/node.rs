@@ -21,11 +21,15 @@ use crate::core::storage::{OwnerKey, StorePut, assign, prepare_file};
 use crate::core::storage_node::{
     FileRequest, ShardStore, StorageNodeError, StorageNodeStats, StoredFile,
 };
-use crate::core::tips::{ConeVerdict, TipSelector, TipStrategy};
+use crate::core::tips::{TipSelector, TipStrategy};
 use crate::core::transaction::{Transaction, TransactionBody, TxKind};
 use crate::core::wire::WireError;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
+
+/// Units a checkpoint's search for eligible ancestors of ineligible tips visits at most: a few
+/// levels below a few thousand spam tips, and a bound on the cost whatever the DAG holds.
+const ANCESTOR_SEARCH_MAX: usize = 4_096;
 
 /// A peer as the driver names it. The core never sees addresses.
 pub type PeerId = u64;
@@ -1407,15 +1411,23 @@ impl Node {
         Message::Checkpoint((*checkpoint).clone()).encode().ok().map(Arc::new)
     }
 
-    /// Up to `checkpoint_parents_max` unconfirmed tips, newest first: eligible ones, then, if
-    /// room is left, tips whose cone conflicts or no longer applies; the anchors if none.
+    /// Up to `checkpoint_parents_max` unconfirmed units, in order: eligible tips, newest first;
+    /// then the nearest eligible ancestors of the other tips; then, if room is left, ineligible
+    /// units that are not themselves a side of an undecided conflict (the other tips and their
+    /// ancestors), then the sides; the anchors if none. A unit already in the cone of one chosen
+    /// adds nothing and is skipped, and cones over the walk limit stay out.
     ///
-    /// Why the second kind: a transaction is never built on such a tip, but the tip may be an
-    /// honest transfer that approved one spend of a conflict whose other spend a checkpoint then
-    /// applied. Nothing would ever approve it again, so only a checkpoint can confirm it, and
-    /// White Flag makes that safe: the losing spend is ignored, the honest transfer applied
-    /// (conflict spam at 20 pairs/s stranded most honest transfers before). Cones over the walk
-    /// limit stay out.
+    /// Why the eligible ancestors: transactions never approve a spend whose twin is undecided
+    /// (see `tips.rs`), so under conflict spam the honest units are covered by contested spends
+    /// and are no longer tips. They are what a transaction would approve (its walk backs up to
+    /// them), and a checkpoint must cover them or they wait behind the spam tips.
+    ///
+    /// Why the ineligible units: one may be an honest transfer that approved a spend before its
+    /// twin arrived, or one whose other spend a checkpoint then applied. Nothing approves it any
+    /// more, so only a checkpoint can confirm it, and White Flag makes that safe: it applies one
+    /// side and ignores the other. Those with no rival of their own go first, as only a
+    /// checkpoint can still confirm them; the sides themselves (spam has a rival per spend) fill
+    /// what is left, which is also how undecided conflicts get decided.
     fn checkpoint_parents(&mut self) -> Vec<Hash> {
         let max = self.chain.params().checkpoint_parents_max;
         let mut tips: Vec<Hash> = self.dag.tips().as_slice().to_vec();
@@ -1436,18 +1448,77 @@ impl Node {
                 stranded.push(tip);
             }
         }
-        for tip in stranded {
-            if chosen.len() == max {
-                break;
+        if chosen.len() < max && !stranded.is_empty() {
+            let limit = self.tips.cone_units_max();
+            let mut covered: BTreeSet<Hash> = BTreeSet::new();
+            if let Ok(cone) = self.dag.unconfirmed_cone(&chosen, limit) {
+                covered.extend(cone);
             }
-            if self.tips.verdict(&self.dag, self.chain.ledger(), &tip) != ConeVerdict::TooLarge {
-                chosen.push(tip);
+            let (eligible, unrivalled, sides) = self.stranded_candidates(&stranded);
+            for unit in eligible.into_iter().chain(unrivalled).chain(sides) {
+                if chosen.len() == max {
+                    break;
+                }
+                if covered.contains(&unit) {
+                    continue;
+                }
+                if let Ok(cone) = self.dag.unconfirmed_cone(&[unit], limit) {
+                    covered.extend(cone);
+                    chosen.push(unit);
+                }
             }
         }
         if chosen.is_empty() {
             chosen = self.chain.anchors();
         }
         chosen
+    }
+
+    /// Sorts the ineligible `stranded` tips and their unconfirmed ancestors, searched depth first
+    /// through ineligible units from each tip in turn: (eligible ancestors, ineligible units that
+    /// are not a side of an undecided conflict, sides), the tips themselves ahead of the
+    /// ancestors in the second list. The search visits at most `ANCESTOR_SEARCH_MAX` ancestors,
+    /// so a checkpoint costs the same whatever junk the DAG holds.
+    fn stranded_candidates(&mut self, stranded: &[Hash]) -> (Vec<Hash>, Vec<Hash>, Vec<Hash>) {
+        let epoch = self.chain.epoch();
+        let (mut eligible, mut unrivalled, mut sides) = (Vec::new(), Vec::new(), Vec::new());
+        let mut visited: BTreeSet<Hash> = stranded.iter().copied().collect();
+        let mut searched = 0usize;
+        let is_side = |dag: &Dag, id: &Hash| {
+            dag.get(id).is_some_and(|unit| dag.unconfirmed_twin(unit).is_some())
+        };
+        // Every tip is sorted, however far the bounded search below gets.
+        for tip in stranded {
+            if is_side(&self.dag, tip) {
+                sides.push(*tip);
+            } else {
+                unrivalled.push(*tip);
+            }
+        }
+        'tips: for tip in stranded {
+            let mut stack = vec![*tip];
+            while let Some(id) = stack.pop() {
+                let Some(unit) = self.dag.get(&id) else { continue };
+                for parent in unit.tx.body.parents {
+                    if self.dag.is_confirmed(&parent) || !visited.insert(parent) {
+                        continue;
+                    }
+                    searched += 1;
+                    if searched > ANCESTOR_SEARCH_MAX {
+                        break 'tips;
+                    }
+                    if self.tips.eligible(&self.dag, self.chain.ledger(), epoch, &parent) {
+                        eligible.push(parent);
+                    } else {
+                        if !is_side(&self.dag, &parent) {
+                            unrivalled.push(parent);
+                        }
+                        stack.push(parent);
+                    }
+                }
+            }
+        }
+        (eligible, unrivalled, sides)
     }
 
     fn serve(&mut self, to: PeerId, ids: &[Hash]) {

@@ -122,15 +122,18 @@ impl WalkWindow {
     }
 
     /// One walk from the start to a tip: from a unit, step to one of its children with
-    /// probability proportional to `exp(alpha * weight(child))`. `None` once overflowed.
-    pub fn walk(&self, alpha: f64, rng: &mut DetRng) -> Option<Hash> {
+    /// probability proportional to `exp(alpha * weight(child))`. Returns the path, the start
+    /// first and the tip last (tip selection backs up along it when the tip is ineligible).
+    /// `None` once overflowed.
+    pub fn walk(&self, alpha: f64, rng: &mut DetRng) -> Option<Vec<Hash>> {
         let members = self.members.as_ref()?;
         let mut current = *members.index.get(&self.start)? as usize;
         let mut scores: Vec<f64> = Vec::new();
+        let mut path = vec![self.start];
         loop {
             let children = &members.children[current];
             let Some(&last) = children.last() else {
-                return Some(members.ids[current]);
+                return Some(path);
             };
             let heaviest = children
                 .iter()
@@ -152,6 +155,7 @@ impl WalkWindow {
                 draw -= score;
             }
             current = chosen as usize;
+            path.push(members.ids[current]);
         }
     }
 
