@@ -14,8 +14,10 @@
 //! | `GET /dag?limit=N` | the units nearest the tips (breadth first from the tips), with parents |
 //! | `GET /accounts?limit=N` | ledger accounts by balance |
 //! | `GET /unit/{id}` | a transaction, its confirmation, finality and local timings |
+//! | `POST /units` | `{"ids": [hex, ...]}`: status and local timings of many transactions |
 //! | `GET /checkpoints?limit=N` | the active chain, newest first |
 //! | `GET /tips` | current DAG tips |
+//! | `GET /parents?count=N` | N parent pairs from the node's tip selection (503 while backlogged) |
 //! | `GET /metrics` | Prometheus text |
 //! | `GET /contract/{file_id}` | the active storage contract: its `StorePut` (wire hex) and state |
 //! | `POST /shard/{file_id}/{index}` | `{"shard": hex}`: keep a shard this node is assigned |
@@ -44,6 +46,14 @@ const CHECKPOINTS_LIMIT_MAX: u64 = 1_000;
 const PEER_LIVE_MS: u64 = 10_000;
 /// Transactions one `POST /txs` may carry (a bound on one request's work and memory).
 const BATCH_MAX: usize = 10_000;
+/// Parent pairs one `GET /parents` may ask for (each is one tip selection on the driver).
+const PARENTS_MAX: u64 = 10_000;
+/// Unconfirmed units beyond which `GET /parents` answers 503 (busy) instead of selecting. Past
+/// about the tip selector's cone bound (20 000 units) clean-cone answers stop and every
+/// selection replays a cone of that size: a node fed faster than it confirms then spends all
+/// its time selecting and stops confirming at all (seen at 5,000 tx/s offered on the 4-node
+/// testnet). Refusing new parents well before that is the wallet's backpressure.
+const UNCONFIRMED_FOR_PARENTS_MAX: usize = 10_000;
 /// Rows one `/txs`, `/dag` or `/accounts` call may return.
 const LIST_LIMIT_MAX: u64 = 1_000;
 /// Largest `POST /shard` body: a 32 MiB shard as hex plus the JSON around it.
@@ -104,8 +114,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/dag", get(dag_near_tips))
         .route("/accounts", get(accounts))
         .route("/unit/{id}", get(unit))
+        .route("/units", post(units_status))
         .route("/checkpoints", get(checkpoints))
         .route("/tips", get(tips))
+        .route("/parents", get(parents))
         .route("/metrics", get(metrics))
         .route("/control/{action}", post(control))
         .route("/contract/{file_id}", get(contract))
@@ -321,8 +333,12 @@ async fn submit_batch(State(state): State<ApiState>, body: Bytes) -> ApiResult {
         Some(Err(reason)) => Ok(json!({ "error": format!("{} ({})", reason, reason.kind()) })),
     };
     let mut results = Vec::with_capacity(txs.len() + transfers.len());
-    for tx in txs {
-        results.push(answer(state.handle.submit(tx).await)?);
+    if !txs.is_empty() {
+        // One driver command for all of them: no channel round trip per transaction.
+        let outcomes = state.handle.submit_batch(txs).await.ok_or_else(ApiError::unavailable)?;
+        for outcome in outcomes {
+            results.push(answer(Some(outcome))?);
+        }
     }
     for (to, amount, fee) in transfers {
         results.push(answer(state.handle.transfer(to, amount, fee).await)?);
@@ -596,6 +612,59 @@ async fn unit(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResul
     Ok(axum::Json(body))
 }
 
+/// `POST /units` with `{"ids": [hex, ...]}` (at most 10 000): for each id, in order, `null` if
+/// the node does not hold it, else `confirmed_height`, `outcome`, `final` and the local `times`
+/// (accepted/confirmed/final, Unix ms, as in `GET /unit`). One request for a whole load run's
+/// transactions instead of one each; every id is parsed before anything is looked up.
+async fn units_status(State(state): State<ApiState>, body: Bytes) -> ApiResult {
+    let request: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))?;
+    let items = request
+        .get("ids")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::bad_request("expected {\"ids\": [hex, ...]}"))?;
+    if items.len() > BATCH_MAX {
+        return Err(ApiError::bad_request(format!("at most {BATCH_MAX} ids per request")));
+    }
+    let ids = items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let text = item
+                .as_str()
+                .ok_or_else(|| ApiError::bad_request(format!("ids[{index}] must be a string")))?;
+            parse_hash(text)
+                .map_err(|e| ApiError::bad_request(format!("ids[{index}]: {}", e.message)))
+        })
+        .collect::<Result<Vec<Hash>, ApiError>>()?;
+    let times: Vec<Option<TxTimes>> = state
+        .telemetry
+        .lock()
+        .map(|telemetry| ids.iter().map(|id| telemetry.tx_times.get(id).copied()).collect())
+        .unwrap_or_else(|_| vec![None; ids.len()]);
+    let units = inspect(&state, move |node| {
+        let dag = node.dag();
+        let final_height = node.chain().final_height();
+        ids.iter()
+            .zip(times)
+            .map(|(id, times)| {
+                if !dag.contains(id) && dag.pruned_height(id).is_none() {
+                    return Value::Null;
+                }
+                let confirmation = dag.confirmation(id);
+                json!({
+                    "confirmed_height": confirmation.map(|c| c.height),
+                    "outcome": confirmation.map(|c| outcome_name(c.outcome)),
+                    "final": confirmation.is_some_and(|c| c.height <= final_height),
+                    "times": times,
+                })
+            })
+            .collect::<Vec<Value>>()
+    })
+    .await?;
+    Ok(axum::Json(json!({ "units": units })))
+}
+
 /// Parse `limit=N` out of a raw query string (by hand, so that errors stay JSON).
 fn query_u64(query: Option<&str>, name: &str) -> Result<Option<u64>, ApiError> {
     let Some(query) = query else { return Ok(None) };
@@ -646,6 +715,37 @@ async fn tips(State(state): State<ApiState>) -> ApiResult {
         axum::Json(json!({ "tips": tips }))
     })
     .await
+}
+
+/// `GET /parents?count=N` (default 1, at most 10 000): parent pairs chosen by this node's tip
+/// selection, as it would choose them for a transaction it signed itself. A wallet that signs
+/// elsewhere (the load generator) asks here instead of picking tips on its own: the node
+/// knows which tips are eligible. Each pair is an independent draw on the current DAG.
+async fn parents(State(state): State<ApiState>, RawQuery(query): RawQuery) -> ApiResult {
+    let count = query_u64(query.as_deref(), "count")?.unwrap_or(1);
+    if count == 0 || count > PARENTS_MAX {
+        return Err(ApiError::bad_request(format!("count must be 1..={PARENTS_MAX}")));
+    }
+    let pairs = state
+        .handle
+        .operate(move |node| {
+            let backlog = node.dag().unconfirmed_len();
+            if backlog > UNCONFIRMED_FOR_PARENTS_MAX {
+                return Err(backlog);
+            }
+            Ok((0..count).map(|_| node.select_parents()).collect::<Vec<_>>())
+        })
+        .await
+        .ok_or_else(ApiError::unavailable)?
+        .map_err(|backlog| ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: format!(
+                "busy: {backlog} unconfirmed units (over {UNCONFIRMED_FOR_PARENTS_MAX}); retry later"
+            ),
+        })?;
+    let pairs: Vec<[String; 2]> =
+        pairs.iter().map(|[a, b]| [a.to_string(), b.to_string()]).collect();
+    Ok(axum::Json(json!({ "parents": pairs })))
 }
 
 async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {

@@ -85,7 +85,9 @@ fn run_serves_the_api_and_refuses_bad_input_with_json_errors() {
     assert_eq!(status_json["balance"], 1_000_000);
 
     let long_id = format!("/unit/{}", "ab".repeat(32));
-    let cases: [(&str, &str, &str, u16); 9] = [
+    let unknown_ids = format!("{{\"ids\": [\"{}\"]}}", "ab".repeat(32));
+    let too_many_ids = format!("{{\"ids\": [{}]}}", vec!["\"00\""; 10_001].join(","));
+    let cases: [(&str, &str, &str, u16); 21] = [
         ("POST", "/tx", "not json", 400),
         ("POST", "/tx", "{\"tx\": \"zz\"}", 400),
         ("POST", "/tx", "{\"tx\": \"00ff\"}", 400),
@@ -95,6 +97,18 @@ fn run_serves_the_api_and_refuses_bad_input_with_json_errors() {
         ("GET", &long_id, "", 404),
         ("GET", "/checkpoints?limit=-1", "", 400),
         ("POST", "/control/loss", "{\"per_mille\": 2000}", 400),
+        ("GET", "/parents?count=0", "", 400),
+        ("GET", "/parents?count=10001", "", 400),
+        ("GET", "/parents?count=x", "", 400),
+        ("POST", "/units", "not json", 400),
+        ("POST", "/units", "{}", 400),
+        ("POST", "/units", "{\"ids\": \"ab\"}", 400),
+        ("POST", "/units", "{\"ids\": [7]}", 400),
+        ("POST", "/units", "{\"ids\": [\"zz\"]}", 400),
+        ("POST", "/units", &too_many_ids, 400),
+        ("POST", "/txs", "{\"txs\": [\"00ff\"]}", 400),
+        ("POST", "/txs", "{\"txs\": [1]}", 400),
+        ("POST", "/txs", "{\"txs\": \"00\"}", 400),
     ];
     for (method, path, body, expected) in cases {
         let (status, answer) = http(api, method, path, body).unwrap();
@@ -102,6 +116,18 @@ fn run_serves_the_api_and_refuses_bad_input_with_json_errors() {
         let error: serde_json::Value = serde_json::from_str(&answer).unwrap();
         assert!(error["error"].is_string(), "{answer}");
     }
+    // Parent pairs for a wallet: distinct draws on the genesis-only DAG name genesis twice.
+    let (status, answer) = http(api, "GET", "/parents?count=3", "").unwrap();
+    assert_eq!(status, 200, "{answer}");
+    let parents: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    let pairs = parents["parents"].as_array().unwrap();
+    assert_eq!(pairs.len(), 3, "{answer}");
+    assert!(pairs.iter().all(|pair| pair.as_array().unwrap().len() == 2), "{answer}");
+    // A batch status of an id the node does not hold is null, not an error.
+    let (status, answer) = http(api, "POST", "/units", &unknown_ids).unwrap();
+    assert_eq!(status, 200, "{answer}");
+    let units: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(units["units"], serde_json::json!([null]), "{answer}");
     let (status, metrics) = http(api, "GET", "/metrics", "").unwrap();
     assert_eq!(status, 200);
     assert!(metrics.contains("vein_height 0"), "{metrics}");

@@ -17,6 +17,7 @@ pub mod storage;
 
 use manifest::{MANIFEST_VERSION, Manifest, ManifestError, NodeEntry};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -347,6 +348,15 @@ pub fn is_alive(pid: u32, node: &NodeEntry) -> bool {
         return false;
     }
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if cmdline.is_empty() {
+        // A process in the middle of exec: `spawn` returns once the child has released the
+        // parent's memory, but the kernel sets the new image's argument area a little later,
+        // and until then cmdline reads empty. On a loaded machine `up` saw that window and
+        // reported a healthy node as "exited during start-up" with an empty log. The new
+        // executable is already in place then, so judge by it.
+        return std::fs::read_link(format!("/proc/{pid}/exe"))
+            .is_ok_and(|exe| exe.to_string_lossy().contains("vein-node"));
+    }
     let cmdline = String::from_utf8_lossy(&cmdline);
     cmdline.contains("vein-node") && cmdline.contains(&*node.key.to_string_lossy())
 }
@@ -816,6 +826,18 @@ pub fn logs(manifest: &Manifest, index: usize, lines: usize) -> Result<String, T
     Ok(log_tail(&node.log, lines))
 }
 
+/// Balance a load account is funded with by the faucet (500 million transfers of 1 plus fee 1).
+pub const LOAD_ACCOUNT_FUNDS: u64 = 1_000_000_000;
+/// Most sending accounts `load` signs from (each is funded by one faucet transfer, and the
+/// faucet's own nonce window is 1,024).
+pub const LOAD_ACCOUNTS_MAX: usize = 1_000;
+
+/// The key of load account `index` of a testnet: derived from its chain id, so every `load`
+/// run against one net signs from the same accounts (and funds them only once).
+pub fn load_key(chain_id: &str, index: usize) -> Keypair {
+    Keypair::derived(&format!("{chain_id}/load"), index as u64)
+}
+
 /// How `load` offers transfers.
 #[derive(Clone, Debug)]
 pub struct LoadOptions {
@@ -829,6 +851,9 @@ pub struct LoadOptions {
     pub concurrency: usize,
     /// Transfers per request (`POST /txs`); 0 picks one from the rate (about 200 requests/s).
     pub batch: usize,
+    /// Sending accounts this client signs from, round robin (funded by the faucet first); 0:
+    /// each node signs its share from its own single account (bounded by its nonce window).
+    pub accounts: usize,
 }
 
 /// Results of `load`.
@@ -848,13 +873,26 @@ pub struct LoadReport {
     pub final_per_s: f64,
     /// From the first submission until the last accepted transfer became final (node clocks).
     pub span_to_last_final_s: Option<f64>,
+    /// Latencies: the accepting node's own confirmation / finality time (recorded when the
+    /// event happened, not when it was polled) minus the client's submit time.
     pub confirm_latency_ms_p50: Option<u64>,
     pub confirm_latency_ms_p99: Option<u64>,
     pub final_latency_ms_p50: Option<u64>,
     pub final_latency_ms_p99: Option<u64>,
+    /// The genesis target interval T and finality depth k, and (k + 1)·T: a transfer waits up
+    /// to one interval for the next checkpoint to include it, then k more bury that one.
+    pub checkpoint_interval_ms: u64,
+    pub finality_depth: u64,
+    pub finality_target_ms: u64,
     pub concurrency: usize,
     pub batch: usize,
     pub nodes: usize,
+    /// Sending accounts signed by the client (0: the nodes signed).
+    pub accounts: usize,
+    /// Distinct sending accounts among the accepted transfers.
+    pub accounts_used: usize,
+    /// Seconds spent funding load accounts before sending (0 when all were funded already).
+    pub funding_s: f64,
 }
 
 fn percentile(sorted: &[u64], fraction: f64) -> Option<u64> {
@@ -865,19 +903,204 @@ fn percentile(sorted: &[u64], fraction: f64) -> Option<u64> {
     Some(sorted[rank - 1])
 }
 
-/// One accepted transfer: the node that took it, its id, and when it was submitted (Unix ms).
+/// One accepted transfer: the node that took it, its id, the sending account (a load account
+/// index, or the node's index when nodes sign) and when it was submitted (Unix ms).
 struct Sent {
     node: usize,
-    id: String,
+    id: Hash,
+    sender: usize,
     submitted_ms: u64,
+}
+
+/// Nonces of one load account: the next fresh one, and refused ones handed back for reuse (a
+/// nonce never used would hold the account's nonce floor, and so its window, back forever).
+struct NonceBook {
+    next: u64,
+    returned: std::collections::BTreeSet<u64>,
+}
+
+impl NonceBook {
+    fn take(&mut self) -> u64 {
+        if let Some(nonce) = self.returned.pop_first() {
+            return nonce;
+        }
+        self.next += 1;
+        self.next - 1
+    }
+}
+
+fn parse_hash_text(text: &str) -> Option<Hash> {
+    hex::decode(text).ok().and_then(|bytes| <[u8; 32]>::try_from(bytes).ok()).map(Hash)
+}
+
+/// `count` parent pairs from node `api`'s tip selection (`GET /parents`).
+pub fn fetch_parents(api: SocketAddr, count: usize) -> Result<Vec<[Hash; 2]>, TestnetError> {
+    let answer = http::get(api, &format!("/parents?count={count}"))?;
+    let bad = || TestnetError::Invalid(format!("{api}/parents: unexpected answer"));
+    let pairs = answer.get("parents").and_then(Value::as_array).ok_or_else(bad)?;
+    let pairs = pairs
+        .iter()
+        .map(|pair| {
+            let pair = pair.as_array().filter(|pair| pair.len() == 2).ok_or_else(bad)?;
+            let parse = |value: &Value| value.as_str().and_then(parse_hash_text).ok_or_else(bad);
+            Ok([parse(&pair[0])?, parse(&pair[1])?])
+        })
+        .collect::<Result<Vec<_>, TestnetError>>()?;
+    if pairs.len() != count {
+        return Err(bad());
+    }
+    Ok(pairs)
+}
+
+/// A signed transfer of `amount` (fee 1) from `key`, as the hex `POST /txs` takes, and its id.
+fn signed_transfer(
+    key: &Keypair,
+    nonce: u64,
+    to: AccountId,
+    amount: u64,
+    parents: [Hash; 2],
+) -> Result<(String, Hash), TestnetError> {
+    let tx = TransactionBody {
+        from: key.account(),
+        nonce,
+        kind: TxKind::Transfer { to, amount },
+        fee: 1,
+        parents,
+        issued_at_ms: now_ms(),
+    }
+    .sign(key)
+    .map_err(|e| TestnetError::Invalid(e.to_string()))?;
+    let bytes = tx.encode().map_err(|e| TestnetError::Invalid(e.to_string()))?;
+    Ok((hex::encode(&bytes), Hash::of(&bytes)))
+}
+
+/// Balance and next nonce of `account` on node `api`.
+fn account_state(api: SocketAddr, account: &AccountId) -> Result<(u64, u64), TestnetError> {
+    let answer = http::get(api, &format!("/balance/{}", account.to_hex()))?;
+    let field = |name: &str| {
+        answer
+            .get(name)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| TestnetError::Invalid(format!("{api}/balance gave no {name}")))
+    };
+    Ok((field("balance")?, field("next_nonce")?))
+}
+
+/// Make sure every load account holds at least half of [`LOAD_ACCOUNT_FUNDS`] on node `api`'s
+/// confirmed ledger (a node admits a transfer only against confirmed funds): the faucet pays
+/// the short ones and this waits until a checkpoint confirms it. Returns each account's next
+/// nonce and whether any funding was needed.
+fn fund_load_accounts(
+    manifest: &Manifest,
+    api: SocketAddr,
+    keys: &[Keypair],
+    timeout: Duration,
+) -> Result<(Vec<u64>, bool), TestnetError> {
+    let short = |keys: &[Keypair]| -> Result<Vec<usize>, TestnetError> {
+        let mut short = Vec::new();
+        for (index, key) in keys.iter().enumerate() {
+            if account_state(api, &key.account())?.0 < LOAD_ACCOUNT_FUNDS / 2 {
+                short.push(index);
+            }
+        }
+        Ok(short)
+    };
+    let unfunded = short(keys)?;
+    if !unfunded.is_empty() {
+        let faucet = read_key(&manifest.faucet_key)?;
+        let (_, first_nonce) = account_state(api, &faucet.account())?;
+        let parents = fetch_parents(api, unfunded.len())?;
+        let txs = unfunded
+            .iter()
+            .zip(parents)
+            .zip(first_nonce..)
+            .map(|((index, parents), nonce)| {
+                signed_transfer(&faucet, nonce, keys[*index].account(), LOAD_ACCOUNT_FUNDS, parents)
+                    .map(|(hex, _)| hex)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let answer = http::post(api, "/txs", &json!({ "txs": txs }))?;
+        for result in answer.get("results").and_then(Value::as_array).cloned().unwrap_or_default() {
+            if let Some(error) = result.get("error") {
+                return Err(TestnetError::Invalid(format!(
+                    "the node refused a faucet transfer funding a load account: {error}"
+                )));
+            }
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            // Only the accounts not yet seen funded are asked again.
+            let still: Vec<Keypair> =
+                short(keys)?.into_iter().map(|index| keys[index].clone()).collect();
+            if still.is_empty() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return Err(TestnetError::Invalid(format!(
+                    "{} load account(s) still unfunded after {} s (is the net making checkpoints?)",
+                    still.len(),
+                    timeout.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let nonces = keys
+        .iter()
+        .map(|key| account_state(api, &key.account()).map(|(_, nonce)| nonce))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((nonces, !unfunded.is_empty()))
+}
+
+/// One unit's status from `POST /units` (`None`: the node does not hold it).
+type UnitStatus = Option<Value>;
+
+/// Ask each accepting node about its transfers (`POST /units`, in chunks) until all are final
+/// or `deadline` passes.
+fn settle(manifest: &Manifest, sent: &[Sent], deadline: Instant) -> Vec<UnitStatus> {
+    const CHUNK: usize = 5_000;
+    let mut outcomes: Vec<UnitStatus> = vec![None; sent.len()];
+    loop {
+        let mut pending: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (index, item) in sent.iter().enumerate() {
+            if !outcomes[index].as_ref().is_some_and(|unit| unit["final"] == json!(true)) {
+                pending.entry(item.node).or_default().push(index);
+            }
+        }
+        if pending.is_empty() || Instant::now() >= deadline {
+            return outcomes;
+        }
+        for (node, indices) in pending {
+            let api = manifest.nodes[node].api;
+            for chunk in indices.chunks(CHUNK) {
+                let ids: Vec<String> =
+                    chunk.iter().map(|index| sent[*index].id.to_string()).collect();
+                let Ok(answer) = http::post(api, "/units", &json!({ "ids": ids })) else {
+                    continue;
+                };
+                let units = answer.get("units").and_then(Value::as_array).cloned();
+                for (index, unit) in chunk.iter().zip(units.unwrap_or_default()) {
+                    if !unit.is_null() {
+                        outcomes[*index] = Some(unit);
+                    }
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }
 
 /// Offer `rate` transfers per second for `duration`, then wait up to `settle` for them to
 /// become final. Open loop with bounded concurrency: request `i` is due at `i / rate` seconds
 /// and carries `batch` transfers; `concurrency` threads take due requests in order, so a slow
 /// net lowers the achieved rate (reported) instead of queueing without bound. Requests go round
-/// robin over the running nodes; each node signs its batch from its own account with nonces it
-/// assigns itself, so the client never serialises on a nonce and four nodes sign in parallel.
+/// robin over the running nodes.
+///
+/// With `accounts > 0` (the default of the CLI) the client signs: transfer `t` is sent from
+/// load account `t mod accounts` to the next load account, with parents the receiving node's
+/// tip selection chose (`GET /parents`, one pair per transfer), and the batch goes as signed
+/// bytes (`POST /txs` `txs`). Many accounts keep each one's nonce window far from full. With
+/// `accounts == 0` each node signs its share from its own account (`transfers`).
 pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, TestnetError> {
     let rate = options.rate;
     if !(rate > 0.0 && rate <= 100_000.0) {
@@ -889,15 +1112,45 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
     if options.batch > 10_000 {
         return Err(TestnetError::Invalid("--batch must be at most 10000".into()));
     }
+    if options.accounts > LOAD_ACCOUNTS_MAX {
+        return Err(TestnetError::Invalid(format!("--accounts must be 0..={LOAD_ACCOUNTS_MAX}")));
+    }
+    if options.accounts == 1 {
+        return Err(TestnetError::Invalid(
+            "--accounts 1 cannot work: a load account pays the next one, never itself".into(),
+        ));
+    }
     let nodes: Vec<NodeEntry> = running(manifest).cloned().collect();
     if nodes.is_empty() {
         return Err(TestnetError::Invalid("no running (unpaused) node".into()));
     }
+    let params = GenesisFile::load(&manifest.genesis)?.to_genesis()?.params;
     let batch = if options.batch == 0 {
         ((rate / 200.0).ceil() as usize).clamp(1, 500)
     } else {
         options.batch
     };
+    let keys: Vec<Keypair> =
+        (0..options.accounts).map(|index| load_key(&manifest.chain_id, index)).collect();
+    let funding_started = Instant::now();
+    let (books, funded) = if keys.is_empty() {
+        (Vec::new(), false)
+    } else {
+        let timeout = options.settle.max(Duration::from_secs(30));
+        fund_load_accounts(manifest, nodes[0].api, &keys, timeout)?
+    };
+    let funding_s = if funded { funding_started.elapsed().as_secs_f64() } else { 0.0 };
+    let books: Vec<std::sync::Mutex<NonceBook>> = books
+        .into_iter()
+        .map(|next| std::sync::Mutex::new(NonceBook { next, returned: Default::default() }))
+        .collect();
+    let take_nonce = |account: usize| books[account].lock().map(|mut book| book.take()).ok();
+    let give_back = |account: usize, nonce: u64| {
+        if let Ok(mut book) = books[account].lock() {
+            book.returned.insert(nonce);
+        }
+    };
+
     let requests_per_s = rate / batch as f64;
     let started = Instant::now();
     let first_ms = now_ms();
@@ -912,6 +1165,49 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
         {
             samples.push(reason);
         }
+    };
+    // One request: the body to post and, per transfer, its sender and nonce (client-signed).
+    let build = |request: u64, from: &NodeEntry| -> Result<(Value, Vec<(usize, u64)>), String> {
+        if keys.is_empty() {
+            // The next node's account (a node may not pay itself); the faucet's when the net
+            // has one node.
+            let to = match manifest.nodes.len() {
+                1 => &manifest.faucet_account,
+                count => &manifest.nodes[(from.index + 1) % count].account,
+            };
+            let transfer = json!({ "to": to, "amount": 1, "fee": 1 });
+            let senders = vec![(from.index, 0); batch];
+            return Ok((json!({ "transfers": vec![transfer; batch] }), senders));
+        }
+        let parents = fetch_parents(from.api, batch).map_err(|e| e.to_string())?;
+        let mut txs = Vec::with_capacity(batch);
+        let mut senders = Vec::with_capacity(batch);
+        let mut previous: Option<Hash> = None;
+        for (slot, [first, second]) in parents.into_iter().enumerate() {
+            let account = (request as usize * batch + slot) % keys.len();
+            let Some(nonce) = take_nonce(account) else { continue };
+            let to = keys[(account + 1) % keys.len()].account();
+            // Each transfer after the first approves the one before it and one selected tip:
+            // a batch then leaves one new tip behind, not one per transfer (all `batch` pairs
+            // are drawn from the same DAG, so without the chain each batch would add `batch`
+            // tips that only later transfers, or checkpoints at 8 per interval, take away).
+            let parents = match previous {
+                None => [first, second],
+                Some(previous) => [first, previous],
+            };
+            match signed_transfer(&keys[account], nonce, to, 1, parents) {
+                Ok((hex, id)) => {
+                    txs.push(hex);
+                    senders.push((account, nonce));
+                    previous = Some(id);
+                }
+                Err(error) => {
+                    give_back(account, nonce);
+                    return Err(error.to_string());
+                }
+            }
+        }
+        Ok((json!({ "txs": txs }), senders))
     };
     let sent: Vec<Sent> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..options.concurrency)
@@ -928,30 +1224,38 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                             std::thread::sleep(wait);
                         }
                         let from = &nodes[request as usize % nodes.len()];
-                        // The next node's account (a node may not pay itself); the faucet's
-                        // when the net has one node.
-                        let to = match manifest.nodes.len() {
-                            1 => &manifest.faucet_account,
-                            count => &manifest.nodes[(from.index + 1) % count].account,
+                        let (body, senders) = match build(request, from) {
+                            Ok(built) => built,
+                            Err(error) => {
+                                refuse(batch as u64, error);
+                                continue;
+                            }
                         };
-                        let transfer = json!({ "to": to, "amount": 1, "fee": 1 });
-                        let body = json!({ "transfers": vec![transfer; batch] });
                         let submitted_ms = now_ms();
                         match http::post(from.api, "/txs", &body) {
                             Ok(answer) => {
                                 let results = answer["results"].as_array().cloned();
-                                for result in results.unwrap_or_default() {
-                                    match result["id"].as_str() {
+                                for (result, (sender, nonce)) in
+                                    results.unwrap_or_default().iter().zip(senders)
+                                {
+                                    match result["id"].as_str().and_then(parse_hash_text) {
                                         Some(id) => mine.push(Sent {
                                             node: from.index,
-                                            id: id.to_string(),
+                                            id,
+                                            sender,
                                             submitted_ms,
                                         }),
-                                        None => refuse(1, result["error"].to_string()),
+                                        None => {
+                                            if !keys.is_empty() {
+                                                give_back(sender, nonce);
+                                            }
+                                            refuse(1, result["error"].to_string());
+                                        }
                                     }
                                 }
                             }
-                            Err(error) => refuse(batch as u64, error.to_string()),
+                            // The node may have taken some of them: their nonces are not reused.
+                            Err(error) => refuse(senders.len() as u64, error.to_string()),
                         }
                     }
                 })
@@ -961,33 +1265,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
     });
     let sending_s = started.elapsed().as_secs_f64();
 
-    // Poll every accepted transfer on the node that took it, in parallel, until all are final.
-    let settle_deadline = Instant::now() + options.settle;
-    let mut outcomes: Vec<Option<Value>> = Vec::new();
-    outcomes.resize_with(sent.len(), || None);
-    let chunk = sent.len().div_ceil(options.concurrency.min(32)).max(1);
-    std::thread::scope(|scope| {
-        for (slots, items) in outcomes.chunks_mut(chunk).zip(sent.chunks(chunk)) {
-            scope.spawn(move || {
-                loop {
-                    for (slot, item) in slots.iter_mut().zip(items) {
-                        if slot.as_ref().is_some_and(|unit| unit["final"] == json!(true)) {
-                            continue;
-                        }
-                        let api = manifest.nodes[item.node].api;
-                        *slot = http::get(api, &format!("/unit/{}", item.id)).ok();
-                    }
-                    let all_final = slots
-                        .iter()
-                        .all(|unit| unit.as_ref().is_some_and(|u| u["final"] == json!(true)));
-                    if all_final || Instant::now() >= settle_deadline {
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(500));
-                }
-            });
-        }
-    });
+    let outcomes = settle(manifest, &sent, Instant::now() + options.settle);
     let mut confirm = Vec::new();
     let mut finals = Vec::new();
     let (mut applied, mut ignored, mut final_count) = (0u64, 0u64, 0u64);
@@ -1012,6 +1290,8 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
     }
     confirm.sort_unstable();
     finals.sort_unstable();
+    let accounts_used =
+        sent.iter().map(|item| item.sender).collect::<std::collections::BTreeSet<_>>().len();
     let per_s = |count: u64| count as f64 / sending_s.max(1e-9);
     Ok(LoadReport {
         offered_per_s: rate,
@@ -1031,9 +1311,15 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
         confirm_latency_ms_p99: percentile(&confirm, 0.99),
         final_latency_ms_p50: percentile(&finals, 0.5),
         final_latency_ms_p99: percentile(&finals, 0.99),
+        checkpoint_interval_ms: params.target_interval_ms,
+        finality_depth: params.finality_depth,
+        finality_target_ms: (params.finality_depth + 1) * params.target_interval_ms,
         concurrency: options.concurrency,
         batch,
         nodes: nodes.len(),
+        accounts: options.accounts,
+        accounts_used,
+        funding_s,
     })
 }
 

@@ -157,6 +157,10 @@ enum Command {
         /// Transfers per request (POST /txs); 0 = about 200 requests per second.
         #[arg(long, default_value_t = 0)]
         batch: usize,
+        /// Sending accounts the client signs from (funded by the faucet on first use);
+        /// 0 = each node signs from its own account.
+        #[arg(long, default_value_t = 128)]
+        accounts: usize,
     },
     /// Store a file: encrypt and erasure-code it here, submit the StorePut (paid by the faucet)
     /// through a node, hand each shard to its storage node. Prints the file id; the owner key
@@ -319,7 +323,7 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
         Command::Logs { node, lines } => {
             println!("{}", vein_testnet::logs(&Manifest::load(&dir)?, node, lines)?);
         }
-        Command::Load { rate, duration, settle, concurrency, batch } => {
+        Command::Load { rate, duration, settle, concurrency, batch, accounts } => {
             let manifest = Manifest::load(&dir)?;
             let options = LoadOptions {
                 rate,
@@ -327,6 +331,7 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
                 settle: Duration::from_secs(settle),
                 concurrency,
                 batch,
+                accounts,
             };
             let report = vein_testnet::load(&manifest, &options)?;
             println!("{}", to_json(&report));

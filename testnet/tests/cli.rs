@@ -115,6 +115,8 @@ fn load_refuses_bad_options_before_sending() {
         (&["load", "--rate", "0"][..], "--rate"),
         (&["load", "--rate", "10", "--concurrency", "0"], "--concurrency"),
         (&["load", "--rate", "10", "--batch", "20000"], "--batch"),
+        (&["load", "--rate", "10", "--accounts", "1"], "--accounts 1"),
+        (&["load", "--rate", "10", "--accounts", "5000"], "--accounts"),
         (&["load", "--rate", "10"], "no running"),
     ] {
         let (ok, stderr) = run(dir.path(), args);

@@ -139,14 +139,41 @@ impl Keypair {
     }
 }
 
+/// Decompressed public keys kept per thread (cleared when full). Decompressing an account's
+/// key is a field square root, about a tenth of a verification, and a node verifies many
+/// transactions of the same few accounts; `from_bytes` is a pure function, so the cache
+/// changes no answer.
+const VERIFYING_KEYS_CACHED_MAX: usize = 65_536;
+
+thread_local! {
+    static VERIFYING_KEYS: std::cell::RefCell<std::collections::BTreeMap<[u8; 32], VerifyingKey>> =
+        const { std::cell::RefCell::new(std::collections::BTreeMap::new()) };
+}
+
+/// The decompressed key of `account` (cached), or `None` if its bytes are not a valid key.
+fn verifying_key(account: &AccountId) -> Option<VerifyingKey> {
+    let cached = VERIFYING_KEYS.with(|keys| keys.borrow().get(&account.0).copied());
+    if cached.is_some() {
+        return cached;
+    }
+    let key = VerifyingKey::from_bytes(&account.0).ok()?;
+    VERIFYING_KEYS.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        if keys.len() >= VERIFYING_KEYS_CACHED_MAX {
+            keys.clear();
+        }
+        keys.insert(account.0, key);
+    });
+    Some(key)
+}
+
 /// Verify `signature` over `message` by `account`.
 pub fn verify(
     account: &AccountId,
     message: &[u8],
     signature: &Signature,
 ) -> Result<(), CryptoError> {
-    let key = VerifyingKey::from_bytes(&account.0)
-        .map_err(|_| CryptoError::BadPublicKey { account: *account })?;
+    let key = verifying_key(account).ok_or(CryptoError::BadPublicKey { account: *account })?;
     let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
     key.verify(message, &signature).map_err(|_| CryptoError::BadSignature { account: *account })
 }
@@ -166,6 +193,28 @@ mod tests {
         ));
         let other = Keypair::derived("test", 2);
         assert!(verify(&other.account(), b"hello", &signature).is_err());
+    }
+
+    #[test]
+    fn cached_keys_verify_exactly_like_fresh_ones() {
+        let key = Keypair::derived("test", 4);
+        let signature = key.sign(b"hello");
+        for _ in 0..3 {
+            // The first call decompresses and caches; later ones hit the cache.
+            assert!(verify(&key.account(), b"hello", &signature).is_ok());
+            assert!(verify(&key.account(), b"hellO", &signature).is_err());
+        }
+        // Bytes that are no curve point are refused every time, never cached as a key.
+        let bad = (0u8..=255)
+            .map(|byte| AccountId([byte; 32]))
+            .find(|account| VerifyingKey::from_bytes(&account.0).is_err())
+            .unwrap();
+        for _ in 0..2 {
+            assert_eq!(
+                verify(&bad, b"hello", &signature),
+                Err(CryptoError::BadPublicKey { account: bad })
+            );
+        }
     }
 
     #[test]

@@ -714,23 +714,25 @@ impl Node {
         kind: TxKind,
         fee: u64,
     ) -> Result<Transaction, RejectReason> {
-        let anchors = self.chain.anchors();
-        let selection = self.tips.select(
-            &self.dag,
-            self.chain.ledger(),
-            self.chain.epoch(),
-            &anchors,
-            &mut self.rng,
-        );
+        let parents = self.select_parents();
         let body = TransactionBody {
             from: self.account,
             nonce,
             kind,
             fee,
-            parents: selection.parents,
+            parents,
             issued_at_ms: self.now_ms,
         };
         Ok(body.sign(&self.config.key)?)
+    }
+
+    /// Parents for a new transaction by this node's tip selection: what it would approve if it
+    /// signed now. A wallet that signs elsewhere asks for these (the API's `GET /parents`).
+    pub fn select_parents(&mut self) -> [Hash; 2] {
+        let anchors = self.chain.anchors();
+        self.tips
+            .select(&self.dag, self.chain.ledger(), self.chain.epoch(), &anchors, &mut self.rng)
+            .parents
     }
 
     /// Validate and insert a transaction; gossip it on success.
@@ -741,6 +743,21 @@ impl Node {
     ) -> Result<(), RejectReason> {
         let unit = Unit::new(tx)?;
         self.accept_unit(unit, false, from)
+    }
+
+    /// Validate and insert signed transactions in order (a wallet's batch); one outcome each,
+    /// the id on success.
+    pub fn accept_transactions(
+        &mut self,
+        txs: Vec<Transaction>,
+    ) -> Vec<Result<Hash, RejectReason>> {
+        txs.into_iter()
+            .map(|tx| {
+                let unit = Unit::new(tx)?;
+                let id = unit.id;
+                self.accept_unit(unit, false, None).map(|()| id)
+            })
+            .collect()
     }
 
     /// Validate and insert a unit. `signature_checked` is true only for units that came out of

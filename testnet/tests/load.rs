@@ -1,0 +1,66 @@
+//! `vein-testnet load` signing on the client: against a real 2-node testnet it funds its load
+//! accounts from the faucet once, signs transfers from many of them round robin (parents from
+//! the nodes' `GET /parents`), and every transfer it got accepted ends applied and final. A
+//! second run reuses the funded accounts and their next nonces; the node-signed mode
+//! (`--accounts 0`) still works. Waits are bounded by `--settle`, not timed.
+
+// Test code: panics are the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::Net;
+use serde_json::Value;
+
+fn load(net: &Net, accounts: &str) -> Value {
+    let report = net.cli(&[
+        "load",
+        "--rate",
+        "40",
+        "--duration",
+        "2",
+        "--settle",
+        "90",
+        "--concurrency",
+        "4",
+        "--accounts",
+        accounts,
+    ]);
+    serde_json::from_str(&report).unwrap()
+}
+
+fn assert_all_final(report: &Value, submitted: u64) {
+    assert_eq!(report["refused"], 0, "{report}");
+    assert_eq!(report["submitted"], submitted, "{report}");
+    assert_eq!(report["applied"], submitted, "{report}");
+    assert_eq!(report["ignored"], 0, "{report}");
+    assert_eq!(report["final_count"], submitted, "{report}");
+    assert!(report["final_latency_ms_p50"].as_u64().is_some(), "{report}");
+}
+
+#[test]
+fn client_signed_load_uses_many_accounts_and_every_transfer_becomes_final() {
+    let net = Net::new();
+    net.cli(&["up", "--nodes", "2", "--nonces", "16", "--interval-ms", "1000", "--k", "3"]);
+
+    let first = load(&net, "8");
+    assert_all_final(&first, 80);
+    assert_eq!(first["accounts"], 8, "{first}");
+    assert_eq!(first["accounts_used"], 8, "{first}");
+    assert!(first["funding_s"].as_f64().unwrap() > 0.0, "{first}");
+    assert_eq!(first["finality_target_ms"], 4_000, "{first}");
+
+    // Funded already: no second funding, and the nonces continue where the first run stopped
+    // (a reused nonce would be a conflict, and one of the pair would be ignored).
+    let second = load(&net, "8");
+    assert_all_final(&second, 80);
+    assert_eq!(second["funding_s"], 0.0, "{second}");
+    let account = vein_testnet::load_key(&net.manifest().chain_id, 3).account();
+    let balance = net.get(0, &format!("/balance/{}", account.to_hex())).unwrap();
+    assert_eq!(balance["next_nonce"], 20, "{balance}");
+
+    // The old mode: each node signs from its own account.
+    let nodes = load(&net, "0");
+    assert_all_final(&nodes, 80);
+    assert_eq!(nodes["accounts_used"], 2, "{nodes}");
+}
