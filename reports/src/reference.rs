@@ -40,6 +40,10 @@ pub const CITATION_STRICTLY_HEAVIER: &str = "Rosenfeld 2014 eq. (1) model, attac
 /// Eyal & Sirer citation.
 pub const CITATION_EYAL_SIRER: &str = "I. Eyal, E. G. Sirer, Majority is not Enough: Bitcoin \
      Mining is Vulnerable (FC 2014), section 4";
+/// The selfish-mining reference with proof of space's deadline credit is derived in this
+/// repository from Eyal–Sirer's strategy, not taken from the paper.
+pub const CITATION_SELFISH_DEADLINE: &str = "Eyal–Sirer (FC 2014) section 4 strategy; revenue with \
+    the deadline credit derived in vein docs/scenarios.md, family 6";
 /// Chia green paper citation.
 pub const CITATION_CHIA: &str = "B. Cohen, K. Pietrzak, The Chia Network Blockchain (green paper), \
      section 2.2, citing Bagaria et al. 2019 on correlated randomness";

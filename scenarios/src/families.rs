@@ -693,7 +693,7 @@ fn selfish<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
         Some(Reference::new(
             expected,
             "Eyal–Sirer strategy, γ = 0, deadlines from the parent's timestamp",
-            reference::CITATION_EYAL_SIRER,
+            reference::CITATION_SELFISH_DEADLINE,
         )),
     )?
     .with_other_reference(Reference::new(
