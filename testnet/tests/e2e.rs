@@ -34,8 +34,10 @@ impl Net {
     /// Ledger root of the active checkpoint at `height` on `node`.
     fn root_at(&self, node: usize, height: u64) -> Option<String> {
         let top = self.status(node)["height"].as_u64()?;
-        let list =
-            self.get(node, &format!("/checkpoints?limit={}", top.checked_sub(height)? + 1))?;
+        // A margin over `top - height + 1`: the node may forge or accept checkpoints between
+        // the status request and this one (seen once under load: "no root at height 35").
+        let limit = top.checked_sub(height)? + 1 + 64;
+        let list = self.get(node, &format!("/checkpoints?limit={limit}"))?;
         list["checkpoints"]
             .as_array()?
             .iter()
