@@ -44,6 +44,7 @@ fn every_family_but_the_double_spend_race_has_a_snapshot() {
         "tips",
         "storage-cheating",
         "shard-loss",
+        "plot-sharing",
     ];
     let mut expected: Vec<&str> =
         small::FAMILIES.iter().copied().filter(|f| *f != "double-spend").collect();
@@ -78,4 +79,5 @@ canonical! {
     tips => "tips",
     storage_cheating => "storage-cheating",
     shard_loss => "shard-loss",
+    plot_sharing => "plot-sharing",
 }

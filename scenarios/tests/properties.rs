@@ -378,6 +378,19 @@ fn storage_cheating() {
     check_family("storage-cheating", "storage_cheating", no_check);
 }
 
+/// A plot proves space only for the account it was made for: every checkpoint an identity
+/// forged over the owner's plot is refused by every honest node.
+#[test]
+fn plot_sharing() {
+    check_family("plot-sharing", "plot_sharing", |_, run| {
+        failures(all_of(
+            run,
+            "shared_proof_refused",
+            "a plot's nonces bind its account, so another identity's proof over it is invalid",
+        ))
+    });
+}
+
 /// Erasure coding: the file decodes from the survivors iff n − crashed ≥ k, and can only be
 /// restored if it survives.
 #[test]

@@ -28,6 +28,7 @@ pub const FAMILIES: &[&str] = &[
     "tips",
     "storage-cheating",
     "shard-loss",
+    "plot-sharing",
 ];
 
 /// The shipped file `scenarios/{family}.toml` with `edit` applied, validated.
@@ -115,6 +116,13 @@ pub fn points(family: &str) -> Vec<Scenario> {
         "tips" => vec![shipped(family, |s| {
             s.run.duration_s = 40;
             s.network.latency_ms = 10;
+        })],
+        // Real plots: 4 nonces a miner keeps a run to a few seconds (every node regenerates
+        // one nonce per checkpoint to verify it); latency 2 ms is 0.2% of T.
+        "plot-sharing" => vec![shipped(family, |s| {
+            s.network.nonces_per_node = 4;
+            s.run.duration_s = 60;
+            s.set_parameter("split", 3.0).unwrap_or_else(|error| panic!("{error}"));
         })],
         "storage-cheating" => vec![shipped(family, |s| {
             s.run.duration_s = 60;
