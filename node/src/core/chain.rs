@@ -40,7 +40,11 @@ use crate::core::poc::challenge::generation_signature_for;
 use crate::core::poc::retarget::{RETARGET_WINDOW, next_base_target};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::ops::Bound::{Excluded, Unbounded};
 use std::sync::Arc;
+
+/// A head candidate's place in the ranking: heavier first, then first seen, then id.
+type RankKey = (Reverse<u128>, u64, Hash);
 
 /// Largest unconfirmed cone one checkpoint may order. Bounds the work a peer can cause.
 pub const CHECKPOINT_CONE_UNITS_MAX: usize = 1_000_000;
@@ -163,7 +167,7 @@ pub struct Chain {
     genesis_id: Hash,
     headers: BTreeMap<Hash, Header>,
     /// Candidates for the head, best first: (weight desc, first seen, id).
-    ranking: BTreeSet<(Reverse<u128>, u64, Hash)>,
+    ranking: BTreeSet<RankKey>,
     /// Invalid checkpoints and their heights (forgotten below the prune horizon).
     invalid: BTreeMap<Hash, u64>,
     waiting: BTreeMap<Hash, (Hash, Arc<Checkpoint>)>,
@@ -543,8 +547,19 @@ impl Chain {
     /// candidate still lacks (the caller requests them).
     pub fn update_head(&mut self, dag: &mut Dag) -> Vec<Hash> {
         let mut missing = Vec::new();
-        let candidates: Vec<Hash> = self.ranking.iter().map(|(_, _, id)| *id).collect();
-        for candidate in candidates {
+        // Walked with a cursor rather than collected: this runs for every inserted unit, and
+        // almost always stops at the first candidate (the head), while the ranking holds every
+        // header above the prune horizon. Entries removed behind the loop's back (a branch that
+        // failed to connect) are invalid, and `branch_to` would skip them anyway.
+        let mut cursor: Option<RankKey> = None;
+        loop {
+            let next = match &cursor {
+                None => self.ranking.iter().next(),
+                Some(key) => self.ranking.range((Excluded(key), Unbounded)).next(),
+            };
+            let Some(key) = next.copied() else { break };
+            cursor = Some(key);
+            let candidate = key.2;
             if candidate == self.head().id {
                 return missing;
             }

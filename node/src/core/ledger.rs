@@ -31,6 +31,10 @@ use std::sync::Arc;
 /// How far above the floor a nonce may be.
 pub const NONCE_WINDOW: u64 = 1024;
 
+/// Bytes one account with no nonces above its floor adds to the root's input (key, balance,
+/// floor, count): the buffer's starting size per account.
+const ACCOUNT_ROOT_BYTES: usize = 32 + 8 + 8 + 8;
+
 /// Largest storage proof a put may require: half a message, leaving room for the envelope,
 /// the transaction and slack.
 pub const PROOF_BYTES_MAX: usize = crate::core::wire::MESSAGE_BYTES_MAX / 2;
@@ -685,15 +689,21 @@ impl Ledger {
         hasher.update(&self.genesis_supply.to_le_bytes());
         hasher.update(&self.minted.to_le_bytes());
         hasher.update(&self.burned.to_le_bytes());
+        // The same byte stream as one `update` per field, written to a buffer first: BLAKE3
+        // hashes a long input many chunks at a time (SIMD) but a stream of 8-byte updates one
+        // block at a time, and every node computes this root for every checkpoint it checks
+        // (at 1,000 simulated nodes it was the largest single cost of a run).
+        let mut buffer = Vec::with_capacity(self.accounts.len() * ACCOUNT_ROOT_BYTES);
         for (account, state) in &self.accounts {
-            hasher.update(account.as_bytes());
-            hasher.update(&state.balance.to_le_bytes());
-            hasher.update(&state.nonce_floor.to_le_bytes());
-            hasher.update(&(state.used_above_floor.len() as u64).to_le_bytes());
+            buffer.extend_from_slice(account.as_bytes());
+            buffer.extend_from_slice(&state.balance.to_le_bytes());
+            buffer.extend_from_slice(&state.nonce_floor.to_le_bytes());
+            buffer.extend_from_slice(&(state.used_above_floor.len() as u64).to_le_bytes());
             for nonce in &state.used_above_floor {
-                hasher.update(&nonce.to_le_bytes());
+                buffer.extend_from_slice(&nonce.to_le_bytes());
             }
         }
+        hasher.update(&buffer);
         // Appended only when there are contracts, so ledgers without storage keep the roots
         // they had before contracts existed. The domain tag and count delimit the section.
         if !self.contracts.is_empty() {
