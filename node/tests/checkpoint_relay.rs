@@ -6,8 +6,11 @@
 //! stayed on an equally heavy rival, which a following split then finalised.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use vein_node::core::dag::Unit;
+use vein_node::core::hash::Hash;
 use vein_node::core::message::Message;
-use vein_node::core::node::{Node, NodeConfig, Output};
+use vein_node::core::node::{Node, NodeConfig, Output, SharedUnitCache, UnitCache};
 use vein_node::core::params::{Genesis, Params};
 use vein_node::localnet::{LocalNet, model_genesis};
 
@@ -81,4 +84,70 @@ fn a_released_descendant_is_relayed_with_its_parent() {
     assert!(relayed.contains(&checkpoints[tip]), "the released tip was not relayed");
     // Parents before children, so that a peer connects them as they come.
     assert_eq!(relayed, vec![checkpoints[tip - 1].clone(), checkpoints[tip].clone()]);
+}
+
+/// A [`SharedUnitCache`] that counts how often it vouched for a checkpoint's signature.
+#[derive(Debug, Default)]
+struct CountingMemo {
+    inner: SharedUnitCache,
+    vouched: AtomicU64,
+}
+
+impl UnitCache for CountingMemo {
+    fn get(&self, key: &Hash) -> Option<Arc<Unit>> {
+        self.inner.get(key)
+    }
+    fn put(&self, key: Hash, unit: Arc<Unit>) {
+        self.inner.put(key, unit)
+    }
+    fn checkpoint_signature_checked(&self, id: &Hash) -> bool {
+        let checked = self.inner.checkpoint_signature_checked(id);
+        if checked {
+            self.vouched.fetch_add(1, Ordering::Relaxed);
+        }
+        checked
+    }
+    fn record_checkpoint_signature(&self, id: Hash) {
+        self.inner.record_checkpoint_signature(id)
+    }
+}
+
+/// Nodes of one simulation share checkpoint signature results keyed by the id, which hashes
+/// the signature too: a forged signature on a memoised body is a different id and is checked
+/// (and refused) like any other.
+#[test]
+fn a_shared_signature_memo_never_vouches_for_other_bytes() {
+    let (genesis, checkpoints) = chain();
+    let genesis = Arc::new(genesis);
+    let memo = Arc::new(CountingMemo { inner: SharedUnitCache::new(64), ..Default::default() });
+    let node = |index: u64| {
+        let mut config = NodeConfig::new(
+            genesis.clone(),
+            vein_node::core::crypto::Keypair::derived("memo", index),
+            [index as u8; 32],
+        );
+        config.mining = false;
+        config.unit_cache = Some(memo.clone());
+        let mut node = Node::new(config).unwrap();
+        node.add_peer(9);
+        node
+    };
+    let (mut first, mut second) = (node(0), node(1));
+    let now = 10_000_000;
+    let Ok(Message::Checkpoint(original)) = Message::decode(&checkpoints[0]) else {
+        panic!("not a checkpoint")
+    };
+    first.on_message(now, 9, &checkpoints[0]);
+    assert!(first.chain().header(&original.id().unwrap()).is_some());
+    assert_eq!(memo.vouched.load(Ordering::Relaxed), 0, "the first sight is checked");
+
+    let mut forged = original.clone();
+    forged.signature.0[10] ^= 1;
+    second.on_message(now, 9, &Message::Checkpoint(forged.clone()).encode().unwrap());
+    assert!(second.chain().header(&forged.id().unwrap()).is_none(), "forged signature accepted");
+    assert_eq!(memo.vouched.load(Ordering::Relaxed), 0, "memo vouched for other bytes");
+
+    second.on_message(now, 9, &checkpoints[0]);
+    assert!(second.chain().header(&original.id().unwrap()).is_some());
+    assert_eq!(memo.vouched.load(Ordering::Relaxed), 1, "the memo was not used");
 }

@@ -34,6 +34,7 @@ use crate::core::dag::{Confirmation, Dag, Outcome};
 use crate::core::events::Event;
 use crate::core::hash::Hash;
 use crate::core::ledger::{Ledger, Undo};
+use crate::core::node::UnitCache;
 use crate::core::params::{Genesis, GenesisError, Params};
 use crate::core::poc::PocMode;
 use crate::core::poc::challenge::generation_signature_for;
@@ -188,6 +189,7 @@ pub struct Chain {
     events: Vec<Event>,
     /// The storage node set (`Genesis::storage_nodes`), fixed at genesis in v0.
     storage_nodes: Arc<[AccountId]>,
+    signature_memo: Option<Arc<dyn UnitCache>>,
 }
 
 impl Chain {
@@ -239,7 +241,14 @@ impl Chain {
             final_height: 0,
             events: Vec::new(),
             storage_nodes: genesis.storage_nodes().into(),
+            signature_memo: None,
         })
+    }
+
+    /// Share checkpoint signature results with the other nodes of one simulation (see
+    /// [`UnitCache::checkpoint_signature_checked`]); production nodes have none.
+    pub fn set_signature_memo(&mut self, memo: Option<Arc<dyn UnitCache>>) {
+        self.signature_memo = memo;
     }
 
     pub fn params(&self) -> &Params {
@@ -475,8 +484,15 @@ impl Chain {
             challenge_refresh: self.params.challenge_refresh,
             parents_max: self.params.checkpoint_parents_max,
             poc: &self.genesis.poc,
+            signature_checked: self
+                .signature_memo
+                .as_ref()
+                .is_some_and(|memo| memo.checkpoint_signature_checked(&id)),
         };
         checkpoint.validate_header(&prev, &context)?;
+        if let Some(memo) = &self.signature_memo {
+            memo.record_checkpoint_signature(id);
+        }
         let body = &checkpoint.body;
         let mut header = Header {
             id,

@@ -79,6 +79,13 @@ pub struct NodeConfig {
 pub trait UnitCache: Send + Sync + std::fmt::Debug {
     fn get(&self, key: &Hash) -> Option<Arc<Unit>>;
     fn put(&self, key: Hash, unit: Arc<Unit>);
+    /// Whether a checkpoint with this id (the hash of all its bytes, signature included) has
+    /// already passed its signature check on some node: the check is a pure function of those
+    /// bytes, so every node of one simulation would reach the same answer.
+    fn checkpoint_signature_checked(&self, _id: &Hash) -> bool {
+        false
+    }
+    fn record_checkpoint_signature(&self, _id: Hash) {}
 }
 
 /// A simple shared cache (a mutex around a map); bounded by `capacity` entries, cleared when
@@ -86,12 +93,17 @@ pub trait UnitCache: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Default)]
 pub struct SharedUnitCache {
     units: std::sync::Mutex<BTreeMap<Hash, Arc<Unit>>>,
+    checkpoint_signatures: std::sync::Mutex<BTreeSet<Hash>>,
     capacity: usize,
 }
 
 impl SharedUnitCache {
     pub fn new(capacity: usize) -> SharedUnitCache {
-        SharedUnitCache { units: std::sync::Mutex::new(BTreeMap::new()), capacity }
+        SharedUnitCache {
+            units: std::sync::Mutex::new(BTreeMap::new()),
+            checkpoint_signatures: std::sync::Mutex::new(BTreeSet::new()),
+            capacity,
+        }
     }
 }
 
@@ -106,6 +118,19 @@ impl UnitCache for SharedUnitCache {
                 units.clear();
             }
             units.insert(key, unit);
+        }
+    }
+
+    fn checkpoint_signature_checked(&self, id: &Hash) -> bool {
+        self.checkpoint_signatures.lock().is_ok_and(|checked| checked.contains(id))
+    }
+
+    fn record_checkpoint_signature(&self, id: Hash) {
+        if let Ok(mut checked) = self.checkpoint_signatures.lock() {
+            if checked.len() >= self.capacity {
+                checked.clear();
+            }
+            checked.insert(id);
         }
     }
 }
@@ -350,7 +375,8 @@ pub struct Node {
 
 impl Node {
     pub fn new(config: NodeConfig) -> Result<Node, GenesisError> {
-        let chain = Chain::new(&config.genesis)?;
+        let mut chain = Chain::new(&config.genesis)?;
+        chain.set_signature_memo(config.unit_cache.clone());
         let dag = Dag::new(chain.genesis_id(), config.limits.orphan_units_max);
         let tips = TipSelector::new(config.tip_strategy);
         let account = config.key.account();
