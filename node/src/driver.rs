@@ -480,7 +480,7 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
                 Wake::Received(Ok((from, bytes))) => {
                     let now = self.clock.now_ms();
                     let peer = self.peer_id(from);
-                    self.node.on_message(now, peer, &bytes);
+                    self.node.on_shared_message(now, peer, &bytes);
                     // Take what else has already arrived before flushing: under load one turn
                     // (timer, futures, flush) then serves a run of messages, not each one.
                     for _ in 1..self.receive_batch {
@@ -488,7 +488,7 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
                             break;
                         };
                         let peer = self.peer_id(from);
-                        self.node.on_message(now, peer, &bytes);
+                        self.node.on_shared_message(now, peer, &bytes);
                     }
                 }
                 Wake::Received(Err(NetError::Closed)) => return Err(NetError::Closed.into()),

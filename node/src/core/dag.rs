@@ -19,30 +19,74 @@
 
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
+use crate::core::message::Message;
 use crate::core::transaction::Transaction;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// An immutable, content-addressed unit shared between the DAG, the mempool and (in the
 /// simulator) between nodes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Unit {
     pub id: Hash,
     pub tx: Transaction,
     /// Length of the canonical encoding, for size accounting.
     pub encoded_bytes: usize,
+    /// The unit's gossip envelope (`Message::Transaction`), made once and shared by every
+    /// relay of this copy: in a simulation, by every node that shares the copy.
+    envelope: OnceLock<Arc<Vec<u8>>>,
 }
+
+/// Equal units have equal ids; the envelope is derived from the transaction.
+impl PartialEq for Unit {
+    fn eq(&self, other: &Unit) -> bool {
+        self.id == other.id && self.tx == other.tx && self.encoded_bytes == other.encoded_bytes
+    }
+}
+
+impl Eq for Unit {}
 
 impl Unit {
     /// Wrap a transaction, computing its id from its canonical encoding.
     pub fn new(tx: Transaction) -> Result<Arc<Unit>, crate::core::wire::WireError> {
         let bytes = tx.encode()?;
-        Ok(Arc::new(Unit { id: Hash::of(&bytes), tx, encoded_bytes: bytes.len() }))
+        Ok(Arc::new(Unit {
+            id: Hash::of(&bytes),
+            tx,
+            encoded_bytes: bytes.len(),
+            envelope: OnceLock::new(),
+        }))
     }
 
     /// Wrap a transaction decoded from `bytes` (its canonical encoding), reusing them for the id.
     pub fn from_canonical(tx: Transaction, bytes: &[u8]) -> Arc<Unit> {
-        Arc::new(Unit { id: Hash::of(bytes), tx, encoded_bytes: bytes.len() })
+        Arc::new(Unit {
+            id: Hash::of(bytes),
+            tx,
+            encoded_bytes: bytes.len(),
+            envelope: OnceLock::new(),
+        })
+    }
+
+    /// The `Message::Transaction` envelope of this unit, encoded on first use.
+    pub fn envelope(&self) -> Result<Arc<Vec<u8>>, crate::core::wire::WireError> {
+        if let Some(envelope) = self.envelope.get() {
+            return Ok(envelope.clone());
+        }
+        let envelope = Arc::new(Message::Transaction(self.tx.clone()).encode()?);
+        Ok(self.envelope.get_or_init(|| envelope).clone())
+    }
+
+    /// Adopt `envelope`, the bytes this unit arrived in, as its gossip envelope (if it has none
+    /// yet): relays then forward the very bytes they received. The caller has checked that
+    /// they are this unit's `Message::Transaction` envelope.
+    pub fn adopt_envelope(&self, envelope: &Arc<Vec<u8>>) {
+        let _ = self.envelope.set(envelope.clone());
+    }
+
+    /// The envelope, if one was made or adopted.
+    pub fn envelope_if_made(&self) -> Option<&Arc<Vec<u8>>> {
+        self.envelope.get()
     }
 }
 

@@ -86,6 +86,13 @@ pub trait UnitCache: Send + Sync + std::fmt::Debug {
         false
     }
     fn record_checkpoint_signature(&self, _id: Hash) {}
+    /// The unit whose gossip envelope is exactly this allocation (pointer identity, not
+    /// content): a receiver of shared bytes learns the id without hashing them.
+    fn unit_for_envelope(&self, _envelope: &Arc<Vec<u8>>) -> Option<Arc<Unit>> {
+        None
+    }
+    /// Remember `unit` under its envelope's allocation ([`UnitCache::unit_for_envelope`]).
+    fn record_envelope(&self, _unit: &Arc<Unit>) {}
 }
 
 /// A simple shared cache (a mutex around a map); bounded by `capacity` entries, cleared when
@@ -94,6 +101,10 @@ pub trait UnitCache: Send + Sync + std::fmt::Debug {
 pub struct SharedUnitCache {
     units: std::sync::Mutex<BTreeMap<Hash, Arc<Unit>>>,
     checkpoint_signatures: std::sync::Mutex<BTreeSet<Hash>>,
+    /// Units by the address of their envelope. Each entry holds its unit, and the unit holds
+    /// the envelope, so no address here can be freed and reused while its entry exists; a
+    /// lookup still checks pointer equality. Looked up and cleared, never iterated.
+    envelopes: std::sync::Mutex<std::collections::HashMap<usize, Arc<Unit>>>,
     capacity: usize,
 }
 
@@ -102,6 +113,7 @@ impl SharedUnitCache {
         SharedUnitCache {
             units: std::sync::Mutex::new(BTreeMap::new()),
             checkpoint_signatures: std::sync::Mutex::new(BTreeSet::new()),
+            envelopes: std::sync::Mutex::new(std::collections::HashMap::new()),
             capacity,
         }
     }
@@ -131,6 +143,23 @@ impl UnitCache for SharedUnitCache {
                 checked.clear();
             }
             checked.insert(id);
+        }
+    }
+
+    fn unit_for_envelope(&self, envelope: &Arc<Vec<u8>>) -> Option<Arc<Unit>> {
+        let envelopes = self.envelopes.lock().ok()?;
+        let unit = envelopes.get(&(Arc::as_ptr(envelope) as usize))?;
+        let same = unit.envelope_if_made().is_some_and(|own| Arc::ptr_eq(own, envelope));
+        same.then(|| unit.clone())
+    }
+
+    fn record_envelope(&self, unit: &Arc<Unit>) {
+        let Some(envelope) = unit.envelope_if_made() else { return };
+        if let Ok(mut envelopes) = self.envelopes.lock() {
+            if envelopes.len() >= self.capacity {
+                envelopes.clear();
+            }
+            envelopes.insert(Arc::as_ptr(envelope) as usize, unit.clone());
         }
     }
 }
@@ -546,13 +575,32 @@ impl Node {
 
     /// Bytes from a peer. Never panics; bad input is counted, scored and dropped.
     pub fn on_message(&mut self, now_ms: u64, from: PeerId, bytes: &[u8]) {
+        self.handle_message(now_ms, from, bytes, None);
+    }
+
+    /// [`Node::on_message`] for bytes behind an `Arc`, as a transport that shares received
+    /// bytes delivers them: a unit that arrives this way relays these same bytes, and in a
+    /// simulation a receiver of an envelope the unit cache knows skips hashing it.
+    pub fn on_shared_message(&mut self, now_ms: u64, from: PeerId, bytes: &Arc<Vec<u8>>) {
+        self.handle_message(now_ms, from, bytes, Some(bytes));
+    }
+
+    fn handle_message(
+        &mut self,
+        now_ms: u64,
+        from: PeerId,
+        bytes: &[u8],
+        shared: Option<&Arc<Vec<u8>>>,
+    ) {
         self.now_ms = self.now_ms.max(now_ms);
         self.stats.messages_in += 1;
         if !self.peers.contains_key(&from) {
             self.add_peer(from);
         }
         match Message::peek_unit(bytes) {
-            Some(UnitBytes::Transaction(body)) => return self.on_transaction_bytes(from, body),
+            Some(UnitBytes::Transaction(body)) => {
+                return self.on_transaction_bytes(from, body, shared);
+            }
             // Every peer relays every checkpoint: drop the copies of one already held without
             // decoding them (bytes with a known id are that checkpoint's bytes).
             Some(peeked @ UnitBytes::Checkpoint(_))
@@ -609,8 +657,14 @@ impl Node {
     /// A transaction from a peer, as its canonical bytes. The id is their hash, so a duplicate
     /// (gossip fan-out delivers each unit about fan-out times) costs one hash and one lookup and
     /// is never decoded: bytes with a known id are that unit's bytes.
-    fn on_transaction_bytes(&mut self, from: PeerId, body: &[u8]) {
-        let id = Hash::of(body);
+    fn on_transaction_bytes(&mut self, from: PeerId, body: &[u8], shared: Option<&Arc<Vec<u8>>>) {
+        let cache = self.config.unit_cache.clone();
+        // The same allocation as a cached unit's envelope: the same bytes, so the same id.
+        let by_envelope = cache
+            .as_ref()
+            .zip(shared)
+            .and_then(|(cache, envelope)| cache.unit_for_envelope(envelope));
+        let id = by_envelope.as_ref().map_or_else(|| Hash::of(body), |unit| unit.id);
         if self.dag.knows(&id) {
             // Counted as `accept_unit` would: a late copy of a final, pruned unit.
             if self.dag.pruned_height(&id).is_some() {
@@ -618,9 +672,8 @@ impl Node {
             }
             return;
         }
-        let cache = self.config.unit_cache.clone();
         // Identical bytes decode and verify identically: reuse the shared, verified copy.
-        let cached = cache.as_ref().and_then(|cache| cache.get(&id));
+        let cached = by_envelope.or_else(|| cache.as_ref().and_then(|cache| cache.get(&id)));
         let (unit, signature_checked) = match cached {
             Some(unit) => (unit, true),
             None => {
@@ -629,6 +682,11 @@ impl Node {
                     Err(error) => return self.reject(Some(from), RejectReason::Malformed(error)),
                 };
                 let unit = Unit::from_canonical(tx, body);
+                if let Some(envelope) = shared {
+                    // These are the unit's envelope bytes (peeked as a transaction message
+                    // whose body decoded canonically): relay them as they are.
+                    unit.adopt_envelope(envelope);
+                }
                 match &cache {
                     // Verified here, before the plausibility checks, so that the cached copy
                     // never needs verifying again on any node.
@@ -637,6 +695,7 @@ impl Node {
                             return self.reject(Some(from), RejectReason::BadSignature);
                         }
                         cache.put(id, unit.clone());
+                        cache.record_envelope(&unit);
                         (unit, true)
                     }
                     None => (unit, false),
@@ -877,8 +936,11 @@ impl Node {
     }
 
     fn gossip_transaction(&mut self, unit: &Arc<Unit>, from: Option<PeerId>) {
-        let Ok(bytes) = Message::Transaction(unit.tx.clone()).encode() else { return };
-        let bytes = Arc::new(bytes);
+        let made = unit.envelope_if_made().is_some();
+        let Ok(bytes) = unit.envelope() else { return };
+        if !made && let Some(cache) = &self.config.unit_cache {
+            cache.record_envelope(unit);
+        }
         let candidates: Vec<PeerId> =
             self.peers.keys().copied().filter(|peer| Some(*peer) != from).collect();
         let fanout = self.config.gossip_fanout.min(candidates.len());

@@ -1,0 +1,113 @@
+#![allow(clippy::unwrap_used)] // Test helpers may unwrap: a failure is a test failure.
+//! Units relay the bytes they arrived in, and nodes of one simulation that share a unit cache
+//! recognise a shared envelope by its allocation instead of hashing it. The memo is keyed by
+//! pointer identity: other bytes, even the same bytes in another allocation, take the normal
+//! path (hash, decode, verify).
+
+use std::sync::Arc;
+use vein_node::core::message::Message;
+use vein_node::core::node::{Node, NodeConfig, Output, SharedUnitCache, UnitCache};
+use vein_node::core::params::Params;
+use vein_node::core::transaction::{Transaction, TransactionBody, TxKind};
+use vein_node::localnet::model_genesis;
+
+struct Net {
+    nodes: Vec<Node>,
+    transfer: Transaction,
+    tampered: Transaction,
+}
+
+fn net(cache: &Arc<SharedUnitCache>) -> Net {
+    let (genesis, keys) = model_genesis("envelopes", &[100, 100], 1_000_000, Params::default());
+    let genesis_id = genesis.id().unwrap();
+    let genesis = Arc::new(genesis);
+    let nodes = (0..3u8)
+        .map(|index| {
+            let mut config =
+                NodeConfig::new(genesis.clone(), keys[usize::from(index) % 2].clone(), [index; 32]);
+            config.mining = false;
+            config.unit_cache = Some(cache.clone());
+            let mut node = Node::new(config).unwrap();
+            node.add_peer(7);
+            node.add_peer(8);
+            node
+        })
+        .collect();
+    let body = TransactionBody {
+        from: keys[1].account(),
+        nonce: 0,
+        kind: TxKind::Transfer { to: keys[0].account(), amount: 5 },
+        fee: 2,
+        parents: [genesis_id, genesis_id],
+        issued_at_ms: 1_000,
+    };
+    let transfer = body.sign(&keys[1]).unwrap();
+    let mut tampered = transfer.clone();
+    tampered.body.kind = TxKind::Transfer { to: keys[0].account(), amount: 500 };
+    Net { nodes, transfer, tampered }
+}
+
+/// The transaction envelopes a node sent since the last call.
+fn relayed(node: &mut Node) -> Vec<Arc<Vec<u8>>> {
+    let mut sent = Vec::new();
+    while let Some(output) = node.poll_output() {
+        if let Output::Send { bytes, .. } = output
+            && matches!(Message::decode(&bytes), Ok(Message::Transaction(_)))
+        {
+            sent.push(bytes);
+        }
+    }
+    sent
+}
+
+#[test]
+fn a_unit_relays_the_bytes_it_arrived_in() {
+    let cache = Arc::new(SharedUnitCache::new(64));
+    let Net { mut nodes, transfer, .. } = net(&cache);
+    let envelope = Arc::new(Message::Transaction(transfer.clone()).encode().unwrap());
+    nodes[0].on_shared_message(1_000, 7, &envelope);
+    assert!(nodes[0].dag().contains(&transfer.id().unwrap()));
+    let sent = relayed(&mut nodes[0]);
+    assert!(!sent.is_empty(), "the unit was not relayed");
+    assert!(sent.iter().all(|bytes| Arc::ptr_eq(bytes, &envelope)), "relayed a re-encoding");
+    let cached = cache.unit_for_envelope(&envelope).expect("the envelope was not remembered");
+    assert_eq!(cached.id, transfer.id().unwrap());
+}
+
+#[test]
+fn only_the_same_allocation_is_recognised() {
+    let cache = Arc::new(SharedUnitCache::new(64));
+    let Net { mut nodes, transfer, tampered } = net(&cache);
+    let envelope = Arc::new(Message::Transaction(transfer.clone()).encode().unwrap());
+    nodes[0].on_shared_message(1_000, 7, &envelope);
+    // Equal bytes in another allocation: not recognised by address, accepted by content.
+    let copy = Arc::new(envelope.to_vec());
+    assert!(cache.unit_for_envelope(&copy).is_none());
+    nodes[1].on_shared_message(1_000, 7, &copy);
+    assert!(nodes[1].dag().contains(&transfer.id().unwrap()));
+    // Other bytes are checked as always: a tampered transfer fails its signature.
+    let forged = Arc::new(Message::Transaction(tampered.clone()).encode().unwrap());
+    assert!(cache.unit_for_envelope(&forged).is_none());
+    nodes[2].on_shared_message(1_000, 7, &forged);
+    assert!(!nodes[2].dag().contains(&tampered.id().unwrap()));
+    assert_eq!(nodes[2].stats().rejected.get("bad_signature"), Some(&1));
+    // And the shared envelope itself is known on a node that never saw the unit.
+    nodes[2].on_shared_message(1_000, 8, &envelope);
+    assert!(nodes[2].dag().contains(&transfer.id().unwrap()));
+}
+
+#[test]
+fn a_cleared_cache_forgets_addresses() {
+    // Capacity 1: remembering a second envelope clears the first, which must then take the
+    // normal path rather than a stale entry.
+    let cache = Arc::new(SharedUnitCache::new(1));
+    let Net { mut nodes, transfer, .. } = net(&cache);
+    let envelope = Arc::new(Message::Transaction(transfer.clone()).encode().unwrap());
+    nodes[0].on_shared_message(1_000, 7, &envelope);
+    let other = vein_node::core::dag::Unit::new(transfer.clone()).unwrap();
+    let _ = other.envelope().unwrap();
+    cache.record_envelope(&other);
+    assert!(cache.unit_for_envelope(&envelope).is_none());
+    nodes[1].on_shared_message(1_000, 7, &envelope);
+    assert!(nodes[1].dag().contains(&transfer.id().unwrap()));
+}
