@@ -56,6 +56,26 @@ fn main() {
         seconds * 1e6 / count as f64
     );
 
+    // Signatures in batches (ZIP 215, one multi-scalar equation per batch; 64 keys round
+    // robin, so a batch of 256 merges four terms per key). Per signature, against the single
+    // row above.
+    for size in [1usize, 8, 64, 256] {
+        let start = Instant::now();
+        let mut ok = 0;
+        for chunk in txs.chunks(size) {
+            let chunk: Vec<&Transaction> = chunk.iter().collect();
+            ok += Transaction::verify_signatures(&chunk).iter().filter(|r| r.is_ok()).count();
+        }
+        assert_eq!(ok, count);
+        let batch_seconds = start.elapsed().as_secs_f64();
+        println!(
+            "{:<48} {} {:>11.2} µs",
+            format!("ed25519 verify (batch of {size}, 1 core)"),
+            rate(count, batch_seconds),
+            batch_seconds * 1e6 / count as f64
+        );
+    }
+
     // Decode + validate (envelope, bincode, id, signature).
     let encoded: Vec<Vec<u8>> =
         txs.iter().map(|tx| Message::Transaction(tx.clone()).encode().expect("encode")).collect();
