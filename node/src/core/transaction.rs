@@ -48,7 +48,8 @@ pub struct Transaction {
 }
 
 impl TransactionBody {
-    fn signing_bytes(&self) -> Result<Vec<u8>, WireError> {
+    /// The bytes the signature covers: the signing domain, then the encoded body.
+    pub fn signing_bytes(&self) -> Result<Vec<u8>, WireError> {
         let mut bytes = SIGNING_DOMAIN.to_vec();
         bytes.extend_from_slice(&wire::encode_body(self, "transaction body")?);
         Ok(bytes)
