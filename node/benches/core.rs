@@ -5,9 +5,10 @@
 //! Run with `cargo bench -p vein-node --bench core`.
 //! Each row is one timed loop on one core; quote ratios from one run (the machine is noisy).
 
+use ed25519_dalek::Verifier;
 use std::sync::Arc;
 use std::time::Instant;
-use vein_node::core::crypto::Keypair;
+use vein_node::core::crypto::{self, Keypair};
 use vein_node::core::dag::{Confirmation, Dag, Outcome, Unit};
 use vein_node::core::hash::Hash;
 use vein_node::core::ledger::Ledger;
@@ -55,6 +56,64 @@ fn main() {
         rate(count, seconds),
         seconds * 1e6 / count as f64
     );
+
+    // The old rule for comparison: ed25519-dalek's cofactorless single verify, on the same
+    // signatures and signed bytes (the key decompressed once per key, as the node's cache does).
+    let dalek_keys: Vec<ed25519_dalek::VerifyingKey> = keys
+        .iter()
+        .map(|key| ed25519_dalek::VerifyingKey::from_bytes(key.account().as_bytes()).expect("key"))
+        .collect();
+    let signed: Vec<Vec<u8>> =
+        txs.iter().map(|tx| tx.body.signing_bytes().expect("encode")).collect();
+    let start = Instant::now();
+    let mut ok = 0;
+    for (i, (tx, bytes)) in txs.iter().zip(&signed).enumerate() {
+        let signature = ed25519_dalek::Signature::from_bytes(&tx.signature.0);
+        ok += usize::from(dalek_keys[i % 64].verify(bytes, &signature).is_ok());
+    }
+    assert_eq!(ok, count);
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "{:<48} {} {:>11.2} µs",
+        "ed25519-dalek verify (cofactorless, old rule)",
+        rate(count, seconds),
+        seconds * 1e6 / count as f64
+    );
+
+    // The same signed bytes under the protocol's rule (ZIP 215), for a like-for-like ratio.
+    let start = Instant::now();
+    let mut ok = 0;
+    for (tx, bytes) in txs.iter().zip(&signed) {
+        ok += usize::from(crypto::verify(&tx.body.from, bytes, &tx.signature).is_ok());
+    }
+    assert_eq!(ok, count);
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "{:<48} {} {:>11.2} µs",
+        "ZIP 215 verify (single, signed bytes given)",
+        rate(count, seconds),
+        seconds * 1e6 / count as f64
+    );
+
+    // Signatures in batches (ZIP 215, one multi-scalar equation per batch; 64 keys round
+    // robin, so a batch of 256 merges four terms per key). Per signature, against the single
+    // row above.
+    for size in [1usize, 8, 64, 256] {
+        let start = Instant::now();
+        let mut ok = 0;
+        for chunk in txs.chunks(size) {
+            let chunk: Vec<&Transaction> = chunk.iter().collect();
+            ok += Transaction::verify_signatures(&chunk).iter().filter(|r| r.is_ok()).count();
+        }
+        assert_eq!(ok, count);
+        let batch_seconds = start.elapsed().as_secs_f64();
+        println!(
+            "{:<48} {} {:>11.2} µs",
+            format!("ed25519 verify (batch of {size}, 1 core)"),
+            rate(count, batch_seconds),
+            batch_seconds * 1e6 / count as f64
+        );
+    }
 
     // Decode + validate (envelope, bincode, id, signature).
     let encoded: Vec<Vec<u8>> =

@@ -1,8 +1,16 @@
 //! Identities and signatures. An account is an ed25519 public key; every unit on the wire is
 //! signed by its author. Keys are built from 32 seed bytes (never from an OS random source inside
 //! the core) so that the simulator can derive them from its seed.
+//!
+//! This module is the one place that knows the signature scheme. Signing is RFC 8032
+//! (ed25519-dalek); validity is ZIP 215 (`zip215`), checked one signature at a time (`verify`)
+//! or many at once (`verify_batch`) with identical answers (docs/protocol.md, "Signature
+//! validity").
 
-use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
+mod zip215;
+
+use curve25519_dalek::edwards::EdwardsPoint;
+use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -141,22 +149,22 @@ impl Keypair {
 
 /// Decompressed public keys kept per thread (cleared when full). Decompressing an account's
 /// key is a field square root, about a tenth of a verification, and a node verifies many
-/// transactions of the same few accounts; `from_bytes` is a pure function, so the cache
+/// transactions of the same few accounts; decompression is a pure function, so the cache
 /// changes no answer.
 const VERIFYING_KEYS_CACHED_MAX: usize = 65_536;
 
 thread_local! {
-    static VERIFYING_KEYS: std::cell::RefCell<std::collections::BTreeMap<[u8; 32], VerifyingKey>> =
+    static VERIFYING_KEYS: std::cell::RefCell<std::collections::BTreeMap<[u8; 32], EdwardsPoint>> =
         const { std::cell::RefCell::new(std::collections::BTreeMap::new()) };
 }
 
-/// The decompressed key of `account` (cached), or `None` if its bytes are not a valid key.
-fn verifying_key(account: &AccountId) -> Option<VerifyingKey> {
+/// The point of `account` (cached), or `None` if its bytes are no curve point.
+fn verifying_key(account: &AccountId) -> Option<EdwardsPoint> {
     let cached = VERIFYING_KEYS.with(|keys| keys.borrow().get(&account.0).copied());
     if cached.is_some() {
         return cached;
     }
-    let key = VerifyingKey::from_bytes(&account.0).ok()?;
+    let key = zip215::decompress(&account.0)?;
     VERIFYING_KEYS.with(|keys| {
         let mut keys = keys.borrow_mut();
         if keys.len() >= VERIFYING_KEYS_CACHED_MAX {
@@ -167,15 +175,59 @@ fn verifying_key(account: &AccountId) -> Option<VerifyingKey> {
     Some(key)
 }
 
-/// Verify `signature` over `message` by `account`.
+/// Decode what both checks need: the key, then the scalar and the challenge.
+fn prepare(
+    account: &AccountId,
+    message: &[u8],
+    signature: &Signature,
+) -> Result<zip215::Prepared, CryptoError> {
+    let key = verifying_key(account).ok_or(CryptoError::BadPublicKey { account: *account })?;
+    zip215::prepare(&account.0, key, message, &signature.0)
+        .ok_or(CryptoError::BadSignature { account: *account })
+}
+
+/// Verify `signature` over `message` by `account` under the protocol's rule (ZIP 215).
 pub fn verify(
     account: &AccountId,
     message: &[u8],
     signature: &Signature,
 ) -> Result<(), CryptoError> {
-    let key = verifying_key(account).ok_or(CryptoError::BadPublicKey { account: *account })?;
-    let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
-    key.verify(message, &signature).map_err(|_| CryptoError::BadSignature { account: *account })
+    let prepared = prepare(account, message, signature)?;
+    if zip215::check_single(&prepared) {
+        Ok(())
+    } else {
+        Err(CryptoError::BadSignature { account: *account })
+    }
+}
+
+/// Verify many signatures at once: one result per item, each exactly what `verify` answers for
+/// that item alone (a pure function of its bytes, whatever else is in the batch). Items that
+/// fail to decode are refused on their own; the rest are checked with one multi-scalar
+/// multiplication, and only if that fails is each checked singly to name the bad ones.
+pub fn verify_batch(items: &[(&AccountId, &[u8], &Signature)]) -> Vec<Result<(), CryptoError>> {
+    let mut results: Vec<Result<(), CryptoError>> = Vec::with_capacity(items.len());
+    let mut prepared = Vec::with_capacity(items.len());
+    let mut prepared_at = Vec::with_capacity(items.len());
+    for (index, (account, message, signature)) in items.iter().enumerate() {
+        match prepare(account, message, signature) {
+            Ok(signature) => {
+                prepared.push(signature);
+                prepared_at.push(index);
+                results.push(Ok(()));
+            }
+            Err(error) => results.push(Err(error)),
+        }
+    }
+    // A batch of one is the single check (the same answer, less work).
+    if prepared.len() >= 2 && zip215::check_batch(&prepared) {
+        return results;
+    }
+    for (signature, index) in prepared.iter().zip(prepared_at) {
+        if !zip215::check_single(signature) {
+            results[index] = Err(CryptoError::BadSignature { account: *items[index].0 });
+        }
+    }
+    results
 }
 
 #[cfg(test)]
@@ -207,7 +259,7 @@ mod tests {
         // Bytes that are no curve point are refused every time, never cached as a key.
         let bad = (0u8..=255)
             .map(|byte| AccountId([byte; 32]))
-            .find(|account| VerifyingKey::from_bytes(&account.0).is_err())
+            .find(|account| zip215::decompress(&account.0).is_none())
             .unwrap();
         for _ in 0..2 {
             assert_eq!(
@@ -215,6 +267,56 @@ mod tests {
                 Err(CryptoError::BadPublicKey { account: bad })
             );
         }
+    }
+
+    /// The batch equation itself holds for valid batches (not only the single fallback):
+    /// honest signatures, and signatures over small-order keys and nonces whose single check
+    /// passes only under the cofactored rule; one bad signature makes it fail.
+    #[test]
+    fn the_batch_equation_holds_exactly_for_valid_batches() {
+        let identity = {
+            let mut bytes = [0u8; 32];
+            bytes[0] = 1;
+            bytes
+        };
+        let mut identity_negative_zero = identity;
+        identity_negative_zero[31] |= 0x80;
+        // y = 1 + p and the point of order two, y = p − 1 (little-endian).
+        let mut identity_plus_p = [0xffu8; 32];
+        identity_plus_p[0] = 0xee;
+        identity_plus_p[31] = 0x7f;
+        let mut order_two = [0xffu8; 32];
+        order_two[0] = 0xec;
+        order_two[31] = 0x7f;
+        let small = [identity, identity_negative_zero, identity_plus_p, order_two];
+        let mut items: Vec<(AccountId, Vec<u8>, Signature)> = Vec::new();
+        for a in small {
+            for r in small {
+                let mut signature = [0u8; 64];
+                signature[..32].copy_from_slice(&r);
+                items.push((AccountId(a), b"small".to_vec(), Signature(signature)));
+            }
+        }
+        for i in 0..16u64 {
+            let key = Keypair::derived("batch-equation", i % 5);
+            let message = i.to_le_bytes().to_vec();
+            let signature = key.sign(&message);
+            items.push((key.account(), message, signature));
+        }
+        let prepared: Vec<zip215::Prepared> = items
+            .iter()
+            .map(|(account, message, signature)| prepare(account, message, signature).unwrap())
+            .collect();
+        assert!(prepared.iter().all(zip215::check_single));
+        assert!(zip215::check_batch(&prepared));
+        assert!(zip215::check_batch(&prepared[..2]));
+        assert!(zip215::check_batch(&prepared[16..]));
+        let (account, message, signature) = &items[20];
+        let mut bad = prepared;
+        bad[20] = prepare(account, &[message.as_slice(), b"!"].concat(), signature).unwrap();
+        assert!(!zip215::check_single(&bad[20]));
+        assert!(!zip215::check_batch(&bad));
+        assert!(!zip215::check_batch(&bad[16..]));
     }
 
     #[test]

@@ -48,7 +48,8 @@ pub struct Transaction {
 }
 
 impl TransactionBody {
-    fn signing_bytes(&self) -> Result<Vec<u8>, WireError> {
+    /// The bytes the signature covers: the signing domain, then the encoded body.
+    pub fn signing_bytes(&self) -> Result<Vec<u8>, WireError> {
         let mut bytes = SIGNING_DOMAIN.to_vec();
         bytes.extend_from_slice(&wire::encode_body(self, "transaction body")?);
         Ok(bytes)
@@ -94,6 +95,30 @@ impl Transaction {
             .signing_bytes()
             .map_err(|_| CryptoError::BadSignature { account: self.body.from })?;
         crypto::verify(&self.body.from, &bytes, &self.signature)
+    }
+
+    /// `verify_signature` for many transactions at once (one batch equation, `crypto::verify_batch`):
+    /// one result each, exactly what `verify_signature` answers for it alone.
+    pub fn verify_signatures(txs: &[&Transaction]) -> Vec<Result<(), CryptoError>> {
+        let bytes: Vec<Option<Vec<u8>>> =
+            txs.iter().map(|tx| tx.body.signing_bytes().ok()).collect();
+        let items: Vec<(&AccountId, &[u8], &Signature)> = txs
+            .iter()
+            .zip(&bytes)
+            .filter_map(|(tx, bytes)| {
+                bytes.as_ref().map(|bytes| (&tx.body.from, bytes.as_slice(), &tx.signature))
+            })
+            .collect();
+        let mut verified = crypto::verify_batch(&items).into_iter();
+        txs.iter()
+            .zip(&bytes)
+            .map(|(tx, bytes)| match bytes {
+                Some(_) => verified
+                    .next()
+                    .unwrap_or(Err(CryptoError::BadSignature { account: tx.body.from })),
+                None => Err(CryptoError::BadSignature { account: tx.body.from }),
+            })
+            .collect()
     }
 
     /// The conflict key: two transactions with the same key can never both be applied.
