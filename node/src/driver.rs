@@ -390,19 +390,22 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
             return Ok(());
         }
         let record = match event {
-            Event::UnitAccepted { id, .. } => self
-                .node
-                .dag()
-                .get(id)
-                .and_then(|unit| unit.tx.encode().ok())
-                .map(|bytes| store::encode_record(store::KIND_TRANSACTION, &bytes)),
+            // The unit's gossip envelope holds its canonical bytes (made once, shared by
+            // every relay and, in a simulation, by every node).
+            Event::UnitAccepted { id, .. } => {
+                let envelope = self.node.dag().get(id).and_then(|unit| unit.envelope().ok());
+                envelope.and_then(|envelope| {
+                    let body = envelope.get(crate::core::wire::ENVELOPE_HEADER_BYTES..)?;
+                    Some(store::encode_unit_record(store::KIND_TRANSACTION, body, id))
+                })
+            }
             Event::CheckpointAccepted { id, .. } => self
                 .node
                 .chain()
                 .header(id)
                 .and_then(|header| header.checkpoint.as_ref())
                 .and_then(|checkpoint| checkpoint.encode().ok())
-                .map(|bytes| store::encode_record(store::KIND_CHECKPOINT, &bytes)),
+                .map(|bytes| store::encode_unit_record(store::KIND_CHECKPOINT, &bytes, id)),
             Event::CheckpointFinal { .. } => {
                 // Write and sync before anything final is reported to the sink.
                 self.write_log_group().await?;

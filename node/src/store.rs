@@ -17,10 +17,17 @@ const RECORD_HEADER_BYTES: usize = 13;
 
 /// Encode one record.
 pub fn encode_record(kind: u8, bytes: &[u8]) -> Vec<u8> {
+    encode_unit_record(kind, bytes, &Hash::of(bytes))
+}
+
+/// [`encode_record`] for a unit's canonical bytes, whose hash is the unit's id: the checksum
+/// is the id's first bytes, so a node writing every unit it accepts hashes none of them again.
+pub fn encode_unit_record(kind: u8, bytes: &[u8], id: &Hash) -> Vec<u8> {
+    debug_assert_eq!(Hash::of(bytes), *id, "the id of other bytes");
     let mut record = Vec::with_capacity(RECORD_HEADER_BYTES + bytes.len());
     record.push(kind);
     record.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-    record.extend_from_slice(&Hash::of(bytes).0[..8]);
+    record.extend_from_slice(&id.0[..8]);
     record.extend_from_slice(bytes);
     record
 }
