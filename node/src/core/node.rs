@@ -117,6 +117,13 @@ pub trait UnitCache: Send + Sync + std::fmt::Debug {
     fn record_envelope(&self, _unit: &Arc<Unit>) {}
 }
 
+/// A forge more than this many target intervals past its time is late: the head is stale.
+const LATE_FORGE_INTERVALS: u64 = 2;
+
+/// After a start, late forges wait this many announce (or target, if longer) intervals: time
+/// for peers' head announcements and relays to bring the network's chain.
+const CATCH_UP_GRACE_INTERVALS: u64 = 2;
+
 /// A simple shared cache (a mutex around a map); bounded by `capacity` entries, cleared when
 /// full (cheap and deterministic: a miss only costs a decode).
 #[derive(Debug, Default)]
@@ -409,6 +416,9 @@ pub struct Node {
     /// Head id the last challenge was issued for.
     challenged_head: Option<Hash>,
     next_announce_ms: u64,
+    /// Local time of the first tick (`None` before it): a node that has just started may not
+    /// have heard of the network's chain yet (see [`Node::forge_is_premature`]).
+    started_ms: Option<u64>,
     /// Nonces this node has used but not yet seen confirmed.
     own_pending_nonces: BTreeSet<u64>,
     /// Units this node asked peers for (missing parents). They skip the plausibility checks:
@@ -448,6 +458,7 @@ impl Node {
             fork_seen: BTreeMap::new(),
             challenged_head: None,
             next_announce_ms: 0,
+            started_ms: None,
             own_pending_nonces: BTreeSet::new(),
             requested: BTreeSet::new(),
             missing_units: BTreeSet::new(),
@@ -528,7 +539,10 @@ impl Node {
 
     /// The next time `on_tick` has work to do.
     pub fn poll_timeout(&self) -> Option<u64> {
-        let forge = self.forge.as_ref().map(|forge| forge.at_ms);
+        let forge = self.forge.as_ref().map(|forge| match self.forge_is_premature(forge.at_ms) {
+            Some(settled_ms) => settled_ms,
+            None => forge.at_ms,
+        });
         let wake = forge.map_or(self.next_announce_ms, |at| at.min(self.next_announce_ms));
         let wake = self.fly.as_ref().map_or(wake, |(_, fly_wake)| wake.min(*fly_wake));
         Some(self.fork_forges.values().map(|forge| forge.at_ms).fold(wake, u64::min))
@@ -540,8 +554,10 @@ impl Node {
         self.prune();
         self.advance_fly();
         self.forge_on_forks();
+        self.started_ms.get_or_insert(self.now_ms);
         if let Some(forge) = &self.forge
             && forge.at_ms <= self.now_ms
+            && self.forge_is_premature(forge.at_ms).is_none()
         {
             let forge = forge.clone();
             self.forge = None;
@@ -564,6 +580,29 @@ impl Node {
             }
             self.retry_requests();
         }
+    }
+
+    /// A forge whose time passed long ago right after a start means the node started on an old
+    /// store: forging at once would put a burst of checkpoints on the stale head (their
+    /// timestamps all lie in the past, so nothing makes them wait), and a burst of k + 1 would
+    /// be final on this node alone until the network's heavier chain arrived and reverted it
+    /// (seen in the testnet end-to-end test after a restart; docs/protocol.md, "Catching up
+    /// before forging"). So for a grace period after its start a node forges only on time;
+    /// peers' announcements and relays bring the chain meanwhile. Returns the time a late forge
+    /// may go ahead, or `None` if it may go now (or is not late).
+    fn forge_is_premature(&self, at_ms: u64) -> Option<u64> {
+        let params = self.chain.params();
+        let late_ms = params.target_interval_ms.saturating_mul(LATE_FORGE_INTERVALS);
+        if at_ms.saturating_add(late_ms) >= self.now_ms {
+            return None;
+        }
+        let grace_ms = self
+            .config
+            .announce_interval_ms
+            .max(params.target_interval_ms)
+            .saturating_mul(CATCH_UP_GRACE_INTERVALS);
+        let settled_ms = self.started_ms.unwrap_or(self.now_ms).saturating_add(grace_ms);
+        (settled_ms > self.now_ms).then_some(settled_ms)
     }
 
     /// Ask a random peer again for everything still missing: a request or its answer may have

@@ -1,0 +1,129 @@
+#![allow(clippy::unwrap_used)] // Test helpers may unwrap: a failure is a test failure.
+//! A node whose head is stale (restarted on an old store, or paused) does not forge a burst of
+//! checkpoints on it at once: every such checkpoint's deadline has long passed, so nothing
+//! would make it wait, and k + 1 of them would be final on this node alone until the network's
+//! heavier chain reverted them (docs/protocol.md, "Catching up before forging"). A late forge
+//! waits until the head has stood for a grace period; if nothing better arrives (the whole
+//! network stalled), it then goes ahead.
+
+use std::sync::Arc;
+use vein_node::core::events::Event;
+use vein_node::core::message::Message;
+use vein_node::core::node::{Node, NodeConfig, Output};
+use vein_node::core::params::Params;
+use vein_node::core::poc::prover::{ModelPlots, Prover};
+use vein_node::localnet::{LocalNet, model_genesis};
+
+const CAPACITIES: [u64; 3] = [100, 200, 300];
+
+fn params() -> Params {
+    Params { target_interval_ms: 1_000, ..Params::default() }
+}
+
+/// Answer the node's challenges with its model plots; count the checkpoints it won.
+fn drain(node: &mut Node, prover: &mut ModelPlots, now: u64) -> usize {
+    let mut won = 0;
+    while let Some(output) = node.poll_output() {
+        match output {
+            Output::Challenge(challenge) => {
+                let best = prover.best(&challenge).unwrap();
+                node.on_proof(now, challenge, best);
+            }
+            Output::Event(Event::CheckpointWon { .. }) => won += 1,
+            _ => {}
+        }
+    }
+    won
+}
+
+#[test]
+fn a_stale_head_is_not_mined_on_at_once() {
+    // A short history: the node below joins with it long after it ended.
+    let (mut net, _) = LocalNet::new(3, &CAPACITIES, params(), 30).unwrap();
+    net.run_until(8_000);
+    let source = &net.nodes[0];
+    let history: Vec<Vec<u8>> = (1..=source.chain().height())
+        .map(|height| {
+            let id = source.chain().active_at(height).unwrap();
+            let checkpoint = source.chain().header(&id).unwrap().checkpoint.clone().unwrap();
+            Message::Checkpoint((*checkpoint).clone()).encode().unwrap()
+        })
+        .collect();
+    let head_ms = source.chain().head().timestamp_ms;
+    assert!(history.len() >= 3, "only {} checkpoints", history.len());
+
+    // The node with the largest share, started 60 s after the head was forged.
+    let (genesis, keys) = model_genesis("localnet", &CAPACITIES, 1_000_000_000, params());
+    let config = NodeConfig::new(Arc::new(genesis), keys[2].clone(), [9; 32]);
+    let announce_ms = config.announce_interval_ms;
+    let mut node = Node::new(config).unwrap();
+    let mut prover = ModelPlots { account: keys[2].account(), nonces: CAPACITIES[2] };
+    node.add_peer(1);
+    let start = head_ms + 60_000;
+    for bytes in &history {
+        node.on_message(start, 1, bytes);
+    }
+    assert_eq!(node.chain().height(), history.len() as u64);
+
+    // Within the grace period: its forge is due (long ago) but deferred, and the driver is not
+    // asked to wake before the grace ends (no busy loop on a past deadline).
+    let mut now = start;
+    let mut won = 0;
+    while now < start + announce_ms {
+        node.on_tick(now);
+        won += drain(&mut node, &mut prover, now);
+        let wake = node.poll_timeout().unwrap();
+        assert!(wake > now, "asked to wake at {wake} at {now}");
+        now = wake.min(now + 100);
+    }
+    assert_eq!(won, 0, "forged on a stale head during the grace period");
+
+    // Nothing better arrived (the network stalled, or this node is alone): after the grace it
+    // forges on what it has.
+    let end = start + 30_000;
+    while now < end && won == 0 {
+        node.on_tick(now);
+        won += drain(&mut node, &mut prover, now);
+        now = node.poll_timeout().unwrap().clamp(now + 1, now + 100);
+    }
+    assert!(won > 0, "a stalled network never resumed");
+    assert!(now > start + 2 * announce_ms, "forged {} ms after the start", now - start);
+}
+
+#[test]
+fn a_reorg_to_an_older_branch_does_not_hold_back_a_running_node() {
+    // The rule only covers the start: a running node that switches to a released branch with
+    // old timestamps (a selfish miner's) forges on it at once, as before.
+    let (mut net, _) = LocalNet::new(3, &CAPACITIES, params(), 30).unwrap();
+    net.run_until(8_000);
+    let history: Vec<Vec<u8>> = (1..=net.nodes[0].chain().height())
+        .map(|height| {
+            let id = net.nodes[0].chain().active_at(height).unwrap();
+            let checkpoint = net.nodes[0].chain().header(&id).unwrap().checkpoint.clone().unwrap();
+            Message::Checkpoint((*checkpoint).clone()).encode().unwrap()
+        })
+        .collect();
+    let head_ms = net.nodes[0].chain().head().timestamp_ms;
+    let (genesis, keys) = model_genesis("localnet", &CAPACITIES, 1_000_000_000, params());
+    let config = NodeConfig::new(Arc::new(genesis), keys[2].clone(), [9; 32]);
+    let announce_ms = config.announce_interval_ms;
+    let mut node = Node::new(config).unwrap();
+    let mut prover = ModelPlots { account: keys[2].account(), nonces: CAPACITIES[2] };
+    node.add_peer(1);
+    // Running since long before the history ends, then handed the whole branch late.
+    let start = head_ms.saturating_sub(60_000);
+    node.on_tick(start);
+    drain(&mut node, &mut prover, start);
+    let late = head_ms + 60_000;
+    for bytes in &history {
+        node.on_message(late, 1, bytes);
+    }
+    let mut won = drain(&mut node, &mut prover, late);
+    let mut now = late;
+    while now < late + announce_ms && won == 0 {
+        node.on_tick(now);
+        won += drain(&mut node, &mut prover, now);
+        now = node.poll_timeout().unwrap().clamp(now + 1, now + 100);
+    }
+    assert!(won > 0, "a running node held back its forge on a late branch");
+}
