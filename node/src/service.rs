@@ -20,7 +20,7 @@ use crate::driver::{Driver, DriverError, EventSink};
 use crate::genesis_file::{GenesisFile, GenesisFileError};
 use crate::runtime::tokio_impl::{FsDisk, TcpNetwork, TokioClock};
 use crate::runtime::{Clock, NetError, Network};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -192,7 +192,10 @@ pub struct Telemetry {
     pub txs_applied: u64,
     pub txs_ignored: u64,
     pub txs_final: u64,
-    pub tx_times: BTreeMap<Hash, TxTimes>,
+    /// Looked up by id only, never iterated (the order lives in `order`), so a hash map: up to
+    /// three events per transaction each look an id up among 200,000, which as a B-tree of
+    /// 32-byte keys was ~3% of a node's CPU (plus its `memcmp`s) at 5,000 transfers/s.
+    pub tx_times: HashMap<Hash, TxTimes>,
     order: VecDeque<Hash>,
 }
 

@@ -13,6 +13,7 @@
 
 pub mod http;
 pub mod manifest;
+pub mod pacing;
 pub mod storage;
 
 use manifest::{MANIFEST_VERSION, Manifest, ManifestError, NodeEntry};
@@ -867,8 +868,19 @@ pub struct LoadReport {
     pub applied: u64,
     pub ignored: u64,
     pub final_count: u64,
-    pub duration_s: f64,
+    /// Transfers the schedule offered: round(rate × duration), each signed and sent once
+    /// (`submitted + refused`).
+    pub offered: u64,
+    /// The denominator of every `*_per_s` below: the scheduled duration, or longer if the
+    /// client fell behind its schedule (until its latest request was sent, plus one request's
+    /// slot). Not the time spent waiting for the last answers, nor the settle time.
+    pub window_s: f64,
+    /// How late the latest-sent request was against its due time (0: the client kept up).
+    pub schedule_lag_ms_max: u64,
+    /// From the start until the last request was answered (information only).
+    pub sending_s: f64,
     pub submitted_per_s: f64,
+    /// Transfers applied (final) by the end of the settle time, divided by `window_s`.
     pub applied_per_s: f64,
     pub final_per_s: f64,
     /// From the first submission until the last accepted transfer became final (node clocks).
@@ -1091,10 +1103,12 @@ fn settle(manifest: &Manifest, sent: &[Sent], deadline: Instant) -> Vec<UnitStat
 }
 
 /// Offer `rate` transfers per second for `duration`, then wait up to `settle` for them to
-/// become final. Open loop with bounded concurrency: request `i` is due at `i / rate` seconds
-/// and carries `batch` transfers; `concurrency` threads take due requests in order, so a slow
-/// net lowers the achieved rate (reported) instead of queueing without bound. Requests go round
-/// robin over the running nodes.
+/// become final. Open loop with bounded concurrency on an absolute schedule
+/// ([`pacing::Schedule`]): exactly round(rate × duration) transfers, request `i` carrying
+/// transfers `i·batch ..` and due when its first one is; `concurrency` threads take requests in
+/// order and send overdue ones at once, so a client that falls behind catches up (the lag is
+/// reported, and widens the window throughput is divided by) instead of queueing without
+/// bound or stretching the schedule. Requests go round robin over the running nodes.
 ///
 /// With `accounts > 0` (the default of the CLI) the client signs: transfer `t` is sent from
 /// load account `t mod accounts` to the next load account, with parents the receiving node's
@@ -1151,7 +1165,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
         }
     };
 
-    let requests_per_s = rate / batch as f64;
+    let schedule = pacing::Schedule::new(rate, options.duration, batch);
     let started = Instant::now();
     let first_ms = now_ms();
     let next = std::sync::atomic::AtomicU64::new(0);
@@ -1167,7 +1181,10 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
         }
     };
     // One request: the body to post and, per transfer, its sender and nonce (client-signed).
-    let build = |request: u64, from: &NodeEntry| -> Result<(Value, Vec<(usize, u64)>), String> {
+    let build = |request: u64,
+                 count: usize,
+                 from: &NodeEntry|
+     -> Result<(Value, Vec<(usize, u64)>), String> {
         if keys.is_empty() {
             // The next node's account (a node may not pay itself); the faucet's when the net
             // has one node.
@@ -1176,12 +1193,12 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                 count => &manifest.nodes[(from.index + 1) % count].account,
             };
             let transfer = json!({ "to": to, "amount": 1, "fee": 1 });
-            let senders = vec![(from.index, 0); batch];
-            return Ok((json!({ "transfers": vec![transfer; batch] }), senders));
+            let senders = vec![(from.index, 0); count];
+            return Ok((json!({ "transfers": vec![transfer; count] }), senders));
         }
-        let parents = fetch_parents(from.api, batch).map_err(|e| e.to_string())?;
-        let mut txs = Vec::with_capacity(batch);
-        let mut senders = Vec::with_capacity(batch);
+        let parents = fetch_parents(from.api, count).map_err(|e| e.to_string())?;
+        let mut txs = Vec::with_capacity(count);
+        let mut senders = Vec::with_capacity(count);
         let mut previous: Option<Hash> = None;
         for (slot, [first, second]) in parents.into_iter().enumerate() {
             let account = (request as usize * batch + slot) % keys.len();
@@ -1209,25 +1226,29 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
         }
         Ok((json!({ "txs": txs }), senders))
     };
-    let sent: Vec<Sent> = std::thread::scope(|scope| {
+    // Per worker: its accepted transfers, its latest dispatch and its largest lag (from start).
+    let results: Vec<(Vec<Sent>, Duration, Duration)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..options.concurrency)
             .map(|_| {
                 scope.spawn(|| {
                     let mut mine = Vec::new();
+                    let (mut latest, mut lag) = (Duration::ZERO, Duration::ZERO);
                     loop {
                         let request = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let due = Duration::from_secs_f64(request as f64 / requests_per_s);
-                        if due >= options.duration {
-                            return mine;
-                        }
+                        let Some((due, count)) = schedule.request(request) else {
+                            return (mine, latest, lag);
+                        };
                         if let Some(wait) = due.checked_sub(started.elapsed()) {
                             std::thread::sleep(wait);
                         }
+                        let dispatched = started.elapsed();
+                        latest = latest.max(dispatched);
+                        lag = lag.max(dispatched.saturating_sub(due));
                         let from = &nodes[request as usize % nodes.len()];
-                        let (body, senders) = match build(request, from) {
+                        let (body, senders) = match build(request, count, from) {
                             Ok(built) => built,
                             Err(error) => {
-                                refuse(batch as u64, error);
+                                refuse(count as u64, error);
                                 continue;
                             }
                         };
@@ -1261,9 +1282,13 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|worker| worker.join().unwrap_or_default()).collect()
+        workers.into_iter().filter_map(|worker| worker.join().ok()).collect()
     });
     let sending_s = started.elapsed().as_secs_f64();
+    let latest = results.iter().map(|(_, latest, _)| *latest).max().unwrap_or_default();
+    let lag = results.iter().map(|(_, _, lag)| *lag).max().unwrap_or_default();
+    let sent: Vec<Sent> = results.into_iter().flat_map(|(mine, _, _)| mine).collect();
+    let window_s = schedule.offered_window(latest).as_secs_f64();
 
     let outcomes = settle(manifest, &sent, Instant::now() + options.settle);
     let mut confirm = Vec::new();
@@ -1292,7 +1317,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
     finals.sort_unstable();
     let accounts_used =
         sent.iter().map(|item| item.sender).collect::<std::collections::BTreeSet<_>>().len();
-    let per_s = |count: u64| count as f64 / sending_s.max(1e-9);
+    let per_s = |count: u64| count as f64 / window_s.max(1e-9);
     Ok(LoadReport {
         offered_per_s: rate,
         submitted: sent.len() as u64,
@@ -1301,7 +1326,10 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
         applied,
         ignored,
         final_count,
-        duration_s: sending_s,
+        offered: schedule.total(),
+        window_s,
+        schedule_lag_ms_max: lag.as_millis() as u64,
+        sending_s,
         submitted_per_s: per_s(sent.len() as u64),
         applied_per_s: per_s(applied),
         final_per_s: per_s(final_count),
