@@ -36,29 +36,41 @@ fn drain(node: &mut Node, prover: &mut ModelPlots, now: u64) -> usize {
     won
 }
 
-#[test]
-fn a_stale_head_is_not_mined_on_at_once() {
-    // A short history: the node below joins with it long after it ended.
+/// The encoded checkpoints of a short model network's active chain (heights 1 and up) and its
+/// head's timestamp.
+fn history() -> (Vec<Vec<u8>>, u64) {
     let (mut net, _) = LocalNet::new(3, &CAPACITIES, params(), 30).unwrap();
     net.run_until(8_000);
     let source = &net.nodes[0];
-    let history: Vec<Vec<u8>> = (1..=source.chain().height())
+    let history = (1..=source.chain().height())
         .map(|height| {
             let id = source.chain().active_at(height).unwrap();
             let checkpoint = source.chain().header(&id).unwrap().checkpoint.clone().unwrap();
             Message::Checkpoint((*checkpoint).clone()).encode().unwrap()
         })
         .collect();
-    let head_ms = source.chain().head().timestamp_ms;
-    assert!(history.len() >= 3, "only {} checkpoints", history.len());
+    (history, source.chain().head().timestamp_ms)
+}
 
-    // The node with the largest share, started 60 s after the head was forged.
+/// A fresh node of the same genesis with the largest share, its plots, and its announce
+/// interval; its only peer is 1.
+fn miner() -> (Node, ModelPlots, u64) {
     let (genesis, keys) = model_genesis("localnet", &CAPACITIES, 1_000_000_000, params());
     let config = NodeConfig::new(Arc::new(genesis), keys[2].clone(), [9; 32]);
     let announce_ms = config.announce_interval_ms;
     let mut node = Node::new(config).unwrap();
-    let mut prover = ModelPlots { account: keys[2].account(), nonces: CAPACITIES[2] };
     node.add_peer(1);
+    (node, ModelPlots { account: keys[2].account(), nonces: CAPACITIES[2] }, announce_ms)
+}
+
+#[test]
+fn a_stale_head_is_not_mined_on_at_once() {
+    // A short history: the node below joins with it long after it ended.
+    let (history, head_ms) = history();
+    assert!(history.len() >= 3, "only {} checkpoints", history.len());
+
+    // The node with the largest share, started 60 s after the head was forged.
+    let (mut node, mut prover, announce_ms) = miner();
     let start = head_ms + 60_000;
     for bytes in &history {
         node.on_message(start, 1, bytes);
@@ -94,22 +106,8 @@ fn a_stale_head_is_not_mined_on_at_once() {
 fn a_reorg_to_an_older_branch_does_not_hold_back_a_running_node() {
     // The rule only covers the start: a running node that switches to a released branch with
     // old timestamps (a selfish miner's) forges on it at once, as before.
-    let (mut net, _) = LocalNet::new(3, &CAPACITIES, params(), 30).unwrap();
-    net.run_until(8_000);
-    let history: Vec<Vec<u8>> = (1..=net.nodes[0].chain().height())
-        .map(|height| {
-            let id = net.nodes[0].chain().active_at(height).unwrap();
-            let checkpoint = net.nodes[0].chain().header(&id).unwrap().checkpoint.clone().unwrap();
-            Message::Checkpoint((*checkpoint).clone()).encode().unwrap()
-        })
-        .collect();
-    let head_ms = net.nodes[0].chain().head().timestamp_ms;
-    let (genesis, keys) = model_genesis("localnet", &CAPACITIES, 1_000_000_000, params());
-    let config = NodeConfig::new(Arc::new(genesis), keys[2].clone(), [9; 32]);
-    let announce_ms = config.announce_interval_ms;
-    let mut node = Node::new(config).unwrap();
-    let mut prover = ModelPlots { account: keys[2].account(), nonces: CAPACITIES[2] };
-    node.add_peer(1);
+    let (history, head_ms) = history();
+    let (mut node, mut prover, announce_ms) = miner();
     // Running since long before the history ends, then handed the whole branch late.
     let start = head_ms.saturating_sub(60_000);
     node.on_tick(start);
