@@ -49,11 +49,15 @@ const BATCH_MAX: usize = 10_000;
 /// Parent pairs one `GET /parents` may ask for (each is one tip selection on the driver).
 const PARENTS_MAX: u64 = 10_000;
 /// Unconfirmed units beyond which `GET /parents` answers 503 (busy) instead of selecting. Past
-/// about the tip selector's cone bound (20 000 units) clean-cone answers stop and every
+/// about the tip selector's cone bound (60,000 units) clean-cone answers stop and every
 /// selection replays a cone of that size: a node fed faster than it confirms then spends all
 /// its time selecting and stops confirming at all (seen at 5,000 tx/s offered on the 4-node
-/// testnet). Refusing new parents well before that is the wallet's backpressure.
-const UNCONFIRMED_FOR_PARENTS_MAX: usize = 10_000;
+/// testnet with a 20,000 bound). Refusing new parents well before that is the wallet's
+/// backpressure. Between checkpoints the backlog grows with the interval, which is exponential:
+/// at 5,000 transfers/s and T = 1 s, 30,000 units is 6 s without a checkpoint (probability
+/// e^-6 ≈ 0.25% per interval). The earlier 10,000 (2 s, 13.5%) refused ~10% of 5,000 offered
+/// in exactly those long intervals (docs/testnet.md).
+const UNCONFIRMED_FOR_PARENTS_MAX: usize = 30_000;
 /// Rows one `/txs`, `/dag` or `/accounts` call may return.
 const LIST_LIMIT_MAX: u64 = 1_000;
 /// Largest `POST /shard` body: a 32 MiB shard as hex plus the JSON around it.

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # One load measurement on a fresh 4-node testnet, as docs/testnet.md reports them:
 #   up (4 nodes, 16-nonce plots, T = 1 s, k = 3) → a 200 tx/s funding run → the measured run
-#   (RATE tx/s for 20 s, settle 60 s) → down. Node CPU is utime + stime of the four node
-#   processes across the measured run (clock ticks, 100 per second here).
-# usage: RATE=5000 testnet/scripts/measure-load.sh BIN_DIR NET_DIR LABEL OUT
+#   (RATE tx/s for DURATION s, default 20, settle 60 s) → down. Node CPU is utime + stime of
+#   the four node processes across the measured run (clock ticks, 100 per second here); the
+#   client's CPU (signing, HTTP, settling) is bash's `time` of the load command.
+# usage: RATE=5000 DURATION=20 testnet/scripts/measure-load.sh BIN_DIR NET_DIR LABEL OUT
 #   BIN_DIR holds vein-testnet and vein-node (e.g. target/release); OUT.load is the load
 #   report (JSON), OUT the CPU ticks and load averages.
 set -u
 if [ $# -ne 4 ]; then
-    echo "usage: RATE=5000 $0 BIN_DIR NET_DIR LABEL OUT" >&2
+    echo "usage: RATE=5000 DURATION=20 $0 BIN_DIR NET_DIR LABEL OUT" >&2
     exit 2
 fi
 B=$1; D=$2; L=$3; OUT=$4
 RATE=${RATE:-5000}
+DURATION=${DURATION:-20}
 rm -rf "$D"
 "$B/vein-testnet" up --dir "$D" --nodes 4 --nonces 16 --interval-ms 1000 --k 3 --label "$L" \
     > "$OUT.up" 2>&1 || { echo "up failed:"; cat "$OUT.up"; exit 1; }
@@ -33,7 +35,9 @@ cpu() {
 echo "pids: $(pids | tr '\n' ' ')" > "$OUT"
 "$B/vein-testnet" load --dir "$D" --rate 200 --duration 3 --settle 60 > "$OUT.fund" 2>&1
 c0=$(cpu); date -u +%T >> "$OUT"; uptime >> "$OUT"
-"$B/vein-testnet" load --dir "$D" --rate "$RATE" --duration 20 --settle 60 > "$OUT.load" 2>&1
+TIMEFORMAT='client cpu: %U s user, %S s system, %R s wall'
+{ time "$B/vein-testnet" load --dir "$D" --rate "$RATE" --duration "$DURATION" --settle 60 \
+    > "$OUT.load" 2>&1; } 2>> "$OUT"
 c1=$(cpu); uptime >> "$OUT"
 echo "node cpu ticks during run: $((c1 - c0))" >> "$OUT"
 "$B/vein-testnet" down --dir "$D" >> "$OUT" 2>&1

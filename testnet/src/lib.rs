@@ -11,6 +11,7 @@
 // it feeds the sans-IO core.
 #![allow(clippy::disallowed_methods)]
 
+pub mod breakdown;
 pub mod http;
 pub mod manifest;
 pub mod pacing;
@@ -891,6 +892,9 @@ pub struct LoadReport {
     pub confirm_latency_ms_p99: Option<u64>,
     pub final_latency_ms_p50: Option<u64>,
     pub final_latency_ms_p99: Option<u64>,
+    /// Final transfers whose node no longer remembered when it saw them final (a node keeps
+    /// the times of its latest 600,000 transactions): left out of the latencies above.
+    pub final_times_missing: u64,
     /// The genesis target interval T and finality depth k, and (k + 1)·T: a transfer waits up
     /// to one interval for the next checkpoint to include it, then k more bury that one.
     pub checkpoint_interval_ms: u64,
@@ -905,15 +909,13 @@ pub struct LoadReport {
     pub accounts_used: usize,
     /// Seconds spent funding load accounts before sending (0 when all were funded already).
     pub funding_s: f64,
+    /// Finality split into the chain's floor, missed checkpoints and delivery
+    /// ([`breakdown`]), from the first running node's main chain; `None` if its checkpoints
+    /// could not be read.
+    pub finality_breakdown: Option<breakdown::Breakdown>,
 }
 
-fn percentile(sorted: &[u64], fraction: f64) -> Option<u64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1])
-}
+use breakdown::percentile;
 
 /// One accepted transfer: the node that took it, its id, the sending account (a load account
 /// index, or the node's index when nodes sign) and when it was submitted (Unix ms).
@@ -1293,8 +1295,9 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
     let outcomes = settle(manifest, &sent, Instant::now() + options.settle);
     let mut confirm = Vec::new();
     let mut finals = Vec::new();
-    let (mut applied, mut ignored, mut final_count) = (0u64, 0u64, 0u64);
+    let (mut applied, mut ignored, mut final_count, mut final_times_missing) = (0, 0, 0, 0u64);
     let mut last_final_ms = None;
+    let mut final_transfers = Vec::new();
     for (unit, item) in outcomes.iter().zip(&sent) {
         let Some(unit) = unit else { continue };
         match unit["outcome"].as_str() {
@@ -1310,6 +1313,15 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
             if let Some(at) = unit["times"]["final_ms"].as_u64() {
                 finals.push(at.saturating_sub(item.submitted_ms));
                 last_final_ms = last_final_ms.max(Some(at));
+                if let Some(height) = unit["confirmed_height"].as_u64() {
+                    final_transfers.push(breakdown::FinalTransfer {
+                        submitted_ms: item.submitted_ms,
+                        confirmed_height: height,
+                        final_ms: at,
+                    });
+                }
+            } else {
+                final_times_missing += 1;
             }
         }
     }
@@ -1318,6 +1330,9 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
     let accounts_used =
         sent.iter().map(|item| item.sender).collect::<std::collections::BTreeSet<_>>().len();
     let per_s = |count: u64| count as f64 / window_s.max(1e-9);
+    let finality_breakdown = main_chain_timestamps(nodes[0].api).ok().map(|timestamps| {
+        breakdown::breakdown(&timestamps, params.finality_depth, &final_transfers)
+    });
     Ok(LoadReport {
         offered_per_s: rate,
         submitted: sent.len() as u64,
@@ -1339,6 +1354,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
         confirm_latency_ms_p99: percentile(&confirm, 0.99),
         final_latency_ms_p50: percentile(&finals, 0.5),
         final_latency_ms_p99: percentile(&finals, 0.99),
+        final_times_missing,
         checkpoint_interval_ms: params.target_interval_ms,
         finality_depth: params.finality_depth,
         finality_target_ms: (params.finality_depth + 1) * params.target_interval_ms,
@@ -1348,7 +1364,21 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
         accounts: options.accounts,
         accounts_used,
         funding_s,
+        finality_breakdown,
     })
+}
+
+/// Timestamps by height of the last 1,000 checkpoints of node `api`'s main chain.
+fn main_chain_timestamps(api: SocketAddr) -> Result<BTreeMap<u64, u64>, TestnetError> {
+    let answer = http::get(api, "/checkpoints?limit=1000")?;
+    let bad = || TestnetError::Invalid(format!("{api}/checkpoints: unexpected answer"));
+    let list = answer.get("checkpoints").and_then(Value::as_array).ok_or_else(bad)?;
+    list.iter()
+        .map(|checkpoint| {
+            let field = |name: &str| checkpoint.get(name).and_then(Value::as_u64).ok_or_else(bad);
+            Ok((field("height")?, field("timestamp_ms")?))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -1364,13 +1394,5 @@ mod tests {
         assert!(parse_partition("0|9", 4).is_err());
         assert!(parse_partition("0|x", 4).is_err());
         assert!(parse_partition("0||1", 4).is_err());
-    }
-
-    #[test]
-    fn percentiles_pick_ranks() {
-        let values: Vec<u64> = (1..=100).collect();
-        assert_eq!(percentile(&values, 0.5), Some(50));
-        assert_eq!(percentile(&values, 0.99), Some(99));
-        assert_eq!(percentile(&[], 0.5), None);
     }
 }

@@ -36,6 +36,13 @@ fn assert_all_final(report: &Value, submitted: u64) {
     assert_eq!(report["ignored"], 0, "{report}");
     assert_eq!(report["final_count"], submitted, "{report}");
     assert!(report["final_latency_ms_p50"].as_u64().is_some(), "{report}");
+    assert_eq!(report["final_times_missing"], 0, "{report}");
+    // Every final transfer's finality is split into floor, missed and delivery.
+    let parts = &report["finality_breakdown"];
+    assert_eq!(parts["transfers"], submitted, "{report}");
+    for field in ["floor_ms_p50", "missed_ms_p50", "delivery_ms_p50", "interval_ms_max"] {
+        assert!(parts[field].as_u64().is_some(), "{field}: {report}");
+    }
 }
 
 #[test]

@@ -113,13 +113,16 @@ pub struct TipSelector {
 
 impl TipSelector {
     pub fn new(strategy: TipStrategy) -> TipSelector {
+        // 60,000: twice the API's busy bound (30,000 unconfirmed units, six 1 s intervals of
+        // 5,000 transfers/s), so honest backlogs stay inside it and clean-cone answers hold.
+        // Only a cone that is not clean pays a replay up to this size.
         TipSelector {
             strategy,
-            cone_units_max: 20_000,
+            cone_units_max: 60_000,
             walk_window_max: 2_048,
             cache: BTreeMap::new(),
             windows: Vec::new(),
-            clean: CleanCones::new(20_000),
+            clean: CleanCones::new(60_000),
             shortcuts: true,
             stats: TipStats::default(),
         }
