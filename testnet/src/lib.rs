@@ -856,7 +856,13 @@ pub struct LoadOptions {
     /// Sending accounts this client signs from, round robin (funded by the faucet first); 0:
     /// each node signs its share from its own single account (bounded by its nonce window).
     pub accounts: usize,
+    /// How long a request answered 503 busy is retried (every [`BUSY_RETRY_PAUSE`]) before its
+    /// transfers count as refused; zero never retries.
+    pub busy_retry: Duration,
 }
+
+/// Pause between retries of a request a node answered busy.
+pub const BUSY_RETRY_PAUSE: Duration = Duration::from_millis(50);
 
 /// Results of `load`.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -866,6 +872,10 @@ pub struct LoadReport {
     pub refused: u64,
     /// The first few refusal reasons (a node's 422 text or a transport error).
     pub refusal_samples: Vec<String>,
+    /// Busy answers (503: the node's unconfirmed backlog over its bound) that were retried.
+    /// A retried request goes out later than scheduled (see `schedule_lag_ms_max`); its
+    /// latencies count from when it was finally submitted.
+    pub busy_retries: u64,
     pub applied: u64,
     pub ignored: u64,
     pub final_count: u64,
@@ -916,6 +926,44 @@ pub struct LoadReport {
 }
 
 use breakdown::percentile;
+
+/// Why a load request could not be built.
+#[derive(Debug)]
+enum BuildError {
+    /// The node answered 503 busy (its unconfirmed backlog is over its bound): worth a retry.
+    Busy(String),
+    Failed(String),
+}
+
+/// Run `attempt` until it is not [`BuildError::Busy`] or `budget` would be exceeded, pausing
+/// `pause` between attempts and counting each retry in `retries`. Returns the last result.
+fn retry_busy<T>(
+    mut attempt: impl FnMut() -> Result<T, BuildError>,
+    budget: Duration,
+    pause: Duration,
+    retries: &std::sync::atomic::AtomicU64,
+) -> Result<T, BuildError> {
+    let started = Instant::now();
+    loop {
+        match attempt() {
+            Err(BuildError::Busy(_)) if started.elapsed() + pause <= budget => {
+                retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(pause);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// `fetch_parents`' error as a [`BuildError`]: a 503 is the node's busy answer.
+fn parents_error(error: TestnetError) -> BuildError {
+    match error {
+        TestnetError::Http(http::HttpError::Status { status: 503, .. }) => {
+            BuildError::Busy(error.to_string())
+        }
+        error => BuildError::Failed(error.to_string()),
+    }
+}
 
 /// One accepted transfer: the node that took it, its id, the sending account (a load account
 /// index, or the node's index when nodes sign) and when it was submitted (Unix ms).
@@ -1172,6 +1220,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
     let first_ms = now_ms();
     let next = std::sync::atomic::AtomicU64::new(0);
     let refused = std::sync::atomic::AtomicU64::new(0);
+    let busy_retries = std::sync::atomic::AtomicU64::new(0);
     let samples = std::sync::Mutex::new(Vec::<String>::new());
     let refuse = |count: u64, reason: String| {
         refused.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
@@ -1186,7 +1235,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
     let build = |request: u64,
                  count: usize,
                  from: &NodeEntry|
-     -> Result<(Value, Vec<(usize, u64)>), String> {
+     -> Result<(Value, Vec<(usize, u64)>), BuildError> {
         if keys.is_empty() {
             // The next node's account (a node may not pay itself); the faucet's when the net
             // has one node.
@@ -1198,7 +1247,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
             let senders = vec![(from.index, 0); count];
             return Ok((json!({ "transfers": vec![transfer; count] }), senders));
         }
-        let parents = fetch_parents(from.api, count).map_err(|e| e.to_string())?;
+        let parents = fetch_parents(from.api, count).map_err(parents_error)?;
         let mut txs = Vec::with_capacity(count);
         let mut senders = Vec::with_capacity(count);
         let mut previous: Option<Hash> = None;
@@ -1222,7 +1271,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                 }
                 Err(error) => {
                     give_back(account, nonce);
-                    return Err(error.to_string());
+                    return Err(BuildError::Failed(error.to_string()));
                 }
             }
         }
@@ -1243,17 +1292,25 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                         if let Some(wait) = due.checked_sub(started.elapsed()) {
                             std::thread::sleep(wait);
                         }
-                        let dispatched = started.elapsed();
-                        latest = latest.max(dispatched);
-                        lag = lag.max(dispatched.saturating_sub(due));
                         let from = &nodes[request as usize % nodes.len()];
-                        let (body, senders) = match build(request, count, from) {
+                        let built = retry_busy(
+                            || build(request, count, from),
+                            options.busy_retry,
+                            BUSY_RETRY_PAUSE,
+                            &busy_retries,
+                        );
+                        let (body, senders) = match built {
                             Ok(built) => built,
-                            Err(error) => {
+                            Err(BuildError::Busy(error) | BuildError::Failed(error)) => {
                                 refuse(count as u64, error);
                                 continue;
                             }
                         };
+                        // When it goes out, after any busy retries: a retried request widens
+                        // the window like any other late one.
+                        let dispatched = started.elapsed();
+                        latest = latest.max(dispatched);
+                        lag = lag.max(dispatched.saturating_sub(due));
                         let submitted_ms = now_ms();
                         match http::post(from.api, "/txs", &body) {
                             Ok(answer) => {
@@ -1338,6 +1395,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
         submitted: sent.len() as u64,
         refused: refused.into_inner(),
         refusal_samples: samples.into_inner().unwrap_or_default(),
+        busy_retries: busy_retries.into_inner(),
         applied,
         ignored,
         final_count,
@@ -1384,6 +1442,61 @@ fn main_chain_timestamps(api: SocketAddr) -> Result<BTreeMap<u64, u64>, TestnetE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn busy_answers_are_retried_within_the_budget_and_nothing_else_is() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let pause = Duration::from_millis(1);
+        let long = Duration::from_secs(60);
+        let busy = || BuildError::Busy("busy".into());
+        // Busy twice, then an answer: two retries, the answer returned.
+        let retries = AtomicU64::new(0);
+        let mut answers = vec![Ok(7), Err(busy()), Err(busy())];
+        let result = retry_busy(|| answers.pop().unwrap(), long, pause, &retries);
+        assert!(matches!(result, Ok(7)));
+        assert_eq!(retries.load(Ordering::Relaxed), 2);
+        // Another failure is returned at once.
+        let retries = AtomicU64::new(0);
+        let failed = || Err::<u8, _>(BuildError::Failed("failed".into()));
+        assert!(matches!(retry_busy(failed, long, pause, &retries), Err(BuildError::Failed(_))));
+        assert_eq!(retries.load(Ordering::Relaxed), 0);
+        // No budget: busy is returned at once (the old behaviour, `--busy-retry-s 0`).
+        let always_busy = || Err::<u8, _>(busy());
+        let result = retry_busy(always_busy, Duration::ZERO, pause, &retries);
+        assert!(matches!(result, Err(BuildError::Busy(_))));
+        assert_eq!(retries.load(Ordering::Relaxed), 0);
+        // A budget runs out: busy returned after a bounded number of retries.
+        let result = retry_busy(always_busy, Duration::from_millis(20), pause, &retries);
+        assert!(matches!(result, Err(BuildError::Busy(_))));
+        let spent = retries.load(Ordering::Relaxed);
+        assert!((1..=20).contains(&spent), "{spent} retries");
+    }
+
+    #[test]
+    fn a_503_from_parents_is_busy_and_other_errors_are_not() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            for status in ["503 Service Unavailable", "500 Internal Server Error"] {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut request = [0u8; 1024];
+                let _ = stream.read(&mut request).unwrap();
+                let body = r#"{"error":"busy: 30050 unconfirmed units (over 30000); retry later"}"#;
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(answer.as_bytes()).unwrap();
+            }
+        });
+        let busy = parents_error(fetch_parents(addr, 1).unwrap_err());
+        assert!(matches!(&busy, BuildError::Busy(text) if text.contains("503")), "{busy:?}");
+        let failed = parents_error(fetch_parents(addr, 1).unwrap_err());
+        assert!(matches!(failed, BuildError::Failed(_)), "{failed:?}");
+        server.join().unwrap();
+    }
 
     #[test]
     fn partitions_parse_and_refuse_nonsense() {

@@ -161,6 +161,10 @@ enum Command {
         /// 0 = each node signs from its own account.
         #[arg(long, default_value_t = 128)]
         accounts: usize,
+        /// Seconds a request answered 503 busy (node backlog over its bound) is retried, every
+        /// 50 ms, before its transfers count as refused; 0 = never retry.
+        #[arg(long, default_value_t = 10)]
+        busy_retry_s: u64,
     },
     /// Store a file: encrypt and erasure-code it here, submit the StorePut (paid by the faucet)
     /// through a node, hand each shard to its storage node. Prints the file id; the owner key
@@ -323,7 +327,7 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
         Command::Logs { node, lines } => {
             println!("{}", vein_testnet::logs(&Manifest::load(&dir)?, node, lines)?);
         }
-        Command::Load { rate, duration, settle, concurrency, batch, accounts } => {
+        Command::Load { rate, duration, settle, concurrency, batch, accounts, busy_retry_s } => {
             let manifest = Manifest::load(&dir)?;
             let options = LoadOptions {
                 rate,
@@ -332,6 +336,7 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
                 concurrency,
                 batch,
                 accounts,
+                busy_retry: Duration::from_secs(busy_retry_s),
             };
             let report = vein_testnet::load(&manifest, &options)?;
             println!("{}", to_json(&report));
