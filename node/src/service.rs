@@ -195,8 +195,9 @@ pub struct Telemetry {
     pub txs_ignored: u64,
     pub txs_final: u64,
     /// Looked up by id only, never iterated (the order lives in `order`), so a hash map: up to
-    /// three events per transaction each look an id up among 200,000 (then the bound), which as a B-tree of
-    /// 32-byte keys was ~3% of a node's CPU (plus its `memcmp`s) at 5,000 transfers/s.
+    /// three events per transaction each look an id up among 200,000 (the bound then), which
+    /// as a B-tree of 32-byte keys was ~3% of a node's CPU (plus its `memcmp`s) at 5,000
+    /// transfers/s.
     pub tx_times: HashMap<Hash, TxTimes>,
     order: VecDeque<Hash>,
 }

@@ -70,8 +70,8 @@ pub fn breakdown(
     let ordered: Vec<(u64, u64)> = timestamps.iter().map(|(h, ts)| (*h, *ts)).collect();
     for transfer in transfers {
         let index = ordered.partition_point(|(_, timestamp)| *timestamp <= transfer.submitted_ms);
-        let Some(&(first, _)) = ordered.get(index) else { continue };
         let h = transfer.confirmed_height;
+        let first = ordered.get(index).map_or(h, |(height, _)| *height);
         // A checkpoint timestamped before the submission can still have confirmed it: it was
         // forged late (its forger got the parent late, or was busy). Its own height is then
         // the floor, and nothing was missed.
@@ -156,7 +156,8 @@ mod tests {
     #[test]
     fn transfers_outside_the_known_chain_are_left_out() {
         let transfers = [
-            // Final at 21 + 3: not fetched.
+            // Final at 20 + 3 = 23, beyond the fetched heights (and no checkpoint after 19,500
+            // is known but 20 itself).
             FinalTransfer { submitted_ms: 19_500, confirmed_height: 20, final_ms: 30_000 },
         ];
         let parts = breakdown(&chain(), 3, &transfers);
