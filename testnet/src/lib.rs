@@ -24,6 +24,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use vein_node::core::crypto::{AccountId, Keypair};
 use vein_node::core::hash::Hash;
@@ -861,6 +862,9 @@ pub struct LoadOptions {
     pub busy_retry: Duration,
 }
 
+/// How often `load` reports its progress on stderr.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
 /// Pause between retries of a request a node answered busy.
 pub const BUSY_RETRY_PAUSE: Duration = Duration::from_millis(50);
 
@@ -947,7 +951,7 @@ fn retry_busy<T>(
     loop {
         match attempt() {
             Err(BuildError::Busy(_)) if started.elapsed() + pause <= budget => {
-                retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                retries.fetch_add(1, Ordering::Relaxed);
                 std::thread::sleep(pause);
             }
             other => return other,
@@ -1122,6 +1126,7 @@ type UnitStatus = Option<Value>;
 fn settle(manifest: &Manifest, sent: &[Sent], deadline: Instant) -> Vec<UnitStatus> {
     const CHUNK: usize = 5_000;
     let mut outcomes: Vec<UnitStatus> = vec![None; sent.len()];
+    let mut printed = Instant::now();
     loop {
         let mut pending: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (index, item) in sent.iter().enumerate() {
@@ -1131,6 +1136,16 @@ fn settle(manifest: &Manifest, sent: &[Sent], deadline: Instant) -> Vec<UnitStat
         }
         if pending.is_empty() || Instant::now() >= deadline {
             return outcomes;
+        }
+        if printed.elapsed() >= PROGRESS_EVERY {
+            printed = Instant::now();
+            let waiting: usize = pending.values().map(Vec::len).sum();
+            eprintln!(
+                "[load] settling: {} of {} accepted transfers final, {} s left",
+                sent.len() - waiting,
+                sent.len(),
+                deadline.saturating_duration_since(Instant::now()).as_secs()
+            );
         }
         for (node, indices) in pending {
             let api = manifest.nodes[node].api;
@@ -1221,9 +1236,11 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
     let next = std::sync::atomic::AtomicU64::new(0);
     let refused = std::sync::atomic::AtomicU64::new(0);
     let busy_retries = std::sync::atomic::AtomicU64::new(0);
+    let accepted = std::sync::atomic::AtomicU64::new(0);
+    let sending_done = std::sync::atomic::AtomicBool::new(false);
     let samples = std::sync::Mutex::new(Vec::<String>::new());
     let refuse = |count: u64, reason: String| {
-        refused.fetch_add(count, std::sync::atomic::Ordering::Relaxed);
+        refused.fetch_add(count, Ordering::Relaxed);
         if let Ok(mut samples) = samples.lock()
             && samples.len() < 5
             && !samples.contains(&reason)
@@ -1285,7 +1302,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                     let mut mine = Vec::new();
                     let (mut latest, mut lag) = (Duration::ZERO, Duration::ZERO);
                     loop {
-                        let request = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let request = next.fetch_add(1, Ordering::Relaxed);
                         let Some((due, count)) = schedule.request(request) else {
                             return (mine, latest, lag);
                         };
@@ -1319,12 +1336,15 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                                     results.unwrap_or_default().iter().zip(senders)
                                 {
                                     match result["id"].as_str().and_then(parse_hash_text) {
-                                        Some(id) => mine.push(Sent {
-                                            node: from.index,
-                                            id,
-                                            sender,
-                                            submitted_ms,
-                                        }),
+                                        Some(id) => {
+                                            accepted.fetch_add(1, Ordering::Relaxed);
+                                            mine.push(Sent {
+                                                node: from.index,
+                                                id,
+                                                sender,
+                                                submitted_ms,
+                                            });
+                                        }
                                         None => {
                                             if !keys.is_empty() {
                                                 give_back(sender, nonce);
@@ -1341,7 +1361,29 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                 })
             })
             .collect();
-        workers.into_iter().filter_map(|worker| worker.join().ok()).collect()
+        // Progress on stderr (stdout carries only the report): a long run says where it is.
+        let progress = scope.spawn(|| {
+            let mut printed = Instant::now();
+            while !sending_done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+                if printed.elapsed() >= PROGRESS_EVERY {
+                    printed = Instant::now();
+                    eprintln!(
+                        "[load] {:.0}/{} s: {} of {} transfers accepted, {} refused, {} busy retries",
+                        started.elapsed().as_secs_f64(),
+                        options.duration.as_secs(),
+                        accepted.load(Ordering::Relaxed),
+                        schedule.total(),
+                        refused.load(Ordering::Relaxed),
+                        busy_retries.load(Ordering::Relaxed),
+                    );
+                }
+            }
+        });
+        let results = workers.into_iter().filter_map(|worker| worker.join().ok()).collect();
+        sending_done.store(true, Ordering::Relaxed);
+        let _ = progress.join();
+        results
     });
     let sending_s = started.elapsed().as_secs_f64();
     let latest = results.iter().map(|(_, latest, _)| *latest).max().unwrap_or_default();
