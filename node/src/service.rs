@@ -29,7 +29,8 @@ use std::time::Duration;
 
 /// Most transactions whose timings are remembered (for `/unit` and the load generator): two
 /// minutes of 5,000 transfers/s, so a load run of that length keeps every latency (the load
-/// report counts the final transfers whose times were already forgotten). ~100 bytes each.
+/// report counts the final transfers whose times were already forgotten). About 125 bytes each
+/// (map entry and order queue), so up to ~75 MB, and only on a node that saw that many.
 const TX_TIMES_MAX: usize = 600_000;
 
 #[derive(Debug, thiserror::Error)]
