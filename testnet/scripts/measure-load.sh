@@ -6,7 +6,7 @@
 #   client's CPU (signing, HTTP, settling) is bash's `time` of the load command.
 # usage: RATE=5000 DURATION=20 testnet/scripts/measure-load.sh BIN_DIR NET_DIR LABEL OUT
 #   BIN_DIR holds vein-testnet and vein-node (e.g. target/release); OUT.load is the load
-#   report (JSON), OUT the CPU ticks and load averages.
+#   report (JSON), OUT.progress its progress lines, OUT the CPU ticks and load averages.
 set -u
 if [ $# -ne 4 ]; then
     echo "usage: RATE=5000 DURATION=20 $0 BIN_DIR NET_DIR LABEL OUT" >&2
@@ -37,7 +37,7 @@ echo "pids: $(pids | tr '\n' ' ')" > "$OUT"
 c0=$(cpu); date -u +%T >> "$OUT"; uptime >> "$OUT"
 TIMEFORMAT='client cpu: %U s user, %S s system, %R s wall'
 { time "$B/vein-testnet" load --dir "$D" --rate "$RATE" --duration "$DURATION" --settle 60 \
-    > "$OUT.load" 2>&1; } 2>> "$OUT"
+    > "$OUT.load" 2> "$OUT.progress"; } 2>> "$OUT"
 c1=$(cpu); uptime >> "$OUT"
 echo "node cpu ticks during run: $((c1 - c0))" >> "$OUT"
 "$B/vein-testnet" down --dir "$D" >> "$OUT" 2>&1
