@@ -53,11 +53,12 @@ const PARENTS_MAX: u64 = 10_000;
 /// selection replays a cone of that size: a node fed faster than it confirms then spends all
 /// its time selecting and stops confirming at all (seen at 5,000 tx/s offered on the 4-node
 /// testnet with a 20,000 bound). Refusing new parents well before that is the wallet's
-/// backpressure. Between checkpoints the backlog grows with the interval, which is exponential:
+/// backpressure. The default of `vein-node run --parents-backlog-max`. Between checkpoints the
+/// backlog grows with the interval, which is exponential:
 /// at 5,000 transfers/s and T = 1 s, 30,000 units is 6 s without a checkpoint (probability
 /// e^-6 ≈ 0.25% per interval). The earlier 10,000 (2 s, 13.5%) refused ~10% of 5,000 offered
 /// in exactly those long intervals (docs/testnet.md).
-const UNCONFIRMED_FOR_PARENTS_MAX: usize = 30_000;
+pub const UNCONFIRMED_FOR_PARENTS_MAX: usize = 30_000;
 /// Rows one `/txs`, `/dag` or `/accounts` call may return.
 const LIST_LIMIT_MAX: u64 = 1_000;
 /// Largest `POST /shard` body: a 32 MiB shard as hex plus the JSON around it.
@@ -72,6 +73,8 @@ pub struct ApiState {
     pub account: AccountId,
     pub listen: SocketAddr,
     pub chain_id: String,
+    /// Unconfirmed units above which `GET /parents` answers 503 busy.
+    pub parents_backlog_max: usize,
     pub plot_nonces: u64,
 }
 
@@ -738,11 +741,12 @@ async fn parents(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Ap
     if count == 0 || count > PARENTS_MAX {
         return Err(ApiError::bad_request(format!("count must be 1..={PARENTS_MAX}")));
     }
+    let limit = state.parents_backlog_max;
     let pairs = state
         .handle
         .operate(move |node| {
             let backlog = node.dag().unconfirmed_len();
-            if backlog > UNCONFIRMED_FOR_PARENTS_MAX {
+            if backlog > limit {
                 return Err(backlog);
             }
             Ok((0..count).map(|_| node.select_parents()).collect::<Vec<_>>())
@@ -751,9 +755,7 @@ async fn parents(State(state): State<ApiState>, RawQuery(query): RawQuery) -> Ap
         .ok_or_else(ApiError::unavailable)?
         .map_err(|backlog| ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
-            message: format!(
-                "busy: {backlog} unconfirmed units (over {UNCONFIRMED_FOR_PARENTS_MAX}); retry later"
-            ),
+            message: format!("busy: {backlog} unconfirmed units (over {limit}); retry later"),
         })?;
     let pairs: Vec<[String; 2]> =
         pairs.iter().map(|[a, b]| [a.to_string(), b.to_string()]).collect();

@@ -63,6 +63,9 @@ pub struct RunOptions {
     pub peers: Vec<SocketAddr>,
     pub data: PathBuf,
     pub plots: Option<PathBuf>,
+    /// Unconfirmed units above which `GET /parents` answers 503 busy (the wallets'
+    /// backpressure; [`crate::api::UNCONFIRMED_FOR_PARENTS_MAX`] by default).
+    pub parents_backlog_max: usize,
 }
 
 /// Injected faults, shared between the API (writer) and the network wrapper (reader).
@@ -365,6 +368,7 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
         listen,
         chain_id: genesis.chain_id.clone(),
         plot_nonces: nonces,
+        parents_backlog_max: options.parents_backlog_max,
     };
     let api_task = tokio::spawn(api::serve(api_listener, state));
     tracing::info!(

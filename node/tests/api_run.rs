@@ -42,9 +42,9 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Option<(u16, 
     Some((status, body.to_string()))
 }
 
-#[test]
-fn run_serves_the_api_and_refuses_bad_input_with_json_errors() {
-    let dir = tempfile::tempdir().unwrap();
+/// A running `vein-node run` (no plots: it never mines, so nothing it accepts is confirmed),
+/// its API address and its key, funded with 1,000,000 at genesis. `extra` goes to `run`.
+fn start(dir: &std::path::Path, extra: &[&str]) -> (Killed, SocketAddr, Keypair) {
     let key = Keypair::derived("api-run", 0);
     let genesis = Genesis {
         chain_id: "api-run".into(),
@@ -54,9 +54,9 @@ fn run_serves_the_api_and_refuses_bad_input_with_json_errors() {
         poc: PocMode::Real,
         params: Params::default(),
     };
-    let genesis_path = dir.path().join("genesis.json");
+    let genesis_path = dir.join("genesis.json");
     GenesisFile::from_genesis(&genesis).save(&genesis_path).unwrap();
-    let key_path = dir.path().join("key.hex");
+    let key_path = dir.join("key.hex");
     std::fs::write(&key_path, hex::encode(key.seed())).unwrap();
     let (listen, api) = (free_addr(), free_addr());
     let child = Command::new(env!("CARGO_BIN_EXE_vein-node"))
@@ -67,17 +67,25 @@ fn run_serves_the_api_and_refuses_bad_input_with_json_errors() {
         .arg(&key_path)
         .args(["--listen", &listen.to_string(), "--api", &api.to_string()])
         .arg("--data")
-        .arg(dir.path().join("data"))
+        .arg(dir.join("data"))
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let _child = Killed(child);
+    let child = Killed(child);
     let started = Instant::now();
     while http(api, "GET", "/ready", "").is_none_or(|(status, _)| status != 200) {
         assert!(started.elapsed() < Duration::from_secs(30), "node not ready in 30 s");
         std::thread::sleep(Duration::from_millis(100));
     }
+    (child, api, key)
+}
+
+#[test]
+fn run_serves_the_api_and_refuses_bad_input_with_json_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_child, api, key) = start(dir.path(), &[]);
     let (status, body) = http(api, "GET", "/status", "").unwrap();
     assert_eq!(status, 200);
     let status_json: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -133,4 +141,35 @@ fn run_serves_the_api_and_refuses_bad_input_with_json_errors() {
     assert!(metrics.contains("vein_height 0"), "{metrics}");
     // Still alive after all of it.
     assert_eq!(http(api, "GET", "/ready", "").unwrap().0, 200);
+}
+
+#[test]
+fn parents_answer_busy_past_the_backlog_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_child, api, _key) = start(dir.path(), &["--parents-backlog-max", "2"]);
+    let (status, answer) = http(api, "GET", "/parents?count=1", "").unwrap();
+    assert_eq!(status, 200, "{answer}");
+    // The node never mines, so every transfer it signs stays unconfirmed: the third one puts
+    // its backlog over the bound of 2.
+    let transfer = format!("{{\"to\": \"{}\", \"amount\": 5}}", "11".repeat(32));
+    for count in 1..=3 {
+        let (status, answer) = http(api, "POST", "/tx", &transfer).unwrap();
+        assert_eq!(status, 200, "{answer}");
+        let (status, answer) = http(api, "GET", "/parents?count=1", "").unwrap();
+        if count <= 2 {
+            assert_eq!(status, 200, "after {count}: {answer}");
+        } else {
+            assert_eq!(status, 503, "after {count}: {answer}");
+            let error: serde_json::Value = serde_json::from_str(&answer).unwrap();
+            let text = error["error"].as_str().unwrap();
+            assert!(text.contains("busy: 3 unconfirmed units (over 2)"), "{text}");
+        }
+    }
+    // A bad value is refused by the command line, not at run time.
+    let output = Command::new(env!("CARGO_BIN_EXE_vein-node"))
+        .args(["run", "--parents-backlog-max", "many"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--parents-backlog-max"));
 }

@@ -79,6 +79,10 @@ enum Command {
         /// Directory of plot files (*.vplot); without it the node does not mine.
         #[arg(long)]
         plots: Option<PathBuf>,
+        /// Unconfirmed units above which GET /parents answers 503 busy: the backpressure that
+        /// keeps wallets from outrunning the checkpoints (about 6 s of 5,000 transfers/s).
+        #[arg(long, default_value_t = vein_node::api::UNCONFIRMED_FOR_PARENTS_MAX)]
+        parents_backlog_max: usize,
     },
     /// Write a plot file: disk space bound to an account, mined by Proof-of-Contribution.
     #[command(long_about = "Write a plot file: disk space bound to an account.\n\n\
@@ -134,8 +138,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { genesis, key, listen, api, peers, data, plots } => {
-            run(RunOptions { genesis, key, listen, api, peers, data, plots })
+        Command::Run { genesis, key, listen, api, peers, data, plots, parents_backlog_max } => {
+            run(RunOptions { genesis, key, listen, api, peers, data, plots, parents_backlog_max })
         }
         Command::Plot { account, start, nonces, out, threads, batch } => {
             plot(&account, start, nonces, &out, threads, batch)
