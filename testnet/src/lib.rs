@@ -17,6 +17,7 @@ pub mod manifest;
 pub mod pacing;
 pub mod storage;
 
+use breakdown::percentile;
 use manifest::{MANIFEST_VERSION, Manifest, ManifestError, NodeEntry};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -928,8 +929,6 @@ pub struct LoadReport {
     /// could not be read.
     pub finality_breakdown: Option<breakdown::Breakdown>,
 }
-
-use breakdown::percentile;
 
 /// Why a load request could not be built.
 #[derive(Debug)]
