@@ -1,13 +1,16 @@
 //! Bad input names the problem: each kind of fault from a peer yields its own counter and event,
 //! costs the peer score, and the node keeps running (it still accepts a valid transfer after).
 
+mod common;
+
+use common::{genesis_transfer, with_amount};
 use std::sync::Arc;
 use vein_node::core::events::Event;
 use vein_node::core::hash::Hash;
 use vein_node::core::message::Message;
 use vein_node::core::node::{Node, NodeConfig, Output};
 use vein_node::core::params::Params;
-use vein_node::core::transaction::{TransactionBody, TxKind};
+use vein_node::core::transaction::TransactionBody;
 use vein_node::core::wire;
 use vein_node::localnet::model_genesis;
 
@@ -40,16 +43,8 @@ fn each_fault_has_its_own_error_and_the_node_keeps_running() {
     oversize.extend_from_slice(&u32::MAX.to_le_bytes());
     node.on_message(now, peer, &oversize);
     // Wrong signature: a transfer whose amount was changed after signing.
-    let body = TransactionBody {
-        from: keys[1].account(),
-        nonce: 0,
-        kind: TxKind::Transfer { to: keys[0].account(), amount: 5 },
-        fee: 2,
-        parents: [genesis_id, genesis_id],
-        issued_at_ms: now,
-    };
-    let mut forged = body.clone().sign(&keys[1]).unwrap();
-    forged.body.kind = TxKind::Transfer { to: keys[0].account(), amount: 500 };
+    let body = genesis_transfer(keys[1].account(), keys[0].account(), 5, 2, genesis_id, now);
+    let forged = with_amount(&body.clone().sign(&keys[1]).unwrap(), 500);
     node.on_message(now, peer, &Message::Transaction(forged).encode().unwrap());
     // Unknown parent: parked as an orphan and the parent requested from the sender.
     let unknown = Hash::of(b"nobody has this");

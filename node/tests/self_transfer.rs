@@ -4,13 +4,15 @@
 //! added one tip forever and a workload with random recipients grew hundreds of tips.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::genesis_transfer;
 use std::sync::Arc;
 use vein_node::core::message::Message;
 use vein_node::core::node::{Node, NodeConfig, RejectReason};
 use vein_node::core::params::Params;
 use vein_node::core::random::DetRng;
 use vein_node::core::tips::TipStrategy;
-use vein_node::core::transaction::{TransactionBody, TxKind};
 use vein_node::localnet::{LocalNet, model_genesis};
 
 #[test]
@@ -26,14 +28,7 @@ fn a_self_transfer_is_refused_from_the_wallet_and_from_peers() {
     );
     let peer = 9;
     node.add_peer(peer);
-    let body = TransactionBody {
-        from: keys[1].account(),
-        nonce: 0,
-        kind: TxKind::Transfer { to: keys[1].account(), amount: 5 },
-        fee: 10,
-        parents: [genesis_id, genesis_id],
-        issued_at_ms: 1_000,
-    };
+    let body = genesis_transfer(keys[1].account(), keys[1].account(), 5, 10, genesis_id, 1_000);
     let tx = body.sign(&keys[1]).unwrap();
     let id = tx.id().unwrap();
     node.on_message(1_000, peer, &Message::Transaction(tx).encode().unwrap());

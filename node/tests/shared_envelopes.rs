@@ -4,11 +4,14 @@
 //! pointer identity: other bytes, even the same bytes in another allocation, take the normal
 //! path (hash, decode, verify).
 
+mod common;
+
+use common::{genesis_transfer, with_amount};
 use std::sync::Arc;
 use vein_node::core::message::Message;
 use vein_node::core::node::{Node, NodeConfig, Output, SharedUnitCache, UnitCache};
 use vein_node::core::params::Params;
-use vein_node::core::transaction::{Transaction, TransactionBody, TxKind};
+use vein_node::core::transaction::Transaction;
 use vein_node::localnet::model_genesis;
 
 struct Net {
@@ -33,18 +36,18 @@ fn net(cache: &Arc<SharedUnitCache>) -> Net {
             node
         })
         .collect();
-    let body = TransactionBody {
-        from: keys[1].account(),
-        nonce: 0,
-        kind: TxKind::Transfer { to: keys[0].account(), amount: 5 },
-        fee: 2,
-        parents: [genesis_id, genesis_id],
-        issued_at_ms: 1_000,
-    };
+    let body = genesis_transfer(keys[1].account(), keys[0].account(), 5, 2, genesis_id, 1_000);
     let transfer = body.sign(&keys[1]).unwrap();
-    let mut tampered = transfer.clone();
-    tampered.body.kind = TxKind::Transfer { to: keys[0].account(), amount: 500 };
+    let tampered = with_amount(&transfer, 500);
     Net { nodes, transfer, tampered }
+}
+
+/// The net, with its transfer's envelope delivered to node 0 (from peer 7).
+fn delivered(cache: &Arc<SharedUnitCache>) -> (Net, Arc<Vec<u8>>) {
+    let mut net = net(cache);
+    let envelope = Arc::new(Message::Transaction(net.transfer.clone()).encode().unwrap());
+    net.nodes[0].on_shared_message(1_000, 7, &envelope);
+    (net, envelope)
 }
 
 /// The transaction envelopes a node sent since the last call.
@@ -63,9 +66,7 @@ fn relayed(node: &mut Node) -> Vec<Arc<Vec<u8>>> {
 #[test]
 fn a_unit_relays_the_bytes_it_arrived_in() {
     let cache = Arc::new(SharedUnitCache::new(64));
-    let Net { mut nodes, transfer, .. } = net(&cache);
-    let envelope = Arc::new(Message::Transaction(transfer.clone()).encode().unwrap());
-    nodes[0].on_shared_message(1_000, 7, &envelope);
+    let (Net { mut nodes, transfer, .. }, envelope) = delivered(&cache);
     assert!(nodes[0].dag().contains(&transfer.id().unwrap()));
     let sent = relayed(&mut nodes[0]);
     assert!(!sent.is_empty(), "the unit was not relayed");
@@ -77,9 +78,7 @@ fn a_unit_relays_the_bytes_it_arrived_in() {
 #[test]
 fn only_the_same_allocation_is_recognised() {
     let cache = Arc::new(SharedUnitCache::new(64));
-    let Net { mut nodes, transfer, tampered } = net(&cache);
-    let envelope = Arc::new(Message::Transaction(transfer.clone()).encode().unwrap());
-    nodes[0].on_shared_message(1_000, 7, &envelope);
+    let (Net { mut nodes, transfer, tampered }, envelope) = delivered(&cache);
     // Equal bytes in another allocation: not recognised by address, accepted by content.
     let copy = Arc::new(envelope.to_vec());
     assert!(cache.unit_for_envelope(&copy).is_none());
@@ -101,9 +100,7 @@ fn a_cleared_cache_forgets_addresses() {
     // Capacity 1: remembering a second envelope clears the first, which must then take the
     // normal path rather than a stale entry.
     let cache = Arc::new(SharedUnitCache::new(1));
-    let Net { mut nodes, transfer, .. } = net(&cache);
-    let envelope = Arc::new(Message::Transaction(transfer.clone()).encode().unwrap());
-    nodes[0].on_shared_message(1_000, 7, &envelope);
+    let (Net { mut nodes, transfer, .. }, envelope) = delivered(&cache);
     let other = vein_node::core::dag::Unit::new(transfer.clone()).unwrap();
     let _ = other.envelope().unwrap();
     cache.record_envelope(&other);
