@@ -958,6 +958,29 @@ fn retry_busy<T>(
     }
 }
 
+/// Pause before asking a node that did not answer in time again.
+const STALL_RETRY_PAUSE: Duration = Duration::from_millis(200);
+
+/// Run `attempt` again, after `pause`, while it fails in transport (no connection, or no answer
+/// within the HTTP timeout) and `deadline` has not passed; any other error, and the last one at
+/// the deadline, is returned. For reads only: asking again must be harmless.
+fn retry_transport<T>(
+    deadline: Instant,
+    pause: Duration,
+    mut attempt: impl FnMut() -> Result<T, TestnetError>,
+) -> Result<T, TestnetError> {
+    loop {
+        match attempt() {
+            Err(TestnetError::Http(
+                http::HttpError::Io { .. } | http::HttpError::Connect { .. },
+            )) if Instant::now() + pause < deadline => {
+                std::thread::sleep(pause);
+            }
+            other => return other,
+        }
+    }
+}
+
 /// `fetch_parents`' error as a [`BuildError`]: a 503 is the node's busy answer.
 fn parents_error(error: TestnetError) -> BuildError {
     match error {
@@ -1061,10 +1084,17 @@ fn fund_load_accounts(
     keys: &[Keypair],
     timeout: Duration,
 ) -> Result<(Vec<u64>, bool), TestnetError> {
+    // Reads are asked again while the node does not answer in time (seen once in CI: a node's
+    // API silent for over 10 s while the machine was flushing a build to disk), up to the
+    // funding timeout; a refusal or a bad answer is still an error at once.
+    let stalled_until = Instant::now() + timeout;
+    let account_state = |account: &AccountId| {
+        retry_transport(stalled_until, STALL_RETRY_PAUSE, || account_state(api, account))
+    };
     let short = |keys: &[Keypair]| -> Result<Vec<usize>, TestnetError> {
         let mut short = Vec::new();
         for (index, key) in keys.iter().enumerate() {
-            if account_state(api, &key.account())?.0 < LOAD_ACCOUNT_FUNDS / 2 {
+            if account_state(&key.account())?.0 < LOAD_ACCOUNT_FUNDS / 2 {
                 short.push(index);
             }
         }
@@ -1073,8 +1103,10 @@ fn fund_load_accounts(
     let unfunded = short(keys)?;
     if !unfunded.is_empty() {
         let faucet = read_key(&manifest.faucet_key)?;
-        let (_, first_nonce) = account_state(api, &faucet.account())?;
-        let parents = fetch_parents(api, unfunded.len())?;
+        let (_, first_nonce) = account_state(&faucet.account())?;
+        let parents = retry_transport(stalled_until, STALL_RETRY_PAUSE, || {
+            fetch_parents(api, unfunded.len())
+        })?;
         let txs = unfunded
             .iter()
             .zip(parents)
@@ -1112,7 +1144,7 @@ fn fund_load_accounts(
     }
     let nonces = keys
         .iter()
-        .map(|key| account_state(api, &key.account()).map(|(_, nonce)| nonce))
+        .map(|key| account_state(&key.account()).map(|(_, nonce)| nonce))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((nonces, !unfunded.is_empty()))
 }
@@ -1511,6 +1543,43 @@ mod tests {
         assert!(matches!(result, Err(BuildError::Busy(_))));
         let spent = retries.load(Ordering::Relaxed);
         assert!((1..=20).contains(&spent), "{spent} retries");
+    }
+
+    #[test]
+    fn transport_failures_are_asked_again_until_the_deadline_and_nothing_else_is() {
+        let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let stalled = || {
+            Err::<u8, _>(TestnetError::Http(http::HttpError::Io {
+                addr,
+                source: std::io::Error::from(std::io::ErrorKind::WouldBlock),
+            }))
+        };
+        let pause = Duration::from_millis(1);
+        let later = Instant::now() + Duration::from_secs(60);
+        // Stalled twice, then an answer.
+        let mut attempts = 0;
+        let result = retry_transport(later, pause, || {
+            attempts += 1;
+            if attempts < 3 { stalled() } else { Ok(7) }
+        });
+        assert!(matches!(result, Ok(7)));
+        assert_eq!(attempts, 3);
+        // A refusal is returned at once.
+        let mut attempts = 0;
+        let result = retry_transport(later, pause, || {
+            attempts += 1;
+            Err::<u8, _>(TestnetError::Http(http::HttpError::Status {
+                addr,
+                path: "/balance".into(),
+                status: 404,
+                body: "unknown".into(),
+            }))
+        });
+        assert!(matches!(result, Err(TestnetError::Http(http::HttpError::Status { .. }))));
+        assert_eq!(attempts, 1);
+        // Past the deadline the stall is the answer.
+        let result = retry_transport(Instant::now(), pause, stalled);
+        assert!(matches!(result, Err(TestnetError::Http(http::HttpError::Io { .. }))));
     }
 
     #[test]
