@@ -9,47 +9,14 @@
 //! parameters by name through [`Scenario::set_parameter`], which validates again.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
-/// Errors reading or validating a scenario. Each names the file (when there is one) and the field.
-#[derive(Debug, Error)]
-pub enum ScenarioError {
-    #[error("cannot read scenario file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    /// The `toml` crate's message already names the line, column and key.
-    #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("{path}: invalid value: {source}")]
-    Invalid { path: PathBuf, source: InvalidValue },
-}
-
-/// One impossible or inconsistent value.
-#[derive(Debug, Clone, PartialEq, Error)]
-pub enum InvalidValue {
-    #[error("{field} = {value} must be in {expected}")]
-    OutOfRange { field: &'static str, value: String, expected: &'static str },
-    #[error("{field} is required when attacker.kind = \"{kind}\"")]
-    Missing { field: &'static str, kind: &'static str },
-    #[error("{field} is not used when attacker.kind = \"{kind}\"; remove it")]
-    Unused { field: &'static str, kind: &'static str },
-    #[error("metric \"{metric}\" needs attacker.kind = \"{needs}\", found \"{found}\"")]
-    MetricNeedsAttacker { metric: &'static str, needs: &'static str, found: &'static str },
-    #[error("metric \"{metric}\" is not judged by reference \"{reference}\"; use one of {allowed}")]
-    ReferenceNotForMetric { metric: &'static str, reference: &'static str, allowed: String },
-    #[error("the [simulator] table applies only with engine = \"madsim\"; remove it")]
-    SimulatorUnused,
-    #[error("simulator.{field} = {value} must be a probability in [0, 1]")]
-    SimulatorProbability { field: &'static str, value: f64 },
-    #[error("unknown parameter \"{name}\"; known: {known}")]
-    UnknownParameter { name: String, known: String },
-    #[error("metric \"{metric}\" needs a [storage] table")]
-    StorageRequired { metric: &'static str },
-    #[error("the [storage] table is not used by metric \"{metric}\"; remove it")]
-    StorageUnused { metric: &'static str },
-}
+pub use crate::attacker::Attacker;
+use crate::attacker::NetworkShape;
+pub use crate::scenario_error::{InvalidValue, ScenarioError};
+use crate::scenario_error::{at_least, at_most, out_of_range};
 
 /// Which executor runs the nodes: the in-memory LocalNet (`vein-scenarios`), or the madsim
 /// simulator with its network model (`vein-sim scenario FILE`, a madsim build of crate
@@ -141,86 +108,6 @@ fn default_first_seed() -> u64 {
     1
 }
 
-/// Attacker behaviours, each a policy of the ordinary node (see `docs/scenarios.md`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AttackerKind {
-    /// Nobody attacks.
-    #[default]
-    None,
-    /// An honest miner holding share `s` of the space.
-    LargeMiner,
-    /// Private double-spend race with share `q` against a merchant waiting `z` checkpoints.
-    PrivateRace,
-    /// Selfish mining (Eyal–Sirer) with share `q`: withhold own checkpoints, release tactically.
-    Withhold,
-    /// Conflict spam: `rate` pairs per second of conflicting spends of one nonce.
-    ConflictSpam,
-    /// Challenge grinding: share `s`, forging each checkpoint in `variants` versions and
-    /// publishing the one that gives it the best next deadline.
-    Grind,
-    /// Network-split double-spend (#12): the network is split into the merchant's side (share
-    /// `s`) and the other side for `d` target intervals; the payer spends one nonce differently
-    /// on each side and the merchant delivers after `z` checkpoints of its side.
-    NetworkSplit,
-    /// Lazy tips / parasite sub-DAG (#10): `rate` transfers per second, each approving the
-    /// attacker's previous one and an old honest unit instead of recent tips.
-    LazyTips,
-    /// Fake space (#7): a node storing nothing that computes `nonces_per_s` nonces per second
-    /// once the challenge is known (`Policy::OnTheFly`).
-    OnTheFly,
-    /// Extend all forks (#4, double dipping): share `q` over `split` identities, each forging on
-    /// every checkpoint it knows, privately (`Policy::ExtendAllForks`).
-    ExtendAllForks,
-    /// Plot sharing (#8): an owner with share `s` of the real space and `split − 1` more
-    /// identities claiming its one plot (`Policy::PublishRefused`), on real plots.
-    PlotSharing,
-}
-
-impl AttackerKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            AttackerKind::None => "none",
-            AttackerKind::LargeMiner => "large-miner",
-            AttackerKind::PrivateRace => "private-race",
-            AttackerKind::Withhold => "withhold",
-            AttackerKind::ConflictSpam => "conflict-spam",
-            AttackerKind::Grind => "grind",
-            AttackerKind::NetworkSplit => "network-split",
-            AttackerKind::LazyTips => "lazy-tips",
-            AttackerKind::OnTheFly => "on-the-fly",
-            AttackerKind::ExtendAllForks => "extend-all-forks",
-            AttackerKind::PlotSharing => "plot-sharing",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Attacker {
-    #[serde(default)]
-    pub kind: AttackerKind,
-    /// Share of the space held by the large miner.
-    pub s: Option<f64>,
-    /// The large miner's space split evenly over this many identities (nodes): #8, identity
-    /// splitting. Default 1.
-    pub split: Option<u64>,
-    /// Attacker's share of the total space.
-    pub q: Option<f64>,
-    /// Confirmations (checkpoints) the merchant waits.
-    pub z: Option<u64>,
-    /// The race is abandoned when the attacker is this many checkpoints behind.
-    pub give_up_behind: Option<u64>,
-    /// Conflict spam: pairs of conflicting spends per second.
-    pub rate: Option<f64>,
-    /// Grinding: versions of each checkpoint the attacker forges and chooses from.
-    pub variants: Option<u64>,
-    /// Network split: its duration, in target intervals T.
-    pub d: Option<f64>,
-    /// On-the-fly plotting: nonces computed per second after the challenge (R).
-    pub nonces_per_s: Option<f64>,
-}
-
 /// What is measured; decides which family runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -279,20 +166,21 @@ impl MetricName {
         }
     }
 
-    fn attacker(self) -> AttackerKind {
+    /// The `attacker.kind` this metric's family runs.
+    pub fn attacker_kind(self) -> &'static str {
         match self {
-            MetricName::CheckpointInterval | MetricName::TipCount => AttackerKind::None,
-            MetricName::StorageDetection | MetricName::ShardLoss => AttackerKind::None,
-            MetricName::WinShare => AttackerKind::LargeMiner,
-            MetricName::DoubleSpendSuccess => AttackerKind::PrivateRace,
-            MetricName::SelfishRevenue => AttackerKind::Withhold,
-            MetricName::ConflictSpam => AttackerKind::ConflictSpam,
-            MetricName::GrindShare => AttackerKind::Grind,
-            MetricName::SplitRevert => AttackerKind::NetworkSplit,
-            MetricName::LazyTips => AttackerKind::LazyTips,
-            MetricName::FakeSpaceShare => AttackerKind::OnTheFly,
-            MetricName::ForkGrowth => AttackerKind::ExtendAllForks,
-            MetricName::PlotSharing => AttackerKind::PlotSharing,
+            MetricName::CheckpointInterval | MetricName::TipCount => "none",
+            MetricName::StorageDetection | MetricName::ShardLoss => "none",
+            MetricName::WinShare => "large-miner",
+            MetricName::DoubleSpendSuccess => "private-race",
+            MetricName::SelfishRevenue => "withhold",
+            MetricName::ConflictSpam => "conflict-spam",
+            MetricName::GrindShare => "grind",
+            MetricName::SplitRevert => "network-split",
+            MetricName::LazyTips => "lazy-tips",
+            MetricName::FakeSpaceShare => "on-the-fly",
+            MetricName::ForkGrowth => "extend-all-forks",
+            MetricName::PlotSharing => "plot-sharing",
         }
     }
 
@@ -516,14 +404,19 @@ impl Scenario {
         if !(rate.is_finite() && (0.0..=10_000.0).contains(&rate)) {
             return Err(out_of_range("workload.tx_per_s", rate, "[0, 10000]"));
         }
-        self.validate_attacker()?;
+        self.attacker.validate(&NetworkShape {
+            nodes: network.nodes,
+            nonces_per_node: network.nonces_per_node,
+            challenge_refresh: network.challenge_refresh,
+            retarget: network.retarget,
+        })?;
         let metric = self.metric.name;
-        let needs = metric.attacker();
-        if needs != self.attacker.kind {
+        let needs = metric.attacker_kind();
+        if needs != self.attacker.kind() {
             return Err(InvalidValue::MetricNeedsAttacker {
                 metric: metric.name(),
-                needs: needs.name(),
-                found: self.attacker.kind.name(),
+                needs,
+                found: self.attacker.kind(),
             });
         }
         let allowed = metric.references();
@@ -548,143 +441,6 @@ impl Scenario {
         Ok(())
     }
 
-    fn validate_attacker(&self) -> Result<(), InvalidValue> {
-        let attacker = &self.attacker;
-        let kind = attacker.kind.name();
-        let kind_is = |wanted: AttackerKind| attacker.kind == wanted;
-        let (wants_s, wants_q, wants_z) = match attacker.kind {
-            AttackerKind::None
-            | AttackerKind::ConflictSpam
-            | AttackerKind::LazyTips
-            | AttackerKind::OnTheFly => (false, false, false),
-            AttackerKind::LargeMiner | AttackerKind::Grind | AttackerKind::PlotSharing => {
-                (true, false, false)
-            }
-            AttackerKind::NetworkSplit => (true, false, true),
-            AttackerKind::PrivateRace => (false, true, true),
-            AttackerKind::Withhold | AttackerKind::ExtendAllForks => (false, true, false),
-        };
-        let fields: [(&'static str, bool, bool); 9] = [
-            ("attacker.s", wants_s, attacker.s.is_some()),
-            (
-                "attacker.split",
-                kind_is(AttackerKind::LargeMiner)
-                    || kind_is(AttackerKind::ExtendAllForks)
-                    || kind_is(AttackerKind::PlotSharing),
-                attacker.split.is_some(),
-            ),
-            (
-                "attacker.rate",
-                kind_is(AttackerKind::ConflictSpam) || kind_is(AttackerKind::LazyTips),
-                attacker.rate.is_some(),
-            ),
-            ("attacker.variants", kind_is(AttackerKind::Grind), attacker.variants.is_some()),
-            ("attacker.q", wants_q, attacker.q.is_some()),
-            ("attacker.z", wants_z, attacker.z.is_some()),
-            (
-                "attacker.give_up_behind",
-                kind_is(AttackerKind::PrivateRace),
-                attacker.give_up_behind.is_some(),
-            ),
-            ("attacker.d", kind_is(AttackerKind::NetworkSplit), attacker.d.is_some()),
-            (
-                "attacker.nonces_per_s",
-                kind_is(AttackerKind::OnTheFly),
-                attacker.nonces_per_s.is_some(),
-            ),
-        ];
-        for (field, wanted, present) in fields {
-            // Plot sharing needs its identity count spelt out: one identity shares nothing.
-            let optional = matches!(field, "attacker.give_up_behind")
-                || (field == "attacker.split" && !kind_is(AttackerKind::PlotSharing));
-            if wanted && !present && !optional {
-                return Err(InvalidValue::Missing { field, kind });
-            }
-            if !wanted && present {
-                return Err(InvalidValue::Unused { field, kind });
-            }
-        }
-        if let Some(s) = attacker.s {
-            open_unit("attacker.s", s)?;
-            let split = attacker.split.unwrap_or(1);
-            at_least("attacker.split", split, 1)?;
-            at_most("attacker.split", split, 50)?;
-            // A plot-sharing group's identities are extra nodes, not honest ones.
-            if !kind_is(AttackerKind::PlotSharing) && self.network.nodes < split + 1 {
-                return Err(InvalidValue::OutOfRange {
-                    field: "network.nodes",
-                    value: self.network.nodes.to_string(),
-                    expected: "at least attacker.split + 1 (the large miner's identities and \
-                               one other miner)",
-                });
-            }
-        }
-        if let Some(q) = attacker.q {
-            // At q ≥ 1/2 the attacker wins with certainty; the races model minority attackers.
-            if !(q.is_finite() && q > 0.0 && q < 0.5) {
-                return Err(out_of_range("attacker.q", q, "(0, 0.5)"));
-            }
-        }
-        if let Some(rate) = attacker.rate
-            && !(rate.is_finite() && (0.0..=1_000.0).contains(&rate))
-        {
-            return Err(out_of_range("attacker.rate", rate, "[0, 1000]"));
-        }
-        if let Some(variants) = attacker.variants {
-            at_least("attacker.variants", variants, 1)?;
-            at_most("attacker.variants", variants, 64)?;
-        }
-        if let Some(d) = attacker.d
-            && !(d.is_finite() && (0.0..=100.0).contains(&d))
-        {
-            return Err(out_of_range("attacker.d", d, "[0, 100]"));
-        }
-        if let Some(rate) = attacker.nonces_per_s
-            && !(rate.is_finite()
-                && rate > 0.0
-                && rate <= crate::fake_space::NONCES_PER_S_MAX
-                && rate.fract() == 0.0)
-        {
-            return Err(out_of_range(
-                "attacker.nonces_per_s",
-                rate,
-                "(0, 10000000], a whole number of nonces per second",
-            ));
-        }
-        if kind_is(AttackerKind::ExtendAllForks) {
-            let split = attacker.split.unwrap_or(1);
-            at_least("attacker.split", split, 1)?;
-            at_most("attacker.split", split, 16)?;
-            at_most("network.challenge_refresh", self.network.challenge_refresh, 4_096)?;
-        }
-        if kind_is(AttackerKind::PlotSharing) {
-            crate::plot_sharing::validate(self)?;
-        }
-        if kind_is(AttackerKind::OnTheFly) && self.network.retarget {
-            return Err(InvalidValue::OutOfRange {
-                field: "network.retarget",
-                value: "true".into(),
-                expected: "false for on-the-fly plotting (the race assumes fixed difficulty)",
-            });
-        }
-        if kind_is(AttackerKind::NetworkSplit) && self.network.nodes < 4 {
-            return Err(InvalidValue::OutOfRange {
-                field: "network.nodes",
-                value: self.network.nodes.to_string(),
-                expected: "at least 4 for a network split (two nodes a side)",
-            });
-        }
-        if let Some(z) = attacker.z {
-            at_least("attacker.z", z, 1)?;
-            at_most("attacker.z", z, 50)?;
-        }
-        if let Some(behind) = attacker.give_up_behind {
-            at_least("attacker.give_up_behind", behind, 1)?;
-            at_most("attacker.give_up_behind", behind, 500)?;
-        }
-        Ok(())
-    }
-
     /// Sets a sweep parameter by name (integers are rounded) and validates the result.
     pub fn set_parameter(&mut self, name: &str, value: f64) -> Result<(), InvalidValue> {
         check_parameter_name(name)?;
@@ -699,22 +455,16 @@ impl Scenario {
                 })
             }
         };
+        if self.attacker.set_parameter(name, value, whole)? {
+            return self.validate();
+        }
         match name {
-            "q" => self.attacker.q = Some(value),
-            "s" => self.attacker.s = Some(value),
-            "z" => self.attacker.z = Some(whole()?),
-            "give_up_behind" => self.attacker.give_up_behind = Some(whole()?),
-            "split" => self.attacker.split = Some(whole()?),
             "nodes" => self.network.nodes = whole()?,
             "latency_ms" => self.network.latency_ms = whole()?,
             "k" => self.network.finality_depth = whole()?,
             "c" => self.network.challenge_refresh = whole()?,
             "tx_per_s" => self.workload.tx_per_s = value,
             "f" | "challenges" | "crashed" => crate::storage::set_parameter(self, name, value)?,
-            "rate" => self.attacker.rate = Some(value),
-            "variants" => self.attacker.variants = Some(whole()?),
-            "d" => self.attacker.d = Some(value),
-            "nonces_per_s" => self.attacker.nonces_per_s = Some(value),
             _ => {}
         }
         self.validate()
@@ -723,31 +473,7 @@ impl Scenario {
     /// The parameters a measurement of this scenario is labelled with (its family's own).
     pub fn labels(&self) -> BTreeMap<String, f64> {
         let mut labels = BTreeMap::new();
-        let attacker = &self.attacker;
-        if let Some(q) = attacker.q {
-            labels.insert("q".to_string(), q);
-        }
-        if let Some(s) = attacker.s {
-            labels.insert("s".to_string(), s);
-        }
-        if let Some(z) = attacker.z {
-            labels.insert("z".to_string(), z as f64);
-        }
-        if let Some(split) = attacker.split {
-            labels.insert("split".to_string(), split as f64);
-        }
-        if let Some(rate) = attacker.rate {
-            labels.insert("rate".to_string(), rate);
-        }
-        if let Some(variants) = attacker.variants {
-            labels.insert("variants".to_string(), variants as f64);
-        }
-        if let Some(d) = attacker.d {
-            labels.insert("d".to_string(), d);
-        }
-        if let Some(rate) = attacker.nonces_per_s {
-            labels.insert("nonces_per_s".to_string(), rate);
-        }
+        self.attacker.labels(&mut labels);
         if self.metric.name == MetricName::TipCount {
             labels.insert("tx_per_s".to_string(), self.workload.tx_per_s);
             labels.insert("latency_ms".to_string(), self.network.latency_ms as f64);
@@ -762,53 +488,6 @@ fn check_parameter_name(name: &str) -> Result<(), InvalidValue> {
         Ok(())
     } else {
         Err(InvalidValue::UnknownParameter { name: name.to_string(), known: PARAMETERS.join(", ") })
-    }
-}
-
-fn out_of_range(field: &'static str, value: f64, expected: &'static str) -> InvalidValue {
-    InvalidValue::OutOfRange { field, value: value.to_string(), expected }
-}
-
-fn at_least(field: &'static str, value: u64, minimum: u64) -> Result<(), InvalidValue> {
-    if value >= minimum {
-        Ok(())
-    } else {
-        Err(InvalidValue::OutOfRange {
-            field,
-            value: value.to_string(),
-            expected: match minimum {
-                1 => "[1, ...]",
-                10 => "[10, ...]",
-                _ => "a larger range",
-            },
-        })
-    }
-}
-
-fn at_most(field: &'static str, value: u64, maximum: u64) -> Result<(), InvalidValue> {
-    if value <= maximum {
-        Ok(())
-    } else {
-        let expected = match maximum {
-            16 => "[.., 16]",
-            50 => "[.., 50]",
-            64 => "[.., 64]",
-            500 => "[.., 500]",
-            1_000 => "[.., 1000]",
-            4_096 => "[.., 4096]",
-            60_000 => "[.., 60000]",
-            10_000_000 => "[.., 10000000]",
-            _ => "a smaller range",
-        };
-        Err(InvalidValue::OutOfRange { field, value: value.to_string(), expected })
-    }
-}
-
-fn open_unit(field: &'static str, value: f64) -> Result<(), InvalidValue> {
-    if value.is_finite() && value > 0.0 && value < 1.0 {
-        Ok(())
-    } else {
-        Err(out_of_range(field, value, "(0, 1)"))
     }
 }
 

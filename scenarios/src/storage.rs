@@ -43,7 +43,9 @@ use vein_reports::reference;
 use vein_reports::summary::NamedChart;
 
 use crate::engine::{Engine, NetSpec};
-use crate::families::{RunError, params, tip_strategy};
+use crate::family::Family;
+use crate::net_setup::{params, tip_strategy};
+use crate::run_error::RunError;
 use crate::scenario::{InvalidValue, MetricName, Scenario};
 
 /// Bytes the file format adds to a plaintext: AEAD nonce (12) and tag (16), length header (8).
@@ -450,6 +452,28 @@ fn finish<E: Engine>(
     run.violations = violations;
     run.measurements = measurements;
     run
+}
+
+/// #9, storage cheating, in the registry.
+pub struct StorageDetection;
+
+impl Family for StorageDetection {
+    const METRIC: MetricName = MetricName::StorageDetection;
+
+    fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
+        detection::<E>(scenario, seed)
+    }
+}
+
+/// Shard loss, in the registry.
+pub struct ShardLoss;
+
+impl Family for ShardLoss {
+    const METRIC: MetricName = MetricName::ShardLoss;
+
+    fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
+        shard_loss::<E>(scenario, seed)
+    }
 }
 
 /// #9: one cheater holding a shard of every file keeps `1 − f` of its chunks.
