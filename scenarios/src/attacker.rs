@@ -300,9 +300,7 @@ impl Attacker {
             ("z", Attacker::PrivateRace(race)) => race.z = whole()?,
             ("z", Attacker::NetworkSplit(split)) => split.z = whole()?,
             ("z", _) => return unused("attacker.z"),
-            ("give_up_behind", Attacker::PrivateRace(race)) => {
-                race.give_up_behind = Some(whole()?)
-            }
+            ("give_up_behind", Attacker::PrivateRace(race)) => race.give_up_behind = Some(whole()?),
             ("give_up_behind", _) => return unused("attacker.give_up_behind"),
             ("split", Attacker::LargeMiner(miner)) => miner.split = Some(whole()?),
             ("split", Attacker::ExtendAllForks(forks)) => forks.split = Some(whole()?),

@@ -1,8 +1,9 @@
 //! vein-scenarios: the attack and fault scenarios of PROTOCOL.md §7, as TOML files, run over
 //! many seeds and compared with their analytic references.
 //!
-//! - [`scenario`]: the file format, strict parsing and validation; [`attacker`]: its
-//!   `[attacker]` table, one variant per attacker kind; [`scenario_error`]: what a bad file says.
+//! - [`scenario`]: the file format, strict parsing and validation; [`metric`], [`attacker`] and
+//!   [`storage_spec`]: its `[metric]`, `[attacker]` (one variant per kind) and `[storage]`
+//!   tables; [`scenario_error`]: what a bad file says.
 //! - [`engine`]: the executor seam (LocalNet today, the madsim simulator later).
 //! - [`family`]: what a scenario family is; [`families`]: the registry, metric to family.
 //! - One file per family: [`baseline`] (#1), [`win_share`] (#2, #8 identity splitting),
@@ -33,6 +34,7 @@ pub mod family;
 pub mod grinding;
 pub mod invariants;
 pub mod lazy_tips;
+pub mod metric;
 pub mod net_setup;
 pub mod network_split;
 pub mod plot_sharing;
@@ -43,6 +45,7 @@ pub mod scenario;
 pub mod scenario_error;
 pub mod selfish;
 pub mod storage;
+pub mod storage_spec;
 pub mod suite;
 pub mod tip_dynamics;
 pub mod win_share;

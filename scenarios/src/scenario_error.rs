@@ -45,7 +45,11 @@ pub enum InvalidValue {
     StorageUnused { metric: &'static str },
 }
 
-pub(crate) fn out_of_range(field: &'static str, value: f64, expected: &'static str) -> InvalidValue {
+pub(crate) fn out_of_range(
+    field: &'static str,
+    value: f64,
+    expected: &'static str,
+) -> InvalidValue {
     InvalidValue::OutOfRange { field, value: value.to_string(), expected }
 }
 

@@ -82,7 +82,10 @@ fn the_file_refuses_what_the_family_cannot_run() {
     assert!(message.contains("missing field `d`"), "{message}");
     assert!(matches!(
         Scenario::parse(&text.replace("d = 4.0", "d = -1.0"), &path),
-        Err(ScenarioError::Invalid { source: InvalidValue::OutOfRange { field: "attacker.d", .. }, .. })
+        Err(ScenarioError::Invalid {
+            source: InvalidValue::OutOfRange { field: "attacker.d", .. },
+            ..
+        })
     ));
     let mut scenario = Scenario::load(&path).unwrap();
     scenario.network.nodes = 3;
