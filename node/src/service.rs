@@ -346,10 +346,7 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
     let heard = HeardFrom::default();
     let p2p = tcp.counters();
     let net = FaultyNetwork::new(tcp, faults.clone(), heard.clone());
-    let telemetry = SharedTelemetry::new(Mutex::new(Telemetry {
-        p2p,
-        ..Telemetry::default()
-    }));
+    let telemetry = SharedTelemetry::new(Mutex::new(Telemetry { p2p, ..Telemetry::default() }));
     let (driver, handle) = Driver::start(
         config,
         options.peers.clone(),

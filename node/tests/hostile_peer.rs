@@ -7,6 +7,9 @@
 //! bound and asserts nothing about speed. The transport counts a refusal before it closes the
 //! socket, so once the hostile side sees the close the count is there.
 
+// Test helpers may unwrap and expect: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

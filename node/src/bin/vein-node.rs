@@ -16,10 +16,10 @@ use vein_node::core::poc::challenge::{Challenge, NONCE_BYTES};
 use vein_node::core::poc::nonce::{generate_nonce, generate_nonces, simd_lanes, zeroed_nonce};
 use vein_node::core::poc::proof::{PocMode, verify_proof};
 use vein_node::core::poc::retarget::initial_base_target;
-use vein_node::runtime::tokio_impl::TcpLimits;
 use vein_node::plotter::{
     PlotOptions, PlotProgress, PlotSpec, mib_per_second, open_plot, verify_plot, write_plot,
 };
+use vein_node::runtime::tokio_impl::TcpLimits;
 use vein_node::service::{self, RunOptions};
 
 /// A node under load allocates and frees small objects (request bodies, units, envelopes,
@@ -181,7 +181,17 @@ impl P2pLimits {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { genesis, key, listen, api, peers, data, plots, parents_backlog_max, p2p } => {
+        Command::Run {
+            genesis,
+            key,
+            listen,
+            api,
+            peers,
+            data,
+            plots,
+            parents_backlog_max,
+            p2p,
+        } => {
             let tcp_limits = p2p.to_limits();
             run(RunOptions {
                 genesis,
