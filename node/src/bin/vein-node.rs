@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use vein_node::core::crypto::AccountId;
 use vein_node::core::hash::Hash;
@@ -19,6 +19,7 @@ use vein_node::core::poc::retarget::initial_base_target;
 use vein_node::plotter::{
     PlotOptions, PlotProgress, PlotSpec, mib_per_second, open_plot, verify_plot, write_plot,
 };
+use vein_node::runtime::tokio_impl::TcpLimits;
 use vein_node::service::{self, RunOptions};
 
 /// A node under load allocates and frees small objects (request bodies, units, envelopes,
@@ -83,6 +84,8 @@ enum Command {
         /// keeps wallets from outrunning the checkpoints (about 6 s of 5,000 transfers/s).
         #[arg(long, default_value_t = vein_node::api::UNCONFIRMED_FOR_PARENTS_MAX)]
         parents_backlog_max: usize,
+        #[command(flatten)]
+        p2p: P2pLimits,
     },
     /// Write a plot file: disk space bound to an account, mined by Proof-of-Contribution.
     #[command(long_about = "Write a plot file: disk space bound to an account.\n\n\
@@ -135,11 +138,72 @@ enum Command {
     },
 }
 
+/// What an inbound peer connection may cost (docs/testnet.md, "Hostile peers").
+#[derive(Args)]
+struct P2pLimits {
+    /// Inbound peer connections open at once, from everyone; more are closed at once.
+    #[arg(long, default_value_t = TcpLimits::default().inbound_max as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    p2p_inbound_max: u64,
+    /// Inbound peer connections open at once from one IP address (a loopback testnet has all
+    /// its nodes on one).
+    #[arg(long, default_value_t = TcpLimits::default().inbound_per_ip_max as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    p2p_inbound_per_ip_max: u64,
+    /// Milliseconds from accepting a peer connection to its complete hello.
+    #[arg(long, default_value_t = TcpLimits::default().handshake_timeout.as_millis() as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    p2p_handshake_timeout_ms: u64,
+    /// Milliseconds a peer connection may stay silent between frames.
+    #[arg(long, default_value_t = TcpLimits::default().idle_timeout.as_millis() as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    p2p_idle_timeout_ms: u64,
+    /// Milliseconds one frame may take to arrive once its length has.
+    #[arg(long, default_value_t = TcpLimits::default().frame_timeout.as_millis() as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    p2p_frame_timeout_ms: u64,
+}
+
+impl P2pLimits {
+    fn to_limits(&self) -> TcpLimits {
+        let count = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
+        TcpLimits {
+            inbound_max: count(self.p2p_inbound_max),
+            inbound_per_ip_max: count(self.p2p_inbound_per_ip_max),
+            handshake_timeout: Duration::from_millis(self.p2p_handshake_timeout_ms),
+            idle_timeout: Duration::from_millis(self.p2p_idle_timeout_ms),
+            frame_timeout: Duration::from_millis(self.p2p_frame_timeout_ms),
+            ..TcpLimits::default()
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { genesis, key, listen, api, peers, data, plots, parents_backlog_max } => {
-            run(RunOptions { genesis, key, listen, api, peers, data, plots, parents_backlog_max })
+        Command::Run {
+            genesis,
+            key,
+            listen,
+            api,
+            peers,
+            data,
+            plots,
+            parents_backlog_max,
+            p2p,
+        } => {
+            let tcp_limits = p2p.to_limits();
+            run(RunOptions {
+                genesis,
+                key,
+                listen,
+                api,
+                peers,
+                data,
+                plots,
+                parents_backlog_max,
+                tcp_limits,
+            })
         }
         Command::Plot { account, start, nonces, out, threads, batch } => {
             plot(&account, start, nonces, &out, threads, batch)
