@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 
+use vein_node::api::{ApiToken, TOKEN_ENV};
 use vein_node::core::crypto::AccountId;
 use vein_node::core::hash::Hash;
 use vein_node::core::poc::challenge::{Challenge, NONCE_BYTES};
@@ -38,7 +39,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
         vein-node plot-verify plots/<account>_0_4096.vplot\n  \
         vein-node bench-plot                                     (speed on this machine)\n  \
         vein-node run --genesis genesis.json --key node.key --listen 127.0.0.1:7000 \\\n      \
-        --api 127.0.0.1:8000 --peers 127.0.0.1:7001 --data data/ --plots plots/"
+        --api 127.0.0.1:8000 --peers 127.0.0.1:7001 --data data/ --plots plots/ \\\n      \
+        --api-token-file api-token"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -54,10 +56,15 @@ enum Command {
         units and checkpoints in --data/units.log (replayed on restart), gossips with --peers \
         over TCP and serves the JSON API on --api (GET /status, /ready, /metrics, ...). Logs go \
         to stderr; set RUST_LOG=debug for more. SIGINT/SIGTERM stop it cleanly.\n\n\
+        Privileged API routes (/control/*, transfers the node signs itself) need \
+        `Authorization: Bearer <token>` with the token in --api-token-file (or the \
+        VEIN_API_TOKEN environment variable). Without a token they are refused, and an --api \
+        address that is not loopback is refused at start.\n\n\
         Example:\n  \
+        head -c 32 /dev/urandom | xxd -p -c 64 > net/api-token && chmod 600 net/api-token\n  \
         vein-node run --genesis net/genesis.json --key net/node0/key.hex \\\n    \
         --listen 127.0.0.1:7000 --api 127.0.0.1:8000 --peers 127.0.0.1:7001,127.0.0.1:7002 \\\n    \
-        --data net/node0/data --plots net/node0/plots")]
+        --data net/node0/data --plots net/node0/plots --api-token-file net/api-token")]
     Run {
         /// Genesis file (JSON).
         #[arg(long)]
@@ -86,6 +93,12 @@ enum Command {
         parents_backlog_max: usize,
         #[command(flatten)]
         p2p: P2pLimits,
+        /// File holding the bearer token of the privileged API routes (/control/*, faucet
+        /// transfers); a file, so the token never shows in `ps`. VEIN_API_TOKEN (the token
+        /// itself) is read when this is absent. Without either, those routes are refused and
+        /// --api must be a loopback address.
+        #[arg(long)]
+        api_token_file: Option<PathBuf>,
     },
     /// Write a plot file: disk space bound to an account, mined by Proof-of-Contribution.
     #[command(long_about = "Write a plot file: disk space bound to an account.\n\n\
@@ -191,7 +204,8 @@ fn main() -> ExitCode {
             plots,
             parents_backlog_max,
             p2p,
-        } => {
+            api_token_file,
+        } => api_token(api_token_file.as_deref()).and_then(|api_token| {
             let tcp_limits = p2p.to_limits();
             run(RunOptions {
                 genesis,
@@ -203,8 +217,9 @@ fn main() -> ExitCode {
                 plots,
                 parents_backlog_max,
                 tcp_limits,
+                api_token,
             })
-        }
+        }),
         Command::Plot { account, start, nonces, out, threads, batch } => {
             plot(&account, start, nonces, &out, threads, batch)
         }
@@ -217,6 +232,23 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The API token from `--api-token-file`, else from `VEIN_API_TOKEN`; both at once is refused
+/// (which one was meant is a guess).
+fn api_token(file: Option<&Path>) -> Result<Option<ApiToken>, String> {
+    let from_env = std::env::var_os(TOKEN_ENV);
+    match (file, from_env) {
+        (Some(_), Some(_)) => {
+            Err(format!("give the API token once: --api-token-file or {TOKEN_ENV}, not both"))
+        }
+        (Some(path), None) => ApiToken::load(path).map(Some).map_err(|e| e.to_string()),
+        (None, Some(text)) => {
+            let text = text.to_str().ok_or_else(|| format!("{TOKEN_ENV} is not valid UTF-8"))?;
+            ApiToken::from_text(text, TOKEN_ENV).map(Some).map_err(|e| e.to_string())
+        }
+        (None, None) => Ok(None),
     }
 }
 
