@@ -8,7 +8,7 @@
 
 use crate::core::crypto::{self, AccountId, CryptoError, Keypair, Signature};
 use crate::core::hash::Hash;
-use crate::core::poc::challenge::{generation_signature_for, weight};
+use crate::core::poc::challenge::{successor_challenge, weight};
 use crate::core::poc::{Challenge, PocError, PocMode, PocProof, verify_proof};
 use crate::core::wire::{self, WireError};
 use serde::{Deserialize, Serialize};
@@ -168,19 +168,20 @@ impl Checkpoint {
                 max: context.parents_max,
             });
         }
-        let expected_signature = generation_signature_for(
-            body.height,
-            context.challenge_refresh,
+        let expected = successor_challenge(
+            prev.height,
             &prev.generation_signature,
             &prev.author,
+            prev.next_base_target,
+            context.challenge_refresh,
         );
-        if body.generation_signature != expected_signature {
+        if body.generation_signature != expected.generation_signature {
             return Err(CheckpointError::WrongGenerationSignature { height: body.height });
         }
-        if body.base_target != prev.next_base_target {
+        if body.base_target != expected.base_target {
             return Err(CheckpointError::WrongBaseTarget {
                 found: body.base_target,
-                expected: prev.next_base_target,
+                expected: expected.base_target,
             });
         }
         let expected_weight = prev.cumulative_weight + weight(body.base_target);
@@ -233,16 +234,13 @@ mod tests {
 
     /// The best proof from a real in-memory plot of `plot_owner` for the round after `prev`.
     fn real_proof(plot_owner: &AccountId, prev: &Predecessor) -> (Challenge, PocProof, u64) {
-        let challenge = Challenge {
-            height: prev.height + 1,
-            generation_signature: generation_signature_for(
-                prev.height + 1,
-                1,
-                &prev.generation_signature,
-                &prev.author,
-            ),
-            base_target: prev.next_base_target,
-        };
+        let challenge = successor_challenge(
+            prev.height,
+            &prev.generation_signature,
+            &prev.author,
+            prev.next_base_target,
+            1,
+        );
         let bytes = build_plot_in_memory(plot_owner, 0, 8);
         let mut reader = PlotReader::open(Cursor::new(bytes)).unwrap();
         let (proof, deadline) = reader.best_deadline(&challenge).unwrap().unwrap();

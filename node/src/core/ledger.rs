@@ -19,6 +19,7 @@
 use crate::core::contracts::{Contract, Settlement, StorageContext, StorageMode};
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
+pub use crate::core::params::FeePolicy;
 use crate::core::storage::{
     AssignmentError, Challenge, PaymentError, ProofError, PutError, StorageProof, StorePut,
     check_assignment, reassign_attempt, round_payouts, verify_storage_proof,
@@ -192,21 +193,6 @@ pub struct Ledger {
     genesis_supply: u64,
     minted: u64,
     burned: u64,
-}
-
-/// How a fee is split between burning and the checkpoint author.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FeePolicy {
-    /// Burned share of every fee, in parts per thousand (default 500: half).
-    pub burn_per_mille: u16,
-}
-
-impl FeePolicy {
-    /// `(burned, to_author)`; the two always sum to `fee`.
-    pub fn split(&self, fee: u64) -> (u64, u64) {
-        let burned = (u128::from(fee) * u128::from(self.burn_per_mille.min(1000)) / 1000) as u64;
-        (burned, fee - burned)
-    }
 }
 
 impl Ledger {

@@ -3,6 +3,7 @@
 
 pub mod chain;
 pub mod checkpoint;
+pub mod checkpoint_parents;
 pub mod clean_cones;
 pub mod contracts;
 pub mod crypto;
@@ -20,5 +21,6 @@ pub mod storage;
 pub mod storage_node;
 pub mod tips;
 pub mod transaction;
+pub mod unit_cache;
 pub mod walk_window;
 pub mod wire;

@@ -54,6 +54,30 @@ pub fn generation_signature_for(
     }
 }
 
+/// The challenge of the round after a checkpoint at `prev_height` whose generation signature is
+/// `prev_signature` and whose author is `prev_author`; `base_target` is the base target the
+/// successor must carry (retargeted from the predecessor's ancestry). Validation, forging and the
+/// ledger-root preview all derive a successor's challenge here, so they cannot disagree.
+pub fn successor_challenge(
+    prev_height: u64,
+    prev_signature: &Hash,
+    prev_author: &AccountId,
+    base_target: u64,
+    refresh_every: u64,
+) -> Challenge {
+    let height = prev_height + 1;
+    Challenge {
+        height,
+        generation_signature: generation_signature_for(
+            height,
+            refresh_every,
+            prev_signature,
+            prev_author,
+        ),
+        base_target,
+    }
+}
+
 /// Scoop index `H(g || height_le) mod 4096`. The height is mixed in so that rounds sharing one
 /// signature (refresh period c > 1) still read different scoops.
 pub fn scoop_index(challenge: &Challenge) -> u32 {
@@ -76,7 +100,7 @@ pub fn hit(generation_signature: &Hash, scoop: &[u8; SCOOP_BYTES]) -> u64 {
 /// compressed side by side in SIMD lanes (`Platform::hash_many`, as in the nonce generator), the
 /// short second block one by one. Bit-identical to [`hit`] (tested).
 pub fn hits_many(generation_signature: &Hash, scoops: &[u8], hits: &mut [u64]) {
-    use crate::core::poc::nonce::{BLAKE3_IV, FLAG_CHUNK_END, FLAG_CHUNK_START, FLAG_ROOT};
+    use crate::core::poc::blake3_spec::{BLAKE3_IV, FLAG_CHUNK_END, FLAG_CHUNK_START, FLAG_ROOT};
     debug_assert_eq!(scoops.len(), hits.len() * SCOOP_BYTES);
     let platform = blake3::platform::Platform::detect();
     let half = SCOOP_BYTES / 2;

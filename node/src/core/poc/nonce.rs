@@ -20,6 +20,9 @@
 //! reference in the tests, because `platform` is a `#[doc(hidden)]` API of the blake3 crate.
 
 use crate::core::crypto::AccountId;
+use crate::core::poc::blake3_spec::{
+    BLAKE3_IV, FLAG_CHUNK_END, FLAG_CHUNK_START, FLAG_PARENT, FLAG_ROOT,
+};
 use crate::core::poc::challenge::{NONCE_BYTES, SCOOP_BYTES, SCOOPS_PER_NONCE};
 
 /// Bytes of the per-nonce seed: 32-byte account then the nonce index big-endian.
@@ -32,16 +35,6 @@ const CHUNK_BYTES: usize = 1024;
 const CHUNKS_PER_WINDOW: usize = WINDOW_BYTES / CHUNK_BYTES;
 /// Slots `0..=LAST_FULL_SLOT` hash a full 4096-byte window lying entirely in the buffer.
 const LAST_FULL_SLOT: usize = (NONCE_BYTES - WINDOW_BYTES) / HASH_BYTES - 1;
-
-// BLAKE3 domain flags and IV from the specification (section 2.1, 2.5): the SIMD path needs them
-// because it drives the compression kernel directly.
-pub(crate) const FLAG_CHUNK_START: u8 = 1;
-pub(crate) const FLAG_CHUNK_END: u8 = 2;
-const FLAG_PARENT: u8 = 4;
-pub(crate) const FLAG_ROOT: u8 = 8;
-pub(crate) const BLAKE3_IV: [u32; 8] = [
-    0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19,
-];
 
 /// The 40-byte seed `account || nonce_index_be`.
 pub fn seed(account: &AccountId, nonce_index: u64) -> [u8; SEED_BYTES] {

@@ -31,6 +31,7 @@ use crate::core::poc::challenge::{
     Challenge, NONCE_BYTES, SCOOP_BYTES, SCOOPS_PER_NONCE, deadline_ms, hits_many, scoop_index,
 };
 use crate::core::poc::nonce::{generate_nonce, zeroed_nonce};
+pub use crate::core::poc::plot_error::PlotFileError;
 use crate::core::poc::proof::PocProof;
 
 pub const PLOT_MAGIC: [u8; 8] = *b"VEINPLOT";
@@ -38,28 +39,6 @@ pub const PLOT_FORMAT_VERSION: u16 = 1;
 pub const HEADER_BYTES: usize = 128;
 /// Bytes read per `read` call while scanning or verifying: bounds memory for huge plots.
 const READ_BATCH_BYTES: usize = 1 << 20;
-
-#[derive(Debug, thiserror::Error)]
-pub enum PlotFileError {
-    #[error("not a vein plot file (magic bytes {found:02x?}, expected \"VEINPLOT\")")]
-    BadMagic { found: [u8; 8] },
-    #[error("unsupported plot format version {found} (this node reads version 1)")]
-    UnsupportedVersion { found: u16 },
-    #[error("plot header checksum mismatch: the header is corrupt")]
-    HeaderChecksum,
-    #[error("plot header declares zero nonces")]
-    EmptyPlot,
-    #[error("plot header declares {nonce_count} nonces, more than a file can hold")]
-    NonceCountTooLarge { nonce_count: u64 },
-    #[error("plot file truncated: expected {expected_bytes} bytes, found {actual_bytes}")]
-    Truncated { expected_bytes: u64, actual_bytes: u64 },
-    #[error("plot file has trailing data: expected {expected_bytes} bytes, found {actual_bytes}")]
-    TrailingBytes { expected_bytes: u64, actual_bytes: u64 },
-    #[error("plot data checksum mismatch: the nonce data is corrupt")]
-    DataChecksum,
-    #[error("plot I/O error: {0}")]
-    Io(#[from] std::io::Error),
-}
 
 /// The decoded header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -23,7 +23,7 @@ use crate::core::poc::challenge::{Challenge, SCOOP_BYTES, deadline_ms, hit, scoo
 use crate::core::poc::model::model_deadline_ms;
 use crate::core::poc::nonce::scoop_of;
 use crate::core::poc::on_the_fly::model_nonce_deadline_ms;
-use crate::core::poc::plot_file::PlotFileError;
+use crate::core::poc::plot_error::PlotFileError;
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum PocProof {

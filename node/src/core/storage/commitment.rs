@@ -16,10 +16,9 @@
 //! Every size in a `StorePut` is bounded (`n ≤ 64`, chunk and shard sizes) so that a peer cannot
 //! make a validator allocate or loop without limit; `validate` never panics on any input.
 
-use super::StorageError;
-use super::encrypt::{self, NONCE_BYTES, OwnerKey};
-use super::erasure::{self, DEFAULT_CODEC, MAX_TOTAL_SHARDS};
-use super::merkle;
+use super::encrypt::{self, EncryptError, NONCE_BYTES, OwnerKey};
+use super::erasure::{self, DEFAULT_CODEC, ErasureError, MAX_TOTAL_SHARDS};
+use super::merkle::{self, MerkleError};
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 use serde::{Deserialize, Serialize};
@@ -89,6 +88,27 @@ pub enum PutError {
     ZeroTerm,
     #[error("file id {claimed:?} does not commit to the shape and roots ({computed:?})")]
     FileIdMismatch { claimed: Hash, computed: Hash },
+}
+
+/// Errors of the owner-side pipeline (`prepare_file`, `recover_file`, `repair_shard`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageError {
+    #[error(transparent)]
+    Put(#[from] PutError),
+    #[error(transparent)]
+    Erasure(#[from] ErasureError),
+    #[error(transparent)]
+    Encrypt(#[from] EncryptError),
+    #[error(transparent)]
+    Merkle(#[from] MerkleError),
+    #[error("expected {expected} shard slots, got {got}")]
+    ShardSlots { expected: usize, got: usize },
+    #[error("too few intact shards: have {have}, need {need}; corrupt: {corrupt_shards:?}")]
+    TooFewShards { have: usize, need: usize, corrupt_shards: Vec<u8> },
+    #[error("rebuilt shard {shard_index} does not match its committed root")]
+    RepairMismatch { shard_index: u8 },
+    #[error("decoded payload of {payload_bytes} bytes cannot hold a nonce")]
+    PayloadTooShort { payload_bytes: usize },
 }
 
 impl StorePut {

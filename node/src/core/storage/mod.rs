@@ -23,33 +23,10 @@ pub use assignment::{
 };
 pub use challenge::{Challenge, ProofError, answer, challenge_indices, verify_storage_proof};
 pub use commitment::{
-    ChunkProof, PreparedFile, PutError, Recovered, StorageProof, StorePut, prepare_file,
-    recover_file, repair_shard,
+    ChunkProof, PreparedFile, PutError, Recovered, StorageError, StorageProof, StorePut,
+    prepare_file, recover_file, repair_shard,
 };
 pub use encrypt::{EncryptError, OwnerKey};
 pub use erasure::ErasureError;
 pub use merkle::{MerkleError, MerklePath, MerkleTree};
 pub use payment::{PaymentError, RoundPayout, round_payouts};
-
-/// Errors of the owner-side pipeline (`prepare_file`, `recover_file`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StorageError {
-    #[error(transparent)]
-    Put(#[from] PutError),
-    #[error(transparent)]
-    Erasure(#[from] ErasureError),
-    #[error(transparent)]
-    Encrypt(#[from] EncryptError),
-    #[error(transparent)]
-    Merkle(#[from] MerkleError),
-    #[error(transparent)]
-    Proof(#[from] ProofError),
-    #[error("expected {expected} shard slots, got {got}")]
-    ShardSlots { expected: usize, got: usize },
-    #[error("too few intact shards: have {have}, need {need}; corrupt: {corrupt_shards:?}")]
-    TooFewShards { have: usize, need: usize, corrupt_shards: Vec<u8> },
-    #[error("rebuilt shard {shard_index} does not match its committed root")]
-    RepairMismatch { shard_index: u8 },
-    #[error("decoded payload of {payload_bytes} bytes cannot hold a nonce")]
-    PayloadTooShort { payload_bytes: usize },
-}

@@ -1,0 +1,90 @@
+//! A checkpoint header as the chain keeps it: the checkpoint's consensus fields, the base target
+//! its successor must carry, and its first-seen order. One builder makes a header from a
+//! checkpoint body, for an accepted checkpoint and for the retarget preview of a grinding
+//! miner alike, so the two can never disagree about what a header holds.
+
+use crate::core::checkpoint::{Checkpoint, CheckpointBody, Predecessor};
+use crate::core::crypto::AccountId;
+use crate::core::hash::Hash;
+use crate::core::params::Params;
+use crate::core::poc::retarget::{RETARGET_WINDOW, next_base_target};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct Header {
+    pub id: Hash,
+    /// `None` for genesis.
+    pub checkpoint: Option<Arc<Checkpoint>>,
+    pub height: u64,
+    pub prev: Hash,
+    pub generation_signature: Hash,
+    pub author: AccountId,
+    pub timestamp_ms: u64,
+    pub base_target: u64,
+    pub cumulative_weight: u128,
+    pub ledger_root: Hash,
+    /// Base target the successor must carry.
+    pub next_base_target: u64,
+    /// First-seen order, for the tie rule.
+    pub seen_seq: u64,
+}
+
+impl Header {
+    pub(super) fn predecessor(&self) -> Predecessor {
+        Predecessor {
+            id: self.id,
+            height: self.height,
+            generation_signature: self.generation_signature,
+            author: self.author,
+            timestamp_ms: self.timestamp_ms,
+            cumulative_weight: self.cumulative_weight,
+            next_base_target: self.next_base_target,
+        }
+    }
+
+    pub fn parents(&self) -> &[Hash] {
+        self.checkpoint.as_ref().map_or(&[], |cp| cp.body.parents.as_slice())
+    }
+
+    /// The header of a checkpoint with `body` and id `id`, first seen as number `seen_seq`,
+    /// without its checkpoint attached. `next_base_target` is the body's own base target until
+    /// [`retarget_after`] computes the real one from the ancestry.
+    pub(super) fn from_body(id: Hash, body: &CheckpointBody, seen_seq: u64) -> Header {
+        Header {
+            id,
+            checkpoint: None,
+            height: body.height,
+            prev: body.prev,
+            generation_signature: body.generation_signature,
+            author: body.author,
+            timestamp_ms: body.timestamp_ms,
+            base_target: body.base_target,
+            cumulative_weight: body.cumulative_weight,
+            ledger_root: body.ledger_root,
+            next_base_target: body.base_target,
+            seen_seq,
+        }
+    }
+}
+
+/// Base target for the successor of `header`, from it and up to 23 of its ancestors in
+/// `headers`.
+pub(super) fn retarget_after(
+    header: &Header,
+    headers: &BTreeMap<Hash, Header>,
+    params: &Params,
+) -> u64 {
+    if params.fixed_base_target {
+        return header.base_target;
+    }
+    let mut recent = vec![(header.timestamp_ms, header.base_target)];
+    let mut cursor = header.prev;
+    while recent.len() < RETARGET_WINDOW && header.height >= recent.len() as u64 {
+        let Some(ancestor) = headers.get(&cursor) else { break };
+        recent.push((ancestor.timestamp_ms, ancestor.base_target));
+        cursor = ancestor.prev;
+    }
+    recent.reverse();
+    next_base_target(&recent, params.target_interval_ms)
+}
