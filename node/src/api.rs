@@ -445,6 +445,20 @@ async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
         ] {
             text.push_str(&format!("# TYPE {name} counter\n{name} {value}\n"));
         }
+        let p2p = telemetry.p2p.snapshot();
+        text.push_str(&format!(
+            "# HELP vein_p2p_inbound_open Inbound peer connections open.\n\
+             # TYPE vein_p2p_inbound_open gauge\nvein_p2p_inbound_open {}\n\
+             # HELP vein_p2p_inbound_accepted_total Inbound peer connections admitted.\n\
+             # TYPE vein_p2p_inbound_accepted_total counter\n\
+             vein_p2p_inbound_accepted_total {}\n\
+             # HELP vein_p2p_refused_total Inbound peer connections closed by this node, by \
+             kind.\n# TYPE vein_p2p_refused_total counter\n",
+            p2p.inbound_open, p2p.inbound_accepted
+        ));
+        for (kind, count) in &p2p.refused {
+            text.push_str(&format!("vein_p2p_refused_total{{kind=\"{}\"}} {count}\n", kind.name()));
+        }
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }

@@ -18,7 +18,7 @@ use crate::core::node::NodeConfig;
 use crate::core::poc::{PlotReader, PlotSet};
 use crate::driver::{Driver, DriverError, EventSink};
 use crate::genesis_file::{GenesisFile, GenesisFileError};
-use crate::runtime::tokio_impl::{FsDisk, TcpNetwork, TokioClock};
+use crate::runtime::tokio_impl::{FsDisk, TcpCounters, TcpLimits, TcpNetwork, TokioClock};
 use crate::runtime::{Clock, NetError, Network};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fs::File;
@@ -73,6 +73,8 @@ pub struct RunOptions {
     /// Unconfirmed units above which `GET /parents` answers 503 busy (the wallets'
     /// backpressure; [`crate::api::UNCONFIRMED_FOR_PARENTS_MAX`] by default).
     pub parents_backlog_max: usize,
+    /// What an inbound peer connection may cost (caps and timeouts).
+    pub tcp_limits: TcpLimits,
     /// The bearer token of the API's privileged routes; `None` disables them.
     pub api_token: Option<ApiToken>,
 }
@@ -229,6 +231,8 @@ pub struct Telemetry {
     /// transfers/s.
     pub tx_times: HashMap<Hash, TxTimes>,
     order: VecDeque<Hash>,
+    /// The peer transport's refusals and open connections.
+    pub p2p: TcpCounters,
 }
 
 impl Telemetry {
@@ -360,14 +364,15 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
     let mut config = NodeConfig::new(genesis.clone(), key.clone(), seed);
     config.mining = nonces > 0;
 
-    let tcp = TcpNetwork::bind(options.listen)
+    let tcp = TcpNetwork::bind_with(options.listen, options.tcp_limits.clone())
         .await
         .map_err(|source| ServiceError::Listen { addr: options.listen, source })?;
     let listen = tcp.local_addr();
     let faults = SharedFaults::default();
     let heard = HeardFrom::default();
+    let p2p = tcp.counters();
     let net = FaultyNetwork::new(tcp, faults.clone(), heard.clone());
-    let telemetry = SharedTelemetry::default();
+    let telemetry = SharedTelemetry::new(Mutex::new(Telemetry { p2p, ..Telemetry::default() }));
     let (driver, handle) = Driver::start(
         config,
         options.peers.clone(),

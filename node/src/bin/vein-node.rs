@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use vein_node::api::{ApiToken, TOKEN_ENV};
 use vein_node::core::crypto::AccountId;
@@ -20,6 +20,7 @@ use vein_node::core::poc::retarget::initial_base_target;
 use vein_node::plotter::{
     PlotOptions, PlotProgress, PlotSpec, mib_per_second, open_plot, verify_plot, write_plot,
 };
+use vein_node::runtime::tokio_impl::TcpLimits;
 use vein_node::service::{self, RunOptions};
 
 /// A node under load allocates and frees small objects (request bodies, units, envelopes,
@@ -90,6 +91,8 @@ enum Command {
         /// keeps wallets from outrunning the checkpoints (about 6 s of 5,000 transfers/s).
         #[arg(long, default_value_t = vein_node::api::UNCONFIRMED_FOR_PARENTS_MAX)]
         parents_backlog_max: usize,
+        #[command(flatten)]
+        p2p: P2pLimits,
         /// File holding the bearer token of the privileged API routes (/control/*, faucet
         /// transfers); a file, so the token never shows in `ps`. VEIN_API_TOKEN (the token
         /// itself) is read when this is absent. Without either, those routes are refused and
@@ -148,6 +151,46 @@ enum Command {
     },
 }
 
+/// What an inbound peer connection may cost (docs/testnet.md, "Hostile peers").
+#[derive(Args)]
+struct P2pLimits {
+    /// Inbound peer connections open at once, from everyone; more are closed at once.
+    #[arg(long, default_value_t = TcpLimits::default().inbound_max as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    p2p_inbound_max: u64,
+    /// Inbound peer connections open at once from one IP address (a loopback testnet has all
+    /// its nodes on one).
+    #[arg(long, default_value_t = TcpLimits::default().inbound_per_ip_max as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    p2p_inbound_per_ip_max: u64,
+    /// Milliseconds from accepting a peer connection to its complete hello.
+    #[arg(long, default_value_t = TcpLimits::default().handshake_timeout.as_millis() as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    p2p_handshake_timeout_ms: u64,
+    /// Milliseconds a peer connection may stay silent between frames.
+    #[arg(long, default_value_t = TcpLimits::default().idle_timeout.as_millis() as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    p2p_idle_timeout_ms: u64,
+    /// Milliseconds one frame may take to arrive once its length has.
+    #[arg(long, default_value_t = TcpLimits::default().frame_timeout.as_millis() as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    p2p_frame_timeout_ms: u64,
+}
+
+impl P2pLimits {
+    fn to_limits(&self) -> TcpLimits {
+        let count = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
+        TcpLimits {
+            inbound_max: count(self.p2p_inbound_max),
+            inbound_per_ip_max: count(self.p2p_inbound_per_ip_max),
+            handshake_timeout: Duration::from_millis(self.p2p_handshake_timeout_ms),
+            idle_timeout: Duration::from_millis(self.p2p_idle_timeout_ms),
+            frame_timeout: Duration::from_millis(self.p2p_frame_timeout_ms),
+            ..TcpLimits::default()
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -160,8 +203,10 @@ fn main() -> ExitCode {
             data,
             plots,
             parents_backlog_max,
+            p2p,
             api_token_file,
         } => api_token(api_token_file.as_deref()).and_then(|api_token| {
+            let tcp_limits = p2p.to_limits();
             run(RunOptions {
                 genesis,
                 key,
@@ -171,6 +216,7 @@ fn main() -> ExitCode {
                 data,
                 plots,
                 parents_backlog_max,
+                tcp_limits,
                 api_token,
             })
         }),
