@@ -66,3 +66,72 @@ async function lookup(){const id=document.getElementById('txid').value.trim();
 refresh();setInterval(refresh,2000);
 </script></body></html>
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::EXPLORER_HTML;
+    use crate::api_types::samples;
+    use serde::Serialize;
+    use std::collections::BTreeSet;
+
+    /// The fields the page reads as `variable.field` in `text` (`x.parents.map` reads `parents`).
+    fn reads(text: &str, variable: &str) -> BTreeSet<String> {
+        let pattern = format!("{variable}.");
+        let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        text.match_indices(&pattern)
+            .filter(|(at, _)| !text[..*at].ends_with(is_name))
+            .map(|(at, _)| text[at + pattern.len()..].chars().take_while(|c| is_name(*c)).collect())
+            .collect()
+    }
+
+    fn keys(value: &impl Serialize) -> BTreeSet<String> {
+        let json = serde_json::to_value(value).unwrap();
+        json.as_object().unwrap().keys().cloned().collect()
+    }
+
+    /// The page's code from its fetch of `route` to the next fetch.
+    fn section(route: &str) -> &'static str {
+        let start = EXPLORER_HTML.find(&format!("await j('{route}")).unwrap();
+        let rest = &EXPLORER_HTML[start + 1..];
+        &rest[..rest.find("await j(").unwrap_or(rest.len())]
+    }
+
+    fn assert_reads_exist(read: &BTreeSet<String>, served: &BTreeSet<String>, what: &str) {
+        assert!(!read.is_empty(), "found no reads of {what}: the test lost track of the page");
+        let missing: Vec<_> = read.difference(served).collect();
+        assert!(missing.is_empty(), "the page reads {missing:?} of {what}, served: {served:?}");
+    }
+
+    #[test]
+    fn every_key_the_page_reads_is_a_field_the_api_serializes() {
+        // `/status`: the listed keys, and `s.height`/`s.final_height` in the status line.
+        let status = section("/status");
+        let listed = status.split("const keys=[").nth(1).unwrap().split(']').next().unwrap();
+        let mut read: BTreeSet<String> =
+            listed.split(',').map(|key| key.trim().trim_matches('\'').to_string()).collect();
+        read.extend(reads(EXPLORER_HTML, "s"));
+        assert!(read.contains("faults") && read.contains("final_height"), "{read:?}");
+        assert_reads_exist(&read, &keys(&samples::status()), "/status");
+
+        let checkpoints = samples::checkpoints();
+        let code = section("/checkpoints");
+        assert_reads_exist(&reads(code, "c"), &keys(&checkpoints), "/checkpoints");
+        let row = &checkpoints.checkpoints[0];
+        assert_reads_exist(&reads(code, "x"), &keys(row), "a checkpoint");
+
+        let txs = samples::recent_txs();
+        let code = section("/txs");
+        assert_reads_exist(&reads(code, "t"), &keys(&txs), "/txs");
+        assert_reads_exist(&reads(code, "x"), &keys(&txs.txs[0]), "a transaction");
+
+        let dag = samples::dag();
+        let code = section("/dag");
+        assert_reads_exist(&reads(code, "d"), &keys(&dag), "/dag");
+        assert_reads_exist(&reads(code, "x"), &keys(&dag.units[0]), "a DAG unit");
+
+        let accounts = samples::accounts();
+        let code = section("/accounts");
+        assert_reads_exist(&reads(code, "a"), &keys(&accounts), "/accounts");
+        assert_reads_exist(&reads(code, "x"), &keys(&accounts.accounts[0]), "an account");
+    }
+}
