@@ -1,6 +1,7 @@
 //! vein-node: the full node.
 #[cfg(feature = "tokio-runtime")]
 pub mod api;
+pub mod api_types;
 pub mod core;
 pub mod driver;
 pub mod genesis_file;

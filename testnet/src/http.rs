@@ -2,12 +2,16 @@
 //! API on loopback: one request per connection (`Connection: close`), bounded in time and size.
 //! A full client library would add a TLS stack and a second async runtime for nothing here.
 //! Privileged routes (`/control/*`, transfers the node signs) take the testnet's API token as
-//! `Authorization: Bearer`; the `*_authorized` functions send it.
+//! `Authorization: Bearer`; the `*_authorized` functions send it. Bodies and answers are the
+//! node's own [`vein_node::api_types`]: an answer that does not parse into the type asked for
+//! is an error naming the route, not a `null` read further on.
 
-use serde_json::Value;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
+use vein_node::api_types::ErrorBody;
 
 /// Responses larger than this are refused (the API's biggest answer is a few hundred KiB).
 const RESPONSE_BYTES_MAX: u64 = 16 << 20;
@@ -30,8 +34,10 @@ pub enum HttpError {
     Malformed { addr: SocketAddr },
     #[error("{addr}{path} answered {status}: {body}")]
     Status { addr: SocketAddr, path: String, status: u16, body: String },
-    #[error("{addr}{path} answered something that is not JSON: {body}")]
-    NotJson { addr: SocketAddr, path: String, body: String },
+    #[error("{addr}{path} answered something that is not the expected JSON ({reason}): {body}")]
+    NotJson { addr: SocketAddr, path: String, reason: String, body: String },
+    #[error("a request body for {path} does not serialize: {reason}")]
+    Body { path: String, reason: String },
     #[error("the API token holds characters an HTTP header cannot carry")]
     BadToken,
 }
@@ -41,7 +47,7 @@ pub fn request(
     addr: SocketAddr,
     method: &str,
     path: &str,
-    body: Option<&Value>,
+    body: Option<&str>,
     timeout: Duration,
 ) -> Result<(u16, String), HttpError> {
     request_authorized(addr, method, path, body, timeout, None)
@@ -52,7 +58,7 @@ pub fn request_authorized(
     addr: SocketAddr,
     method: &str,
     path: &str,
-    body: Option<&Value>,
+    body: Option<&str>,
     timeout: Duration,
     token: Option<&str>,
 ) -> Result<(u16, String), HttpError> {
@@ -61,7 +67,7 @@ pub fn request_authorized(
         .map_err(|source| HttpError::Connect { addr, source })?;
     stream.set_read_timeout(Some(timeout)).map_err(io)?;
     stream.set_write_timeout(Some(timeout)).map_err(io)?;
-    let payload = body.map(Value::to_string).unwrap_or_default();
+    let payload = body.unwrap_or_default();
     // The token comes from the testnet's own file, which holds hex; a line break in it would
     // end the header early and smuggle the rest in as headers of its own.
     let authorization = match token {
@@ -112,44 +118,53 @@ fn dechunk(mut body: &str) -> Option<String> {
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-fn json(
+fn json<B: Serialize, R: DeserializeOwned>(
     addr: SocketAddr,
     method: &str,
     path: &str,
-    body: Option<&Value>,
+    body: Option<&B>,
     token: Option<&str>,
-) -> Result<Value, HttpError> {
-    let (status, text) = request_authorized(addr, method, path, body, TIMEOUT, token)?;
+) -> Result<R, HttpError> {
+    let payload = body
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|error| HttpError::Body { path: path.into(), reason: error.to_string() })?;
+    let (status, text) =
+        request_authorized(addr, method, path, payload.as_deref(), TIMEOUT, token)?;
     if !(200..300).contains(&status) {
-        let body = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|value| value.get("error").and_then(Value::as_str).map(String::from))
-            .unwrap_or(text);
+        let body = serde_json::from_str::<ErrorBody>(&text).map(|body| body.error).unwrap_or(text);
         return Err(HttpError::Status { addr, path: path.into(), status, body });
     }
-    serde_json::from_str(&text).map_err(|_| HttpError::NotJson {
+    serde_json::from_str(&text).map_err(|error| HttpError::NotJson {
         addr,
         path: path.into(),
+        reason: error.to_string(),
         body: text,
     })
 }
 
-pub fn get(addr: SocketAddr, path: &str) -> Result<Value, HttpError> {
-    json(addr, "GET", path, None, None)
+/// `GET path`, its answer parsed as `R`.
+pub fn get<R: DeserializeOwned>(addr: SocketAddr, path: &str) -> Result<R, HttpError> {
+    json::<(), R>(addr, "GET", path, None, None)
 }
 
-pub fn post(addr: SocketAddr, path: &str, body: &Value) -> Result<Value, HttpError> {
+/// `POST path` with `body`, its answer parsed as `R`.
+pub fn post<B: Serialize, R: DeserializeOwned>(
+    addr: SocketAddr,
+    path: &str,
+    body: &B,
+) -> Result<R, HttpError> {
     json(addr, "POST", path, Some(body), None)
 }
 
 /// A POST to a privileged route: with the API token (`None` sends none, and the node answers
 /// 401 with how to pass one).
-pub fn post_authorized(
+pub fn post_authorized<B: Serialize, R: DeserializeOwned>(
     addr: SocketAddr,
     path: &str,
-    body: &Value,
+    body: &B,
     token: Option<&str>,
-) -> Result<Value, HttpError> {
+) -> Result<R, HttpError> {
     json(addr, "POST", path, Some(body), token)
 }
 

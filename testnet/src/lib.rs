@@ -20,7 +20,6 @@ pub mod storage;
 
 use breakdown::percentile;
 use manifest::{MANIFEST_VERSION, Manifest, ManifestError, NodeEntry};
-use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt;
@@ -28,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use vein_node::api_types;
 use vein_node::core::crypto::{AccountId, Keypair};
 use vein_node::core::hash::Hash;
 use vein_node::core::params::{Genesis, Params};
@@ -517,7 +517,7 @@ pub struct NodeStatus {
     pub pid: Option<u32>,
     pub api: SocketAddr,
     /// The node's `/status` answer, if it answered.
-    pub status: Option<Value>,
+    pub status: Option<api_types::Status>,
 }
 
 pub fn status(manifest: &Manifest) -> Vec<NodeStatus> {
@@ -540,12 +540,8 @@ pub fn status_table(rows: &[NodeStatus]) -> String {
         "node", "alive", "pid", "height", "final", "head", "peers", "units", "tips", "api"
     );
     for row in rows {
-        let field = |name: &str| {
-            row.status.as_ref().and_then(|s| s.get(name)).map_or("-".to_string(), |v| match v {
-                Value::String(text) => text.chars().take(8).collect(),
-                Value::Array(list) => list.len().to_string(),
-                other => other.to_string(),
-            })
+        let field = |read: fn(&api_types::Status) -> String| {
+            row.status.as_ref().map_or("-".to_string(), read)
         };
         out.push_str(&format!(
             "{:<5} {:<6} {:>8} {:>7} {:>6} {:<10} {:>5} {:>6} {:>5}  http://{}/\n",
@@ -556,12 +552,12 @@ pub fn status_table(rows: &[NodeStatus]) -> String {
                 (false, _) => "no",
             },
             row.pid.map_or("-".into(), |pid| pid.to_string()),
-            field("height"),
-            field("final_height"),
-            field("head"),
-            field("peers_live"),
-            field("dag_units"),
-            field("tips"),
+            field(|s| s.height.to_string()),
+            field(|s| s.final_height.to_string()),
+            field(|s| s.head.chars().take(8).collect()),
+            field(|s| s.peers_live.len().to_string()),
+            field(|s| s.dag_units.to_string()),
+            field(|s| s.tips.to_string()),
             row.api
         ));
     }
@@ -616,7 +612,11 @@ pub fn tx(manifest: &Manifest, request: &TxRequest) -> Result<String, TestnetErr
     let api = node_entry(manifest, via)?.api;
     let local_signing = request.nonce.is_some() || request.from == Sender::Faucet;
     let body = if !local_signing {
-        json!({ "to": to.to_hex(), "amount": request.amount, "fee": request.fee })
+        api_types::TxRequest::Faucet(api_types::TransferRequest {
+            to: to.to_hex(),
+            amount: request.amount,
+            fee: Some(request.fee),
+        })
     } else {
         let key = match request.from {
             Sender::Faucet => read_key(&manifest.faucet_key)?,
@@ -624,10 +624,7 @@ pub fn tx(manifest: &Manifest, request: &TxRequest) -> Result<String, TestnetErr
         };
         let nonce = match request.nonce {
             Some(nonce) => nonce,
-            None => http::get(api, &format!("/balance/{}", key.account().to_hex()))?
-                .get("next_nonce")
-                .and_then(Value::as_u64)
-                .ok_or_else(|| TestnetError::Invalid("node gave no next_nonce".into()))?,
+            None => account_state(api, &key.account())?.next_nonce,
         };
         let parents = parents_from(api)?;
         let tx = TransactionBody {
@@ -641,16 +638,12 @@ pub fn tx(manifest: &Manifest, request: &TxRequest) -> Result<String, TestnetErr
         .sign(&key)
         .map_err(|e| TestnetError::Invalid(e.to_string()))?;
         let bytes = tx.encode().map_err(|e| TestnetError::Invalid(e.to_string()))?;
-        json!({ "tx": hex::encode(bytes) })
+        api_types::TxRequest::Signed(api_types::SignedTxRequest { tx: hex::encode(bytes) })
     };
     // Only a transfer the node signs is privileged; a signed one goes out without the token.
     let token = if local_signing { None } else { api_token::of_manifest(manifest)? };
-    let answer = http::post_authorized(api, "/tx", &body, token.as_deref())?;
-    answer
-        .get("id")
-        .and_then(Value::as_str)
-        .map(String::from)
-        .ok_or_else(|| TestnetError::Invalid("node answered without an id".into()))
+    let answer: api_types::TxAccepted = http::post_authorized(api, "/tx", &body, token.as_deref())?;
+    Ok(answer.id)
 }
 
 /// Two distinct parents for a locally signed transaction: the head checkpoint's anchors
@@ -665,19 +658,10 @@ pub(crate) fn parents_from(api: SocketAddr) -> Result<[Hash; 2], TestnetError> {
             .map(Hash)
             .ok_or_else(|| TestnetError::Invalid(format!("node returned a bad id {text:?}")))
     };
-    let status = http::get(api, "/status")?;
-    let anchors: Vec<Hash> = status
-        .get("anchors")
-        .and_then(Value::as_array)
-        .map(|list| list.iter().filter_map(Value::as_str).map(parse).collect())
-        .transpose()?
-        .unwrap_or_default();
-    let genesis = status
-        .get("genesis_id")
-        .and_then(Value::as_str)
-        .map(parse)
-        .transpose()?
-        .ok_or_else(|| TestnetError::Invalid("node gave no genesis_id".into()))?;
+    let status: api_types::Status = http::get(api, "/status")?;
+    let anchors =
+        status.anchors.iter().map(|text| parse(text)).collect::<Result<Vec<Hash>, _>>()?;
+    let genesis = parse(&status.genesis_id)?;
     Ok(match anchors.as_slice() {
         [first, second, ..] => [*first, *second],
         [only] if *only != genesis => [*only, genesis],
@@ -747,17 +731,28 @@ pub fn partition(manifest: &Manifest, groups: &[Vec<usize>]) -> Result<(), Testn
             .filter(|other| !own.contains(&other.index))
             .map(|other| other.listen.to_string())
             .collect();
-        let body = json!({ "peers": blocked });
-        http::post_authorized(node.api, "/control/partition", &body, token.as_deref())?;
+        let body = api_types::PartitionRequest { peers: blocked };
+        control(node.api, "/control/partition", &body, token.as_deref())?;
     }
     Ok(())
+}
+
+/// One `/control/*` request; the node answers the faults now in force.
+fn control(
+    api: SocketAddr,
+    path: &str,
+    body: &impl serde::Serialize,
+    token: Option<&str>,
+) -> Result<api_types::InjectedFaults, TestnetError> {
+    let answer: api_types::ControlResponse = http::post_authorized(api, path, body, token)?;
+    Ok(answer.faults)
 }
 
 /// Clear every injected fault on every running node.
 pub fn heal(manifest: &Manifest) -> Result<(), TestnetError> {
     let token = api_token::of_manifest(manifest)?;
     for node in running(manifest) {
-        http::post_authorized(node.api, "/control/heal", &json!({}), token.as_deref())?;
+        control(node.api, "/control/heal", &api_types::EmptyRequest {}, token.as_deref())?;
     }
     Ok(())
 }
@@ -789,14 +784,22 @@ pub fn link_fault(
             if ms > 60_000 {
                 return Err(TestnetError::Invalid("--ms must be at most 60000".into()));
             }
-            json!({ "peer": receiver.listen.to_string(), "delay_ms": ms })
+            api_types::LinkRequest {
+                peer: receiver.listen.to_string(),
+                delay_ms: Some(ms),
+                loss_per_mille: None,
+            }
         }
         LinkFaultKind::Loss { percent } => {
             if !(0.0..=100.0).contains(&percent) {
                 return Err(TestnetError::Invalid("--percent must be in 0..=100".into()));
             }
             let per_mille = (percent * 10.0).round() as u64;
-            json!({ "peer": receiver.listen.to_string(), "loss_per_mille": per_mille })
+            api_types::LinkRequest {
+                peer: receiver.listen.to_string(),
+                delay_ms: None,
+                loss_per_mille: Some(per_mille),
+            }
         }
     };
     if sender.paused {
@@ -806,7 +809,7 @@ pub fn link_fault(
         return Err(TestnetError::NotRunning { index: from });
     }
     let token = api_token::of_manifest(manifest)?;
-    http::post_authorized(sender.api, "/control/link", &body, token.as_deref())?;
+    control(sender.api, "/control/link", &body, token.as_deref())?;
     Ok(())
 }
 
@@ -826,11 +829,11 @@ pub fn fault(
     let token = token.as_deref();
     for node in running(manifest).filter(|node| nodes.is_empty() || nodes.contains(&node.index)) {
         if let Some(ms) = delay_ms {
-            http::post_authorized(node.api, "/control/delay", &json!({ "ms": ms }), token)?;
+            control(node.api, "/control/delay", &api_types::DelayRequest { ms }, token)?;
         }
         if let Some(per_mille) = loss_per_mille {
-            let body = json!({ "per_mille": per_mille });
-            http::post_authorized(node.api, "/control/loss", &body, token)?;
+            let body = api_types::LossRequest { per_mille };
+            control(node.api, "/control/loss", &body, token)?;
         }
     }
     Ok(())
@@ -1035,21 +1038,28 @@ impl NonceBook {
     }
 }
 
+/// Why one item of a `POST /txs` answer did not count as accepted.
+fn refusal(result: &api_types::TxBatchItem) -> String {
+    match result {
+        api_types::TxBatchItem::Refused { error } => error.clone(),
+        api_types::TxBatchItem::Accepted { id } => format!("the node answered a bad id {id:?}"),
+    }
+}
+
 fn parse_hash_text(text: &str) -> Option<Hash> {
     hex::decode(text).ok().and_then(|bytes| <[u8; 32]>::try_from(bytes).ok()).map(Hash)
 }
 
 /// `count` parent pairs from node `api`'s tip selection (`GET /parents`).
 pub fn fetch_parents(api: SocketAddr, count: usize) -> Result<Vec<[Hash; 2]>, TestnetError> {
-    let answer = http::get(api, &format!("/parents?count={count}"))?;
+    let answer: api_types::Parents = http::get(api, &format!("/parents?count={count}"))?;
     let bad = || TestnetError::Invalid(format!("{api}/parents: unexpected answer"));
-    let pairs = answer.get("parents").and_then(Value::as_array).ok_or_else(bad)?;
-    let pairs = pairs
+    let pairs = answer
+        .parents
         .iter()
-        .map(|pair| {
-            let pair = pair.as_array().filter(|pair| pair.len() == 2).ok_or_else(bad)?;
-            let parse = |value: &Value| value.as_str().and_then(parse_hash_text).ok_or_else(bad);
-            Ok([parse(&pair[0])?, parse(&pair[1])?])
+        .map(|[first, second]| {
+            let parse = |text: &str| parse_hash_text(text).ok_or_else(bad);
+            Ok([parse(first)?, parse(second)?])
         })
         .collect::<Result<Vec<_>, TestnetError>>()?;
     if pairs.len() != count {
@@ -1081,15 +1091,11 @@ fn signed_transfer(
 }
 
 /// Balance and next nonce of `account` on node `api`.
-fn account_state(api: SocketAddr, account: &AccountId) -> Result<(u64, u64), TestnetError> {
-    let answer = http::get(api, &format!("/balance/{}", account.to_hex()))?;
-    let field = |name: &str| {
-        answer
-            .get(name)
-            .and_then(Value::as_u64)
-            .ok_or_else(|| TestnetError::Invalid(format!("{api}/balance gave no {name}")))
-    };
-    Ok((field("balance")?, field("next_nonce")?))
+pub(crate) fn account_state(
+    api: SocketAddr,
+    account: &AccountId,
+) -> Result<api_types::AccountBalance, TestnetError> {
+    Ok(http::get(api, &format!("/balance/{}", account.to_hex()))?)
 }
 
 /// Make sure every load account holds at least half of [`LOAD_ACCOUNT_FUNDS`] on node `api`'s
@@ -1112,7 +1118,7 @@ fn fund_load_accounts(
     let short = |keys: &[Keypair]| -> Result<Vec<usize>, TestnetError> {
         let mut short = Vec::new();
         for (index, key) in keys.iter().enumerate() {
-            if account_state(&key.account())?.0 < LOAD_ACCOUNT_FUNDS / 2 {
+            if account_state(&key.account())?.balance < LOAD_ACCOUNT_FUNDS / 2 {
                 short.push(index);
             }
         }
@@ -1121,7 +1127,7 @@ fn fund_load_accounts(
     let unfunded = short(keys)?;
     if !unfunded.is_empty() {
         let faucet = read_key(&manifest.faucet_key)?;
-        let (_, first_nonce) = account_state(&faucet.account())?;
+        let first_nonce = account_state(&faucet.account())?.next_nonce;
         let parents = retry_transport(stalled_until, STALL_RETRY_PAUSE, || {
             fetch_parents(api, unfunded.len())
         })?;
@@ -1134,9 +1140,10 @@ fn fund_load_accounts(
                     .map(|(hex, _)| hex)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let answer = http::post(api, "/txs", &json!({ "txs": txs }))?;
-        for result in answer.get("results").and_then(Value::as_array).cloned().unwrap_or_default() {
-            if let Some(error) = result.get("error") {
+        let request = api_types::TxBatchRequest { txs, transfers: Vec::new() };
+        let answer: api_types::TxBatchResponse = http::post(api, "/txs", &request)?;
+        for result in answer.results {
+            if let api_types::TxBatchItem::Refused { error } = result {
                 return Err(TestnetError::Invalid(format!(
                     "the node refused a faucet transfer funding a load account: {error}"
                 )));
@@ -1162,13 +1169,13 @@ fn fund_load_accounts(
     }
     let nonces = keys
         .iter()
-        .map(|key| account_state(&key.account()).map(|(_, nonce)| nonce))
+        .map(|key| account_state(&key.account()).map(|state| state.next_nonce))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((nonces, !unfunded.is_empty()))
 }
 
 /// One unit's status from `POST /units` (`None`: the node does not hold it).
-type UnitStatus = Option<Value>;
+type UnitStatus = Option<api_types::UnitStatus>;
 
 /// Ask each accepting node about its transfers (`POST /units`, in chunks) until all are final
 /// or `deadline` passes.
@@ -1179,7 +1186,7 @@ fn settle(manifest: &Manifest, sent: &[Sent], deadline: Instant) -> Vec<UnitStat
     loop {
         let mut pending: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (index, item) in sent.iter().enumerate() {
-            if !outcomes[index].as_ref().is_some_and(|unit| unit["final"] == json!(true)) {
+            if !outcomes[index].as_ref().is_some_and(|unit| unit.is_final) {
                 pending.entry(item.node).or_default().push(index);
             }
         }
@@ -1201,13 +1208,14 @@ fn settle(manifest: &Manifest, sent: &[Sent], deadline: Instant) -> Vec<UnitStat
             for chunk in indices.chunks(CHUNK) {
                 let ids: Vec<String> =
                     chunk.iter().map(|index| sent[*index].id.to_string()).collect();
-                let Ok(answer) = http::post(api, "/units", &json!({ "ids": ids })) else {
+                let request = api_types::UnitsRequest { ids };
+                let Ok(answer) = http::post::<_, api_types::UnitsResponse>(api, "/units", &request)
+                else {
                     continue;
                 };
-                let units = answer.get("units").and_then(Value::as_array).cloned();
-                for (index, unit) in chunk.iter().zip(units.unwrap_or_default()) {
-                    if !unit.is_null() {
-                        outcomes[*index] = Some(unit);
+                for (index, unit) in chunk.iter().zip(answer.units) {
+                    if unit.is_some() {
+                        outcomes[*index] = unit;
                     }
                 }
             }
@@ -1304,7 +1312,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
     let build = |request: u64,
                  count: usize,
                  from: &NodeEntry|
-     -> Result<(Value, Vec<(usize, u64)>), BuildError> {
+     -> Result<(api_types::TxBatchRequest, Vec<(usize, u64)>), BuildError> {
         if keys.is_empty() {
             // The next node's account (a node may not pay itself); the faucet's when the net
             // has one node.
@@ -1312,9 +1320,11 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                 1 => &manifest.faucet_account,
                 count => &manifest.nodes[(from.index + 1) % count].account,
             };
-            let transfer = json!({ "to": to, "amount": 1, "fee": 1 });
+            let transfer = api_types::TransferRequest { to: to.clone(), amount: 1, fee: Some(1) };
             let senders = vec![(from.index, 0); count];
-            return Ok((json!({ "transfers": vec![transfer; count] }), senders));
+            let request =
+                api_types::TxBatchRequest { txs: Vec::new(), transfers: vec![transfer; count] };
+            return Ok((request, senders));
         }
         let parents = fetch_parents(from.api, count).map_err(parents_error)?;
         let mut txs = Vec::with_capacity(count);
@@ -1344,7 +1354,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                 }
             }
         }
-        Ok((json!({ "txs": txs }), senders))
+        Ok((api_types::TxBatchRequest { txs, transfers: Vec::new() }, senders))
     };
     // Per worker: its accepted transfers, its latest dispatch and its largest lag (from start).
     let results: Vec<(Vec<Sent>, Duration, Duration)> = std::thread::scope(|scope| {
@@ -1381,13 +1391,20 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                         latest = latest.max(dispatched);
                         lag = lag.max(dispatched.saturating_sub(due));
                         let submitted_ms = now_ms();
-                        match http::post_authorized(from.api, "/txs", &body, token) {
+                        let answer: Result<api_types::TxBatchResponse, _> =
+                            http::post_authorized(from.api, "/txs", &body, token);
+                        match answer {
                             Ok(answer) => {
-                                let results = answer["results"].as_array().cloned();
                                 for (result, (sender, nonce)) in
-                                    results.unwrap_or_default().iter().zip(senders)
+                                    answer.results.into_iter().zip(senders)
                                 {
-                                    match result["id"].as_str().and_then(parse_hash_text) {
+                                    let id = match &result {
+                                        api_types::TxBatchItem::Accepted { id } => {
+                                            parse_hash_text(id)
+                                        }
+                                        api_types::TxBatchItem::Refused { .. } => None,
+                                    };
+                                    match id {
                                         Some(id) => {
                                             accepted.fetch_add(1, Ordering::Relaxed);
                                             mine.push(Sent {
@@ -1401,7 +1418,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                                             if !keys.is_empty() {
                                                 give_back(sender, nonce);
                                             }
-                                            refuse(1, result["error"].to_string());
+                                            refuse(1, refusal(&result));
                                         }
                                     }
                                 }
@@ -1451,20 +1468,21 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
     let mut final_transfers = Vec::new();
     for (unit, item) in outcomes.iter().zip(&sent) {
         let Some(unit) = unit else { continue };
-        match unit["outcome"].as_str() {
-            Some("applied") => applied += 1,
-            Some("ignored") => ignored += 1,
-            _ => {}
+        match unit.outcome {
+            Some(api_types::Outcome::Applied) => applied += 1,
+            Some(api_types::Outcome::Ignored) => ignored += 1,
+            None => {}
         }
-        if let Some(at) = unit["times"]["confirmed_ms"].as_u64() {
+        let times = unit.times.unwrap_or_default();
+        if let Some(at) = times.confirmed_ms {
             confirm.push(at.saturating_sub(item.submitted_ms));
         }
-        if unit["final"] == json!(true) {
+        if unit.is_final {
             final_count += 1;
-            if let Some(at) = unit["times"]["final_ms"].as_u64() {
+            if let Some(at) = times.final_ms {
                 finals.push(at.saturating_sub(item.submitted_ms));
                 last_final_ms = last_final_ms.max(Some(at));
-                if let Some(height) = unit["confirmed_height"].as_u64() {
+                if let Some(height) = unit.confirmed_height {
                     final_transfers.push(breakdown::FinalTransfer {
                         submitted_ms: item.submitted_ms,
                         confirmed_height: height,
@@ -1522,15 +1540,8 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
 
 /// Timestamps by height of the last 1,000 checkpoints of node `api`'s main chain.
 fn main_chain_timestamps(api: SocketAddr) -> Result<BTreeMap<u64, u64>, TestnetError> {
-    let answer = http::get(api, "/checkpoints?limit=1000")?;
-    let bad = || TestnetError::Invalid(format!("{api}/checkpoints: unexpected answer"));
-    let list = answer.get("checkpoints").and_then(Value::as_array).ok_or_else(bad)?;
-    list.iter()
-        .map(|checkpoint| {
-            let field = |name: &str| checkpoint.get(name).and_then(Value::as_u64).ok_or_else(bad);
-            Ok((field("height")?, field("timestamp_ms")?))
-        })
-        .collect()
+    let answer: api_types::Checkpoints = http::get(api, "/checkpoints?limit=1000")?;
+    Ok(answer.checkpoints.iter().map(|row| (row.height, row.timestamp_ms)).collect())
 }
 
 #[cfg(test)]

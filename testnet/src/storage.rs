@@ -18,10 +18,10 @@
 use crate::http::{self, HttpError};
 use crate::manifest::{Manifest, NodeEntry};
 use crate::{TestnetError, io, node_entry, now_ms, parents_from, read_key};
-use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use vein_node::api_types;
 use vein_node::core::crypto::AccountId;
 use vein_node::core::hash::Hash;
 use vein_node::core::storage::{OwnerKey, StorePut, assign, merkle, prepare_file, recover_file};
@@ -146,10 +146,10 @@ fn holder<'a>(manifest: &'a Manifest, account: &AccountId) -> Option<&'a NodeEnt
 
 /// `GET /contract/{file}` from `api`: `Ok(None)` if that node has no such contract.
 fn fetch_contract(api: SocketAddr, file_id: &Hash) -> Result<Option<StorePut>, TestnetError> {
-    match http::get(api, &format!("/contract/{file_id}")) {
+    match http::get::<api_types::Contract>(api, &format!("/contract/{file_id}")) {
         Ok(answer) => {
-            let text = answer.get("put").and_then(Value::as_str).unwrap_or_default();
-            let bytes = hex::decode(text).map_err(|_| storage_error("contract put is not hex"))?;
+            let bytes =
+                hex::decode(&answer.put).map_err(|_| storage_error("contract put is not hex"))?;
             let put =
                 vein_node::core::wire::decode_body(&bytes, "store put").map_err(storage_error)?;
             Ok(Some(put))
@@ -200,10 +200,7 @@ pub fn put(manifest: &Manifest, options: &PutOptions) -> Result<PutReport, Testn
     write_owner_key(&key_path, &owner_key)?;
 
     let faucet = read_key(&manifest.faucet_key)?;
-    let nonce = http::get(api, &format!("/balance/{}", faucet.account().to_hex()))?
-        .get("next_nonce")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| TestnetError::Invalid("node gave no next_nonce".into()))?;
+    let nonce = crate::account_state(api, &faucet.account())?.next_nonce;
     let tx = TransactionBody {
         from: faucet.account(),
         nonce,
@@ -215,7 +212,8 @@ pub fn put(manifest: &Manifest, options: &PutOptions) -> Result<PutReport, Testn
     .sign(&faucet)
     .map_err(storage_error)?;
     let bytes = tx.encode().map_err(storage_error)?;
-    http::post(api, "/tx", &json!({ "tx": hex::encode(bytes) }))?;
+    let request = api_types::SignedTxRequest { tx: hex::encode(bytes) };
+    let _: api_types::TxAccepted = http::post(api, "/tx", &request)?;
 
     let deadline = Instant::now() + options.timeout;
     let mut delivered = Vec::new();
@@ -232,11 +230,11 @@ pub fn put(manifest: &Manifest, options: &PutOptions) -> Result<PutReport, Testn
             continue;
         }
         let shard = prepared.shards.get(index).map(hex::encode).unwrap_or_default();
-        let body = json!({ "shard": shard });
+        let body = api_types::Shard { shard };
         let route = format!("/shard/{file_id}/{shard_index}");
         // The holder refuses (404) until the put is applied on its own ledger: retry until then.
         loop {
-            match http::post(node.api, &route, &body) {
+            match http::post::<_, api_types::ShardStored>(node.api, &route, &body) {
                 Ok(_) => {
                     delivered.push(shard_index);
                     break;
@@ -295,13 +293,11 @@ fn fetch_shard(manifest: &Manifest, put: &StorePut, shard_index: u8) -> Result<V
     if node.pid.is_none() || node.paused {
         return Err(format!("holder node {} is not running", node.index));
     }
-    let answer = http::get(node.api, &format!("/shard/{}/{shard_index}", put.file_id))
-        .map_err(|error| format!("node {}: {error}", node.index))?;
-    let bytes = answer
-        .get("shard")
-        .and_then(Value::as_str)
-        .and_then(|text| hex::decode(text).ok())
-        .ok_or_else(|| format!("node {} answered no shard hex", node.index))?;
+    let answer: api_types::Shard =
+        http::get(node.api, &format!("/shard/{}/{shard_index}", put.file_id))
+            .map_err(|error| format!("node {}: {error}", node.index))?;
+    let bytes = hex::decode(&answer.shard)
+        .map_err(|_| format!("node {} answered no shard hex", node.index))?;
     if !shard_matches(put, shard_index, &bytes) {
         return Err(format!(
             "corrupted: node {}'s copy does not match the committed root",

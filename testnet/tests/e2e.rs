@@ -37,7 +37,7 @@ impl Net {
         // A margin over `top - height + 1`: the node may forge or accept checkpoints between
         // the status request and this one (seen once under load: "no root at height 35").
         let limit = top.checked_sub(height)? + 1 + 64;
-        let list = self.get(node, &format!("/checkpoints?limit={limit}"))?;
+        let list: Value = self.get(node, &format!("/checkpoints?limit={limit}"))?;
         list["checkpoints"]
             .as_array()?
             .iter()
@@ -90,7 +90,9 @@ fn four_nodes_agree_survive_a_crash_and_heal_a_partitioned_double_spend() {
     let mode =
         std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&token).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600, "api-token mode {mode:o}");
-    let open = http::post(manifest.nodes[0].api, "/control/heal", &serde_json::json!({}));
+    let heal = vein_node::api_types::EmptyRequest {};
+    let open: Result<vein_node::api_types::ControlResponse, _> =
+        http::post(manifest.nodes[0].api, "/control/heal", &heal);
     assert!(matches!(open, Err(http::HttpError::Status { status: 401, .. })), "{open:?}");
     net.cli(&["heal"]);
 
@@ -222,7 +224,9 @@ fn four_nodes_agree_survive_a_crash_and_heal_a_partitioned_double_spend() {
     // 5. Partition 0,1 | 2,3 and spend the faucet's next nonce differently on each side.
     net.cli(&["partition", "0,1|2,3"]);
     let faucet = net.manifest().faucet_account;
-    let nonce = net.get(0, &format!("/balance/{faucet}")).unwrap()["next_nonce"].as_u64().unwrap();
+    let balance: vein_node::api_types::AccountBalance =
+        net.get(0, &format!("/balance/{faucet}")).unwrap();
+    let nonce = balance.next_nonce;
     let nonce = nonce.to_string();
     let left = ["tx", "--from", "faucet", "--to", "1", "--amount", "1000", "--nonce", &nonce];
     let spend_left = net.cli(&[&left[..], &["--via", "0"]].concat());

@@ -11,13 +11,13 @@
 // Test helpers may panic on broken invariants; the test drives real processes on the wall clock.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
-use serde_json::Value;
 mod common;
 
 use common::{Net, wait_until};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use vein_node::api_types;
 use vein_testnet::http;
 
 fn chromium() -> Option<PathBuf> {
@@ -115,12 +115,12 @@ fn the_explorer_renders_checkpoints_dag_transfers_and_accounts_in_chromium() {
             net.cli(&["tx", "--from", from, "--to", &recipient, "--amount", &amount.to_string()])
         })
         .collect();
-    let unit = |id: &str| http::get(api, &format!("/unit/{id}")).unwrap_or(Value::Null);
+    let unit = |id: &str| http::get::<api_types::Unit>(api, &format!("/unit/{id}")).ok();
     wait_until("both transfers final", Duration::from_secs(60), || {
-        ids.iter().all(|id| unit(id)["final"] == Value::Bool(true))
+        ids.iter().all(|id| unit(id).is_some_and(|unit| unit.is_final))
     });
     let balance = |account: &str| {
-        http::get(api, &format!("/balance/{account}")).unwrap()["balance"].as_u64().unwrap()
+        http::get::<api_types::AccountBalance>(api, &format!("/balance/{account}")).unwrap().balance
     };
     let recipient_balance = balance(&recipient);
     assert_eq!(recipient_balance, 1000);
@@ -136,13 +136,9 @@ fn the_explorer_renders_checkpoints_dag_transfers_and_accounts_in_chromium() {
 
     // Recent checkpoints: rows of the node's active chain (fetched after the dump, so it holds
     // every row the page showed), at least one of them final.
-    let chain = http::get(api, "/checkpoints?limit=1000").unwrap();
-    let chain: Vec<(String, bool)> = chain["checkpoints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|cp| (cp["id"].as_str().unwrap().to_string(), cp["final"] == Value::Bool(true)))
-        .collect();
+    let chain: api_types::Checkpoints = http::get(api, "/checkpoints?limit=1000").unwrap();
+    let chain: Vec<(String, bool)> =
+        chain.checkpoints.into_iter().map(|cp| (cp.id, cp.is_final)).collect();
     let cps = table(&dom, "cps");
     let shown: Vec<&str> =
         cps.split("data-id=\"").skip(1).filter_map(|s| s.split('"').next()).collect();

@@ -63,8 +63,9 @@ fn client_signed_load_uses_many_accounts_and_every_transfer_becomes_final() {
     assert_all_final(&second, 80);
     assert_eq!(second["funding_s"], 0.0, "{second}");
     let account = vein_testnet::load_key(&net.manifest().chain_id, 3).account();
-    let balance = net.get(0, &format!("/balance/{}", account.to_hex())).unwrap();
-    assert_eq!(balance["next_nonce"], 20, "{balance}");
+    let balance: vein_node::api_types::AccountBalance =
+        net.get(0, &format!("/balance/{}", account.to_hex())).unwrap();
+    assert_eq!(balance.next_nonce, 20, "{balance:?}");
 
     // The old mode: each node signs from its own account.
     let nodes = load(&net, "0");

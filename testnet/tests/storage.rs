@@ -9,6 +9,7 @@
 mod common;
 
 use common::Net;
+use vein_node::api_types;
 use vein_testnet::http;
 
 /// Seeded pseudo-random bytes (xorshift64): incompressible content, same on every run.
@@ -52,16 +53,13 @@ fn put_get_and_survive_a_lost_holder() {
     // The holders keep ciphertext only: no 64-byte piece of the plaintext is on their disks.
     let manifest = net.manifest();
     let mut holders = Vec::new();
-    let contract = http::get(manifest.nodes[0].api, &format!("/contract/{file_id}")).unwrap();
-    let assigned: Vec<String> = contract["storage_nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|account| account.as_str().unwrap().to_string())
-        .collect();
+    let contract: api_types::Contract =
+        http::get(manifest.nodes[0].api, &format!("/contract/{file_id}")).unwrap();
+    let assigned = contract.storage_nodes;
     for (shard, account) in assigned.iter().enumerate() {
         if let Some(node) = manifest.nodes.iter().find(|node| &node.account == account) {
-            let answer = http::get(node.api, &format!("/shard/{file_id}/{shard}"));
+            let answer =
+                http::get::<api_types::Shard>(node.api, &format!("/shard/{file_id}/{shard}"));
             assert!(answer.is_ok(), "node {} does not serve shard {shard}", node.index);
             holders.push(node.index);
             let log = std::fs::read(node.data.join("shards.log")).unwrap();
@@ -77,17 +75,21 @@ fn put_get_and_survive_a_lost_holder() {
     let holder = &manifest.nodes[holders[0]];
     let shard = assigned.iter().position(|account| *account == holder.account).unwrap();
     let route = format!("/shard/{file_id}/{shard}");
-    let served = http::get(holder.api, &route).unwrap();
-    let mut bytes = hex::decode(served["shard"].as_str().unwrap()).unwrap();
+    let served: api_types::Shard = http::get(holder.api, &route).unwrap();
+    let mut bytes = hex::decode(served.shard).unwrap();
     bytes[100] ^= 0xff;
-    let corrupt = serde_json::json!({ "shard": hex::encode(&bytes) });
-    let refused = http::post(holder.api, &route, &corrupt).unwrap_err().to_string();
+    let corrupt = api_types::Shard { shard: hex::encode(&bytes) };
+    let refused = http::post::<_, api_types::ShardStored>(holder.api, &route, &corrupt)
+        .unwrap_err()
+        .to_string();
     assert!(refused.contains("422"), "{refused}");
     bytes[100] ^= 0xff;
     let other = manifest.nodes.iter().find(|node| node.index != holder.index).unwrap();
-    let original = serde_json::json!({ "shard": hex::encode(&bytes) });
-    let misplaced = http::get(other.api, &route).is_err();
-    let refused = http::post(other.api, &route, &original).unwrap_err().to_string();
+    let original = api_types::Shard { shard: hex::encode(&bytes) };
+    let misplaced = http::get::<api_types::Shard>(other.api, &route).is_err();
+    let refused = http::post::<_, api_types::ShardStored>(other.api, &route, &original)
+        .unwrap_err()
+        .to_string();
     assert!(misplaced && refused.contains("409"), "{refused}");
 
     // Lose one holder: any two of the others still recover the file.

@@ -4,7 +4,6 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
-use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -102,8 +101,8 @@ impl Net {
         Manifest::load(self.dir.path()).expect("manifest")
     }
 
-    /// `GET path` on node `node`'s API; `None` when the node does not answer.
-    pub fn get(&self, node: usize, path: &str) -> Option<Value> {
+    /// `GET path` on node `node`'s API; `None` when the node does not answer (or not as `T`).
+    pub fn get<T: serde::de::DeserializeOwned>(&self, node: usize, path: &str) -> Option<T> {
         http::get(self.manifest().nodes[node].api, path).ok()
     }
 }
