@@ -17,6 +17,7 @@ use crate::core::poc::model::model_deadline_ms;
 use crate::core::poc::on_the_fly::OnTheFlySearch;
 use crate::core::poc::{Challenge, PocMode, PocProof};
 use crate::core::random::DetRng;
+use crate::core::record::{Record, RecordKind};
 use crate::core::storage::{OwnerKey, StorePut, assign, prepare_file};
 use crate::core::storage_node::{
     FileRequest, ShardStore, StorageNodeError, StorageNodeStats, StoredFile,
@@ -261,6 +262,12 @@ pub enum Output {
     Disconnect {
         peer: PeerId,
     },
+    /// Keep this accepted unit or checkpoint (appended after every earlier record): a restart
+    /// replays them with `restore`.
+    Persist(Record),
+    /// Make every record persisted so far durable now: the next output is a
+    /// `CheckpointFinal` event, and nothing final may be reported that a crash could lose.
+    SyncBeforeFinal,
     Event(Event),
 }
 
@@ -873,10 +880,11 @@ impl Node {
     /// validated when first accepted, so only its signature is checked again (the store could
     /// be corrupt); plausibility against today's ledger is skipped, since a once-valid unit may
     /// conflict with what was confirmed since and still be needed as a parent.
-    pub fn restore(&mut self, now_ms: u64, kind: u8, bytes: &[u8]) {
+    pub fn restore(&mut self, now_ms: u64, kind: RecordKind, bytes: &[u8]) {
         self.now_ms = self.now_ms.max(now_ms);
+        let queued = self.outputs.len();
         match kind {
-            crate::store::KIND_TRANSACTION => {
+            RecordKind::Unit => {
                 let Ok(tx) = Transaction::decode(bytes) else { return };
                 if tx.verify_signature().is_err() {
                     return;
@@ -888,7 +896,7 @@ impl Node {
                     }
                 }
             }
-            crate::store::KIND_CHECKPOINT => {
+            RecordKind::Checkpoint => {
                 let Ok(checkpoint) = Checkpoint::decode(bytes) else { return };
                 let head_before = self.chain.head().id;
                 // Nothing is relayed during a replay: the node's peers saw these before.
@@ -901,8 +909,13 @@ impl Node {
                 // bounded while a long log is read.
                 self.prune();
             }
-            _ => {}
         }
+        // What is replayed is in the store already: it must not be persisted twice.
+        let mut position = 0;
+        self.outputs.retain(|output| {
+            position += 1;
+            position <= queued || !matches!(output, Output::Persist(_))
+        });
     }
 
     /// Build, sign and submit a transfer from this node's account.
@@ -1079,6 +1092,9 @@ impl Node {
             self.stats.units_accepted += 1;
             self.emit(Event::UnitAccepted { id: unit.id, own: from.is_none() });
             self.gossip_transaction(unit, from);
+            if let Ok(envelope) = unit.envelope() {
+                self.outputs.push_back(Output::Persist(Record::Unit { id: unit.id, envelope }));
+            }
         }
         // A checkpoint may have been waiting for these units.
         let head_before = self.chain.head().id;
@@ -1161,6 +1177,11 @@ impl Node {
                 && *author == self.account
             {
                 self.emit(Event::CheckpointLost { id: *id, height: *height });
+            }
+            match &event {
+                Event::CheckpointAccepted { id, .. } => self.persist_checkpoint(id),
+                Event::CheckpointFinal { .. } => self.outputs.push_back(Output::SyncBeforeFinal),
+                _ => {}
             }
             self.emit(event);
         }
@@ -1823,6 +1844,14 @@ impl Node {
             self.stats.messages_out += 1;
         }
         self.outputs.push_back(output);
+    }
+
+    /// Queue the accepted checkpoint `id` for the store (the genesis header has none).
+    fn persist_checkpoint(&mut self, id: &Hash) {
+        let checkpoint = self.chain.header(id).and_then(|header| header.checkpoint.clone());
+        if let Some(bytes) = checkpoint.and_then(|checkpoint| checkpoint.encode().ok()) {
+            self.outputs.push_back(Output::Persist(Record::Checkpoint { id: *id, bytes }));
+        }
     }
 
     fn emit(&mut self, event: Event) {
