@@ -429,12 +429,13 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
             }
         };
         println!(
-            "vein-sim: seed {} nodes {} duration {} s tx-rate {}/s faults {}",
+            "vein-sim: seed {} nodes {} duration {} s tx-rate {}/s faults {} receive-batch {}",
             config.seed,
             config.nodes,
             config.duration_s,
             config.tx_rate,
-            config.faults.describe()
+            config.faults.describe(),
+            config.receive_batch
         );
         let (report, wall) = match timed_run(&config, "run") {
             Ok(done) => done,

@@ -46,8 +46,8 @@ use vein_node::core::storage_node::{FileRequest, StorageNodeError, StoredFile};
 use vein_node::core::transaction::{Transaction, TxKind};
 use vein_node::localnet::model_genesis;
 use vein_node::pump::{self, Environment};
-use vein_node::shard_repair;
 use vein_node::runtime::Network;
+use vein_node::shard_repair;
 use vein_scenarios::engine::{Engine, FEE, NetSpec, signed_transfer};
 use vein_scenarios::scenario::{MetricName, Scenario, SimulatorSpec};
 

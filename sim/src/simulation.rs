@@ -331,7 +331,11 @@ async fn run_node(spec: Arc<NodeSpec>, shared: Arc<Shared>) {
     {
         Ok((driver, handle)) => {
             spec.set_handle(Some(handle));
-            driver.with_receive_batch(shared.receive_batch).run().await.map_err(|error| ("driver stopped", error))
+            driver
+                .with_receive_batch(shared.receive_batch)
+                .run()
+                .await
+                .map_err(|error| ("driver stopped", error))
         }
         Err(error) => Err(("start", error)),
     };
