@@ -17,8 +17,8 @@ default:
 run *args:
     #!/usr/bin/env bash
     set -uo pipefail
-    cargo build --release -q -p vein-scenarios
-    target/release/vein-scenarios suite --out out/suite {{args}}
+    cargo build --profile sim -q -p vein-scenarios
+    target/sim/vein-scenarios suite --out out/suite {{args}}
     status=$?
     if [ "$status" -eq 1 ]; then
         echo "note: some references lie outside their intervals; see out/suite/summary.md"
@@ -33,7 +33,7 @@ demo:
 
 # The madsim simulator, e.g. `just sim run --nodes 50 --duration 120`.
 sim *args:
-    {{madsim_env}} cargo run --release -q -p vein-sim -- {{args}}
+    {{madsim_env}} cargo run --profile sim -q -p vein-sim -- {{args}}
 
 # The whole test suite: unit, property, integration and simulator tests.
 test:
@@ -49,7 +49,7 @@ test:
         cargo test --workspace --no-fail-fast
     fi
     if [ -d sim/tests ]; then
-        {{madsim_env}} cargo test --release -p vein-sim --no-fail-fast
+        {{madsim_env}} cargo test --profile sim -p vein-sim --no-fail-fast
     fi
 
 # Formatting and lints, as CI runs them.

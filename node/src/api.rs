@@ -22,7 +22,13 @@
 //! | `GET /contract/{file_id}` | the active storage contract: its `StorePut` (wire hex) and state |
 //! | `POST /shard/{file_id}/{index}` | `{"shard": hex}`: keep a shard this node is assigned |
 //! | `GET /shard/{file_id}/{index}` | `{"shard": hex}` of a shard this node holds |
-//! | `POST /control/{partition,heal,delay,loss,link}` | loopback fault injection (see `service`) |
+//! | `POST /control/{partition,heal,delay,loss,link}` | fault injection (see `service`) |
+//!
+//! Privileged (need `Authorization: Bearer <token>`, see [`auth`]): `/control/*` and the faucet
+//! forms of `POST /tx` and `POST /txs`, where the node signs with its own key. Everything else
+//! is open: reads, pre-signed transactions, and `POST /shard`, whose bytes must match the root
+//! an on-chain contract committed to for a shard assigned to this node (the file's owner
+//! uploads it and holds no operator token; the node spends nothing and changes no setting).
 
 use crate::core::crypto::AccountId;
 use crate::core::dag::Outcome;
@@ -34,11 +40,14 @@ use crate::service::{Faults, HeardFrom, LinkFault, SharedFaults, SharedTelemetry
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
+
+mod auth;
+pub use auth::{ApiAuth, ApiToken, ApiTokenError, TOKEN_ENV};
 
 /// Checkpoints one `/checkpoints` call may return.
 const CHECKPOINTS_LIMIT_MAX: u64 = 1_000;
@@ -76,6 +85,8 @@ pub struct ApiState {
     /// Unconfirmed units above which `GET /parents` answers 503 busy.
     pub parents_backlog_max: usize,
     pub plot_nonces: u64,
+    /// Guards the privileged routes.
+    pub auth: ApiAuth,
 }
 
 /// A 4xx/5xx answer with a JSON body.
@@ -104,7 +115,15 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(json!({ "error": self.message }))).into_response()
+        let mut response =
+            (self.status, axum::Json(json!({ "error": self.message }))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750: a 401 names the scheme the client should use.
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }
 
@@ -246,8 +265,9 @@ fn refuse_self_transfer(from: &AccountId, kind: &TxKind) -> Result<(), ApiError>
     }
 }
 
-/// `POST /tx`: a pre-signed transaction or a faucet transfer from the node's own account.
-async fn submit(State(state): State<ApiState>, body: Bytes) -> ApiResult {
+/// `POST /tx`: a pre-signed transaction (open) or a faucet transfer from the node's own account
+/// (privileged).
+async fn submit(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> ApiResult {
     let request: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))?;
     let result = if let Some(tx) = request.get("tx") {
@@ -258,6 +278,7 @@ async fn submit(State(state): State<ApiState>, body: Bytes) -> ApiResult {
         refuse_self_transfer(&tx.body.from, &tx.body.kind)?;
         state.handle.submit(tx).await
     } else {
+        state.auth.authorize(&headers, "the faucet (a transfer the node signs)")?;
         let (to, amount, fee) =
             parse_transfer(&request, "expected {\"tx\": hex} or {to, amount, fee}")?;
         refuse_self_transfer(&state.account, &TxKind::Transfer { to, amount })?;
@@ -295,8 +316,9 @@ fn parse_transfer(request: &Value, missing_to: &str) -> Result<(AccountId, u64, 
 /// `POST /txs`: many transactions in one request, so a load generator is not bound by one
 /// HTTP round trip per transaction. Every item is parsed before any is submitted (a malformed
 /// batch submits nothing); then each is submitted in order and answers `{"id"}` or
-/// `{"error"}` at its position: pre-signed `txs` first, then node-signed `transfers`.
-async fn submit_batch(State(state): State<ApiState>, body: Bytes) -> ApiResult {
+/// `{"error"}` at its position: pre-signed `txs` first, then node-signed `transfers` (which make
+/// the whole request privileged).
+async fn submit_batch(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> ApiResult {
     let request: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("body is not JSON: {e}")))?;
     let list = |name: &str| -> Result<Vec<Value>, ApiError> {
@@ -307,6 +329,9 @@ async fn submit_batch(State(state): State<ApiState>, body: Bytes) -> ApiResult {
         }
     };
     let (raw_txs, raw_transfers) = (list("txs")?, list("transfers")?);
+    if !raw_transfers.is_empty() {
+        state.auth.authorize(&headers, "transfers (the node signs them)")?;
+    }
     if raw_txs.is_empty() && raw_transfers.is_empty() {
         return Err(ApiError::bad_request(
             "expected {\"txs\": [hex, ...]} or {\"transfers\": [...]}",
@@ -810,6 +835,20 @@ async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
         ] {
             text.push_str(&format!("# TYPE {name} counter\n{name} {value}\n"));
         }
+        let p2p = telemetry.p2p.snapshot();
+        text.push_str(&format!(
+            "# HELP vein_p2p_inbound_open Inbound peer connections open.\n\
+             # TYPE vein_p2p_inbound_open gauge\nvein_p2p_inbound_open {}\n\
+             # HELP vein_p2p_inbound_accepted_total Inbound peer connections admitted.\n\
+             # TYPE vein_p2p_inbound_accepted_total counter\n\
+             vein_p2p_inbound_accepted_total {}\n\
+             # HELP vein_p2p_refused_total Inbound peer connections closed by this node, by \
+             kind.\n# TYPE vein_p2p_refused_total counter\n",
+            p2p.inbound_open, p2p.inbound_accepted
+        ));
+        for (kind, count) in &p2p.refused {
+            text.push_str(&format!("vein_p2p_refused_total{{kind=\"{}\"}} {count}\n", kind.name()));
+        }
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
@@ -820,8 +859,10 @@ async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
 async fn control(
     State(state): State<ApiState>,
     Path(action): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
+    state.auth.authorize(&headers, "fault injection (/control)")?;
     let request: Value = if body.is_empty() {
         json!({})
     } else {

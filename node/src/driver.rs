@@ -31,6 +31,7 @@ use crate::core::transaction::Transaction;
 use crate::pump::{self, Environment};
 use crate::runtime::{Clock, Disk, DiskError, NetError, Network};
 use crate::store;
+use crate::store::replay::StoreError;
 use futures::channel::{mpsc, oneshot};
 use futures::{FutureExt, StreamExt, pin_mut};
 use std::collections::BTreeMap;
@@ -103,8 +104,20 @@ pub enum DriverError {
     Genesis(#[from] GenesisError),
     #[error("store: {0}")]
     Disk(#[from] DiskError),
+    /// A log was damaged in a way a crash cannot explain; the node refuses to start.
+    #[error("store: {0}")]
+    Store(StoreError),
     #[error("network: {0}")]
     Net(#[from] NetError),
+}
+
+impl From<StoreError> for DriverError {
+    fn from(error: StoreError) -> DriverError {
+        match error {
+            StoreError::Disk(error) => DriverError::Disk(error),
+            error => DriverError::Store(error),
+        }
+    }
 }
 
 pub struct Driver<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink> {
@@ -123,6 +136,11 @@ pub struct Driver<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: 
     receive_batch: usize,
     /// What the last drain left to perform (kept between turns for its allocations).
     turn: Turn,
+    /// Length of the shard log's valid prefix, and whether a failed append may have left part
+    /// of a record behind it (cut before the next append: a record written behind a torn one
+    /// would read as corruption on restart).
+    shard_log_bytes: u64,
+    shard_log_torn: bool,
 }
 
 /// The outputs of one turn the driver performs after [`pump::drain`].
@@ -303,6 +321,8 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
             unsynced: false,
             receive_batch: RECEIVE_BATCH_PRODUCTION,
             turn: Turn::default(),
+            shard_log_bytes: 0,
+            shard_log_torn: false,
         };
         driver.replay().await?;
         for peer in peers {
@@ -324,19 +344,15 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
     }
 
     async fn replay(&mut self) -> Result<(), DriverError> {
-        if let Some(log) = self.disk.read_all(STORE_PATH).await? {
-            let (records, valid) = store::decode_log(&log);
+        // A corrupt log stops the start here, before anything is restored or cut.
+        if let Some(log) = store::replay::open(&self.disk, STORE_PATH).await? {
             let now = self.clock.now_ms();
-            for (kind, bytes) in records {
+            for (kind, bytes) in log.records() {
                 if let Some(kind) = store::record_kind(kind) {
                     self.node.restore(now, kind, bytes);
                 }
             }
-            if valid < log.len() {
-                // A torn tail from a crash: cut it so new records follow a valid prefix.
-                self.disk.truncate(STORE_PATH, valid as u64).await?;
-            }
-            if !log.is_empty() {
+            if log.file_bytes > 0 {
                 // After a fail-stop (no crash) the log may hold bytes that were never synced;
                 // make them (and any cut) durable before reporting finality derived from them.
                 self.disk.sync(STORE_PATH).await?;
@@ -351,22 +367,20 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
     }
 
     /// Hand the shards of the shard log back to the core (after the units, so that it can
-    /// prove them against the contracts it knows).
+    /// prove them against the contracts it knows). Only a hand-over that was never
+    /// acknowledged can be torn; an acknowledged shard behind damage stops the start.
     async fn replay_shards(&mut self) -> Result<(), DriverError> {
-        let Some(log) = self.disk.read_all(SHARDS_PATH).await? else { return Ok(()) };
-        let (records, valid) = store::decode_log(&log);
-        for (kind, body) in records {
+        let Some(log) = store::replay::open(&self.disk, SHARDS_PATH).await? else {
+            return Ok(());
+        };
+        self.shard_log_bytes = log.valid_bytes as u64;
+        for (kind, body) in log.records() {
             if kind != store::KIND_SHARD {
                 continue;
             }
             if let Some((file_id, shard_index, bytes)) = store::decode_shard(body) {
                 self.node.store_shard(file_id, shard_index, bytes.to_vec());
             }
-        }
-        if valid < log.len() {
-            // Only a hand-over that was never acknowledged can be torn.
-            self.disk.truncate(SHARDS_PATH, valid as u64).await?;
-            self.disk.sync(SHARDS_PATH).await?;
         }
         Ok(())
     }
@@ -381,7 +395,15 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
             store::KIND_SHARD,
             &store::encode_shard(&file_id, shard_index, &bytes),
         );
-        self.disk.append(SHARDS_PATH, &record).await?;
+        if self.shard_log_torn {
+            self.disk.truncate(SHARDS_PATH, self.shard_log_bytes).await?;
+            self.shard_log_torn = false;
+        }
+        if let Err(error) = self.disk.append(SHARDS_PATH, &record).await {
+            self.shard_log_torn = true;
+            return Err(error);
+        }
+        self.shard_log_bytes += record.len() as u64;
         self.disk.sync(SHARDS_PATH).await?;
         self.node.store_shard(file_id, shard_index, bytes);
         Ok(())

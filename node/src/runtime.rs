@@ -1,5 +1,5 @@
 //! The abstract runtime: the few things a node needs from the world. Production implements them
-//! on tokio, TCP and std::fs (`runtime::tokio_impl`); the simulator implements them on madsim with
+//! on tokio, TCP and std::fs (`runtime::tokio_impl`, `runtime::tcp`); the simulator implements them on madsim with
 //! a seeded network, simulated disks and clocks (crate vein-sim). The driver is generic over
 //! them and so runs unmodified in both places; the core sees none of it.
 //!
@@ -79,5 +79,7 @@ pub trait Disk: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), DiskError>> + Send;
 }
 
+#[cfg(feature = "tokio-runtime")]
+pub mod tcp;
 #[cfg(feature = "tokio-runtime")]
 pub mod tokio_impl;

@@ -10,7 +10,7 @@
 //! partition 0,1|2,3` needs no iptables and leaves the kernel untouched. The core sees only loss,
 //! which it already tolerates.
 
-use crate::api::{self, ApiState};
+use crate::api::{self, ApiAuth, ApiState, ApiToken};
 use crate::core::crypto::Keypair;
 use crate::core::events::Event;
 use crate::core::hash::Hash;
@@ -18,7 +18,7 @@ use crate::core::node::NodeConfig;
 use crate::core::poc::{PlotReader, PlotSet};
 use crate::driver::{Driver, DriverError, EventSink};
 use crate::genesis_file::{GenesisFile, GenesisFileError};
-use crate::runtime::tokio_impl::{FsDisk, TcpNetwork, TokioClock};
+use crate::runtime::tokio_impl::{FsDisk, TcpCounters, TcpLimits, TcpNetwork, TokioClock};
 use crate::runtime::{Clock, NetError, Network};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fs::File;
@@ -51,6 +51,13 @@ pub enum ServiceError {
     },
     #[error("driver: {0}")]
     Driver(#[from] DriverError),
+    #[error(
+        "refusing to serve the API on {addr}, which is not loopback, without a token: give \
+         --api-token-file PATH (or set {env}) so that only its holder can use the privileged \
+         routes, or bind --api to 127.0.0.1",
+        env = api::TOKEN_ENV
+    )]
+    UnprotectedApi { addr: SocketAddr },
 }
 
 /// What `vein-node run` is given.
@@ -66,6 +73,26 @@ pub struct RunOptions {
     /// Unconfirmed units above which `GET /parents` answers 503 busy (the wallets'
     /// backpressure; [`crate::api::UNCONFIRMED_FOR_PARENTS_MAX`] by default).
     pub parents_backlog_max: usize,
+    /// What an inbound peer connection may cost (caps and timeouts).
+    pub tcp_limits: TcpLimits,
+    /// The bearer token of the API's privileged routes; `None` disables them.
+    pub api_token: Option<ApiToken>,
+}
+
+/// A node reachable from other machines must have its privileged routes behind a token; on
+/// loopback a node may run without one (the routes are then refused, see [`ApiAuth`]).
+pub fn check_api_exposure(options: &RunOptions) -> Result<(), ServiceError> {
+    if options.api_token.is_none() {
+        if !options.api.ip().is_loopback() {
+            return Err(ServiceError::UnprotectedApi { addr: options.api });
+        }
+        tracing::warn!(
+            api = %options.api,
+            "no API token (--api-token-file): privileged routes (/control/*, faucet transfers) \
+             are disabled"
+        );
+    }
+    Ok(())
 }
 
 /// Injected faults, shared between the API (writer) and the network wrapper (reader).
@@ -204,6 +231,8 @@ pub struct Telemetry {
     /// transfers/s.
     pub tx_times: HashMap<Hash, TxTimes>,
     order: VecDeque<Hash>,
+    /// The peer transport's refusals and open connections.
+    pub p2p: TcpCounters,
 }
 
 impl Telemetry {
@@ -322,6 +351,7 @@ pub fn load_plots(dir: &Path, key: &Keypair) -> Result<Vec<PlotReader<File>>, Se
 
 /// Run a node until SIGINT/SIGTERM or until its driver stops.
 pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
+    check_api_exposure(&options)?;
     let genesis = Arc::new(GenesisFile::load(&options.genesis)?.to_genesis()?);
     let key = load_key(&options.key)?;
     let plots = match &options.plots {
@@ -334,14 +364,15 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
     let mut config = NodeConfig::new(genesis.clone(), key.clone(), seed);
     config.mining = nonces > 0;
 
-    let tcp = TcpNetwork::bind(options.listen)
+    let tcp = TcpNetwork::bind_with(options.listen, options.tcp_limits.clone())
         .await
         .map_err(|source| ServiceError::Listen { addr: options.listen, source })?;
     let listen = tcp.local_addr();
     let faults = SharedFaults::default();
     let heard = HeardFrom::default();
+    let p2p = tcp.counters();
     let net = FaultyNetwork::new(tcp, faults.clone(), heard.clone());
-    let telemetry = SharedTelemetry::default();
+    let telemetry = SharedTelemetry::new(Mutex::new(Telemetry { p2p, ..Telemetry::default() }));
     let (driver, handle) = Driver::start(
         config,
         options.peers.clone(),
@@ -368,6 +399,7 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
         chain_id: genesis.chain_id.clone(),
         plot_nonces: nonces,
         parents_backlog_max: options.parents_backlog_max,
+        auth: ApiAuth::new(options.api_token.clone()),
     };
     let api_task = tokio::spawn(api::serve(api_listener, state));
     tracing::info!(

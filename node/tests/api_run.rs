@@ -1,8 +1,12 @@
 //! `vein-node run` as a process: it starts from a genesis file and a key file, answers `/ready`
-//! and `/status`, and turns every kind of bad input into a 4xx JSON error without dying.
+//! and `/status`, and turns every kind of bad input into a 4xx JSON error without dying. Its
+//! privileged routes (fault injection, transfers it signs) answer only to the bearer token it
+//! was given, and it refuses to expose its API beyond loopback without one.
 
 // Test code: panics are the failure report; the wall clock bounds the waits.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
+mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -26,12 +30,29 @@ fn free_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
 }
 
-/// One HTTP/1.1 request; returns (status, body).
+/// The API token the nodes of these tests are given, unless a test says otherwise.
+const TOKEN: &str = "api-run-token-0123456789abcdef0123456789abcdef";
+
+/// One HTTP/1.1 request with the test token; returns (status, body).
 fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
+    http_as(addr, method, path, body, Some(TOKEN))
+}
+
+/// One HTTP/1.1 request, with `Authorization: Bearer <token>` when a token is given.
+fn http_as(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    token: Option<&str>,
+) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let authorization =
+        token.map(|token| format!("Authorization: Bearer {token}\r\n")).unwrap_or_default();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{authorization}\
+         Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).ok()?;
@@ -43,8 +64,20 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Option<(u16, 
 }
 
 /// A running `vein-node run` (no plots: it never mines, so nothing it accepts is confirmed),
-/// its API address and its key, funded with 1,000,000 at genesis. `extra` goes to `run`.
+/// its API address and its key, funded with 1,000,000 at genesis, with [`TOKEN`] as its API
+/// token. `extra` goes to `run`.
 fn start(dir: &std::path::Path, extra: &[&str]) -> (Killed, SocketAddr, Keypair) {
+    let token_path = dir.join("api-token");
+    std::fs::write(&token_path, format!("{TOKEN}\n")).unwrap();
+    let token_path = token_path.to_str().unwrap().to_string();
+    let mut args = vec!["--api-token-file", token_path.as_str()];
+    args.extend_from_slice(extra);
+    start_without_token(dir, &args)
+}
+
+/// The command line of `vein-node run` for the node of [`start`] (genesis and key written to
+/// `dir`), serving its API on `api`, without `--api-token-file`.
+fn run_command(dir: &std::path::Path, api: SocketAddr) -> (Command, Keypair) {
     let key = Keypair::derived("api-run", 0);
     let genesis = Genesis {
         chain_id: "api-run".into(),
@@ -58,28 +91,61 @@ fn start(dir: &std::path::Path, extra: &[&str]) -> (Killed, SocketAddr, Keypair)
     GenesisFile::from_genesis(&genesis).save(&genesis_path).unwrap();
     let key_path = dir.join("key.hex");
     std::fs::write(&key_path, hex::encode(key.seed())).unwrap();
-    let (listen, api) = (free_addr(), free_addr());
-    let child = Command::new(env!("CARGO_BIN_EXE_vein-node"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vein-node"));
+    command
         .arg("run")
         .arg("--genesis")
         .arg(&genesis_path)
         .arg("--key")
         .arg(&key_path)
-        .args(["--listen", &listen.to_string(), "--api", &api.to_string()])
+        .args(["--listen", &free_addr().to_string(), "--api", &api.to_string()])
         .arg("--data")
         .arg(dir.join("data"))
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let child = Killed(child);
+        .env_remove("VEIN_API_TOKEN");
+    (command, key)
+}
+
+/// [`start`] without a token unless `extra` gives one.
+fn start_without_token(dir: &std::path::Path, extra: &[&str]) -> (Killed, SocketAddr, Keypair) {
+    let api = free_addr();
+    let (mut command, key) = run_command(dir, api);
+    let child = command.args(extra).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = Killed(child);
+    wait_ready(&mut child, api);
+    (child, api, key)
+}
+
+/// Wait until the node answers `/ready` on `api` (failing if it exits or takes over 30 s).
+fn wait_ready(child: &mut Killed, api: SocketAddr) {
     let started = Instant::now();
     while http(api, "GET", "/ready", "").is_none_or(|(status, _)| status != 200) {
+        assert!(child.0.try_wait().unwrap().is_none(), "the node exited during start-up");
         assert!(started.elapsed() < Duration::from_secs(30), "node not ready in 30 s");
         std::thread::sleep(Duration::from_millis(100));
     }
-    (child, api, key)
+}
+
+/// Run `command` until it exits (at most 30 s: a node that keeps running fails the test);
+/// returns whether it succeeded and its stderr.
+fn run_to_exit(mut command: Command) -> (bool, String) {
+    let mut child = Killed(command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the node kept running");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut stderr = String::new();
+    child.0.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    (status.success(), stderr)
+}
+
+/// The JSON error message of an answer.
+fn error_of(answer: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(answer).unwrap();
+    value["error"].as_str().unwrap().to_string()
 }
 
 #[test]
@@ -172,4 +238,113 @@ fn parents_answer_busy_past_the_backlog_bound() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--parents-backlog-max"));
+}
+
+/// Every privileged request of the API: fault injection and the transfers the node signs.
+fn privileged_requests() -> [(&'static str, String); 4] {
+    let transfer = format!("{{\"to\": \"{}\", \"amount\": 5}}", "11".repeat(32));
+    [
+        ("/control/delay", "{\"ms\": 0}".to_string()),
+        ("/control/heal", String::new()),
+        ("/tx", transfer.clone()),
+        ("/txs", format!("{{\"transfers\": [{transfer}]}}")),
+    ]
+}
+
+#[test]
+fn privileged_routes_answer_only_to_the_token_and_the_rest_stays_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_child, api, key) = start(dir.path(), &[]);
+    // A transaction its sender signed needs no token, alone or in a batch.
+    let (_, status) = http_as(api, "GET", "/status", "", None).unwrap();
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let genesis_id = vein_node::api::parse_hash(status["genesis_id"].as_str().unwrap()).unwrap();
+    let to = vein_node::core::crypto::AccountId([0x11; 32]);
+    let signed = |nonce: u64| {
+        let mut body = common::genesis_transfer(key.account(), to, 5, 1, genesis_id, 1_000);
+        body.nonce = nonce;
+        hex::encode(body.sign(&key).unwrap().encode().unwrap())
+    };
+    let body = format!("{{\"tx\": \"{}\"}}", signed(0));
+    let (status, answer) = http_as(api, "POST", "/tx", &body, None).unwrap();
+    assert_eq!(status, 200, "{answer}");
+    let body = format!("{{\"txs\": [\"{}\"]}}", signed(1));
+    let (status, answer) = http_as(api, "POST", "/txs", &body, None).unwrap();
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("\"accepted\":1"), "{answer}");
+    // Reads need no token.
+    let account = format!("/balance/{}", key.account().to_hex());
+    for path in ["/", "/ready", "/status", &account, "/txs", "/dag", "/metrics", "/parents"] {
+        let (status, answer) = http_as(api, "GET", path, "", None).unwrap();
+        assert_eq!(status, 200, "GET {path}: {answer}");
+    }
+    for (path, body) in privileged_requests() {
+        let (status, answer) = http_as(api, "POST", path, &body, None).unwrap();
+        assert_eq!(status, 401, "{path} without a token: {answer}");
+        let error = error_of(&answer);
+        assert!(error.contains("Authorization: Bearer"), "{path}: {error}");
+        let (status, answer) = http_as(api, "POST", path, &body, Some(&TOKEN[1..])).unwrap();
+        assert_eq!(status, 403, "{path} with a wrong token: {answer}");
+        assert!(error_of(&answer).contains("wrong API token"), "{answer}");
+        let (status, answer) = http_as(api, "POST", path, &body, Some(TOKEN)).unwrap();
+        assert_eq!(status, 200, "{path} with the token: {answer}");
+    }
+    // The one faucet transfer and the one batched transfer that carried the token, plus the
+    // two signed ones: nothing else reached the node.
+    let (_, recent) = http(api, "GET", "/txs?limit=100", "").unwrap();
+    let recent: serde_json::Value = serde_json::from_str(&recent).unwrap();
+    assert_eq!(recent["txs"].as_array().unwrap().len(), 4, "{recent}");
+}
+
+#[test]
+fn a_node_without_a_token_refuses_privileged_routes_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_child, api, _key) = start_without_token(dir.path(), &[]);
+    for (path, body) in privileged_requests() {
+        let (status, answer) = http_as(api, "POST", path, &body, Some(TOKEN)).unwrap();
+        assert_eq!(status, 401, "{path}: {answer}");
+        let error = error_of(&answer);
+        assert!(error.contains("started without --api-token-file"), "{path}: {error}");
+    }
+    assert_eq!(http_as(api, "GET", "/status", "", None).unwrap().0, 200);
+}
+
+#[test]
+fn the_token_may_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let api = free_addr();
+    let (mut command, _key) = run_command(dir.path(), api);
+    let child = command.env("VEIN_API_TOKEN", TOKEN).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = Killed(child);
+    wait_ready(&mut child, api);
+    assert_eq!(http_as(api, "POST", "/control/heal", "", Some(TOKEN)).unwrap().0, 200);
+    assert_eq!(http_as(api, "POST", "/control/heal", "", None).unwrap().0, 401);
+}
+
+#[test]
+fn an_api_beyond_loopback_needs_a_token_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_addr().port();
+    let everywhere: SocketAddr = format!("0.0.0.0:{port}").parse().unwrap();
+    let (command, _key) = run_command(dir.path(), everywhere);
+    let (ok, stderr) = run_to_exit(command);
+    assert!(!ok, "a node with an open API on 0.0.0.0 started: {stderr}");
+    assert!(stderr.contains("not loopback"), "{stderr}");
+    assert!(stderr.contains("--api-token-file"), "{stderr}");
+    // A token too short to be a secret is refused as well, by name.
+    let short = dir.path().join("short-token");
+    std::fs::write(&short, "secret\n").unwrap();
+    let (mut command, _key) = run_command(dir.path(), everywhere);
+    command.arg("--api-token-file").arg(&short);
+    let (ok, stderr) = run_to_exit(command);
+    assert!(!ok && stderr.contains("short-token"), "{stderr}");
+    // With a token it serves on every interface, loopback included.
+    let token_path = dir.path().join("api-token");
+    std::fs::write(&token_path, TOKEN).unwrap();
+    let (mut command, _key) = run_command(dir.path(), everywhere);
+    command.arg("--api-token-file").arg(&token_path);
+    let mut child = Killed(command.stderr(Stdio::null()).spawn().unwrap());
+    let local: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_ready(&mut child, local);
+    assert_eq!(http_as(local, "POST", "/control/heal", "", Some(TOKEN)).unwrap().0, 200);
 }

@@ -229,6 +229,6 @@ async fn a_failed_append_stops_the_driver_and_the_torn_record_is_cut_on_restart(
     let log = disk.0.lock().unwrap();
     let mut bytes = log.durable.clone();
     bytes.extend_from_slice(&log.pending);
-    let (_, valid) = vein_node::store::decode_log(&bytes);
+    let valid = vein_node::store::decode_log(&bytes).valid_len;
     assert_eq!(valid, bytes.len(), "the torn record was not cut");
 }

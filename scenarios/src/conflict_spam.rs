@@ -22,9 +22,14 @@ use vein_node::core::random::DetRng;
 use vein_reports::metrics::{Measurement, Reference, RunMetrics, Violation};
 use vein_reports::reference;
 
+use crate::attacker::Attacker;
 use crate::engine::Engine;
-use crate::families::{Context, RunError, finish, invariants, spec_with_silent_attacker, start};
-use crate::scenario::Scenario;
+use crate::family::Family;
+use crate::invariants::invariants;
+use crate::net_setup::spec_with_silent_attacker;
+use crate::run_context::{Context, finish, start};
+use crate::run_error::RunError;
+use crate::scenario::{MetricName, Scenario};
 
 /// Honest transfers per latency block: consecutive transfers share checkpoints, blocks of 20
 /// (about 10 s at 2 tx/s) are close to independent.
@@ -45,10 +50,24 @@ struct Outcomes {
     run: RunMetrics,
 }
 
+/// The family's type in the registry.
+pub struct ConflictSpam;
+
+impl Family for ConflictSpam {
+    const METRIC: MetricName = MetricName::ConflictSpam;
+
+    fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
+        run::<E>(scenario, seed)
+    }
+}
+
 /// Runs one seed: silent, then spamming, on the same genesis and workload.
 pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
     let context = Context { scenario, seed, labels: scenario.labels() };
-    let rate = scenario.attacker.rate.ok_or_else(|| context.setup("attacker.rate missing"))?;
+    let Attacker::ConflictSpam(spam) = &scenario.attacker else {
+        return Err(context.setup("conflict_spam needs attacker.kind = \"conflict-spam\""));
+    };
+    let rate = spam.rate;
     let silent = run_once::<E>(&context, 0.0)?;
     let spam = run_once::<E>(&context, rate)?;
     let mut differences = Vec::new();

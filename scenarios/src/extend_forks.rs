@@ -23,12 +23,14 @@ use vein_node::core::node::Policy;
 use vein_reports::metrics::{Measurement, Reference, RunMetrics, Violation};
 use vein_reports::reference;
 
+use crate::attacker::{Attacker, attacker_capacity};
 use crate::engine::{Engine, NetSpec};
-use crate::families::{
-    Context, RunError, attacker_capacity, finish, honest_capacities, invariants, params, start,
-    tip_strategy,
-};
-use crate::scenario::Scenario;
+use crate::family::Family;
+use crate::invariants::invariants;
+use crate::net_setup::{honest_capacities, params, tip_strategy};
+use crate::run_context::{Context, finish, start};
+use crate::run_error::RunError;
+use crate::scenario::{MetricName, Scenario};
 
 /// Independent races per seed (a mean needs at least two samples per record).
 pub const RACES_PER_SEED: u64 = 8;
@@ -51,6 +53,17 @@ const CHECK_MS: u64 = 100;
 const CITATION: &str = "branching random walk (Biggins 1976) over vein's challenge \
      H(g ‖ winner) refreshed every c; limits e and 1.47: Chia green paper §2.2 / Bagaria et al. 2019";
 
+/// The family's type in the registry.
+pub struct ExtendForks;
+
+impl Family for ExtendForks {
+    const METRIC: MetricName = MetricName::ForkGrowth;
+
+    fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
+        run::<E>(scenario, seed)
+    }
+}
+
 /// Runs one seed (several races) of the extend-all-forks scenario, within
 /// [`MAX_TREE_CHECKPOINTS`].
 pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
@@ -64,8 +77,11 @@ pub fn run_bounded<E: Engine>(
     max_tree: usize,
 ) -> Result<RunMetrics, RunError> {
     let context = Context { scenario, seed, labels: scenario.labels() };
-    let q = scenario.attacker.q.ok_or_else(|| context.setup("attacker.q missing"))?;
-    let identities = scenario.attacker.split.unwrap_or(1).max(1);
+    let Attacker::ExtendAllForks(forks) = &scenario.attacker else {
+        return Err(context.setup("fork_growth needs attacker.kind = \"extend-all-forks\""));
+    };
+    let q = forks.q;
+    let identities = forks.split.unwrap_or(1).max(1);
     let mut capacities = honest_capacities(scenario);
     let honest_nonces: u64 = capacities.iter().sum();
     let honest = capacities.len();

@@ -14,26 +14,37 @@ use vein_node::core::node::Policy;
 use vein_reports::metrics::{Measurement, Reference, RunMetrics};
 use vein_reports::reference;
 
+use crate::attacker::Attacker;
+use crate::chain_view::settled_chain;
 use crate::engine::{Engine, NetSpec};
-use crate::families::{
-    Context, RunError, finish, honest_capacities, invariants, params, settled_chain, start,
-    tip_strategy,
-};
-use crate::scenario::Scenario;
-
-/// Largest rate the family accepts (nonces per second); each is one hash in the simulation.
-pub const NONCES_PER_S_MAX: f64 = 10_000_000.0;
+use crate::family::Family;
+use crate::invariants::invariants;
+use crate::net_setup::{honest_capacities, params, tip_strategy};
+use crate::run_context::{Context, finish, start};
+use crate::run_error::RunError;
+use crate::scenario::{MetricName, Scenario};
 
 const CITATION: &str = "vein PROTOCOL.md §7 #7; Rayleigh race derived in \
      vein_reports::reference::on_the_fly_win_probability";
 
+/// The family's type in the registry.
+pub struct FakeSpace;
+
+impl Family for FakeSpace {
+    const METRIC: MetricName = MetricName::FakeSpaceShare;
+
+    fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
+        run::<E>(scenario, seed)
+    }
+}
+
 /// Runs one seed of the fake-space scenario.
 pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
     let context = Context { scenario, seed, labels: scenario.labels() };
-    let rate = scenario
-        .attacker
-        .nonces_per_s
-        .ok_or_else(|| context.setup("attacker.nonces_per_s missing"))?;
+    let Attacker::OnTheFly(fly) = &scenario.attacker else {
+        return Err(context.setup("fake_space_share needs attacker.kind = \"on-the-fly\""));
+    };
+    let rate = fly.nonces_per_s;
     let nonces_per_s = rate.round() as u64;
     let mut capacities = honest_capacities(scenario);
     let honest_nonces: u64 = capacities.iter().sum();

@@ -16,18 +16,35 @@ use vein_node::core::node::Policy;
 use vein_reports::metrics::{Measurement, Reference, RunMetrics};
 use vein_reports::reference;
 
+use crate::attacker::Attacker;
+use crate::chain_view::settled_chain;
 use crate::engine::{Engine, NetSpec};
-use crate::families::{
-    Context, RunError, TxSource, drive, finish, invariants, params, settled_chain, start,
-    tip_strategy,
-};
-use crate::scenario::Scenario;
+use crate::family::Family;
+use crate::invariants::invariants;
+use crate::net_setup::{params, tip_strategy};
+use crate::run_context::{Context, finish, start};
+use crate::run_error::RunError;
+use crate::scenario::{MetricName, Scenario};
+use crate::workload::{TxSource, drive};
+
+/// The family's type in the registry.
+pub struct Grinding;
+
+impl Family for Grinding {
+    const METRIC: MetricName = MetricName::GrindShare;
+
+    fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
+        run::<E>(scenario, seed)
+    }
+}
 
 /// Runs one seed of the grinding scenario.
 pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
     let context = Context { scenario, seed, labels: scenario.labels() };
-    let s = scenario.attacker.s.ok_or_else(|| context.setup("attacker.s missing"))?;
-    let variants = scenario.attacker.variants.ok_or_else(|| context.setup("variants missing"))?;
+    let Attacker::Grind(grind) = &scenario.attacker else {
+        return Err(context.setup("grind_share needs attacker.kind = \"grind\""));
+    };
+    let (s, variants) = (grind.s, grind.variants);
     let variants = u8::try_from(variants).map_err(|_| context.setup("variants above 255"))?;
     let nodes = scenario.network.nodes;
     let total = scenario.network.nonces_per_node * nodes;

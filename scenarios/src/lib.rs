@@ -1,31 +1,52 @@
 //! vein-scenarios: the attack and fault scenarios of PROTOCOL.md §7, as TOML files, run over
 //! many seeds and compared with their analytic references.
 //!
-//! - [`scenario`]: the file format, strict parsing and validation.
+//! - [`scenario`]: the file format, strict parsing and validation; [`metric`], [`attacker`] and
+//!   [`storage_spec`]: its `[metric]`, `[attacker]` (one variant per kind) and `[storage]`
+//!   tables; [`scenario_error`]: what a bad file says.
 //! - [`engine`]: the executor seam (LocalNet today, the madsim simulator later).
-//! - [`families`]: one run of one seed per family; attackers are node policies. Families
-//!   with more story than fits there have their own file: [`tip_dynamics`] (#11),
-//!   [`conflict_spam`] (#10), [`grinding`] (#5), [`network_split`] (#12),
-//!   [`lazy_tips`] (#10), [`fake_space`] (#7), [`extend_forks`] (#4), [`plot_sharing`] (#8).
+//! - [`family`]: what a scenario family is; [`families`]: the registry, metric to family.
+//! - One file per family: [`baseline`] (#1), [`win_share`] (#2, #8 identity splitting),
+//!   [`double_spend`] (#3), [`selfish`] (#6), [`tip_dynamics`] (#11), [`conflict_spam`] (#10),
+//!   [`grinding`] (#5), [`network_split`] (#12), [`lazy_tips`] (#10), [`fake_space`] (#7),
+//!   [`extend_forks`] (#4), [`plot_sharing`] (#8), [`storage`] (#9 storage cheating, shard loss,
+//!   and their charts).
+//! - What families share: [`run_context`] (a run's context, start and finish), [`run_error`],
+//!   [`net_setup`] (parameters and node layouts), [`chain_view`] (the settled chain),
+//!   [`invariants`] (safety checks), [`workload`] (honest transfers).
 //! - [`runner`]: grids, seeds, shards, parallel execution, merging, report directories.
 //! - [`charts`]: the plots of a pooled sweep.
 //! - [`suite`]: the default suite, one report for the main families.
 //! - [`explain`]: the prose `vein-scenarios explain` prints.
-//! - [`storage`]: the storage-chain families (#9 storage cheating, shard loss) and their charts.
 
+pub mod attacker;
+pub mod baseline;
+pub mod chain_view;
 pub mod charts;
 pub mod conflict_spam;
+pub mod double_spend;
 pub mod engine;
 pub mod explain;
 pub mod extend_forks;
 pub mod fake_space;
 pub mod families;
+pub mod family;
 pub mod grinding;
+pub mod invariants;
 pub mod lazy_tips;
+pub mod metric;
+pub mod net_setup;
 pub mod network_split;
 pub mod plot_sharing;
+pub mod run_context;
+pub mod run_error;
 pub mod runner;
 pub mod scenario;
+pub mod scenario_error;
+pub mod selfish;
 pub mod storage;
+pub mod storage_spec;
 pub mod suite;
 pub mod tip_dynamics;
+pub mod win_share;
+pub mod workload;

@@ -22,16 +22,33 @@ use vein_node::core::node::Policy;
 use vein_reports::metrics::{Measurement, Reference, RunMetrics, Violation};
 use vein_reports::reference;
 
+use crate::attacker::Attacker;
 use crate::engine::{Engine, NetSpec};
-use crate::families::{Context, RunError, finish, invariants, params, start, tip_strategy};
-use crate::scenario::Scenario;
+use crate::family::Family;
+use crate::invariants::invariants;
+use crate::net_setup::{params, tip_strategy};
+use crate::run_context::{Context, finish, start};
+use crate::run_error::RunError;
+use crate::scenario::{MetricName, Scenario};
+
+/// The family's type in the registry.
+pub struct NetworkSplit;
+
+impl Family for NetworkSplit {
+    const METRIC: MetricName = MetricName::SplitRevert;
+
+    fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
+        run::<E>(scenario, seed)
+    }
+}
 
 /// Runs one seed of the network-split scenario.
 pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
     let context = Context { scenario, seed, labels: scenario.labels() };
-    let s = scenario.attacker.s.ok_or_else(|| context.setup("attacker.s missing"))?;
-    let z = scenario.attacker.z.ok_or_else(|| context.setup("attacker.z missing"))?;
-    let d = scenario.attacker.d.ok_or_else(|| context.setup("attacker.d missing"))?;
+    let Attacker::NetworkSplit(split) = &scenario.attacker else {
+        return Err(context.setup("split_revert needs attacker.kind = \"network-split\""));
+    };
+    let (s, z, d) = (split.s, split.z, split.d);
     let nodes = scenario.network.nodes as usize;
     let side_a = nodes / 2;
     let side_b = nodes - side_a;

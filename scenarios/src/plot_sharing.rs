@@ -27,64 +27,21 @@ use vein_node::core::node::Policy;
 use vein_reports::metrics::{Measurement, Reference, RunMetrics, Violation};
 use vein_reports::reference;
 
+use crate::attacker::{Attacker, attacker_capacity};
+use crate::chain_view::settled_chain;
 use crate::engine::{Engine, NetSpec};
-use crate::families::{
-    Context, RunError, TxSource, attacker_capacity, drive, finish, honest_capacities, invariants,
-    params, settled_chain, tip_strategy,
-};
-use crate::scenario::{InvalidValue, Scenario};
+use crate::family::Family;
+use crate::invariants::invariants;
+use crate::net_setup::{honest_capacities, params, tip_strategy};
+use crate::run_context::{Context, finish};
+use crate::run_error::RunError;
+use crate::scenario::{MetricName, Scenario};
+use crate::workload::{TxSource, drive};
 
 /// The honest nodes' typed label for a proof from a plot of another account.
 pub const REFUSED_KIND: &str = "checkpoint_plot_of_another_account";
 
-/// Largest honest plot (nonces): plots live in memory at 256 KiB a nonce, and every
-/// checkpoint costs each node one nonce regeneration to verify.
-pub const NONCES_PER_NODE_MAX: u64 = 64;
-
-/// Largest owner plot (nonces), 128 MiB.
-pub const OWNER_NONCES_MAX: u64 = 512;
-
-/// Most identities (owner included) claiming the one plot: each is a full node.
-pub const SPLIT_MAX: u64 = 16;
-
 const CITATION: &str = "vein PROTOCOL.md §3 (plots bound to their account) and §7 #8";
-
-/// The owner's plot size: share `s` of the real space beside the honest plots.
-fn owner_nonces(scenario: &Scenario, s: f64) -> u64 {
-    let honest: u64 = honest_capacities(scenario).iter().sum();
-    attacker_capacity(honest, s)
-}
-
-/// Refuses plot-sharing set-ups that cannot run (called by [`Scenario::validate`]).
-pub fn validate(scenario: &Scenario) -> Result<(), InvalidValue> {
-    let split = scenario.attacker.split.unwrap_or(1);
-    if !(1..=SPLIT_MAX).contains(&split) {
-        return Err(InvalidValue::OutOfRange {
-            field: "attacker.split",
-            value: split.to_string(),
-            expected: "[1, 16] identities claiming the one plot, the owner included",
-        });
-    }
-    let nonces = scenario.network.nonces_per_node;
-    if nonces > NONCES_PER_NODE_MAX {
-        return Err(InvalidValue::OutOfRange {
-            field: "network.nonces_per_node",
-            value: nonces.to_string(),
-            expected: "[1, 64] for plot sharing (real plots, 256 KiB a nonce, in memory)",
-        });
-    }
-    if let Some(s) = scenario.attacker.s {
-        let owner = owner_nonces(scenario, s);
-        if owner > OWNER_NONCES_MAX {
-            return Err(InvalidValue::OutOfRange {
-                field: "attacker.s",
-                value: format!("{s} (an owner plot of {owner} nonces)"),
-                expected: "a share whose real plot fits in 512 nonces (128 MiB)",
-            });
-        }
-    }
-    Ok(())
-}
 
 /// The node layout of one run: honest miners `0..owner`, the owner, then the identities.
 struct Layout {
@@ -99,7 +56,7 @@ fn layout(scenario: &Scenario, s: f64, split: usize) -> Layout {
     let mut capacities = honest_capacities(scenario);
     let honest_total: u64 = capacities.iter().sum();
     let owner = capacities.len();
-    let owner_nonces = owner_nonces(scenario, s);
+    let owner_nonces = attacker_capacity(honest_total, s);
     capacities.push(owner_nonces);
     let identities: Vec<usize> = (owner + 1..owner + split).collect();
     // The identities store nothing of their own.
@@ -122,11 +79,24 @@ fn layout(scenario: &Scenario, s: f64, split: usize) -> Layout {
     Layout { owner, identities, spec, plot_of, share }
 }
 
+/// The family's type in the registry.
+pub struct PlotSharing;
+
+impl Family for PlotSharing {
+    const METRIC: MetricName = MetricName::PlotSharing;
+
+    fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
+        run::<E>(scenario, seed)
+    }
+}
+
 /// Runs one seed of the plot-sharing scenario.
 pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
     let context = Context { scenario, seed, labels: scenario.labels() };
-    let s = scenario.attacker.s.ok_or_else(|| context.setup("attacker.s missing"))?;
-    let split = scenario.attacker.split.unwrap_or(1).max(1) as usize;
+    let Attacker::PlotSharing(sharing) = &scenario.attacker else {
+        return Err(context.setup("plot_sharing needs attacker.kind = \"plot-sharing\""));
+    };
+    let (s, split) = (sharing.s, sharing.split.max(1) as usize);
     let Layout { owner, identities, spec, plot_of, share } = layout(scenario, s, split);
     let mut engine = E::start_real(&spec, &plot_of, seed).map_err(|source| RunError::Start {
         scenario: scenario.name.clone(),
@@ -230,7 +200,7 @@ mod tests {
 
     use super::*;
     use crate::engine::LocalNetEngine;
-    use crate::scenario::ScenarioError;
+    use crate::scenario::{InvalidValue, ScenarioError};
 
     const EXAMPLE: &str = include_str!("../plot-sharing.toml");
 
@@ -247,7 +217,7 @@ mod tests {
 
     fn field_of(error: &InvalidValue) -> &'static str {
         match error {
-            InvalidValue::OutOfRange { field, .. } | InvalidValue::Missing { field, .. } => field,
+            InvalidValue::OutOfRange { field, .. } => field,
             other => panic!("expected a field error, got {other:?}"),
         }
     }
@@ -266,9 +236,16 @@ mod tests {
             let error = invalid(&EXAMPLE.replace(from, to));
             assert_eq!(field_of(&error), field, "{to}: {error}");
         }
-        // One identity is not plot sharing: the count must be given.
-        let error = invalid(&EXAMPLE.replace("split = 4", ""));
-        assert_eq!(error, InvalidValue::Missing { field: "attacker.split", kind: "plot-sharing" });
+        // One identity is not plot sharing: the count must be given, and the parse error
+        // names the file and the missing key.
+        match Scenario::parse(&EXAMPLE.replace("split = 4", ""), Path::new("x.toml")) {
+            Err(error @ ScenarioError::Parse { .. }) => {
+                let message = error.to_string();
+                assert!(message.starts_with("x.toml: "), "{message}");
+                assert!(message.contains("missing field `split`"), "{message}");
+            }
+            other => panic!("expected a parse error, got {other:?}"),
+        }
         // deny_unknown_fields: a misspelt key names itself.
         let text = EXAMPLE.replace("split = 4", "split = 4\nidentities = 4");
         match Scenario::parse(&text, Path::new("x.toml")) {

@@ -22,8 +22,9 @@ use vein_reports::metrics::{Measurement, MetricsError, RunMetrics, SweepReport, 
 use vein_reports::summary::{self, SummaryError};
 
 use crate::engine::{Engine, LocalNetEngine};
-use crate::families::{self, RunError};
-use crate::scenario::{EngineKind, InvalidValue, MetricName, Scenario, parse_range};
+use crate::families;
+use crate::run_error::RunError;
+use crate::scenario::{EngineKind, InvalidValue, Scenario, parse_range};
 
 /// Name of the raw-records file in a report directory.
 pub const RUNS_FILE: &str = "runs.jsonl";
@@ -139,10 +140,7 @@ impl Shard {
 
 /// Seeds per chunk: races are milliseconds each, long runs are seconds each.
 fn chunk_size(scenario: &Scenario) -> usize {
-    match scenario.metric.name {
-        MetricName::DoubleSpendSuccess => 50,
-        _ => 1,
-    }
+    families::seeds_per_chunk(scenario.metric.name)
 }
 
 struct Chunk {

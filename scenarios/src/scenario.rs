@@ -9,47 +9,16 @@
 //! parameters by name through [`Scenario::set_parameter`], which validates again.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
-/// Errors reading or validating a scenario. Each names the file (when there is one) and the field.
-#[derive(Debug, Error)]
-pub enum ScenarioError {
-    #[error("cannot read scenario file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    /// The `toml` crate's message already names the line, column and key.
-    #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("{path}: invalid value: {source}")]
-    Invalid { path: PathBuf, source: InvalidValue },
-}
-
-/// One impossible or inconsistent value.
-#[derive(Debug, Clone, PartialEq, Error)]
-pub enum InvalidValue {
-    #[error("{field} = {value} must be in {expected}")]
-    OutOfRange { field: &'static str, value: String, expected: &'static str },
-    #[error("{field} is required when attacker.kind = \"{kind}\"")]
-    Missing { field: &'static str, kind: &'static str },
-    #[error("{field} is not used when attacker.kind = \"{kind}\"; remove it")]
-    Unused { field: &'static str, kind: &'static str },
-    #[error("metric \"{metric}\" needs attacker.kind = \"{needs}\", found \"{found}\"")]
-    MetricNeedsAttacker { metric: &'static str, needs: &'static str, found: &'static str },
-    #[error("metric \"{metric}\" is not judged by reference \"{reference}\"; use one of {allowed}")]
-    ReferenceNotForMetric { metric: &'static str, reference: &'static str, allowed: String },
-    #[error("the [simulator] table applies only with engine = \"madsim\"; remove it")]
-    SimulatorUnused,
-    #[error("simulator.{field} = {value} must be a probability in [0, 1]")]
-    SimulatorProbability { field: &'static str, value: f64 },
-    #[error("unknown parameter \"{name}\"; known: {known}")]
-    UnknownParameter { name: String, known: String },
-    #[error("metric \"{metric}\" needs a [storage] table")]
-    StorageRequired { metric: &'static str },
-    #[error("the [storage] table is not used by metric \"{metric}\"; remove it")]
-    StorageUnused { metric: &'static str },
-}
+pub use crate::attacker::Attacker;
+use crate::attacker::NetworkShape;
+pub use crate::metric::{Metric, MetricName, ReferenceName};
+pub use crate::scenario_error::{InvalidValue, ScenarioError};
+use crate::scenario_error::{at_least, at_most, out_of_range};
+pub use crate::storage_spec::StorageSpec;
 
 /// Which executor runs the nodes: the in-memory LocalNet (`vein-scenarios`), or the madsim
 /// simulator with its network model (`vein-sim scenario FILE`, a madsim build of crate
@@ -141,246 +110,6 @@ fn default_first_seed() -> u64 {
     1
 }
 
-/// Attacker behaviours, each a policy of the ordinary node (see `docs/scenarios.md`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AttackerKind {
-    /// Nobody attacks.
-    #[default]
-    None,
-    /// An honest miner holding share `s` of the space.
-    LargeMiner,
-    /// Private double-spend race with share `q` against a merchant waiting `z` checkpoints.
-    PrivateRace,
-    /// Selfish mining (Eyal–Sirer) with share `q`: withhold own checkpoints, release tactically.
-    Withhold,
-    /// Conflict spam: `rate` pairs per second of conflicting spends of one nonce.
-    ConflictSpam,
-    /// Challenge grinding: share `s`, forging each checkpoint in `variants` versions and
-    /// publishing the one that gives it the best next deadline.
-    Grind,
-    /// Network-split double-spend (#12): the network is split into the merchant's side (share
-    /// `s`) and the other side for `d` target intervals; the payer spends one nonce differently
-    /// on each side and the merchant delivers after `z` checkpoints of its side.
-    NetworkSplit,
-    /// Lazy tips / parasite sub-DAG (#10): `rate` transfers per second, each approving the
-    /// attacker's previous one and an old honest unit instead of recent tips.
-    LazyTips,
-    /// Fake space (#7): a node storing nothing that computes `nonces_per_s` nonces per second
-    /// once the challenge is known (`Policy::OnTheFly`).
-    OnTheFly,
-    /// Extend all forks (#4, double dipping): share `q` over `split` identities, each forging on
-    /// every checkpoint it knows, privately (`Policy::ExtendAllForks`).
-    ExtendAllForks,
-    /// Plot sharing (#8): an owner with share `s` of the real space and `split − 1` more
-    /// identities claiming its one plot (`Policy::PublishRefused`), on real plots.
-    PlotSharing,
-}
-
-impl AttackerKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            AttackerKind::None => "none",
-            AttackerKind::LargeMiner => "large-miner",
-            AttackerKind::PrivateRace => "private-race",
-            AttackerKind::Withhold => "withhold",
-            AttackerKind::ConflictSpam => "conflict-spam",
-            AttackerKind::Grind => "grind",
-            AttackerKind::NetworkSplit => "network-split",
-            AttackerKind::LazyTips => "lazy-tips",
-            AttackerKind::OnTheFly => "on-the-fly",
-            AttackerKind::ExtendAllForks => "extend-all-forks",
-            AttackerKind::PlotSharing => "plot-sharing",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Attacker {
-    #[serde(default)]
-    pub kind: AttackerKind,
-    /// Share of the space held by the large miner.
-    pub s: Option<f64>,
-    /// The large miner's space split evenly over this many identities (nodes): #8, identity
-    /// splitting. Default 1.
-    pub split: Option<u64>,
-    /// Attacker's share of the total space.
-    pub q: Option<f64>,
-    /// Confirmations (checkpoints) the merchant waits.
-    pub z: Option<u64>,
-    /// The race is abandoned when the attacker is this many checkpoints behind.
-    pub give_up_behind: Option<u64>,
-    /// Conflict spam: pairs of conflicting spends per second.
-    pub rate: Option<f64>,
-    /// Grinding: versions of each checkpoint the attacker forges and chooses from.
-    pub variants: Option<u64>,
-    /// Network split: its duration, in target intervals T.
-    pub d: Option<f64>,
-    /// On-the-fly plotting: nonces computed per second after the challenge (R).
-    pub nonces_per_s: Option<f64>,
-}
-
-/// What is measured; decides which family runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MetricName {
-    /// Interval mean, CV and capacity estimate of an honest network.
-    CheckpointInterval,
-    /// Fraction of checkpoints won by the large miner.
-    WinShare,
-    /// Probability that the private race reverses the merchant's payment.
-    DoubleSpendSuccess,
-    /// Share of the final chain authored by the selfish miner.
-    SelfishRevenue,
-    /// Tips at a node under uniform tip selection.
-    TipCount,
-    /// #9: fraction of (shard, round) challenges a storage node that dropped `f` of its chunks
-    /// fails (crate::storage).
-    StorageDetection,
-    /// Shard loss: whether a file survives crashed holders and is repaired (crate::storage).
-    ShardLoss,
-    /// Conflicting spends applied exactly once; honest latency and confirmation under spam.
-    ConflictSpam,
-    /// Fraction of checkpoints won by a grinding miner.
-    GrindShare,
-    /// Fraction of network splits of length d after which the merchant's delivered payment is
-    /// reverted (crate::network_split).
-    SplitRevert,
-    /// Honest latency and confirmation beside a lazy / parasite issuer (crate::lazy_tips).
-    LazyTips,
-    /// Fraction of checkpoints won by an on-the-fly plotter (crate::fake_space).
-    FakeSpaceShare,
-    /// Depth of an extend-all-forks attacker's private tree, and its chance to out-grow the
-    /// honest chain (crate::extend_forks).
-    ForkGrowth,
-    /// Share won by a group of identities sharing one real plot, and the fraction of the
-    /// non-owners' proofs honest nodes refuse (crate::plot_sharing).
-    PlotSharing,
-}
-
-impl MetricName {
-    pub fn name(self) -> &'static str {
-        match self {
-            MetricName::CheckpointInterval => "checkpoint_interval",
-            MetricName::WinShare => "win_share",
-            MetricName::DoubleSpendSuccess => "double_spend_success",
-            MetricName::SelfishRevenue => "selfish_revenue",
-            MetricName::TipCount => "tip_count",
-            MetricName::StorageDetection => "storage_detection",
-            MetricName::ShardLoss => "shard_loss",
-            MetricName::ConflictSpam => "conflict_spam",
-            MetricName::GrindShare => "grind_share",
-            MetricName::SplitRevert => "split_revert",
-            MetricName::LazyTips => "lazy_tips",
-            MetricName::FakeSpaceShare => "fake_space_share",
-            MetricName::ForkGrowth => "fork_growth",
-            MetricName::PlotSharing => "plot_sharing",
-        }
-    }
-
-    fn attacker(self) -> AttackerKind {
-        match self {
-            MetricName::CheckpointInterval | MetricName::TipCount => AttackerKind::None,
-            MetricName::StorageDetection | MetricName::ShardLoss => AttackerKind::None,
-            MetricName::WinShare => AttackerKind::LargeMiner,
-            MetricName::DoubleSpendSuccess => AttackerKind::PrivateRace,
-            MetricName::SelfishRevenue => AttackerKind::Withhold,
-            MetricName::ConflictSpam => AttackerKind::ConflictSpam,
-            MetricName::GrindShare => AttackerKind::Grind,
-            MetricName::SplitRevert => AttackerKind::NetworkSplit,
-            MetricName::LazyTips => AttackerKind::LazyTips,
-            MetricName::FakeSpaceShare => AttackerKind::OnTheFly,
-            MetricName::ForkGrowth => AttackerKind::ExtendAllForks,
-            MetricName::PlotSharing => AttackerKind::PlotSharing,
-        }
-    }
-
-    fn references(self) -> &'static [ReferenceName] {
-        match self {
-            MetricName::CheckpointInterval => &[ReferenceName::TargetInterval],
-            MetricName::WinShare => &[ReferenceName::Share],
-            MetricName::DoubleSpendSuccess => {
-                &[ReferenceName::StrictlyHeavier, ReferenceName::Rosenfeld, ReferenceName::Nakamoto]
-            }
-            MetricName::SelfishRevenue => &[ReferenceName::EyalSirer],
-            MetricName::TipCount => &[ReferenceName::TwoLambdaH],
-            MetricName::StorageDetection => &[ReferenceName::DetectionCurve],
-            MetricName::ShardLoss => &[ReferenceName::KOfN],
-            MetricName::ConflictSpam => &[ReferenceName::ExactlyOnce],
-            MetricName::GrindShare => &[ReferenceName::Share],
-            MetricName::SplitRevert => &[ReferenceName::PoissonRace],
-            MetricName::LazyTips => &[ReferenceName::Unchanged],
-            MetricName::FakeSpaceShare => &[ReferenceName::OnTheFlyRace],
-            MetricName::ForkGrowth => &[ReferenceName::ForkTree],
-            MetricName::PlotSharing => &[ReferenceName::Share],
-        }
-    }
-}
-
-/// The analytic value a metric is judged against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ReferenceName {
-    /// Interval mean T, CV 1, capacity = the configured space.
-    TargetInterval,
-    /// Win share = space share s.
-    Share,
-    /// Attacker must get strictly heavier (vein's first-seen tie rule).
-    StrictlyHeavier,
-    /// Rosenfeld 2014: catching up (a tie) wins.
-    Rosenfeld,
-    /// Nakamoto 2008, Poisson approximation.
-    Nakamoto,
-    /// Eyal–Sirer strategy with γ = 0, judged with the deadline credit of proof of space
-    /// (`reference::selfish_mining_revenue_deadline_credit`).
-    EyalSirer,
-    /// IOTA whitepaper: L ≈ 2λh.
-    TwoLambdaH,
-    /// PROTOCOL.md §5: a node missing fraction f fails c challenges with 1 − (1 − f)^c.
-    DetectionCurve,
-    /// Erasure coding: the file recovers iff at least k of its n shards survive.
-    KOfN,
-    /// Each conflict applied exactly once, honest transfers unaffected (PROTOCOL.md §7 #10).
-    ExactlyOnce,
-    /// Two independent Poisson processes race for d T; the heavier side at the heal wins.
-    PoissonRace,
-    /// Honest transfers all applied, their latency unchanged (PROTOCOL.md §7 #10).
-    Unchanged,
-    /// On-the-fly plotting: the earliest publishable nonce (Rayleigh) races the honest deadline.
-    OnTheFlyRace,
-    /// Extend all forks: the branching random walk of distinct challenges (finite time, exact).
-    ForkTree,
-}
-
-impl ReferenceName {
-    pub fn name(self) -> &'static str {
-        match self {
-            ReferenceName::TargetInterval => "target-interval",
-            ReferenceName::Share => "share",
-            ReferenceName::StrictlyHeavier => "strictly-heavier",
-            ReferenceName::Rosenfeld => "rosenfeld",
-            ReferenceName::Nakamoto => "nakamoto",
-            ReferenceName::EyalSirer => "eyal-sirer",
-            ReferenceName::TwoLambdaH => "two-lambda-h",
-            ReferenceName::DetectionCurve => "detection-curve",
-            ReferenceName::KOfN => "k-of-n",
-            ReferenceName::ExactlyOnce => "exactly-once",
-            ReferenceName::PoissonRace => "poisson-race",
-            ReferenceName::Unchanged => "unchanged",
-            ReferenceName::OnTheFlyRace => "on-the-fly-race",
-            ReferenceName::ForkTree => "fork-tree",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Metric {
-    pub name: MetricName,
-    pub reference: ReferenceName,
-}
-
 /// The `[simulator]` table: the madsim network model a scenario runs on (docs/simulator.md,
 /// "Network model"). Absent, the simulator draws latency like LocalNet: uniform in
 /// `[latency_ms, 1.5 latency_ms]`. The latency and uplink syntax is the simulator's (`vein-sim
@@ -436,7 +165,7 @@ pub struct Scenario {
     pub sweep: BTreeMap<String, String>,
     /// The storage chain set-up of the storage families (crate::storage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storage: Option<crate::storage::StorageSpec>,
+    pub storage: Option<StorageSpec>,
 }
 
 /// Parameter names a sweep may set.
@@ -516,14 +245,19 @@ impl Scenario {
         if !(rate.is_finite() && (0.0..=10_000.0).contains(&rate)) {
             return Err(out_of_range("workload.tx_per_s", rate, "[0, 10000]"));
         }
-        self.validate_attacker()?;
+        self.attacker.validate(&NetworkShape {
+            nodes: network.nodes,
+            nonces_per_node: network.nonces_per_node,
+            challenge_refresh: network.challenge_refresh,
+            retarget: network.retarget,
+        })?;
         let metric = self.metric.name;
-        let needs = metric.attacker();
-        if needs != self.attacker.kind {
+        let needs = metric.attacker_kind();
+        if needs != self.attacker.kind() {
             return Err(InvalidValue::MetricNeedsAttacker {
                 metric: metric.name(),
-                needs: needs.name(),
-                found: self.attacker.kind.name(),
+                needs,
+                found: self.attacker.kind(),
             });
         }
         let allowed = metric.references();
@@ -544,144 +278,7 @@ impl Scenario {
         for name in self.sweep.keys() {
             check_parameter_name(name)?;
         }
-        crate::storage::validate(self)?;
-        Ok(())
-    }
-
-    fn validate_attacker(&self) -> Result<(), InvalidValue> {
-        let attacker = &self.attacker;
-        let kind = attacker.kind.name();
-        let kind_is = |wanted: AttackerKind| attacker.kind == wanted;
-        let (wants_s, wants_q, wants_z) = match attacker.kind {
-            AttackerKind::None
-            | AttackerKind::ConflictSpam
-            | AttackerKind::LazyTips
-            | AttackerKind::OnTheFly => (false, false, false),
-            AttackerKind::LargeMiner | AttackerKind::Grind | AttackerKind::PlotSharing => {
-                (true, false, false)
-            }
-            AttackerKind::NetworkSplit => (true, false, true),
-            AttackerKind::PrivateRace => (false, true, true),
-            AttackerKind::Withhold | AttackerKind::ExtendAllForks => (false, true, false),
-        };
-        let fields: [(&'static str, bool, bool); 9] = [
-            ("attacker.s", wants_s, attacker.s.is_some()),
-            (
-                "attacker.split",
-                kind_is(AttackerKind::LargeMiner)
-                    || kind_is(AttackerKind::ExtendAllForks)
-                    || kind_is(AttackerKind::PlotSharing),
-                attacker.split.is_some(),
-            ),
-            (
-                "attacker.rate",
-                kind_is(AttackerKind::ConflictSpam) || kind_is(AttackerKind::LazyTips),
-                attacker.rate.is_some(),
-            ),
-            ("attacker.variants", kind_is(AttackerKind::Grind), attacker.variants.is_some()),
-            ("attacker.q", wants_q, attacker.q.is_some()),
-            ("attacker.z", wants_z, attacker.z.is_some()),
-            (
-                "attacker.give_up_behind",
-                kind_is(AttackerKind::PrivateRace),
-                attacker.give_up_behind.is_some(),
-            ),
-            ("attacker.d", kind_is(AttackerKind::NetworkSplit), attacker.d.is_some()),
-            (
-                "attacker.nonces_per_s",
-                kind_is(AttackerKind::OnTheFly),
-                attacker.nonces_per_s.is_some(),
-            ),
-        ];
-        for (field, wanted, present) in fields {
-            // Plot sharing needs its identity count spelt out: one identity shares nothing.
-            let optional = matches!(field, "attacker.give_up_behind")
-                || (field == "attacker.split" && !kind_is(AttackerKind::PlotSharing));
-            if wanted && !present && !optional {
-                return Err(InvalidValue::Missing { field, kind });
-            }
-            if !wanted && present {
-                return Err(InvalidValue::Unused { field, kind });
-            }
-        }
-        if let Some(s) = attacker.s {
-            open_unit("attacker.s", s)?;
-            let split = attacker.split.unwrap_or(1);
-            at_least("attacker.split", split, 1)?;
-            at_most("attacker.split", split, 50)?;
-            // A plot-sharing group's identities are extra nodes, not honest ones.
-            if !kind_is(AttackerKind::PlotSharing) && self.network.nodes < split + 1 {
-                return Err(InvalidValue::OutOfRange {
-                    field: "network.nodes",
-                    value: self.network.nodes.to_string(),
-                    expected: "at least attacker.split + 1 (the large miner's identities and \
-                               one other miner)",
-                });
-            }
-        }
-        if let Some(q) = attacker.q {
-            // At q ≥ 1/2 the attacker wins with certainty; the races model minority attackers.
-            if !(q.is_finite() && q > 0.0 && q < 0.5) {
-                return Err(out_of_range("attacker.q", q, "(0, 0.5)"));
-            }
-        }
-        if let Some(rate) = attacker.rate
-            && !(rate.is_finite() && (0.0..=1_000.0).contains(&rate))
-        {
-            return Err(out_of_range("attacker.rate", rate, "[0, 1000]"));
-        }
-        if let Some(variants) = attacker.variants {
-            at_least("attacker.variants", variants, 1)?;
-            at_most("attacker.variants", variants, 64)?;
-        }
-        if let Some(d) = attacker.d
-            && !(d.is_finite() && (0.0..=100.0).contains(&d))
-        {
-            return Err(out_of_range("attacker.d", d, "[0, 100]"));
-        }
-        if let Some(rate) = attacker.nonces_per_s
-            && !(rate.is_finite()
-                && rate > 0.0
-                && rate <= crate::fake_space::NONCES_PER_S_MAX
-                && rate.fract() == 0.0)
-        {
-            return Err(out_of_range(
-                "attacker.nonces_per_s",
-                rate,
-                "(0, 10000000], a whole number of nonces per second",
-            ));
-        }
-        if kind_is(AttackerKind::ExtendAllForks) {
-            let split = attacker.split.unwrap_or(1);
-            at_least("attacker.split", split, 1)?;
-            at_most("attacker.split", split, 16)?;
-            at_most("network.challenge_refresh", self.network.challenge_refresh, 4_096)?;
-        }
-        if kind_is(AttackerKind::PlotSharing) {
-            crate::plot_sharing::validate(self)?;
-        }
-        if kind_is(AttackerKind::OnTheFly) && self.network.retarget {
-            return Err(InvalidValue::OutOfRange {
-                field: "network.retarget",
-                value: "true".into(),
-                expected: "false for on-the-fly plotting (the race assumes fixed difficulty)",
-            });
-        }
-        if kind_is(AttackerKind::NetworkSplit) && self.network.nodes < 4 {
-            return Err(InvalidValue::OutOfRange {
-                field: "network.nodes",
-                value: self.network.nodes.to_string(),
-                expected: "at least 4 for a network split (two nodes a side)",
-            });
-        }
-        if let Some(z) = attacker.z {
-            at_least("attacker.z", z, 1)?;
-            at_most("attacker.z", z, 50)?;
-        }
-        if let Some(behind) = attacker.give_up_behind {
-            at_least("attacker.give_up_behind", behind, 1)?;
-            at_most("attacker.give_up_behind", behind, 500)?;
-        }
+        crate::storage_spec::validate(self.storage.as_ref(), self.metric.name, network.nodes)?;
         Ok(())
     }
 
@@ -699,22 +296,18 @@ impl Scenario {
                 })
             }
         };
+        if self.attacker.set_parameter(name, value, whole)? {
+            return self.validate();
+        }
         match name {
-            "q" => self.attacker.q = Some(value),
-            "s" => self.attacker.s = Some(value),
-            "z" => self.attacker.z = Some(whole()?),
-            "give_up_behind" => self.attacker.give_up_behind = Some(whole()?),
-            "split" => self.attacker.split = Some(whole()?),
             "nodes" => self.network.nodes = whole()?,
             "latency_ms" => self.network.latency_ms = whole()?,
             "k" => self.network.finality_depth = whole()?,
             "c" => self.network.challenge_refresh = whole()?,
             "tx_per_s" => self.workload.tx_per_s = value,
-            "f" | "challenges" | "crashed" => crate::storage::set_parameter(self, name, value)?,
-            "rate" => self.attacker.rate = Some(value),
-            "variants" => self.attacker.variants = Some(whole()?),
-            "d" => self.attacker.d = Some(value),
-            "nonces_per_s" => self.attacker.nonces_per_s = Some(value),
+            "f" | "challenges" | "crashed" => {
+                crate::storage_spec::set_parameter(self.storage.as_mut(), name, value)?
+            }
             _ => {}
         }
         self.validate()
@@ -723,36 +316,12 @@ impl Scenario {
     /// The parameters a measurement of this scenario is labelled with (its family's own).
     pub fn labels(&self) -> BTreeMap<String, f64> {
         let mut labels = BTreeMap::new();
-        let attacker = &self.attacker;
-        if let Some(q) = attacker.q {
-            labels.insert("q".to_string(), q);
-        }
-        if let Some(s) = attacker.s {
-            labels.insert("s".to_string(), s);
-        }
-        if let Some(z) = attacker.z {
-            labels.insert("z".to_string(), z as f64);
-        }
-        if let Some(split) = attacker.split {
-            labels.insert("split".to_string(), split as f64);
-        }
-        if let Some(rate) = attacker.rate {
-            labels.insert("rate".to_string(), rate);
-        }
-        if let Some(variants) = attacker.variants {
-            labels.insert("variants".to_string(), variants as f64);
-        }
-        if let Some(d) = attacker.d {
-            labels.insert("d".to_string(), d);
-        }
-        if let Some(rate) = attacker.nonces_per_s {
-            labels.insert("nonces_per_s".to_string(), rate);
-        }
+        self.attacker.labels(&mut labels);
         if self.metric.name == MetricName::TipCount {
             labels.insert("tx_per_s".to_string(), self.workload.tx_per_s);
             labels.insert("latency_ms".to_string(), self.network.latency_ms as f64);
         }
-        crate::storage::labels(self, &mut labels);
+        crate::storage_spec::labels(self.storage.as_ref(), self.metric.name, &mut labels);
         labels
     }
 }
@@ -762,53 +331,6 @@ fn check_parameter_name(name: &str) -> Result<(), InvalidValue> {
         Ok(())
     } else {
         Err(InvalidValue::UnknownParameter { name: name.to_string(), known: PARAMETERS.join(", ") })
-    }
-}
-
-fn out_of_range(field: &'static str, value: f64, expected: &'static str) -> InvalidValue {
-    InvalidValue::OutOfRange { field, value: value.to_string(), expected }
-}
-
-fn at_least(field: &'static str, value: u64, minimum: u64) -> Result<(), InvalidValue> {
-    if value >= minimum {
-        Ok(())
-    } else {
-        Err(InvalidValue::OutOfRange {
-            field,
-            value: value.to_string(),
-            expected: match minimum {
-                1 => "[1, ...]",
-                10 => "[10, ...]",
-                _ => "a larger range",
-            },
-        })
-    }
-}
-
-fn at_most(field: &'static str, value: u64, maximum: u64) -> Result<(), InvalidValue> {
-    if value <= maximum {
-        Ok(())
-    } else {
-        let expected = match maximum {
-            16 => "[.., 16]",
-            50 => "[.., 50]",
-            64 => "[.., 64]",
-            500 => "[.., 500]",
-            1_000 => "[.., 1000]",
-            4_096 => "[.., 4096]",
-            60_000 => "[.., 60000]",
-            10_000_000 => "[.., 10000000]",
-            _ => "a smaller range",
-        };
-        Err(InvalidValue::OutOfRange { field, value: value.to_string(), expected })
-    }
-}
-
-fn open_unit(field: &'static str, value: f64) -> Result<(), InvalidValue> {
-    if value.is_finite() && value > 0.0 && value < 1.0 {
-        Ok(())
-    } else {
-        Err(out_of_range(field, value, "(0, 1)"))
     }
 }
 

@@ -23,15 +23,28 @@ use vein_reports::metrics::{Measurement, Reference, RunMetrics, Series};
 use vein_reports::reference;
 
 use crate::engine::{Engine, NetSpec};
-use crate::families::{
-    Context, RunError, finish, honest_capacities, invariants, params, start, tip_strategy,
-};
-use crate::scenario::Scenario;
+use crate::family::Family;
+use crate::invariants::invariants;
+use crate::net_setup::{honest_capacities, params, tip_strategy};
+use crate::run_context::{Context, finish, start};
+use crate::run_error::RunError;
+use crate::scenario::{MetricName, Scenario};
 
 /// Sampling period of the tip count.
 const SAMPLE_MS: u64 = 100;
 /// Samples per block mean (10 s): consecutive samples are correlated, blocks much less.
 const SAMPLES_PER_BLOCK: usize = 100;
+
+/// The family's type in the registry.
+pub struct TipDynamics;
+
+impl Family for TipDynamics {
+    const METRIC: MetricName = MetricName::TipCount;
+
+    fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
+        run::<E>(scenario, seed)
+    }
+}
 
 /// Runs one seed of the tip-count scenario.
 pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {

@@ -9,7 +9,7 @@ use vein_reports::metrics::SweepReport;
 use vein_scenarios::engine::LocalNetEngine;
 use vein_scenarios::families::run_seed;
 use vein_scenarios::runner::{self, Shard};
-use vein_scenarios::scenario::{InvalidValue, Scenario};
+use vein_scenarios::scenario::{InvalidValue, Scenario, ScenarioError};
 
 fn shipped(edit: impl Fn(&mut Scenario)) -> Scenario {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("network-split.toml");
@@ -50,7 +50,7 @@ fn pooled_seeds_land_on_the_poisson_race() {
 
 #[test]
 fn a_revert_needs_a_delivery_and_every_heal_converges() {
-    let scenario = shipped(|s| s.attacker.d = Some(8.0));
+    let scenario = shipped(|s| s.set_parameter("d", 8.0).unwrap());
     let mut reverted = 0;
     let mut kept = 0;
     for seed in 1..=30 {
@@ -75,15 +75,19 @@ fn a_revert_needs_a_delivery_and_every_heal_converges() {
 #[test]
 fn the_file_refuses_what_the_family_cannot_run() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("network-split.toml");
-    let mut scenario = Scenario::load(&path).unwrap();
-    scenario.attacker.d = None;
-    assert!(matches!(scenario.validate(), Err(InvalidValue::Missing { field: "attacker.d", .. })));
-    scenario.attacker.d = Some(-1.0);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("d = 4.0"), "the shipped file sets d");
+    let message = Scenario::parse(&text.replace("d = 4.0", ""), &path).unwrap_err().to_string();
+    assert!(message.contains("network-split.toml"), "{message}");
+    assert!(message.contains("missing field `d`"), "{message}");
     assert!(matches!(
-        scenario.validate(),
-        Err(InvalidValue::OutOfRange { field: "attacker.d", .. })
+        Scenario::parse(&text.replace("d = 4.0", "d = -1.0"), &path),
+        Err(ScenarioError::Invalid {
+            source: InvalidValue::OutOfRange { field: "attacker.d", .. },
+            ..
+        })
     ));
-    scenario.attacker.d = Some(2.0);
+    let mut scenario = Scenario::load(&path).unwrap();
     scenario.network.nodes = 3;
     assert!(matches!(
         scenario.validate(),

@@ -63,7 +63,7 @@ fn grinding_changes_neither_the_signature_nor_the_share() {
 fn conflict_spam_applies_each_conflict_once_and_confirms_honest_transfers() {
     let scenario = shipped("conflict-spam.toml", |s| {
         s.run.duration_s = 60;
-        s.attacker.rate = Some(5.0);
+        s.set_parameter("rate", 5.0).unwrap();
     });
     let run = run_seed::<LocalNetEngine>(&scenario, 1).unwrap();
     assert!(run.violations.is_empty(), "{:?}", run.violations);
@@ -79,7 +79,7 @@ fn conflict_spam_applies_each_conflict_once_and_confirms_honest_transfers() {
 fn lazy_parasite_units_leave_honest_transfers_alone() {
     let scenario = shipped("lazy-tips.toml", |s| {
         s.run.duration_s = 100;
-        s.attacker.rate = Some(5.0);
+        s.set_parameter("rate", 5.0).unwrap();
     });
     let run = run_seed::<LocalNetEngine>(&scenario, 1).unwrap();
     assert!(run.violations.is_empty(), "{:?}", run.violations);

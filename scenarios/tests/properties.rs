@@ -210,7 +210,7 @@ fn failing_seeds_are_recorded_and_rerun_first() {
     let file = SeedFile::new(dir.path().join("failing-seeds.txt"));
     std::fs::write(file.path(), "# comment\nother 5\n").unwrap();
     let scenario = small::points("double-spend").pop().unwrap();
-    assert_eq!(scenario.attacker.q, Some(0.45));
+    assert_eq!(scenario.labels().get("q"), Some(&0.45));
     let never_reversed = |seed: u64, replay: bool| -> Option<String> {
         let first = run(&scenario, seed).unwrap();
         if replay {
@@ -355,7 +355,7 @@ fn conflict_spam() {
 #[test]
 fn lazy_tips() {
     check_family("lazy-tips", "lazy_tips", |scenario, run| {
-        if scenario.attacker.rate == Some(0.0) {
+        if scenario.labels().get("rate") == Some(&0.0) {
             failures(all_of(run, "lazy_honest_confirmed", "nobody attacks"))
         } else {
             Vec::new()

@@ -7,7 +7,7 @@ use vein_reports::summary::sweep_summary_markdown;
 use vein_scenarios::engine::LocalNetEngine;
 use vein_scenarios::families::run_seed;
 use vein_scenarios::runner::{self, Shard};
-use vein_scenarios::scenario::Scenario;
+use vein_scenarios::scenario::{Attacker, Scenario};
 
 const VALID: &str = r#"
 name = "t"
@@ -43,7 +43,10 @@ fn error_of(text: &str) -> String {
 #[test]
 fn the_valid_file_parses() {
     let scenario = Scenario::parse(VALID, Path::new("ok.toml")).expect("valid");
-    assert_eq!(scenario.attacker.z, Some(1));
+    let Attacker::PrivateRace(race) = &scenario.attacker else {
+        panic!("kind = \"private-race\" reads as {:?}", scenario.attacker)
+    };
+    assert_eq!((race.q, race.z, race.give_up_behind), (0.3, 1, None));
 }
 
 #[test]
@@ -125,10 +128,36 @@ fn zero_finality_depth_is_refused() {
 
 #[test]
 fn missing_and_unused_attacker_fields_are_named() {
+    // Each names the file, the key and, for a key the kind does not have, the keys it allows.
     let message = error_of(&VALID.replace("z = 1\n", ""));
-    assert!(message.contains("attacker.z is required"), "{message}");
+    assert!(message.starts_with("bad.toml: "), "{message}");
+    assert!(message.contains("missing field `z`"), "{message}");
     let message = error_of(&VALID.replace("z = 1\n", "z = 1\ns = 0.2\n"));
-    assert!(message.contains("attacker.s is not used"), "{message}");
+    assert!(message.starts_with("bad.toml: "), "{message}");
+    assert!(message.contains("unknown field `s`"), "{message}");
+    assert!(message.contains("`q`, `z`, `give_up_behind`"), "{message}");
+}
+
+#[test]
+fn unknown_attacker_kind_lists_the_kinds() {
+    let message = error_of(&VALID.replace("\"private-race\"", "\"private-rase\""));
+    assert!(message.starts_with("bad.toml: "), "{message}");
+    assert!(message.contains("unknown variant `private-rase`"), "{message}");
+    for kind in [
+        "none",
+        "large-miner",
+        "private-race",
+        "withhold",
+        "conflict-spam",
+        "grind",
+        "network-split",
+        "lazy-tips",
+        "on-the-fly",
+        "extend-all-forks",
+        "plot-sharing",
+    ] {
+        assert!(message.contains(&format!("`{kind}`")), "{kind}: {message}");
+    }
 }
 
 #[test]

@@ -64,7 +64,7 @@ pub struct UnsupportedFamily {
 pub fn check_supported(scenario: &Scenario) -> Result<(), UnsupportedFamily> {
     match scenario.metric.name {
         MetricName::PlotSharing => Err(UnsupportedFamily {
-            family: scenario.attacker.kind.name(),
+            family: scenario.attacker.kind(),
             metric: scenario.metric.name.name(),
             reason: "it needs real plots, and the engine's nodes prove from model plots; \
                      run it with vein-scenarios (LocalNet)",

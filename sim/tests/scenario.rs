@@ -121,7 +121,7 @@ fn identity_split_runs_on_simulated_nodes() {
     set_settings(SimSettings::default());
     let scenario = shipped("identity-split.toml", |s| {
         s.run.duration_s = 600;
-        s.attacker.split = Some(4);
+        s.set_parameter("split", 4.0).unwrap();
     });
     let run = run_seed::<MadsimEngine>(&scenario, 1).unwrap();
     assert!(run.violations.is_empty(), "{:?}", run.violations);
@@ -165,7 +165,7 @@ fn tips_and_lazy_tips_run_on_simulated_nodes() {
 
     let lazy = shipped("lazy-tips.toml", |s| {
         s.run.duration_s = 100;
-        s.attacker.rate = Some(5.0);
+        s.set_parameter("rate", 5.0).unwrap();
     });
     let run = run_seed::<MadsimEngine>(&lazy, 1).unwrap();
     assert!(run.violations.is_empty(), "{:?}", run.violations);

@@ -11,6 +11,7 @@
 // it feeds the sans-IO core.
 #![allow(clippy::disallowed_methods)]
 
+pub mod api_token;
 pub mod breakdown;
 pub mod http;
 pub mod manifest;
@@ -173,6 +174,7 @@ pub fn up(options: &UpOptions) -> Result<Manifest, TestnetError> {
     let faucet = Keypair::derived(&chain_id, u64::MAX);
     let faucet_key = dir.join("faucet.key");
     write_key(&faucet_key, &faucet)?;
+    let api_token = api_token::create(&dir)?;
 
     let ports = free_ports(2 * options.nodes)?;
     let mut nodes = Vec::new();
@@ -231,6 +233,7 @@ pub fn up(options: &UpOptions) -> Result<Manifest, TestnetError> {
         node_bin,
         faucet_account: faucet.account().to_hex(),
         faucet_key,
+        api_token: Some(api_token),
         nodes,
     };
     manifest.save()?;
@@ -303,6 +306,12 @@ fn spawn_node(manifest: &Manifest, index: usize) -> Result<u32, TestnetError> {
         .process_group(0);
     if !peers.is_empty() {
         command.arg("--peers").arg(peers.join(","));
+    }
+    // The node takes the token from the file only: one inherited from the caller's shell
+    // would make it refuse to start (a token given twice).
+    command.env_remove(vein_node::api::TOKEN_ENV);
+    if let Some(token) = &manifest.api_token {
+        command.arg("--api-token-file").arg(token);
     }
     let child = command.spawn().map_err(io("starting", &manifest.node_bin))?;
     Ok(child.id())
@@ -634,7 +643,9 @@ pub fn tx(manifest: &Manifest, request: &TxRequest) -> Result<String, TestnetErr
         let bytes = tx.encode().map_err(|e| TestnetError::Invalid(e.to_string()))?;
         json!({ "tx": hex::encode(bytes) })
     };
-    let answer = http::post(api, "/tx", &body)?;
+    // Only a transfer the node signs is privileged; a signed one goes out without the token.
+    let token = if local_signing { None } else { api_token::of_manifest(manifest)? };
+    let answer = http::post_authorized(api, "/tx", &body, token.as_deref())?;
     answer
         .get("id")
         .and_then(Value::as_str)
@@ -727,6 +738,7 @@ pub fn paused_nodes(manifest: &Manifest) -> Vec<usize> {
 /// Cut the net into groups: each running node drops traffic to and from the other groups.
 pub fn partition(manifest: &Manifest, groups: &[Vec<usize>]) -> Result<(), TestnetError> {
     heal(manifest)?;
+    let token = api_token::of_manifest(manifest)?;
     for node in running(manifest) {
         let Some(own) = groups.iter().find(|group| group.contains(&node.index)) else { continue };
         let blocked: Vec<String> = manifest
@@ -735,15 +747,17 @@ pub fn partition(manifest: &Manifest, groups: &[Vec<usize>]) -> Result<(), Testn
             .filter(|other| !own.contains(&other.index))
             .map(|other| other.listen.to_string())
             .collect();
-        http::post(node.api, "/control/partition", &json!({ "peers": blocked }))?;
+        let body = json!({ "peers": blocked });
+        http::post_authorized(node.api, "/control/partition", &body, token.as_deref())?;
     }
     Ok(())
 }
 
 /// Clear every injected fault on every running node.
 pub fn heal(manifest: &Manifest) -> Result<(), TestnetError> {
+    let token = api_token::of_manifest(manifest)?;
     for node in running(manifest) {
-        http::post(node.api, "/control/heal", &json!({}))?;
+        http::post_authorized(node.api, "/control/heal", &json!({}), token.as_deref())?;
     }
     Ok(())
 }
@@ -791,7 +805,8 @@ pub fn link_fault(
     if !sender.pid.is_some_and(|pid| is_alive(pid, sender)) {
         return Err(TestnetError::NotRunning { index: from });
     }
-    http::post(sender.api, "/control/link", &body)?;
+    let token = api_token::of_manifest(manifest)?;
+    http::post_authorized(sender.api, "/control/link", &body, token.as_deref())?;
     Ok(())
 }
 
@@ -807,12 +822,15 @@ pub fn fault(
             return Err(TestnetError::Paused { index: *index });
         }
     }
+    let token = api_token::of_manifest(manifest)?;
+    let token = token.as_deref();
     for node in running(manifest).filter(|node| nodes.is_empty() || nodes.contains(&node.index)) {
         if let Some(ms) = delay_ms {
-            http::post(node.api, "/control/delay", &json!({ "ms": ms }))?;
+            http::post_authorized(node.api, "/control/delay", &json!({ "ms": ms }), token)?;
         }
         if let Some(per_mille) = loss_per_mille {
-            http::post(node.api, "/control/loss", &json!({ "per_mille": per_mille }))?;
+            let body = json!({ "per_mille": per_mille });
+            http::post_authorized(node.api, "/control/loss", &body, token)?;
         }
     }
     Ok(())
@@ -1242,6 +1260,9 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
     };
     let keys: Vec<Keypair> =
         (0..options.accounts).map(|index| load_key(&manifest.chain_id, index)).collect();
+    // Node-signed `transfers` (no load accounts) are privileged; signed `txs` need no token.
+    let token = if keys.is_empty() { api_token::of_manifest(manifest)? } else { None };
+    let token = token.as_deref();
     let funding_started = Instant::now();
     let (books, funded) = if keys.is_empty() {
         (Vec::new(), false)
@@ -1360,7 +1381,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                         latest = latest.max(dispatched);
                         lag = lag.max(dispatched.saturating_sub(due));
                         let submitted_ms = now_ms();
-                        match http::post(from.api, "/txs", &body) {
+                        match http::post_authorized(from.api, "/txs", &body, token) {
                             Ok(answer) => {
                                 let results = answer["results"].as_array().cloned();
                                 for (result, (sender, nonce)) in

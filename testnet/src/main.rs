@@ -252,6 +252,10 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
                 );
             }
             println!("manifest: {}", Manifest::path(&manifest.dir).display());
+            if let Some(token) = &manifest.api_token {
+                // Privileged routes (/control/*, node-signed transfers) need it; the CLI sends it.
+                println!("API token: {} (Authorization: Bearer <its content>)", token.display());
+            }
         }
         Command::Status { json } => {
             let manifest = Manifest::load(&dir)?;

@@ -40,6 +40,10 @@ pub struct Manifest {
     /// The faucet account: funded in genesis, run by no node; its key signs `tx --from faucet`.
     pub faucet_account: String,
     pub faucet_key: PathBuf,
+    /// The file holding the bearer token of the nodes' privileged API routes
+    /// ([`crate::api_token`]). Absent in manifests written before the API had tokens.
+    #[serde(default)]
+    pub api_token: Option<PathBuf>,
     pub nodes: Vec<NodeEntry>,
 }
 
@@ -129,6 +133,7 @@ mod tests {
             node_bin: "vein-node".into(),
             faucet_account: "00".repeat(32),
             faucet_key: dir.path().join("faucet.key"),
+            api_token: Some(dir.path().join("api-token")),
             nodes: vec![NodeEntry {
                 index: 0,
                 account: "11".repeat(32),

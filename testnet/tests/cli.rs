@@ -70,6 +70,7 @@ fn stopped_net(dir: &std::path::Path) {
         node_bin: "/nonexistent/vein-node".into(),
         faucet_account: "ff".repeat(32),
         faucet_key: dir.join("faucet.key"),
+        api_token: None,
         nodes: vec![node(0), node(1)],
     }
     .save()

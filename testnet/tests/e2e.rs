@@ -84,6 +84,16 @@ fn four_nodes_agree_survive_a_crash_and_heal_a_partitioned_double_spend() {
     let all = [0usize, 1, 2, 3];
     let minute = Duration::from_secs(60);
 
+    // 0. The nodes' privileged routes answer to the testnet's token only; the CLI sends it.
+    let manifest = net.manifest();
+    let token = manifest.api_token.clone().expect("the manifest names the API token");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&token).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "api-token mode {mode:o}");
+    let open = http::post(manifest.nodes[0].api, "/control/heal", &serde_json::json!({}));
+    assert!(matches!(open, Err(http::HttpError::Status { status: 401, .. })), "{open:?}");
+    net.cli(&["heal"]);
+
     // 1. Transfers in a ring; all of them applied and final on every node; ledgers agree.
     let ids: Vec<String> = (0..8)
         .map(|i| {

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
+use vein_node::api::{ApiToken, TOKEN_ENV};
 use vein_node::core::crypto::AccountId;
 use vein_node::core::hash::Hash;
 use vein_node::core::poc::challenge::{Challenge, NONCE_BYTES};
@@ -19,6 +20,7 @@ use vein_node::core::poc::retarget::initial_base_target;
 use vein_node::plotter::{
     PlotOptions, PlotProgress, PlotSpec, mib_per_second, open_plot, verify_plot, write_plot,
 };
+use vein_node::runtime::tokio_impl::TcpLimits;
 use vein_node::service::{self, RunOptions};
 
 /// A node under load allocates and frees small objects (request bodies, units, envelopes,
@@ -37,7 +39,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
         vein-node plot-verify plots/<account>_0_4096.vplot\n  \
         vein-node bench-plot                                     (speed on this machine)\n  \
         vein-node run --genesis genesis.json --key node.key --listen 127.0.0.1:7000 \\\n      \
-        --api 127.0.0.1:8000 --peers 127.0.0.1:7001 --data data/ --plots plots/"
+        --api 127.0.0.1:8000 --peers 127.0.0.1:7001 --data data/ --plots plots/ \\\n      \
+        --api-token-file api-token"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -53,10 +56,15 @@ enum Command {
         units and checkpoints in --data/units.log (replayed on restart), gossips with --peers \
         over TCP and serves the JSON API on --api (GET /status, /ready, /metrics, ...). Logs go \
         to stderr; set RUST_LOG=debug for more. SIGINT/SIGTERM stop it cleanly.\n\n\
+        Privileged API routes (/control/*, transfers the node signs itself) need \
+        `Authorization: Bearer <token>` with the token in --api-token-file (or the \
+        VEIN_API_TOKEN environment variable). Without a token they are refused, and an --api \
+        address that is not loopback is refused at start.\n\n\
         Example:\n  \
+        head -c 32 /dev/urandom | xxd -p -c 64 > net/api-token && chmod 600 net/api-token\n  \
         vein-node run --genesis net/genesis.json --key net/node0/key.hex \\\n    \
         --listen 127.0.0.1:7000 --api 127.0.0.1:8000 --peers 127.0.0.1:7001,127.0.0.1:7002 \\\n    \
-        --data net/node0/data --plots net/node0/plots")]
+        --data net/node0/data --plots net/node0/plots --api-token-file net/api-token")]
     Run {
         /// Genesis file (JSON).
         #[arg(long)]
@@ -83,6 +91,14 @@ enum Command {
         /// keeps wallets from outrunning the checkpoints (about 6 s of 5,000 transfers/s).
         #[arg(long, default_value_t = vein_node::api::UNCONFIRMED_FOR_PARENTS_MAX)]
         parents_backlog_max: usize,
+        #[command(flatten)]
+        p2p: P2pLimits,
+        /// File holding the bearer token of the privileged API routes (/control/*, faucet
+        /// transfers); a file, so the token never shows in `ps`. VEIN_API_TOKEN (the token
+        /// itself) is read when this is absent. Without either, those routes are refused and
+        /// --api must be a loopback address.
+        #[arg(long)]
+        api_token_file: Option<PathBuf>,
     },
     /// Write a plot file: disk space bound to an account, mined by Proof-of-Contribution.
     #[command(long_about = "Write a plot file: disk space bound to an account.\n\n\
@@ -135,12 +151,75 @@ enum Command {
     },
 }
 
+/// What an inbound peer connection may cost (docs/testnet.md, "Hostile peers").
+#[derive(Args)]
+struct P2pLimits {
+    /// Inbound peer connections open at once, from everyone; more are closed at once.
+    #[arg(long, default_value_t = TcpLimits::default().inbound_max as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    p2p_inbound_max: u64,
+    /// Inbound peer connections open at once from one IP address (a loopback testnet has all
+    /// its nodes on one).
+    #[arg(long, default_value_t = TcpLimits::default().inbound_per_ip_max as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    p2p_inbound_per_ip_max: u64,
+    /// Milliseconds from accepting a peer connection to its complete hello.
+    #[arg(long, default_value_t = TcpLimits::default().handshake_timeout.as_millis() as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    p2p_handshake_timeout_ms: u64,
+    /// Milliseconds a peer connection may stay silent between frames.
+    #[arg(long, default_value_t = TcpLimits::default().idle_timeout.as_millis() as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    p2p_idle_timeout_ms: u64,
+    /// Milliseconds one frame may take to arrive once its length has.
+    #[arg(long, default_value_t = TcpLimits::default().frame_timeout.as_millis() as u64,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    p2p_frame_timeout_ms: u64,
+}
+
+impl P2pLimits {
+    fn to_limits(&self) -> TcpLimits {
+        let count = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
+        TcpLimits {
+            inbound_max: count(self.p2p_inbound_max),
+            inbound_per_ip_max: count(self.p2p_inbound_per_ip_max),
+            handshake_timeout: Duration::from_millis(self.p2p_handshake_timeout_ms),
+            idle_timeout: Duration::from_millis(self.p2p_idle_timeout_ms),
+            frame_timeout: Duration::from_millis(self.p2p_frame_timeout_ms),
+            ..TcpLimits::default()
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { genesis, key, listen, api, peers, data, plots, parents_backlog_max } => {
-            run(RunOptions { genesis, key, listen, api, peers, data, plots, parents_backlog_max })
-        }
+        Command::Run {
+            genesis,
+            key,
+            listen,
+            api,
+            peers,
+            data,
+            plots,
+            parents_backlog_max,
+            p2p,
+            api_token_file,
+        } => api_token(api_token_file.as_deref()).and_then(|api_token| {
+            let tcp_limits = p2p.to_limits();
+            run(RunOptions {
+                genesis,
+                key,
+                listen,
+                api,
+                peers,
+                data,
+                plots,
+                parents_backlog_max,
+                tcp_limits,
+                api_token,
+            })
+        }),
         Command::Plot { account, start, nonces, out, threads, batch } => {
             plot(&account, start, nonces, &out, threads, batch)
         }
@@ -153,6 +232,23 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The API token from `--api-token-file`, else from `VEIN_API_TOKEN`; both at once is refused
+/// (which one was meant is a guess).
+fn api_token(file: Option<&Path>) -> Result<Option<ApiToken>, String> {
+    let from_env = std::env::var_os(TOKEN_ENV);
+    match (file, from_env) {
+        (Some(_), Some(_)) => {
+            Err(format!("give the API token once: --api-token-file or {TOKEN_ENV}, not both"))
+        }
+        (Some(path), None) => ApiToken::load(path).map(Some).map_err(|e| e.to_string()),
+        (None, Some(text)) => {
+            let text = text.to_str().ok_or_else(|| format!("{TOKEN_ENV} is not valid UTF-8"))?;
+            ApiToken::from_text(text, TOKEN_ENV).map(Some).map_err(|e| e.to_string())
+        }
+        (None, None) => Ok(None),
     }
 }
 

@@ -50,15 +50,15 @@ pub fn points(family: &str) -> Vec<Scenario> {
             .into_iter()
             .map(|(q, z)| {
                 shipped(family, |s| {
-                    s.attacker.q = Some(q);
-                    s.attacker.z = Some(z);
+                    s.set_parameter("q", q).unwrap();
+                    s.set_parameter("z", z as f64).unwrap();
                 })
             })
             .collect(),
         // The revenue needs 200 settled checkpoints of the public chain: about 400 here.
         "selfish" => vec![shipped(family, |s| {
             s.run.duration_s = 500;
-            s.attacker.q = Some(0.3);
+            s.set_parameter("q", 0.3).unwrap();
         })],
         "grinding" => vec![shipped(family, |s| s.run.duration_s = 150)],
         // d ≤ 2: a tie at the heal left unresolved for the 10 T the family waits (e^-10) would
@@ -68,8 +68,8 @@ pub fn points(family: &str) -> Vec<Scenario> {
             .into_iter()
             .map(|(d, z)| {
                 shipped(family, |s| {
-                    s.attacker.d = Some(d);
-                    s.attacker.z = Some(z);
+                    s.set_parameter("d", d).unwrap();
+                    s.set_parameter("z", z as f64).unwrap();
                 })
             })
             .collect(),
@@ -79,7 +79,7 @@ pub fn points(family: &str) -> Vec<Scenario> {
             .map(|(q, c)| {
                 shipped(family, |s| {
                     s.run.duration_s = 15;
-                    s.attacker.q = Some(q);
+                    s.set_parameter("q", q).unwrap();
                     s.network.challenge_refresh = c;
                 })
             })
@@ -89,7 +89,7 @@ pub fn points(family: &str) -> Vec<Scenario> {
             .map(|rate| {
                 shipped(family, |s| {
                     s.run.duration_s = 150;
-                    s.attacker.nonces_per_s = Some(rate);
+                    s.set_parameter("nonces_per_s", rate).unwrap();
                 })
             })
             .collect(),
@@ -109,7 +109,7 @@ pub fn points(family: &str) -> Vec<Scenario> {
                 s.run.duration_s = 60;
                 s.network.latency_ms = 2;
                 s.network.target_interval_ms = 500;
-                s.attacker.rate = Some(0.0);
+                s.set_parameter("rate", 0.0).unwrap();
             }),
         ],
         // h = 10 ms instead of 500: the tip count is not judged here, forks must stay rare.

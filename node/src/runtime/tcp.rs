@@ -1,0 +1,527 @@
+//! The production peer-to-peer transport: TCP with length-prefixed frames, hardened against
+//! peers that are not honest.
+//!
+//! Framing: every connection starts with a hello frame carrying the sender's listening address
+//! (so that replies and peer identities use listening addresses, not ephemeral ports), then
+//! frames of `[length u32 LE][envelope bytes]`. Outbound connections are opened lazily per
+//! peer, each with a bounded queue; when a queue is full the message is dropped (the protocol
+//! pulls what it misses). An outbound connection also watches its read side: the remote never
+//! writes on it, so end-of-stream there means the remote closed it (for example after its idle
+//! timeout) and the next send reconnects instead of writing into a dead socket.
+//!
+//! Inbound, what a connection may cost is bounded before any peer is trusted ([`TcpLimits`]):
+//! - admission: at most `inbound_max` connections in all and `inbound_per_ip_max` from one IP
+//!   address; one over is closed at once;
+//! - the hello is at most [`HELLO_BYTES_MAX`] bytes and must arrive within `handshake_timeout`;
+//! - a frame's claimed length is only a limit: its buffer grows as bytes arrive, so a claim of
+//!   4 MiB that never comes costs nothing; a frame must complete within `frame_timeout` of its
+//!   length, and the next length must start within `idle_timeout` (honest peers gossip every
+//!   interval; an outbound link cut while idle reconnects on its next send);
+//! - each connection reads through a small buffer (`read_buffer_bytes`), not one sized for the
+//!   largest burst.
+//!
+//! Every refusal is counted by kind ([`Refusal`]) in [`TcpCounters`], which the node's
+//! `/metrics` renders.
+
+use crate::core::wire::MESSAGE_BYTES_MAX;
+use crate::runtime::{NetError, Network};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+/// Longest hello: the text of any socket address Rust parses, `[` + an IPv6 address with an
+/// IPv4 tail (45 characters, `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`) + `%` + a
+/// 10-digit scope id + `]:` + a 5-digit port.
+pub const HELLO_BYTES_MAX: usize = 64;
+
+const OUTBOUND_QUEUE: usize = 4_096;
+const INBOUND_QUEUE: usize = 16_384;
+/// Bytes of queued frames gathered into one write: under load a peer gets one system call
+/// (and, with no-delay set, about one TCP segment train) per batch instead of two per message.
+const WRITE_BATCH_BYTES: usize = 256 << 10;
+/// First capacity of a frame's buffer: a claimed length above it is grown into as bytes arrive
+/// (doubling, so at most twice what arrived), never allocated on the claim alone.
+const FRAME_CAPACITY_FIRST: usize = 64 << 10;
+/// Pause after a failed `accept` (out of file descriptors, say) before trying again, so that a
+/// burst of connections cannot end the accept loop for good or spin it.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// What one inbound connection may cost. `Default` holds the production values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TcpLimits {
+    /// Inbound connections open at once, from everyone.
+    pub inbound_max: usize,
+    /// Inbound connections open at once from one IP address. A loopback testnet puts every node
+    /// on 127.0.0.1 and each node opens one connection to each other (`vein-testnet up` allows
+    /// up to 64 nodes), plus a reconnect that may overlap the one it replaces: 128.
+    pub inbound_per_ip_max: usize,
+    /// Time from accept to a complete hello.
+    pub handshake_timeout: Duration,
+    /// Time between frames (from one frame's end to the next one's length) before the
+    /// connection is closed as idle.
+    pub idle_timeout: Duration,
+    /// Time from a frame's length to its last byte: 30 s takes a maximal 4 MiB frame at
+    /// 140 KB/s or more, and cuts a peer trickling bytes to hold the connection.
+    pub frame_timeout: Duration,
+    /// Read buffer per inbound connection: most small frames are read without a system call.
+    pub read_buffer_bytes: usize,
+}
+
+impl Default for TcpLimits {
+    fn default() -> TcpLimits {
+        TcpLimits {
+            inbound_max: 1_024,
+            inbound_per_ip_max: 128,
+            handshake_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(60),
+            frame_timeout: Duration::from_secs(30),
+            read_buffer_bytes: 16 << 10,
+        }
+    }
+}
+
+/// Why an inbound connection was closed by this node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Refusal {
+    /// `inbound_max` connections were already open.
+    ConnectionCapGlobal,
+    /// `inbound_per_ip_max` connections from that IP address were already open.
+    ConnectionCapPerIp,
+    /// The hello claimed more than [`HELLO_BYTES_MAX`] bytes.
+    HelloOversize,
+    /// The hello was not a socket address, or the connection ended before it was complete.
+    HelloInvalid,
+    /// No complete hello within `handshake_timeout`.
+    HandshakeTimeout,
+    /// A frame claimed more than [`MESSAGE_BYTES_MAX`] bytes.
+    FrameOversize,
+    /// No frame started within `idle_timeout`.
+    IdleTimeout,
+    /// A started frame did not complete within `frame_timeout`.
+    FrameTimeout,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 8] = [
+        Refusal::ConnectionCapGlobal,
+        Refusal::ConnectionCapPerIp,
+        Refusal::HelloOversize,
+        Refusal::HelloInvalid,
+        Refusal::HandshakeTimeout,
+        Refusal::FrameOversize,
+        Refusal::IdleTimeout,
+        Refusal::FrameTimeout,
+    ];
+
+    /// The `kind` label in `/metrics`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Refusal::ConnectionCapGlobal => "connection_cap_global",
+            Refusal::ConnectionCapPerIp => "connection_cap_per_ip",
+            Refusal::HelloOversize => "hello_oversize",
+            Refusal::HelloInvalid => "hello_invalid",
+            Refusal::HandshakeTimeout => "handshake_timeout",
+            Refusal::FrameOversize => "frame_oversize",
+            Refusal::IdleTimeout => "idle_timeout",
+            Refusal::FrameTimeout => "frame_timeout",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Live counters of one [`TcpNetwork`], shared with whoever reports them (cheap to clone).
+#[derive(Clone, Debug, Default)]
+pub struct TcpCounters(Arc<CountersInner>);
+
+#[derive(Debug, Default)]
+struct CountersInner {
+    refused: [AtomicU64; Refusal::ALL.len()],
+    inbound_open: AtomicU64,
+    inbound_accepted: AtomicU64,
+}
+
+/// A snapshot of [`TcpCounters`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TcpStats {
+    /// Inbound connections open now (admitted, hello or not).
+    pub inbound_open: u64,
+    /// Inbound connections admitted since start.
+    pub inbound_accepted: u64,
+    /// Refusals by kind, every kind present (zero if never seen).
+    pub refused: BTreeMap<Refusal, u64>,
+}
+
+impl TcpStats {
+    pub fn refused(&self, kind: Refusal) -> u64 {
+        self.refused.get(&kind).copied().unwrap_or(0)
+    }
+}
+
+impl TcpCounters {
+    pub fn snapshot(&self) -> TcpStats {
+        TcpStats {
+            inbound_open: self.0.inbound_open.load(Ordering::Relaxed),
+            inbound_accepted: self.0.inbound_accepted.load(Ordering::Relaxed),
+            refused: Refusal::ALL
+                .iter()
+                .map(|kind| (*kind, self.0.refused[kind.index()].load(Ordering::Relaxed)))
+                .collect(),
+        }
+    }
+
+    fn refuse(&self, kind: Refusal) {
+        self.0.refused[kind.index()].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Open inbound connections, in all and by IP address.
+#[derive(Debug, Default)]
+struct Admission {
+    total: usize,
+    by_ip: BTreeMap<IpAddr, usize>,
+}
+
+/// An admitted connection's place; dropping it (the connection's task ending) frees it.
+struct Slot {
+    admission: Arc<Mutex<Admission>>,
+    counters: TcpCounters,
+    ip: IpAddr,
+}
+
+impl Slot {
+    fn admit(
+        admission: &Arc<Mutex<Admission>>,
+        counters: &TcpCounters,
+        limits: &TcpLimits,
+        ip: IpAddr,
+    ) -> Result<Slot, Refusal> {
+        let mut open = admission.lock().map_err(|_| Refusal::ConnectionCapGlobal)?;
+        if open.total >= limits.inbound_max {
+            return Err(Refusal::ConnectionCapGlobal);
+        }
+        let from_ip = open.by_ip.entry(ip).or_insert(0);
+        if *from_ip >= limits.inbound_per_ip_max {
+            return Err(Refusal::ConnectionCapPerIp);
+        }
+        *from_ip += 1;
+        open.total += 1;
+        debug_assert!(open.total <= limits.inbound_max);
+        counters.0.inbound_open.fetch_add(1, Ordering::Relaxed);
+        counters.0.inbound_accepted.fetch_add(1, Ordering::Relaxed);
+        Ok(Slot { admission: admission.clone(), counters: counters.clone(), ip })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.counters.0.inbound_open.fetch_sub(1, Ordering::Relaxed);
+        let Ok(mut open) = self.admission.lock() else { return };
+        open.total = open.total.saturating_sub(1);
+        if let Some(from_ip) = open.by_ip.get_mut(&self.ip) {
+            *from_ip -= 1;
+            if *from_ip == 0 {
+                open.by_ip.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// How reading one inbound connection ended when nobody refused it.
+enum Ended {
+    /// The peer closed it or it failed; not the peer's fault as far as we can tell.
+    Closed,
+    /// The receiving side (the driver) is gone.
+    Receiver,
+}
+
+/// Outbound queues by peer listening address.
+type OutboundTable = Arc<Mutex<BTreeMap<SocketAddr, mpsc::Sender<Arc<Vec<u8>>>>>>;
+
+pub struct TcpNetwork {
+    local: SocketAddr,
+    outbound: OutboundTable,
+    inbound: tokio::sync::Mutex<mpsc::Receiver<(SocketAddr, Vec<u8>)>>,
+    counters: TcpCounters,
+    accept_task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TcpNetwork {
+    fn drop(&mut self) {
+        self.accept_task.abort();
+    }
+}
+
+impl TcpNetwork {
+    /// Listen on `addr` (port 0 picks a free port; see `local_addr`) with the default limits.
+    pub async fn bind(addr: SocketAddr) -> Result<TcpNetwork, NetError> {
+        TcpNetwork::bind_with(addr, TcpLimits::default()).await
+    }
+
+    /// Listen on `addr` with these limits on inbound connections.
+    pub async fn bind_with(addr: SocketAddr, limits: TcpLimits) -> Result<TcpNetwork, NetError> {
+        let listener = TcpListener::bind(addr).await.map_err(|e| NetError::Io(e.to_string()))?;
+        let local = listener.local_addr().map_err(|e| NetError::Io(e.to_string()))?;
+        let (sender, receiver) = mpsc::channel(INBOUND_QUEUE);
+        let counters = TcpCounters::default();
+        let accept_task = tokio::spawn(accept_loop(listener, sender, limits, counters.clone()));
+        Ok(TcpNetwork {
+            local,
+            outbound: Arc::new(Mutex::new(BTreeMap::new())),
+            inbound: tokio::sync::Mutex::new(receiver),
+            counters,
+            accept_task,
+        })
+    }
+
+    /// The live counters (refusals by kind, open connections), for `/metrics`.
+    pub fn counters(&self) -> TcpCounters {
+        self.counters.clone()
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> TcpStats {
+        self.counters.snapshot()
+    }
+
+    fn connection(&self, to: SocketAddr) -> Option<mpsc::Sender<Arc<Vec<u8>>>> {
+        let mut outbound = self.outbound.lock().ok()?;
+        if let Some(sender) = outbound.get(&to)
+            && !sender.is_closed()
+        {
+            return Some(sender.clone());
+        }
+        let (sender, receiver) = mpsc::channel::<Arc<Vec<u8>>>(OUTBOUND_QUEUE);
+        outbound.insert(to, sender.clone());
+        let own = sender.downgrade();
+        let local = self.local;
+        let table = self.outbound.clone();
+        tokio::spawn(async move {
+            write_outbound(to, local, receiver).await;
+            // Forget this connection so the next send reconnects, unless `disconnect` and a
+            // later send already put a newer one in its place.
+            if let Ok(mut table) = table.lock()
+                && let Some(current) = table.get(&to)
+                && own.upgrade().is_some_and(|own| own.same_channel(current))
+            {
+                table.remove(&to);
+            }
+        });
+        Some(sender)
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    sender: mpsc::Sender<(SocketAddr, Vec<u8>)>,
+    limits: TcpLimits,
+    counters: TcpCounters,
+) {
+    let limits = Arc::new(limits);
+    let admission = Arc::new(Mutex::new(Admission::default()));
+    loop {
+        let (stream, remote) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::debug!(%error, "accept failed");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        let slot = match Slot::admit(&admission, &counters, &limits, remote.ip()) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                counters.refuse(refusal);
+                drop(stream);
+                continue;
+            }
+        };
+        let sender = sender.clone();
+        let limits = limits.clone();
+        let counters = counters.clone();
+        tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            let mut stream = BufReader::with_capacity(limits.read_buffer_bytes, stream);
+            match read_inbound(&mut stream, &sender, &limits).await {
+                Ok(Ended::Closed | Ended::Receiver) => {}
+                Err(refusal) => {
+                    tracing::debug!(%remote, refusal = refusal.name(), "inbound peer refused");
+                    // Counted before the socket closes, so whoever sees it closed sees it
+                    // counted.
+                    counters.refuse(refusal);
+                }
+            }
+            drop(stream);
+            drop(slot);
+        });
+    }
+}
+
+/// Read one inbound connection: the hello, then frames until it ends or is refused.
+async fn read_inbound(
+    stream: &mut BufReader<TcpStream>,
+    sender: &mpsc::Sender<(SocketAddr, Vec<u8>)>,
+    limits: &TcpLimits,
+) -> Result<Ended, Refusal> {
+    let peer = tokio::time::timeout(limits.handshake_timeout, read_hello(stream))
+        .await
+        .map_err(|_| Refusal::HandshakeTimeout)??;
+    loop {
+        let length = match tokio::time::timeout(limits.idle_timeout, stream.read_u32_le()).await {
+            Err(_) => return Err(Refusal::IdleTimeout),
+            Ok(Err(_)) => return Ok(Ended::Closed),
+            Ok(Ok(length)) => length as usize,
+        };
+        if length > MESSAGE_BYTES_MAX {
+            return Err(Refusal::FrameOversize);
+        }
+        let body = read_body(stream, length);
+        let frame = match tokio::time::timeout(limits.frame_timeout, body).await {
+            Err(_) => return Err(Refusal::FrameTimeout),
+            Ok(None) => return Ok(Ended::Closed),
+            Ok(Some(frame)) => frame,
+        };
+        if sender.send((peer, frame)).await.is_err() {
+            return Ok(Ended::Receiver);
+        }
+    }
+}
+
+/// The hello: a frame of at most [`HELLO_BYTES_MAX`] bytes holding a socket address as text.
+async fn read_hello<R: AsyncRead + Unpin>(stream: &mut R) -> Result<SocketAddr, Refusal> {
+    let length = stream.read_u32_le().await.map_err(|_| Refusal::HelloInvalid)? as usize;
+    if length > HELLO_BYTES_MAX {
+        return Err(Refusal::HelloOversize);
+    }
+    let mut bytes = [0u8; HELLO_BYTES_MAX];
+    let text = &mut bytes[..length];
+    stream.read_exact(text).await.map_err(|_| Refusal::HelloInvalid)?;
+    let text = std::str::from_utf8(text).map_err(|_| Refusal::HelloInvalid)?;
+    text.parse::<SocketAddr>().map_err(|_| Refusal::HelloInvalid)
+}
+
+/// A frame body of `length` bytes, its buffer grown as they arrive; `None` if the stream ends
+/// or fails first.
+async fn read_body<R: AsyncRead + Unpin>(stream: &mut R, length: usize) -> Option<Vec<u8>> {
+    let mut body = Vec::with_capacity(length.min(FRAME_CAPACITY_FIRST));
+    let read = stream.take(length as u64).read_to_end(&mut body).await.ok()?;
+    debug_assert!(read <= length);
+    (read == length).then_some(body)
+}
+
+/// One outbound connection: connect, send the hello, then write queued frames in batches until
+/// the queue is dropped, a write fails or the remote closes the connection.
+async fn write_outbound(
+    to: SocketAddr,
+    local: SocketAddr,
+    mut receiver: mpsc::Receiver<Arc<Vec<u8>>>,
+) {
+    let connected = tokio::time::timeout(Duration::from_secs(3), TcpStream::connect(to)).await;
+    let Ok(Ok(stream)) = connected else { return };
+    let _ = stream.set_nodelay(true);
+    let (mut read_half, mut stream) = stream.into_split();
+    let mut buffer = Vec::new();
+    if push_frame(&mut buffer, local.to_string().as_bytes()).is_err()
+        || stream.write_all(&buffer).await.is_err()
+    {
+        return;
+    }
+    loop {
+        let bytes = tokio::select! {
+            // A close already seen wins over a message, which would go into a dead socket.
+            biased;
+            () = remote_closed(&mut read_half) => None,
+            bytes = receiver.recv() => bytes,
+        };
+        let Some(bytes) = bytes else { return };
+        // Whatever else is queued already goes out in the same write.
+        buffer.clear();
+        let mut framed = push_frame(&mut buffer, &bytes);
+        while framed.is_ok() && buffer.len() < WRITE_BATCH_BYTES {
+            let Ok(bytes) = receiver.try_recv() else { break };
+            framed = push_frame(&mut buffer, &bytes);
+        }
+        let written = stream.write_all(&buffer).await;
+        if framed.is_err() || written.is_err() {
+            return;
+        }
+    }
+}
+
+/// Completes when the remote closes (or resets) an outbound connection: nothing is ever read
+/// from one, so any read that returns is its end (bytes from a remote that breaks the protocol
+/// by writing back end it too).
+async fn remote_closed(read_half: &mut OwnedReadHalf) {
+    let mut byte = [0u8; 1];
+    let _ = read_half.read(&mut byte).await;
+}
+
+/// Append one `[length][bytes]` frame to `buffer`.
+fn push_frame(buffer: &mut Vec<u8>, bytes: &[u8]) -> Result<(), NetError> {
+    if bytes.len() > MESSAGE_BYTES_MAX {
+        return Err(NetError::FrameTooLarge { length: bytes.len() });
+    }
+    buffer.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    buffer.extend_from_slice(bytes);
+    Ok(())
+}
+
+impl Network for TcpNetwork {
+    fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    async fn send(&self, to: SocketAddr, bytes: Arc<Vec<u8>>) -> Result<(), NetError> {
+        let sender = self.connection(to).ok_or(NetError::Closed)?;
+        sender.try_send(bytes).map_err(|_| NetError::Unreachable {
+            peer: to,
+            reason: "outbound queue full or connection lost".to_string(),
+        })
+    }
+
+    async fn recv(&self) -> Result<(SocketAddr, Vec<u8>), NetError> {
+        self.inbound.lock().await.recv().await.ok_or(NetError::Closed)
+    }
+
+    fn disconnect(&self, peer: SocketAddr) {
+        if let Ok(mut outbound) = self.outbound.lock() {
+            outbound.remove(&peer);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV6};
+
+    #[test]
+    fn the_longest_socket_address_text_fits_the_hello() {
+        let ip = Ipv6Addr::from([0xffff; 8]);
+        let displayed = SocketAddr::V6(SocketAddrV6::new(ip, u16::MAX, 0, u32::MAX)).to_string();
+        assert!(displayed.len() <= HELLO_BYTES_MAX, "{displayed}");
+        let parsed_longest = "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255%4294967295]:65535";
+        assert_eq!(parsed_longest.len(), HELLO_BYTES_MAX);
+        assert!(parsed_longest.parse::<SocketAddr>().is_ok());
+        let mapped = Ipv4Addr::new(255, 255, 255, 255).to_ipv6_mapped();
+        let displayed = SocketAddr::V6(SocketAddrV6::new(mapped, u16::MAX, 0, u32::MAX));
+        assert!(displayed.to_string().len() <= HELLO_BYTES_MAX);
+    }
+
+    #[test]
+    fn refusal_kinds_index_their_counters_and_names_are_distinct() {
+        for (index, kind) in Refusal::ALL.iter().enumerate() {
+            assert_eq!(kind.index(), index);
+        }
+        let names: std::collections::BTreeSet<_> = Refusal::ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(names.len(), Refusal::ALL.len());
+    }
+}

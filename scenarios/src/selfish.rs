@@ -1,0 +1,127 @@
+//! Family #6, selfish mining: the Eyal–Sirer strategy played by a withholding core, judged with
+//! the deadline credit of proof of space (docs/scenarios.md, family 6), Eyal–Sirer's own figure
+//! beside it.
+//!
+//! Model: the attacker runs the core with `Policy::Withhold`; only the release rules live here.
+
+use vein_node::core::node::Policy;
+use vein_reports::metrics::{Measurement, Reference, RunMetrics};
+use vein_reports::reference;
+
+use crate::attacker::Attacker;
+use crate::chain_view::{BLOCK_CHECKPOINTS, settled_chain};
+use crate::engine::Engine;
+use crate::family::Family;
+use crate::invariants::invariants;
+use crate::net_setup::attack_spec;
+use crate::run_context::{Context, finish, start};
+use crate::run_error::RunError;
+use crate::scenario::{MetricName, Scenario};
+
+/// The family's type in the registry.
+pub struct Selfish;
+
+impl Family for Selfish {
+    const METRIC: MetricName = MetricName::SelfishRevenue;
+
+    fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
+        selfish::<E>(scenario, seed)
+    }
+}
+
+/// #6: selfish mining with share q (Eyal–Sirer strategy; γ = 0 since honest nodes keep the
+/// first-seen head and the attacker reacts only after an honest checkpoint has propagated).
+///
+/// Rules, with Δ = private − public height before an honest checkpoint: Δ = 1 → publish the
+/// private checkpoint (a tie race); Δ = 2 → publish everything (the private branch wins);
+/// Δ > 2 → publish up to the public height. When the attacker finds a checkpoint during a tie
+/// race it publishes at once. Adopting the public chain needs no rule: the withholding core
+/// switches to any strictly heavier branch by ordinary fork choice.
+fn selfish<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
+    let context = Context { scenario, seed, labels: scenario.labels() };
+    let Attacker::Withhold(withhold) = &scenario.attacker else {
+        return Err(context.setup("selfish_revenue needs attacker.kind = \"withhold\""));
+    };
+    let q = withhold.q;
+    let spec = attack_spec(scenario, q, Policy::Withhold, false);
+    let attacker = spec.capacities.len() - 1;
+    let mut engine: E = start(&context, &spec)?;
+    let deadline_ms = scenario.run.duration_s * 1000;
+    let mut public = engine.node(0).chain().height();
+    let mut private = engine.node(attacker).chain().height();
+    let mut won = engine.node(attacker).stats().checkpoints_won;
+    let mut released = 0u64;
+    let mut tie = false;
+    while engine.step(deadline_ms) {
+        let public_now = engine.node(0).chain().height();
+        let private_now = engine.node(attacker).chain().height();
+        let won_now = engine.node(attacker).stats().checkpoints_won;
+        if won_now > won && tie && private_now > public_now {
+            // Found during a tie race: publish, the private branch is now strictly heavier.
+            engine.release(attacker, released + 1..=private_now);
+            released = private_now;
+            tie = false;
+        } else if public_now > public {
+            let lead_before = private as i64 - public as i64;
+            tie = false;
+            let on_private_branch =
+                engine.node(0).chain().head().id != engine.node(attacker).chain().head().id;
+            if on_private_branch && lead_before >= 1 {
+                let upto = if lead_before <= 2 { private_now } else { public_now };
+                engine.release(attacker, released.max(public) + 1..=upto);
+                released = released.max(upto);
+                tie = lead_before == 1;
+            }
+        }
+        if private_now < released {
+            // The attacker adopted the public chain: nothing of its own is pending.
+            released = private_now;
+        }
+        public = public_now;
+        private = private_now;
+        won = won_now;
+    }
+    let k = scenario.network.finality_depth;
+    let chain = settled_chain(&engine, 0, k.max(10));
+    let needed = 2 * BLOCK_CHECKPOINTS;
+    if chain.len() < needed {
+        return Err(context.too_short(chain.len(), needed));
+    }
+    let attacker_account = engine.account(attacker);
+    let shares: Vec<f64> = chain
+        .chunks_exact(BLOCK_CHECKPOINTS)
+        .map(|block| {
+            block.iter().filter(|link| link.author == attacker_account).count() as f64
+                / block.len() as f64
+        })
+        .collect();
+    // Judged: Eyal–Sirer's cycle accounting with the one thing deadline-based proof of space
+    // changes, honest miners forging at once on a just-published branch whose head is old
+    // (docs/scenarios.md, family 6). Eyal–Sirer's own figure is shown beside it.
+    let expected = context.reference(reference::selfish_mining_revenue_deadline_credit(q))?;
+    let classic = context.reference(reference::selfish_mining_revenue(q, 0.0))?;
+    let threshold = context.reference(reference::selfish_mining_threshold(0.0))?;
+    let measurement = Measurement::mean_of(
+        "selfish_revenue",
+        context.labels.clone(),
+        shares,
+        Some(Reference::new(
+            expected,
+            "Eyal–Sirer strategy, γ = 0, deadlines from the parent's timestamp",
+            reference::CITATION_SELFISH_DEADLINE,
+        )),
+    )?
+    .with_other_reference(Reference::new(
+        classic,
+        "Eyal–Sirer revenue, γ = 0 (fresh race after a release)",
+        reference::CITATION_EYAL_SIRER,
+    ))
+    .with_other_reference(Reference::new(q, "honest mining: q", reference::CITATION_PROTOCOL))
+    .with_other_reference(Reference::new(
+        threshold,
+        "profitability threshold (1−γ)/(3−2γ), γ = 0",
+        reference::CITATION_EYAL_SIRER,
+    ));
+    let violations = invariants(&engine, attacker, k.max(10));
+    Ok(finish(&context, &engine, violations, vec![measurement]))
+}
