@@ -134,7 +134,7 @@ impl Environment for Collect {
     }
 
     fn prove(&mut self, challenge: &Challenge) -> Option<(PocProof, u64)> {
-        self.outputs.push(Output::Challenge(challenge.clone()));
+        self.outputs.push(Output::Challenge(*challenge));
         self.prover.as_mut().and_then(|prover| best_proof(prover.as_mut(), challenge))
     }
 
