@@ -3,6 +3,17 @@
 //! plumbing (addresses to peer ids, bytes to the network, events to the sink) or persistence
 //! (the store log, synced before anything final is reported).
 //!
+//! Every turn (a command, a run of messages, a timer) ends with one [`pump::drain`] of the core's
+//! outputs into the driver's [`Environment`], which buffers them; the driver then performs them:
+//! sends and disconnects in order, the turn's records as one append to the log (a tokio file
+//! write is a hand-off to a blocking thread, so one per unit would cost more than the unit), a
+//! sync if the core asked for one before a final event, and last the turn's events. So records
+//! are appended in the order accepted, a crash leaves a prefix of the log, no event reaches the
+//! sink before the records of its turn are written, and nothing final before they are synced. Up to
+//! `receive_batch` messages that have already arrived are handled per turn (their signatures
+//! verified as one batch): production takes [`RECEIVE_BATCH_PRODUCTION`], the simulator draws
+//! it from its seed, and the code path is the same for every size.
+//!
 //! A disk error stops the driver (`run` returns [`DriverError::Disk`]) before the event that
 //! needed the write is reported: after a failed append the log may end in a torn record and
 //! later records would sit behind it, and after a failed sync the data is not durable, so going
@@ -12,10 +23,12 @@
 use crate::core::crypto::AccountId;
 use crate::core::events::Event;
 use crate::core::hash::Hash;
-use crate::core::node::{Node, NodeConfig, Output, PeerId, RejectReason};
+use crate::core::node::{Node, NodeConfig, PeerId, RejectReason};
 use crate::core::params::GenesisError;
-use crate::core::poc::Prover;
+use crate::core::poc::{Challenge, PocProof, Prover};
+use crate::core::record::Record;
 use crate::core::transaction::Transaction;
+use crate::pump::{self, Environment};
 use crate::runtime::{Clock, Disk, DiskError, NetError, Network};
 use crate::store;
 use crate::store::replay::StoreError;
@@ -35,7 +48,7 @@ const COMMANDS_IN_A_ROW_MAX: usize = 8;
 /// Turns (messages, timers) after which an idle command channel is polled again although the
 /// task has not waited in between (`Driver::select`).
 const COMMAND_RECHECK_TURNS: usize = 16;
-/// Messages already waiting that one turn of the production loop handles before flushing the
+/// Messages already waiting that one turn of the production node handles before flushing the
 /// outputs (`Driver::with_receive_batch`).
 pub const RECEIVE_BATCH_PRODUCTION: usize = 64;
 
@@ -117,19 +130,72 @@ pub struct Driver<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: 
     peer_ids: BTreeMap<SocketAddr, PeerId>,
     peer_addrs: Vec<SocketAddr>,
     commands: mpsc::Receiver<Command>,
-    persist: bool,
+    /// Records were appended since the last sync.
     unsynced: bool,
-    /// Messages handled per turn when more are waiting (1: one per turn, the simulator's
-    /// schedule, which its pinned histories depend on).
+    /// Messages handled per turn when more have already arrived (at least 1).
     receive_batch: usize,
-    /// Group the store records of one turn into one append (`with_production_batching`);
-    /// `None`: one append per record.
-    log_group: Option<Vec<u8>>,
+    /// What the last drain left to perform (kept between turns for its allocations).
+    turn: Turn,
     /// Length of the shard log's valid prefix, and whether a failed append may have left part
     /// of a record behind it (cut before the next append: a record written behind a torn one
     /// would read as corruption on restart).
     shard_log_bytes: u64,
     shard_log_torn: bool,
+}
+
+/// The outputs of one turn the driver performs after [`pump::drain`].
+#[derive(Default)]
+struct Turn {
+    net: Vec<NetAction>,
+    /// The turn's records, encoded for the log in order: one append.
+    log_group: Vec<u8>,
+    /// The core asked for a sync before a final event.
+    sync: bool,
+    /// The turn's events, reported once its records are written (and synced, if asked).
+    events: Vec<Event>,
+}
+
+enum NetAction {
+    Send(PeerId, Arc<Vec<u8>>),
+    Disconnect(PeerId),
+}
+
+/// The driver's [`Environment`] during one drain: proofs are immediate; the network, the disk
+/// and the sink are buffered in the [`Turn`].
+struct TurnEnv<'a, C: Clock, P: Prover> {
+    clock: &'a C,
+    prover: &'a mut P,
+    turn: &'a mut Turn,
+}
+
+impl<C: Clock, P: Prover> Environment for TurnEnv<'_, C, P> {
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    fn send(&mut self, to: PeerId, bytes: Arc<Vec<u8>>) {
+        self.turn.net.push(NetAction::Send(to, bytes));
+    }
+
+    fn disconnect(&mut self, peer: PeerId) {
+        self.turn.net.push(NetAction::Disconnect(peer));
+    }
+
+    fn persist(&mut self, record: Record) {
+        store::append_record(&mut self.turn.log_group, &record);
+    }
+
+    fn sync_before_final(&mut self) {
+        self.turn.sync = true;
+    }
+
+    fn prove(&mut self, challenge: &Challenge) -> Option<(PocProof, u64)> {
+        pump::best_proof(self.prover, challenge)
+    }
+
+    fn event(&mut self, event: Event) {
+        self.turn.events.push(event);
+    }
 }
 
 /// A handle to a running driver.
@@ -252,33 +318,24 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
             peer_ids: BTreeMap::new(),
             peer_addrs: Vec::new(),
             commands,
-            persist: false,
             unsynced: false,
-            receive_batch: 1,
-            log_group: None,
+            receive_batch: RECEIVE_BATCH_PRODUCTION,
+            turn: Turn::default(),
             shard_log_bytes: 0,
             shard_log_torn: false,
         };
         driver.replay().await?;
-        driver.persist = true;
         for peer in peers {
             driver.peer_id(peer);
         }
         Ok((driver, DriverHandle { sender }))
     }
 
-    /// The production node's batching (the simulator keeps the default schedule, one message
-    /// and one store append at a time, which its pinned histories depend on):
-    /// - up to [`RECEIVE_BATCH_PRODUCTION`] already-arrived messages per turn of the loop
-    ///   before the outputs are flushed and commands and timers looked at again;
-    /// - the store records of one turn are written with one append at the end of the turn
-    ///   (and always before a sync): a tokio file write is a hand-off to a blocking thread, so
-    ///   one per unit cost more than the unit. Durability is unchanged: nothing is reported
-    ///   final before the records it rests on are written and synced, and records are written
-    ///   in order, so a crash leaves a prefix of the log as before.
-    pub fn with_production_batching(mut self) -> Self {
-        self.receive_batch = RECEIVE_BATCH_PRODUCTION.max(1);
-        self.log_group = Some(Vec::new());
+    /// Handle up to `messages` already-arrived messages per turn (at least one) instead of
+    /// [`RECEIVE_BATCH_PRODUCTION`]: the simulator draws it from its seed, so that every size
+    /// meets its faults on the one path production runs.
+    pub fn with_receive_batch(mut self, messages: usize) -> Self {
+        self.receive_batch = messages.max(1);
         self
     }
 
@@ -291,7 +348,9 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
         if let Some(log) = store::replay::open(&self.disk, STORE_PATH).await? {
             let now = self.clock.now_ms();
             for (kind, bytes) in log.records() {
-                self.node.restore(now, kind, bytes);
+                if let Some(kind) = store::record_kind(kind) {
+                    self.node.restore(now, kind, bytes);
+                }
             }
             if log.file_bytes > 0 {
                 // After a fail-stop (no crash) the log may hold bytes that were never synced;
@@ -302,8 +361,8 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
         // Independent of the unit log: a storage node that never accepted a unit still keeps
         // the shards it was handed.
         self.replay_shards().await?;
-        // Outputs produced while replaying (challenges, events) are handled normally, but the
-        // replayed units are not written again.
+        // Outputs produced while replaying (challenges, events) are handled normally; the core
+        // asks to persist none of the replayed records.
         self.flush().await
     }
 
@@ -363,89 +422,53 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
 
     /// Perform every pending output of the core; stops at the first disk error.
     async fn flush(&mut self) -> Result<(), DriverError> {
-        while let Some(output) = self.node.poll_output() {
-            match output {
-                Output::Send { to, bytes } => {
+        let mut env =
+            TurnEnv { clock: &self.clock, prover: &mut self.prover, turn: &mut self.turn };
+        pump::drain(&mut self.node, &mut env);
+        for action in std::mem::take(&mut self.turn.net) {
+            match action {
+                NetAction::Send(to, bytes) => {
                     if let Some(addr) = self.peer_addrs.get(to as usize).copied() {
                         // Loss is tolerated by the protocol: a failed send is not retried here.
                         let _ = self.net.send(addr, bytes).await;
                     }
                 }
-                Output::Challenge(challenge) => {
-                    let best = self.prover.best(&challenge).ok().flatten();
-                    let now = self.clock.now_ms();
-                    self.node.on_proof(now, challenge, best);
-                }
-                Output::Disconnect { peer } => {
+                NetAction::Disconnect(peer) => {
                     if let Some(addr) = self.peer_addrs.get(peer as usize).copied() {
                         self.net.disconnect(addr);
                     }
                 }
-                Output::Event(event) => {
-                    self.persist_event(&event).await?;
-                    let now = self.clock.now_ms();
-                    self.sink.on_event(now, &event);
-                }
             }
         }
         self.write_log_group().await?;
+        if std::mem::take(&mut self.turn.sync) {
+            self.sync_log().await?;
+        }
+        let now = self.clock.now_ms();
+        for event in self.turn.events.drain(..) {
+            self.sink.on_event(now, &event);
+        }
         Ok(())
     }
 
-    /// Append the records grouped in this turn (if grouping is on and any are waiting).
+    /// Append the records of this turn, if any, as one write.
     async fn write_log_group(&mut self) -> Result<(), DiskError> {
-        let Some(group) = self.log_group.as_mut().filter(|group| !group.is_empty()) else {
+        if self.turn.log_group.is_empty() {
             return Ok(());
-        };
-        let bytes = std::mem::take(group);
-        let result = self.disk.append(STORE_PATH, &bytes).await;
-        if let Some(group) = self.log_group.as_mut() {
-            // Keep the allocation for the next turn.
-            *group = bytes;
-            group.clear();
         }
+        // Set first: a failed append may still have written part of the group.
+        self.unsynced = true;
+        let result = self.disk.append(STORE_PATH, &self.turn.log_group).await;
+        // Cleared, not replaced: the allocation serves the next turn.
+        self.turn.log_group.clear();
         result
     }
 
-    async fn persist_event(&mut self, event: &Event) -> Result<(), DiskError> {
-        if !self.persist {
-            return Ok(());
-        }
-        let record = match event {
-            // The unit's gossip envelope holds its canonical bytes (made once, shared by
-            // every relay and, in a simulation, by every node).
-            Event::UnitAccepted { id, .. } => {
-                let envelope = self.node.dag().get(id).and_then(|unit| unit.envelope().ok());
-                envelope.and_then(|envelope| {
-                    let body = envelope.get(crate::core::wire::ENVELOPE_HEADER_BYTES..)?;
-                    Some(store::encode_unit_record(store::KIND_TRANSACTION, body, id))
-                })
-            }
-            Event::CheckpointAccepted { id, .. } => self
-                .node
-                .chain()
-                .header(id)
-                .and_then(|header| header.checkpoint.as_ref())
-                .and_then(|checkpoint| checkpoint.encode().ok())
-                .map(|bytes| store::encode_unit_record(store::KIND_CHECKPOINT, &bytes, id)),
-            Event::CheckpointFinal { .. } => {
-                // Write and sync before anything final is reported to the sink.
-                self.write_log_group().await?;
-                if self.unsynced {
-                    self.disk.sync(STORE_PATH).await?;
-                    self.unsynced = false;
-                }
-                None
-            }
-            _ => None,
-        };
-        if let Some(record) = record {
-            // Set first: a failed append may still have written part of the record.
-            self.unsynced = true;
-            match self.log_group.as_mut() {
-                Some(group) => group.extend_from_slice(&record),
-                None => self.disk.append(STORE_PATH, &record).await?,
-            }
+    /// Make every appended record durable (nothing to do if none was appended since).
+    async fn sync_log(&mut self) -> Result<(), DiskError> {
+        if self.unsynced {
+            self.disk.sync(STORE_PATH).await?;
+            self.unsynced = false;
         }
         Ok(())
     }
@@ -496,34 +519,25 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
             match wake {
                 Wake::Command(None | Some(Command::Shutdown)) => {
                     self.write_log_group().await?;
-                    if self.unsynced {
-                        self.disk.sync(STORE_PATH).await?;
-                    }
+                    self.sync_log().await?;
                     return Ok(());
                 }
                 Wake::Command(Some(command)) => self.handle(command).await,
                 Wake::Received(Ok((from, bytes))) => {
                     let now = self.clock.now_ms();
                     let peer = self.peer_id(from);
-                    if self.receive_batch <= 1 {
-                        // The simulator's schedule: one message per turn, as its pinned
-                        // histories expect.
-                        self.node.on_shared_message(now, peer, &bytes);
-                    } else {
-                        // Take what else has already arrived before flushing: under load one
-                        // turn (timer, futures, flush) then serves a run of messages, not each
-                        // one, and their transactions' signatures are verified as one batch.
-                        let mut messages = vec![(peer, bytes)];
-                        for _ in 1..self.receive_batch {
-                            let Some(Ok((from, bytes))) = self.net.recv_shared().now_or_never()
-                            else {
-                                break;
-                            };
-                            let peer = self.peer_id(from);
-                            messages.push((peer, bytes));
-                        }
-                        self.node.on_messages(now, &messages);
+                    // Take what else has already arrived before flushing: under load one turn
+                    // (timer, futures, flush) then serves a run of messages, not each one, and
+                    // their transactions' signatures are verified as one batch.
+                    let mut messages = vec![(peer, bytes)];
+                    for _ in 1..self.receive_batch {
+                        let Some(Ok((from, bytes))) = self.net.recv_shared().now_or_never() else {
+                            break;
+                        };
+                        let peer = self.peer_id(from);
+                        messages.push((peer, bytes));
                     }
+                    self.node.on_messages(now, &messages);
                 }
                 Wake::Received(Err(NetError::Closed)) => return Err(NetError::Closed.into()),
                 Wake::Received(Err(_)) => {}

@@ -6,11 +6,13 @@
 use crate::core::crypto::{AccountId, Keypair};
 use crate::core::events::Event;
 use crate::core::hash::Hash;
-use crate::core::node::{Node, NodeConfig, Output, PeerId};
+use crate::core::node::{Node, NodeConfig, PeerId};
 use crate::core::params::{Genesis, GenesisError, Params};
 use crate::core::poc::retarget::initial_base_target;
-use crate::core::poc::{ModelPlots, PocMode, Prover};
+use crate::core::poc::{Challenge, ModelPlots, PocMode, PocProof, Prover};
 use crate::core::random::DetRng;
+use crate::core::record::Record;
+use crate::pump::{self, Environment};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
@@ -80,10 +82,74 @@ enum Job {
     Tick { node: usize },
 }
 
+type Queue = BinaryHeap<Reverse<(u64, u64, Job)>>;
+
+fn schedule(queue: &mut Queue, seq: &mut u64, at_ms: u64, job: Job) {
+    *seq += 1;
+    queue.push(Reverse((at_ms, *seq, job)));
+}
+
+/// One LocalNet node's [`Environment`]: sends become deliveries on the shared queue (within
+/// its partition group, after the link's latency and jitter); there is no disk, so records are
+/// only kept when asked and syncs are nothing.
+struct NodeEnv<'a> {
+    index: usize,
+    count: usize,
+    now_ms: u64,
+    latency_ms: u64,
+    jitter_ms: u64,
+    rng: &'a mut DetRng,
+    groups: &'a [u8],
+    queue: &'a mut Queue,
+    seq: &'a mut u64,
+    prover: Option<&'a mut BoxedProver>,
+    finals: &'a mut BTreeMap<u64, Hash>,
+    events: Option<&'a mut Vec<(u64, usize, Event)>>,
+    records: Option<&'a mut Vec<(usize, Record)>>,
+}
+
+impl Environment for NodeEnv<'_> {
+    fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    fn send(&mut self, to: PeerId, bytes: Arc<Vec<u8>>) {
+        let to = to as usize;
+        if to < self.count && self.groups[to] == self.groups[self.index] {
+            let jitter = if self.jitter_ms > 0 { self.rng.below(self.jitter_ms) } else { 0 };
+            let at = self.now_ms + self.latency_ms + jitter;
+            schedule(self.queue, self.seq, at, Job::Deliver { to, from: self.index, bytes });
+        }
+    }
+
+    fn disconnect(&mut self, _peer: PeerId) {}
+
+    fn persist(&mut self, record: Record) {
+        if let Some(records) = self.records.as_mut() {
+            records.push((self.index, record));
+        }
+    }
+
+    fn sync_before_final(&mut self) {}
+
+    fn prove(&mut self, challenge: &Challenge) -> Option<(PocProof, u64)> {
+        self.prover.as_mut().and_then(|prover| pump::best_proof(prover.as_mut(), challenge))
+    }
+
+    fn event(&mut self, event: Event) {
+        if let Event::CheckpointFinal { id, height, .. } = &event {
+            self.finals.insert(*height, *id);
+        }
+        if let Some(events) = self.events.as_mut() {
+            events.push((self.now_ms, self.index, event));
+        }
+    }
+}
+
 pub struct LocalNet {
     pub nodes: Vec<Node>,
     provers: Vec<BoxedProver>,
-    queue: BinaryHeap<Reverse<(u64, u64, Job)>>,
+    queue: Queue,
     seq: u64,
     pub now_ms: u64,
     latency_ms: u64,
@@ -95,6 +161,10 @@ pub struct LocalNet {
     pub finals: Vec<BTreeMap<u64, Hash>>,
     pub events: Vec<(u64, usize, Event)>,
     pub keep_events: bool,
+    /// Per record: (node, what it asked to persist), if `keep_records` (off by default: nobody
+    /// replays a LocalNet node unless a test asks).
+    pub records: Vec<(usize, Record)>,
+    pub keep_records: bool,
     pub delivered: u64,
     trace: blake3::Hasher,
     /// Per node: the time of its one live tick; queued ticks at other times are stale. A message
@@ -192,6 +262,8 @@ impl LocalNet {
             finals: vec![BTreeMap::new(); count],
             events: Vec::new(),
             keep_events: true,
+            records: Vec::new(),
+            keep_records: false,
             delivered: 0,
             trace: blake3::Hasher::new(),
             tick_at: vec![u64::MAX; count],
@@ -204,8 +276,7 @@ impl LocalNet {
     }
 
     fn schedule(&mut self, at_ms: u64, job: Job) {
-        self.seq += 1;
-        self.queue.push(Reverse((at_ms, self.seq, job)));
+        schedule(&mut self.queue, &mut self.seq, at_ms, job);
     }
 
     /// Makes sure node `node` ticks by `at_ms`.
@@ -230,35 +301,23 @@ impl LocalNet {
     }
 
     fn drain(&mut self, index: usize) {
-        while let Some(output) = self.nodes[index].poll_output() {
-            match output {
-                Output::Send { to, bytes } => {
-                    let to = to as usize;
-                    if to < self.nodes.len() && self.groups[to] == self.groups[index] {
-                        let jitter =
-                            if self.jitter_ms > 0 { self.rng.below(self.jitter_ms) } else { 0 };
-                        let at = self.now_ms + self.latency_ms + jitter;
-                        self.schedule(at, Job::Deliver { to, from: index, bytes });
-                    }
-                }
-                Output::Challenge(challenge) => {
-                    let best = self
-                        .provers
-                        .get_mut(index)
-                        .and_then(|prover| prover.best(&challenge).ok().flatten());
-                    self.nodes[index].on_proof(self.now_ms, challenge, best);
-                }
-                Output::Disconnect { .. } => {}
-                Output::Event(event) => {
-                    if let Event::CheckpointFinal { id, height, .. } = &event {
-                        self.finals[index].insert(*height, *id);
-                    }
-                    if self.keep_events {
-                        self.events.push((self.now_ms, index, event));
-                    }
-                }
-            }
-        }
+        let count = self.nodes.len();
+        let mut env = NodeEnv {
+            index,
+            count,
+            now_ms: self.now_ms,
+            latency_ms: self.latency_ms,
+            jitter_ms: self.jitter_ms,
+            rng: &mut self.rng,
+            groups: &self.groups,
+            queue: &mut self.queue,
+            seq: &mut self.seq,
+            prover: self.provers.get_mut(index),
+            finals: &mut self.finals[index],
+            events: self.keep_events.then_some(&mut self.events),
+            records: self.keep_records.then_some(&mut self.records),
+        };
+        pump::drain(&mut self.nodes[index], &mut env);
     }
 
     /// Process events up to `until_ms`.
@@ -372,14 +431,7 @@ impl LocalNet {
     /// Every shard of `put` as its assigned node now holds it (`None` if it holds none): what
     /// the owner would fetch for `recover_file`.
     pub fn fetch_shards(&self, put: &crate::core::storage::StorePut) -> Vec<Option<Vec<u8>>> {
-        put.storage_nodes
-            .iter()
-            .enumerate()
-            .map(|(shard_index, node)| {
-                let holder = self.nodes.iter().find(|n| n.account() == *node)?;
-                holder.shard(&put.file_id, shard_index as u8).map(<[u8]>::to_vec)
-            })
-            .collect()
+        crate::shard_repair::fetch_shards(put, |account| self.node_of(account))
     }
 
     /// After a `StoreRepair` of shard `shard_index` of `file_id` is applied on node `view`'s
@@ -391,21 +443,22 @@ impl LocalNet {
         file_id: &Hash,
         shard_index: u8,
     ) -> Result<(), crate::core::storage_node::StorageNodeError> {
+        let (account, shard) = crate::shard_repair::repaired_shard(
+            &self.nodes[view],
+            file_id,
+            shard_index,
+            |account| self.node_of(account),
+        )?;
         let not_held =
             crate::core::storage_node::StorageNodeError::NotHeld { file_id: *file_id, shard_index };
-        let put = self.nodes[view].chain().ledger().contract(file_id).ok_or(not_held.clone())?;
-        let put = (*put.put).clone();
-        let node = *put.storage_nodes.get(usize::from(shard_index)).ok_or(not_held.clone())?;
-        let mut shards = self.fetch_shards(&put);
-        if let Some(slot) = shards.get_mut(usize::from(shard_index)) {
-            *slot = None;
-        }
-        let shard = crate::core::storage::repair_shard(&put, &shards, shard_index)
-            .map_err(crate::core::storage_node::StorageNodeError::Storage)?;
-        let holder = self.nodes.iter().position(|n| n.account() == node).ok_or(not_held)?;
+        let holder = self.nodes.iter().position(|n| n.account() == account).ok_or(not_held)?;
         self.nodes[holder].store_shard(*file_id, shard_index, shard);
         self.drain(holder);
         Ok(())
+    }
+
+    fn node_of(&self, account: &AccountId) -> Option<&Node> {
+        self.nodes.iter().find(|node| node.account() == *account)
     }
 
     /// No two nodes hold different checkpoints as final at the same height.

@@ -383,7 +383,6 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
         TelemetrySink(telemetry.clone()),
     )
     .await?;
-    let driver = driver.with_production_batching();
     let mut driver_task = tokio::spawn(driver.run());
 
     let api_listener = tokio::net::TcpListener::bind(options.api)

@@ -32,6 +32,7 @@
 //! only by whoever chose the body's bytes) is reported as corrupt rather than cut.
 
 use crate::core::hash::Hash;
+use crate::core::record::{Record, RecordKind};
 use std::ops::Range;
 
 pub mod replay;
@@ -228,6 +229,32 @@ pub fn decode_shard(body: &[u8]) -> Option<(Hash, u8, &[u8])> {
     let mut id = [0u8; 32];
     id.copy_from_slice(&body[..32]);
     Some((Hash(id), body[32], &body[33..]))
+}
+
+/// The kind byte of a core record on disk.
+pub fn kind_byte(kind: RecordKind) -> u8 {
+    match kind {
+        RecordKind::Unit => KIND_TRANSACTION,
+        RecordKind::Checkpoint => KIND_CHECKPOINT,
+    }
+}
+
+/// The core record kind of a unit-log kind byte (`None` for shards and unknown kinds).
+pub fn record_kind(kind: u8) -> Option<RecordKind> {
+    match kind {
+        KIND_TRANSACTION => Some(RecordKind::Unit),
+        KIND_CHECKPOINT => Some(RecordKind::Checkpoint),
+        _ => None,
+    }
+}
+
+/// Append `record` to `log` in the on-disk format (its id is the checksum's source).
+pub fn append_record(log: &mut Vec<u8>, record: &Record) {
+    log.extend_from_slice(&encode_unit_record(
+        kind_byte(record.kind()),
+        record.bytes(),
+        record.id(),
+    ));
 }
 
 #[cfg(test)]

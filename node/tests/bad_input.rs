@@ -13,15 +13,10 @@ use vein_node::core::params::Params;
 use vein_node::core::transaction::TransactionBody;
 use vein_node::core::wire;
 use vein_node::localnet::model_genesis;
+use vein_node::pump::Collect;
 
 fn events(node: &mut Node) -> Vec<Event> {
-    let mut events = Vec::new();
-    while let Some(output) = node.poll_output() {
-        if let Output::Event(event) = output {
-            events.push(event);
-        }
-    }
-    events
+    Collect::events(&Collect::at(0).drain(node)).cloned().collect()
 }
 
 #[test]
@@ -60,7 +55,7 @@ fn each_fault_has_its_own_error_and_the_node_keeps_running() {
     assert_eq!(stats.units_orphaned, 1);
     let mut requested_parent = false;
     let mut rejections = Vec::new();
-    while let Some(output) = node.poll_output() {
+    for output in Collect::at(now).drain(&mut node) {
         match output {
             Output::Send { to, bytes } => {
                 if let Ok(Message::GetUnits(ids)) = Message::decode(&bytes) {

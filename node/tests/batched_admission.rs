@@ -11,6 +11,7 @@ use vein_node::core::node::{Node, NodeConfig, Output, RejectReason};
 use vein_node::core::params::Params;
 use vein_node::core::transaction::{Transaction, TransactionBody, TxKind};
 use vein_node::localnet::model_genesis;
+use vein_node::pump::Collect;
 
 struct Setup {
     nodes: [Node; 2],
@@ -54,13 +55,14 @@ fn with_bad_signature(mut tx: Transaction) -> Transaction {
 
 /// What a node did, comparable across nodes: outputs (sends and events) and counters.
 fn trace(node: &mut Node) -> (Vec<String>, String) {
-    let mut outputs = Vec::new();
-    while let Some(output) = node.poll_output() {
-        outputs.push(match output {
+    let outputs = Collect::at(1_000)
+        .drain(node)
+        .into_iter()
+        .map(|output| match output {
             Output::Send { to, bytes } => format!("send {to} {}", Hash::of(&bytes)),
             other => format!("{other:?}"),
-        });
-    }
+        })
+        .collect();
     (outputs, format!("{:?}", node.stats()))
 }
 

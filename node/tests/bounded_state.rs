@@ -7,14 +7,13 @@
 
 use std::sync::Arc;
 use vein_node::core::crypto::Keypair;
-use vein_node::core::events::Event;
 use vein_node::core::hash::Hash;
 use vein_node::core::message::Message;
 use vein_node::core::node::{Node, NodeConfig, Output, StateSize};
 use vein_node::core::params::Params;
+use vein_node::core::record::RecordKind;
 use vein_node::core::transaction::{TransactionBody, TxKind};
 use vein_node::localnet::LocalNet;
-use vein_node::store::{KIND_CHECKPOINT, KIND_TRANSACTION};
 
 const INTERVAL_MS: u64 = 1_000;
 const FINALITY: u64 = 3;
@@ -44,31 +43,29 @@ fn unit_bound() -> usize {
 }
 
 fn net() -> (LocalNet, Vec<Keypair>) {
-    LocalNet::with_config("bounded", 5, &[100, 100, 100, 100], params(), 20, |index, config| {
-        config.limits.prune = index != REFERENCE;
-    })
-    .unwrap()
+    let (mut net, keys) = LocalNet::with_config(
+        "bounded",
+        5,
+        &[100, 100, 100, 100],
+        params(),
+        20,
+        |index, config| {
+            config.limits.prune = index != REFERENCE;
+        },
+    )
+    .unwrap();
+    // The log is what the test needs; events would only grow the harness.
+    net.keep_events = false;
+    net.keep_records = true;
+    (net, keys)
 }
 
-/// The records the driver would append for node `index`: every accepted unit and checkpoint,
-/// encoded at the moment its event is handed out (as `Driver::persist_event` does).
-fn persist(net: &LocalNet, index: usize, from_event: usize, log: &mut Vec<(u8, Vec<u8>)>) {
-    for (_, node, event) in &net.events[from_event..] {
-        if *node != index {
-            continue;
-        }
-        let core = &net.nodes[index];
-        match event {
-            Event::UnitAccepted { id, .. } => {
-                let unit = core.dag().get(id).expect("an accepted unit is held when announced");
-                log.push((KIND_TRANSACTION, unit.tx.encode().unwrap()));
-            }
-            Event::CheckpointAccepted { id, .. } => {
-                let header = core.chain().header(id).expect("an accepted header is held");
-                let checkpoint = header.checkpoint.as_ref().unwrap();
-                log.push((KIND_CHECKPOINT, checkpoint.encode().unwrap()));
-            }
-            _ => {}
+/// The records node `index` asked to persist since the last call, in order: the log its
+/// driver would have appended (LocalNet keeps them, `keep_records`).
+fn persist(net: &mut LocalNet, index: usize, log: &mut Vec<(RecordKind, Vec<u8>)>) {
+    for (node, record) in net.records.drain(..) {
+        if node == index {
+            log.push((record.kind(), record.bytes().to_vec()));
         }
     }
 }
@@ -94,7 +91,6 @@ fn assert_bounded(size: &StateSize, when: &str) {
 fn a_long_run_keeps_state_bounded_and_the_ledger_exact() {
     let (mut net, keys) = net();
     let mut log = Vec::new();
-    let mut seen_events = 0;
     let mut peak = StateSize::default();
     let step_ms = 1_000 / TX_PER_S;
     let mut sent = 0u64;
@@ -106,8 +102,7 @@ fn a_long_run_keeps_state_bounded_and_the_ledger_exact() {
             sent += 1;
         }
         while net.step(now) {
-            persist(&net, 0, seen_events, &mut log);
-            seen_events = net.events.len();
+            persist(&mut net, 0, &mut log);
         }
         if now.is_multiple_of(10_000) && now > 0 {
             for index in (0..4).filter(|index| *index != REFERENCE) {
@@ -117,9 +112,6 @@ fn a_long_run_keeps_state_bounded_and_the_ledger_exact() {
                     peak = size;
                 }
             }
-            // Keep the harness itself bounded: events were persisted above.
-            net.events.clear();
-            seen_events = 0;
         }
     }
     // Quiet period: everything confirms, finalises and is pruned down to R + k checkpoints.
@@ -127,8 +119,7 @@ fn a_long_run_keeps_state_bounded_and_the_ledger_exact() {
     let mut until = RUN_S * 1_000 + 60_000;
     loop {
         while net.step(until) {
-            persist(&net, 0, seen_events, &mut log);
-            seen_events = net.events.len();
+            persist(&mut net, 0, &mut log);
         }
         let head = net.nodes[0].chain().head().id;
         if net.nodes.iter().all(|node| node.chain().head().id == head) {

@@ -9,10 +9,11 @@
 use std::sync::Arc;
 use vein_node::core::events::Event;
 use vein_node::core::message::Message;
-use vein_node::core::node::{Node, NodeConfig, Output};
+use vein_node::core::node::{Node, NodeConfig};
 use vein_node::core::params::Params;
-use vein_node::core::poc::prover::{ModelPlots, Prover};
+use vein_node::core::poc::prover::ModelPlots;
 use vein_node::localnet::{LocalNet, model_genesis};
+use vein_node::pump::Collect;
 
 const CAPACITIES: [u64; 3] = [100, 200, 300];
 
@@ -21,19 +22,9 @@ fn params() -> Params {
 }
 
 /// Answer the node's challenges with its model plots; count the checkpoints it won.
-fn drain(node: &mut Node, prover: &mut ModelPlots, now: u64) -> usize {
-    let mut won = 0;
-    while let Some(output) = node.poll_output() {
-        match output {
-            Output::Challenge(challenge) => {
-                let best = prover.best(&challenge).unwrap();
-                node.on_proof(now, challenge, best);
-            }
-            Output::Event(Event::CheckpointWon { .. }) => won += 1,
-            _ => {}
-        }
-    }
-    won
+fn drain(node: &mut Node, prover: &ModelPlots, now: u64) -> usize {
+    let outputs = Collect::proving(now, prover.clone()).drain(node);
+    Collect::events(&outputs).filter(|event| matches!(event, Event::CheckpointWon { .. })).count()
 }
 
 /// The encoded checkpoints of a short model network's active chain (heights 1 and up) and its
@@ -70,7 +61,7 @@ fn a_stale_head_is_not_mined_on_at_once() {
     assert!(history.len() >= 3, "only {} checkpoints", history.len());
 
     // The node with the largest share, started 60 s after the head was forged.
-    let (mut node, mut prover, announce_ms) = miner();
+    let (mut node, prover, announce_ms) = miner();
     let start = head_ms + 60_000;
     for bytes in &history {
         node.on_message(start, 1, bytes);
@@ -83,7 +74,7 @@ fn a_stale_head_is_not_mined_on_at_once() {
     let mut won = 0;
     while now < start + announce_ms {
         node.on_tick(now);
-        won += drain(&mut node, &mut prover, now);
+        won += drain(&mut node, &prover, now);
         let wake = node.poll_timeout().unwrap();
         assert!(wake > now, "asked to wake at {wake} at {now}");
         now = wake.min(now + 100);
@@ -95,7 +86,7 @@ fn a_stale_head_is_not_mined_on_at_once() {
     let end = start + 30_000;
     while now < end && won == 0 {
         node.on_tick(now);
-        won += drain(&mut node, &mut prover, now);
+        won += drain(&mut node, &prover, now);
         now = node.poll_timeout().unwrap().clamp(now + 1, now + 100);
     }
     assert!(won > 0, "a stalled network never resumed");
@@ -107,20 +98,20 @@ fn a_reorg_to_an_older_branch_does_not_hold_back_a_running_node() {
     // The rule only covers the start: a running node that switches to a released branch with
     // old timestamps (a selfish miner's) forges on it at once, as before.
     let (history, head_ms) = history();
-    let (mut node, mut prover, announce_ms) = miner();
+    let (mut node, prover, announce_ms) = miner();
     // Running since long before the history ends, then handed the whole branch late.
     let start = head_ms.saturating_sub(60_000);
     node.on_tick(start);
-    drain(&mut node, &mut prover, start);
+    drain(&mut node, &prover, start);
     let late = head_ms + 60_000;
     for bytes in &history {
         node.on_message(late, 1, bytes);
     }
-    let mut won = drain(&mut node, &mut prover, late);
+    let mut won = drain(&mut node, &prover, late);
     let mut now = late;
     while now < late + announce_ms && won == 0 {
         node.on_tick(now);
-        won += drain(&mut node, &mut prover, now);
+        won += drain(&mut node, &prover, now);
         now = node.poll_timeout().unwrap().clamp(now + 1, now + 100);
     }
     assert!(won > 0, "a running node held back its forge on a late branch");

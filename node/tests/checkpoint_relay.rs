@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use vein_node::core::dag::Unit;
 use vein_node::core::hash::Hash;
 use vein_node::core::message::Message;
-use vein_node::core::node::{Node, NodeConfig, Output, SharedUnitCache, UnitCache};
+use vein_node::core::node::{Node, NodeConfig, SharedUnitCache, UnitCache};
 use vein_node::core::params::{Genesis, Params};
 use vein_node::localnet::{LocalNet, model_genesis};
+use vein_node::pump::Collect;
 
 const CAPACITIES: [u64; 3] = [100, 200, 300];
 
@@ -38,16 +39,13 @@ fn chain() -> (Genesis, Vec<Vec<u8>>) {
 
 /// Checkpoints (as envelope bytes) the node sent to `peer` since the last call.
 fn sent_to(node: &mut Node, peer: u64) -> Vec<Vec<u8>> {
-    let mut sent = Vec::new();
-    while let Some(output) = node.poll_output() {
-        if let Output::Send { to, bytes } = output
-            && to == peer
-            && matches!(Message::decode(&bytes), Ok(Message::Checkpoint(_)))
-        {
-            sent.push(bytes.to_vec());
-        }
-    }
-    sent
+    let outputs = Collect::at(0).drain(node);
+    Collect::sends(&outputs)
+        .filter(|(to, bytes)| {
+            *to == peer && matches!(Message::decode(bytes), Ok(Message::Checkpoint(_)))
+        })
+        .map(|(_, bytes)| bytes.to_vec())
+        .collect()
 }
 
 #[test]

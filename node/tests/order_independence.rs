@@ -8,11 +8,12 @@ use std::sync::Arc;
 use vein_node::core::dag::Outcome;
 use vein_node::core::events::Event;
 use vein_node::core::message::Message;
-use vein_node::core::node::{Node, NodeConfig, Output};
+use vein_node::core::node::{Node, NodeConfig};
 use vein_node::core::params::{Genesis, Params};
 use vein_node::core::random::DetRng;
 use vein_node::core::transaction::TxKind;
 use vein_node::localnet::{LocalNet, model_genesis};
+use vein_node::pump::Collect;
 
 fn params() -> Params {
     Params { target_interval_ms: 1_000, ..Params::default() }
@@ -85,10 +86,8 @@ fn replay(
         for bytes in std::mem::take(&mut queue) {
             node.on_message(now, 1, &bytes);
         }
-        while let Some(output) = node.poll_output() {
-            if let Output::Send { bytes, .. } = output
-                && let Ok(Message::GetUnits(ids)) = Message::decode(&bytes)
-            {
+        for (_, bytes) in Collect::sends(&Collect::at(now).drain(&mut node)) {
+            if let Ok(Message::GetUnits(ids)) = Message::decode(bytes) {
                 queue.extend(ids.iter().filter_map(|id| all.get(id).cloned()));
             }
         }

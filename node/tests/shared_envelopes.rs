@@ -9,10 +9,11 @@ mod common;
 use common::{genesis_transfer, with_amount};
 use std::sync::Arc;
 use vein_node::core::message::Message;
-use vein_node::core::node::{Node, NodeConfig, Output, SharedUnitCache, UnitCache};
+use vein_node::core::node::{Node, NodeConfig, SharedUnitCache, UnitCache};
 use vein_node::core::params::Params;
 use vein_node::core::transaction::Transaction;
 use vein_node::localnet::model_genesis;
+use vein_node::pump::Collect;
 
 struct Net {
     nodes: Vec<Node>,
@@ -52,15 +53,11 @@ fn delivered(cache: &Arc<SharedUnitCache>) -> (Net, Arc<Vec<u8>>) {
 
 /// The transaction envelopes a node sent since the last call.
 fn relayed(node: &mut Node) -> Vec<Arc<Vec<u8>>> {
-    let mut sent = Vec::new();
-    while let Some(output) = node.poll_output() {
-        if let Output::Send { bytes, .. } = output
-            && matches!(Message::decode(&bytes), Ok(Message::Transaction(_)))
-        {
-            sent.push(bytes);
-        }
-    }
-    sent
+    let outputs = Collect::at(1_000).drain(node);
+    Collect::sends(&outputs)
+        .filter(|(_, bytes)| matches!(Message::decode(bytes), Ok(Message::Transaction(_))))
+        .map(|(_, bytes)| bytes.clone())
+        .collect()
 }
 
 #[test]

@@ -205,6 +205,18 @@ pub struct SimConfig {
     /// Nodes prune history below finality from memory (docs/protocol.md, "Bounded state");
     /// off only to measure what pruning saves (`--no-prune`).
     pub prune: bool,
+    /// Messages every driver handles per turn when more have already arrived
+    /// (`Driver::with_receive_batch`): drawn from the seed out of [`RECEIVE_BATCHES`], so that
+    /// seeds explore the batch sizes on the production path (`--receive-batch` sets it).
+    pub receive_batch: usize,
+}
+
+/// The receive batches a seed draws from: one message per turn up to production's 64.
+pub const RECEIVE_BATCHES: [usize; 4] = [1, 4, 16, 64];
+
+/// The receive batch of a run with `seed` that does not set one.
+pub fn drawn_receive_batch(seed: u64) -> usize {
+    RECEIVE_BATCHES[stream(seed, "receive-batch", 0).index(RECEIVE_BATCHES.len())]
 }
 
 impl SimConfig {
@@ -227,6 +239,7 @@ impl SimConfig {
             net: NetConfig::default(),
             watch: BTreeSet::new(),
             prune: true,
+            receive_batch: drawn_receive_batch(seed),
         };
         config.settle_s = config.default_settle_s();
         config
@@ -250,6 +263,9 @@ impl SimConfig {
         }
         if self.target_interval_ms == 0 {
             return Err(ConfigError::NotPositive { field: "target interval" });
+        }
+        if self.receive_batch == 0 {
+            return Err(ConfigError::NotPositive { field: "receive batch" });
         }
         self.net.validate()?;
         if self.faults.any() && self.duration_s <= self.settle_s {
@@ -281,7 +297,7 @@ impl SimConfig {
         let mut line = format!(
             "RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p vein-sim \
              --release -- run --seed {} --nodes {} --duration {} --tx-rate {} --faults {} \
-             --interval-ms {} --finality {} --peers {} --settle {}{}",
+             --interval-ms {} --finality {} --peers {} --settle {} --receive-batch {}{}",
             self.seed,
             self.nodes,
             self.duration_s,
@@ -291,6 +307,7 @@ impl SimConfig {
             self.finality_depth,
             self.peers_per_node,
             self.settle_s,
+            self.receive_batch,
             self.net.to_args(),
         );
         if !self.dropped_faults.is_empty() {
@@ -357,6 +374,13 @@ mod tests {
     }
 
     #[test]
+    fn seeds_draw_every_receive_batch() {
+        let drawn: BTreeSet<usize> = (0..64).map(drawn_receive_batch).collect();
+        assert_eq!(drawn, RECEIVE_BATCHES.into_iter().collect());
+        assert_eq!(SimConfig::new(5, 10).receive_batch, drawn_receive_batch(5));
+    }
+
+    #[test]
     fn streams_are_independent_and_stable() {
         assert_eq!(derive_seed(1, "node", 0), derive_seed(1, "node", 0));
         assert_ne!(derive_seed(1, "node", 0), derive_seed(1, "node", 1));
@@ -373,6 +397,11 @@ mod tests {
         config.duration_s = config.settle_s + 10;
         config.validate().unwrap();
         assert!(config.replay_command().contains("--seed 1 --nodes 10"));
+        let batch = format!("--receive-batch {}", config.receive_batch);
+        assert!(config.replay_command().contains(&batch));
+        config.receive_batch = 0;
+        assert!(config.validate().is_err());
+        config.receive_batch = 1;
         assert!(!config.replay_command().contains("--latency"));
         config.net.duplicate = 0.1;
         config.net.latency = crate::net::LatencyModel::Constant { ms: 7.0 };

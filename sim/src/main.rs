@@ -172,6 +172,10 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         /// Liveness phase at the end, fault free (default: (k + 12) checkpoint intervals).
         #[arg(long)]
         settle: Option<u64>,
+        /// Messages a driver handles per turn when more have already arrived (default: drawn
+        /// from the seed out of 1, 4, 16, 64; production takes 64).
+        #[arg(long)]
+        receive_batch: Option<usize>,
         /// Per-message latency of every link: constant:ms=M, uniform:min_ms=A,max_ms=B,
         /// lognormal:median_ms=M,sigma=S, or geo:regions=N,jitter_ms=J (nodes placed in the
         /// first N of us-east, us-west, europe, asia-east, south-america, oceania by the seed;
@@ -337,6 +341,9 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         config.finality_depth = args.finality;
         config.peers_per_node = args.peers;
         config.settle_s = args.settle.unwrap_or_else(|| config.default_settle_s());
+        if let Some(messages) = args.receive_batch {
+            config.receive_batch = messages;
+        }
         config.dropped_faults = args.drop_faults.iter().copied().collect();
         config.watch = args.watch.iter().copied().collect();
         config.self_test = match &args.checker_self_test {
@@ -422,12 +429,13 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
             }
         };
         println!(
-            "vein-sim: seed {} nodes {} duration {} s tx-rate {}/s faults {}",
+            "vein-sim: seed {} nodes {} duration {} s tx-rate {}/s faults {} receive-batch {}",
             config.seed,
             config.nodes,
             config.duration_s,
             config.tx_rate,
-            config.faults.describe()
+            config.faults.describe(),
+            config.receive_batch
         );
         let (report, wall) = match timed_run(&config, "run") {
             Ok(done) => done,

@@ -36,15 +36,18 @@ use std::time::Duration;
 use vein_node::core::crypto::{AccountId, Keypair};
 use vein_node::core::events::Event;
 use vein_node::core::hash::Hash;
-use vein_node::core::node::{Node, NodeConfig, Output, PeerId, Policy};
+use vein_node::core::node::{Node, NodeConfig, PeerId, Policy};
 use vein_node::core::params::GenesisError;
-use vein_node::core::poc::{ModelPlots, Prover};
+use vein_node::core::poc::{Challenge, ModelPlots, PocProof};
 use vein_node::core::random::DetRng;
+use vein_node::core::record::Record;
 use vein_node::core::storage::{OwnerKey, StorePut};
 use vein_node::core::storage_node::{FileRequest, StorageNodeError, StoredFile};
 use vein_node::core::transaction::{Transaction, TxKind};
 use vein_node::localnet::model_genesis;
+use vein_node::pump::{self, Environment};
 use vein_node::runtime::Network;
+use vein_node::shard_repair;
 use vein_scenarios::engine::{Engine, FEE, NetSpec, signed_transfer};
 use vein_scenarios::scenario::{MetricName, Scenario, SimulatorSpec};
 
@@ -206,35 +209,59 @@ struct NodeTask {
     new_finals: NewFinals,
 }
 
+/// A node task's [`Environment`] during one drain: sends wait until the core's lock is
+/// released; there is no disk (scenarios have no crashes to recover from), so records and syncs
+/// are nothing; final checkpoints are passed to the engine.
+struct TaskEnv<'a> {
+    index: usize,
+    prover: &'a mut ModelPlots,
+    new_finals: &'a NewFinals,
+    sends: Vec<(PeerId, Arc<Vec<u8>>)>,
+}
+
+impl Environment for TaskEnv<'_> {
+    fn now_ms(&self) -> u64 {
+        sim_now_ms()
+    }
+
+    fn send(&mut self, to: PeerId, bytes: Arc<Vec<u8>>) {
+        self.sends.push((to, bytes));
+    }
+
+    fn disconnect(&mut self, _peer: PeerId) {}
+
+    fn persist(&mut self, _record: Record) {}
+
+    fn sync_before_final(&mut self) {}
+
+    fn prove(&mut self, challenge: &Challenge) -> Option<(PocProof, u64)> {
+        pump::best_proof(self.prover, challenge)
+    }
+
+    fn event(&mut self, event: Event) {
+        if let Event::CheckpointFinal { id, height, .. } = event {
+            lock(self.new_finals).push((self.index, height, id));
+        }
+    }
+}
+
 impl NodeTask {
     /// Perform the core's pending outputs (sends after the lock is released).
     async fn flush(&self, net: &SimNetwork) {
-        loop {
-            let mut sends = Vec::new();
-            {
-                let mut core = write(&self.core);
-                while let Some(output) = core.poll_output() {
-                    match output {
-                        Output::Send { to, bytes } => sends.push((to, bytes)),
-                        Output::Challenge(challenge) => {
-                            let best = lock(&self.prover).best(&challenge).ok().flatten();
-                            core.on_proof(sim_now_ms(), challenge, best);
-                        }
-                        Output::Disconnect { .. } => {}
-                        Output::Event(Event::CheckpointFinal { id, height, .. }) => {
-                            lock(&self.new_finals).push((self.index, height, id));
-                        }
-                        Output::Event(_) => {}
-                    }
-                }
-            }
-            if sends.is_empty() {
-                return;
-            }
-            for (to, bytes) in sends {
-                // Loss is the protocol's to tolerate, as in the driver.
-                let _ = net.send(node_addr(to as usize), bytes).await;
-            }
+        let sends = {
+            let mut prover = lock(&self.prover);
+            let mut env = TaskEnv {
+                index: self.index,
+                prover: &mut prover,
+                new_finals: &self.new_finals,
+                sends: Vec::new(),
+            };
+            pump::drain(&mut write(&self.core), &mut env);
+            env.sends
+        };
+        for (to, bytes) in sends {
+            // Loss is the protocol's to tolerate, as in the driver.
+            let _ = net.send(node_addr(to as usize), bytes).await;
         }
     }
 
@@ -291,6 +318,12 @@ impl MadsimEngine {
             self.finals[node].insert(height, id);
         }
         result
+    }
+
+    /// The core of the node with `account`, for reading.
+    fn core_of(&self, account: &AccountId) -> Option<RwLockReadGuard<'_, Node>> {
+        let index = self.keys.iter().position(|key| key.account() == *account)?;
+        Some(read(&self.cores[index]))
     }
 
     /// Ask node `index`'s task to perform what the engine queued on its core.
@@ -569,14 +602,7 @@ impl Engine for MadsimEngine {
     }
 
     fn fetch_shards(&self, put: &StorePut) -> Vec<Option<Vec<u8>>> {
-        put.storage_nodes
-            .iter()
-            .enumerate()
-            .map(|(shard_index, account)| {
-                let holder = self.keys.iter().position(|key| key.account() == *account)?;
-                read(&self.cores[holder]).shard(&put.file_id, shard_index as u8).map(<[u8]>::to_vec)
-            })
-            .collect()
+        shard_repair::fetch_shards(put, |account| self.core_of(account))
     }
 
     fn deliver_repaired(
@@ -585,19 +611,13 @@ impl Engine for MadsimEngine {
         file_id: &Hash,
         shard_index: u8,
     ) -> Result<(), StorageNodeError> {
-        let not_held = StorageNodeError::NotHeld { file_id: *file_id, shard_index };
-        let put = {
-            let core = read(&self.cores[view]);
-            let contract = core.chain().ledger().contract(file_id).ok_or(not_held.clone())?;
-            (*contract.put).clone()
+        let (account, shard) = {
+            let view = read(&self.cores[view]);
+            shard_repair::repaired_shard(&view, file_id, shard_index, |account| {
+                self.core_of(account)
+            })?
         };
-        let account = *put.storage_nodes.get(usize::from(shard_index)).ok_or(not_held.clone())?;
-        let mut shards = self.fetch_shards(&put);
-        if let Some(slot) = shards.get_mut(usize::from(shard_index)) {
-            *slot = None;
-        }
-        let shard = vein_node::core::storage::repair_shard(&put, &shards, shard_index)
-            .map_err(StorageNodeError::Storage)?;
+        let not_held = StorageNodeError::NotHeld { file_id: *file_id, shard_index };
         let holder = self.keys.iter().position(|key| key.account() == account).ok_or(not_held)?;
         write(&self.cores[holder]).store_shard(*file_id, shard_index, shard);
         self.poke(holder);

@@ -6,6 +6,8 @@
 //!   node (killed and restarted as a unit), its own [`SimDisk`] and clock skew (both outlive
 //!   restarts), and a core seeded from the simulation seed. The first `miners` nodes mine with
 //!   seeded capacities of 500–1,499 model nonces; the first `funded` nodes own funded accounts.
+//!   Every driver is production's, with the run's receive batch (`SimConfig::receive_batch`,
+//!   drawn from the seed): messages per turn, verified as one batch, records as one append.
 //! - Peers: each node picks `peers_per_node` random others and links are made symmetric (every
 //!   node with every other in networks of at most 2k + 1 nodes).
 //! - Network: the seeded [`NetModel`] (latency distribution, uplink, duplication, reordering,
@@ -142,6 +144,8 @@ struct Shared {
     accounts: Vec<vein_node::core::crypto::AccountId>,
     /// `SimConfig::prune`, for every node's limits.
     prune: bool,
+    /// `SimConfig::receive_batch`, for every driver.
+    receive_batch: usize,
     net: SharedNet,
     /// Nodes whose driver stopped on a disk error: (node, generation that stopped).
     restarts: mpsc::UnboundedSender<(usize, u64)>,
@@ -327,7 +331,11 @@ async fn run_node(spec: Arc<NodeSpec>, shared: Arc<Shared>) {
     {
         Ok((driver, handle)) => {
             spec.set_handle(Some(handle));
-            driver.run().await.map_err(|error| ("driver stopped", error))
+            driver
+                .with_receive_batch(shared.receive_batch)
+                .run()
+                .await
+                .map_err(|error| ("driver stopped", error))
         }
         Err(error) => Err(("start", error)),
     };
@@ -591,6 +599,7 @@ async fn supervise(
         watch: config.watch.clone(),
         accounts: keys.iter().map(Keypair::account).collect(),
         prune: config.prune,
+        receive_batch: config.receive_batch,
         net: SimNet::new(NetModel::new(config.seed, config.nodes, config.net)),
         restarts,
     });

@@ -1,5 +1,7 @@
 //! Events the core emits for metrics, logs and the simulator's checkers. They describe what
-//! happened, never ask for anything; the driver may drop them without changing behaviour.
+//! happened, never ask for anything: what must be kept and when it must be durable are outputs
+//! of their own (`Output::Persist`, `Output::SyncBeforeFinal`), so an environment may drop every
+//! event without changing behaviour.
 
 use crate::core::crypto::AccountId;
 use crate::core::dag::Outcome;

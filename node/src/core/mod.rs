@@ -16,6 +16,7 @@ pub mod node;
 pub mod params;
 pub mod poc;
 pub mod random;
+pub mod record;
 pub mod shard_fetch;
 pub mod storage;
 pub mod storage_node;

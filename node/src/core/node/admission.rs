@@ -4,7 +4,7 @@
 //! the confirmed ledger before a unit is inserted; a checkpoint is offered to the chain. Every
 //! refusal is a [`RejectReason`], counted and charged to the peer that sent it.
 
-use super::{Node, PeerId, RejectReason};
+use super::{Node, Output, PeerId, RejectReason};
 use crate::core::chain::OfferOutcome;
 use crate::core::checkpoint::Checkpoint;
 use crate::core::crypto::CryptoError;
@@ -12,6 +12,7 @@ use crate::core::dag::{InsertOutcome, Unit};
 use crate::core::events::Event;
 use crate::core::hash::Hash;
 use crate::core::message::{Message, UnitBytes};
+use crate::core::record::Record;
 use crate::core::transaction::{Transaction, TxKind};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -341,6 +342,9 @@ impl Node {
             self.stats.units_accepted += 1;
             self.emit(Event::UnitAccepted { id: unit.id, own: from.is_none() });
             self.gossip_transaction(unit, from);
+            if let Ok(envelope) = unit.envelope() {
+                self.outputs.push_back(Output::Persist(Record::Unit { id: unit.id, envelope }));
+            }
         }
         // A checkpoint may have been waiting for these units.
         let head_before = self.chain.head().id;

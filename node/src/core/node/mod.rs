@@ -23,6 +23,7 @@ use crate::core::params::{Genesis, GenesisError};
 use crate::core::poc::on_the_fly::OnTheFlySearch;
 use crate::core::poc::{Challenge, PocProof};
 use crate::core::random::DetRng;
+use crate::core::record::{Record, RecordKind};
 use crate::core::shard_fetch::ShardFetch;
 use crate::core::storage_node::ShardStore;
 use crate::core::tips::{TipSelector, TipStats, TipStrategy};
@@ -108,6 +109,12 @@ pub enum Output {
     Disconnect {
         peer: PeerId,
     },
+    /// Keep this accepted unit or checkpoint (appended after every earlier record): a restart
+    /// replays them with `restore`.
+    Persist(Record),
+    /// Make every record persisted so far durable now: the next output is a
+    /// `CheckpointFinal` event, and nothing final may be reported that a crash could lose.
+    SyncBeforeFinal,
     Event(Event),
 }
 
@@ -360,10 +367,11 @@ impl Node {
     /// validated when first accepted, so only its signature is checked again (the store could
     /// be corrupt); plausibility against today's ledger is skipped, since a once-valid unit may
     /// conflict with what was confirmed since and still be needed as a parent.
-    pub fn restore(&mut self, now_ms: u64, kind: u8, bytes: &[u8]) {
+    pub fn restore(&mut self, now_ms: u64, kind: RecordKind, bytes: &[u8]) {
         self.now_ms = self.now_ms.max(now_ms);
+        let queued = self.outputs.len();
         match kind {
-            crate::store::KIND_TRANSACTION => {
+            RecordKind::Unit => {
                 let Ok(tx) = Transaction::decode(bytes) else { return };
                 if tx.verify_signature().is_err() {
                     return;
@@ -375,7 +383,7 @@ impl Node {
                     }
                 }
             }
-            crate::store::KIND_CHECKPOINT => {
+            RecordKind::Checkpoint => {
                 let Ok(checkpoint) = Checkpoint::decode(bytes) else { return };
                 let head_before = self.chain.head().id;
                 // Nothing is relayed during a replay: the node's peers saw these before.
@@ -388,8 +396,13 @@ impl Node {
                 // bounded while a long log is read.
                 self.prune();
             }
-            _ => {}
         }
+        // What is replayed is in the store already: it must not be persisted twice.
+        let mut position = 0;
+        self.outputs.retain(|output| {
+            position += 1;
+            position <= queued || !matches!(output, Output::Persist(_))
+        });
     }
 
     pub(super) fn after_chain_change(
@@ -406,6 +419,11 @@ impl Node {
                 && *author == self.account
             {
                 self.emit(Event::CheckpointLost { id: *id, height: *height });
+            }
+            match &event {
+                Event::CheckpointAccepted { id, .. } => self.persist_checkpoint(id),
+                Event::CheckpointFinal { .. } => self.outputs.push_back(Output::SyncBeforeFinal),
+                _ => {}
             }
             self.emit(event);
         }
@@ -432,6 +450,14 @@ impl Node {
             self.stats.messages_out += 1;
         }
         self.outputs.push_back(output);
+    }
+
+    /// Queue the accepted checkpoint `id` for the store (the genesis header has none).
+    fn persist_checkpoint(&mut self, id: &Hash) {
+        let checkpoint = self.chain.header(id).and_then(|header| header.checkpoint.clone());
+        if let Some(bytes) = checkpoint.and_then(|checkpoint| checkpoint.encode().ok()) {
+            self.outputs.push_back(Output::Persist(Record::Checkpoint { id: *id, bytes }));
+        }
     }
 
     pub(super) fn emit(&mut self, event: Event) {
