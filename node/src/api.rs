@@ -33,14 +33,14 @@
 //! uploads it and holds no operator token; the node spends nothing and changes no setting).
 
 use crate::api_types::{
-    AccountBalance, Accounts, CheckpointRow, Checkpoints, ErrorBody, Parents, Ready, Status, Tips,
-    UnitTimes,
+    AccountBalance, Accounts, CheckpointRow, Checkpoints, Parents, Ready, Status, Tips, UnitTimes,
 };
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 use crate::core::node::Node;
 use crate::driver::DriverHandle;
-use crate::service::{HeardFrom, SharedFaults, SharedTelemetry, TxTimes};
+use crate::faults::{HeardFrom, SharedFaults};
+use crate::telemetry::{SharedTelemetry, TxTimes};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{StatusCode, header};
@@ -51,10 +51,12 @@ use std::net::SocketAddr;
 
 mod auth;
 mod control;
+mod error;
 mod explorer;
 mod storage;
 mod txs;
 pub use auth::{ApiAuth, ApiToken, ApiTokenError, TOKEN_ENV};
+pub use error::ApiError;
 
 /// Checkpoints one `/checkpoints` call may return.
 const CHECKPOINTS_LIMIT_MAX: u64 = 1_000;
@@ -94,44 +96,6 @@ pub struct ApiState {
     pub plot_nonces: u64,
     /// Guards the privileged routes.
     pub auth: ApiAuth,
-}
-
-/// A 4xx/5xx answer with a JSON body.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    message: String,
-}
-
-impl ApiError {
-    fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::BAD_REQUEST, message: message.into() }
-    }
-
-    fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::NOT_FOUND, message: message.into() }
-    }
-
-    fn unavailable() -> ApiError {
-        ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            message: "the node is shutting down".into(),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut response =
-            (self.status, axum::Json(ErrorBody { error: self.message })).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            // RFC 6750: a 401 names the scheme the client should use.
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-        }
-        response
-    }
 }
 
 type ApiResult<T> = Result<axum::Json<T>, ApiError>;

@@ -4,6 +4,8 @@ pub mod api;
 pub mod api_types;
 pub mod core;
 pub mod driver;
+#[cfg(feature = "tokio-runtime")]
+pub mod faults;
 pub mod genesis_file;
 pub mod localnet;
 pub mod plotter;
@@ -13,3 +15,5 @@ pub mod runtime;
 pub mod service;
 pub mod shard_repair;
 pub mod store;
+#[cfg(feature = "tokio-runtime")]
+pub mod telemetry;

@@ -13,7 +13,7 @@
 //! digests are XOR-folded over all 32 bytes with no early exit, so neither the position of the
 //! first wrong byte nor the token's length shows in the answer time.
 
-use super::ApiError;
+use super::error::ApiError;
 use axum::http::{HeaderMap, StatusCode, header};
 use std::path::Path;
 

@@ -7,7 +7,7 @@ use crate::api_types::{
     ControlResponse, DelayRequest, InjectedFaults, LinkFaults, LinkRequest, LossRequest,
     PartitionRequest,
 };
-use crate::service::{Faults, LinkFault};
+use crate::faults::{Faults, LinkFault};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
