@@ -1,4 +1,4 @@
-//! No import cycle between the files of `node/src`: each definition lives where everything that
+//! No import cycle between the files of `node/src`, `sim/src` or `scenarios/src`: each definition lives where everything that
 //! uses it can reach it without reaching back. The test reads every `.rs` file, maps each
 //! `crate::…` and `super::…` path (in `use` statements and inline) and each relative `use` of a
 //! child module to the file that defines it, and fails naming a cycle of the resulting graph.
@@ -10,15 +10,9 @@
 //!   it uses the name in its own code (so `pub use child::Type` beside `impl Parent` blocks in
 //!   the child is the module tree, not a cycle).
 //! - Comments and `#[cfg(test)] mod tests` blocks (last in a file) are skipped.
-//!
-//! `sim/src` and `scenarios/src` are printed, not asserted (their own cleanup is later work).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-
-/// Known remaining cycle, owned by the API/service split: `api.rs` and `service.rs` share
-/// types that belong in a file of their own. Exactly this pair is allowed, nothing else.
-const ALLOWED: &[(&str, &str)] = &[];
 
 type Module = Vec<String>;
 
@@ -330,25 +324,18 @@ fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
     state.found
 }
 
-fn allowed(component: &[String]) -> bool {
-    ALLOWED.iter().any(|(a, b)| component.len() == 2 && component[0] == *a && component[1] == *b)
-}
-
 fn cycles_under(root: &Path) -> Vec<Vec<String>> {
     cycles(&Crate::read(root).graph())
 }
 
 #[test]
-fn no_import_cycle_between_files_of_node_src() {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let found = cycles_under(&manifest.join("src"));
-    let forbidden: Vec<&Vec<String>> = found.iter().filter(|c| !allowed(c)).collect();
-    assert!(forbidden.is_empty(), "import cycles in node/src: {forbidden:?}");
-    for other in ["sim/src", "scenarios/src"] {
-        let root = manifest.join("..").join(other);
-        if root.is_dir() {
-            println!("{other}: cycles (informational) {:?}", cycles_under(&root));
-        }
+fn no_import_cycle_between_files_of_node_sim_and_scenarios() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for source in ["node/src", "sim/src", "scenarios/src"] {
+        let root = workspace.join(source);
+        assert!(root.is_dir(), "{} is not a directory", root.display());
+        let found = cycles_under(&root);
+        assert!(found.is_empty(), "import cycles in {source}: {found:?}");
     }
 }
 

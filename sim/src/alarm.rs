@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use crate::runtime::sim_now_us;
+use crate::sim_time::sim_now_us;
 
 /// The last timer registered: its instant (simulated µs since the start) and the task it wakes.
 #[derive(Clone, Default)]

@@ -5,28 +5,13 @@
 //! (`--faults swarm`, after swarm testing: each kind on with probability one half, so that many
 //! seeds explore many combinations instead of every run mixing everything).
 
+pub use crate::config_error::ConfigError;
 use crate::net::NetConfig;
+pub use crate::seed_stream::{derive_seed, stream};
 use crate::selftest::SelfTestBug;
 use std::collections::BTreeSet;
-use vein_node::core::hash::Hash;
 use vein_node::core::params::Params;
 use vein_node::core::random::DetRng;
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ConfigError {
-    #[error("unknown fault kind {name:?} (expected one of {expected})")]
-    UnknownFault { name: String, expected: &'static str },
-    #[error("{field} must be positive")]
-    NotPositive { field: &'static str },
-    #[error("duration {duration_s} s leaves no time after the settle phase of {settle_s} s")]
-    TooShort { duration_s: u64, settle_s: u64 },
-    #[error("latency model {spec:?}: {reason} (expected {})", crate::net::LATENCY_SYNTAX)]
-    Latency { spec: String, reason: String },
-    #[error("{field} must be a probability in [0, 1], not {value}")]
-    Probability { field: &'static str, value: f64 },
-    #[error("rate {text:?} is not a positive number of bytes per second (suffixes k, M, G)")]
-    Rate { text: String },
-}
 
 pub const FAULT_NAMES: &str = "partition, split, cut, kill, skew, jump, loss, latency, \
                                duplicate, reorder, disk, all, none, swarm";
@@ -326,23 +311,6 @@ impl SimConfig {
         }
         line
     }
-}
-
-/// An independent 32-byte seed for a named stream of the simulation (`node` 7's core, the fault
-/// plan, the peer graph...), so adding a consumer never shifts another's randomness.
-pub fn derive_seed(seed: u64, stream: &str, index: u64) -> [u8; 32] {
-    Hash::of_parts(&[
-        b"vein-sim/seed",
-        &seed.to_le_bytes(),
-        stream.as_bytes(),
-        &index.to_le_bytes(),
-    ])
-    .0
-}
-
-/// A seeded random stream.
-pub fn stream(seed: u64, name: &str, index: u64) -> DetRng {
-    DetRng::from_seed(derive_seed(seed, name, index))
 }
 
 #[cfg(test)]

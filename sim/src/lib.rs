@@ -2,7 +2,8 @@
 //! running the unmodified [`vein_node::driver::Driver`] over simulated time, network and disk.
 //!
 //! The pieces, one per module:
-//! - [`config`]: what a run is (seed, nodes, duration, workload, which faults are on).
+//! - [`config`]: what a run is (seed, nodes, duration, workload, which faults are on);
+//!   [`config_error`] why one is refused; [`seed_stream`] the seeded streams it draws from.
 //! - [`disk`]: an in-memory disk per node that survives restarts and loses or tears unsynced
 //!   bytes on a crash.
 //! - [`trace`]: the running BLAKE3 trace hash over every delivered message and every event.
@@ -28,9 +29,11 @@
 
 pub mod checker;
 pub mod config;
+pub mod config_error;
 pub mod disk;
 pub mod faults;
 pub mod net;
+pub mod seed_stream;
 pub mod selftest;
 pub mod shrink;
 pub mod trace;
@@ -43,5 +46,7 @@ pub mod bench;
 pub mod runtime;
 #[cfg(madsim)]
 pub mod scenario_engine;
+#[cfg(madsim)]
+pub mod sim_time;
 #[cfg(madsim)]
 pub mod simulation;

@@ -21,7 +21,9 @@
 //! Every draw comes from the sender's own seeded stream, so a run replays exactly and one node's
 //! traffic never shifts another's randomness.
 
-use crate::config::{ConfigError, stream};
+use crate::config_error::ConfigError;
+pub use crate::config_error::LATENCY_SYNTAX;
+use crate::seed_stream::stream;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use vein_node::core::random::DetRng;
@@ -65,9 +67,6 @@ const GEO_BASE_MS: [[u16; 6]; 6] = [
     [60, 85, 100, 140, 5, 150],
     [100, 70, 140, 55, 150, 5],
 ];
-
-pub const LATENCY_SYNTAX: &str = "constant:ms=M | uniform:min_ms=A,max_ms=B | \
-     lognormal:median_ms=M,sigma=S | geo:regions=N,jitter_ms=J";
 
 /// How long a message spends on a link (before uplink queueing and faults).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -22,6 +22,7 @@
 
 use crate::alarm::Alarm;
 use crate::net::{NetModel, node_index};
+pub use crate::sim_time::sim_now_us;
 use crate::trace::Trace;
 use madsim::time::TimeHandle;
 use std::cmp::Reverse;
@@ -59,11 +60,6 @@ impl Skew {
 /// Simulated time in milliseconds since the simulation started.
 pub fn sim_now_ms() -> u64 {
     TimeHandle::current().elapsed().as_millis() as u64
-}
-
-/// Simulated time in microseconds since the simulation started.
-pub fn sim_now_us() -> u64 {
-    TimeHandle::current().elapsed().as_micros() as u64
 }
 
 #[derive(Clone)]
