@@ -281,7 +281,7 @@ impl SimConfig {
     pub fn replay_command(&self) -> String {
         let mut line = format!(
             "RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p vein-sim \
-             --release -- run --seed {} --nodes {} --duration {} --tx-rate {} --faults {} \
+             --profile sim -- run --seed {} --nodes {} --duration {} --tx-rate {} --faults {} \
              --interval-ms {} --finality {} --peers {} --settle {} --receive-batch {}{}",
             self.seed,
             self.nodes,

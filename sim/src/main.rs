@@ -8,7 +8,7 @@ fn main() {
     eprintln!(
         "vein-sim runs on the madsim deterministic runtime and must be built with it:\n\n  \
          RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim \\\n    \
-         cargo run -p vein-sim --release -- run --seed 1 --nodes 50\n\n\
+         cargo run -p vein-sim --profile sim -- run --seed 1 --nodes 50\n\n\
          (a separate target directory keeps the madsim build from invalidating the normal one)"
     );
     std::process::exit(2);
@@ -66,7 +66,7 @@ Examples:
   vein-sim run --seed 1 --nodes 4 --duration 30 --interval-ms 2000 --finality 3 \\
     --checker-self-test ledger-root
 
-Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p vein-sim --release -- ...";
+Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p vein-sim --profile sim -- ...";
 
     #[derive(Parser)]
     #[command(

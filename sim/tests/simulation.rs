@@ -1,5 +1,5 @@
 //! Whole-network simulations under madsim. Build and run with
-//! `RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/madsim cargo test -p vein-sim --release`.
+//! `RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/madsim cargo test -p vein-sim --profile sim`.
 //! Every test sets its seed explicitly (never MADSIM_TEST_SEED, never the wall clock), and uses
 //! fast checkpoints (2 s, k = 3) so that a minute of simulated time holds many finalisations.
 #![cfg(madsim)]

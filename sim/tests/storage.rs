@@ -6,7 +6,7 @@
 //! retrieves the file over the network (`GetShard`/`Shard`) from k good shards (the cheater's
 //! damaged shard fails the root check).
 //! Build and run: `RUSTFLAGS="--cfg madsim" CARGO_TARGET_DIR=target/madsim cargo test -p vein-sim
-//! --release --test storage`.
+//! --profile sim --test storage`.
 #![cfg(madsim)]
 #![allow(clippy::unwrap_used)] // Test helpers may unwrap: a failure is a test failure.
 
