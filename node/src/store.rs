@@ -250,11 +250,19 @@ pub fn record_kind(kind: u8) -> Option<RecordKind> {
 
 /// Append `record` to `log` in the on-disk format (its id is the checksum's source).
 pub fn append_record(log: &mut Vec<u8>, record: &Record) {
+    let start = log.len();
     log.extend_from_slice(&encode_unit_record(
         kind_byte(record.kind()),
         record.bytes(),
         record.id(),
     ));
+    // Pair assertion with the read side (`replay::open`): what goes to disk decodes back to
+    // exactly this record, cleanly.
+    debug_assert!({
+        let decoded = decode_log(&log[start..]);
+        decoded.end == LogEnd::Clean
+            && decoded.records == [(kind_byte(record.kind()), record.bytes())]
+    });
 }
 
 #[cfg(test)]

@@ -74,6 +74,14 @@ pub async fn open<D: Disk>(disk: &D, path: &str) -> Result<Option<OpenedLog>, St
     let Some(bytes) = disk.read_all(path).await? else { return Ok(None) };
     let file_bytes = bytes.len();
     let (records, valid_len, end) = decode_ranges(&bytes);
+    // Pair assertion with the write side (`append_record`): the records read back re-encode to
+    // exactly the bytes of the valid prefix.
+    debug_assert!(
+        records
+            .iter()
+            .flat_map(|(kind, body)| super::encode_record(*kind, &bytes[body.clone()]))
+            .eq(bytes[..valid_len].iter().copied())
+    );
     match end {
         LogEnd::Clean => {}
         LogEnd::TornTail { offset, torn_bytes } => {

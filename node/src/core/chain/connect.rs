@@ -107,6 +107,12 @@ impl Chain {
                 dag.set_confirmation(unit, None);
             }
         }
+        #[cfg(debug_assertions)]
+        if let Err(violation) = self.ledger.check_invariants() {
+            panic!(
+                "ledger invariant broken after disconnecting to height {fork_height}: {violation}"
+            );
+        }
     }
 
     /// Apply one checkpoint on top of the current head.
@@ -162,6 +168,13 @@ impl Chain {
                 forfeited: settlement.forfeited,
                 closed: settlement.closed,
             });
+        }
+        #[cfg(debug_assertions)]
+        if let Err(violation) = self.ledger.check_invariants() {
+            panic!(
+                "ledger invariant broken after connecting height {}: {violation}",
+                header.height
+            );
         }
         let supply = self.ledger.supply();
         self.active.push_back(Link {

@@ -210,6 +210,7 @@ impl Chain {
     /// and return false.
     fn switch_to(&mut self, fork_height: u64, branch: &[Header], dag: &mut Dag) -> bool {
         let old_head = self.head().id;
+        let old_weight = self.head().cumulative_weight;
         let old_height = self.height();
         let old_branch: Vec<Header> = ((fork_height + 1)..=old_height)
             .filter_map(|height| self.active_at(height))
@@ -239,6 +240,13 @@ impl Chain {
         }
         self.epoch += 1;
         let head = self.head().clone();
+        // Fork choice only leaves the head for a candidate ranked before it: never a lighter one.
+        debug_assert!(
+            head.cumulative_weight >= old_weight,
+            "head weight fell from {old_weight} to {} at a switch to height {}",
+            head.cumulative_weight,
+            head.height
+        );
         if fork_height < old_height {
             self.events.push(Event::Reorg {
                 depth: old_height - fork_height,
