@@ -50,6 +50,11 @@ impl Node {
         let cache = self.config.unit_cache.as_ref();
         let mut units: BTreeMap<Hash, Arc<Unit>> = BTreeMap::new();
         for (_, bytes) in messages {
+            // An envelope the cache knows is a unit some node already verified: the one-by-one
+            // path takes it from there without hashing or verifying it again.
+            if cache.is_some_and(|cache| cache.unit_for_envelope(bytes).is_some()) {
+                continue;
+            }
             let Some(UnitBytes::Transaction(body)) = Message::peek_unit(bytes) else {
                 continue;
             };
