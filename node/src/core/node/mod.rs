@@ -302,11 +302,15 @@ impl Node {
         self.stats.units_pruned += report.units as u64;
     }
 
+    /// The next effect to perform ([`crate::pump::drain`] takes them all); an output taken and
+    /// dropped is an effect lost (a send, a record, a sync before a final).
+    #[must_use = "an output taken from the core must be performed"]
     pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()
     }
 
     /// The next time `on_tick` has work to do.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<u64> {
         let forge = self.forge.as_ref().map(|forge| match self.forge_is_premature(forge.at_ms) {
             Some(settled_ms) => settled_ms,
