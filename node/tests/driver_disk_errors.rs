@@ -4,9 +4,7 @@
 //! jumps to each wake-up time, so minutes of chain time take milliseconds.
 #![allow(clippy::unwrap_used)]
 
-use std::future::{Future, pending, ready};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::future::{Future, ready};
 use std::sync::{Arc, Mutex};
 use vein_node::core::events::Event;
 use vein_node::core::node::NodeConfig;
@@ -14,48 +12,11 @@ use vein_node::core::params::Params;
 use vein_node::core::poc::ModelPlots;
 use vein_node::driver::{CollectEvents, Driver, DriverError, SharedEvents};
 use vein_node::localnet::model_genesis;
-use vein_node::runtime::{Clock, Disk, DiskError, NetError, Network};
+use vein_node::runtime::{Clock, Disk, DiskError, NetError};
 
-/// Time moves only when the driver sleeps: straight to the wake-up time.
-#[derive(Clone, Default)]
-struct VirtualClock(Arc<AtomicU64>);
-
-impl Clock for VirtualClock {
-    fn now_ms(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-
-    fn sleep_until(&self, at_ms: u64) -> impl Future<Output = ()> + Send {
-        self.0.fetch_max(at_ms, Ordering::SeqCst);
-        ready(())
-    }
-}
-
-/// No peers; closes once the clock passes `until_ms`, which ends `Driver::run`.
-struct Alone {
-    clock: VirtualClock,
-    until_ms: u64,
-}
-
-impl Network for Alone {
-    fn local_addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], 1))
-    }
-
-    async fn send(&self, _to: SocketAddr, _bytes: Arc<Vec<u8>>) -> Result<(), NetError> {
-        Ok(())
-    }
-
-    fn recv(&self) -> impl Future<Output = Result<(SocketAddr, Vec<u8>), NetError>> + Send {
-        let closed = self.clock.now_ms() > self.until_ms;
-        async move {
-            if closed {
-                return Err(NetError::Closed);
-            }
-            pending().await
-        }
-    }
-}
+#[path = "common/lone_driver.rs"]
+mod lone_driver;
+use lone_driver::{Alone, VirtualClock};
 
 #[derive(Default)]
 struct Files {

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
-use std::future::{Future, pending, ready};
+use std::future::pending;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -25,46 +25,9 @@ use vein_node::store::{self, LogEnd};
 
 const SHARDS_PATH: &str = "shards.log";
 
-/// Time moves only when the driver sleeps: straight to the wake-up time.
-#[derive(Clone, Default)]
-struct VirtualClock(Arc<AtomicU64>);
-
-impl Clock for VirtualClock {
-    fn now_ms(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-
-    fn sleep_until(&self, at_ms: u64) -> impl Future<Output = ()> + Send {
-        self.0.fetch_max(at_ms, Ordering::SeqCst);
-        ready(())
-    }
-}
-
-/// No peers; closes once the clock passes `until_ms` (which ends `Driver::run`), or never.
-struct Alone {
-    clock: VirtualClock,
-    until_ms: u64,
-}
-
-impl Network for Alone {
-    fn local_addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], 1))
-    }
-
-    async fn send(&self, _to: SocketAddr, _bytes: Arc<Vec<u8>>) -> Result<(), NetError> {
-        Ok(())
-    }
-
-    fn recv(&self) -> impl Future<Output = Result<(SocketAddr, Vec<u8>), NetError>> + Send {
-        let closed = self.clock.now_ms() > self.until_ms;
-        async move {
-            if closed {
-                return Err(NetError::Closed);
-            }
-            pending().await
-        }
-    }
-}
+#[path = "common/lone_driver.rs"]
+mod lone_driver;
+use lone_driver::{Alone, VirtualClock};
 
 /// `FsDisk` whose next append to the shard log, once armed, writes half its bytes and fails
 /// (a short write, as a full disk or an I/O error leaves it).
