@@ -14,6 +14,11 @@
 //! verified as one batch): production takes [`RECEIVE_BATCH_PRODUCTION`], the simulator draws
 //! it from its seed, and the code path is the same for every size.
 //!
+//! A challenge is scanned off the executor ([`Blocking::run_blocking`]: tokio's blocking pool in
+//! production, in place in the simulator), between the drain that asked for it and the turn's
+//! flush; its outputs join the same turn. The driver's own task waits for the scan, as it
+//! always did; the tasks beside it (the API, the network) no longer do.
+//!
 //! A disk error stops the driver (`run` returns [`DriverError::Disk`]) before the event that
 //! needed the write is reported: after a failed append the log may end in a torn record and
 //! later records would sit behind it, and after a failed sync the data is not durable, so going
@@ -28,8 +33,8 @@ use crate::core::params::GenesisError;
 use crate::core::poc::{Challenge, PocProof, Prover};
 use crate::core::record::Record;
 use crate::core::transaction::Transaction;
-use crate::pump::{self, Environment};
-use crate::runtime::{Clock, Disk, DiskError, NetError, Network};
+use crate::pump::{self, Answer, Environment};
+use crate::runtime::{Blocking, Clock, Disk, DiskError, NetError, Network};
 use crate::store;
 use crate::store::replay::StoreError;
 use futures::channel::{mpsc, oneshot};
@@ -120,13 +125,22 @@ impl From<StoreError> for DriverError {
     }
 }
 
-pub struct Driver<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink> {
+pub struct Driver<
+    C: Clock,
+    N: Network,
+    D: Disk,
+    P: Prover + Send + 'static,
+    S: EventSink,
+    B: Blocking,
+> {
     node: Node,
     clock: C,
     net: N,
     disk: D,
-    prover: P,
+    /// Away (`None`) only while a scan holds it on the blocking side.
+    prover: Option<P>,
     sink: S,
+    blocking: B,
     peer_ids: BTreeMap<SocketAddr, PeerId>,
     peer_addrs: Vec<SocketAddr>,
     commands: mpsc::Receiver<Command>,
@@ -153,6 +167,8 @@ struct Turn {
     sync: bool,
     /// The turn's events, reported once its records are written (and synced, if asked).
     events: Vec<Event>,
+    /// Challenges to scan before the turn is flushed, in the order the core asked.
+    challenges: Vec<Challenge>,
 }
 
 enum NetAction {
@@ -160,15 +176,14 @@ enum NetAction {
     Disconnect(PeerId),
 }
 
-/// The driver's [`Environment`] during one drain: proofs are immediate; the network, the disk
-/// and the sink are buffered in the [`Turn`].
-struct TurnEnv<'a, C: Clock, P: Prover> {
+/// The driver's [`Environment`] during one drain: everything is buffered in the [`Turn`],
+/// challenges included (scanned after the drain, off the executor).
+struct TurnEnv<'a, C: Clock> {
     clock: &'a C,
-    prover: &'a mut P,
     turn: &'a mut Turn,
 }
 
-impl<C: Clock, P: Prover> Environment for TurnEnv<'_, C, P> {
+impl<C: Clock> Environment for TurnEnv<'_, C> {
     fn now_ms(&self) -> u64 {
         self.clock.now_ms()
     }
@@ -189,8 +204,9 @@ impl<C: Clock, P: Prover> Environment for TurnEnv<'_, C, P> {
         self.turn.sync = true;
     }
 
-    fn prove(&mut self, challenge: &Challenge) -> Option<(PocProof, u64)> {
-        pump::best_proof(self.prover, challenge)
+    fn prove(&mut self, challenge: &Challenge) -> Answer {
+        self.turn.challenges.push(*challenge);
+        Answer::Later
     }
 
     fn event(&mut self, event: Event) {
@@ -293,19 +309,26 @@ impl DriverHandle {
     }
 }
 
-impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
-    Driver<C, N, D, P, S>
+/// What a driver runs on: one implementation of each `crate::runtime` trait.
+pub struct Primitives<C, N, D, B> {
+    pub clock: C,
+    pub net: N,
+    pub disk: D,
+    pub blocking: B,
+}
+
+impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink, B: Blocking>
+    Driver<C, N, D, P, S, B>
 {
     /// Build the core, replay the store, and connect to the initial peers.
     pub async fn start(
         config: NodeConfig,
         peers: Vec<SocketAddr>,
-        clock: C,
-        net: N,
-        disk: D,
+        runtime: Primitives<C, N, D, B>,
         prover: P,
         sink: S,
-    ) -> Result<(Driver<C, N, D, P, S>, DriverHandle), DriverError> {
+    ) -> Result<(Driver<C, N, D, P, S, B>, DriverHandle), DriverError> {
+        let Primitives { clock, net, disk, blocking } = runtime;
         let node = Node::new(config)?;
         let (sender, commands) = mpsc::channel(1024);
         let mut driver = Driver {
@@ -313,8 +336,9 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
             clock,
             net,
             disk,
-            prover,
+            prover: Some(prover),
             sink,
+            blocking,
             peer_ids: BTreeMap::new(),
             peer_addrs: Vec::new(),
             commands,
@@ -422,9 +446,18 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
 
     /// Perform every pending output of the core; stops at the first disk error.
     async fn flush(&mut self) -> Result<(), DriverError> {
-        let mut env =
-            TurnEnv { clock: &self.clock, prover: &mut self.prover, turn: &mut self.turn };
-        pump::drain(&mut self.node, &mut env);
+        loop {
+            pump::drain(&mut self.node, &mut TurnEnv { clock: &self.clock, turn: &mut self.turn });
+            if self.turn.challenges.is_empty() {
+                break;
+            }
+            let challenges = std::mem::take(&mut self.turn.challenges);
+            let answers = self.scan(challenges).await;
+            let now = self.clock.now_ms();
+            for (challenge, best) in answers {
+                self.node.on_proof(now, challenge, best);
+            }
+        }
         for action in std::mem::take(&mut self.turn.net) {
             match action {
                 NetAction::Send(to, bytes) => {
@@ -449,6 +482,33 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink>
             self.sink.on_event(now, &event);
         }
         Ok(())
+    }
+
+    /// The best proof for each challenge, scanned on the runtime's blocking side (the prover
+    /// travels there and back).
+    async fn scan(
+        &mut self,
+        challenges: Vec<Challenge>,
+    ) -> Vec<(Challenge, Option<(PocProof, u64)>)> {
+        let Some(mut prover) = self.prover.take() else {
+            // Unreachable: the prover is only away during this call, which the driver awaits.
+            return challenges.into_iter().map(|challenge| (challenge, None)).collect();
+        };
+        let (prover, answers) = self
+            .blocking
+            .run_blocking(move || {
+                let answers = challenges
+                    .into_iter()
+                    .map(|challenge| {
+                        let best = pump::best_proof(&mut prover, &challenge);
+                        (challenge, best)
+                    })
+                    .collect::<Vec<_>>();
+                (prover, answers)
+            })
+            .await;
+        self.prover = Some(prover);
+        answers
     }
 
     /// Append the records of this turn, if any, as one write.

@@ -9,7 +9,7 @@ use crate::core::hash::Hash;
 use crate::core::node::{Node, NodeConfig, PeerId};
 use crate::core::params::{Genesis, GenesisError, Params};
 use crate::core::poc::retarget::initial_base_target;
-use crate::core::poc::{Challenge, ModelPlots, PocMode, PocProof, Prover};
+use crate::core::poc::{Challenge, ModelPlots, PocMode, Prover};
 use crate::core::random::DetRng;
 use crate::core::record::Record;
 use crate::pump::{self, Environment};
@@ -132,8 +132,10 @@ impl Environment for NodeEnv<'_> {
 
     fn sync_before_final(&mut self) {}
 
-    fn prove(&mut self, challenge: &Challenge) -> Option<(PocProof, u64)> {
-        self.prover.as_mut().and_then(|prover| pump::best_proof(prover.as_mut(), challenge))
+    fn prove(&mut self, challenge: &Challenge) -> pump::Answer {
+        pump::Answer::Now(
+            self.prover.as_mut().and_then(|prover| pump::best_proof(prover.as_mut(), challenge)),
+        )
     }
 
     fn event(&mut self, event: Event) {

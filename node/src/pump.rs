@@ -4,8 +4,12 @@
 //! report an event); [`drain`] decides what each output means.
 //!
 //! Model: `drain` is synchronous and takes every output the core has queued, in order. A
-//! challenge is answered at once (`Environment::prove`, then `Node::on_proof` at the
-//! environment's time), which may queue more outputs; those are taken in the same call. An
+//! challenge is answered at once (`Environment::prove` gives [`Answer::Now`], then
+//! `Node::on_proof` at the environment's time), which may queue more outputs; those are taken
+//! in the same call. An environment that scans plots off its executor (the driver) answers
+//! [`Answer::Later`] and calls `Node::on_proof` itself once the scan is done, then drains
+//! again: the core queues `on_proof`'s outputs behind every output already queued either way,
+//! so both give the same order. An
 //! environment whose primitives are asynchronous (the driver's network and disk) buffers them
 //! and performs them after `drain` returns, in an order that keeps the outputs' promises:
 //! records are appended in the order they came, and nothing after a `sync_before_final` is
@@ -29,10 +33,19 @@ pub trait Environment {
     fn persist(&mut self, record: Record);
     /// Make every record persisted so far durable before any later event is reported.
     fn sync_before_final(&mut self);
-    /// The best proof of space for `challenge` (`None`: none, or the prover failed).
-    fn prove(&mut self, challenge: &Challenge) -> Option<(PocProof, u64)>;
+    /// The best proof of space for `challenge` now, or a promise to answer it later.
+    fn prove(&mut self, challenge: &Challenge) -> Answer;
     /// Report an event (logs, metrics, checkers); dropping it changes nothing.
     fn event(&mut self, event: Event);
+}
+
+/// An environment's answer to a challenge.
+#[derive(Debug)]
+pub enum Answer {
+    /// The best proof of space (`None`: none, or the prover failed).
+    Now(Option<(PocProof, u64)>),
+    /// The environment scans later and calls `Node::on_proof` with the result itself.
+    Later,
 }
 
 /// Perform every output `node` has queued through `env`, answering challenges as they come.
@@ -42,8 +55,9 @@ pub fn drain(node: &mut Node, env: &mut impl Environment) {
             Output::Send { to, bytes } => env.send(to, bytes),
             Output::Disconnect { peer } => env.disconnect(peer),
             Output::Challenge(challenge) => {
-                let best = env.prove(&challenge);
-                node.on_proof(env.now_ms(), challenge, best);
+                if let Answer::Now(best) = env.prove(&challenge) {
+                    node.on_proof(env.now_ms(), challenge, best);
+                }
             }
             Output::Persist(record) => env.persist(record),
             Output::SyncBeforeFinal => env.sync_before_final(),
@@ -133,9 +147,9 @@ impl Environment for Collect {
         self.outputs.push(Output::SyncBeforeFinal);
     }
 
-    fn prove(&mut self, challenge: &Challenge) -> Option<(PocProof, u64)> {
+    fn prove(&mut self, challenge: &Challenge) -> Answer {
         self.outputs.push(Output::Challenge(*challenge));
-        self.prover.as_mut().and_then(|prover| best_proof(prover.as_mut(), challenge))
+        Answer::Now(self.prover.as_mut().and_then(|prover| best_proof(prover.as_mut(), challenge)))
     }
 
     fn event(&mut self, event: Event) {

@@ -4,18 +4,55 @@
 //! them and so runs unmodified in both places; the core sees none of it.
 //!
 //! The traits are deliberately small (after commonware's runtime): a clock with a sleep, a
-//! datagram-style network addressed by socket address, and an append-only disk with explicit
-//! sync so that crash semantics (what survives a power cut) are part of the contract.
+//! datagram-style network addressed by socket address, an append-only disk with explicit
+//! sync so that crash semantics (what survives a power cut) are part of the contract, and a
+//! place to run work that must not hold up the executor (a plot scan).
+//!
+//! Each contract is written down once as executable checks in [`conformance`], run over every
+//! implementation: tokio and std::fs here, the simulated clock and disk (with and without
+//! injected faults) in vein-sim, and the test doubles in node/tests.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// Milliseconds since the runtime's epoch (process start in production, simulation start in the
-/// simulator). Monotone non-decreasing.
+/// The node's one clock: both its timer and the source of the timestamps it writes into
+/// transactions and checkpoints, so the two can never disagree.
+///
+/// Contract (checked by [`conformance::clock`]):
+/// - `now_ms` is milliseconds on the network's timeline (the Unix epoch in production, so
+///   timestamps agree across machines and restarts; the simulation's start in the simulator);
+/// - it is monotone non-decreasing for the life of the value and its clones, whatever the
+///   machine's wall clock does (a stepped wall clock shows as a clock that ran fast or slow,
+///   never as time going back);
+/// - `sleep_until(at)` completes, and once it has, `now_ms() >= at`.
 pub trait Clock: Clone + Send + Sync + 'static {
     fn now_ms(&self) -> u64;
     fn sleep_until(&self, at_ms: u64) -> impl Future<Output = ()> + Send;
+}
+
+/// Where CPU- or disk-bound work runs so that it does not hold up the tasks sharing the
+/// executor (the API, the network). The result is the same wherever it runs; only the
+/// scheduling differs, which is why the simulator may run it in place.
+pub trait Blocking: Send + Sync + 'static {
+    fn run_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> impl Future<Output = T> + Send;
+}
+
+/// Runs blocking work in place, on the caller's task: for the simulator (one thread, and the
+/// order of everything must follow from the seed) and for tests.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InPlace;
+
+impl Blocking for InPlace {
+    async fn run_blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
+        work()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,6 +97,13 @@ pub enum DiskError {
 
 /// Append-only files. Data appended but not yet synced may be lost (or torn) by a crash; data
 /// that was synced survives.
+///
+/// Contract (checked by [`conformance::disk`] and, for a disk that fails on purpose,
+/// [`conformance::faulty_disk`]):
+/// - a file never written reads as `None`; files are independent of each other;
+/// - reads see every byte appended so far, synced or not, in order;
+/// - an append that fails may have written a prefix of its bytes and nothing else;
+/// - `truncate(len)` keeps exactly the first `len` bytes, and later appends follow them.
 pub trait Disk: Send + Sync + 'static {
     fn read_all(
         &self,
@@ -79,6 +123,7 @@ pub trait Disk: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), DiskError>> + Send;
 }
 
+pub mod conformance;
 #[cfg(feature = "tokio-runtime")]
 pub mod tcp;
 #[cfg(feature = "tokio-runtime")]

@@ -7,10 +7,10 @@ use crate::core::crypto::Keypair;
 use crate::core::hash::Hash;
 use crate::core::node::NodeConfig;
 use crate::core::poc::{PlotReader, PlotSet};
-use crate::driver::{Driver, DriverError};
+use crate::driver::{Driver, DriverError, Primitives};
 pub use crate::faults::{Faults, FaultyNetwork, HeardFrom, LinkFault, SharedFaults};
 use crate::genesis_file::{GenesisFile, GenesisFileError};
-use crate::runtime::tokio_impl::{FsDisk, TcpLimits, TcpNetwork, TokioClock};
+use crate::runtime::tokio_impl::{FsDisk, TcpLimits, TcpNetwork, TokioBlocking, TokioClock};
 use crate::runtime::{NetError, Network};
 pub use crate::telemetry::{SharedTelemetry, Telemetry, TelemetrySink, TxTimes};
 use std::fs::File;
@@ -143,9 +143,12 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
     let (driver, handle) = Driver::start(
         config,
         options.peers.clone(),
-        TokioClock,
-        net,
-        FsDisk::new(&options.data),
+        Primitives {
+            clock: TokioClock,
+            net,
+            disk: FsDisk::new(&options.data),
+            blocking: TokioBlocking,
+        },
         prover,
         TelemetrySink(telemetry.clone()),
     )

@@ -10,9 +10,9 @@ use vein_node::core::events::Event;
 use vein_node::core::node::NodeConfig;
 use vein_node::core::params::Params;
 use vein_node::core::poc::ModelPlots;
-use vein_node::driver::{CollectEvents, Driver, DriverError, SharedEvents};
+use vein_node::driver::{CollectEvents, Driver, DriverError, Primitives, SharedEvents};
 use vein_node::localnet::model_genesis;
-use vein_node::runtime::{Clock, Disk, DiskError, NetError};
+use vein_node::runtime::{Clock, Disk, DiskError, InPlace, NetError};
 
 #[path = "common/lone_driver.rs"]
 mod lone_driver;
@@ -112,9 +112,7 @@ async fn run(
     let result = match Driver::start(
         config,
         Vec::new(),
-        clock,
-        net,
-        disk,
+        Primitives { clock, net, disk, blocking: InPlace },
         prover,
         CollectEvents(events.clone()),
     )

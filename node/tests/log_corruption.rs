@@ -16,10 +16,10 @@ use vein_node::core::hash::Hash;
 use vein_node::core::node::NodeConfig;
 use vein_node::core::params::{Genesis, Params};
 use vein_node::core::poc::ModelPlots;
-use vein_node::driver::{Driver, DriverError, NoEvents, STORE_PATH};
+use vein_node::driver::{Driver, DriverError, NoEvents, Primitives, STORE_PATH};
 use vein_node::localnet::model_genesis;
-use vein_node::runtime::tokio_impl::{FsDisk, TokioClock};
-use vein_node::runtime::{Clock, Disk, DiskError, NetError, Network};
+use vein_node::runtime::tokio_impl::{FsDisk, TokioBlocking, TokioClock};
+use vein_node::runtime::{Clock, Disk, DiskError, InPlace, NetError, Network};
 use vein_node::store::replay::StoreError;
 use vein_node::store::{self, LogEnd};
 
@@ -64,7 +64,7 @@ fn genesis() -> (Arc<Genesis>, Vec<Keypair>) {
     (Arc::new(genesis), keys)
 }
 
-type TestDriver<D> = Driver<VirtualClock, Alone, D, ModelPlots, NoEvents>;
+type TestDriver<D> = Driver<VirtualClock, Alone, D, ModelPlots, NoEvents, InPlace>;
 
 /// Start the one node on `disk`, mining, its network closing at `until_ms`.
 async fn start<D: Disk>(
@@ -76,7 +76,8 @@ async fn start<D: Disk>(
     let config = NodeConfig::new(genesis, keys[0].clone(), [7; 32]);
     let prover = ModelPlots { account: keys[0].account(), nonces: 1_000 };
     let net = Alone { clock: clock.clone(), until_ms };
-    Driver::start(config, Vec::new(), clock.clone(), net, disk, prover, NoEvents).await
+    let runtime = Primitives { clock: clock.clone(), net, disk, blocking: InPlace };
+    Driver::start(config, Vec::new(), runtime, prover, NoEvents).await
 }
 
 /// No peers, never closes (the storage tests end the driver with a shutdown).
@@ -96,7 +97,7 @@ impl Network for Silent {
     }
 }
 
-type StorageDriver<D> = Driver<TokioClock, Silent, D, ModelPlots, NoEvents>;
+type StorageDriver<D> = Driver<TokioClock, Silent, D, ModelPlots, NoEvents, TokioBlocking>;
 
 /// A storage node that does not mine, on the real clock (its driver waits between turns).
 async fn start_storage<D: Disk>(
@@ -105,7 +106,8 @@ async fn start_storage<D: Disk>(
     let (genesis, keys) = genesis();
     let config = NodeConfig::new(genesis, keys[0].clone(), [8; 32]);
     let prover = ModelPlots { account: keys[0].account(), nonces: 0 };
-    Driver::start(config, Vec::new(), TokioClock, Silent, disk, prover, NoEvents).await
+    let runtime = Primitives { clock: TokioClock, net: Silent, disk, blocking: TokioBlocking };
+    Driver::start(config, Vec::new(), runtime, prover, NoEvents).await
 }
 
 /// Mine for a minute of virtual time: `units.log` then holds hundreds of records.

@@ -9,9 +9,9 @@ use vein_node::core::node::NodeConfig;
 use vein_node::core::params::Params;
 use vein_node::core::poc::ModelPlots;
 use vein_node::core::storage::{OwnerKey, prepare_file, recover_file};
-use vein_node::driver::{Driver, NoEvents};
+use vein_node::driver::{Driver, NoEvents, Primitives};
 use vein_node::localnet::model_genesis;
-use vein_node::runtime::tokio_impl::{FsDisk, TcpNetwork, TokioClock};
+use vein_node::runtime::tokio_impl::{FsDisk, TcpNetwork, TokioBlocking, TokioClock};
 use vein_node::runtime::{Clock, Network};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -32,7 +32,8 @@ async fn shards_survive_a_restart_and_are_fetched_over_the_network() {
         let config = NodeConfig::new(genesis.clone(), keys[index].clone(), [index as u8; 32]);
         let prover = ModelPlots { account: keys[index].account(), nonces: 0 };
         let disk = FsDisk::new(directory.path().join(if index == 1 { "holder" } else { "owner" }));
-        Driver::start(config, peers, TokioClock, net, disk, prover, NoEvents)
+        let runtime = Primitives { clock: TokioClock, net, disk, blocking: TokioBlocking };
+        Driver::start(config, peers, runtime, prover, NoEvents)
     };
     let net = TcpNetwork::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let (driver, handle) = start(1, net, Vec::new()).await.unwrap();

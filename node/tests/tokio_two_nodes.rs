@@ -8,9 +8,9 @@ use vein_node::core::events::Event;
 use vein_node::core::node::NodeConfig;
 use vein_node::core::params::Params;
 use vein_node::core::poc::ModelPlots;
-use vein_node::driver::{CollectEvents, Driver};
+use vein_node::driver::{CollectEvents, Driver, Primitives};
 use vein_node::localnet::model_genesis;
-use vein_node::runtime::tokio_impl::{FsDisk, TcpNetwork, TokioClock};
+use vein_node::runtime::tokio_impl::{FsDisk, TcpNetwork, TokioBlocking, TokioClock};
 use vein_node::runtime::{Clock, Network};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,9 +34,12 @@ async fn two_nodes_on_loopback_confirm_transfers() {
         let (driver, handle) = Driver::start(
             config,
             vec![addresses[1 - index]],
-            TokioClock,
-            net,
-            FsDisk::new(directory.path().join(format!("node{index}"))),
+            Primitives {
+                clock: TokioClock,
+                net,
+                disk: FsDisk::new(directory.path().join(format!("node{index}"))),
+                blocking: TokioBlocking,
+            },
             prover,
             CollectEvents(collected.clone()),
         )

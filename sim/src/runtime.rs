@@ -94,10 +94,20 @@ impl Clock for SimClock {
         // Measured against the unclamped clock: after a backward jump the clamped clock stands
         // still, and `at_ms` is reached when the raw clock gets there, i.e. at simulated time
         // `at_ms - offset`. An absolute instant, so that every turn of the driver's loop waiting
-        // for the same `at_ms` shares one timer.
-        let simulated_ms = (i128::from(at_ms) - i128::from(self.skew.offset_ms()))
-            .clamp(0, i128::from(u64::MAX / 1_000));
-        self.alarm.until(simulated_ms as u64 * 1_000)
+        // for the same `at_ms` shares one timer. The offset may move back during the sleep (the
+        // skew fault): then the instant reached is not yet `at_ms` on this clock, and the
+        // contract (`now_ms() >= at_ms` on waking) asks for another sleep to the new instant.
+        let clock = self.clone();
+        async move {
+            loop {
+                let simulated_ms = (i128::from(at_ms) - i128::from(clock.skew.offset_ms()))
+                    .clamp(0, i128::from(u64::MAX / 1_000));
+                clock.alarm.until(simulated_ms as u64 * 1_000).await;
+                if clock.now_ms() >= at_ms {
+                    return;
+                }
+            }
+        }
     }
 }
 

@@ -38,7 +38,7 @@ use vein_node::core::events::Event;
 use vein_node::core::hash::Hash;
 use vein_node::core::node::{Node, NodeConfig, PeerId, Policy};
 use vein_node::core::params::GenesisError;
-use vein_node::core::poc::{Challenge, ModelPlots, PocProof};
+use vein_node::core::poc::{Challenge, ModelPlots};
 use vein_node::core::random::DetRng;
 use vein_node::core::record::Record;
 use vein_node::core::storage::{OwnerKey, StorePut};
@@ -234,8 +234,8 @@ impl Environment for TaskEnv<'_> {
 
     fn sync_before_final(&mut self) {}
 
-    fn prove(&mut self, challenge: &Challenge) -> Option<(PocProof, u64)> {
-        pump::best_proof(self.prover, challenge)
+    fn prove(&mut self, challenge: &Challenge) -> pump::Answer {
+        pump::Answer::Now(pump::best_proof(self.prover, challenge))
     }
 
     fn event(&mut self, event: Event) {

@@ -47,7 +47,8 @@ use vein_node::core::node::NodeConfig;
 use vein_node::core::params::{Genesis, GenesisError};
 use vein_node::core::poc::retarget::initial_base_target;
 use vein_node::core::poc::{ModelPlots, PocMode};
-use vein_node::driver::{Driver, DriverError, DriverHandle, EventSink};
+use vein_node::driver::{Driver, DriverError, DriverHandle, EventSink, Primitives};
+use vein_node::runtime::InPlace;
 use vein_reports::metrics::{RunMetrics, Violation as ReportViolation};
 
 /// How long the operator waits before restarting a node that stopped on a disk error.
@@ -321,9 +322,7 @@ async fn run_node(spec: Arc<NodeSpec>, shared: Arc<Shared>) {
     let result = match Driver::start(
         config,
         spec.peers.clone(),
-        clock,
-        net,
-        spec.disk.clone(),
+        Primitives { clock, net, disk: spec.disk.clone(), blocking: InPlace },
         prover,
         sink,
     )

@@ -26,7 +26,8 @@ use vein_node::core::storage::{
     OwnerKey, StorePut, assign, challenge_indices, prepare_file, recover_file,
 };
 use vein_node::core::storage_node::FileRequest;
-use vein_node::driver::{Driver, DriverHandle, NoEvents};
+use vein_node::driver::{Driver, DriverHandle, NoEvents, Primitives};
+use vein_node::runtime::InPlace;
 use vein_sim::disk::SimDisk;
 use vein_sim::net::{NetConfig, NetModel};
 use vein_sim::runtime::{SharedNet, SimClock, SimNet, SimNetwork, Skew, sim_now_ms};
@@ -68,10 +69,8 @@ async fn run_node(spec: Arc<Spec>) {
     let peers: Vec<SocketAddr> = (0..NODES).filter(|i| *i != spec.index).map(node_addr).collect();
     let prover = ModelPlots { account: spec.key.account(), nonces: spec.capacity };
     let clock = SimClock::new(Arc::new(Skew::default()));
-    let (driver, handle) =
-        Driver::start(config, peers, clock, net, spec.disk.clone(), prover, NoEvents)
-            .await
-            .unwrap();
+    let runtime = Primitives { clock, net, disk: spec.disk.clone(), blocking: InPlace };
+    let (driver, handle) = Driver::start(config, peers, runtime, prover, NoEvents).await.unwrap();
     *spec.handle.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
     let _ = driver.run().await;
 }
