@@ -24,6 +24,9 @@
 //! later records would sit behind it, and after a failed sync the data is not durable, so going
 //! on would report finality the store cannot back. Fail-stop leaves recovery to the restart,
 //! whose replay cuts a torn tail and resumes from what the log holds (peers supply the rest).
+// The runtime seam, the pump and the driver are what an embedder programs against: every
+// public item is documented.
+#![warn(missing_docs)]
 
 use crate::core::crypto::AccountId;
 use crate::core::events::Event;
@@ -45,6 +48,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::Poll;
 
+/// The unit log: every accepted unit and checkpoint, replayed on restart.
 pub const STORE_PATH: &str = "units.log";
 /// Shards kept for others (docs/storage.md): survive restarts like the units.
 const SHARDS_PATH: &str = "shards.log";
@@ -59,19 +63,29 @@ pub const RECEIVE_BATCH_PRODUCTION: usize = 64;
 
 /// Requests from the local operator, API or simulator.
 pub enum Command {
+    /// Pay `amount` to `to` from the node's own account (the node signs).
     Transfer {
+        /// The recipient.
         to: AccountId,
+        /// Tokens moved.
         amount: u64,
+        /// The fee offered.
         fee: u64,
+        /// The new unit's id, or why the core refused it.
         reply: oneshot::Sender<Result<Hash, RejectReason>>,
     },
+    /// Admit a transaction a client signed.
     Submit {
+        /// The signed transaction.
         tx: Transaction,
+        /// Its id, or why the core refused it.
         reply: oneshot::Sender<Result<Hash, RejectReason>>,
     },
     /// Submit many signed transactions in order; one outcome per transaction.
     SubmitBatch {
+        /// The signed transactions, in submission order.
         txs: Vec<Transaction>,
+        /// One outcome per transaction, in the same order.
         reply: oneshot::Sender<Vec<Result<Hash, RejectReason>>>,
     },
     /// Run a read-only query against the core (status pages, checkers).
@@ -82,17 +96,25 @@ pub enum Command {
     /// Keep shard `shard_index` of `file_id` for its owner: written and synced to the shard log
     /// before the reply, then handed to the core, which proves it from then on.
     StoreShard {
+        /// The storage contract's file.
         file_id: Hash,
+        /// Which of the file's shards.
         shard_index: u8,
+        /// The shard's bytes (ciphertext).
         bytes: Vec<u8>,
+        /// Durable, or the disk error that stopped it.
         reply: oneshot::Sender<Result<(), DiskError>>,
     },
+    /// Connect to a peer by its listening address.
     AddPeer(SocketAddr),
+    /// Stop the driver: `run` returns after the current turn's outputs are performed.
     Shutdown,
 }
 
 /// Where events go (logs, metrics, the simulator's checkers).
 pub trait EventSink: Send + 'static {
+    /// One event, at the node's clock reading `now_ms`, after the records of its turn are
+    /// written (and synced, for a final checkpoint).
     fn on_event(&mut self, now_ms: u64, event: &Event);
 }
 
@@ -103,15 +125,19 @@ impl EventSink for NoEvents {
     fn on_event(&mut self, _now_ms: u64, _event: &Event) {}
 }
 
+/// Why a driver did not start, or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
+    /// The genesis in the node's configuration is invalid.
     #[error("invalid genesis: {0}")]
     Genesis(#[from] GenesisError),
+    /// A disk operation failed: the driver stops before reporting what needed it.
     #[error("store: {0}")]
     Disk(#[from] DiskError),
     /// A log was damaged in a way a crash cannot explain; the node refuses to start.
     #[error("store: {0}")]
     Store(StoreError),
+    /// The network failed or closed.
     #[error("network: {0}")]
     Net(#[from] NetError),
 }
@@ -125,6 +151,7 @@ impl From<StoreError> for DriverError {
     }
 }
 
+/// A node running on a runtime: see the module documentation.
 pub struct Driver<
     C: Clock,
     N: Network,
@@ -221,11 +248,13 @@ pub struct DriverHandle {
 }
 
 impl DriverHandle {
+    /// Queue `command`; `false` if the driver is gone.
     pub async fn send(&self, command: Command) -> bool {
         let mut sender = self.sender.clone();
         futures::SinkExt::send(&mut sender, command).await.is_ok()
     }
 
+    /// [`Command::Transfer`]; `None` if the driver is gone.
     pub async fn transfer(
         &self,
         to: AccountId,
@@ -239,6 +268,7 @@ impl DriverHandle {
         answer.await.ok()
     }
 
+    /// [`Command::Submit`]; `None` if the driver is gone.
     pub async fn submit(&self, tx: Transaction) -> Option<Result<Hash, RejectReason>> {
         let (reply, answer) = oneshot::channel();
         if !self.send(Command::Submit { tx, reply }).await {
@@ -304,6 +334,7 @@ impl DriverHandle {
         answer.await.ok()
     }
 
+    /// [`Command::Shutdown`].
     pub async fn shutdown(&self) {
         self.send(Command::Shutdown).await;
     }
@@ -311,9 +342,13 @@ impl DriverHandle {
 
 /// What a driver runs on: one implementation of each `crate::runtime` trait.
 pub struct Primitives<C, N, D, B> {
+    /// Timers and timestamps.
     pub clock: C,
+    /// Messages to and from peers.
     pub net: N,
+    /// The unit and shard logs.
     pub disk: D,
+    /// Where plot scans run.
     pub blocking: B,
 }
 
@@ -363,6 +398,7 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink, B:
         self
     }
 
+    /// The core, between turns.
     pub fn node(&self) -> &Node {
         &self.node
     }

@@ -14,6 +14,9 @@
 //! and performs them after `drain` returns, in an order that keeps the outputs' promises:
 //! records are appended in the order they came, and nothing after a `sync_before_final` is
 //! reported before every record before it is durable.
+// The runtime seam, the pump and the driver are what an embedder programs against: every
+// public item is documented.
+#![warn(missing_docs)]
 
 use crate::core::events::Event;
 use crate::core::node::{Node, Output, PeerId};
@@ -78,7 +81,9 @@ pub fn best_proof(
 /// An environment that keeps what the node did, in order, for tests and small harnesses: every
 /// output, and it answers each challenge with `prover` (none: no proof) at `now_ms`.
 pub struct Collect {
+    /// The time every challenge is answered at.
     pub now_ms: u64,
+    /// Answers challenges (none: no proof).
     pub prover: Option<Box<dyn Prover + Send>>,
     /// Every output (challenges included) in the order the node produced them.
     pub outputs: Vec<Output>,

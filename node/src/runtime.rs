@@ -11,6 +11,9 @@
 //! Each contract is written down once as executable checks in [`conformance`], run over every
 //! implementation: tokio and std::fs here, the simulated clock and disk (with and without
 //! injected faults) in vein-sim, and the test doubles in node/tests.
+// The runtime seam, the pump and the driver are what an embedder programs against: every
+// public item is documented.
+#![warn(missing_docs)]
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,7 +30,9 @@ use std::sync::Arc;
 ///   never as time going back);
 /// - `sleep_until(at)` completes, and once it has, `now_ms() >= at`.
 pub trait Clock: Clone + Send + Sync + 'static {
+    /// Milliseconds on the network's timeline.
     fn now_ms(&self) -> u64;
+    /// Completes once `now_ms() >= at_ms` (at once for an instant already passed).
     fn sleep_until(&self, at_ms: u64) -> impl Future<Output = ()> + Send;
 }
 
@@ -35,6 +40,7 @@ pub trait Clock: Clone + Send + Sync + 'static {
 /// executor (the API, the network). The result is the same wherever it runs; only the
 /// scheduling differs, which is why the simulator may run it in place.
 pub trait Blocking: Send + Sync + 'static {
+    /// Run `work` and give its result; a panic in it reaches the caller.
     fn run_blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
@@ -55,14 +61,27 @@ impl Blocking for InPlace {
     }
 }
 
+/// Why a network operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NetError {
+    /// No connection to `peer` could be made or kept.
     #[error("peer {peer} unreachable: {reason}")]
-    Unreachable { peer: SocketAddr, reason: String },
+    Unreachable {
+        /// The peer's listening address.
+        peer: SocketAddr,
+        /// What the transport said.
+        reason: String,
+    },
+    /// A message longer than any frame may be.
     #[error("message of {length} bytes exceeds the frame limit")]
-    FrameTooLarge { length: usize },
+    FrameTooLarge {
+        /// The message's length in bytes.
+        length: usize,
+    },
+    /// The endpoint was shut down (or, in tests, the run is over): the driver stops.
     #[error("the network endpoint is closed")]
     Closed,
+    /// Any other I/O failure, as the operating system described it.
     #[error("network I/O error: {0}")]
     Io(String),
 }
@@ -70,12 +89,15 @@ pub enum NetError {
 /// Messages to and from peers, named by the peer's listening address. Delivery is best effort:
 /// the protocol tolerates loss (it pulls what it misses), so `send` may drop under pressure.
 pub trait Network: Send + Sync + 'static {
+    /// The address peers reach this node at (and know it by).
     fn local_addr(&self) -> SocketAddr;
+    /// Send one message to the peer listening at `to` (best effort).
     fn send(
         &self,
         to: SocketAddr,
         bytes: Arc<Vec<u8>>,
     ) -> impl Future<Output = Result<(), NetError>> + Send;
+    /// The next message, with its sender's listening address.
     fn recv(&self) -> impl Future<Output = Result<(SocketAddr, Vec<u8>), NetError>> + Send;
     /// `recv` for the driver, with the bytes behind an `Arc`: a transport that holds received
     /// bytes shared (the simulator hands one gossip envelope to every receiver) overrides it
@@ -89,10 +111,17 @@ pub trait Network: Send + Sync + 'static {
     fn disconnect(&self, _peer: SocketAddr) {}
 }
 
+/// Why a disk operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DiskError {
+    /// The operating system (or the simulator's fault) refused an operation on `path`.
     #[error("disk I/O error on {path}: {reason}")]
-    Io { path: String, reason: String },
+    Io {
+        /// The file, as the disk names it.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
 }
 
 /// Append-only files. Data appended but not yet synced may be lost (or torn) by a crash; data
@@ -105,15 +134,18 @@ pub enum DiskError {
 /// - an append that fails may have written a prefix of its bytes and nothing else;
 /// - `truncate(len)` keeps exactly the first `len` bytes, and later appends follow them.
 pub trait Disk: Send + Sync + 'static {
+    /// The whole file (`None` if it was never written).
     fn read_all(
         &self,
         path: &str,
     ) -> impl Future<Output = Result<Option<Vec<u8>>, DiskError>> + Send;
+    /// Add `bytes` at the end of the file (creating it).
     fn append(
         &self,
         path: &str,
         bytes: &[u8],
     ) -> impl Future<Output = Result<(), DiskError>> + Send;
+    /// Make everything appended to the file so far survive a crash.
     fn sync(&self, path: &str) -> impl Future<Output = Result<(), DiskError>> + Send;
     /// Replace a file's content (used to compact a log after a torn tail).
     fn truncate(

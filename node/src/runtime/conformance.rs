@@ -12,26 +12,70 @@ use crate::runtime::{Clock, Disk, DiskError};
 /// A broken promise of a runtime trait.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Violation {
+    /// A reading (or a reading after a sleep) was below an earlier one.
     #[error("clock went back: read {later} ms after {earlier} ms")]
-    ClockWentBack { earlier: u64, later: u64 },
+    ClockWentBack {
+        /// The earlier reading.
+        earlier: u64,
+        /// The later, smaller reading.
+        later: u64,
+    },
+    /// A sleep completed before the clock reached its instant.
     #[error("sleep_until({at_ms}) completed at {now_ms} ms, before its instant")]
-    WokeEarly { at_ms: u64, now_ms: u64 },
+    WokeEarly {
+        /// The instant slept until.
+        at_ms: u64,
+        /// The clock's reading on waking.
+        now_ms: u64,
+    },
+    /// A file did not hold what the operations so far promise.
     #[error("{path}: {what}: expected {expected:?}, read {read:?}")]
-    Content { path: String, what: &'static str, expected: Option<Vec<u8>>, read: Option<Vec<u8>> },
+    Content {
+        /// The file.
+        path: String,
+        /// The step of the check.
+        what: &'static str,
+        /// What the contract promises (`None`: no file).
+        expected: Option<Vec<u8>>,
+        /// What the disk returned.
+        read: Option<Vec<u8>>,
+    },
+    /// A failed append left more, or other, bytes than a prefix of its own.
     #[error(
         "{path}: after a failed append, read {read:?}: not the old content {old:?} plus a prefix of {appended:?}"
     )]
-    NotAPrefix { path: String, old: Vec<u8>, appended: Vec<u8>, read: Vec<u8> },
+    NotAPrefix {
+        /// The file.
+        path: String,
+        /// The content before the append.
+        old: Vec<u8>,
+        /// The bytes of the failed append.
+        appended: Vec<u8>,
+        /// What the disk returned after it.
+        read: Vec<u8>,
+    },
+    /// An operation failed that the check needs to succeed.
     #[error("{path}: {operation} failed on a disk with no faults: {error}")]
-    Failed { path: String, operation: &'static str, error: DiskError },
+    Failed {
+        /// The file.
+        path: String,
+        /// The operation (`append`, `sync`, `truncate`, `read_all`).
+        operation: &'static str,
+        /// The disk's error.
+        error: DiskError,
+    },
 }
 
 /// What a faulty-disk run saw, so the caller can insist the faults were really injected.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FaultTally {
+    /// Appends that succeeded.
     pub appends_ok: u64,
+    /// Appends that failed (and were cut back).
     pub appends_failed: u64,
+    /// Syncs that succeeded.
     pub syncs_ok: u64,
+    /// Syncs that failed.
     pub syncs_failed: u64,
 }
 

@@ -108,6 +108,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// Every kind, in the order `/metrics` lists them.
     pub const ALL: [Refusal; 8] = [
         Refusal::ConnectionCapGlobal,
         Refusal::ConnectionCapPerIp,
@@ -161,12 +162,14 @@ pub struct TcpStats {
 }
 
 impl TcpStats {
+    /// Connections refused for `kind`.
     pub fn refused(&self, kind: Refusal) -> u64 {
         self.refused.get(&kind).copied().unwrap_or(0)
     }
 }
 
 impl TcpCounters {
+    /// The counters as plain numbers, now.
     pub fn snapshot(&self) -> TcpStats {
         TcpStats {
             inbound_open: self.0.inbound_open.load(Ordering::Relaxed),
@@ -246,6 +249,8 @@ enum Ended {
 /// Outbound queues by peer listening address.
 type OutboundTable = Arc<Mutex<BTreeMap<SocketAddr, mpsc::Sender<Arc<Vec<u8>>>>>>;
 
+/// The production [`Network`](crate::runtime::Network): length-prefixed frames over TCP, one
+/// connection per peer, with the bounds of [`TcpLimits`].
 pub struct TcpNetwork {
     local: SocketAddr,
     outbound: OutboundTable,

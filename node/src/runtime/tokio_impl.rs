@@ -84,6 +84,7 @@ pub struct FsDisk {
 }
 
 impl FsDisk {
+    /// Files under `root` (created on the first append).
     pub fn new(root: impl Into<PathBuf>) -> FsDisk {
         FsDisk { root: root.into(), files: tokio::sync::Mutex::new(BTreeMap::new()) }
     }
