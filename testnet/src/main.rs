@@ -208,7 +208,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
-            ExitCode::FAILURE
+            // 2 for a wrong command line, as clap exits for the arguments it refuses itself.
+            if error.is_usage() { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }
@@ -270,8 +271,9 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
             let manifest = Manifest::load(&dir)?;
             let from = match from.as_str() {
                 "faucet" => Sender::Faucet,
-                index => Sender::Node(index.parse().map_err(|_| {
-                    TestnetError::Invalid(format!("--from {index:?}: a node index or faucet"))
+                index => Sender::Node(index.parse().map_err(|_| TestnetError::BadArgument {
+                    flag: "from",
+                    reason: format!("{index:?}: not a node index or faucet"),
                 })?),
             };
             let request = TxRequest { from, to, amount, fee, nonce, via };
@@ -301,11 +303,6 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
             note_paused(&manifest);
         }
         Command::Fault { delay_ms, loss_per_mille, node } => {
-            if delay_ms.is_none() && loss_per_mille.is_none() {
-                return Err(TestnetError::Invalid(
-                    "give --delay-ms and/or --loss-per-mille".into(),
-                ));
-            }
             vein_testnet::fault(&Manifest::load(&dir)?, &node, delay_ms, loss_per_mille)?;
             println!("faults set");
         }
