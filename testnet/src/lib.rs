@@ -89,6 +89,12 @@ pub enum TestnetError {
          (`vein-testnet status` shows whether it runs; its log: `vein-testnet logs {index}`)"
     )]
     NoAnswer { index: usize, api: SocketAddr, seconds: u64 },
+    #[error(
+        "transfer {id} is final but ignored on node {index} (it lost a conflict or could not pay)"
+    )]
+    FinalIgnored { id: String, index: usize },
+    #[error("transfer {id} is not final on node {index} after {seconds} s (`vein-testnet status`)")]
+    NotFinal { id: String, index: usize, seconds: u64 },
     #[error(transparent)]
     Storage(#[from] storage::StorageCliError),
 }
@@ -664,13 +670,23 @@ pub(crate) fn read_key(path: &Path) -> Result<Keypair, TestnetError> {
     vein_node::service::load_key(path).map_err(|e| TestnetError::Invalid(e.to_string()))
 }
 
+impl TxRequest {
+    /// The node whose API takes it: `via`, else the sender's node, else node 0 (the faucet).
+    pub fn via_node(&self) -> usize {
+        match (self.via, self.from) {
+            (Some(via), _) | (None, Sender::Node(via)) => via,
+            (None, Sender::Faucet) => 0,
+        }
+    }
+}
+
 /// Submit a transfer; returns its id (hex).
 pub fn tx(manifest: &Manifest, request: &TxRequest) -> Result<String, TestnetError> {
+    if request.amount == 0 {
+        return Err(bad_argument("amount", "must be at least 1 (nodes refuse a transfer of 0)"));
+    }
     let to = resolve_account(manifest, &request.to)?;
-    let via = match (request.via, request.from) {
-        (Some(via), _) | (None, Sender::Node(via)) => via,
-        (None, Sender::Faucet) => 0,
-    };
+    let via = request.via_node();
     let api = reachable(manifest, via)?.api;
     let local_signing = request.nonce.is_some() || request.from == Sender::Faucet;
     let body = if !local_signing {
@@ -717,6 +733,58 @@ pub fn tx(manifest: &Manifest, request: &TxRequest) -> Result<String, TestnetErr
     let answer: api_types::TxAccepted = http::post_authorized(api, "/tx", &body, token.as_deref())
         .map_err(|error| no_answer(via, api, error))?;
     Ok(answer.id)
+}
+
+/// A transfer seen final by `tx --wait`.
+#[derive(Clone, Debug)]
+pub struct Finality {
+    /// The checkpoint height that confirmed it.
+    pub height: u64,
+    /// From the submit to the poll that saw it final (this client's clock; polls every 100 ms).
+    pub waited: Duration,
+    /// The node's own accepted → final time, if it keeps the times.
+    pub node_ms: Option<u64>,
+}
+
+/// Pause between `tx --wait`'s polls.
+const WAIT_POLL: Duration = Duration::from_millis(100);
+
+/// Poll node `index`'s `/unit/{id}` until the transfer is final, at most `timeout` after
+/// `submitted`. Final and ignored (it lost a conflict) is an error, as is the timeout.
+pub fn wait_final(
+    manifest: &Manifest,
+    index: usize,
+    id: &str,
+    submitted: Instant,
+    timeout: Duration,
+) -> Result<Finality, TestnetError> {
+    let api = reachable(manifest, index)?.api;
+    let path = format!("/unit/{id}");
+    loop {
+        match http::get::<api_types::Unit>(api, &path) {
+            Ok(unit) if unit.is_final => {
+                if unit.outcome != Some(api_types::Outcome::Applied) {
+                    return Err(TestnetError::FinalIgnored { id: id.into(), index });
+                }
+                let node_ms = unit
+                    .times
+                    .and_then(|times| Some(times.final_ms?.saturating_sub(times.accepted_ms?)));
+                let height = unit.confirmed_height.unwrap_or_default();
+                return Ok(Finality { height, waited: submitted.elapsed(), node_ms });
+            }
+            // Not final yet, or not known yet.
+            Ok(_) | Err(http::HttpError::Status { status: 404, .. }) => {}
+            Err(error) => return Err(no_answer(index, api, error)),
+        }
+        if submitted.elapsed() + WAIT_POLL > timeout {
+            return Err(TestnetError::NotFinal {
+                id: id.into(),
+                index,
+                seconds: timeout.as_secs(),
+            });
+        }
+        std::thread::sleep(WAIT_POLL);
+    }
 }
 
 /// Node `index` if its API can answer: known, running and not paused (a paused node accepts
@@ -1231,17 +1299,22 @@ fn fund_load_accounts(
     let account_state = |account: &AccountId| {
         retry_transport(stalled_until, STALL_RETRY_PAUSE, || account_state(api, account))
     };
-    let short = |keys: &[Keypair]| -> Result<Vec<usize>, TestnetError> {
+    // Which of `indices` still lack their funds.
+    let short = |indices: &[usize]| -> Result<Vec<usize>, TestnetError> {
         let mut short = Vec::new();
-        for (index, key) in keys.iter().enumerate() {
-            if account_state(&key.account())?.balance < LOAD_ACCOUNT_FUNDS / 2 {
-                short.push(index);
+        for index in indices {
+            if account_state(&keys[*index].account())?.balance < LOAD_ACCOUNT_FUNDS / 2 {
+                short.push(*index);
             }
         }
         Ok(short)
     };
-    let unfunded = short(keys)?;
+    let unfunded = short(&(0..keys.len()).collect::<Vec<_>>())?;
     if !unfunded.is_empty() {
+        eprintln!(
+            "funding {} load account(s) from the faucet (final after about k + 1 checkpoints)",
+            unfunded.len()
+        );
         let faucet = read_key(&manifest.faucet_key)?;
         let first_nonce = account_state(&faucet.account())?.next_nonce;
         let parents = retry_transport(stalled_until, STALL_RETRY_PAUSE, || {
@@ -1265,13 +1338,24 @@ fn fund_load_accounts(
                 )));
             }
         }
-        let deadline = Instant::now() + timeout;
+        let started = Instant::now();
+        let deadline = started + timeout;
+        let mut reported = started;
+        let mut still = unfunded.clone();
         loop {
             // Only the accounts not yet seen funded are asked again.
-            let still: Vec<Keypair> =
-                short(keys)?.into_iter().map(|index| keys[index].clone()).collect();
+            still = short(&still)?;
             if still.is_empty() {
                 break;
+            }
+            if reported.elapsed() >= PROGRESS_EVERY {
+                reported = Instant::now();
+                eprintln!(
+                    "funding: {}/{} load accounts funded after {:.0} s",
+                    unfunded.len() - still.len(),
+                    unfunded.len(),
+                    started.elapsed().as_secs_f64()
+                );
             }
             if Instant::now() >= deadline {
                 return Err(TestnetError::Invalid(format!(

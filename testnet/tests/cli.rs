@@ -194,4 +194,7 @@ fn tx_through_a_node_that_cannot_answer_names_it() {
     assert!(stderr.contains("node 1 is paused"), "{stderr}");
     let (code, stderr) = run_code(dir.path(), &["tx", "--from", "x", "--to", "0", "--amount", "5"]);
     assert_eq!(code, Some(2), "{stderr}");
+    let (code, stderr) = run_code(dir.path(), &["tx", "--from", "0", "--to", "1", "--amount", "0"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--amount must be at least 1"), "{stderr}");
 }
