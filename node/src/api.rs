@@ -42,7 +42,7 @@ use crate::driver::DriverHandle;
 use crate::faults::{HeardFrom, SharedFaults};
 use crate::telemetry::{SharedTelemetry, TxTimes};
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -53,10 +53,13 @@ mod auth;
 mod control;
 mod error;
 mod explorer;
+mod rejections;
 mod storage;
 mod txs;
 pub use auth::{ApiAuth, ApiToken, ApiTokenError, TOKEN_ENV};
+pub use control::PARTITION_PEERS_MAX;
 pub use error::ApiError;
+pub use rejections::URI_BYTES_MAX;
 
 /// Checkpoints one `/checkpoints` call may return.
 const CHECKPOINTS_LIMIT_MAX: u64 = 1_000;
@@ -79,8 +82,6 @@ const PARENTS_MAX: u64 = 10_000;
 pub const UNCONFIRMED_FOR_PARENTS_MAX: usize = 30_000;
 /// Rows one `/txs`, `/dag` or `/accounts` call may return.
 const LIST_LIMIT_MAX: u64 = 1_000;
-/// Largest `POST /shard` body: a 32 MiB shard as hex plus the JSON around it.
-const SHARD_BODY_MAX: usize = (64 << 20) + 1024;
 
 #[derive(Clone)]
 pub struct ApiState {
@@ -118,14 +119,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(metrics))
         .route("/control/{action}", post(control::control))
         .route("/contract/{file_id}", get(storage::contract))
-        .route(
-            "/shard/{file_id}/{index}",
-            get(storage::get_shard)
-                .post(storage::put_shard)
-                .layer(DefaultBodyLimit::max(SHARD_BODY_MAX)),
-        )
+        .route("/shard/{file_id}/{index}", get(storage::get_shard).post(storage::put_shard))
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(state)
+        .layer(axum::middleware::from_fn(rejections::json_errors))
 }
 
 pub async fn serve(listener: tokio::net::TcpListener, state: ApiState) {

@@ -116,7 +116,8 @@ fn dechunk(mut body: &str) -> Option<String> {
     }
 }
 
-const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long [`get`] and [`post`] wait for a node to answer.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn json<B: Serialize, R: DeserializeOwned>(
     addr: SocketAddr,

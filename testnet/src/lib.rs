@@ -81,8 +81,34 @@ pub enum TestnetError {
     NotPaused { index: usize },
     #[error("invalid argument: {0}")]
     Invalid(String),
+    /// A command-line argument out of its range, found before the command did anything.
+    #[error("--{flag} {reason}")]
+    BadArgument { flag: &'static str, reason: String },
+    #[error(
+        "node {index} ({api}) did not answer within {seconds} s: it is hung or overloaded \
+         (`vein-testnet status` shows whether it runs; its log: `vein-testnet logs {index}`)"
+    )]
+    NoAnswer { index: usize, api: SocketAddr, seconds: u64 },
+    #[error(
+        "transfer {id} is final but ignored on node {index} (it lost a conflict or could not pay)"
+    )]
+    FinalIgnored { id: String, index: usize },
+    #[error("transfer {id} is not final on node {index} after {seconds} s (`vein-testnet status`)")]
+    NotFinal { id: String, index: usize, seconds: u64 },
     #[error(transparent)]
     Storage(#[from] storage::StorageCliError),
+}
+
+impl TestnetError {
+    /// The command line was wrong (exit code 2, as for an argument clap refuses), as opposed
+    /// to the testnet failing to do what was asked (exit code 1).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, TestnetError::BadArgument { .. } | TestnetError::BadPartition { .. })
+    }
+}
+
+fn bad_argument(flag: &'static str, reason: impl Into<String>) -> TestnetError {
+    TestnetError::BadArgument { flag, reason: reason.into() }
 }
 
 pub(crate) fn io(
@@ -149,31 +175,97 @@ fn write_key(path: &Path, key: &Keypair) -> Result<(), TestnetError> {
     std::fs::write(path, hex::encode(key.seed())).map_err(io("writing", path))
 }
 
-/// Generate keys, genesis and plots, start every node and wait until all are ready.
-pub fn up(options: &UpOptions) -> Result<Manifest, TestnetError> {
+/// The genesis of a new testnet, before any file exists: every argument `up` takes is checked
+/// here, so that a bad one is refused before plotting or creating anything. `timestamp_ms` is
+/// set again after plotting.
+fn plan_genesis(
+    options: &UpOptions,
+    chain_id: &str,
+    accounts: Vec<AccountId>,
+) -> Result<Genesis, TestnetError> {
     if options.nodes == 0 || options.nodes > 64 {
-        return Err(TestnetError::Invalid("--nodes must be 1..=64".into()));
+        return Err(bad_argument("nodes", "must be 1..=64"));
     }
     if options.nonces == 0 {
-        return Err(TestnetError::Invalid("--nonces must be at least 1".into()));
+        return Err(bad_argument("nonces", "must be at least 1"));
     }
-    let dir = &options.dir;
-    if Manifest::path(dir).exists() {
-        return Err(TestnetError::Exists { dir: dir.clone() });
+    if options.target_interval_ms == 0 {
+        return Err(bad_argument("interval-ms", "must be at least 1"));
     }
-    let node_bin = find_node_bin(options.node_bin.as_deref())?;
-    std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
-    let dir = dir.canonicalize().map_err(io("resolving", dir))?;
+    if options.finality_depth == 0 {
+        // Final at depth 0 would call the head final: any fork would revert "final" history.
+        return Err(bad_argument("k", "(finality depth) must be at least 1"));
+    }
+    let params = Params {
+        target_interval_ms: options.target_interval_ms,
+        finality_depth: options.finality_depth,
+        reorg_limit: Params::default().reorg_limit.max(options.finality_depth),
+        ..Params::default()
+    };
+    let total_nonces = options
+        .nonces
+        .checked_mul(options.nodes as u64)
+        .ok_or_else(|| bad_argument("nonces", "is too large for this many nodes"))?;
+    let genesis = Genesis {
+        chain_id: chain_id.to_string(),
+        timestamp_ms: now_ms(),
+        allocations: accounts.into_iter().map(|account| (account, GENESIS_BALANCE)).collect(),
+        initial_base_target: initial_base_target(total_nonces, options.target_interval_ms),
+        poc: PocMode::Real,
+        params,
+    };
+    genesis.validate().map_err(|e| TestnetError::Invalid(e.to_string()))?;
+    Ok(genesis)
+}
+
+/// Generate keys, genesis and plots, start every node and wait until all are ready. Every
+/// argument is checked before anything is written; a failure while preparing removes the
+/// directory again if `up` created it.
+pub fn up(options: &UpOptions) -> Result<Manifest, TestnetError> {
     let label = options.label.clone().unwrap_or_else(|| {
         let seed = Hash::of_parts(&[&now_ms().to_le_bytes(), &std::process::id().to_le_bytes()]);
         seed.short()
     });
     let chain_id = format!("vein-testnet-{label}");
     let keys: Vec<Keypair> =
-        (0..options.nodes as u64).map(|index| Keypair::derived(&chain_id, index)).collect();
+        (0..options.nodes.min(64) as u64).map(|index| Keypair::derived(&chain_id, index)).collect();
     let faucet = Keypair::derived(&chain_id, u64::MAX);
+    let mut accounts: Vec<AccountId> = keys.iter().map(Keypair::account).collect();
+    accounts.push(faucet.account());
+    let genesis = plan_genesis(options, &chain_id, accounts)?;
+    let dir = &options.dir;
+    if Manifest::path(dir).exists() {
+        return Err(TestnetError::Exists { dir: dir.clone() });
+    }
+    let node_bin = find_node_bin(options.node_bin.as_deref())?;
+    let created = !dir.exists();
+    let prepared = prepare(options, genesis, &keys, &faucet, node_bin);
+    if prepared.is_err() && created {
+        // Nothing runs yet: leave no half-made testnet behind (it would block the next `up`).
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let mut manifest = prepared?;
+    if let Err(error) = start_all(&mut manifest, options.ready_timeout) {
+        // Leave nothing half-running behind a failed `up`; the logs stay for diagnosis.
+        let _ = down(&mut manifest, false);
+        return Err(error);
+    }
+    Ok(manifest)
+}
+
+/// Write keys, token, plots, genesis and the manifest of a planned testnet.
+fn prepare(
+    options: &UpOptions,
+    mut genesis: Genesis,
+    keys: &[Keypair],
+    faucet: &Keypair,
+    node_bin: PathBuf,
+) -> Result<Manifest, TestnetError> {
+    let dir = &options.dir;
+    std::fs::create_dir_all(dir).map_err(io("creating", dir))?;
+    let dir = dir.canonicalize().map_err(io("resolving", dir))?;
     let faucet_key = dir.join("faucet.key");
-    write_key(&faucet_key, &faucet)?;
+    write_key(&faucet_key, faucet)?;
     let api_token = api_token::create(&dir)?;
 
     let ports = free_ports(2 * options.nodes)?;
@@ -201,33 +293,14 @@ pub fn up(options: &UpOptions) -> Result<Manifest, TestnetError> {
             paused: false,
         });
     }
-
-    let params = Params {
-        target_interval_ms: options.target_interval_ms,
-        finality_depth: options.finality_depth,
-        reorg_limit: Params::default().reorg_limit.max(options.finality_depth),
-        ..Params::default()
-    };
-    let mut allocations: Vec<(AccountId, u64)> =
-        keys.iter().map(|key| (key.account(), GENESIS_BALANCE)).collect();
-    allocations.push((faucet.account(), GENESIS_BALANCE));
-    let total_nonces = options.nonces * options.nodes as u64;
-    let genesis = Genesis {
-        chain_id: chain_id.clone(),
-        // Set after plotting so that the first round starts now, not minutes ago.
-        timestamp_ms: now_ms(),
-        allocations,
-        initial_base_target: initial_base_target(total_nonces, options.target_interval_ms),
-        poc: PocMode::Real,
-        params,
-    };
-    genesis.validate().map_err(|e| TestnetError::Invalid(e.to_string()))?;
+    // Set after plotting so that the first round starts now, not minutes ago.
+    genesis.timestamp_ms = now_ms();
     let genesis_path = dir.join("genesis.json");
     GenesisFile::from_genesis(&genesis).save(&genesis_path)?;
 
-    let mut manifest = Manifest {
+    let manifest = Manifest {
         version: MANIFEST_VERSION,
-        chain_id,
+        chain_id: genesis.chain_id.clone(),
         dir: dir.clone(),
         genesis: genesis_path,
         node_bin,
@@ -237,11 +310,6 @@ pub fn up(options: &UpOptions) -> Result<Manifest, TestnetError> {
         nodes,
     };
     manifest.save()?;
-    if let Err(error) = start_all(&mut manifest, options.ready_timeout) {
-        // Leave nothing half-running behind a failed `up`; the logs stay for diagnosis.
-        let _ = down(&mut manifest, false);
-        return Err(error);
-    }
     Ok(manifest)
 }
 
@@ -602,14 +670,24 @@ pub(crate) fn read_key(path: &Path) -> Result<Keypair, TestnetError> {
     vein_node::service::load_key(path).map_err(|e| TestnetError::Invalid(e.to_string()))
 }
 
+impl TxRequest {
+    /// The node whose API takes it: `via`, else the sender's node, else node 0 (the faucet).
+    pub fn via_node(&self) -> usize {
+        match (self.via, self.from) {
+            (Some(via), _) | (None, Sender::Node(via)) => via,
+            (None, Sender::Faucet) => 0,
+        }
+    }
+}
+
 /// Submit a transfer; returns its id (hex).
 pub fn tx(manifest: &Manifest, request: &TxRequest) -> Result<String, TestnetError> {
+    if request.amount == 0 {
+        return Err(bad_argument("amount", "must be at least 1 (nodes refuse a transfer of 0)"));
+    }
     let to = resolve_account(manifest, &request.to)?;
-    let via = match (request.via, request.from) {
-        (Some(via), _) | (None, Sender::Node(via)) => via,
-        (None, Sender::Faucet) => 0,
-    };
-    let api = node_entry(manifest, via)?.api;
+    let via = request.via_node();
+    let api = reachable(manifest, via)?.api;
     let local_signing = request.nonce.is_some() || request.from == Sender::Faucet;
     let body = if !local_signing {
         api_types::TxRequest::Faucet(api_types::TransferRequest {
@@ -624,9 +702,19 @@ pub fn tx(manifest: &Manifest, request: &TxRequest) -> Result<String, TestnetErr
         };
         let nonce = match request.nonce {
             Some(nonce) => nonce,
-            None => account_state(api, &key.account())?.next_nonce,
+            None => {
+                account_state(api, &key.account())
+                    .map_err(|error| match error {
+                        TestnetError::Http(error) => no_answer(via, api, error),
+                        other => other,
+                    })?
+                    .next_nonce
+            }
         };
-        let parents = parents_from(api)?;
+        let parents = parents_from(api).map_err(|error| match error {
+            TestnetError::Http(error) => no_answer(via, api, error),
+            other => other,
+        })?;
         let tx = TransactionBody {
             from: key.account(),
             nonce,
@@ -642,8 +730,90 @@ pub fn tx(manifest: &Manifest, request: &TxRequest) -> Result<String, TestnetErr
     };
     // Only a transfer the node signs is privileged; a signed one goes out without the token.
     let token = if local_signing { None } else { api_token::of_manifest(manifest)? };
-    let answer: api_types::TxAccepted = http::post_authorized(api, "/tx", &body, token.as_deref())?;
+    let answer: api_types::TxAccepted = http::post_authorized(api, "/tx", &body, token.as_deref())
+        .map_err(|error| no_answer(via, api, error))?;
     Ok(answer.id)
+}
+
+/// A transfer seen final by `tx --wait`.
+#[derive(Clone, Debug)]
+pub struct Finality {
+    /// The checkpoint height that confirmed it.
+    pub height: u64,
+    /// From the submit to the poll that saw it final (this client's clock; polls every 100 ms).
+    pub waited: Duration,
+    /// The node's own accepted → final time, if it keeps the times.
+    pub node_ms: Option<u64>,
+}
+
+/// Pause between `tx --wait`'s polls.
+const WAIT_POLL: Duration = Duration::from_millis(100);
+
+/// Poll node `index`'s `/unit/{id}` until the transfer is final, at most `timeout` after
+/// `submitted`. Final and ignored (it lost a conflict) is an error, as is the timeout.
+pub fn wait_final(
+    manifest: &Manifest,
+    index: usize,
+    id: &str,
+    submitted: Instant,
+    timeout: Duration,
+) -> Result<Finality, TestnetError> {
+    let api = reachable(manifest, index)?.api;
+    let path = format!("/unit/{id}");
+    loop {
+        match http::get::<api_types::Unit>(api, &path) {
+            Ok(unit) if unit.is_final => {
+                if unit.outcome != Some(api_types::Outcome::Applied) {
+                    return Err(TestnetError::FinalIgnored { id: id.into(), index });
+                }
+                let node_ms = unit
+                    .times
+                    .and_then(|times| Some(times.final_ms?.saturating_sub(times.accepted_ms?)));
+                let height = unit.confirmed_height.unwrap_or_default();
+                return Ok(Finality { height, waited: submitted.elapsed(), node_ms });
+            }
+            // Not final yet, or not known yet.
+            Ok(_) | Err(http::HttpError::Status { status: 404, .. }) => {}
+            Err(error) => return Err(no_answer(index, api, error)),
+        }
+        if submitted.elapsed() + WAIT_POLL > timeout {
+            return Err(TestnetError::NotFinal {
+                id: id.into(),
+                index,
+                seconds: timeout.as_secs(),
+            });
+        }
+        std::thread::sleep(WAIT_POLL);
+    }
+}
+
+/// Node `index` if its API can answer: known, running and not paused (a paused node accepts
+/// the connection in its kernel and then says nothing until the request times out).
+fn reachable(manifest: &Manifest, index: usize) -> Result<&NodeEntry, TestnetError> {
+    let node = node_entry(manifest, index)?;
+    if node.paused {
+        return Err(TestnetError::Paused { index });
+    }
+    if !node.pid.is_some_and(|pid| is_alive(pid, node)) {
+        return Err(TestnetError::NotRunning { index });
+    }
+    Ok(node)
+}
+
+/// An HTTP error of node `index`, with a request that timed out named as such (the socket's
+/// own words are `os error 11`, "Resource temporarily unavailable").
+fn no_answer(index: usize, api: SocketAddr, error: http::HttpError) -> TestnetError {
+    match &error {
+        http::HttpError::Io { source, .. } | http::HttpError::Connect { source, .. }
+            if matches!(
+                source.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            TestnetError::NoAnswer { index, api, seconds: http::TIMEOUT.as_secs() }
+        }
+        _ => TestnetError::Http(error),
+    }
 }
 
 /// Two distinct parents for a locally signed transaction: the head checkpoint's anchors
@@ -782,7 +952,7 @@ pub fn link_fault(
     let body = match kind {
         LinkFaultKind::Delay { ms } => {
             if ms > 60_000 {
-                return Err(TestnetError::Invalid("--ms must be at most 60000".into()));
+                return Err(bad_argument("ms", format!("must be at most {FAULT_DELAY_MS_MAX}")));
             }
             api_types::LinkRequest {
                 peer: receiver.listen.to_string(),
@@ -792,7 +962,7 @@ pub fn link_fault(
         }
         LinkFaultKind::Loss { percent } => {
             if !(0.0..=100.0).contains(&percent) {
-                return Err(TestnetError::Invalid("--percent must be in 0..=100".into()));
+                return Err(bad_argument("percent", "must be in 0..=100"));
             }
             let per_mille = (percent * 10.0).round() as u64;
             api_types::LinkRequest {
@@ -813,21 +983,32 @@ pub fn link_fault(
     Ok(())
 }
 
-/// Set delay and/or loss on the given nodes (all running nodes when `nodes` is empty).
+/// Set delay and/or loss on the given nodes (all running nodes when `nodes` is empty). Every
+/// argument and every named node is checked before the first node is changed, so a refused
+/// command changes nothing; the node answers each setting whole (see `/control`).
 pub fn fault(
     manifest: &Manifest,
     nodes: &[usize],
     delay_ms: Option<u64>,
     loss_per_mille: Option<u64>,
 ) -> Result<(), TestnetError> {
-    for index in nodes {
-        if node_entry(manifest, *index)?.paused {
-            return Err(TestnetError::Paused { index: *index });
-        }
+    if delay_ms.is_none() && loss_per_mille.is_none() {
+        return Err(bad_argument("delay-ms", "and/or --loss-per-mille is needed"));
     }
+    if delay_ms.is_some_and(|ms| ms > FAULT_DELAY_MS_MAX) {
+        return Err(bad_argument("delay-ms", format!("must be at most {FAULT_DELAY_MS_MAX}")));
+    }
+    if loss_per_mille.is_some_and(|per_mille| per_mille > 1000) {
+        return Err(bad_argument("loss-per-mille", "must be at most 1000"));
+    }
+    let targets: Vec<&NodeEntry> = if nodes.is_empty() {
+        running(manifest).collect()
+    } else {
+        nodes.iter().map(|index| reachable(manifest, *index)).collect::<Result<_, _>>()?
+    };
     let token = api_token::of_manifest(manifest)?;
     let token = token.as_deref();
-    for node in running(manifest).filter(|node| nodes.is_empty() || nodes.contains(&node.index)) {
+    for node in targets {
         if let Some(ms) = delay_ms {
             control(node.api, "/control/delay", &api_types::DelayRequest { ms }, token)?;
         }
@@ -838,6 +1019,9 @@ pub fn fault(
     }
     Ok(())
 }
+
+/// Largest delay `fault` and `delay` set (what a node's `/control` takes).
+pub const FAULT_DELAY_MS_MAX: u64 = 60_000;
 
 pub fn logs(manifest: &Manifest, index: usize, lines: usize) -> Result<String, TestnetError> {
     let node = node_entry(manifest, index)?;
@@ -1115,17 +1299,22 @@ fn fund_load_accounts(
     let account_state = |account: &AccountId| {
         retry_transport(stalled_until, STALL_RETRY_PAUSE, || account_state(api, account))
     };
-    let short = |keys: &[Keypair]| -> Result<Vec<usize>, TestnetError> {
+    // Which of `indices` still lack their funds.
+    let short = |indices: &[usize]| -> Result<Vec<usize>, TestnetError> {
         let mut short = Vec::new();
-        for (index, key) in keys.iter().enumerate() {
-            if account_state(&key.account())?.balance < LOAD_ACCOUNT_FUNDS / 2 {
-                short.push(index);
+        for index in indices {
+            if account_state(&keys[*index].account())?.balance < LOAD_ACCOUNT_FUNDS / 2 {
+                short.push(*index);
             }
         }
         Ok(short)
     };
-    let unfunded = short(keys)?;
+    let unfunded = short(&(0..keys.len()).collect::<Vec<_>>())?;
     if !unfunded.is_empty() {
+        eprintln!(
+            "funding {} load account(s) from the faucet (final after about k + 1 checkpoints)",
+            unfunded.len()
+        );
         let faucet = read_key(&manifest.faucet_key)?;
         let first_nonce = account_state(&faucet.account())?.next_nonce;
         let parents = retry_transport(stalled_until, STALL_RETRY_PAUSE, || {
@@ -1149,13 +1338,24 @@ fn fund_load_accounts(
                 )));
             }
         }
-        let deadline = Instant::now() + timeout;
+        let started = Instant::now();
+        let deadline = started + timeout;
+        let mut reported = started;
+        let mut still = unfunded.clone();
         loop {
             // Only the accounts not yet seen funded are asked again.
-            let still: Vec<Keypair> =
-                short(keys)?.into_iter().map(|index| keys[index].clone()).collect();
+            still = short(&still)?;
             if still.is_empty() {
                 break;
+            }
+            if reported.elapsed() >= PROGRESS_EVERY {
+                reported = Instant::now();
+                eprintln!(
+                    "funding: {}/{} load accounts funded after {:.0} s",
+                    unfunded.len() - still.len(),
+                    unfunded.len(),
+                    started.elapsed().as_secs_f64()
+                );
             }
             if Instant::now() >= deadline {
                 return Err(TestnetError::Invalid(format!(

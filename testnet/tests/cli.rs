@@ -125,3 +125,76 @@ fn load_refuses_bad_options_before_sending() {
         assert!(stderr.contains(expected), "{args:?}: expected {expected:?} in {stderr}");
     }
 }
+
+/// Run the CLI; returns its exit code and stderr.
+fn run_code(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(CLI).arg("--dir").arg(dir).args(args).output().unwrap();
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).to_string())
+}
+
+/// `up` checks every argument before it plots or writes anything: a wrong one exits 2 (a usage
+/// error, as clap's own) and leaves no directory behind. `--interval-ms 0` used to plot every
+/// node and then fail, leaving a half-made testnet; `--k 0` was taken.
+#[test]
+fn up_refuses_bad_arguments_before_making_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = dir.path().join("net");
+    let net_dir = net.to_str().unwrap();
+    for (args, expected) in [
+        (&["--nonces", "1", "--interval-ms", "0"][..], "--interval-ms must be at least 1"),
+        (&["--nonces", "1", "--k", "0"], "--k (finality depth) must be at least 1"),
+        (&["--nonces", "1", "--nodes", "0"], "--nodes must be 1..=64"),
+        (&["--nonces", "0"], "--nonces must be at least 1"),
+    ] {
+        // The CLI stands in for the node binary: it must never get as far as starting one.
+        let mut all = vec!["up", "--node-bin", CLI, "--ready-timeout", "5"];
+        all.extend_from_slice(args);
+        let (code, stderr) = run_code(&net, &all);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: expected {expected:?} in {stderr}");
+        assert!(!net.exists(), "{args:?} left {net_dir} behind");
+    }
+}
+
+/// `fault` checks every setting and every named node before it changes any node: a refused
+/// command changes nothing (it used to apply the delay, then fail on the loss, or skip a named
+/// node that was not running and report success).
+#[test]
+fn fault_checks_everything_before_changing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    stopped_net(dir.path());
+    for (args, code, expected) in [
+        (&["fault", "--loss-per-mille", "2000"][..], 2, "--loss-per-mille must be at most 1000"),
+        (&["fault", "--delay-ms", "60001"], 2, "--delay-ms must be at most 60000"),
+        (&["fault", "--node", "1"], 2, "--delay-ms and/or --loss-per-mille is needed"),
+        (&["fault", "--delay-ms", "10", "--node", "1"], 1, "node 1 is not running"),
+        (&["fault", "--delay-ms", "10", "--node", "7"], 1, "no node 7"),
+    ] {
+        let (status, stderr) = run_code(dir.path(), args);
+        assert_eq!(status, Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: expected {expected:?} in {stderr}");
+    }
+}
+
+/// `tx` through a node that cannot answer says which node and why, at once (through a paused
+/// node it waited 10 s and printed `os error 11`).
+#[test]
+fn tx_through_a_node_that_cannot_answer_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    stopped_net(dir.path());
+    let (code, stderr) = run_code(dir.path(), &["tx", "--from", "0", "--to", "1", "--amount", "5"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("node 0 is not running"), "{stderr}");
+    let mut manifest = vein_testnet::manifest::Manifest::load(dir.path()).unwrap();
+    manifest.nodes[1].paused = true;
+    manifest.save().unwrap();
+    let args = ["tx", "--from", "faucet", "--to", "0", "--amount", "5", "--via", "1"];
+    let (code, stderr) = run_code(dir.path(), &args);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("node 1 is paused"), "{stderr}");
+    let (code, stderr) = run_code(dir.path(), &["tx", "--from", "x", "--to", "0", "--amount", "5"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    let (code, stderr) = run_code(dir.path(), &["tx", "--from", "0", "--to", "1", "--amount", "0"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--amount must be at least 1"), "{stderr}");
+}

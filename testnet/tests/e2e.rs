@@ -115,6 +115,11 @@ fn four_nodes_agree_survive_a_crash_and_heal_a_partitioned_double_spend() {
         ids.iter().all(|id| all.iter().all(|node| net.final_applied(*node, id)))
     });
     net.assert_final_ledgers_agree(&all);
+    // `tx --wait` returns only once the transfer is final on the node that took it.
+    let (id, log) =
+        net.cli_with_log(&["tx", "--from", "1", "--to", "2", "--amount", "5", "--wait"]);
+    assert!(net.final_applied(1, &id), "tx --wait returned before {id} was final: {log}");
+    assert!(log.contains("final at height"), "{log}");
 
     // The load generator: every transfer it got accepted ends applied and final.
     let report: Value = serde_json::from_str(&net.cli(&[
@@ -166,6 +171,9 @@ fn four_nodes_agree_survive_a_crash_and_heal_a_partitioned_double_spend() {
     let stderr = net.cli_fails(&["pause", "2"]);
     assert!(stderr.contains("node 2 is paused"), "{stderr}");
     let stderr = net.cli_fails(&["delay", "2", "0", "--ms", "100"]);
+    assert!(stderr.contains("node 2 is paused"), "{stderr}");
+    // At once, not after the 10 s HTTP timeout and `os error 11`.
+    let stderr = net.cli_fails(&["tx", "--from", "2", "--to", "0", "--amount", "5"]);
     assert!(stderr.contains("node 2 is paused"), "{stderr}");
     let stderr = net.cli_fails(&["delay", "0", "0", "--ms", "100"]);
     assert!(stderr.contains("two nodes"), "{stderr}");

@@ -17,6 +17,10 @@ use std::net::SocketAddr;
 
 /// Largest delay `/control/delay` and `/control/link` set, in ms.
 const DELAY_MS_MAX: u64 = 60_000;
+/// Most peers the blocked set of `/control/partition` may hold (over all requests until a
+/// heal): far above any testnet (`vein-testnet up` makes at most 64 nodes), and it keeps the
+/// table every send consults, and `/status` which shows it, small.
+pub const PARTITION_PEERS_MAX: usize = 1_024;
 
 /// The faults as the API shows them.
 pub(super) fn injected(faults: &Faults) -> InjectedFaults {
@@ -67,6 +71,12 @@ pub(super) async fn control(
         "partition" => {
             let request: PartitionRequest =
                 control_body(&body, "peers must be an array of addresses")?;
+            if request.peers.len() > PARTITION_PEERS_MAX {
+                return Err(ApiError::bad_request(format!(
+                    "a partition names at most {PARTITION_PEERS_MAX} peers, not {}",
+                    request.peers.len()
+                )));
+            }
             let mut parsed = Vec::new();
             for peer in &request.peers {
                 let addr = peer
@@ -74,7 +84,15 @@ pub(super) async fn control(
                     .map_err(|_| ApiError::bad_request(format!("bad peer address {peer:?}")))?;
                 parsed.push(addr);
             }
-            faults.blocked.extend(parsed);
+            let mut blocked = faults.blocked.clone();
+            blocked.extend(parsed);
+            if blocked.len() > PARTITION_PEERS_MAX {
+                return Err(ApiError::bad_request(format!(
+                    "the blocked set would hold {} peers, over {PARTITION_PEERS_MAX}; heal first",
+                    blocked.len()
+                )));
+            }
+            faults.blocked = blocked;
         }
         "heal" => *faults = Faults::default(),
         "link" => {

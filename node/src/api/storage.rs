@@ -8,8 +8,9 @@ use crate::api_types::{Contract, Shard, ShardStored};
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 use crate::core::node::Node;
+use crate::core::storage::commitment::StorePut;
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
@@ -44,19 +45,30 @@ pub(super) async fn contract(
         .ok_or_else(|| ApiError::not_found(format!("no active contract for file {file_id}")))
 }
 
-/// Why this node refuses to keep a shard handed to it.
-fn check_handed_shard(
-    node: &Node,
+/// JSON around a shard's hex in `{"shard": "..."}`, with room for the whitespace a client may
+/// add.
+const SHARD_JSON_OVERHEAD_BYTES: u64 = 256;
+
+/// Largest `POST /shard` body for a shard of `shard_bytes`: its hex and the JSON around it. The
+/// contract fixes the length of every shard of a file, so nothing longer can be a shard of it.
+fn shard_body_bytes_max(shard_bytes: u64) -> usize {
+    let bytes = shard_bytes.saturating_mul(2).saturating_add(SHARD_JSON_OVERHEAD_BYTES);
+    usize::try_from(bytes).unwrap_or(usize::MAX)
+}
+
+/// The put of the active contract of `file_id` if it assigns shard `shard_index` to this node
+/// (what can be checked before the shard's bytes are seen).
+fn assigned_put<'a>(
+    node: &'a Node,
     account: &AccountId,
     file_id: &Hash,
     shard_index: u8,
-    bytes: &[u8],
-) -> Result<bool, ApiError> {
+) -> Result<&'a StorePut, ApiError> {
     let contract = node.chain().ledger().contract(file_id).ok_or_else(|| {
         // Not yet applied here (the put may still be on its way): the client retries.
         ApiError::not_found(format!("no active contract for file {file_id} on this node yet"))
     })?;
-    let put = &contract.put;
+    let put = &*contract.put;
     let holder = put.storage_nodes.get(usize::from(shard_index)).ok_or_else(|| {
         ApiError::bad_request(format!("the file has {} shards", put.total_shards))
     })?;
@@ -69,6 +81,18 @@ fn check_handed_shard(
             ),
         });
     }
+    Ok(put)
+}
+
+/// Why this node refuses to keep a shard handed to it; `Ok(true)` if it holds it already.
+fn check_handed_shard(
+    node: &Node,
+    account: &AccountId,
+    file_id: &Hash,
+    shard_index: u8,
+    bytes: &[u8],
+) -> Result<bool, ApiError> {
+    let put = assigned_put(node, account, file_id, shard_index)?;
     let root = crate::core::storage::merkle::root(bytes, put.chunk_bytes).ok();
     if bytes.len() as u64 != put.shard_bytes
         || root.as_ref() != put.shard_roots.get(usize::from(shard_index))
@@ -81,20 +105,40 @@ fn check_handed_shard(
     Ok(node.shard(file_id, shard_index).is_some())
 }
 
+/// The body of a `POST /shard`, read only up to `limit` bytes (413 beyond).
+async fn read_shard_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let too_large = |detail: String| ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        message: format!("a shard of this file is at most {limit} bytes as JSON{detail}"),
+    };
+    // A declared length over the bound is refused before anything is read.
+    if HttpBody::size_hint(&body).lower() > limit as u64 {
+        return Err(too_large(String::new()));
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|error| too_large(format!(" ({error})")))
+}
+
 /// `POST /shard/{file_id}/{index}` with `{"shard": hex}`: keep a shard of an active contract
-/// that assigns it to this node. Checked against the contract first; durable (synced) before
-/// the answer.
+/// that assigns it to this node. The contract and the assignment are checked from the path
+/// before the body is read, and the body is read only up to what that contract's shard can be
+/// as JSON: a post for a file no contract pays for costs the node its headers, not a decode.
+/// The bytes are then checked against the contract's root; durable (synced) before the answer.
 pub(super) async fn put_shard(
     State(state): State<ApiState>,
     Path((file_id, index)): Path<(String, String)>,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<ShardStored> {
     let file_id = parse_hash(&file_id)?;
     let shard_index = parse_shard_index(&index)?;
+    let account = state.account;
+    let shard_bytes = inspect(&state, move |node| {
+        assigned_put(node, &account, &file_id, shard_index).map(|put| put.shard_bytes)
+    })
+    .await??;
+    let body = read_shard_body(body, shard_body_bytes_max(shard_bytes)).await?;
     let request: Shard = parse_body(&body, |_| "expected {\"shard\": hex}".into())?;
     let bytes =
         hex::decode(request.shard.trim()).map_err(|_| ApiError::bad_request("shard: not hex"))?;
-    let account = state.account;
     let (checked, bytes) = inspect(&state, move |node| {
         let checked = check_handed_shard(node, &account, &file_id, shard_index, &bytes);
         (checked, bytes)

@@ -299,6 +299,12 @@ impl Node {
         {
             return Err(RejectReason::SelfTransfer);
         }
+        // A transfer of nothing only spends a fee and a nonce to add a unit: refused on
+        // arrival by every node (same exemption: a requested parent is a checkpoint's, and
+        // the ledger still applies it there, so replays and old chains keep their roots).
+        if !needed_as_parent && matches!(body.kind, TxKind::Transfer { amount: 0, .. }) {
+            return Err(RejectReason::ZeroAmount);
+        }
         let ledger = self.chain.ledger();
         // Plausibility against the confirmed ledger; skipped for requested parents.
         if !needed_as_parent {

@@ -26,6 +26,8 @@ pub enum RejectReason {
     EqualParents,
     #[error("a transfer to its own author can never apply")]
     SelfTransfer,
+    #[error("a transfer of amount 0 moves nothing")]
+    ZeroAmount,
     #[error("nonce {nonce} is beyond the window of the confirmed floor {floor}: retry later")]
     NonceWindowFull { nonce: u64, floor: u64 },
     #[error("checkpoint rejected: {0}")]
@@ -50,6 +52,7 @@ impl RejectReason {
             RejectReason::AmountOverflow => "amount_overflow",
             RejectReason::EqualParents => "equal_parents",
             RejectReason::SelfTransfer => "self_transfer",
+            RejectReason::ZeroAmount => "zero_amount",
             RejectReason::NonceWindowFull { .. } => "nonce_window_full",
             RejectReason::Checkpoint(CheckpointError::FromTheFuture { .. }) => {
                 "checkpoint_from_the_future"
