@@ -176,6 +176,7 @@ pub enum TxKindName {
     StorePut,
     StorageProof,
     StoreRepair,
+    Consortium,
 }
 
 /// When this node first saw a transaction, and when it was confirmed and became final (Unix
