@@ -12,10 +12,12 @@
 //! as of any height; a Merkle root over the current rows (`state_root`) is kept incrementally
 //! and recorded per height, with a proof for any row.
 
+pub mod feed;
 pub mod key_ring;
 pub mod layout;
 pub mod state_root;
 
+pub use feed::{FeedStats, ReplicaFeed};
 pub use key_ring::KeyRing;
 pub use state_root::{RowProof, StateTree};
 

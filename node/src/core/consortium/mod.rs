@@ -35,12 +35,15 @@ pub use schema::{Column, ColumnType, TableSchema, Value};
 pub use state::{ActionLog, Consortium, CreateConsortium, consortium_id};
 
 use crate::core::crypto::AccountId;
+use crate::core::events::Event;
 use crate::core::hash::Hash;
+use crate::core::transaction::{Transaction, TxKind};
 use crate::core::wire;
 use action::ACTION_CIPHERTEXT_BYTES_MAX;
 use serde::{Deserialize, Serialize};
 use state::PROPOSALS_OPEN_MAX;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// What a consortium transaction does (the payload of `TxKind::Consortium`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -245,6 +248,29 @@ impl Consortia {
             hasher.update(log.head.as_bytes());
         }
     }
+}
+
+/// The event an applied consortium transaction emits at the checkpoint at `height` (`None`
+/// for any other transaction): the sealed write, or the changed consortium's state.
+pub fn applied_event(
+    tx: &Transaction,
+    unit: Hash,
+    height: u64,
+    consortia: &Consortia,
+) -> Option<Event> {
+    let TxKind::Consortium(consortium_tx) = &tx.body.kind else { return None };
+    let id = match consortium_tx.as_ref() {
+        ConsortiumTx::Write(sealed) => {
+            let action = Arc::new(sealed.clone());
+            return Some(Event::ConsortiumWrite { height, tx: unit, action });
+        }
+        ConsortiumTx::Create(_) => consortium_id(&tx.body.from, tx.body.nonce),
+        ConsortiumTx::Propose { consortium, .. }
+        | ConsortiumTx::Approve { consortium, .. }
+        | ConsortiumTx::Withdraw { consortium, .. } => *consortium,
+    };
+    let consortium = Arc::new(consortia.get(&id)?.clone());
+    Some(Event::ConsortiumChanged { height, consortium })
 }
 
 impl Consortium {
