@@ -15,8 +15,34 @@ use crate::core::consortium::keys::MemberSecret;
 use crate::core::crypto::AccountId;
 use crate::core::events::Event;
 use crate::core::hash::Hash;
+use crate::driver::EventSink;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// A feed shared between the driver's event sink and the API.
+pub type SharedFeed = Arc<Mutex<ReplicaFeed>>;
+
+/// An event sink that hands every event to `inner` (telemetry, say) and then to the feed.
+pub struct FeedSink<S> {
+    pub inner: S,
+    pub feed: SharedFeed,
+}
+
+impl<S: EventSink> EventSink for FeedSink<S> {
+    fn on_event(&mut self, now_ms: u64, event: &Event) {
+        self.inner.on_event(now_ms, event);
+        let ours = matches!(
+            event,
+            Event::ConsortiumChanged { .. }
+                | Event::ConsortiumWrite { .. }
+                | Event::CheckpointDisconnected { .. }
+        );
+        if ours && let Ok(mut feed) = self.feed.lock() {
+            feed.on_event(event);
+        }
+    }
+}
 
 /// Counters of what the feed did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -134,7 +160,6 @@ mod tests {
         Action, Column, ColumnType, CreateConsortium, RowOp, TableSchema, Value, consortium_id,
     };
     use crate::core::crypto::Keypair;
-    use std::sync::Arc;
 
     fn setup() -> (Consortium, MemberSecret, AccountId, DataKey) {
         let creator = Keypair::derived("feed", 0).account();

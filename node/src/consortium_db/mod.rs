@@ -17,7 +17,7 @@ pub mod key_ring;
 pub mod layout;
 pub mod state_root;
 
-pub use feed::{FeedStats, ReplicaFeed};
+pub use feed::{FeedSink, FeedStats, ReplicaFeed, SharedFeed};
 pub use key_ring::KeyRing;
 pub use state_root::{RowProof, StateTree};
 
@@ -106,6 +106,10 @@ impl Replica {
         keys: KeyRing,
     ) -> Result<Replica, ReplicaError> {
         let db = Connection::open(path).map_err(sql("opening the replica file"))?;
+        // The file is a cache of the chain: a restarted node restores and replays it from its
+        // own log (`feed`), so a commit need not wait for the disk.
+        db.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;")
+            .map_err(sql("setting the journal mode"))?;
         Replica::open_on(db, consortium, keys)
     }
 
