@@ -98,7 +98,12 @@ impl ReplicaFeed {
         let result = match event {
             Event::ConsortiumChanged { height, consortium } => self.changed(*height, consortium),
             Event::ConsortiumWrite { height, action, .. } => {
-                match self.replicas.get_mut(&action.consortium) {
+                // A removed member keeps its replica of the past but holds no later key.
+                let member = self
+                    .consortia
+                    .get(&action.consortium)
+                    .is_some_and(|consortium| consortium.members.contains_key(&self.node));
+                match self.replicas.get_mut(&action.consortium).filter(|_| member) {
                     Some(replica) => replica.apply(*height, action).map(|outcome| match outcome {
                         ActionOutcome::Applied { .. } => self.stats.applied += 1,
                         ActionOutcome::Refused { .. } => self.stats.refused += 1,

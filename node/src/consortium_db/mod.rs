@@ -63,6 +63,18 @@ pub enum ActionOutcome {
     Refused { reason: String },
 }
 
+/// One stored version of a row: visible at heights `from..to` (`to` `None`: still current).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRow {
+    pub table: String,
+    pub from: u64,
+    pub to: Option<u64>,
+    pub row: Vec<Value>,
+}
+
+/// A row an action changed: its key, and its new values (`None`: deleted).
+type RowChange = (Value, Option<Vec<Value>>);
+
 /// A free query's answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueryRows {
@@ -279,7 +291,11 @@ impl Replica {
                 params![height as i64, root.as_bytes().to_vec()],
             )
             .map_err(sql("recording a root"))?;
-        transaction.commit().map_err(sql("committing an action"))?;
+        if let Err(error) = transaction.commit() {
+            // The tree already holds the action's rows: bring it back to the stored state.
+            self.reload()?;
+            return Err(sql("committing an action")(error));
+        }
         self.roots.insert(height, root);
         self.height = height;
         Ok(outcome)
@@ -517,9 +533,7 @@ impl Replica {
     }
 
     /// Every version row of every table (for comparing replicas in tests and checkers).
-    pub fn dump_versions(
-        &self,
-    ) -> Result<Vec<(String, u64, Option<u64>, Vec<Value>)>, ReplicaError> {
+    pub fn dump_versions(&self) -> Result<Vec<VersionRow>, ReplicaError> {
         let mut dump = Vec::new();
         for schema in self.tables.values() {
             let query = format!(
@@ -545,7 +559,8 @@ impl Replica {
                     rusqlite::types::Value::Integer(to) => Some(to as u64),
                     _ => None,
                 };
-                dump.push((schema.name.clone(), from, to, typed_row(schema, rest)?));
+                let row = typed_row(schema, rest)?;
+                dump.push(VersionRow { table: schema.name.clone(), from, to, row });
             }
         }
         Ok(dump)
@@ -589,7 +604,7 @@ fn apply_ops(
     schema: &TableSchema,
     action: &Action,
     height: u64,
-) -> Result<Vec<(Value, Option<Vec<Value>>)>, String> {
+) -> Result<Vec<RowChange>, String> {
     let versions = layout::version_table(&schema.name);
     let h = height as i64;
     let mut changes = Vec::with_capacity(action.ops.len());
