@@ -7,14 +7,17 @@
 //! the same ledger root.
 
 use std::collections::{BTreeMap, BTreeSet};
-use vein_node::consortium_db::ReplicaFeed;
+use std::sync::Arc;
+use vein_node::consortium_db::{KeyRing, Replica, ReplicaFeed};
 use vein_node::core::consortium::keys::{self, DataKey, MemberSecret};
 use vein_node::core::consortium::{
     Action, Column, ColumnType, ConsortiumTx, CreateConsortium, PermissionChange, RowOp,
-    TableSchema, Value, consortium_id, proposal_id,
+    SealedAction, TableSchema, Value, consortium_id, proposal_id,
 };
+use vein_node::core::crypto::Keypair;
 use vein_node::core::dag::Outcome;
 use vein_node::core::events::Event;
+use vein_node::core::hash::Hash;
 use vein_node::core::params::Params;
 use vein_node::core::transaction::TxKind;
 use vein_node::localnet::LocalNet;
@@ -23,12 +26,7 @@ const CAPACITIES: [u64; 4] = [100, 100, 100, 100];
 const KEY: DataKey = DataKey([21u8; 32]);
 const CANARY: &str = "CANARY-consortium-plaintext";
 
-fn write(
-    net: &mut LocalNet,
-    from: usize,
-    id: vein_node::core::hash::Hash,
-    row: i64,
-) -> Option<vein_node::core::hash::Hash> {
+fn write(net: &mut LocalNet, from: usize, id: Hash, row: i64) -> Option<Hash> {
     let action = Action {
         table: "ledger".into(),
         ops: vec![RowOp::Upsert {
@@ -40,10 +38,9 @@ fn write(
     net.submit(from, TxKind::Consortium(Box::new(ConsortiumTx::Write(sealed))), 10)
 }
 
-#[test]
-fn members_replicas_agree_the_outsider_holds_none_and_a_deny_stops_later_writes() {
-    let params = Params { target_interval_ms: 2_000, ..Params::default() };
-    let (mut net, keys) = LocalNet::new(7, &CAPACITIES, params, 50).unwrap();
+/// The consortium of nodes 0..=2 (parties and member nodes, quorum 2), created by node 0 at
+/// nonce 0, and every node's member secret.
+fn create(keys: &[Keypair]) -> (CreateConsortium, Hash, Vec<MemberSecret>) {
     let secrets: Vec<MemberSecret> =
         keys.iter().map(|key| MemberSecret::derived_from_seed(&key.seed())).collect();
     let members = [0usize, 1, 2];
@@ -70,6 +67,14 @@ fn members_replicas_agree_the_outsider_holds_none_and_a_deny_stops_later_writes(
             })
             .collect::<BTreeMap<_, _>>(),
     };
+    (create, id, secrets)
+}
+
+#[test]
+fn members_replicas_agree_the_outsider_holds_none_and_a_deny_stops_later_writes() {
+    let params = Params { target_interval_ms: 2_000, ..Params::default() };
+    let (mut net, keys) = LocalNet::new(7, &CAPACITIES, params, 50).unwrap();
+    let (create, id, secrets) = create(&keys);
     net.run_until(4_000);
     net.submit(0, TxKind::Consortium(Box::new(ConsortiumTx::Create(create))), 10).unwrap();
     net.run_until(20_000);
@@ -120,7 +125,7 @@ fn members_replicas_agree_the_outsider_holds_none_and_a_deny_stops_later_writes(
     for (_, node, event) in &net.events {
         feeds[*node].on_event(event);
     }
-    let roots: Vec<_> = members
+    let roots: Vec<_> = [0usize, 1, 2]
         .iter()
         .map(|i| {
             assert_eq!(feeds[*i].stats.errors, 0, "{:?}", feeds[*i].stats.last_error);
@@ -148,4 +153,80 @@ fn members_replicas_agree_the_outsider_holds_none_and_a_deny_stops_later_writes(
     let ledger_roots: BTreeSet<_> =
         net.nodes.iter().map(|node| node.chain().ledger().root()).collect();
     assert_eq!(ledger_roots.len(), 1, "every node holds the same ledger");
+}
+
+/// Writes on both sides of a partition: after the heal one side's checkpoints are disconnected
+/// on the other side, and the feed restores those members' replicas below the fork before the
+/// winning branch's writes apply. Every member ends with the same rows as a replay of the
+/// winning chain's writes alone.
+#[test]
+fn a_reorg_restores_replicas_and_members_agree_with_a_replay_of_the_winning_chain() {
+    let params = Params { target_interval_ms: 2_000, ..Params::default() };
+    let (mut net, keys) = LocalNet::new(11, &CAPACITIES, params, 50).unwrap();
+    let (create, id, secrets) = create(&keys);
+    net.run_until(4_000);
+    net.submit(0, TxKind::Consortium(Box::new(ConsortiumTx::Create(create))), 10).unwrap();
+    net.run_until(30_000);
+    net.partition(vec![0, 0, 1, 1]);
+    for row in 0..4 {
+        write(&mut net, 0, id, row).unwrap();
+        write(&mut net, 2, id, 10 + row).unwrap();
+        let next = net.now_ms + 3_000;
+        net.run_until(next);
+    }
+    let next = net.now_ms + 20_000;
+    net.run_until(next);
+    net.heal();
+    let next = net.now_ms + 90_000;
+    net.run_until(next);
+
+    let mut feeds: Vec<ReplicaFeed> = keys
+        .iter()
+        .zip(&secrets)
+        .map(|(key, secret)| ReplicaFeed::new(key.account(), secret.clone(), None))
+        .collect();
+    for (_, node, event) in &net.events {
+        feeds[*node].on_event(event);
+    }
+    assert!(
+        [0, 1, 2].iter().any(|i| feeds[*i].stats.restores > 0),
+        "the partition caused a reorg on some member"
+    );
+    // The oracle: the writes final on node 0 (TxFinal, applied), by height, on a fresh
+    // replica. Each row id is written once, so the order within a height does not matter.
+    let writes: BTreeMap<Hash, Arc<SealedAction>> = net
+        .events
+        .iter()
+        .filter_map(|(_, _, event)| match event {
+            Event::ConsortiumWrite { tx, action, .. } => Some((*tx, action.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut final_writes: Vec<(u64, Arc<SealedAction>)> = net
+        .events
+        .iter()
+        .filter_map(|(_, node, event)| match event {
+            Event::TxFinal { id, height, outcome: Outcome::Applied, .. } if *node == 0 => {
+                writes.get(id).map(|action| (*height, action.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    final_writes.sort_by_key(|(height, _)| *height);
+    let consortium = feeds[0].consortium(&id).unwrap();
+    let mut oracle = Replica::in_memory(consortium, KeyRing::with_key(0, KEY)).unwrap();
+    for (height, action) in &final_writes {
+        oracle.apply(*height, action).unwrap();
+    }
+    let final_height = net.nodes[0].chain().final_height();
+    assert!(final_writes.len() >= 4, "writes of both sides became final: {}", final_writes.len());
+    for i in [0usize, 1, 2] {
+        let replica = feeds[i].replica(&id).unwrap();
+        assert_eq!(feeds[i].stats.errors, 0, "{:?}", feeds[i].stats.last_error);
+        assert_eq!(
+            replica.root_at(final_height),
+            oracle.root_at(final_height),
+            "member {i} as of node 0's final height {final_height}"
+        );
+    }
 }

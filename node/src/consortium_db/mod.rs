@@ -427,12 +427,14 @@ impl Replica {
     /// table name resolves to a temporary view of the versions visible at that height.
     pub fn select_as_of(&self, query: &str, height: u64) -> Result<QueryRows, ReplicaError> {
         for schema in self.tables.values() {
+            // Dropped first: a failed earlier call may have left one behind.
             let view = format!(
-                "CREATE TEMP VIEW \"{}\" AS SELECT {} FROM main.\"{}\" WHERE \
-                 vein_valid_from <= {height} AND (vein_valid_to IS NULL OR vein_valid_to > {height})",
-                schema.name,
-                layout::column_list(schema),
-                layout::version_table(&schema.name)
+                "DROP VIEW IF EXISTS temp.\"{name}\"; CREATE TEMP VIEW \"{name}\" AS SELECT \
+                 {columns} FROM main.\"{versions}\" WHERE vein_valid_from <= {height} AND \
+                 (vein_valid_to IS NULL OR vein_valid_to > {height})",
+                name = schema.name,
+                columns = layout::column_list(schema),
+                versions = layout::version_table(&schema.name)
             );
             self.db.execute_batch(&view).map_err(sql("creating an as-of view"))?;
         }
