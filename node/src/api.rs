@@ -23,6 +23,8 @@
 //! | `POST /shard/{file_id}/{index}` | `{"shard": hex}`: keep a shard this node is assigned |
 //! | `GET /shard/{file_id}/{index}` | `{"shard": hex}` of a shard this node holds |
 //! | `POST /control/{partition,heal,delay,loss,link}` | fault injection (see `service`) |
+//! | `GET /consortia` | every consortium's sizes, key epoch, action count and log hash |
+//! | `POST /consortium/{id}/query`, `/row`; `GET .../verify` | a member's replica (token) |
 //!
 //! Every request and response body is a type of [`crate::api_types`] (the clients' type set).
 //!
@@ -50,6 +52,7 @@ use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 
 mod auth;
+mod consortium;
 mod control;
 mod error;
 mod explorer;
@@ -97,6 +100,8 @@ pub struct ApiState {
     pub plot_nonces: u64,
     /// Guards the privileged routes.
     pub auth: ApiAuth,
+    /// This node's consortium replicas.
+    pub consortia: crate::consortium_db::SharedFeed,
 }
 
 type ApiResult<T> = Result<axum::Json<T>, ApiError>;
@@ -120,6 +125,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/control/{action}", post(control::control))
         .route("/contract/{file_id}", get(storage::contract))
         .route("/shard/{file_id}/{index}", get(storage::get_shard).post(storage::put_shard))
+        .route("/consortia", get(consortium::list))
+        .route("/consortium/{id}/query", post(consortium::query))
+        .route("/consortium/{id}/row", post(consortium::row))
+        .route("/consortium/{id}/verify", get(consortium::verify))
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(state)
         .layer(axum::middleware::from_fn(rejections::json_errors))

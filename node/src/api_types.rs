@@ -176,6 +176,7 @@ pub enum TxKindName {
     StorePut,
     StorageProof,
     StoreRepair,
+    Consortium,
 }
 
 /// When this node first saw a transaction, and when it was confirmed and became final (Unix
@@ -473,6 +474,80 @@ pub(crate) mod samples {
             times: None,
         }
     }
+}
+
+/// `GET /consortia`: what every node can tell about each consortium: sizes and hashes only
+/// (its rows are ciphertext to a non-member).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsortiumSummary {
+    pub id: String,
+    pub name: String,
+    pub parties: usize,
+    pub members: usize,
+    pub quorum: u16,
+    pub tables: Vec<String>,
+    pub key_epoch: u64,
+    pub open_proposals: usize,
+    pub actions: u64,
+    /// The head of the consortium's on-chain action hash chain.
+    pub action_log_head: String,
+    /// Whether this node keeps a replica (it is a member node).
+    pub replica: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsortiumList {
+    pub consortia: Vec<ConsortiumSummary>,
+}
+
+/// `POST /consortium/{id}/query`: one read-only SELECT over the tables as of height `at`
+/// (`None`: the replica's latest height).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsortiumQuery {
+    pub sql: String,
+    #[serde(default)]
+    pub at: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsortiumQueryAnswer {
+    pub height: u64,
+    /// The replica's state root at `height`.
+    pub root: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<crate::core::consortium::Value>>,
+}
+
+/// `POST /consortium/{id}/row`: one row by primary key as of `at`, with its proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsortiumRowRequest {
+    pub table: String,
+    pub key: crate::core::consortium::Value,
+    #[serde(default)]
+    pub at: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsortiumRowAnswer {
+    pub height: u64,
+    pub root: String,
+    pub row: Option<Vec<crate::core::consortium::Value>>,
+    pub proof: crate::consortium_db::RowProof,
+    /// The node checked the proof against `root` before answering.
+    pub verified: bool,
+}
+
+/// `GET /consortium/{id}/verify`: the replica against a rebuild from its action log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsortiumVerify {
+    pub height: u64,
+    pub root: String,
+    pub rebuilt_root: String,
+    pub matches: bool,
+    pub actions_applied: u64,
+    pub actions_refused: u64,
+    pub replica_errors: u64,
+    pub last_error: Option<String>,
 }
 
 #[cfg(test)]

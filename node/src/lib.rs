@@ -9,6 +9,7 @@
 #[cfg(feature = "tokio-runtime")]
 pub mod api;
 pub mod api_types;
+pub mod consortium_db;
 pub mod core;
 pub mod driver;
 #[cfg(feature = "tokio-runtime")]

@@ -3,6 +3,8 @@
 //! the HTTP API, on one tokio runtime.
 
 use crate::api::{self, ApiAuth, ApiState, ApiToken};
+use crate::consortium_db::{FeedSink, ReplicaFeed, SharedFeed};
+use crate::core::consortium::keys::MemberSecret;
 use crate::core::crypto::Keypair;
 use crate::core::hash::Hash;
 use crate::core::node::NodeConfig;
@@ -44,6 +46,12 @@ pub enum ServiceError {
         env = api::TOKEN_ENV
     )]
     UnprotectedApi { addr: SocketAddr },
+    #[error("consortium replica directory {path}: {source}")]
+    Consortia {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// What `vein-node run` is given.
@@ -117,6 +125,18 @@ pub fn load_plots(dir: &Path, key: &Keypair) -> Result<Vec<PlotReader<File>>, Se
 }
 
 /// Run a node until SIGINT/SIGTERM or until its driver stops.
+/// The node's consortium replicas: files under `<data>/consortia`, fed from its events; its
+/// X25519 member secret is derived from its signing seed.
+fn consortium_feed(options: &RunOptions, key: &Keypair) -> Result<SharedFeed, ServiceError> {
+    let directory = options.data.join("consortia");
+    std::fs::create_dir_all(&directory).map_err(|source| ServiceError::Consortia {
+        path: directory.display().to_string(),
+        source,
+    })?;
+    let secret = MemberSecret::derived_from_seed(&key.seed());
+    Ok(Arc::new(Mutex::new(ReplicaFeed::new(key.account(), secret, Some(directory)))))
+}
+
 pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
     check_api_exposure(&options)?;
     let genesis = Arc::new(GenesisFile::load(&options.genesis)?.to_genesis()?);
@@ -140,6 +160,7 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
     let p2p = tcp.counters();
     let net = FaultyNetwork::new(tcp, faults.clone(), heard.clone());
     let telemetry = SharedTelemetry::new(Mutex::new(Telemetry::with_p2p(p2p)));
+    let consortia = consortium_feed(&options, &key)?;
     let (driver, handle) = Driver::start(
         config,
         options.peers.clone(),
@@ -150,7 +171,7 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
             blocking: TokioBlocking,
         },
         prover,
-        TelemetrySink(telemetry.clone()),
+        FeedSink { inner: TelemetrySink(telemetry.clone()), feed: consortia.clone() },
     )
     .await?;
     let mut driver_task = tokio::spawn(driver.run());
@@ -170,6 +191,7 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
         plot_nonces: nonces,
         parents_backlog_max: options.parents_backlog_max,
         auth: ApiAuth::new(options.api_token.clone()),
+        consortia,
     };
     let api_task = tokio::spawn(api::serve(api_listener, state));
     tracing::info!(

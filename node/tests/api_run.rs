@@ -464,3 +464,33 @@ fn a_zero_amount_transfer_is_refused() {
     assert_eq!(status, 422, "{answer}");
     assert!(error_of(&answer).contains("zero_amount"), "{answer}");
 }
+
+#[test]
+fn consortium_routes_list_publicly_and_read_replicas_only_with_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_child, api, _key) = start(dir.path(), &[]);
+    let (status, answer) = http_as(api, "GET", "/consortia", "", None).unwrap();
+    assert_eq!(status, 200, "{answer}");
+    let list: vein_node::api_types::ConsortiumList = serde_json::from_str(&answer).unwrap();
+    assert!(list.consortia.is_empty());
+    let id = "ab".repeat(32);
+    let query = "{\"sql\": \"SELECT 1\", \"at\": 3}";
+    let row = "{\"table\": \"t\", \"key\": {\"Integer\": 1}}";
+    for (method, path, body) in [
+        ("POST", format!("/consortium/{id}/query"), query),
+        ("POST", format!("/consortium/{id}/row"), row),
+        ("GET", format!("/consortium/{id}/verify"), ""),
+    ] {
+        let (status, answer) = http_as(api, method, &path, body, None).unwrap();
+        assert_eq!(status, 401, "{path} without a token: {answer}");
+        let (status, answer) = http(api, method, &path, body).unwrap();
+        assert_eq!(status, 404, "{path}: this node keeps no replica: {answer}");
+        assert!(error_of(&answer).contains("no replica"), "{answer}");
+    }
+    let (status, answer) =
+        http(api, "POST", &format!("/consortium/{id}/query"), "{\"at\": 1}").unwrap();
+    assert_eq!(status, 400, "{answer}");
+    let (status, answer) = http(api, "POST", "/consortium/zz/query", query).unwrap();
+    assert_eq!(status, 400, "{answer}");
+    assert!(dir.path().join("data").join("consortia").is_dir(), "the replica directory exists");
+}

@@ -3,9 +3,11 @@
 //! of their own (`Output::Persist`, `Output::SyncBeforeFinal`), so an environment may drop every
 //! event without changing behaviour.
 
+use crate::core::consortium::{Consortium, SealedAction};
 use crate::core::crypto::AccountId;
 use crate::core::dag::Outcome;
 use crate::core::hash::Hash;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -112,5 +114,18 @@ pub enum Event {
         forfeited: u64,
         /// The contract's last round: it is closed.
         closed: bool,
+    },
+    /// A consortium write applied by the checkpoint at `height` (after its `TxConfirmed`, in
+    /// White Flag order): what a member's replica applies (docs/consortium.md).
+    ConsortiumWrite {
+        height: u64,
+        tx: Hash,
+        action: Arc<SealedAction>,
+    },
+    /// A consortium as it stands after the checkpoint at `height`, which applied a transaction
+    /// creating or changing it (members, keys, permissions, proposals).
+    ConsortiumChanged {
+        height: u64,
+        consortium: Arc<Consortium>,
     },
 }

@@ -5,6 +5,7 @@ pub mod chain;
 pub mod checkpoint;
 pub mod checkpoint_parents;
 pub mod clean_cones;
+pub mod consortium;
 pub mod contracts;
 pub mod crypto;
 pub mod dag;

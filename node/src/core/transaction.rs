@@ -2,6 +2,7 @@
 //! approves, and is identified by the hash of its signed bytes. A transaction is immutable once
 //! built; nodes share it behind an `Arc` and cache its id and encoded size.
 
+use crate::core::consortium::ConsortiumTx;
 use crate::core::crypto::{self, AccountId, CryptoError, Keypair, Signature};
 use crate::core::hash::Hash;
 use crate::core::storage::{StorageProof, StorePut};
@@ -26,6 +27,9 @@ pub enum TxKind {
     /// Move shard `shard_index` of `file_id` away from a node that missed too many rounds in a
     /// row, to the node `assignment::reassign` names (anyone may submit it).
     StoreRepair { file_id: Hash, shard_index: u8 },
+    /// A consortium transaction: create, propose, approve, withdraw or write (docs/consortium.md).
+    /// Boxed like `StorePut`.
+    Consortium(Box<ConsortiumTx>),
 }
 
 /// The signed content of a transaction.
@@ -69,6 +73,7 @@ impl TransactionBody {
             TxKind::Transfer { amount, .. } => amount.checked_add(self.fee),
             TxKind::StorePut(put) => put.prepaid_fee.checked_add(self.fee),
             TxKind::StorageProof(_) | TxKind::StoreRepair { .. } => Some(self.fee),
+            TxKind::Consortium(_) => Some(self.fee),
         }
     }
 }

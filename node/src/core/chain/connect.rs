@@ -6,6 +6,7 @@
 
 use super::header::Header;
 use super::{CHECKPOINT_CONE_UNITS_MAX, Chain, Link};
+use crate::core::consortium::applied_event;
 use crate::core::contracts::{Settlement, StorageContext, StorageMode};
 use crate::core::crypto::AccountId;
 use crate::core::dag::{Confirmation, Dag, DagError, Outcome};
@@ -156,6 +157,13 @@ impl Chain {
                 height: header.height,
                 outcome: *outcome,
             });
+            if *outcome == Outcome::Applied
+                && let Some(event) = dag.get(unit).and_then(|applied| {
+                    applied_event(&applied.tx, *unit, header.height, self.ledger.consortia())
+                })
+            {
+                self.events.push(event);
+            }
         }
         for settlement in settlements {
             self.events.push(Event::StorageSettled {

@@ -16,6 +16,7 @@
 //! `balances + escrow = genesis + minted − burned`. Storage rules need the checkpoint height and
 //! recent generation signatures, which the chain passes in a `StorageContext` (`apply_in`).
 
+use crate::core::consortium::{Consortia, ConsortiumEffect, ConsortiumError, ConsortiumUndo};
 use crate::core::contracts::{Contract, Settlement, StorageContext, StorageMode};
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
@@ -126,6 +127,8 @@ pub enum LedgerError {
     RepairNotDue { shard_index: u8, consecutive: u64, needed: u64 },
     #[error("settlement failed: {0}")]
     Payment(PaymentError),
+    #[error("consortium transaction refused: {0}")]
+    Consortium(ConsortiumError),
 }
 
 /// What a checked transaction will do (computed once, by `check_in`).
@@ -149,6 +152,7 @@ enum Effect {
     BurnPrepaid(u64),
     /// Plausibility mode: a proof only pays its fee.
     FeeOnly,
+    Consortium(ConsortiumEffect),
 }
 
 /// The record needed to reverse a sequence of ledger changes.
@@ -163,6 +167,7 @@ pub struct Undo {
     contracts_previous: Vec<(Hash, Option<Contract>)>,
     minted_before: Option<u64>,
     burned_before: Option<u64>,
+    consortia: ConsortiumUndo,
 }
 
 /// A broken ledger invariant: a bug, never an input error.
@@ -193,6 +198,7 @@ pub struct Ledger {
     genesis_supply: u64,
     minted: u64,
     burned: u64,
+    consortia: Consortia,
 }
 
 impl Ledger {
@@ -211,6 +217,7 @@ impl Ledger {
             genesis_supply: total,
             minted: 0,
             burned: 0,
+            consortia: Consortia::default(),
         })
     }
 
@@ -248,6 +255,10 @@ impl Ledger {
 
     pub fn contracts(&self) -> impl Iterator<Item = (&Hash, &Contract)> {
         self.contracts.iter()
+    }
+
+    pub fn consortia(&self) -> &Consortia {
+        &self.consortia
     }
 
     /// Tokens held in contract escrows (part of the supply, in no balance).
@@ -302,9 +313,17 @@ impl Ledger {
                 put.validate().map_err(LedgerError::InvalidPut)?;
                 Ok(Effect::BurnPrepaid(put.prepaid_fee))
             }
-            (TxKind::StorageProof(_) | TxKind::StoreRepair { .. }, StorageMode::Plausibility) => {
-                Ok(Effect::FeeOnly)
-            }
+            (
+                TxKind::StorageProof(_) | TxKind::StoreRepair { .. } | TxKind::Consortium(_),
+                StorageMode::Plausibility,
+            ) => Ok(Effect::FeeOnly),
+            // Consortium rules need no checkpoint context; scratch replays (above) leave them
+            // to the chain, which holds the consortia.
+            (TxKind::Consortium(consortium_tx), _) => self
+                .consortia
+                .check(consortium_tx, &from, nonce)
+                .map(Effect::Consortium)
+                .map_err(LedgerError::Consortium),
             (TxKind::StoreRepair { file_id, shard_index }, StorageMode::Full(context)) => {
                 let node = self.check_repair(file_id, *shard_index, context)?;
                 Ok(Effect::Repair { file_id: *file_id, shard_index: *shard_index, node })
@@ -516,6 +535,7 @@ impl Ledger {
             }
             Effect::BurnPrepaid(prepaid) => burned += prepaid,
             Effect::FeeOnly => {}
+            Effect::Consortium(effect) => self.consortia.apply(effect, &mut undo.consortia),
         }
         if to_author > 0 {
             self.save(author, undo);
@@ -665,6 +685,7 @@ impl Ledger {
         if let Some(burned) = undo.burned_before {
             self.burned = burned;
         }
+        self.consortia.revert(undo.consortia);
     }
 
     /// A commitment to the whole state: BLAKE3 over the canonical encoding of the accounts in key
@@ -698,6 +719,10 @@ impl Ledger {
             for contract in self.contracts.values() {
                 contract.hash_into(&mut hasher);
             }
+        }
+        // Likewise only when some consortium exists: existing roots and trace hashes hold.
+        if !self.consortia.is_empty() {
+            self.consortia.hash_into(&mut hasher);
         }
         Hash(*hasher.finalize().as_bytes())
     }

@@ -1,0 +1,149 @@
+//! Consortium routes (docs/consortium.md). `GET /consortia` is public and shows only what the
+//! chain shows everyone: sizes, epochs, action counts and hashes. Reading rows needs the API
+//! token, because a member node's replica holds the consortium's plaintext:
+//! `POST /consortium/{id}/query` (a read-only SELECT as of a height), `POST /consortium/{id}/row`
+//! (one row by key as of a height, with its Merkle proof), `GET /consortium/{id}/verify` (the
+//! replica against a rebuild from its own action log).
+
+use super::{ApiError, ApiResult, ApiState, inspect, parse_body, parse_hash};
+use crate::api_types::{
+    ConsortiumList, ConsortiumQuery, ConsortiumQueryAnswer, ConsortiumRowAnswer,
+    ConsortiumRowRequest, ConsortiumSummary, ConsortiumVerify,
+};
+use crate::consortium_db::{Replica, ReplicaError, ReplicaFeed};
+use crate::core::hash::Hash;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+
+fn replica_error(error: ReplicaError) -> ApiError {
+    let status = match error {
+        ReplicaError::Sql { .. } | ReplicaError::Corrupt { .. } => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        _ => StatusCode::BAD_REQUEST,
+    };
+    ApiError { status, message: error.to_string() }
+}
+
+/// Run `read` on this node's replica of `id` (404 if the node keeps none).
+fn with_replica<T>(
+    state: &ApiState,
+    id: &Hash,
+    read: impl FnOnce(&ReplicaFeed, &Replica) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let feed = state.consortia.lock().map_err(|_| ApiError::unavailable())?;
+    let replica = feed
+        .replica(id)
+        .ok_or_else(|| ApiError::not_found("this node keeps no replica of that consortium"))?;
+    read(&feed, replica)
+}
+
+/// `GET /consortia`
+pub(super) async fn list(State(state): State<ApiState>) -> ApiResult<ConsortiumList> {
+    let mut consortia = inspect(&state, |node| {
+        let ledger = node.chain().ledger();
+        ledger
+            .consortia()
+            .iter()
+            .map(|consortium| {
+                let log = ledger.consortia().log(&consortium.id);
+                ConsortiumSummary {
+                    id: consortium.id.to_string(),
+                    name: consortium.name.clone(),
+                    parties: consortium.parties.len(),
+                    members: consortium.members.len(),
+                    quorum: consortium.quorum,
+                    tables: consortium.tables.keys().cloned().collect(),
+                    key_epoch: consortium.key_epoch,
+                    open_proposals: consortium.proposals.len(),
+                    actions: log.count,
+                    action_log_head: log.head.to_string(),
+                    replica: false,
+                }
+            })
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    if let Ok(feed) = state.consortia.lock() {
+        for summary in &mut consortia {
+            summary.replica = feed.replicas().any(|(id, _)| id.to_string() == summary.id);
+        }
+    }
+    Ok(Json(ConsortiumList { consortia }))
+}
+
+/// `POST /consortium/{id}/query` (token)
+pub(super) async fn query(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<ConsortiumQueryAnswer> {
+    state.auth.authorize(&headers, "reading a consortium replica")?;
+    let id = parse_hash(&id)?;
+    let request: ConsortiumQuery =
+        parse_body(&body, |error| format!("expected {{\"sql\", \"at\"?}}: {error}"))?;
+    with_replica(&state, &id, |_, replica| {
+        let height = request.at.unwrap_or(replica.height());
+        let answer = replica.select_as_of(&request.sql, height).map_err(replica_error)?;
+        Ok(Json(ConsortiumQueryAnswer {
+            height,
+            root: replica.root_at(height).to_string(),
+            columns: answer.columns,
+            rows: answer.rows,
+        }))
+    })
+}
+
+/// `POST /consortium/{id}/row` (token)
+pub(super) async fn row(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<ConsortiumRowAnswer> {
+    state.auth.authorize(&headers, "reading a consortium replica")?;
+    let id = parse_hash(&id)?;
+    let request: ConsortiumRowRequest =
+        parse_body(&body, |error| format!("expected {{\"table\", \"key\", \"at\"?}}: {error}"))?;
+    with_replica(&state, &id, |_, replica| {
+        let height = request.at.unwrap_or(replica.height());
+        let (row, proof) = if height >= replica.height() {
+            replica.prove(&request.table, &request.key)
+        } else {
+            replica.prove_as_of(&request.table, &request.key, height)
+        }
+        .map_err(replica_error)?;
+        let root = replica.root_at(height);
+        let verified = proof.verify(&root, &request.table, &request.key, row.as_deref());
+        Ok(Json(ConsortiumRowAnswer { height, root: root.to_string(), row, proof, verified }))
+    })
+}
+
+/// `GET /consortium/{id}/verify` (token: it rebuilds the replica, which costs the node work)
+pub(super) async fn verify(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<ConsortiumVerify> {
+    state.auth.authorize(&headers, "verifying a consortium replica")?;
+    let id = parse_hash(&id)?;
+    with_replica(&state, &id, |feed, replica| {
+        let consortium = feed
+            .consortium(&id)
+            .ok_or_else(|| ApiError::not_found("the consortium is not known to the feed"))?;
+        let rebuilt = replica.rebuild(consortium).map_err(replica_error)?;
+        Ok(Json(ConsortiumVerify {
+            height: replica.height(),
+            root: replica.root().to_string(),
+            rebuilt_root: rebuilt.root().to_string(),
+            matches: rebuilt.root() == replica.root(),
+            actions_applied: feed.stats.applied,
+            actions_refused: feed.stats.refused,
+            replica_errors: feed.stats.errors,
+            last_error: feed.stats.last_error.clone(),
+        }))
+    })
+}

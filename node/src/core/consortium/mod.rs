@@ -1,0 +1,298 @@
+//! Consortia: private, permissioned databases whose every action is on the chain (issue #17,
+//! the seed's PISR database). This module holds the rules only; the SQL replica that member
+//! nodes keep lives outside the core (`consortium_db`).
+//!
+//! Model:
+//! - A consortium is created by one transaction naming its parties (accounts that vote), its
+//!   member nodes (which hold the data key and keep a replica), its tables (typed columns and a
+//!   primary key) and a quorum m of the n parties. Its id is derived from the creator's spend
+//!   key, so it is unique and known before the transaction is ordered.
+//! - Permission changes (grant or deny write permission on a table, add or remove a member
+//!   node) are proposals that apply in the transaction bringing their approvals to m: one
+//!   `Propose` (the proposer's approval) plus `Approve` transactions from other parties.
+//! - A write is a [`SealedAction`]: a structured row operation (insert, upsert or delete by
+//!   primary key) sealed with ChaCha20-Poly1305 under the consortium's data key. The chain
+//!   checks what it can see: the consortium and table exist, the signer may write the table
+//!   at this position of the order, the key epoch is current. It then appends the action's hash
+//!   to the consortium's action log. Only members can open the ciphertext; they apply the rows
+//!   to their replica in the chain's order, so a deny applied before a write in the White Flag
+//!   order keeps that write out of every replica.
+//! - All of this state is one field of the ledger ([`Consortia`]), changed only through
+//!   [`Consortia::check`] then [`Consortia::apply`], reverted through [`ConsortiumUndo`], and
+//!   hashed into the ledger root when non-empty (`hash_into`).
+
+pub mod action;
+pub mod error;
+pub mod keys;
+pub mod permission;
+pub mod schema;
+pub mod state;
+
+pub use action::{Action, RowOp, SealedAction};
+pub use error::ConsortiumError;
+pub use permission::{PermissionChange, Proposal, Rekey, proposal_id};
+pub use schema::{Column, ColumnType, TableSchema, Value};
+pub use state::{ActionLog, Consortium, CreateConsortium, consortium_id};
+
+use crate::core::crypto::AccountId;
+use crate::core::events::Event;
+use crate::core::hash::Hash;
+use crate::core::transaction::{Transaction, TxKind};
+use crate::core::wire;
+use action::ACTION_CIPHERTEXT_BYTES_MAX;
+use serde::{Deserialize, Serialize};
+use state::PROPOSALS_OPEN_MAX;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// What a consortium transaction does (the payload of `TxKind::Consortium`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConsortiumTx {
+    Create(CreateConsortium),
+    /// Propose a change; the proposer's approval is counted.
+    Propose {
+        consortium: Hash,
+        change: PermissionChange,
+    },
+    /// Approve an open proposal (named by `proposal_id`).
+    Approve {
+        consortium: Hash,
+        proposal: Hash,
+    },
+    /// The proposer takes back its open proposal.
+    Withdraw {
+        consortium: Hash,
+        proposal: Hash,
+    },
+    Write(SealedAction),
+}
+
+/// What a checked transaction will change: the new state of one consortium or one action log.
+#[derive(Debug)]
+pub enum ConsortiumEffect {
+    Put(Hash, Box<Consortium>),
+    Append(Hash, ActionLog),
+}
+
+/// Every consortium and its action log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Consortia {
+    consortia: BTreeMap<Hash, Consortium>,
+    logs: BTreeMap<Hash, ActionLog>,
+}
+
+/// The states to restore on a revert, oldest last-in.
+#[derive(Clone, Debug, Default)]
+pub struct ConsortiumUndo {
+    consortia: Vec<(Hash, Option<Consortium>)>,
+    logs: Vec<(Hash, Option<ActionLog>)>,
+}
+
+impl Consortia {
+    pub fn is_empty(&self) -> bool {
+        self.consortia.is_empty()
+    }
+
+    pub fn get(&self, id: &Hash) -> Option<&Consortium> {
+        self.consortia.get(id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Consortium> {
+        self.consortia.values()
+    }
+
+    pub fn log(&self, id: &Hash) -> ActionLog {
+        self.logs.get(id).copied().unwrap_or_default()
+    }
+
+    fn existing(&self, id: &Hash) -> Result<&Consortium, ConsortiumError> {
+        self.consortia.get(id).ok_or(ConsortiumError::UnknownConsortium { consortium: *id })
+    }
+
+    /// Would `tx`, signed by `from` with `nonce`, apply now? Returns what it would change.
+    pub fn check(
+        &self,
+        tx: &ConsortiumTx,
+        from: &AccountId,
+        nonce: u64,
+    ) -> Result<ConsortiumEffect, ConsortiumError> {
+        match tx {
+            ConsortiumTx::Create(create) => {
+                let id = consortium_id(from, nonce);
+                if self.consortia.contains_key(&id) {
+                    return Err(ConsortiumError::ConsortiumExists { consortium: id });
+                }
+                let consortium = Consortium::create(create, from, id)?;
+                Ok(ConsortiumEffect::Put(id, Box::new(consortium)))
+            }
+            ConsortiumTx::Propose { consortium, change } => {
+                let mut next = self.existing(consortium)?.clone();
+                next.require_party(from)?;
+                if next.proposals.len() >= PROPOSALS_OPEN_MAX {
+                    return Err(ConsortiumError::TooManyProposals {
+                        consortium: *consortium,
+                        limit: PROPOSALS_OPEN_MAX,
+                    });
+                }
+                // Refuse a change that could not apply now: a proposal that cannot pass
+                // would only hold one of the bounded slots.
+                change.apply_to(&mut next.clone())?;
+                let proposal = Proposal {
+                    change: change.clone(),
+                    proposer: *from,
+                    approvals: BTreeSet::from([*from]),
+                };
+                next.proposals.insert(proposal_id(consortium, from, nonce), proposal);
+                Ok(ConsortiumEffect::Put(*consortium, Box::new(next.settled(consortium)?)))
+            }
+            ConsortiumTx::Approve { consortium, proposal } => {
+                let mut next = self.existing(consortium)?.clone();
+                next.require_party(from)?;
+                let open =
+                    next.proposals.get_mut(proposal).ok_or(ConsortiumError::UnknownProposal {
+                        consortium: *consortium,
+                        proposal: *proposal,
+                    })?;
+                if !open.approvals.insert(*from) {
+                    return Err(ConsortiumError::AlreadyApproved {
+                        proposal: *proposal,
+                        account: *from,
+                    });
+                }
+                Ok(ConsortiumEffect::Put(*consortium, Box::new(next.settled(consortium)?)))
+            }
+            ConsortiumTx::Withdraw { consortium, proposal } => {
+                let mut next = self.existing(consortium)?.clone();
+                let unknown = ConsortiumError::UnknownProposal {
+                    consortium: *consortium,
+                    proposal: *proposal,
+                };
+                match next.proposals.get(proposal) {
+                    Some(open) if open.proposer == *from => {}
+                    _ => return Err(unknown),
+                }
+                next.proposals.remove(proposal);
+                Ok(ConsortiumEffect::Put(*consortium, Box::new(next)))
+            }
+            ConsortiumTx::Write(sealed) => {
+                let consortium = self.existing(&sealed.consortium)?;
+                consortium.schema(&sealed.table)?;
+                if !consortium.may_write(&sealed.table, from) {
+                    return Err(ConsortiumError::NoWritePermission {
+                        consortium: consortium.id,
+                        table: sealed.table.clone(),
+                        account: *from,
+                    });
+                }
+                if sealed.key_epoch != consortium.key_epoch {
+                    return Err(ConsortiumError::StaleKeyEpoch {
+                        consortium: consortium.id,
+                        got: sealed.key_epoch,
+                        current: consortium.key_epoch,
+                    });
+                }
+                if sealed.ciphertext.len() > ACTION_CIPHERTEXT_BYTES_MAX {
+                    return Err(ConsortiumError::CiphertextTooLarge {
+                        bytes: sealed.ciphertext.len(),
+                        limit: ACTION_CIPHERTEXT_BYTES_MAX,
+                    });
+                }
+                let log = self.log(&consortium.id).append(&sealed.log_hash());
+                Ok(ConsortiumEffect::Append(consortium.id, log))
+            }
+        }
+    }
+
+    /// Commit what `check` computed, recording the previous state in `undo`.
+    pub fn apply(&mut self, effect: ConsortiumEffect, undo: &mut ConsortiumUndo) {
+        match effect {
+            ConsortiumEffect::Put(id, consortium) => {
+                undo.consortia.push((id, self.consortia.insert(id, *consortium)));
+            }
+            ConsortiumEffect::Append(id, log) => {
+                undo.logs.push((id, self.logs.insert(id, log)));
+            }
+        }
+    }
+
+    /// Undo every change recorded in `undo`, newest first.
+    pub fn revert(&mut self, undo: ConsortiumUndo) {
+        for (id, previous) in undo.logs.into_iter().rev() {
+            match previous {
+                Some(log) => self.logs.insert(id, log),
+                None => self.logs.remove(&id),
+            };
+        }
+        for (id, previous) in undo.consortia.into_iter().rev() {
+            match previous {
+                Some(consortium) => self.consortia.insert(id, consortium),
+                None => self.consortia.remove(&id),
+            };
+        }
+    }
+
+    /// Feed the consortium section of the ledger root: a domain tag, the count, then each
+    /// consortium's canonical encoding and its action log, in id order.
+    pub fn hash_into(&self, hasher: &mut blake3::Hasher) {
+        hasher.update(b"vein/ledger/consortia/v0");
+        hasher.update(&(self.consortia.len() as u64).to_le_bytes());
+        for (id, consortium) in &self.consortia {
+            // Encoding a struct of BTreeMaps, strings and byte arrays cannot fail; an error
+            // would be a bug, and hashing a marker keeps the root a function of the state.
+            let bytes = wire::encode_body(consortium, "consortium").unwrap_or_default();
+            debug_assert!(!bytes.is_empty());
+            hasher.update(&(bytes.len() as u64).to_le_bytes());
+            hasher.update(&bytes);
+            let log = self.log(id);
+            hasher.update(&log.count.to_le_bytes());
+            hasher.update(log.head.as_bytes());
+        }
+    }
+}
+
+/// The event an applied consortium transaction emits at the checkpoint at `height` (`None`
+/// for any other transaction): the sealed write, or the changed consortium's state.
+pub fn applied_event(
+    tx: &Transaction,
+    unit: Hash,
+    height: u64,
+    consortia: &Consortia,
+) -> Option<Event> {
+    let TxKind::Consortium(consortium_tx) = &tx.body.kind else { return None };
+    let id = match consortium_tx.as_ref() {
+        ConsortiumTx::Write(sealed) => {
+            let action = Arc::new(sealed.clone());
+            return Some(Event::ConsortiumWrite { height, tx: unit, action });
+        }
+        ConsortiumTx::Create(_) => consortium_id(&tx.body.from, tx.body.nonce),
+        ConsortiumTx::Propose { consortium, .. }
+        | ConsortiumTx::Approve { consortium, .. }
+        | ConsortiumTx::Withdraw { consortium, .. } => *consortium,
+    };
+    let consortium = Arc::new(consortia.get(&id)?.clone());
+    Some(Event::ConsortiumChanged { height, consortium })
+}
+
+impl Consortium {
+    /// Apply and close every proposal that has reached the quorum (at most the one just
+    /// approved; a quorum of 1 passes a proposal in its own transaction).
+    fn settled(mut self, id: &Hash) -> Result<Consortium, ConsortiumError> {
+        let quorum = usize::from(self.quorum);
+        let passed: Vec<Hash> = self
+            .proposals
+            .iter()
+            .filter(|(_, proposal)| proposal.approvals.len() >= quorum)
+            .map(|(proposal_id, _)| *proposal_id)
+            .collect();
+        for proposal_id in passed {
+            if let Some(proposal) = self.proposals.remove(&proposal_id) {
+                proposal.change.apply_to(&mut self)?;
+            }
+        }
+        debug_assert_eq!(self.id, *id);
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,110 @@
+//! Permission and membership changes, and the proposals that carry them to a quorum. A change
+//! is proposed by a party (the proposal counts as its first approval) and applies in the
+//! transaction that brings its approvals to the consortium's quorum m; until then it changes
+//! nothing. Approving is a transaction of its own, so every signature is an ordinary signed
+//! transaction in White Flag order and a reorg that drops an approval drops the change with it.
+//!
+//! A membership change rotates the data key: it carries the next epoch's key wrapped for
+//! exactly the member nodes after the change, and the previous key sealed under the new one.
+//! A removed node receives nothing of the new epoch, so it cannot read what follows.
+
+use super::error::ConsortiumError;
+use super::keys::WrappedKey;
+use super::state::Consortium;
+use crate::core::crypto::AccountId;
+use crate::core::hash::Hash;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The next epoch's data key, for the member nodes after a membership change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rekey {
+    pub epoch: u64,
+    /// The new key wrapped per member node (by node account).
+    pub wrapped: BTreeMap<AccountId, WrappedKey>,
+    /// The previous epoch's key sealed under the new one (`keys::chain_previous`).
+    pub previous: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PermissionChange {
+    /// Let `account` write `table`.
+    Grant { account: AccountId, table: String },
+    /// Take `account`'s write permission on `table`, or on every table when `None`: no action
+    /// it signs applies there from the next position of the White Flag order on.
+    Deny { account: AccountId, table: Option<String> },
+    /// Admit a member node (its X25519 public key) and rotate the key to include it.
+    AddMember { node: AccountId, node_key: [u8; 32], rekey: Rekey },
+    /// Remove a member node and rotate the key without it.
+    RemoveMember { node: AccountId, rekey: Rekey },
+}
+
+/// A change waiting for its quorum.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    pub change: PermissionChange,
+    pub proposer: AccountId,
+    pub approvals: BTreeSet<AccountId>,
+}
+
+/// The id of the proposal made by `(proposer, nonce)`: unique, because a spend key is.
+pub fn proposal_id(consortium: &Hash, proposer: &AccountId, nonce: u64) -> Hash {
+    Hash::of_parts(&[
+        b"vein/consortium/proposal/v1",
+        consortium.as_bytes(),
+        proposer.as_bytes(),
+        &nonce.to_le_bytes(),
+    ])
+}
+
+impl PermissionChange {
+    /// Apply this change to `consortium` (a copy the caller commits only on success).
+    pub fn apply_to(&self, consortium: &mut Consortium) -> Result<(), ConsortiumError> {
+        let id = consortium.id;
+        match self {
+            PermissionChange::Grant { account, table } => {
+                consortium.schema(table)?;
+                let writers = consortium.writers.entry(table.clone()).or_default();
+                if !writers.insert(*account) {
+                    return Err(ConsortiumError::NoChange { reason: "already granted" });
+                }
+            }
+            PermissionChange::Deny { account, table } => {
+                let mut removed = false;
+                match table {
+                    Some(table) => {
+                        consortium.schema(table)?;
+                        if let Some(writers) = consortium.writers.get_mut(table) {
+                            removed = writers.remove(account);
+                        }
+                    }
+                    None => {
+                        for writers in consortium.writers.values_mut() {
+                            removed |= writers.remove(account);
+                        }
+                    }
+                }
+                consortium.writers.retain(|_, writers| !writers.is_empty());
+                if !removed {
+                    return Err(ConsortiumError::NoChange { reason: "no permission to deny" });
+                }
+            }
+            PermissionChange::AddMember { node, node_key, rekey } => {
+                if consortium.members.contains_key(node) {
+                    return Err(ConsortiumError::MemberExists { consortium: id, node: *node });
+                }
+                consortium.members.insert(*node, *node_key);
+                consortium.check_member_count()?;
+                consortium.rotate(rekey)?;
+            }
+            PermissionChange::RemoveMember { node, rekey } => {
+                if consortium.members.remove(node).is_none() {
+                    return Err(ConsortiumError::UnknownMember { consortium: id, node: *node });
+                }
+                consortium.check_member_count()?;
+                consortium.rotate(rekey)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,196 @@
+//! One consortium's on-chain state: its parties (accounts that vote), its member nodes (which
+//! hold the data key and a replica), its tables, who may write each table, the key epoch and
+//! the wrapped keys of the current epoch, and the open proposals. Everything is in BTreeMaps, so
+//! its canonical encoding (and hence the ledger root) is the same on every node.
+
+use super::error::ConsortiumError;
+use super::keys::WrappedKey;
+use super::permission::{Proposal, Rekey};
+use super::schema::{TABLES_MAX, TableSchema};
+use crate::core::crypto::AccountId;
+use crate::core::hash::Hash;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Most parties of one consortium.
+pub const PARTIES_MAX: usize = 64;
+/// Most member nodes of one consortium.
+pub const MEMBERS_MAX: usize = 64;
+/// Most open proposals of one consortium (bounds its state; a proposer may withdraw).
+pub const PROPOSALS_OPEN_MAX: usize = 64;
+
+/// The creation transaction's content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateConsortium {
+    pub name: String,
+    /// The accounts that vote; the creator must be one of them. Every party may write every
+    /// table at creation; grants and denies change that afterwards.
+    pub parties: BTreeSet<AccountId>,
+    /// Member nodes by node account, with their X25519 public keys.
+    pub members: BTreeMap<AccountId, [u8; 32]>,
+    pub tables: Vec<TableSchema>,
+    /// m of n: approvals a permission change needs.
+    pub quorum: u16,
+    /// The epoch-0 data key wrapped for each member node.
+    pub wrapped: BTreeMap<AccountId, WrappedKey>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consortium {
+    pub id: Hash,
+    pub name: String,
+    pub parties: BTreeSet<AccountId>,
+    pub members: BTreeMap<AccountId, [u8; 32]>,
+    pub quorum: u16,
+    pub tables: BTreeMap<String, TableSchema>,
+    /// Accounts allowed to write each table (tables with no writer are absent).
+    pub writers: BTreeMap<String, BTreeSet<AccountId>>,
+    pub key_epoch: u64,
+    /// The current epoch's key wrapped per member node.
+    pub wrapped: BTreeMap<AccountId, WrappedKey>,
+    /// For each epoch e ≥ 1, epoch e − 1's key sealed under epoch e's.
+    pub key_chain: BTreeMap<u64, Vec<u8>>,
+    pub proposals: BTreeMap<Hash, Proposal>,
+}
+
+/// The running commitment to a consortium's actions: how many applied, and a hash chain over
+/// their `SealedAction::log_hash`. Kept apart from `Consortium` so a write's undo record is
+/// forty bytes, not a copy of the consortium.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionLog {
+    pub count: u64,
+    pub head: Hash,
+}
+
+impl ActionLog {
+    pub fn append(self, action_hash: &Hash) -> ActionLog {
+        ActionLog {
+            count: self.count + 1,
+            head: Hash::of_parts(&[
+                b"vein/consortium/log/v1",
+                self.head.as_bytes(),
+                action_hash.as_bytes(),
+            ]),
+        }
+    }
+}
+
+/// The id of the consortium created by `(creator, nonce)`: unique, because a spend key is.
+pub fn consortium_id(creator: &AccountId, nonce: u64) -> Hash {
+    Hash::of_parts(&[b"vein/consortium/id/v1", creator.as_bytes(), &nonce.to_le_bytes()])
+}
+
+impl Consortium {
+    /// Build a consortium from its creation transaction, checking it whole.
+    pub fn create(
+        create: &CreateConsortium,
+        creator: &AccountId,
+        id: Hash,
+    ) -> Result<Consortium, ConsortiumError> {
+        super::schema::check_name(&create.name)?;
+        if create.parties.is_empty() || create.parties.len() > PARTIES_MAX {
+            return Err(ConsortiumError::BadPartyCount {
+                count: create.parties.len(),
+                limit: PARTIES_MAX,
+            });
+        }
+        if !create.parties.contains(creator) {
+            return Err(ConsortiumError::NotAParty { consortium: id, account: *creator });
+        }
+        let quorum = usize::from(create.quorum);
+        if quorum == 0 || quorum > create.parties.len() {
+            return Err(ConsortiumError::BadQuorum {
+                quorum: create.quorum,
+                parties: create.parties.len(),
+            });
+        }
+        if create.tables.is_empty() || create.tables.len() > TABLES_MAX {
+            return Err(ConsortiumError::BadTableCount {
+                count: create.tables.len(),
+                limit: TABLES_MAX,
+            });
+        }
+        let mut tables = BTreeMap::new();
+        for table in &create.tables {
+            table.validate()?;
+            // SQL compares table names case-insensitively: two that differ only in case would
+            // be one table in the replica.
+            let lower = table.name.to_ascii_lowercase();
+            if tables.keys().any(|name: &String| name.to_ascii_lowercase() == lower) {
+                return Err(ConsortiumError::DuplicateTable { table: table.name.clone() });
+            }
+            tables.insert(table.name.clone(), table.clone());
+        }
+        let writers = tables.keys().map(|name| (name.clone(), create.parties.clone())).collect();
+        let consortium = Consortium {
+            id,
+            name: create.name.clone(),
+            parties: create.parties.clone(),
+            members: create.members.clone(),
+            quorum: create.quorum,
+            tables,
+            writers,
+            key_epoch: 0,
+            wrapped: create.wrapped.clone(),
+            key_chain: BTreeMap::new(),
+            proposals: BTreeMap::new(),
+        };
+        consortium.check_member_count()?;
+        consortium.check_wrapped(&consortium.wrapped)?;
+        Ok(consortium)
+    }
+
+    pub fn schema(&self, table: &str) -> Result<&TableSchema, ConsortiumError> {
+        self.tables.get(table).ok_or_else(|| ConsortiumError::UnknownTable {
+            consortium: self.id,
+            table: table.into(),
+        })
+    }
+
+    pub fn require_party(&self, account: &AccountId) -> Result<(), ConsortiumError> {
+        if self.parties.contains(account) {
+            Ok(())
+        } else {
+            Err(ConsortiumError::NotAParty { consortium: self.id, account: *account })
+        }
+    }
+
+    pub fn may_write(&self, table: &str, account: &AccountId) -> bool {
+        self.writers.get(table).is_some_and(|writers| writers.contains(account))
+    }
+
+    pub(super) fn check_member_count(&self) -> Result<(), ConsortiumError> {
+        if self.members.is_empty() || self.members.len() > MEMBERS_MAX {
+            return Err(ConsortiumError::BadMemberCount {
+                count: self.members.len(),
+                limit: MEMBERS_MAX,
+            });
+        }
+        Ok(())
+    }
+
+    /// A key set must be wrapped for exactly the member nodes: none left out (it could not
+    /// read), none extra (a removed node must not get the new key).
+    fn check_wrapped(
+        &self,
+        wrapped: &BTreeMap<AccountId, WrappedKey>,
+    ) -> Result<(), ConsortiumError> {
+        if !wrapped.keys().eq(self.members.keys()) {
+            return Err(ConsortiumError::RekeyMembers { expected: self.members.len() });
+        }
+        Ok(())
+    }
+
+    /// Move to the next key epoch (after the member set changed).
+    pub(super) fn rotate(&mut self, rekey: &Rekey) -> Result<(), ConsortiumError> {
+        let expected = self.key_epoch + 1;
+        if rekey.epoch != expected {
+            return Err(ConsortiumError::RekeyEpoch { expected, got: rekey.epoch });
+        }
+        self.check_wrapped(&rekey.wrapped)?;
+        self.key_epoch = expected;
+        self.wrapped = rekey.wrapped.clone();
+        self.key_chain.insert(expected, rekey.previous.clone());
+        Ok(())
+    }
+}
