@@ -176,6 +176,8 @@ pub enum TxKindName {
     StorePut,
     StorageProof,
     StoreRepair,
+    /// An Ethereum transaction carried for the EVM (docs/evm.md).
+    Evm,
 }
 
 /// When this node first saw a transaction, and when it was confirmed and became final (Unix

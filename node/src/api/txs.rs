@@ -262,6 +262,7 @@ pub(super) async fn unit(State(state): State<ApiState>, Path(id): Path<String>) 
             TxKind::StorePut(put) => (TxKindName::StorePut, None, put.prepaid_fee),
             TxKind::StorageProof(_) => (TxKindName::StorageProof, None, 0),
             TxKind::StoreRepair { .. } => (TxKindName::StoreRepair, None, 0),
+            TxKind::Evm(_) => (TxKindName::Evm, None, 0),
         };
         Some(Unit {
             id: id.to_string(),

@@ -3,6 +3,7 @@
 //! built; nodes share it behind an `Arc` and cache its id and encoded size.
 
 use crate::core::crypto::{self, AccountId, CryptoError, Keypair, Signature};
+use crate::core::evm::EvmCall;
 use crate::core::hash::Hash;
 use crate::core::storage::{StorageProof, StorePut};
 use crate::core::wire::{self, WireError};
@@ -26,6 +27,9 @@ pub enum TxKind {
     /// Move shard `shard_index` of `file_id` away from a node that missed too many rounds in a
     /// row, to the node `assignment::reassign` names (anyone may submit it).
     StoreRepair { file_id: Hash, shard_index: u8 },
+    /// An Ethereum-signed transaction, executed by the EVM when a checkpoint applies it
+    /// (docs/evm.md). The author of the carrier pays its vein fee; the Ethereum sender pays gas.
+    Evm(Box<EvmCall>),
 }
 
 /// The signed content of a transaction.
@@ -68,7 +72,7 @@ impl TransactionBody {
         match &self.kind {
             TxKind::Transfer { amount, .. } => amount.checked_add(self.fee),
             TxKind::StorePut(put) => put.prepaid_fee.checked_add(self.fee),
-            TxKind::StorageProof(_) | TxKind::StoreRepair { .. } => Some(self.fee),
+            TxKind::StorageProof(_) | TxKind::StoreRepair { .. } | TxKind::Evm(_) => Some(self.fee),
         }
     }
 }

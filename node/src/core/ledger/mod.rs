@@ -15,9 +15,13 @@
 //! mark shards proven; `settle` pays or burns each round's budget. Escrow is part of the supply:
 //! `balances + escrow = genesis + minted − burned`. Storage rules need the checkpoint height and
 //! recent generation signatures, which the chain passes in a `StorageContext` (`apply_in`).
+//!
+//! EVM (docs/evm.md): a `TxKind::Evm` carrier's Ethereum transaction executes against the
+//! native balances and the `evm` section (`evm_execution.rs`), through the same undo log.
 
 use crate::core::contracts::{Contract, Settlement, StorageContext, StorageMode};
 use crate::core::crypto::AccountId;
+use crate::core::evm::{EvmState, EvmTxError, EvmUndo, ExecutionError};
 use crate::core::hash::Hash;
 pub use crate::core::params::FeePolicy;
 use crate::core::storage::{
@@ -28,6 +32,9 @@ use crate::core::transaction::{Transaction, TxKind};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+mod evm_execution;
+use evm_execution::EvmEffect;
 
 /// How far above the floor a nonce may be.
 pub const NONCE_WINDOW: u64 = 1024;
@@ -126,6 +133,18 @@ pub enum LedgerError {
     RepairNotDue { shard_index: u8, consecutive: u64, needed: u64 },
     #[error("settlement failed: {0}")]
     Payment(PaymentError),
+    #[error("Ethereum transaction refused: {0}")]
+    EvmTx(EvmTxError),
+    #[error("Ethereum transaction not executable: {0}")]
+    EvmExecution(ExecutionError),
+    #[error("nonce {nonce} of {sender} is already used")]
+    EvmNonceUsed { sender: revm::primitives::Address, nonce: u64 },
+    #[error("nonce {nonce} of {sender} is too far ahead of {expected}")]
+    EvmNonceTooFarAhead { sender: revm::primitives::Address, nonce: u64, expected: u64 },
+    #[error("nonce {nonce} of {sender} is already held")]
+    EvmNonceHeld { sender: revm::primitives::Address, nonce: u64 },
+    #[error("gas limit {gas_limit} does not fit: {used} of {limit} used in this checkpoint")]
+    CheckpointGasFull { gas_limit: u64, used: u64, limit: u64 },
 }
 
 /// What a checked transaction will do (computed once, by `check_in`).
@@ -149,6 +168,8 @@ enum Effect {
     BurnPrepaid(u64),
     /// Plausibility mode: a proof only pays its fee.
     FeeOnly,
+    /// An Ethereum transaction's execution or hold (the carrier pays its vein fee).
+    Evm(EvmEffect),
 }
 
 /// The record needed to reverse a sequence of ledger changes.
@@ -163,6 +184,7 @@ pub struct Undo {
     contracts_previous: Vec<(Hash, Option<Contract>)>,
     minted_before: Option<u64>,
     burned_before: Option<u64>,
+    evm: EvmUndo,
 }
 
 /// A broken ledger invariant: a bug, never an input error.
@@ -193,6 +215,8 @@ pub struct Ledger {
     genesis_supply: u64,
     minted: u64,
     burned: u64,
+    /// Contract state (docs/evm.md); balances stay in `accounts`.
+    evm: EvmState,
 }
 
 impl Ledger {
@@ -211,6 +235,7 @@ impl Ledger {
             genesis_supply: total,
             minted: 0,
             burned: 0,
+            evm: EvmState::default(),
         })
     }
 
@@ -294,9 +319,17 @@ impl Ledger {
                 Ok(Effect::Transfer { to: *to, amount: *amount })
             }
             (
-                TxKind::StorePut(_) | TxKind::StorageProof(_) | TxKind::StoreRepair { .. },
+                TxKind::StorePut(_)
+                | TxKind::StorageProof(_)
+                | TxKind::StoreRepair { .. }
+                | TxKind::Evm(_),
                 StorageMode::Refuse,
             ) => Err(LedgerError::NoStorageContext),
+            // Whether it executes depends on the checkpoint: only the carrier's fee moves.
+            (TxKind::Evm(_), StorageMode::Plausibility) => Ok(Effect::FeeOnly),
+            (TxKind::Evm(call), StorageMode::Full(context)) => {
+                self.check_evm(call, &context.evm).map(Effect::Evm)
+            }
             (TxKind::StorePut(put), StorageMode::Plausibility) => {
                 // Structural validity does not depend on the checkpoint: refuse garbage early.
                 put.validate().map_err(LedgerError::InvalidPut)?;
@@ -516,6 +549,12 @@ impl Ledger {
             }
             Effect::BurnPrepaid(prepaid) => burned += prepaid,
             Effect::FeeOnly => {}
+            Effect::Evm(effect) => {
+                // check_in() ran it with a context: Full mode is the only way here.
+                if let StorageMode::Full(context) = mode {
+                    burned += self.apply_evm(effect, &context.evm, author, policy, undo);
+                }
+            }
         }
         if to_author > 0 {
             self.save(author, undo);
@@ -665,6 +704,7 @@ impl Ledger {
         if let Some(burned) = undo.burned_before {
             self.burned = burned;
         }
+        self.evm.revert(undo.evm);
     }
 
     /// A commitment to the whole state: BLAKE3 over the canonical encoding of the accounts in key
@@ -698,6 +738,10 @@ impl Ledger {
             for contract in self.contracts.values() {
                 contract.hash_into(&mut hasher);
             }
+        }
+        // Likewise only with contract state: ledgers without it keep their roots.
+        if !self.evm.is_empty() {
+            self.evm.hash_into(&mut hasher);
         }
         Hash(*hasher.finalize().as_bytes())
     }
