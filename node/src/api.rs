@@ -23,6 +23,7 @@
 //! | `POST /shard/{file_id}/{index}` | `{"shard": hex}`: keep a shard this node is assigned |
 //! | `GET /shard/{file_id}/{index}` | `{"shard": hex}` of a shard this node holds |
 //! | `POST /control/{partition,heal,delay,loss,link}` | fault injection (see `service`) |
+//! | `POST /rpc` | the Ethereum JSON-RPC (`eth_rpc`, docs/evm.md) |
 //!
 //! Every request and response body is a type of [`crate::api_types`] (the clients' type set).
 //!
@@ -52,6 +53,7 @@ use std::net::SocketAddr;
 mod auth;
 mod control;
 mod error;
+pub mod eth_rpc;
 mod explorer;
 mod storage;
 mod txs;
@@ -96,6 +98,8 @@ pub struct ApiState {
     pub plot_nonces: u64,
     /// Guards the privileged routes.
     pub auth: ApiAuth,
+    /// Ethereum transactions sent through `/rpc` and not executed yet.
+    pub eth_sent: eth_rpc::SharedSentTxs,
 }
 
 type ApiResult<T> = Result<axum::Json<T>, ApiError>;
@@ -117,6 +121,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/parents", get(parents))
         .route("/metrics", get(metrics))
         .route("/control/{action}", post(control::control))
+        .route("/rpc", post(eth_rpc::rpc))
         .route("/contract/{file_id}", get(storage::contract))
         .route(
             "/shard/{file_id}/{index}",

@@ -251,8 +251,9 @@ fn failed_whole_gas(ledger: &Ledger, tx: &DecodedTx) -> Result<Executed, Executi
     })
 }
 
-fn call_env(request: &CallRequest, gas: u64) -> TxEnv {
+fn call_env(request: &CallRequest, gas: u64, chain_id: u64) -> TxEnv {
     TxEnv {
+        chain_id: Some(chain_id),
         caller: request.from.unwrap_or(Address::ZERO),
         gas_limit: gas,
         gas_price: 0,
@@ -270,7 +271,7 @@ pub fn call(
     request: &CallRequest,
 ) -> Result<Outcome, ExecutionError> {
     let gas = request.gas.unwrap_or(CHECKPOINT_GAS_MAX).min(CHECKPOINT_GAS_MAX);
-    let (result, _) = run(ledger, block, call_env(request, gas), true)?;
+    let (result, _) = run(ledger, block, call_env(request, gas, block.chain_id), true)?;
     Ok(outcome_of(result))
 }
 
@@ -283,12 +284,12 @@ pub fn estimate_gas(
     request: &CallRequest,
 ) -> Result<Result<u64, Outcome>, ExecutionError> {
     let cap = request.gas.unwrap_or(CHECKPOINT_GAS_MAX).min(CHECKPOINT_GAS_MAX);
-    let at_cap = outcome_of(run(ledger, block, call_env(request, cap), true)?.0);
+    let at_cap = outcome_of(run(ledger, block, call_env(request, cap, block.chain_id), true)?.0);
     if !at_cap.success {
         return Ok(Err(at_cap));
     }
     let succeeds = |gas: u64| -> Result<bool, ExecutionError> {
-        Ok(outcome_of(run(ledger, block, call_env(request, gas), true)?.0).success)
+        Ok(outcome_of(run(ledger, block, call_env(request, gas, block.chain_id), true)?.0).success)
     };
     let mut low = at_cap.gas_used.saturating_sub(1);
     let mut high = cap;
