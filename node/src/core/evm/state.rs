@@ -30,6 +30,9 @@ pub struct HeldTx {
     pub held_at: u64,
 }
 
+/// A held transaction's key: its sender and nonce.
+pub type HeldKey = (Address, u64);
+
 /// One reversible change: the previous value of what changed.
 #[derive(Clone, Debug)]
 enum Change {
@@ -173,7 +176,7 @@ impl EvmState {
 
     /// Held transactions that are now due to run (their nonce is their sender's) or expired
     /// (held since before `expired_below`), in key order.
-    pub fn held_due(&self, expired_below: u64) -> (Vec<(Address, u64)>, Vec<(Address, u64)>) {
+    pub fn held_due(&self, expired_below: u64) -> (Vec<HeldKey>, Vec<HeldKey>) {
         let mut due = Vec::new();
         let mut expired = Vec::new();
         for ((address, nonce), tx) in &self.held {
