@@ -43,6 +43,10 @@ test:
     # freshness check finds it current; otherwise several test processes may build it at once
     # and one relinks it while another is starting a node from it.
     cargo build -q -p vein-node --bin vein-node
+    # The ethers test's packages (testnet/eth, pinned in its package-lock.json), once.
+    if command -v npm >/dev/null && [ ! -d testnet/eth/node_modules ]; then
+        npm ci --prefix testnet/eth --no-audit --no-fund --silent
+    fi
     if cargo nextest --version >/dev/null 2>&1; then
         cargo nextest run --workspace --profile ci
     else

@@ -25,6 +25,7 @@
 //! | `POST /control/{partition,heal,delay,loss,link}` | fault injection (see `service`) |
 //! | `GET /consortia` | every consortium's sizes, key epoch, action count and log hash |
 //! | `POST /consortium/{id}/query`, `/row`; `GET .../verify` | a member's replica (token) |
+//! | `POST /rpc` | the Ethereum JSON-RPC (`eth_rpc`, docs/evm.md) |
 //!
 //! Every request and response body is a type of [`crate::api_types`] (the clients' type set).
 //!
@@ -55,6 +56,7 @@ mod auth;
 mod consortium;
 mod control;
 mod error;
+pub mod eth_rpc;
 mod explorer;
 mod rejections;
 mod storage;
@@ -102,6 +104,8 @@ pub struct ApiState {
     pub auth: ApiAuth,
     /// This node's consortium replicas.
     pub consortia: crate::consortium_db::SharedFeed,
+    /// Ethereum transactions sent through `/rpc` and not executed yet.
+    pub eth_sent: eth_rpc::SharedSentTxs,
 }
 
 type ApiResult<T> = Result<axum::Json<T>, ApiError>;
@@ -123,6 +127,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/parents", get(parents))
         .route("/metrics", get(metrics))
         .route("/control/{action}", post(control::control))
+        .route("/rpc", post(eth_rpc::rpc))
         .route("/contract/{file_id}", get(storage::contract))
         .route("/shard/{file_id}/{index}", get(storage::get_shard).post(storage::put_shard))
         .route("/consortia", get(consortium::list))

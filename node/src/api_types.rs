@@ -177,6 +177,8 @@ pub enum TxKindName {
     StorageProof,
     StoreRepair,
     Consortium,
+    /// An Ethereum transaction carried for the EVM (docs/evm.md).
+    Evm,
 }
 
 /// When this node first saw a transaction, and when it was confirmed and became final (Unix

@@ -192,6 +192,7 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
         parents_backlog_max: options.parents_backlog_max,
         auth: ApiAuth::new(options.api_token.clone()),
         consortia,
+        eth_sent: Default::default(),
     };
     let api_task = tokio::spawn(api::serve(api_listener, state));
     tracing::info!(

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use vein_node::core::contracts::{StorageContext, StorageMode};
 use vein_node::core::crypto::{AccountId, Keypair};
+use vein_node::core::evm::EvmBlock;
 use vein_node::core::hash::Hash;
 use vein_node::core::ledger::{FeePolicy, Ledger, LedgerError, Undo};
 use vein_node::core::params::StorageParams;
@@ -39,6 +40,12 @@ fn context(world: &World, height: u64) -> StorageContext {
         params: PARAMS,
         nodes: world.nodes.clone(),
         generation_signatures: (oldest..=height).map(|r| (r, generation_signature(r))).collect(),
+        evm: EvmBlock {
+            height,
+            timestamp_ms: 0,
+            generation_signature: generation_signature(height),
+            chain_id: 1,
+        },
     }
 }
 
@@ -408,6 +415,7 @@ fn a_put_whose_proofs_would_not_fit_a_message_is_refused() {
         params,
         nodes: nodes.clone().into(),
         generation_signatures: BTreeMap::new(),
+        evm: EvmBlock { height: 1, timestamp_ms: 0, generation_signature: Hash::ZERO, chain_id: 1 },
     };
     let tx = signed(&keys[0], 0, TxKind::StorePut(Box::new(put.clone())), 1);
     assert!(matches!(

@@ -113,6 +113,8 @@ pub struct StorageContext {
     pub nodes: Arc<[AccountId]>,
     /// Generation signatures of the active chain for rounds `height − D ..= height`.
     pub generation_signatures: BTreeMap<u64, Hash>,
+    /// The block contracts see at this checkpoint (docs/evm.md).
+    pub evm: crate::core::evm::EvmBlock,
 }
 
 /// How `Ledger::apply_in` treats storage transactions.

@@ -10,6 +10,7 @@ pub mod contracts;
 pub mod crypto;
 pub mod dag;
 pub mod events;
+pub mod evm;
 pub mod hash;
 pub mod ledger;
 pub mod message;

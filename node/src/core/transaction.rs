@@ -4,6 +4,7 @@
 
 use crate::core::consortium::ConsortiumTx;
 use crate::core::crypto::{self, AccountId, CryptoError, Keypair, Signature};
+use crate::core::evm::EvmCall;
 use crate::core::hash::Hash;
 use crate::core::storage::{StorageProof, StorePut};
 use crate::core::wire::{self, WireError};
@@ -30,6 +31,9 @@ pub enum TxKind {
     /// A consortium transaction: create, propose, approve, withdraw or write (docs/consortium.md).
     /// Boxed like `StorePut`.
     Consortium(Box<ConsortiumTx>),
+    /// An Ethereum-signed transaction, executed by the EVM when a checkpoint applies it
+    /// (docs/evm.md). The author of the carrier pays its vein fee; the Ethereum sender pays gas.
+    Evm(Box<EvmCall>),
 }
 
 /// The signed content of a transaction.
@@ -72,7 +76,7 @@ impl TransactionBody {
         match &self.kind {
             TxKind::Transfer { amount, .. } => amount.checked_add(self.fee),
             TxKind::StorePut(put) => put.prepaid_fee.checked_add(self.fee),
-            TxKind::StorageProof(_) | TxKind::StoreRepair { .. } => Some(self.fee),
+            TxKind::StorageProof(_) | TxKind::StoreRepair { .. } | TxKind::Evm(_) => Some(self.fee),
             TxKind::Consortium(_) => Some(self.fee),
         }
     }

@@ -11,6 +11,7 @@ use crate::core::contracts::{Settlement, StorageContext, StorageMode};
 use crate::core::crypto::AccountId;
 use crate::core::dag::{Confirmation, Dag, DagError, Outcome};
 use crate::core::events::Event;
+use crate::core::evm::EvmBlock;
 use crate::core::hash::Hash;
 use crate::core::ledger::{LedgerError, Undo};
 use crate::core::poc::challenge::successor_challenge;
@@ -52,7 +53,20 @@ impl Chain {
             .filter_map(|round| Some((round, self.generation_signature_at(round)?)))
             .collect();
         generation_signatures.insert(height, generation_signature);
-        StorageContext { height, params, nodes: self.storage_nodes.clone(), generation_signatures }
+        // Called for a successor of the head: the head's timestamp is the predecessor's.
+        let evm = EvmBlock {
+            height,
+            timestamp_ms: self.head().timestamp_ms,
+            generation_signature,
+            chain_id: self.evm_chain_id(),
+        };
+        StorageContext {
+            height,
+            params,
+            nodes: self.storage_nodes.clone(),
+            generation_signatures,
+            evm,
+        }
     }
 
     /// White Flag over `order` plus settlement and reward, for a checkpoint at `context.height`
@@ -66,6 +80,7 @@ impl Chain {
         undo: &mut Undo,
     ) -> Result<Applied, ConnectError> {
         let mut confirmed = Vec::with_capacity(order.len());
+        self.ledger.evm_begin(&context.evm, author, self.params.fee_policy, undo);
         for unit_id in order {
             let Some(unit) = dag.get(unit_id) else {
                 return Err(ConnectError::UnitVanished { unit: *unit_id });

@@ -210,6 +210,11 @@ impl Chain {
         self.genesis_id
     }
 
+    /// The EIP-155 chain id Ethereum transactions on this network carry (docs/evm.md).
+    pub fn evm_chain_id(&self) -> u64 {
+        crate::core::evm::chain_id_of(&self.genesis.chain_id)
+    }
+
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
     }

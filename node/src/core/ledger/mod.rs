@@ -15,10 +15,14 @@
 //! mark shards proven; `settle` pays or burns each round's budget. Escrow is part of the supply:
 //! `balances + escrow = genesis + minted − burned`. Storage rules need the checkpoint height and
 //! recent generation signatures, which the chain passes in a `StorageContext` (`apply_in`).
+//!
+//! EVM (docs/evm.md): a `TxKind::Evm` carrier's Ethereum transaction executes against the
+//! native balances and the `evm` section (`evm_execution.rs`), through the same undo log.
 
 use crate::core::consortium::{Consortia, ConsortiumEffect, ConsortiumError, ConsortiumUndo};
 use crate::core::contracts::{Contract, Settlement, StorageContext, StorageMode};
 use crate::core::crypto::AccountId;
+use crate::core::evm::{EvmState, EvmTxError, EvmUndo, ExecutionError};
 use crate::core::hash::Hash;
 pub use crate::core::params::FeePolicy;
 use crate::core::storage::{
@@ -29,6 +33,9 @@ use crate::core::transaction::{Transaction, TxKind};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+mod evm_execution;
+use evm_execution::EvmEffect;
 
 /// How far above the floor a nonce may be.
 pub const NONCE_WINDOW: u64 = 1024;
@@ -129,6 +136,18 @@ pub enum LedgerError {
     Payment(PaymentError),
     #[error("consortium transaction refused: {0}")]
     Consortium(ConsortiumError),
+    #[error("Ethereum transaction refused: {0}")]
+    EvmTx(EvmTxError),
+    #[error("Ethereum transaction not executable: {0}")]
+    EvmExecution(ExecutionError),
+    #[error("nonce {nonce} of {sender} is already used")]
+    EvmNonceUsed { sender: revm::primitives::Address, nonce: u64 },
+    #[error("nonce {nonce} of {sender} is too far ahead of {expected}")]
+    EvmNonceTooFarAhead { sender: revm::primitives::Address, nonce: u64, expected: u64 },
+    #[error("nonce {nonce} of {sender} is already held")]
+    EvmNonceHeld { sender: revm::primitives::Address, nonce: u64 },
+    #[error("gas limit {gas_limit} does not fit: {used} of {limit} used in this checkpoint")]
+    CheckpointGasFull { gas_limit: u64, used: u64, limit: u64 },
 }
 
 /// What a checked transaction will do (computed once, by `check_in`).
@@ -153,6 +172,8 @@ enum Effect {
     /// Plausibility mode: a proof only pays its fee.
     FeeOnly,
     Consortium(ConsortiumEffect),
+    /// An Ethereum transaction's execution or hold (the carrier pays its vein fee).
+    Evm(EvmEffect),
 }
 
 /// The record needed to reverse a sequence of ledger changes.
@@ -168,6 +189,7 @@ pub struct Undo {
     minted_before: Option<u64>,
     burned_before: Option<u64>,
     consortia: ConsortiumUndo,
+    evm: EvmUndo,
 }
 
 /// A broken ledger invariant: a bug, never an input error.
@@ -199,6 +221,8 @@ pub struct Ledger {
     minted: u64,
     burned: u64,
     consortia: Consortia,
+    /// Contract state (docs/evm.md); balances stay in `accounts`.
+    evm: EvmState,
 }
 
 impl Ledger {
@@ -218,6 +242,7 @@ impl Ledger {
             minted: 0,
             burned: 0,
             consortia: Consortia::default(),
+            evm: EvmState::default(),
         })
     }
 
@@ -305,9 +330,17 @@ impl Ledger {
                 Ok(Effect::Transfer { to: *to, amount: *amount })
             }
             (
-                TxKind::StorePut(_) | TxKind::StorageProof(_) | TxKind::StoreRepair { .. },
+                TxKind::StorePut(_)
+                | TxKind::StorageProof(_)
+                | TxKind::StoreRepair { .. }
+                | TxKind::Evm(_),
                 StorageMode::Refuse,
             ) => Err(LedgerError::NoStorageContext),
+            // Whether it executes depends on the checkpoint: only the carrier's fee moves.
+            (TxKind::Evm(_), StorageMode::Plausibility) => Ok(Effect::FeeOnly),
+            (TxKind::Evm(call), StorageMode::Full(context)) => {
+                self.check_evm(call, &context.evm).map(Effect::Evm)
+            }
             (TxKind::StorePut(put), StorageMode::Plausibility) => {
                 // Structural validity does not depend on the checkpoint: refuse garbage early.
                 put.validate().map_err(LedgerError::InvalidPut)?;
@@ -536,6 +569,12 @@ impl Ledger {
             Effect::BurnPrepaid(prepaid) => burned += prepaid,
             Effect::FeeOnly => {}
             Effect::Consortium(effect) => self.consortia.apply(effect, &mut undo.consortia),
+            Effect::Evm(effect) => {
+                // check_in() ran it with a context: Full mode is the only way here.
+                if let StorageMode::Full(context) = mode {
+                    burned += self.apply_evm(effect, &context.evm, author, policy, undo);
+                }
+            }
         }
         if to_author > 0 {
             self.save(author, undo);
@@ -686,6 +725,7 @@ impl Ledger {
             self.burned = burned;
         }
         self.consortia.revert(undo.consortia);
+        self.evm.revert(undo.evm);
     }
 
     /// A commitment to the whole state: BLAKE3 over the canonical encoding of the accounts in key
@@ -723,6 +763,10 @@ impl Ledger {
         // Likewise only when some consortium exists: existing roots and trace hashes hold.
         if !self.consortia.is_empty() {
             self.consortia.hash_into(&mut hasher);
+        }
+        // Likewise only with contract state: ledgers without it keep their roots.
+        if !self.evm.is_empty() {
+            self.evm.hash_into(&mut hasher);
         }
         Hash(*hasher.finalize().as_bytes())
     }

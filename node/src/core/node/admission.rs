@@ -306,6 +306,15 @@ impl Node {
             return Err(RejectReason::ZeroAmount);
         }
         let ledger = self.chain.ledger();
+        // An Ethereum transaction that does not decode, recover or carry this network's chain
+        // id can never execute; one whose nonce is used never will again.
+        if !needed_as_parent && let TxKind::Evm(call) = &body.kind {
+            let tx = call.decode(self.chain.evm_chain_id())?;
+            let next = ledger.evm().nonce(&tx.sender);
+            if tx.nonce < next {
+                return Err(RejectReason::EvmNonceUsed { nonce: tx.nonce, next });
+            }
+        }
         // Plausibility against the confirmed ledger; skipped for requested parents.
         if !needed_as_parent {
             if ledger.account(&body.from).is_some_and(|account| account.nonce_used(body.nonce)) {

@@ -2,6 +2,7 @@
 //! values that broke it, a short label for counters, and the score the sending peer loses.
 
 use crate::core::checkpoint::CheckpointError;
+use crate::core::evm::EvmTxError;
 use crate::core::message::REQUEST_IDS_MAX;
 use crate::core::wire::WireError;
 
@@ -34,6 +35,10 @@ pub enum RejectReason {
     Checkpoint(#[from] CheckpointError),
     #[error("request for {count} ids exceeds {REQUEST_IDS_MAX}")]
     RequestTooLarge { count: usize },
+    #[error("Ethereum transaction refused: {0}")]
+    Evm(#[from] EvmTxError),
+    #[error("Ethereum nonce {nonce} already used (the sender's next is {next})")]
+    EvmNonceUsed { nonce: u64, next: u64 },
 }
 
 impl RejectReason {
@@ -65,6 +70,10 @@ impl RejectReason {
             }
             RejectReason::Checkpoint(_) => "checkpoint_invalid",
             RejectReason::RequestTooLarge { .. } => "request_too_large",
+            RejectReason::Evm(EvmTxError::WrongChainId { .. }) => "evm_wrong_chain_id",
+            RejectReason::Evm(EvmTxError::BadSignature { .. }) => "evm_bad_signature",
+            RejectReason::Evm(_) => "evm_invalid",
+            RejectReason::EvmNonceUsed { .. } => "evm_nonce_used",
         }
     }
 
@@ -74,6 +83,7 @@ impl RejectReason {
             RejectReason::FromTheFuture { .. }
             | RejectReason::NonceUsed { .. }
             | RejectReason::InsufficientBalance { .. }
+            | RejectReason::EvmNonceUsed { .. }
             | RejectReason::Checkpoint(CheckpointError::FromTheFuture { .. }) => 0,
             RejectReason::BadSignature | RejectReason::Checkpoint(_) => 50,
             _ => 20,

@@ -1,0 +1,56 @@
+//! The state adapter: revm's `Database` over the ledger. Balances come from the native accounts
+//! (`account_of`, in wei), nonces, code and storage from [`EvmState`]. Read-only: revm hands its
+//! changes back and the ledger writes them, sorted, through its undo log.
+
+use super::address::{FEE_SINK, account_of, units_to_wei};
+use super::state::EvmState;
+use crate::core::ledger::Ledger;
+use revm::DatabaseRef;
+use revm::bytecode::Bytecode;
+use revm::primitives::{Address, B256, KECCAK_EMPTY, StorageKey, StorageValue, U256};
+use revm::state::AccountInfo;
+use std::convert::Infallible;
+
+/// revm's view of one ledger.
+pub struct StateAdapter<'a> {
+    pub ledger: &'a Ledger,
+    pub state: &'a EvmState,
+}
+
+impl DatabaseRef for StateAdapter<'_> {
+    type Error = Infallible;
+
+    fn basic_ref(&self, address: Address) -> Result<Option<AccountInfo>, Infallible> {
+        // The fee sink starts every transaction empty: what it holds afterwards is the fee.
+        let balance = if address == FEE_SINK {
+            U256::ZERO
+        } else {
+            units_to_wei(self.ledger.balance(&account_of(&address)))
+        };
+        let (nonce, code_hash) = self
+            .state
+            .account(&address)
+            .map_or((0, KECCAK_EMPTY), |account| (account.nonce, account.code_hash));
+        if balance == U256::ZERO && nonce == 0 && code_hash == KECCAK_EMPTY {
+            return Ok(None);
+        }
+        let code = self.state.code_by_hash(&code_hash).map(|code| Bytecode::new_raw(code.clone()));
+        Ok(Some(AccountInfo { balance, nonce, code_hash, code, ..AccountInfo::default() }))
+    }
+
+    fn code_by_hash_ref(&self, code_hash: B256) -> Result<Bytecode, Infallible> {
+        Ok(self
+            .state
+            .code_by_hash(&code_hash)
+            .map_or_else(Bytecode::default, |code| Bytecode::new_raw(code.clone())))
+    }
+
+    fn storage_ref(&self, address: Address, index: StorageKey) -> Result<StorageValue, Infallible> {
+        Ok(self.state.slot(&address, &index))
+    }
+
+    /// BLOCKHASH is not served yet: checkpoint ids are not handed to the ledger (docs/evm.md).
+    fn block_hash_ref(&self, _number: u64) -> Result<B256, Infallible> {
+        Ok(B256::ZERO)
+    }
+}
