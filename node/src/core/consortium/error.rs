@@ -2,7 +2,6 @@
 //! `LedgerError::Consortium`; the replica reports them for actions it skips.
 
 use super::keys::KeyError;
-use super::schema::ColumnType;
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 
@@ -22,8 +21,8 @@ pub enum ConsortiumError {
     BadTableCount { count: usize, limit: usize },
     #[error("a row of {table} needs {expected} values, got {got}")]
     RowArity { table: String, expected: usize, got: usize },
-    #[error("column {column} of {table} holds {expected:?} values")]
-    ValueType { table: String, column: String, expected: ColumnType },
+    #[error("column {column} of {table} holds {expected} values")]
+    ValueType { table: String, column: String, expected: &'static str },
     #[error("quorum {quorum} of {parties} parties: it must lie in 1..=parties")]
     BadQuorum { quorum: u16, parties: usize },
     #[error("a consortium needs 1..={limit} parties, got {count}")]

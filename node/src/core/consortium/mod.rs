@@ -22,6 +22,7 @@
 //!   hashed into the ledger root when non-empty (`hash_into`).
 
 pub mod action;
+pub mod applied;
 pub mod error;
 pub mod keys;
 pub mod permission;
@@ -29,21 +30,19 @@ pub mod schema;
 pub mod state;
 
 pub use action::{Action, RowOp, SealedAction};
+pub use applied::applied_event;
 pub use error::ConsortiumError;
 pub use permission::{PermissionChange, Proposal, Rekey, proposal_id};
 pub use schema::{Column, ColumnType, TableSchema, Value};
 pub use state::{ActionLog, Consortium, CreateConsortium, consortium_id};
 
 use crate::core::crypto::AccountId;
-use crate::core::events::Event;
 use crate::core::hash::Hash;
-use crate::core::transaction::{Transaction, TxKind};
 use crate::core::wire;
 use action::ACTION_CIPHERTEXT_BYTES_MAX;
 use serde::{Deserialize, Serialize};
 use state::PROPOSALS_OPEN_MAX;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 /// What a consortium transaction does (the payload of `TxKind::Consortium`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,7 +135,7 @@ impl Consortia {
                 }
                 // Refuse a change that could not apply now: a proposal that cannot pass
                 // would only hold one of the bounded slots.
-                change.apply_to(&mut next.clone())?;
+                next.clone().apply_change(change)?;
                 let proposal = Proposal {
                     change: change.clone(),
                     proposer: *from,
@@ -250,29 +249,6 @@ impl Consortia {
     }
 }
 
-/// The event an applied consortium transaction emits at the checkpoint at `height` (`None`
-/// for any other transaction): the sealed write, or the changed consortium's state.
-pub fn applied_event(
-    tx: &Transaction,
-    unit: Hash,
-    height: u64,
-    consortia: &Consortia,
-) -> Option<Event> {
-    let TxKind::Consortium(consortium_tx) = &tx.body.kind else { return None };
-    let id = match consortium_tx.as_ref() {
-        ConsortiumTx::Write(sealed) => {
-            let action = Arc::new(sealed.clone());
-            return Some(Event::ConsortiumWrite { height, tx: unit, action });
-        }
-        ConsortiumTx::Create(_) => consortium_id(&tx.body.from, tx.body.nonce),
-        ConsortiumTx::Propose { consortium, .. }
-        | ConsortiumTx::Approve { consortium, .. }
-        | ConsortiumTx::Withdraw { consortium, .. } => *consortium,
-    };
-    let consortium = Arc::new(consortia.get(&id)?.clone());
-    Some(Event::ConsortiumChanged { height, consortium })
-}
-
 impl Consortium {
     /// Apply and close every proposal that has reached the quorum (at most the one just
     /// approved; a quorum of 1 passes a proposal in its own transaction).
@@ -286,7 +262,7 @@ impl Consortium {
             .collect();
         for proposal_id in passed {
             if let Some(proposal) = self.proposals.remove(&proposal_id) {
-                proposal.change.apply_to(&mut self)?;
+                self.apply_change(&proposal.change)?;
             }
         }
         debug_assert_eq!(self.id, *id);

@@ -8,9 +8,7 @@
 //! exactly the member nodes after the change, and the previous key sealed under the new one.
 //! A removed node receives nothing of the new epoch, so it cannot read what follows.
 
-use super::error::ConsortiumError;
 use super::keys::WrappedKey;
-use super::state::Consortium;
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 use serde::{Deserialize, Serialize};
@@ -55,56 +53,4 @@ pub fn proposal_id(consortium: &Hash, proposer: &AccountId, nonce: u64) -> Hash 
         proposer.as_bytes(),
         &nonce.to_le_bytes(),
     ])
-}
-
-impl PermissionChange {
-    /// Apply this change to `consortium` (a copy the caller commits only on success).
-    pub fn apply_to(&self, consortium: &mut Consortium) -> Result<(), ConsortiumError> {
-        let id = consortium.id;
-        match self {
-            PermissionChange::Grant { account, table } => {
-                consortium.schema(table)?;
-                let writers = consortium.writers.entry(table.clone()).or_default();
-                if !writers.insert(*account) {
-                    return Err(ConsortiumError::NoChange { reason: "already granted" });
-                }
-            }
-            PermissionChange::Deny { account, table } => {
-                let mut removed = false;
-                match table {
-                    Some(table) => {
-                        consortium.schema(table)?;
-                        if let Some(writers) = consortium.writers.get_mut(table) {
-                            removed = writers.remove(account);
-                        }
-                    }
-                    None => {
-                        for writers in consortium.writers.values_mut() {
-                            removed |= writers.remove(account);
-                        }
-                    }
-                }
-                consortium.writers.retain(|_, writers| !writers.is_empty());
-                if !removed {
-                    return Err(ConsortiumError::NoChange { reason: "no permission to deny" });
-                }
-            }
-            PermissionChange::AddMember { node, node_key, rekey } => {
-                if consortium.members.contains_key(node) {
-                    return Err(ConsortiumError::MemberExists { consortium: id, node: *node });
-                }
-                consortium.members.insert(*node, *node_key);
-                consortium.check_member_count()?;
-                consortium.rotate(rekey)?;
-            }
-            PermissionChange::RemoveMember { node, rekey } => {
-                if consortium.members.remove(node).is_none() {
-                    return Err(ConsortiumError::UnknownMember { consortium: id, node: *node });
-                }
-                consortium.check_member_count()?;
-                consortium.rotate(rekey)?;
-            }
-        }
-        Ok(())
-    }
 }

@@ -24,6 +24,17 @@ pub enum ColumnType {
     Bool,
 }
 
+impl ColumnType {
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnType::Integer => "integer",
+            ColumnType::Text => "text",
+            ColumnType::Blob => "blob",
+            ColumnType::Bool => "bool",
+        }
+    }
+}
+
 /// One typed value of a row.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Value {
@@ -141,7 +152,7 @@ impl TableSchema {
             _ => Err(ConsortiumError::ValueType {
                 table: self.name.clone(),
                 column: column.name.clone(),
-                expected: column.column_type,
+                expected: column.column_type.name(),
             }),
         }
     }

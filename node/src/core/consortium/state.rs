@@ -5,7 +5,7 @@
 
 use super::error::ConsortiumError;
 use super::keys::WrappedKey;
-use super::permission::{Proposal, Rekey};
+use super::permission::{PermissionChange, Proposal, Rekey};
 use super::schema::{TABLES_MAX, TableSchema};
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
@@ -191,6 +191,58 @@ impl Consortium {
         self.key_epoch = expected;
         self.wrapped = rekey.wrapped.clone();
         self.key_chain.insert(expected, rekey.previous.clone());
+        Ok(())
+    }
+
+    /// Apply a permission or membership change (to a copy the caller commits only on
+    /// success).
+    pub fn apply_change(&mut self, change: &PermissionChange) -> Result<(), ConsortiumError> {
+        let consortium = self;
+        let id = consortium.id;
+        match change {
+            PermissionChange::Grant { account, table } => {
+                consortium.schema(table)?;
+                let writers = consortium.writers.entry(table.clone()).or_default();
+                if !writers.insert(*account) {
+                    return Err(ConsortiumError::NoChange { reason: "already granted" });
+                }
+            }
+            PermissionChange::Deny { account, table } => {
+                let mut removed = false;
+                match table {
+                    Some(table) => {
+                        consortium.schema(table)?;
+                        if let Some(writers) = consortium.writers.get_mut(table) {
+                            removed = writers.remove(account);
+                        }
+                    }
+                    None => {
+                        for writers in consortium.writers.values_mut() {
+                            removed |= writers.remove(account);
+                        }
+                    }
+                }
+                consortium.writers.retain(|_, writers| !writers.is_empty());
+                if !removed {
+                    return Err(ConsortiumError::NoChange { reason: "no permission to deny" });
+                }
+            }
+            PermissionChange::AddMember { node, node_key, rekey } => {
+                if consortium.members.contains_key(node) {
+                    return Err(ConsortiumError::MemberExists { consortium: id, node: *node });
+                }
+                consortium.members.insert(*node, *node_key);
+                consortium.check_member_count()?;
+                consortium.rotate(rekey)?;
+            }
+            PermissionChange::RemoveMember { node, rekey } => {
+                if consortium.members.remove(node).is_none() {
+                    return Err(ConsortiumError::UnknownMember { consortium: id, node: *node });
+                }
+                consortium.check_member_count()?;
+                consortium.rotate(rekey)?;
+            }
+        }
         Ok(())
     }
 }

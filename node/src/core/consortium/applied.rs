@@ -1,0 +1,33 @@
+//! What the chain tells the rest of the node about an applied consortium transaction: the
+//! sealed write (for members' replicas), or the consortium's state after a change (members,
+//! keys, permissions). Its own file because it joins the consortium rules to `events` and
+//! `transaction`, which themselves name consortium types.
+
+use super::{Consortia, ConsortiumTx, consortium_id};
+use crate::core::events::Event;
+use crate::core::hash::Hash;
+use crate::core::transaction::{Transaction, TxKind};
+use std::sync::Arc;
+
+/// The event an applied consortium transaction emits at the checkpoint at `height` (`None`
+/// for any other transaction): the sealed write, or the changed consortium's state.
+pub fn applied_event(
+    tx: &Transaction,
+    unit: Hash,
+    height: u64,
+    consortia: &Consortia,
+) -> Option<Event> {
+    let TxKind::Consortium(consortium_tx) = &tx.body.kind else { return None };
+    let id = match consortium_tx.as_ref() {
+        ConsortiumTx::Write(sealed) => {
+            let action = Arc::new(sealed.clone());
+            return Some(Event::ConsortiumWrite { height, tx: unit, action });
+        }
+        ConsortiumTx::Create(_) => consortium_id(&tx.body.from, tx.body.nonce),
+        ConsortiumTx::Propose { consortium, .. }
+        | ConsortiumTx::Approve { consortium, .. }
+        | ConsortiumTx::Withdraw { consortium, .. } => *consortium,
+    };
+    let consortium = Arc::new(consortia.get(&id)?.clone());
+    Some(Event::ConsortiumChanged { height, consortium })
+}
