@@ -1,5 +1,6 @@
 //! `vein-testnet`: the command line over the `vein_testnet` library. Each subcommand reads the
-//! manifest in `--dir`, acts, and exits; errors print one clear line and exit non-zero.
+//! manifest in `--dir`, acts, and exits; errors print one clear line and exit 2 for a wrong
+//! command line (as clap does for what it refuses itself), 1 for anything else.
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
