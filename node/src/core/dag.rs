@@ -432,6 +432,11 @@ impl Dag {
         self.confirmation_changes
     }
 
+    /// Whether a retained unit spends `(from, nonce)` (confirmed or not).
+    pub fn spends(&self, key: &(AccountId, u64)) -> bool {
+        self.spends.contains_key(key)
+    }
+
     /// An unconfirmed unit other than `unit` that spends the same `(from, nonce)`: `unit` is one
     /// side of a conflict no checkpoint has decided yet.
     pub fn unconfirmed_twin(&self, unit: &Unit) -> Option<Hash> {

@@ -61,8 +61,13 @@ impl Node {
         let confirmed_next = self.chain.ledger().next_nonce(&self.account);
         self.own_pending_nonces.retain(|nonce| *nonce >= confirmed_next);
         let mut nonce = confirmed_next;
+        // Three ways a nonce is taken: this wallet signed it and it is not confirmed yet; the
+        // ledger has used it; or a unit in the DAG spends it that this wallet never saw being
+        // signed (a client holding the node's key submitted it, or it was signed before a
+        // restart). Reusing one of the last would make the node double-spend itself.
         while self.own_pending_nonces.contains(&nonce)
             || self.chain.ledger().account(&self.account).is_some_and(|a| a.nonce_used(nonce))
+            || self.dag.spends(&(self.account, nonce))
         {
             nonce += 1;
         }
