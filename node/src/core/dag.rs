@@ -432,9 +432,10 @@ impl Dag {
         self.confirmation_changes
     }
 
-    /// Whether a retained unit spends `(from, nonce)` (confirmed or not).
-    pub fn spends(&self, key: &(AccountId, u64)) -> bool {
-        self.spends.contains_key(key)
+    /// Whether a retained unit no checkpoint has decided yet spends `(from, nonce)`. A decided
+    /// one either used the nonce (the ledger says so) or was ignored and left it free.
+    pub fn spends_undecided(&self, key: &(AccountId, u64)) -> bool {
+        self.spends.get(key).is_some_and(|ids| ids.iter().any(|id| !self.is_confirmed(id)))
     }
 
     /// An unconfirmed unit other than `unit` that spends the same `(from, nonce)`: `unit` is one

@@ -62,12 +62,13 @@ impl Node {
         self.own_pending_nonces.retain(|nonce| *nonce >= confirmed_next);
         let mut nonce = confirmed_next;
         // Three ways a nonce is taken: this wallet signed it and it is not confirmed yet; the
-        // ledger has used it; or a unit in the DAG spends it that this wallet never saw being
-        // signed (a client holding the node's key submitted it, or it was signed before a
-        // restart). Reusing one of the last would make the node double-spend itself.
+        // ledger has used it; or an undecided unit in the DAG spends it that this wallet never
+        // saw being signed (a client holding the node's key submitted it, or it was signed
+        // before a restart): reusing that one would make the node double-spend itself. A unit
+        // a checkpoint ignored leaves its nonce free (`reclaim_ignored_proof_nonces`).
         while self.own_pending_nonces.contains(&nonce)
             || self.chain.ledger().account(&self.account).is_some_and(|a| a.nonce_used(nonce))
-            || self.dag.spends(&(self.account, nonce))
+            || self.dag.spends_undecided(&(self.account, nonce))
         {
             nonce += 1;
         }
