@@ -21,7 +21,7 @@
 
 use crate::core::contracts::{Contract, Settlement, StorageContext, StorageMode};
 use crate::core::crypto::AccountId;
-use crate::core::evm::{EvmState, EvmTxError, EvmUndo, ExecutionError};
+use crate::core::evm::{EvmEffect, EvmState, EvmTxError, EvmUndo, ExecutionError};
 use crate::core::hash::Hash;
 pub use crate::core::params::FeePolicy;
 use crate::core::storage::{
@@ -34,7 +34,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 mod evm_execution;
-use evm_execution::EvmEffect;
 
 /// How far above the floor a nonce may be.
 pub const NONCE_WINDOW: u64 = 1024;
