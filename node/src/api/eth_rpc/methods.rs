@@ -188,7 +188,7 @@ pub fn call(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let request = call_request(&call_object(params)?)?;
     let chain = node.chain();
     state_at(chain, param_str(params, 1)?)?;
-    let outcome = evm::call(chain.ledger(), &pending_block(chain), &request)
+    let outcome = evm::simulate_call(chain.ledger().evm_view(), &pending_block(chain), &request)
         .map_err(|error| RpcError::server(error.to_string()))?;
     if !outcome.success {
         return Err(reverted(&outcome.output));
@@ -199,7 +199,7 @@ pub fn call(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
 pub fn estimate_gas(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let request = call_request(&call_object(params)?)?;
     let chain = node.chain();
-    match evm::estimate_gas(chain.ledger(), &pending_block(chain), &request) {
+    match evm::estimate_gas(chain.ledger().evm_view(), &pending_block(chain), &request) {
         Ok(Ok(gas)) => Ok(Value::String(quantity(gas))),
         Ok(Err(outcome)) => Err(reverted(&outcome.output)),
         Err(error) => Err(RpcError::server(error.to_string())),

@@ -42,9 +42,9 @@ pub type SharedSentTxs = Arc<Mutex<SentTxs>>;
 impl SentTxs {
     fn insert(&mut self, sender: Address, nonce: u64, hash: B256, raw: Bytes) {
         if self.raw.len() >= SENT_MAX {
-            // Forget the oldest entries' raw bytes first: a bound, not a correctness matter.
-            if let Some((key, old)) = self.by_sender.pop_first() {
-                let _ = key;
+            // A bound, not a correctness matter: forgetting an entry only makes `pending`
+            // nonces and pending lookups less complete. The lowest key goes first.
+            if let Some((_, old)) = self.by_sender.pop_first() {
                 self.raw.remove(&old);
             }
         }

@@ -4,16 +4,23 @@
 
 use super::address::{FEE_SINK, account_of, units_to_wei};
 use super::state::EvmState;
-use crate::core::ledger::Ledger;
+use crate::core::crypto::AccountId;
 use revm::DatabaseRef;
 use revm::bytecode::Bytecode;
 use revm::primitives::{Address, B256, KECCAK_EMPTY, StorageKey, StorageValue, U256};
 use revm::state::AccountInfo;
 use std::convert::Infallible;
 
-/// revm's view of one ledger.
+/// Native balances, in native units: what the EVM sees as its accounts' ether. The ledger
+/// implements it (a trait, so that this module does not reach back into the ledger).
+pub trait NativeBalances {
+    fn balance(&self, account: &AccountId) -> u64;
+}
+
+/// revm's view of one ledger: its native balances and its EVM section.
+#[derive(Clone, Copy)]
 pub struct StateAdapter<'a> {
-    pub ledger: &'a Ledger,
+    pub balances: &'a dyn NativeBalances,
     pub state: &'a EvmState,
 }
 
@@ -25,7 +32,7 @@ impl DatabaseRef for StateAdapter<'_> {
         let balance = if address == FEE_SINK {
             U256::ZERO
         } else {
-            units_to_wei(self.ledger.balance(&account_of(&address)))
+            units_to_wei(self.balances.balance(&account_of(&address)))
         };
         let (nonce, code_hash) = self
             .state

@@ -2,13 +2,10 @@
 //! changes (a hash map) are sorted into a BTreeMap and checked before the ledger writes them.
 //! Also the read-only calls of the JSON-RPC (`eth_call`, `eth_estimateGas`).
 
-use super::CHECKPOINT_GAS_MAX;
-use super::SPEC;
 use super::adapter::StateAdapter;
 use super::address::{FEE_SINK, account_of, wei_to_units};
-use super::block::EvmBlock;
+use super::block::{CHECKPOINT_GAS_MAX, EvmBlock};
 use super::call::DecodedTx;
-use crate::core::ledger::Ledger;
 use revm::context::{BlockEnv, Context, TxEnv};
 use revm::context_interface::result::ExecutionResult;
 use revm::context_interface::transaction::{AccessList, AccessListItem};
@@ -16,6 +13,9 @@ use revm::database_interface::WrapDatabaseRef;
 use revm::primitives::{Address, B256, Bytes, Log, TxKind, U256};
 use revm::{ExecuteEvm, MainBuilder, MainContext};
 use std::collections::BTreeMap;
+
+/// The Ethereum hard fork whose rules execute (EIP-1559 fees, PUSH0, transient storage, MCOPY).
+pub const SPEC: revm::primitives::hardfork::SpecId = revm::primitives::hardfork::SpecId::CANCUN;
 
 /// Why a transaction could not be executed at all (Ethereum would not include it): its nonce,
 /// its balance for gas and value, its gas limit against the intrinsic cost or the block.
@@ -85,15 +85,14 @@ fn block_env(block: &EvmBlock) -> BlockEnv {
 
 /// Run revm over `ledger` with `tx`; `read_only` relaxes the checks a call does not need.
 fn run(
-    ledger: &Ledger,
+    view: StateAdapter<'_>,
     block: &EvmBlock,
     tx: TxEnv,
     read_only: bool,
 ) -> Result<(ExecutionResult, BTreeMap<Address, revm::state::Account>), ExecutionError> {
-    let adapter = StateAdapter { ledger, state: ledger.evm() };
     let chain_id = block.chain_id;
     let mut evm = Context::mainnet()
-        .with_db(WrapDatabaseRef(adapter))
+        .with_db(WrapDatabaseRef(view))
         .modify_cfg_chained(|cfg| {
             cfg.set_spec_and_mainnet_gas_params(SPEC);
             cfg.chain_id = chain_id;
@@ -150,27 +149,27 @@ fn tx_env(tx: &DecodedTx) -> TxEnv {
     }
 }
 
-/// Execute `tx` at `block` against `ledger`. A transaction revm refuses is an error (nothing
+/// Execute `tx` at `block` against the ledger `view`. A transaction revm refuses is an error (nothing
 /// happens, as Ethereum would not include it); a revert or halt is an outcome with
 /// `success: false`. An execution whose balances would leave whole gwei (a contract sending
 /// sub-gwei value) is turned into a failure that consumes the whole gas limit.
 pub fn execute(
-    ledger: &Ledger,
+    view: StateAdapter<'_>,
     block: &EvmBlock,
     tx: &DecodedTx,
 ) -> Result<Executed, ExecutionError> {
-    let (result, state) = run(ledger, block, tx_env(tx), false)?;
+    let (result, state) = run(view, block, tx_env(tx), false)?;
     let outcome = outcome_of(result);
-    match changes_of(ledger, &state) {
+    match changes_of(view, &state) {
         Some((changes, fee)) => Ok(Executed { outcome, changes, fee }),
-        None => failed_whole_gas(ledger, tx),
+        None => failed_whole_gas(view, tx),
     }
 }
 
 /// Turn revm's touched accounts into changes in native units, and the fee. `None` if some
 /// balance is not whole gwei or does not fit a u64.
 fn changes_of(
-    ledger: &Ledger,
+    view: StateAdapter<'_>,
     state: &BTreeMap<Address, revm::state::Account>,
 ) -> Option<(BTreeMap<Address, AccountChange>, u64)> {
     let mut changes = BTreeMap::new();
@@ -212,7 +211,8 @@ fn changes_of(
         );
     }
     // Value only moves: what left the balances is the fee.
-    let before: u128 = changes.keys().map(|a| u128::from(ledger.balance(&account_of(a)))).sum();
+    let before: u128 =
+        changes.keys().map(|a| u128::from(view.balances.balance(&account_of(a)))).sum();
     let after: u128 = changes.values().map(|change| u128::from(change.balance)).sum();
     debug_assert_eq!(before, after + u128::from(fee));
     Some((changes, fee))
@@ -220,13 +220,13 @@ fn changes_of(
 
 /// The failure of an execution whose result cannot be written: the sender's nonce advances
 /// and it pays its whole gas limit, as for an exceptional halt.
-fn failed_whole_gas(ledger: &Ledger, tx: &DecodedTx) -> Result<Executed, ExecutionError> {
+fn failed_whole_gas(view: StateAdapter<'_>, tx: &DecodedTx) -> Result<Executed, ExecutionError> {
     let price_units = wei_to_units(U256::from(tx.effective_gas_price()))
         .ok_or_else(|| ExecutionError::Invalid { reason: "gas price".to_string() })?;
     let fee = price_units
         .checked_mul(tx.gas_limit)
         .ok_or_else(|| ExecutionError::Invalid { reason: "gas cost overflows".to_string() })?;
-    let balance = ledger.balance(&account_of(&tx.sender));
+    let balance = view.balances.balance(&account_of(&tx.sender));
     let remaining = balance
         .checked_sub(fee)
         .ok_or_else(|| ExecutionError::Invalid { reason: "balance below gas cost".to_string() })?;
@@ -264,14 +264,14 @@ fn call_env(request: &CallRequest, gas: u64, chain_id: u64) -> TxEnv {
     }
 }
 
-/// `eth_call`: run `request` against `ledger` at `block` and throw the changes away.
-pub fn call(
-    ledger: &Ledger,
+/// `eth_call`: run `request` against the ledger `view` at `block`; the changes are dropped.
+pub fn simulate_call(
+    view: StateAdapter<'_>,
     block: &EvmBlock,
     request: &CallRequest,
 ) -> Result<Outcome, ExecutionError> {
     let gas = request.gas.unwrap_or(CHECKPOINT_GAS_MAX).min(CHECKPOINT_GAS_MAX);
-    let (result, _) = run(ledger, block, call_env(request, gas, block.chain_id), true)?;
+    let (result, _) = run(view, block, call_env(request, gas, block.chain_id), true)?;
     Ok(outcome_of(result))
 }
 
@@ -279,17 +279,17 @@ pub fn call(
 /// searched between the gas it used and the checkpoint's limit (the 63/64 rule can make the
 /// gas used alone too little). Fails with the outcome if it fails at the checkpoint's limit.
 pub fn estimate_gas(
-    ledger: &Ledger,
+    view: StateAdapter<'_>,
     block: &EvmBlock,
     request: &CallRequest,
 ) -> Result<Result<u64, Outcome>, ExecutionError> {
     let cap = request.gas.unwrap_or(CHECKPOINT_GAS_MAX).min(CHECKPOINT_GAS_MAX);
-    let at_cap = outcome_of(run(ledger, block, call_env(request, cap, block.chain_id), true)?.0);
+    let at_cap = outcome_of(run(view, block, call_env(request, cap, block.chain_id), true)?.0);
     if !at_cap.success {
         return Ok(Err(at_cap));
     }
     let succeeds = |gas: u64| -> Result<bool, ExecutionError> {
-        Ok(outcome_of(run(ledger, block, call_env(request, gas, block.chain_id), true)?.0).success)
+        Ok(outcome_of(run(view, block, call_env(request, gas, block.chain_id), true)?.0).success)
     };
     let mut low = at_cap.gas_used.saturating_sub(1);
     let mut high = cap;

@@ -33,33 +33,31 @@ mod adapter;
 mod address;
 mod block;
 mod call;
+mod effect;
 mod execute;
 mod receipt;
 mod state;
 
-pub use adapter::StateAdapter;
+pub use adapter::{NativeBalances, StateAdapter};
 pub use address::{
     FEE_SINK, WEI_PER_UNIT, account_of, address_of, chain_id_of, units_to_wei, wei_to_units,
 };
-pub use block::EvmBlock;
+pub use block::{CHECKPOINT_GAS_MAX, EvmBlock};
 pub use call::{DecodedTx, EVM_TX_BYTES_MAX, EvmCall, EvmTxError, GAS_PRICE_MIN_WEI};
-pub use execute::{CallRequest, Executed, ExecutionError, Outcome, call, estimate_gas, execute};
+pub use effect::EvmEffect;
+pub use execute::{
+    CallRequest, Executed, ExecutionError, Outcome, SPEC, estimate_gas, execute, simulate_call,
+};
 pub use receipt::{Receipt, ReceiptLog};
 pub use state::{EvmAccount, EvmState, EvmUndo, HeldTx};
 
 pub use revm::primitives::{Address, B256, Bytes, U256};
-
-/// Gas one checkpoint may execute (sum of the gas limits of the transactions it runs).
-pub const CHECKPOINT_GAS_MAX: u64 = 30_000_000;
 
 /// How far ahead of its sender's nonce a transaction may be held.
 pub const HELD_AHEAD_MAX: u64 = 64;
 
 /// Checkpoints a held transaction waits for its gap to fill before it is dropped.
 pub const HELD_HEIGHTS_MAX: u64 = 1_024;
-
-/// The Ethereum hard fork whose rules execute (EIP-1559 fees, PUSH0, transient storage, MCOPY).
-pub const SPEC: revm::primitives::hardfork::SpecId = revm::primitives::hardfork::SpecId::CANCUN;
 
 #[cfg(test)]
 mod tests;

@@ -6,24 +6,27 @@
 use super::{Ledger, LedgerError, Undo};
 use crate::core::crypto::AccountId;
 use crate::core::evm::{
-    self, CHECKPOINT_GAS_MAX, DecodedTx, EvmBlock, EvmCall, Executed, HELD_AHEAD_MAX,
+    self, CHECKPOINT_GAS_MAX, DecodedTx, EvmBlock, EvmCall, EvmEffect, Executed, HELD_AHEAD_MAX,
     HELD_HEIGHTS_MAX, HeldTx, Receipt, ReceiptLog, account_of,
 };
 use crate::core::params::FeePolicy;
 use revm::primitives::Address;
 
-/// What a checked carrier's Ethereum transaction will do.
-pub(super) enum EvmEffect {
-    /// Its nonce is its sender's: executed (already, against the state it will be written to).
-    Execute(Box<(DecodedTx, Executed)>),
-    /// Its nonce is ahead: held until the gap fills.
-    Hold(Box<DecodedTx>),
+impl evm::NativeBalances for Ledger {
+    fn balance(&self, account: &AccountId) -> u64 {
+        Ledger::balance(self, account)
+    }
 }
 
 impl Ledger {
     /// The EVM section: nonces, code, storage, held transactions, receipts.
     pub fn evm(&self) -> &evm::EvmState {
         &self.evm
+    }
+
+    /// What revm reads: the native balances and the EVM section.
+    pub fn evm_view(&self) -> evm::StateAdapter<'_> {
+        evm::StateAdapter { balances: self, state: &self.evm }
     }
 
     /// What `call` would do at `block`, or why the carrier cannot apply (it is then ignored
@@ -52,7 +55,8 @@ impl Ledger {
             return Ok(EvmEffect::Hold(Box::new(tx)));
         }
         self.check_block_gas(&tx)?;
-        let executed = evm::execute(self, block, &tx).map_err(LedgerError::EvmExecution)?;
+        let executed =
+            evm::execute(self.evm_view(), block, &tx).map_err(LedgerError::EvmExecution)?;
         Ok(EvmEffect::Execute(Box::new((tx, executed))))
     }
 
@@ -142,7 +146,7 @@ impl Ledger {
                 break;
             }
             self.evm.release(sender, nonce, &mut undo.evm);
-            let Ok(executed) = evm::execute(self, block, &tx) else { break };
+            let Ok(executed) = evm::execute(self.evm_view(), block, &tx) else { break };
             burned += self.write_execution(&tx, executed, block, author, policy, undo);
         }
         burned

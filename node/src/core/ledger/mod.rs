@@ -22,7 +22,7 @@
 use crate::core::consortium::{Consortia, ConsortiumEffect, ConsortiumError, ConsortiumUndo};
 use crate::core::contracts::{Contract, Settlement, StorageContext, StorageMode};
 use crate::core::crypto::AccountId;
-use crate::core::evm::{EvmState, EvmTxError, EvmUndo, ExecutionError};
+use crate::core::evm::{EvmEffect, EvmState, EvmTxError, EvmUndo, ExecutionError};
 use crate::core::hash::Hash;
 pub use crate::core::params::FeePolicy;
 use crate::core::storage::{
@@ -35,7 +35,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 mod evm_execution;
-use evm_execution::EvmEffect;
 
 /// How far above the floor a nonce may be.
 pub const NONCE_WINDOW: u64 = 1024;
