@@ -18,7 +18,10 @@ const artifact = (name) =>
 
 const url = process.env.VEIN_RPC;
 if (!url) throw new Error("set VEIN_RPC to the node's /rpc URL");
-const provider = new ethers.JsonRpcProvider(url, undefined, { pollingInterval: 200 });
+// cacheTimeout -1: ethers shares identical requests made within 250 ms, and a vein checkpoint can
+// execute a transaction sooner than that, so the nonce read for the next transaction was the
+// answer cached from before the previous one was mined ("nonce has already been used").
+const provider = new ethers.JsonRpcProvider(url, undefined, { pollingInterval: 200, cacheTimeout: -1 });
 const deployer = new ethers.Wallet("0x" + "00".repeat(31) + "01", provider);
 const seller = new ethers.Wallet("0x" + "00".repeat(31) + "02", provider);
 const step = (text) => console.log(`[${new Date().toISOString()}] ${text}`);
