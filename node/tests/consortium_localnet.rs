@@ -70,14 +70,24 @@ fn create(keys: &[Keypair]) -> (CreateConsortium, Hash, Vec<MemberSecret>) {
     (create, id, secrets)
 }
 
-#[test]
-fn members_replicas_agree_the_outsider_holds_none_and_a_deny_stops_later_writes() {
+/// A LocalNet of `CAPACITIES` (seed `seed`, T = 2 s) where node 0 creates the consortium at
+/// 4 s, run until `until_ms`.
+fn net_with_consortium(
+    seed: u64,
+    until_ms: u64,
+) -> (LocalNet, Vec<Keypair>, Hash, Vec<MemberSecret>) {
     let params = Params { target_interval_ms: 2_000, ..Params::default() };
-    let (mut net, keys) = LocalNet::new(7, &CAPACITIES, params, 50).unwrap();
+    let (mut net, keys) = LocalNet::new(seed, &CAPACITIES, params, 50).unwrap();
     let (create, id, secrets) = create(&keys);
     net.run_until(4_000);
     net.submit(0, TxKind::Consortium(Box::new(ConsortiumTx::Create(create))), 10).unwrap();
-    net.run_until(20_000);
+    net.run_until(until_ms);
+    (net, keys, id, secrets)
+}
+
+#[test]
+fn members_replicas_agree_the_outsider_holds_none_and_a_deny_stops_later_writes() {
+    let (mut net, keys, id, secrets) = net_with_consortium(7, 20_000);
     assert!(net.nodes[3].chain().ledger().consortia().get(&id).is_some(), "created everywhere");
     for row in 0..6 {
         write(&mut net, (row % 3) as usize, id, row).unwrap();
@@ -161,12 +171,7 @@ fn members_replicas_agree_the_outsider_holds_none_and_a_deny_stops_later_writes(
 /// winning chain's writes alone.
 #[test]
 fn a_reorg_restores_replicas_and_members_agree_with_a_replay_of_the_winning_chain() {
-    let params = Params { target_interval_ms: 2_000, ..Params::default() };
-    let (mut net, keys) = LocalNet::new(11, &CAPACITIES, params, 50).unwrap();
-    let (create, id, secrets) = create(&keys);
-    net.run_until(4_000);
-    net.submit(0, TxKind::Consortium(Box::new(ConsortiumTx::Create(create))), 10).unwrap();
-    net.run_until(30_000);
+    let (mut net, keys, id, secrets) = net_with_consortium(11, 30_000);
     net.partition(vec![0, 0, 1, 1]);
     for row in 0..4 {
         write(&mut net, 0, id, row).unwrap();
