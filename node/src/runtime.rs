@@ -157,6 +157,8 @@ pub trait Disk: Send + Sync + 'static {
 
 pub mod conformance;
 #[cfg(feature = "tokio-runtime")]
+pub mod handshake;
+#[cfg(feature = "tokio-runtime")]
 pub mod tcp;
 #[cfg(feature = "tokio-runtime")]
 pub mod tokio_impl;

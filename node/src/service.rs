@@ -151,7 +151,7 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
     let mut config = NodeConfig::new(genesis.clone(), key.clone(), seed);
     config.mining = nonces > 0;
 
-    let tcp = TcpNetwork::bind_with(options.listen, options.tcp_limits.clone())
+    let tcp = TcpNetwork::bind_with(options.listen, key.clone(), options.tcp_limits.clone())
         .await
         .map_err(|source| ServiceError::Listen { addr: options.listen, source })?;
     let listen = tcp.local_addr();
@@ -270,11 +270,21 @@ mod tests {
     async fn a_blocked_peer_is_cut_off_both_ways() {
         let faults = SharedFaults::default();
         let a = FaultyNetwork::new(
-            TcpNetwork::bind("127.0.0.1:0".parse().unwrap()).await.unwrap(),
+            TcpNetwork::bind(
+                "127.0.0.1:0".parse().unwrap(),
+                crate::core::crypto::Keypair::derived("transport", 1),
+            )
+            .await
+            .unwrap(),
             faults.clone(),
             HeardFrom::default(),
         );
-        let b = TcpNetwork::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let b = TcpNetwork::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            crate::core::crypto::Keypair::derived("transport", 2),
+        )
+        .await
+        .unwrap();
         let (a_addr, b_addr) = (a.local_addr(), b.local_addr());
         a.send(b_addr, Arc::new(b"one".to_vec())).await.unwrap();
         assert_eq!(b.recv().await.unwrap(), (a_addr, b"one".to_vec()));

@@ -1,7 +1,7 @@
 //! Hostile peers against the real TCP transport over loopback: a peer that claims a huge hello,
-//! says nothing, opens too many connections, trickles a frame or goes idle is closed and counted
-//! by kind, and an honest peer on the same address still delivers what it sends, up to a
-//! frame of nearly `MESSAGE_BYTES_MAX`.
+//! says nothing, signs badly, claims an address it does not hold, opens too many connections,
+//! trickles a frame or goes idle is closed and counted by kind, and an honest peer on the same
+//! address still delivers what it sends, up to a frame of nearly `MESSAGE_BYTES_MAX`.
 //!
 //! Closing is observed from the hostile side (its read ends); each wait has a generous upper
 //! bound and asserts nothing about speed. The transport counts a refusal before it closes the
@@ -15,8 +15,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use vein_node::core::crypto::Keypair;
 use vein_node::core::wire::MESSAGE_BYTES_MAX;
 use vein_node::runtime::Network;
+use vein_node::runtime::handshake::{ACK_BYTES, Ack, HELLO_BYTES_MAX, Hello};
 use vein_node::runtime::tokio_impl::{Refusal, TcpLimits, TcpNetwork};
 
 /// Upper bound on any wait for the node to act: far above the test timeouts below, so a slow
@@ -38,7 +40,9 @@ fn limits() -> TcpLimits {
 }
 
 async fn node(limits: TcpLimits) -> TcpNetwork {
-    TcpNetwork::bind_with("127.0.0.1:0".parse().unwrap(), limits).await.unwrap()
+    TcpNetwork::bind_with("127.0.0.1:0".parse().unwrap(), Keypair::derived("node", 0), limits)
+        .await
+        .unwrap()
 }
 
 fn frame(bytes: &[u8]) -> Vec<u8> {
@@ -47,15 +51,105 @@ fn frame(bytes: &[u8]) -> Vec<u8> {
     framed
 }
 
-/// A raw connection that has sent a valid hello naming `name`.
-async fn greeted(node: &TcpNetwork, name: &str) -> TcpStream {
+/// A peer a test speaks as: a listener that answers handshakes as `key` (and nothing else),
+/// so that the node, dialling the address a hello claims, finds that key there. It never dials
+/// back, so it adds no inbound connections of its own to the node's counts.
+struct Identity {
+    addr: SocketAddr,
+    key: Keypair,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Identity {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Identity {
+    async fn new(index: u64) -> Identity {
+        let key = Keypair::derived("identity", index);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let answering = key.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(answer_handshake(stream, answering.clone()));
+            }
+        });
+        Identity { addr, key, task }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+/// The acceptor's half of the handshake as `key`, then hold the connection until it closes.
+async fn answer_handshake(mut stream: TcpStream, key: Keypair) {
+    if stream.write_all(&[4u8; 32]).await.is_err() {
+        return;
+    }
+    let Ok(length) = stream.read_u32_le().await else { return };
+    if length as usize > HELLO_BYTES_MAX {
+        return;
+    }
+    let mut bytes = vec![0u8; length as usize];
+    if stream.read_exact(&mut bytes).await.is_err() {
+        return;
+    }
+    let Ok(hello) = Hello::decode(&bytes) else { return };
+    if stream.write_all(&Ack::new(&key, &hello.challenge).encode()).await.is_err() {
+        return;
+    }
+    let mut sink = Vec::new();
+    let _ = stream.read_to_end(&mut sink).await;
+}
+
+/// A raw connection that ran the handshake as `key` claiming `claimed`, signing `challenge`
+/// (the node's, if `None`). Best effort: a connection the node closes early is returned as is.
+async fn hello_as(
+    node: &TcpNetwork,
+    key: &Keypair,
+    claimed: SocketAddr,
+    challenge: Option<[u8; 32]>,
+) -> TcpStream {
     let mut stream = TcpStream::connect(node.local_addr()).await.unwrap();
-    stream.write_all(&frame(name.as_bytes())).await.unwrap();
+    let mut theirs = [0u8; 32];
+    if stream.read_exact(&mut theirs).await.is_err() {
+        return stream;
+    }
+    let mine = [3u8; 32];
+    let hello = Hello::new(key, &challenge.unwrap_or(theirs), mine, claimed);
+    if stream.write_all(&frame(&hello.encode())).await.is_err() {
+        return stream;
+    }
+    let mut ack = [0u8; ACK_BYTES];
+    if challenge.is_none() && stream.read_exact(&mut ack).await.is_ok() {
+        assert_eq!(Ack::verified_key(&ack, &mine), Some(node.account()), "the node's ack");
+    }
     stream
 }
 
+/// An honest transport with its own key.
+async fn honest_transport(index: u64) -> TcpNetwork {
+    let key = Keypair::derived("honest", index);
+    TcpNetwork::bind("127.0.0.1:0".parse().unwrap(), key).await.unwrap()
+}
+
+/// A raw connection that has run the handshake as `identity`, claiming its address.
+async fn greeted(node: &TcpNetwork, identity: &Identity) -> TcpStream {
+    hello_as(node, &identity.key, identity.addr(), None).await
+}
+
+/// An address on loopback where nobody listens (bound, then released).
+async fn unused_address() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap()
+}
+
 /// Whether the node closes `stream` within [`PATIENCE`] (end of stream or a reset). Bytes the
-/// node might send are read past: it never sends any on an inbound connection.
+/// node sends (its challenge and acknowledgement) are read past.
 async fn closed_by_node(stream: &mut TcpStream) -> bool {
     let mut buffer = [0u8; 64];
     let read_until_end = async {
@@ -86,7 +180,7 @@ async fn a_hello_claiming_4_mib_is_refused_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hello_that_is_not_an_address_is_refused() {
+async fn a_hello_that_is_not_a_signed_address_is_refused() {
     let node = node(limits()).await;
     let mut hostile = TcpStream::connect(node.local_addr()).await.unwrap();
     hostile.write_all(&frame(b"not an address")).await.unwrap();
@@ -107,14 +201,15 @@ async fn a_connection_that_says_nothing_is_closed_after_the_handshake_timeout() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_beyond_the_per_address_cap_is_closed_and_its_slot_comes_back() {
     let node = node(TcpLimits { inbound_per_ip_max: 2, ..limits() }).await;
-    let mut first = greeted(&node, "127.0.0.1:1").await;
-    let mut second = greeted(&node, "127.0.0.1:2").await;
-    let mut third = greeted(&node, "127.0.0.1:3").await;
+    let ids = [Identity::new(1).await, Identity::new(2).await, Identity::new(3).await];
+    let mut first = greeted(&node, &ids[0]).await;
+    let mut second = greeted(&node, &ids[1]).await;
+    let mut third = greeted(&node, &ids[2]).await;
     assert!(closed_by_node(&mut third).await, "the third connection from one IP is over the cap");
     assert_eq!(node.stats().refused(Refusal::ConnectionCapPerIp), 1);
     // The two admitted ones still carry frames.
     second.write_all(&frame(b"from the second")).await.unwrap();
-    assert_eq!(delivered(&node).await, ("127.0.0.1:2".parse().unwrap(), b"from the second".into()));
+    assert_eq!(delivered(&node).await, (ids[1].addr(), b"from the second".into()));
     // Closing one frees its place for a new connection.
     first.shutdown().await.unwrap();
     assert!(closed_by_node(&mut first).await);
@@ -123,17 +218,19 @@ async fn a_connection_beyond_the_per_address_cap_is_closed_and_its_slot_comes_ba
         assert!(tokio::time::Instant::now() < deadline, "the closed connection's slot is freed");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let mut fourth = greeted(&node, "127.0.0.1:4").await;
+    let fourth_id = Identity::new(4).await;
+    let mut fourth = greeted(&node, &fourth_id).await;
     fourth.write_all(&frame(b"from the fourth")).await.unwrap();
-    assert_eq!(delivered(&node).await, ("127.0.0.1:4".parse().unwrap(), b"from the fourth".into()));
+    assert_eq!(delivered(&node).await, (fourth_id.addr(), b"from the fourth".into()));
     assert_eq!(node.stats().refused(Refusal::ConnectionCapPerIp), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_beyond_the_global_cap_is_closed() {
     let node = node(TcpLimits { inbound_max: 1, ..limits() }).await;
-    let _first = greeted(&node, "127.0.0.1:1").await;
-    let mut second = greeted(&node, "127.0.0.1:2").await;
+    let ids = [Identity::new(1).await, Identity::new(2).await];
+    let _first = greeted(&node, &ids[0]).await;
+    let mut second = greeted(&node, &ids[1]).await;
     assert!(closed_by_node(&mut second).await);
     assert_eq!(node.stats().refused(Refusal::ConnectionCapGlobal), 1);
 }
@@ -141,7 +238,8 @@ async fn a_connection_beyond_the_global_cap_is_closed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frame_claiming_1_mib_that_trickles_is_cut_by_the_frame_timeout() {
     let node = node(TcpLimits { frame_timeout: Duration::from_millis(500), ..limits() }).await;
-    let stream = greeted(&node, "127.0.0.1:9").await;
+    let identity = Identity::new(9).await;
+    let stream = greeted(&node, &identity).await;
     let (mut reader, mut writer) = stream.into_split();
     writer.write_all(&(1u32 << 20).to_le_bytes()).await.unwrap();
     // One byte every 50 ms: the connection is never idle, the frame never completes.
@@ -162,7 +260,8 @@ async fn a_frame_claiming_1_mib_that_trickles_is_cut_by_the_frame_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frame_over_the_wire_limit_is_refused() {
     let node = node(limits()).await;
-    let mut hostile = greeted(&node, "127.0.0.1:9").await;
+    let identity = Identity::new(9).await;
+    let mut hostile = greeted(&node, &identity).await;
     hostile.write_all(&(MESSAGE_BYTES_MAX as u32 + 1).to_le_bytes()).await.unwrap();
     assert!(closed_by_node(&mut hostile).await);
     assert_eq!(node.stats().refused(Refusal::FrameOversize), 1);
@@ -171,11 +270,12 @@ async fn a_frame_over_the_wire_limit_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_link_is_closed_and_an_honest_sender_reconnects() {
     let node = node(TcpLimits { idle_timeout: Duration::from_millis(300), ..limits() }).await;
-    let mut idle = greeted(&node, "127.0.0.1:9").await;
+    let identity = Identity::new(9).await;
+    let mut idle = greeted(&node, &identity).await;
     assert!(closed_by_node(&mut idle).await, "a connection idle after its hello is closed");
     assert_eq!(node.stats().refused(Refusal::IdleTimeout), 1);
     // An honest transport's link is cut the same way, and its next sends get through again.
-    let honest = TcpNetwork::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let honest = honest_transport(1).await;
     honest.send(node.local_addr(), Arc::new(b"first".to_vec())).await.unwrap();
     assert_eq!(delivered(&node).await, (honest.local_addr(), b"first".to_vec()));
     let deadline = tokio::time::Instant::now() + PATIENCE;
@@ -209,7 +309,8 @@ async fn an_honest_peer_still_delivers_after_hostile_ones_on_its_address() {
     let mut oversize_hello = TcpStream::connect(node.local_addr()).await.unwrap();
     oversize_hello.write_all(&(MESSAGE_BYTES_MAX as u32).to_le_bytes()).await.unwrap();
     let mut silent = TcpStream::connect(node.local_addr()).await.unwrap();
-    let mut oversize_frame = greeted(&node, "127.0.0.1:9").await;
+    let identity = Identity::new(9).await;
+    let mut oversize_frame = greeted(&node, &identity).await;
     oversize_frame.write_all(&u32::MAX.to_le_bytes()).await.unwrap();
     for stream in [&mut oversize_hello, &mut silent, &mut oversize_frame] {
         assert!(closed_by_node(stream).await);
@@ -220,7 +321,7 @@ async fn an_honest_peer_still_delivers_after_hostile_ones_on_its_address() {
     assert_eq!(stats.refused(Refusal::FrameOversize), 1);
     // The honest peer, on the same address, gets every frame through in order, the largest
     // one the wire allows included (less room for the envelope header).
-    let honest = TcpNetwork::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let honest = honest_transport(2).await;
     let large: Vec<u8> = (0..MESSAGE_BYTES_MAX - 64).map(|index| (index % 251) as u8).collect();
     let messages = [b"small".to_vec(), large, b"after the large one".to_vec()];
     for message in &messages {
@@ -234,4 +335,51 @@ async fn an_honest_peer_still_delivers_after_hostile_ones_on_its_address() {
     let stats = node.stats();
     assert_eq!(stats.inbound_open, 1);
     assert_eq!(stats.refused.values().sum::<u64>(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hello_signed_on_another_challenge_is_refused() {
+    let node = node(limits()).await;
+    let identity = Identity::new(1).await;
+    let mut replayed = hello_as(&node, &identity.key, identity.addr(), Some([9; 32])).await;
+    assert!(closed_by_node(&mut replayed).await);
+    assert_eq!(node.stats().refused(Refusal::HelloBadSignature), 1);
+}
+
+/// The finding: 30 hellos claiming made-up addresses became 30 peers the node dialled and
+/// pushed gossip to. Now each costs one failed dial and is refused before any frame of it is
+/// delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hellos_claiming_addresses_nobody_serves_are_refused_and_deliver_nothing() {
+    let node = node(limits()).await;
+    for index in 0..30 {
+        let key = Keypair::derived("made-up", index);
+        let mut hostile = hello_as(&node, &key, unused_address().await, None).await;
+        // Written before the node has decided; it must never be delivered.
+        let _ = hostile.write_all(&frame(b"gossip from nowhere")).await;
+        assert!(closed_by_node(&mut hostile).await, "hello {index} must be refused");
+    }
+    assert_eq!(node.stats().refused(Refusal::PeerUnverified), 30);
+    // Every hostile connection was closed above, so anything of theirs the node had delivered
+    // would come before this honest frame.
+    let honest = honest_transport(1).await;
+    honest.send(node.local_addr(), Arc::new(b"honest".to_vec())).await.unwrap();
+    assert_eq!(delivered(&node).await, (honest.local_addr(), b"honest".to_vec()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hello_claiming_an_honest_peers_address_with_another_key_is_refused() {
+    let node = node(limits()).await;
+    let honest = honest_transport(1).await;
+    let impostor = Keypair::derived("impostor", 0);
+    let mut hostile = hello_as(&node, &impostor, honest.local_addr(), None).await;
+    let _ = hostile.write_all(&frame(b"as the honest peer")).await;
+    assert!(closed_by_node(&mut hostile).await);
+    assert_eq!(node.stats().refused(Refusal::PeerUnverified), 1);
+    honest.send(node.local_addr(), Arc::new(b"honest".to_vec())).await.unwrap();
+    assert_eq!(delivered(&node).await, (honest.local_addr(), b"honest".to_vec()));
+    // And a hello claiming the node's own address is refused without dialling anything.
+    let mut mirror = hello_as(&node, &impostor, node.local_addr(), None).await;
+    assert!(closed_by_node(&mut mirror).await);
+    assert_eq!(node.stats().refused(Refusal::PeerUnverified), 2);
 }

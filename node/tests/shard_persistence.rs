@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use vein_node::core::crypto::Keypair;
 use vein_node::core::node::NodeConfig;
 use vein_node::core::params::Params;
 use vein_node::core::poc::ModelPlots;
@@ -35,7 +36,9 @@ async fn shards_survive_a_restart_and_are_fetched_over_the_network() {
         let runtime = Primitives { clock: TokioClock, net, disk, blocking: TokioBlocking };
         Driver::start(config, peers, runtime, prover, NoEvents)
     };
-    let net = TcpNetwork::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let net = TcpNetwork::bind("127.0.0.1:0".parse().unwrap(), Keypair::derived("transport", 1))
+        .await
+        .unwrap();
     let (driver, handle) = start(1, net, Vec::new()).await.unwrap();
     let task = tokio::spawn(driver.run());
     for index in [0u8, 2] {
@@ -51,8 +54,14 @@ async fn shards_survive_a_restart_and_are_fetched_over_the_network() {
     std::fs::write(&log, bytes).unwrap();
 
     // Restart the holder from its disk, and start the owner (node 0) peered with it.
-    let holder_net = TcpNetwork::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let owner_net = TcpNetwork::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let holder_net =
+        TcpNetwork::bind("127.0.0.1:0".parse().unwrap(), Keypair::derived("transport", 2))
+            .await
+            .unwrap();
+    let owner_net =
+        TcpNetwork::bind("127.0.0.1:0".parse().unwrap(), Keypair::derived("transport", 3))
+            .await
+            .unwrap();
     let (holder_addr, owner_addr) = (holder_net.local_addr(), owner_net.local_addr());
     let (driver, holder) = start(1, holder_net, vec![owner_addr]).await.unwrap();
     tokio::spawn(driver.run());
@@ -87,9 +96,7 @@ async fn shards_survive_a_restart_and_are_fetched_over_the_network() {
         chunk_bytes: 64,
         shard_bytes: prepared.shard_bytes,
         shard_roots: prepared.shard_roots.clone(),
-        storage_nodes: (0..3)
-            .map(|i| vein_node::core::crypto::Keypair::derived("n", i).account())
-            .collect(),
+        storage_nodes: (0..3).map(|i| Keypair::derived("n", i).account()).collect(),
         term_rounds: 1,
         prepaid_fee: 0,
     };

@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use vein_node::core::crypto::Keypair;
 use vein_node::core::dag::Outcome;
 use vein_node::core::events::Event;
 use vein_node::core::node::NodeConfig;
@@ -21,8 +22,12 @@ async fn two_nodes_on_loopback_confirm_transfers() {
     let genesis = Arc::new(genesis);
     let directory = tempfile::tempdir().unwrap();
     let nets = [
-        TcpNetwork::bind("127.0.0.1:0".parse().unwrap()).await.unwrap(),
-        TcpNetwork::bind("127.0.0.1:0".parse().unwrap()).await.unwrap(),
+        TcpNetwork::bind("127.0.0.1:0".parse().unwrap(), Keypair::derived("transport", 1))
+            .await
+            .unwrap(),
+        TcpNetwork::bind("127.0.0.1:0".parse().unwrap(), Keypair::derived("transport", 2))
+            .await
+            .unwrap(),
     ];
     let addresses = [nets[0].local_addr(), nets[1].local_addr()];
     let mut handles = Vec::new();

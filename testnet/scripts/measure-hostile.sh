@@ -2,8 +2,10 @@
 # What hostile peers cost a node (docs/testnet.md, "Hostile peers: what one costs"): for each
 # attack a fresh 1-node testnet on loopback, the node's RSS (VmRSS) read before and 3 s into
 #   A: 100 connections each send only `00 00 40 00` (a hello claiming 4 MiB) and stay open;
-#   B: 60 connections each send a valid hello, a frame header claiming 4 MiB and 1 MiB of it,
-#      and stay open;
+#   B: 60 connections each send a hello of the first transport (an address as text), a frame
+#      header claiming 4 MiB and 1 MiB of it, and stay open (since the signed handshake of
+#      node/src/runtime/handshake.rs that hello is refused, `hello_invalid`, before any frame
+#      is read; one that passes needs a key and a listener serving its claimed address);
 # and whether its connections are still open then, and the /metrics refusal counters.
 # usage: testnet/scripts/measure-hostile.sh BIN_DIR NET_DIR LABEL
 #   BIN_DIR holds vein-testnet and vein-node (e.g. target/debug). Loopback only.

@@ -1,9 +1,12 @@
 //! The production peer-to-peer transport: TCP with length-prefixed frames, hardened against
 //! peers that are not honest.
 //!
-//! Framing: every connection starts with a hello frame carrying the sender's listening address
-//! (so that replies and peer identities use listening addresses, not ephemeral ports), then
-//! frames of `[length u32 LE][envelope bytes]`. Outbound connections are opened lazily per
+//! Framing: every connection starts with the handshake of `handshake.rs` (a challenge from the
+//! acceptor, a signed hello carrying the dialer's node key and listening address, a signed
+//! acknowledgement), then frames of `[length u32 LE][envelope bytes]` from dialer to acceptor.
+//! Peers are named by their listening addresses, not ephemeral ports, and an address is only
+//! believed once this node's own connection to it was acknowledged by the hello's key: frames
+//! from a connection are delivered only after that, so a made-up address never becomes a peer. Outbound connections are opened lazily per
 //! peer, each with a bounded queue; when a queue is full the message is dropped (the protocol
 //! pulls what it misses). An outbound connection also watches its read side: the remote never
 //! writes on it, so end-of-stream there means the remote closed it (for example after its idle
@@ -12,7 +15,9 @@
 //! Inbound, what a connection may cost is bounded before any peer is trusted ([`TcpLimits`]):
 //! - admission: at most `inbound_max` connections in all and `inbound_per_ip_max` from one IP
 //!   address; one over is closed at once;
-//! - the hello is at most [`HELLO_BYTES_MAX`] bytes and must arrive within `handshake_timeout`;
+//! - the hello is at most [`HELLO_BYTES_MAX`] bytes and must arrive within `handshake_timeout`,
+//!   signed on this node's challenge; the address it claims must be verified (dialled and
+//!   acknowledged by the same key) within another `handshake_timeout`;
 //! - a frame's claimed length is only a limit: its buffer grows as bytes arrive, so a claim of
 //!   4 MiB that never comes costs nothing; a frame must complete within `frame_timeout` of its
 //!   length, and the next length must start within `idle_timeout` (honest peers gossip every
@@ -23,7 +28,9 @@
 //! Every refusal is counted by kind ([`Refusal`]) in [`TcpCounters`], which the node's
 //! `/metrics` renders.
 
+use crate::core::crypto::{AccountId, Keypair};
 use crate::core::wire::MESSAGE_BYTES_MAX;
+use crate::runtime::handshake::{ACK_BYTES, Ack, CHALLENGE_BYTES, Challenge, Challenges, Hello};
 use crate::runtime::{NetError, Network};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -31,14 +38,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
-/// Longest hello: the text of any socket address Rust parses, `[` + an IPv6 address with an
-/// IPv4 tail (45 characters, `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`) + `%` + a
-/// 10-digit scope id + `]:` + a 5-digit port.
-pub const HELLO_BYTES_MAX: usize = 64;
+pub use crate::runtime::handshake::HELLO_BYTES_MAX;
 
 const OUTBOUND_QUEUE: usize = 4_096;
 const INBOUND_QUEUE: usize = 16_384;
@@ -51,6 +55,10 @@ const FRAME_CAPACITY_FIRST: usize = 64 << 10;
 /// Pause after a failed `accept` (out of file descriptors, say) before trying again, so that a
 /// burst of connections cannot end the accept loop for good or spin it.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// Time to open an outbound connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Time from an outbound connection's open to the acceptor's acknowledgement.
+const DIAL_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What one inbound connection may cost. `Default` holds the production values.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,8 +103,14 @@ pub enum Refusal {
     ConnectionCapPerIp,
     /// The hello claimed more than [`HELLO_BYTES_MAX`] bytes.
     HelloOversize,
-    /// The hello was not a socket address, or the connection ended before it was complete.
+    /// The hello was not key, signature, challenge and a socket address, or the connection
+    /// ended before it was complete.
     HelloInvalid,
+    /// The hello's signature was not its key's over this node's challenge and its address.
+    HelloBadSignature,
+    /// The address the hello claimed was not acknowledged by the hello's key when this node
+    /// dialled it (nobody there, another key there, or no answer in time).
+    PeerUnverified,
     /// No complete hello within `handshake_timeout`.
     HandshakeTimeout,
     /// A frame claimed more than [`MESSAGE_BYTES_MAX`] bytes.
@@ -109,11 +123,13 @@ pub enum Refusal {
 
 impl Refusal {
     /// Every kind, in the order `/metrics` lists them.
-    pub const ALL: [Refusal; 8] = [
+    pub const ALL: [Refusal; 10] = [
         Refusal::ConnectionCapGlobal,
         Refusal::ConnectionCapPerIp,
         Refusal::HelloOversize,
         Refusal::HelloInvalid,
+        Refusal::HelloBadSignature,
+        Refusal::PeerUnverified,
         Refusal::HandshakeTimeout,
         Refusal::FrameOversize,
         Refusal::IdleTimeout,
@@ -127,6 +143,8 @@ impl Refusal {
             Refusal::ConnectionCapPerIp => "connection_cap_per_ip",
             Refusal::HelloOversize => "hello_oversize",
             Refusal::HelloInvalid => "hello_invalid",
+            Refusal::HelloBadSignature => "hello_bad_signature",
+            Refusal::PeerUnverified => "peer_unverified",
             Refusal::HandshakeTimeout => "handshake_timeout",
             Refusal::FrameOversize => "frame_oversize",
             Refusal::IdleTimeout => "idle_timeout",
@@ -246,14 +264,107 @@ enum Ended {
     Receiver,
 }
 
-/// Outbound queues by peer listening address.
-type OutboundTable = Arc<Mutex<BTreeMap<SocketAddr, mpsc::Sender<Arc<Vec<u8>>>>>>;
+/// One outbound connection's queue, and the key that acknowledged it (`None` while its
+/// handshake is under way).
+struct Link {
+    sender: mpsc::Sender<Arc<Vec<u8>>>,
+    verified: Option<AccountId>,
+}
+
+/// What the accept loop and the outbound tasks share.
+struct Shared {
+    local: SocketAddr,
+    key: Keypair,
+    challenges: Challenges,
+    /// Outbound links by peer listening address.
+    links: Mutex<BTreeMap<SocketAddr, Link>>,
+    /// Woken whenever a link's handshake succeeds or a link goes: inbound connections waiting
+    /// to believe a claimed address look again.
+    links_changed: Notify,
+}
+
+impl Shared {
+    /// The queue to `to`, opening a connection (and its handshake) if there is none.
+    fn link(self: &Arc<Shared>, to: SocketAddr) -> Option<mpsc::Sender<Arc<Vec<u8>>>> {
+        let mut links = self.links.lock().ok()?;
+        if let Some(link) = links.get(&to)
+            && !link.sender.is_closed()
+        {
+            return Some(link.sender.clone());
+        }
+        let (sender, receiver) = mpsc::channel::<Arc<Vec<u8>>>(OUTBOUND_QUEUE);
+        links.insert(to, Link { sender: sender.clone(), verified: None });
+        let own = sender.downgrade();
+        let shared = self.clone();
+        tokio::spawn(async move {
+            write_outbound(&shared, to, &own, receiver).await;
+            // Forget this connection so the next send reconnects, unless `disconnect` and a
+            // later send already put a newer one in its place.
+            shared.update(to, &own, |links| {
+                links.remove(&to);
+            });
+        });
+        Some(sender)
+    }
+
+    /// Apply `change` to the links if the link to `to` is still `own`, then wake the waiters.
+    fn update(
+        &self,
+        to: SocketAddr,
+        own: &mpsc::WeakSender<Arc<Vec<u8>>>,
+        change: impl FnOnce(&mut BTreeMap<SocketAddr, Link>),
+    ) {
+        if let Ok(mut links) = self.links.lock()
+            && let Some(current) = links.get(&to)
+            && own.upgrade().is_some_and(|own| own.same_channel(&current.sender))
+        {
+            change(&mut links);
+        }
+        self.links_changed.notify_waiters();
+    }
+
+    /// The link to `address`: `None` if there is none, `Some(None)` while its handshake runs.
+    fn link_state(&self, address: SocketAddr) -> Option<Option<AccountId>> {
+        let links = self.links.lock().ok()?;
+        links.get(&address).filter(|link| !link.sender.is_closed()).map(|link| link.verified)
+    }
+
+    /// Believe that `key` listens at `claimed` once this node's own link there was
+    /// acknowledged by `key`, dialling it if there is no link yet.
+    async fn believe(
+        self: &Arc<Shared>,
+        claimed: SocketAddr,
+        key: AccountId,
+    ) -> Result<(), Refusal> {
+        if claimed == self.local {
+            return Err(Refusal::PeerUnverified);
+        }
+        let mut dialled = false;
+        loop {
+            // Registered before looking, so a change between the look and the wait wakes it.
+            let changed = self.links_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            match self.link_state(claimed) {
+                Some(Some(verified)) if verified == key => return Ok(()),
+                Some(Some(_)) => return Err(Refusal::PeerUnverified),
+                Some(None) => {}
+                None if !dialled => {
+                    dialled = true;
+                    self.link(claimed);
+                    continue;
+                }
+                None => return Err(Refusal::PeerUnverified),
+            }
+            changed.await;
+        }
+    }
+}
 
 /// The production [`Network`](crate::runtime::Network): length-prefixed frames over TCP, one
-/// connection per peer, with the bounds of [`TcpLimits`].
+/// connection per peer, authenticated by node keys, with the bounds of [`TcpLimits`].
 pub struct TcpNetwork {
-    local: SocketAddr,
-    outbound: OutboundTable,
+    shared: Arc<Shared>,
     inbound: tokio::sync::Mutex<mpsc::Receiver<(SocketAddr, Vec<u8>)>>,
     counters: TcpCounters,
     accept_task: tokio::task::JoinHandle<()>,
@@ -266,25 +377,34 @@ impl Drop for TcpNetwork {
 }
 
 impl TcpNetwork {
-    /// Listen on `addr` (port 0 picks a free port; see `local_addr`) with the default limits.
-    pub async fn bind(addr: SocketAddr) -> Result<TcpNetwork, NetError> {
-        TcpNetwork::bind_with(addr, TcpLimits::default()).await
+    /// Listen on `addr` (port 0 picks a free port; see `local_addr`) as the node holding `key`,
+    /// with the default limits.
+    pub async fn bind(addr: SocketAddr, key: Keypair) -> Result<TcpNetwork, NetError> {
+        TcpNetwork::bind_with(addr, key, TcpLimits::default()).await
     }
 
-    /// Listen on `addr` with these limits on inbound connections.
-    pub async fn bind_with(addr: SocketAddr, limits: TcpLimits) -> Result<TcpNetwork, NetError> {
+    /// Listen on `addr` as the node holding `key`, with these limits on inbound connections.
+    pub async fn bind_with(
+        addr: SocketAddr,
+        key: Keypair,
+        limits: TcpLimits,
+    ) -> Result<TcpNetwork, NetError> {
+        let challenges = Challenges::from_os()
+            .map_err(|error| NetError::Io(format!("no OS randomness for challenges: {error}")))?;
         let listener = TcpListener::bind(addr).await.map_err(|e| NetError::Io(e.to_string()))?;
         let local = listener.local_addr().map_err(|e| NetError::Io(e.to_string()))?;
         let (sender, receiver) = mpsc::channel(INBOUND_QUEUE);
         let counters = TcpCounters::default();
-        let accept_task = tokio::spawn(accept_loop(listener, sender, limits, counters.clone()));
-        Ok(TcpNetwork {
+        let shared = Arc::new(Shared {
             local,
-            outbound: Arc::new(Mutex::new(BTreeMap::new())),
-            inbound: tokio::sync::Mutex::new(receiver),
-            counters,
-            accept_task,
-        })
+            key,
+            challenges,
+            links: Mutex::new(BTreeMap::new()),
+            links_changed: Notify::new(),
+        });
+        let accept_task =
+            tokio::spawn(accept_loop(listener, shared.clone(), sender, limits, counters.clone()));
+        Ok(TcpNetwork { shared, inbound: tokio::sync::Mutex::new(receiver), counters, accept_task })
     }
 
     /// The live counters (refusals by kind, open connections), for `/metrics`.
@@ -297,35 +417,15 @@ impl TcpNetwork {
         self.counters.snapshot()
     }
 
-    fn connection(&self, to: SocketAddr) -> Option<mpsc::Sender<Arc<Vec<u8>>>> {
-        let mut outbound = self.outbound.lock().ok()?;
-        if let Some(sender) = outbound.get(&to)
-            && !sender.is_closed()
-        {
-            return Some(sender.clone());
-        }
-        let (sender, receiver) = mpsc::channel::<Arc<Vec<u8>>>(OUTBOUND_QUEUE);
-        outbound.insert(to, sender.clone());
-        let own = sender.downgrade();
-        let local = self.local;
-        let table = self.outbound.clone();
-        tokio::spawn(async move {
-            write_outbound(to, local, receiver).await;
-            // Forget this connection so the next send reconnects, unless `disconnect` and a
-            // later send already put a newer one in its place.
-            if let Ok(mut table) = table.lock()
-                && let Some(current) = table.get(&to)
-                && own.upgrade().is_some_and(|own| own.same_channel(current))
-            {
-                table.remove(&to);
-            }
-        });
-        Some(sender)
+    /// The node key this transport proves in its handshakes.
+    pub fn account(&self) -> AccountId {
+        self.shared.key.account()
     }
 }
 
 async fn accept_loop(
     listener: TcpListener,
+    shared: Arc<Shared>,
     sender: mpsc::Sender<(SocketAddr, Vec<u8>)>,
     limits: TcpLimits,
     counters: TcpCounters,
@@ -349,13 +449,14 @@ async fn accept_loop(
                 continue;
             }
         };
+        let shared = shared.clone();
         let sender = sender.clone();
         let limits = limits.clone();
         let counters = counters.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
             let mut stream = BufReader::with_capacity(limits.read_buffer_bytes, stream);
-            match read_inbound(&mut stream, &sender, &limits).await {
+            match read_inbound(&mut stream, &shared, &sender, &limits).await {
                 Ok(Ended::Closed | Ended::Receiver) => {}
                 Err(refusal) => {
                     tracing::debug!(%remote, refusal = refusal.name(), "inbound peer refused");
@@ -370,15 +471,21 @@ async fn accept_loop(
     }
 }
 
-/// Read one inbound connection: the hello, then frames until it ends or is refused.
+/// Read one inbound connection: the handshake, the claimed address verified, then frames
+/// until it ends or is refused.
 async fn read_inbound(
     stream: &mut BufReader<TcpStream>,
+    shared: &Arc<Shared>,
     sender: &mpsc::Sender<(SocketAddr, Vec<u8>)>,
     limits: &TcpLimits,
 ) -> Result<Ended, Refusal> {
-    let peer = tokio::time::timeout(limits.handshake_timeout, read_hello(stream))
+    let hello = tokio::time::timeout(limits.handshake_timeout, accept_handshake(stream, shared))
         .await
         .map_err(|_| Refusal::HandshakeTimeout)??;
+    tokio::time::timeout(limits.handshake_timeout, shared.believe(hello.listen, hello.key))
+        .await
+        .map_err(|_| Refusal::PeerUnverified)??;
+    let peer = hello.listen;
     loop {
         let length = match tokio::time::timeout(limits.idle_timeout, stream.read_u32_le()).await {
             Err(_) => return Err(Refusal::IdleTimeout),
@@ -400,17 +507,26 @@ async fn read_inbound(
     }
 }
 
-/// The hello: a frame of at most [`HELLO_BYTES_MAX`] bytes holding a socket address as text.
-async fn read_hello<R: AsyncRead + Unpin>(stream: &mut R) -> Result<SocketAddr, Refusal> {
+/// The acceptor's half of the handshake: send a challenge, read and check the hello (at most
+/// [`HELLO_BYTES_MAX`] bytes, signed on that challenge), acknowledge it with this node's key.
+async fn accept_handshake(
+    stream: &mut BufReader<TcpStream>,
+    shared: &Shared,
+) -> Result<Hello, Refusal> {
+    let ours = shared.challenges.next();
+    stream.get_mut().write_all(&ours).await.map_err(|_| Refusal::HelloInvalid)?;
     let length = stream.read_u32_le().await.map_err(|_| Refusal::HelloInvalid)? as usize;
     if length > HELLO_BYTES_MAX {
         return Err(Refusal::HelloOversize);
     }
     let mut bytes = [0u8; HELLO_BYTES_MAX];
-    let text = &mut bytes[..length];
-    stream.read_exact(text).await.map_err(|_| Refusal::HelloInvalid)?;
-    let text = std::str::from_utf8(text).map_err(|_| Refusal::HelloInvalid)?;
-    text.parse::<SocketAddr>().map_err(|_| Refusal::HelloInvalid)
+    let bytes = &mut bytes[..length];
+    stream.read_exact(bytes).await.map_err(|_| Refusal::HelloInvalid)?;
+    let hello = Hello::decode(bytes).map_err(|_| Refusal::HelloInvalid)?;
+    hello.verify(&ours).map_err(|_| Refusal::HelloBadSignature)?;
+    let ack = Ack::new(&shared.key, &hello.challenge).encode();
+    stream.get_mut().write_all(&ack).await.map_err(|_| Refusal::HelloInvalid)?;
+    Ok(hello)
 }
 
 /// A frame body of `length` bytes, its buffer grown as they arrive; `None` if the stream ends
@@ -422,23 +538,47 @@ async fn read_body<R: AsyncRead + Unpin>(stream: &mut R, length: usize) -> Optio
     (read == length).then_some(body)
 }
 
-/// One outbound connection: connect, send the hello, then write queued frames in batches until
-/// the queue is dropped, a write fails or the remote closes the connection.
+/// The dialer's half of the handshake: read the acceptor's challenge, send the hello, and
+/// return the key that acknowledged it (`None` if the acceptor failed to prove one).
+async fn dial_handshake(
+    shared: &Shared,
+    read_half: &mut OwnedReadHalf,
+    write_half: &mut OwnedWriteHalf,
+) -> Option<AccountId> {
+    let mut theirs: Challenge = [0u8; CHALLENGE_BYTES];
+    read_half.read_exact(&mut theirs).await.ok()?;
+    let mine = shared.challenges.next();
+    let hello = Hello::new(&shared.key, &theirs, mine, shared.local);
+    let mut buffer = Vec::with_capacity(4 + HELLO_BYTES_MAX);
+    push_frame(&mut buffer, &hello.encode()).ok()?;
+    write_half.write_all(&buffer).await.ok()?;
+    let mut ack = [0u8; ACK_BYTES];
+    read_half.read_exact(&mut ack).await.ok()?;
+    Ack::verified_key(&ack, &mine)
+}
+
+/// One outbound connection: connect, run the handshake, then write queued frames in batches
+/// until the queue is dropped, a write fails or the remote closes the connection.
 async fn write_outbound(
+    shared: &Shared,
     to: SocketAddr,
-    local: SocketAddr,
+    own: &mpsc::WeakSender<Arc<Vec<u8>>>,
     mut receiver: mpsc::Receiver<Arc<Vec<u8>>>,
 ) {
-    let connected = tokio::time::timeout(Duration::from_secs(3), TcpStream::connect(to)).await;
+    let connected = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(to)).await;
     let Ok(Ok(stream)) = connected else { return };
     let _ = stream.set_nodelay(true);
     let (mut read_half, mut stream) = stream.into_split();
-    let mut buffer = Vec::new();
-    if push_frame(&mut buffer, local.to_string().as_bytes()).is_err()
-        || stream.write_all(&buffer).await.is_err()
-    {
+    let handshake = dial_handshake(shared, &mut read_half, &mut stream);
+    let Ok(Some(key)) = tokio::time::timeout(DIAL_HANDSHAKE_TIMEOUT, handshake).await else {
         return;
-    }
+    };
+    shared.update(to, own, |links| {
+        if let Some(link) = links.get_mut(&to) {
+            link.verified = Some(key);
+        }
+    });
+    let mut buffer = Vec::new();
     loop {
         let bytes = tokio::select! {
             // A close already seen wins over a message, which would go into a dead socket.
@@ -461,8 +601,8 @@ async fn write_outbound(
     }
 }
 
-/// Completes when the remote closes (or resets) an outbound connection: nothing is ever read
-/// from one, so any read that returns is its end (bytes from a remote that breaks the protocol
+/// Completes when the remote closes (or resets) an outbound connection: after the handshake
+/// nothing is ever read from one, so any read that returns is its end (bytes from a remote that breaks the protocol
 /// by writing back end it too).
 async fn remote_closed(read_half: &mut OwnedReadHalf) {
     let mut byte = [0u8; 1];
@@ -481,11 +621,11 @@ fn push_frame(buffer: &mut Vec<u8>, bytes: &[u8]) -> Result<(), NetError> {
 
 impl Network for TcpNetwork {
     fn local_addr(&self) -> SocketAddr {
-        self.local
+        self.shared.local
     }
 
     async fn send(&self, to: SocketAddr, bytes: Arc<Vec<u8>>) -> Result<(), NetError> {
-        let sender = self.connection(to).ok_or(NetError::Closed)?;
+        let sender = self.shared.link(to).ok_or(NetError::Closed)?;
         sender.try_send(bytes).map_err(|_| NetError::Unreachable {
             peer: to,
             reason: "outbound queue full or connection lost".to_string(),
@@ -497,29 +637,16 @@ impl Network for TcpNetwork {
     }
 
     fn disconnect(&self, peer: SocketAddr) {
-        if let Ok(mut outbound) = self.outbound.lock() {
-            outbound.remove(&peer);
+        if let Ok(mut links) = self.shared.links.lock() {
+            links.remove(&peer);
         }
+        self.shared.links_changed.notify_waiters();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV6};
-
-    #[test]
-    fn the_longest_socket_address_text_fits_the_hello() {
-        let ip = Ipv6Addr::from([0xffff; 8]);
-        let displayed = SocketAddr::V6(SocketAddrV6::new(ip, u16::MAX, 0, u32::MAX)).to_string();
-        assert!(displayed.len() <= HELLO_BYTES_MAX, "{displayed}");
-        let parsed_longest = "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255%4294967295]:65535";
-        assert_eq!(parsed_longest.len(), HELLO_BYTES_MAX);
-        assert!(parsed_longest.parse::<SocketAddr>().is_ok());
-        let mapped = Ipv4Addr::new(255, 255, 255, 255).to_ipv6_mapped();
-        let displayed = SocketAddr::V6(SocketAddrV6::new(mapped, u16::MAX, 0, u32::MAX));
-        assert!(displayed.to_string().len() <= HELLO_BYTES_MAX);
-    }
 
     #[test]
     fn refusal_kinds_index_their_counters_and_names_are_distinct() {

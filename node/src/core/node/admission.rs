@@ -89,6 +89,10 @@ impl Node {
     ) {
         self.now_ms = self.now_ms.max(now_ms);
         self.stats.messages_in += 1;
+        if self.is_banned(from) {
+            self.stats.messages_from_banned += 1;
+            return;
+        }
         if !self.peers.contains_key(&from) {
             self.add_peer(from);
         }

@@ -41,8 +41,11 @@ pub type PeerId = u64;
 #[derive(Clone, Debug)]
 pub struct Limits {
     pub orphan_units_max: usize,
-    /// Score below which a peer is disconnected.
+    /// Score below which a peer is disconnected and banned.
     pub peer_score_min: i64,
+    /// How long a peer that fell below `peer_score_min` stays banned: its messages are dropped
+    /// unread until then, and after it starts again at the initial score.
+    pub peer_ban_ms: u64,
     /// Outputs queued before new gossip is dropped (backpressure instead of unbounded memory).
     pub outputs_max: usize,
     /// Drop history below the prune horizon from memory (docs/protocol.md, "Bounded state").
@@ -52,7 +55,13 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { orphan_units_max: 4_096, peer_score_min: 0, outputs_max: 100_000, prune: true }
+        Limits {
+            orphan_units_max: 4_096,
+            peer_score_min: 0,
+            peer_ban_ms: 600_000,
+            outputs_max: 100_000,
+            prune: true,
+        }
     }
 }
 
@@ -146,6 +155,8 @@ pub struct NodeStats {
     pub checkpoints_below_horizon: u64,
     /// [`Policy::PublishRefused`]: own checkpoints this node refused and published anyway.
     pub refused_own_published: u64,
+    /// Messages from banned peers, dropped unread.
+    pub messages_from_banned: u64,
 }
 
 /// How much history one node holds in memory: what bounded state bounds.
@@ -184,6 +195,8 @@ pub struct Node {
     tips: TipSelector,
     rng: DetRng,
     peers: BTreeMap<PeerId, i64>,
+    /// Banned peers and the local time their ban ends (see `peers.rs`).
+    banned: BTreeMap<PeerId, u64>,
     outputs: VecDeque<Output>,
     forge: Option<PendingForge>,
     /// [`Policy::OnTheFly`]: this round's nonce search, and when to continue it.
@@ -231,6 +244,7 @@ impl Node {
             tips,
             rng,
             peers: BTreeMap::new(),
+            banned: BTreeMap::new(),
             outputs: VecDeque::new(),
             forge: None,
             fly: None,
