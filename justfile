@@ -69,5 +69,13 @@ bench:
 
 # A local testnet of real node processes, e.g. `just testnet up --nodes 4` (docs/testnet.md).
 testnet *args:
-    cargo build -q -p vein-node -p vein-testnet
+    #!/usr/bin/env bash
+    set -euo pipefail
+    # A first build takes minutes: say so, and let cargo show its progress.
+    if [ ! -x target/debug/vein-node ] || [ ! -x target/debug/vein-testnet ]; then
+        echo "building vein-node and vein-testnet (the first build takes a few minutes)..." >&2
+        cargo build -p vein-node -p vein-testnet
+    else
+        cargo build -q -p vein-node -p vein-testnet
+    fi
     cargo run -q -p vein-testnet -- {{args}}

@@ -143,11 +143,15 @@ enum Command {
         #[arg(long)]
         percent: f64,
     },
-    /// Print the last lines of a node's log.
+    /// Print the last lines of a node's log; with --follow, keep printing what is appended
+    /// until the node stops or Ctrl-C (e.g. `vein-testnet logs 2 --lines 20 --follow`).
     Logs {
         node: usize,
         #[arg(long, default_value_t = 50)]
         lines: usize,
+        /// Keep printing new lines as the node writes them.
+        #[arg(long, short = 'f')]
+        follow: bool,
     },
     /// Offered load: transfers per second for a duration, then throughput and latency.
     Load {
@@ -348,8 +352,15 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
             vein_testnet::link_fault(&manifest, from, to, LinkFaultKind::Loss { percent })?;
             println!("link {from} -> {to}: {percent}% lost");
         }
-        Command::Logs { node, lines } => {
+        Command::Logs { node, lines, follow: false } => {
             println!("{}", vein_testnet::logs(&Manifest::load(&dir)?, node, lines)?);
+        }
+        Command::Logs { node, lines, follow: true } => {
+            let manifest = Manifest::load(&dir)?;
+            let poll = Duration::from_millis(250);
+            let stdout = &mut std::io::stdout();
+            let why = vein_testnet::follow_logs(&manifest, node, lines, poll, stdout, &|| false)?;
+            eprintln!("{why}");
         }
         Command::Load { rate, duration, settle, concurrency, batch, accounts, busy_retry_s } => {
             let manifest = Manifest::load(&dir)?;

@@ -198,3 +198,26 @@ fn tx_through_a_node_that_cannot_answer_names_it() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("--amount must be at least 1"), "{stderr}");
 }
+
+/// `logs --follow` prints the tail and then follows; for a node that is not running it prints
+/// what the log holds and stops at once with a clear line (exit 0), instead of waiting forever.
+#[test]
+fn logs_follow_stops_when_the_node_is_not_running() {
+    let dir = tempfile::tempdir().unwrap();
+    stopped_net(dir.path());
+    std::fs::create_dir_all(dir.path().join("node0")).unwrap();
+    std::fs::write(dir.path().join("node0/node.log"), "one\ntwo\nthree\n").unwrap();
+    let output = Command::new(CLI)
+        .arg("--dir")
+        .arg(dir.path())
+        .args(["logs", "0", "--lines", "2", "--follow"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stdout, "two\nthree\n");
+    assert!(stderr.contains("node 0 is not running; stopped following"), "{stderr}");
+    let (code, stderr) = run_code(dir.path(), &["logs", "1", "--follow"]);
+    assert_eq!(code, Some(1), "a missing log is an error: {stderr}");
+}
