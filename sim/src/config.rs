@@ -14,7 +14,7 @@ use vein_node::core::params::Params;
 use vein_node::core::random::DetRng;
 
 pub const FAULT_NAMES: &str = "partition, split, cut, kill, skew, jump, loss, latency, \
-                               duplicate, reorder, disk, all, none, swarm";
+                               duplicate, reorder, disk, corrupt, all, none, swarm";
 
 /// Which fault kinds the run injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,6 +34,9 @@ pub struct FaultKinds {
     pub reorder: bool,
     /// A node's disk fails a fraction of its writes and syncs.
     pub disk: bool,
+    /// A down node's unit log has a byte flipped in a record that valid records follow. Not in
+    /// `all` or `swarm` (opt-in, so that their seeds keep their plans and trace hashes).
+    pub corrupt: bool,
     /// The kinds were drawn from the seed (recorded so the replay command says `swarm`).
     pub swarm: bool,
 }
@@ -56,6 +59,7 @@ impl FaultKinds {
             duplicate: true,
             reorder: true,
             disk: true,
+            corrupt: false,
             swarm: false,
         }
     }
@@ -76,6 +80,7 @@ impl FaultKinds {
                 duplicate: rng.below(2) == 1,
                 reorder: rng.below(2) == 1,
                 disk: rng.below(2) == 1,
+                corrupt: false,
                 swarm: true,
             };
             if kinds.any() {
@@ -100,6 +105,7 @@ impl FaultKinds {
                 "duplicate" => kinds.duplicate = true,
                 "reorder" => kinds.reorder = true,
                 "disk" => kinds.disk = true,
+                "corrupt" => kinds.corrupt = true,
                 "all" => kinds = FaultKinds::all(),
                 "none" => kinds = FaultKinds::none(),
                 "swarm" => kinds = FaultKinds::swarm(seed),
@@ -119,7 +125,7 @@ impl FaultKinds {
     }
 
     /// Every kind with its name, in `--faults` order.
-    fn named(&self) -> [(bool, &'static str); 11] {
+    fn named(&self) -> [(bool, &'static str); 12] {
         [
             (self.partition, "partition"),
             (self.kill, "kill"),
@@ -132,6 +138,7 @@ impl FaultKinds {
             (self.duplicate, "duplicate"),
             (self.reorder, "reorder"),
             (self.disk, "disk"),
+            (self.corrupt, "corrupt"),
         ]
     }
 

@@ -153,6 +153,44 @@ impl SimDisk {
         self.with_files(|files| files.get(path).map_or(0, |file| file.durable_len as u64))
     }
 
+    /// The `corrupt` fault: flip one byte in the body of a whole record of the log at `path`
+    /// that another whole record follows (damage no crash explains), chosen by `pick`. Returns
+    /// the flipped offset, or `None` when the log has fewer than two whole records. Durable at
+    /// once, like a bit rotting on the platter.
+    pub fn corrupt_record(&self, path: &str, pick: u64) -> Option<u64> {
+        self.with_files(|files| {
+            let file = files.get_mut(path)?;
+            let mut content = file.content();
+            let (records, _, _) = vein_node::store::decode_ranges(&content);
+            let damageable = records.len().checked_sub(1).filter(|count| *count > 0)?;
+            let (_, body) = records.get((pick % damageable as u64) as usize)?.clone();
+            // A record's body is never empty (a unit or checkpoint encoding), so this is in it.
+            let offset = body.start + ((pick >> 32) % body.len().max(1) as u64) as usize;
+            *content.get_mut(offset)? ^= 0x5a;
+            let mut damaged = FileState::default();
+            damaged.make_durable(&content);
+            *file = damaged;
+            Some(offset as u64)
+        })
+    }
+
+    /// Replace `path` with what `from` has durable there (an operator restoring a damaged log
+    /// from a healthy peer's copy).
+    pub fn restore_from(&self, from: &SimDisk, path: &str) {
+        let content = from.with_files(|files| {
+            files.get(path).map(|file| {
+                let mut bytes = file.content();
+                bytes.truncate(file.durable_len);
+                bytes
+            })
+        });
+        self.with_files(|files| {
+            let mut restored = FileState::default();
+            restored.make_durable(&content.unwrap_or_default());
+            files.insert(path.to_string(), restored);
+        });
+    }
+
     /// Bytes of `path` not yet synced.
     pub fn pending_len(&self, path: &str) -> u64 {
         self.with_files(|files| files.get(path).map_or(0, |file| file.pending.len() as u64))
@@ -310,6 +348,37 @@ mod tests {
         assert_eq!(durable + disk.pending_len("log") as usize, expected.len());
         block_on(disk.truncate("log", (BLOCK_BYTES + 5) as u64)).unwrap();
         assert_eq!(block_on(disk.read_all("log")).unwrap().unwrap(), &expected[..BLOCK_BYTES + 5]);
+    }
+
+    #[test]
+    fn a_corrupted_record_is_corruption_to_the_store_and_a_restore_copies_the_durable_part() {
+        let disk = SimDisk::new();
+        let records: Vec<Vec<u8>> =
+            (0..3u8).map(|index| vein_node::store::encode_record(1, &[index; 40])).collect();
+        block_on(disk.append("log", &records[0])).unwrap();
+        block_on(disk.sync("log")).unwrap();
+        assert_eq!(disk.corrupt_record("log", 7), None, "one record: a flip would be a torn tail");
+        for record in &records[1..] {
+            block_on(disk.append("log", record)).unwrap();
+        }
+        block_on(disk.sync("log")).unwrap();
+        let healthy = SimDisk::new();
+        healthy.restore_from(&disk, "log");
+        for pick in [0u64, 1, 5, 1 << 40, u64::MAX] {
+            let damaged = SimDisk::new();
+            damaged.restore_from(&healthy, "log");
+            let offset = damaged.corrupt_record("log", pick).unwrap();
+            let content = block_on(damaged.read_all("log")).unwrap().unwrap();
+            let end = vein_node::store::decode_log(&content).end;
+            assert!(
+                matches!(end, vein_node::store::LogEnd::Corrupt(_)),
+                "pick {pick}, offset {offset}: {end:?}"
+            );
+            // The operator's restore brings the healthy copy back whole.
+            damaged.restore_from(&healthy, "log");
+            let restored = block_on(damaged.read_all("log")).unwrap().unwrap();
+            assert_eq!(restored, records.concat());
+        }
     }
 
     #[test]

@@ -20,7 +20,11 @@
 //!   so that with a −3 s skew elsewhere no two clocks differ by the 15 s future-drift limit);
 //! - duplicate / reorder: 5–30% of messages are duplicated / held back for 1–4 T;
 //! - disk: one node's disk fails 5–30% of its appends and syncs for 1–4 T (a failed append
-//!   may leave a torn prefix; see `disk.rs`), at most one disk fault per node at a time.
+//!   may leave a torn prefix; see `disk.rs`), at most one disk fault per node at a time;
+//! - corrupt (opt-in, not in `all`): a node is killed, one byte of a record of its unit log
+//!   that whole records follow is flipped (damage a crash cannot explain), and it is restarted
+//!   0.5–3 T later; the node must refuse to start, and the operator restores its log from a
+//!   running peer's (`simulation.rs`). Counted against the same down-at-once cap as kills.
 
 use crate::config::{FaultKinds, SimConfig, stream};
 use vein_node::core::random::DetRng;
@@ -72,6 +76,11 @@ pub enum Fault {
         node: usize,
         rate: f64,
     },
+    /// Flip a byte of the (down) node's unit log; `pick` chooses the record and the byte.
+    Corrupt {
+        node: usize,
+        pick: u64,
+    },
 }
 
 impl Fault {
@@ -99,6 +108,7 @@ impl Fault {
             Fault::Duplicate { rate } => format!("duplicate {rate:.3}"),
             Fault::Reorder { rate } => format!("reorder {rate:.3}"),
             Fault::DiskErrors { node, rate } => format!("disk errors node {node} {rate:.3}"),
+            Fault::Corrupt { node, pick } => format!("corrupt node {node}'s log ({pick:016x})"),
         }
     }
 }
@@ -122,6 +132,7 @@ enum Kind {
     Duplicate,
     Reorder,
     Disk,
+    Corrupt,
 }
 
 /// Largest clock offset a jump may leave (see the module docs).
@@ -141,6 +152,7 @@ fn enabled(kinds: FaultKinds) -> Vec<Kind> {
         (kinds.duplicate, Kind::Duplicate),
         (kinds.reorder, Kind::Reorder),
         (kinds.disk, Kind::Disk),
+        (kinds.corrupt, Kind::Corrupt),
     ] {
         if on {
             out.push(kind);
@@ -255,7 +267,7 @@ fn draw(config: &SimConfig) -> (Vec<ScheduledFault>, usize) {
                 let length = length.min(partition_cap);
                 partition_until = window(&mut faults, at, length, Fault::Cut { cut }, Fault::Heal);
             }
-            Kind::Kill => {
+            kind @ (Kind::Kill | Kind::Corrupt) => {
                 let node = rng.index(config.nodes);
                 let down = down_until.iter().filter(|until| **until > at).count();
                 if down_until[node] > at || down >= down_max {
@@ -264,6 +276,10 @@ fn draw(config: &SimConfig) -> (Vec<ScheduledFault>, usize) {
                 let length = between(&mut rng, interval / 2, 3 * interval).min(end - at);
                 down_until[node] = at + length;
                 faults.push(ScheduledFault { at_ms: at, fault: Fault::Kill { node } });
+                if matches!(kind, Kind::Corrupt) {
+                    let pick = rng.next_u64();
+                    faults.push(ScheduledFault { at_ms: at, fault: Fault::Corrupt { node, pick } });
+                }
                 faults.push(ScheduledFault { at_ms: at + length, fault: Fault::Restart { node } });
             }
             Kind::Skew => {

@@ -617,6 +617,10 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
             report.transactions_applied
         );
         println!("faults applied:     {}", report.faults_applied);
+        if report.config.faults.corrupt {
+            let (applied, detected) = report.corruptions;
+            println!("logs corrupted:     {applied} ({detected} detected at restart, restored)");
+        }
         println!("violations:         {}", report.violations.len());
     }
 

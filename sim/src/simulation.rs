@@ -36,7 +36,7 @@ use madsim::runtime::{Handle, Runtime};
 use madsim::task::NodeId;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use vein_node::core::crypto::Keypair;
@@ -91,6 +91,9 @@ pub struct RunReport {
     /// I/O errors the simulated disks returned, and driver restarts that followed.
     pub disk_errors: u64,
     pub disk_restarts: u64,
+    /// `corrupt` faults applied to a log, and how many of them the node detected by refusing
+    /// to start (each is then restored from a peer's log by the operator).
+    pub corruptions: (u64, u64),
     /// Lowest and highest final height over the nodes at the end.
     pub final_height_range: (u64, u64),
     /// DAG units held in memory per running node at the end: mean and largest (bounded by
@@ -148,8 +151,19 @@ struct Shared {
     /// `SimConfig::receive_batch`, for every driver.
     receive_batch: usize,
     net: SharedNet,
-    /// Nodes whose driver stopped on a disk error: (node, generation that stopped).
-    restarts: mpsc::UnboundedSender<(usize, u64)>,
+    /// Nodes whose driver stopped and that the operator restarts.
+    restarts: mpsc::UnboundedSender<RestartRequest>,
+    /// `corrupt` faults applied, and detected (`RunReport::corruptions`).
+    corruptions_applied: AtomicU64,
+    corruptions_detected: AtomicU64,
+}
+
+/// A node the operator restarts: its driver stopped in `generation`; if `restore`, its unit log
+/// was found damaged and is first replaced by a running peer's copy.
+struct RestartRequest {
+    node: usize,
+    generation: u64,
+    restore: bool,
 }
 
 impl Shared {
@@ -179,7 +193,14 @@ struct NodeSpec {
     generation: AtomicU64,
     /// Killed by the fault plan and not yet restarted by it.
     killed: AtomicBool,
+    /// Damage a `corrupt` fault left in its unit log until the operator restores it:
+    /// [`LOG_CLEAN`], [`LOG_DAMAGED`] (no start has seen it yet) or [`LOG_DAMAGE_DETECTED`].
+    log_damage: AtomicU8,
 }
+
+const LOG_CLEAN: u8 = 0;
+const LOG_DAMAGED: u8 = 1;
+const LOG_DAMAGE_DETECTED: u8 = 2;
 
 impl NodeSpec {
     fn handle(&self) -> Option<DriverHandle> {
@@ -329,6 +350,15 @@ async fn run_node(spec: Arc<NodeSpec>, shared: Arc<Shared>) {
     .await
     {
         Ok((driver, handle)) => {
+            if spec.log_damage.load(Ordering::Relaxed) != LOG_CLEAN {
+                shared.checker().record(Violation {
+                    invariant: "corruption-undetected",
+                    at_ms: sim_now_ms(),
+                    node: spec.index,
+                    other: None,
+                    detail: "started on a unit log with a damaged record".to_string(),
+                });
+            }
             spec.set_handle(Some(handle));
             driver
                 .with_receive_batch(shared.receive_batch)
@@ -344,7 +374,21 @@ async fn run_node(spec: Arc<NodeSpec>, shared: Arc<Shared>) {
         Err((what, DriverError::Disk(error))) => {
             spec.set_handle(None);
             shared.trace().note(&format!("node {} {what}: {error}", spec.index));
-            let _ = shared.restarts.unbounded_send((spec.index, generation));
+            let request = RestartRequest { node: spec.index, generation, restore: false };
+            let _ = shared.restarts.unbounded_send(request);
+        }
+        // Refusing to start on a damaged log is the store's design (docs/testnet.md); the
+        // operator restores the log from a peer and restarts it.
+        Err((what, DriverError::Store(error)))
+            if spec.log_damage.load(Ordering::Relaxed) != LOG_CLEAN =>
+        {
+            spec.set_handle(None);
+            if spec.log_damage.swap(LOG_DAMAGE_DETECTED, Ordering::Relaxed) == LOG_DAMAGED {
+                shared.corruptions_detected.fetch_add(1, Ordering::Relaxed);
+            }
+            shared.trace().note(&format!("node {} {what}: {error}", spec.index));
+            let request = RestartRequest { node: spec.index, generation, restore: true };
+            let _ = shared.restarts.unbounded_send(request);
         }
         Err((what, error)) => record_failure(&shared, spec.index, format!("{what}: {error}")),
     }
@@ -352,14 +396,14 @@ async fn run_node(spec: Arc<NodeSpec>, shared: Arc<Shared>) {
 
 /// Restart nodes whose driver stopped on a disk error, as a process supervisor would.
 async fn operator(
-    mut requests: mpsc::UnboundedReceiver<(usize, u64)>,
+    mut requests: mpsc::UnboundedReceiver<RestartRequest>,
     specs: Arc<Vec<Arc<NodeSpec>>>,
     ids: Arc<Vec<NodeId>>,
     shared: Arc<Shared>,
     restarted: Arc<AtomicU64>,
 ) {
     let runtime = Handle::current();
-    while let Some((node, generation)) = requests.next().await {
+    while let Some(RestartRequest { node, generation, restore }) = requests.next().await {
         // End the stopped process now: madsim's `restart` alone drops old tasks lazily, `kill`
         // at once (messages sent to the node meanwhile are lost; its restart opens a fresh
         // mailbox). Not a power cut: the disk keeps its bytes.
@@ -371,6 +415,31 @@ async fn operator(
             || spec.generation.load(Ordering::Relaxed) != generation
         {
             continue;
+        }
+        if restore {
+            // The first running peer's durable log: what a restore from a backup or a peer's
+            // snapshot gives; the node pulls what came after it from its peers.
+            let source = specs.iter().find(|peer| {
+                peer.index != node
+                    && peer.handle().is_some()
+                    && !peer.killed.load(Ordering::Relaxed)
+            });
+            match source {
+                Some(peer) => {
+                    spec.disk.restore_from(&peer.disk, vein_node::driver::STORE_PATH);
+                    spec.log_damage.store(LOG_CLEAN, Ordering::Relaxed);
+                    shared.trace().note(&format!(
+                        "operator restores node {node}'s log from node {}",
+                        peer.index
+                    ));
+                }
+                None => {
+                    shared.trace().note(&format!(
+                        "operator finds no running peer to restore node {node} from"
+                    ));
+                    continue;
+                }
+            }
         }
         shared.trace().note(&format!("operator restarts node {node}"));
         restarted.fetch_add(1, Ordering::Relaxed);
@@ -505,6 +574,24 @@ async fn inject(
             Fault::Duplicate { rate } => model().set_duplicate_fault(rate),
             Fault::Reorder { rate } => model().set_reorder_fault(rate),
             Fault::DiskErrors { node, rate } => specs[node].disk.set_error_rate(rate),
+            Fault::Corrupt { node, pick } => {
+                let path = vein_node::driver::STORE_PATH;
+                // One damage at a time: a log the operator has not restored yet is left as it
+                // is, so that each damage applied is one the next start must detect.
+                let damaged = specs[node].log_damage.load(Ordering::Relaxed) != LOG_CLEAN;
+                match (!damaged).then(|| specs[node].disk.corrupt_record(path, pick)).flatten() {
+                    Some(offset) => {
+                        specs[node].log_damage.store(LOG_DAMAGED, Ordering::Relaxed);
+                        shared.corruptions_applied.fetch_add(1, Ordering::Relaxed);
+                        shared
+                            .trace()
+                            .note(&format!("node {node}'s {path}: byte {offset} flipped"));
+                    }
+                    None => shared
+                        .trace()
+                        .note(&format!("node {node}'s {path}: already damaged or too short")),
+                }
+            }
         }
     }
 }
@@ -601,6 +688,8 @@ async fn supervise(
         receive_batch: config.receive_batch,
         net: SimNet::new(NetModel::new(config.seed, config.nodes, config.net)),
         restarts,
+        corruptions_applied: AtomicU64::new(0),
+        corruptions_detected: AtomicU64::new(0),
     });
     let specs: Vec<Arc<NodeSpec>> = keys
         .iter()
@@ -619,6 +708,7 @@ async fn supervise(
                 handle: Mutex::new(None),
                 generation: AtomicU64::new(0),
                 killed: AtomicBool::new(false),
+                log_damage: AtomicU8::new(LOG_CLEAN),
             })
         })
         .collect();
@@ -758,6 +848,10 @@ async fn supervise(
         faults_applied: applied.load(Ordering::Relaxed),
         disk_errors: specs.iter().map(|spec| spec.disk.errors_injected()).sum(),
         disk_restarts: disk_restarts.load(Ordering::Relaxed),
+        corruptions: (
+            shared.corruptions_applied.load(Ordering::Relaxed),
+            shared.corruptions_detected.load(Ordering::Relaxed),
+        ),
         final_height_range,
         units_held,
         disk_log_bytes: specs
