@@ -13,6 +13,7 @@
 
 pub mod api_token;
 pub mod breakdown;
+pub mod corrupt;
 pub mod faults;
 pub mod http;
 pub mod load;
@@ -107,6 +108,8 @@ pub enum TestnetError {
     NotFinal { id: String, index: usize, seconds: u64 },
     #[error(transparent)]
     Storage(#[from] storage::StorageCliError),
+    #[error(transparent)]
+    Corrupt(#[from] corrupt::CorruptError),
 }
 
 impl TestnetError {

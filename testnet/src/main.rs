@@ -108,6 +108,20 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         ready_timeout: u64,
     },
+    /// Flip a byte in a node's log (killing it first if it runs) and restart it: it must refuse
+    /// to start, naming the damage (exit 1 if it starts anyway). E.g. `vein-testnet corrupt 2`,
+    /// `vein-testnet corrupt 1 --file shards --pick 7`.
+    Corrupt {
+        node: usize,
+        #[arg(long, value_enum, default_value_t = vein_testnet::corrupt::LogFile::Units)]
+        file: vein_testnet::corrupt::LogFile,
+        /// Chooses the record and the byte (the same pick damages the same byte).
+        #[arg(long, default_value_t = 1)]
+        pick: u64,
+        /// Seconds to wait for the node to refuse (or, wrongly, to start).
+        #[arg(long, default_value_t = 60)]
+        ready_timeout: u64,
+    },
     /// Split the net into groups, e.g. `0,1|2,3`; nodes named nowhere form one more group.
     Partition { groups: String },
     /// Remove every partition, delay and loss.
@@ -315,6 +329,22 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
             let mut manifest = Manifest::load(&dir)?;
             vein_testnet::restart(&mut manifest, node, Duration::from_secs(ready_timeout))?;
             println!("node {node} running again");
+        }
+        Command::Corrupt { node, file, pick, ready_timeout } => {
+            let mut manifest = Manifest::load(&dir)?;
+            let timeout = Duration::from_secs(ready_timeout);
+            let report = vein_testnet::corrupt::corrupt(&mut manifest, node, file, pick, timeout)?;
+            println!(
+                "{}: byte {} flipped (record {} of {}); node {node} refused to start, as it must:",
+                report.file.display(),
+                report.offset,
+                report.record_index,
+                report.records
+            );
+            println!("{}", report.refusal);
+            println!(
+                "to recover: restore the file from a backup, or move it aside and                  `vein-testnet restart {node}`"
+            );
         }
         Command::Partition { groups } => {
             let manifest = Manifest::load(&dir)?;

@@ -1,0 +1,59 @@
+//! Rotting disks on real processes: `vein-testnet corrupt` flips a byte inside a node's unit log
+//! (a record that whole records follow), and the node refuses to start, naming the damage,
+//! instead of cutting everything after it; moved aside, the node starts empty and catches up
+//! with its peer. A log too short to damage distinguishably is refused with a clear error.
+
+// Test helpers may panic on broken invariants; the test drives real processes on the wall clock.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
+mod common;
+
+use common::{Net, wait_until};
+use std::time::Duration;
+use vein_node::api_types;
+
+#[test]
+fn a_flipped_byte_in_the_unit_log_stops_the_node_and_moving_it_aside_recovers() {
+    let net = Net::new();
+    net.cli(&["up", "--nodes", "2", "--nonces", "16", "--interval-ms", "1000", "--k", "2"]);
+    let final_height = |node| {
+        net.get::<api_types::Status>(node, "/status").map_or(0, |status| status.final_height)
+    };
+    wait_until("node 0 has a few final checkpoints", Duration::from_secs(90), || {
+        final_height(0) >= 3
+    });
+
+    let output = net.cli(&["corrupt", "0", "--pick", "12345678901"]);
+    assert!(output.contains("refused to start, as it must"), "{output}");
+    assert!(output.contains("is corrupt: record"), "the node's own error is shown: {output}");
+    let manifest = net.manifest();
+    assert_eq!(manifest.nodes[0].pid, None, "the manifest knows node 0 is down");
+    let status = net.cli(&["status"]);
+    assert!(status.lines().nth(1).is_some_and(|row| row.contains(" no ")), "{status}");
+
+    // Restarting on the same damaged file is refused again: nothing was silently cut.
+    let stderr = net.cli_fails(&["restart", "0", "--ready-timeout", "30"]);
+    assert!(stderr.contains("is corrupt"), "{stderr}");
+
+    // The recovery the refusal names: move the log aside; the node re-fetches from its peer.
+    let log = manifest.nodes[0].data.join("units.log");
+    std::fs::rename(&log, log.with_extension("log.damaged")).unwrap();
+    net.cli(&["restart", "0"]);
+    let reached = final_height(1);
+    wait_until("node 0 catches up with node 1", Duration::from_secs(90), || {
+        final_height(0) >= reached
+    });
+}
+
+#[test]
+fn a_log_too_short_to_damage_distinguishably_is_refused_clearly() {
+    let net = Net::new();
+    net.cli(&["up", "--nodes", "1", "--nonces", "16", "--interval-ms", "1000", "--k", "2"]);
+    let manifest = net.manifest();
+    net.cli(&["kill", "0"]);
+    std::fs::write(manifest.nodes[0].data.join("shards.log"), b"").unwrap();
+    let stderr = net.cli_fails(&["corrupt", "0", "--file", "shards"]);
+    assert!(stderr.contains("holds 0 whole record(s)"), "{stderr}");
+    let stderr = net.cli_fails(&["corrupt", "7"]);
+    assert!(stderr.contains("no node 7"), "{stderr}");
+}
