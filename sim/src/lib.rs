@@ -23,6 +23,8 @@
 //! - `scenario_engine` (madsim only): the scenario families' `Engine` on madsim nodes and the
 //!   network model (`vein-sim scenario FILE`).
 //! - `bench` (madsim only): wall-clock throughput of 100 to 10,000 node networks.
+//! - `seeds` (madsim only): many fresh seeds across fault families on every core (`vein-sim
+//!   seeds`, the nightly run).
 //!
 //! The madsim parts exist only when built with `RUSTFLAGS="--cfg madsim"`; the pure parts build
 //! and unit-test everywhere.
@@ -46,6 +48,8 @@ pub mod bench;
 pub mod runtime;
 #[cfg(madsim)]
 pub mod scenario_engine;
+#[cfg(madsim)]
+pub mod seeds;
 #[cfg(madsim)]
 pub mod sim_time;
 #[cfg(madsim)]

@@ -100,6 +100,34 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
         /// `engine`. Exit status: 0 pass, 1 a reference missed or an invariant violated, 2 bad
         /// file or run error, 64 bad usage.
         Scenario(ScenarioArgs),
+        /// Many seeds across fault families on every core (the nightly run): each seed runs
+        /// the property tests' small network (10 nodes, 80 s, T = 2 s, k = 6) under its family's
+        /// faults; progress with seeds per hour on stderr; failing seeds with their invariant
+        /// and replay line in OUT/failures.txt, totals in OUT/summary.json. Exit status: 0 no
+        /// violation, 1 some seed failed, 64 bad usage.
+        Seeds(SeedsArgs),
+    }
+
+    #[derive(Args)]
+    struct SeedsArgs {
+        /// Seeds to run, dealt to the families in turn.
+        #[arg(long, default_value_t = 100)]
+        count: usize,
+        /// `--faults` arguments separated by `;`, one family each.
+        #[arg(
+            long,
+            default_value = "none;partition;kill;skew,loss,latency;disk;swarm;all,corrupt"
+        )]
+        families: String,
+        /// Consecutive seeds from this one; default: fresh seeds from the OS (printed first).
+        #[arg(long)]
+        first_seed: Option<u64>,
+        /// Worker threads; default: every core.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Directory for failures.txt and summary.json.
+        #[arg(long, default_value = "out/seeds")]
+        out: PathBuf,
     }
 
     #[derive(Args)]
@@ -260,7 +288,102 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
             Command::Bench(args) => bench(args),
             Command::Shrink(args) => shrink(args),
             Command::Scenario(args) => scenario(args),
+            Command::Seeds(args) => seeds(args),
         }
+    }
+
+    fn seeds(args: SeedsArgs) -> i32 {
+        use vein_sim::seeds::{SeedsOptions, SeedsReport, run_seeds};
+        let families: Vec<String> = args
+            .families
+            .split(';')
+            .map(str::trim)
+            .filter(|family| !family.is_empty())
+            .map(String::from)
+            .collect();
+        let seeds: Vec<u64> = match args.first_seed {
+            Some(first) => (0..args.count as u64).map(|i| first.wrapping_add(i)).collect(),
+            None => match vein_reports::seed_file::fresh_seeds(args.count) {
+                Ok(seeds) => seeds,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return USAGE;
+                }
+            },
+        };
+        let jobs = args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        eprintln!(
+            "seeds: {} seeds over {} families on {jobs} worker(s); first seeds {:?}",
+            seeds.len(),
+            families.len(),
+            &seeds[..seeds.len().min(3)]
+        );
+        let total = seeds.len();
+        let options = SeedsOptions { families, seeds, jobs };
+        // When progress was last printed, and how many failures have been.
+        let printed = std::sync::Mutex::new((Instant::now(), 0usize));
+        let progress = |report: &SeedsReport| {
+            let mut printed = printed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for failure in report.failures.iter().skip(printed.1) {
+                eprintln!("FAIL {} seed {}: {}", failure.family, failure.seed, failure.detail);
+            }
+            printed.1 = report.failures.len();
+            let done = report.seeds_run as usize;
+            if printed.0.elapsed() >= Duration::from_secs(5) || done == total {
+                printed.0 = Instant::now();
+                eprintln!(
+                    "[{done:>6}/{total}] {:>8.0} seeds/hour, {} failing, {:.0} s",
+                    report.seeds_per_hour(),
+                    report.failures.len(),
+                    report.wall.as_secs_f64()
+                );
+            }
+        };
+        let report = match run_seeds(&options, &progress) {
+            Ok(report) => report,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return USAGE;
+            }
+        };
+        if let Err(error) = write_seeds_report(&args.out, &report) {
+            eprintln!("error: writing {}: {error}", args.out.display());
+            return 2;
+        }
+        println!(
+            "{} seeds in {:.0} s ({:.0} seeds/hour), {} failing; {}",
+            report.seeds_run,
+            report.wall.as_secs_f64(),
+            report.seeds_per_hour(),
+            report.failures.len(),
+            args.out.join("summary.json").display()
+        );
+        for failure in &report.failures {
+            println!(
+                "FAIL {} seed {}: {}\n  replay: {}",
+                failure.family, failure.seed, failure.detail, failure.replay
+            );
+        }
+        i32::from(!report.failures.is_empty())
+    }
+
+    fn write_seeds_report(
+        out: &std::path::Path,
+        report: &vein_sim::seeds::SeedsReport,
+    ) -> std::io::Result<()> {
+        std::fs::create_dir_all(out)?;
+        let mut failures = String::new();
+        for failure in &report.failures {
+            failures.push_str(&format!(
+                "{} {} {}\n  replay: {}\n",
+                failure.family, failure.seed, failure.detail, failure.replay
+            ));
+        }
+        std::fs::write(out.join("failures.txt"), failures)?;
+        let summary = serde_json::to_string_pretty(&report.summary())?;
+        std::fs::write(out.join("summary.json"), format!("{summary}\n"))
     }
 
     fn scenario(args: ScenarioArgs) -> i32 {
