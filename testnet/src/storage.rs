@@ -11,9 +11,10 @@
 //! (`GET /shard/{file}/{index}`), checks every answer against the contract's root and length (a
 //! bad one is skipped with a message), and recovers the file from any `k` good shards.
 //!
-//! Every genesis account is a storage node, the faucet included; a shard assigned to the faucet
-//! has no process to hold it and is reported as not delivered (a `StoreRepair` could move it;
-//! the CLI does not do that).
+//! Every genesis account is a storage node, the faucet included, but the faucet runs no node: a
+//! shard placed on it would never be delivered. The placement is a function of the file id, so
+//! `put` takes the first fresh owner key whose placement names only accounts a node runs, and
+//! refuses an `n` above the number of such accounts.
 
 use crate::http::{self, HttpError};
 use crate::manifest::{Manifest, NodeEntry};
@@ -34,6 +35,8 @@ pub const CHUNK_BYTES: u32 = 1024;
 pub const FILE_BYTES_MAX: u64 = 16 << 20;
 /// Subdirectory of the testnet directory holding one owner key per stored file.
 const KEYS_DIR: &str = "files";
+/// Fresh owner keys `put` tries for a placement on accounts a node runs (see the module docs).
+const PLACEMENT_TRIES_MAX: u32 = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageCliError {
@@ -49,6 +52,13 @@ pub enum StorageCliError {
     NotApplied { index: usize, seconds: u64 },
     #[error("storage: {0}")]
     Storage(String),
+    #[error(
+        "--n {n} shards need {n} storage accounts that a node runs; this testnet has {nodes} \
+         (the faucet is a storage account but runs no node): lower --n"
+    )]
+    TooManyShards { n: u8, nodes: usize },
+    #[error("no placement on accounts a node runs after {tries} fresh owner keys")]
+    NoServedPlacement { tries: u32 },
 }
 
 /// What `put` did.
@@ -179,19 +189,40 @@ pub fn put(manifest: &Manifest, options: &PutOptions) -> Result<PutReport, Testn
     }
     let api = via.api;
 
-    let owner_key = fresh_owner_key()?;
-    let prepared = prepare_file(
-        &plaintext,
-        &owner_key,
-        options.data_shards,
-        options.total_shards,
-        CHUNK_BYTES,
-    )
-    .map_err(storage_error)?;
-    let file_id = prepared.file_id;
     let genesis = GenesisFile::load(&manifest.genesis)?.to_genesis()?;
-    let nodes =
-        assign(&file_id, prepared.total_shards, &genesis.storage_nodes()).map_err(storage_error)?;
+    let storage_nodes = genesis.storage_nodes();
+    let served = storage_nodes.iter().filter(|account| holder(manifest, account).is_some()).count();
+    if usize::from(options.total_shards) > served {
+        return Err(
+            StorageCliError::TooManyShards { n: options.total_shards, nodes: served }.into()
+        );
+    }
+    // The placement is a function of the file id, which the owner key changes: the owner takes
+    // the first fresh key whose placement names only accounts a node runs (the faucet, a storage
+    // account too, runs none). With n of s accounts, one of them unserved, a key fits with
+    // probability (s - n) / s, so PLACEMENT_TRIES_MAX fresh keys all missing is negligible.
+    let mut tries = 0;
+    let (owner_key, prepared, nodes) = loop {
+        tries += 1;
+        let owner_key = fresh_owner_key()?;
+        let prepared = prepare_file(
+            &plaintext,
+            &owner_key,
+            options.data_shards,
+            options.total_shards,
+            CHUNK_BYTES,
+        )
+        .map_err(storage_error)?;
+        let nodes = assign(&prepared.file_id, prepared.total_shards, &storage_nodes)
+            .map_err(storage_error)?;
+        if nodes.iter().all(|account| holder(manifest, account).is_some()) {
+            break (owner_key, prepared, nodes);
+        }
+        if tries >= PLACEMENT_TRIES_MAX {
+            return Err(StorageCliError::NoServedPlacement { tries }.into());
+        }
+    };
+    let file_id = prepared.file_id;
     // One token per shard per round: the escrow the storage nodes are paid from.
     let prepaid_fee = options.term_rounds.saturating_mul(u64::from(prepared.total_shards));
     let put = prepared.store_put(nodes, options.term_rounds, prepaid_fee);

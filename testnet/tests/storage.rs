@@ -40,10 +40,14 @@ fn put_get_and_survive_a_lost_holder() {
     let stderr = net.cli_fails(&["get", &"ab".repeat(32), "--out", "/dev/null"]);
     assert!(stderr.contains("unknown file id"), "{stderr}");
 
-    // n = 4 over 5 storage accounts (4 nodes and the faucet), k = 2.
+    // n = 5 would need the faucet, a storage account no node runs: refused before anything.
+    let stderr = net.cli_fails(&["put", input.to_str().unwrap(), "--n", "5", "--k", "2"]);
+    assert!(stderr.contains("this testnet has 4"), "{stderr}");
+    // n = 4 over 5 storage accounts (4 nodes and the faucet), k = 2: every shard on a node.
     let (file_id, put_log) =
         net.cli_with_log(&["put", input.to_str().unwrap(), "--n", "4", "--k", "2"]);
     assert_eq!(file_id.len(), 64, "put printed {file_id:?}; log: {put_log}");
+    assert!(!put_log.contains("not delivered"), "every shard delivered: {put_log}");
     assert!(net.dir.path().join("files").join(format!("{file_id}.key")).exists());
 
     let out = work.path().join("out.bin");
@@ -68,7 +72,7 @@ fn put_get_and_survive_a_lost_holder() {
             }
         }
     }
-    assert!(holders.len() >= 3, "holders {holders:?} of {assigned:?}");
+    assert_eq!(holders.len(), 4, "holders {holders:?} of {assigned:?}");
 
     // A holder refuses bytes that do not match the contract, and a node refuses a shard that is
     // not assigned to it: nobody makes a node keep (and prove) what no contract pays for.
