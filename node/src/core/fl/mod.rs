@@ -33,3 +33,6 @@ pub use fixed::Fixed;
 pub use model::{TrainingSpec, accuracy, train_local};
 pub use state::{EscrowMismatch, FlEffect, FlTasks, FlUndo};
 pub use task::{FlTx, Task, TaskSpec, task_id};
+
+#[cfg(test)]
+mod tests;
