@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // The chain helper of a test: a refused step is the failure.
 //! Data never leaves its node: a whole masked task on the real data set — post, ten joins,
 //! three rounds of updates, aggregates and settlements, close — is run on a ledger, and every
 //! byte that would leave a participant (each encoded transaction and each masked update sent to
