@@ -25,6 +25,7 @@
 //! | `POST /control/{partition,heal,delay,loss,link}` | fault injection (see `service`) |
 //! | `GET /consortia` | every consortium's sizes, key epoch, action count and log hash |
 //! | `POST /consortium/{id}/query`, `/row`; `GET .../verify` | a member's replica (token) |
+//! | `GET /fl/tasks`, `GET /fl/task/{id}` | federated-learning tasks: terms, escrow, rounds, payments |
 //! | `POST /rpc` | the Ethereum JSON-RPC (`eth_rpc`, docs/evm.md) |
 //!
 //! Every request and response body is a type of [`crate::api_types`] (the clients' type set).
@@ -58,6 +59,7 @@ mod control;
 mod error;
 pub mod eth_rpc;
 mod explorer;
+mod fl;
 mod rejections;
 mod storage;
 mod txs;
@@ -134,6 +136,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/consortium/{id}/query", post(consortium::query))
         .route("/consortium/{id}/row", post(consortium::row))
         .route("/consortium/{id}/verify", get(consortium::verify))
+        .route("/fl/tasks", get(fl::list))
+        .route("/fl/task/{id}", get(fl::task))
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(state)
         .layer(axum::middleware::from_fn(rejections::json_errors))

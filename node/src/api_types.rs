@@ -179,6 +179,8 @@ pub enum TxKindName {
     Consortium,
     /// An Ethereum transaction carried for the EVM (docs/evm.md).
     Evm,
+    /// A federated-learning task action (docs/federated-learning.md).
+    Fl,
 }
 
 /// When this node first saw a transaction, and when it was confirmed and became final (Unix
@@ -500,6 +502,58 @@ pub struct ConsortiumSummary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsortiumList {
     pub consortia: Vec<ConsortiumSummary>,
+}
+
+/// `GET /fl/tasks`: each federated-learning task's terms and progress (docs/federated-learning.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlTaskSummary {
+    pub id: String,
+    pub poster: String,
+    /// `FedAvg`, `median`, `trimmed mean` or `Krum`.
+    pub rule: String,
+    pub masked: bool,
+    pub dimension: u32,
+    pub rounds: u32,
+    pub settled_rounds: u32,
+    pub min_participants: u32,
+    pub participants: usize,
+    pub price_per_round: u64,
+    pub escrow: u64,
+    /// Update and aggregate hashes committed in the open round.
+    pub open_round_updates: usize,
+    pub open_round_aggregates: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlTaskList {
+    pub tasks: Vec<FlTaskSummary>,
+}
+
+/// One participant of a task: declared samples and what it was paid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlParticipantRow {
+    pub account: String,
+    pub samples: u64,
+    pub paid: u64,
+}
+
+/// One settled round: the agreed aggregate's hash and the payment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlRoundRow {
+    pub round: u32,
+    pub aggregate: String,
+    pub contributors: u32,
+    pub accepted: u32,
+    pub paid: u64,
+    pub burned: u64,
+}
+
+/// `GET /fl/task/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlTaskDetail {
+    pub summary: FlTaskSummary,
+    pub participants: Vec<FlParticipantRow>,
+    pub settled: Vec<FlRoundRow>,
 }
 
 /// `POST /consortium/{id}/query`: one read-only SELECT over the tables as of height `at`

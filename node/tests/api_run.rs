@@ -494,3 +494,18 @@ fn consortium_routes_list_publicly_and_read_replicas_only_with_the_token() {
     assert_eq!(status, 400, "{answer}");
     assert!(dir.path().join("data").join("consortia").is_dir(), "the replica directory exists");
 }
+
+#[test]
+fn learning_task_routes_list_tasks_and_refuse_bad_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_child, api, _key) = start(dir.path(), &[]);
+    let (status, answer) = http(api, "GET", "/fl/tasks", "").unwrap();
+    assert_eq!(status, 200, "{answer}");
+    let list: vein_node::api_types::FlTaskList = serde_json::from_str(&answer).unwrap();
+    assert!(list.tasks.is_empty());
+    let (status, answer) = http(api, "GET", &format!("/fl/task/{}", "ab".repeat(32)), "").unwrap();
+    assert_eq!(status, 404, "{answer}");
+    assert!(error_of(&answer).contains("no learning task"), "{answer}");
+    let (status, answer) = http(api, "GET", "/fl/task/zz", "").unwrap();
+    assert_eq!(status, 400, "{answer}");
+}

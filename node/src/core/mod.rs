@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod dag;
 pub mod events;
 pub mod evm;
+pub mod fl;
 pub mod hash;
 pub mod ledger;
 pub mod message;

@@ -5,6 +5,7 @@
 use crate::core::consortium::ConsortiumTx;
 use crate::core::crypto::{self, AccountId, CryptoError, Keypair, Signature};
 use crate::core::evm::EvmCall;
+use crate::core::fl::FlTx;
 use crate::core::hash::Hash;
 use crate::core::storage::{StorageProof, StorePut};
 use crate::core::wire::{self, WireError};
@@ -34,6 +35,9 @@ pub enum TxKind {
     /// An Ethereum-signed transaction, executed by the EVM when a checkpoint applies it
     /// (docs/evm.md). The author of the carrier pays its vein fee; the Ethereum sender pays gas.
     Evm(Box<EvmCall>),
+    /// A federated-learning task action: post (escrowing the price), join, commit an update or
+    /// aggregate hash, settle a round, close (docs/federated-learning.md). Boxed like `StorePut`.
+    Fl(Box<FlTx>),
 }
 
 /// The signed content of a transaction.
@@ -78,6 +82,7 @@ impl TransactionBody {
             TxKind::StorePut(put) => put.prepaid_fee.checked_add(self.fee),
             TxKind::StorageProof(_) | TxKind::StoreRepair { .. } | TxKind::Evm(_) => Some(self.fee),
             TxKind::Consortium(_) => Some(self.fee),
+            TxKind::Fl(fl) => fl.debit()?.checked_add(self.fee),
         }
     }
 }

@@ -18,11 +18,16 @@
 //!
 //! EVM (docs/evm.md): a `TxKind::Evm` carrier's Ethereum transaction executes against the
 //! native balances and the `evm` section (`evm_execution.rs`), through the same undo log.
+//!
+//! Federated learning (docs/federated-learning.md): `TxKind::Fl` tasks hold their price in
+//! escrow (counted in the supply like storage escrow) and pay it out per settled round
+//! (`fl_execution.rs`).
 
 use crate::core::consortium::{Consortia, ConsortiumEffect, ConsortiumError, ConsortiumUndo};
 use crate::core::contracts::{Contract, Settlement, StorageContext, StorageMode};
 use crate::core::crypto::AccountId;
 use crate::core::evm::{EvmEffect, EvmState, EvmTxError, EvmUndo, ExecutionError};
+use crate::core::fl::{FlEffect, FlError, FlTasks, FlTx, FlUndo};
 use crate::core::hash::Hash;
 pub use crate::core::params::FeePolicy;
 use crate::core::storage::{
@@ -35,6 +40,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 mod evm_execution;
+mod fl_execution;
 
 /// How far above the floor a nonce may be.
 pub const NONCE_WINDOW: u64 = 1024;
@@ -147,6 +153,8 @@ pub enum LedgerError {
     EvmNonceHeld { sender: revm::primitives::Address, nonce: u64 },
     #[error("gas limit {gas_limit} does not fit: {used} of {limit} used in this checkpoint")]
     CheckpointGasFull { gas_limit: u64, used: u64, limit: u64 },
+    #[error("federated-learning transaction refused: {0}")]
+    Fl(FlError),
 }
 
 /// What a checked transaction will do (computed once, by `check_in`).
@@ -173,6 +181,8 @@ enum Effect {
     Consortium(ConsortiumEffect),
     /// An Ethereum transaction's execution or hold (the carrier pays its vein fee).
     Evm(EvmEffect),
+    /// A learning task's next state and what its escrow pays or burns.
+    Fl(FlEffect),
 }
 
 /// The record needed to reverse a sequence of ledger changes.
@@ -189,6 +199,7 @@ pub struct Undo {
     burned_before: Option<u64>,
     consortia: ConsortiumUndo,
     evm: EvmUndo,
+    fl: FlUndo,
 }
 
 /// A broken ledger invariant: a bug, never an input error.
@@ -209,6 +220,8 @@ pub enum InvariantViolation {
         "contract {file_id:?} escrows {escrow}, its unsettled rounds' budgets sum to {expected}"
     )]
     EscrowMismatch { file_id: Hash, escrow: u64, expected: u64 },
+    #[error("learning task {task:?} escrows {escrow}, its unsettled rounds' price is {expected}")]
+    FlEscrowMismatch { task: Hash, escrow: u64, expected: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -222,6 +235,8 @@ pub struct Ledger {
     consortia: Consortia,
     /// Contract state (docs/evm.md); balances stay in `accounts`.
     evm: EvmState,
+    /// Federated-learning tasks and their escrow (docs/federated-learning.md).
+    fl: FlTasks,
 }
 
 impl Ledger {
@@ -242,6 +257,7 @@ impl Ledger {
             burned: 0,
             consortia: Consortia::default(),
             evm: EvmState::default(),
+            fl: FlTasks::default(),
         })
     }
 
@@ -285,9 +301,10 @@ impl Ledger {
         &self.consortia
     }
 
-    /// Tokens held in contract escrows (part of the supply, in no balance).
+    /// Tokens held in storage contract and learning task escrows (part of the supply, in no
+    /// balance).
     pub fn escrowed(&self) -> u64 {
-        self.contracts.values().map(|contract| contract.escrow).sum()
+        self.contracts.values().map(|contract| contract.escrow).sum::<u64>() + self.fl.escrowed()
     }
 
     /// Would `tx` apply to the current state? Storage transactions are refused (no context).
@@ -349,6 +366,13 @@ impl Ledger {
                 TxKind::StorageProof(_) | TxKind::StoreRepair { .. } | TxKind::Consortium(_),
                 StorageMode::Plausibility,
             ) => Ok(Effect::FeeOnly),
+            // Like a put: a post's escrow leaves the scratch ledger; payouts are the chain's.
+            (TxKind::Fl(fl_tx), StorageMode::Plausibility) => Ok(match fl_tx.as_ref() {
+                FlTx::Post(spec) => Effect::BurnPrepaid(spec.escrow().unwrap_or(0)),
+                _ => Effect::FeeOnly,
+            }),
+            // Task rules need no checkpoint context, like consortium rules.
+            (TxKind::Fl(fl_tx), _) => self.check_fl(fl_tx, &from, nonce).map(Effect::Fl),
             // Consortium rules need no checkpoint context; scratch replays (above) leave them
             // to the chain, which holds the consortia.
             (TxKind::Consortium(consortium_tx), _) => self
@@ -568,6 +592,7 @@ impl Ledger {
             Effect::BurnPrepaid(prepaid) => burned += prepaid,
             Effect::FeeOnly => {}
             Effect::Consortium(effect) => self.consortia.apply(effect, &mut undo.consortia),
+            Effect::Fl(effect) => burned += self.apply_fl(effect, undo),
             Effect::Evm(effect) => {
                 // check_in() ran it with a context: Full mode is the only way here.
                 if let StorageMode::Full(context) = mode {
@@ -725,6 +750,7 @@ impl Ledger {
         }
         self.consortia.revert(undo.consortia);
         self.evm.revert(undo.evm);
+        self.fl.revert(undo.fl);
     }
 
     /// A commitment to the whole state: BLAKE3 over the canonical encoding of the accounts in key
@@ -767,6 +793,10 @@ impl Ledger {
         if !self.evm.is_empty() {
             self.evm.hash_into(&mut hasher);
         }
+        // Likewise only while some learning task exists.
+        if !self.fl.is_empty() {
+            self.fl.hash_into(&mut hasher);
+        }
         Hash(*hasher.finalize().as_bytes())
     }
 
@@ -775,7 +805,13 @@ impl Ledger {
     /// can never be negative; an underflow would have panicked in debug builds.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         let balances: u128 = self.accounts.values().map(|entry| u128::from(entry.balance)).sum();
-        let escrowed: u128 = self.contracts.values().map(|c| u128::from(c.escrow)).sum();
+        let escrowed: u128 = self.contracts.values().map(|c| u128::from(c.escrow)).sum::<u128>()
+            + u128::from(self.fl.escrowed());
+        self.fl.check_escrows().map_err(|mismatch| InvariantViolation::FlEscrowMismatch {
+            task: mismatch.task,
+            escrow: mismatch.escrow,
+            expected: mismatch.expected,
+        })?;
         let supply =
             u128::from(self.genesis_supply) + u128::from(self.minted) - u128::from(self.burned);
         for (file_id, contract) in &self.contracts {

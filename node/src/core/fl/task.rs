@@ -1,0 +1,303 @@
+//! A learning task on chain: what its poster asked for, who joined, what each round committed,
+//! and the escrow that pays for it. Only hashes, counts and keys live here; updates travel
+//! between participants and records never leave their node.
+//!
+//! Life of a task (one transaction each, all in White Flag order):
+//! 1. `Post`: the spec, rounds R, minimum participants m and price per round p; R·p moves from
+//!    the poster's balance into the task's escrow (refused if p = 0: a task without escrow).
+//! 2. `Join`: a data owner declares its sample count and its X25519 mask key; open until round
+//!    0's first update commit.
+//! 3. Per round r: each participant commits the hash of its update (`CommitUpdate`). The first
+//!    `CommitAggregate` closes the round's update set; from then on every contributor
+//!    recomputes the aggregate over exactly the committed updates and commits its hash.
+//! 4. `Settle` (anyone): **agreement** is an aggregate hash committed by a strict majority of
+//!    the round's contributors and by at least m of them. Those agreeing are the accepted
+//!    contributions; they share p minus the burned commission pro rata to declared samples,
+//!    rounding dust burned with the commission. A round settles once: a second `Settle` is
+//!    `AlreadySettled`.
+//! 5. `Close` (the poster, when no round has pending commits): the unspent escrow is refunded
+//!    and the task leaves the state.
+//!
+//! Invariant: escrow = p · (R − settled rounds) for every open task, and the ledger counts
+//! escrow in its supply (`Ledger::check_invariants`).
+
+use super::aggregate::AggregationRule;
+use super::error::FlError;
+use super::model::TrainingSpec;
+use crate::core::crypto::AccountId;
+use crate::core::hash::Hash;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const PARTICIPANTS_MAX: usize = 256;
+pub const ROUNDS_MAX: u32 = 1000;
+/// The share of each round's payment burned as the network's commission, in basis points.
+pub const COMMISSION_BPS: u64 = 100;
+/// Below this, masking hides nothing: with two participants each learns the other's update
+/// from the sum.
+pub const MASKED_PARTICIPANTS_MIN: u32 = 3;
+
+/// What a poster asks for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSpec {
+    pub training: TrainingSpec,
+    pub rule: AggregationRule,
+    /// Updates are sent under pairwise masks (FedAvg only).
+    pub masked: bool,
+    pub rounds: u32,
+    pub min_participants: u32,
+    pub price_per_round: u64,
+}
+
+impl TaskSpec {
+    pub fn validate(&self) -> Result<(), FlError> {
+        self.training.validate()?;
+        if self.price_per_round == 0 {
+            return Err(FlError::NoEscrow);
+        }
+        if self.masked && !self.rule.works_on_sums() {
+            return Err(FlError::RuleNeedsIndividualUpdates { rule: self.rule.name() });
+        }
+        let reason = if self.rounds == 0 || self.rounds > ROUNDS_MAX {
+            "rounds must be in 1..=1000"
+        } else if self.min_participants == 0 || self.min_participants as usize > PARTICIPANTS_MAX {
+            "minimum participants must be in 1..=256"
+        } else if self.masked && self.min_participants < MASKED_PARTICIPANTS_MIN {
+            "a masked task needs at least 3 participants"
+        } else {
+            return Ok(());
+        };
+        Err(FlError::InvalidSpec { reason })
+    }
+
+    /// R · p, or `None` on overflow.
+    pub fn escrow(&self) -> Option<u64> {
+        self.price_per_round.checked_mul(u64::from(self.rounds))
+    }
+}
+
+/// The payload of `TxKind::Fl`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FlTx {
+    Post(TaskSpec),
+    Join { task: Hash, samples: u64, mask_key: [u8; 32] },
+    CommitUpdate { task: Hash, round: u32, dimension: u32, update: Hash },
+    CommitAggregate { task: Hash, round: u32, aggregate: Hash },
+    Settle { task: Hash, round: u32 },
+    Close { task: Hash },
+}
+
+impl FlTx {
+    /// What leaves the signer's balance besides the fee: a post's escrow.
+    pub fn debit(&self) -> Option<u64> {
+        match self {
+            FlTx::Post(spec) => spec.escrow(),
+            _ => Some(0),
+        }
+    }
+}
+
+/// A task's id, known before it is ordered: derived from the poster's spend key.
+pub fn task_id(poster: &AccountId, nonce: u64) -> Hash {
+    Hash::of_parts(&[b"vein/fl/task/v0", poster.as_bytes(), &nonce.to_le_bytes()])
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    pub samples: u64,
+    pub mask_key: [u8; 32],
+    /// Paid to it so far.
+    pub paid: u64,
+}
+
+/// The commits of the open round.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoundCommits {
+    pub updates: BTreeMap<AccountId, Hash>,
+    pub aggregates: BTreeMap<AccountId, Hash>,
+}
+
+/// A settled round.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettledRound {
+    pub aggregate: Hash,
+    pub contributors: u32,
+    pub accepted: u32,
+    pub paid: u64,
+    pub burned: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: Hash,
+    pub poster: AccountId,
+    pub spec: TaskSpec,
+    pub participants: BTreeMap<AccountId, Participant>,
+    pub open_round: RoundCommits,
+    /// One entry per settled round; its length is the current round.
+    pub settled: Vec<SettledRound>,
+    pub escrow: u64,
+}
+
+/// What settling a round pays and burns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payout {
+    pub credits: Vec<(AccountId, u64)>,
+    pub burned: u64,
+}
+
+impl Task {
+    pub fn current_round(&self) -> u32 {
+        self.settled.len() as u32
+    }
+
+    pub fn finished(&self) -> bool {
+        self.current_round() >= self.spec.rounds
+    }
+
+    /// Escrow the unsettled rounds must hold.
+    pub fn expected_escrow(&self) -> u64 {
+        let left = u64::from(self.spec.rounds.saturating_sub(self.current_round()));
+        self.spec.price_per_round.saturating_mul(left)
+    }
+
+    pub(super) fn require_participant(&self, account: &AccountId) -> Result<&Participant, FlError> {
+        self.participants
+            .get(account)
+            .ok_or(FlError::NotParticipant { task: self.id, account: *account })
+    }
+
+    /// `round` must be the open one of an unfinished task.
+    pub(super) fn require_open_round(&self, round: u32) -> Result<(), FlError> {
+        if self.finished() {
+            return Err(FlError::TaskFinished { task: self.id });
+        }
+        let current = self.current_round();
+        if round < current {
+            return Err(FlError::RoundClosed { task: self.id, round, current });
+        }
+        if round > current {
+            return Err(FlError::RoundNotOpen { task: self.id, round, current });
+        }
+        Ok(())
+    }
+
+    /// The agreed aggregate of the open round and the accounts that committed it.
+    pub(super) fn agreement(&self, round: u32) -> Result<(Hash, Vec<AccountId>), FlError> {
+        let mut votes: BTreeMap<Hash, Vec<AccountId>> = BTreeMap::new();
+        for (account, hash) in &self.open_round.aggregates {
+            votes.entry(*hash).or_default().push(*account);
+        }
+        let contributors = self.open_round.updates.len();
+        let needed = (contributors / 2 + 1).max(self.spec.min_participants as usize);
+        // Largest group; on a tie the smaller hash, though a tie can never reach a strict majority.
+        let best = votes.into_iter().max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(&a.0)));
+        match best {
+            Some((hash, accepted)) if accepted.len() >= needed => Ok((hash, accepted)),
+            best => Err(FlError::NoAgreement {
+                round,
+                agreeing: best.map_or(0, |(_, accepted)| accepted.len()),
+                needed,
+            }),
+        }
+    }
+
+    /// Split one round's price among `accepted` pro rata to declared samples; the commission
+    /// and the rounding dust are burned. Paid + burned is exactly the price.
+    pub(super) fn payout(&self, accepted: &[AccountId]) -> Result<Payout, FlError> {
+        let price = self.spec.price_per_round;
+        let commission = price / 10_000 * COMMISSION_BPS + price % 10_000 * COMMISSION_BPS / 10_000;
+        let distributable = price - commission;
+        let mut samples = Vec::with_capacity(accepted.len());
+        for account in accepted {
+            samples.push((*account, self.require_participant(account)?.samples));
+        }
+        let total: u128 = samples.iter().map(|(_, n)| u128::from(*n)).sum();
+        let mut credits = Vec::with_capacity(samples.len());
+        let mut paid: u64 = 0;
+        for (account, n) in samples {
+            let share = u128::from(distributable) * u128::from(n) / total.max(1);
+            // share ≤ distributable because n ≤ total.
+            let share = u64::try_from(share).map_err(|_| FlError::PayoutOverflow)?;
+            paid = paid.checked_add(share).ok_or(FlError::PayoutOverflow)?;
+            if share > 0 {
+                credits.push((account, share));
+            }
+        }
+        debug_assert!(paid <= distributable);
+        Ok(Payout { credits, burned: price - paid })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::fl::fixed::Fixed;
+
+    pub(crate) fn spec() -> TaskSpec {
+        TaskSpec {
+            training: TrainingSpec {
+                dimension: 12,
+                learning_rate: Fixed(Fixed::ONE.0 / 10),
+                local_epochs: 2,
+                batch_size: 16,
+            },
+            rule: AggregationRule::FedAvg,
+            masked: true,
+            rounds: 3,
+            min_participants: 3,
+            price_per_round: 10_000,
+        }
+    }
+
+    #[test]
+    fn spec_validation_names_each_problem() {
+        assert_eq!(spec().validate(), Ok(()));
+        assert_eq!(spec().escrow(), Some(30_000));
+        let mut free = spec();
+        free.price_per_round = 0;
+        assert_eq!(free.validate(), Err(FlError::NoEscrow));
+        let mut krum = spec();
+        krum.rule = AggregationRule::Krum { byzantine: 1 };
+        assert_eq!(krum.validate(), Err(FlError::RuleNeedsIndividualUpdates { rule: "Krum" }));
+        krum.masked = false;
+        assert_eq!(krum.validate(), Ok(()));
+        let mut pair = spec();
+        pair.min_participants = 2;
+        assert!(matches!(pair.validate(), Err(FlError::InvalidSpec { .. })));
+        let mut long = spec();
+        long.rounds = ROUNDS_MAX + 1;
+        assert!(matches!(long.validate(), Err(FlError::InvalidSpec { .. })));
+        let mut costly = spec();
+        costly.price_per_round = u64::MAX;
+        assert_eq!(costly.escrow(), None);
+    }
+
+    #[test]
+    fn payout_is_pro_rata_and_pays_plus_burns_exactly_the_price() {
+        let mut task = Task {
+            id: Hash::of(b"t"),
+            poster: AccountId([9; 32]),
+            spec: spec(),
+            participants: BTreeMap::new(),
+            open_round: RoundCommits::default(),
+            settled: Vec::new(),
+            escrow: 30_000,
+        };
+        for (byte, samples) in [(1u8, 100u64), (2, 200), (3, 3)] {
+            task.participants
+                .insert(AccountId([byte; 32]), Participant { samples, mask_key: [0; 32], paid: 0 });
+        }
+        let accepted = [AccountId([1; 32]), AccountId([2; 32]), AccountId([3; 32])];
+        let payout = task.payout(&accepted).unwrap();
+        // 1% commission: 9,900 distributable over 303 samples.
+        assert_eq!(
+            payout.credits,
+            vec![(accepted[0], 3267), (accepted[1], 6534), (accepted[2], 98)]
+        );
+        assert_eq!(payout.burned, 10_000 - 3267 - 6534 - 98);
+        let paid: u64 = payout.credits.iter().map(|(_, a)| a).sum();
+        assert_eq!(paid + payout.burned, 10_000);
+        assert!(task.payout(&[AccountId([7; 32])]).is_err(), "only participants are paid");
+    }
+}
