@@ -268,6 +268,26 @@ mod tests {
         assert!(!merge.contains("shard-4"), "{merge}");
     }
 
+    /// deploy/k8s holds the generator's output for the double-spend sweep (CI validates both it
+    /// and a fresh generation against the Kubernetes schemas); this keeps the two equal.
+    #[test]
+    fn the_checked_in_example_is_the_generators_output() {
+        let spec = JobSpec {
+            name: "double-spend".into(),
+            image: "registry.example/vein-scenarios:1".into(),
+            file_name: "double-spend.toml".into(),
+            scenario_text: include_str!("../double-spend.toml").into(),
+            shards: 4,
+            seeds: Some(2500),
+            params: Vec::new(),
+            claim: "vein-sweep-results".into(),
+        };
+        let sweep = include_str!("../../deploy/k8s/double-spend-sweep.yaml");
+        assert_eq!(sweep_manifest(&spec).expect("valid"), sweep);
+        let merge = include_str!("../../deploy/k8s/double-spend-merge.yaml");
+        assert_eq!(merge_manifest(&spec).expect("valid"), merge);
+    }
+
     #[test]
     fn bad_values_are_refused_by_name() {
         let bad = |change: fn(&mut JobSpec)| {
