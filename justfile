@@ -12,8 +12,9 @@ default:
     @just --list
 
 # The main job: the default scenario suite, one report in out/suite (summary.md, index.html,
-# metrics.json, plots/). Exit 1 from the suite means a reference fell outside its interval: the
-# report says which; that is a finding, not a crash, so the recipe still succeeds.
+# metrics.json, plots/). Exit 1 from the suite means the family-wise gate rejected a reference
+# (docs/scenarios.md, "The gate"): the report says which; that is a finding, not a crash, so the
+# recipe still succeeds.
 run *args:
     #!/usr/bin/env bash
     set -uo pipefail
@@ -21,7 +22,7 @@ run *args:
     target/sim/vein-scenarios suite --out out/suite {{args}}
     status=$?
     if [ "$status" -eq 1 ]; then
-        echo "note: some references lie outside their intervals; see out/suite/summary.md"
+        echo "note: the gate rejects a reference (column gate); see out/suite/summary.md"
     elif [ "$status" -ne 0 ]; then
         exit "$status"
     fi

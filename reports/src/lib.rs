@@ -2,12 +2,14 @@
 //!
 //! The crate deliberately depends on neither the node nor the simulator: the simulator fills the
 //! plain structures of [`metrics`], and this crate computes intervals ([`stats`]), compares them
-//! with analytic references ([`reference`]), draws charts ([`plots`]) and writes `summary.md`,
-//! `index.html` and `metrics.json` ([`summary`]). Output is deterministic: the same metrics give
-//! byte-identical files, so reports can be diffed and snapshot-tested.
+//! with analytic references ([`reference`]) under a family-wise gate ([`gate`]), draws charts
+//! ([`plots`]) and writes `summary.md`, `index.html` and `metrics.json` ([`summary`]). Output is
+//! deterministic: the same metrics give byte-identical files, so reports can be diffed and
+//! snapshot-tested.
 
 pub mod charts;
 pub mod demo;
+pub mod gate;
 pub mod metrics;
 pub mod plots;
 pub mod reference;

@@ -7,7 +7,9 @@
 //! analytic [`Reference`] it should match. A sweep ([`SweepReport`]) groups measurements of many
 //! runs by `(scenario, measurement name, parameters)` and pools them across seeds: trials and
 //! successes add up, samples concatenate, and the interval is recomputed from the pooled data
-//! (never averaged from per-run intervals, which would be wrong).
+//! (never averaged from per-run intervals, which would be wrong). The verdict on the references
+//! is the family-wise gate of [`crate::gate`] (Holm over every judged comparison), not "any
+//! reference outside its 95% interval", which fails a large sweep on chance alone.
 //!
 //! Every map is a `BTreeMap` and every list is sorted or in insertion order, so serialising the
 //! same metrics yields the same bytes. The schema is documented in `docs/metrics-schema.md`; bump
@@ -18,6 +20,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::gate::{self, FAMILY_WISE_ALPHA, GateDecision, GateSummary, InjectedBias};
 use crate::stats::{self, ConfidenceInterval, StatsError};
 
 /// Version of the JSON schema written by this crate.
@@ -270,26 +273,54 @@ impl Measurement {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// No violations, and every reference lies inside its measurement's interval.
+    /// No violations, and the family-wise gate rejects no reference (some may still lie just
+    /// outside their raw 95% intervals, as chance makes a few of many do).
     Pass,
-    /// No violations, but at least one reference lies outside its interval. At 95% each
-    /// comparison misses by chance one time in twenty, so look before concluding.
+    /// No violations, but the family-wise gate rejects at least one reference: with every
+    /// reference true this happens in at most 5% of runs ([`crate::gate`]).
     ReferenceMismatch,
     /// At least one invariant was violated: a bug or a successful attack on safety.
     Violation,
 }
 
-/// Overall verdict from violations and measurements.
+/// Overall verdict from violations and measurements, with the family-wise gate over the judged
+/// ones.
 pub fn verdict<'a>(
     violation_count: usize,
     measurements: impl IntoIterator<Item = &'a Measurement>,
 ) -> Verdict {
+    let measurements: Vec<&Measurement> = measurements.into_iter().collect();
+    let (_, summary) = gate_decisions(&measurements);
+    verdict_of(violation_count, &summary)
+}
+
+fn verdict_of(violation_count: usize, summary: &GateSummary) -> Verdict {
     if violation_count > 0 {
-        return Verdict::Violation;
+        Verdict::Violation
+    } else if summary.rejected > 0 {
+        Verdict::ReferenceMismatch
+    } else {
+        Verdict::Pass
     }
-    let any_outside =
-        measurements.into_iter().any(|measurement| measurement.reference_inside_ci == Some(false));
-    if any_outside { Verdict::ReferenceMismatch } else { Verdict::Pass }
+}
+
+/// Holm's decisions for the judged measurements (`None` for the others), in input order.
+pub fn gate_decisions(measurements: &[&Measurement]) -> (Vec<Option<GateDecision>>, GateSummary) {
+    let p_values: Vec<Option<f64>> = measurements.iter().map(|m| gate::p_value(m)).collect();
+    let judged: Vec<f64> = p_values.iter().flatten().copied().collect();
+    let mut decisions = gate::holm(&judged, FAMILY_WISE_ALPHA).into_iter();
+    let per_measurement: Vec<Option<GateDecision>> =
+        p_values.iter().map(|p| p.and_then(|_| decisions.next())).collect();
+    let summary = GateSummary {
+        alpha: FAMILY_WISE_ALPHA,
+        comparisons: judged.len() as u64,
+        rejected: per_measurement.iter().flatten().filter(|d| d.rejected).count() as u64,
+        outside_raw_interval: measurements
+            .iter()
+            .filter(|m| m.reference_inside_ci == Some(false))
+            .count() as u64,
+    };
+    (per_measurement, summary)
 }
 
 /// A violation in a sweep, with the run it came from (the seed replays it).
@@ -307,6 +338,9 @@ pub struct SweepMeasurement {
     /// Seeds pooled, ascending.
     pub seeds: Vec<u64>,
     pub measurement: Measurement,
+    /// The family-wise gate's decision; `None` without a judged reference.
+    #[serde(default)]
+    pub gate: Option<GateDecision>,
 }
 
 /// Many runs merged: pooled measurements, all violations, totals.
@@ -324,6 +358,13 @@ pub struct SweepReport {
     pub violations: Vec<SweepViolation>,
     /// Sorted by scenario, measurement name, then parameters.
     pub measurements: Vec<SweepMeasurement>,
+    /// The family-wise gate over every judged measurement; it decides `verdict`.
+    #[serde(default)]
+    pub gate: GateSummary,
+    /// The test-only injected bias ([`InjectedBias`]) as `SCENARIO:RELATIVE`; absent in a real
+    /// report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injected_bias: Option<String>,
     pub verdict: Verdict,
 }
 
@@ -343,6 +384,15 @@ impl SweepReport {
     /// Merges runs. Runs may come in any order (shards finish when they finish): the output is
     /// sorted so the merge is deterministic.
     pub fn from_runs(runs: &[RunMetrics]) -> Result<Self, MetricsError> {
+        Self::from_runs_with_bias(runs, None)
+    }
+
+    /// As [`SweepReport::from_runs`], with a test-only relative bias injected into one
+    /// scenario's pooled data before the gate judges it ([`InjectedBias`]).
+    pub fn from_runs_with_bias(
+        runs: &[RunMetrics],
+        bias: Option<&InjectedBias>,
+    ) -> Result<Self, MetricsError> {
         let mut ordered: Vec<&RunMetrics> = runs.iter().collect();
         ordered.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
         let mut groups: BTreeMap<GroupKey, Group> = BTreeMap::new();
@@ -368,13 +418,21 @@ impl SweepReport {
             let mut seeds = group.seeds;
             seeds.sort_unstable();
             seeds.dedup();
+            let data = match bias {
+                Some(bias) if bias.scenario == scenario => bias.apply(group.data),
+                _ => group.data,
+            };
             let mut measurement =
-                Measurement::from_data(name, group.parameters, group.data, group.reference)?;
+                Measurement::from_data(name, group.parameters, data, group.reference)?;
             measurement.other_references = group.other_references;
-            measurements.push(SweepMeasurement { scenario, seeds, measurement });
+            measurements.push(SweepMeasurement { scenario, seeds, measurement, gate: None });
         }
-        let verdict =
-            verdict(violations.len(), measurements.iter().map(|pooled| &pooled.measurement));
+        let pooled: Vec<&Measurement> = measurements.iter().map(|m| &m.measurement).collect();
+        let (decisions, gate) = gate_decisions(&pooled);
+        for (measurement, decision) in measurements.iter_mut().zip(decisions) {
+            measurement.gate = decision;
+        }
+        let verdict = verdict_of(violations.len(), &gate);
         Ok(Self {
             schema_version: SCHEMA_VERSION,
             runs: ordered.len() as u64,
@@ -383,6 +441,8 @@ impl SweepReport {
             wall_seconds,
             violations,
             measurements,
+            gate,
+            injected_bias: bias.map(|bias| format!("{}:{}", bias.scenario, bias.relative)),
             verdict,
         })
     }
@@ -528,6 +588,42 @@ mod tests {
         assert_eq!(sweep.verdict, Verdict::Violation);
         bad.violations.clear();
         let sweep = SweepReport::from_runs(&[bad]).expect("merges");
+        assert_eq!(sweep.verdict, Verdict::ReferenceMismatch);
+    }
+
+    /// Twenty true references, one of which chance put just outside its raw 95% interval: the
+    /// raw rule would fail the sweep, the family-wise gate does not; a real miss still fails it.
+    #[test]
+    fn the_gate_forgives_chance_misses_among_many_and_catches_real_ones() {
+        let point = |index: u64, successes: u64| {
+            let mut metrics = RunMetrics::new("many", index, "00");
+            metrics.measurements.push(
+                Measurement::proportion(
+                    "share",
+                    parameters(&[("point", index as f64)]),
+                    successes,
+                    1000,
+                    Some(Reference::new(0.5, "1/2", "test")),
+                )
+                .expect("valid"),
+            );
+            metrics
+        };
+        // 535/1000 against 1/2: z = 2.21, p = 0.027, outside the raw interval.
+        let mut runs: Vec<RunMetrics> = (0..19).map(|i| point(i, 500 + i % 5)).collect();
+        runs.push(point(19, 535));
+        let sweep = SweepReport::from_runs(&runs).expect("merges");
+        assert_eq!(sweep.gate.outside_raw_interval, 1);
+        assert_eq!((sweep.gate.comparisons, sweep.gate.rejected), (20, 0));
+        assert_eq!(sweep.verdict, Verdict::Pass);
+        let chance = sweep.measurements.iter().find(|m| m.seeds == [19]).expect("point 19");
+        let decision = chance.gate.expect("judged");
+        assert_eq!((decision.rank, decision.rejected), (1, false));
+        assert!(decision.p_value < 0.05 && decision.holm_threshold == 0.05 / 20.0);
+        // 600/1000 is z = 6.3: rejected even among twenty.
+        runs[19] = point(19, 600);
+        let sweep = SweepReport::from_runs(&runs).expect("merges");
+        assert_eq!(sweep.gate.rejected, 1);
         assert_eq!(sweep.verdict, Verdict::ReferenceMismatch);
     }
 

@@ -17,8 +17,10 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use crate::gate::{GateDecision, GateSummary};
 use crate::metrics::{
-    Measurement, MetricsError, RunMetrics, SweepReport, Verdict, verdict as compute_verdict,
+    Measurement, MetricsError, RunMetrics, SweepReport, Verdict, gate_decisions,
+    verdict as compute_verdict,
 };
 use crate::plots::{self, Chart, PlotError, RenderedChart};
 
@@ -116,48 +118,51 @@ fn format_parameters(measurement: &Measurement) -> String {
 
 fn verdict_sentence(verdict: Verdict) -> &'static str {
     match verdict {
-        Verdict::Pass => "PASS: no invariant violated; every reference lies inside its 95% CI.",
+        Verdict::Pass => {
+            "PASS: no invariant violated; the family-wise gate (Holm, 5%) rejects no reference."
+        }
         Verdict::ReferenceMismatch => {
-            "REFERENCE MISMATCH: no invariant violated, but at least one reference lies outside \
-             its 95% CI (expected by chance for about 1 comparison in 20)."
+            "REFERENCE MISMATCH: no invariant violated, but the family-wise gate (Holm, 5%) \
+             rejects at least one reference (column \"gate\")."
         }
         Verdict::Violation => "FAIL: at least one invariant was violated.",
     }
 }
 
-/// A measurement and, in a sweep, the number of runs pooled into it.
-type Member<'a> = (&'a Measurement, Option<usize>);
+/// A measurement, in a sweep the number of runs pooled into it, and the gate's decision.
+type Member<'a> = (&'a Measurement, Option<usize>, Option<GateDecision>);
 
 /// Groups measurements by a key in first-appearance order.
 fn group_in_order<'a, K: PartialEq + Clone>(
-    items: impl IntoIterator<Item = (K, &'a Measurement, Option<usize>)>,
+    items: impl IntoIterator<Item = (K, Member<'a>)>,
 ) -> Vec<(K, Vec<Member<'a>>)> {
     let mut groups: Vec<(K, Vec<Member<'a>>)> = Vec::new();
-    for (key, measurement, runs) in items {
+    for (key, member) in items {
         match groups.iter_mut().find(|(existing, _)| *existing == key) {
-            Some((_, members)) => members.push((measurement, runs)),
-            None => groups.push((key, vec![(measurement, runs)])),
+            Some((_, members)) => members.push(member),
+            None => groups.push((key, vec![member])),
         }
     }
     groups
 }
 
 fn measurement_section(heading: String, members: &[Member<'_>]) -> Section {
-    let with_runs = members.iter().any(|(_, runs)| runs.is_some());
+    let with_runs = members.iter().any(|(_, runs, _)| runs.is_some());
     let mut header = vec!["parameters".to_string()];
     if with_runs {
         header.push("runs".into());
     }
     header
         .extend(["n", "estimate", "95% CI", "reference", "formula", "inside CI"].map(String::from));
-    let with_others = members.iter().any(|(m, _)| !m.other_references.is_empty());
+    header.extend(["p", "Holm threshold", "gate"].map(String::from));
+    let with_others = members.iter().any(|(m, _, _)| !m.other_references.is_empty());
     if with_others {
         header.push("also shown (not judged)".into());
     }
     let mut citations: Vec<String> = Vec::new();
     let rows = members
         .iter()
-        .map(|(measurement, runs)| {
+        .map(|(measurement, runs, decision)| {
             let mut row = vec![format_parameters(measurement)];
             if let Some(runs) = runs {
                 row.push(runs.to_string());
@@ -188,6 +193,14 @@ fn measurement_section(heading: String, members: &[Member<'_>]) -> Section {
                 }
                 .into(),
             );
+            match decision {
+                Some(decision) => row.extend([
+                    format_number(decision.p_value),
+                    format_number(decision.holm_threshold),
+                    if decision.rejected { "**rejected**" } else { "pass" }.into(),
+                ]),
+                None => row.extend(["—", "—", "—"].map(String::from)),
+            }
             if with_others {
                 let others: Vec<String> = measurement
                     .other_references
@@ -208,12 +221,19 @@ fn measurement_section(heading: String, members: &[Member<'_>]) -> Section {
     Section { heading, table: Table { header, rows }, citations }
 }
 
+fn gate_fact(gate: &GateSummary) -> String {
+    format!(
+        "Holm at {} over {} comparisons: {} rejected ({} outside their raw 95% CI)",
+        gate.alpha, gate.comparisons, gate.rejected, gate.outside_raw_interval
+    )
+}
+
 fn chart_list(charts: &[NamedChart]) -> Vec<(String, String)> {
     charts.iter().map(|named| (named.stem.clone(), named.chart.labels().title.clone())).collect()
 }
 
 fn run_document(run: &RunMetrics, charts: &[NamedChart]) -> Document {
-    let facts = vec![
+    let mut facts = vec![
         ("scenario".into(), run.scenario.clone()),
         ("seed".into(), run.seed.to_string()),
         ("trace hash".into(), format!("`{}`", run.trace_hash)),
@@ -239,7 +259,12 @@ fn run_document(run: &RunMetrics, charts: &[NamedChart]) -> Document {
             })
             .collect(),
     });
-    let groups = group_in_order(run.measurements.iter().map(|m| (m.name.clone(), m, None)));
+    let measurements: Vec<&Measurement> = run.measurements.iter().collect();
+    let (decisions, gate) = gate_decisions(&measurements);
+    facts.push(("family-wise gate".into(), gate_fact(&gate)));
+    let groups = group_in_order(
+        run.measurements.iter().zip(decisions).map(|(m, d)| (m.name.clone(), (m, None, d))),
+    );
     Document {
         title: format!("vein run report: {} (seed {})", run.scenario, run.seed),
         facts,
@@ -260,12 +285,16 @@ fn sweep_document(sweep: &SweepReport, charts: &[NamedChart]) -> Document {
         .map(|(scenario, runs)| format!("{scenario} ({runs})"))
         .collect::<Vec<_>>()
         .join(", ");
-    let facts = vec![
+    let mut facts = vec![
         ("runs".into(), sweep.runs.to_string()),
         ("scenarios (runs)".into(), scenarios),
         ("schema version".into(), sweep.schema_version.to_string()),
         ("simulated time, all runs (s)".into(), format_number(sweep.simulated_seconds)),
+        ("family-wise gate".into(), gate_fact(&sweep.gate)),
     ];
+    if let Some(bias) = &sweep.injected_bias {
+        facts.push(("TEST-ONLY injected bias".into(), bias.clone()));
+    }
     let violations = (!sweep.violations.is_empty()).then(|| Table {
         header: ["scenario", "seed", "invariant", "at (s)", "node", "detail"]
             .map(String::from)
@@ -288,8 +317,7 @@ fn sweep_document(sweep: &SweepReport, charts: &[NamedChart]) -> Document {
     let groups = group_in_order(sweep.measurements.iter().map(|pooled| {
         (
             format!("{} / {}", pooled.scenario, pooled.measurement.name),
-            &pooled.measurement,
-            Some(pooled.seeds.len()),
+            (&pooled.measurement, Some(pooled.seeds.len()), pooled.gate),
         )
     }));
     Document {

@@ -14,7 +14,8 @@
 //! - What families share: [`run_context`] (a run's context, start and finish), [`run_error`],
 //!   [`net_setup`] (parameters and node layouts), [`chain_view`] (the settled chain),
 //!   [`invariants`] (safety checks), [`workload`] (honest transfers).
-//! - [`runner`]: grids, seeds, shards, parallel execution, merging, report directories.
+//! - [`runner`]: grids, seeds, shards, parallel execution, merging, report directories;
+//!   [`k8s_job`]: a Kubernetes Indexed Job that runs a sweep's shards and merges them.
 //! - [`charts`]: the plots of a pooled sweep.
 //! - [`suite`]: the default suite, one report for the main families.
 //! - [`explain`]: the prose `vein-scenarios explain` prints.
@@ -33,6 +34,7 @@ pub mod families;
 pub mod family;
 pub mod grinding;
 pub mod invariants;
+pub mod k8s_job;
 pub mod lazy_tips;
 pub mod metric;
 pub mod net_setup;

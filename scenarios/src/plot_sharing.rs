@@ -256,6 +256,57 @@ mod tests {
         }
     }
 
+    /// The network adds nothing to the lottery (docs/scenarios.md, family 8b): every settled
+    /// checkpoint of a sharing run is authored by the miner holding the least deadline for that
+    /// round's challenge (an identity counted as its owner: it holds the owner's deadline), at
+    /// exactly its parent's timestamp plus that deadline. Fails if relaying, the tie rule or
+    /// the identities' refused publications ever changed who won a round or when.
+    #[test]
+    fn every_settled_round_goes_to_the_least_deadline() {
+        use vein_node::core::poc::challenge::successor_challenge;
+        use vein_node::core::poc::plot_file::{PlotReader, build_plot_in_memory};
+        use vein_node::core::poc::{PlotSet, Prover};
+        let mut scenario = example();
+        scenario.network.nonces_per_node = 4;
+        scenario.run.duration_s = 60;
+        scenario.set_parameter("split", 2.0).unwrap();
+        let Layout { owner, spec, plot_of, .. } = layout(&scenario, 0.25, 2);
+        let mut engine = LocalNetEngine::start_real(&spec, &plot_of, 7).unwrap();
+        let mut source = TxSource::new(7, scenario.workload.tx_per_s, owner);
+        drive(&mut engine, &mut source, scenario.run.duration_s * 1000);
+        let mut provers: Vec<_> = (0..=owner)
+            .map(|i| {
+                let bytes = build_plot_in_memory(&engine.account(i), 0, spec.capacities[i]);
+                PlotSet::new(vec![PlotReader::open(std::io::Cursor::new(bytes)).unwrap()])
+            })
+            .collect();
+        let accounts: Vec<AccountId> =
+            (0..engine.node_count()).map(|i| engine.account(i)).collect();
+        let view = engine.node(0);
+        let chain = view.chain();
+        let top = chain.height().saturating_sub(scenario.network.finality_depth);
+        assert!(top >= 20, "only {top} settled checkpoints");
+        for height in 1..=top {
+            let header = chain.header(&chain.active_at(height).unwrap()).unwrap();
+            let parent = chain.header(&header.prev).unwrap();
+            let challenge = successor_challenge(
+                parent.height,
+                &parent.generation_signature,
+                &parent.author,
+                parent.next_base_target,
+                chain.params().challenge_refresh,
+            );
+            let deadlines: Vec<u64> = provers
+                .iter_mut()
+                .map(|prover| prover.best(&challenge).unwrap().map_or(u64::MAX, |(_, d)| d))
+                .collect();
+            let least = *deadlines.iter().min().unwrap();
+            let author = accounts.iter().position(|a| *a == header.author).unwrap().min(owner);
+            assert_eq!(deadlines[author], least, "height {height}: {deadlines:?}, author {author}");
+            assert_eq!(header.timestamp_ms - parent.timestamp_ms, least, "height {height}");
+        }
+    }
+
     /// Fails if an honest node accepted a checkpoint proven with a plot of another account: every
     /// delivery of an identity's checkpoint must be refused with the typed reason, none may sit
     /// on an honest chain, and the group must still have won checkpoints with the owner's plot.

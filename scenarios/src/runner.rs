@@ -1,11 +1,14 @@
 //! Running scenarios: parameter grids, seeds, shards, parallel execution, merging and reports.
 //!
-//! Model: a sweep is a grid of parameter points × seeds. Work items are numbered point-major
-//! (`point · seeds + seed index`) and shard `i/n` takes the items whose number is `i mod n`, so
-//! that n processes (CI matrix jobs, Kubernetes indexed jobs, Slurm arrays) split any sweep
-//! without talking to each other. Within a process, items of one point are grouped into chunks
-//! that rayon runs in parallel; a chunk's runs are folded into one [`RunMetrics`] (proportions
-//! add up, samples concatenate) to keep `runs.jsonl` small. A report directory holds
+//! Model: a sweep is a grid of parameter points × seeds. The seeds of each point are cut into
+//! chunks of consecutive seeds (a family's `SEEDS_PER_CHUNK`), numbered point-major, and shard
+//! `i/n` takes the chunks whose number is `i mod n`, so that n processes (CI matrix jobs,
+//! Kubernetes indexed jobs, Slurm arrays) split any sweep without talking to each other. Chunks,
+//! not single seeds, are dealt out so that a shard's records are exactly some of the records one
+//! process would write: merged, n shards give the same report as one process, bit for bit (but
+//! for wall-clock seconds). Within a process rayon runs the chunks in parallel; a chunk's runs
+//! are folded into one [`RunMetrics`] (proportions add up, samples concatenate) to keep
+//! `runs.jsonl` small. A report directory holds
 //! `runs.jsonl` (the raw chunk records, which `merge` reads back), and the pooled
 //! `metrics.json`, `summary.md`, `index.html` and `plots/` written by crate vein-reports.
 
@@ -18,6 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 use thiserror::Error;
 use vein_node::core::hash::Hash;
+use vein_reports::gate::InjectedBias;
 use vein_reports::metrics::{Measurement, MetricsError, RunMetrics, SweepReport, Verdict};
 use vein_reports::summary::{self, SummaryError};
 
@@ -209,15 +213,16 @@ pub fn execute_on<E: Engine>(
     shard: Shard,
 ) -> Result<Vec<RunMetrics>, RunnerError> {
     let mut chunks = Vec::new();
+    let mut number = 0u64;
     for (index, point) in points.iter().enumerate() {
         let first = first_seed.unwrap_or(point.scenario.run.first_seed);
         let size = chunk_size(&point.scenario);
-        let mine: Vec<u64> = (0..seeds)
-            .filter(|j| (index as u64 * seeds + j) % shard.count == shard.index)
-            .map(|j| first + j)
-            .collect();
-        for seeds in mine.chunks(size) {
-            chunks.push(Chunk { point: index, seeds: seeds.to_vec() });
+        let all: Vec<u64> = (0..seeds).map(|j| first + j).collect();
+        for seeds in all.chunks(size) {
+            if number % shard.count == shard.index {
+                chunks.push(Chunk { point: index, seeds: seeds.to_vec() });
+            }
+            number += 1;
         }
     }
     let total = chunks.iter().map(|chunk| chunk.seeds.len()).sum();
@@ -326,6 +331,16 @@ fn pool_into(into: &mut Vec<Measurement>, next: Measurement) -> Result<(), Runne
 
 /// Writes `runs.jsonl` and the pooled report; returns the verdict.
 pub fn write_report(directory: &Path, runs: &[RunMetrics]) -> Result<Verdict, RunnerError> {
+    write_report_with_bias(directory, runs, None)
+}
+
+/// As [`write_report`], with the test-only bias knob ([`InjectedBias`]) applied to the pooled
+/// report (never to `runs.jsonl`, which keeps the raw records).
+pub fn write_report_with_bias(
+    directory: &Path,
+    runs: &[RunMetrics],
+    bias: Option<&InjectedBias>,
+) -> Result<Verdict, RunnerError> {
     std::fs::create_dir_all(directory)
         .map_err(|source| RunnerError::Write { path: directory.to_path_buf(), source })?;
     let path = directory.join(RUNS_FILE);
@@ -340,7 +355,7 @@ pub fn write_report(directory: &Path, runs: &[RunMetrics]) -> Result<Verdict, Ru
         .map_err(|source| RunnerError::Write { path: path.clone(), source })?;
     file.write_all(text.as_bytes())
         .map_err(|source| RunnerError::Write { path: path.clone(), source })?;
-    let sweep = SweepReport::from_runs(runs)?;
+    let sweep = SweepReport::from_runs_with_bias(runs, bias)?;
     let charts = crate::charts::sweep_charts(&sweep);
     summary::write_sweep_report(directory, &sweep, &charts)?;
     print_table(&sweep);
@@ -358,10 +373,15 @@ fn print_table(sweep: &SweepReport) {
             || "no reference".to_string(),
             |r| format!("ref {} ({})", format_number(r.value), r.formula_name),
         );
-        let verdict = match m.reference_inside_ci {
+        let inside = match m.reference_inside_ci {
             Some(true) => "inside",
-            Some(false) => "OUTSIDE",
+            Some(false) => "outside",
             None => "-",
+        };
+        let verdict = match pooled.gate {
+            Some(gate) if gate.rejected => format!("{inside}, p {:.2e}: REJECTED", gate.p_value),
+            Some(gate) => format!("{inside}, p {:.2e}", gate.p_value),
+            None => inside.to_string(),
         };
         println!(
             "{:<16} {:<22} {:<18} n={:<6} {} [{}, {}]  {reference}  {verdict}",
@@ -374,6 +394,14 @@ fn print_table(sweep: &SweepReport) {
             format_number(m.ci_high),
         );
     }
+    println!(
+        "gate: Holm at {} over {} comparisons: {} rejected ({} outside their raw 95% interval){}",
+        sweep.gate.alpha,
+        sweep.gate.comparisons,
+        sweep.gate.rejected,
+        sweep.gate.outside_raw_interval,
+        sweep.injected_bias.as_ref().map_or(String::new(), |b| format!("; TEST-ONLY bias {b}")),
+    );
     for violation in &sweep.violations {
         println!(
             "VIOLATION {} seed {}: {} ({})",

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use vein_reports::gate::InjectedBias;
 use vein_reports::metrics::{RunMetrics, Verdict};
 
 use crate::runner::{self, RunnerError, Shard};
@@ -55,18 +56,50 @@ pub enum SuiteError {
     Scenario(#[from] ScenarioError),
     #[error(transparent)]
     Runner(#[from] RunnerError),
+    #[error("--skip {file:?}: no suite entry has that file (see `vein-scenarios suite --help`)")]
+    UnknownEntry { file: String },
 }
 
-/// Runs every entry over its default sweep and writes one report. `seeds_scale` multiplies the
-/// seeds (tests use a small fraction).
-pub fn run_suite(directory: &Path, seeds_scale: f64) -> Result<Verdict, SuiteError> {
+/// How to run the suite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuiteOptions {
+    /// Multiplies every entry's seeds (at least one seed per point remains).
+    pub seeds_scale: f64,
+    /// Added to every scenario's first seed: another offset is an independent suite run on
+    /// fresh seeds (how the gate's false-alarm rate is measured).
+    pub seed_offset: u64,
+    /// Entry files left out, e.g. `plot-sharing.toml`.
+    pub skip: Vec<String>,
+    /// Test-only: a bias injected into one scenario's pooled estimates ([`InjectedBias`]).
+    pub bias: Option<InjectedBias>,
+}
+
+impl Default for SuiteOptions {
+    fn default() -> Self {
+        Self { seeds_scale: 1.0, seed_offset: 0, skip: Vec::new(), bias: None }
+    }
+}
+
+/// Runs every entry over its default sweep and writes one report; the family-wise gate over all
+/// of the suite's comparisons decides the verdict.
+pub fn run_suite(directory: &Path, options: &SuiteOptions) -> Result<Verdict, SuiteError> {
+    if let Some(file) = options.skip.iter().find(|file| !ENTRIES.iter().any(|e| e.file == *file)) {
+        return Err(SuiteError::UnknownEntry { file: file.clone() });
+    }
     let mut runs: Vec<RunMetrics> = Vec::new();
-    for entry in ENTRIES {
+    for entry in ENTRIES.iter().filter(|entry| !options.skip.iter().any(|f| f == entry.file)) {
         let scenario = Scenario::parse(entry.text, Path::new(entry.file))?;
         let parameters = runner::default_sweep(&scenario)?;
         let points = runner::grid(&scenario, &parameters)?;
-        let seeds = ((entry.seeds as f64 * seeds_scale).round() as u64).max(1);
-        runs.extend(runner::execute(&scenario.name, &points, seeds, None, Shard::WHOLE)?);
+        let seeds = ((entry.seeds as f64 * options.seeds_scale).round() as u64).max(1);
+        let first_seed = scenario.run.first_seed.saturating_add(options.seed_offset);
+        runs.extend(runner::execute(
+            &scenario.name,
+            &points,
+            seeds,
+            Some(first_seed),
+            Shard::WHOLE,
+        )?);
     }
-    Ok(runner::write_report(directory, &runs)?)
+    Ok(runner::write_report_with_bias(directory, &runs, options.bias.as_ref())?)
 }
