@@ -179,6 +179,8 @@ pub enum TxKindName {
     Consortium,
     /// An Ethereum transaction carried for the EVM (docs/evm.md).
     Evm,
+    /// A business token transaction (docs/tokens.md).
+    Token,
 }
 
 /// When this node first saw a transaction, and when it was confirmed and became final (Unix

@@ -264,6 +264,7 @@ pub(super) async fn unit(State(state): State<ApiState>, Path(id): Path<String>) 
             TxKind::StoreRepair { .. } => (TxKindName::StoreRepair, None, 0),
             TxKind::Consortium(_) => (TxKindName::Consortium, None, 0),
             TxKind::Evm(_) => (TxKindName::Evm, None, 0),
+            TxKind::Token(_) => (TxKindName::Token, None, 0),
         };
         Some(Unit {
             id: id.to_string(),

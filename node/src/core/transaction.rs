@@ -7,6 +7,7 @@ use crate::core::crypto::{self, AccountId, CryptoError, Keypair, Signature};
 use crate::core::evm::EvmCall;
 use crate::core::hash::Hash;
 use crate::core::storage::{StorageProof, StorePut};
+use crate::core::token::TokenTx;
 use crate::core::wire::{self, WireError};
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +35,9 @@ pub enum TxKind {
     /// An Ethereum-signed transaction, executed by the EVM when a checkpoint applies it
     /// (docs/evm.md). The author of the carrier pays its vein fee; the Ethereum sender pays gas.
     Evm(Box<EvmCall>),
+    /// A business token transaction: issue, transfer, burn or mint (docs/tokens.md). The
+    /// carrier's fee is paid in the native token. Boxed like `StorePut`.
+    Token(Box<TokenTx>),
 }
 
 /// The signed content of a transaction.
@@ -77,7 +81,7 @@ impl TransactionBody {
             TxKind::Transfer { amount, .. } => amount.checked_add(self.fee),
             TxKind::StorePut(put) => put.prepaid_fee.checked_add(self.fee),
             TxKind::StorageProof(_) | TxKind::StoreRepair { .. } | TxKind::Evm(_) => Some(self.fee),
-            TxKind::Consortium(_) => Some(self.fee),
+            TxKind::Consortium(_) | TxKind::Token(_) => Some(self.fee),
         }
     }
 }

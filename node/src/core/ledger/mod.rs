@@ -18,6 +18,9 @@
 //!
 //! EVM (docs/evm.md): a `TxKind::Evm` carrier's Ethereum transaction executes against the
 //! native balances and the `evm` section (`evm_execution.rs`), through the same undo log.
+//!
+//! Tokens (docs/tokens.md): business tokens live in the `tokens` section; `TxKind::Token` and
+//! a consortium's passed mint proposal change it (`token_execution.rs`), through the undo log.
 
 use crate::core::consortium::{Consortia, ConsortiumEffect, ConsortiumError, ConsortiumUndo};
 use crate::core::contracts::{Contract, Settlement, StorageContext, StorageMode};
@@ -29,12 +32,14 @@ use crate::core::storage::{
     AssignmentError, Challenge, PaymentError, ProofError, PutError, StorageProof, StorePut,
     check_assignment, reassign_attempt, round_payouts, verify_storage_proof,
 };
+use crate::core::token::{TokenEffect, TokenError, TokenSupplyMismatch, TokenUndo, Tokens};
 use crate::core::transaction::{Transaction, TxKind};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 mod evm_execution;
+mod token_execution;
 
 /// How far above the floor a nonce may be.
 pub const NONCE_WINDOW: u64 = 1024;
@@ -147,6 +152,8 @@ pub enum LedgerError {
     EvmNonceHeld { sender: revm::primitives::Address, nonce: u64 },
     #[error("gas limit {gas_limit} does not fit: {used} of {limit} used in this checkpoint")]
     CheckpointGasFull { gas_limit: u64, used: u64, limit: u64 },
+    #[error("token transaction refused: {0}")]
+    Token(TokenError),
 }
 
 /// What a checked transaction will do (computed once, by `check_in`).
@@ -170,7 +177,9 @@ enum Effect {
     BurnPrepaid(u64),
     /// Plausibility mode: a proof only pays its fee.
     FeeOnly,
-    Consortium(ConsortiumEffect),
+    /// A consortium change, and the token mint its passed proposal carries out.
+    Consortium(ConsortiumEffect, Option<TokenEffect>),
+    Token(TokenEffect),
     /// An Ethereum transaction's execution or hold (the carrier pays its vein fee).
     Evm(EvmEffect),
 }
@@ -189,6 +198,7 @@ pub struct Undo {
     burned_before: Option<u64>,
     consortia: ConsortiumUndo,
     evm: EvmUndo,
+    tokens: TokenUndo,
 }
 
 /// A broken ledger invariant: a bug, never an input error.
@@ -209,6 +219,8 @@ pub enum InvariantViolation {
         "contract {file_id:?} escrows {escrow}, its unsettled rounds' budgets sum to {expected}"
     )]
     EscrowMismatch { file_id: Hash, escrow: u64, expected: u64 },
+    #[error("{0}")]
+    TokenSupply(TokenSupplyMismatch),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -222,6 +234,8 @@ pub struct Ledger {
     consortia: Consortia,
     /// Contract state (docs/evm.md); balances stay in `accounts`.
     evm: EvmState,
+    /// Business tokens and their balances (docs/tokens.md).
+    tokens: Tokens,
 }
 
 impl Ledger {
@@ -242,6 +256,7 @@ impl Ledger {
             burned: 0,
             consortia: Consortia::default(),
             evm: EvmState::default(),
+            tokens: Tokens::default(),
         })
     }
 
@@ -346,16 +361,22 @@ impl Ledger {
                 Ok(Effect::BurnPrepaid(put.prepaid_fee))
             }
             (
-                TxKind::StorageProof(_) | TxKind::StoreRepair { .. } | TxKind::Consortium(_),
+                TxKind::StorageProof(_)
+                | TxKind::StoreRepair { .. }
+                | TxKind::Consortium(_)
+                | TxKind::Token(_),
                 StorageMode::Plausibility,
             ) => Ok(Effect::FeeOnly),
-            // Consortium rules need no checkpoint context; scratch replays (above) leave them
-            // to the chain, which holds the consortia.
-            (TxKind::Consortium(consortium_tx), _) => self
-                .consortia
-                .check(consortium_tx, &from, nonce)
-                .map(Effect::Consortium)
-                .map_err(LedgerError::Consortium),
+            // Consortium and token rules need no checkpoint context; scratch replays (above)
+            // leave them to the chain, which holds the consortia and tokens.
+            (TxKind::Consortium(consortium_tx), _) => {
+                self.check_consortium(consortium_tx, &from, nonce)
+            }
+            (TxKind::Token(token_tx), _) => self
+                .tokens
+                .check(token_tx, &from, nonce, &self.consortia)
+                .map(Effect::Token)
+                .map_err(LedgerError::Token),
             (TxKind::StoreRepair { file_id, shard_index }, StorageMode::Full(context)) => {
                 let node = self.check_repair(file_id, *shard_index, context)?;
                 Ok(Effect::Repair { file_id: *file_id, shard_index: *shard_index, node })
@@ -567,7 +588,13 @@ impl Ledger {
             }
             Effect::BurnPrepaid(prepaid) => burned += prepaid,
             Effect::FeeOnly => {}
-            Effect::Consortium(effect) => self.consortia.apply(effect, &mut undo.consortia),
+            Effect::Consortium(effect, mint) => {
+                self.consortia.apply(effect, &mut undo.consortia);
+                if let Some(mint) = mint {
+                    self.tokens.apply(mint, &mut undo.tokens);
+                }
+            }
+            Effect::Token(effect) => self.tokens.apply(effect, &mut undo.tokens),
             Effect::Evm(effect) => {
                 // check_in() ran it with a context: Full mode is the only way here.
                 if let StorageMode::Full(context) = mode {
@@ -725,6 +752,7 @@ impl Ledger {
         }
         self.consortia.revert(undo.consortia);
         self.evm.revert(undo.evm);
+        self.tokens.revert(undo.tokens);
     }
 
     /// A commitment to the whole state: BLAKE3 over the canonical encoding of the accounts in key
@@ -767,11 +795,16 @@ impl Ledger {
         if !self.evm.is_empty() {
             self.evm.hash_into(&mut hasher);
         }
+        // Likewise only once a token exists.
+        if !self.tokens.is_empty() {
+            self.tokens.hash_into(&mut hasher);
+        }
         Hash(*hasher.finalize().as_bytes())
     }
 
     /// `supply = genesis + minted - burned` and balances plus escrow sum to the supply; every
-    /// contract escrows exactly the budgets of its unsettled rounds. Balances are u64 so they
+    /// contract escrows exactly the budgets of its unsettled rounds; every business token's
+    /// balances sum to its `issued + minted − burned`. Balances are u64 so they
     /// can never be negative; an underflow would have panicked in debug builds.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         let balances: u128 = self.accounts.values().map(|entry| u128::from(entry.balance)).sum();
@@ -798,7 +831,7 @@ impl Ledger {
                 burned: self.burned,
             });
         }
-        Ok(())
+        self.tokens.check_invariants().map_err(InvariantViolation::TokenSupply)
     }
 }
 
