@@ -26,6 +26,7 @@
 //! | `GET /consortia` | every consortium's sizes, key epoch, action count and log hash |
 //! | `POST /consortium/{id}/query`, `/row`; `GET .../verify` | a member's replica (token) |
 //! | `POST /rpc` | the Ethereum JSON-RPC (`eth_rpc`, docs/evm.md) |
+//! | `GET /tokens`, `/token/{id}`, `/token/{id}/balance/{account}` | business tokens |
 //!
 //! Every request and response body is a type of [`crate::api_types`] (the clients' type set).
 //!
@@ -60,6 +61,7 @@ pub mod eth_rpc;
 mod explorer;
 mod rejections;
 mod storage;
+mod tokens;
 mod txs;
 pub use auth::{ApiAuth, ApiToken, ApiTokenError, TOKEN_ENV};
 pub use control::PARTITION_PEERS_MAX;
@@ -134,6 +136,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/consortium/{id}/query", post(consortium::query))
         .route("/consortium/{id}/row", post(consortium::row))
         .route("/consortium/{id}/verify", get(consortium::verify))
+        .route("/tokens", get(tokens::list))
+        .route("/token/{id}", get(tokens::token))
+        .route("/token/{id}/balance/{account}", get(tokens::balance))
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(state)
         .layer(axum::middleware::from_fn(rejections::json_errors))

@@ -19,6 +19,7 @@ pub mod load;
 pub mod manifest;
 pub mod pacing;
 pub mod storage;
+pub mod token;
 
 pub use faults::{
     FAULT_DELAY_MS_MAX, LinkFaultKind, fault, heal, link_fault, parse_partition, partition,
@@ -107,6 +108,8 @@ pub enum TestnetError {
     NotFinal { id: String, index: usize, seconds: u64 },
     #[error(transparent)]
     Storage(#[from] storage::StorageCliError),
+    #[error(transparent)]
+    Token(#[from] token::TokenCliError),
 }
 
 impl TestnetError {
