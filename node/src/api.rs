@@ -27,6 +27,7 @@
 //! | `POST /consortium/{id}/query`, `/row`; `GET .../verify` | a member's replica (token) |
 //! | `GET /fl/tasks`, `GET /fl/task/{id}` | federated-learning tasks: terms, escrow, rounds, payments |
 //! | `POST /rpc` | the Ethereum JSON-RPC (`eth_rpc`, docs/evm.md) |
+//! | `GET /tokens`, `/token/{id}`, `/token/{id}/balance/{account}` | business tokens |
 //!
 //! Every request and response body is a type of [`crate::api_types`] (the clients' type set).
 //!
@@ -62,6 +63,7 @@ mod explorer;
 mod fl;
 mod rejections;
 mod storage;
+mod tokens;
 mod txs;
 pub use auth::{ApiAuth, ApiToken, ApiTokenError, TOKEN_ENV};
 pub use control::PARTITION_PEERS_MAX;
@@ -138,6 +140,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/consortium/{id}/verify", get(consortium::verify))
         .route("/fl/tasks", get(fl::list))
         .route("/fl/task/{id}", get(fl::task))
+        .route("/tokens", get(tokens::list))
+        .route("/token/{id}", get(tokens::token))
+        .route("/token/{id}/balance/{account}", get(tokens::balance))
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(state)
         .layer(axum::middleware::from_fn(rejections::json_errors))

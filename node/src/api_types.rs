@@ -181,6 +181,8 @@ pub enum TxKindName {
     Evm,
     /// A federated-learning task action (docs/federated-learning.md).
     Fl,
+    /// A business token transaction (docs/tokens.md).
+    Token,
 }
 
 /// When this node first saw a transaction, and when it was confirmed and became final (Unix
@@ -604,6 +606,58 @@ pub struct ConsortiumVerify {
     pub actions_refused: u64,
     pub replica_errors: u64,
     pub last_error: Option<String>,
+}
+
+/// Who may mint a business token: its issuer, or a consortium's quorum (by consortium id).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenMinterView {
+    Issuer,
+    Consortium(String),
+}
+
+/// `GET /tokens` (each) and `GET /token/{id}`: one business token (docs/tokens.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenSummary {
+    pub id: String,
+    pub name: String,
+    pub symbol: String,
+    pub decimals: u8,
+    pub issuer: String,
+    /// `false` for a fixed supply.
+    pub mintable: bool,
+    /// Who mints a mintable token (`null` for a fixed supply).
+    pub minter: Option<TokenMinterView>,
+    /// The most ever issued plus minted, if the token has a cap.
+    pub cap: Option<u64>,
+    pub issued: u64,
+    pub minted: u64,
+    pub burned: u64,
+    /// `issued + minted − burned`: what the balances sum to.
+    pub total_supply: u64,
+    /// Accounts holding a non-zero balance.
+    pub holders: usize,
+    /// Where contracts and wallets see the token as an ERC-20 (0x and 40 hex digits).
+    pub erc20_address: String,
+    /// The head height the answer was read at.
+    pub height: u64,
+}
+
+/// `GET /tokens?limit=N`: tokens in id order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenList {
+    pub tokens: Vec<TokenSummary>,
+    /// Tokens on the ledger, listed or not.
+    pub total: usize,
+}
+
+/// `GET /token/{id}/balance/{account}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenBalance {
+    pub token: String,
+    pub account: String,
+    pub balance: u64,
+    pub height: u64,
 }
 
 #[cfg(test)]

@@ -198,6 +198,8 @@ pub struct NodeSnapshot {
     pub ledger_error: Option<String>,
     pub ledger_root: Hash,
     pub supply: u64,
+    /// Business tokens on the ledger (their supply invariants are in `ledger_error`).
+    pub tokens: usize,
     /// Transactions final (anywhere) at or below this node's final height that this node does
     /// not hold with the same outcome at the same height.
     pub lost_transactions: Vec<Hash>,
@@ -405,6 +407,7 @@ mod tests {
             ledger_error: None,
             ledger_root: Hash::ZERO,
             supply: 100,
+            tokens: 0,
             lost_transactions: Vec::new(),
             diagnosis: String::new(),
         }

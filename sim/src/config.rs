@@ -169,6 +169,10 @@ pub struct SimConfig {
     pub duration_s: u64,
     /// Network-wide transfers per simulated second.
     pub tx_rate: f64,
+    /// The share of the workload's transactions that are business token transactions instead
+    /// of native transfers (`crate::token_workload`); 0 leaves the workload, and the trace,
+    /// exactly as without tokens.
+    pub token_share: f64,
     pub faults: FaultKinds,
     /// Target checkpoint interval `T`.
     pub target_interval_ms: u64,
@@ -219,6 +223,7 @@ impl SimConfig {
             nodes,
             duration_s: 300,
             tx_rate: 2.0,
+            token_share: 0.0,
             faults: FaultKinds::none(),
             target_interval_ms: 10_000,
             finality_depth: 6,
@@ -258,6 +263,9 @@ impl SimConfig {
         }
         if self.receive_batch == 0 {
             return Err(ConfigError::NotPositive { field: "receive batch" });
+        }
+        if !(0.0..=1.0).contains(&self.token_share) {
+            return Err(ConfigError::Probability { field: "token share", value: self.token_share });
         }
         self.net.validate()?;
         if self.faults.any() && self.duration_s <= self.settle_s {
@@ -315,6 +323,9 @@ impl SimConfig {
         }
         if !self.prune {
             line.push_str(" --no-prune");
+        }
+        if self.token_share > 0.0 {
+            line.push_str(&format!(" --token-share {}", self.token_share));
         }
         line
     }

@@ -38,6 +38,7 @@ pub mod net;
 pub mod seed_stream;
 pub mod selftest;
 pub mod shrink;
+pub mod token_workload;
 pub mod trace;
 
 #[cfg(madsim)]

@@ -185,6 +185,9 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         /// Network-wide transfers per simulated second.
         #[arg(long, default_value_t = 2.0)]
         tx_rate: f64,
+        /// Share of those that are business token transactions (issue, transfer, mint, burn).
+        #[arg(long, default_value_t = 0.0)]
+        token_share: f64,
         /// Fault kinds, comma separated.
         #[arg(long, default_value = "none", help = format!("Fault kinds: {FAULT_NAMES}"))]
         faults: String,
@@ -459,6 +462,7 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         let mut config = SimConfig::new(args.seed, args.nodes);
         config.duration_s = args.duration;
         config.tx_rate = args.tx_rate;
+        config.token_share = args.token_share;
         config.faults = faults;
         config.target_interval_ms = args.interval_ms;
         config.finality_depth = args.finality;
@@ -739,6 +743,12 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
             report.transactions_final,
             report.transactions_applied
         );
+        if report.config.token_share > 0.0 {
+            println!(
+                "token txs:          {} submitted, {} tokens at the end",
+                report.token_txs_submitted, report.tokens_at_end
+            );
+        }
         println!("faults applied:     {}", report.faults_applied);
         if report.config.faults.corrupt {
             let (applied, detected) = report.corruptions;

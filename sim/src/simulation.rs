@@ -16,7 +16,8 @@
 //! - Disk errors: a driver that stops on a disk error (it fails stop by design) is restarted by
 //!   an operator task one second later, unless the fault plan has killed it meanwhile.
 //! - Workload: transfers at `tx_rate` per second network-wide (exponential gaps), each from a
-//!   random funded node that is up, to a random account.
+//!   random funded node that is up, to a random account; a `token_share` of them are business
+//!   token transactions instead ([`crate::token_workload`], drawn from a stream of their own).
 //! - Checkers: every node's events go to the [`Checker`] and the trace; once per simulated second
 //!   the supervisor stops the run at the first violation. At the end every node is inspected for
 //!   the convergence, durability and ledger checks ([`check_end`]).
@@ -29,6 +30,7 @@ use crate::net::NetModel;
 pub use crate::net::node_addr;
 use crate::runtime::{SharedNet, SharedTrace, SimClock, SimNet, SimNetwork, Skew, sim_now_ms};
 use crate::selftest::SelfTestBug;
+use crate::token_workload::{self, TokenDraw};
 use crate::trace::Trace;
 use futures::StreamExt;
 use futures::channel::mpsc;
@@ -43,7 +45,7 @@ use vein_node::core::crypto::Keypair;
 use vein_node::core::dag::Outcome;
 use vein_node::core::events::Event;
 use vein_node::core::hash::Hash;
-use vein_node::core::node::NodeConfig;
+use vein_node::core::node::{Node, NodeConfig};
 use vein_node::core::params::{Genesis, GenesisError};
 use vein_node::core::poc::retarget::initial_base_target;
 use vein_node::core::poc::{ModelPlots, PocMode};
@@ -87,6 +89,10 @@ pub struct RunReport {
     pub transactions_applied: u64,
     pub transfers_submitted: u64,
     pub transfers_refused: u64,
+    /// Token transactions submitted (part of `transfers_submitted`).
+    pub token_txs_submitted: u64,
+    /// Most tokens any node's ledger holds at the end.
+    pub tokens_at_end: usize,
     pub faults_applied: u64,
     /// I/O errors the simulated disks returned, and driver restarts that followed.
     pub disk_errors: u64,
@@ -464,18 +470,23 @@ async fn sleep_until_ms(at_ms: u64) {
     }
 }
 
-/// Transfers at `tx_rate` per second from random funded nodes that are up.
+/// Transfers at `tx_rate` per second from random funded nodes that are up; `token_share` of
+/// them token transactions.
 async fn workload(
     config: SimConfig,
     specs: Arc<Vec<Arc<NodeSpec>>>,
     submitted: Arc<AtomicU64>,
     refused: Arc<AtomicU64>,
+    token_submitted: Arc<AtomicU64>,
 ) {
     let funded = config.funded.min(specs.len());
     if config.tx_rate <= 0.0 || funded == 0 || specs.len() < 2 {
         return;
     }
     let mut rng = stream(config.seed, "workload", 0);
+    // Its own stream, drawn only when tokens are on: without them the run is draw for draw
+    // the one it was before tokens existed.
+    let mut token_rng = stream(config.seed, "token-workload", 0);
     let duration_ms = config.duration_s as f64 * 1e3;
     let mut at_ms = 0.0;
     loop {
@@ -495,6 +506,29 @@ async fn workload(
             refused.fetch_add(1, Ordering::Relaxed);
             continue;
         };
+        if config.token_share > 0.0 && token_rng.unit_f64() < config.token_share {
+            let draw = TokenDraw {
+                action: token_rng.below(100),
+                amount: 1 + token_rng.below(1_000),
+                pick: token_rng.next_u64(),
+                to: specs[to].key.account(),
+            };
+            // Time 0: the node signs at its own clock (`submit` takes the later of the two).
+            let submit = move |node: &mut Node| {
+                let kind = token_workload::token_tx(node, &draw);
+                node.submit(0, kind, FEE).map(|unit| unit.id)
+            };
+            match handle.operate(submit).await {
+                Some(Ok(_)) => {
+                    submitted.fetch_add(1, Ordering::Relaxed);
+                    token_submitted.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {
+                    refused.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            continue;
+        }
         match handle.transfer(specs[to].key.account(), amount, FEE).await {
             Some(Ok(_)) => submitted.fetch_add(1, Ordering::Relaxed),
             _ => refused.fetch_add(1, Ordering::Relaxed),
@@ -643,6 +677,7 @@ async fn snapshot(spec: &NodeSpec, finals: Arc<Vec<(Hash, u64, Outcome)>>) -> Op
                 ledger_error,
                 ledger_root,
                 supply,
+                tokens: ledger.tokens().len(),
                 lost_transactions,
             }
         })
@@ -730,6 +765,7 @@ async fn supervise(
     let specs = Arc::new(specs);
     let submitted = Arc::new(AtomicU64::new(0));
     let refused = Arc::new(AtomicU64::new(0));
+    let token_submitted = Arc::new(AtomicU64::new(0));
     let applied = Arc::new(AtomicU64::new(0));
     let disk_restarts = Arc::new(AtomicU64::new(0));
     let ids = Arc::new(ids);
@@ -745,6 +781,7 @@ async fn supervise(
         specs.clone(),
         submitted.clone(),
         refused.clone(),
+        token_submitted.clone(),
     ));
     madsim::task::spawn(inject(
         config.seed,
@@ -781,6 +818,7 @@ async fn supervise(
     let mut violations = shared.checker().violations().to_vec();
     let mut final_height_range = (0, 0);
     let mut units_held = (0.0, 0);
+    let mut tokens_at_end = 0;
     if violations.is_empty() {
         let finals: Arc<Vec<(Hash, u64, Outcome)>> = Arc::new(
             shared
@@ -801,6 +839,7 @@ async fn supervise(
         }
         let heights = snapshots.iter().map(|snapshot| snapshot.final_height);
         final_height_range = (heights.clone().min().unwrap_or(0), heights.max().unwrap_or(0));
+        tokens_at_end = snapshots.iter().map(|snapshot| snapshot.tokens).max().unwrap_or(0);
         let held: Vec<u64> = snapshots.iter().map(|snapshot| snapshot.units_held).collect();
         units_held = (
             held.iter().sum::<u64>() as f64 / held.len().max(1) as f64,
@@ -845,6 +884,8 @@ async fn supervise(
         transactions_applied: checker.applied,
         transfers_submitted: submitted.load(Ordering::Relaxed),
         transfers_refused: refused.load(Ordering::Relaxed),
+        token_txs_submitted: token_submitted.load(Ordering::Relaxed),
+        tokens_at_end,
         faults_applied: applied.load(Ordering::Relaxed),
         disk_errors: specs.iter().map(|spec| spec.disk.errors_injected()).sum(),
         disk_restarts: disk_restarts.load(Ordering::Relaxed),

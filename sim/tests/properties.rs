@@ -168,3 +168,25 @@ fn every_corruption_is_detected_and_the_restored_node_converges() {
     assert!(applied >= 3, "only {applied} corruptions applied");
     assert_eq!(detected, applied);
 }
+
+/// Business tokens under swarm faults: a third of the workload issues, transfers, mints and
+/// burns tokens; every node's ledger (the per-token supply invariants included) must check at
+/// the end, and tokens must really have been made and kept.
+#[test]
+fn tokens_under_swarm_faults() {
+    let fresh = seed_file::fresh_seeds(FRESH_SEEDS).unwrap();
+    let with_tokens = |seed| {
+        let mut config = config("swarm", seed);
+        config.token_share = 0.35;
+        config
+    };
+    let ran = run_family(&seed_file(), "tokens", with_tokens, &fresh);
+    let failures: Vec<&str> = ran.iter().filter_map(|ran| ran.failure.as_deref()).collect();
+    assert!(failures.is_empty(), "token runs failed:\n{}", failures.join("\n"));
+    for seed in fresh.iter().take(1) {
+        let report = run(&with_tokens(*seed), None).unwrap();
+        let submitted = report.token_txs_submitted;
+        assert!(submitted > 20, "seed {seed}: only {submitted} token transactions");
+        assert!(report.tokens_at_end > 0, "seed {seed}: no token survived to the end");
+    }
+}

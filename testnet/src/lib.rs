@@ -20,6 +20,7 @@ pub mod load;
 pub mod manifest;
 pub mod pacing;
 pub mod storage;
+pub mod token;
 
 pub use faults::{
     FAULT_DELAY_MS_MAX, LinkFaultKind, fault, heal, link_fault, parse_partition, partition,
@@ -110,6 +111,7 @@ pub enum TestnetError {
     Storage(#[from] storage::StorageCliError),
     #[error(transparent)]
     Corrupt(#[from] corrupt::CorruptError),
+    Token(#[from] token::TokenCliError),
 }
 
 impl TestnetError {

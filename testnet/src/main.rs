@@ -31,6 +31,8 @@ use vein_testnet::{LinkFaultKind, LoadOptions, Sender, TestnetError, TxRequest, 
         vein-testnet logs 1 --lines 100\n  \
         vein-testnet put FILE                           store a file (prints its id)\n  \
         vein-testnet get ID --out PATH                  read it back from any k shards\n  \
+        vein-testnet token issue --name Acme --symbol ACME --supply 1000   (prints the id)\n  \
+        vein-testnet token transfer --token ID --to 1 --amount 5   (`token --help`: more)\n  \
         vein-testnet down                               stop all (keeps logs; --purge deletes)"
 )]
 struct Cli {
@@ -220,6 +222,21 @@ enum Command {
         id: String,
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Business tokens: issue, transfer, mint, burn, balance, list (docs/tokens.md).
+    #[command(after_help = "Examples:\n  \
+        vein-testnet token issue --name 'Acme Points' --symbol ACME --decimals 2 --supply 100000\n  \
+        vein-testnet token issue --name Bonus --symbol BNS --supply 0 --mintable --cap 5000 --from 1\n  \
+        vein-testnet token transfer --token ID --to 2 --amount 250      (from the faucet)\n  \
+        vein-testnet token mint --token ID --to faucet --amount 10 --from 1\n  \
+        vein-testnet token burn --token ID --amount 5 --from 2\n  \
+        vein-testnet token balance --token ID --account 2\n  \
+        vein-testnet token list\n\
+        Transactions are signed here (--from faucet or a node index) and wait until final\n\
+        unless --no-wait; the native fee (--fee) is paid in the native token.")]
+    Token {
+        #[command(subcommand)]
+        command: vein_testnet::token::TokenCommand,
     },
     /// Stop every node; keeps logs and data (and the manifest, without pids) unless --purge.
     Down {
@@ -443,6 +460,9 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
                 out.display(),
                 report.used
             );
+        }
+        Command::Token { command } => {
+            println!("{}", vein_testnet::token::run(&Manifest::load(&dir)?, &command)?);
         }
         Command::Down { purge } => {
             let mut manifest = Manifest::load(&dir)?;

@@ -265,6 +265,7 @@ pub(super) async fn unit(State(state): State<ApiState>, Path(id): Path<String>) 
             TxKind::Consortium(_) => (TxKindName::Consortium, None, 0),
             TxKind::Evm(_) => (TxKindName::Evm, None, 0),
             TxKind::Fl(fl) => (TxKindName::Fl, None, fl.debit().unwrap_or(0)),
+            TxKind::Token(_) => (TxKindName::Token, None, 0),
         };
         Some(Unit {
             id: id.to_string(),

@@ -24,6 +24,7 @@ pub mod shard_fetch;
 pub mod storage;
 pub mod storage_node;
 pub mod tips;
+pub mod token;
 pub mod transaction;
 pub mod unit_cache;
 pub mod walk_window;

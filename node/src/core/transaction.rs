@@ -8,6 +8,7 @@ use crate::core::evm::EvmCall;
 use crate::core::fl::FlTx;
 use crate::core::hash::Hash;
 use crate::core::storage::{StorageProof, StorePut};
+use crate::core::token::TokenTx;
 use crate::core::wire::{self, WireError};
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +39,9 @@ pub enum TxKind {
     /// A federated-learning task action: post (escrowing the price), join, commit an update or
     /// aggregate hash, settle a round, close (docs/federated-learning.md). Boxed like `StorePut`.
     Fl(Box<FlTx>),
+    /// A business token transaction: issue, transfer, burn or mint (docs/tokens.md). The
+    /// carrier's fee is paid in the native token. Boxed like `StorePut`.
+    Token(Box<TokenTx>),
 }
 
 /// The signed content of a transaction.
@@ -81,7 +85,7 @@ impl TransactionBody {
             TxKind::Transfer { amount, .. } => amount.checked_add(self.fee),
             TxKind::StorePut(put) => put.prepaid_fee.checked_add(self.fee),
             TxKind::StorageProof(_) | TxKind::StoreRepair { .. } | TxKind::Evm(_) => Some(self.fee),
-            TxKind::Consortium(_) => Some(self.fee),
+            TxKind::Consortium(_) | TxKind::Token(_) => Some(self.fee),
             TxKind::Fl(fl) => fl.debit()?.checked_add(self.fee),
         }
     }

@@ -202,6 +202,30 @@ impl Consortia {
         }
     }
 
+    /// The change `tx` (signed by `from` with `nonce`) passes, if `effect`, its checked effect,
+    /// closes a proposal by reaching the quorum: what the ledger must carry out beyond the
+    /// consortium (a token mint). A withdrawal closes a proposal without passing it.
+    pub fn passed_change<'a>(
+        &'a self,
+        tx: &'a ConsortiumTx,
+        from: &AccountId,
+        nonce: u64,
+        effect: &ConsortiumEffect,
+    ) -> Option<&'a PermissionChange> {
+        let ConsortiumEffect::Put(id, next) = effect else { return None };
+        match tx {
+            ConsortiumTx::Propose { change, .. } => {
+                let proposal = proposal_id(id, from, nonce);
+                (!next.proposals.contains_key(&proposal)).then_some(change)
+            }
+            ConsortiumTx::Approve { proposal, .. } => {
+                let open = self.consortia.get(id)?.proposals.get(proposal)?;
+                (!next.proposals.contains_key(proposal)).then_some(&open.change)
+            }
+            _ => None,
+        }
+    }
+
     /// Commit what `check` computed, recording the previous state in `undo`.
     pub fn apply(&mut self, effect: ConsortiumEffect, undo: &mut ConsortiumUndo) {
         match effect {

@@ -11,6 +11,7 @@
 use super::keys::WrappedKey;
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
+use crate::core::token::TokenId;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,6 +36,10 @@ pub enum PermissionChange {
     AddMember { node: AccountId, node_key: [u8; 32], rekey: Rekey },
     /// Remove a member node and rotate the key without it.
     RemoveMember { node: AccountId, rekey: Rekey },
+    /// Mint `amount` of a business token whose minter is this consortium (docs/tokens.md).
+    /// The consortium itself does not change; the ledger checks and applies the mint in the
+    /// transaction that brings the proposal to the quorum.
+    MintToken { token: TokenId, to: AccountId, amount: u64 },
 }
 
 /// A change waiting for its quorum.

@@ -242,6 +242,8 @@ impl Consortium {
                 consortium.check_member_count()?;
                 consortium.rotate(rekey)?;
             }
+            // The token rules decide the mint (the ledger asks them); nothing here changes.
+            PermissionChange::MintToken { .. } => {}
         }
         Ok(())
     }

@@ -3,8 +3,10 @@
 //! changes back and the ledger writes them, sorted, through its undo log.
 
 use super::address::{FEE_SINK, account_of, units_to_wei};
+use super::erc20::{holder_of_slot, token_at};
 use super::state::EvmState;
 use crate::core::crypto::AccountId;
+use crate::core::token::Tokens;
 use revm::DatabaseRef;
 use revm::bytecode::Bytecode;
 use revm::primitives::{Address, B256, KECCAK_EMPTY, StorageKey, StorageValue, U256};
@@ -22,6 +24,8 @@ pub trait NativeBalances {
 pub struct StateAdapter<'a> {
     pub balances: &'a dyn NativeBalances,
     pub state: &'a EvmState,
+    /// Business tokens: their ERC-20 view's balance slots read the token balances.
+    pub tokens: &'a Tokens,
 }
 
 impl DatabaseRef for StateAdapter<'_> {
@@ -53,6 +57,11 @@ impl DatabaseRef for StateAdapter<'_> {
     }
 
     fn storage_ref(&self, address: Address, index: StorageKey) -> Result<StorageValue, Infallible> {
+        if let (Some(token), Some(holder)) =
+            (token_at(self.tokens, &address), holder_of_slot(&index))
+        {
+            return Ok(U256::from(self.tokens.balance(&token.id, &account_of(&holder))));
+        }
         Ok(self.state.slot(&address, &index))
     }
 

@@ -6,10 +6,12 @@ use super::adapter::StateAdapter;
 use super::address::{FEE_SINK, account_of, wei_to_units};
 use super::block::{CHECKPOINT_GAS_MAX, EvmBlock};
 use super::call::DecodedTx;
+use super::erc20::TokenPrecompiles;
 use revm::context::{BlockEnv, Context, TxEnv};
 use revm::context_interface::result::ExecutionResult;
 use revm::context_interface::transaction::{AccessList, AccessListItem};
 use revm::database_interface::WrapDatabaseRef;
+use revm::handler::EthPrecompiles;
 use revm::primitives::{Address, B256, Bytes, Log, TxKind, U256};
 use revm::{ExecuteEvm, MainBuilder, MainContext};
 use std::collections::BTreeMap;
@@ -100,7 +102,8 @@ fn run(
             cfg.disable_nonce_check = read_only;
         })
         .with_block(block_env(block))
-        .build_mainnet();
+        .build_mainnet()
+        .with_precompiles(TokenPrecompiles::new(EthPrecompiles::new(SPEC), view.tokens));
     let result =
         evm.transact(tx).map_err(|error| ExecutionError::Invalid { reason: error.to_string() })?;
     // The fence: revm's hash map becomes a BTreeMap before anything reads it in order.

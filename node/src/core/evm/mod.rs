@@ -24,6 +24,9 @@
 //! - Gas is paid in the native token at the transaction's effective price (at least
 //!   [`GAS_PRICE_MIN_WEI`], a whole number of gwei; the base fee is zero) and split by the fee
 //!   policy like a vein fee: the burned share is burned, the rest goes to the checkpoint author.
+//! - Business tokens (docs/tokens.md) answer as ERC-20s at their fixed addresses, through a
+//!   precompile provider in front of Ethereum's ([`TokenPrecompiles`]), on the ledger's token
+//!   balances.
 //! - Nonces: per sender, strictly sequential as Ethereum requires, but a transaction whose nonce
 //!   is ahead of the sender's is held in state until the gap fills (at most
 //!   [`HELD_AHEAD_MAX`] ahead, for [`HELD_HEIGHTS_MAX`] checkpoints), so a DAG that orders a
@@ -34,6 +37,7 @@ mod address;
 mod block;
 mod call;
 mod effect;
+mod erc20;
 mod execute;
 mod receipt;
 mod state;
@@ -45,6 +49,10 @@ pub use address::{
 pub use block::{CHECKPOINT_GAS_MAX, EvmBlock};
 pub use call::{DecodedTx, EVM_TX_BYTES_MAX, EvmCall, EvmTxError, GAS_PRICE_MIN_WEI};
 pub use effect::EvmEffect;
+pub use erc20::{
+    GAS_READ, GAS_TRANSFER_FROM, GAS_WRITE, TokenPrecompiles, allowance_slot, approval_topic,
+    balance_slot, holder_of_slot, token_at, transfer_topic,
+};
 pub use execute::{
     CallRequest, Executed, ExecutionError, Outcome, SPEC, estimate_gas, execute, simulate_call,
 };

@@ -322,3 +322,5 @@ fn a_ledger_without_contracts_keeps_its_root_section_free() {
     assert!(world.ledger.evm().is_empty());
     assert_eq!(world.ledger.root(), root);
 }
+
+mod erc20;

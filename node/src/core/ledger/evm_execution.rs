@@ -10,7 +10,7 @@ use crate::core::evm::{
     HELD_HEIGHTS_MAX, HeldTx, Receipt, ReceiptLog, account_of,
 };
 use crate::core::params::FeePolicy;
-use revm::primitives::Address;
+use revm::primitives::{Address, U256};
 
 impl evm::NativeBalances for Ledger {
     fn balance(&self, account: &AccountId) -> u64 {
@@ -26,7 +26,7 @@ impl Ledger {
 
     /// What revm reads: the native balances and the EVM section.
     pub fn evm_view(&self) -> evm::StateAdapter<'_> {
-        evm::StateAdapter { balances: self, state: &self.evm }
+        evm::StateAdapter { balances: self, state: &self.evm, tokens: &self.tokens }
     }
 
     /// What `call` would do at `block`, or why the carrier cannot apply (it is then ignored
@@ -189,7 +189,19 @@ impl Ledger {
             if self.evm.account(&address) != Some(&next) {
                 self.evm.set_account(address, next, &mut undo.evm);
             }
+            let token = evm::token_at(&self.tokens, &address).map(|token| token.id);
             for (key, value) in change.storage {
+                // A token's ERC-20 balance slots are its ledger balances (docs/tokens.md).
+                if let (Some(token), Some(holder)) = (token, evm::holder_of_slot(&key)) {
+                    let holder = account_of(&holder);
+                    // The view refuses amounts that do not fit a u64.
+                    let balance = u64::try_from(value).unwrap_or(u64::MAX);
+                    debug_assert_eq!(U256::from(balance), value);
+                    if self.tokens.balance(&token, &holder) != balance {
+                        self.tokens.set_balance(token, holder, balance, &mut undo.tokens);
+                    }
+                    continue;
+                }
                 if self.evm.slot(&address, &key) != value {
                     self.evm.set_slot(address, key, value, &mut undo.evm);
                 }

@@ -22,6 +22,8 @@
 //! Federated learning (docs/federated-learning.md): `TxKind::Fl` tasks hold their price in
 //! escrow (counted in the supply like storage escrow) and pay it out per settled round
 //! (`fl_execution.rs`).
+//! Tokens (docs/tokens.md): business tokens live in the `tokens` section; `TxKind::Token` and
+//! a consortium's passed mint proposal change it (`token_execution.rs`), through the undo log.
 
 use crate::core::consortium::{Consortia, ConsortiumEffect, ConsortiumError, ConsortiumUndo};
 use crate::core::contracts::{Contract, Settlement, StorageContext, StorageMode};
@@ -34,6 +36,7 @@ use crate::core::storage::{
     AssignmentError, Challenge, PaymentError, ProofError, PutError, StorageProof, StorePut,
     check_assignment, reassign_attempt, round_payouts, verify_storage_proof,
 };
+use crate::core::token::{TokenEffect, TokenError, TokenSupplyMismatch, TokenUndo, Tokens};
 use crate::core::transaction::{Transaction, TxKind};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -41,6 +44,7 @@ use std::sync::Arc;
 
 mod evm_execution;
 mod fl_execution;
+mod token_execution;
 
 /// How far above the floor a nonce may be.
 pub const NONCE_WINDOW: u64 = 1024;
@@ -155,6 +159,8 @@ pub enum LedgerError {
     CheckpointGasFull { gas_limit: u64, used: u64, limit: u64 },
     #[error("federated-learning transaction refused: {0}")]
     Fl(FlError),
+    #[error("token transaction refused: {0}")]
+    Token(TokenError),
 }
 
 /// What a checked transaction will do (computed once, by `check_in`).
@@ -178,7 +184,9 @@ enum Effect {
     BurnPrepaid(u64),
     /// Plausibility mode: a proof only pays its fee.
     FeeOnly,
-    Consortium(ConsortiumEffect),
+    /// A consortium change, and the token mint its passed proposal carries out.
+    Consortium(ConsortiumEffect, Option<TokenEffect>),
+    Token(TokenEffect),
     /// An Ethereum transaction's execution or hold (the carrier pays its vein fee).
     Evm(EvmEffect),
     /// A learning task's next state and what its escrow pays or burns.
@@ -200,6 +208,7 @@ pub struct Undo {
     consortia: ConsortiumUndo,
     evm: EvmUndo,
     fl: FlUndo,
+    tokens: TokenUndo,
 }
 
 /// A broken ledger invariant: a bug, never an input error.
@@ -222,6 +231,8 @@ pub enum InvariantViolation {
     EscrowMismatch { file_id: Hash, escrow: u64, expected: u64 },
     #[error("learning task {task:?} escrows {escrow}, its unsettled rounds' price is {expected}")]
     FlEscrowMismatch { task: Hash, escrow: u64, expected: u64 },
+    #[error("{0}")]
+    TokenSupply(TokenSupplyMismatch),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -237,6 +248,8 @@ pub struct Ledger {
     evm: EvmState,
     /// Federated-learning tasks and their escrow (docs/federated-learning.md).
     fl: FlTasks,
+    /// Business tokens and their balances (docs/tokens.md).
+    tokens: Tokens,
 }
 
 impl Ledger {
@@ -258,6 +271,7 @@ impl Ledger {
             consortia: Consortia::default(),
             evm: EvmState::default(),
             fl: FlTasks::default(),
+            tokens: Tokens::default(),
         })
     }
 
@@ -363,7 +377,10 @@ impl Ledger {
                 Ok(Effect::BurnPrepaid(put.prepaid_fee))
             }
             (
-                TxKind::StorageProof(_) | TxKind::StoreRepair { .. } | TxKind::Consortium(_),
+                TxKind::StorageProof(_)
+                | TxKind::StoreRepair { .. }
+                | TxKind::Consortium(_)
+                | TxKind::Token(_),
                 StorageMode::Plausibility,
             ) => Ok(Effect::FeeOnly),
             // Like a put: a post's escrow leaves the scratch ledger; payouts are the chain's.
@@ -373,13 +390,16 @@ impl Ledger {
             }),
             // Task rules need no checkpoint context, like consortium rules.
             (TxKind::Fl(fl_tx), _) => self.check_fl(fl_tx, &from, nonce).map(Effect::Fl),
-            // Consortium rules need no checkpoint context; scratch replays (above) leave them
-            // to the chain, which holds the consortia.
-            (TxKind::Consortium(consortium_tx), _) => self
-                .consortia
-                .check(consortium_tx, &from, nonce)
-                .map(Effect::Consortium)
-                .map_err(LedgerError::Consortium),
+            // Consortium and token rules need no checkpoint context; scratch replays (above)
+            // leave them to the chain, which holds the consortia and tokens.
+            (TxKind::Consortium(consortium_tx), _) => {
+                self.check_consortium(consortium_tx, &from, nonce)
+            }
+            (TxKind::Token(token_tx), _) => self
+                .tokens
+                .check(token_tx, &from, nonce, &self.consortia)
+                .map(Effect::Token)
+                .map_err(LedgerError::Token),
             (TxKind::StoreRepair { file_id, shard_index }, StorageMode::Full(context)) => {
                 let node = self.check_repair(file_id, *shard_index, context)?;
                 Ok(Effect::Repair { file_id: *file_id, shard_index: *shard_index, node })
@@ -591,7 +611,13 @@ impl Ledger {
             }
             Effect::BurnPrepaid(prepaid) => burned += prepaid,
             Effect::FeeOnly => {}
-            Effect::Consortium(effect) => self.consortia.apply(effect, &mut undo.consortia),
+            Effect::Consortium(effect, mint) => {
+                self.consortia.apply(effect, &mut undo.consortia);
+                if let Some(mint) = mint {
+                    self.tokens.apply(mint, &mut undo.tokens);
+                }
+            }
+            Effect::Token(effect) => self.tokens.apply(effect, &mut undo.tokens),
             Effect::Fl(effect) => burned += self.apply_fl(effect, undo),
             Effect::Evm(effect) => {
                 // check_in() ran it with a context: Full mode is the only way here.
@@ -751,6 +777,7 @@ impl Ledger {
         self.consortia.revert(undo.consortia);
         self.evm.revert(undo.evm);
         self.fl.revert(undo.fl);
+        self.tokens.revert(undo.tokens);
     }
 
     /// A commitment to the whole state: BLAKE3 over the canonical encoding of the accounts in key
@@ -797,11 +824,16 @@ impl Ledger {
         if !self.fl.is_empty() {
             self.fl.hash_into(&mut hasher);
         }
+        // Likewise only once a token exists.
+        if !self.tokens.is_empty() {
+            self.tokens.hash_into(&mut hasher);
+        }
         Hash(*hasher.finalize().as_bytes())
     }
 
     /// `supply = genesis + minted - burned` and balances plus escrow sum to the supply; every
-    /// contract escrows exactly the budgets of its unsettled rounds. Balances are u64 so they
+    /// contract escrows exactly the budgets of its unsettled rounds; every business token's
+    /// balances sum to its `issued + minted − burned`. Balances are u64 so they
     /// can never be negative; an underflow would have panicked in debug builds.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         let balances: u128 = self.accounts.values().map(|entry| u128::from(entry.balance)).sum();
@@ -834,7 +866,7 @@ impl Ledger {
                 burned: self.burned,
             });
         }
-        Ok(())
+        self.tokens.check_invariants().map_err(InvariantViolation::TokenSupply)
     }
 }
 
