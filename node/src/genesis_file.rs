@@ -131,7 +131,14 @@ impl GenesisFile {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path)
             .map_err(|source| GenesisFileError::Read { path: name.clone(), source })?;
-        serde_json::from_str(&text).map_err(|source| GenesisFileError::Json { path: name, source })
+        GenesisFile::parse(&text, &name)
+    }
+
+    /// Parse genesis file text (not yet validated: [`GenesisFile::to_genesis`] does that);
+    /// `name` only names the source in errors.
+    pub fn parse(text: &str, name: &str) -> Result<GenesisFile, GenesisFileError> {
+        serde_json::from_str(text)
+            .map_err(|source| GenesisFileError::Json { path: name.to_string(), source })
     }
 
     pub fn save(&self, path: &Path) -> Result<(), GenesisFileError> {

@@ -14,6 +14,9 @@ pub mod core;
 pub mod driver;
 #[cfg(feature = "tokio-runtime")]
 pub mod faults;
+// The P2P handshake it fuzzes is part of the TCP transport, which comes with tokio-runtime.
+#[cfg(feature = "tokio-runtime")]
+pub mod fuzz_targets;
 pub mod genesis_file;
 pub mod localnet;
 pub mod plotter;
