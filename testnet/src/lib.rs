@@ -70,90 +70,48 @@ pub enum TestnetError {
         source: std::io::Error,
     },
     #[error("a testnet already exists in {dir}; run `vein-testnet down --purge` or pick --dir")]
-    Exists {
-        dir: PathBuf,
-    },
+    Exists { dir: PathBuf },
     #[error("no node {index}: the testnet has nodes 0..{count}")]
-    UnknownNode {
-        index: usize,
-        count: usize,
-    },
+    UnknownNode { index: usize, count: usize },
     #[error("node {index} is not running")]
-    NotRunning {
-        index: usize,
-    },
+    NotRunning { index: usize },
     #[error("node {index} is already running (pid {pid})")]
-    AlreadyRunning {
-        index: usize,
-        pid: u32,
-    },
+    AlreadyRunning { index: usize, pid: u32 },
     #[error("cannot find the vein-node binary at {path}; build it or pass --node-bin")]
-    NodeBinary {
-        path: PathBuf,
-    },
+    NodeBinary { path: PathBuf },
     #[error("port {port} is in use (needed by node {index}); stop what holds it")]
-    PortInUse {
-        index: usize,
-        port: u16,
-    },
+    PortInUse { index: usize, port: u16 },
     #[error("node {index} exited during start-up; last log lines:\n{log_tail}")]
-    Exited {
-        index: usize,
-        log_tail: String,
-    },
+    Exited { index: usize, log_tail: String },
     #[error("node {index} not ready after {seconds} s (log: {log})")]
-    NotReady {
-        index: usize,
-        seconds: u64,
-        log: PathBuf,
-    },
+    NotReady { index: usize, seconds: u64, log: PathBuf },
     #[error("bad partition {spec:?}: {reason} (example: 0,1|2,3)")]
-    BadPartition {
-        spec: String,
-        reason: String,
-    },
+    BadPartition { spec: String, reason: String },
     #[error("node {index} is paused; `vein-testnet resume {index}` first")]
-    Paused {
-        index: usize,
-    },
+    Paused { index: usize },
     #[error("node {index} is not paused (resume only continues a node stopped by `pause`)")]
-    NotPaused {
-        index: usize,
-    },
+    NotPaused { index: usize },
     #[error("invalid argument: {0}")]
     Invalid(String),
     /// A command-line argument out of its range, found before the command did anything.
     #[error("--{flag} {reason}")]
-    BadArgument {
-        flag: &'static str,
-        reason: String,
-    },
+    BadArgument { flag: &'static str, reason: String },
     #[error(
         "node {index} ({api}) did not answer within {seconds} s: it is hung or overloaded \
          (`vein-testnet status` shows whether it runs; its log: `vein-testnet logs {index}`)"
     )]
-    NoAnswer {
-        index: usize,
-        api: SocketAddr,
-        seconds: u64,
-    },
+    NoAnswer { index: usize, api: SocketAddr, seconds: u64 },
     #[error(
         "transfer {id} is final but ignored on node {index} (it lost a conflict or could not pay)"
     )]
-    FinalIgnored {
-        id: String,
-        index: usize,
-    },
+    FinalIgnored { id: String, index: usize },
     #[error("transfer {id} is not final on node {index} after {seconds} s (`vein-testnet status`)")]
-    NotFinal {
-        id: String,
-        index: usize,
-        seconds: u64,
-    },
+    NotFinal { id: String, index: usize, seconds: u64 },
     #[error(transparent)]
     Storage(#[from] storage::StorageCliError),
     #[error(transparent)]
     Corrupt(#[from] corrupt::CorruptError),
+    #[error(transparent)]
     Token(#[from] token::TokenCliError),
 }
 
