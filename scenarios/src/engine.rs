@@ -207,6 +207,10 @@ fn configure(spec: &NetSpec, index: usize, config: &mut NodeConfig) {
     // depths), so nodes keep their history: pruning changes no fork choice within the reorg
     // limit, only what is left to read afterwards.
     config.limits.prune = false;
+    // Families count what an attacker's messages do one by one (refusals, conflicts, orphans).
+    // A ban would cut the attacker off after its first refusals and hide that, so they run the
+    // rules with bans off; bans have their own tests (node/tests/peer_ban.rs, the testnet).
+    config.limits.peer_ban_ms = 0;
 }
 
 /// The seed names the chain: proof-of-space draws are keyed by the genesis (real plots by the

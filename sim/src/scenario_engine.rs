@@ -387,6 +387,8 @@ impl Engine for MadsimEngine {
                 config.mining = true;
             }
             config.limits.prune = false;
+            // And as there, bans off: families count an attacker's messages one by one.
+            config.limits.peer_ban_ms = 0;
             let mut node = Node::new(config)?;
             for peer in (0..count).filter(|peer| *peer != index) {
                 node.add_peer(peer as PeerId);

@@ -91,6 +91,9 @@ impl Node {
         self.stats.messages_in += 1;
         if self.is_banned(from) {
             self.stats.messages_from_banned += 1;
+            if matches!(Message::peek_unit(bytes), Some(UnitBytes::Checkpoint(_))) {
+                self.stats.checkpoints_from_banned += 1;
+            }
             return;
         }
         if !self.peers.contains_key(&from) {

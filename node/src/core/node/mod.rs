@@ -155,8 +155,9 @@ pub struct NodeStats {
     pub checkpoints_below_horizon: u64,
     /// [`Policy::PublishRefused`]: own checkpoints this node refused and published anyway.
     pub refused_own_published: u64,
-    /// Messages from banned peers, dropped unread.
+    /// Messages from banned peers, dropped unread, and how many of them were checkpoints.
     pub messages_from_banned: u64,
+    pub checkpoints_from_banned: u64,
 }
 
 /// How much history one node holds in memory: what bounded state bounds.
