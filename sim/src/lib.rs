@@ -6,6 +6,7 @@
 //!   [`config_error`] why one is refused; [`seed_stream`] the seeded streams it draws from.
 //! - [`disk`]: an in-memory disk per node that survives restarts and loses or tears unsynced
 //!   bytes on a crash.
+//! - [`run_report`]: what a run found ([`run_report::RunReport`]) and its metrics record.
 //! - [`trace`]: the running BLAKE3 trace hash over every delivered message and every event.
 //! - [`checker`]: the invariants (no conflicting finality, equal ledger roots and supply at equal
 //!   final heights, no final reverted, convergence after the last fault).
@@ -35,6 +36,7 @@ pub mod config_error;
 pub mod disk;
 pub mod faults;
 pub mod net;
+pub mod run_report;
 pub mod seed_stream;
 pub mod selftest;
 pub mod shrink;

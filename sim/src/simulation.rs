@@ -28,6 +28,7 @@ use crate::disk::SimDisk;
 use crate::faults::{self, Fault, ScheduledFault};
 use crate::net::NetModel;
 pub use crate::net::node_addr;
+pub use crate::run_report::RunReport;
 use crate::runtime::{SharedNet, SharedTrace, SimClock, SimNet, SimNetwork, Skew, sim_now_ms};
 use crate::selftest::SelfTestBug;
 use crate::token_workload::{self, TokenDraw};
@@ -51,7 +52,6 @@ use vein_node::core::poc::retarget::initial_base_target;
 use vein_node::core::poc::{ModelPlots, PocMode};
 use vein_node::driver::{Driver, DriverError, DriverHandle, EventSink, Primitives};
 use vein_node::runtime::InPlace;
-use vein_reports::metrics::{RunMetrics, Violation as ReportViolation};
 
 /// How long the operator waits before restarting a node that stopped on a disk error.
 const RESTART_AFTER_DISK_ERROR_MS: u64 = 1_000;
@@ -72,71 +72,6 @@ pub struct Progress {
     pub simulated_ms: AtomicU64,
     pub messages: AtomicU64,
     pub events: AtomicU64,
-}
-
-/// The outcome of a run.
-#[derive(Debug, Clone)]
-pub struct RunReport {
-    pub config: SimConfig,
-    pub trace_hash: Hash,
-    pub simulated_ms: u64,
-    pub messages_delivered: u64,
-    pub message_bytes: u64,
-    pub events: u64,
-    /// Highest height reported final by any node.
-    pub checkpoints_final: u64,
-    pub transactions_final: u64,
-    pub transactions_applied: u64,
-    pub transfers_submitted: u64,
-    pub transfers_refused: u64,
-    /// Token transactions submitted (part of `transfers_submitted`).
-    pub token_txs_submitted: u64,
-    /// Most tokens any node's ledger holds at the end.
-    pub tokens_at_end: usize,
-    pub faults_applied: u64,
-    /// I/O errors the simulated disks returned, and driver restarts that followed.
-    pub disk_errors: u64,
-    pub disk_restarts: u64,
-    /// `corrupt` faults applied to a log, and how many of them the node detected by refusing
-    /// to start (each is then restored from a peer's log by the operator).
-    pub corruptions: (u64, u64),
-    /// Lowest and highest final height over the nodes at the end.
-    pub final_height_range: (u64, u64),
-    /// DAG units held in memory per running node at the end: mean and largest (bounded by
-    /// pruning; docs/protocol.md, "Bounded state").
-    pub units_held: (f64, u64),
-    /// Bytes of all nodes' unit logs at the end. The simulated disks live in this process's
-    /// memory, so they are part of its RSS: history that pruning keeps on disk, not in nodes.
-    pub disk_log_bytes: u64,
-    pub violations: Vec<Violation>,
-}
-
-impl RunReport {
-    pub fn ok(&self) -> bool {
-        self.violations.is_empty()
-    }
-
-    /// The stable metrics record (`wall_seconds` is the caller's measurement).
-    pub fn to_metrics(&self, wall_seconds: f64) -> RunMetrics {
-        let mut metrics = RunMetrics::new("sim-run", self.config.seed, self.trace_hash.to_string());
-        metrics.nodes = self.config.nodes as u64;
-        metrics.simulated_seconds = self.simulated_ms as f64 / 1e3;
-        metrics.wall_seconds = wall_seconds;
-        metrics.messages_delivered = self.messages_delivered;
-        metrics.checkpoints = self.checkpoints_final;
-        metrics.transactions_final = self.transactions_final;
-        metrics.violations = self
-            .violations
-            .iter()
-            .map(|violation| ReportViolation {
-                invariant: violation.invariant.to_string(),
-                at_simulated_seconds: violation.at_ms as f64 / 1e3,
-                node: Some(violation.node as u64),
-                detail: violation.to_string(),
-            })
-            .collect();
-        metrics
-    }
 }
 
 /// State shared by every node and the supervisor of one run.
