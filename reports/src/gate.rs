@@ -14,7 +14,10 @@
 //! when its reference lies outside the 95% interval:
 //! - a proportion (Wilson score interval) gets the score test's
 //!   `p = 2·(1 − Φ(|p̂ − p₀| / √(p₀(1 − p₀)/n)))`; at `p₀ ∈ {0, 1}` an outcome the reference
-//!   forbids has `p = 0` and any other `p = 1`;
+//!   forbids has `p = 0` and any other `p = 1`. Where fewer than ten successes or failures are
+//!   expected (`n·min(p₀, 1 − p₀) < 10`) the normal tail is too thin and the exact binomial test
+//!   replaces it (`binomial`; its acceptance region is the Clopper–Pearson interval, so there
+//!   a reference just outside the Wilson interval may still pass);
 //! - a mean of samples (Student-t interval) gets the one-sample t test's
 //!   `p = I_{ν/(ν+t²)}(ν/2, 1/2)`, `ν = n − 1`; with zero spread, `p = 1` if the mean equals the
 //!   reference and `0` otherwise.
@@ -23,6 +26,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::binomial;
 use crate::metrics::{Measurement, MeasurementData};
 use crate::reference::{ln_gamma, regularized_incomplete_beta};
 
@@ -211,7 +215,9 @@ pub fn p_value(measurement: &Measurement) -> Option<f64> {
     })
 }
 
-/// Score test of `p₀ = reference`: the test whose acceptance region is the Wilson interval.
+/// Test of `p₀ = reference`: the score test (whose acceptance region is the Wilson interval),
+/// or the exact binomial test when fewer than ten successes or failures are expected, where the
+/// score test's normal tail is too thin (`binomial`).
 fn proportion_p_value(successes: u64, trials: u64, reference: f64) -> f64 {
     if trials == 0 {
         return 1.0;
@@ -222,6 +228,9 @@ fn proportion_p_value(successes: u64, trials: u64, reference: f64) -> f64 {
     if variance <= 0.0 || !variance.is_finite() {
         // A reference of 0 or 1 (or outside [0, 1]) forbids every other outcome.
         return if estimate == reference { 1.0 } else { 0.0 };
+    }
+    if binomial::wants_exact(trials, reference) {
+        return binomial::exact_two_sided_p(successes, trials, reference);
     }
     normal_two_sided_p((estimate - reference).abs() / variance.sqrt())
 }
@@ -343,6 +352,9 @@ mod tests {
         for (successes, trials) in [(81, 263), (3, 40), (120, 200), (0, 10), (10, 10)] {
             for step in 0..=200 {
                 let reference = f64::from(step) / 200.0;
+                if binomial::wants_exact(trials, reference) && reference > 0.0 && reference < 1.0 {
+                    continue;
+                }
                 let measurement = proportion(successes, trials, reference);
                 let p = p_value(&measurement).expect("judged");
                 let rejected = holm(&[p], FAMILY_WISE_ALPHA)[0].rejected;
@@ -369,6 +381,22 @@ mod tests {
                 assert_eq!(p > FAMILY_WISE_ALPHA, inside, "mean 3 vs {reference}: p {p}");
             }
         }
+    }
+
+    /// Few expected successes: the exact test, not the score test, so the network-split point
+    /// that failed a suite run on chance (7 of 38 against 0.047, score p 7·10⁻⁵) passes Holm.
+    #[test]
+    fn small_expected_counts_use_the_exact_test() {
+        let p = p_value(&proportion(7, 38, 0.047)).expect("judged");
+        assert!(close(p, 0.003_529_700_063_823_393, 1e-12), "{p}");
+        let score = normal_two_sided_p((7.0 / 38.0 - 0.047) / (0.047 * 0.953f64 / 38.0).sqrt());
+        assert!(score < 1e-4 && p > 30.0 * score);
+        let many = vec![0.5; 65].into_iter().chain([p]).collect::<Vec<_>>();
+        assert!(!holm(&many, FAMILY_WISE_ALPHA)[65].rejected);
+        // Enough expected successes: the score test, as before.
+        let large = p_value(&proportion(81, 263, 0.3)).expect("judged");
+        let z = (81.0 / 263.0 - 0.3) / (0.3 * 0.7f64 / 263.0).sqrt();
+        assert!(close(large, normal_two_sided_p(z), 1e-15));
     }
 
     #[test]

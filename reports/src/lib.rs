@@ -7,6 +7,7 @@
 //! deterministic: the same metrics give byte-identical files, so reports can be diffed and
 //! snapshot-tested.
 
+pub mod binomial;
 pub mod charts;
 pub mod demo;
 pub mod gate;
