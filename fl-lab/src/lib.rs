@@ -6,7 +6,9 @@
 //! This crate exists so that vein-node's core, which the simulator also builds, does not carry
 //! linfa, ndarray and a CSV reader: the core takes records, not files.
 
+pub mod convert;
 pub mod scenarios;
+pub mod split;
 
 use vein_node::core::fl::{Dataset, FlError};
 
@@ -26,5 +28,5 @@ pub fn wine_quality_raw() -> (Vec<Vec<f64>>, Vec<bool>) {
 /// The standardised fixed-point data set.
 pub fn wine_quality() -> Result<Dataset, FlError> {
     let (records, labels) = wine_quality_raw();
-    Dataset::from_f64(&records, &labels)
+    convert::standardise(&records, &labels)
 }

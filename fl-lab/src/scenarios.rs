@@ -10,10 +10,11 @@
 //!
 //! Accuracy (a float) is computed on a held-out test split for reporting only.
 
+use crate::convert::accuracy;
 use vein_node::core::fl::aggregate::{AggregationRule, Contribution, aggregate};
 use vein_node::core::fl::masking::{self, MaskSecret, RevealedSeed};
 use vein_node::core::fl::model::{apply_update, difference};
-use vein_node::core::fl::{Dataset, Fixed, FlError, TrainingSpec, accuracy, split, train_local};
+use vein_node::core::fl::{Dataset, Fixed, FlError, TrainingSpec, split, train_local};
 use vein_node::core::hash::Hash;
 
 /// One experiment's fixed inputs.
@@ -93,7 +94,7 @@ pub fn shards(setup: &Setup, participants: usize, how: Split) -> Result<Vec<Data
     let parts = match how {
         Split::Iid => split::iid(setup.train.len(), participants, seed)?,
         Split::Dirichlet { alpha } => {
-            split::dirichlet(setup.train.labels(), participants, alpha, seed)?
+            crate::split::dirichlet(setup.train.labels(), participants, alpha, seed)?
         }
     };
     Ok(parts.iter().filter(|part| !part.is_empty()).map(|part| setup.train.subset(part)).collect())

@@ -16,11 +16,12 @@ use vein_node::core::hash::Hash;
 const DIMENSION: usize = 12;
 
 fn records() -> Dataset {
-    let rows: Vec<Vec<f64>> = (0..1280)
-        .map(|i| (0..DIMENSION - 1).map(|k| f64::from((i * (k as u32 + 3)) % 17)).collect())
+    let raw = |i: i64, k: i64| (i * (k + 3)) % 17 - 8;
+    let rows: Vec<Vec<Fixed>> = (0..1280)
+        .map(|i| (0..DIMENSION as i64 - 1).map(|k| Fixed(raw(i, k) * Fixed::ONE.0 / 5)).collect())
         .collect();
-    let labels: Vec<bool> = rows.iter().map(|row| row[0] + row[1] > 16.0).collect();
-    Dataset::from_f64(&rows, &labels).unwrap()
+    let labels: Vec<bool> = (0..1280).map(|i| raw(i, 0) + raw(i, 1) > 0).collect();
+    Dataset::new(rows, labels).unwrap()
 }
 
 fn updates(count: usize) -> Vec<Contribution> {

@@ -73,7 +73,7 @@ fn report(args: &Args) -> Result<(), FlError> {
         args.rounds,
         args.local_epochs,
         setup.training.batch_size,
-        setup.training.learning_rate.to_f64(),
+        vein_fl_lab::convert::to_f64(setup.training.learning_rate),
         args.seeds
     );
     let central = mean_over(args, |setup| Ok(centralised(setup)?.final_accuracy()))?;

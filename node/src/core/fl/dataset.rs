@@ -1,12 +1,8 @@
-//! A data set in the form training uses: each record's features standardised (z-scores over
-//! the whole set) and converted once to fixed point, a constant 1 appended for the bias, and a
-//! binary label. The raw floats are read here and nowhere after: from this point on training is
-//! integer arithmetic.
-//!
-//! Standardising with the pooled mean and deviation is a simplification: in a real federation
-//! each silo would standardise with statistics agreed beforehand (for example a secure sum of
-//! per-silo moments). Every experiment here, centralised or federated, uses the same features,
-//! so the comparison between them is fair.
+//! A data set in the form training uses: each record's features already in fixed point, a
+//! constant 1 appended for the bias, and a binary label. The core takes fixed-point features and
+//! never sees a float: reading a raw data set and standardising it (z-scores, in floating point)
+//! is the lab's job (`vein-fl-lab`), done once on a participant's own records before anything
+//! reaches training.
 
 use super::error::FlError;
 use super::fixed::Fixed;
@@ -20,38 +16,25 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Standardise `records` column by column and convert to fixed point. Refuses an empty set,
-    /// rows of different lengths, a label count that differs, and non-finite values.
-    pub fn from_f64(records: &[Vec<f64>], labels: &[bool]) -> Result<Dataset, FlError> {
-        let features = records.first().map(Vec::len).ok_or(FlError::BadDataset)?;
-        if features == 0
-            || records.len() != labels.len()
-            || records.iter().any(|row| row.len() != features)
+    /// Records of `features` fixed-point inputs each, the bias input appended. Refuses an empty
+    /// set, a record without features, records of different lengths and a label count that
+    /// differs.
+    pub fn new(features: Vec<Vec<Fixed>>, labels: Vec<bool>) -> Result<Dataset, FlError> {
+        let width = features.first().map(Vec::len).ok_or(FlError::BadDataset)?;
+        if width == 0
+            || features.len() != labels.len()
+            || features.iter().any(|row| row.len() != width)
         {
             return Err(FlError::BadDataset);
         }
-        let count = records.len() as f64;
-        let mut means = vec![0.0; features];
-        let mut deviations = vec![0.0; features];
-        for column in 0..features {
-            let mean = records.iter().map(|row| row[column]).sum::<f64>() / count;
-            let variance =
-                records.iter().map(|row| (row[column] - mean).powi(2)).sum::<f64>() / count;
-            means[column] = mean;
-            // A constant column carries no information: leave it at zero, not NaN.
-            deviations[column] = if variance > 0.0 { variance.sqrt() } else { 1.0 };
-        }
-        let mut rows = Vec::with_capacity(records.len());
-        for row in records {
-            let mut converted = Vec::with_capacity(features + 1);
-            for column in 0..features {
-                converted
-                    .push(Fixed::from_f64((row[column] - means[column]) / deviations[column])?);
-            }
-            converted.push(Fixed::ONE);
-            rows.push(converted);
-        }
-        Ok(Dataset { rows, labels: labels.to_vec() })
+        let rows = features
+            .into_iter()
+            .map(|mut row| {
+                row.push(Fixed::ONE);
+                row
+            })
+            .collect();
+        Ok(Dataset { rows, labels })
     }
 
     /// Inputs per record, the bias included: the model's dimension.
@@ -118,29 +101,32 @@ pub fn shuffle<T>(items: &mut [T], rng: &mut DetRng) {
 mod tests {
     use super::*;
 
+    fn fixed(values: &[i64]) -> Vec<Fixed> {
+        values.iter().map(|&value| Fixed(value)).collect()
+    }
+
     #[test]
-    fn standardises_appends_the_bias_and_refuses_bad_shapes() {
-        let records = vec![vec![1.0, 5.0], vec![3.0, 5.0]];
-        let data = Dataset::from_f64(&records, &[true, false]).unwrap();
+    fn appends_the_bias_and_refuses_bad_shapes() {
+        let data = Dataset::new(vec![fixed(&[-7, 0]), fixed(&[3, 5])], vec![true, false]).unwrap();
         assert_eq!(data.dimension(), 3);
         let (row, label) = data.row(0).unwrap();
-        assert_eq!(row, &[Fixed(-Fixed::ONE.0), Fixed(0), Fixed::ONE]);
+        assert_eq!(row, &[Fixed(-7), Fixed(0), Fixed::ONE]);
         assert!(label);
-        assert_eq!(data.row(1).unwrap().0[0], Fixed::ONE);
-        assert_eq!(Dataset::from_f64(&[], &[]), Err(FlError::BadDataset));
+        assert_eq!(data.row(1).unwrap().0, &[Fixed(3), Fixed(5), Fixed::ONE]);
+        assert_eq!(Dataset::new(vec![], vec![]), Err(FlError::BadDataset));
+        assert_eq!(Dataset::new(vec![vec![]], vec![true]), Err(FlError::BadDataset));
         assert_eq!(
-            Dataset::from_f64(&[vec![1.0], vec![]], &[true, true]),
+            Dataset::new(vec![fixed(&[1]), fixed(&[])], vec![true, true]),
             Err(FlError::BadDataset)
         );
-        assert_eq!(Dataset::from_f64(&[vec![1.0]], &[]), Err(FlError::BadDataset));
-        assert!(Dataset::from_f64(&[vec![f64::NAN], vec![1.0]], &[true, true]).is_err());
+        assert_eq!(Dataset::new(vec![fixed(&[1])], vec![]), Err(FlError::BadDataset));
     }
 
     #[test]
     fn train_test_split_is_seeded_and_partitions_the_records() {
-        let records: Vec<Vec<f64>> = (0..100).map(|i| vec![f64::from(i)]).collect();
+        let records: Vec<Vec<Fixed>> = (0..100).map(|i| vec![Fixed(i)]).collect();
         let labels: Vec<bool> = (0..100).map(|i| i % 2 == 0).collect();
-        let data = Dataset::from_f64(&records, &labels).unwrap();
+        let data = Dataset::new(records, labels).unwrap();
         let (train, test) = data.train_test(20, [1; 32]).unwrap();
         assert_eq!((train.len(), test.len()), (80, 20));
         assert_eq!(data.train_test(20, [1; 32]).unwrap(), (train.clone(), test.clone()));

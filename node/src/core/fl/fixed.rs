@@ -1,8 +1,8 @@
 //! Fixed-point numbers for everything that reaches an aggregate or a hash: weights, gradients,
 //! updates. A value is an `i64` holding `x · 2^16` (Q47.16). Integer arithmetic is the same on
 //! every machine and under every compiler flag, so every participant computes the same update
-//! and every verifier the same aggregate, bit for bit; floats are used only to read the raw data
-//! set once (`from_f64`) and to report accuracy.
+//! and every verifier the same aggregate, bit for bit. The core has no float conversion at all:
+//! the lab (`vein-fl-lab`) converts a raw data set once and reports accuracy.
 //!
 //! Overflow is never silent: `checked_*` return [`FlError::Overflow`] naming the operation, and
 //! products are formed in `i128` before rescaling. Rescaling floors (arithmetic shift), which is
@@ -23,22 +23,6 @@ pub struct Fixed(pub i64);
 impl Fixed {
     pub const ZERO: Fixed = Fixed(0);
     pub const ONE: Fixed = Fixed(ONE);
-
-    /// The nearest fixed-point value to `value`; refuses NaN, infinities and values out of range.
-    /// Only for reading raw data or configuration, never inside training or aggregation.
-    pub fn from_f64(value: f64) -> Result<Fixed, FlError> {
-        let scaled = (value * ONE as f64).round();
-        // i64::MAX as f64 rounds up to 2^63, so the upper test is strict.
-        if !scaled.is_finite() || scaled < i64::MIN as f64 || scaled >= i64::MAX as f64 {
-            return Err(FlError::Overflow { operation: "from_f64" });
-        }
-        Ok(Fixed(scaled as i64))
-    }
-
-    /// For reporting only.
-    pub fn to_f64(self) -> f64 {
-        self.0 as f64 / ONE as f64
-    }
 
     pub fn checked_add(self, other: Fixed) -> Result<Fixed, FlError> {
         self.0.checked_add(other.0).map(Fixed).ok_or(FlError::Overflow { operation: "add" })
@@ -109,16 +93,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn conversion_rounds_and_refuses_what_does_not_fit() {
-        assert_eq!(Fixed::from_f64(1.0), Ok(Fixed(ONE)));
-        assert_eq!(Fixed::from_f64(-0.5), Ok(Fixed(-ONE / 2)));
-        assert_eq!(Fixed::from_f64(1.0 / 65536.0 * 0.6), Ok(Fixed(1)));
-        assert_eq!(Fixed::from_f64(f64::NAN), Err(FlError::Overflow { operation: "from_f64" }));
-        assert_eq!(Fixed::from_f64(1e300), Err(FlError::Overflow { operation: "from_f64" }));
-        assert_eq!(Fixed(ONE * 3).to_f64(), 3.0);
-    }
-
-    #[test]
     fn arithmetic_is_exact_on_the_grid_and_overflow_is_an_error() {
         let half = Fixed(ONE / 2);
         assert_eq!(half.checked_mul(half), Ok(Fixed(ONE / 4)));
@@ -141,20 +115,19 @@ mod tests {
         assert!(matches!(dot(&[half], &[]), Err(FlError::WrongDimension { expected: 1, got: 0 })));
     }
 
+    /// The real value, to compare the table against in this test only.
+    fn real(x: Fixed) -> f64 {
+        x.0 as f64 / ONE as f64
+    }
+
     #[test]
     fn sigmoid_is_close_to_the_real_one_symmetric_and_monotone() {
         let mut previous = Fixed(0);
         for raw in (-12 * ONE..=12 * ONE).step_by(997) {
             let z = Fixed(raw);
             let got = z.sigmoid();
-            let want = 1.0 / (1.0 + (-z.to_f64()).exp());
-            assert!(
-                (got.to_f64() - want).abs() < 5e-4,
-                "σ({}) = {} not {}",
-                z.to_f64(),
-                got.to_f64(),
-                want
-            );
+            let want = 1.0 / (1.0 + (-real(z)).exp());
+            assert!((real(got) - want).abs() < 5e-4, "σ({}) = {} not {}", real(z), real(got), want);
             assert_eq!(got.0 + Fixed(-raw).sigmoid().0, ONE, "symmetry at {raw}");
             assert!(got >= previous);
             previous = got;

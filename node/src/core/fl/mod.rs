@@ -2,8 +2,8 @@
 //! stay on their nodes, paid from an escrow on chain (docs/federated-learning.md).
 //!
 //! Model:
-//! - The learning core is deterministic integer arithmetic: features are converted once to
-//!   fixed point (`fixed`, `dataset`), logistic regression trains by local SGD (`model`), and
+//! - The learning core is deterministic integer arithmetic on fixed-point features (`fixed`,
+//!   `dataset`; the lab crate `vein-fl-lab` converts a raw data set once), logistic regression trains by local SGD (`model`), and
 //!   updates are aggregated by FedAvg, coordinate-wise median, trimmed mean or Krum
 //!   (`aggregate`), so every participant recomputes the same aggregate bit for bit.
 //! - Updates travel between participants in one canonical encoding; the chain holds only their
@@ -12,8 +12,8 @@
 //! - Tasks, joins, commits, agreement, settlement and escrow are ledger state (`task`,
 //!   `state`), applied in checkpoint order through the ledger's undo log
 //!   (`ledger/fl_execution.rs`).
-//! - Splits of a data set over simulated participants (IID, Dirichlet non-IID) are experiment
-//!   inputs (`split`).
+//! - The IID split of a data set over participants (`split`); the float-driven Dirichlet
+//!   non-IID split is the lab's.
 
 pub mod aggregate;
 pub mod dataset;
@@ -30,7 +30,7 @@ pub use aggregate::{AggregationRule, Contribution, aggregate};
 pub use dataset::Dataset;
 pub use error::FlError;
 pub use fixed::Fixed;
-pub use model::{TrainingSpec, accuracy, train_local};
+pub use model::{TrainingSpec, correct_count, train_local};
 pub use state::{EscrowMismatch, FlEffect, FlTasks, FlUndo};
 pub use task::{FlTx, Task, TaskSpec, task_id};
 

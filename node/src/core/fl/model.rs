@@ -114,12 +114,9 @@ pub fn apply_update(weights: &[Fixed], update: &[Fixed]) -> Result<Vec<Fixed>, F
     weights.iter().zip(update).map(|(a, b)| a.checked_add(*b)).collect()
 }
 
-/// Fraction of `data` classified correctly (w·x ≥ 0 predicts the positive class). For
-/// reporting only: it never feeds back into training or consensus.
-pub fn accuracy(weights: &[Fixed], data: &Dataset) -> Result<f64, FlError> {
-    if data.is_empty() {
-        return Ok(0.0);
-    }
+/// How many records of `data` the model classifies correctly (w·x ≥ 0 predicts the positive
+/// class). A count, so the core reports no float; the lab turns it into an accuracy.
+pub fn correct_count(weights: &[Fixed], data: &Dataset) -> Result<usize, FlError> {
     let mut correct = 0usize;
     for index in 0..data.len() {
         let Some((row, label)) = data.row(index) else { continue };
@@ -127,7 +124,7 @@ pub fn accuracy(weights: &[Fixed], data: &Dataset) -> Result<f64, FlError> {
             correct += 1;
         }
     }
-    Ok(correct as f64 / data.len() as f64)
+    Ok(correct)
 }
 
 #[cfg(test)]
@@ -143,12 +140,15 @@ mod tests {
         }
     }
 
-    /// Two separable clusters: x > 0 is positive. Training from zero must separate them.
+    /// Two separable clusters: x > 0 is positive (x odd in -99..=99, scaled near unit variance),
+    /// plus an uninformative second feature. Training from zero must separate them.
     fn separable() -> Dataset {
-        let records: Vec<Vec<f64>> =
-            (0..200).map(|i| vec![f64::from(i % 100) - 49.5, f64::from(i % 7)]).collect();
-        let labels: Vec<bool> = records.iter().map(|row| row[0] > 0.0).collect();
-        Dataset::from_f64(&records, &labels).unwrap()
+        let x = |i: i64| (i % 100) * 2 - 99;
+        let records: Vec<Vec<Fixed>> = (0..200)
+            .map(|i| vec![Fixed(x(i) * Fixed::ONE.0 / 58), Fixed((i % 7 - 3) * Fixed::ONE.0 / 2)])
+            .collect();
+        let labels: Vec<bool> = (0..200).map(|i| x(i) > 0).collect();
+        Dataset::new(records, labels).unwrap()
     }
 
     #[test]
@@ -156,9 +156,15 @@ mod tests {
         let data = separable();
         let spec = spec(3);
         let start = spec.initial_weights();
-        assert_eq!(accuracy(&start, &data).unwrap(), 0.5, "all-zero weights predict positive");
+        let correct = |weights: &[Fixed]| correct_count(weights, &data).unwrap();
+        assert_eq!(correct(&start) * 2, data.len(), "all-zero weights predict positive");
         let trained = train_local(&start, &data, &spec, [1; 32]).unwrap();
-        assert!(accuracy(&trained, &data).unwrap() >= 0.97);
+        assert!(
+            correct(&trained) * 100 >= data.len() * 97,
+            "{} of {}",
+            correct(&trained),
+            data.len()
+        );
         assert_eq!(train_local(&start, &data, &spec, [1; 32]).unwrap(), trained);
         assert_ne!(train_local(&start, &data, &spec, [2; 32]).unwrap(), trained);
         let update = difference(&trained, &start).unwrap();

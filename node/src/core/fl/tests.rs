@@ -6,7 +6,7 @@ use super::aggregate::{AggregationRule, Contribution, aggregate};
 use super::dataset::Dataset;
 use super::error::FlError;
 use super::fixed::Fixed;
-use super::model::{TrainingSpec, accuracy, apply_update, difference, train_local};
+use super::model::{TrainingSpec, apply_update, correct_count, difference, train_local};
 use super::split;
 use super::task::{COMMISSION_BPS, FlTx, TaskSpec, task_id};
 use super::update::{aggregate_hash, encode_update, update_hash, verify_update};
@@ -91,12 +91,19 @@ fn fl_err(error: FlError) -> Result<(), LedgerError> {
     Err(LedgerError::Fl(error))
 }
 
-/// Two classes separated by the first feature.
+/// Two classes separated by the first feature (scaled near unit variance), and a second
+/// feature that carries nothing.
 fn synthetic() -> Dataset {
-    let records: Vec<Vec<f64>> =
-        (0..400).map(|i| vec![f64::from(i % 97) - 48.0, f64::from((i * 7) % 13)]).collect();
-    let labels: Vec<bool> = records.iter().map(|row| row[0] > 3.0).collect();
-    Dataset::from_f64(&records, &labels).unwrap()
+    let records: Vec<Vec<Fixed>> = (0..400)
+        .map(|i| {
+            vec![
+                Fixed((i % 97 - 48) * Fixed::ONE.0 / 28),
+                Fixed(((i * 7) % 13 - 6) * Fixed::ONE.0 / 4),
+            ]
+        })
+        .collect();
+    let labels: Vec<bool> = (0..400).map(|i| i % 97 - 48 > 3).collect();
+    Dataset::new(records, labels).unwrap()
 }
 
 #[test]
@@ -162,7 +169,8 @@ fn a_task_trains_agrees_and_pays_each_round_exactly_once() {
         total_burned += burned;
         global = apply_update(&global, &agreed).unwrap();
     }
-    assert!(accuracy(&global, &data).unwrap() > 0.95, "the federated model learned");
+    let correct = correct_count(&global, &data).unwrap();
+    assert!(correct * 100 > data.len() * 95, "the federated model learned: {correct} of 400");
     let late = FlTx::CommitUpdate { task, round: 1, dimension: 3, update: Hash::ZERO };
     assert_eq!(world.submit(1, late), fl_err(FlError::TaskFinished { task }));
     assert_eq!(world.ledger.escrowed(), 0);
