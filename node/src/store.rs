@@ -35,6 +35,7 @@ use crate::core::hash::Hash;
 use crate::core::record::{Record, RecordKind};
 use std::ops::Range;
 
+pub mod damage;
 pub mod replay;
 
 pub const KIND_TRANSACTION: u8 = 1;

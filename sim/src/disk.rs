@@ -161,16 +161,11 @@ impl SimDisk {
         self.with_files(|files| {
             let file = files.get_mut(path)?;
             let mut content = file.content();
-            let (records, _, _) = vein_node::store::decode_ranges(&content);
-            let damageable = records.len().checked_sub(1).filter(|count| *count > 0)?;
-            let (_, body) = records.get((pick % damageable as u64) as usize)?.clone();
-            // A record's body is never empty (a unit or checkpoint encoding), so this is in it.
-            let offset = body.start + ((pick >> 32) % body.len().max(1) as u64) as usize;
-            *content.get_mut(offset)? ^= 0x5a;
+            let site = vein_node::store::damage::damage(&mut content, pick)?;
             let mut damaged = FileState::default();
             damaged.make_durable(&content);
             *file = damaged;
-            Some(offset as u64)
+            Some(site.offset as u64)
         })
     }
 

@@ -13,6 +13,7 @@ use crate::manifest::Manifest;
 use crate::{TestnetError, io, is_alive, node_entry};
 use std::path::PathBuf;
 use std::time::Duration;
+use vein_node::store::damage::{DamageSite, damage, damage_site};
 use vein_node::store::decode_ranges;
 
 /// Which of a node's logs to damage.
@@ -74,29 +75,24 @@ pub fn corrupt(
     }
     let path = node.data.join(file.name());
     let mut bytes = std::fs::read(&path).map_err(io("reading", &path))?;
-    let (records, _, _) = decode_ranges(&bytes);
-    let too_short = || CorruptError::TooShort { file: path.clone(), records: records.len() };
-    let damageable =
-        records.len().checked_sub(1).filter(|count| *count > 0).ok_or_else(too_short)?;
+    let too_short = |bytes: &[u8]| CorruptError::TooShort {
+        file: path.clone(),
+        records: decode_ranges(bytes).0.len(),
+    };
+    if damage_site(&bytes, pick).is_none() {
+        return Err(too_short(&bytes).into());
+    }
     if node.pid.is_some_and(|pid| is_alive(pid, &node)) {
         crate::kill(manifest, index, false)?;
         // Re-read: the node may have appended until it died.
         bytes = std::fs::read(&path).map_err(io("reading", &path))?;
     }
-    let (records, _, _) = decode_ranges(&bytes);
-    let record_index = (pick % damageable as u64) as usize;
-    let body = records.get(record_index).map(|(_, body)| body.clone()).ok_or_else(too_short)?;
-    let offset = body.start + ((pick >> 32) % body.len().max(1) as u64) as usize;
-    let byte = bytes.get_mut(offset).ok_or_else(too_short)?;
-    *byte ^= 0x5a;
-    std::fs::write(&path, &bytes).map_err(io("writing", &path))?;
-    let report = |refusal| CorruptReport {
-        file: path.clone(),
-        offset,
-        record_index,
-        records: records.len(),
-        refusal,
+    let Some(DamageSite { record_index, records, offset }) = damage(&mut bytes, pick) else {
+        return Err(too_short(&bytes).into());
     };
+    std::fs::write(&path, &bytes).map_err(io("writing", &path))?;
+    let report =
+        |refusal| CorruptReport { file: path.clone(), offset, record_index, records, refusal };
     match crate::restart(manifest, index, timeout) {
         Err(TestnetError::Exited { log_tail, .. }) if log_tail.contains("corrupt") => {
             manifest.nodes[index].pid = None;

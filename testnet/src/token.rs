@@ -60,23 +60,15 @@ pub enum TokenCommand {
     },
     /// Move tokens to a node index, `faucet`, or a 64-hex account.
     Transfer {
-        #[arg(long)]
-        token: String,
-        #[arg(long)]
-        to: String,
-        #[arg(long)]
-        amount: u64,
+        #[command(flatten)]
+        movement: Movement,
         #[command(flatten)]
         common: Common,
     },
     /// Create tokens (the issuer of an issuer-minted token only).
     Mint {
-        #[arg(long)]
-        token: String,
-        #[arg(long)]
-        to: String,
-        #[arg(long)]
-        amount: u64,
+        #[command(flatten)]
+        movement: Movement,
         #[command(flatten)]
         common: Common,
     },
@@ -106,6 +98,18 @@ pub enum TokenCommand {
         #[arg(long, default_value_t = 0)]
         via: usize,
     },
+}
+
+/// What a transfer or a mint moves, and where.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Movement {
+    #[arg(long)]
+    pub token: String,
+    /// A node index, `faucet`, or a 64-hex account.
+    #[arg(long)]
+    pub to: String,
+    #[arg(long)]
+    pub amount: u64,
 }
 
 /// The signer and delivery of a token transaction.
@@ -292,7 +296,7 @@ pub fn run(manifest: &Manifest, command: &TokenCommand) -> Result<String, Testne
             let done = submit(manifest, common, TokenTx::Issue(issue))?;
             Ok(token_id(&done.from, done.nonce).to_string())
         }
-        TokenCommand::Transfer { token, to, amount, common } => {
+        TokenCommand::Transfer { movement: Movement { token, to, amount }, common } => {
             let token = parse_token(token)?;
             let amount = positive(*amount)?;
             let to = resolve_account(manifest, to)?;
@@ -304,7 +308,7 @@ pub fn run(manifest: &Manifest, command: &TokenCommand) -> Result<String, Testne
             require_balance(api, &token, &from, amount)?;
             Ok(submit(manifest, common, TokenTx::Transfer { token, to, amount })?.id)
         }
-        TokenCommand::Mint { token, to, amount, common } => {
+        TokenCommand::Mint { movement: Movement { token, to, amount }, common } => {
             let token = parse_token(token)?;
             let amount = positive(*amount)?;
             let to = resolve_account(manifest, to)?;
