@@ -12,6 +12,7 @@ use crate::core::evm::{
     GAS_PRICE_MIN_WEI, U256,
 };
 use crate::core::node::Node;
+use revm::primitives::alloy_primitives::Bloom;
 use serde_json::Value;
 
 /// Heights one `eth_getLogs` may scan.
@@ -297,6 +298,17 @@ fn log_objects(receipt: &evm::Receipt, block: &B256) -> Vec<Log> {
         .collect()
 }
 
+/// The logs bloom of one receipt (Yellow Paper §4.3.1: each log's address and topics set three
+/// bits of 2,048). Derived from the receipt's logs on request, so it is no consensus state: a
+/// client may check it against the logs it is served.
+fn receipt_bloom(receipt: &evm::Receipt) -> Bloom {
+    let mut bloom = Bloom::ZERO;
+    for log in &receipt.logs {
+        bloom.accrue_raw_log(log.address, &log.topics);
+    }
+    bloom
+}
+
 fn receipt_object(chain: &Chain, receipt: &evm::Receipt) -> Receipt {
     let block = block_hash_at(chain, receipt.height).unwrap_or_default();
     let tx_type = EvmCall { raw: receipt.raw.to_vec() }
@@ -314,7 +326,7 @@ fn receipt_object(chain: &Chain, receipt: &evm::Receipt) -> Receipt {
         effective_gas_price: quantity(U256::from(receipt.effective_gas_price)),
         contract_address: receipt.contract_address.map(|a| data(a.as_slice())),
         logs: log_objects(receipt, &block),
-        logs_bloom: data(&[0u8; 256]),
+        logs_bloom: data(receipt_bloom(receipt).as_slice()),
         status: quantity(u64::from(receipt.success)),
         tx_type: quantity(tx_type),
     }
@@ -336,6 +348,11 @@ fn block_object(chain: &Chain, height: u64, full: bool) -> Result<Option<Block>,
         .last()
         .and_then(|last| state.receipt(last))
         .map_or(0, |receipt| receipt.cumulative_gas_used);
+    // A block's bloom is the union of its receipts' blooms.
+    let mut bloom = Bloom::ZERO;
+    for receipt in hashes.iter().filter_map(|tx_hash| state.receipt(tx_hash)) {
+        bloom.accrue_bloom(&receipt_bloom(receipt));
+    }
     let transactions = if full {
         let chain_id = chain.evm_chain_id();
         let block = B256::from(id.0);
@@ -355,7 +372,7 @@ fn block_object(chain: &Chain, height: u64, full: bool) -> Result<Option<Block>,
         parent_hash: if height == 0 { zero.clone() } else { hash(&header.prev.0) },
         nonce: "0x0000000000000000".to_string(),
         sha3_uncles: zero.clone(),
-        logs_bloom: data(&[0u8; 256]),
+        logs_bloom: data(bloom.as_slice()),
         transactions_root: zero.clone(),
         state_root: hash(&header.ledger_root.0),
         receipts_root: zero,
@@ -529,5 +546,46 @@ mod tests {
         assert!(parse_u64("ff").is_err(), "the 0x prefix is required");
         assert!(parse_u64("0x").is_err());
         assert!(parse_address("0x1234").is_err());
+    }
+
+    /// The Yellow Paper's M3:2048 by hand: the low 11 bits of each of the first three byte pairs
+    /// of keccak256(item) name a bit, counted from the right of the 256-byte big-endian bloom.
+    fn bits_of(item: &[u8]) -> [usize; 3] {
+        let digest = revm::primitives::keccak256(item);
+        std::array::from_fn(|i| {
+            (usize::from(digest[2 * i]) << 8 | usize::from(digest[2 * i + 1])) & 2047
+        })
+    }
+
+    #[test]
+    fn a_receipts_bloom_sets_the_yellow_paper_bits_of_its_logs() {
+        let address = Address::repeat_byte(0x11);
+        let topics = vec![B256::repeat_byte(0x22), B256::repeat_byte(0x33)];
+        let log =
+            evm::ReceiptLog { address, topics: topics.clone(), data: Bytes::new(), log_index: 0 };
+        let receipt = evm::Receipt {
+            hash: B256::ZERO,
+            height: 1,
+            index: 0,
+            from: Address::ZERO,
+            to: None,
+            contract_address: None,
+            success: true,
+            gas_used: 0,
+            cumulative_gas_used: 0,
+            effective_gas_price: 0,
+            logs: vec![log],
+            output: Bytes::new(),
+            raw: Bytes::new(),
+        };
+        let bloom = receipt_bloom(&receipt);
+        let mut want = [0u8; 256];
+        let items = [address.as_slice(), topics[0].as_slice(), topics[1].as_slice()];
+        for bit in items.iter().flat_map(|item| bits_of(item)) {
+            want[255 - bit / 8] |= 1 << (bit % 8);
+        }
+        assert_eq!(bloom.as_slice(), &want[..]);
+        assert!(bloom.contains_raw_log(address, &topics));
+        assert_eq!(receipt_bloom(&evm::Receipt { logs: vec![], ..receipt }), Bloom::ZERO);
     }
 }
