@@ -12,7 +12,7 @@ use vein_node::consortium_db::{KeyRing, Replica, ReplicaFeed};
 use vein_node::core::consortium::keys::{self, DataKey, MemberSecret};
 use vein_node::core::consortium::{
     Action, Column, ColumnType, ConsortiumTx, CreateConsortium, PermissionChange, RowOp,
-    SealedAction, TableSchema, Value, consortium_id, proposal_id,
+    SealedAction, TableSchema, Value, consortium_id, entry_id, proposal_id,
 };
 use vein_node::core::crypto::Keypair;
 use vein_node::core::dag::Outcome;
@@ -163,6 +163,77 @@ fn members_replicas_agree_the_outsider_holds_none_and_a_deny_stops_later_writes(
     let ledger_roots: BTreeSet<_> =
         net.nodes.iter().map(|node| node.chain().ledger().root()).collect();
     assert_eq!(ledger_roots.len(), 1, "every node holds the same ledger");
+}
+
+fn consortium_tx(net: &mut LocalNet, from: usize, tx: ConsortiumTx) {
+    net.submit(from, TxKind::Consortium(Box::new(tx)), 10).unwrap();
+}
+
+/// Per-entry approval end to end: with `ledger` requiring approval, an entry two parties
+/// approve reaches every member's replica at the height of the deciding approval, and one two
+/// parties deny reaches none; members agree and a rebuild from the chain gives the same root.
+#[test]
+fn an_approved_entry_reaches_every_replica_and_a_denied_one_none() {
+    let (mut net, keys, id, secrets) = net_with_consortium(11, 20_000);
+    let change = PermissionChange::EntryApproval { table: "ledger".into(), required: true };
+    let nonce = net.nodes[0].chain().ledger().next_nonce(&keys[0].account());
+    consortium_tx(&mut net, 0, ConsortiumTx::Propose { consortium: id, change });
+    net.run_until(30_000);
+    let proposal = proposal_id(&id, &keys[0].account(), nonce);
+    consortium_tx(&mut net, 1, ConsortiumTx::Approve { consortium: id, proposal });
+    net.run_until(45_000);
+    let consortium = net.nodes[0].chain().ledger().consortia().get(&id).unwrap().clone();
+    assert!(consortium.approval_tables.contains("ledger"), "approval required");
+    let entry_of = |net: &LocalNet, writer: usize| {
+        entry_id(
+            &id,
+            &keys[writer].account(),
+            net.nodes[writer].chain().ledger().next_nonce(&keys[writer].account()),
+        )
+    };
+    let approved = entry_of(&net, 2);
+    write(&mut net, 2, id, 1).unwrap();
+    let denied = entry_of(&net, 0);
+    write(&mut net, 0, id, 2).unwrap();
+    net.run_until(65_000);
+    let consortia = net.nodes[1].chain().ledger().consortia();
+    assert_eq!(consortia.pending_count(&id), 2, "both entries wait");
+    assert_eq!(consortia.log(&id).count, 0);
+    for voter in [0usize, 1] {
+        consortium_tx(
+            &mut net,
+            voter,
+            ConsortiumTx::ApproveEntry { consortium: id, entry: approved },
+        );
+    }
+    for voter in [1usize, 2] {
+        consortium_tx(&mut net, voter, ConsortiumTx::DenyEntry { consortium: id, entry: denied });
+    }
+    net.run_until(120_000);
+    let consortia = net.nodes[1].chain().ledger().consortia();
+    assert_eq!((consortia.pending_count(&id), consortia.log(&id).count), (0, 1));
+
+    let mut feeds: Vec<ReplicaFeed> = keys
+        .iter()
+        .zip(&secrets)
+        .map(|(key, secret)| ReplicaFeed::new(key.account(), secret.clone(), None))
+        .collect();
+    for (_, node, event) in &net.events {
+        feeds[*node].on_event(event);
+    }
+    let mut roots = BTreeSet::new();
+    for feed in &feeds[..3] {
+        assert_eq!(feed.stats.errors, 0, "{:?}", feed.stats.last_error);
+        assert_eq!(feed.pending_entries(), 0);
+        let replica = feed.replica(&id).unwrap();
+        assert!(replica.get("ledger", &Value::Integer(1)).unwrap().is_some(), "approved");
+        assert_eq!(replica.get("ledger", &Value::Integer(2)).unwrap(), None, "denied");
+        let rebuilt = replica.rebuild(feed.consortium(&id).unwrap()).unwrap();
+        assert_eq!(rebuilt.root(), replica.root());
+        roots.insert(replica.root());
+    }
+    assert_eq!(roots.len(), 1, "members agree");
+    assert!(feeds[3].replica(&id).is_none() && feeds[3].pending_entries() == 0);
 }
 
 /// Writes on both sides of a partition: after the heal one side's checkpoints are disconnected

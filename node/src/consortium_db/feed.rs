@@ -10,8 +10,8 @@
 //! exactly what the chain says, never applied twice.
 
 use super::{ActionOutcome, KeyRing, Replica, ReplicaError};
-use crate::core::consortium::Consortium;
 use crate::core::consortium::keys::MemberSecret;
+use crate::core::consortium::{Consortium, SealedAction};
 use crate::core::crypto::AccountId;
 use crate::core::events::Event;
 use crate::core::hash::Hash;
@@ -65,7 +65,23 @@ pub struct ReplicaFeed {
     /// Consortia whose replica was restored to the chain in this run.
     synced: BTreeSet<Hash>,
     consortia: BTreeMap<Hash, Consortium>,
+    /// Actions of pending entries (of consortia this node is a member of), by entry id, with
+    /// the height of the write that made them pending.
+    pending: BTreeMap<Hash, (u64, Arc<SealedAction>)>,
+    /// Entries decided at most [`DECIDED_RETAINED_HEIGHTS`] ago, with the height of their
+    /// decision: a reorg that disconnects the decision makes them pending again.
+    decided: BTreeMap<Hash, Decided>,
     pub stats: FeedStats,
+}
+
+/// How long a decided entry's action is kept for a reorg that undoes the decision: far deeper
+/// than any reorg finality allows.
+pub const DECIDED_RETAINED_HEIGHTS: u64 = 1_024;
+
+struct Decided {
+    written: u64,
+    decided: u64,
+    action: Arc<SealedAction>,
 }
 
 impl ReplicaFeed {
@@ -77,6 +93,8 @@ impl ReplicaFeed {
             replicas: BTreeMap::new(),
             synced: BTreeSet::new(),
             consortia: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            decided: BTreeMap::new(),
             stats: FeedStats::default(),
         }
     }
@@ -94,22 +112,23 @@ impl ReplicaFeed {
         self.consortia.get(id)
     }
 
+    /// Entries whose action this node holds while the parties decide.
+    pub fn pending_entries(&self) -> usize {
+        self.pending.len()
+    }
+
     pub fn on_event(&mut self, event: &Event) {
         let result = match event {
             Event::ConsortiumChanged { height, consortium } => self.changed(*height, consortium),
-            Event::ConsortiumWrite { height, action, .. } => {
-                // A removed member keeps its replica of the past but holds no later key.
-                let member = self
-                    .consortia
-                    .get(&action.consortium)
-                    .is_some_and(|consortium| consortium.members.contains_key(&self.node));
-                match self.replicas.get_mut(&action.consortium).filter(|_| member) {
-                    Some(replica) => replica.apply(*height, action).map(|outcome| match outcome {
-                        ActionOutcome::Applied { .. } => self.stats.applied += 1,
-                        ActionOutcome::Refused { .. } => self.stats.refused += 1,
-                    }),
-                    None => Ok(()),
+            Event::ConsortiumWrite { height, action, .. } => self.write(*height, action),
+            Event::ConsortiumEntryPending { height, entry, action, .. } => {
+                if self.is_member(&action.consortium) {
+                    self.pending.insert(*entry, (*height, action.clone()));
                 }
+                Ok(())
+            }
+            Event::ConsortiumEntryDecided { height, entry, passed, .. } => {
+                self.decided(*height, entry, *passed)
             }
             Event::CheckpointDisconnected { height, .. } => self.disconnected(*height),
             _ => Ok(()),
@@ -118,6 +137,34 @@ impl ReplicaFeed {
             self.stats.errors += 1;
             self.stats.last_error = Some(error.to_string());
         }
+    }
+
+    /// A removed member keeps its replica of the past but holds no later key.
+    fn is_member(&self, consortium: &Hash) -> bool {
+        self.consortia
+            .get(consortium)
+            .is_some_and(|consortium| consortium.members.contains_key(&self.node))
+    }
+
+    fn write(&mut self, height: u64, action: &SealedAction) -> Result<(), ReplicaError> {
+        let member = self.is_member(&action.consortium);
+        match self.replicas.get_mut(&action.consortium).filter(|_| member) {
+            Some(replica) => replica.apply(height, action).map(|outcome| match outcome {
+                ActionOutcome::Applied { .. } => self.stats.applied += 1,
+                ActionOutcome::Refused { .. } => self.stats.refused += 1,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// A passed entry's action applies at the height of its decision; a dropped one is
+    /// forgotten. Either is kept a while, for a reorg that undoes the decision.
+    fn decided(&mut self, height: u64, entry: &Hash, passed: bool) -> Result<(), ReplicaError> {
+        self.decided.retain(|_, decided| decided.decided + DECIDED_RETAINED_HEIGHTS >= height);
+        // Not ours: this node is no member, or saw the write before it became one.
+        let Some((written, action)) = self.pending.remove(entry) else { return Ok(()) };
+        self.decided.insert(*entry, Decided { written, decided: height, action: action.clone() });
+        if passed { self.write(height, &action) } else { Ok(()) }
     }
 
     fn changed(&mut self, height: u64, consortium: &Consortium) -> Result<(), ReplicaError> {
@@ -147,6 +194,22 @@ impl ReplicaFeed {
     }
 
     fn disconnected(&mut self, height: u64) -> Result<(), ReplicaError> {
+        // Writes at or above `height` are undone (a new branch that applies them again emits
+        // them again); decisions there are undone, so their entries are pending again.
+        self.pending.retain(|_, (written, _)| *written < height);
+        let undone: Vec<Hash> = self
+            .decided
+            .iter()
+            .filter(|(_, decided)| decided.decided >= height)
+            .map(|(entry, _)| *entry)
+            .collect();
+        for entry in undone {
+            if let Some(decided) = self.decided.remove(&entry)
+                && decided.written < height
+            {
+                self.pending.insert(entry, (decided.written, decided.action));
+            }
+        }
         for replica in self.replicas.values_mut() {
             if replica.height() >= height {
                 replica.restore_to(height.saturating_sub(1))?;
@@ -222,6 +285,55 @@ mod tests {
         assert_eq!(feed.stats.applied, 2);
         assert_eq!(feed.stats.restores, 1);
         assert_eq!(feed.stats.errors, 0);
+    }
+
+    fn action(consortium: &Consortium, key: &DataKey, id: i64) -> Arc<SealedAction> {
+        match write(consortium, key, id, 0) {
+            Event::ConsortiumWrite { action, .. } => action,
+            _ => unreachable!("write builds a ConsortiumWrite"),
+        }
+    }
+
+    /// A pending entry applies at its decision's height; a reorg undoing the decision makes it
+    /// pending again, and the new branch's decision applies it at its own height.
+    #[test]
+    fn a_passed_entry_applies_at_its_decision_and_a_reorg_undoes_the_decision() {
+        let (consortium, secret, node, key) = setup();
+        let mut feed = ReplicaFeed::new(node, secret, None);
+        let shared = Arc::new(consortium.clone());
+        feed.on_event(&Event::ConsortiumChanged { height: 1, consortium: shared });
+        let (entry, dropped) = (Hash([1; 32]), Hash([2; 32]));
+        let c = consortium.id;
+        for (e, row) in [(entry, 1), (dropped, 2)] {
+            let action = action(&consortium, &key, row);
+            feed.on_event(&Event::ConsortiumEntryPending { height: 2, tx: e, entry: e, action });
+        }
+        let row = |feed: &ReplicaFeed, id: i64| {
+            feed.replica(&c).unwrap().get("t", &Value::Integer(id)).unwrap()
+        };
+        assert_eq!((row(&feed, 1), feed.pending_entries()), (None, 2));
+        let decide = |height, entry, passed| Event::ConsortiumEntryDecided {
+            height,
+            consortium: c,
+            entry,
+            passed,
+        };
+        feed.on_event(&decide(3, entry, true));
+        feed.on_event(&decide(3, dropped, false));
+        assert_eq!(row(&feed, 1), Some(vec![Value::Integer(1)]));
+        assert_eq!((row(&feed, 2), feed.pending_entries()), (None, 0));
+        let disconnected =
+            Event::CheckpointDisconnected { id: Hash::ZERO, height: 3, author: node };
+        feed.on_event(&disconnected);
+        assert_eq!((row(&feed, 1), feed.pending_entries()), (None, 2), "pending again");
+        feed.on_event(&decide(4, entry, true));
+        assert_eq!(row(&feed, 1), Some(vec![Value::Integer(1)]));
+        assert_eq!(feed.replica(&c).unwrap().height(), 4);
+        // A reorg below the write forgets the entry: the new branch would write it again.
+        let below = Event::CheckpointDisconnected { id: Hash::ZERO, height: 2, author: node };
+        feed.on_event(&below);
+        assert_eq!((row(&feed, 1), feed.pending_entries()), (None, 0));
+        assert_eq!(feed.stats.errors, 0, "{:?}", feed.stats.last_error);
     }
 
     #[test]

@@ -122,8 +122,24 @@ pub enum Event {
         tx: Hash,
         action: Arc<SealedAction>,
     },
-    /// A consortium as it stands after the checkpoint at `height`, which applied a transaction
-    /// creating or changing it (members, keys, permissions, proposals).
+    /// A write to a table requiring approval, applied by the checkpoint at `height` as a
+    /// pending entry (`entry_id`): members keep its action until the parties decide.
+    ConsortiumEntryPending {
+        height: u64,
+        tx: Hash,
+        entry: Hash,
+        action: Arc<SealedAction>,
+    },
+    /// A pending entry decided at `height`: passed (members apply its action at this height,
+    /// in this position of the order) or dropped.
+    ConsortiumEntryDecided {
+        height: u64,
+        consortium: Hash,
+        entry: Hash,
+        passed: bool,
+    },
+    /// A consortium as it stands right after a transaction of the checkpoint at `height`
+    /// created or changed it (members, keys, permissions, proposals).
     ConsortiumChanged {
         height: u64,
         consortium: Arc<Consortium>,

@@ -19,7 +19,9 @@ use std::collections::BTreeMap;
 
 /// What connecting one checkpoint did: each ordered unit's outcome, and the storage rounds it
 /// settled.
-type Applied = (Vec<(Hash, Outcome)>, Vec<Settlement>);
+/// Each ordered unit's outcome, the storage settlements, and the consortium events of the
+/// applied units (by unit, in order).
+type Applied = (Vec<(Hash, Outcome)>, Vec<Settlement>, Vec<(Hash, Event)>);
 
 /// Why a checkpoint could not be connected, or a ledger root not previewed. Its text is what
 /// `Event::CheckpointInvalid` and a refused own checkpoint report.
@@ -71,6 +73,8 @@ impl Chain {
 
     /// White Flag over `order` plus settlement and reward, for a checkpoint at `context.height`
     /// by `author`. On error everything is reverted.
+    /// `height`: the checkpoint's, to collect the consortium events of what applies; `None` for
+    /// a preview, which emits nothing.
     fn apply_checkpoint(
         &mut self,
         order: &[Hash],
@@ -78,8 +82,10 @@ impl Chain {
         context: &StorageContext,
         dag: &Dag,
         undo: &mut Undo,
+        height: Option<u64>,
     ) -> Result<Applied, ConnectError> {
         let mut confirmed = Vec::with_capacity(order.len());
+        let mut consortium_events = Vec::new();
         self.ledger.evm_begin(&context.evm, author, self.params.fee_policy, undo);
         for unit_id in order {
             let Some(unit) = dag.get(unit_id) else {
@@ -91,6 +97,14 @@ impl Chain {
                     Ok(()) => Outcome::Applied,
                     Err(_) => Outcome::Ignored,
                 };
+            // Read right after the transaction, so the event holds exactly what it did (a
+            // later transaction of the same checkpoint may change the same consortium).
+            if let (Outcome::Applied, Some(height)) = (outcome, height)
+                && let Some(event) =
+                    applied_event(&unit.tx, *unit_id, height, self.ledger.consortia())
+            {
+                consortium_events.push((*unit_id, event));
+            }
             confirmed.push((*unit_id, outcome));
         }
         let settlements =
@@ -98,7 +112,7 @@ impl Chain {
         self.ledger
             .mint(author, self.params.checkpoint_reward, undo)
             .map_err(|_| ConnectError::RewardOverflow)?;
-        Ok((confirmed, settlements))
+        Ok((confirmed, settlements, consortium_events))
     }
 
     pub(super) fn disconnect_to(&mut self, fork_height: u64, dag: &mut Dag) {
@@ -147,8 +161,9 @@ impl Chain {
             .map_err(|source| ConnectError::Cone { source })?;
         let mut undo = Undo::default();
         let context = self.storage_context(header.height, header.generation_signature);
-        let (confirmed, settlements) =
-            match self.apply_checkpoint(&order, &header.author, &context, dag, &mut undo) {
+        let height = Some(header.height);
+        let (confirmed, settlements, consortium_events) =
+            match self.apply_checkpoint(&order, &header.author, &context, dag, &mut undo, height) {
                 Ok(applied) => applied,
                 Err(reason) => {
                     self.ledger.revert(undo);
@@ -162,6 +177,7 @@ impl Chain {
                 ordered_units: order.len(),
             });
         }
+        let mut consortium_events = consortium_events.into_iter().peekable();
         for (unit, outcome) in &confirmed {
             dag.set_confirmation(
                 unit,
@@ -172,11 +188,7 @@ impl Chain {
                 height: header.height,
                 outcome: *outcome,
             });
-            if *outcome == Outcome::Applied
-                && let Some(event) = dag.get(unit).and_then(|applied| {
-                    applied_event(&applied.tx, *unit, header.height, self.ledger.consortia())
-                })
-            {
+            while let Some((_, event)) = consortium_events.next_if(|(of, _)| of == unit) {
                 self.events.push(event);
             }
         }
@@ -281,7 +293,7 @@ impl Chain {
         );
         let context = self.storage_context(challenge.height, challenge.generation_signature);
         let mut undo = Undo::default();
-        let applied = self.apply_checkpoint(&order, author, &context, dag, &mut undo);
+        let applied = self.apply_checkpoint(&order, author, &context, dag, &mut undo, None);
         let root = self.ledger.root();
         self.ledger.revert(undo);
         applied?;

@@ -3,14 +3,15 @@
 //! keys, permissions). Its own file because it joins the consortium rules to `events` and
 //! `transaction`, which themselves name consortium types.
 
-use super::{Consortia, ConsortiumTx, consortium_id};
+use super::{Consortia, ConsortiumTx, consortium_id, entry_id};
 use crate::core::events::Event;
 use crate::core::hash::Hash;
 use crate::core::transaction::{Transaction, TxKind};
 use std::sync::Arc;
 
-/// The event an applied consortium transaction emits at the checkpoint at `height` (`None`
-/// for any other transaction): the sealed write, or the changed consortium's state.
+/// The event a consortium transaction emits once applied by the checkpoint at `height`, read
+/// from `consortia` right after it (`None` for any other transaction): the sealed write (or the
+/// pending entry it became), an entry's decision, or the changed consortium's state.
 pub fn applied_event(
     tx: &Transaction,
     unit: Hash,
@@ -21,7 +22,25 @@ pub fn applied_event(
     let id = match consortium_tx.as_ref() {
         ConsortiumTx::Write(sealed) => {
             let action = Arc::new(sealed.clone());
+            let entry = entry_id(&sealed.consortium, &tx.body.from, tx.body.nonce);
+            if consortia.pending_entry(&sealed.consortium, &entry).is_some() {
+                return Some(Event::ConsortiumEntryPending { height, tx: unit, entry, action });
+            }
             return Some(Event::ConsortiumWrite { height, tx: unit, action });
+        }
+        ConsortiumTx::ApproveEntry { consortium, entry }
+        | ConsortiumTx::DenyEntry { consortium, entry } => {
+            // Still pending: a vote was recorded, nothing for a replica to do.
+            if consortia.pending_entry(consortium, entry).is_some() {
+                return None;
+            }
+            let passed = matches!(consortium_tx.as_ref(), ConsortiumTx::ApproveEntry { .. });
+            return Some(Event::ConsortiumEntryDecided {
+                height,
+                consortium: *consortium,
+                entry: *entry,
+                passed,
+            });
         }
         ConsortiumTx::Create(_) => consortium_id(&tx.body.from, tx.body.nonce),
         ConsortiumTx::Propose { consortium, .. }

@@ -49,6 +49,12 @@ pub enum ConsortiumError {
     AlreadyApproved { proposal: Hash, account: AccountId },
     #[error("consortium {consortium} has {limit} open proposals, the most allowed")]
     TooManyProposals { consortium: Hash, limit: usize },
+    #[error("consortium {consortium} has no pending entry {entry}")]
+    UnknownEntry { consortium: Hash, entry: Hash },
+    #[error("{account} already voted on entry {entry}")]
+    AlreadyVoted { entry: Hash, account: AccountId },
+    #[error("consortium {consortium} has {limit} pending entries, the most allowed")]
+    TooManyPendingEntries { consortium: Hash, limit: usize },
     #[error("the change would change nothing: {reason}")]
     NoChange { reason: &'static str },
     #[error("{node} is already a member node of consortium {consortium}")]

@@ -23,6 +23,7 @@
 
 pub mod action;
 pub mod applied;
+pub mod entries;
 pub mod error;
 pub mod keys;
 pub mod permission;
@@ -31,6 +32,7 @@ pub mod state;
 
 pub use action::{Action, RowOp, SealedAction};
 pub use applied::applied_event;
+pub use entries::{Decision, PENDING_ENTRIES_MAX, PendingEntry, entry_id};
 pub use error::ConsortiumError;
 pub use permission::{PermissionChange, Proposal, Rekey, proposal_id};
 pub use schema::{Column, ColumnType, TableSchema, Value};
@@ -64,6 +66,16 @@ pub enum ConsortiumTx {
         proposal: Hash,
     },
     Write(SealedAction),
+    /// A party approves a pending entry (named by `entry_id`) of a table requiring approval.
+    ApproveEntry {
+        consortium: Hash,
+        entry: Hash,
+    },
+    /// A party denies a pending entry.
+    DenyEntry {
+        consortium: Hash,
+        entry: Hash,
+    },
 }
 
 /// What a checked transaction will change: the new state of one consortium or one action log.
@@ -71,6 +83,16 @@ pub enum ConsortiumTx {
 pub enum ConsortiumEffect {
     Put(Hash, Box<Consortium>),
     Append(Hash, ActionLog),
+    /// A write to a table requiring approval waits (consortium, entry id).
+    Pend(Hash, Hash, Box<PendingEntry>),
+    /// A vote on a pending entry: still pending with the vote, or decided (removed from the
+    /// pending entries; a passed entry's action is appended to the log).
+    Vote {
+        consortium: Hash,
+        entry: Hash,
+        pending: Option<Box<PendingEntry>>,
+        passed: Option<ActionLog>,
+    },
 }
 
 /// Every consortium and its action log.
@@ -78,6 +100,8 @@ pub enum ConsortiumEffect {
 pub struct Consortia {
     consortia: BTreeMap<Hash, Consortium>,
     logs: BTreeMap<Hash, ActionLog>,
+    /// Entries waiting for approval, by (consortium, entry id).
+    pending: BTreeMap<(Hash, Hash), PendingEntry>,
 }
 
 /// The states to restore on a revert, oldest last-in.
@@ -85,6 +109,7 @@ pub struct Consortia {
 pub struct ConsortiumUndo {
     consortia: Vec<(Hash, Option<Consortium>)>,
     logs: Vec<(Hash, Option<ActionLog>)>,
+    pending: Vec<((Hash, Hash), Option<PendingEntry>)>,
 }
 
 impl Consortia {
@@ -102,6 +127,16 @@ impl Consortia {
 
     pub fn log(&self, id: &Hash) -> ActionLog {
         self.logs.get(id).copied().unwrap_or_default()
+    }
+
+    /// The entry `entry` of `consortium` if it is pending.
+    pub fn pending_entry(&self, consortium: &Hash, entry: &Hash) -> Option<&PendingEntry> {
+        self.pending.get(&(*consortium, *entry))
+    }
+
+    /// How many entries of `consortium` are pending.
+    pub fn pending_count(&self, consortium: &Hash) -> usize {
+        self.pending.range((*consortium, Hash::ZERO)..=(*consortium, Hash([0xff; 32]))).count()
     }
 
     fn existing(&self, id: &Hash) -> Result<&Consortium, ConsortiumError> {
@@ -196,8 +231,47 @@ impl Consortia {
                         limit: ACTION_CIPHERTEXT_BYTES_MAX,
                     });
                 }
+                if consortium.approval_tables.contains(&sealed.table) {
+                    if self.pending_count(&consortium.id) >= PENDING_ENTRIES_MAX {
+                        return Err(ConsortiumError::TooManyPendingEntries {
+                            consortium: consortium.id,
+                            limit: PENDING_ENTRIES_MAX,
+                        });
+                    }
+                    let entry = PendingEntry {
+                        table: sealed.table.clone(),
+                        writer: *from,
+                        log_hash: sealed.log_hash(),
+                        approvals: BTreeSet::new(),
+                        denials: BTreeSet::new(),
+                    };
+                    let id = entry_id(&consortium.id, from, nonce);
+                    return Ok(ConsortiumEffect::Pend(consortium.id, id, Box::new(entry)));
+                }
                 let log = self.log(&consortium.id).append(&sealed.log_hash());
                 Ok(ConsortiumEffect::Append(consortium.id, log))
+            }
+            ConsortiumTx::ApproveEntry { consortium, entry }
+            | ConsortiumTx::DenyEntry { consortium, entry } => {
+                let state = self.existing(consortium)?;
+                let pending = self.pending_entry(consortium, entry).cloned().ok_or(
+                    ConsortiumError::UnknownEntry { consortium: *consortium, entry: *entry },
+                )?;
+                let approve = matches!(tx, ConsortiumTx::ApproveEntry { .. });
+                let (pending, passed) = match pending.vote(state, entry, from, approve)? {
+                    Decision::Pending(entry) => (Some(Box::new(entry)), None),
+                    Decision::Passed => {
+                        let log_hash = self.pending_entry(consortium, entry).map(|e| e.log_hash);
+                        (None, log_hash.map(|hash| self.log(consortium).append(&hash)))
+                    }
+                    Decision::Dropped => (None, None),
+                };
+                Ok(ConsortiumEffect::Vote {
+                    consortium: *consortium,
+                    entry: *entry,
+                    pending,
+                    passed,
+                })
             }
         }
     }
@@ -235,11 +309,31 @@ impl Consortia {
             ConsortiumEffect::Append(id, log) => {
                 undo.logs.push((id, self.logs.insert(id, log)));
             }
+            ConsortiumEffect::Pend(id, entry, pending) => {
+                undo.pending.push(((id, entry), self.pending.insert((id, entry), *pending)));
+            }
+            ConsortiumEffect::Vote { consortium, entry, pending, passed } => {
+                let key = (consortium, entry);
+                let previous = match pending {
+                    Some(pending) => self.pending.insert(key, *pending),
+                    None => self.pending.remove(&key),
+                };
+                undo.pending.push((key, previous));
+                if let Some(log) = passed {
+                    undo.logs.push((consortium, self.logs.insert(consortium, log)));
+                }
+            }
         }
     }
 
     /// Undo every change recorded in `undo`, newest first.
     pub fn revert(&mut self, undo: ConsortiumUndo) {
+        for (key, previous) in undo.pending.into_iter().rev() {
+            match previous {
+                Some(entry) => self.pending.insert(key, entry),
+                None => self.pending.remove(&key),
+            };
+        }
         for (id, previous) in undo.logs.into_iter().rev() {
             match previous {
                 Some(log) => self.logs.insert(id, log),
@@ -269,6 +363,20 @@ impl Consortia {
             let log = self.log(id);
             hasher.update(&log.count.to_le_bytes());
             hasher.update(log.head.as_bytes());
+        }
+        // Hashed only while some entry is pending, so a ledger that never used entry approval
+        // keeps the root it had before the feature existed.
+        if !self.pending.is_empty() {
+            hasher.update(b"vein/ledger/consortia/pending/v1");
+            hasher.update(&(self.pending.len() as u64).to_le_bytes());
+            for ((consortium, entry), pending) in &self.pending {
+                let bytes = wire::encode_body(pending, "pending entry").unwrap_or_default();
+                debug_assert!(!bytes.is_empty());
+                hasher.update(consortium.as_bytes());
+                hasher.update(entry.as_bytes());
+                hasher.update(&(bytes.len() as u64).to_le_bytes());
+                hasher.update(&bytes);
+            }
         }
     }
 }

@@ -36,6 +36,9 @@ pub enum PermissionChange {
     AddMember { node: AccountId, node_key: [u8; 32], rekey: Rekey },
     /// Remove a member node and rotate the key without it.
     RemoveMember { node: AccountId, rekey: Rekey },
+    /// Require the parties' approval of each entry written to `table` (`required`), or stop
+    /// requiring it (`entries`; entries already pending stay pending until decided).
+    EntryApproval { table: String, required: bool },
     /// Mint `amount` of a business token whose minter is this consortium (docs/tokens.md).
     /// The consortium itself does not change; the ledger checks and applies the mint in the
     /// transaction that brings the proposal to the quorum.

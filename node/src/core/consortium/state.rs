@@ -51,6 +51,8 @@ pub struct Consortium {
     /// For each epoch e ≥ 1, epoch e − 1's key sealed under epoch e's.
     pub key_chain: BTreeMap<u64, Vec<u8>>,
     pub proposals: BTreeMap<Hash, Proposal>,
+    /// Tables whose every entry waits for the parties' approval (`entries`).
+    pub approval_tables: BTreeSet<String>,
 }
 
 /// The running commitment to a consortium's actions: how many applied, and a hash chain over
@@ -133,6 +135,7 @@ impl Consortium {
             key_epoch: 0,
             wrapped: create.wrapped.clone(),
             key_chain: BTreeMap::new(),
+            approval_tables: BTreeSet::new(),
             proposals: BTreeMap::new(),
         };
         consortium.check_member_count()?;
@@ -241,6 +244,17 @@ impl Consortium {
                 }
                 consortium.check_member_count()?;
                 consortium.rotate(rekey)?;
+            }
+            PermissionChange::EntryApproval { table, required } => {
+                consortium.schema(table)?;
+                let changed = if *required {
+                    consortium.approval_tables.insert(table.clone())
+                } else {
+                    consortium.approval_tables.remove(table)
+                };
+                if !changed {
+                    return Err(ConsortiumError::NoChange { reason: "entry approval already so" });
+                }
             }
             // The token rules decide the mint (the ledger asks them); nothing here changes.
             PermissionChange::MintToken { .. } => {}

@@ -387,3 +387,157 @@ fn one_undo_over_a_whole_history_reverts_to_the_exact_state_and_root() {
     assert_eq!(fixture.ledger, before);
     assert_eq!(fixture.ledger.root(), root);
 }
+
+impl Fixture {
+    /// Create the consortium and require approval of each entry of `patients` (parties 1 and
+    /// 2 pass the change).
+    fn create_with_approval(&mut self, undo: &mut Undo) -> Hash {
+        let id = self.create(undo);
+        let change = PermissionChange::EntryApproval { table: "patients".into(), required: true };
+        let proposal = self.propose(id, 1, change, undo);
+        let approver = self.parties[2].clone();
+        self.submit(&approver, ConsortiumTx::Approve { consortium: id, proposal }, undo).unwrap();
+        assert!(self.ledger.consortia().get(&id).unwrap().approval_tables.contains("patients"));
+        id
+    }
+
+    /// Party `by` writes row `row_id`; returns the entry id its write has if it pends, and the
+    /// applied transaction.
+    fn write_entry(&mut self, id: Hash, by: usize, row_id: i64, undo: &mut Undo) -> Hash {
+        let writer = self.parties[by].clone();
+        let nonce = self.nonces.get(&writer.account()).copied().unwrap_or(0);
+        let write = self.write(id, row_id, 0);
+        self.submit(&writer, write, undo).unwrap();
+        entry_id(&id, &writer.account(), nonce)
+    }
+
+    fn vote(
+        &mut self,
+        id: Hash,
+        by: usize,
+        entry: Hash,
+        approve: bool,
+        undo: &mut Undo,
+    ) -> Result<(), LedgerError> {
+        let voter =
+            if by < self.parties.len() { self.parties[by].clone() } else { self.outsider.clone() };
+        let tx = if approve {
+            ConsortiumTx::ApproveEntry { consortium: id, entry }
+        } else {
+            ConsortiumTx::DenyEntry { consortium: id, entry }
+        };
+        self.submit(&voter, tx, undo)
+    }
+}
+
+#[test]
+fn an_entry_applies_once_the_quorum_approves_and_is_dropped_once_denied() {
+    let mut fixture = Fixture::new();
+    let mut undo = Undo::default();
+    let id = fixture.create_with_approval(&mut undo);
+    let before = fixture.ledger.clone();
+    let root_before = fixture.ledger.root();
+    let mut entries_undo = Undo::default();
+    let entry = fixture.write_entry(id, 0, 1, &mut entries_undo);
+    let consortia = fixture.ledger.consortia();
+    assert_eq!(consortia.log(&id).count, 0, "a pending entry is not in the action log");
+    assert_eq!(consortia.pending_count(&id), 1);
+    assert_ne!(fixture.ledger.root(), root_before, "the pending entry is in the root");
+    fixture.vote(id, 1, entry, true, &mut entries_undo).unwrap();
+    assert_eq!(fixture.ledger.consortia().log(&id).count, 0, "one approval of a quorum of 2");
+    let twice = fixture.vote(id, 1, entry, false, &mut entries_undo);
+    assert!(matches!(Fixture::consortium_error(twice), ConsortiumError::AlreadyVoted { .. }));
+    let outsider = fixture.vote(id, 9, entry, true, &mut entries_undo);
+    assert!(matches!(Fixture::consortium_error(outsider), ConsortiumError::NotAParty { .. }));
+    fixture.vote(id, 2, entry, true, &mut entries_undo).unwrap();
+    assert_eq!(fixture.ledger.consortia().log(&id).count, 1, "the quorum applied it");
+    assert_eq!(fixture.ledger.consortia().pending_count(&id), 0);
+    let late = fixture.vote(id, 0, entry, true, &mut entries_undo);
+    assert!(matches!(Fixture::consortium_error(late), ConsortiumError::UnknownEntry { .. }));
+    // Three parties, quorum 2: one denial leaves the quorum reachable, the second does not.
+    let second = fixture.write_entry(id, 1, 2, &mut entries_undo);
+    fixture.vote(id, 0, second, false, &mut entries_undo).unwrap();
+    assert_eq!(fixture.ledger.consortia().pending_count(&id), 1);
+    fixture.vote(id, 2, second, false, &mut entries_undo).unwrap();
+    assert_eq!(fixture.ledger.consortia().pending_count(&id), 0, "dropped");
+    assert_eq!(fixture.ledger.consortia().log(&id).count, 1, "never applied");
+    // A reorg undoes every step exactly.
+    fixture.ledger.revert(entries_undo);
+    assert_eq!(fixture.ledger, before);
+    assert_eq!(fixture.ledger.root(), root_before);
+}
+
+#[test]
+fn a_pending_entry_of_a_denied_writer_never_applies() {
+    let mut fixture = Fixture::new();
+    let mut undo = Undo::default();
+    let id = fixture.create_with_approval(&mut undo);
+    let writer = fixture.parties[0].account();
+    let entry = fixture.write_entry(id, 0, 1, &mut undo);
+    let change = PermissionChange::Deny { account: writer, table: None };
+    let proposal = fixture.propose(id, 1, change, &mut undo);
+    let approver = fixture.parties[2].clone();
+    fixture
+        .submit(&approver, ConsortiumTx::Approve { consortium: id, proposal }, &mut undo)
+        .unwrap();
+    fixture.vote(id, 1, entry, true, &mut undo).unwrap();
+    let refused = fixture.vote(id, 2, entry, true, &mut undo);
+    assert!(matches!(
+        Fixture::consortium_error(refused),
+        ConsortiumError::NoWritePermission { .. }
+    ));
+    assert_eq!(fixture.ledger.consortia().log(&id).count, 0);
+    assert!(fixture.ledger.consortia().pending_entry(&id, &entry).is_some(), "still pending");
+}
+
+#[test]
+fn pending_entries_are_bounded() {
+    let mut fixture = Fixture::new();
+    let mut undo = Undo::default();
+    let id = fixture.create_with_approval(&mut undo);
+    for row in 0..PENDING_ENTRIES_MAX as i64 {
+        fixture.write_entry(id, (row % 3) as usize, row, &mut undo);
+    }
+    let writer = fixture.parties[0].clone();
+    let write = fixture.write(id, -1, 0);
+    let refused = fixture.submit(&writer, write, &mut undo);
+    assert!(matches!(
+        Fixture::consortium_error(refused),
+        ConsortiumError::TooManyPendingEntries { .. }
+    ));
+}
+
+/// The events a member's replica follows: a pending entry carries its action, a vote that
+/// leaves it pending emits nothing, the deciding vote says whether it passed.
+#[test]
+fn entry_events_carry_the_action_then_the_decision() {
+    let mut fixture = Fixture::new();
+    let mut undo = Undo::default();
+    let id = fixture.create_with_approval(&mut undo);
+    let writer = fixture.parties[0].clone();
+    let write = fixture.write(id, 1, 0);
+    let tx = fixture.tx(&writer, write);
+    let author = fixture.outsider.account();
+    fixture.ledger.apply(&tx, &author, POLICY, &mut undo).unwrap();
+    let entry = entry_id(&id, &writer.account(), tx.body.nonce);
+    let event = applied_event(&tx, Hash::ZERO, 5, fixture.ledger.consortia());
+    assert!(matches!(
+        event,
+        Some(crate::core::events::Event::ConsortiumEntryPending { height: 5, entry: e, .. }) if e == entry
+    ));
+    for (by, decided) in [(1, false), (2, true)] {
+        let vote = fixture
+            .tx(&fixture.parties[by].clone(), ConsortiumTx::ApproveEntry { consortium: id, entry });
+        fixture.ledger.apply(&vote, &author, POLICY, &mut undo).unwrap();
+        let event = applied_event(&vote, Hash::ZERO, 6, fixture.ledger.consortia());
+        match event {
+            None => assert!(!decided),
+            Some(crate::core::events::Event::ConsortiumEntryDecided {
+                passed, entry: e, ..
+            }) => {
+                assert!(decided && passed && e == entry)
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
