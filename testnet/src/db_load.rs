@@ -7,19 +7,19 @@
 //! applies also applies in the replicas), signed round robin by the parties this testnet holds
 //! keys for that may write the table. Reported: writes applied and final per second of the
 //! offered window, finality latency p50 and p95 (the accepting node's own final time minus the
-//! client's submit time) against (k + 1)·T, and how many actions a member's replica applied
-//! meanwhile (from its `/verify` counters), which must cover every applied write.
+//! client's submit time) against (k + 1)·T, and how many rows a member's replica gained
+//! meanwhile, which must cover every applied write.
 
 use crate::breakdown::percentile;
 use crate::db::{detail_of, member_nodes, parse_consortium, party_key, schema_of};
 use crate::db_store::{LocalConsortium, random_bytes};
 use crate::manifest::{Manifest, NodeEntry};
-use crate::{TestnetError, account_state, api_token, fetch_parents, http, now_ms, pacing};
+use crate::{TestnetError, account_state, fetch_parents, http, now_ms, pacing};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use vein_node::api_types::{self, ConsortiumVerify};
+use vein_node::api_types;
 use vein_node::core::consortium::keys::DataKey;
 use vein_node::core::consortium::{Action, ColumnType, ConsortiumTx, RowOp, TableSchema, Value};
 use vein_node::core::crypto::Keypair;
@@ -75,10 +75,11 @@ pub struct DbLoadReport {
     pub final_latency_ms_p95: Option<u64>,
     /// (k + 1)·T of the genesis.
     pub finality_target_ms: u64,
-    /// Actions member node `replica_node` applied to its replica during the run (its
-    /// `/verify` counter after minus before; `None` without a running member).
+    /// Rows member node `replica_node` holds in the table after the run minus before (each
+    /// write upserts a fresh key, so this counts the writes its replica applied, final or not
+    /// yet; `None` without a running member).
     pub replica_node: Option<usize>,
-    pub replica_applied: Option<u64>,
+    pub replica_rows_added: Option<u64>,
     pub signers: Vec<String>,
     pub batch: usize,
     pub concurrency: usize,
@@ -109,17 +110,6 @@ fn load_row(schema: &TableSchema, run: u64, sequence: u64) -> Vec<Value> {
             }
         })
         .collect()
-}
-
-/// The replica-applied counter of member `node`.
-fn replica_applied(manifest: &Manifest, node: usize, id: &Hash) -> Option<u64> {
-    let api = manifest.nodes.get(node)?.api;
-    let token = api_token::of_manifest(manifest).ok()?;
-    let path = format!("/consortium/{id}/verify");
-    let (status, text) =
-        http::request_authorized(api, "GET", &path, None, http::TIMEOUT, token.as_deref()).ok()?;
-    let answer: ConsortiumVerify = serde_json::from_str(&text).ok().filter(|_| status == 200)?;
-    Some(answer.actions_applied)
 }
 
 /// What every request of the run shares.
@@ -200,7 +190,11 @@ pub fn load(manifest: &Manifest, args: &DbLoadArgs) -> Result<DbLoadReport, Test
     let nodes: Vec<NodeEntry> = crate::running(manifest).cloned().collect();
     let first = nodes.first().ok_or_else(|| TestnetError::Invalid("no running node".into()))?;
     let detail = detail_of(first.api, &id)?;
-    let table = args.table.clone().unwrap_or_else(|| detail.summary.tables[0].clone());
+    let table = match (&args.table, detail.summary.tables.first()) {
+        (Some(table), _) => table.clone(),
+        (None, Some(first)) => first.clone(),
+        (None, None) => return Err(TestnetError::Invalid(format!("consortium {id} has no table"))),
+    };
     let schema = schema_of(&detail, &table)?;
     let local = LocalConsortium::load(&manifest.dir, &id)?;
     let key = local.key(&manifest.dir, detail.summary.key_epoch)?;
@@ -244,7 +238,8 @@ pub fn load(manifest: &Manifest, args: &DbLoadArgs) -> Result<DbLoadReport, Test
         batch,
     };
     let replica_node = member_nodes(manifest, &detail).first().copied();
-    let replica_before = replica_node.and_then(|node| replica_applied(manifest, node, &id));
+    let replica_rows = |node| crate::db_read::count_rows(manifest, node, &id, &table).ok();
+    let replica_before = replica_node.and_then(replica_rows);
 
     let schedule = pacing::Schedule::new(args.rate, Duration::from_secs(args.duration), batch);
     let started = Instant::now();
@@ -327,7 +322,7 @@ pub fn load(manifest: &Manifest, args: &DbLoadArgs) -> Result<DbLoadReport, Test
     latencies.sort_unstable();
     let window = schedule.offered_window(latest).as_secs_f64().max(f64::EPSILON);
     let params: Params = GenesisFile::load(&manifest.genesis)?.to_genesis()?.params;
-    let replica_after = replica_node.and_then(|node| replica_applied(manifest, node, &id));
+    let replica_after = replica_node.and_then(replica_rows);
     let report = DbLoadReport {
         consortium: id.to_string(),
         table: plan.schema.name.clone(),
@@ -345,7 +340,7 @@ pub fn load(manifest: &Manifest, args: &DbLoadArgs) -> Result<DbLoadReport, Test
         final_latency_ms_p95: percentile(&latencies, 0.95),
         finality_target_ms: (params.finality_depth + 1) * params.target_interval_ms,
         replica_node,
-        replica_applied: replica_before
+        replica_rows_added: replica_before
             .zip(replica_after)
             .map(|(before, after)| after.saturating_sub(before)),
         signers: labels,

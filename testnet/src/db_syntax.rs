@@ -278,7 +278,9 @@ pub fn parse_ops(text: &str) -> Result<(String, Vec<RowOp>), SyntaxError> {
                 "upsert" => ops.push(RowOp::Upsert { row: parser.row()? }),
                 "delete" => ops.push(RowOp::Delete { key: parser.value()? }),
                 _ => {
-                    return Err(parser.error(format!("{verb:?}: expected insert, upsert or delete")));
+                    return Err(
+                        parser.error(format!("{verb:?}: expected insert, upsert or delete"))
+                    );
                 }
             }
             if !parser.eat(',') {

@@ -16,6 +16,7 @@ pub mod breakdown;
 pub mod corrupt;
 pub mod db;
 pub mod db_load;
+pub mod db_read;
 pub mod db_store;
 pub mod db_syntax;
 pub mod faults;

@@ -100,6 +100,10 @@ fn a_consortium_takes_writes_answers_as_of_a_height_and_a_deny_stops_a_writer() 
     let proved = run(db("query", &["--table", "patients", "--key", "1", "--at", &at]));
     assert!(proved.starts_with("(1, 'Ada', null)"), "{proved}");
     assert!(proved.contains("proof checked against root") && proved.contains("[0, 1, 2]"));
+    // SQL the replica cannot run is the caller's mistake (exit 2), named by SQLite.
+    let (code, stderr) = fails(db("query", &["SELEC id FROM patients"]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("syntax error"), "{stderr}");
     let gone = run(db("query", &["--table", "patients", "--key", "1"]));
     assert!(gone.starts_with("(no row)"), "{gone}");
 
@@ -164,6 +168,6 @@ fn a_consortium_takes_writes_answers_as_of_a_height_and_a_deny_stops_a_writer() 
     assert_eq!(report["signers"], serde_json::json!(["0", "1"]), "{report}");
     assert_eq!(report["offered"], 12, "{report}");
     assert_eq!(report["applied_final"], 12, "{report}");
-    assert_eq!(report["replica_applied"], 12, "{report}");
+    assert_eq!(report["replica_rows_added"], 12, "{report}");
     assert!(report["final_latency_ms_p95"].as_u64().is_some(), "{report}");
 }
