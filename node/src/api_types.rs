@@ -818,6 +818,20 @@ mod tests {
         let accounts = samples::accounts();
         assert_keys(&accounts, &["count", "accounts"]);
         assert_keys(&accounts.accounts[0], &["account", "balance", "next_nonce"]);
+        let detail = samples::consortium_detail();
+        let detail_keys = [
+            "summary",
+            "parties",
+            "members",
+            "tables",
+            "writers",
+            "proposals",
+            "replica_height",
+            "replica_root",
+        ];
+        assert_keys(&detail, &detail_keys);
+        assert_keys(&detail.members[0], &["account", "key"]);
+        assert_keys(&detail.proposals[0], &["id", "proposer", "approvals", "change"]);
         let unit_keys = [
             "id",
             "kind",
