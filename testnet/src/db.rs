@@ -550,6 +550,10 @@ fn change_permission(
             .take(needed)
             .collect(),
     };
+    if approvers.iter().any(|(label, _)| *label == proposer.0) {
+        // The proposal counts as the proposer's approval; a second one is refused on chain.
+        return Err(crate::bad_argument("approvers", format!("names the proposer {}", proposer.0)));
+    }
     if approvers.len() < needed {
         return Err(DbCliError::NotEnoughApprovers {
             quorum: detail.summary.quorum,
@@ -576,12 +580,18 @@ fn change_permission(
             })?;
         applied_at = height;
     }
-    let after = detail_of(api, &id)?;
-    check_changes_something(&after, &change).map_or(Ok(()), |()| {
-        Err(TestnetError::Invalid(format!(
-            "every approval is final, yet the change did not apply: {described}"
-        )))
-    })?;
+    // The last approval is final on the approver's node; the proposer's node may need a
+    // moment to connect that checkpoint.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while check_changes_something(&detail_of(api, &id)?, &change).is_ok() {
+        if Instant::now() >= deadline {
+            return Err(TestnetError::Invalid(format!(
+                "every approval is final, yet node {} does not show the change: {described}",
+                common.via()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
     Ok(format!("{described}: applied at height {applied_at} (proposal {proposal})"))
 }
 
