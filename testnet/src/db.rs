@@ -122,6 +122,7 @@ pub enum DbCommand {
     },
     /// Let an account write a table (proposal plus approvals up to the quorum).
     Grant {
+        /// The consortium id (64 hex, as `create` printed it).
         #[arg(long)]
         consortium: String,
         /// A node index, `faucet` or a 64-hex account.
@@ -137,6 +138,7 @@ pub enum DbCommand {
     },
     /// Take an account's write permission on a table (or on every table without --table).
     Deny {
+        /// The consortium id (64 hex, as `create` printed it).
         #[arg(long)]
         consortium: String,
         #[arg(long)]
@@ -151,8 +153,10 @@ pub enum DbCommand {
     /// Write: row operations on one table, sealed to the consortium, e.g.
     /// "insert patients (1, 'Ada', null); delete patients 7". Prints the transaction id.
     Exec {
+        /// The consortium id (64 hex, as `create` printed it).
         #[arg(long)]
         consortium: String,
+        /// insert T (v, ...)[, (...)]; upsert T (v, ...); delete T KEY[, KEY] (one table).
         ops: String,
         /// Send even what the ledger will refuse (no permission, unknown table).
         #[arg(long)]
@@ -163,8 +167,10 @@ pub enum DbCommand {
     /// A SELECT as of height --at (default: the replica's latest), on a member node; or one
     /// row by --table and --key with its Merkle proof, checked here.
     Query {
+        /// The consortium id (64 hex, as `create` printed it).
         #[arg(long)]
         consortium: String,
+        /// One read-only SELECT over the consortium's tables.
         sql: Option<String>,
         #[arg(long)]
         at: Option<u64>,
@@ -183,11 +189,13 @@ pub enum DbCommand {
     /// Check every member's replica: a rebuild from its action log equals it, and all members
     /// hold the same root at the lowest final height among them.
     Verify {
+        /// The consortium id (64 hex, as `create` printed it).
         #[arg(long)]
         consortium: String,
     },
     /// The consortium transactions submitted from this directory, by height, with outcomes.
     History {
+        /// The consortium id (64 hex, as `create` printed it).
         #[arg(long)]
         consortium: String,
         #[arg(long, default_value_t = 0)]

@@ -30,6 +30,7 @@ use vein_node::genesis_file::GenesisFile;
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct DbLoadArgs {
+    /// The consortium id (64 hex).
     #[arg(long)]
     pub consortium: String,
     /// The table written (default: the consortium's first).
