@@ -24,6 +24,7 @@
 //! | `GET /shard/{file_id}/{index}` | `{"shard": hex}` of a shard this node holds |
 //! | `POST /control/{partition,heal,delay,loss,link}` | fault injection (see `service`) |
 //! | `GET /consortia` | every consortium's sizes, key epoch, action count and log hash |
+//! | `GET /consortium/{id}` | one consortium's parties, member keys, schemas, writers, proposals |
 //! | `POST /consortium/{id}/query`, `/row`; `GET .../verify` | a member's replica (token) |
 //! | `GET /fl/tasks`, `GET /fl/task/{id}` | federated-learning tasks: terms, escrow, rounds, payments |
 //! | `POST /rpc` | the Ethereum JSON-RPC (`eth_rpc`, docs/evm.md) |
@@ -135,6 +136,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/contract/{file_id}", get(storage::contract))
         .route("/shard/{file_id}/{index}", get(storage::get_shard).post(storage::put_shard))
         .route("/consortia", get(consortium::list))
+        .route("/consortium/{id}", get(consortium::detail))
         .route("/consortium/{id}/query", post(consortium::query))
         .route("/consortium/{id}/row", post(consortium::row))
         .route("/consortium/{id}/verify", get(consortium::verify))

@@ -463,6 +463,46 @@ pub(crate) mod samples {
         Accounts { count: 1, accounts: vec![row] }
     }
 
+    pub fn consortia() -> ConsortiumList {
+        ConsortiumList {
+            consortia: vec![ConsortiumSummary {
+                id: "88".into(),
+                name: "clinic".into(),
+                parties: 3,
+                members: 3,
+                quorum: 2,
+                tables: vec!["patients".into()],
+                key_epoch: 0,
+                open_proposals: 1,
+                actions: 4,
+                action_log_head: "99".into(),
+                replica: true,
+            }],
+        }
+    }
+
+    pub fn consortium_detail() -> ConsortiumDetail {
+        use crate::core::consortium::{Column, ColumnType, TableSchema};
+        let column =
+            Column { name: "id".into(), column_type: ColumnType::Integer, nullable: false };
+        let table = TableSchema { name: "patients".into(), columns: vec![column], primary_key: 0 };
+        ConsortiumDetail {
+            summary: consortia().consortia.remove(0),
+            parties: vec!["aa".into()],
+            members: vec![ConsortiumMemberView { account: "aa".into(), key: "bb".into() }],
+            tables: vec![table],
+            writers: [("patients".to_string(), vec!["aa".to_string()])].into(),
+            proposals: vec![ConsortiumProposalView {
+                id: "cc".into(),
+                proposer: "aa".into(),
+                approvals: vec!["aa".into()],
+                change: "deny aa on every table".into(),
+            }],
+            replica_height: Some(9),
+            replica_root: Some("dd".into()),
+        }
+    }
+
     pub fn unit() -> Unit {
         Unit {
             id: "77".into(),
@@ -608,6 +648,43 @@ pub struct ConsortiumVerify {
     pub last_error: Option<String>,
 }
 
+/// `GET /consortium/{id}`: what the chain holds in clear about one consortium (public: its
+/// parties, member nodes and their X25519 keys, table schemas, writers and open proposals are
+/// on chain for every node), plus this node's replica height and root if it is a member. No
+/// rows: those are ciphertext on chain and plaintext only in a member's replica.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsortiumDetail {
+    pub summary: ConsortiumSummary,
+    /// Party accounts (hex).
+    pub parties: Vec<String>,
+    pub members: Vec<ConsortiumMemberView>,
+    pub tables: Vec<crate::core::consortium::TableSchema>,
+    /// Accounts (hex) that may write each table; a table nobody may write is absent.
+    pub writers: BTreeMap<String, Vec<String>>,
+    pub proposals: Vec<ConsortiumProposalView>,
+    /// The height of this node's replica (its last applied action); `null` on a non-member.
+    pub replica_height: Option<u64>,
+    /// This node's replica root at `replica_height`; `null` on a non-member.
+    pub replica_root: Option<String>,
+}
+
+/// A member node of a consortium: its account and the X25519 public key its data key is
+/// wrapped for (hex).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsortiumMemberView {
+    pub account: String,
+    pub key: String,
+}
+
+/// An open proposal: its id, proposer, the approvals so far and the change in words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsortiumProposalView {
+    pub id: String,
+    pub proposer: String,
+    pub approvals: Vec<String>,
+    pub change: String,
+}
+
 /// Who may mint a business token: its issuer, or a consortium's quorum (by consortium id).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -741,6 +818,20 @@ mod tests {
         let accounts = samples::accounts();
         assert_keys(&accounts, &["count", "accounts"]);
         assert_keys(&accounts.accounts[0], &["account", "balance", "next_nonce"]);
+        let detail = samples::consortium_detail();
+        let detail_keys = [
+            "summary",
+            "parties",
+            "members",
+            "tables",
+            "writers",
+            "proposals",
+            "replica_height",
+            "replica_root",
+        ];
+        assert_keys(&detail, &detail_keys);
+        assert_keys(&detail.members[0], &["account", "key"]);
+        assert_keys(&detail.proposals[0], &["id", "proposer", "approvals", "change"]);
         let unit_keys = [
             "id",
             "kind",

@@ -14,6 +14,11 @@
 pub mod api_token;
 pub mod breakdown;
 pub mod corrupt;
+pub mod db;
+pub mod db_load;
+pub mod db_read;
+pub mod db_store;
+pub mod db_syntax;
 pub mod faults;
 pub mod http;
 pub mod load;
@@ -116,13 +121,31 @@ pub enum TestnetError {
     Corrupt(#[from] corrupt::CorruptError),
     #[error(transparent)]
     Token(#[from] token::TokenCliError),
+    #[error(transparent)]
+    Db(#[from] db::DbCliError),
+    #[error(transparent)]
+    LocalConsortium(#[from] db_store::LocalError),
 }
 
 impl TestnetError {
     /// The command line was wrong (exit code 2, as for an argument clap refuses), as opposed
     /// to the testnet failing to do what was asked (exit code 1).
     pub fn is_usage(&self) -> bool {
-        matches!(self, TestnetError::BadArgument { .. } | TestnetError::BadPartition { .. })
+        match self {
+            TestnetError::Db(error) => error.is_usage(),
+            other => {
+                matches!(
+                    other,
+                    TestnetError::BadArgument { .. } | TestnetError::BadPartition { .. }
+                )
+            }
+        }
+    }
+
+    /// The ledger's rules, the chain or a replica said no (exit code 3): a write without
+    /// permission, a transaction final but ignored, a failed verification.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, TestnetError::Db(error) if error.is_refusal())
     }
 }
 

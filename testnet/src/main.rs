@@ -1,6 +1,8 @@
 //! `vein-testnet`: the command line over the `vein_testnet` library. Each subcommand reads the
 //! manifest in `--dir`, acts, and exits; errors print one clear line and exit 2 for a wrong
-//! command line (as clap does for what it refuses itself), 1 for anything else.
+//! command line (as clap does for what it refuses itself), 3 when the ledger's rules, the chain
+//! or a replica refused (`db`: no permission, final but ignored, a failed verification), 1 for
+//! anything else.
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -33,6 +35,8 @@ use vein_testnet::{LinkFaultKind, LoadOptions, Sender, TestnetError, TxRequest, 
         vein-testnet get ID --out PATH                  read it back from any k shards\n  \
         vein-testnet token issue --name Acme --symbol ACME --supply 1000   (prints the id)\n  \
         vein-testnet token transfer --token ID --to 1 --amount 5   (`token --help`: more)\n  \
+        vein-testnet db create --name clinic --parties 0,1,2 --members 0,1,2 --quorum 2 \\\n    \
+          --table 'patients(id integer key, name text)'   (prints its id; `db --help`: more)\n  \
         vein-testnet down                               stop all (keeps logs; --purge deletes)"
 )]
 struct Cli {
@@ -238,12 +242,40 @@ enum Command {
         #[command(subcommand)]
         command: vein_testnet::token::TokenCommand,
     },
+    /// Consortium databases: create, grant, deny, exec, query --at, verify, history, load
+    /// (docs/consortium.md).
+    #[command(after_help = DB_HELP)]
+    Db {
+        #[command(subcommand)]
+        command: vein_testnet::db::DbCommand,
+    },
     /// Stop every node; keeps logs and data (and the manifest, without pids) unless --purge.
     Down {
         #[arg(long)]
         purge: bool,
     },
 }
+
+const DB_HELP: &str = "Examples:
+  ID=$(vein-testnet db create --name clinic --parties 0,1,2 --members 0,1,2 --quorum 2 \\
+        --table 'patients(id integer key, name text, note text?)' --table 'visits(id int, day text)')
+  vein-testnet db exec --consortium $ID --from 1 \"insert patients (1, 'Ada', null), (2, 'Bob', 'x')\"
+  vein-testnet db exec --consortium $ID \"upsert patients (2, 'Bob', null); delete patients 1\"
+  vein-testnet db deny --consortium $ID --account 2            (every table; --table for one)
+  vein-testnet db grant --consortium $ID --account 3 --table visits --from 0 --approvers 2
+  vein-testnet db query --consortium $ID 'SELECT id, name FROM patients ORDER BY id' --at 12
+  vein-testnet db query --consortium $ID --table patients --key 2 --at 12   (row + proof)
+  vein-testnet db verify --consortium $ID
+  vein-testnet db history --consortium $ID
+  vein-testnet db list [--consortium $ID]
+  vein-testnet db load --consortium $ID --rate 100 --duration 30
+Parties and --from are node indexes or `faucet`; transactions are signed here and each waits
+until final. Tables: NAME(COLUMN TYPE[?] [key], ...), types integer, text, blob, bool; `?` is
+nullable; the key defaults to the first column. Operations (one table per exec, atomic):
+insert T (v, ...)[, (...)]; upsert T (v, ...); delete T KEY[, KEY]. Values: 12, 'it''s',
+x'00ff', true, false, null. The data key stays in DIR/consortia/ID.json (mode 0600).
+Exit codes: 0 done; 1 the testnet failed (unreachable, timeout); 2 bad command line or syntax;
+3 refused by the rules, the chain or a replica (no permission, final but ignored, verify).";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -252,7 +284,13 @@ fn main() -> ExitCode {
         Err(error) => {
             eprintln!("error: {error}");
             // 2 for a wrong command line, as clap exits for the arguments it refuses itself.
-            if error.is_usage() { ExitCode::from(2) } else { ExitCode::FAILURE }
+            if error.is_usage() {
+                ExitCode::from(2)
+            } else if error.is_refusal() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -463,6 +501,9 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
         }
         Command::Token { command } => {
             println!("{}", vein_testnet::token::run(&Manifest::load(&dir)?, &command)?);
+        }
+        Command::Db { command } => {
+            println!("{}", vein_testnet::db::run(&Manifest::load(&dir)?, &command)?);
         }
         Command::Down { purge } => {
             let mut manifest = Manifest::load(&dir)?;

@@ -1,8 +1,9 @@
 //! The explorer page in a real browser: a one-node testnet takes transfers, then headless
 //! Chromium loads `GET /` and dumps the DOM after the page's scripts ran. The dump must show
-//! the recent checkpoints, the DAG near the tips, the transfers with their final status and the
-//! accounts with their balances, which only the page's JavaScript can have rendered (the HTML
-//! served is an empty skeleton).
+//! the recent checkpoints, the DAG near the tips, the transfers with their final status, the
+//! accounts with their balances and a consortium with its parties and action count but none of
+//! its rows, which only the page's JavaScript can have rendered (the HTML served is an empty
+//! skeleton).
 //!
 //! Chromium is `/usr/bin/chromium` (Debian's package; `.ci/run` installs it) or `$CHROMIUM`.
 //! Without it the test fails when `CI` or `VEIN_REQUIRE_CHROMIUM` is set and otherwise skips
@@ -125,6 +126,24 @@ fn the_explorer_renders_checkpoints_dag_transfers_and_accounts_in_chromium() {
     let recipient_balance = balance(&recipient);
     assert_eq!(recipient_balance, 1000);
     let faucet_balance = balance(&manifest.faucet_account);
+    // A consortium with one written row: the page lists it, and never the row.
+    let consortium = net.cli(&[
+        "db",
+        "create",
+        "--name",
+        "clinic",
+        "--parties",
+        "0",
+        "--members",
+        "0",
+        "--quorum",
+        "1",
+        "--table",
+        "patients(id integer key, note text)",
+    ]);
+    let canary = "CANARY-e1c3";
+    let write = format!("insert patients (1, '{canary}')");
+    net.cli(&["db", "exec", "--consortium", &consortium, &write]);
 
     let dom = dump_dom(&chromium, &format!("http://{api}/"));
     // The status line is written last by a successful refresh (or says why it failed).
@@ -182,4 +201,15 @@ fn the_explorer_renders_checkpoints_dag_transfers_and_accounts_in_chromium() {
         faucet_row.contains(&format!("<span class=\"balance\">{faucet_balance}</span>")),
         "{faucet_row}"
     );
+
+    // Consortia: parties, member, table and action count; sizes and hashes only.
+    let consortia = table(&dom, "consortia");
+    let consortium_row = row(consortia, &consortium)
+        .unwrap_or_else(|| panic!("consortium {consortium} not listed:\n{consortia}"));
+    for cell in ["<td>clinic</td>", "<td>patients (2 columns)</td>", "<td>1 of 1</td>"] {
+        assert!(consortium_row.contains(cell), "no {cell} in {consortium_row}");
+    }
+    assert!(consortium_row.contains("<span class=\"actions\">1</span>"), "{consortium_row}");
+    assert!(consortium_row.contains(&manifest.nodes[0].account[..16]), "{consortium_row}");
+    assert!(!dom.contains(canary), "the public page shows a consortium row:\n{dom}");
 }

@@ -1,5 +1,7 @@
 //! Consortium routes (docs/consortium.md). `GET /consortia` is public and shows only what the
-//! chain shows everyone: sizes, epochs, action counts and hashes. Reading rows needs the API
+//! chain shows everyone: sizes, epochs, action counts and hashes; `GET /consortium/{id}` adds
+//! what the chain holds in clear about one consortium (parties, member keys, schemas, writers,
+//! open proposals) and, on a member, its replica's height and root. Reading rows needs the API
 //! token, because a member node's replica holds the consortium's plaintext:
 //! `POST /consortium/{id}/query` (a read-only SELECT as of a height), `POST /consortium/{id}/row`
 //! (one row by key as of a height, with its Merkle proof), `GET /consortium/{id}/verify` (the
@@ -7,10 +9,13 @@
 
 use super::{ApiError, ApiResult, ApiState, inspect, parse_body, parse_hash};
 use crate::api_types::{
-    ConsortiumList, ConsortiumQuery, ConsortiumQueryAnswer, ConsortiumRowAnswer,
-    ConsortiumRowRequest, ConsortiumSummary, ConsortiumVerify,
+    ConsortiumDetail, ConsortiumList, ConsortiumMemberView, ConsortiumProposalView,
+    ConsortiumQuery, ConsortiumQueryAnswer, ConsortiumRowAnswer, ConsortiumRowRequest,
+    ConsortiumSummary, ConsortiumVerify,
 };
 use crate::consortium_db::{Replica, ReplicaError, ReplicaFeed};
+use crate::core::consortium::{Consortia, Consortium, PermissionChange};
+use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 use axum::Json;
 use axum::body::Bytes;
@@ -19,6 +24,8 @@ use axum::http::{HeaderMap, StatusCode};
 
 fn replica_error(error: ReplicaError) -> ApiError {
     let status = match error {
+        // A query that does not prepare is the caller's SQL (a typo, an unknown column).
+        ReplicaError::Sql { operation: "preparing a query", .. } => StatusCode::BAD_REQUEST,
         ReplicaError::Sql { .. } | ReplicaError::Corrupt { .. } => {
             StatusCode::INTERNAL_SERVER_ERROR
         }
@@ -40,30 +47,29 @@ fn with_replica<T>(
     read(&feed, replica)
 }
 
+/// What every node can tell about `consortium`: sizes, epochs, counts and hashes.
+fn summary(consortia: &Consortia, consortium: &Consortium) -> ConsortiumSummary {
+    let log = consortia.log(&consortium.id);
+    ConsortiumSummary {
+        id: consortium.id.to_string(),
+        name: consortium.name.clone(),
+        parties: consortium.parties.len(),
+        members: consortium.members.len(),
+        quorum: consortium.quorum,
+        tables: consortium.tables.keys().cloned().collect(),
+        key_epoch: consortium.key_epoch,
+        open_proposals: consortium.proposals.len(),
+        actions: log.count,
+        action_log_head: log.head.to_string(),
+        replica: false,
+    }
+}
+
 /// `GET /consortia`
 pub(super) async fn list(State(state): State<ApiState>) -> ApiResult<ConsortiumList> {
     let mut consortia = inspect(&state, |node| {
-        let ledger = node.chain().ledger();
-        ledger
-            .consortia()
-            .iter()
-            .map(|consortium| {
-                let log = ledger.consortia().log(&consortium.id);
-                ConsortiumSummary {
-                    id: consortium.id.to_string(),
-                    name: consortium.name.clone(),
-                    parties: consortium.parties.len(),
-                    members: consortium.members.len(),
-                    quorum: consortium.quorum,
-                    tables: consortium.tables.keys().cloned().collect(),
-                    key_epoch: consortium.key_epoch,
-                    open_proposals: consortium.proposals.len(),
-                    actions: log.count,
-                    action_log_head: log.head.to_string(),
-                    replica: false,
-                }
-            })
-            .collect::<Vec<_>>()
+        let consortia = node.chain().ledger().consortia();
+        consortia.iter().map(|consortium| summary(consortia, consortium)).collect::<Vec<_>>()
     })
     .await?;
     if let Ok(feed) = state.consortia.lock() {
@@ -72,6 +78,84 @@ pub(super) async fn list(State(state): State<ApiState>) -> ApiResult<ConsortiumL
         }
     }
     Ok(Json(ConsortiumList { consortia }))
+}
+
+/// A permission change in words, for people reading the detail or the explorer.
+fn describe(change: &PermissionChange) -> String {
+    match change {
+        PermissionChange::Grant { account, table } => format!("grant {account} on {table}"),
+        PermissionChange::Deny { account, table: Some(table) } => {
+            format!("deny {account} on {table}")
+        }
+        PermissionChange::Deny { account, table: None } => {
+            format!("deny {account} on every table")
+        }
+        PermissionChange::AddMember { node, rekey, .. } => {
+            format!("add member {node} (key epoch {})", rekey.epoch)
+        }
+        PermissionChange::RemoveMember { node, rekey } => {
+            format!("remove member {node} (key epoch {})", rekey.epoch)
+        }
+        PermissionChange::MintToken { token, to, amount } => {
+            format!("mint {amount} of token {token} to {to}")
+        }
+    }
+}
+
+fn hex_accounts<'a>(accounts: impl Iterator<Item = &'a AccountId>) -> Vec<String> {
+    accounts.map(AccountId::to_hex).collect()
+}
+
+/// `GET /consortium/{id}`: public, like `/consortia`; see [`ConsortiumDetail`].
+pub(super) async fn detail(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<ConsortiumDetail> {
+    let id = parse_hash(&id)?;
+    let detail = inspect(&state, move |node| {
+        let consortia = node.chain().ledger().consortia();
+        let consortium = consortia.get(&id)?;
+        Some(ConsortiumDetail {
+            summary: summary(consortia, consortium),
+            parties: hex_accounts(consortium.parties.iter()),
+            members: consortium
+                .members
+                .iter()
+                .map(|(account, key)| ConsortiumMemberView {
+                    account: account.to_hex(),
+                    key: hex::encode(key),
+                })
+                .collect(),
+            tables: consortium.tables.values().cloned().collect(),
+            writers: consortium
+                .writers
+                .iter()
+                .map(|(table, writers)| (table.clone(), hex_accounts(writers.iter())))
+                .collect(),
+            proposals: consortium
+                .proposals
+                .iter()
+                .map(|(id, proposal)| ConsortiumProposalView {
+                    id: id.to_string(),
+                    proposer: proposal.proposer.to_hex(),
+                    approvals: hex_accounts(proposal.approvals.iter()),
+                    change: describe(&proposal.change),
+                })
+                .collect(),
+            replica_height: None,
+            replica_root: None,
+        })
+    })
+    .await?;
+    let mut detail = detail.ok_or_else(|| ApiError::not_found("no such consortium"))?;
+    if let Ok(feed) = state.consortia.lock()
+        && let Some(replica) = feed.replica(&id)
+    {
+        detail.summary.replica = true;
+        detail.replica_height = Some(replica.height());
+        detail.replica_root = Some(replica.root().to_string());
+    }
+    Ok(Json(detail))
 }
 
 /// `POST /consortium/{id}/query` (token)

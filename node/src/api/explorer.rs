@@ -10,7 +10,10 @@ pub(super) async fn explorer() -> Html<&'static str> {
 
 /// A single self-contained page: it polls the JSON routes every two seconds and renders the
 /// node's status, recent checkpoints, the DAG near its tips, recent transactions with their
-/// status, and the ledger's accounts. Every value from the node is escaped before rendering.
+/// status, the ledger's accounts, and the consortia with their parties, member nodes, tables,
+/// action counts, key epochs and (on a member) this node's replica height and root: sizes and
+/// hashes only, never rows, since the page is public. Every value from the node is escaped
+/// before rendering.
 const EXPLORER_HTML: &str = r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>vein node</title>
 <style>body{font:14px monospace;margin:2em}table{border-collapse:collapse}
@@ -23,6 +26,7 @@ td,th{border:1px solid #ccc;padding:2px 8px}h2{margin-top:1.5em}
 <h2>Recent transactions</h2><table id="txs"></table>
 <h2>DAG near the tips</h2><p id="dag-summary"></p><table id="dag"></table>
 <h2>Accounts</h2><p id="accounts-summary"></p><table id="accounts"></table>
+<h2>Consortia</h2><p id="consortia-summary"></p><table id="consortia"></table>
 <script>
 async function j(p){const r=await fetch(p);return r.json()}
 function esc(s){return String(s).replace(/[&<>"]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]))}
@@ -57,6 +61,21 @@ async function refresh(){
   fill('accounts',head(['account','balance','next nonce'])+a.accounts.map(x=>
    row(['<span class="account">'+esc(x.account)+'</span>','<span class="balance">'+esc(x.balance)+
    '</span>',x.next_nonce],'',x.account)).join(''));
+  const k=await j('/consortia');
+  fill('consortia-summary',esc(k.consortia.length)+' consortia (sizes and hashes only: rows stay '+
+   'in member nodes\' replicas)');
+  let consortia='';
+  for(const x of k.consortia.slice(0,20)){
+   const y=await j('/consortium/'+x.id);
+   consortia+=row([short(x.id),esc(x.name),y.parties.map(short).join(' '),
+    y.members.map(m=>short(m.account)).join(' '),
+    y.tables.map(t=>esc(t.name)+' ('+esc(t.columns.length)+' columns)').join(', '),
+    esc(x.quorum)+' of '+esc(x.parties),'<span class="actions">'+esc(x.actions)+'</span>',
+    esc(x.key_epoch),short(x.action_log_head),esc(x.open_proposals),
+    y.replica_height==null?'not a member':esc(y.replica_height),short(y.replica_root)],'',x.id);
+  }
+  fill('consortia',head(['id','name','parties','members','tables','quorum','actions','key epoch',
+   'action log head','open proposals','replica height here','replica root here'])+consortia);
   document.getElementById('updated').textContent='height '+s.height+', final '+s.final_height+
    ' (updated '+new Date().toISOString()+')';
  }catch(e){document.getElementById('updated').textContent='node unreachable: '+e}
@@ -133,5 +152,14 @@ mod tests {
         let code = section("/accounts");
         assert_reads_exist(&reads(code, "a"), &keys(&accounts), "/accounts");
         assert_reads_exist(&reads(code, "x"), &keys(&accounts.accounts[0]), "an account");
+
+        let list = samples::consortia();
+        assert_reads_exist(&reads(section("/consortia"), "k"), &keys(&list), "/consortia");
+        let detail = samples::consortium_detail();
+        let code = section("/consortium/");
+        assert_reads_exist(&reads(code, "x"), &keys(&list.consortia[0]), "a consortium");
+        assert_reads_exist(&reads(code, "y"), &keys(&detail), "/consortium/{id}");
+        assert_reads_exist(&reads(code, "m"), &keys(&detail.members[0]), "a member node");
+        assert_reads_exist(&reads(code, "t"), &keys(&detail.tables[0]), "a table");
     }
 }
