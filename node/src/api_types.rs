@@ -498,6 +498,15 @@ pub(crate) mod samples {
                 approvals: vec!["aa".into()],
                 change: "deny aa on every table".into(),
             }],
+            approval_tables: vec!["patients".into()],
+            pending_entries: vec![ConsortiumEntryView {
+                id: "ee".into(),
+                table: "patients".into(),
+                writer: "aa".into(),
+                log_hash: "ff".into(),
+                approvals: vec![],
+                denials: vec!["aa".into()],
+            }],
             replica_height: Some(9),
             replica_root: Some("dd".into()),
         }
@@ -662,6 +671,10 @@ pub struct ConsortiumDetail {
     /// Accounts (hex) that may write each table; a table nobody may write is absent.
     pub writers: BTreeMap<String, Vec<String>>,
     pub proposals: Vec<ConsortiumProposalView>,
+    /// Tables whose every entry waits for the parties' approval.
+    pub approval_tables: Vec<String>,
+    /// Entries waiting for the parties' decision (hashes only: the action is ciphertext).
+    pub pending_entries: Vec<ConsortiumEntryView>,
     /// The height of this node's replica (its last applied action); `null` on a non-member.
     pub replica_height: Option<u64>,
     /// This node's replica root at `replica_height`; `null` on a non-member.
@@ -683,6 +696,17 @@ pub struct ConsortiumProposalView {
     pub proposer: String,
     pub approvals: Vec<String>,
     pub change: String,
+}
+
+/// A pending entry: its id (`entry_id`), table, writer, action hash and the votes so far.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsortiumEntryView {
+    pub id: String,
+    pub table: String,
+    pub writer: String,
+    pub log_hash: String,
+    pub approvals: Vec<String>,
+    pub denials: Vec<String>,
 }
 
 /// Who may mint a business token: its issuer, or a consortium's quorum (by consortium id).
@@ -826,10 +850,14 @@ mod tests {
             "tables",
             "writers",
             "proposals",
+            "approval_tables",
+            "pending_entries",
             "replica_height",
             "replica_root",
         ];
         assert_keys(&detail, &detail_keys);
+        let entry_keys = ["id", "table", "writer", "log_hash", "approvals", "denials"];
+        assert_keys(&detail.pending_entries[0], &entry_keys);
         assert_keys(&detail.members[0], &["account", "key"]);
         assert_keys(&detail.proposals[0], &["id", "proposer", "approvals", "change"]);
         let unit_keys = [

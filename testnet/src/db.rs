@@ -33,7 +33,7 @@ use vein_node::api_types::{self, ConsortiumDetail};
 use vein_node::core::consortium::keys::{self, DataKey, MemberSecret};
 use vein_node::core::consortium::{
     Action, Consortium, ConsortiumTx, CreateConsortium, PermissionChange, RowOp, TableSchema,
-    Value, consortium_id, proposal_id,
+    Value, consortium_id, entry_id, proposal_id,
 };
 use vein_node::core::crypto::{AccountId, Keypair};
 use vein_node::core::hash::Hash;
@@ -57,6 +57,13 @@ pub enum DbCliError {
     NoWritePermission { account: String, table: String, consortium: String },
     #[error("the change would change nothing: {reason}")]
     NothingToChange { reason: String },
+    #[error(
+        "consortium {consortium} has no pending entry {entry} (decided already, or never \
+         written to a table requiring approval; `db list --consortium ID` shows the pending ones)"
+    )]
+    UnknownEntry { entry: String, consortium: String },
+    #[error("{party} already voted on entry {entry}")]
+    AlreadyVoted { party: String, entry: String },
     #[error(
         "the quorum is {quorum}: {needed} more approving part(ies) needed, but only {available} \
          other part(ies) have keys in this testnet"
@@ -150,8 +157,40 @@ pub enum DbCommand {
         #[command(flatten)]
         common: Common,
     },
+    /// Require the parties' approval of each entry written to a table (or stop, with --off):
+    /// a proposal plus approvals up to the quorum. Writes then wait as pending entries
+    /// (`db list --consortium ID` shows them) until `db vote` decides them.
+    Approval {
+        /// The consortium id (64 hex, as `create` printed it).
+        #[arg(long)]
+        consortium: String,
+        #[arg(long)]
+        table: String,
+        /// Stop requiring approval.
+        #[arg(long)]
+        off: bool,
+        #[arg(long)]
+        approvers: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Vote on a pending entry as party --from: approve it, or deny it with --deny. An entry
+    /// applies once the quorum approves; it is dropped once the quorum is out of reach.
+    Vote {
+        /// The consortium id (64 hex, as `create` printed it).
+        #[arg(long)]
+        consortium: String,
+        /// The entry id `exec` printed (64 hex).
+        #[arg(long)]
+        entry: String,
+        #[arg(long)]
+        deny: bool,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Write: row operations on one table, sealed to the consortium, e.g.
-    /// "insert patients (1, 'Ada', null); delete patients 7". Prints the transaction id.
+    /// "insert patients (1, 'Ada', null); delete patients 7". Prints the transaction id (and,
+    /// on a table requiring approval, the pending entry's id).
     Exec {
         /// The consortium id (64 hex, as `create` printed it).
         #[arg(long)]
@@ -386,14 +425,27 @@ pub fn run(manifest: &Manifest, command: &DbCommand) -> Result<String, TestnetEr
             create(manifest, name, parties, members, tables, *quorum, common)
         }
         DbCommand::Grant { consortium, account, table, approvers, common } => {
-            let change = |account| PermissionChange::Grant { account, table: table.clone() };
-            let args = ChangeArgs { consortium, account, approvers: approvers.as_deref(), common };
+            let label = account;
+            let account = resolve_account(manifest, account)?;
+            let change = PermissionChange::Grant { account, table: table.clone() };
+            let args = ChangeArgs { consortium, label, approvers: approvers.as_deref(), common };
             change_permission(manifest, &args, Some(table), change)
         }
         DbCommand::Deny { consortium, account, table, approvers, common } => {
-            let change = |account| PermissionChange::Deny { account, table: table.clone() };
-            let args = ChangeArgs { consortium, account, approvers: approvers.as_deref(), common };
+            let label = account;
+            let account = resolve_account(manifest, account)?;
+            let change = PermissionChange::Deny { account, table: table.clone() };
+            let args = ChangeArgs { consortium, label, approvers: approvers.as_deref(), common };
             change_permission(manifest, &args, table.as_ref(), change)
+        }
+        DbCommand::Approval { consortium, table, off, approvers, common } => {
+            let change = PermissionChange::EntryApproval { table: table.clone(), required: !off };
+            let args =
+                ChangeArgs { consortium, label: table, approvers: approvers.as_deref(), common };
+            change_permission(manifest, &args, Some(table), change)
+        }
+        DbCommand::Vote { consortium, entry, deny, common } => {
+            vote(manifest, &parse_consortium(consortium)?, entry, *deny, common)
         }
         DbCommand::Exec { consortium, ops, no_check, common } => {
             exec(manifest, &parse_consortium(consortium)?, ops, *no_check, common)
@@ -514,21 +566,21 @@ fn create(
 
 struct ChangeArgs<'a> {
     consortium: &'a str,
-    account: &'a str,
+    /// How the change's subject was named (an account label, a table).
+    label: &'a str,
     approvers: Option<&'a str>,
     common: &'a Common,
 }
 
-/// Propose `change(account)` from `--from`, then approve it from enough other parties.
+/// Propose `change` from `--from`, then approve it from enough other parties.
 fn change_permission(
     manifest: &Manifest,
     args: &ChangeArgs,
     table: Option<&String>,
-    change: impl Fn(AccountId) -> PermissionChange,
+    change: PermissionChange,
 ) -> Result<String, TestnetError> {
     let id = parse_consortium(args.consortium)?;
     let common = args.common;
-    let account = resolve_account(manifest, args.account)?;
     let api = reachable(manifest, common.via())?.api;
     let detail = detail_of(api, &id)?;
     if let Some(table) = table {
@@ -570,10 +622,9 @@ fn change_permission(
         }
         .into());
     }
-    let change = change(account);
     check_changes_something(&detail, &change)?;
     let mut local = LocalConsortium::load(&manifest.dir, &id)?;
-    let described = describe(&change, args.account);
+    let described = describe(&change, args.label);
     let (proposed, mut applied_at) =
         submit(manifest, &mut local, &proposer.0, common, "propose", described.clone(), |_, _| {
             Ok(ConsortiumTx::Propose { consortium: id, change: change.clone() })
@@ -608,6 +659,12 @@ fn describe(change: &PermissionChange, label: &str) -> String {
         PermissionChange::Grant { table, .. } => format!("grant {label} on {table}"),
         PermissionChange::Deny { table: Some(table), .. } => format!("deny {label} on {table}"),
         PermissionChange::Deny { table: None, .. } => format!("deny {label} on every table"),
+        PermissionChange::EntryApproval { table, required: true } => {
+            format!("require approval of each entry of {table}")
+        }
+        PermissionChange::EntryApproval { table, required: false } => {
+            format!("stop requiring approval of entries of {table}")
+        }
         _ => format!("{change:?}"),
     }
 }
@@ -631,6 +688,10 @@ fn check_changes_something(
         PermissionChange::Deny { account, table: None } => {
             let any = detail.tables.iter().any(|schema| writes(account, &schema.name));
             (!any).then(|| format!("{account} may write no table already"))
+        }
+        PermissionChange::EntryApproval { table, required } => {
+            let already = detail.approval_tables.contains(table) == *required;
+            already.then(|| format!("{table} already is as asked (approval required: {required})"))
         }
         _ => None,
     };
@@ -689,10 +750,79 @@ fn exec(
         submit(manifest, &mut local, &common.from, common, "write", what, |_, _| {
             Ok(ConsortiumTx::Write(sealed))
         })?;
+    if detail.approval_tables.contains(&table) {
+        // The write waits for the parties: nothing reaches a replica yet.
+        let entry = entry_id(id, &posted.from, posted.nonce);
+        return Ok(format!("{}\npending entry {entry} (db vote --entry {entry})", posted.id));
+    }
     if let Some(&node) = member_nodes(manifest, &detail).first() {
         check_in_replica(manifest, node, id, &detail, &action, &posted.id, height)?;
     }
     Ok(posted.id)
+}
+
+/// Approve (or deny) a pending entry as `--from`; says whether that decided it.
+fn vote(
+    manifest: &Manifest,
+    id: &Hash,
+    entry: &str,
+    deny: bool,
+    common: &Common,
+) -> Result<String, TestnetError> {
+    let entry = Hash::from_hex_text(entry)
+        .ok_or_else(|| crate::bad_argument("entry", format!("{entry:?}: not 64 hex")))?;
+    let api = reachable(manifest, common.via())?.api;
+    let detail = detail_of(api, id)?;
+    let key = entry.to_string();
+    let Some(pending) = detail.pending_entries.iter().find(|pending| pending.id == key) else {
+        return Err(DbCliError::UnknownEntry { entry: key, consortium: id.to_string() }.into());
+    };
+    let voter = party_key(manifest, &common.from)?.account().to_hex();
+    if pending.approvals.contains(&voter) || pending.denials.contains(&voter) {
+        return Err(DbCliError::AlreadyVoted { party: common.from.clone(), entry: key }.into());
+    }
+    let mut local = LocalConsortium::load(&manifest.dir, id)?;
+    let (kind, verb) = if deny { ("deny-entry", "deny") } else { ("approve-entry", "approve") };
+    let what = format!("{verb} entry {} on {}", entry.short(), pending.table);
+    let (_, height) = submit(manifest, &mut local, &common.from, common, kind, what, |_, _| {
+        Ok(if deny {
+            ConsortiumTx::DenyEntry { consortium: *id, entry }
+        } else {
+            ConsortiumTx::ApproveEntry { consortium: *id, entry }
+        })
+    })?;
+    let still = detail_of(api, id)?.pending_entries.iter().any(|pending| pending.id == key);
+    if !still && !deny {
+        for node in member_nodes(manifest, &detail) {
+            wait_for_height(manifest, node, height)?;
+        }
+    }
+    let outcome = match (still, deny) {
+        (true, _) => "still pending",
+        (false, false) => "passed: it applies at this height",
+        (false, true) => "dropped",
+    };
+    Ok(format!("{verb} entry {entry} at height {height}: {outcome}"))
+}
+
+/// Wait until member `node` has connected `height` (its replica applies that checkpoint's
+/// actions as it connects it), 30 s at most.
+fn wait_for_height(manifest: &Manifest, node: usize, height: u64) -> Result<(), TestnetError> {
+    let api = reachable(manifest, node)?.api;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status: api_types::Status = http::get(api, "/status")?;
+        if status.height >= height {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(TestnetError::Invalid(format!(
+                "member node {node} is still at height {} < {} after 30 s",
+                status.height, height
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// After a write is final at `height`: member `node`'s replica holds, at that height,
@@ -707,22 +837,7 @@ fn check_in_replica(
     height: u64,
 ) -> Result<(), TestnetError> {
     let schema = schema_of(detail, &action.table)?;
-    let api = reachable(manifest, node)?.api;
-    // The member applies the write when it connects that checkpoint; wait until it has.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let status: api_types::Status = http::get(api, "/status")?;
-        if status.height >= height {
-            break;
-        }
-        if Instant::now() >= deadline {
-            return Err(TestnetError::Invalid(format!(
-                "member node {node} is still at height {} < {} after 30 s",
-                status.height, height
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_height(manifest, node, height)?;
     // The last operation on each key decides what the row is after the action.
     let mut expected: std::collections::BTreeMap<Value, Option<Vec<Value>>> = Default::default();
     for op in &action.ops {

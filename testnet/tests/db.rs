@@ -3,7 +3,8 @@
 //! as of an old height returns the old rows, with a row proof checked by the CLI; a deny applied
 //! by a quorum of 2 stops later writes by the denied account (refused by the CLI, and ignored by
 //! the chain when sent anyway); every member's replica verifies; the outsider's API shows only
-//! sizes and hashes; `db load` reports every offered write applied and final.
+//! sizes and hashes; `db load` reports every offered write applied and final; with per-entry
+//! approval required, an approved entry reaches the replicas and a denied one does not.
 
 // Test helpers may panic on broken invariants; the test drives real processes on the wall clock.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
@@ -170,4 +171,37 @@ fn a_consortium_takes_writes_answers_as_of_a_height_and_a_deny_stops_a_writer() 
     assert_eq!(report["applied_final"], 12, "{report}");
     assert_eq!(report["replica_rows_added"], 12, "{report}");
     assert!(report["final_latency_ms_p95"].as_u64().is_some(), "{report}");
+
+    // Per-entry approval: once the quorum requires it, a write waits as a pending entry; two
+    // approvals apply it, two denials (of three parties, quorum 2) drop another.
+    let required = run(db("approval", &["--table", "patients"]));
+    assert!(required.contains("require approval of each entry of patients"), "{required}");
+    let pending_entry = |out: &str| -> String {
+        let line = out.lines().find_map(|line| line.strip_prefix("pending entry "));
+        line.and_then(|rest| rest.split_whitespace().next()).expect(out).to_string()
+    };
+    let waiting =
+        pending_entry(&run(db("exec", &["--from", "1", "insert patients (40, 'Eve', null)"])));
+    let refused =
+        pending_entry(&run(db("exec", &["--from", "0", "insert patients (41, 'Zed', null)"])));
+    let row = |key: &str| run(db("query", &["--table", "patients", "--key", key]));
+    assert!(row("40").starts_with("(no row)"), "a pending entry is in no replica");
+    let vote = |entry: &str, from: &str, deny: bool| {
+        let mut rest = vec!["--entry", entry, "--from", from];
+        if deny {
+            rest.push("--deny");
+        }
+        run(db("vote", &rest))
+    };
+    assert!(vote(&waiting, "0", false).contains("still pending"));
+    assert!(vote(&waiting, "2", false).contains("passed"));
+    assert!(row("40").starts_with("(40, 'Eve', null)"), "{}", row("40"));
+    assert!(vote(&refused, "1", true).contains("still pending"));
+    assert!(vote(&refused, "2", true).contains("dropped"));
+    assert!(row("41").starts_with("(no row)"));
+    let (code, stderr) = fails(db("vote", &["--entry", &refused, "--from", "0"]));
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("no pending entry"), "{stderr}");
+    let verified = run(db("verify", &[]));
+    assert_eq!(verified.matches("rebuilt from its action log: same root").count(), 3);
 }

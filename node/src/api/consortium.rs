@@ -9,9 +9,9 @@
 
 use super::{ApiError, ApiResult, ApiState, inspect, parse_body, parse_hash};
 use crate::api_types::{
-    ConsortiumDetail, ConsortiumList, ConsortiumMemberView, ConsortiumProposalView,
-    ConsortiumQuery, ConsortiumQueryAnswer, ConsortiumRowAnswer, ConsortiumRowRequest,
-    ConsortiumSummary, ConsortiumVerify,
+    ConsortiumDetail, ConsortiumEntryView, ConsortiumList, ConsortiumMemberView,
+    ConsortiumProposalView, ConsortiumQuery, ConsortiumQueryAnswer, ConsortiumRowAnswer,
+    ConsortiumRowRequest, ConsortiumSummary, ConsortiumVerify,
 };
 use crate::consortium_db::{Replica, ReplicaError, ReplicaFeed};
 use crate::core::consortium::{Consortia, Consortium, PermissionChange};
@@ -96,6 +96,12 @@ fn describe(change: &PermissionChange) -> String {
         PermissionChange::RemoveMember { node, rekey } => {
             format!("remove member {node} (key epoch {})", rekey.epoch)
         }
+        PermissionChange::EntryApproval { table, required: true } => {
+            format!("require approval of each entry of {table}")
+        }
+        PermissionChange::EntryApproval { table, required: false } => {
+            format!("stop requiring approval of entries of {table}")
+        }
         PermissionChange::MintToken { token, to, amount } => {
             format!("mint {amount} of token {token} to {to}")
         }
@@ -140,6 +146,18 @@ pub(super) async fn detail(
                     proposer: proposal.proposer.to_hex(),
                     approvals: hex_accounts(proposal.approvals.iter()),
                     change: describe(&proposal.change),
+                })
+                .collect(),
+            approval_tables: consortium.approval_tables.iter().cloned().collect(),
+            pending_entries: consortia
+                .pending_entries(&id)
+                .map(|(entry, pending)| ConsortiumEntryView {
+                    id: entry.to_string(),
+                    table: pending.table.clone(),
+                    writer: pending.writer.to_hex(),
+                    log_hash: pending.log_hash.to_string(),
+                    approvals: hex_accounts(pending.approvals.iter()),
+                    denials: hex_accounts(pending.denials.iter()),
                 })
                 .collect(),
             replica_height: None,

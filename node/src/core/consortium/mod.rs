@@ -134,6 +134,16 @@ impl Consortia {
         self.pending.get(&(*consortium, *entry))
     }
 
+    /// The pending entries of `consortium`, by entry id.
+    pub fn pending_entries(
+        &self,
+        consortium: &Hash,
+    ) -> impl Iterator<Item = (&Hash, &PendingEntry)> {
+        self.pending
+            .range((*consortium, Hash::ZERO)..=(*consortium, Hash([0xff; 32])))
+            .map(|((_, entry), pending)| (entry, pending))
+    }
+
     /// How many entries of `consortium` are pending.
     pub fn pending_count(&self, consortium: &Hash) -> usize {
         self.pending.range((*consortium, Hash::ZERO)..=(*consortium, Hash([0xff; 32]))).count()
