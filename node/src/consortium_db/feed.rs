@@ -5,13 +5,18 @@
 //! undoes the rows exactly as the ledger's undo log undoes the chain state. The node needs no
 //! consortium branch of its own: the feed is an event sink like telemetry.
 //!
+//! `HeadChanged` and `ConsortiumCertified` drive the attestations ([`Attester`]): the feed
+//! queues this member's `Attest` transactions for the node to submit, and judges the chain's
+//! verdicts against its replicas, repairing one that disagrees.
+//!
 //! A node restarting replays its chain from its log, and with it these events; a replica is
 //! restored below the first height it sees in a run, so a reopened replica file is brought to
 //! exactly what the chain says, never applied twice.
 
+use super::attester::{Attester, Verdict};
 use super::{ActionOutcome, KeyRing, Replica, ReplicaError};
-use crate::core::consortium::Consortium;
 use crate::core::consortium::keys::MemberSecret;
+use crate::core::consortium::{Consortium, ConsortiumTx};
 use crate::core::crypto::AccountId;
 use crate::core::events::Event;
 use crate::core::hash::Hash;
@@ -37,6 +42,8 @@ impl<S: EventSink> EventSink for FeedSink<S> {
             Event::ConsortiumChanged { .. }
                 | Event::ConsortiumWrite { .. }
                 | Event::CheckpointDisconnected { .. }
+                | Event::HeadChanged { .. }
+                | Event::ConsortiumCertified { .. }
         );
         if ours && let Ok(mut feed) = self.feed.lock() {
             feed.on_event(event);
@@ -66,6 +73,8 @@ pub struct ReplicaFeed {
     synced: BTreeSet<Hash>,
     consortia: BTreeMap<Hash, Consortium>,
     pub stats: FeedStats,
+    /// This member's attestations and the chain's verdicts.
+    pub attester: Attester,
 }
 
 impl ReplicaFeed {
@@ -78,7 +87,18 @@ impl ReplicaFeed {
             synced: BTreeSet::new(),
             consortia: BTreeMap::new(),
             stats: FeedStats::default(),
+            attester: Attester::default(),
         }
+    }
+
+    /// This node's account (the signer of its attestations).
+    pub fn node(&self) -> AccountId {
+        self.node
+    }
+
+    /// The attestations queued since the last call, for the node to sign and submit.
+    pub fn take_outgoing(&mut self) -> Vec<ConsortiumTx> {
+        self.attester.take_outgoing()
     }
 
     pub fn replica(&self, consortium: &Hash) -> Option<&Replica> {
@@ -104,14 +124,41 @@ impl ReplicaFeed {
                     .get(&action.consortium)
                     .is_some_and(|consortium| consortium.members.contains_key(&self.node));
                 match self.replicas.get_mut(&action.consortium).filter(|_| member) {
-                    Some(replica) => replica.apply(*height, action).map(|outcome| match outcome {
-                        ActionOutcome::Applied { .. } => self.stats.applied += 1,
-                        ActionOutcome::Refused { .. } => self.stats.refused += 1,
+                    Some(replica) => replica.apply(*height, action).map(|outcome| {
+                        match outcome {
+                            ActionOutcome::Applied { .. } => self.stats.applied += 1,
+                            ActionOutcome::Refused { .. } => self.stats.refused += 1,
+                        }
+                        // A refused action is refused by every member: the height's root is
+                        // still one every member attests.
+                        self.attester.wrote(action.consortium, *height);
                     }),
                     None => Ok(()),
                 }
             }
-            Event::CheckpointDisconnected { height, .. } => self.disconnected(*height),
+            Event::HeadChanged { height, .. } => {
+                self.attester.head(*height, &self.replicas);
+                Ok(())
+            }
+            Event::ConsortiumCertified { height, consortium, attested_height, root, diverged } => {
+                let member = self
+                    .consortia
+                    .get(consortium)
+                    .is_some_and(|known| known.members.contains_key(&self.node));
+                let verdict = Verdict {
+                    checkpoint: *height,
+                    consortium: *consortium,
+                    height: *attested_height,
+                    root: *root,
+                    diverged,
+                };
+                let replica = self.replicas.get_mut(consortium).filter(|_| member);
+                self.attester.verdict(&self.node, &verdict, replica)
+            }
+            Event::CheckpointDisconnected { height, .. } => {
+                self.attester.disconnected(*height);
+                self.disconnected(*height)
+            }
             _ => Ok(()),
         };
         if let Err(error) = result {

@@ -10,7 +10,8 @@ use crate::core::transaction::{Transaction, TxKind};
 use std::sync::Arc;
 
 /// The event an applied consortium transaction emits at the checkpoint at `height` (`None`
-/// for any other transaction): the sealed write, or the changed consortium's state.
+/// for any other transaction): the sealed write, the changed consortium's state, or for an
+/// attestation at a certified height that height's verdict.
 pub fn applied_event(
     tx: &Transaction,
     unit: Hash,
@@ -22,6 +23,19 @@ pub fn applied_event(
         ConsortiumTx::Write(sealed) => {
             let action = Arc::new(sealed.clone());
             return Some(Event::ConsortiumWrite { height, tx: unit, action });
+        }
+        ConsortiumTx::Attest { consortium, height: attested_height, .. } => {
+            let votes = consortia.attestations(consortium)?.heights.get(attested_height)?;
+            let root = votes.certified?;
+            let diverged =
+                votes.votes.iter().filter(|(_, vote)| **vote != root).map(|(m, _)| *m).collect();
+            return Some(Event::ConsortiumCertified {
+                height,
+                consortium: *consortium,
+                attested_height: *attested_height,
+                root,
+                diverged,
+            });
         }
         ConsortiumTx::Create(_) => consortium_id(&tx.body.from, tx.body.nonce),
         ConsortiumTx::Propose { consortium, .. }
