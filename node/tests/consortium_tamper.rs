@@ -10,6 +10,8 @@
 //! same verdict, finds its own root differs, repairs its replica from its action log and
 //! attests matching roots again, which clears it on chain.
 //!
+//! A member that attests a false root while its replica is intact is named the same way.
+//!
 //! Detection latency is counted in checkpoints from the head height at the moment of the
 //! tampering to the checkpoint whose verdict names the tamperer, on each honest member.
 
@@ -50,6 +52,8 @@ struct Scenario {
     next_row: i64,
     /// Parties write once every member holds a replica.
     writing: bool,
+    /// A member that attests a false root from now on (its replica is intact).
+    liar: Option<usize>,
     _temp: tempfile::TempDir,
 }
 
@@ -112,6 +116,7 @@ impl Scenario {
             cursor: 0,
             next_row: 0,
             writing: false,
+            liar: None,
             _temp: temp,
         };
         scenario.run_for(16_000);
@@ -159,7 +164,12 @@ impl Scenario {
         self.cursor = self.net.events.len();
         for node in 0..self.feeds.len() {
             let fee = self.net.nodes[node].chain().params().fee_min;
-            for tx in self.feeds[node].take_outgoing() {
+            for mut tx in self.feeds[node].take_outgoing() {
+                if self.liar == Some(node)
+                    && let ConsortiumTx::Attest { root, .. } = &mut tx
+                {
+                    *root = Hash::of(root.as_bytes());
+                }
                 self.net.submit(node, TxKind::Consortium(Box::new(tx)), fee);
             }
         }
@@ -285,4 +295,27 @@ fn the_tampered_member_repairs_its_replica_and_the_chain_clears_it() {
         assert!(attestations.certified.unwrap().height > own.detected_at);
         assert!(attestations.diverged.is_empty(), "diverged: {:?}", attestations.diverged);
     }
+}
+
+#[test]
+fn a_member_attesting_a_false_root_is_named_by_every_honest_member() {
+    let mut scenario = Scenario::new(9);
+    scenario.run_for(20_000);
+    let lying_from = scenario.net.nodes[TAMPERER].chain().height();
+    scenario.liar = Some(TAMPERER);
+    scenario.run_for(12_000);
+    let detections = scenario.detections(TAMPERER);
+    assert_eq!(detections.len(), 3, "every honest member: {detections:?}");
+    for (node, detected) in &detections {
+        println!(
+            "member {node}: false root named at checkpoint {detected}, lying from {lying_from}"
+        );
+        assert!(detected - lying_from <= DETECTION_CHECKPOINTS_MAX);
+    }
+    // Its own replica agrees with the certified roots: nothing to repair.
+    let liar = &scenario.feeds[TAMPERER].attester;
+    assert_eq!(liar.stats.repairs, 0);
+    let chain = scenario.net.nodes[0].chain().ledger().consortia();
+    let diverged = &chain.attestations(&scenario.id).unwrap().diverged;
+    assert!(diverged.contains_key(&scenario.keys[TAMPERER].account()), "recorded on chain");
 }

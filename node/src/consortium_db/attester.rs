@@ -193,3 +193,72 @@ impl Attester {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consortium_db::KeyRing;
+    use crate::core::consortium::keys::{DataKey, MemberSecret};
+    use crate::core::consortium::{Column, ColumnType, Consortium, CreateConsortium, TableSchema};
+    use crate::core::consortium::{consortium_id, keys};
+    use crate::core::crypto::Keypair;
+    use std::collections::BTreeSet;
+
+    fn replica() -> (Hash, BTreeMap<Hash, Replica>) {
+        let creator = Keypair::derived("attester", 0).account();
+        let secret = MemberSecret::from_bytes([3u8; 32]);
+        let id = consortium_id(&creator, 0);
+        let key = DataKey([4u8; 32]);
+        let create = CreateConsortium {
+            name: "c".into(),
+            parties: BTreeSet::from([creator]),
+            members: BTreeMap::from([(creator, secret.public())]),
+            tables: vec![TableSchema {
+                name: "t".into(),
+                columns: vec![Column {
+                    name: "id".into(),
+                    column_type: ColumnType::Integer,
+                    nullable: false,
+                }],
+                primary_key: 0,
+            }],
+            quorum: 1,
+            wrapped: BTreeMap::from([(
+                creator,
+                keys::wrap(&key, &id, 0, &secret.public(), [5u8; 32]).unwrap(),
+            )]),
+        };
+        let consortium = Consortium::create(&create, &creator, id).unwrap();
+        let replica = Replica::in_memory(&consortium, KeyRing::with_key(0, key)).unwrap();
+        (id, BTreeMap::from([(id, replica)]))
+    }
+
+    fn heights(outgoing: &[ConsortiumTx]) -> Vec<u64> {
+        outgoing
+            .iter()
+            .filter_map(|tx| match tx {
+                ConsortiumTx::Attest { height, .. } => Some(*height),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn written_heights_are_attested_once_the_head_passes_them_and_not_after_a_disconnect() {
+        let (id, replicas) = replica();
+        let mut attester = Attester::default();
+        for height in [3, 4, 6, 7] {
+            attester.wrote(id, height);
+        }
+        attester.head(4, &replicas);
+        assert_eq!(heights(&attester.take_outgoing()), vec![3, 4]);
+        attester.disconnected(7);
+        attester.head(8, &replicas);
+        assert_eq!(heights(&attester.take_outgoing()), vec![6], "7 left the chain");
+        // A replay of old history (a restart) queues nothing the chain would refuse.
+        attester.wrote(id, 10);
+        attester.head(10 + ATTESTATION_WINDOW, &replicas);
+        assert!(attester.take_outgoing().is_empty());
+        assert_eq!(attester.stats.attestations_queued, 3);
+    }
+}
