@@ -25,10 +25,15 @@ pub fn applied_event(
             return Some(Event::ConsortiumWrite { height, tx: unit, action });
         }
         ConsortiumTx::Attest { consortium, height: attested_height, .. } => {
+            let members = &consortia.get(consortium)?.members;
             let votes = consortia.attestations(consortium)?.heights.get(attested_height)?;
             let root = votes.certified?;
-            let diverged =
-                votes.votes.iter().filter(|(_, vote)| **vote != root).map(|(m, _)| *m).collect();
+            let diverged = votes
+                .votes
+                .iter()
+                .filter(|(member, vote)| **vote != root && members.contains_key(*member))
+                .map(|(member, _)| *member)
+                .collect();
             return Some(Event::ConsortiumCertified {
                 height,
                 consortium: *consortium,

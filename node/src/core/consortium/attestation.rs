@@ -123,8 +123,13 @@ impl Attestations {
         if let Some(certified) = at.certified {
             // Judge every vote at this height: all of them when it was just certified, and
             // again (idempotently) for a late vote.
-            let votes: Vec<(AccountId, Hash)> =
-                at.votes.iter().map(|(member, vote)| (*member, *vote)).collect();
+            // A node removed since it voted is no member to judge.
+            let votes: Vec<(AccountId, Hash)> = at
+                .votes
+                .iter()
+                .filter(|(member, _)| consortium.members.contains_key(member))
+                .map(|(member, vote)| (*member, *vote))
+                .collect();
             for (member, vote) in votes {
                 next.judge(member, height, vote, certified);
             }
@@ -226,6 +231,21 @@ mod tests {
         assert_eq!(state.certified_at(2), Some(good));
         assert_eq!(state.certified, Some(Certified { height: 3, root: good }));
         assert!(state.diverged.is_empty(), "a judgement at 2 does not undo the match at 3");
+    }
+
+    #[test]
+    fn a_node_removed_after_voting_is_neither_counted_nor_judged() {
+        let (mut consortium, nodes) = consortium(4);
+        let (good, bad) = (Hash::of(b"good"), Hash::of(b"bad"));
+        let mut state = Attestations::default();
+        state = state.attest(&consortium, &nodes[3], 1, bad, 2).unwrap();
+        state = state.attest(&consortium, &nodes[2], 1, bad, 2).unwrap();
+        consortium.members.remove(&nodes[3]);
+        state = state.attest(&consortium, &nodes[0], 1, good, 3).unwrap();
+        assert_eq!(state.certified, None, "2 of 3 needed; the removed node's bad vote is moot");
+        state = state.attest(&consortium, &nodes[1], 1, good, 3).unwrap();
+        assert_eq!(state.certified_at(1), Some(good));
+        assert_eq!(state.diverged.keys().collect::<Vec<_>>(), vec![&nodes[2]]);
     }
 
     #[test]
