@@ -13,7 +13,8 @@
 //! - A verdict (`ConsortiumCertified`) is checked against this replica's own root at the
 //!   certified height. A mismatch is this member's divergence: it is reported at once (a
 //!   `tracing` warning, a counter, the API) and the replica is repaired by replaying its copy
-//!   of the on-chain action log; its next attestation then matches. Other members named as
+//!   of the on-chain action log; its next attestation then matches. A repair that did not reach
+//!   the certified root is not repeated at every later verdict. Other members named as
 //!   diverged are recorded as peer divergences, with the checkpoint that revealed them.
 
 use super::{Replica, ReplicaError};
@@ -57,7 +58,8 @@ pub struct OwnDivergence {
     pub certified: Hash,
     /// The checkpoint whose verdict revealed it.
     pub detected_at: u64,
-    /// The root at `height` after the repair (equal to `certified` when it worked).
+    /// The root at `height` after handling it: after the repair (equal to `certified` when it
+    /// worked), or unchanged when an earlier repair had already failed to reach the chain.
     pub repaired_root: Option<Hash>,
 }
 
@@ -186,6 +188,15 @@ impl Attester {
             detected_at: verdict.checkpoint,
             repaired_root: None,
         };
+        // A repair replays this replica's own log; if that did not reach the certified root
+        // once (a member that joined without the history, a log copy that is itself wrong),
+        // replaying it again at every verdict would not either: it stays reported.
+        let futile = known.own.is_some_and(|last| last.repaired_root != Some(last.certified));
+        if futile {
+            own.repaired_root = Some(ours);
+            known.own = Some(own);
+            return Ok(());
+        }
         replica.repair()?;
         self.stats.repairs += 1;
         own.repaired_root = Some(replica.root_at(verdict.height));
@@ -260,5 +271,29 @@ mod tests {
         attester.head(10 + ATTESTATION_WINDOW, &replicas);
         assert!(attester.take_outgoing().is_empty());
         assert_eq!(attester.stats.attestations_queued, 3);
+    }
+
+    #[test]
+    fn a_repair_that_cannot_reach_the_certified_root_is_not_repeated_at_every_verdict() {
+        let (id, mut replicas) = replica();
+        let node = Keypair::derived("attester", 0).account();
+        let peer = Keypair::derived("attester", 1).account();
+        let mut attester = Attester::default();
+        for (checkpoint, height) in [(3, 2), (4, 3)] {
+            let verdict = Verdict {
+                checkpoint,
+                consortium: id,
+                height,
+                root: Hash::of(b"a root no replay of this log gives"),
+                diverged: &[peer],
+            };
+            attester.verdict(&node, &verdict, replicas.get_mut(&id)).unwrap();
+        }
+        assert_eq!(attester.stats.self_divergences, 2, "reported each time");
+        assert_eq!(attester.stats.repairs, 1, "replayed once");
+        assert_eq!(attester.stats.peer_divergences, 2, "the peer at two heights");
+        let verdicts = attester.verdicts(&id).unwrap();
+        assert_eq!(verdicts.own.unwrap().detected_at, 4);
+        assert_eq!(verdicts.peers[&peer].height, 3);
     }
 }
