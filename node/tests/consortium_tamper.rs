@@ -243,7 +243,8 @@ fn every_honest_member_detects_a_tampered_replica_within_a_few_checkpoints() {
         );
         let latency: Vec<u64> =
             detections.values().map(|detected| detected - tampered_at).collect();
-        println!("{seed:4} | {tampered_at:17} | {:29?} | {latency:?}", detections.values());
+        let at: Vec<String> = detections.values().map(u64::to_string).collect();
+        println!("{seed:4} | {tampered_at:17} | {:29} | {latency:?}", at.join(", "));
         for node in &honest {
             let verdicts = scenario.feeds[*node].attester.verdicts(&scenario.id).unwrap();
             assert!(verdicts.peers.contains_key(&scenario.keys[TAMPERER].account()));
