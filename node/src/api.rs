@@ -26,6 +26,7 @@
 //! | `GET /consortia` | every consortium's sizes, key epoch, action count and log hash |
 //! | `GET /consortium/{id}` | one consortium's parties, member keys, schemas, writers, proposals |
 //! | `POST /consortium/{id}/query`, `/row`; `GET .../verify` | a member's replica (token) |
+//! | `GET /consortium/{id}/attestations` | certified roots, divergences, this node's verdicts |
 //! | `GET /fl/tasks`, `GET /fl/task/{id}` | federated-learning tasks: terms, escrow, rounds, payments |
 //! | `POST /rpc` | the Ethereum JSON-RPC (`eth_rpc`, docs/evm.md) |
 //! | `GET /tokens`, `/token/{id}`, `/token/{id}/balance/{account}` | business tokens |
@@ -140,6 +141,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/consortium/{id}/query", post(consortium::query))
         .route("/consortium/{id}/row", post(consortium::row))
         .route("/consortium/{id}/verify", get(consortium::verify))
+        .route("/consortium/{id}/attestations", get(consortium::attestations))
         .route("/fl/tasks", get(fl::list))
         .route("/fl/task/{id}", get(fl::task))
         .route("/tokens", get(tokens::list))
@@ -446,6 +448,7 @@ async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
             text.push_str(&format!("vein_p2p_refused_total{{kind=\"{}\"}} {count}\n", kind.name()));
         }
     }
+    consortium::metrics_text(&state, &mut text);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 

@@ -709,6 +709,35 @@ pub struct ConsortiumEntryView {
     pub denials: Vec<String>,
 }
 
+/// `GET /consortium/{id}/attestations`: the chain's attestation state of a consortium and
+/// this node's own view (its replica against certified roots, divergences it saw).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsortiumAttestations {
+    pub certified_height: Option<u64>,
+    pub certified_root: Option<String>,
+    /// Open heights: (height, votes, certified root if any).
+    pub open_heights: Vec<(u64, usize, Option<String>)>,
+    /// Members the chain records as diverged.
+    pub diverged: Vec<DivergedMember>,
+    /// This node's replica disagreed with a certified root (and was repaired).
+    pub own_divergence: Option<DivergedMember>,
+    /// Other members this node saw named as diverged.
+    pub peers_seen_diverged: Vec<DivergedMember>,
+    pub attestations_queued: u64,
+    pub repairs: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DivergedMember {
+    pub member: String,
+    pub height: u64,
+    /// The attested root, when known.
+    pub attested: Option<String>,
+    pub certified: Option<String>,
+    /// The checkpoint that revealed it, when this node saw it.
+    pub detected_at: Option<u64>,
+}
+
 /// Who may mint a business token: its issuer, or a consortium's quorum (by consortium id).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

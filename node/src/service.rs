@@ -9,7 +9,8 @@ use crate::core::crypto::Keypair;
 use crate::core::hash::Hash;
 use crate::core::node::NodeConfig;
 use crate::core::poc::{PlotReader, PlotSet};
-use crate::driver::{Driver, DriverError, Primitives};
+use crate::core::transaction::TxKind;
+use crate::driver::{Driver, DriverError, DriverHandle, Primitives};
 pub use crate::faults::{Faults, FaultyNetwork, HeardFrom, LinkFault, SharedFaults};
 use crate::genesis_file::{GenesisFile, GenesisFileError};
 use crate::runtime::tokio_impl::{FsDisk, TcpLimits, TcpNetwork, TokioBlocking, TokioClock};
@@ -175,6 +176,7 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
     )
     .await?;
     let mut driver_task = tokio::spawn(driver.run());
+    let attest_task = tokio::spawn(submit_attestations(consortia.clone(), handle.clone()));
 
     let api_listener = tokio::net::TcpListener::bind(options.api)
         .await
@@ -209,6 +211,7 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
         () = shutdown_signal() => None,
     };
     api_task.abort();
+    attest_task.abort();
     match outcome {
         Some(Ok(result)) => result.map_err(ServiceError::from),
         Some(Err(join)) => {
@@ -222,6 +225,41 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
             match tokio::time::timeout(Duration::from_secs(5), driver_task).await {
                 Ok(Ok(result)) => result.map_err(ServiceError::from),
                 _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// How often the node submits the attestations its consortium feed queued.
+const ATTESTATION_SUBMIT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Sign and submit, from the node's own account at the minimum fee, the attestations of its
+/// replicas' roots that the feed queued: the feed is an event sink and cannot reach the node.
+async fn submit_attestations(feed: SharedFeed, handle: DriverHandle) {
+    let mut interval = tokio::time::interval(ATTESTATION_SUBMIT_INTERVAL);
+    loop {
+        interval.tick().await;
+        let txs = match feed.lock() {
+            Ok(mut feed) => feed.take_outgoing(),
+            Err(_) => return,
+        };
+        if txs.is_empty() {
+            continue;
+        }
+        let refused = handle
+            .operate(move |node| {
+                let fee = node.chain().params().fee_min;
+                txs.into_iter()
+                    .filter_map(|tx| node.submit(0, TxKind::Consortium(Box::new(tx)), fee).err())
+                    .collect::<Vec<_>>()
+            })
+            .await;
+        match refused {
+            None => return,
+            Some(refused) => {
+                for reason in refused {
+                    tracing::warn!(?reason, "an attestation was refused by the node");
+                }
             }
         }
     }

@@ -493,6 +493,15 @@ fn consortium_routes_list_publicly_and_read_replicas_only_with_the_token() {
     let (status, answer) = http(api, "POST", "/consortium/zz/query", query).unwrap();
     assert_eq!(status, 400, "{answer}");
     assert!(dir.path().join("data").join("consortia").is_dir(), "the replica directory exists");
+    // Attestations are public (roots are hashes); an unknown consortium is a 404.
+    let path = format!("/consortium/{id}/attestations");
+    let (status, answer) = http_as(api, "GET", &path, "", None).unwrap();
+    assert_eq!(status, 404, "{answer}");
+    assert!(error_of(&answer).contains("no such consortium"), "{answer}");
+    let (status, metrics) = http_as(api, "GET", "/metrics", "", None).unwrap();
+    assert_eq!(status, 200);
+    assert!(metrics.contains("vein_consortium_self_divergences_total 0"), "{metrics}");
+    assert!(metrics.contains("vein_consortium_peer_divergences_total 0"), "{metrics}");
 }
 
 #[test]

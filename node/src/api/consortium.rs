@@ -5,13 +5,15 @@
 //! token, because a member node's replica holds the consortium's plaintext:
 //! `POST /consortium/{id}/query` (a read-only SELECT as of a height), `POST /consortium/{id}/row`
 //! (one row by key as of a height, with its Merkle proof), `GET /consortium/{id}/verify` (the
-//! replica against a rebuild from its own action log).
+//! replica against a rebuild from its own action log). `GET /consortium/{id}/attestations` is
+//! public (roots are hashes): certified heights, divergences, and this node's own verdicts.
 
 use super::{ApiError, ApiResult, ApiState, inspect, parse_body, parse_hash};
 use crate::api_types::{
-    ConsortiumDetail, ConsortiumEntryView, ConsortiumList, ConsortiumMemberView,
-    ConsortiumProposalView, ConsortiumQuery, ConsortiumQueryAnswer, ConsortiumRowAnswer,
-    ConsortiumRowRequest, ConsortiumSummary, ConsortiumVerify,
+    ConsortiumAttestations, ConsortiumDetail, ConsortiumEntryView, ConsortiumList,
+    ConsortiumMemberView, ConsortiumProposalView, ConsortiumQuery, ConsortiumQueryAnswer,
+    ConsortiumRowAnswer, ConsortiumRowRequest, ConsortiumSummary, ConsortiumVerify,
+    DivergedMember,
 };
 use crate::consortium_db::{Replica, ReplicaError, ReplicaFeed};
 use crate::core::consortium::{Consortia, Consortium, PermissionChange};
@@ -248,4 +250,91 @@ pub(super) async fn verify(
             last_error: feed.stats.last_error.clone(),
         }))
     })
+}
+
+/// `GET /consortium/{id}/attestations`
+pub(super) async fn attestations(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<ConsortiumAttestations> {
+    let id = parse_hash(&id)?;
+    let (known, chain) = inspect(&state, move |node| {
+        let consortia = node.chain().ledger().consortia();
+        (consortia.get(&id).is_some(), consortia.attestations(&id).cloned().unwrap_or_default())
+    })
+    .await?;
+    if !known {
+        return Err(ApiError::not_found("no such consortium"));
+    }
+    let feed = state.consortia.lock().map_err(|_| ApiError::unavailable())?;
+    let verdicts = feed.attester.verdicts(&id).cloned().unwrap_or_default();
+    let diverged = chain
+        .diverged
+        .iter()
+        .map(|(member, divergence)| DivergedMember {
+            member: member.to_string(),
+            height: divergence.height,
+            attested: Some(divergence.attested.to_string()),
+            certified: Some(divergence.certified.to_string()),
+            detected_at: verdicts.peers.get(member).map(|seen| seen.detected_at),
+        })
+        .collect();
+    Ok(Json(ConsortiumAttestations {
+        certified_height: chain.certified.map(|certified| certified.height),
+        certified_root: chain.certified.map(|certified| certified.root.to_string()),
+        open_heights: chain
+            .heights
+            .iter()
+            .map(|(height, votes)| {
+                (*height, votes.votes.len(), votes.certified.map(|root| root.to_string()))
+            })
+            .collect(),
+        diverged,
+        own_divergence: verdicts.own.map(|own| DivergedMember {
+            member: feed.node().to_string(),
+            height: own.height,
+            attested: Some(own.ours.to_string()),
+            certified: Some(own.certified.to_string()),
+            detected_at: Some(own.detected_at),
+        }),
+        peers_seen_diverged: verdicts
+            .peers
+            .iter()
+            .map(|(member, seen)| DivergedMember {
+                member: member.to_string(),
+                height: seen.height,
+                attested: None,
+                certified: None,
+                detected_at: Some(seen.detected_at),
+            })
+            .collect(),
+        attestations_queued: feed.attester.stats.attestations_queued,
+        repairs: feed.attester.stats.repairs,
+    }))
+}
+
+/// The attestation counters of `/metrics`, appended to `text`.
+pub(super) fn metrics_text(state: &ApiState, text: &mut String) {
+    let Ok(feed) = state.consortia.lock() else { return };
+    let stats = &feed.attester.stats;
+    for (name, help, value) in [
+        (
+            "vein_consortium_attestations_queued_total",
+            "Replica root attestations queued for submission.",
+            stats.attestations_queued,
+        ),
+        (
+            "vein_consortium_self_divergences_total",
+            "Times this node's replica root differed from a certified root.",
+            stats.self_divergences,
+        ),
+        (
+            "vein_consortium_peer_divergences_total",
+            "Other members seen attesting a root other than the certified one.",
+            stats.peer_divergences,
+        ),
+        ("vein_consortium_repairs_total", "Replicas repaired from the log.", stats.repairs),
+    ] {
+        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"));
+    }
 }

@@ -5,13 +5,18 @@
 //! undoes the rows exactly as the ledger's undo log undoes the chain state. The node needs no
 //! consortium branch of its own: the feed is an event sink like telemetry.
 //!
+//! `HeadChanged` and `ConsortiumCertified` drive the attestations ([`Attester`]): the feed
+//! queues this member's `Attest` transactions for the node to submit, and judges the chain's
+//! verdicts against its replicas, repairing one that disagrees.
+//!
 //! A node restarting replays its chain from its log, and with it these events; a replica is
 //! restored below the first height it sees in a run, so a reopened replica file is brought to
 //! exactly what the chain says, never applied twice.
 
+use super::attester::{Attester, Verdict};
 use super::{ActionOutcome, KeyRing, Replica, ReplicaError};
 use crate::core::consortium::keys::MemberSecret;
-use crate::core::consortium::{Consortium, SealedAction};
+use crate::core::consortium::{Consortium, ConsortiumTx, SealedAction};
 use crate::core::crypto::AccountId;
 use crate::core::events::Event;
 use crate::core::hash::Hash;
@@ -37,6 +42,8 @@ impl<S: EventSink> EventSink for FeedSink<S> {
             Event::ConsortiumChanged { .. }
                 | Event::ConsortiumWrite { .. }
                 | Event::CheckpointDisconnected { .. }
+                | Event::HeadChanged { .. }
+                | Event::ConsortiumCertified { .. }
         );
         if ours && let Ok(mut feed) = self.feed.lock() {
             feed.on_event(event);
@@ -72,6 +79,8 @@ pub struct ReplicaFeed {
     /// decision: a reorg that disconnects the decision makes them pending again.
     decided: BTreeMap<Hash, Decided>,
     pub stats: FeedStats,
+    /// This member's attestations and the chain's verdicts.
+    pub attester: Attester,
 }
 
 /// How long a decided entry's action is kept for a reorg that undoes the decision: far deeper
@@ -96,7 +105,18 @@ impl ReplicaFeed {
             pending: BTreeMap::new(),
             decided: BTreeMap::new(),
             stats: FeedStats::default(),
+            attester: Attester::default(),
         }
+    }
+
+    /// This node's account (the signer of its attestations).
+    pub fn node(&self) -> AccountId {
+        self.node
+    }
+
+    /// The attestations queued since the last call, for the node to sign and submit.
+    pub fn take_outgoing(&mut self) -> Vec<ConsortiumTx> {
+        self.attester.take_outgoing()
     }
 
     pub fn replica(&self, consortium: &Hash) -> Option<&Replica> {
@@ -130,7 +150,29 @@ impl ReplicaFeed {
             Event::ConsortiumEntryDecided { height, entry, passed, .. } => {
                 self.decided(*height, entry, *passed)
             }
-            Event::CheckpointDisconnected { height, .. } => self.disconnected(*height),
+            Event::HeadChanged { height, .. } => {
+                self.attester.head(*height, &self.replicas);
+                Ok(())
+            }
+            Event::ConsortiumCertified { height, consortium, attested_height, root, diverged } => {
+                let member = self
+                    .consortia
+                    .get(consortium)
+                    .is_some_and(|known| known.members.contains_key(&self.node));
+                let verdict = Verdict {
+                    checkpoint: *height,
+                    consortium: *consortium,
+                    height: *attested_height,
+                    root: *root,
+                    diverged,
+                };
+                let replica = self.replicas.get_mut(consortium).filter(|_| member);
+                self.attester.verdict(&self.node, &verdict, replica)
+            }
+            Event::CheckpointDisconnected { height, .. } => {
+                self.attester.disconnected(*height);
+                self.disconnected(*height)
+            }
             _ => Ok(()),
         };
         if let Err(error) = result {
@@ -149,9 +191,14 @@ impl ReplicaFeed {
     fn write(&mut self, height: u64, action: &SealedAction) -> Result<(), ReplicaError> {
         let member = self.is_member(&action.consortium);
         match self.replicas.get_mut(&action.consortium).filter(|_| member) {
-            Some(replica) => replica.apply(height, action).map(|outcome| match outcome {
-                ActionOutcome::Applied { .. } => self.stats.applied += 1,
-                ActionOutcome::Refused { .. } => self.stats.refused += 1,
+            Some(replica) => replica.apply(height, action).map(|outcome| {
+                match outcome {
+                    ActionOutcome::Applied { .. } => self.stats.applied += 1,
+                    ActionOutcome::Refused { .. } => self.stats.refused += 1,
+                }
+                // A refused action is refused by every member: the height's root is still one
+                // every member attests.
+                self.attester.wrote(action.consortium, height);
             }),
             None => Ok(()),
         }

@@ -12,11 +12,13 @@
 //! as of any height; a Merkle root over the current rows (`state_root`) is kept incrementally
 //! and recorded per height, with a proof for any row.
 
+pub mod attester;
 pub mod feed;
 pub mod key_ring;
 pub mod layout;
 pub mod state_root;
 
+pub use attester::{AttestStats, Attester, OwnDivergence, PeerDivergence, Verdicts};
 pub use feed::{FeedSink, FeedStats, ReplicaFeed, SharedFeed};
 pub use key_ring::KeyRing;
 pub use state_root::{RowProof, StateTree};
@@ -92,6 +94,11 @@ pub struct Replica {
     height: u64,
     /// The root after each height that changed something.
     roots: BTreeMap<u64, Hash>,
+    /// SQLite's `data_version` as of the last reload: it moves when another connection
+    /// commits, that is when the file was written behind the replica's back.
+    data_version: i64,
+    /// Reloads forced by such foreign writes.
+    foreign_writes: u64,
 }
 
 impl std::fmt::Debug for Replica {
@@ -149,6 +156,8 @@ impl Replica {
             tree: StateTree::new(),
             height: 0,
             roots: BTreeMap::new(),
+            data_version: 0,
+            foreign_writes: 0,
         };
         replica.reload()?;
         Ok(replica)
@@ -187,7 +196,57 @@ impl Replica {
             })
             .map_err(sql("reading the log height"))? as u64;
         self.roots = roots;
+        self.data_version = self.read_data_version()?;
         Ok(())
+    }
+
+    fn read_data_version(&self) -> Result<i64, ReplicaError> {
+        self.db
+            .query_row("PRAGMA data_version", [], |row| row.get::<_, i64>(0))
+            .map_err(sql("reading data_version"))
+    }
+
+    /// If another connection wrote the database since the last reload (an operator editing
+    /// the file, a tampering member), re-read the tree from the stored rows, so that the roots
+    /// this replica records and attests are those of the rows it actually holds. One PRAGMA
+    /// per call; the full re-read only after a foreign write.
+    pub fn reload_if_written_elsewhere(&mut self) -> Result<bool, ReplicaError> {
+        if self.read_data_version()? == self.data_version {
+            return Ok(false);
+        }
+        self.foreign_writes += 1;
+        self.reload()?;
+        Ok(true)
+    }
+
+    /// Reloads forced by writes of another connection.
+    pub fn foreign_writes(&self) -> u64 {
+        self.foreign_writes
+    }
+
+    /// Replace every row, root and log entry by a replay of this replica's action log (the
+    /// on-chain sealed actions it was fed, with their heights): a member whose rows were
+    /// altered, or whose root differs from a certified one, gets the chain's rows back.
+    /// Returns the number of actions replayed.
+    pub fn repair(&mut self) -> Result<usize, ReplicaError> {
+        let actions = self.actions()?;
+        let transaction = self.db.transaction().map_err(sql("starting a repair"))?;
+        for schema in self.tables.values() {
+            let versions = layout::version_table(&schema.name);
+            transaction
+                .execute(&format!("DELETE FROM \"{versions}\""), [])
+                .map_err(sql("clearing a table"))?;
+        }
+        transaction
+            .execute_batch("DELETE FROM vein_actions; DELETE FROM vein_roots;")
+            .map_err(sql("clearing the log"))?;
+        transaction.commit().map_err(sql("committing a repair"))?;
+        self.reload()?;
+        debug_assert_eq!(self.height, 0);
+        for (height, sealed) in &actions {
+            self.apply(*height, sealed)?;
+        }
+        Ok(actions.len())
     }
 
     pub fn consortium(&self) -> Hash {
@@ -233,6 +292,7 @@ impl Replica {
         if height < self.height {
             return Err(ReplicaError::OutOfOrder { height, last: self.height });
         }
+        self.reload_if_written_elsewhere()?;
         let key = self
             .keys
             .get(sealed.key_epoch)

@@ -144,4 +144,14 @@ pub enum Event {
         height: u64,
         consortium: Arc<Consortium>,
     },
+    /// An attestation applied by the checkpoint at `height` concerns a certified height of
+    /// `consortium`: its certified `root` at `attested_height`, and the member nodes whose vote
+    /// there differs from it (docs/consortium.md, "States on chain").
+    ConsortiumCertified {
+        height: u64,
+        consortium: Hash,
+        attested_height: u64,
+        root: Hash,
+        diverged: Vec<AccountId>,
+    },
 }

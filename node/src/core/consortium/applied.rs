@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 /// The event a consortium transaction emits once applied by the checkpoint at `height`, read
 /// from `consortia` right after it (`None` for any other transaction): the sealed write (or the
-/// pending entry it became), an entry's decision, or the changed consortium's state.
+/// pending entry it became), an entry's decision, the changed consortium's state, or for an
+/// attestation at a certified height that height's verdict.
 pub fn applied_event(
     tx: &Transaction,
     unit: Hash,
@@ -40,6 +41,24 @@ pub fn applied_event(
                 consortium: *consortium,
                 entry: *entry,
                 passed,
+            });
+        }
+        ConsortiumTx::Attest { consortium, height: attested_height, .. } => {
+            let members = &consortia.get(consortium)?.members;
+            let votes = consortia.attestations(consortium)?.heights.get(attested_height)?;
+            let root = votes.certified?;
+            let diverged = votes
+                .votes
+                .iter()
+                .filter(|(member, vote)| **vote != root && members.contains_key(*member))
+                .map(|(member, _)| *member)
+                .collect();
+            return Some(Event::ConsortiumCertified {
+                height,
+                consortium: *consortium,
+                attested_height: *attested_height,
+                root,
+                diverged,
             });
         }
         ConsortiumTx::Create(_) => consortium_id(&tx.body.from, tx.body.nonce),

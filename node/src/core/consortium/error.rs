@@ -75,4 +75,15 @@ pub enum ConsortiumError {
     Malformed { reason: String },
     #[error("{0}")]
     Key(KeyError),
+    #[error("{node} is not a member node of consortium {consortium}: only members attest")]
+    NotAMember { consortium: Hash, node: AccountId },
+    #[error(
+        "an attestation applied at checkpoint {checkpoint} must name a height in \
+         [{checkpoint} - {window}, {checkpoint}), not {height}"
+    )]
+    AttestationHeight { height: u64, checkpoint: u64, window: u64 },
+    #[error("{node} already attested height {height} of consortium {consortium}")]
+    AlreadyAttested { consortium: Hash, height: u64, node: AccountId },
+    #[error("an attestation applies only at a checkpoint (its height window needs one)")]
+    AttestationNeedsCheckpoint,
 }

@@ -17,12 +17,16 @@
 //!   to the consortium's action log. Only members can open the ciphertext; they apply the rows
 //!   to their replica in the chain's order, so a deny applied before a write in the White Flag
 //!   order keeps that write out of every replica.
+//! - Member nodes attest their replica's state root per height (`Attest`); a strict majority
+//!   of matching attestations certifies it, and a member that attested another root is
+//!   recorded as diverged ([`attestation`]).
 //! - All of this state is one field of the ledger ([`Consortia`]), changed only through
 //!   [`Consortia::check`] then [`Consortia::apply`], reverted through [`ConsortiumUndo`], and
 //!   hashed into the ledger root when non-empty (`hash_into`).
 
 pub mod action;
 pub mod applied;
+pub mod attestation;
 pub mod entries;
 pub mod error;
 pub mod keys;
@@ -33,6 +37,9 @@ pub mod state;
 pub use action::{Action, RowOp, SealedAction};
 pub use applied::applied_event;
 pub use entries::{Decision, PENDING_ENTRIES_MAX, PendingEntry, entry_id};
+pub use attestation::{
+    ATTESTATION_WINDOW, Attestations, Certified, Divergence, HeightVotes, attestation_quorum,
+};
 pub use error::ConsortiumError;
 pub use permission::{PermissionChange, Proposal, Rekey, proposal_id};
 pub use schema::{Column, ColumnType, TableSchema, Value};
@@ -76,6 +83,12 @@ pub enum ConsortiumTx {
         consortium: Hash,
         entry: Hash,
     },
+    /// A member node's replica root at the end of checkpoint `height` (signed by the node).
+    Attest {
+        consortium: Hash,
+        height: u64,
+        root: Hash,
+    },
 }
 
 /// What a checked transaction will change: the new state of one consortium or one action log.
@@ -83,6 +96,7 @@ pub enum ConsortiumTx {
 pub enum ConsortiumEffect {
     Put(Hash, Box<Consortium>),
     Append(Hash, ActionLog),
+    Attest(Hash, Box<Attestations>),
     /// A write to a table requiring approval waits (consortium, entry id).
     Pend(Hash, Hash, Box<PendingEntry>),
     /// A vote on a pending entry: still pending with the vote, or decided (removed from the
@@ -100,6 +114,8 @@ pub enum ConsortiumEffect {
 pub struct Consortia {
     consortia: BTreeMap<Hash, Consortium>,
     logs: BTreeMap<Hash, ActionLog>,
+    /// Consortia that have seen an attestation.
+    attestations: BTreeMap<Hash, Attestations>,
     /// Entries waiting for approval, by (consortium, entry id).
     pending: BTreeMap<(Hash, Hash), PendingEntry>,
 }
@@ -109,6 +125,7 @@ pub struct Consortia {
 pub struct ConsortiumUndo {
     consortia: Vec<(Hash, Option<Consortium>)>,
     logs: Vec<(Hash, Option<ActionLog>)>,
+    attestations: Vec<(Hash, Option<Attestations>)>,
     pending: Vec<((Hash, Hash), Option<PendingEntry>)>,
 }
 
@@ -129,6 +146,7 @@ impl Consortia {
         self.logs.get(id).copied().unwrap_or_default()
     }
 
+    /// The consortium's attestation state (empty before its first attestation).
     /// The entry `entry` of `consortium` if it is pending.
     pub fn pending_entry(&self, consortium: &Hash, entry: &Hash) -> Option<&PendingEntry> {
         self.pending.get(&(*consortium, *entry))
@@ -146,19 +164,36 @@ impl Consortia {
 
     /// How many entries of `consortium` are pending.
     pub fn pending_count(&self, consortium: &Hash) -> usize {
-        self.pending.range((*consortium, Hash::ZERO)..=(*consortium, Hash([0xff; 32]))).count()
+        self.pending_entries(consortium).count()
+    }
+
+    pub fn attestations(&self, id: &Hash) -> Option<&Attestations> {
+        self.attestations.get(id)
     }
 
     fn existing(&self, id: &Hash) -> Result<&Consortium, ConsortiumError> {
         self.consortia.get(id).ok_or(ConsortiumError::UnknownConsortium { consortium: *id })
     }
 
-    /// Would `tx`, signed by `from` with `nonce`, apply now? Returns what it would change.
+    /// Would `tx`, signed by `from` with `nonce`, apply now, outside a checkpoint (an
+    /// attestation is refused: its window needs the checkpoint height)?
     pub fn check(
         &self,
         tx: &ConsortiumTx,
         from: &AccountId,
         nonce: u64,
+    ) -> Result<ConsortiumEffect, ConsortiumError> {
+        self.check_at(tx, from, nonce, None)
+    }
+
+    /// Would `tx`, signed by `from` with `nonce`, apply at the checkpoint at `checkpoint`
+    /// (`None`: outside one)? Returns what it would change.
+    pub fn check_at(
+        &self,
+        tx: &ConsortiumTx,
+        from: &AccountId,
+        nonce: u64,
+        checkpoint: Option<u64>,
     ) -> Result<ConsortiumEffect, ConsortiumError> {
         match tx {
             ConsortiumTx::Create(create) => {
@@ -283,6 +318,17 @@ impl Consortia {
                     passed,
                 })
             }
+            ConsortiumTx::Attest { consortium, height, root } => {
+                let checkpoint = checkpoint.ok_or(ConsortiumError::AttestationNeedsCheckpoint)?;
+                let state = self.existing(consortium)?;
+                let next = self
+                    .attestations
+                    .get(consortium)
+                    .cloned()
+                    .unwrap_or_default()
+                    .attest(state, from, *height, *root, checkpoint)?;
+                Ok(ConsortiumEffect::Attest(*consortium, Box::new(next)))
+            }
         }
     }
 
@@ -319,6 +365,9 @@ impl Consortia {
             ConsortiumEffect::Append(id, log) => {
                 undo.logs.push((id, self.logs.insert(id, log)));
             }
+            ConsortiumEffect::Attest(id, attestations) => {
+                undo.attestations.push((id, self.attestations.insert(id, *attestations)));
+            }
             ConsortiumEffect::Pend(id, entry, pending) => {
                 undo.pending.push(((id, entry), self.pending.insert((id, entry), *pending)));
             }
@@ -342,6 +391,12 @@ impl Consortia {
             match previous {
                 Some(entry) => self.pending.insert(key, entry),
                 None => self.pending.remove(&key),
+            };
+        }
+        for (id, previous) in undo.attestations.into_iter().rev() {
+            match previous {
+                Some(attestations) => self.attestations.insert(id, attestations),
+                None => self.attestations.remove(&id),
             };
         }
         for (id, previous) in undo.logs.into_iter().rev() {
@@ -373,6 +428,19 @@ impl Consortia {
             let log = self.log(id);
             hasher.update(&log.count.to_le_bytes());
             hasher.update(log.head.as_bytes());
+        }
+        // Only once something was attested, so ledger roots from before attestations existed
+        // are unchanged.
+        if !self.attestations.is_empty() {
+            hasher.update(b"vein/ledger/consortia/attestations/v0");
+            hasher.update(&(self.attestations.len() as u64).to_le_bytes());
+            for (id, attestations) in &self.attestations {
+                let bytes = wire::encode_body(attestations, "attestations").unwrap_or_default();
+                debug_assert!(!bytes.is_empty());
+                hasher.update(id.as_bytes());
+                hasher.update(&(bytes.len() as u64).to_le_bytes());
+                hasher.update(&bytes);
+            }
         }
         // Hashed only while some entry is pending, so a ledger that never used entry approval
         // keeps the root it had before the feature existed.

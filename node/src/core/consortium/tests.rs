@@ -541,3 +541,68 @@ fn entry_events_carry_the_action_then_the_decision() {
         }
     }
 }
+
+/// The checkpoint context an attestation needs (its height window); nothing else is read.
+fn checkpoint_at(height: u64) -> crate::core::contracts::StorageContext {
+    crate::core::contracts::StorageContext {
+        height,
+        params: crate::core::params::StorageParams::default(),
+        nodes: std::sync::Arc::from(Vec::new()),
+        generation_signatures: BTreeMap::new(),
+        evm: crate::core::evm::EvmBlock {
+            height,
+            timestamp_ms: 0,
+            generation_signature: Hash::ZERO,
+            chain_id: 1,
+        },
+    }
+}
+
+#[test]
+fn attestations_certify_through_the_ledger_change_the_root_and_revert_exactly() {
+    let mut fixture = Fixture::new();
+    let node_keys: Vec<Keypair> = (0..2).map(|i| Keypair::derived("node", i)).collect();
+    let mut allocations: Vec<(AccountId, u64)> =
+        fixture.parties.iter().map(|key| (key.account(), 1_000)).collect();
+    allocations.extend(node_keys.iter().map(|key| (key.account(), 1_000)));
+    fixture.ledger = Ledger::genesis(&allocations).unwrap();
+    let id = fixture.create(&mut Undo::default());
+    let before = fixture.ledger.clone();
+    let root_before = fixture.ledger.root();
+    let replica_root = Hash::of(b"replica root at 4");
+    let attest = ConsortiumTx::Attest { consortium: id, height: 4, root: replica_root };
+    let author = fixture.outsider.account();
+
+    // Outside a checkpoint the window cannot be checked: refused.
+    let tx = fixture.tx(&node_keys[0], attest.clone());
+    let outside = fixture.ledger.apply(&tx, &author, POLICY, &mut Undo::default());
+    assert_eq!(Fixture::consortium_error(outside), ConsortiumError::AttestationNeedsCheckpoint);
+    // A party that is not a member node may not attest.
+    let party = fixture.parties[1].clone();
+    let tx = fixture.tx(&party, attest.clone());
+    let context = checkpoint_at(5);
+    let by_party = fixture.ledger.apply_in(
+        &tx,
+        &author,
+        POLICY,
+        StorageMode::Full(&context),
+        &mut Undo::default(),
+    );
+    assert!(matches!(Fixture::consortium_error(by_party), ConsortiumError::NotAMember { .. }));
+
+    let mut undo = Undo::default();
+    for key in &node_keys {
+        let tx = fixture.tx(key, attest.clone());
+        fixture
+            .ledger
+            .apply_in(&tx, &author, POLICY, StorageMode::Full(&context), &mut undo)
+            .unwrap();
+    }
+    let state = fixture.ledger.consortia().attestations(&id).unwrap();
+    assert_eq!(state.certified, Some(Certified { height: 4, root: replica_root }), "2 of 2");
+    assert_ne!(fixture.ledger.root(), root_before, "attestations are covered by the root");
+    fixture.ledger.revert(undo);
+    assert_eq!(fixture.ledger.root(), root_before);
+    assert!(fixture.ledger.consortia().attestations(&id).is_none());
+    assert_eq!(fixture.ledger.consortia(), before.consortia());
+}

@@ -392,8 +392,13 @@ impl Ledger {
             (TxKind::Fl(fl_tx), _) => self.check_fl(fl_tx, &from, nonce).map(Effect::Fl),
             // Consortium and token rules need no checkpoint context; scratch replays (above)
             // leave them to the chain, which holds the consortia and tokens.
-            (TxKind::Consortium(consortium_tx), _) => {
-                self.check_consortium(consortium_tx, &from, nonce)
+            (TxKind::Consortium(consortium_tx), mode) => {
+                // An attestation's height window is relative to the checkpoint applying it.
+                let checkpoint = match mode {
+                    StorageMode::Full(context) => Some(context.height),
+                    _ => None,
+                };
+                self.check_consortium(consortium_tx, &from, nonce, checkpoint)
             }
             (TxKind::Token(token_tx), _) => self
                 .tokens

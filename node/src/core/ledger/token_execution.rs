@@ -21,8 +21,12 @@ impl Ledger {
         tx: &ConsortiumTx,
         from: &AccountId,
         nonce: u64,
+        checkpoint: Option<u64>,
     ) -> Result<Effect, LedgerError> {
-        let effect = self.consortia.check(tx, from, nonce).map_err(LedgerError::Consortium)?;
+        let effect = self
+            .consortia
+            .check_at(tx, from, nonce, checkpoint)
+            .map_err(LedgerError::Consortium)?;
         let mint_of = |consortium, change: &PermissionChange| match change {
             PermissionChange::MintToken { token, to, amount } => self
                 .tokens
