@@ -12,8 +12,7 @@ use super::{ApiError, ApiResult, ApiState, inspect, parse_body, parse_hash};
 use crate::api_types::{
     ConsortiumAttestations, ConsortiumDetail, ConsortiumEntryView, ConsortiumList,
     ConsortiumMemberView, ConsortiumProposalView, ConsortiumQuery, ConsortiumQueryAnswer,
-    ConsortiumRowAnswer, ConsortiumRowRequest, ConsortiumSummary, ConsortiumVerify,
-    DivergedMember,
+    ConsortiumRowAnswer, ConsortiumRowRequest, ConsortiumSummary, ConsortiumVerify, DivergedMember,
 };
 use crate::consortium_db::{Replica, ReplicaError, ReplicaFeed};
 use crate::core::consortium::{Consortia, Consortium, PermissionChange};

@@ -41,6 +41,8 @@ impl<S: EventSink> EventSink for FeedSink<S> {
             event,
             Event::ConsortiumChanged { .. }
                 | Event::ConsortiumWrite { .. }
+                | Event::ConsortiumEntryPending { .. }
+                | Event::ConsortiumEntryDecided { .. }
                 | Event::CheckpointDisconnected { .. }
                 | Event::HeadChanged { .. }
                 | Event::ConsortiumCertified { .. }
@@ -381,6 +383,31 @@ mod tests {
         feed.on_event(&below);
         assert_eq!((row(&feed, 1), feed.pending_entries()), (None, 0));
         assert_eq!(feed.stats.errors, 0, "{:?}", feed.stats.last_error);
+    }
+
+    /// The node process reaches the feed only through `FeedSink`: every event the feed acts on
+    /// must pass its filter.
+    #[test]
+    fn the_sink_forwards_the_entry_events() {
+        struct Nothing;
+        impl EventSink for Nothing {
+            fn on_event(&mut self, _: u64, _: &Event) {}
+        }
+        let (consortium, secret, node, key) = setup();
+        let feed = Arc::new(Mutex::new(ReplicaFeed::new(node, secret, None)));
+        let mut sink = FeedSink { inner: Nothing, feed: feed.clone() };
+        let shared = Arc::new(consortium.clone());
+        sink.on_event(0, &Event::ConsortiumChanged { height: 1, consortium: shared });
+        let (entry, c) = (Hash([1; 32]), consortium.id);
+        let action = action(&consortium, &key, 1);
+        sink.on_event(0, &Event::ConsortiumEntryPending { height: 2, tx: entry, entry, action });
+        assert_eq!(feed.lock().unwrap().pending_entries(), 1);
+        let decided =
+            Event::ConsortiumEntryDecided { height: 3, consortium: c, entry, passed: true };
+        sink.on_event(0, &decided);
+        let feed = feed.lock().unwrap();
+        let row = feed.replica(&c).unwrap().get("t", &Value::Integer(1)).unwrap();
+        assert_eq!(row, Some(vec![Value::Integer(1)]));
     }
 
     #[test]

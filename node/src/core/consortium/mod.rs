@@ -36,10 +36,10 @@ pub mod state;
 
 pub use action::{Action, RowOp, SealedAction};
 pub use applied::applied_event;
-pub use entries::{Decision, PENDING_ENTRIES_MAX, PendingEntry, entry_id};
 pub use attestation::{
     ATTESTATION_WINDOW, Attestations, Certified, Divergence, HeightVotes, attestation_quorum,
 };
+pub use entries::{Decision, PENDING_ENTRIES_MAX, PendingEntry, entry_id};
 pub use error::ConsortiumError;
 pub use permission::{PermissionChange, Proposal, Rekey, proposal_id};
 pub use schema::{Column, ColumnType, TableSchema, Value};
