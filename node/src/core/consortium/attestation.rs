@@ -184,6 +184,7 @@ mod tests {
             wrapped: BTreeMap::new(),
             key_chain: BTreeMap::new(),
             proposals: BTreeMap::new(),
+            approval_tables: BTreeSet::new(),
         };
         (consortium, nodes)
     }
