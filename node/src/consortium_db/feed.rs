@@ -65,6 +65,10 @@ pub struct ReplicaFeed {
     /// Consortia whose replica was restored to the chain in this run.
     synced: BTreeSet<Hash>,
     consortia: BTreeMap<Hash, Consortium>,
+    /// Per consortium, the heights at which this node became or stopped being a member, cut
+    /// back with the replicas on a disconnection: a removal on a branch that loses must not
+    /// keep the node from applying the winning branch's writes.
+    membership: BTreeMap<Hash, Vec<(u64, bool)>>,
     pub stats: FeedStats,
 }
 
@@ -77,6 +81,7 @@ impl ReplicaFeed {
             replicas: BTreeMap::new(),
             synced: BTreeSet::new(),
             consortia: BTreeMap::new(),
+            membership: BTreeMap::new(),
             stats: FeedStats::default(),
         }
     }
@@ -100,9 +105,10 @@ impl ReplicaFeed {
             Event::ConsortiumWrite { height, action, .. } => {
                 // A removed member keeps its replica of the past but holds no later key.
                 let member = self
-                    .consortia
+                    .membership
                     .get(&action.consortium)
-                    .is_some_and(|consortium| consortium.members.contains_key(&self.node));
+                    .and_then(|changes| changes.last())
+                    .is_some_and(|(_, member)| *member);
                 match self.replicas.get_mut(&action.consortium).filter(|_| member) {
                     Some(replica) => replica.apply(*height, action).map(|outcome| match outcome {
                         ActionOutcome::Applied { .. } => self.stats.applied += 1,
@@ -122,6 +128,11 @@ impl ReplicaFeed {
 
     fn changed(&mut self, height: u64, consortium: &Consortium) -> Result<(), ReplicaError> {
         self.consortia.insert(consortium.id, consortium.clone());
+        let member = consortium.members.contains_key(&self.node);
+        let changes = self.membership.entry(consortium.id).or_default();
+        if changes.last().is_none_or(|(_, was)| *was != member) {
+            changes.push((height, member));
+        }
         let keys = KeyRing::unlock(consortium, &self.node, &self.secret).map_err(|error| {
             ReplicaError::Invalid(crate::core::consortium::ConsortiumError::Key(error))
         })?;
@@ -147,6 +158,9 @@ impl ReplicaFeed {
     }
 
     fn disconnected(&mut self, height: u64) -> Result<(), ReplicaError> {
+        for changes in self.membership.values_mut() {
+            changes.retain(|(at, _)| *at < height);
+        }
         for replica in self.replicas.values_mut() {
             if replica.height() >= height {
                 replica.restore_to(height.saturating_sub(1))?;
@@ -222,6 +236,28 @@ mod tests {
         assert_eq!(feed.stats.applied, 2);
         assert_eq!(feed.stats.restores, 1);
         assert_eq!(feed.stats.errors, 0);
+    }
+
+    /// A removal applied on a branch that is then disconnected does not keep the member from
+    /// applying the winning branch's writes at that height (the simulator's `replica-root`
+    /// checker found a member that did, seed 126).
+    #[test]
+    fn a_removal_on_a_losing_branch_does_not_stop_writes_on_the_winning_one() {
+        let (consortium, secret, node, key) = setup();
+        let mut feed = ReplicaFeed::new(node, secret, None);
+        let created = Arc::new(consortium.clone());
+        feed.on_event(&Event::ConsortiumChanged { height: 1, consortium: created });
+        let mut removed = consortium.clone();
+        removed.members.clear();
+        feed.on_event(&Event::ConsortiumChanged { height: 3, consortium: Arc::new(removed) });
+        feed.on_event(&write(&consortium, &key, 1, 3));
+        assert_eq!(feed.stats.applied, 0, "removed at 3: the write at 3 is not for this node");
+        let author = node;
+        feed.on_event(&Event::CheckpointDisconnected { id: Hash::ZERO, height: 3, author });
+        feed.on_event(&write(&consortium, &key, 2, 3));
+        let replica = feed.replica(&consortium.id).unwrap();
+        assert_eq!(replica.get("t", &Value::Integer(2)).unwrap(), Some(vec![Value::Integer(2)]));
+        assert_eq!((feed.stats.applied, feed.stats.errors), (1, 0));
     }
 
     #[test]
