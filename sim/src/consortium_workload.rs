@@ -287,7 +287,7 @@ pub fn step(
         return Ok(Step::Skip { why: "a removed member writes no more" });
     }
     // Half the writes of a denied party are still sent: the chain must ignore them.
-    if !consortium.may_write(TABLE, &me) && draw.pick % 2 == 0 {
+    if !consortium.may_write(TABLE, &me) && draw.pick.is_multiple_of(2) {
         return Ok(Step::Skip { why: "denied" });
     }
     let action = write_action(draw);
@@ -309,7 +309,7 @@ fn permission_change(
     let writers = consortium.writers.get(TABLE).cloned().unwrap_or_default();
     let denied: Vec<AccountId> =
         consortium.parties.iter().filter(|party| !writers.contains(party)).copied().collect();
-    if !denied.is_empty() && draw.pick % 3 != 0 {
+    if !denied.is_empty() && !draw.pick.is_multiple_of(3) {
         let account = denied[(draw.pick % denied.len() as u64) as usize];
         return Some(PermissionChange::Grant { account, table: TABLE.into() });
     }
@@ -346,7 +346,7 @@ fn removal_rekey(
 
 /// The row `key` with the canary in its note.
 fn row(key: u64, amount: u64) -> Vec<Value> {
-    let amount = if amount % 5 == 0 { Value::Null } else { Value::Integer(amount as i64) };
+    let amount = if amount.is_multiple_of(5) { Value::Null } else { Value::Integer(amount as i64) };
     vec![Value::Integer(key as i64), Value::Text(format!("{CANARY} row {key}")), amount]
 }
 
