@@ -9,7 +9,10 @@
 //!   differ; supply is compared at the end between nodes with equal heads instead);
 //! - `final-reverted`: a node disconnected a checkpoint it had reported final;
 //! - `tx-final-mismatch`: two nodes report one transaction final with different outcomes or at
-//!   different heights.
+//!   different heights;
+//! - `replica-root`: two member nodes of a consortium hold different replica roots as of a
+//!   height both report final ([`Checker::on_replica_root`], fed by the simulation from each
+//!   node's `crate::consortium_replicas::MemberView`).
 //!
 //! At the end, from snapshots ([`NodeSnapshot`]):
 //! - `ledger-invariant`: `supply = genesis + minted − burned` and balances sum to it;
@@ -75,6 +78,10 @@ pub struct Checker {
     violations: Vec<Violation>,
     pub applied: u64,
     pub ignored: u64,
+    /// The first replica root reported per (consortium, final height), and by which node.
+    replica_roots: BTreeMap<(Hash, u64), (Hash, usize)>,
+    /// Replica roots compared with an earlier report of the same consortium and height.
+    pub replica_root_checks: u64,
 }
 
 impl Checker {
@@ -151,6 +158,39 @@ impl Checker {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Member node `node` holds `root` for `consortium` as of `height`, which it reports final.
+    pub fn on_replica_root(
+        &mut self,
+        node: usize,
+        at_ms: u64,
+        consortium: Hash,
+        height: u64,
+        root: Hash,
+    ) {
+        match self.replica_roots.get(&(consortium, height)).copied() {
+            None => {
+                self.replica_roots.insert((consortium, height), (root, node));
+            }
+            Some((first, other)) => {
+                self.replica_root_checks += 1;
+                if first != root {
+                    self.record(Violation {
+                        invariant: "replica-root",
+                        at_ms,
+                        node,
+                        other: Some(other),
+                        detail: format!(
+                            "consortium {} as of final height {height}: root {} here, {} there",
+                            consortium.short(),
+                            root.short(),
+                            first.short()
+                        ),
+                    });
+                }
+            }
         }
     }
 
@@ -394,6 +434,24 @@ mod tests {
         assert_eq!(checker.applied, 1);
         checker.on_event(1, 3, &tx(3, Outcome::Ignored));
         assert_eq!(checker.violations()[0].invariant, "tx-final-mismatch");
+    }
+
+    #[test]
+    fn members_replica_roots_must_agree_at_a_final_height() {
+        let mut checker = Checker::new(3);
+        let consortium = Hash([9; 32]);
+        checker.on_replica_root(0, 1, consortium, 4, Hash([1; 32]));
+        checker.on_replica_root(1, 2, consortium, 4, Hash([1; 32]));
+        checker.on_replica_root(1, 2, consortium, 5, Hash([2; 32]));
+        checker.on_replica_root(2, 2, Hash([8; 32]), 4, Hash([3; 32]));
+        assert!(checker.violations().is_empty());
+        assert_eq!(checker.replica_root_checks, 1);
+        checker.on_replica_root(2, 3, consortium, 4, Hash([7; 32]));
+        let violation = &checker.violations()[0];
+        assert_eq!(
+            (violation.invariant, violation.node, violation.other),
+            ("replica-root", 2, Some(0))
+        );
     }
 
     fn snapshot(node: usize, chain: &[u8], final_height: u64) -> NodeSnapshot {

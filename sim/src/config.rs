@@ -173,6 +173,11 @@ pub struct SimConfig {
     /// of native transfers (`crate::token_workload`); 0 leaves the workload, and the trace,
     /// exactly as without tokens.
     pub token_share: f64,
+    /// The share of the workload's transactions that are consortium transactions instead
+    /// (`crate::consortium_workload`: creation, writes, grants and denies, a member's removal
+    /// with a rekey); members keep in-memory replicas and the consortium checks run. 0 leaves
+    /// the workload, and the trace, exactly as without consortia.
+    pub consortium_share: f64,
     pub faults: FaultKinds,
     /// Target checkpoint interval `T`.
     pub target_interval_ms: u64,
@@ -224,6 +229,7 @@ impl SimConfig {
             duration_s: 300,
             tx_rate: 2.0,
             token_share: 0.0,
+            consortium_share: 0.0,
             faults: FaultKinds::none(),
             target_interval_ms: 10_000,
             finality_depth: 6,
@@ -266,6 +272,12 @@ impl SimConfig {
         }
         if !(0.0..=1.0).contains(&self.token_share) {
             return Err(ConfigError::Probability { field: "token share", value: self.token_share });
+        }
+        if !(0.0..=1.0).contains(&self.consortium_share) {
+            return Err(ConfigError::Probability {
+                field: "consortium share",
+                value: self.consortium_share,
+            });
         }
         self.net.validate()?;
         if self.faults.any() && self.duration_s <= self.settle_s {
@@ -326,6 +338,9 @@ impl SimConfig {
         }
         if self.token_share > 0.0 {
             line.push_str(&format!(" --token-share {}", self.token_share));
+        }
+        if self.consortium_share > 0.0 {
+            line.push_str(&format!(" --consortium-share {}", self.consortium_share));
         }
         line
     }
@@ -393,6 +408,11 @@ mod tests {
         config.net.latency = crate::net::LatencyModel::Constant { ms: 7.0 };
         assert!(config.replay_command().contains("--latency constant:ms=7 --duplicate 0.1"));
         config.net.reorder = 1.5;
+        assert!(config.validate().is_err());
+        config.net.reorder = 0.0;
+        config.consortium_share = 0.3;
+        assert!(config.replay_command().ends_with(" --consortium-share 0.3"));
+        config.consortium_share = 1.5;
         assert!(config.validate().is_err());
     }
 }

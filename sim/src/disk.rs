@@ -187,6 +187,13 @@ impl SimDisk {
     }
 
     /// Bytes of `path` not yet synced.
+    /// Every file with what a process would read back from it (the confidentiality scan).
+    pub fn contents(&self) -> Vec<(String, Vec<u8>)> {
+        self.with_files(|files| {
+            files.iter().map(|(path, file)| (path.clone(), file.content())).collect()
+        })
+    }
+
     pub fn pending_len(&self, path: &str) -> u64 {
         self.with_files(|files| files.get(path).map_or(0, |file| file.pending.len() as u64))
     }

@@ -16,6 +16,9 @@
 //!   duplication, reordering).
 //! - [`selftest`]: deliberate bugs (`--checker-self-test`, off by default) that checkers must
 //!   catch, to test the checkers and the shrinker.
+//! - [`consortium_workload`]: the consortium share of the workload; [`consortium_replicas`]
+//!   every node's replicas and the time-machine checks; [`canary`] the confidentiality scan;
+//!   `consortium_sim` (madsim only) runs them on the nodes.
 //! - [`shrink`]: minimises a failing run (nodes, duration, faults, workload) while the same
 //!   invariant still fails.
 //! - `alarm` (madsim only): waking a task at a simulated instant without piling up timers.
@@ -30,9 +33,12 @@
 //! The madsim parts exist only when built with `RUSTFLAGS="--cfg madsim"`; the pure parts build
 //! and unit-test everywhere.
 
+pub mod canary;
 pub mod checker;
 pub mod config;
 pub mod config_error;
+pub mod consortium_replicas;
+pub mod consortium_workload;
 pub mod disk;
 pub mod faults;
 pub mod net;
@@ -47,6 +53,8 @@ pub mod trace;
 pub mod alarm;
 #[cfg(madsim)]
 pub mod bench;
+#[cfg(madsim)]
+pub mod consortium_sim;
 #[cfg(madsim)]
 pub mod runtime;
 #[cfg(madsim)]

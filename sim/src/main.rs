@@ -188,6 +188,10 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         /// Share of those that are business token transactions (issue, transfer, mint, burn).
         #[arg(long, default_value_t = 0.0)]
         token_share: f64,
+        /// Share of those that are consortium transactions (create, write, grant, deny, remove
+        /// a member with a rekey); members keep replicas and the consortium checks run.
+        #[arg(long, default_value_t = 0.0)]
+        consortium_share: f64,
         /// Fault kinds, comma separated.
         #[arg(long, default_value = "none", help = format!("Fault kinds: {FAULT_NAMES}"))]
         faults: String,
@@ -463,6 +467,7 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         config.duration_s = args.duration;
         config.tx_rate = args.tx_rate;
         config.token_share = args.token_share;
+        config.consortium_share = args.consortium_share;
         config.faults = faults;
         config.target_interval_ms = args.interval_ms;
         config.finality_depth = args.finality;
@@ -747,6 +752,25 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
             println!(
                 "token txs:          {} submitted, {} tokens at the end",
                 report.token_txs_submitted, report.tokens_at_end
+            );
+        }
+        if report.config.consortium_share > 0.0 {
+            let end = &report.consortium;
+            println!(
+                "consortium txs:     {} submitted, {} skipped; {} consortia, {} writes final",
+                end.submitted, end.skipped, end.end.consortia, end.end.final_writes
+            );
+            println!(
+                "replicas:           {} members ({} removed): {} actions applied, {} refused, \
+                 {} restores; {} root and {} as-of checks; {} envelopes scanned for the canary",
+                end.end.member_replicas,
+                end.end.removed_members,
+                end.end.applied,
+                end.end.refused,
+                end.end.restores,
+                end.root_checks,
+                end.end.as_of_checks,
+                end.envelopes_scanned
             );
         }
         println!("faults applied:     {}", report.faults_applied);

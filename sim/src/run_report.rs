@@ -2,6 +2,7 @@
 
 use crate::checker::Violation;
 use crate::config::SimConfig;
+use crate::consortium_replicas::ConsortiumReport;
 use vein_node::core::hash::Hash;
 use vein_reports::metrics::{RunMetrics, Violation as ReportViolation};
 
@@ -39,6 +40,8 @@ pub struct RunReport {
     /// Bytes of all nodes' unit logs at the end. The simulated disks live in this process's
     /// memory, so they are part of its RSS: history that pruning keeps on disk, not in nodes.
     pub disk_log_bytes: u64,
+    /// Consortium workload and checks (all zero without `consortium_share`).
+    pub consortium: ConsortiumReport,
     pub violations: Vec<Violation>,
 }
 

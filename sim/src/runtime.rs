@@ -21,6 +21,7 @@
 //! deciding delivery times anyway that was a third of a 1,000-node run (perf, issue #3).
 
 use crate::alarm::Alarm;
+use crate::canary::CanaryScan;
 use crate::net::{NetModel, node_index};
 pub use crate::sim_time::sim_now_us;
 use crate::trace::Trace;
@@ -122,11 +123,18 @@ pub struct SimNet {
     model: Mutex<NetModel>,
     /// Node i's mailbox while it runs (replaced when it restarts).
     mailboxes: Mutex<Vec<Option<Arc<Mutex<Mailbox>>>>>,
+    /// Scans every envelope sent for the consortium canary, in runs with consortia only.
+    canary: Option<Arc<CanaryScan>>,
 }
 
 impl SimNet {
     pub fn new(model: NetModel) -> SharedNet {
-        Arc::new(SimNet { model: Mutex::new(model), mailboxes: Mutex::new(Vec::new()) })
+        SimNet::scanned(model, None)
+    }
+
+    /// A network whose every envelope sent (delivered or not) passes `canary`'s scan.
+    pub fn scanned(model: NetModel, canary: Option<Arc<CanaryScan>>) -> SharedNet {
+        Arc::new(SimNet { model: Mutex::new(model), mailboxes: Mutex::new(Vec::new()), canary })
     }
 
     /// The model, to change it (faults) or ask it about a message.
@@ -303,6 +311,9 @@ impl Network for SimNetwork {
         let Some(to_node) = node_index(to) else {
             return Err(NetError::Unreachable { peer: to, reason: "no such node".to_string() });
         };
+        if let Some(canary) = &self.net.canary {
+            canary.message(self.node, to_node, &bytes);
+        }
         let delivery = {
             let mut model = self.net.model();
             if !model.passes(self.node, to_node) {

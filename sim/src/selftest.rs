@@ -11,6 +11,12 @@
 //! node 0 buggy from the start; `restart-ledger-root` makes every node buggy once it has been
 //! killed and restarted (a recovery bug), so it fails only with a `kill` fault, which is what a
 //! shrinker must then keep.
+//!
+//! Two bugs need the consortium workload (`--consortium-share`): `replica-skip` withholds the
+//! first consortium write node 0 sees (in each of its starts) from its replica, whose root then
+//! differs from the other members' (`replica-root`); `unsealed-actions` makes the workload put
+//! each action's plaintext on chain in place of its ciphertext, which the canary scan of the
+//! wire and the disks must find (`consortium-plaintext`).
 
 use vein_node::core::events::Event;
 use vein_node::core::hash::Hash;
@@ -18,7 +24,8 @@ use vein_node::core::hash::Hash;
 /// The node that carries the injected bug.
 pub const BUGGY_NODE: usize = 0;
 
-pub const SELF_TEST_NAMES: &str = "ledger-root, conflicting-final, restart-ledger-root";
+pub const SELF_TEST_NAMES: &str =
+    "ledger-root, conflicting-final, restart-ledger-root, replica-skip, unsealed-actions";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown checker self-test {name:?} (expected one of {SELF_TEST_NAMES})")]
@@ -38,9 +45,19 @@ pub enum SelfTestBug {
     /// Every node that has been restarted reports its final checkpoints with a corrupted ledger
     /// root: `ledger-root` must fire, and only in runs with a kill.
     RestartLedgerRoot,
+    /// Node 0's replicas never see the first consortium write of each of its starts:
+    /// `replica-root` must fire.
+    ReplicaSkip,
+    /// The consortium workload submits plaintext as the ciphertext: `consortium-plaintext`
+    /// must fire.
+    UnsealedActions,
 }
 
-/// Every self-test bug.
+/// The bugs of the consortium workload (they act outside the checker's events).
+pub const CONSORTIUM_SELF_TEST_BUGS: [SelfTestBug; 2] =
+    [SelfTestBug::ReplicaSkip, SelfTestBug::UnsealedActions];
+
+/// Every self-test bug that misreports a node's events.
 pub const SELF_TEST_BUGS: [SelfTestBug; 3] =
     [SelfTestBug::LedgerRoot, SelfTestBug::ConflictingFinal, SelfTestBug::RestartLedgerRoot];
 
@@ -50,6 +67,8 @@ impl SelfTestBug {
             "ledger-root" => Ok(SelfTestBug::LedgerRoot),
             "conflicting-final" => Ok(SelfTestBug::ConflictingFinal),
             "restart-ledger-root" => Ok(SelfTestBug::RestartLedgerRoot),
+            "replica-skip" => Ok(SelfTestBug::ReplicaSkip),
+            "unsealed-actions" => Ok(SelfTestBug::UnsealedActions),
             other => Err(UnknownSelfTest { name: other.to_string() }),
         }
     }
@@ -60,6 +79,8 @@ impl SelfTestBug {
             SelfTestBug::LedgerRoot => "ledger-root",
             SelfTestBug::ConflictingFinal => "conflicting-final",
             SelfTestBug::RestartLedgerRoot => "restart-ledger-root",
+            SelfTestBug::ReplicaSkip => "replica-skip",
+            SelfTestBug::UnsealedActions => "unsealed-actions",
         }
     }
 
@@ -68,7 +89,14 @@ impl SelfTestBug {
         match self {
             SelfTestBug::LedgerRoot | SelfTestBug::RestartLedgerRoot => "ledger-root",
             SelfTestBug::ConflictingFinal => "conflicting-finality",
+            SelfTestBug::ReplicaSkip => "replica-root",
+            SelfTestBug::UnsealedActions => "consortium-plaintext",
         }
+    }
+
+    /// Consortium writes node `node`'s replicas do not see in each start.
+    pub fn replica_writes_skipped(&self, node: usize) -> u64 {
+        u64::from(*self == SelfTestBug::ReplicaSkip && node == BUGGY_NODE)
     }
 
     /// What `node` (`restarted` if its driver is a restart) reports instead of `event`, if the
@@ -77,6 +105,7 @@ impl SelfTestBug {
         let buggy = match self {
             SelfTestBug::LedgerRoot | SelfTestBug::ConflictingFinal => node == BUGGY_NODE,
             SelfTestBug::RestartLedgerRoot => restarted,
+            SelfTestBug::ReplicaSkip | SelfTestBug::UnsealedActions => false,
         };
         if !buggy {
             return None;
@@ -87,6 +116,7 @@ impl SelfTestBug {
         let (id, ledger_root) = match self {
             SelfTestBug::LedgerRoot | SelfTestBug::RestartLedgerRoot => (*id, garble(ledger_root)),
             SelfTestBug::ConflictingFinal => (garble(id), *ledger_root),
+            SelfTestBug::ReplicaSkip | SelfTestBug::UnsealedActions => return None,
         };
         Some(Event::CheckpointFinal { id, height: *height, ledger_root, supply: *supply })
     }
@@ -113,7 +143,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for bug in SELF_TEST_BUGS {
+        for bug in SELF_TEST_BUGS.into_iter().chain(CONSORTIUM_SELF_TEST_BUGS) {
             assert_eq!(SelfTestBug::parse(bug.name()), Ok(bug));
             assert!(SELF_TEST_NAMES.contains(bug.name()));
         }
@@ -141,5 +171,12 @@ mod tests {
         assert_eq!(SelfTestBug::RestartLedgerRoot.corrupt(0, false, &final_event(1, 2)), None);
         assert!(SelfTestBug::RestartLedgerRoot.corrupt(5, true, &final_event(1, 2)).is_some());
         assert_eq!(SelfTestBug::LedgerRoot.corrupt(5, true, &final_event(1, 2)), None);
+        // The consortium bugs leave events alone; one withholds a write from node 0 only.
+        for bug in CONSORTIUM_SELF_TEST_BUGS {
+            assert_eq!(bug.corrupt(0, true, &final_event(1, 2)), None);
+        }
+        assert_eq!(SelfTestBug::ReplicaSkip.replica_writes_skipped(0), 1);
+        assert_eq!(SelfTestBug::ReplicaSkip.replica_writes_skipped(1), 0);
+        assert_eq!(SelfTestBug::UnsealedActions.replica_writes_skipped(0), 0);
     }
 }

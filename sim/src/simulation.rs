@@ -17,13 +17,18 @@
 //!   an operator task one second later, unless the fault plan has killed it meanwhile.
 //! - Workload: transfers at `tx_rate` per second network-wide (exponential gaps), each from a
 //!   random funded node that is up, to a random account; a `token_share` of them are business
-//!   token transactions instead ([`crate::token_workload`], drawn from a stream of their own).
+//!   token transactions instead ([`crate::token_workload`], drawn from a stream of their own),
+//!   and a `consortium_share` consortium transactions ([`crate::consortium_sim`]: members keep
+//!   in-memory replicas fed from their events, checked as they finalise and at the end).
 //! - Checkers: every node's events go to the [`Checker`] and the trace; once per simulated second
 //!   the supervisor stops the run at the first violation. At the end every node is inspected for
 //!   the convergence, durability and ledger checks ([`check_end`]).
 
 use crate::checker::{Checker, NodeSnapshot, Violation, check_end};
 use crate::config::{ConfigError, SimConfig, derive_seed, stream};
+use crate::consortium_replicas::ConsortiumReport;
+use crate::consortium_sim::ConsortiumRun;
+use crate::consortium_workload::ConsortiumDraw;
 use crate::disk::SimDisk;
 use crate::faults::{self, Fault, ScheduledFault};
 use crate::net::NetModel;
@@ -55,7 +60,7 @@ use vein_node::runtime::InPlace;
 
 /// How long the operator waits before restarting a node that stopped on a disk error.
 const RESTART_AFTER_DISK_ERROR_MS: u64 = 1_000;
-const FEE: u64 = 10;
+pub(crate) const FEE: u64 = 10;
 const BALANCE: u64 = 1_000_000_000_000;
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +102,8 @@ struct Shared {
     /// `corrupt` faults applied, and detected (`RunReport::corruptions`).
     corruptions_applied: AtomicU64,
     corruptions_detected: AtomicU64,
+    /// The consortium workload's state and every node's replicas (`consortium_share` > 0).
+    consortia: Option<Arc<ConsortiumRun>>,
 }
 
 /// A node the operator restarts: its driver stopped in `generation`; if `restore`, its unit log
@@ -169,6 +176,9 @@ impl EventSink for CheckerSink {
         self.shared.trace().event(self.node, now_ms, event);
         if self.shared.watch.contains(&self.node) {
             watch_event(self.node, now_ms, event, &self.shared.accounts);
+        }
+        if let Some(consortia) = &self.shared.consortia {
+            consortia.on_event(self.node, sim_now_ms(), event, &self.shared.checker);
         }
         // Violations are stamped with simulated time, not the node's (possibly skewed) clock.
         self.shared.checker().on_event(self.node, sim_now_ms(), event);
@@ -279,6 +289,9 @@ async fn run_node(spec: Arc<NodeSpec>, shared: Arc<Shared>) {
     config.limits.prune = shared.prune;
     let prover = ModelPlots { account: spec.key.account(), nonces: spec.capacity };
     let restarted = generation > 1;
+    if let Some(consortia) = &shared.consortia {
+        consortia.start(spec.index);
+    }
     let sink = CheckerSink { node: spec.index, shared: shared.clone(), restarted };
     let clock = SimClock::new(spec.skew.clone());
     let result = match Driver::start(
@@ -413,6 +426,7 @@ async fn workload(
     submitted: Arc<AtomicU64>,
     refused: Arc<AtomicU64>,
     token_submitted: Arc<AtomicU64>,
+    consortia: Option<Arc<ConsortiumRun>>,
 ) {
     let funded = config.funded.min(specs.len());
     if config.tx_rate <= 0.0 || funded == 0 || specs.len() < 2 {
@@ -422,6 +436,7 @@ async fn workload(
     // Its own stream, drawn only when tokens are on: without them the run is draw for draw
     // the one it was before tokens existed.
     let mut token_rng = stream(config.seed, "token-workload", 0);
+    let mut consortium_rng = stream(config.seed, "consortium-workload", 0);
     let duration_ms = config.duration_s as f64 * 1e3;
     let mut at_ms = 0.0;
     loop {
@@ -437,6 +452,13 @@ async fn workload(
             to = (to + 1) % specs.len();
         }
         let amount = 1 + rng.below(1_000);
+        if let Some(consortia) = &consortia
+            && consortium_rng.unit_f64() < config.consortium_share
+        {
+            let draw = ConsortiumDraw::draw(&mut consortium_rng);
+            consortia.step(draw, at_ms as u64, |node| specs[node].handle()).await;
+            continue;
+        }
         let Some(handle) = specs[from].handle() else {
             refused.fetch_add(1, Ordering::Relaxed);
             continue;
@@ -644,6 +666,8 @@ async fn supervise(
         .flat_map(|(a, peers)| peers.iter().filter(move |b| a < **b).map(move |b| (a, *b)))
         .collect();
     let (restarts, restart_requests) = mpsc::unbounded();
+    let consortia = ConsortiumRun::new(&config, &keys);
+    let canary = consortia.as_ref().map(|consortia| consortia.canary.clone());
     let shared = Arc::new(Shared {
         checker: Mutex::new(Checker::new(config.nodes)),
         trace: Arc::new(Mutex::new(Trace::new())),
@@ -656,10 +680,11 @@ async fn supervise(
         accounts: keys.iter().map(Keypair::account).collect(),
         prune: config.prune,
         receive_batch: config.receive_batch,
-        net: SimNet::new(NetModel::new(config.seed, config.nodes, config.net)),
+        net: SimNet::scanned(NetModel::new(config.seed, config.nodes, config.net), canary),
         restarts,
         corruptions_applied: AtomicU64::new(0),
         corruptions_detected: AtomicU64::new(0),
+        consortia,
     });
     let specs: Vec<Arc<NodeSpec>> = keys
         .iter()
@@ -717,6 +742,7 @@ async fn supervise(
         submitted.clone(),
         refused.clone(),
         token_submitted.clone(),
+        shared.consortia.clone(),
     ));
     madsim::task::spawn(inject(
         config.seed,
@@ -754,6 +780,7 @@ async fn supervise(
     let mut final_height_range = (0, 0);
     let mut units_held = (0.0, 0);
     let mut tokens_at_end = 0;
+    let mut consortium = ConsortiumReport::default();
     if violations.is_empty() {
         let finals: Arc<Vec<(Hash, u64, Outcome)>> = Arc::new(
             shared
@@ -791,6 +818,22 @@ async fn supervise(
             lag_max,
             sim_now_ms(),
         ));
+        if let Some(consortia) = &shared.consortia {
+            let heights: Vec<(usize, u64)> =
+                snapshots.iter().map(|snapshot| (snapshot.node, snapshot.final_height)).collect();
+            let disks: Vec<SimDisk> = specs.iter().map(|spec| spec.disk.clone()).collect();
+            let checker = shared.checker();
+            let (found, report) = consortia.end(
+                &heights,
+                &disks,
+                checker.final_transactions(),
+                checker.replica_root_checks,
+                sim_now_ms(),
+            );
+            drop(checker);
+            violations.extend(found);
+            consortium = report;
+        }
         if snapshots.len() < specs.len() {
             violations.push(Violation {
                 invariant: "node-down",
@@ -837,6 +880,7 @@ async fn supervise(
                 spec.disk.durable_len(path) + spec.disk.pending_len(path)
             })
             .sum(),
+        consortium,
         violations,
     })
 }

@@ -80,6 +80,10 @@ pub struct ReplicaFeed {
     /// Entries decided at most [`DECIDED_RETAINED_HEIGHTS`] ago, with the height of their
     /// decision: a reorg that disconnects the decision makes them pending again.
     decided: BTreeMap<Hash, Decided>,
+    /// Per consortium, the heights at which this node became or stopped being a member, cut
+    /// back with the replicas on a disconnection: a removal on a branch that loses must not
+    /// keep the node from applying the winning branch's writes.
+    membership: BTreeMap<Hash, Vec<(u64, bool)>>,
     pub stats: FeedStats,
     /// This member's attestations and the chain's verdicts.
     pub attester: Attester,
@@ -106,6 +110,7 @@ impl ReplicaFeed {
             consortia: BTreeMap::new(),
             pending: BTreeMap::new(),
             decided: BTreeMap::new(),
+            membership: BTreeMap::new(),
             stats: FeedStats::default(),
             attester: Attester::default(),
         }
@@ -185,9 +190,10 @@ impl ReplicaFeed {
 
     /// A removed member keeps its replica of the past but holds no later key.
     fn is_member(&self, consortium: &Hash) -> bool {
-        self.consortia
+        self.membership
             .get(consortium)
-            .is_some_and(|consortium| consortium.members.contains_key(&self.node))
+            .and_then(|changes| changes.last())
+            .is_some_and(|(_, member)| *member)
     }
 
     fn write(&mut self, height: u64, action: &SealedAction) -> Result<(), ReplicaError> {
@@ -218,6 +224,11 @@ impl ReplicaFeed {
 
     fn changed(&mut self, height: u64, consortium: &Consortium) -> Result<(), ReplicaError> {
         self.consortia.insert(consortium.id, consortium.clone());
+        let member = consortium.members.contains_key(&self.node);
+        let changes = self.membership.entry(consortium.id).or_default();
+        if changes.last().is_none_or(|(_, was)| *was != member) {
+            changes.push((height, member));
+        }
         let keys = KeyRing::unlock(consortium, &self.node, &self.secret).map_err(|error| {
             ReplicaError::Invalid(crate::core::consortium::ConsortiumError::Key(error))
         })?;
@@ -246,6 +257,9 @@ impl ReplicaFeed {
         // Writes at or above `height` are undone (a new branch that applies them again emits
         // them again); decisions there are undone, so their entries are pending again.
         self.pending.retain(|_, (written, _)| *written < height);
+        for changes in self.membership.values_mut() {
+            changes.retain(|(at, _)| *at < height);
+        }
         let undone: Vec<Hash> = self
             .decided
             .iter()
