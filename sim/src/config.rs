@@ -13,6 +13,9 @@ use std::collections::BTreeSet;
 use vein_node::core::params::Params;
 use vein_node::core::random::DetRng;
 
+/// The fee every simulated transaction pays (the workload, the consortium, tokens).
+pub(crate) const FEE: u64 = 10;
+
 pub const FAULT_NAMES: &str = "partition, split, cut, kill, skew, jump, loss, latency, \
                                duplicate, reorder, disk, corrupt, all, none, swarm";
 

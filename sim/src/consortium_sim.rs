@@ -6,7 +6,7 @@
 
 use crate::canary::{CANARY, CanaryScan, contains};
 use crate::checker::{Checker, FinalTx, Violation};
-use crate::config::{SimConfig, stream};
+use crate::config::{FEE, SimConfig, stream};
 use crate::consortium_replicas::{ConsortiumReport, EndView, MemberView, check_time_machine};
 use crate::consortium_workload::{self, ConsortiumDraw, ConsortiumPlan, Step};
 use crate::disk::SimDisk;
@@ -142,7 +142,7 @@ impl ConsortiumRun {
             match step.ok()? {
                 // Time 0: the node signs at its own clock (`submit` takes the later of the two).
                 Step::Submit { kind, .. } => {
-                    node.submit(0, kind, crate::simulation::FEE).ok().map(|unit| unit.id)
+                    node.submit(0, kind, FEE).ok().map(|unit| unit.id)
                 }
                 Step::Skip { .. } => None,
             }
@@ -183,7 +183,7 @@ impl ConsortiumRun {
                 return Created::Failed;
             };
             let kind = TxKind::Consortium(Box::new(ConsortiumTx::Create(create)));
-            let signed = node.build_transaction(nonce, kind, crate::simulation::FEE);
+            let signed = node.build_transaction(nonce, kind, FEE);
             match signed.and_then(|tx| node.accept_transaction(tx, None)) {
                 Ok(()) => Created::Signed(id),
                 Err(_) => Created::Failed,

@@ -25,7 +25,7 @@
 //!   the convergence, durability and ledger checks ([`check_end`]).
 
 use crate::checker::{Checker, NodeSnapshot, Violation, check_end};
-use crate::config::{ConfigError, SimConfig, derive_seed, stream};
+use crate::config::{ConfigError, FEE, SimConfig, derive_seed, stream};
 use crate::consortium_replicas::ConsortiumReport;
 use crate::consortium_sim::ConsortiumRun;
 use crate::consortium_workload::ConsortiumDraw;
@@ -60,7 +60,6 @@ use vein_node::runtime::InPlace;
 
 /// How long the operator waits before restarting a node that stopped on a disk error.
 const RESTART_AFTER_DISK_ERROR_MS: u64 = 1_000;
-pub(crate) const FEE: u64 = 10;
 const BALANCE: u64 = 1_000_000_000_000;
 
 #[derive(Debug, thiserror::Error)]
