@@ -141,9 +141,7 @@ impl ConsortiumRun {
             let step = consortium_workload::step(seed, &plan, node, &consortium, &draw, unsealed);
             match step.ok()? {
                 // Time 0: the node signs at its own clock (`submit` takes the later of the two).
-                Step::Submit { kind, .. } => {
-                    node.submit(0, kind, FEE).ok().map(|unit| unit.id)
-                }
+                Step::Submit { kind, .. } => node.submit(0, kind, FEE).ok().map(|unit| unit.id),
                 Step::Skip { .. } => None,
             }
         };
