@@ -14,6 +14,7 @@ use vein_node::core::params::Params;
 use vein_node::core::random::DetRng;
 
 /// The fee every simulated transaction pays (the workload, the consortium, tokens).
+#[cfg(madsim)]
 pub(crate) const FEE: u64 = 10;
 
 pub const FAULT_NAMES: &str = "partition, split, cut, kill, skew, jump, loss, latency, \
