@@ -217,12 +217,19 @@ pub fn load(manifest: &Manifest, args: &DbLoadArgs) -> Result<DbLoadReport, Test
         }
         .into());
     }
-    let nonces = signers
-        .iter()
-        .map(|key| {
-            account_state(first.api, &key.account()).map(|state| Mutex::new(state.next_nonce))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    // The highest next nonce any running node knows: a node a step behind the one that made
+    // the signer's last transaction final would hand out a used nonce.
+    let next_nonce = |key: &Keypair| -> Result<u64, TestnetError> {
+        let mut next = account_state(first.api, &key.account())?.next_nonce;
+        for node in crate::running(manifest) {
+            if let Ok(state) = account_state(node.api, &key.account()) {
+                next = next.max(state.next_nonce);
+            }
+        }
+        Ok(next)
+    };
+    let nonces =
+        signers.iter().map(|key| next_nonce(key).map(Mutex::new)).collect::<Result<Vec<_>, _>>()?;
     let batch = if args.batch == 0 {
         ((args.rate / 200.0).ceil() as usize).clamp(1, 500)
     } else {
