@@ -72,6 +72,10 @@ pub struct RunOptions {
     pub tcp_limits: TcpLimits,
     /// The bearer token of the API's privileged routes; `None` disables them.
     pub api_token: Option<ApiToken>,
+    /// Submit the consortium attestations the feed queues. They are signed with the node's
+    /// key and spend its account's nonces, so a client signing other transactions with the
+    /// same key (a party that is also a member node) would race them for nonces.
+    pub attest: bool,
 }
 
 /// A node reachable from other machines must have its privileged routes behind a token; on
@@ -176,7 +180,9 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
     )
     .await?;
     let mut driver_task = tokio::spawn(driver.run());
-    let attest_task = tokio::spawn(submit_attestations(consortia.clone(), handle.clone()));
+    let attest_task = options
+        .attest
+        .then(|| tokio::spawn(submit_attestations(consortia.clone(), handle.clone())));
 
     let api_listener = tokio::net::TcpListener::bind(options.api)
         .await
@@ -211,7 +217,9 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
         () = shutdown_signal() => None,
     };
     api_task.abort();
-    attest_task.abort();
+    if let Some(task) = attest_task {
+        task.abort();
+    }
     match outcome {
         Some(Ok(result)) => result.map_err(ServiceError::from),
         Some(Err(join)) => {

@@ -99,6 +99,10 @@ enum Command {
         /// --api must be a loopback address.
         #[arg(long)]
         api_token_file: Option<PathBuf>,
+        /// Sign and submit this node's consortium attestations (docs/consortium.md). They
+        /// spend the node account's nonces: off unless no client signs with the node's key.
+        #[arg(long)]
+        attest: bool,
     },
     /// Write a plot file: disk space bound to an account, mined by Proof-of-Contribution.
     #[command(long_about = "Write a plot file: disk space bound to an account.\n\n\
@@ -205,6 +209,7 @@ fn main() -> ExitCode {
             parents_backlog_max,
             p2p,
             api_token_file,
+            attest,
         } => api_token(api_token_file.as_deref()).and_then(|api_token| {
             let tcp_limits = p2p.to_limits();
             run(RunOptions {
@@ -218,6 +223,7 @@ fn main() -> ExitCode {
                 parents_backlog_max,
                 tcp_limits,
                 api_token,
+                attest,
             })
         }),
         Command::Plot { account, start, nonces, out, threads, batch } => {
