@@ -94,6 +94,17 @@ mod tests {
         assert!(standardise(&[vec![f64::NAN], vec![1.0]], &[true, true]).is_err());
     }
 
+    /// The core's table sigmoid against the real one (the core checks symmetry and order).
+    #[test]
+    fn the_core_sigmoid_is_close_to_the_real_one() {
+        for raw in (-12 * ONE..=12 * ONE).step_by(997) {
+            let z = Fixed(raw);
+            let got = to_f64(z.sigmoid());
+            let want = 1.0 / (1.0 + (-to_f64(z)).exp());
+            assert!((got - want).abs() < 5e-4, "σ({}) = {got} not {want}", to_f64(z));
+        }
+    }
+
     #[test]
     fn accuracy_is_the_correct_fraction() {
         let data = standardise(&[vec![-1.0], vec![1.0], vec![2.0]], &[false, true, false]).unwrap();
