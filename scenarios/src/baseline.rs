@@ -5,6 +5,7 @@
 use vein_reports::metrics::{Measurement, Reference, RunMetrics};
 use vein_reports::reference;
 
+use crate::attacker::NoAttacker;
 use crate::chain_view::{BLOCK_CHECKPOINTS, settled_chain};
 use crate::engine::{Engine, NetSpec};
 use crate::family::Family;
@@ -12,7 +13,7 @@ use crate::invariants::invariants;
 use crate::net_setup::{honest_capacities, params, tip_strategy};
 use crate::run_context::{Context, finish, start};
 use crate::run_error::RunError;
-use crate::scenario::{MetricName, Scenario};
+use crate::scenario::{ReferenceName, Scenario};
 use crate::workload::{TxSource, drive};
 
 /// Bytes per nonce (4096 scoops × 64 B).
@@ -22,7 +23,18 @@ const NONCE_BYTES: f64 = 262_144.0;
 pub struct Baseline;
 
 impl Family for Baseline {
-    const METRIC: MetricName = MetricName::CheckpointInterval;
+    const METRIC: &'static str = "checkpoint_interval";
+    const REFERENCES: &'static [ReferenceName] = &[ReferenceName::TargetInterval];
+    type Attacker = NoAttacker;
+
+    fn story(_scenario: &Scenario) -> String {
+        "Honest nodes mine; the settled chain's intervals are cut into blocks of 100.\n\
+             metric: checkpoint_interval_s (mean), interval_cv (per block), capacity_bytes \
+             (per block, (n-1)/sum(interval*base_target/2^64) nonces x 256 KiB).\n\
+             reference: mean = T; CV = 1 (exponential intervals); capacity = configured \
+             space, i.e. 2^82/(T*base_target) bytes."
+            .to_string()
+    }
 
     fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
         baseline::<E>(scenario, seed)

@@ -16,20 +16,24 @@
 //! and `honest_latency_increase_s` (paired difference of the honest confirmation latency, spam
 //! minus silent, in blocks of 20 transfers; reference 0).
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use vein_node::core::dag::Outcome;
 use vein_node::core::hash::Hash;
 use vein_node::core::random::DetRng;
 use vein_reports::metrics::{Measurement, Reference, RunMetrics, Violation};
 use vein_reports::reference;
 
-use crate::attacker::Attacker;
+use crate::attacker::{AttackerKind, NetworkShape, issuing_rate};
 use crate::engine::Engine;
 use crate::family::Family;
 use crate::invariants::invariants;
 use crate::net_setup::spec_with_silent_attacker;
 use crate::run_context::{Context, finish, start};
 use crate::run_error::RunError;
-use crate::scenario::{MetricName, Scenario};
+use crate::scenario::{ReferenceName, Scenario};
+use crate::scenario_error::InvalidValue;
 
 /// Honest transfers per latency block: consecutive transfers share checkpoints, blocks of 20
 /// (about 10 s at 2 tx/s) are close to independent.
@@ -54,7 +58,23 @@ struct Outcomes {
 pub struct ConflictSpam;
 
 impl Family for ConflictSpam {
-    const METRIC: MetricName = MetricName::ConflictSpam;
+    const METRIC: &'static str = "conflict_spam";
+    const REFERENCES: &'static [ReferenceName] = &[ReferenceName::ExactlyOnce];
+    type Attacker = Spammer;
+
+    fn story(_scenario: &Scenario) -> String {
+        "An attacker account signs `rate` pairs per second of two transfers spending one \
+             nonce, gives one to its node and the other to a random honest node; honest \
+             wallets transfer at tx_per_s. Each seed runs twice on one genesis and workload: \
+             attacker silent, then spamming.\n\
+             metric: conflicts_applied_at_most_once (settled pairs, never both spends \
+             applied; conflicts_applied_none, pairs the nonce window refused whole, is shown), \
+             honest_confirmed (honest transfers applied), honest_latency_increase_s (paired \
+             latency difference, blocks of 20 transfers).\n\
+             reference: 1, 1 and 0 (White Flag applies one spend per nonce at most; spam leaves \
+             honest transfers alone)."
+            .to_string()
+    }
 
     fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
         run::<E>(scenario, seed)
@@ -64,9 +84,7 @@ impl Family for ConflictSpam {
 /// Runs one seed: silent, then spamming, on the same genesis and workload.
 pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
     let context = Context { scenario, seed, labels: scenario.labels() };
-    let Attacker::ConflictSpam(spam) = &scenario.attacker else {
-        return Err(context.setup("conflict_spam needs attacker.kind = \"conflict-spam\""));
-    };
+    let spam: Spammer = context.attacker()?;
     let rate = spam.rate;
     let silent = run_once::<E>(&context, 0.0)?;
     let spam = run_once::<E>(&context, rate)?;
@@ -218,4 +236,33 @@ fn run_once<E: Engine>(context: &Context<'_>, rate: f64) -> Result<Outcomes, Run
     }
     let run = finish(context, &engine, Vec::new(), Vec::new());
     Ok(Outcomes { latencies, pairs_once, pairs_none, pairs_settled, violations, run })
+}
+
+/// `[attacker] kind = "conflict-spam"`: `rate` pairs per second of
+/// conflicting spends of one nonce.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spammer {
+    /// Pairs of conflicting spends per second.
+    pub rate: f64,
+}
+
+impl AttackerKind for Spammer {
+    const KIND: &'static str = "conflict-spam";
+    const PARAMETERS: &'static [&'static str] = &["rate"];
+
+    fn validate(&self, _network: &NetworkShape) -> Result<(), InvalidValue> {
+        issuing_rate(self.rate)
+    }
+
+    fn set_parameter(&mut self, name: &str, value: f64) -> Result<(), InvalidValue> {
+        if name == "rate" {
+            self.rate = value;
+        }
+        Ok(())
+    }
+
+    fn labels(&self, labels: &mut BTreeMap<String, f64>) {
+        labels.insert("rate".into(), self.rate);
+    }
 }

@@ -12,11 +12,14 @@
 //! would get if the signature depended on content, `s / (s + (1 − s)^g)` (after a win it draws g
 //! fresh lotteries and keeps one it wins if any: a two-state Markov chain).
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use vein_node::core::node::Policy;
 use vein_reports::metrics::{Measurement, Reference, RunMetrics};
 use vein_reports::reference;
 
-use crate::attacker::Attacker;
+use crate::attacker::{AttackerKind, NetworkShape, share_and_split, whole};
 use crate::chain_view::settled_chain;
 use crate::engine::{Engine, NetSpec};
 use crate::family::Family;
@@ -24,14 +27,28 @@ use crate::invariants::invariants;
 use crate::net_setup::{params, tip_strategy};
 use crate::run_context::{Context, finish, start};
 use crate::run_error::RunError;
-use crate::scenario::{MetricName, Scenario};
+use crate::scenario::{ReferenceName, Scenario};
+use crate::scenario_error::{InvalidValue, at_least, at_most};
 use crate::workload::{TxSource, drive};
 
 /// The family's type in the registry.
 pub struct Grinding;
 
 impl Family for Grinding {
-    const METRIC: MetricName = MetricName::GrindShare;
+    const METRIC: &'static str = "grind_share";
+    const REFERENCES: &'static [ReferenceName] = &[ReferenceName::Share];
+    type Attacker = Grind;
+
+    fn story(_scenario: &Scenario) -> String {
+        "Node 0 holds share s and runs Policy::Grind: each checkpoint it wins is forged in \
+             g versions (timestamps, parent sets) and it publishes the one after which its own \
+             next deadline is smallest.\n\
+             metric: grind_share (node 0's share of the settled chain, Wilson CI) and \
+             grind_one_signature (version sets leading to one next generation signature).\n\
+             reference: s and 1 (g_h = H(g_{h-1} || winner) holds no content); \
+             s/(s+(1-s)^g), the share if content entered the signature, is shown."
+            .to_string()
+    }
 
     fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
         run::<E>(scenario, seed)
@@ -41,9 +58,7 @@ impl Family for Grinding {
 /// Runs one seed of the grinding scenario.
 pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
     let context = Context { scenario, seed, labels: scenario.labels() };
-    let Attacker::Grind(grind) = &scenario.attacker else {
-        return Err(context.setup("grind_share needs attacker.kind = \"grind\""));
-    };
+    let grind: Grind = context.attacker()?;
     let (s, variants) = (grind.s, grind.variants);
     let variants = u8::try_from(variants).map_err(|_| context.setup("variants above 255"))?;
     let nodes = scenario.network.nodes;
@@ -105,3 +120,39 @@ pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
 }
 
 const CITATION: &str = "vein PROTOCOL.md §3: g_h = H(g_{h-1} ‖ winner_{h-1})";
+
+/// `[attacker] kind = "grind"`: challenge grinding with share `s`, forging each checkpoint in
+/// `variants` versions and publishing the one that gives it the best next deadline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grind {
+    /// Share of the space held by the grinder.
+    pub s: f64,
+    /// Versions of each checkpoint the attacker forges and chooses from.
+    pub variants: u64,
+}
+
+impl AttackerKind for Grind {
+    const KIND: &'static str = "grind";
+    const PARAMETERS: &'static [&'static str] = &["s", "variants"];
+
+    fn validate(&self, _network: &NetworkShape) -> Result<(), InvalidValue> {
+        share_and_split(self.s, 1)?;
+        at_least("attacker.variants", self.variants, 1)?;
+        at_most("attacker.variants", self.variants, 64)
+    }
+
+    fn set_parameter(&mut self, name: &str, value: f64) -> Result<(), InvalidValue> {
+        match name {
+            "s" => self.s = value,
+            "variants" => self.variants = whole(name, value)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn labels(&self, labels: &mut BTreeMap<String, f64>) {
+        labels.insert("s".into(), self.s);
+        labels.insert("variants".into(), self.variants as f64);
+    }
+}

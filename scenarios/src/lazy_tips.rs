@@ -11,20 +11,24 @@
 //! `lazy_latency_s` (their confirmation latency) and `lazy_run_honest_latency_s` (the honest
 //! transfers' latency in the same run, to compare with).
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use vein_node::core::dag::Outcome;
 use vein_node::core::hash::Hash;
 use vein_node::core::random::DetRng;
 use vein_reports::metrics::{Measurement, Reference, RunMetrics, Violation};
 use vein_reports::reference;
 
-use crate::attacker::Attacker;
+use crate::attacker::{AttackerKind, NetworkShape, issuing_rate};
 use crate::engine::Engine;
 use crate::family::Family;
 use crate::invariants::invariants;
 use crate::net_setup::spec_with_silent_attacker;
 use crate::run_context::{Context, finish, start};
 use crate::run_error::RunError;
-use crate::scenario::{MetricName, Scenario};
+use crate::scenario::{ReferenceName, Scenario};
+use crate::scenario_error::InvalidValue;
 
 /// Honest transfers per latency block (about 10 s at 2 tx/s): close to independent.
 const LATENCY_BLOCK: usize = 20;
@@ -47,7 +51,22 @@ struct Outcomes {
 pub struct LazyTips;
 
 impl Family for LazyTips {
-    const METRIC: MetricName = MetricName::LazyTips;
+    const METRIC: &'static str = "lazy_tips";
+    const REFERENCES: &'static [ReferenceName] = &[ReferenceName::Unchanged];
+    type Attacker = LazyIssuer;
+
+    fn story(_scenario: &Scenario) -> String {
+        "A non-mining attacker issues `rate` transfers per second, each approving its own \
+             previous transfer (a parasite chain) and an honest unit issued at least 30 s \
+             earlier, never recent tips; honest wallets transfer at tx_per_s. Each seed runs \
+             twice on one genesis and workload: attacker silent, then lazy.\n\
+             metric: lazy_honest_confirmed (honest transfers applied), \
+             lazy_honest_latency_increase_s (paired, lazy minus silent, blocks of 20), \
+             lazy_confirmed and lazy_latency_s (the lazy units themselves) and \
+             lazy_run_honest_latency_s (shown, not judged).\n\
+             reference: 1 and 0 (a lazy issuer cannot slow honest transfers)."
+            .to_string()
+    }
 
     fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
         run::<E>(scenario, seed)
@@ -57,9 +76,7 @@ impl Family for LazyTips {
 /// Runs one seed: silent, then lazy, on the same genesis and workload.
 pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
     let context = Context { scenario, seed, labels: scenario.labels() };
-    let Attacker::LazyTips(lazy) = &scenario.attacker else {
-        return Err(context.setup("lazy_tips needs attacker.kind = \"lazy-tips\""));
-    };
+    let lazy: LazyIssuer = context.attacker()?;
     let rate = lazy.rate;
     let silent = run_once::<E>(&context, 0.0)?;
     let lazy = run_once::<E>(&context, rate)?;
@@ -202,4 +219,33 @@ fn run_once<E: Engine>(context: &Context<'_>, rate: f64) -> Result<Outcomes, Run
     let violations = invariants(&engine, honest, k);
     let run = finish(context, &engine, Vec::new(), Vec::new());
     Ok(Outcomes { honest: honest_latencies, lazy: lazy_latencies, violations, run })
+}
+
+/// `[attacker] kind = "lazy-tips"`: `rate` transfers per second,
+/// each approving the attacker's previous one and an old honest unit instead of recent tips.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LazyIssuer {
+    /// Transfers per second.
+    pub rate: f64,
+}
+
+impl AttackerKind for LazyIssuer {
+    const KIND: &'static str = "lazy-tips";
+    const PARAMETERS: &'static [&'static str] = &["rate"];
+
+    fn validate(&self, _network: &NetworkShape) -> Result<(), InvalidValue> {
+        issuing_rate(self.rate)
+    }
+
+    fn set_parameter(&mut self, name: &str, value: f64) -> Result<(), InvalidValue> {
+        if name == "rate" {
+            self.rate = value;
+        }
+        Ok(())
+    }
+
+    fn labels(&self, labels: &mut BTreeMap<String, f64>) {
+        labels.insert("rate".into(), self.rate);
+    }
 }

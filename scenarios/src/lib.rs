@@ -44,6 +44,7 @@ pub mod run_context;
 pub mod run_error;
 pub mod runner;
 pub mod scenario;
+pub mod scenario_checks;
 pub mod scenario_error;
 pub mod selfish;
 pub mod storage;

@@ -3,102 +3,21 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What is measured; decides which family runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MetricName {
-    /// Interval mean, CV and capacity estimate of an honest network.
-    CheckpointInterval,
-    /// Fraction of checkpoints won by the large miner.
-    WinShare,
-    /// Probability that the private race reverses the merchant's payment.
-    DoubleSpendSuccess,
-    /// Share of the final chain authored by the selfish miner.
-    SelfishRevenue,
-    /// Tips at a node under uniform tip selection.
-    TipCount,
-    /// #9: fraction of (shard, round) challenges a storage node that dropped `f` of its chunks
-    /// fails (crate::storage).
-    StorageDetection,
-    /// Shard loss: whether a file survives crashed holders and is repaired (crate::storage).
-    ShardLoss,
-    /// Conflicting spends applied exactly once; honest latency and confirmation under spam.
-    ConflictSpam,
-    /// Fraction of checkpoints won by a grinding miner.
-    GrindShare,
-    /// Fraction of network splits of length d after which the merchant's delivered payment is
-    /// reverted (crate::network_split).
-    SplitRevert,
-    /// Honest latency and confirmation beside a lazy / parasite issuer (crate::lazy_tips).
-    LazyTips,
-    /// Fraction of checkpoints won by an on-the-fly plotter (crate::fake_space).
-    FakeSpaceShare,
-    /// Depth of an extend-all-forks attacker's private tree, and its chance to out-grow the
-    /// honest chain (crate::extend_forks).
-    ForkGrowth,
-    /// Share won by a group of identities sharing one real plot, and the fraction of the
-    /// non-owners' proofs honest nodes refuse (crate::plot_sharing).
-    PlotSharing,
-}
+/// What is measured, as the scenario file names it; the registry (crate::families) resolves it
+/// to the family that runs, and refuses a name no family registers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MetricName(String);
 
 impl MetricName {
-    pub fn name(self) -> &'static str {
-        match self {
-            MetricName::CheckpointInterval => "checkpoint_interval",
-            MetricName::WinShare => "win_share",
-            MetricName::DoubleSpendSuccess => "double_spend_success",
-            MetricName::SelfishRevenue => "selfish_revenue",
-            MetricName::TipCount => "tip_count",
-            MetricName::StorageDetection => "storage_detection",
-            MetricName::ShardLoss => "shard_loss",
-            MetricName::ConflictSpam => "conflict_spam",
-            MetricName::GrindShare => "grind_share",
-            MetricName::SplitRevert => "split_revert",
-            MetricName::LazyTips => "lazy_tips",
-            MetricName::FakeSpaceShare => "fake_space_share",
-            MetricName::ForkGrowth => "fork_growth",
-            MetricName::PlotSharing => "plot_sharing",
-        }
+    /// The metric called `name` (whether a family registers it is checked on validation).
+    pub fn new(name: &str) -> MetricName {
+        MetricName(name.to_string())
     }
 
-    /// The `attacker.kind` this metric's family runs.
-    pub fn attacker_kind(self) -> &'static str {
-        match self {
-            MetricName::CheckpointInterval | MetricName::TipCount => "none",
-            MetricName::StorageDetection | MetricName::ShardLoss => "none",
-            MetricName::WinShare => "large-miner",
-            MetricName::DoubleSpendSuccess => "private-race",
-            MetricName::SelfishRevenue => "withhold",
-            MetricName::ConflictSpam => "conflict-spam",
-            MetricName::GrindShare => "grind",
-            MetricName::SplitRevert => "network-split",
-            MetricName::LazyTips => "lazy-tips",
-            MetricName::FakeSpaceShare => "on-the-fly",
-            MetricName::ForkGrowth => "extend-all-forks",
-            MetricName::PlotSharing => "plot-sharing",
-        }
-    }
-
-    /// The references this metric may be judged against.
-    pub fn references(self) -> &'static [ReferenceName] {
-        match self {
-            MetricName::CheckpointInterval => &[ReferenceName::TargetInterval],
-            MetricName::WinShare => &[ReferenceName::Share],
-            MetricName::DoubleSpendSuccess => {
-                &[ReferenceName::StrictlyHeavier, ReferenceName::Rosenfeld, ReferenceName::Nakamoto]
-            }
-            MetricName::SelfishRevenue => &[ReferenceName::EyalSirer],
-            MetricName::TipCount => &[ReferenceName::TwoLambdaH],
-            MetricName::StorageDetection => &[ReferenceName::DetectionCurve],
-            MetricName::ShardLoss => &[ReferenceName::KOfN],
-            MetricName::ConflictSpam => &[ReferenceName::ExactlyOnce],
-            MetricName::GrindShare => &[ReferenceName::Share],
-            MetricName::SplitRevert => &[ReferenceName::PoissonRace],
-            MetricName::LazyTips => &[ReferenceName::Unchanged],
-            MetricName::FakeSpaceShare => &[ReferenceName::OnTheFlyRace],
-            MetricName::ForkGrowth => &[ReferenceName::ForkTree],
-            MetricName::PlotSharing => &[ReferenceName::Share],
-        }
+    /// The `[metric] name` as written in a scenario file.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 

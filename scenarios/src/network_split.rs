@@ -16,26 +16,46 @@
 //! the only rule under test and the reorganisation the race is about is never refused; the
 //! difficulty is fixed so that weight is checkpoint count, as in the formula.
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use vein_node::core::crypto::Keypair;
 use vein_node::core::dag::Outcome;
 use vein_node::core::node::Policy;
 use vein_reports::metrics::{Measurement, Reference, RunMetrics, Violation};
 use vein_reports::reference;
 
-use crate::attacker::Attacker;
+use crate::attacker::{AttackerKind, NetworkShape, confirmations, share_and_split, whole};
 use crate::engine::{Engine, NetSpec};
 use crate::family::Family;
 use crate::invariants::invariants;
 use crate::net_setup::{params, tip_strategy};
 use crate::run_context::{Context, finish, start};
 use crate::run_error::RunError;
-use crate::scenario::{MetricName, Scenario};
+use crate::scenario::{ReferenceName, Scenario};
+use crate::scenario_error::{InvalidValue, out_of_range};
 
 /// The family's type in the registry.
 pub struct NetworkSplit;
 
 impl Family for NetworkSplit {
-    const METRIC: MetricName = MetricName::SplitRevert;
+    const METRIC: &'static str = "split_revert";
+    const REFERENCES: &'static [ReferenceName] = &[ReferenceName::PoissonRace];
+    type Attacker = SplitPayer;
+
+    fn story(_scenario: &Scenario) -> String {
+        "After one checkpoint of common history the network splits for d T into side A \
+             (nodes 0..n/2, share s, merchant on node 0) and side B (the rest, share 1-s). The \
+             payer (last node, no space needed) pays the merchant on A and spends the same nonce \
+             to a sink on B. The merchant delivers when the payment is z checkpoints deep on A. \
+             Then the network heals (fixed difficulty; finality lifted to 4096).\n\
+             metric: split_revert = delivered and the payment not applied at the end (one \
+             trial per seed, Wilson CI); split_delivered = delivered.\n\
+             reference: A ~ Poisson(s d), B ~ Poisson((1-s) d): P(revert) = sum_{a>=z} \
+             P(A=a) [P(B>a) + (1-s) P(B=a)] (ties: first-seen heads, next checkpoint decides); \
+             P(delivered) = P(Poisson(s d) >= z), at z = k+1 the chance one side finalises."
+            .to_string()
+    }
 
     fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
         run::<E>(scenario, seed)
@@ -45,9 +65,7 @@ impl Family for NetworkSplit {
 /// Runs one seed of the network-split scenario.
 pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
     let context = Context { scenario, seed, labels: scenario.labels() };
-    let Attacker::NetworkSplit(split) = &scenario.attacker else {
-        return Err(context.setup("split_revert needs attacker.kind = \"network-split\""));
-    };
+    let split: SplitPayer = context.attacker()?;
     let (s, z, d) = (split.s, split.z, split.d);
     let nodes = scenario.network.nodes as usize;
     let side_a = nodes / 2;
@@ -155,3 +173,53 @@ pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
 
 const CITATION: &str = "vein PROTOCOL.md §7 #12: sides forge as Poisson processes of rates s/T \
                         and (1 − s)/T; the heavier branch wins at the heal, ties first-seen";
+
+/// `[attacker] kind = "network-split"` (#12): the network is split into the merchant's side
+/// (share `s`) and the other side for `d` target intervals; the payer spends one nonce
+/// differently on each side and the merchant delivers after `z` checkpoints of its side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitPayer {
+    /// Share of the space on the merchant's side.
+    pub s: f64,
+    /// Checkpoints of its side the merchant waits before delivering.
+    pub z: u64,
+    /// The split's duration, in target intervals T.
+    pub d: f64,
+}
+
+impl AttackerKind for SplitPayer {
+    const KIND: &'static str = "network-split";
+    const PARAMETERS: &'static [&'static str] = &["s", "z", "d"];
+
+    fn validate(&self, network: &NetworkShape) -> Result<(), InvalidValue> {
+        share_and_split(self.s, 1)?;
+        if !(self.d.is_finite() && (0.0..=100.0).contains(&self.d)) {
+            return Err(out_of_range("attacker.d", self.d, "[0, 100]"));
+        }
+        if network.nodes < 4 {
+            return Err(InvalidValue::OutOfRange {
+                field: "network.nodes",
+                value: network.nodes.to_string(),
+                expected: "at least 4 for a network split (two nodes a side)",
+            });
+        }
+        confirmations(self.z)
+    }
+
+    fn set_parameter(&mut self, name: &str, value: f64) -> Result<(), InvalidValue> {
+        match name {
+            "s" => self.s = value,
+            "z" => self.z = whole(name, value)?,
+            "d" => self.d = value,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn labels(&self, labels: &mut BTreeMap<String, f64>) {
+        labels.insert("s".into(), self.s);
+        labels.insert("z".into(), self.z as f64);
+        labels.insert("d".into(), self.d);
+    }
+}

@@ -22,12 +22,15 @@
 //! A refused fraction below 1, or an identity's checkpoint on an honest chain, is also a
 //! violation (`shared-plot-accepted`).
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use vein_node::core::crypto::AccountId;
 use vein_node::core::node::Policy;
 use vein_reports::metrics::{Measurement, Reference, RunMetrics, Violation};
 use vein_reports::reference;
 
-use crate::attacker::{Attacker, attacker_capacity};
+use crate::attacker::{AttackerKind, NetworkShape, attacker_capacity, share_and_split, whole};
 use crate::chain_view::settled_chain;
 use crate::engine::{Engine, NetSpec};
 use crate::family::Family;
@@ -35,7 +38,8 @@ use crate::invariants::invariants;
 use crate::net_setup::{honest_capacities, params, tip_strategy};
 use crate::run_context::{Context, finish};
 use crate::run_error::RunError;
-use crate::scenario::{MetricName, Scenario};
+use crate::scenario::{ReferenceName, Scenario};
+use crate::scenario_error::InvalidValue;
 use crate::workload::{TxSource, drive};
 
 /// The honest nodes' typed label for a proof from a plot of another account.
@@ -83,7 +87,29 @@ fn layout(scenario: &Scenario, s: f64, split: usize) -> Layout {
 pub struct PlotSharing;
 
 impl Family for PlotSharing {
-    const METRIC: MetricName = MetricName::PlotSharing;
+    const METRIC: &'static str = "plot_sharing";
+    const REFERENCES: &'static [ReferenceName] = &[ReferenceName::Share];
+    const MADSIM_UNSUPPORTED: Option<&'static str> = Some(
+        "it needs real plots, and the engine's nodes prove from model plots; run it with \
+         vein-scenarios (LocalNet)",
+    );
+    type Attacker = SharedPlot;
+
+    fn story(_scenario: &Scenario) -> String {
+        "Real plots (PocMode::Real, PoC2 plots built by the core's plot builder). The honest \
+             miners hold their own plots; the owner holds one plot sized for share s of the real \
+             space; attacker.split - 1 more identities store nothing and read the owner's plot \
+             (the same bytes). They run Policy::PublishRefused: each forges a checkpoint signed \
+             with its own key over the owner's best proof and publishes it to every peer even \
+             though its own validation refuses it.\n\
+             metric: plot_sharing_share = fraction of node 0's settled chain authored by the \
+             group (Wilson CI); shared_proof_refused = fraction of the identities' checkpoint \
+             deliveries to honest miners refused as checkpoint_plot_of_another_account.\n\
+             reference: share = s (a proof is bound to its plot's account; the identities would \
+             only repeat the owner's deadline anyway); refused = 1. A delivery not refused, or \
+             an identity's checkpoint on an honest chain, is the violation shared-plot-accepted."
+            .to_string()
+    }
 
     fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
         run::<E>(scenario, seed)
@@ -93,9 +119,7 @@ impl Family for PlotSharing {
 /// Runs one seed of the plot-sharing scenario.
 pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
     let context = Context { scenario, seed, labels: scenario.labels() };
-    let Attacker::PlotSharing(sharing) = &scenario.attacker else {
-        return Err(context.setup("plot_sharing needs attacker.kind = \"plot-sharing\""));
-    };
+    let sharing: SharedPlot = context.attacker()?;
     let (s, split) = (sharing.s, sharing.split.max(1) as usize);
     let Layout { owner, identities, spec, plot_of, share } = layout(scenario, s, split);
     let mut engine = E::start_real(&spec, &plot_of, seed).map_err(|source| RunError::Start {
@@ -192,6 +216,83 @@ fn on_honest_chains<E: Engine>(engine: &E, honest: usize, authors: &[AccountId])
         .sum()
 }
 
+/// Largest honest plot (nonces) for plot sharing: plots live in memory at 256 KiB a nonce,
+/// and every checkpoint costs each node one nonce regeneration to verify.
+pub const PLOT_NONCES_PER_NODE_MAX: u64 = 64;
+
+/// Largest owner plot (nonces) for plot sharing, 128 MiB.
+pub const OWNER_NONCES_MAX: u64 = 512;
+
+/// Most identities (owner included) claiming the one shared plot: each is a full node.
+pub const PLOT_SPLIT_MAX: u64 = 16;
+
+/// `[attacker] kind = "plot-sharing"` (#8): an owner with share `s` of the real space and
+/// `split − 1` more identities claiming its one plot (`Policy::PublishRefused`), on real plots.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedPlot {
+    /// The owner's share of the real space.
+    pub s: f64,
+    /// Identities claiming the one plot, the owner included. Required: one identity shares
+    /// nothing.
+    pub split: u64,
+}
+
+impl SharedPlot {
+    /// The owner's plot size: share `s` of the real space beside the honest plots.
+    pub fn owner_nonces(&self, nodes: u64, nonces_per_node: u64) -> u64 {
+        attacker_capacity(nonces_per_node * nodes, self.s)
+    }
+}
+
+impl AttackerKind for SharedPlot {
+    const KIND: &'static str = "plot-sharing";
+    const PARAMETERS: &'static [&'static str] = &["s", "split"];
+
+    /// Refuses plot-sharing set-ups that cannot run: real plots are built in memory.
+    fn validate(&self, network: &NetworkShape) -> Result<(), InvalidValue> {
+        share_and_split(self.s, self.split)?;
+        if !(1..=PLOT_SPLIT_MAX).contains(&self.split) {
+            return Err(InvalidValue::OutOfRange {
+                field: "attacker.split",
+                value: self.split.to_string(),
+                expected: "[1, 16] identities claiming the one plot, the owner included",
+            });
+        }
+        let nonces = network.nonces_per_node;
+        if nonces > PLOT_NONCES_PER_NODE_MAX {
+            return Err(InvalidValue::OutOfRange {
+                field: "network.nonces_per_node",
+                value: nonces.to_string(),
+                expected: "[1, 64] for plot sharing (real plots, 256 KiB a nonce, in memory)",
+            });
+        }
+        let owner = self.owner_nonces(network.nodes, nonces);
+        if owner > OWNER_NONCES_MAX {
+            return Err(InvalidValue::OutOfRange {
+                field: "attacker.s",
+                value: format!("{} (an owner plot of {owner} nonces)", self.s),
+                expected: "a share whose real plot fits in 512 nonces (128 MiB)",
+            });
+        }
+        Ok(())
+    }
+
+    fn set_parameter(&mut self, name: &str, value: f64) -> Result<(), InvalidValue> {
+        match name {
+            "s" => self.s = value,
+            "split" => self.split = whole(name, value)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn labels(&self, labels: &mut BTreeMap<String, f64>) {
+        labels.insert("s".into(), self.s);
+        labels.insert("split".into(), self.split as f64);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -236,10 +337,14 @@ mod tests {
             let error = invalid(&EXAMPLE.replace(from, to));
             assert_eq!(field_of(&error), field, "{to}: {error}");
         }
-        // One identity is not plot sharing: the count must be given, and the parse error
-        // names the file and the missing key.
+        // One identity is not plot sharing: the count must be given, and the error names the
+        // file, the kind and the missing key.
         match Scenario::parse(&EXAMPLE.replace("split = 4", ""), Path::new("x.toml")) {
-            Err(error @ ScenarioError::Parse { .. }) => {
+            Err(
+                error @ ScenarioError::Invalid {
+                    source: InvalidValue::AttackerTable { .. }, ..
+                },
+            ) => {
                 let message = error.to_string();
                 assert!(message.starts_with("x.toml: "), "{message}");
                 assert!(message.contains("missing field `split`"), "{message}");
@@ -249,8 +354,12 @@ mod tests {
         // deny_unknown_fields: a misspelt key names itself.
         let text = EXAMPLE.replace("split = 4", "split = 4\nidentities = 4");
         match Scenario::parse(&text, Path::new("x.toml")) {
-            Err(ScenarioError::Parse { message, .. }) => {
-                assert!(message.contains("identities"), "{message}")
+            Err(ScenarioError::Invalid {
+                source: InvalidValue::AttackerTable { kind, message },
+                ..
+            }) => {
+                assert_eq!(kind, "plot-sharing");
+                assert!(message.contains("unknown field `identities`"), "{message}")
             }
             other => panic!("expected a parse error, got {other:?}"),
         }

@@ -7,6 +7,7 @@ use vein_node::core::hash::Hash;
 use vein_reports::metrics::{Measurement, RunMetrics, Violation};
 use vein_reports::reference::ReferenceError;
 
+use crate::attacker::AttackerKind;
 use crate::engine::{Engine, NetSpec};
 use crate::run_error::RunError;
 use crate::scenario::Scenario;
@@ -29,6 +30,12 @@ impl Context<'_> {
             seed: self.seed,
             detail: detail.into(),
         }
+    }
+
+    /// The scenario's `[attacker]` table as the family's attacker type (validated on load, so
+    /// an error here means the scenario was changed after validation).
+    pub(crate) fn attacker<A: AttackerKind>(&self) -> Result<A, RunError> {
+        self.scenario.attacker.read::<A>().map_err(|error| self.setup(error.to_string()))
     }
 
     pub(crate) fn too_short(&self, checkpoints: usize, needed: usize) -> RunError {

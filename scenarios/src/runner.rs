@@ -144,7 +144,7 @@ impl Shard {
 
 /// Seeds per chunk: races are milliseconds each, long runs are seconds each.
 fn chunk_size(scenario: &Scenario) -> usize {
-    families::seeds_per_chunk(scenario.metric.name)
+    families::seeds_per_chunk(&scenario.metric.name)
 }
 
 struct Chunk {

@@ -6,18 +6,16 @@
 //! (`deny_unknown_fields`), so a misspelt key is an error that names its line and column rather
 //! than a silently ignored setting; [`Scenario::validate`] then refuses impossible values (a share
 //! outside (0, 1), zero nodes, k = 0...) with one error each, naming the field. Sweeps override
-//! parameters by name through [`Scenario::set_parameter`], which validates again.
+//! parameters by name through [`Scenario::set_parameter`], which validates again. Those methods
+//! need the registry of families, so they live in crate::scenario_checks; this file is the data.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::attacker::Attacker;
-use crate::attacker::NetworkShape;
+pub use crate::attacker::AttackerTable;
 pub use crate::metric::{Metric, MetricName, ReferenceName};
 pub use crate::scenario_error::{InvalidValue, ScenarioError};
-use crate::scenario_error::{at_least, at_most, out_of_range};
 pub use crate::storage_spec::StorageSpec;
 
 /// Which executor runs the nodes: the in-memory LocalNet (`vein-scenarios`), or the madsim
@@ -156,8 +154,9 @@ pub struct Scenario {
     #[serde(default)]
     pub workload: Workload,
     pub run: RunConfig,
+    /// Read as the attacker type of the family the metric selects (crate::attacker).
     #[serde(default)]
-    pub attacker: Attacker,
+    pub attacker: AttackerTable,
     pub metric: Metric,
     /// Default sweep grid (parameter name → range such as `"0.1..0.3:0.1"` or `"1..6"`), used
     /// by `sweep` without `--param` and by `suite`.
@@ -166,172 +165,6 @@ pub struct Scenario {
     /// The storage chain set-up of the storage families (crate::storage).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage: Option<StorageSpec>,
-}
-
-/// Parameter names a sweep may set.
-pub const PARAMETERS: &[&str] = &[
-    "q",
-    "s",
-    "z",
-    "split",
-    "nodes",
-    "latency_ms",
-    "tx_per_s",
-    "k",
-    "c",
-    "give_up_behind",
-    // Storage families: dropped fraction, chunk challenges per round, holders crashed.
-    "f",
-    "challenges",
-    "crashed",
-    "rate",
-    "variants",
-    // Network split: its duration in T.
-    "d",
-    // Fake space: nonces computed per second (R).
-    "nonces_per_s",
-];
-
-impl Scenario {
-    /// Reads and validates a scenario file.
-    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ScenarioError::Read { path: path.to_path_buf(), source })?;
-        Scenario::parse(&text, path)
-    }
-
-    /// Parses and validates scenario text; `path` only names the source in errors.
-    pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-        let scenario: Scenario = toml::from_str(text).map_err(|error| ScenarioError::Parse {
-            path: path.to_path_buf(),
-            message: error.to_string().trim_end().to_string(),
-        })?;
-        scenario
-            .validate()
-            .map_err(|source| ScenarioError::Invalid { path: path.to_path_buf(), source })?;
-        Ok(scenario)
-    }
-
-    /// Refuses impossible values, one error for the first found.
-    pub fn validate(&self) -> Result<(), InvalidValue> {
-        let network = &self.network;
-        if let Some(simulator) = &self.simulator {
-            if self.engine != EngineKind::Madsim {
-                return Err(InvalidValue::SimulatorUnused);
-            }
-            for (field, value) in [
-                ("duplicate", simulator.duplicate),
-                ("reorder", simulator.reorder),
-                ("loss", simulator.loss),
-            ] {
-                if !(0.0..=1.0).contains(&value) {
-                    return Err(InvalidValue::SimulatorProbability { field, value });
-                }
-            }
-        }
-        at_least("network.nodes", network.nodes, 1)?;
-        at_most("network.nodes", network.nodes, 64)?;
-        at_least("network.nonces_per_node", network.nonces_per_node, 1)?;
-        at_most("network.nonces_per_node", network.nonces_per_node, 1 << 40)?;
-        at_most("network.latency_ms", network.latency_ms, 60_000)?;
-        at_least("network.target_interval_ms", network.target_interval_ms, 10)?;
-        at_least("network.finality_depth", network.finality_depth, 1)?;
-        at_most("network.finality_depth", network.finality_depth, 1_000)?;
-        at_least("network.challenge_refresh", network.challenge_refresh, 1)?;
-        at_least("run.duration_s", self.run.duration_s, 1)?;
-        at_most("run.duration_s", self.run.duration_s, 10_000_000)?;
-        at_least("run.seeds", self.run.seeds, 1)?;
-        let rate = self.workload.tx_per_s;
-        if !(rate.is_finite() && (0.0..=10_000.0).contains(&rate)) {
-            return Err(out_of_range("workload.tx_per_s", rate, "[0, 10000]"));
-        }
-        self.attacker.validate(&NetworkShape {
-            nodes: network.nodes,
-            nonces_per_node: network.nonces_per_node,
-            challenge_refresh: network.challenge_refresh,
-            retarget: network.retarget,
-        })?;
-        let metric = self.metric.name;
-        let needs = metric.attacker_kind();
-        if needs != self.attacker.kind() {
-            return Err(InvalidValue::MetricNeedsAttacker {
-                metric: metric.name(),
-                needs,
-                found: self.attacker.kind(),
-            });
-        }
-        let allowed = metric.references();
-        if !allowed.contains(&self.metric.reference) {
-            return Err(InvalidValue::ReferenceNotForMetric {
-                metric: metric.name(),
-                reference: self.metric.reference.name(),
-                allowed: allowed
-                    .iter()
-                    .map(|r| format!("\"{}\"", r.name()))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        }
-        if metric == MetricName::TipCount && rate <= 0.0 {
-            return Err(out_of_range("workload.tx_per_s", rate, "(0, 10000] for tip_count"));
-        }
-        for name in self.sweep.keys() {
-            check_parameter_name(name)?;
-        }
-        crate::storage_spec::validate(self.storage.as_ref(), self.metric.name, network.nodes)?;
-        Ok(())
-    }
-
-    /// Sets a sweep parameter by name (integers are rounded) and validates the result.
-    pub fn set_parameter(&mut self, name: &str, value: f64) -> Result<(), InvalidValue> {
-        check_parameter_name(name)?;
-        let whole = || -> Result<u64, InvalidValue> {
-            if value.is_finite() && value >= 0.0 && value.fract() == 0.0 {
-                Ok(value as u64)
-            } else {
-                Err(InvalidValue::OutOfRange {
-                    field: "parameter",
-                    value: format!("{name} = {value}"),
-                    expected: "a whole number",
-                })
-            }
-        };
-        if self.attacker.set_parameter(name, value, whole)? {
-            return self.validate();
-        }
-        match name {
-            "nodes" => self.network.nodes = whole()?,
-            "latency_ms" => self.network.latency_ms = whole()?,
-            "k" => self.network.finality_depth = whole()?,
-            "c" => self.network.challenge_refresh = whole()?,
-            "tx_per_s" => self.workload.tx_per_s = value,
-            "f" | "challenges" | "crashed" => {
-                crate::storage_spec::set_parameter(self.storage.as_mut(), name, value)?
-            }
-            _ => {}
-        }
-        self.validate()
-    }
-
-    /// The parameters a measurement of this scenario is labelled with (its family's own).
-    pub fn labels(&self) -> BTreeMap<String, f64> {
-        let mut labels = BTreeMap::new();
-        self.attacker.labels(&mut labels);
-        if self.metric.name == MetricName::TipCount {
-            labels.insert("tx_per_s".to_string(), self.workload.tx_per_s);
-            labels.insert("latency_ms".to_string(), self.network.latency_ms as f64);
-        }
-        crate::storage_spec::labels(self.storage.as_ref(), self.metric.name, &mut labels);
-        labels
-    }
-}
-
-fn check_parameter_name(name: &str) -> Result<(), InvalidValue> {
-    if PARAMETERS.contains(&name) {
-        Ok(())
-    } else {
-        Err(InvalidValue::UnknownParameter { name: name.to_string(), known: PARAMETERS.join(", ") })
-    }
 }
 
 /// Parses a sweep range: `"0.1..0.3:0.1"` (inclusive, step), `"1..6"` (step 1), `"0.1,0.25"`

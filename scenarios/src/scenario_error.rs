@@ -30,7 +30,16 @@ pub enum InvalidValue {
     #[error("{field} is not used when attacker.kind = \"{kind}\"; remove it")]
     Unused { field: &'static str, kind: &'static str },
     #[error("metric \"{metric}\" needs attacker.kind = \"{needs}\", found \"{found}\"")]
-    MetricNeedsAttacker { metric: &'static str, needs: &'static str, found: &'static str },
+    MetricNeedsAttacker { metric: &'static str, needs: &'static str, found: String },
+    #[error("metric \"{name}\" is not a registered scenario family; known: {known}")]
+    UnknownMetric { name: String, known: String },
+    #[error("unknown attacker kind `{kind}`, expected one of {known}")]
+    UnknownAttackerKind { kind: String, known: String },
+    /// The `[attacker]` table does not fit its kind's type; `message` is serde's, naming the key.
+    #[error("[attacker] kind = \"{kind}\": {message}")]
+    AttackerTable { kind: &'static str, message: String },
+    #[error("parameter \"{name}\" is not used by metric \"{metric}\" (attacker.kind = \"{kind}\")")]
+    ParameterUnused { name: String, metric: &'static str, kind: &'static str },
     #[error("metric \"{metric}\" is not judged by reference \"{reference}\"; use one of {allowed}")]
     ReferenceNotForMetric { metric: &'static str, reference: &'static str, allowed: String },
     #[error("the [simulator] table applies only with engine = \"madsim\"; remove it")]
@@ -45,15 +54,11 @@ pub enum InvalidValue {
     StorageUnused { metric: &'static str },
 }
 
-pub(crate) fn out_of_range(
-    field: &'static str,
-    value: f64,
-    expected: &'static str,
-) -> InvalidValue {
+pub fn out_of_range(field: &'static str, value: f64, expected: &'static str) -> InvalidValue {
     InvalidValue::OutOfRange { field, value: value.to_string(), expected }
 }
 
-pub(crate) fn at_least(field: &'static str, value: u64, minimum: u64) -> Result<(), InvalidValue> {
+pub fn at_least(field: &'static str, value: u64, minimum: u64) -> Result<(), InvalidValue> {
     if value >= minimum {
         Ok(())
     } else {
@@ -69,7 +74,7 @@ pub(crate) fn at_least(field: &'static str, value: u64, minimum: u64) -> Result<
     }
 }
 
-pub(crate) fn at_most(field: &'static str, value: u64, maximum: u64) -> Result<(), InvalidValue> {
+pub fn at_most(field: &'static str, value: u64, maximum: u64) -> Result<(), InvalidValue> {
     if value <= maximum {
         Ok(())
     } else {

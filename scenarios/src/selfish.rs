@@ -4,11 +4,14 @@
 //!
 //! Model: the attacker runs the core with `Policy::Withhold`; only the release rules live here.
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use vein_node::core::node::Policy;
 use vein_reports::metrics::{Measurement, Reference, RunMetrics};
 use vein_reports::reference;
 
-use crate::attacker::Attacker;
+use crate::attacker::{AttackerKind, NetworkShape, minority_share};
 use crate::chain_view::{BLOCK_CHECKPOINTS, settled_chain};
 use crate::engine::Engine;
 use crate::family::Family;
@@ -16,13 +19,30 @@ use crate::invariants::invariants;
 use crate::net_setup::attack_spec;
 use crate::run_context::{Context, finish, start};
 use crate::run_error::RunError;
-use crate::scenario::{MetricName, Scenario};
+use crate::scenario::{ReferenceName, Scenario};
+use crate::scenario_error::InvalidValue;
 
 /// The family's type in the registry.
 pub struct Selfish;
 
 impl Family for Selfish {
-    const METRIC: MetricName = MetricName::SelfishRevenue;
+    const METRIC: &'static str = "selfish_revenue";
+    const REFERENCES: &'static [ReferenceName] = &[ReferenceName::EyalSirer];
+    type Attacker = Withhold;
+
+    fn story(_scenario: &Scenario) -> String {
+        "The attacker (share q) runs the node with Policy::Withhold and releases by the \
+             Eyal-Sirer rules (lead 1 -> tie race, lead 2 -> publish all, more -> match).\n\
+             metric: selfish_revenue = attacker's share of the settled chain (blocks of 100).\n\
+             reference (judged): Eyal-Sirer's cycle accounting with g = 0 (first-seen ties, \
+             release after the honest checkpoint propagated) and deadline credit: after a \
+             publish-all the honest miners forge at once on the old private head with \
+             probability 1 - E[exp(-b e)], so R = A / (A + 1 - a + 2ab^2 + a^2/2), \
+             A = a^2(2b + 2 + a/(b-a)), b = 1 - a (docs/scenarios.md, family 6). Eyal-Sirer \
+             R = [a(1-a)^2(4a) - a^3] / [1 - a(1+(2-a)a)], honest share q and threshold 1/3 \
+             shown."
+            .to_string()
+    }
 
     fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
         selfish::<E>(scenario, seed)
@@ -39,9 +59,7 @@ impl Family for Selfish {
 /// switches to any strictly heavier branch by ordinary fork choice.
 fn selfish<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
     let context = Context { scenario, seed, labels: scenario.labels() };
-    let Attacker::Withhold(withhold) = &scenario.attacker else {
-        return Err(context.setup("selfish_revenue needs attacker.kind = \"withhold\""));
-    };
+    let withhold: Withhold = context.attacker()?;
     let q = withhold.q;
     let spec = attack_spec(scenario, q, Policy::Withhold, false);
     let attacker = spec.capacities.len() - 1;
@@ -124,4 +142,33 @@ fn selfish<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
     ));
     let violations = invariants(&engine, attacker, k.max(10));
     Ok(finish(&context, &engine, violations, vec![measurement]))
+}
+
+/// `[attacker] kind = "withhold"`: selfish mining (Eyal–Sirer) with share `q`: withhold own
+/// checkpoints, release tactically.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Withhold {
+    /// Attacker's share of the total space.
+    pub q: f64,
+}
+
+impl AttackerKind for Withhold {
+    const KIND: &'static str = "withhold";
+    const PARAMETERS: &'static [&'static str] = &["q"];
+
+    fn validate(&self, _network: &NetworkShape) -> Result<(), InvalidValue> {
+        minority_share(self.q)
+    }
+
+    fn set_parameter(&mut self, name: &str, value: f64) -> Result<(), InvalidValue> {
+        if name == "q" {
+            self.q = value;
+        }
+        Ok(())
+    }
+
+    fn labels(&self, labels: &mut BTreeMap<String, f64>) {
+        labels.insert("q".into(), self.q);
+    }
 }

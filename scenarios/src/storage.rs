@@ -41,13 +41,16 @@ use vein_reports::plots::{Chart, ChartLabels, Curve, LegendCorner, LineStyle};
 use vein_reports::reference;
 use vein_reports::summary::NamedChart;
 
+use crate::attacker::NoAttacker;
 use crate::engine::{Engine, NetSpec};
 use crate::family::Family;
 use crate::net_setup::{params, tip_strategy};
 use crate::run_error::RunError;
-use crate::scenario::{MetricName, Scenario};
+use crate::scenario::{ReferenceName, Scenario};
+use crate::scenario_error::InvalidValue;
 pub use crate::storage_spec::StorageSpec;
 use crate::storage_spec::plaintext_bytes;
+use crate::storage_spec::{self, StorageRole};
 
 /// Transaction fee of the owner's puts and repairs.
 const OWNER_FEE: u64 = 10;
@@ -57,33 +60,6 @@ const ROUNDS_BEFORE_CRASH: u64 = 3;
 const WARMUP_MS: u64 = 4_000;
 /// Step of the shard-loss driver loop.
 const STEP_MS: u64 = 500;
-
-/// The story `vein-scenarios explain` prints.
-pub fn story(scenario: &Scenario) -> &'static str {
-    match scenario.metric.name {
-        MetricName::ShardLoss => {
-            "The owner (node 0) stores one file (k of n erasure code) on storage-only nodes; \
-             after 3 proven rounds `crashed` holders crash at once (shards lost, cut off). The \
-             owner submits StoreRepair once a shard's node missed M settled rounds in a row; \
-             the new node gets the shard rebuilt from k live ones.\n\
-             metric: shard_loss_recoverable (the file decodes from the surviving shards) and \
-             shard_loss_restored (at the end every shard is on a live node, proven, and the \
-             file decodes from the current holders), one trial per seed (Wilson CI).\n\
-             reference: k of n: 1 if n - crashed >= k, else 0. Invariant: whenever k shards \
-             are held by live nodes the file decodes."
-        }
-        _ => {
-            "The owner (node 0) stores `files` files (k of n, L chunks per shard); the last \
-             node holds a shard of each and keeps only 1 - f of its chunks, the others are \
-             honest. Each round every shard is challenged at c chunks; the cheater cannot \
-             answer when a challenged chunk is missing, and the ledger records the miss.\n\
-             metric: storage_detection = recorded misses of the cheater's shards / settled \
-             (file, round) trials (Wilson CI). Checked exactly: the misses are the rounds whose \
-             challenge indices hit a dropped chunk; honest shards never miss.\n\
-             reference: 1 - (1 - f)^c (PROTOCOL.md section 5), f = floor(f L) / L exactly."
-        }
-    }
-}
 
 /// Plaintext size that gives shards of exactly `chunks_per_shard` chunks.
 fn spec_of(scenario: &Scenario, seed: u64) -> Result<&StorageSpec, RunError> {
@@ -259,7 +235,42 @@ fn finish<E: Engine>(
 pub struct StorageDetection;
 
 impl Family for StorageDetection {
-    const METRIC: MetricName = MetricName::StorageDetection;
+    const METRIC: &'static str = "storage_detection";
+    const REFERENCES: &'static [ReferenceName] = &[ReferenceName::DetectionCurve];
+    const STORAGE: bool = true;
+    const PARAMETERS: &'static [&'static str] = &["f", "challenges"];
+    type Attacker = NoAttacker;
+
+    fn validate(scenario: &Scenario) -> Result<(), InvalidValue> {
+        match &scenario.storage {
+            Some(spec) => {
+                storage_spec::validate(spec, StorageRole::Detection, scenario.network.nodes)
+            }
+            None => Err(InvalidValue::StorageRequired { metric: Self::METRIC }),
+        }
+    }
+
+    fn set_parameter(scenario: &mut Scenario, name: &str, value: f64) -> Result<(), InvalidValue> {
+        storage_spec::set_parameter(scenario.storage.as_mut(), name, value)
+    }
+
+    fn labels(scenario: &Scenario, labels: &mut BTreeMap<String, f64>) {
+        if let Some(spec) = &scenario.storage {
+            storage_spec::labels(spec, StorageRole::Detection, labels);
+        }
+    }
+
+    fn story(_scenario: &Scenario) -> String {
+        "The owner (node 0) stores `files` files (k of n, L chunks per shard); the last \
+             node holds a shard of each and keeps only 1 - f of its chunks, the others are \
+             honest. Each round every shard is challenged at c chunks; the cheater cannot \
+             answer when a challenged chunk is missing, and the ledger records the miss.\n\
+             metric: storage_detection = recorded misses of the cheater's shards / settled \
+             (file, round) trials (Wilson CI). Checked exactly: the misses are the rounds whose \
+             challenge indices hit a dropped chunk; honest shards never miss.\n\
+             reference: 1 - (1 - f)^c (PROTOCOL.md section 5), f = floor(f L) / L exactly."
+            .to_string()
+    }
 
     fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
         detection::<E>(scenario, seed)
@@ -270,7 +281,41 @@ impl Family for StorageDetection {
 pub struct ShardLoss;
 
 impl Family for ShardLoss {
-    const METRIC: MetricName = MetricName::ShardLoss;
+    const METRIC: &'static str = "shard_loss";
+    const REFERENCES: &'static [ReferenceName] = &[ReferenceName::KOfN];
+    const STORAGE: bool = true;
+    const PARAMETERS: &'static [&'static str] = &["crashed", "challenges"];
+    type Attacker = NoAttacker;
+
+    fn validate(scenario: &Scenario) -> Result<(), InvalidValue> {
+        match &scenario.storage {
+            Some(spec) => storage_spec::validate(spec, StorageRole::Loss, scenario.network.nodes),
+            None => Err(InvalidValue::StorageRequired { metric: Self::METRIC }),
+        }
+    }
+
+    fn set_parameter(scenario: &mut Scenario, name: &str, value: f64) -> Result<(), InvalidValue> {
+        storage_spec::set_parameter(scenario.storage.as_mut(), name, value)
+    }
+
+    fn labels(scenario: &Scenario, labels: &mut BTreeMap<String, f64>) {
+        if let Some(spec) = &scenario.storage {
+            storage_spec::labels(spec, StorageRole::Loss, labels);
+        }
+    }
+
+    fn story(_scenario: &Scenario) -> String {
+        "The owner (node 0) stores one file (k of n erasure code) on storage-only nodes; \
+             after 3 proven rounds `crashed` holders crash at once (shards lost, cut off). The \
+             owner submits StoreRepair once a shard's node missed M settled rounds in a row; \
+             the new node gets the shard rebuilt from k live ones.\n\
+             metric: shard_loss_recoverable (the file decodes from the surviving shards) and \
+             shard_loss_restored (at the end every shard is on a live node, proven, and the \
+             file decodes from the current holders), one trial per seed (Wilson CI).\n\
+             reference: k of n: 1 if n - crashed >= k, else 0. Invariant: whenever k shards \
+             are held by live nodes the file decodes."
+            .to_string()
+    }
 
     fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
         shard_loss::<E>(scenario, seed)

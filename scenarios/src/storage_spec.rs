@@ -1,16 +1,15 @@
 //! The `[storage]` table of the storage families (crate::storage): the storage chain's set-up,
 //! its checks against the metric, its sweep parameters and labels.
 //!
-//! Model: the table is required by the storage metrics and refused by every other one; `f`
-//! belongs to storage cheating, `crashed` to shard loss. Checks take the table, the metric and
-//! the miner count rather than the whole scenario, so that this file and scenario.rs do not
-//! import each other.
+//! Model: the table is required by the storage families and refused by every other one (the
+//! registry's `Family::STORAGE`); `f` belongs to storage cheating, `crashed` to shard loss.
+//! Checks take the table, the family's role and the miner count rather than the whole
+//! scenario, so that this file and scenario.rs do not import each other.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::metric::MetricName;
 use crate::scenario_error::InvalidValue;
 
 /// Bytes the file format adds to a plaintext: AEAD nonce (12) and tag (16), length header (8).
@@ -63,22 +62,17 @@ fn out_of_range(field: &'static str, value: impl ToString, expected: &'static st
     InvalidValue::OutOfRange { field, value: value.to_string(), expected }
 }
 
-fn is_storage(metric: MetricName) -> bool {
-    matches!(metric, MetricName::StorageDetection | MetricName::ShardLoss)
+/// Which storage family reads the table: each has its own keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageRole {
+    /// #9 storage cheating (`storage_detection`): `f` is required, `crashed` refused.
+    Detection,
+    /// Shard loss (`shard_loss`): `crashed` is required, `f` refused.
+    Loss,
 }
 
-/// Checks the `[storage]` table against the metric (called by `Scenario::validate`).
-pub fn validate(
-    storage: Option<&StorageSpec>,
-    metric: MetricName,
-    miners: u64,
-) -> Result<(), InvalidValue> {
-    let spec = match (storage, is_storage(metric)) {
-        (None, false) => return Ok(()),
-        (Some(_), false) => return Err(InvalidValue::StorageUnused { metric: metric.name() }),
-        (None, true) => return Err(InvalidValue::StorageRequired { metric: metric.name() }),
-        (Some(spec), true) => spec,
-    };
+/// Checks the `[storage]` table for its family (called by that family's `validate`).
+pub fn validate(spec: &StorageSpec, role: StorageRole, miners: u64) -> Result<(), InvalidValue> {
     if !(1..=64).contains(&spec.storage_nodes) {
         return Err(out_of_range("storage.storage_nodes", spec.storage_nodes, "[1, 64]"));
     }
@@ -97,7 +91,7 @@ pub fn validate(
             "at most network.nodes + storage.storage_nodes (one shard per node)",
         ));
     }
-    if metric == MetricName::ShardLoss && u64::from(n) > spec.storage_nodes {
+    if role == StorageRole::Loss && u64::from(n) > spec.storage_nodes {
         return Err(out_of_range(
             "storage.total_shards",
             n,
@@ -146,8 +140,7 @@ pub fn validate(
             "[1, 100]",
         ));
     }
-    let (wants_f, wants_crashed) =
-        (metric == MetricName::StorageDetection, metric == MetricName::ShardLoss);
+    let (wants_f, wants_crashed) = (role == StorageRole::Detection, role == StorageRole::Loss);
     let kind = "none";
     match (spec.f, wants_f) {
         (None, true) => return Err(InvalidValue::Missing { field: "storage.f", kind }),
@@ -201,21 +194,15 @@ pub fn set_parameter(
 }
 
 /// Labels of a storage measurement: its family's parameters.
-pub fn labels(
-    storage: Option<&StorageSpec>,
-    metric: MetricName,
-    labels: &mut BTreeMap<String, f64>,
-) {
-    let Some(spec) = storage else { return };
-    match metric {
-        MetricName::StorageDetection => {
+pub fn labels(spec: &StorageSpec, role: StorageRole, labels: &mut BTreeMap<String, f64>) {
+    match role {
+        StorageRole::Detection => {
             labels.insert("f".into(), spec.f.unwrap_or(0.0));
             labels.insert("challenges".into(), f64::from(spec.challenges));
         }
-        MetricName::ShardLoss => {
+        StorageRole::Loss => {
             labels.insert("crashed".into(), spec.crashed.unwrap_or(0) as f64);
         }
-        _ => {}
     }
 }
 

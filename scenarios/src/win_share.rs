@@ -1,11 +1,14 @@
 //! Families #2 and #8 (identity splitting): a large miner's share of the checkpoints against
 //! its share of the space, whole or spread over `split` identities of one owner.
 
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 use vein_node::core::crypto::AccountId;
 use vein_reports::metrics::{Measurement, Reference, RunMetrics};
 use vein_reports::reference;
 
-use crate::attacker::Attacker;
+use crate::attacker::{AttackerKind, NetworkShape, share_and_split, whole};
 use crate::chain_view::settled_chain;
 use crate::engine::{Engine, NetSpec};
 use crate::family::Family;
@@ -13,14 +16,26 @@ use crate::invariants::invariants;
 use crate::net_setup::{params, tip_strategy};
 use crate::run_context::{Context, finish, start};
 use crate::run_error::RunError;
-use crate::scenario::{MetricName, Scenario};
+use crate::scenario::{ReferenceName, Scenario};
+use crate::scenario_error::InvalidValue;
 use crate::workload::{TxSource, drive};
 
 /// The family's type in the registry.
 pub struct WinShare;
 
 impl Family for WinShare {
-    const METRIC: MetricName = MetricName::WinShare;
+    const METRIC: &'static str = "win_share";
+    const REFERENCES: &'static [ReferenceName] = &[ReferenceName::Share];
+    type Attacker = LargeMiner;
+
+    fn story(_scenario: &Scenario) -> String {
+        "Node 0 holds share s of the space (with attacker.split = m: nodes 0..m share it \
+             evenly, one owner's identities), the others split the rest.\n\
+             metric: win_share = checkpoints of node 0 on the settled chain / all (Wilson CI).\n\
+             reference: s (the minimum of exponential deadlines falls to i with probability \
+             r_i / sum r)."
+            .to_string()
+    }
 
     fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
         win_share::<E>(scenario, seed)
@@ -32,9 +47,7 @@ impl Family for WinShare {
 /// owner) and the fraction counts all of them; splitting must not change the share.
 fn win_share<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
     let context = Context { scenario, seed, labels: scenario.labels() };
-    let Attacker::LargeMiner(miner) = &scenario.attacker else {
-        return Err(context.setup("win_share needs attacker.kind = \"large-miner\""));
-    };
+    let miner: LargeMiner = context.attacker()?;
     let s = miner.s;
     let split = miner.split.unwrap_or(1).max(1);
     let nodes = scenario.network.nodes;
@@ -75,4 +88,52 @@ fn win_share<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, Ru
     )?];
     let violations = invariants(&engine, engine.node_count(), k);
     Ok(finish(&context, &engine, violations, measurements))
+}
+
+/// `[attacker] kind = "large-miner"`: an honest miner holding share `s` of the space (#2), or
+/// split over identities (#8).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LargeMiner {
+    /// Share of the space held by the large miner.
+    pub s: f64,
+    /// The space split evenly over this many identities (nodes): #8, identity splitting.
+    /// Absent: one identity, and the measurement is `win_share` rather than `split_share`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<u64>,
+}
+
+impl AttackerKind for LargeMiner {
+    const KIND: &'static str = "large-miner";
+    const PARAMETERS: &'static [&'static str] = &["s", "split"];
+
+    fn validate(&self, network: &NetworkShape) -> Result<(), InvalidValue> {
+        let split = self.split.unwrap_or(1);
+        share_and_split(self.s, split)?;
+        if network.nodes < split + 1 {
+            return Err(InvalidValue::OutOfRange {
+                field: "network.nodes",
+                value: network.nodes.to_string(),
+                expected: "at least attacker.split + 1 (the large miner's identities and one \
+                           other miner)",
+            });
+        }
+        Ok(())
+    }
+
+    fn set_parameter(&mut self, name: &str, value: f64) -> Result<(), InvalidValue> {
+        match name {
+            "s" => self.s = value,
+            "split" => self.split = Some(whole(name, value)?),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn labels(&self, labels: &mut BTreeMap<String, f64>) {
+        labels.insert("s".into(), self.s);
+        if let Some(split) = self.split {
+            labels.insert("split".into(), split as f64);
+        }
+    }
 }

@@ -4,10 +4,11 @@ use std::path::Path;
 
 use vein_reports::metrics::SweepReport;
 use vein_reports::summary::sweep_summary_markdown;
+use vein_scenarios::double_spend::PrivateRace;
 use vein_scenarios::engine::LocalNetEngine;
 use vein_scenarios::families::run_seed;
 use vein_scenarios::runner::{self, Shard};
-use vein_scenarios::scenario::{Attacker, Scenario};
+use vein_scenarios::scenario::Scenario;
 
 const VALID: &str = r#"
 name = "t"
@@ -43,9 +44,7 @@ fn error_of(text: &str) -> String {
 #[test]
 fn the_valid_file_parses() {
     let scenario = Scenario::parse(VALID, Path::new("ok.toml")).expect("valid");
-    let Attacker::PrivateRace(race) = &scenario.attacker else {
-        panic!("kind = \"private-race\" reads as {:?}", scenario.attacker)
-    };
+    let race: PrivateRace = scenario.attacker.read().expect("kind = \"private-race\"");
     assert_eq!((race.q, race.z, race.give_up_behind), (0.3, 1, None));
 }
 
@@ -142,7 +141,7 @@ fn missing_and_unused_attacker_fields_are_named() {
 fn unknown_attacker_kind_lists_the_kinds() {
     let message = error_of(&VALID.replace("\"private-race\"", "\"private-rase\""));
     assert!(message.starts_with("bad.toml: "), "{message}");
-    assert!(message.contains("unknown variant `private-rase`"), "{message}");
+    assert!(message.contains("unknown attacker kind `private-rase`"), "{message}");
     for kind in [
         "none",
         "large-miner",
@@ -187,6 +186,19 @@ fn sweep_parameters_are_checked() {
     assert!(error.to_string().contains("attacker.q = 0.6 must be in (0, 0.5)"), "{error}");
     let error = runner::grid(&scenario, &[("bogus".into(), vec![1.0])]).expect_err("unknown");
     assert!(error.to_string().contains("unknown parameter \"bogus\""), "{error}");
+    // A parameter another family declares is named as unused by this one.
+    let error = runner::grid(&scenario, &[("s".into(), vec![0.2])]).expect_err("not private-race");
+    assert!(
+        error.to_string().contains(
+            "parameter \"s\" is not used by metric \"double_spend_success\" \
+             (attacker.kind = \"private-race\")"
+        ),
+        "{error}"
+    );
+    // A sweep writes the value back into the attacker table the family reads.
+    let points = runner::grid(&scenario, &[("z".into(), vec![3.0])]).expect("z = 3");
+    let race: PrivateRace = points[0].scenario.attacker.read().expect("reads");
+    assert_eq!((race.q, race.z), (0.3, 3));
 }
 
 #[test]

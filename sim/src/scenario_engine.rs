@@ -49,7 +49,8 @@ use vein_node::pump::{self, Environment};
 use vein_node::runtime::Network;
 use vein_node::shard_repair;
 use vein_scenarios::engine::{Engine, FEE, NetSpec, signed_transfer};
-use vein_scenarios::scenario::{MetricName, Scenario, SimulatorSpec};
+use vein_scenarios::families;
+use vein_scenarios::scenario::{Scenario, SimulatorSpec};
 
 /// A scenario family this engine cannot run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,14 +63,13 @@ pub struct UnsupportedFamily {
 
 /// Refuses a scenario whose family this engine cannot run, before any seed starts.
 pub fn check_supported(scenario: &Scenario) -> Result<(), UnsupportedFamily> {
-    match scenario.metric.name {
-        MetricName::PlotSharing => Err(UnsupportedFamily {
-            family: scenario.attacker.kind(),
-            metric: scenario.metric.name.name(),
-            reason: "it needs real plots, and the engine's nodes prove from model plots; \
-                     run it with vein-scenarios (LocalNet)",
-        }),
-        _ => Ok(()),
+    // A metric no family registers never passes validation; there is nothing to refuse here.
+    let Ok((_, family)) = families::find(&scenario.metric.name) else { return Ok(()) };
+    match family.madsim_unsupported {
+        Some(reason) => {
+            Err(UnsupportedFamily { family: family.attacker_kind, metric: family.metric, reason })
+        }
+        None => Ok(()),
     }
 }
 
