@@ -61,8 +61,8 @@ impl Contract {
         round >= self.first_round && round <= self.last_round()
     }
 
-    /// Whether a valid proof for shard `shard_index` in round `round` has been applied and the round
-    /// is not yet settled (settled rounds are removed from `proven`).
+    /// Whether a valid proof for shard `shard_index` in round `round` has been applied and the
+    /// round is not yet settled (settled rounds are removed from `proven`).
     pub fn is_proven(&self, round: u64, shard_index: u8) -> bool {
         self.proven.get(&round).is_some_and(|shards| shards.contains(&shard_index))
     }

@@ -11,7 +11,8 @@ use std::fmt;
 pub struct Hash(pub [u8; 32]);
 
 impl Hash {
-    /// All zero bytes: the parent of genesis and the "no hash yet" placeholder, never a real digest.
+    /// All zero bytes: a placeholder (e.g. the genesis header's `prev`, an empty tree's leaf);
+    /// no input is known to hash to it.
     pub const ZERO: Hash = Hash([0u8; 32]);
 
     /// Hash one byte string.

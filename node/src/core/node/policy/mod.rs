@@ -23,8 +23,9 @@ pub enum Policy {
     #[default]
     Honest,
     /// Keep own checkpoints private (no relay, no head announcement) until the driver releases
-    /// them with [`Node::release_message`]; fork choice is unchanged, so the node mines on its
-    /// private branch while that is at least as heavy as anything it has seen (first-seen ties).
+    /// them with [`Node::release_message`](super::Node::release_message); fork choice is
+    /// unchanged, so the node mines on its private branch while that is at least as heavy as
+    /// anything it has seen (first-seen ties).
     Withhold,
     /// Challenge grinding (PROTOCOL.md §7 #5): forge each own checkpoint in `variants` versions
     /// (different timestamps and parent sets, so different content and ids) and publish the one
