@@ -97,9 +97,10 @@ pub struct Selection {
 pub struct TipStats {
     /// Calls to `select` (one per transaction issued).
     pub selections: u64,
-    /// Weighted walks started (up to two per selection, plus retries).
+    /// Weighted walks attempted (up to four per parent when walks end on ineligible tips).
     pub walks: u64,
-    /// Walks abandoned because the window outgrew `walk_window_max` (uniform draw instead).
+    /// Walks not run because the window outgrew `walk_window_max` (that parent is drawn
+    /// uniformly instead).
     pub walk_window_overflows: u64,
     /// Eligibility checks that found a tip ineligible (contested, conflicting or invalid cone).
     pub ineligible_tips_seen: u64,

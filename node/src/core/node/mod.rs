@@ -263,8 +263,8 @@ pub struct Node {
 }
 
 impl Node {
-    /// A node at genesis with no peers; it issues its first challenge at once (see
-    /// `poll_output`). Fails if the genesis is invalid.
+    /// A node at genesis with no peers; a mining node starts on its first challenge at once
+    /// (an honest one queues an `Output::Challenge`). Fails if the genesis is invalid.
     pub fn new(config: NodeConfig) -> Result<Node, GenesisError> {
         let mut chain = Chain::new(&config.genesis)?;
         chain.set_signature_memo(config.unit_cache.clone());
