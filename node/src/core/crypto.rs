@@ -154,7 +154,8 @@ impl Keypair {
         Keypair::from_seed(seed.0)
     }
 
-    /// The 32 secret seed bytes the key was built from: secret, for key files only.
+    /// The 32 secret seed bytes the key was built from; the node derives its other secrets
+    /// (member key, random seed) from them, so they never leave it.
     pub fn seed(&self) -> [u8; 32] {
         self.signing.to_bytes()
     }

@@ -76,7 +76,7 @@ pub enum StorageNodeError {
     /// The shards could not be assigned over the storage node set (too few nodes).
     #[error(transparent)]
     Assignment(#[from] AssignmentError),
-    /// The same file (same content and key) is already under contract on the ledger.
+    /// A contract for this file id is already active on the ledger.
     #[error("file {file_id:?} already has an active contract")]
     FileActive {
         /// The file's id.

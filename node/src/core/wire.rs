@@ -24,7 +24,7 @@ const CONFIG: bincode::config::Configuration<
 /// count and log them separately.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
-    /// A message, a declared length or a list is over its limit (refused before allocating).
+    /// A message, a declared length or a list is over its limit.
     #[error("message of {length} bytes exceeds the limit of {limit} bytes")]
     Oversize {
         /// The size found or declared: bytes, or items for a capped list.

@@ -91,7 +91,7 @@ pub struct ChainSize {
     pub waiting: usize,
 }
 
-/// What [`Chain::offer`] did with a checkpoint that passed validation (or was not examined).
+/// What [`Chain::offer`] did with a checkpoint it did not refuse.
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OfferOutcome {

@@ -147,7 +147,7 @@ pub enum LedgerError {
     /// A storage transaction applied under `StorageMode::Refuse` (no checkpoint context).
     #[error("storage transactions need a checkpoint context")]
     NoStorageContext,
-    /// The put's own fields are inconsistent (shard counts, sizes, roots, term).
+    /// The put's own fields are inconsistent (shard counts, sizes, roots, node list, term).
     #[error("invalid store put: {0}")]
     InvalidPut(PutError),
     /// The put's node list is not what the assignment rule gives over the storage node set,
@@ -270,7 +270,7 @@ pub enum LedgerError {
     /// The carried Ethereum transaction does not decode, recover or carry this chain id.
     #[error("Ethereum transaction refused: {0}")]
     EvmTx(EvmTxError),
-    /// The EVM could not execute it (e.g. the sender cannot pay gas and value).
+    /// revm refused to execute it (the transaction is invalid for the current EVM state).
     #[error("Ethereum transaction not executable: {0}")]
     EvmExecution(ExecutionError),
     /// The Ethereum nonce is below the sender's next one.
