@@ -6,6 +6,8 @@
 //! against its predecessor (everything except the ledger root, which needs the ledger and is
 //! checked when the checkpoint is connected; see `chain`).
 
+#![warn(missing_docs)]
+
 use crate::core::crypto::{self, AccountId, CryptoError, Keypair, Signature};
 use crate::core::hash::Hash;
 use crate::core::poc::challenge::{successor_challenge, weight};
@@ -16,68 +18,156 @@ use std::collections::BTreeSet;
 
 const SIGNING_DOMAIN: &[u8] = b"vein/checkpoint/v0";
 
+/// The signed content of a checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckpointBody {
+    /// The predecessor's height plus one (genesis is 0).
     pub height: u64,
+    /// Id of the predecessor checkpoint.
     pub prev: Hash,
+    /// The round's `g`, derived from the predecessor by `successor_challenge` (it picks the
+    /// scoop every plot answers with).
     pub generation_signature: Hash,
+    /// The author's proof of space for this round's challenge.
     pub proof: PocProof,
     /// DAG units this checkpoint confirms (with their past cones).
     pub parents: Vec<Hash>,
+    /// Difficulty of this round, retargeted from the ancestry; a proof's deadline is
+    /// `hit / base_target` seconds.
     pub base_target: u64,
+    /// The predecessor's cumulative weight plus this checkpoint's `2^64 / base_target`: the
+    /// fork-choice score.
     pub cumulative_weight: u128,
+    /// Root of the ledger after applying the confirmed cone in White Flag order; checked
+    /// when the checkpoint is connected.
     pub ledger_root: Hash,
+    /// Author's time of issue, in ms: at least the predecessor's plus the proof's deadline.
     pub timestamp_ms: u64,
+    /// The forger: signs the checkpoint, owns the plot and receives the reward and fee shares.
     pub author: AccountId,
 }
 
+/// A checkpoint body with its author's signature, as gossiped and stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
+    /// The signed content.
     pub body: CheckpointBody,
+    /// The author's signature over the domain-separated encoded body.
     pub signature: Signature,
 }
 
 /// The facts about a predecessor that validation of its successor needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Predecessor {
+    /// The predecessor's id, which the successor must name as `prev`.
     pub id: Hash,
+    /// Its height; the successor's is one more.
     pub height: u64,
+    /// Its generation signature, from which the successor's is derived.
     pub generation_signature: Hash,
+    /// Its author (the successor's generation signature hashes it in).
     pub author: AccountId,
+    /// Its timestamp in ms; the successor's deadline counts from here.
     pub timestamp_ms: u64,
+    /// Its cumulative weight; the successor adds its own weight to it.
     pub cumulative_weight: u128,
     /// The base target the successor must carry (retargeted from the predecessor's ancestry).
     pub next_base_target: u64,
 }
 
+/// Why a checkpoint was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CheckpointError {
+    /// The signature does not verify for `author`.
     #[error("bad checkpoint signature: {0}")]
     Signature(#[from] CryptoError),
+    /// The height is not the predecessor's plus one, or `prev` is not the predecessor's id.
     #[error("height {found} does not follow predecessor height {expected_minus_one}")]
-    WrongHeight { found: u64, expected_minus_one: u64 },
+    WrongHeight {
+        /// The checkpoint's height.
+        found: u64,
+        /// The predecessor's height.
+        expected_minus_one: u64,
+    },
+    /// `generation_signature` is not the one `successor_challenge` derives.
     #[error("wrong generation signature at height {height}")]
-    WrongGenerationSignature { height: u64 },
+    WrongGenerationSignature {
+        /// The checkpoint's height.
+        height: u64,
+    },
+    /// `base_target` is not the retargeted one.
     #[error("wrong base target {found}, expected {expected}")]
-    WrongBaseTarget { found: u64, expected: u64 },
+    WrongBaseTarget {
+        /// The checkpoint's base target.
+        found: u64,
+        /// The one retargeting gives.
+        expected: u64,
+    },
+    /// `cumulative_weight` is not the predecessor's plus this checkpoint's weight.
     #[error("wrong cumulative weight {found}, expected {expected}")]
-    WrongCumulativeWeight { found: u128, expected: u128 },
+    WrongCumulativeWeight {
+        /// The checkpoint's cumulative weight.
+        found: u128,
+        /// The predecessor's plus `2^64 / base_target`.
+        expected: u128,
+    },
+    /// The proof's plot was made for another account than the author's.
     #[error("proof uses a plot of {plot_account:?}, but the author is {author:?}")]
-    PlotOfAnotherAccount { plot_account: AccountId, author: AccountId },
+    PlotOfAnotherAccount {
+        /// The account the plot was generated for.
+        plot_account: AccountId,
+        /// The checkpoint's author.
+        author: AccountId,
+    },
+    /// The proof's scoop is not what regenerating its nonce gives: no plot backs it.
     #[error("forged proof: scoop {scoop} of nonce {nonce_index} does not match its regeneration")]
-    ForgedProof { nonce_index: u64, scoop: u32 },
+    ForgedProof {
+        /// The nonce the proof claims.
+        nonce_index: u64,
+        /// The scoop index the challenge selected.
+        scoop: u32,
+    },
+    /// Any other proof fault: a model proof on a real network (or the reverse), an author
+    /// without a modelled capacity or claiming another one, a bad plot; holds the `PocError`
+    /// text.
     #[error("proof of the wrong kind for this network or capacity: {0}")]
     ProofMode(String),
+    /// The timestamp is earlier than the predecessor's plus the proof's deadline.
     #[error(
         "deadline not elapsed: timestamp {timestamp_ms} is before predecessor {prev_ms} + deadline {deadline_ms}"
     )]
-    DeadlineNotElapsed { timestamp_ms: u64, prev_ms: u64, deadline_ms: u64 },
+    DeadlineNotElapsed {
+        /// The checkpoint's timestamp, in ms.
+        timestamp_ms: u64,
+        /// The predecessor's timestamp, in ms.
+        prev_ms: u64,
+        /// The proof's deadline, in ms.
+        deadline_ms: u64,
+    },
+    /// The timestamp is more than `future_drift_ms` ahead of the validator's clock.
     #[error("timestamp {timestamp_ms} is more than the allowed drift ahead of now {now_ms}")]
-    FromTheFuture { timestamp_ms: u64, now_ms: u64 },
+    FromTheFuture {
+        /// The checkpoint's timestamp, in ms.
+        timestamp_ms: u64,
+        /// The validator's clock, in ms.
+        now_ms: u64,
+    },
+    /// No parents, more than the limit, or a parent named twice.
     #[error("a checkpoint needs 1 to {max} distinct parents, found {count}")]
-    BadParents { count: usize, max: usize },
+    BadParents {
+        /// Parents named.
+        count: usize,
+        /// `Params::checkpoint_parents_max`.
+        max: usize,
+    },
+    /// The checkpoint extends one that failed its ledger-root check when connected (so it
+    /// and all its descendants are invalid).
     #[error("ledger root mismatch at height {height}")]
-    LedgerRootMismatch { height: u64 },
+    LedgerRootMismatch {
+        /// Height of the invalid ancestor: the predecessor's.
+        height: u64,
+    },
+    /// The checkpoint could not be encoded (for its signing bytes or id).
     #[error(transparent)]
     Wire(#[from] WireError),
 }
@@ -103,12 +193,14 @@ impl CheckpointBody {
         Ok(bytes)
     }
 
+    /// Sign with `key`, which must be `author`'s (debug-asserted).
     pub fn sign(self, key: &Keypair) -> Result<Checkpoint, WireError> {
         debug_assert_eq!(key.account(), self.author);
         let signature = key.sign(&self.signing_bytes()?);
         Ok(Checkpoint { body: self, signature })
     }
 
+    /// The challenge this checkpoint's proof answers (height, `g`, base target).
     pub fn challenge(&self) -> Challenge {
         Challenge {
             height: self.height,
@@ -121,10 +213,15 @@ impl CheckpointBody {
 /// How validation treats the clock.
 #[derive(Clone, Copy, Debug)]
 pub struct ValidationContext<'a> {
+    /// The validator's clock, in ms.
     pub now_ms: u64,
+    /// How far ahead of `now_ms` a timestamp may be (`Params::future_drift_ms`).
     pub future_drift_ms: u64,
+    /// `Params::challenge_refresh`: how often the generation signature changes.
     pub challenge_refresh: u64,
+    /// `Params::checkpoint_parents_max`.
     pub parents_max: usize,
+    /// How proofs are checked: real plots or modelled capacities.
     pub poc: &'a PocMode,
     /// These exact bytes (the id covers the signature) passed the signature check before, on
     /// this or another node of the same simulation: skip that one check.
@@ -132,6 +229,7 @@ pub struct ValidationContext<'a> {
 }
 
 impl Checkpoint {
+    /// Canonical bytes: the body of the wire message and the preimage of the id.
     pub fn encode(&self) -> Result<Vec<u8>, WireError> {
         wire::encode_body(self, "checkpoint")
     }
@@ -141,6 +239,7 @@ impl Checkpoint {
         wire::decode_canonical(bytes, "checkpoint")
     }
 
+    /// The hash of the canonical bytes, signature included.
     pub fn id(&self) -> Result<Hash, WireError> {
         Ok(Hash::of(&self.encode()?))
     }

@@ -27,6 +27,8 @@
 //! changes (a linear pass over the unconfirmed units, once per checkpoint). In between, arriving
 //! units are added one at a time; if one makes its account unclean, the flags are recomputed.
 
+#![warn(missing_docs)]
+
 use crate::core::crypto::AccountId;
 use crate::core::dag::Dag;
 use crate::core::hash::Hash;
@@ -51,6 +53,8 @@ impl Exposure {
     }
 }
 
+/// Per-account summary of the unconfirmed DAG that proves some tips eligible without a replay.
+/// See the module comment for when an account and a unit count as clean.
 #[derive(Debug, Clone, Default)]
 pub struct CleanCones {
     /// `(ledger epoch, DAG confirmation changes)` the summary holds for.
@@ -70,6 +74,8 @@ pub struct CleanCones {
 }
 
 impl CleanCones {
+    /// An empty summary; tips whose arrival rank exceeds `cone_units_max` are never marked clean
+    /// (their cones may be over the eligibility limit, so they take the full replay).
     pub fn new(cone_units_max: usize) -> CleanCones {
         CleanCones { cone_units_max, seq_limit: u64::MAX, ..CleanCones::default() }
     }

@@ -12,6 +12,8 @@
 //! Everything here is plain data; the rules that change it live in `ledger.rs` so that every
 //! change goes through the ledger's undo log.
 
+#![warn(missing_docs)]
+
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 use crate::core::params::StorageParams;
@@ -24,6 +26,7 @@ use std::sync::Arc;
 pub struct Contract {
     /// Shared: undo logs clone contracts, and the put (roots, nodes) never changes.
     pub put: Arc<StorePut>,
+    /// The account that made the put and paid its prepaid fee into the escrow.
     pub owner: AccountId,
     /// Height of the checkpoint that applied the put.
     pub opened_at: u64,
@@ -58,6 +61,8 @@ impl Contract {
         round >= self.first_round && round <= self.last_round()
     }
 
+    /// Whether a valid proof for shard `shard_index` in round `round` has been applied and the
+    /// round is not yet settled (settled rounds are removed from `proven`).
     pub fn is_proven(&self, round: u64, shard_index: u8) -> bool {
         self.proven.get(&round).is_some_and(|shards| shards.contains(&shard_index))
     }
@@ -108,6 +113,7 @@ impl Contract {
 pub struct StorageContext {
     /// Height of the checkpoint being applied (the current round).
     pub height: u64,
+    /// The genesis storage rules: challenge count `c`, proof deadline `D`, repair threshold `M`.
     pub params: StorageParams,
     /// The storage node set (sorted, distinct): `Genesis::storage_nodes`.
     pub nodes: Arc<[AccountId]>,
@@ -133,11 +139,18 @@ pub enum StorageMode<'a> {
 /// One settled round of one contract: emitted as `Event::StorageSettled`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settlement {
+    /// The file of the contract.
     pub file_id: Hash,
+    /// The settled round: the checkpoint height whose generation signature challenged the shards.
     pub round: u64,
+    /// Shard indices with a valid, on-time proof for this round; each was paid its share.
     pub proven_shards: Vec<u8>,
+    /// Shard indices without one; their share was burned.
     pub missed_shards: Vec<u8>,
+    /// Tokens paid this round per storage node account (nodes holding several proven shards get
+    /// the sum of their shares).
     pub payouts: BTreeMap<AccountId, u64>,
+    /// Tokens of this round's budget burned for missed shards.
     pub forfeited: u64,
     /// This was the last round: the contract is closed.
     pub closed: bool,

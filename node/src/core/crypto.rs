@@ -7,6 +7,8 @@
 //! or many at once (`verify_batch`) with identical answers (docs/protocol.md, "Signature
 //! validity").
 
+#![warn(missing_docs)]
+
 mod zip215;
 
 use curve25519_dalek::edwards::EdwardsPoint;
@@ -19,10 +21,13 @@ use std::fmt;
 pub struct AccountId(pub [u8; 32]);
 
 impl AccountId {
+    /// The 32 public-key bytes, as hashed into ids and roots.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
 
+    /// The 64 lowercase hex characters of the key: the account's form in the API, the CLI
+    /// and genesis files ([`AccountId::from_hex`] reads it back).
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
     }
@@ -98,16 +103,31 @@ impl<'de> Deserialize<'de> for Signature {
     }
 }
 
+/// Why a signature check or an account parse failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CryptoError {
+    /// The signature is not a valid ZIP 215 signature by `account` over the signed bytes (or
+    /// those bytes could not be encoded).
     #[error("signature does not verify for account {account}")]
-    BadSignature { account: AccountId },
+    BadSignature {
+        /// The claimed signer.
+        account: AccountId,
+    },
+    /// The account's 32 bytes do not decompress to a curve point, so nothing verifies for it.
     #[error("account bytes are not a valid ed25519 public key: {account}")]
-    BadPublicKey { account: AccountId },
+    BadPublicKey {
+        /// The account whose key bytes are invalid.
+        account: AccountId,
+    },
+    /// [`AccountId::from_hex`] was given characters that are not hex digits (or an odd count).
     #[error("not hexadecimal")]
     BadHex,
+    /// [`AccountId::from_hex`] decoded hex of the wrong size.
     #[error("expected 32 bytes, got {length}")]
-    BadLength { length: usize },
+    BadLength {
+        /// Bytes decoded (32 expected).
+        length: usize,
+    },
 }
 
 /// A signing identity. Holds the secret key; never serialised onto the wire.
@@ -134,14 +154,18 @@ impl Keypair {
         Keypair::from_seed(seed.0)
     }
 
+    /// The 32 secret seed bytes the key was built from; the node derives its other secrets
+    /// (member key, random seed) from them, so they never leave it.
     pub fn seed(&self) -> [u8; 32] {
         self.signing.to_bytes()
     }
 
+    /// The public key: the account this key signs for.
     pub fn account(&self) -> AccountId {
         AccountId(self.signing.verifying_key().to_bytes())
     }
 
+    /// An RFC 8032 ed25519 signature over `message` (callers prepend their signing domain).
     pub fn sign(&self, message: &[u8]) -> Signature {
         Signature(self.signing.sign(message).to_bytes())
     }

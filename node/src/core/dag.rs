@@ -17,6 +17,8 @@
 //! pruned and forgotten is indistinguishable from an unknown one: the unit waits in the bounded
 //! orphan pool.
 
+#![warn(missing_docs)]
+
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 use crate::core::message::Message;
@@ -28,7 +30,9 @@ use std::sync::{Arc, OnceLock};
 /// simulator) between nodes.
 #[derive(Debug, Clone)]
 pub struct Unit {
+    /// Hash of the transaction's canonical encoding.
     pub id: Hash,
+    /// The signed transaction (already validated when the unit is in a DAG).
     pub tx: Transaction,
     /// Length of the canonical encoding, for size accounting.
     pub encoded_bytes: usize,
@@ -93,14 +97,19 @@ impl Unit {
 /// The fate of a confirmed unit under White Flag ordering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// The transaction applied to the ledger in the checkpoint's order.
     Applied,
+    /// It did not apply (its spend was already used, or it failed a ledger rule): it stays in
+    /// the DAG as structure but changed no balance.
     Ignored,
 }
 
+/// How and where a unit was confirmed; `None` in the DAG while no checkpoint covers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Confirmation {
     /// Height of the checkpoint (on this node's active chain) whose past cone first held it.
     pub height: u64,
+    /// Whether it applied there.
     pub outcome: Outcome,
 }
 
@@ -120,32 +129,47 @@ struct PrunedUnit {
     references: u32,
 }
 
+/// What [`Dag::insert`] did with a unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InsertOutcome {
     /// Inserted; `released` lists orphans that could be inserted as a result (in order).
     Inserted {
+        /// Orphans inserted because this unit completed their parents, in arrival order.
         released: Vec<Arc<Unit>>,
     },
+    /// Already inserted or waiting as an orphan: nothing changed.
     Duplicate,
     /// The unit was confirmed at `height`, below the prune horizon, and dropped from memory: a
     /// late copy of an old unit. Nothing to do (it is final; the disk log still holds it).
     AlreadyFinal {
+        /// Height of the checkpoint that confirmed it.
         height: u64,
     },
     /// Parked: these parents are missing and should be requested.
     Orphaned {
+        /// The parents neither inserted nor remembered as pruned (one or two).
         missing: Vec<Hash>,
     },
 }
 
+/// Why the DAG refused a unit or a cone query.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DagError {
+    /// A unit names the same parent twice and it is not genesis.
     #[error("parents must differ unless both are genesis")]
     EqualParents,
+    /// A cone query reached a unit that is neither inserted nor confirmed.
     #[error("unit {id:?} is unknown")]
-    UnknownUnit { id: Hash },
+    UnknownUnit {
+        /// The missing unit: a root of the query or a parent met on the way.
+        id: Hash,
+    },
+    /// The unconfirmed cone holds more than `limit` units; the walk stopped there.
     #[error("past cone larger than the walk limit of {limit} units")]
-    ConeTooLarge { limit: usize },
+    ConeTooLarge {
+        /// The limit the caller passed, in units.
+        limit: usize,
+    },
 }
 
 /// Orphans waiting for parents. Bounded: past the cap the oldest orphan is evicted (it can be
@@ -220,23 +244,30 @@ impl TipSet {
         }
     }
 
+    /// Whether `id` is a tip (a unit no inserted unit approves yet).
     pub fn contains(&self, id: &Hash) -> bool {
         self.position.contains_key(id)
     }
 
+    /// Number of tips (genesis alone is the tip of an empty DAG).
     pub fn len(&self) -> usize {
         self.order.len()
     }
 
+    /// No tip at all (never the case in a DAG: genesis is a tip until approved).
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()
     }
 
+    /// The tips in an order that changes on removal (swap-remove): deterministic, but not
+    /// arrival order. For uniform sampling by index.
     pub fn as_slice(&self) -> &[Hash] {
         &self.order
     }
 }
 
+/// One node's DAG: inserted units with their children and confirmations, the tips, the
+/// orphan pool and the remembered pruned units (see the module comment).
 #[derive(Debug)]
 pub struct Dag {
     genesis: Hash,
@@ -277,6 +308,8 @@ pub struct Dag {
 }
 
 impl Dag {
+    /// An empty DAG on `genesis` (the genesis id, its only tip); at most `orphan_cap` orphans
+    /// wait at once, the oldest evicted first.
     pub fn new(genesis: Hash, orphan_cap: usize) -> Dag {
         let mut tips = TipSet::default();
         tips.insert(genesis);
@@ -300,6 +333,7 @@ impl Dag {
         }
     }
 
+    /// The genesis id: the implicit root every unit descends from (never in `entries`).
     pub fn genesis(&self) -> Hash {
         self.genesis
     }
@@ -334,18 +368,22 @@ impl Dag {
         self.version
     }
 
+    /// An inserted, retained unit (`None` for genesis, orphans and pruned units).
     pub fn get(&self, id: &Hash) -> Option<&Arc<Unit>> {
         self.entries.get(id).map(|entry| &entry.unit)
     }
 
+    /// Inserted units still retained (not pruned), genesis excluded.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// No retained unit besides genesis.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    /// Units waiting in the orphan pool for a parent (at most `orphan_cap`).
     pub fn orphan_count(&self) -> usize {
         self.orphans.units.len()
     }
@@ -361,10 +399,12 @@ impl Dag {
             .collect()
     }
 
+    /// Units no inserted unit approves yet.
     pub fn tips(&self) -> &TipSet {
         &self.tips
     }
 
+    /// Inserted units naming `id` as a parent, in arrival order (empty if unknown or pruned).
     pub fn children(&self, id: &Hash) -> &[Hash] {
         if *id == self.genesis {
             return &self.genesis_children;
@@ -391,10 +431,14 @@ impl Dag {
         }
     }
 
+    /// Whether a checkpoint on the active chain covers `id` (genesis and remembered pruned
+    /// units count).
     pub fn is_confirmed(&self, id: &Hash) -> bool {
         self.confirmation(id).is_some()
     }
 
+    /// Set (`Some`) or clear (`None`, on a reorganisation) the confirmation of a retained
+    /// unit; written only by the checkpoint chain. Unknown ids are ignored.
     pub fn set_confirmation(&mut self, id: &Hash, confirmation: Option<Confirmation>) {
         if let Some(entry) = self.entries.get_mut(id) {
             entry.confirmation = confirmation;
@@ -423,6 +467,7 @@ impl Dag {
         self.unconfirmed.range(seq.saturating_add(1)..).map(|(seq, id)| (*seq, *id))
     }
 
+    /// Retained units no checkpoint on the active chain covers yet.
     pub fn unconfirmed_len(&self) -> usize {
         self.unconfirmed.len()
     }

@@ -1,6 +1,8 @@
 //! Content hashes. Every unit, checkpoint, plot scoop and storage chunk is named by the BLAKE3 hash
 //! of its canonical bytes; this module is the one place that picks the function.
 
+#![warn(missing_docs)]
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -9,6 +11,8 @@ use std::fmt;
 pub struct Hash(pub [u8; 32]);
 
 impl Hash {
+    /// All zero bytes: a placeholder (e.g. the genesis header's `prev`, an empty tree's leaf);
+    /// no input is known to hash to it.
     pub const ZERO: Hash = Hash([0u8; 32]);
 
     /// Hash one byte string.
@@ -25,6 +29,7 @@ impl Hash {
         Hash(*hasher.finalize().as_bytes())
     }
 
+    /// The raw 32 digest bytes, for hashing into other digests and for wire encodings.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }

@@ -1,6 +1,8 @@
 //! Protocol messages between peers. Each travels in a versioned envelope whose `kind` names the
 //! variant, so a reader can refuse an unknown kind before decoding the body.
 
+#![warn(missing_docs)]
+
 use crate::core::checkpoint::Checkpoint;
 use crate::core::hash::Hash;
 use crate::core::transaction::Transaction;
@@ -13,28 +15,39 @@ pub const REQUEST_IDS_MAX: usize = 256;
 /// Larger shards are not served over the network yet (docs/storage.md, "Retrieval").
 pub const SHARD_MESSAGE_BYTES_MAX: usize = crate::core::wire::MESSAGE_BYTES_MAX - 64 * 1024;
 
+/// One message between peers, as carried in one envelope.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
+    /// Gossip of a transaction unit (or the answer to `GetUnits`).
     Transaction(Transaction),
+    /// Gossip of a checkpoint (or the answer to `GetUnits`).
     Checkpoint(Checkpoint),
     /// Ask for transactions or checkpoints by id.
     GetUnits(Vec<Hash>),
     /// Announce the sender's head so that a peer that missed it can pull it.
     Head {
+        /// The id of the sender's head checkpoint.
         id: Hash,
+        /// Its height (genesis is 0).
         height: u64,
+        /// The chain's cumulative weight up to it (sum of checkpoint weights, fork choice).
         cumulative_weight: u128,
     },
     /// A data owner asks for shard `shard_index` of `file_id` (docs/storage.md, "Retrieval").
     GetShard {
+        /// The file's id (its contract key).
         file_id: Hash,
+        /// The shard's index in the file's erasure coding.
         shard_index: u8,
     },
     /// A holder's answer to `GetShard`: the shard's bytes, checked by the owner against the
     /// put's root.
     Shard {
+        /// The file's id, as asked.
         file_id: Hash,
+        /// The shard's index, as asked.
         shard_index: u8,
+        /// The shard's (encrypted, erasure-coded) bytes, at most [`SHARD_MESSAGE_BYTES_MAX`].
         bytes: Vec<u8>,
     },
 }
@@ -42,7 +55,9 @@ pub enum Message {
 /// The still encoded body of a transaction or checkpoint message ([`Message::peek_unit`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnitBytes<'a> {
+    /// A transaction's canonical bytes.
     Transaction(&'a [u8]),
+    /// A checkpoint's canonical bytes.
     Checkpoint(&'a [u8]),
 }
 
@@ -63,6 +78,7 @@ const KIND_GET_SHARD: u16 = 5;
 const KIND_SHARD: u16 = 6;
 
 impl Message {
+    /// The variant's snake_case name, for logs and metric labels.
     pub fn kind_name(&self) -> &'static str {
         match self {
             Message::Transaction(_) => "transaction",
@@ -74,6 +90,7 @@ impl Message {
         }
     }
 
+    /// The sealed envelope: the kind, then the canonical body. Fails on an oversized shard.
     pub fn encode(&self) -> Result<Vec<u8>, WireError> {
         let (kind, body) = match self {
             Message::Transaction(tx) => (KIND_TRANSACTION, tx.encode()?),
@@ -111,6 +128,8 @@ impl Message {
         }
     }
 
+    /// Open an envelope from a peer: unknown kinds, non-canonical bodies and over-long id
+    /// lists or shards are refused with the matching [`WireError`].
     pub fn decode(bytes: &[u8]) -> Result<Message, WireError> {
         let (kind, body) = wire::open(bytes)?;
         match kind {

@@ -1,12 +1,15 @@
 //! Protocol parameters and the genesis description. Everything a node must agree on with its
 //! peers lives in `Genesis`; its hash is the chain id every unit ultimately approves.
 
+#![warn(missing_docs)]
+
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 use crate::core::poc::PocMode;
 use crate::core::wire::{self, WireError};
 use serde::{Deserialize, Serialize};
 
+/// The protocol rules of one chain, fixed at genesis and hashed into its id.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Params {
     /// Target checkpoint interval `T`.
@@ -19,6 +22,7 @@ pub struct Params {
     pub reorg_limit: u64,
     /// Smallest fee a transaction may carry.
     pub fee_min: u64,
+    /// How each fee is split between burning and the checkpoint author.
     pub fee_policy: FeePolicy,
     /// Minted to the author of every checkpoint.
     pub checkpoint_reward: u64,
@@ -56,6 +60,7 @@ pub struct StorageParams {
 }
 
 impl StorageParams {
+    /// Whether these are the defaults (then they are left out of the genesis hash).
     pub fn is_default(&self) -> bool {
         *self == StorageParams::default()
     }
@@ -87,13 +92,22 @@ impl Default for Params {
     }
 }
 
+/// Everything peers must agree on before the first checkpoint; [`Genesis::id`] hashes it all.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Genesis {
+    /// The network's name (also the source of its EIP-155 chain id, `evm::chain_id_of`).
     pub chain_id: String,
+    /// The genesis checkpoint's timestamp, in ms on the nodes' clock (local nets use 0).
     pub timestamp_ms: u64,
+    /// Opening balances in tokens; their total is the initial supply, and these accounts are
+    /// the storage node set.
     pub allocations: Vec<(AccountId, u64)>,
+    /// Base target of the first checkpoints (positive): sets the first deadlines and weights
+    /// until retargeting moves it.
     pub initial_base_target: u64,
+    /// Real plots, or modelled capacities for simulations.
     pub poc: PocMode,
+    /// The protocol rules.
     pub params: Params,
 }
 
@@ -112,23 +126,39 @@ impl FeePolicy {
     }
 }
 
+/// Why [`Genesis::validate`] refused a genesis.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GenesisError {
+    /// The allocations sum to more than `u64::MAX` tokens.
     #[error("genesis allocations overflow the supply")]
     SupplyOverflow,
+    /// `initial_base_target` is 0 (deadlines would divide by zero).
     #[error("initial base target must be positive")]
     ZeroBaseTarget,
+    /// A final checkpoint could still be reorganised away.
     #[error("finality depth {finality_depth} must not exceed the reorg limit {reorg_limit}")]
-    FinalityBeyondReorgLimit { finality_depth: u64, reorg_limit: u64 },
+    FinalityBeyondReorgLimit {
+        /// `Params::finality_depth`, in checkpoints.
+        finality_depth: u64,
+        /// `Params::reorg_limit`, in checkpoints.
+        reorg_limit: u64,
+    },
+    /// `target_interval_ms` is 0.
     #[error("target interval must be positive")]
     ZeroInterval,
+    /// `StorageParams::challenge_count` is 0 or above the 256 chunks a round may challenge.
     #[error("storage challenge count {count} outside 1..=256")]
-    StorageChallengeCount { count: u32 },
+    StorageChallengeCount {
+        /// The refused count.
+        count: u32,
+    },
+    /// Encoding the genesis (for its id) failed.
     #[error(transparent)]
     Wire(#[from] WireError),
 }
 
 impl Genesis {
+    /// Check the rules every node needs before it can start from this genesis.
     pub fn validate(&self) -> Result<(), GenesisError> {
         if self.initial_base_target == 0 {
             return Err(GenesisError::ZeroBaseTarget);

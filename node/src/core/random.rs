@@ -2,19 +2,24 @@
 //! 32-byte seed (from the simulation seed, or from the OS by the production binary) and draws
 //! everything from a ChaCha8 stream, so a simulation replays bit for bit.
 
+#![warn(missing_docs)]
+
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
+/// A deterministic random stream (ChaCha8): the only randomness the core draws from.
 #[derive(Clone, Debug)]
 pub struct DetRng {
     inner: ChaCha8Rng,
 }
 
 impl DetRng {
+    /// The stream seeded by `seed`; equal seeds give equal streams on every platform.
     pub fn from_seed(seed: [u8; 32]) -> DetRng {
         DetRng { inner: ChaCha8Rng::from_seed(seed) }
     }
 
+    /// The next 64 uniformly random bits of the stream.
     pub fn next_u64(&mut self) -> u64 {
         self.inner.next_u64()
     }

@@ -7,6 +7,8 @@
 //! persisting costs no copy) or a checkpoint's canonical encoding; [`Record::bytes`] is what
 //! `restore` takes back.
 
+#![warn(missing_docs)]
+
 use crate::core::hash::Hash;
 use crate::core::wire::ENVELOPE_HEADER_BYTES;
 use std::sync::Arc;
@@ -25,12 +27,23 @@ pub enum RecordKind {
 pub enum Record {
     /// A transaction unit: `envelope` is its `Message::Transaction` envelope, whose body is the
     /// unit's canonical bytes (their hash is `id`).
-    Unit { id: Hash, envelope: Arc<Vec<u8>> },
+    Unit {
+        /// The unit's id: the hash of the envelope's body.
+        id: Hash,
+        /// The gossip envelope (header and body), shared with every relay of the unit.
+        envelope: Arc<Vec<u8>>,
+    },
     /// A checkpoint: `bytes` is its canonical encoding (their hash is `id`).
-    Checkpoint { id: Hash, bytes: Vec<u8> },
+    Checkpoint {
+        /// The checkpoint's id: the hash of `bytes`.
+        id: Hash,
+        /// The canonical encoding, signature included.
+        bytes: Vec<u8>,
+    },
 }
 
 impl Record {
+    /// Which variant this is, for the store's kind byte.
     pub fn kind(&self) -> RecordKind {
         match self {
             Record::Unit { .. } => RecordKind::Unit,

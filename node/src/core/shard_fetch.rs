@@ -8,6 +8,8 @@
 //! length before it is kept (a wrong one is dropped and another peer's answer may still come);
 //! otherwise `recover_file` checks every shard against the put's roots anyway.
 
+#![warn(missing_docs)]
+
 use crate::core::hash::Hash;
 use crate::core::storage::StorePut;
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,14 +20,28 @@ pub const FETCHED_BYTES_MAX: usize = 1 << 30;
 /// Why an answer was not kept.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchRejected {
+    /// No `want` is pending for this shard: never asked for, or an answer was already kept.
     #[error("shard {shard_index} of {file_id:?} was not asked for (or is already here)")]
-    Unsolicited { file_id: Hash, shard_index: u8 },
+    Unsolicited {
+        /// The file the answer claims to be a shard of.
+        file_id: Hash,
+        /// The shard's index in the file's erasure coding.
+        shard_index: u8,
+    },
+    /// The contract is on the ledger and the bytes do not hash to its committed shard root (or
+    /// have the wrong length); another peer's answer may still be kept.
     #[error("shard {shard_index} does not match the put's root")]
-    WrongShard { shard_index: u8 },
+    WrongShard {
+        /// The shard's index in the file's erasure coding.
+        shard_index: u8,
+    },
+    /// Keeping the answer would take the fetched bytes over [`FETCHED_BYTES_MAX`].
     #[error("fetched shards would exceed {FETCHED_BYTES_MAX} bytes")]
     Full,
 }
 
+/// The owner's pending shard requests and the answers kept so far, bounded by
+/// [`FETCHED_BYTES_MAX`] bytes in total.
 #[derive(Debug, Clone, Default)]
 pub struct ShardFetch {
     wanted: BTreeSet<(Hash, u8)>,

@@ -13,6 +13,8 @@
 //! (a proof with a wrong chunk would only be ignored and cost a fee) and the ledger records the
 //! miss, so such a node passes a round with probability `(1 − f)^c`.
 
+#![warn(missing_docs)]
+
 use crate::core::contracts::Contract;
 use crate::core::hash::Hash;
 use crate::core::random::DetRng;
@@ -28,6 +30,7 @@ const SENT_PROOFS_MAX: usize = 65_536;
 /// A shard held by this node.
 #[derive(Debug, Clone)]
 pub struct HeldShard {
+    /// The shard as received (encrypted, erasure-coded); dropped chunks are zeroed.
     pub bytes: Vec<u8>,
     /// Built on the first proof, when the put (and so the chunk size) is known.
     tree: Option<MerkleTree>,
@@ -38,10 +41,15 @@ pub struct HeldShard {
 /// The owner's choices for a new file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileRequest {
+    /// `k`: shards any `k` of which rebuild the file.
     pub data_shards: u8,
+    /// `n`: shards made in all (`n − k` are parity), one per assigned storage node.
     pub total_shards: u8,
+    /// Bytes per Merkle leaf; a challenge asks for whole chunks.
     pub chunk_bytes: u32,
+    /// `T`: rounds (checkpoints) the contract lasts.
     pub term_rounds: u64,
+    /// Tokens escrowed from the owner and paid out to the nodes over the term.
     pub prepaid_fee: u64,
     /// The transaction fee of the put.
     pub fee: u64,
@@ -50,32 +58,56 @@ pub struct FileRequest {
 /// What `Node::store_file` produced: the put (submitted) and the shards to hand out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFile {
+    /// The id of the submitted `StorePut` transaction.
     pub unit_id: Hash,
+    /// The put as submitted: file id, roots, assigned nodes, term and fee.
     pub put: StorePut,
     /// `shards[i]` goes to `put.storage_nodes[i]`.
     pub shards: Vec<Vec<u8>>,
 }
 
+/// Why a storage-node or owner operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StorageNodeError {
+    /// Preparing the file (encryption, erasure coding, Merkle commitment) failed, e.g. bad
+    /// shard counts or chunk size.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The shards could not be assigned over the storage node set (too few nodes).
     #[error(transparent)]
     Assignment(#[from] AssignmentError),
+    /// A contract for this file id is already active on the ledger.
     #[error("file {file_id:?} already has an active contract")]
-    FileActive { file_id: Hash },
+    FileActive {
+        /// The file's id.
+        file_id: Hash,
+    },
+    /// The node's own admission refused the `StorePut` transaction.
     #[error("the put was refused: {reason}")]
-    Rejected { reason: String },
+    Rejected {
+        /// The rejection reason, as text.
+        reason: String,
+    },
+    /// The node asked for a shard does not hold it.
     #[error("this node holds no shard {shard_index} of {file_id:?}")]
-    NotHeld { file_id: Hash, shard_index: u8 },
-    /// The fraction in parts per million (kept integral so the error is `Eq`).
+    NotHeld {
+        /// The file's id.
+        file_id: Hash,
+        /// The shard's index in the file's erasure coding.
+        shard_index: u8,
+    },
+    /// `drop_fraction` (the cheating knob) was given a fraction outside `0..=1`.
     #[error("fraction {fraction_ppm} ppm outside 0..=1")]
-    BadFraction { fraction_ppm: i64 },
+    BadFraction {
+        /// The fraction in parts per million (kept integral so the error is `Eq`).
+        fraction_ppm: i64,
+    },
 }
 
 /// Counters for metrics and scenario 9.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StorageNodeStats {
+    /// Proofs made and submitted as transactions.
     pub proofs_sent: u64,
     /// Rounds this node could not answer because a challenged chunk was dropped.
     pub proofs_impossible: u64,
@@ -86,7 +118,10 @@ pub struct StorageNodeStats {
 /// A proof due now, with what identifies it.
 #[derive(Debug, Clone)]
 pub struct DueProof {
+    /// The answer to the round's challenge, ready to submit.
     pub proof: StorageProof,
+    /// `g_r` of the active chain at the round: it chose the challenged chunks, and a
+    /// reorganisation that changes it makes a new proof due.
     pub generation_signature: Hash,
     /// The nonce of an earlier proof for the same `(file, shard, round)` (e.g. one made for a
     /// generation signature a reorganisation replaced). Reusing it makes the two conflict, so
@@ -94,21 +129,25 @@ pub struct DueProof {
     pub nonce_hint: Option<u64>,
 }
 
+/// The shards this node holds, the proofs it has sent, and its counters.
 #[derive(Debug, Clone, Default)]
 pub struct ShardStore {
     shards: BTreeMap<(Hash, u8), HeldShard>,
     sent: BTreeSet<(Hash, u8, u64, Hash)>,
     /// Nonce used for each `(file, shard, round)` proven so far (see `DueProof::nonce_hint`).
     nonces: BTreeMap<(Hash, u8, u64), u64>,
+    /// Counters since the node started.
     pub stats: StorageNodeStats,
 }
 
 impl ShardStore {
+    /// Hold shard `shard_index` of `file_id`, replacing any copy held before.
     pub fn insert(&mut self, file_id: Hash, shard_index: u8, bytes: Vec<u8>) {
         let held = HeldShard { bytes, tree: None, dropped_chunks: BTreeSet::new() };
         self.shards.insert((file_id, shard_index), held);
     }
 
+    /// The held shard, if this node has it.
     pub fn get(&self, file_id: &Hash, shard_index: u8) -> Option<&HeldShard> {
         self.shards.get(&(*file_id, shard_index))
     }
@@ -124,6 +163,7 @@ impl ShardStore {
         files.into_iter().collect()
     }
 
+    /// Stop holding (and so proving) every shard of `file_id`.
     pub fn forget(&mut self, file_id: &Hash) {
         self.shards.retain(|(file, _), _| file != file_id);
     }

@@ -29,6 +29,8 @@
 //! change them, and an eligible one only while no new conflict arrived. Neither shortcut changes
 //! a single selection (test `shortcuts_change_no_selection`).
 
+#![warn(missing_docs)]
+
 use crate::core::clean_cones::CleanCones;
 use crate::core::dag::Dag;
 use crate::core::hash::Hash;
@@ -38,29 +40,42 @@ use crate::core::walk_window::WalkWindow;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// How a node picks the two parents of its transactions (see the module comment).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum TipStrategy {
+    /// Eligible tips drawn uniformly at random: the baseline.
     Uniform,
-    WeightedWalk { alpha: f64 },
+    /// IOTA's weighted random walk from a recently confirmed unit to a tip.
+    WeightedWalk {
+        /// Bias towards heavy children: a step takes a child with probability proportional
+        /// to `exp(alpha * cumulative_weight)`; 0 walks unbiased.
+        alpha: f64,
+    },
 }
 
 /// Why a tip is not eligible.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConeVerdict {
+    /// Not a reason: the cone replays and is uncontested, so the tip is eligible.
     Consistent,
     /// Two units of the cone spend the same `(from, nonce)`.
     Conflicting {
+        /// The spend met first in the replay order.
         first: Hash,
+        /// The later spend of the same `(from, nonce)`.
         second: Hash,
     },
     /// A unit of the cone would not apply against the confirmed ledger.
     Invalid {
+        /// The first unit, in White Flag order, that fails to apply.
         unit: Hash,
     },
     /// A unit of the cone has a twin outside it (same `(from, nonce)`) that is also unconfirmed:
     /// no checkpoint has decided between them yet.
     Contested {
+        /// The unit of the cone.
         unit: Hash,
+        /// Its unconfirmed twin outside the cone.
         twin: Hash,
     },
     /// The unconfirmed cone is larger than the walk limit: too old or too lazy to approve.
@@ -71,17 +86,25 @@ pub enum ConeVerdict {
 /// recently confirmed units instead (always consistent, so the network stays live).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Selection {
+    /// The two parents for the new unit; distinct unless the DAG holds only genesis.
     pub parents: [Hash; 2],
+    /// No eligible tip existed: `parents` are anchors (recently confirmed units).
     pub fallback: bool,
 }
 
 /// Counters for metrics and benchmarks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TipStats {
+    /// Calls to `select` (one per transaction issued).
     pub selections: u64,
+    /// Weighted walks attempted (up to four per parent when walks end on ineligible tips).
     pub walks: u64,
+    /// Walks not run because the window outgrew `walk_window_max` (that parent is drawn
+    /// uniformly instead).
     pub walk_window_overflows: u64,
+    /// Eligibility checks that found a tip ineligible (contested, conflicting or invalid cone).
     pub ineligible_tips_seen: u64,
+    /// Selections that found no eligible tip and approved anchors instead.
     pub fallbacks: u64,
     /// Second-parent candidates refused (equal to the first, or their cones jointly conflict).
     pub joint_conflicts: u64,
@@ -92,6 +115,7 @@ pub struct TipStats {
 /// Walk windows kept (anchors are few; older starts are dropped first).
 const WALK_WINDOWS_MAX: usize = 8;
 
+/// A node's tip selection: the strategy, the eligibility check and its caches, and counters.
 #[derive(Debug, Clone)]
 pub struct TipSelector {
     strategy: TipStrategy,
@@ -108,10 +132,13 @@ pub struct TipSelector {
     /// False only in tests: recount every window and replay every cone, as the reference the
     /// shortcuts are compared with.
     shortcuts: bool,
+    /// Counters since the selector was made.
     pub stats: TipStats,
 }
 
 impl TipSelector {
+    /// A selector with the default limits: cones of up to 60,000 unconfirmed units are checked,
+    /// walk windows of up to 2,048 units are weighted ([`TipSelector::set_limits`] changes them).
     pub fn new(strategy: TipStrategy) -> TipSelector {
         // 60,000: twice the API's busy bound (30,000 unconfirmed units, six 1 s intervals of
         // 5,000 transfers/s), so honest backlogs stay inside it and clean-cone answers hold.
@@ -134,6 +161,7 @@ impl TipSelector {
         TipSelector { shortcuts: false, ..TipSelector::new(strategy) }
     }
 
+    /// The strategy the selector was made with.
     pub fn strategy(&self) -> TipStrategy {
         self.strategy
     }
@@ -417,6 +445,8 @@ impl TipSelector {
         window.walk(alpha, rng)
     }
 
+    /// Change the largest unconfirmed cone checked for eligibility and the largest walk window;
+    /// drops the windows and the clean-cone summary, which hold only for the old bounds.
     pub fn set_limits(&mut self, cone_units_max: usize, walk_window_max: usize) {
         self.cone_units_max = cone_units_max;
         self.walk_window_max = walk_window_max;

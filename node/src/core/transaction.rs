@@ -2,6 +2,8 @@
 //! approves, and is identified by the hash of its signed bytes. A transaction is immutable once
 //! built; nodes share it behind an `Arc` and cache its id and encoded size.
 
+#![warn(missing_docs)]
+
 use crate::core::consortium::ConsortiumTx;
 use crate::core::crypto::{self, AccountId, CryptoError, Keypair, Signature};
 use crate::core::evm::EvmCall;
@@ -20,7 +22,12 @@ const SIGNING_DOMAIN: &[u8] = b"vein/transaction/v0";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TxKind {
     /// Move `amount` from the author to `to`.
-    Transfer { to: AccountId, amount: u64 },
+    Transfer {
+        /// The receiving account (must differ from the author).
+        to: AccountId,
+        /// Tokens moved, on top of the fee.
+        amount: u64,
+    },
     /// Open a storage contract: the author (the owner) escrows `prepaid_fee`, paid out to the
     /// storage nodes round by round for proven shards (docs/storage.md).
     /// Boxed: keeps every `Transaction` (mostly transfers) small.
@@ -29,7 +36,12 @@ pub enum TxKind {
     StorageProof(Box<StorageProof>),
     /// Move shard `shard_index` of `file_id` away from a node that missed too many rounds in a
     /// row, to the node `assignment::reassign` names (anyone may submit it).
-    StoreRepair { file_id: Hash, shard_index: u8 },
+    StoreRepair {
+        /// The file whose contract holds the shard.
+        file_id: Hash,
+        /// The shard's index in the file's erasure coding.
+        shard_index: u8,
+    },
     /// A consortium transaction: create, propose, approve, withdraw or write (docs/consortium.md).
     /// Boxed like `StorePut`.
     Consortium(Box<ConsortiumTx>),
@@ -47,19 +59,28 @@ pub enum TxKind {
 /// The signed content of a transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransactionBody {
+    /// The author: signs the body and pays the fee and any debit.
     pub from: AccountId,
     /// `(from, nonce)` names the spend: two transactions with the same pair conflict.
     pub nonce: u64,
+    /// What the transaction does.
     pub kind: TxKind,
+    /// Tokens paid by the author, at least `Params::fee_min`; split between burning and the
+    /// author of the checkpoint that applies it (`FeePolicy`).
     pub fee: u64,
     /// The two earlier units this transaction approves (equal only when both are genesis).
     pub parents: [Hash; 2],
+    /// The author's clock at issue, in ms; a unit more than `Params::future_drift_ms` ahead of
+    /// the receiver's clock is refused.
     pub issued_at_ms: u64,
 }
 
+/// A transaction body with its author's signature: one unit of the DAG.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transaction {
+    /// The signed content.
     pub body: TransactionBody,
+    /// `from`'s signature over [`TransactionBody::signing_bytes`].
     pub signature: Signature,
 }
 
@@ -107,6 +128,7 @@ impl Transaction {
         Ok(Hash::of(&self.encode()?))
     }
 
+    /// Check that `signature` is `from`'s over the body (ZIP 215 rules).
     pub fn verify_signature(&self) -> Result<(), CryptoError> {
         let bytes = self
             .body

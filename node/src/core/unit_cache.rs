@@ -6,6 +6,8 @@
 //! chain (checkpoint signatures) and the node (units, envelopes) both consult it, so it lives
 //! beside them rather than in either.
 
+#![warn(missing_docs)]
+
 use crate::core::dag::Unit;
 use crate::core::hash::Hash;
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,7 +16,9 @@ use std::sync::Arc;
 /// Decoded, signature-checked units keyed by their id (the hash of their canonical bytes, which
 /// is what a transaction message carries).
 pub trait UnitCache: Send + Sync + std::fmt::Debug {
+    /// The unit cached under `key` (its id), if any node has decoded and checked it.
     fn get(&self, key: &Hash) -> Option<Arc<Unit>>;
+    /// Keep `unit` under its id `key`; call only after its decode and signature check passed.
     fn put(&self, key: Hash, unit: Arc<Unit>);
     /// Whether a checkpoint with this id (the hash of all its bytes, signature included) has
     /// already passed its signature check on some node: the check is a pure function of those
@@ -22,6 +26,8 @@ pub trait UnitCache: Send + Sync + std::fmt::Debug {
     fn checkpoint_signature_checked(&self, _id: &Hash) -> bool {
         false
     }
+    /// Note that the checkpoint with this id passed its signature check
+    /// ([`UnitCache::checkpoint_signature_checked`] answers true for it afterwards).
     fn record_checkpoint_signature(&self, _id: Hash) {}
     /// The unit whose gossip envelope is exactly this allocation (pointer identity, not
     /// content): a receiver of shared bytes learns the id without hashing them.
@@ -46,6 +52,7 @@ pub struct SharedUnitCache {
 }
 
 impl SharedUnitCache {
+    /// An empty cache that clears itself once it holds `capacity` units.
     pub fn new(capacity: usize) -> SharedUnitCache {
         SharedUnitCache {
             units: std::sync::Mutex::new(BTreeMap::new()),

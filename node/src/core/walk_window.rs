@@ -15,6 +15,8 @@
 //! update costs one visit per in-window ancestor of each arriving unit, once. A window larger than
 //! its bound is dropped for good (the cone only grows) and the walk falls back to uniform.
 
+#![warn(missing_docs)]
+
 use crate::core::dag::Dag;
 use crate::core::hash::Hash;
 use crate::core::random::DetRng;
@@ -23,6 +25,8 @@ use std::collections::BTreeMap;
 /// A missing parent slot (the parent is outside the window, or the unit has one distinct parent).
 const NO_PARENT: u32 = u32::MAX;
 
+/// The future cone of one walk start with each member's cumulative weight, updated as units
+/// arrive (see the module comment); bounded, and dropped for good once it outgrows the bound.
 #[derive(Debug, Clone)]
 pub struct WalkWindow {
     start: Hash,
@@ -82,6 +86,7 @@ impl WalkWindow {
         WalkWindow { start, seen: dag.last_seq(), members }
     }
 
+    /// The unit the walk starts from (the root of the window).
     pub fn start(&self) -> Hash {
         self.start
     }

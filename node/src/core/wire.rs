@@ -3,6 +3,8 @@
 //! comes from a peer or a file: lengths are capped before allocation, trailing bytes are an
 //! error, unknown versions and kinds are an error, and nothing panics.
 
+#![warn(missing_docs)]
+
 use serde::{Serialize, de::DeserializeOwned};
 
 /// The only envelope version this node speaks.
@@ -22,27 +24,71 @@ const CONFIG: bincode::config::Configuration<
 /// count and log them separately.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
+    /// A message, a declared length or a list is over its limit.
     #[error("message of {length} bytes exceeds the limit of {limit} bytes")]
-    Oversize { length: usize, limit: usize },
+    Oversize {
+        /// The size found or declared: bytes, or items for a capped list.
+        length: usize,
+        /// The limit it exceeds, in the same unit.
+        limit: usize,
+    },
+    /// Zero bytes where an envelope was expected.
     #[error("empty message")]
     Empty,
+    /// The envelope's version is not [`WIRE_VERSION`].
     #[error("unknown envelope version {version} (this node speaks {WIRE_VERSION})")]
-    UnknownVersion { version: u16 },
+    UnknownVersion {
+        /// The version in the envelope header.
+        version: u16,
+    },
+    /// The envelope's kind names no message this node knows.
     #[error("unknown message kind {kind}")]
-    UnknownKind { kind: u16 },
+    UnknownKind {
+        /// The kind in the envelope header.
+        kind: u16,
+    },
+    /// bincode refused the body (bad tag, invalid value, short read inside the body).
     #[error("malformed {what}: {reason}")]
-    Malformed { what: &'static str, reason: String },
+    Malformed {
+        /// What was being decoded ("transaction", "head", ...).
+        what: &'static str,
+        /// bincode's description of the fault.
+        reason: String,
+    },
+    /// Fewer bytes than the envelope header or its declared body length.
     #[error("truncated {what}: expected {expected} bytes, got {actual}")]
-    Truncated { what: &'static str, expected: usize, actual: usize },
+    Truncated {
+        /// What was being read ("envelope header", "envelope", ...).
+        what: &'static str,
+        /// Bytes needed.
+        expected: usize,
+        /// Bytes present.
+        actual: usize,
+    },
+    /// Bytes left over after the value or the declared body length.
     #[error("{count} trailing bytes after {what}")]
-    TrailingBytes { what: &'static str, count: usize },
+    TrailingBytes {
+        /// What was decoded.
+        what: &'static str,
+        /// Bytes left over.
+        count: usize,
+    },
+    /// Serialising a value failed (our own value; not input from a peer).
     #[error("could not encode {what}: {reason}")]
-    Encode { what: &'static str, reason: String },
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// bincode's description of the fault.
+        reason: String,
+    },
     /// The bytes decode, but are not the value's canonical encoding (e.g. a varint written
     /// longer than needed). Refused: a unit's id is the hash of its canonical bytes, and a
     /// second byte string for one signed transaction would be a second id for it.
     #[error("{what} is not in canonical encoding")]
-    NonCanonical { what: &'static str },
+    NonCanonical {
+        /// What was decoded.
+        what: &'static str,
+    },
 }
 
 /// Envelope header: version (u16 LE), kind (u16 LE), body length (u32 LE). A fixed layout so that

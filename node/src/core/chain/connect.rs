@@ -27,22 +27,54 @@ type Applied = (Vec<(Hash, Outcome)>, Vec<Settlement>, Vec<(Hash, Event)>);
 /// `Event::CheckpointInvalid` and a refused own checkpoint report.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectError {
+    /// The unconfirmed cone of the parents could not be ordered (a unit missing, or more than
+    /// `CHECKPOINT_CONE_UNITS_MAX` units).
     #[error("{source}")]
-    Cone { source: DagError },
+    Cone {
+        /// The DAG's error.
+        source: DagError,
+    },
+    /// A unit of the ordered cone was not in the DAG when it was to be applied.
     #[error("unit {unit:?} vanished")]
-    UnitVanished { unit: Hash },
+    UnitVanished {
+        /// The missing unit.
+        unit: Hash,
+    },
+    /// Settling the round's storage contracts failed.
     #[error("{source}")]
-    Settle { source: LedgerError },
+    Settle {
+        /// The ledger's error.
+        source: LedgerError,
+    },
+    /// Minting the checkpoint reward would overflow the supply (`u64`).
     #[error("reward overflows the supply")]
     RewardOverflow,
+    /// The ledger after applying the cone differs from the root the author signed.
     #[error("ledger root mismatch at height {height} (ordered {ordered_units} units)")]
-    LedgerRootMismatch { height: u64, ordered_units: usize },
+    LedgerRootMismatch {
+        /// The checkpoint's height.
+        height: u64,
+        /// Units in the cone it ordered, for the log.
+        ordered_units: usize,
+    },
+    /// A root preview on a predecessor this node has no header for.
     #[error("unknown predecessor")]
-    UnknownPredecessor { prev: Hash },
+    UnknownPredecessor {
+        /// The requested predecessor.
+        prev: Hash,
+    },
+    /// A root preview on a predecessor whose branch cannot be reached (invalid or pruned).
     #[error("predecessor on an invalid branch")]
-    PredecessorInvalid { prev: Hash },
+    PredecessorInvalid {
+        /// The requested predecessor.
+        prev: Hash,
+    },
+    /// A root preview on a predecessor whose fork point is deeper than the reorg limit.
     #[error("predecessor {depth} deep, beyond the reorg limit")]
-    BeyondReorgLimit { depth: u64 },
+    BeyondReorgLimit {
+        /// Checkpoints the switch would disconnect.
+        depth: u64,
+    },
 }
 
 impl Chain {

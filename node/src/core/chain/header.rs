@@ -11,18 +11,29 @@ use crate::core::poc::retarget::{RETARGET_WINDOW, next_base_target};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// A checkpoint the chain accepted (on any branch), with what fork choice and validation of
+/// its successors need; the fields mirror [`CheckpointBody`].
 #[derive(Debug, Clone)]
 pub struct Header {
+    /// The checkpoint's id (the genesis id for genesis).
     pub id: Hash,
     /// `None` for genesis.
     pub checkpoint: Option<Arc<Checkpoint>>,
+    /// Height (genesis is 0).
     pub height: u64,
+    /// The predecessor's id (`Hash::ZERO` for genesis).
     pub prev: Hash,
+    /// The round's generation signature.
     pub generation_signature: Hash,
+    /// The forger (the default account for genesis).
     pub author: AccountId,
+    /// The checkpoint's timestamp, in ms.
     pub timestamp_ms: u64,
+    /// The base target the checkpoint carried.
     pub base_target: u64,
+    /// Sum of the weights from genesis to here: the fork-choice score.
     pub cumulative_weight: u128,
+    /// The ledger root the author signed (checked when connected).
     pub ledger_root: Hash,
     /// Base target the successor must carry.
     pub next_base_target: u64,
@@ -43,6 +54,7 @@ impl Header {
         }
     }
 
+    /// The DAG units the checkpoint confirms (none for genesis).
     pub fn parents(&self) -> &[Hash] {
         self.checkpoint.as_ref().map_or(&[], |cp| cp.body.parents.as_slice())
     }

@@ -27,6 +27,8 @@
 //! between inputs, so every event of a unit has been handed to the driver (and written to
 //! disk) before the unit can go.
 
+#![warn(missing_docs)]
+
 mod connect;
 mod finality;
 mod fork_choice;
@@ -75,21 +77,29 @@ struct Link {
 /// Sizes of the chain's in-memory state, for bounded-state tests and metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ChainSize {
+    /// Headers kept, side branches included.
     pub headers: usize,
+    /// Links (per-height records) of the active chain kept.
     pub links: usize,
     /// Links still holding an undo log.
     pub undo_records: usize,
     /// Confirmed-unit records held by links (one per unit above the horizon).
     pub confirmed_records: usize,
+    /// Checkpoints remembered as invalid.
     pub invalid: usize,
+    /// Checkpoints parked until their predecessor arrives.
     pub waiting: usize,
 }
 
+/// What [`Chain::offer`] did with a checkpoint it did not refuse.
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OfferOutcome {
+    /// Already known (as a header or as invalid): nothing changed.
     Duplicate,
     /// Parked until its predecessor arrives.
     MissingPrev {
+        /// The predecessor to request from peers.
         prev: Hash,
     },
     /// Accepted as a header; `missing_units` are DAG units the best branch still needs.
@@ -97,15 +107,20 @@ pub enum OfferOutcome {
     /// with it, parents before children: they are new headers too, and the node relays them
     /// like the offered one.
     Accepted {
+        /// DAG units the heaviest branch names but this node lacks (to request).
         missing_units: Vec<Hash>,
+        /// Parked descendants accepted with it, parents before children.
         released: Vec<Arc<Checkpoint>>,
     },
     /// At or below the prune horizon: ignored (see the module docs).
     BelowHorizon {
+        /// The prune horizon at the time.
         horizon: u64,
     },
 }
 
+/// One node's checkpoint chain: every accepted header, the active chain with its undo logs,
+/// the ledger it derives, and the events of its changes (see the module comment).
 #[derive(Debug)]
 pub struct Chain {
     params: Params,
@@ -140,6 +155,7 @@ pub struct Chain {
 }
 
 impl Chain {
+    /// A chain holding only `genesis` (validated first), with its allocations as the ledger.
     pub fn new(genesis: &Arc<Genesis>) -> Result<Chain, GenesisError> {
         genesis.validate()?;
         let id = genesis.id()?;
@@ -198,14 +214,17 @@ impl Chain {
         self.signature_memo = memo;
     }
 
+    /// The protocol rules of the genesis.
     pub fn params(&self) -> &Params {
         &self.params
     }
 
+    /// How proofs of space are checked on this network.
     pub fn poc(&self) -> &PocMode {
         &self.genesis.poc
     }
 
+    /// The genesis id (the chain id every unit ultimately approves).
     pub fn genesis_id(&self) -> Hash {
         self.genesis_id
     }
@@ -215,6 +234,7 @@ impl Chain {
         crate::core::evm::chain_id_of(&self.genesis.chain_id)
     }
 
+    /// The ledger after the head: the state the active chain derives.
     pub fn ledger(&self) -> &Ledger {
         &self.ledger
     }
@@ -224,20 +244,24 @@ impl Chain {
         self.epoch
     }
 
+    /// The active chain's head (genesis before the first checkpoint).
     pub fn head(&self) -> &Header {
         let id = self.active.back().map_or(self.genesis_id, |link| link.id);
         // The active chain only ever holds known headers.
         self.headers.get(&id).unwrap_or_else(|| unreachable!("active id {id:?} has a header"))
     }
 
+    /// The head's height.
     pub fn height(&self) -> u64 {
         self.active_base + self.active.len() as u64 - 1
     }
 
+    /// The header of an accepted checkpoint on any branch, if still kept (not pruned).
     pub fn header(&self, id: &Hash) -> Option<&Header> {
         self.headers.get(id)
     }
 
+    /// Whether the checkpoint is known at all: accepted, parked or remembered as invalid.
     pub fn knows(&self, id: &Hash) -> bool {
         self.headers.contains_key(id)
             || self.waiting.contains_key(id)
@@ -314,10 +338,12 @@ impl Chain {
         missing
     }
 
+    /// Take the events since the last call, oldest first.
     pub fn drain_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
     }
 
+    /// What validating a checkpoint on top of the head needs to know about the head.
     pub fn predecessor_of_head(&self) -> Predecessor {
         self.head().predecessor()
     }

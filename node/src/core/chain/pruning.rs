@@ -23,8 +23,11 @@ const HEADERS_BELOW_HORIZON: u64 = RETARGET_WINDOW as u64;
 pub struct PruneReport {
     /// The prune horizon after the call (every height at or below it is pruned).
     pub horizon: u64,
+    /// DAG units dropped (confirmed at heights now at or below the horizon).
     pub units: usize,
+    /// Headers dropped (more than the retarget window below the horizon, forks included).
     pub headers: usize,
+    /// Active-chain links dropped (more than the finality reference window below it).
     pub links: usize,
 }
 

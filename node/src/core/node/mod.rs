@@ -4,6 +4,8 @@
 //! and local requests (`transfer`), and takes out effects with `poll_output` and the next wake-up
 //! with `poll_timeout`. Nothing here reads a clock, a socket, a disk or an OS random source.
 
+#![warn(missing_docs)]
+
 mod admission;
 mod forging;
 mod gossip;
@@ -38,8 +40,10 @@ pub use reject::RejectReason;
 /// A peer as the driver names it. The core never sees addresses.
 pub type PeerId = u64;
 
+/// Bounds on a node's memory and on what peers may cost it.
 #[derive(Clone, Debug)]
 pub struct Limits {
+    /// Units the orphan pool holds at once; past it the oldest orphan is evicted.
     pub orphan_units_max: usize,
     /// Score below which a peer is disconnected and banned.
     pub peer_score_min: i64,
@@ -65,12 +69,16 @@ impl Default for Limits {
     }
 }
 
+/// Everything a node is built from ([`NodeConfig::new`] gives the defaults).
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
+    /// The chain to join (shared: a model genesis can be large and a simulation runs many nodes).
     pub genesis: Arc<Genesis>,
+    /// The node's identity: signs its transactions and checkpoints, owns its plot.
     pub key: Keypair,
     /// Seed of this node's random stream (tip selection, gossip targets).
     pub seed: [u8; 32],
+    /// How this node picks the parents of its transactions.
     pub tip_strategy: TipStrategy,
     /// Peers each new transaction is pushed to.
     pub gossip_fanout: usize,
@@ -78,6 +86,7 @@ pub struct NodeConfig {
     pub mining: bool,
     /// How often the head is announced to one random peer (anti-entropy).
     pub announce_interval_ms: u64,
+    /// Memory and peer bounds.
     pub limits: Limits,
     /// A cache of decoded, signature-checked units shared by many nodes of one simulation
     /// (units are immutable and content-addressed, so sharing changes nothing but memory and
@@ -88,6 +97,8 @@ pub struct NodeConfig {
 }
 
 impl NodeConfig {
+    /// An honest mining node with the defaults: weighted walk (`alpha` 0.5), fan-out 8, head
+    /// announced every 2 s, default limits, no shared cache.
     pub fn new(genesis: Arc<Genesis>, key: Keypair, seed: [u8; 32]) -> NodeConfig {
         NodeConfig {
             genesis,
@@ -109,13 +120,16 @@ impl NodeConfig {
 pub enum Output {
     /// Send these envelope bytes to a peer. The bytes are shared among the sends of one gossip.
     Send {
+        /// The receiving peer.
         to: PeerId,
+        /// A sealed message envelope (`Message::encode`), to send as is.
         bytes: Arc<Vec<u8>>,
     },
     /// Find the best proof of space for this challenge and call `on_proof` with it.
     Challenge(Challenge),
     /// Drop the connection to this peer.
     Disconnect {
+        /// The peer whose score fell below `Limits::peer_score_min` (now banned).
         peer: PeerId,
     },
     /// Keep this accepted unit or checkpoint (appended after every earlier record): a restart
@@ -124,17 +138,24 @@ pub enum Output {
     /// Make every record persisted so far durable now: the next output is a
     /// `CheckpointFinal` event, and nothing final may be reported that a crash could lose.
     SyncBeforeFinal,
+    /// Something happened, for metrics, logs and checkers; may be dropped.
     Event(Event),
 }
 
 /// Counters for metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeStats {
+    /// Messages received from peers (banned peers' included).
     pub messages_in: u64,
+    /// `Send` outputs queued.
     pub messages_out: u64,
+    /// Units inserted into the DAG (own and received).
     pub units_accepted: u64,
+    /// Refused inputs by [`RejectReason::kind`] label (and the node's own refusal labels).
     pub rejected: BTreeMap<&'static str, u64>,
+    /// Checkpoints this node forged and accepted on its own chain.
     pub checkpoints_won: u64,
+    /// Sends dropped because `Limits::outputs_max` outputs were already queued.
     pub outputs_dropped: u64,
     /// Units parked because a parent is unknown (their parents were requested).
     pub units_orphaned: u64,
@@ -142,6 +163,7 @@ pub struct NodeStats {
     /// version sets all led to one next generation signature (all of them when the signature
     /// does not depend on grindable content).
     pub grind_rounds: u64,
+    /// Of `grind_rounds`, those whose versions all gave one next generation signature.
     pub grind_rounds_one_signature: u64,
     /// Units dropped from memory below the prune horizon.
     pub units_pruned: u64,
@@ -157,24 +179,34 @@ pub struct NodeStats {
     pub refused_own_published: u64,
     /// Messages from banned peers, dropped unread, and how many of them were checkpoints.
     pub messages_from_banned: u64,
+    /// Of `messages_from_banned`, the checkpoints.
     pub checkpoints_from_banned: u64,
 }
 
 /// How much history one node holds in memory: what bounded state bounds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StateSize {
+    /// Units retained in the DAG.
     pub dag_units: usize,
     /// Pruned units still known by id (referenced, or within the reference window).
     pub pruned_ids: usize,
+    /// Units in the orphan pool.
     pub orphans: usize,
+    /// Current tips.
     pub tips: usize,
+    /// The checkpoint chain's sizes.
     pub chain: ChainSize,
+    /// Units asked of peers as missing parents and not yet received.
     pub requested: usize,
+    /// Units the best branch lacks, re-requested until they arrive.
     pub missing_units: usize,
+    /// Nonces this node used and has not yet seen confirmed.
     pub own_pending_nonces: usize,
+    /// Outputs queued for the driver.
     pub outputs: usize,
     /// The ledger's accounts: state, not history (one per funded account).
     pub accounts: usize,
+    /// The chain's prune horizon: every height at or below it is pruned.
     pub prune_horizon: u64,
 }
 
@@ -187,6 +219,7 @@ struct PendingForge {
     at_ms: u64,
 }
 
+/// One vein node as a sans-IO state machine (see the module comment).
 #[derive(Debug)]
 pub struct Node {
     config: NodeConfig,
@@ -230,6 +263,8 @@ pub struct Node {
 }
 
 impl Node {
+    /// A node at genesis with no peers; a mining node starts on its first challenge at once
+    /// (an honest one queues an `Output::Challenge`). Fails if the genesis is invalid.
     pub fn new(config: NodeConfig) -> Result<Node, GenesisError> {
         let mut chain = Chain::new(&config.genesis)?;
         chain.set_signature_memo(config.unit_cache.clone());
@@ -269,22 +304,27 @@ impl Node {
         Ok(node)
     }
 
+    /// The node's account (its key's public half).
     pub fn account(&self) -> AccountId {
         self.account
     }
 
+    /// The node's checkpoint chain and the ledger it derives.
     pub fn chain(&self) -> &Chain {
         &self.chain
     }
 
+    /// The node's DAG of transactions.
     pub fn dag(&self) -> &Dag {
         &self.dag
     }
 
+    /// Counters since the node was made.
     pub fn stats(&self) -> &NodeStats {
         &self.stats
     }
 
+    /// The tip selector's counters.
     pub fn tip_stats(&self) -> &TipStats {
         &self.tips.stats
     }

@@ -13,14 +13,18 @@ use crate::core::events::Event;
 const BANNED_MAX: usize = 4_096;
 
 impl Node {
+    /// Connected peers and their scores, by peer id.
     pub fn peers(&self) -> impl Iterator<Item = (&PeerId, &i64)> {
         self.peers.iter()
     }
 
+    /// The driver connected `peer`: it starts at score 100 (an already known peer keeps its
+    /// score).
     pub fn add_peer(&mut self, peer: PeerId) {
         self.peers.entry(peer).or_insert(100);
     }
 
+    /// The driver lost the connection to `peer`; its score is forgotten (a ban is not).
     pub fn remove_peer(&mut self, peer: PeerId) {
         self.peers.remove(&peer);
     }

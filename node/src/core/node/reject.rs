@@ -9,36 +9,84 @@ use crate::core::wire::WireError;
 /// Why a transaction (from a peer or local) was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RejectReason {
+    /// The message did not decode (see the [`WireError`]).
     #[error("malformed message: {0}")]
     Malformed(#[from] WireError),
+    /// The transaction's signature does not verify for its author.
     #[error("bad signature")]
     BadSignature,
+    /// The fee is below `Params::fee_min`.
     #[error("fee {fee} below the minimum {minimum}")]
-    FeeTooLow { fee: u64, minimum: u64 },
+    FeeTooLow {
+        /// The transaction's fee, in tokens.
+        fee: u64,
+        /// `Params::fee_min`.
+        minimum: u64,
+    },
+    /// `issued_at_ms` is more than `Params::future_drift_ms` ahead of the node's clock.
     #[error("issued {issued_at_ms} ms, more than the allowed drift ahead of {now_ms} ms")]
-    FromTheFuture { issued_at_ms: u64, now_ms: u64 },
+    FromTheFuture {
+        /// The transaction's issue time, in ms.
+        issued_at_ms: u64,
+        /// The node's clock, in ms.
+        now_ms: u64,
+    },
+    /// The confirmed ledger already records the author's nonce as used.
     #[error("nonce {nonce} already used by a confirmed transaction")]
-    NonceUsed { nonce: u64 },
+    NonceUsed {
+        /// The transaction's nonce.
+        nonce: u64,
+    },
+    /// The author's confirmed balance is below the transaction's debit.
     #[error("balance {balance} cannot cover {needed}")]
-    InsufficientBalance { balance: u64, needed: u64 },
+    InsufficientBalance {
+        /// The author's confirmed balance, in tokens.
+        balance: u64,
+        /// The debit: amount (or escrow) plus fee.
+        needed: u64,
+    },
+    /// Amount (or escrow) plus fee overflows a `u64`.
     #[error("amount plus fee overflows")]
     AmountOverflow,
+    /// Both parents are the same unit, which is not genesis.
     #[error("parents must differ unless both are genesis")]
     EqualParents,
+    /// A transfer to its own author (refused on arrival: it could never apply).
     #[error("a transfer to its own author can never apply")]
     SelfTransfer,
+    /// A transfer of 0 tokens (refused on arrival: it would only add a unit).
     #[error("a transfer of amount 0 moves nothing")]
     ZeroAmount,
+    /// This node's next free nonce is `NONCE_WINDOW` or more above its confirmed floor: its
+    /// own transaction could not apply until earlier ones confirm (backpressure).
     #[error("nonce {nonce} is beyond the window of the confirmed floor {floor}: retry later")]
-    NonceWindowFull { nonce: u64, floor: u64 },
+    NonceWindowFull {
+        /// The nonce the transaction would have used.
+        nonce: u64,
+        /// The account's confirmed nonce floor.
+        floor: u64,
+    },
+    /// A checkpoint failed validation.
     #[error("checkpoint rejected: {0}")]
     Checkpoint(#[from] CheckpointError),
+    /// A request for more than [`REQUEST_IDS_MAX`] ids.
     #[error("request for {count} ids exceeds {REQUEST_IDS_MAX}")]
-    RequestTooLarge { count: usize },
+    RequestTooLarge {
+        /// Ids requested.
+        count: usize,
+    },
+    /// An `Evm` transaction's Ethereum payload does not decode, recover, or carry this
+    /// network's chain id.
     #[error("Ethereum transaction refused: {0}")]
     Evm(#[from] EvmTxError),
+    /// The Ethereum nonce is below the sender's next one in the confirmed EVM state.
     #[error("Ethereum nonce {nonce} already used (the sender's next is {next})")]
-    EvmNonceUsed { nonce: u64, next: u64 },
+    EvmNonceUsed {
+        /// The Ethereum transaction's nonce.
+        nonce: u64,
+        /// The sender's next unused nonce.
+        next: u64,
+    },
 }
 
 impl RejectReason {

@@ -72,6 +72,7 @@ impl Node {
         self.shards.forget(file_id);
     }
 
+    /// This node's storage-node counters (proofs sent, impossible, failed).
     pub fn storage_stats(&self) -> &StorageNodeStats {
         &self.shards.stats
     }

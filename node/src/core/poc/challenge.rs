@@ -20,8 +20,11 @@ pub const NONCE_BYTES: usize = SCOOPS_PER_NONCE * SCOOP_BYTES;
 /// What every miner of round `height` answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Challenge {
+    /// Height of the checkpoint to be forged.
     pub height: u64,
+    /// `g_h`: picks the scoop index and keys every hit.
     pub generation_signature: Hash,
+    /// The round's difficulty: a hit becomes a deadline of `hit / base_target` seconds.
     pub base_target: u64,
 }
 

@@ -40,26 +40,36 @@ pub fn model_nonce_deadline_ms(author: &AccountId, challenge: &Challenge, nonce_
 /// The best nonce found so far: when its checkpoint can be published, and its deadline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlyCandidate {
+    /// The nonce of the author's account.
     pub nonce_index: u64,
+    /// Its deadline, in ms after the predecessor's timestamp.
     pub deadline_ms: u64,
+    /// Earliest local time (ms) its checkpoint can be published: when the nonce is finished
+    /// or when its deadline has elapsed, whichever is later.
     pub publish_ms: u64,
 }
 
 /// One round's search by an on-the-fly plotter. Deterministic: driven by the node's clock.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OnTheFlySearch {
+    /// The miner's account, whose nonces are computed.
     pub author: AccountId,
+    /// The round's challenge.
     pub challenge: Challenge,
+    /// The predecessor's timestamp (ms): deadlines count from here.
     pub prev_timestamp_ms: u64,
     /// When the miner learned the challenge and started computing.
     pub start_ms: u64,
+    /// The computing rate, in nonces per second (0: never finishes one).
     pub nonces_per_s: u64,
     /// Nonces computed so far (`0..next_nonce`).
     pub next_nonce: u64,
+    /// The candidate with the earliest publish time so far (`None` before the first nonce).
     pub best: Option<FlyCandidate>,
 }
 
 impl OnTheFlySearch {
+    /// A search with no nonce computed yet, started at `start_ms`.
     pub fn new(
         author: AccountId,
         challenge: Challenge,

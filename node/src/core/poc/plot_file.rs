@@ -34,8 +34,11 @@ use crate::core::poc::nonce::{generate_nonce, zeroed_nonce};
 pub use crate::core::poc::plot_error::PlotFileError;
 use crate::core::poc::proof::PocProof;
 
+/// The first 8 bytes of every plot file.
 pub const PLOT_MAGIC: [u8; 8] = *b"VEINPLOT";
+/// The format version this node writes and reads.
 pub const PLOT_FORMAT_VERSION: u16 = 1;
+/// Size of the header before the data region.
 pub const HEADER_BYTES: usize = 128;
 /// Bytes read per `read` call while scanning or verifying: bounds memory for huge plots.
 const READ_BATCH_BYTES: usize = 1 << 20;
@@ -43,9 +46,13 @@ const READ_BATCH_BYTES: usize = 1 << 20;
 /// The decoded header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PlotHeader {
+    /// The account the nonces were generated for; only it can prove with them.
     pub account: AccountId,
+    /// The account nonce of the plot's first nonce: its `k`-th is `start_nonce + k`.
     pub start_nonce: u64,
+    /// Nonces in the plot (at least 1), 256 KiB each.
     pub nonce_count: u64,
+    /// BLAKE3 of the data region, checked by [`PlotReader::verify_data`].
     pub data_checksum: Hash,
 }
 
@@ -63,6 +70,7 @@ impl PlotHeader {
         HEADER_BYTES as u64 + (u64::from(scoop) * self.nonce_count + k) * SCOOP_BYTES as u64
     }
 
+    /// The 128 header bytes, checksum included, as laid out in the module comment.
     pub fn encode(&self) -> [u8; HEADER_BYTES] {
         let mut bytes = [0u8; HEADER_BYTES];
         bytes[0..8].copy_from_slice(&PLOT_MAGIC);
@@ -176,6 +184,7 @@ impl<R: Read + Seek> PlotReader<R> {
         Ok(PlotReader { source, header })
     }
 
+    /// The header, checked when the file was opened.
     pub fn header(&self) -> &PlotHeader {
         &self.header
     }
@@ -264,6 +273,7 @@ impl<R: Read + Seek> PlotReader<R> {
         Ok(())
     }
 
+    /// Give back the underlying reader.
     pub fn into_inner(self) -> R {
         self.source
     }

@@ -10,6 +10,7 @@ use crate::core::poc::model::model_deadline_ms;
 use crate::core::poc::plot_file::PlotReader;
 use crate::core::poc::proof::{PocError, PocProof};
 
+/// A proof back-end: finds this miner's best answer to a challenge.
 pub trait Prover {
     /// The smallest deadline this miner can prove for `challenge`, or `None` without space.
     fn best(&mut self, challenge: &Challenge) -> Result<Option<(PocProof, u64)>, PocError>;
@@ -18,7 +19,9 @@ pub trait Prover {
 /// A model miner: `nonces` of virtual capacity (registered in genesis), no disk.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelPlots {
+    /// The miner's account (keys its model hits).
     pub account: AccountId,
+    /// Virtual capacity in nonces; must equal the genesis registration (0: no proofs).
     pub nonces: u64,
 }
 
@@ -37,10 +40,12 @@ impl Prover for ModelPlots {
 /// proof's `plot_account`, or verification fails with `PlotOfAnotherAccount`.
 #[derive(Debug)]
 pub struct PlotSet<R> {
+    /// The opened plots, searched in order (ties keep the earlier plot's proof).
     pub plots: Vec<PlotReader<R>>,
 }
 
 impl<R: Read + Seek> PlotSet<R> {
+    /// A set over already opened plots.
     pub fn new(plots: Vec<PlotReader<R>>) -> PlotSet<R> {
         PlotSet { plots }
     }

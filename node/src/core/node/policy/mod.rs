@@ -23,20 +23,27 @@ pub enum Policy {
     #[default]
     Honest,
     /// Keep own checkpoints private (no relay, no head announcement) until the driver releases
-    /// them with [`Node::release_message`]; fork choice is unchanged, so the node mines on its
-    /// private branch while that is at least as heavy as anything it has seen (first-seen ties).
+    /// them with [`Node::release_message`](super::Node::release_message); fork choice is
+    /// unchanged, so the node mines on its private branch while that is at least as heavy as
+    /// anything it has seen (first-seen ties).
     Withhold,
     /// Challenge grinding (PROTOCOL.md §7 #5): forge each own checkpoint in `variants` versions
     /// (different timestamps and parent sets, so different content and ids) and publish the one
     /// after which this node's own next deadline is smallest. Needs model proofs, whose
     /// deadlines the node can compute itself; with real plots it publishes the first version.
-    Grind { variants: u8 },
+    Grind {
+        /// Versions forged per own checkpoint.
+        variants: u8,
+    },
     /// Fake space (PROTOCOL.md §7 #7): store no plot; once a challenge is known, compute
     /// `nonces_per_s` nonces per second of this node's account and forge at the earliest time
     /// one of them allows (`poc::on_the_fly`: not before the nonce is computed, not before its
     /// deadline). Model networks only: the proof is `PocProof::ModelNonce`, and the node must
     /// be registered in genesis (capacity 0 is fine) and have `mining` on.
-    OnTheFly { nonces_per_s: u64 },
+    OnTheFly {
+        /// Nonces computed per second of local time (the simulated hashing speed).
+        nonces_per_s: u64,
+    },
     /// Extend all forks (PROTOCOL.md §7 #4, double dipping, "nothing at stake"): forge on every
     /// checkpoint this node knows, not only on its fork-choice head, each at its own deadline
     /// for that checkpoint's successor challenge. Two checkpoints whose successors answer the
