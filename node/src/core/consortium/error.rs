@@ -19,7 +19,7 @@ pub enum ConsortiumError {
     /// A table declares no column or more than `schema::COLUMNS_MAX`.
     #[error("table {table} has {count} columns; 1..={limit} allowed")]
     BadColumnCount {
-        /// The table's name.
+        /// Name of the table as declared.
         table: String,
         /// Columns it declares.
         count: usize,
@@ -29,7 +29,7 @@ pub enum ConsortiumError {
     /// Two columns of a table have the same name, ignoring case (as SQL compares them).
     #[error("table {table} declares column {column} twice")]
     DuplicateColumn {
-        /// The table's name.
+        /// Name of the table as declared.
         table: String,
         /// The second column with that name.
         column: String,
@@ -37,7 +37,7 @@ pub enum ConsortiumError {
     /// The primary-key index is outside the columns or names a nullable column.
     #[error("table {table}'s primary key must be one of its non-nullable columns")]
     BadPrimaryKey {
-        /// The table's name.
+        /// Name of the table as declared.
         table: String,
     },
     /// Two tables of one creation have the same name, ignoring case.
@@ -57,7 +57,7 @@ pub enum ConsortiumError {
     /// A row of an insert or upsert does not hold exactly one value per column.
     #[error("a row of {table} needs {expected} values, got {got}")]
     RowArity {
-        /// The table written.
+        /// Name of the table the row operation writes.
         table: String,
         /// The table's column count.
         expected: usize,
@@ -67,7 +67,7 @@ pub enum ConsortiumError {
     /// A value does not have its column's type, or is `Null` in a non-nullable column.
     #[error("column {column} of {table} holds {expected} values")]
     ValueType {
-        /// The table written.
+        /// Name of the table the row operation writes.
         table: String,
         /// The column the value is for.
         column: String,
@@ -114,7 +114,7 @@ pub enum ConsortiumError {
     /// A write, grant, deny or approval rule names a table the consortium does not declare.
     #[error("consortium {consortium} has no table {table:?}")]
     UnknownTable {
-        /// The consortium.
+        /// Id of the consortium the transaction names.
         consortium: Hash,
         /// The table named.
         table: String,
@@ -123,18 +123,18 @@ pub enum ConsortiumError {
     /// parties.
     #[error("{account} is not a party of consortium {consortium}")]
     NotAParty {
-        /// The consortium.
+        /// Id of the consortium the transaction names.
         consortium: Hash,
-        /// The signer.
+        /// The account that signed the transaction.
         account: AccountId,
     },
     /// A signer writes a table it may not write (never granted, or denied since); also when
     /// a pending entry's writer lost the permission before it passed.
     #[error("{account} has no write permission on {table} in consortium {consortium}")]
     NoWritePermission {
-        /// The consortium.
+        /// Id of the consortium the transaction names.
         consortium: Hash,
-        /// The table written.
+        /// Name of the table the row operation writes.
         table: String,
         /// The writer.
         account: AccountId,
@@ -142,7 +142,7 @@ pub enum ConsortiumError {
     /// A write is sealed under an older (or future) key epoch than the consortium's current.
     #[error("the action is sealed under key epoch {got}; consortium {consortium} is at {current}")]
     StaleKeyEpoch {
-        /// The consortium.
+        /// Id of the consortium the transaction names.
         consortium: Hash,
         /// The write's `key_epoch`.
         got: u64,
@@ -161,7 +161,7 @@ pub enum ConsortiumError {
     /// made by another proposer for a withdrawal).
     #[error("consortium {consortium} has no open proposal {proposal}")]
     UnknownProposal {
-        /// The consortium.
+        /// Id of the consortium the transaction names.
         consortium: Hash,
         /// The proposal id named.
         proposal: Hash,
@@ -177,7 +177,7 @@ pub enum ConsortiumError {
     /// A proposal while `state::PROPOSALS_OPEN_MAX` are open.
     #[error("consortium {consortium} has {limit} open proposals, the most allowed")]
     TooManyProposals {
-        /// The consortium.
+        /// Id of the consortium the transaction names.
         consortium: Hash,
         /// Most open proposals allowed.
         limit: usize,
@@ -185,7 +185,7 @@ pub enum ConsortiumError {
     /// A vote names no pending entry (decided, or never written).
     #[error("consortium {consortium} has no pending entry {entry}")]
     UnknownEntry {
-        /// The consortium.
+        /// Id of the consortium the transaction names.
         consortium: Hash,
         /// The entry id named.
         entry: Hash,
@@ -201,7 +201,7 @@ pub enum ConsortiumError {
     /// A write to an approval table while `entries::PENDING_ENTRIES_MAX` entries wait.
     #[error("consortium {consortium} has {limit} pending entries, the most allowed")]
     TooManyPendingEntries {
-        /// The consortium.
+        /// Id of the consortium the transaction names.
         consortium: Hash,
         /// Most pending entries allowed.
         limit: usize,
@@ -215,7 +215,7 @@ pub enum ConsortiumError {
     /// An `AddMember` names a node that is already a member.
     #[error("{node} is already a member node of consortium {consortium}")]
     MemberExists {
-        /// The consortium.
+        /// Id of the consortium the transaction names.
         consortium: Hash,
         /// The node account named.
         node: AccountId,
@@ -223,7 +223,7 @@ pub enum ConsortiumError {
     /// A `RemoveMember` names a node that is not a member.
     #[error("{node} is not a member node of consortium {consortium}")]
     UnknownMember {
-        /// The consortium.
+        /// Id of the consortium the transaction names.
         consortium: Hash,
         /// The node account named.
         node: AccountId,
@@ -274,9 +274,9 @@ pub enum ConsortiumError {
     /// An attestation signed by an account that is not a member node.
     #[error("{node} is not a member node of consortium {consortium}: only members attest")]
     NotAMember {
-        /// The consortium.
+        /// Id of the consortium the transaction names.
         consortium: Hash,
-        /// The signer.
+        /// The account that signed the transaction.
         node: AccountId,
     },
     /// An attestation names a height outside `[checkpoint - window, checkpoint)`.
@@ -295,7 +295,7 @@ pub enum ConsortiumError {
     /// A member node attests a height it already attested.
     #[error("{node} already attested height {height} of consortium {consortium}")]
     AlreadyAttested {
-        /// The consortium.
+        /// Id of the consortium the transaction names.
         consortium: Hash,
         /// The height attested.
         height: u64,
