@@ -25,6 +25,7 @@ pub fn token_id(issuer: &AccountId, nonce: u64) -> TokenId {
 }
 
 impl TokenId {
+    /// The id's 32 bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         self.0.as_bytes()
     }
