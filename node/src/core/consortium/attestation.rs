@@ -69,7 +69,7 @@ pub struct HeightVotes {
 /// A member node whose attested root differs from the certified one at a height.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Divergence {
-    /// Checkpoint height of the mismatch (the latest one recorded for this member).
+    /// Certified height of the mismatch: the highest judged for this member.
     pub height: u64,
     /// Root the member attested.
     pub attested: Hash,

@@ -77,7 +77,8 @@ pub struct WrappedKey {
 /// Why wrapping, unwrapping, sealing or opening a consortium key or action failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
-    /// The peer's X25519 key is a low-order point, so the shared secret is not contributory.
+    /// The other side's X25519 key (the member's when wrapping, the ephemeral one when
+    /// unwrapping) is a low-order point: the shared secret would be predictable.
     #[error("the ephemeral key is a low-order point: the wrapping is worthless")]
     LowOrderPoint,
     /// A wrapped or chained key fails authentication: altered, or bound to another consortium,

@@ -178,7 +178,6 @@ impl Consortia {
         self.logs.get(id).copied().unwrap_or_default()
     }
 
-    /// The consortium's attestation state (empty before its first attestation).
     /// The entry `entry` of `consortium` if it is pending.
     pub fn pending_entry(&self, consortium: &Hash, entry: &Hash) -> Option<&PendingEntry> {
         self.pending.get(&(*consortium, *entry))

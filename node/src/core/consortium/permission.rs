@@ -34,7 +34,7 @@ pub enum PermissionChange {
     Grant {
         /// The account (party or not) that gains write permission.
         account: AccountId,
-        /// A table of the consortium.
+        /// Name of a table the consortium declares.
         table: String,
     },
     /// Take `account`'s write permission on `table`, or on every table when `None`: no action
@@ -64,7 +64,7 @@ pub enum PermissionChange {
     /// Require the parties' approval of each entry written to `table` (`required`), or stop
     /// requiring it (`entries`; entries already pending stay pending until decided).
     EntryApproval {
-        /// A table of the consortium.
+        /// Name of a table the consortium declares.
         table: String,
         /// True to require approval of each new write, false to stop requiring it.
         required: bool,
