@@ -117,13 +117,13 @@ pub enum FlError {
     /// A join after round 0's first update commit.
     #[error("task {task:?} is no longer open to joins")]
     JoinClosed {
-        /// Id of the task.
+        /// `task_id` of the task the transaction names.
         task: Hash,
     },
     /// An account joins a task twice.
     #[error("{account:?} already joined task {task:?}")]
     AlreadyJoined {
-        /// Id of the task.
+        /// `task_id` of the task the transaction names.
         task: Hash,
         /// The joining account.
         account: AccountId,
@@ -134,7 +134,7 @@ pub enum FlError {
     /// A join once `task::PARTICIPANTS_MAX` joined.
     #[error("task {task:?} has its maximum of {limit} participants")]
     TooManyParticipants {
-        /// Id of the task.
+        /// `task_id` of the task the transaction names.
         task: Hash,
         /// Most participants allowed.
         limit: usize,
@@ -142,7 +142,7 @@ pub enum FlError {
     /// A commit by, or a payout to, an account that did not join.
     #[error("{account:?} is not a participant of task {task:?}")]
     NotParticipant {
-        /// Id of the task.
+        /// `task_id` of the task the transaction names.
         task: Hash,
         /// The account.
         account: AccountId,
@@ -150,7 +150,7 @@ pub enum FlError {
     /// An update commit before the spec's minimum participants joined.
     #[error("task {task:?} has {joined} participants, needs {needed} to start a round")]
     NotEnoughParticipants {
-        /// Id of the task.
+        /// `task_id` of the task the transaction names.
         task: Hash,
         /// Participants so far.
         joined: usize,
@@ -160,35 +160,35 @@ pub enum FlError {
     /// A commit or settlement names a round that already settled.
     #[error("round {round} of task {task:?} is closed (current round {current})")]
     RoundClosed {
-        /// Id of the task.
+        /// `task_id` of the task the transaction names.
         task: Hash,
-        /// The round named.
+        /// Round index the transaction names.
         round: u32,
-        /// The open round.
+        /// The task's open round (its count of settled rounds).
         current: u32,
     },
     /// A commit or settlement names a round after the open one.
     #[error("round {round} of task {task:?} is not open yet (current round {current})")]
     RoundNotOpen {
-        /// Id of the task.
+        /// `task_id` of the task the transaction names.
         task: Hash,
-        /// The round named.
+        /// Round index the transaction names.
         round: u32,
-        /// The open round.
+        /// The task's open round (its count of settled rounds).
         current: u32,
     },
     /// A commit or settlement on a task whose every round settled.
     #[error("task {task:?} has settled all its rounds")]
     TaskFinished {
-        /// Id of the task.
+        /// `task_id` of the task the transaction names.
         task: Hash,
     },
     /// A second update commit, or a second aggregate commit, by one account in one round.
     #[error("{account:?} already committed for round {round} of task {task:?}")]
     AlreadyCommitted {
-        /// Id of the task.
+        /// `task_id` of the task the transaction names.
         task: Hash,
-        /// The open round.
+        /// The task's open round (its count of settled rounds).
         round: u32,
         /// The committing account.
         account: AccountId,
@@ -196,15 +196,15 @@ pub enum FlError {
     /// An update commit after the round's first aggregate commit.
     #[error("round {round} of task {task:?} takes no more updates: an aggregate was committed")]
     UpdatesClosed {
-        /// Id of the task.
+        /// `task_id` of the task the transaction names.
         task: Hash,
-        /// The open round.
+        /// The task's open round (its count of settled rounds).
         round: u32,
     },
     /// An aggregate commit by a participant that committed no update this round.
     #[error("{account:?} committed no update for round {round}")]
     NoUpdateCommitted {
-        /// The open round.
+        /// The task's open round (its count of settled rounds).
         round: u32,
         /// The committing account.
         account: AccountId,
@@ -212,14 +212,14 @@ pub enum FlError {
     /// A second settlement of a round.
     #[error("round {round} is already settled: no second payment")]
     AlreadySettled {
-        /// The round named.
+        /// Round index the transaction names.
         round: u32,
     },
     /// A settlement before a strict majority of the contributors, and at least the minimum
     /// participants, committed one aggregate hash.
     #[error("round {round}: {agreeing} participants agree on one aggregate, {needed} needed")]
     NoAgreement {
-        /// The open round.
+        /// The task's open round (its count of settled rounds).
         round: u32,
         /// Contributors in the largest group committing one hash.
         agreeing: usize,
@@ -229,15 +229,15 @@ pub enum FlError {
     /// A close signed by another account than the poster.
     #[error("only the poster may close task {task:?}")]
     NotPoster {
-        /// Id of the task.
+        /// `task_id` of the task the transaction names.
         task: Hash,
     },
     /// A close while the open round has update commits.
     #[error("round {round} of task {task:?} has committed work: settle it before closing")]
     WorkPending {
-        /// Id of the task.
+        /// `task_id` of the task the transaction names.
         task: Hash,
-        /// The open round.
+        /// The task's open round (its count of settled rounds).
         round: u32,
     },
     /// A payout share or a participant's paid total does not fit in a u64, or the escrow is

@@ -35,7 +35,7 @@ pub struct TrainingSpec {
 }
 
 impl TrainingSpec {
-    /// Check the bounds above; a task spec that fails this is refused.
+    /// Check each field's bounds; a post whose spec fails this is refused (`InvalidSpec`).
     pub fn validate(&self) -> Result<(), FlError> {
         let reason = if self.dimension == 0 || self.dimension > DIMENSION_MAX {
             "dimension must be in 1..=4096"

@@ -210,7 +210,7 @@ pub struct Task {
 /// What settling a round pays and burns.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Payout {
-    /// Base units each accepted contributor receives, in participant order; zero shares left out.
+    /// Base units each accepted contributor receives, in account order; zero shares left out.
     pub credits: Vec<(AccountId, u64)>,
     /// Base units burned: the commission plus the rounding dust.
     pub burned: u64,
