@@ -81,14 +81,14 @@ pub enum TokenError {
     /// A mint of a fixed-supply token.
     #[error("token {token} has a fixed supply: nothing can be minted")]
     FixedSupply {
-        /// The token.
+        /// Id of the token the transaction or proposal names.
         token: TokenId,
     },
     /// A `TokenTx::Mint` signed by an account that is not the token's minter (not its issuer,
     /// or the token is minted by a consortium).
     #[error("{account} may not mint token {token}")]
     NotMinter {
-        /// The token.
+        /// Id of the token the transaction or proposal names.
         token: TokenId,
         /// The signer.
         account: AccountId,
@@ -96,7 +96,7 @@ pub enum TokenError {
     /// A consortium's `MintToken` proposal for a token it does not mint.
     #[error("consortium {consortium} may not mint token {token}")]
     NotMinterConsortium {
-        /// The token.
+        /// Id of the token the transaction or proposal names.
         token: TokenId,
         /// The consortium whose proposal passed.
         consortium: Hash,
@@ -104,7 +104,7 @@ pub enum TokenError {
     /// A mint that would take issued plus minted above the cap.
     #[error("minting {amount} of token {token} would exceed its cap {cap} (supply {supply})")]
     OverCap {
-        /// The token.
+        /// Id of the token the transaction or proposal names.
         token: TokenId,
         /// The amount to mint.
         amount: u64,
@@ -116,7 +116,7 @@ pub enum TokenError {
     /// A mint that would take issued plus minted past `u64::MAX`.
     #[error("minting {amount} of token {token} overflows its supply {supply}")]
     SupplyOverflow {
-        /// The token.
+        /// Id of the token the transaction or proposal names.
         token: TokenId,
         /// The amount to mint.
         amount: u64,
@@ -126,7 +126,7 @@ pub enum TokenError {
     /// A credit that would take a balance past `u64::MAX`.
     #[error("crediting {account} with token {token} would overflow its balance")]
     BalanceOverflow {
-        /// The token.
+        /// Id of the token the transaction or proposal names.
         token: TokenId,
         /// The account credited.
         account: AccountId,
@@ -134,7 +134,7 @@ pub enum TokenError {
     /// A transfer or burn of more than the signer holds.
     #[error("{account} holds {balance} of token {token} but needs {needed}")]
     InsufficientBalance {
-        /// The token.
+        /// Id of the token the transaction or proposal names.
         token: TokenId,
         /// The signer.
         account: AccountId,
