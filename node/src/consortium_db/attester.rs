@@ -84,7 +84,7 @@ pub struct PeerDivergence {
 pub struct Verdict<'a> {
     /// Height of the checkpoint that applied the certifying attestation.
     pub checkpoint: u64,
-    /// The consortium.
+    /// Id of the consortium whose height was certified.
     pub consortium: Hash,
     /// The attested height now certified.
     pub height: u64,
