@@ -98,7 +98,7 @@ pub struct TokenUndo {
     "token {token}: balances sum to {balances}, supply is {supply} (issued {issued} + minted {minted} - burned {burned})"
 )]
 pub struct TokenSupplyMismatch {
-    /// The token.
+    /// Id of the token whose balances and counters disagree.
     pub token: TokenId,
     /// Sum of its balances, in base units.
     pub balances: i128,
