@@ -29,13 +29,17 @@ pub const OUTGOING_MAX: usize = 256;
 /// Counters of the attestation side.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AttestStats {
+    /// Attestations queued for the node to submit.
     pub attestations_queued: u64,
+    /// Queued attestations dropped unsent because the queue was full (`OUTGOING_MAX`).
     pub attestations_dropped: u64,
+    /// Verdicts (`ConsortiumCertified` events) judged.
     pub verdicts_seen: u64,
     /// This node's replica disagreed with a certified root.
     pub self_divergences: u64,
     /// Another member named as diverged at a height above any it was named at before.
     pub peer_divergences: u64,
+    /// Replays of the action log after this replica disagreed with a certified root.
     pub repairs: u64,
 }
 
@@ -51,10 +55,14 @@ pub struct Verdicts {
     pub peers: BTreeMap<AccountId, PeerDivergence>,
 }
 
+/// This replica's disagreement with a certified root.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OwnDivergence {
+    /// The certified height.
     pub height: u64,
+    /// This replica's root at that height before the repair.
     pub ours: Hash,
+    /// The root the chain certified there.
     pub certified: Hash,
     /// The checkpoint whose verdict revealed it.
     pub detected_at: u64,
@@ -63,31 +71,44 @@ pub struct OwnDivergence {
     pub repaired_root: Option<Hash>,
 }
 
+/// Another member named as diverged by a verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PeerDivergence {
+    /// The attested height at which it diverged.
     pub height: u64,
+    /// The checkpoint whose verdict named it.
     pub detected_at: u64,
 }
 
 /// A verdict from the chain, as the feed hands it over.
 pub struct Verdict<'a> {
+    /// Height of the checkpoint that applied the certifying attestation.
     pub checkpoint: u64,
+    /// Id of the consortium whose height was certified.
     pub consortium: Hash,
+    /// The attested height now certified.
     pub height: u64,
+    /// The certified root.
     pub root: Hash,
+    /// Members whose attested root at `height` differs from `root`.
     pub diverged: &'a [AccountId],
 }
 
+/// This member node's attestation side, across every consortium it replicates: which heights
+/// to attest, the queue of `Attest` transactions, and the verdicts seen.
 #[derive(Debug, Default)]
 pub struct Attester {
     /// Per consortium, heights with applied writes not yet attested.
     unattested: BTreeMap<Hash, BTreeSet<u64>>,
     outgoing: VecDeque<ConsortiumTx>,
     verdicts: BTreeMap<Hash, Verdicts>,
+    /// Counters since the node started.
     pub stats: AttestStats,
 }
 
 impl Attester {
+    /// What this node knows about the certified states of `consortium`; `None` before its first
+    /// verdict.
     pub fn verdicts(&self, consortium: &Hash) -> Option<&Verdicts> {
         self.verdicts.get(consortium)
     }

@@ -30,7 +30,9 @@ pub type SharedFeed = Arc<Mutex<ReplicaFeed>>;
 
 /// An event sink that hands every event to `inner` (telemetry, say) and then to the feed.
 pub struct FeedSink<S> {
+    /// The sink that sees every event first.
     pub inner: S,
+    /// The feed that then sees the consortium and head events.
     pub feed: SharedFeed,
 }
 
@@ -56,15 +58,20 @@ impl<S: EventSink> EventSink for FeedSink<S> {
 /// Counters of what the feed did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FeedStats {
+    /// Sealed actions applied to a replica.
     pub applied: u64,
+    /// Sealed actions refused whole (they did not open or did not fit).
     pub refused: u64,
+    /// Replicas restored below a disconnected checkpoint.
     pub restores: u64,
     /// Errors of the replica itself (SQLite, a missing key): the replica is then behind the
     /// chain and `last_error` says why.
     pub errors: u64,
+    /// The last such error's message; `None` if none happened.
     pub last_error: Option<String>,
 }
 
+/// Every replica of a member node, fed from the core's events (see the module docs).
 pub struct ReplicaFeed {
     node: AccountId,
     secret: MemberSecret,
@@ -84,6 +91,7 @@ pub struct ReplicaFeed {
     /// back with the replicas on a disconnection: a removal on a branch that loses must not
     /// keep the node from applying the winning branch's writes.
     membership: BTreeMap<Hash, Vec<(u64, bool)>>,
+    /// Counters since the node started.
     pub stats: FeedStats,
     /// This member's attestations and the chain's verdicts.
     pub attester: Attester,
@@ -100,6 +108,8 @@ struct Decided {
 }
 
 impl ReplicaFeed {
+    /// A feed for member node `node`, whose X25519 `secret` unwraps data keys; replica files
+    /// go into `directory` (`None`: in memory).
     pub fn new(node: AccountId, secret: MemberSecret, directory: Option<PathBuf>) -> ReplicaFeed {
         ReplicaFeed {
             node,
@@ -126,10 +136,12 @@ impl ReplicaFeed {
         self.attester.take_outgoing()
     }
 
+    /// The replica of `consortium`, if this node is one of its members.
     pub fn replica(&self, consortium: &Hash) -> Option<&Replica> {
         self.replicas.get(consortium)
     }
 
+    /// Every replica this node keeps, by consortium id.
     pub fn replicas(&self) -> impl Iterator<Item = (&Hash, &Replica)> {
         self.replicas.iter()
     }
@@ -144,6 +156,7 @@ impl ReplicaFeed {
         self.pending.len()
     }
 
+    /// Handle one core event; a replica error is counted in `stats`, not returned.
     pub fn on_event(&mut self, event: &Event) {
         let result = match event {
             Event::ConsortiumChanged { height, consortium } => self.changed(*height, consortium),

@@ -7,6 +7,7 @@ use crate::core::consortium::Consortium;
 use crate::core::consortium::keys::{self, DataKey, KeyError, MemberSecret};
 use std::collections::BTreeMap;
 
+/// The data keys a member holds for one consortium, by key epoch.
 #[derive(Clone, Debug, Default)]
 pub struct KeyRing {
     keys: BTreeMap<u64, DataKey>,
@@ -44,18 +45,22 @@ impl KeyRing {
         Ok(ring)
     }
 
+    /// A ring holding only `key` for `epoch`.
     pub fn with_key(epoch: u64, key: DataKey) -> KeyRing {
         KeyRing { keys: BTreeMap::from([(epoch, key)]) }
     }
 
+    /// Add `other`'s keys; on an epoch present in both, `other`'s key wins.
     pub fn merge(&mut self, other: KeyRing) {
         self.keys.extend(other.keys);
     }
 
+    /// The data key of `epoch`, if this member holds it.
     pub fn get(&self, epoch: u64) -> Option<&DataKey> {
         self.keys.get(&epoch)
     }
 
+    /// The epochs whose keys this member holds, ascending.
     pub fn epochs(&self) -> impl Iterator<Item = u64> + '_ {
         self.keys.keys().copied()
     }

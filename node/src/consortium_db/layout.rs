@@ -65,6 +65,7 @@ pub fn visible_at(param: usize) -> String {
     format!("vein_valid_from <= ?{param} AND (vein_valid_to IS NULL OR vein_valid_to > ?{param})")
 }
 
+/// The SQLite value stored for `value` (a bool as integer 0 or 1).
 pub fn to_sql(value: &Value) -> SqlValue {
     match value {
         Value::Null => SqlValue::Null,

@@ -12,6 +12,8 @@
 //! as of any height; a Merkle root over the current rows (`state_root`) is kept incrementally
 //! and recorded per height, with a proof for any row.
 
+#![warn(missing_docs)]
+
 pub mod attester;
 pub mod feed;
 pub mod key_ring;
@@ -32,22 +34,59 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// Why the replica could not do what was asked. An action that opens but does not fit is not
+/// an error: it is an [`ActionOutcome::Refused`], the same on every member.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReplicaError {
+    /// SQLite returned an error; the replica may then be behind the chain.
     #[error("SQLite failed while {operation}: {reason}")]
-    Sql { operation: &'static str, reason: String },
+    Sql {
+        /// What the replica was doing (for example "starting an action").
+        operation: &'static str,
+        /// SQLite's error message.
+        reason: String,
+    },
+    /// A read or an action names a table the consortium does not declare.
     #[error("the replica has no table {table:?}")]
-    UnknownTable { table: String },
+    UnknownTable {
+        /// The table named.
+        table: String,
+    },
+    /// An action is sealed under a key epoch this member holds no key for.
     #[error("the action is sealed under key epoch {epoch}, which this member does not hold")]
-    NoKey { epoch: u64 },
+    NoKey {
+        /// The action's key epoch.
+        epoch: u64,
+    },
+    /// An action arrives for a height below the last one applied (a restore must come first).
     #[error("an action at height {height} arrived after height {last}: actions apply in order")]
-    OutOfOrder { height: u64, last: u64 },
+    OutOfOrder {
+        /// Checkpoint height of the arriving action.
+        height: u64,
+        /// Height of the last action applied.
+        last: u64,
+    },
+    /// An action of another consortium was handed to this replica.
     #[error("the action belongs to consortium {got}, not this replica's {expected}")]
-    WrongConsortium { expected: Hash, got: Hash },
+    WrongConsortium {
+        /// This replica's consortium.
+        expected: Hash,
+        /// The action's consortium.
+        got: Hash,
+    },
+    /// A free query is more than one statement, or a statement that could write.
     #[error("only a single read-only SELECT may be queried")]
     NotReadOnly,
+    /// Stored rows, roots or log entries do not decode as the schema says: the file was
+    /// changed outside the replica.
     #[error("the stored replica disagrees with its schema in {table}: {reason}")]
-    Corrupt { table: String, reason: String },
+    Corrupt {
+        /// The SQLite table holding the bad value (a consortium table or a `vein_` one).
+        table: String,
+        /// What does not decode.
+        reason: String,
+    },
+    /// A sealed action or a primary key could not be encoded for storage.
     #[error("{0}")]
     Invalid(ConsortiumError),
 }
@@ -60,17 +99,29 @@ fn sql(operation: &'static str) -> impl Fn(rusqlite::Error) -> ReplicaError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionOutcome {
     /// Applied; the number of row operations.
-    Applied { ops: usize },
+    Applied {
+        /// Row operations the action held, all applied.
+        ops: usize,
+    },
     /// Refused whole, the same way by every member.
-    Refused { reason: String },
+    Refused {
+        /// Why: the `ConsortiumError` of opening or validating it, or the row operation
+        /// that did not fit (an insert over an existing key, a delete of a missing one).
+        reason: String,
+    },
 }
 
 /// One stored version of a row: visible at heights `from..to` (`to` `None`: still current).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionRow {
+    /// Name of the table the row belongs to.
     pub table: String,
+    /// Checkpoint height from which this version is visible (the height of the action that
+    /// wrote it).
     pub from: u64,
+    /// Height from which it is no longer visible (overwritten or deleted); `None` while current.
     pub to: Option<u64>,
+    /// The row's values, one per column in schema order.
     pub row: Vec<Value>,
 }
 
@@ -80,10 +131,15 @@ type RowChange = (Value, Option<Vec<Value>>);
 /// A free query's answer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueryRows {
+    /// Column names of the result, in order.
     pub columns: Vec<String>,
+    /// Result rows, one value per column; typed from SQLite's storage classes (a bool reads
+    /// back as an integer).
     pub rows: Vec<Vec<Value>>,
 }
 
+/// A member node's SQL replica of one consortium (see the module docs): SQLite tables
+/// versioned by height, the action log, the keys, and the incremental state root.
 pub struct Replica {
     db: Connection,
     consortium: Hash,
@@ -249,14 +305,17 @@ impl Replica {
         Ok(actions.len())
     }
 
+    /// Id of the consortium this replica holds.
     pub fn consortium(&self) -> Hash {
         self.consortium
     }
 
+    /// Checkpoint height of the last action applied (0 before any).
     pub fn height(&self) -> u64 {
         self.height
     }
 
+    /// The state root over the current rows (`state_root`); what this member attests.
     pub fn root(&self) -> Hash {
         self.tree.root()
     }
@@ -269,6 +328,7 @@ impl Replica {
             .map_or_else(|| StateTree::new().root(), |(_, root)| *root)
     }
 
+    /// Add data keys (a new epoch after a rekey), keeping every key already held.
     pub fn add_keys(&mut self, keys: KeyRing) {
         self.keys.merge(keys);
     }

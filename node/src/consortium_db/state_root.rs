@@ -58,7 +58,9 @@ fn node_hash(left: &Hash, right: &Hash) -> Hash {
 /// A proof that a row key holds a row hash (or nothing) under a root.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowProof {
+    /// Index of the bucket the row key falls in (0..`2^BUCKET_BITS`).
     pub bucket: u32,
+    /// Every (row key, row hash) entry of that bucket, in key order.
     pub entries: Vec<(Hash, Hash)>,
     /// Sibling hashes from the bucket level up to just below the root.
     pub siblings: Vec<Hash>,
@@ -107,6 +109,7 @@ impl Default for StateTree {
 }
 
 impl StateTree {
+    /// The tree of an empty replica.
     pub fn new() -> StateTree {
         let mut nodes = vec![Hash::ZERO; 2 * BUCKETS];
         let empty = bucket_hash(&BTreeMap::new());
@@ -119,10 +122,12 @@ impl StateTree {
         StateTree { buckets: vec![BTreeMap::new(); BUCKETS], nodes }
     }
 
+    /// The root over every row.
     pub fn root(&self) -> Hash {
         self.nodes[1]
     }
 
+    /// Number of rows committed.
     pub fn rows(&self) -> usize {
         self.buckets.iter().map(BTreeMap::len).sum()
     }
@@ -143,6 +148,7 @@ impl StateTree {
         }
     }
 
+    /// A proof of the current content (or absence) of `table`'s row with primary key `key`.
     pub fn prove(&self, table: &str, key: &Value) -> RowProof {
         let bucket = bucket_of(&row_key(table, key));
         let mut siblings = Vec::with_capacity(BUCKET_BITS as usize);

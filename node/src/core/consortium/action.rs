@@ -25,17 +25,28 @@ pub const ACTION_OPS_MAX: usize = 256;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RowOp {
     /// Add a row; refused if its key is present.
-    Insert { row: Vec<Value> },
+    Insert {
+        /// One value per column, in the table's column order.
+        row: Vec<Value>,
+    },
     /// Add or replace the row with this row's key.
-    Upsert { row: Vec<Value> },
+    Upsert {
+        /// One value per column, in the table's column order.
+        row: Vec<Value>,
+    },
     /// Remove the row with this key; refused if absent.
-    Delete { key: Value },
+    Delete {
+        /// Value of the primary-key column of the row to remove.
+        key: Value,
+    },
 }
 
 /// The plaintext of a write.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Action {
+    /// The table every operation writes; must equal the sealed action's clear `table`.
     pub table: String,
+    /// The row operations, applied in order and all or none (1..=`ACTION_OPS_MAX`).
     pub ops: Vec<RowOp>,
     /// Fresh randomness from the writer: hides the plaintext hash from guessing.
     pub salt: [u8; 16],
@@ -44,11 +55,18 @@ pub struct Action {
 /// A write as the chain carries it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealedAction {
+    /// Id of the consortium whose data key sealed the action.
     pub consortium: Hash,
+    /// The table written, in clear so the chain can check the signer's write permission.
     pub table: String,
+    /// Key epoch of the data key that sealed it; must be the consortium's current epoch.
     pub key_epoch: u64,
+    /// Synthetic AEAD nonce: keyed BLAKE3 of the plaintext (`keys::seal_action`).
     pub nonce: [u8; NONCE_BYTES],
+    /// The encoded [`Action`] sealed with ChaCha20-Poly1305; at most
+    /// `ACTION_CIPHERTEXT_BYTES_MAX` bytes.
     pub ciphertext: Vec<u8>,
+    /// BLAKE3 of the encoded plaintext; members check the opened action against it.
     pub plaintext_hash: Hash,
 }
 

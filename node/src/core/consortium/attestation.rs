@@ -48,27 +48,37 @@ pub struct Attestations {
     pub diverged: BTreeMap<AccountId, Divergence>,
 }
 
+/// The highest certified height of a consortium and the root certified there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Certified {
+    /// Checkpoint height of the certified root.
     pub height: u64,
+    /// Replica state root a strict majority of member nodes attested at `height`.
     pub root: Hash,
 }
 
 /// The votes at one height and, once a quorum matched, the certified root.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeightVotes {
+    /// Each member node's attested root at this height.
     pub votes: BTreeMap<AccountId, Hash>,
+    /// The root a quorum of `votes` matched, once one did; never changes afterwards.
     pub certified: Option<Hash>,
 }
 
+/// A member node whose attested root differs from the certified one at a height.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Divergence {
+    /// Certified height of the mismatch: the highest judged for this member.
     pub height: u64,
+    /// Root the member attested.
     pub attested: Hash,
+    /// Root certified by the majority.
     pub certified: Hash,
 }
 
 impl Attestations {
+    /// True when no height is certified or open and no member is recorded as diverged.
     pub fn is_empty(&self) -> bool {
         self.certified.is_none() && self.heights.is_empty() && self.diverged.is_empty()
     }

@@ -28,11 +28,15 @@ pub const PENDING_ENTRIES_MAX: usize = 256;
 /// A write waiting for the parties' decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingEntry {
+    /// The table the write targets; it requires approval.
     pub table: String,
+    /// The account that signed the write; its permission is re-checked when the entry passes.
     pub writer: AccountId,
     /// The write's `SealedAction::log_hash`, appended to the action log if it passes.
     pub log_hash: Hash,
+    /// Parties that approved; the entry passes when they reach the quorum.
     pub approvals: BTreeSet<AccountId>,
+    /// Parties that denied; the entry is dropped once `parties - denials < quorum`.
     pub denials: BTreeSet<AccountId>,
 }
 

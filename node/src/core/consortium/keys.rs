@@ -48,6 +48,7 @@ impl fmt::Debug for MemberSecret {
 }
 
 impl MemberSecret {
+    /// The secret with these bytes (clamped by X25519 when used).
     pub fn from_bytes(bytes: [u8; 32]) -> MemberSecret {
         MemberSecret(StaticSecret::from(bytes))
     }
@@ -58,6 +59,7 @@ impl MemberSecret {
         MemberSecret::from_bytes(blake3::derive_key("vein consortium v1 member secret", seed))
     }
 
+    /// The X25519 public key other parties wrap data keys for.
     pub fn public(&self) -> [u8; 32] {
         PublicKey::from(&self.0).to_bytes()
     }
@@ -66,23 +68,38 @@ impl MemberSecret {
 /// A data key wrapped for one member node.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WrappedKey {
+    /// The wrapper's one-time X25519 public key; the member combines it with its secret.
     pub ephemeral_public: [u8; 32],
     /// The data key sealed under the wrapping key: 32 bytes plus the 16-byte tag.
     pub ciphertext: Vec<u8>,
 }
 
+/// Why wrapping, unwrapping, sealing or opening a consortium key or action failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
+    /// The other side's X25519 key (the member's when wrapping, the ephemeral one when
+    /// unwrapping) is a low-order point: the shared secret would be predictable.
     #[error("the ephemeral key is a low-order point: the wrapping is worthless")]
     LowOrderPoint,
+    /// A wrapped or chained key fails authentication: altered, or bound to another consortium,
+    /// epoch or node.
     #[error("a wrapped or chained key does not open: tampered, or not for this member")]
     Unwrap,
+    /// An action's ciphertext fails authentication under the epoch's data key.
     #[error("an action's ciphertext does not open under the epoch's key: tampered or wrong key")]
     Decrypt,
+    /// An opened wrapped or chained key is not 32 bytes long.
     #[error("an opened key is {bytes} bytes, not 32")]
-    KeyLength { bytes: usize },
+    KeyLength {
+        /// Length of the opened plaintext, in bytes.
+        bytes: usize,
+    },
+    /// The AEAD refused to seal: only for a plaintext beyond ChaCha20-Poly1305's length limit.
     #[error("a plaintext of {bytes} bytes cannot be sealed")]
-    Seal { bytes: usize },
+    Seal {
+        /// Length of the plaintext, in bytes.
+        bytes: usize,
+    },
 }
 
 /// What a wrapping is bound to: a wrapped key moved to another consortium, epoch or node does

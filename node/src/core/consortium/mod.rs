@@ -24,6 +24,8 @@
 //!   [`Consortia::check`] then [`Consortia::apply`], reverted through [`ConsortiumUndo`], and
 //!   hashed into the ledger root when non-empty (`hash_into`).
 
+#![warn(missing_docs)]
+
 pub mod action;
 pub mod applied;
 pub mod attestation;
@@ -56,37 +58,54 @@ use std::collections::{BTreeMap, BTreeSet};
 /// What a consortium transaction does (the payload of `TxKind::Consortium`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ConsortiumTx {
+    /// Create a consortium; its id is `consortium_id(signer, nonce)`.
     Create(CreateConsortium),
     /// Propose a change; the proposer's approval is counted.
     Propose {
+        /// Id of the consortium (`consortium_id`) the change is for.
         consortium: Hash,
+        /// The change that applies once a quorum of parties approved it.
         change: PermissionChange,
     },
     /// Approve an open proposal (named by `proposal_id`).
     Approve {
+        /// Id of the consortium holding the proposal.
         consortium: Hash,
+        /// Id of the open proposal (`proposal_id` of its proposer and nonce).
         proposal: Hash,
     },
     /// The proposer takes back its open proposal.
     Withdraw {
+        /// Id of the consortium holding the proposal.
         consortium: Hash,
+        /// Id of the proposal to withdraw; only its proposer may.
         proposal: Hash,
     },
+    /// Append one sealed row action to the consortium's action log, or hold it as a pending
+    /// entry if its table requires approval.
     Write(SealedAction),
     /// A party approves a pending entry (named by `entry_id`) of a table requiring approval.
     ApproveEntry {
+        /// Id of the consortium holding the entry.
         consortium: Hash,
+        /// Id of the pending entry (`entry_id` of its writer and nonce).
         entry: Hash,
     },
     /// A party denies a pending entry.
     DenyEntry {
+        /// Id of the consortium holding the entry.
         consortium: Hash,
+        /// Id of the pending entry (`entry_id` of its writer and nonce).
         entry: Hash,
     },
     /// A member node's replica root at the end of checkpoint `height` (signed by the node).
     Attest {
+        /// Id of the consortium whose replica is attested.
         consortium: Hash,
+        /// Checkpoint height the root was taken at; must lie in the window below the applying
+        /// checkpoint ([`ATTESTATION_WINDOW`]).
         height: u64,
+        /// Replica state root the node computed after applying every action up to `height`.
         root: Hash,
     },
 }
@@ -94,17 +113,25 @@ pub enum ConsortiumTx {
 /// What a checked transaction will change: the new state of one consortium or one action log.
 #[derive(Debug)]
 pub enum ConsortiumEffect {
+    /// Store this new state of the consortium with this id (create, proposal or vote).
     Put(Hash, Box<Consortium>),
+    /// Replace the action log of the consortium with this id (a write appended its hash).
     Append(Hash, ActionLog),
+    /// Replace the attestation state of the consortium with this id.
     Attest(Hash, Box<Attestations>),
     /// A write to a table requiring approval waits (consortium, entry id).
     Pend(Hash, Hash, Box<PendingEntry>),
     /// A vote on a pending entry: still pending with the vote, or decided (removed from the
     /// pending entries; a passed entry's action is appended to the log).
     Vote {
+        /// Id of the consortium holding the entry.
         consortium: Hash,
+        /// Id of the entry voted on.
         entry: Hash,
+        /// The entry with the new vote while it is undecided; `None` once decided.
         pending: Option<Box<PendingEntry>>,
+        /// The consortium's action log with the entry appended if the vote passed it; `None` if
+        /// still pending or dropped.
         passed: Option<ActionLog>,
     },
 }
@@ -130,23 +157,27 @@ pub struct ConsortiumUndo {
 }
 
 impl Consortia {
+    /// True while no consortium exists (the ledger root then leaves the section out).
     pub fn is_empty(&self) -> bool {
         self.consortia.is_empty()
     }
 
+    /// The consortium with this id, if created.
     pub fn get(&self, id: &Hash) -> Option<&Consortium> {
         self.consortia.get(id)
     }
 
+    /// Every consortium, in id order.
     pub fn iter(&self) -> impl Iterator<Item = &Consortium> {
         self.consortia.values()
     }
 
+    /// The action log of consortium `id`; the empty log if it has no action yet (or no such
+    /// consortium).
     pub fn log(&self, id: &Hash) -> ActionLog {
         self.logs.get(id).copied().unwrap_or_default()
     }
 
-    /// The consortium's attestation state (empty before its first attestation).
     /// The entry `entry` of `consortium` if it is pending.
     pub fn pending_entry(&self, consortium: &Hash, entry: &Hash) -> Option<&PendingEntry> {
         self.pending.get(&(*consortium, *entry))
@@ -167,6 +198,7 @@ impl Consortia {
         self.pending_entries(consortium).count()
     }
 
+    /// The attestation state of consortium `id`; `None` before its first attestation.
     pub fn attestations(&self, id: &Hash) -> Option<&Attestations> {
         self.attestations.get(id)
     }

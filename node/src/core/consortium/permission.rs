@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The next epoch's data key, for the member nodes after a membership change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rekey {
+    /// The new key epoch: the consortium's current epoch plus one.
     pub epoch: u64,
     /// The new key wrapped per member node (by node account).
     pub wrapped: BTreeMap<AccountId, WrappedKey>,
@@ -25,31 +26,70 @@ pub struct Rekey {
     pub previous: Vec<u8>,
 }
 
+/// A change to a consortium that needs a quorum of its parties: it is carried by a
+/// [`Proposal`] and applies in the transaction that brings the approvals to the quorum.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PermissionChange {
     /// Let `account` write `table`.
-    Grant { account: AccountId, table: String },
+    Grant {
+        /// The account (party or not) that gains write permission.
+        account: AccountId,
+        /// Name of a table the consortium declares.
+        table: String,
+    },
     /// Take `account`'s write permission on `table`, or on every table when `None`: no action
     /// it signs applies there from the next position of the White Flag order on.
-    Deny { account: AccountId, table: Option<String> },
+    Deny {
+        /// The account that loses write permission.
+        account: AccountId,
+        /// The table, or `None` for every table of the consortium.
+        table: Option<String>,
+    },
     /// Admit a member node (its X25519 public key) and rotate the key to include it.
-    AddMember { node: AccountId, node_key: [u8; 32], rekey: Rekey },
+    AddMember {
+        /// The new member's node account (it signs the member's attestations).
+        node: AccountId,
+        /// The new member's X25519 public key (`MemberSecret::public`), for key wrapping.
+        node_key: [u8; 32],
+        /// The next epoch's key, wrapped for the members including the new one.
+        rekey: Rekey,
+    },
     /// Remove a member node and rotate the key without it.
-    RemoveMember { node: AccountId, rekey: Rekey },
+    RemoveMember {
+        /// The member node's account.
+        node: AccountId,
+        /// The next epoch's key, wrapped for the remaining members only.
+        rekey: Rekey,
+    },
     /// Require the parties' approval of each entry written to `table` (`required`), or stop
     /// requiring it (`entries`; entries already pending stay pending until decided).
-    EntryApproval { table: String, required: bool },
+    EntryApproval {
+        /// Name of a table the consortium declares.
+        table: String,
+        /// True to require approval of each new write, false to stop requiring it.
+        required: bool,
+    },
     /// Mint `amount` of a business token whose minter is this consortium (docs/tokens.md).
     /// The consortium itself does not change; the ledger checks and applies the mint in the
     /// transaction that brings the proposal to the quorum.
-    MintToken { token: TokenId, to: AccountId, amount: u64 },
+    MintToken {
+        /// The token to mint; its minter must be this consortium.
+        token: TokenId,
+        /// The account credited.
+        to: AccountId,
+        /// Amount in the token's base units.
+        amount: u64,
+    },
 }
 
 /// A change waiting for its quorum.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proposal {
+    /// The change that applies when `approvals` reaches the consortium's quorum.
     pub change: PermissionChange,
+    /// The party that proposed it; the only one that may withdraw it.
     pub proposer: AccountId,
+    /// Parties that approved it, the proposer included.
     pub approvals: BTreeSet<AccountId>,
 }
 

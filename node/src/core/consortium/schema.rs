@@ -18,13 +18,18 @@ pub const TABLES_MAX: usize = 64;
 /// aggregates differs between builds, and a replica root must be the same on every member.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ColumnType {
+    /// A signed 64-bit integer ([`Value::Integer`]).
     Integer,
+    /// UTF-8 text ([`Value::Text`]).
     Text,
+    /// Raw bytes ([`Value::Blob`]).
     Blob,
+    /// A boolean ([`Value::Bool`]).
     Bool,
 }
 
 impl ColumnType {
+    /// The lower-case name used in error messages (`integer`, `text`, `blob`, `bool`).
     pub fn name(self) -> &'static str {
         match self {
             ColumnType::Integer => "integer",
@@ -38,10 +43,15 @@ impl ColumnType {
 /// One typed value of a row.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Value {
+    /// SQL NULL: allowed only in a nullable column, never in the primary key.
     Null,
+    /// A value of an `Integer` column.
     Integer(i64),
+    /// A value of a `Text` column.
     Text(String),
+    /// A value of a `Blob` column.
     Blob(Vec<u8>),
+    /// A value of a `Bool` column.
     Bool(bool),
 }
 
@@ -58,16 +68,23 @@ impl Value {
     }
 }
 
+/// One typed column of a [`TableSchema`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
+    /// Column name, checked by [`check_name`]; unique within its table ignoring case.
     pub name: String,
+    /// Type every non-null value of the column must have.
     pub column_type: ColumnType,
+    /// Whether the column accepts [`Value::Null`]; the primary key never does.
     pub nullable: bool,
 }
 
+/// A table as declared on chain at consortium creation; fixed for the consortium's life.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableSchema {
+    /// Table name, checked by [`check_name`]; unique within its consortium ignoring case.
     pub name: String,
+    /// Columns in row order: a row holds one value per column, in this order (1..=`COLUMNS_MAX`).
     pub columns: Vec<Column>,
     /// Index into `columns` of the primary key (never nullable).
     pub primary_key: usize,

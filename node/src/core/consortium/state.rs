@@ -22,12 +22,14 @@ pub const PROPOSALS_OPEN_MAX: usize = 64;
 /// The creation transaction's content.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateConsortium {
+    /// Consortium name, checked by `schema::check_name` (not unique across consortia).
     pub name: String,
     /// The accounts that vote; the creator must be one of them. Every party may write every
     /// table at creation; grants and denies change that afterwards.
     pub parties: BTreeSet<AccountId>,
     /// Member nodes by node account, with their X25519 public keys.
     pub members: BTreeMap<AccountId, [u8; 32]>,
+    /// Its tables (1..=`TABLES_MAX`), with names unique ignoring case.
     pub tables: Vec<TableSchema>,
     /// m of n: approvals a permission change needs.
     pub quorum: u16,
@@ -35,21 +37,32 @@ pub struct CreateConsortium {
     pub wrapped: BTreeMap<AccountId, WrappedKey>,
 }
 
+/// One consortium's on-chain state (see the module docs); changed only through
+/// `Consortia::check` and `Consortia::apply`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consortium {
+    /// `consortium_id` of the creator and the nonce of its creation transaction.
     pub id: Hash,
+    /// Name from the creation transaction.
     pub name: String,
+    /// The accounts that vote on proposals and pending entries (1..=`PARTIES_MAX`).
     pub parties: BTreeSet<AccountId>,
+    /// Member nodes by node account, with their X25519 public keys (1..=`MEMBERS_MAX`).
     pub members: BTreeMap<AccountId, [u8; 32]>,
+    /// m of n: approvals a proposal or pending entry needs; 1..=`parties.len()`.
     pub quorum: u16,
+    /// Tables by name, as declared at creation.
     pub tables: BTreeMap<String, TableSchema>,
     /// Accounts allowed to write each table (tables with no writer are absent).
     pub writers: BTreeMap<String, BTreeSet<AccountId>>,
+    /// Epoch of the current data key: 0 at creation, plus one at each membership change.
+    /// Writes must be sealed under this epoch's key.
     pub key_epoch: u64,
     /// The current epoch's key wrapped per member node.
     pub wrapped: BTreeMap<AccountId, WrappedKey>,
     /// For each epoch e ≥ 1, epoch e − 1's key sealed under epoch e's.
     pub key_chain: BTreeMap<u64, Vec<u8>>,
+    /// Open proposals by `proposal_id`; at most `PROPOSALS_OPEN_MAX`.
     pub proposals: BTreeMap<Hash, Proposal>,
     /// Tables whose every entry waits for the parties' approval (`entries`).
     pub approval_tables: BTreeSet<String>,
@@ -60,11 +73,14 @@ pub struct Consortium {
 /// forty bytes, not a copy of the consortium.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionLog {
+    /// Actions appended so far (a pending entry counts once it passes).
     pub count: u64,
+    /// Hash chain head over the appended `SealedAction::log_hash`es; `Hash::ZERO` when empty.
     pub head: Hash,
 }
 
 impl ActionLog {
+    /// The log after appending the action with this `SealedAction::log_hash`.
     pub fn append(self, action_hash: &Hash) -> ActionLog {
         ActionLog {
             count: self.count + 1,
@@ -143,6 +159,7 @@ impl Consortium {
         Ok(consortium)
     }
 
+    /// The schema of `table`, or `UnknownTable` if the consortium has none by that name.
     pub fn schema(&self, table: &str) -> Result<&TableSchema, ConsortiumError> {
         self.tables.get(table).ok_or_else(|| ConsortiumError::UnknownTable {
             consortium: self.id,
@@ -150,6 +167,7 @@ impl Consortium {
         })
     }
 
+    /// `Ok` if `account` is a party (a voter) of this consortium, else `NotAParty`.
     pub fn require_party(&self, account: &AccountId) -> Result<(), ConsortiumError> {
         if self.parties.contains(account) {
             Ok(())
@@ -158,6 +176,7 @@ impl Consortium {
         }
     }
 
+    /// May `account` write `table` now? False for an unknown table.
     pub fn may_write(&self, table: &str, account: &AccountId) -> bool {
         self.writers.get(table).is_some_and(|writers| writers.contains(account))
     }

@@ -16,13 +16,16 @@ use std::convert::Infallible;
 /// Native balances, in native units: what the EVM sees as its accounts' ether. The ledger
 /// implements it (a trait, so that this module does not reach back into the ledger).
 pub trait NativeBalances {
+    /// The balance of `account`, in native units (whole gwei); 0 for an unknown account.
     fn balance(&self, account: &AccountId) -> u64;
 }
 
 /// revm's view of one ledger: its native balances and its EVM section.
 #[derive(Clone, Copy)]
 pub struct StateAdapter<'a> {
+    /// Native balances: what revm reads as each address's ether (converted to wei).
     pub balances: &'a dyn NativeBalances,
+    /// Nonces, code and storage of the EVM section.
     pub state: &'a EvmState,
     /// Business tokens: their ERC-20 view's balance slots read the token balances.
     pub tokens: &'a Tokens,

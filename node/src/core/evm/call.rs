@@ -17,28 +17,65 @@ pub const GAS_PRICE_MIN_WEI: u128 = WEI_PER_UNIT as u128;
 /// The payload of `TxKind::Evm`: one Ethereum transaction in its EIP-2718 network encoding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvmCall {
+    /// The signed transaction's EIP-2718 bytes, as a wallet sends them to
+    /// `eth_sendRawTransaction` (at most `EVM_TX_BYTES_MAX`).
     pub raw: Vec<u8>,
 }
 
 /// Why an Ethereum transaction is refused before execution.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EvmTxError {
+    /// The raw bytes are longer than `EVM_TX_BYTES_MAX`.
     #[error("raw transaction of {bytes} bytes exceeds {limit}")]
-    TooLarge { bytes: usize, limit: usize },
+    TooLarge {
+        /// Length of the raw transaction, in bytes.
+        bytes: usize,
+        /// Longest raw transaction accepted, in bytes.
+        limit: usize,
+    },
+    /// The bytes are not an EIP-2718 transaction envelope.
     #[error("malformed Ethereum transaction: {reason}")]
-    Malformed { reason: String },
+    Malformed {
+        /// The decoder's error message.
+        reason: String,
+    },
+    /// A well-formed envelope of a type other than legacy, EIP-2930 or EIP-1559 (blob and
+    /// EIP-7702 transactions are refused).
     #[error("transaction type {tx_type} is not supported (legacy, 2930 and 1559 are)")]
-    UnsupportedType { tx_type: u8 },
+    UnsupportedType {
+        /// The EIP-2718 type byte.
+        tx_type: u8,
+    },
+    /// The sender cannot be recovered from the signature.
     #[error("bad signature: {reason}")]
-    BadSignature { reason: String },
+    BadSignature {
+        /// The recovery error message.
+        reason: String,
+    },
+    /// A legacy transaction signed without EIP-155 replay protection.
     #[error("legacy transaction without an EIP-155 chain id")]
     MissingChainId,
+    /// The transaction was signed for another network.
     #[error("chain id {got}, this network's is {expected}")]
-    WrongChainId { got: u64, expected: u64 },
+    WrongChainId {
+        /// The chain id signed over.
+        got: u64,
+        /// This network's chain id (`chain_id_of`).
+        expected: u64,
+    },
+    /// A gas price (legacy price, max fee or priority fee) that is not whole gwei, or an
+    /// effective price below `GAS_PRICE_MIN_WEI`.
     #[error("gas price {price_wei} wei: must be at least {GAS_PRICE_MIN_WEI} and whole gwei")]
-    GasPrice { price_wei: u128 },
+    GasPrice {
+        /// The offending price, in wei per gas.
+        price_wei: u128,
+    },
+    /// A value that is not a whole number of gwei (one native unit).
     #[error("value {value_wei} wei is not a whole number of gwei")]
-    SubGweiValue { value_wei: U256 },
+    SubGweiValue {
+        /// The value sent, in wei.
+        value_wei: U256,
+    },
 }
 
 /// A decoded, signature-checked Ethereum transaction.
@@ -46,9 +83,13 @@ pub enum EvmTxError {
 pub struct DecodedTx {
     /// The Ethereum transaction hash (keccak256 of the raw bytes).
     pub hash: B256,
+    /// The signer, recovered from the signature: pays the gas and the value.
     pub sender: Address,
+    /// The sender's Ethereum nonce; must be its next one to execute (ahead: held).
     pub nonce: u64,
+    /// The EIP-155 chain id signed over; equals the network's (`chain_id_of`).
     pub chain_id: u64,
+    /// Most gas the transaction may use; the gas fee is at most this times the price.
     pub gas_limit: u64,
     /// Legacy and 2930: the gas price; 1559: the max fee per gas.
     pub max_fee_per_gas: u128,
@@ -56,13 +97,17 @@ pub struct DecodedTx {
     pub max_priority_fee_per_gas: Option<u128>,
     /// `None` creates a contract.
     pub to: Option<Address>,
+    /// Wei sent with the call (a whole number of gwei).
     pub value: U256,
+    /// Call data, or the init code of a contract creation.
     pub input: Bytes,
     /// 0 legacy, 1 EIP-2930, 2 EIP-1559.
     pub tx_type: u8,
+    /// EIP-2930 access list: addresses and the slots pre-warmed for each (empty for legacy).
     pub access_list: Vec<(Address, Vec<B256>)>,
     /// The signature as (v or y-parity, r, s), for the JSON-RPC's transaction objects.
     pub signature: (u64, U256, U256),
+    /// The raw bytes the transaction was decoded from (`EvmCall::raw`).
     pub raw: Bytes,
 }
 

@@ -82,11 +82,12 @@ pub fn token_at<'a>(tokens: &'a Tokens, address: &Address) -> Option<&'a Token> 
     (token.id.erc20_address() == bytes).then_some(token)
 }
 
-/// `Transfer(address,address,uint256)` and `Approval(address,address,uint256)`.
+/// `Transfer(address,address,uint256)`: topic 0 of an ERC-20 transfer log.
 pub fn transfer_topic() -> B256 {
     keccak256(b"Transfer(address,address,uint256)")
 }
 
+/// `Approval(address,address,uint256)`: topic 0 of an ERC-20 approval log.
 pub fn approval_topic() -> B256 {
     keccak256(b"Approval(address,address,uint256)")
 }
@@ -98,6 +99,7 @@ pub struct TokenPrecompiles<'a> {
 }
 
 impl<'a> TokenPrecompiles<'a> {
+    /// Answer for Ethereum's precompiles `eth` and for every token in `tokens`.
     pub fn new(eth: EthPrecompiles, tokens: &'a Tokens) -> TokenPrecompiles<'a> {
         TokenPrecompiles { eth, tokens }
     }

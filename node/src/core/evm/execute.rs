@@ -23,18 +23,27 @@ pub const SPEC: revm::primitives::hardfork::SpecId = revm::primitives::hardfork:
 /// its balance for gas and value, its gas limit against the intrinsic cost or the block.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExecutionError {
+    /// revm refused the transaction before running it, or its gas price or cost is out of range
+    /// or above the sender's balance.
     #[error("not executable: {reason}")]
-    Invalid { reason: String },
+    Invalid {
+        /// revm's validation error, or which gas check failed.
+        reason: String,
+    },
 }
 
 /// What an execution did, as a receipt will tell it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
+    /// EIP-658 status: true when the call or creation completed, false on revert or any halt.
     pub success: bool,
+    /// Gas charged for the execution, refunds deducted.
     pub gas_used: u64,
+    /// Logs emitted, in order.
     pub logs: Vec<Log>,
     /// Return data, or revert data.
     pub output: Bytes,
+    /// Address of the contract a creation deployed; `None` for a call or a failed creation.
     pub contract_address: Option<Address>,
 }
 
@@ -56,7 +65,9 @@ pub struct AccountChange {
 /// An execution ready to be written: sorted changes and the fee collected.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Executed {
+    /// What the execution did.
     pub outcome: Outcome,
+    /// New state of every account it touched, sorted by address.
     pub changes: BTreeMap<Address, AccountChange>,
     /// Gas fee in native units, to split by the fee policy.
     pub fee: u64,
@@ -65,10 +76,15 @@ pub struct Executed {
 /// A read-only call (`eth_call`, `eth_estimateGas`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CallRequest {
+    /// Caller; the zero address when `None`.
     pub from: Option<Address>,
+    /// Callee; `None` runs `input` as init code (a creation).
     pub to: Option<Address>,
+    /// Gas limit; `None` or above means the checkpoint's limit (`CHECKPOINT_GAS_MAX`).
     pub gas: Option<u64>,
+    /// Wei sent with the call.
     pub value: U256,
+    /// Call data (or init code).
     pub input: Bytes,
 }
 

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 /// An EVM account's own state (the balance is the native account's).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EvmAccount {
+    /// Transactions sent by this address (or contracts it created), as Ethereum counts them.
     pub nonce: u64,
     /// `KECCAK_EMPTY` for an account without code.
     pub code_hash: B256,
@@ -25,6 +26,7 @@ impl EvmAccount {
 /// A transaction whose nonce is ahead of its sender's, waiting for the gap to fill.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeldTx {
+    /// The transaction's EIP-2718 bytes, decoded again when it runs.
     pub raw: Bytes,
     /// Height of the checkpoint that applied its carrier.
     pub held_at: u64,
@@ -76,26 +78,32 @@ impl EvmState {
         self.accounts.is_empty() && self.storage.is_empty() && self.held.is_empty()
     }
 
+    /// The nonce and code hash of `address`; `None` for an empty account (EIP-161).
     pub fn account(&self, address: &Address) -> Option<&EvmAccount> {
         self.accounts.get(address)
     }
 
+    /// The Ethereum nonce of `address`; 0 for an account never seen.
     pub fn nonce(&self, address: &Address) -> u64 {
         self.accounts.get(address).map_or(0, |account| account.nonce)
     }
 
+    /// Deployed code with this keccak256 hash, if any contract has it.
     pub fn code_by_hash(&self, hash: &B256) -> Option<&Bytes> {
         self.code.get(hash)
     }
 
+    /// The code deployed at `address`; `None` for an account without code.
     pub fn code(&self, address: &Address) -> Option<&Bytes> {
         self.accounts.get(address).and_then(|account| self.code.get(&account.code_hash))
     }
 
+    /// Storage slot `key` of `address`; zero when never written (zero slots are not stored).
     pub fn slot(&self, address: &Address, key: &U256) -> U256 {
         self.storage.get(&(*address, *key)).copied().unwrap_or(U256::ZERO)
     }
 
+    /// The transaction of `address` held at `nonce`, if one is waiting.
     pub fn held(&self, address: &Address, nonce: u64) -> Option<&HeldTx> {
         self.held.get(&(*address, nonce))
     }
@@ -105,10 +113,12 @@ impl EvmState {
         self.held.range((*address, 0)..=(*address, u64::MAX)).map(|((_, nonce), tx)| (*nonce, tx))
     }
 
+    /// Gas executed so far by the checkpoint being applied (bounded by `CHECKPOINT_GAS_MAX`).
     pub fn gas_used(&self) -> u64 {
         self.gas_used
     }
 
+    /// The receipt of the executed transaction with this Ethereum hash.
     pub fn receipt(&self, hash: &B256) -> Option<&Receipt> {
         self.receipts.get(hash)
     }
@@ -123,6 +133,7 @@ impl EvmState {
         self.blocks.range(from..=to).map(|(height, hashes)| (*height, hashes.as_slice()))
     }
 
+    /// Write `address`'s nonce and code hash; an empty account is removed (EIP-161).
     pub fn set_account(&mut self, address: Address, account: EvmAccount, undo: &mut EvmUndo) {
         let previous = if account.is_empty() {
             self.accounts.remove(&address)
@@ -132,6 +143,7 @@ impl EvmState {
         undo.changes.push(Change::Account(address, previous));
     }
 
+    /// Store deployed code under its keccak256 `hash` (once: code is shared by hash).
     pub fn insert_code(&mut self, hash: B256, code: Bytes, undo: &mut EvmUndo) {
         if self.code.contains_key(&hash) {
             return;
@@ -140,6 +152,7 @@ impl EvmState {
         undo.changes.push(Change::Code(hash, None));
     }
 
+    /// Write storage slot `key` of `address`; a zero value removes the slot.
     pub fn set_slot(&mut self, address: Address, key: U256, value: U256, undo: &mut EvmUndo) {
         let previous = if value == U256::ZERO {
             self.storage.remove(&(address, key))
@@ -161,11 +174,13 @@ impl EvmState {
         }
     }
 
+    /// Hold `tx`, sent by `address` with `nonce` ahead of its sender's, until the gap fills.
     pub fn hold(&mut self, address: Address, nonce: u64, tx: HeldTx, undo: &mut EvmUndo) {
         let previous = self.held.insert((address, nonce), tx);
         undo.changes.push(Change::Held(address, nonce, previous));
     }
 
+    /// Take the transaction held for `address` at `nonce` out of the state (to run or expire it).
     pub fn release(&mut self, address: Address, nonce: u64, undo: &mut EvmUndo) -> Option<HeldTx> {
         let previous = self.held.remove(&(address, nonce));
         if previous.is_some() {
@@ -194,6 +209,7 @@ impl EvmState {
         self.logs_emitted
     }
 
+    /// Set the gas and log counters of the checkpoint being applied.
     pub fn set_block_counters(&mut self, gas_used: u64, logs_emitted: u64, undo: &mut EvmUndo) {
         undo.changes.push(Change::BlockCounters(self.gas_used, self.logs_emitted));
         self.gas_used = gas_used;

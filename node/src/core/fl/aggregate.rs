@@ -20,19 +20,25 @@ use serde::{Deserialize, Serialize};
 /// Which rule a task's rounds use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AggregationRule {
+    /// Sample-weighted mean (McMahan et al., 2017); the only rule that works under masking.
     FedAvg,
+    /// Coordinate-wise median (Yin et al., 2018).
     Median,
     /// Drop `trim` values from each end of every coordinate.
     TrimmedMean {
+        /// Values dropped from each end per coordinate; 2 · trim must be below the contribution
+        /// count.
         trim: u32,
     },
     /// Tolerate up to `byzantine` bad updates.
     Krum {
+        /// Bad updates f to tolerate; a round then needs at least 2f + 3 contributions.
         byzantine: u32,
     },
 }
 
 impl AggregationRule {
+    /// The rule's name in error messages (`FedAvg`, `median`, `trimmed mean`, `Krum`).
     pub fn name(&self) -> &'static str {
         match self {
             AggregationRule::FedAvg => "FedAvg",
@@ -51,7 +57,9 @@ impl AggregationRule {
 /// One participant's update and its declared sample count.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Contribution {
+    /// The participant's decoded update: one value per model weight.
     pub update: Vec<Fixed>,
+    /// Its declared sample count (the FedAvg weight).
     pub samples: u64,
 }
 

@@ -42,18 +42,22 @@ impl Dataset {
         self.rows.first().map_or(0, Vec::len)
     }
 
+    /// Number of records.
     pub fn len(&self) -> usize {
         self.rows.len()
     }
 
+    /// True when there is no record (never, for a set built by `new`).
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
 
+    /// Record `index`: its inputs (bias last) and its label, or `None` past the end.
     pub fn row(&self, index: usize) -> Option<(&[Fixed], bool)> {
         Some((self.rows.get(index)?.as_slice(), *self.labels.get(index)?))
     }
 
+    /// The labels, in record order.
     pub fn labels(&self) -> &[bool] {
         &self.labels
     }

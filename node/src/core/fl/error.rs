@@ -4,74 +4,244 @@
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 
+/// Why a learning computation failed, or why the chain refuses an FL transaction. Task ids are
+/// `task_id` hashes; rounds are 0-based round indices; amounts are base units of the coin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FlError {
+    /// A fixed-point or integer step left the representable range.
     #[error("fixed-point overflow in {operation}")]
-    Overflow { operation: &'static str },
+    Overflow {
+        /// The step that overflowed (`add`, `mul`, `gradient`, `fedavg`, `weigh`, ...).
+        operation: &'static str,
+    },
+    /// A vector (weights, update, data set row, masked words, committed dimension) does not
+    /// have the model's dimension.
     #[error("wrong dimension: expected {expected}, got {got}")]
-    WrongDimension { expected: usize, got: usize },
+    WrongDimension {
+        /// Values the model or task has.
+        expected: usize,
+        /// Values received.
+        got: usize,
+    },
+    /// Update bytes from a peer do not decode (`update::decode_update`).
     #[error("malformed update: {reason}")]
-    MalformedUpdate { reason: &'static str },
+    MalformedUpdate {
+        /// What is wrong with the bytes.
+        reason: &'static str,
+    },
+    /// Update bytes from a peer are not the ones its chain commit names.
     #[error("update bytes hash to {got:?}, the chain holds {committed:?}")]
-    UpdateHashMismatch { committed: Hash, got: Hash },
+    UpdateHashMismatch {
+        /// The hash the participant committed on chain.
+        committed: Hash,
+        /// `update::update_hash` of the bytes received.
+        got: Hash,
+    },
+    /// An aggregate over no update at all.
     #[error("no contributions to aggregate")]
     NoContributions,
+    /// FedAvg over contributions whose sample counts sum to zero.
     #[error("every contribution has zero samples")]
     ZeroSamples,
+    /// A trimmed mean whose `2 · trim` is at least the contribution count.
     #[error("trimming {trim} from each end leaves nothing of {count} contributions")]
-    TrimTooLarge { trim: usize, count: usize },
+    TrimTooLarge {
+        /// Values the rule drops from each end.
+        trim: usize,
+        /// Contributions in the round.
+        count: usize,
+    },
+    /// Krum with fewer than `2f + 3` contributions.
     #[error("Krum with {byzantine} Byzantine needs at least {needed} contributions, got {count}")]
-    KrumTooFew { byzantine: usize, count: usize, needed: usize },
+    KrumTooFew {
+        /// Bad updates f the rule tolerates.
+        byzantine: usize,
+        /// Contributions in the round.
+        count: usize,
+        /// `2f + 3`.
+        needed: usize,
+    },
+    /// A masked task asks for a rule other than FedAvg, which cannot run on a masked sum.
     #[error("{rule} needs individual updates and cannot run under masking")]
-    RuleNeedsIndividualUpdates { rule: &'static str },
+    RuleNeedsIndividualUpdates {
+        /// The rule's name (`AggregationRule::name`).
+        rule: &'static str,
+    },
+    /// `Dataset::new` got no record, an empty record, rows of different lengths, or a label
+    /// count unlike the record count.
     #[error("the data set is empty or its rows differ in length")]
     BadDataset,
+    /// An IID split asked for zero participants or more participants than samples.
     #[error("split of {samples} samples over {participants} participants is impossible")]
-    BadSplit { samples: usize, participants: usize },
+    BadSplit {
+        /// Records in the data set.
+        samples: usize,
+        /// Participants to split over.
+        participants: usize,
+    },
+    /// Masking or unmasking got inconsistent seeds.
     #[error("masking: {reason}")]
-    Masking { reason: &'static str },
+    Masking {
+        /// Which seed is wrong or missing.
+        reason: &'static str,
+    },
+    /// A posted spec is out of bounds (`TaskSpec::validate`, `TrainingSpec::validate`).
     #[error("task spec invalid: {reason}")]
-    InvalidSpec { reason: &'static str },
+    InvalidSpec {
+        /// The bound broken, with its allowed range.
+        reason: &'static str,
+    },
+    /// A posted spec has a price per round of 0.
     #[error("a task must escrow a positive price per round")]
     NoEscrow,
+    /// A posted spec's `price_per_round · rounds` does not fit in a u64.
     #[error("escrow of {price_per_round} × {rounds} rounds overflows")]
-    EscrowOverflow { price_per_round: u64, rounds: u32 },
+    EscrowOverflow {
+        /// Base units per round.
+        price_per_round: u64,
+        /// Rounds asked for.
+        rounds: u32,
+    },
+    /// A post would create an id that exists (a replayed signer and nonce).
     #[error("task {task:?} already exists")]
-    TaskExists { task: Hash },
+    TaskExists {
+        /// The existing task's id.
+        task: Hash,
+    },
+    /// A transaction names a task that was never posted or is closed.
     #[error("no task {task:?}")]
-    UnknownTask { task: Hash },
+    UnknownTask {
+        /// The id named.
+        task: Hash,
+    },
+    /// A join after round 0's first update commit.
     #[error("task {task:?} is no longer open to joins")]
-    JoinClosed { task: Hash },
+    JoinClosed {
+        /// `task_id` of the task the transaction names.
+        task: Hash,
+    },
+    /// An account joins a task twice.
     #[error("{account:?} already joined task {task:?}")]
-    AlreadyJoined { task: Hash, account: AccountId },
+    AlreadyJoined {
+        /// `task_id` of the task the transaction names.
+        task: Hash,
+        /// The joining account.
+        account: AccountId,
+    },
+    /// A join declaring zero samples.
     #[error("a participant must declare at least one sample")]
     NoSamples,
+    /// A join once `task::PARTICIPANTS_MAX` joined.
     #[error("task {task:?} has its maximum of {limit} participants")]
-    TooManyParticipants { task: Hash, limit: usize },
+    TooManyParticipants {
+        /// `task_id` of the task the transaction names.
+        task: Hash,
+        /// Most participants allowed.
+        limit: usize,
+    },
+    /// A commit by, or a payout to, an account that did not join.
     #[error("{account:?} is not a participant of task {task:?}")]
-    NotParticipant { task: Hash, account: AccountId },
+    NotParticipant {
+        /// `task_id` of the task the transaction names.
+        task: Hash,
+        /// The account.
+        account: AccountId,
+    },
+    /// An update commit before the spec's minimum participants joined.
     #[error("task {task:?} has {joined} participants, needs {needed} to start a round")]
-    NotEnoughParticipants { task: Hash, joined: usize, needed: usize },
+    NotEnoughParticipants {
+        /// `task_id` of the task the transaction names.
+        task: Hash,
+        /// Participants so far.
+        joined: usize,
+        /// The spec's `min_participants`.
+        needed: usize,
+    },
+    /// A commit or settlement names a round that already settled.
     #[error("round {round} of task {task:?} is closed (current round {current})")]
-    RoundClosed { task: Hash, round: u32, current: u32 },
+    RoundClosed {
+        /// `task_id` of the task the transaction names.
+        task: Hash,
+        /// Round index the transaction names.
+        round: u32,
+        /// The task's open round (its count of settled rounds).
+        current: u32,
+    },
+    /// A commit or settlement names a round after the open one.
     #[error("round {round} of task {task:?} is not open yet (current round {current})")]
-    RoundNotOpen { task: Hash, round: u32, current: u32 },
+    RoundNotOpen {
+        /// `task_id` of the task the transaction names.
+        task: Hash,
+        /// Round index the transaction names.
+        round: u32,
+        /// The task's open round (its count of settled rounds).
+        current: u32,
+    },
+    /// A commit or settlement on a task whose every round settled.
     #[error("task {task:?} has settled all its rounds")]
-    TaskFinished { task: Hash },
+    TaskFinished {
+        /// `task_id` of the task the transaction names.
+        task: Hash,
+    },
+    /// A second update commit, or a second aggregate commit, by one account in one round.
     #[error("{account:?} already committed for round {round} of task {task:?}")]
-    AlreadyCommitted { task: Hash, round: u32, account: AccountId },
+    AlreadyCommitted {
+        /// `task_id` of the task the transaction names.
+        task: Hash,
+        /// The task's open round (its count of settled rounds).
+        round: u32,
+        /// The committing account.
+        account: AccountId,
+    },
+    /// An update commit after the round's first aggregate commit.
     #[error("round {round} of task {task:?} takes no more updates: an aggregate was committed")]
-    UpdatesClosed { task: Hash, round: u32 },
+    UpdatesClosed {
+        /// `task_id` of the task the transaction names.
+        task: Hash,
+        /// The task's open round (its count of settled rounds).
+        round: u32,
+    },
+    /// An aggregate commit by a participant that committed no update this round.
     #[error("{account:?} committed no update for round {round}")]
-    NoUpdateCommitted { round: u32, account: AccountId },
+    NoUpdateCommitted {
+        /// The task's open round (its count of settled rounds).
+        round: u32,
+        /// The committing account.
+        account: AccountId,
+    },
+    /// A second settlement of a round.
     #[error("round {round} is already settled: no second payment")]
-    AlreadySettled { round: u32 },
+    AlreadySettled {
+        /// Round index the transaction names.
+        round: u32,
+    },
+    /// A settlement before a strict majority of the contributors, and at least the minimum
+    /// participants, committed one aggregate hash.
     #[error("round {round}: {agreeing} participants agree on one aggregate, {needed} needed")]
-    NoAgreement { round: u32, agreeing: usize, needed: usize },
+    NoAgreement {
+        /// The task's open round (its count of settled rounds).
+        round: u32,
+        /// Contributors in the largest group committing one hash.
+        agreeing: usize,
+        /// Matching commits needed.
+        needed: usize,
+    },
+    /// A close signed by another account than the poster.
     #[error("only the poster may close task {task:?}")]
-    NotPoster { task: Hash },
+    NotPoster {
+        /// `task_id` of the task the transaction names.
+        task: Hash,
+    },
+    /// A close while the open round has update commits.
     #[error("round {round} of task {task:?} has committed work: settle it before closing")]
-    WorkPending { task: Hash, round: u32 },
+    WorkPending {
+        /// `task_id` of the task the transaction names.
+        task: Hash,
+        /// The task's open round (its count of settled rounds).
+        round: u32,
+    },
+    /// A payout share or a participant's paid total does not fit in a u64, or the escrow is
+    /// short of a round's price (a bug: the escrow invariant broke).
     #[error("a payout overflows a balance")]
     PayoutOverflow,
 }

@@ -21,13 +21,17 @@ pub const ONE: i64 = 1 << FRACTION_BITS;
 pub struct Fixed(pub i64);
 
 impl Fixed {
+    /// 0.0.
     pub const ZERO: Fixed = Fixed(0);
+    /// 1.0 (raw value `2^16`).
     pub const ONE: Fixed = Fixed(ONE);
 
+    /// `self + other`, or `Overflow` naming `add`.
     pub fn checked_add(self, other: Fixed) -> Result<Fixed, FlError> {
         self.0.checked_add(other.0).map(Fixed).ok_or(FlError::Overflow { operation: "add" })
     }
 
+    /// `self - other`, or `Overflow` naming `sub`.
     pub fn checked_sub(self, other: Fixed) -> Result<Fixed, FlError> {
         self.0.checked_sub(other.0).map(Fixed).ok_or(FlError::Overflow { operation: "sub" })
     }

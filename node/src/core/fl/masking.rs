@@ -40,6 +40,7 @@ pub const WEIGHTED_MAX: i64 = i64::MAX / PARTICIPANTS_MAX as i64;
 pub struct MaskSecret(StaticSecret);
 
 impl MaskSecret {
+    /// The secret for `task`, derived from the node's signing seed with BLAKE3 `derive_key`.
     pub fn derive(node_seed: &[u8; 32], task: &Hash) -> MaskSecret {
         let mut material = node_seed.to_vec();
         material.extend_from_slice(task.as_bytes());
@@ -113,8 +114,11 @@ pub fn mask(
 /// A survivor's pairwise seed with a dropped participant, revealed for recovery.
 #[derive(Clone, Debug)]
 pub struct RevealedSeed {
+    /// Position (in the task's participant order) of the survivor revealing the seed.
     pub survivor: usize,
+    /// Position of the dropped participant the seed is shared with.
     pub dropped: usize,
+    /// The pairwise seed sᵢd, as `MaskSecret::pairwise_seed` derived it.
     pub seed: [u8; 32],
 }
 

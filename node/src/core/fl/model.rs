@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 pub const DIMENSION_MAX: u32 = 4096;
 /// Bounds that keep one round's local work finite.
 pub const LOCAL_EPOCHS_MAX: u32 = 100;
+/// Largest mini-batch, in records.
 pub const BATCH_SIZE_MAX: u32 = 4096;
 
 /// How each participant trains in a round: part of a task's spec on chain.
@@ -25,12 +26,16 @@ pub const BATCH_SIZE_MAX: u32 = 4096;
 pub struct TrainingSpec {
     /// Weights per model, the bias included.
     pub dimension: u32,
+    /// Step size of SGD, in (0, 1].
     pub learning_rate: Fixed,
+    /// Passes over the participant's records per round (1..=`LOCAL_EPOCHS_MAX`).
     pub local_epochs: u32,
+    /// Records per mini-batch (1..=`BATCH_SIZE_MAX`).
     pub batch_size: u32,
 }
 
 impl TrainingSpec {
+    /// Check each field's bounds; a post whose spec fails this is refused (`InvalidSpec`).
     pub fn validate(&self) -> Result<(), FlError> {
         let reason = if self.dimension == 0 || self.dimension > DIMENSION_MAX {
             "dimension must be in 1..=4096"

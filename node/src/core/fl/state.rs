@@ -9,6 +9,7 @@ use crate::core::hash::Hash;
 use crate::core::wire;
 use std::collections::BTreeMap;
 
+/// Every open learning task, by `task_id`; the FL field of the ledger.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FlTasks {
     tasks: BTreeMap<Hash, Task>,
@@ -18,9 +19,13 @@ pub struct FlTasks {
 /// balances to credit from its escrow, and units to burn from its escrow.
 #[derive(Debug)]
 pub struct FlEffect {
+    /// The task changed.
     pub task: Hash,
+    /// Its next state; `None` when it leaves the state (closed).
     pub next: Option<Task>,
+    /// Base units to credit from its escrow, per account.
     pub credits: Vec<(AccountId, u64)>,
+    /// Base units to burn from its escrow.
     pub burned: u64,
 }
 
@@ -33,20 +38,26 @@ pub struct FlUndo {
 /// A task whose escrow is not what its unsettled rounds must hold: a bug.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EscrowMismatch {
+    /// The task.
     pub task: Hash,
+    /// Base units its escrow holds.
     pub escrow: u64,
+    /// Base units it should hold (`Task::expected_escrow`).
     pub expected: u64,
 }
 
 impl FlTasks {
+    /// True while no task is open (the ledger root then leaves the section out).
     pub fn is_empty(&self) -> bool {
         self.tasks.is_empty()
     }
 
+    /// The open task with this id, if any.
     pub fn get(&self, id: &Hash) -> Option<&Task> {
         self.tasks.get(id)
     }
 
+    /// Every open task, in id order.
     pub fn iter(&self) -> impl Iterator<Item = &Task> {
         self.tasks.values()
     }

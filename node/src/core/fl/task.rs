@@ -29,7 +29,9 @@ use crate::core::hash::Hash;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// Most participants one task admits; also bounds the masking range (`masking::WEIGHTED_MAX`).
 pub const PARTICIPANTS_MAX: usize = 256;
+/// Most rounds one task may ask for.
 pub const ROUNDS_MAX: u32 = 1000;
 /// The share of each round's payment burned as the network's commission, in basis points.
 pub const COMMISSION_BPS: u64 = 100;
@@ -40,16 +42,23 @@ pub const MASKED_PARTICIPANTS_MIN: u32 = 3;
 /// What a poster asks for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskSpec {
+    /// How each participant trains locally in a round.
     pub training: TrainingSpec,
+    /// How a round's updates are combined into the next global model.
     pub rule: AggregationRule,
     /// Updates are sent under pairwise masks (FedAvg only).
     pub masked: bool,
+    /// Rounds R the escrow pays for (1..=`ROUNDS_MAX`).
     pub rounds: u32,
+    /// Minimum participants m: a round takes updates only once m joined, and agreement needs at
+    /// least m matching aggregate commits (1..=`PARTICIPANTS_MAX`; at least 3 when masked).
     pub min_participants: u32,
+    /// Price p paid per settled round, in base units of the coin; positive.
     pub price_per_round: u64,
 }
 
 impl TaskSpec {
+    /// Check the spec's bounds; a post with a spec that fails this is refused.
     pub fn validate(&self) -> Result<(), FlError> {
         self.training.validate()?;
         if self.price_per_round == 0 {
@@ -79,12 +88,53 @@ impl TaskSpec {
 /// The payload of `TxKind::Fl`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FlTx {
+    /// Post a task; its escrow R·p leaves the poster's balance and its id is
+    /// `task_id(signer, nonce)`.
     Post(TaskSpec),
-    Join { task: Hash, samples: u64, mask_key: [u8; 32] },
-    CommitUpdate { task: Hash, round: u32, dimension: u32, update: Hash },
-    CommitAggregate { task: Hash, round: u32, aggregate: Hash },
-    Settle { task: Hash, round: u32 },
-    Close { task: Hash },
+    /// The signer joins as a data owner; open until round 0's first update commit.
+    Join {
+        /// Id of the task (`task_id`).
+        task: Hash,
+        /// Records the joiner trains on (positive): its FedAvg weight and payout share.
+        samples: u64,
+        /// The joiner's X25519 mask public key for this task (`MaskSecret::public`).
+        mask_key: [u8; 32],
+    },
+    /// A participant commits the hash of its update for the open round.
+    CommitUpdate {
+        /// Id of the task.
+        task: Hash,
+        /// The open round's index; any other is refused.
+        round: u32,
+        /// Values in the update; must equal the spec's `training.dimension`.
+        dimension: u32,
+        /// `update::update_hash` of the encoded update, which travels off chain.
+        update: Hash,
+    },
+    /// A contributor commits the hash of the aggregate it recomputed; the first such commit
+    /// closes the round to updates.
+    CommitAggregate {
+        /// Id of the task.
+        task: Hash,
+        /// The open round's index.
+        round: u32,
+        /// `update::aggregate_hash` of the aggregate over the committed updates.
+        aggregate: Hash,
+    },
+    /// Anyone settles the open round once its aggregate commits agree: the agreeing
+    /// contributors are paid from the escrow.
+    Settle {
+        /// Id of the task.
+        task: Hash,
+        /// The open round's index; an already settled one is refused.
+        round: u32,
+    },
+    /// The poster closes the task and gets the unspent escrow back; refused while the open
+    /// round has commits.
+    Close {
+        /// Id of the task.
+        task: Hash,
+    },
 }
 
 impl FlTx {
@@ -102,9 +152,12 @@ pub fn task_id(poster: &AccountId, nonce: u64) -> Hash {
     Hash::of_parts(&[b"vein/fl/task/v0", poster.as_bytes(), &nonce.to_le_bytes()])
 }
 
+/// A data owner that joined a task.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Participant {
+    /// Sample count it declared when joining: its weight in FedAvg and its share of each payout.
     pub samples: u64,
+    /// Its X25519 mask public key (`masking::MaskSecret::public`), for pairwise seeds.
     pub mask_key: [u8; 32],
     /// Paid to it so far.
     pub paid: u64,
@@ -113,44 +166,63 @@ pub struct Participant {
 /// The commits of the open round.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoundCommits {
+    /// Each participant's committed update hash (`update::update_hash`) this round.
     pub updates: BTreeMap<AccountId, Hash>,
+    /// Each contributor's committed aggregate hash (`update::aggregate_hash`); the first one
+    /// closes the round to updates.
     pub aggregates: BTreeMap<AccountId, Hash>,
 }
 
 /// A settled round.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettledRound {
+    /// The agreed aggregate hash (`update::aggregate_hash`).
     pub aggregate: Hash,
+    /// Participants that committed an update this round.
     pub contributors: u32,
+    /// Contributors whose aggregate commit matched the agreed one (the paid ones).
     pub accepted: u32,
+    /// Base units credited to the accepted contributors.
     pub paid: u64,
+    /// Base units burned: the commission plus the rounding dust.
     pub burned: u64,
 }
 
+/// A learning task on chain (see the module docs for its life).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Task {
+    /// `task_id` of the poster and the nonce of its `Post`.
     pub id: Hash,
+    /// The account that posted (and paid for) the task; only it may close it.
     pub poster: AccountId,
+    /// What the poster asked for; fixed for the task's life.
     pub spec: TaskSpec,
+    /// Data owners that joined, by account (at most `PARTICIPANTS_MAX`).
     pub participants: BTreeMap<AccountId, Participant>,
+    /// The commits of the current (unsettled) round.
     pub open_round: RoundCommits,
     /// One entry per settled round; its length is the current round.
     pub settled: Vec<SettledRound>,
+    /// Base units still held for the unsettled rounds: p · (R − settled rounds).
     pub escrow: u64,
 }
 
 /// What settling a round pays and burns.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Payout {
+    /// Base units each accepted contributor receives, in account order; zero shares left out.
     pub credits: Vec<(AccountId, u64)>,
+    /// Base units burned: the commission plus the rounding dust.
     pub burned: u64,
 }
 
 impl Task {
+    /// The open round's index: the number of settled rounds (0-based).
     pub fn current_round(&self) -> u32 {
         self.settled.len() as u32
     }
 
+    /// True once every one of the spec's rounds settled; the task then takes no more commits.
     pub fn finished(&self) -> bool {
         self.current_round() >= self.spec.rounds
     }

@@ -12,6 +12,7 @@ use crate::core::hash::Hash;
 const UPDATE_TAG: &[u8; 8] = b"veinflu0";
 const HEADER_BYTES: usize = UPDATE_TAG.len() + 4;
 
+/// Encode an update in the module's canonical format (tag, count, i64 LE values).
 pub fn encode_update(values: &[Fixed]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(HEADER_BYTES + 8 * values.len());
     bytes.extend_from_slice(UPDATE_TAG);

@@ -30,38 +30,60 @@ pub enum SupplyRule {
     /// The initial supply is all there will ever be (it can only shrink, by burns).
     Fixed,
     /// The minter may add supply, up to `cap` ever issued plus minted when there is one.
-    Mintable { minter: Minter, cap: Option<u64> },
+    Mintable {
+        /// Who may mint.
+        minter: Minter,
+        /// Most base units ever created (issued plus minted; burns do not free room), or
+        /// `None` for no cap.
+        cap: Option<u64>,
+    },
 }
 
 /// An issue: the whole initial supply is credited to the issuer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssueToken {
+    /// Display name: 1..=`NAME_BYTES_MAX` bytes, no control characters, no outer spaces.
     pub name: String,
+    /// Ticker: 1..=`SYMBOL_CHARS_MAX` ASCII capital letters or digits.
     pub symbol: String,
+    /// Decimal places wallets show: an amount of 1 base unit is 10^-decimals tokens
+    /// (at most `DECIMALS_MAX`).
     pub decimals: u8,
+    /// Base units credited to the issuer at issue; positive for a fixed supply, at most the cap
+    /// of a capped one.
     pub initial_supply: u64,
+    /// Whether, and by whom, supply can be minted later.
     pub supply: SupplyRule,
 }
 
 /// A token transaction. Fees are the carrier's, in the native token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TokenTx {
+    /// Issue a new token; its id is `token_id(signer, nonce)`.
     Issue(IssueToken),
     /// Move `amount` of `token` from the signer to `to`.
     Transfer {
+        /// The token moved.
         token: TokenId,
+        /// The recipient; not the signer.
         to: AccountId,
+        /// Base units moved; positive.
         amount: u64,
     },
     /// Destroy `amount` of the signer's `token`: the supply shrinks.
     Burn {
+        /// The token burned.
         token: TokenId,
+        /// Base units destroyed from the signer's balance; positive.
         amount: u64,
     },
     /// Create `amount` of `token` for `to`; only the issuer of a token minted by its issuer.
     Mint {
+        /// The token minted.
         token: TokenId,
+        /// The account credited.
         to: AccountId,
+        /// Base units created; positive, and within the cap if there is one.
         amount: u64,
     },
 }

@@ -25,6 +25,7 @@ pub fn token_id(issuer: &AccountId, nonce: u64) -> TokenId {
 }
 
 impl TokenId {
+    /// The raw 32-byte hash (`token_id`'s output).
     pub fn as_bytes(&self) -> &[u8; 32] {
         self.0.as_bytes()
     }

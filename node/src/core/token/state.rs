@@ -15,19 +15,29 @@ use std::collections::BTreeMap;
 /// One token: what it is and how much of it exists.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Token {
+    /// `token_id` of the issuer and the nonce of its issue transaction.
     pub id: TokenId,
+    /// Display name, from the issue.
     pub name: String,
+    /// Ticker symbol, from the issue.
     pub symbol: String,
+    /// Decimal places wallets show (a base unit is 10^-decimals tokens).
     pub decimals: u8,
+    /// The account that signed the issue; the minter when `Minter::Issuer`.
     pub issuer: AccountId,
+    /// Whether, and by whom, supply can be minted.
     pub supply: SupplyRule,
     /// The initial supply, credited to the issuer.
     pub issued: u64,
+    /// Base units minted since issue.
     pub minted: u64,
+    /// Base units burned since issue.
     pub burned: u64,
 }
 
 impl Token {
+    /// The token an issue creates, with its initial supply as `issued` and nothing minted or
+    /// burned yet.
     pub fn from_issue(issue: &IssueToken, id: TokenId, issuer: AccountId) -> Token {
         Token {
             id,
@@ -60,14 +70,18 @@ impl Token {
 /// Who asks to mint: an account signing `TokenTx::Mint`, or a consortium whose proposal passed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MintAuthority {
+    /// An account signing `TokenTx::Mint`.
     Account(AccountId),
+    /// A consortium (by id) whose `PermissionChange::MintToken` proposal reached its quorum.
     Consortium(Hash),
 }
 
 /// What a checked token transaction will write: a token's new state and new balances.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TokenEffect {
+    /// The token's new state (issue, mint, burn); `None` when only balances change.
     pub token: Option<Token>,
+    /// New balances, as (token, account, base units); a zero balance is removed.
     pub balances: Vec<(TokenId, AccountId, u64)>,
 }
 
@@ -84,14 +98,21 @@ pub struct TokenUndo {
     "token {token}: balances sum to {balances}, supply is {supply} (issued {issued} + minted {minted} - burned {burned})"
 )]
 pub struct TokenSupplyMismatch {
+    /// Id of the token whose balances and counters disagree.
     pub token: TokenId,
+    /// Sum of its balances, in base units.
     pub balances: i128,
+    /// `issued + minted - burned`, in base units.
     pub supply: i128,
+    /// Base units issued at creation (the initial supply).
     pub issued: u64,
+    /// Base units minted.
     pub minted: u64,
+    /// Base units burned.
     pub burned: u64,
 }
 
+/// Every token and every non-zero balance: the token field of the ledger.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tokens {
     tokens: BTreeMap<TokenId, Token>,
@@ -100,22 +121,27 @@ pub struct Tokens {
 }
 
 impl Tokens {
+    /// True while no token was issued (the ledger root then leaves the section out).
     pub fn is_empty(&self) -> bool {
         self.tokens.is_empty()
     }
 
+    /// The token with this id, if issued.
     pub fn get(&self, token: &TokenId) -> Option<&Token> {
         self.tokens.get(token)
     }
 
+    /// Every token, in id order.
     pub fn iter(&self) -> impl Iterator<Item = &Token> {
         self.tokens.values()
     }
 
+    /// Number of tokens issued.
     pub fn len(&self) -> usize {
         self.tokens.len()
     }
 
+    /// `account`'s balance of `token` in base units; 0 if it holds none.
     pub fn balance(&self, token: &TokenId, account: &AccountId) -> u64 {
         self.balances.get(&(*token, *account)).copied().unwrap_or(0)
     }
@@ -136,6 +162,7 @@ impl Tokens {
         self.tokens.range(TokenId(Hash(low))..=TokenId(Hash(high))).map(|(_, token)| token).next()
     }
 
+    /// The token with this id, or `UnknownToken`.
     pub fn existing(&self, token: &TokenId) -> Result<&Token, TokenError> {
         self.tokens.get(token).ok_or(TokenError::UnknownToken { token: *token })
     }
