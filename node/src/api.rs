@@ -38,6 +38,7 @@
 //! is open: reads, pre-signed transactions, and `POST /shard`, whose bytes must match the root
 //! an on-chain contract committed to for a shard assigned to this node (the file's owner
 //! uploads it and holds no operator token; the node spends nothing and changes no setting).
+#![warn(missing_docs)]
 
 use crate::api_types::{
     AccountBalance, Accounts, CheckpointRow, Checkpoints, Parents, Ready, Status, Tips, UnitTimes,
@@ -94,17 +95,27 @@ pub const UNCONFIRMED_FOR_PARENTS_MAX: usize = 30_000;
 /// Rows one `/txs`, `/dag` or `/accounts` call may return.
 const LIST_LIMIT_MAX: u64 = 1_000;
 
+/// What every handler is given: the way into the driver and the node's shared tables. Cheap to
+/// clone (handles and `Arc`s); built once by [`crate::service::run`].
 #[derive(Clone)]
 pub struct ApiState {
+    /// The driver's handle: reads run through `inspect`, submissions through `operate`.
     pub handle: DriverHandle,
+    /// The fault table `POST /control/*` writes and the network wrapper reads.
     pub faults: SharedFaults,
+    /// When each peer was last heard from: `/status` lists those heard within 10 s as live.
     pub heard: HeardFrom,
+    /// Counters and per-transaction timings, for `/status`, `/txs`, `/unit` and `/metrics`.
     pub telemetry: SharedTelemetry,
+    /// The node's own account: it signs faucet transfers and is the account of `/status`.
     pub account: AccountId,
+    /// The peer-to-peer listening address as bound (the port resolved), shown in `/status`.
     pub listen: SocketAddr,
+    /// The genesis file's network name, shown in `/status`.
     pub chain_id: String,
     /// Unconfirmed units above which `GET /parents` answers 503 busy.
     pub parents_backlog_max: usize,
+    /// Nonces in the plots this node mines with (0: it does not mine), shown in `/status`.
     pub plot_nonces: u64,
     /// Guards the privileged routes.
     pub auth: ApiAuth,
@@ -116,6 +127,7 @@ pub struct ApiState {
 
 type ApiResult<T> = Result<axum::Json<T>, ApiError>;
 
+/// Every route of the table above over `state`, with the JSON error middleware.
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/", get(explorer::explorer))
@@ -152,12 +164,15 @@ pub fn router(state: ApiState) -> Router {
         .layer(axum::middleware::from_fn(rejections::json_errors))
 }
 
+/// Serve the API on `listener` until the task is aborted; a server error is logged, not returned.
 pub async fn serve(listener: tokio::net::TcpListener, state: ApiState) {
     if let Err(error) = axum::serve(listener, router(state)).await {
         tracing::error!(%error, "API server stopped");
     }
 }
 
+/// A 32-byte id (unit, file, consortium...) from 64 hex characters, surrounding whitespace
+/// allowed; anything else is a 400.
 pub fn parse_hash(text: &str) -> Result<Hash, ApiError> {
     let bytes = hex::decode(text.trim()).map_err(|_| ApiError::bad_request("id is not hex"))?;
     let array: [u8; 32] =

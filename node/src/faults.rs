@@ -7,6 +7,7 @@
 //! them. Every node of a partitioned testnet applies the filter to its side, so `vein-testnet
 //! partition 0,1|2,3` needs no iptables and leaves the kernel untouched. The core sees only loss,
 //! which it already tolerates.
+#![warn(missing_docs)]
 
 use crate::core::hash::Hash;
 use crate::runtime::tokio_impl::TokioClock;
@@ -33,7 +34,9 @@ pub struct Faults {
 /// Delay and loss on one outbound link.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct LinkFault {
+    /// Milliseconds each message on the link is held back before it is sent.
     pub delay_ms: u64,
+    /// Messages on the link dropped, in parts per thousand (values above 1000 count as 1000).
     pub loss_per_mille: u32,
 }
 
@@ -51,6 +54,7 @@ impl Faults {
     }
 }
 
+/// The [`Faults`] table as shared between the API, which sets it, and every [`FaultyNetwork`].
 pub type SharedFaults = Arc<Mutex<Faults>>;
 /// Last time (Unix ms) a message arrived from each peer.
 pub type HeardFrom = Arc<Mutex<BTreeMap<SocketAddr, u64>>>;
@@ -65,6 +69,8 @@ pub struct FaultyNetwork<N: Network> {
 }
 
 impl<N: Network> FaultyNetwork<N> {
+    /// Wrap `inner`: sends and receives consult `faults` at each message, and every message
+    /// received is stamped in `heard` with the arrival time.
     pub fn new(inner: N, faults: SharedFaults, heard: HeardFrom) -> FaultyNetwork<N> {
         FaultyNetwork {
             inner: Arc::new(inner),

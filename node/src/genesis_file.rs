@@ -9,6 +9,7 @@
 //!   "allocations": [{ "account": "3b6a…", "balance": 1000000000 }],
 //!   "initial_base_target": 123456, "poc": { "mode": "real" }, "params": { … } }
 //! ```
+#![warn(missing_docs)]
 
 use crate::core::crypto::AccountId;
 use crate::core::params::{Genesis, GenesisError, Params};
@@ -17,55 +18,84 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// One genesis balance: an account funded before the first checkpoint.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Allocation {
     /// The account as 64 hex characters.
     pub account: String,
+    /// Its opening balance, in base units of the coin; the allocations sum to the supply.
     pub balance: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
+/// [`PocMode`] in the file: `{"mode": "real"}` or `{"mode": "model", "capacities": {..}}`.
 pub enum PocModeFile {
+    /// Only proofs from real plot files are accepted (every public network).
     Real,
     /// Model capacities by hex account (simulation-style networks only).
     Model {
+        /// Plot size in nonces of each miner, keyed by its account as 64 hex characters.
         capacities: BTreeMap<String, u64>,
     },
 }
 
+/// The whole genesis file; [`GenesisFile::to_genesis`] turns it into the core's [`Genesis`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GenesisFile {
+    /// Network name; it enters the genesis id, so nodes with different names never agree on a
+    /// chain, and the EVM chain id is derived from it.
     pub chain_id: String,
+    /// Time of the genesis checkpoint, Unix ms: the first deadline counts from it.
     pub timestamp_ms: u64,
+    /// Opening balances, in file order.
     pub allocations: Vec<Allocation>,
+    /// Base target of the first challenge (`deadline = hit / base_target` s); must be positive.
+    /// Retargeting moves it from there unless `params.fixed_base_target` is set.
     pub initial_base_target: u64,
+    /// Which proofs of capacity the network accepts.
     pub poc: PocModeFile,
+    /// Consensus parameters, the same on every node of the network.
     pub params: Params,
 }
 
+/// Why a genesis file could not be read, written or turned into a [`Genesis`].
 #[derive(Debug, thiserror::Error)]
 pub enum GenesisFileError {
+    /// The file could not be read (missing, unreadable, not UTF-8).
     #[error("reading genesis file {path}: {source}")]
     Read {
+        /// The file, as given.
         path: String,
+        /// The I/O error from the read.
         #[source]
         source: std::io::Error,
     },
+    /// [`GenesisFile::save`] could not write the file.
     #[error("writing genesis file {path}: {source}")]
     Write {
+        /// The file, as given.
         path: String,
+        /// The I/O error from the write.
         #[source]
         source: std::io::Error,
     },
+    /// The text is not JSON of the genesis file's shape (or, on save, could not be encoded).
     #[error("genesis file {path} is not valid JSON: {source}")]
     Json {
+        /// The file, or the name the text was parsed under.
         path: String,
+        /// serde_json's error, with line and column.
         #[source]
         source: serde_json::Error,
     },
+    /// An allocation or a model capacity names an account that is not 64 hex characters.
     #[error("genesis account {account:?} is not 64 hex characters")]
-    BadAccount { account: String },
+    BadAccount {
+        /// The account text as written in the file.
+        account: String,
+    },
+    /// The file parsed but the genesis it describes breaks a rule of [`Genesis::validate`].
     #[error("invalid genesis: {0}")]
     Invalid(#[from] GenesisError),
 }
@@ -75,6 +105,7 @@ fn parse_account(text: &str) -> Result<AccountId, GenesisFileError> {
 }
 
 impl GenesisFile {
+    /// The file form of `genesis` (accounts as hex); [`GenesisFile::to_genesis`] inverts it.
     pub fn from_genesis(genesis: &Genesis) -> GenesisFile {
         let poc = match &genesis.poc {
             PocMode::Real => PocModeFile::Real,
@@ -127,6 +158,8 @@ impl GenesisFile {
         Ok(genesis)
     }
 
+    /// Read and parse the file at `path`, not yet validated ([`GenesisFile::to_genesis`] does
+    /// that).
     pub fn load(path: &Path) -> Result<GenesisFile, GenesisFileError> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path)
@@ -141,6 +174,7 @@ impl GenesisFile {
             .map_err(|source| GenesisFileError::Json { path: name.to_string(), source })
     }
 
+    /// Write the file to `path` as pretty-printed JSON, replacing any file there.
     pub fn save(&self, path: &Path) -> Result<(), GenesisFileError> {
         let name = path.display().to_string();
         let text = serde_json::to_string_pretty(self)

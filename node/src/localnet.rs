@@ -2,6 +2,7 @@
 //! harness for unit tests, property tests and benchmarks (no async runtime, no sockets). Time is
 //! a number; links have a fixed latency plus seeded jitter; partitions drop messages between
 //! groups. The madsim simulator (crate vein-sim) runs the same cores through the real driver.
+#![warn(missing_docs)]
 
 use crate::core::crypto::{AccountId, Keypair};
 use crate::core::events::Event;
@@ -148,11 +149,16 @@ impl Environment for NodeEnv<'_> {
     }
 }
 
+/// The network: node cores, their provers, one queue of deliveries and ticks, and what the
+/// run recorded. Built by [`LocalNet::new`] and its variants, driven by [`LocalNet::run_until`].
 pub struct LocalNet {
+    /// The cores, indexed by node; a node's index is also its [`PeerId`] at every other node.
     pub nodes: Vec<Node>,
     provers: Vec<BoxedProver>,
     queue: Queue,
     seq: u64,
+    /// Simulated time in ms, the clock every core is handed; starts at 0, the genesis time of
+    /// [`model_genesis`]. Advanced by [`LocalNet::step`] and [`LocalNet::run_until`].
     pub now_ms: u64,
     latency_ms: u64,
     jitter_ms: u64,
@@ -161,12 +167,18 @@ pub struct LocalNet {
     groups: Vec<u8>,
     /// Per node: final checkpoint id by height, as reported by its events.
     pub finals: Vec<BTreeMap<u64, Hash>>,
+    /// Every event of every node as `(now_ms, node index, event)`, in the order emitted,
+    /// if `keep_events`.
     pub events: Vec<(u64, usize, Event)>,
+    /// Whether events are kept in `events` (on by default; long runs turn it off to bound
+    /// memory, `finals` is filled either way).
     pub keep_events: bool,
     /// Per record: (node, what it asked to persist), if `keep_records` (off by default: nobody
     /// replays a LocalNet node unless a test asks).
     pub records: Vec<(usize, Record)>,
+    /// Whether persistence requests are kept in `records`; a test sets it before running.
     pub keep_records: bool,
+    /// Messages delivered so far (dropped ones across a partition are not counted).
     pub delivered: u64,
     trace: blake3::Hasher,
     /// Per node: the time of its one live tick; queued ticks at other times are stale. A message
@@ -294,10 +306,13 @@ impl LocalNet {
         self.groups = groups;
     }
 
+    /// Undo [`LocalNet::partition`]: every node back in one group.
     pub fn heal(&mut self) {
         self.groups = vec![0; self.nodes.len()];
     }
 
+    /// BLAKE3 over every delivered message (recipient and bytes) in delivery order: equal for
+    /// two runs exactly when they delivered the same messages, the determinism check.
     pub fn trace_hash(&self) -> Hash {
         Hash(*self.trace.clone().finalize().as_bytes())
     }

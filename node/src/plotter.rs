@@ -15,6 +15,7 @@
 //! The first nonce of every plot is regenerated with the scalar reference and compared with the
 //! SIMD output: the SIMD path drives a `#[doc(hidden)]` blake3 API, and a silent change there
 //! must stop the plotter rather than write plots that no verifier accepts.
+#![warn(missing_docs)]
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
@@ -32,8 +33,13 @@ use crate::core::poc::plot_file::{HEADER_BYTES, PlotFileError, PlotHeader, PlotR
 /// What to plot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PlotSpec {
+    /// The miner the plot is for: every nonce is seeded with this account, so the plot proves
+    /// capacity for it alone.
     pub account: AccountId,
+    /// Index of the first nonce; plots of one account must not overlap to count twice.
     pub start_nonce: u64,
+    /// Nonces to plot (256 KiB each); at least 1, and `start_nonce + nonce_count` must fit in
+    /// u64.
     pub nonce_count: u64,
 }
 
@@ -55,12 +61,16 @@ impl Default for PlotOptions {
 /// Reported after every batch.
 #[derive(Clone, Copy, Debug)]
 pub struct PlotProgress {
+    /// Nonces generated and written so far.
     pub nonces_done: u64,
+    /// Nonces in the whole plot ([`PlotSpec::nonce_count`]).
     pub nonces_total: u64,
+    /// Wall time since plotting started (after the file was created and sized).
     pub elapsed: Duration,
 }
 
 impl PlotProgress {
+    /// Plot data written per second so far, in MiB/s (see [`mib_per_second`]).
     pub fn mib_per_second(&self) -> f64 {
         mib_per_second(self.nonces_done, self.elapsed)
     }
@@ -69,16 +79,22 @@ impl PlotProgress {
 /// The finished plot.
 #[derive(Clone, Debug)]
 pub struct PlotReport {
+    /// Where the plot now lives: its final name ([`plot_file_name`]) in the target directory.
     pub path: PathBuf,
+    /// The header written at the start of the file, data checksum included.
     pub header: PlotHeader,
+    /// Wall time from the first batch to the synced rename, the read-back pass included.
     pub elapsed: Duration,
+    /// Worker threads used: [`PlotOptions::threads`], or all cores.
     pub threads: usize,
 }
 
 impl PlotReport {
+    /// Whole-run throughput in nonces per second.
     pub fn nonces_per_second(&self) -> f64 {
         self.header.nonce_count as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
+    /// Whole-run throughput in MiB of plot data per second (see [`mib_per_second`]).
     pub fn mib_per_second(&self) -> f64 {
         mib_per_second(self.header.nonce_count, self.elapsed)
     }
@@ -89,30 +105,54 @@ pub fn mib_per_second(nonces: u64, elapsed: Duration) -> f64 {
     nonces as f64 * NONCE_BYTES as f64 / (1024.0 * 1024.0) / elapsed.as_secs_f64().max(1e-9)
 }
 
+/// Why plotting, or reading a plot back, failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotterError {
+    /// A file operation failed.
     #[error("{action} {path}: {source}")]
     Io {
+        /// What was being done, e.g. "writing plot file".
         action: &'static str,
+        /// The file it was done to (the `.tmp` file while plotting).
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The plot format refused: a header or data that fails its checks on open or verify, or
+    /// a new plot too large to address.
     #[error("plot file {path}: {source}")]
     Plot {
+        /// The plot file, or the target directory when sizing a new plot failed.
         path: PathBuf,
+        /// The format's error.
         #[source]
         source: PlotFileError,
     },
+    /// The [`PlotSpec`] cannot be plotted.
     #[error("invalid plot request: {reason}")]
-    InvalidSpec { reason: String },
+    InvalidSpec {
+        /// Which rule it breaks (no nonces, or a nonce range that overflows u64).
+        reason: String,
+    },
+    /// rayon could not build the worker pool.
     #[error("cannot start {threads} plotting threads: {reason}")]
-    ThreadPool { threads: usize, reason: String },
+    ThreadPool {
+        /// Threads asked for.
+        threads: usize,
+        /// rayon's error, as text.
+        reason: String,
+    },
+    /// The SIMD generator's first nonce differs from the scalar reference: the plot is
+    /// abandoned (its `.tmp` file left behind) before anything unverifiable is written.
     #[error(
         "SIMD nonce generator disagrees with the reference for nonce {nonce_index}; refusing \
              to write plots no verifier would accept (blake3 crate changed?)"
     )]
-    SimdSelfCheck { nonce_index: u64 },
+    SimdSelfCheck {
+        /// The nonce that disagreed: the plot's first.
+        nonce_index: u64,
+    },
 }
 
 /// `<account hex>_<start>_<count>.vplot`, Burst-style: the name tells what the file holds.

@@ -1,6 +1,7 @@
 //! The production node assembly behind `vein-node run`: genesis file, key file, real plot files,
 //! TCP transport (wrapped for fault injection), the append-only store, the driver, telemetry and
 //! the HTTP API, on one tokio runtime.
+#![warn(missing_docs)]
 
 use crate::api::{self, ApiAuth, ApiState, ApiToken};
 use crate::consortium_db::{FeedSink, ReplicaFeed, SharedFeed};
@@ -22,22 +23,46 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Why `vein-node run` could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
+    /// The genesis file could not be read, parsed or validated.
     #[error(transparent)]
     Genesis(#[from] GenesisFileError),
+    /// The key file could not be read or does not hold a 32-byte hex seed.
     #[error("key file {path}: {reason}")]
-    Key { path: String, reason: String },
+    Key {
+        /// The key file, as given.
+        path: String,
+        /// What was wrong: the I/O error, or the format it breaks.
+        reason: String,
+    },
+    /// The plot directory could not be listed, or a plot in it could not be opened.
     #[error("plot directory {path}: {reason}")]
-    Plots { path: String, reason: String },
+    Plots {
+        /// The plot directory, as given.
+        path: String,
+        /// The I/O or plot-format error, as text.
+        reason: String,
+    },
+    /// The peer-to-peer listener could not be bound.
     #[error("listening for peers on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: NetError },
+    Listen {
+        /// The `--listen` address.
+        addr: SocketAddr,
+        /// The transport's error.
+        source: NetError,
+    },
+    /// The HTTP API listener could not be bound.
     #[error("API listener on {addr}: {source}")]
     Api {
+        /// The `--api` address.
         addr: SocketAddr,
+        /// The bind error.
         #[source]
         source: std::io::Error,
     },
+    /// The driver could not start (its store refused to open, say) or stopped with an error.
     #[error("driver: {0}")]
     Driver(#[from] DriverError),
     #[error(
@@ -46,10 +71,17 @@ pub enum ServiceError {
          routes, or bind --api to 127.0.0.1",
         env = api::TOKEN_ENV
     )]
-    UnprotectedApi { addr: SocketAddr },
+    /// The API would listen beyond loopback without a token ([`check_api_exposure`]).
+    UnprotectedApi {
+        /// The non-loopback `--api` address.
+        addr: SocketAddr,
+    },
+    /// The directory of the node's consortium replicas could not be created.
     #[error("consortium replica directory {path}: {source}")]
     Consortia {
+        /// `<data>/consortia`.
         path: String,
+        /// The I/O error from creating it.
         #[source]
         source: std::io::Error,
     },
@@ -58,12 +90,22 @@ pub enum ServiceError {
 /// What `vein-node run` is given.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
+    /// The genesis file ([`GenesisFile`]), the same for every node of the network.
     pub genesis: PathBuf,
+    /// The key file: the node's ed25519 seed as 64 hex characters ([`load_key`]); its account
+    /// signs the node's units and checkpoints and owns its plots.
     pub key: PathBuf,
+    /// Address the peer-to-peer transport listens on; peers know the node by it.
     pub listen: SocketAddr,
+    /// Address of the HTTP API; beyond loopback it requires `api_token`.
     pub api: SocketAddr,
+    /// Peers (their listening addresses) the node dials at start.
     pub peers: Vec<SocketAddr>,
+    /// Directory of the node's logs (units, shards) and consortium replicas; created if
+    /// missing.
     pub data: PathBuf,
+    /// Directory of plot files to mine with ([`load_plots`]); `None`, or no plot of this
+    /// node's account in it, means the node does not mine.
     pub plots: Option<PathBuf>,
     /// Unconfirmed units above which `GET /parents` answers 503 busy (the wallets'
     /// backpressure; [`crate::api::UNCONFIRMED_FOR_PARENTS_MAX`] by default).
@@ -129,7 +171,6 @@ pub fn load_plots(dir: &Path, key: &Keypair) -> Result<Vec<PlotReader<File>>, Se
     Ok(plots)
 }
 
-/// Run a node until SIGINT/SIGTERM or until its driver stops.
 /// The node's consortium replicas: files under `<data>/consortia`, fed from its events; its
 /// X25519 member secret is derived from its signing seed.
 fn consortium_feed(options: &RunOptions, key: &Keypair) -> Result<SharedFeed, ServiceError> {
@@ -142,6 +183,8 @@ fn consortium_feed(options: &RunOptions, key: &Keypair) -> Result<SharedFeed, Se
     Ok(Arc::new(Mutex::new(ReplicaFeed::new(key.account(), secret, Some(directory)))))
 }
 
+/// Run a node until SIGINT/SIGTERM or until its driver stops. On a signal the driver is asked
+/// to shut down and given 5 s to sync its store.
 pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
     check_api_exposure(&options)?;
     let genesis = Arc::new(GenesisFile::load(&options.genesis)?.to_genesis()?);

@@ -30,6 +30,7 @@
 //! classified conservatively by design: a torn record whose surviving bytes happen to embed
 //! a well-formed record (a 64-bit checksum match: by chance ~2^-64 per candidate, on purpose
 //! only by whoever chose the body's bytes) is reported as corrupt rather than cut.
+#![warn(missing_docs)]
 
 use crate::core::hash::Hash;
 use crate::core::record::{Record, RecordKind};
@@ -38,8 +39,11 @@ use std::ops::Range;
 pub mod damage;
 pub mod replay;
 
+/// Kind byte of a record holding a unit's canonical bytes ([`RecordKind::Unit`]).
 pub const KIND_TRANSACTION: u8 = 1;
+/// Kind byte of a record holding a checkpoint's canonical bytes ([`RecordKind::Checkpoint`]).
 pub const KIND_CHECKPOINT: u8 = 2;
+/// Kind byte of a shard-log record: see [`encode_shard`] for its body.
 pub const KIND_SHARD: u8 = 3;
 const RECORD_HEADER_BYTES: usize = 13;
 /// Bytes the resynchronising scan may hash before it gives up (about half a second of one
@@ -53,7 +57,12 @@ pub enum LogEnd {
     Clean,
     /// The bytes from `offset` on (`torn_bytes` of them) hold no well-formed record: a write
     /// cut short by a crash, safe to cut.
-    TornTail { offset: usize, torn_bytes: usize },
+    TornTail {
+        /// Offset of the bad record, where the log is cut.
+        offset: usize,
+        /// Bytes from `offset` to the end of the file, all of them dropped by the cut.
+        torn_bytes: usize,
+    },
     /// A bad record with well-formed records after it: damage, never to be cut.
     Corrupt(Corruption),
 }
@@ -75,9 +84,11 @@ pub struct Corruption {
 /// A decoded log: the records of its valid prefix and how it ends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodedLog<'a> {
+    /// Kind byte (`KIND_*`) and body of each well-formed record, in log order.
     pub records: Vec<(u8, &'a [u8])>,
     /// Length of the valid prefix: the offset of the bad record, or the whole log.
     pub valid_len: usize,
+    /// What follows the valid prefix: nothing, a torn tail or corruption.
     pub end: LogEnd,
 }
 

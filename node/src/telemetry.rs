@@ -1,5 +1,6 @@
 //! What a running node counts and remembers for its API: counters fed by the driver's events,
 //! each transaction's first-seen, confirmed and final times, and the transport's refusals.
+#![warn(missing_docs)]
 
 use crate::core::events::Event;
 use crate::core::hash::Hash;
@@ -17,19 +18,31 @@ const TX_TIMES_MAX: usize = 600_000;
 /// When this node first saw a transaction, and when it was confirmed and became final.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TxTimes {
+    /// Clock time (Unix ms) its unit entered this node's DAG; `None` until then.
     pub accepted_ms: Option<u64>,
+    /// Clock time (Unix ms) a checkpoint first confirmed it, applied or ignored; `None` until
+    /// then. A later reorg does not move it.
     pub confirmed_ms: Option<u64>,
+    /// Clock time (Unix ms) the checkpoint confirming it became final; `None` until then.
     pub final_ms: Option<u64>,
 }
 
 /// Counters and per-transaction timings fed by the driver's events.
 #[derive(Debug, Default)]
 pub struct Telemetry {
+    /// Checkpoints that entered this node's tree since start, on the best chain or not.
     pub checkpoints_accepted: u64,
+    /// Switches of the best chain to a fork that disconnected at least one checkpoint.
     pub reorgs: u64,
+    /// Final checkpoints disconnected by a reorg: safety violations, 0 on a healthy network.
     pub final_reverted: u64,
+    /// Confirmations whose transaction took effect under White Flag ordering (counted again if
+    /// a reorg confirms it anew).
     pub txs_applied: u64,
+    /// Confirmations whose transaction was ordered but refused by the ledger (a used nonce,
+    /// missing funds...), so it had no effect.
     pub txs_ignored: u64,
+    /// Transactions whose confirming checkpoint became final.
     pub txs_final: u64,
     /// Looked up by id only, never iterated (the order lives in `order`), so a hash map: up to
     /// three events per transaction each look an id up among 200,000 (the bound then), which
@@ -66,6 +79,7 @@ impl Telemetry {
     }
 }
 
+/// The [`Telemetry`] shared between the event sink (writer) and the API handlers (readers).
 pub type SharedTelemetry = Arc<Mutex<Telemetry>>;
 
 /// Logs events and updates [`Telemetry`].

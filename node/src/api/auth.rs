@@ -22,16 +22,26 @@ pub const TOKEN_CHARS_MIN: usize = 32;
 /// The environment variable `vein-node run` reads the token from when no file is given.
 pub const TOKEN_ENV: &str = "VEIN_API_TOKEN";
 
+/// Why the operator's token could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiTokenError {
+    /// The token file could not be read.
     #[error("API token file {path}: {source}")]
     Read {
+        /// The `--api-token-file` path.
         path: String,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// The token is too short or holds characters an HTTP header cannot carry.
     #[error("API token from {origin}: {reason}")]
-    Invalid { origin: String, reason: String },
+    Invalid {
+        /// Where the token came from: the file's path or the environment variable.
+        origin: String,
+        /// The rule it breaks, with a hint on how to make a valid one.
+        reason: String,
+    },
 }
 
 /// The operator's secret, kept as its BLAKE3 digest (all the comparison needs).
@@ -96,6 +106,7 @@ const HOW_TO_PASS: &str = "send `Authorization: Bearer <token>` with the token f
     given to `vein-node run --api-token-file` (a testnet keeps it in <dir>/api-token)";
 
 impl ApiAuth {
+    /// A guard that admits holders of `token`; `None` refuses every privileged request.
     pub fn new(token: Option<ApiToken>) -> ApiAuth {
         ApiAuth { token }
     }

@@ -16,6 +16,7 @@ use std::ops::Range;
 /// Why a log could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A bad record has well-formed records after it: damage, not a crash's torn write.
     #[error(
         "{path} is corrupt: record {record_index} at bytes {offset}..{damaged_end} of \
          {file_bytes} is damaged and {valid_after} valid records follow it. This is not a torn \
@@ -25,24 +26,39 @@ pub enum StoreError {
          shards it held are rebuilt by their owners' repair)"
     )]
     Corrupt {
+        /// The log's path, as handed to the [`Disk`].
         path: String,
         /// Offset of the damaged record.
         offset: u64,
         /// Where the first valid record after the damage starts.
         damaged_end: u64,
+        /// The file's length in bytes, unchanged by the refusal.
         file_bytes: u64,
         /// Valid records before the damage.
         record_index: u64,
         /// Valid records back to back after the damage.
         valid_after: u64,
     },
+    /// A bad record was met and the resynchronising scan gave up
+    /// ([`SCAN_HASHED_BYTES_MAX`](super::SCAN_HASHED_BYTES_MAX)) before it could tell a torn
+    /// tail from corruption, so the log is treated as corrupt.
     #[error(
         "{path} is damaged at record {record_index} (byte {offset} of {file_bytes}) and the \
          scan for valid records after it gave up before the end, so it cannot be told from \
          corruption: the node refuses to start and left the file untouched. Keep a copy, then \
          restore it from a backup or move it aside (the node re-fetches from its peers)"
     )]
-    Unscanned { path: String, offset: u64, file_bytes: u64, record_index: u64 },
+    Unscanned {
+        /// The log's path, as handed to the [`Disk`].
+        path: String,
+        /// Offset of the damaged record.
+        offset: u64,
+        /// The file's length in bytes, unchanged by the refusal.
+        file_bytes: u64,
+        /// Valid records before the damage.
+        record_index: u64,
+    },
+    /// Reading, cutting or syncing the log failed.
     #[error(transparent)]
     Disk(#[from] DiskError),
 }
@@ -63,6 +79,7 @@ impl OpenedLog {
         self.records.iter().map(|(kind, body)| (*kind, &self.bytes[body.clone()]))
     }
 
+    /// Number of valid records, i.e. of items [`OpenedLog::records`] yields.
     pub fn record_count(&self) -> usize {
         self.records.len()
     }

@@ -25,6 +25,8 @@ pub fn quantity(value: impl std::fmt::LowerHex) -> String {
     format!("{value:#x}")
 }
 
+/// Bytes as the JSON-RPC writes data: `0x` and two lower-case hex digits per byte (`0x` when
+/// empty).
 pub fn data(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))
 }
@@ -39,10 +41,13 @@ fn strip(text: &str) -> Result<&str, RpcError> {
         .ok_or_else(|| RpcError::params(format!("{text:?} lacks the 0x prefix")))
 }
 
+/// Data (`0x` and hex, either case) as bytes; a missing prefix or an odd or non-hex digit is an
+/// invalid-params error.
 pub fn parse_bytes(text: &str) -> Result<Vec<u8>, RpcError> {
     hex::decode(strip(text)?).map_err(|_| RpcError::params(format!("{text:?} is not hex")))
 }
 
+/// A quantity (`0x` and 1 to 64 hex digits, leading zeros tolerated) as a 256-bit number.
 pub fn parse_u256(text: &str) -> Result<U256, RpcError> {
     let digits = strip(text)?;
     if digits.is_empty() || digits.len() > 64 {
@@ -51,10 +56,12 @@ pub fn parse_u256(text: &str) -> Result<U256, RpcError> {
     U256::from_str_radix(digits, 16).map_err(|_| RpcError::params(format!("{text:?} not hex")))
 }
 
+/// A quantity that must fit in 64 bits (a height, a nonce, gas).
 pub fn parse_u64(text: &str) -> Result<u64, RpcError> {
     u64::try_from(parse_u256(text)?).map_err(|_| RpcError::params(format!("{text:?} too large")))
 }
 
+/// A 20-byte address as `0x` and 40 hex digits; the EIP-55 checksum casing is not checked.
 pub fn parse_address(text: &str) -> Result<Address, RpcError> {
     let bytes = parse_bytes(text)?;
     if bytes.len() != 20 {
@@ -63,6 +70,7 @@ pub fn parse_address(text: &str) -> Result<Address, RpcError> {
     Ok(Address::from_slice(&bytes))
 }
 
+/// A 32-byte hash (a transaction or block hash, a topic) as `0x` and 64 hex digits.
 pub fn parse_b256(text: &str) -> Result<B256, RpcError> {
     let bytes = parse_bytes(text)?;
     if bytes.len() != 32 {
@@ -80,6 +88,7 @@ pub fn param_str(params: &[Value], index: usize) -> Result<Option<&str>, RpcErro
     }
 }
 
+/// Positional parameter `index` as a string; missing or null is an invalid-params error.
 pub fn required_str(params: &[Value], index: usize) -> Result<&str, RpcError> {
     param_str(params, index)?.ok_or_else(|| RpcError::params(format!("parameter {index} missing")))
 }
@@ -120,6 +129,7 @@ pub fn pending_block(chain: &Chain) -> EvmBlock {
     }
 }
 
+/// `eth_getBalance [address, tag]`: the vein balance of the address's account, in wei.
 pub fn balance(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let address = parse_address(required_str(params, 0)?)?;
     let chain = node.chain();
@@ -128,6 +138,8 @@ pub fn balance(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     Ok(Value::String(quantity(evm::units_to_wei(units))))
 }
 
+/// `eth_getCode [address, tag]`: the contract's runtime bytecode, `0x` for an account without
+/// code.
 pub fn code(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let address = parse_address(required_str(params, 0)?)?;
     state_at(node.chain(), param_str(params, 1)?)?;
@@ -135,6 +147,7 @@ pub fn code(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     Ok(Value::String(data(&code)))
 }
 
+/// `eth_getStorageAt [address, slot, tag]`: the slot's 32-byte value (zero if never written).
 pub fn storage_at(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let address = parse_address(required_str(params, 0)?)?;
     let key = parse_u256(required_str(params, 1)?)?;
@@ -185,6 +198,8 @@ fn reverted(output: &Bytes) -> RpcError {
     }
 }
 
+/// `eth_call [call object, tag]`: run the call on the head's state in the pending block and
+/// return its output; nothing is kept. A revert is error 3 with the revert data.
 pub fn call(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let request = call_request(&call_object(params)?)?;
     let chain = node.chain();
@@ -197,6 +212,9 @@ pub fn call(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     Ok(Value::String(data(&outcome.output)))
 }
 
+/// `eth_estimateGas [call object]`: the least gas limit (to within 1 %) under which the call
+/// succeeds on the head's state in the pending block; one that fails even at the cap is error
+/// 3 with the revert data.
 pub fn estimate_gas(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let request = call_request(&call_object(params)?)?;
     let chain = node.chain();
@@ -332,6 +350,8 @@ fn receipt_object(chain: &Chain, receipt: &evm::Receipt) -> Receipt {
     }
 }
 
+/// `eth_getTransactionReceipt [hash]`: the receipt of an executed transaction, `null` if it
+/// has not executed (or is unknown).
 pub fn receipt(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let tx_hash = parse_b256(required_str(params, 0)?)?;
     let chain = node.chain();
@@ -395,6 +415,8 @@ fn full_flag(params: &[Value]) -> bool {
     matches!(params.get(1), Some(Value::Bool(true)))
 }
 
+/// `eth_getBlockByNumber [tag or number, full]`: the active chain's checkpoint at that height
+/// as a block (full transaction objects if `full`, else hashes); `null` beyond the head.
 pub fn block_by_number(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let chain = node.chain();
     let height = resolve_height(chain, param_str(params, 0)?)?;
@@ -402,6 +424,8 @@ pub fn block_by_number(node: &Node, params: &[Value]) -> Result<Value, RpcError>
     serde_json::to_value(block).map_err(|error| RpcError::new(code::INTERNAL, error.to_string()))
 }
 
+/// `eth_getBlockByHash [hash, full]`: the checkpoint with that id as a block, `null` unless it
+/// is on the active chain.
 pub fn block_by_hash(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let id = parse_b256(required_str(params, 0)?)?;
     let chain = node.chain();
@@ -416,6 +440,8 @@ pub fn block_by_hash(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     serde_json::to_value(block).map_err(|error| RpcError::new(code::INTERNAL, error.to_string()))
 }
 
+/// `eth_feeHistory [count, newest, percentiles]`: up to 1,024 blocks ending at `newest`. There
+/// is no base fee (always 0) and every reward percentile is the minimum gas price.
 pub fn fee_history(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let count = match params.first() {
         Some(Value::Number(number)) => number.as_u64().unwrap_or(0),
@@ -488,6 +514,9 @@ fn topics_of(filter: &LogFilter) -> Result<Vec<Option<Vec<B256>>>, RpcError> {
         .collect()
 }
 
+/// `eth_getLogs [filter]`: the logs of executed transactions in a block range of the active
+/// chain (or one block by hash) matching the filter's addresses and topics; a range over
+/// [`LOG_RANGE_MAX`] heights is refused.
 pub fn logs(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let value = params.first().cloned().unwrap_or(Value::Null);
     let filter: LogFilter = serde_json::from_value(value)

@@ -37,6 +37,7 @@ pub struct SentTxs {
     raw: BTreeMap<B256, Bytes>,
 }
 
+/// The [`SentTxs`] table shared by every `/rpc` request ([`crate::api::ApiState::eth_sent`]).
 pub type SharedSentTxs = Arc<Mutex<SentTxs>>;
 
 impl SentTxs {

@@ -24,16 +24,42 @@ use std::collections::BTreeSet;
 const ASSIGN_DOMAIN: &[u8] = b"vein/storage/assign/v1";
 const REPAIR_DOMAIN: &[u8] = b"vein/storage/repair/v1";
 
+/// Why shards could not be assigned, or a put's assignment is not the rule's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AssignmentError {
+    /// Fewer distinct candidate nodes than shards to place (for a repair: no candidate left
+    /// outside the file's current nodes).
     #[error("need {need} distinct eligible storage nodes, have {have}")]
-    NotEnoughNodes { have: usize, need: usize },
+    NotEnoughNodes {
+        /// Distinct candidates available (for a repair: those not already holding a shard).
+        have: usize,
+        /// Nodes needed: the file's shard count, or 1 for a repair.
+        need: usize,
+    },
+    /// A repair was asked for a node that is not among the file's storage nodes.
     #[error("node {node:?} holds no shard of this file")]
-    NodeNotAssigned { node: AccountId },
+    NodeNotAssigned {
+        /// The node said to be gone.
+        node: AccountId,
+    },
+    /// A put names another node for a shard than [`assign`] gives.
     #[error("shard {shard_index} is assigned to {got:?}, the rule gives {expected:?}")]
-    Mismatch { shard_index: u8, expected: AccountId, got: AccountId },
+    Mismatch {
+        /// The first shard whose node differs.
+        shard_index: u8,
+        /// The node the rule chooses.
+        expected: AccountId,
+        /// The node the put names.
+        got: AccountId,
+    },
+    /// A put lists another number of storage nodes than it has shards.
     #[error("the put lists {got} storage nodes for {expected} shards")]
-    NodeCount { expected: usize, got: usize },
+    NodeCount {
+        /// The put's `total_shards`.
+        expected: usize,
+        /// Entries in its `storage_nodes`.
+        got: usize,
+    },
 }
 
 /// The rendezvous score of `node` for shard `shard_index` of `file_id`.
@@ -115,7 +141,9 @@ pub fn check_assignment(put: &StorePut, nodes: &[AccountId]) -> Result<(), Assig
 /// A repair: `shard_index` moves to `node`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reassignment {
+    /// The shard the departed node held (its position in `storage_nodes`).
     pub shard_index: u8,
+    /// Its new holder: a candidate not already holding a shard of the file.
     pub node: AccountId,
 }
 

@@ -31,38 +31,114 @@ pub const DEFAULT_CHALLENGE_COUNT: usize = 16;
 /// One round's challenge parameters, shared by every assignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Challenge {
+    /// `g_h`: the generation signature of the checkpoint at height `round`, the draw's seed.
     pub generation_signature: Hash,
+    /// `h`: the round, i.e. the checkpoint height the challenge belongs to.
     pub round: u64,
     /// `c`, chunks per shard per round (a protocol parameter).
     pub count: usize,
 }
 
+/// Why a storage proof could not be made ([`answer`]) or does not verify
+/// ([`verify_storage_proof`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofError {
+    /// The put the proof is checked against fails [`StorePut::validate`].
     #[error("invalid store put: {0}")]
     Put(#[from] PutError),
+    /// The challenge asks for no chunk or for more than [`MAX_CHALLENGE_COUNT`].
     #[error("challenge count {count} outside 1..={MAX_CHALLENGE_COUNT}")]
-    BadChallengeCount { count: usize },
+    BadChallengeCount {
+        /// The challenge's `count`.
+        count: usize,
+    },
+    /// The proof names another file than the put.
     #[error("proof is for file {got:?}, expected {expected:?}")]
-    WrongFile { expected: Hash, got: Hash },
+    WrongFile {
+        /// The put's file id.
+        expected: Hash,
+        /// The file id the proof carries.
+        got: Hash,
+    },
+    /// The proof's shard index is not a shard of the file.
     #[error("shard index {shard_index} out of range for {total_shards} shards")]
-    ShardIndexOutOfRange { shard_index: u8, total_shards: u8 },
+    ShardIndexOutOfRange {
+        /// The shard index asked about or claimed.
+        shard_index: u8,
+        /// Shards in the file.
+        total_shards: u8,
+    },
+    /// The proof answers another round than the challenge's.
     #[error("proof is for round {got}, expected {expected}")]
-    WrongRound { expected: u64, got: u64 },
+    WrongRound {
+        /// The challenge's round.
+        expected: u64,
+        /// The round the proof carries.
+        got: u64,
+    },
+    /// The proof holds fewer chunks than the challenge draws.
     #[error("proof has {got} chunks, the challenge asks for {expected}")]
-    MissingChunks { expected: usize, got: usize },
+    MissingChunks {
+        /// Chunks the challenge draws (`count`).
+        expected: usize,
+        /// Chunks in the proof.
+        got: usize,
+    },
+    /// The proof holds more chunks than the challenge draws.
     #[error("proof has {got} chunks, the challenge asks for only {expected}")]
-    ExtraChunks { expected: usize, got: usize },
+    ExtraChunks {
+        /// Chunks the challenge draws (`count`).
+        expected: usize,
+        /// Chunks in the proof.
+        got: usize,
+    },
+    /// A chunk answers another index than the draw at its position.
     #[error("chunk {position} answers index {got}, the challenge asked for {expected}")]
-    WrongChunkIndex { position: usize, expected: u32, got: u32 },
+    WrongChunkIndex {
+        /// Position of the chunk in the proof (the draw number `j`).
+        position: usize,
+        /// The chunk index drawn there.
+        expected: u32,
+        /// The chunk index the proof gives.
+        got: u32,
+    },
+    /// A chunk's length is not the one the put fixes for that index (full, or the shard's
+    /// short last chunk).
     #[error("chunk {position} (index {index}) has {got} bytes, expected {expected}")]
-    ChunkLength { position: usize, index: u32, expected: u64, got: usize },
+    ChunkLength {
+        /// Position of the chunk in the proof.
+        position: usize,
+        /// The chunk's index in the shard.
+        index: u32,
+        /// Bytes the put fixes for that chunk.
+        expected: u64,
+        /// Bytes in the proof's chunk (0 when the node's shard is too short to hold it).
+        got: usize,
+    },
+    /// A chunk and its path do not lead to the shard's committed root.
     #[error("chunk {position} (index {index}) does not match the shard root: {source}")]
-    BadChunk { position: usize, index: u32, source: MerkleError },
+    BadChunk {
+        /// Position of the chunk in the proof.
+        position: usize,
+        /// The chunk's index in the shard.
+        index: u32,
+        /// What the Merkle check found.
+        source: MerkleError,
+    },
+    /// The storage node's shard is not the length the put declares.
     #[error("shard has {got} bytes, the put declares {expected}")]
-    ShardLength { expected: u64, got: usize },
+    ShardLength {
+        /// The put's `shard_bytes`.
+        expected: u64,
+        /// Length of the shard the node holds.
+        got: usize,
+    },
+    /// The storage node's tree is not the tree of the committed shard.
     #[error("the tree's root is not the put's root for shard {shard_index}")]
-    TreeMismatch { shard_index: u8 },
+    TreeMismatch {
+        /// The shard being answered for.
+        shard_index: u8,
+    },
 }
 
 /// The `count` chunk indices challenged for one shard in one round (with replacement).

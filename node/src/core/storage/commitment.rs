@@ -27,7 +27,10 @@ use std::collections::BTreeSet;
 /// The default chunk size: 1 KiB keeps a 16-chunk proof near 16 KiB + paths, and the tree at
 /// about 6% of the shard.
 pub const DEFAULT_CHUNK_BYTES: u32 = 1024;
+/// Smallest chunk a put may declare: at 64 B a storage node's kept tree (about
+/// `2 × 32 / chunk_bytes` of the shard) is already as large as the shard itself.
 pub const MIN_CHUNK_BYTES: u32 = 64;
+/// Largest chunk a put may declare (64 KiB): a proof carries `count` chunks, so this bounds it.
 pub const MAX_CHUNK_BYTES: u32 = 64 * 1024;
 /// Largest shard a put may declare (16 GiB): keeps leaf indices well inside u32.
 pub const MAX_SHARD_BYTES: u64 = 1 << 34;
@@ -42,21 +45,31 @@ pub struct StorePut {
     pub data_shards: u8,
     /// `n`: shards stored, one per storage node.
     pub total_shards: u8,
+    /// Bytes per Merkle leaf (the challenged unit), in
+    /// `MIN_CHUNK_BYTES..=MAX_CHUNK_BYTES`; a shard's last chunk may be shorter.
     pub chunk_bytes: u32,
+    /// Bytes of every shard: even, in `2..=MAX_SHARD_BYTES`.
     pub shard_bytes: u64,
     /// One root per shard, in shard order.
     pub shard_roots: Vec<Hash>,
     /// Node holding shard `i` is `storage_nodes[i]`; all distinct.
     pub storage_nodes: Vec<AccountId>,
+    /// Rounds (checkpoints) the storage is bought for, from the height after the put's; at
+    /// least 1.
     pub term_rounds: u64,
+    /// Base units escrowed from the owner at the put and paid out round by round to the nodes
+    /// that prove their shard (`payment`); unearned shares are burned.
     pub prepaid_fee: u64,
 }
 
 /// One round's answer to a challenge on one shard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StorageProof {
+    /// The file the proven shard belongs to.
     pub file_id: Hash,
+    /// The shard proven, its position in the put's `storage_nodes` and `shard_roots`.
     pub shard_index: u8,
+    /// The round (checkpoint height) whose challenge this answers.
     pub round: u64,
     /// In challenge order, one per challenged index (repeats included).
     pub chunks: Vec<ChunkProof>,
@@ -65,50 +78,119 @@ pub struct StorageProof {
 /// One challenged chunk with its Merkle path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkProof {
+    /// The chunk's index in the shard (its Merkle leaf).
     pub index: u32,
+    /// The chunk's bytes: `chunk_bytes`, or fewer for the shard's last chunk.
     pub chunk: Vec<u8>,
+    /// Sibling hashes from the leaf up to the shard root (see `merkle::MerklePath`).
     pub path: Vec<Hash>,
 }
 
+/// Why a [`StorePut`] is malformed ([`StorePut::validate`]), or a file cannot become one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PutError {
+    /// `k` and `n` break `1 <= k <= n <= MAX_TOTAL_SHARDS`.
     #[error("bad erasure parameters k = {k}, n = {n}: need 1 <= k <= n <= {MAX_TOTAL_SHARDS}")]
-    BadParameters { k: u8, n: u8 },
+    BadParameters {
+        /// The put's `data_shards`.
+        k: u8,
+        /// The put's `total_shards`.
+        n: u8,
+    },
+    /// The chunk size is outside `MIN_CHUNK_BYTES..=MAX_CHUNK_BYTES`.
     #[error("chunk size {chunk_bytes} outside {MIN_CHUNK_BYTES}..={MAX_CHUNK_BYTES}")]
-    ChunkBytes { chunk_bytes: u32 },
+    ChunkBytes {
+        /// The chunk size given.
+        chunk_bytes: u32,
+    },
+    /// The shard size is odd, below 2 or above [`MAX_SHARD_BYTES`] (for a file being
+    /// prepared: the file is too large).
     #[error("shard size {shard_bytes} must be even and in 2..={MAX_SHARD_BYTES}")]
-    ShardBytes { shard_bytes: u64 },
+    ShardBytes {
+        /// The shard size declared or planned.
+        shard_bytes: u64,
+    },
+    /// `shard_roots` does not hold one root per shard.
     #[error("{got} shard roots for {expected} shards")]
-    RootCount { expected: usize, got: usize },
+    RootCount {
+        /// `total_shards`.
+        expected: usize,
+        /// Roots listed.
+        got: usize,
+    },
+    /// `storage_nodes` does not hold one node per shard.
     #[error("{got} storage nodes for {expected} shards")]
-    NodeCount { expected: usize, got: usize },
+    NodeCount {
+        /// `total_shards`.
+        expected: usize,
+        /// Nodes listed.
+        got: usize,
+    },
+    /// One node is listed for two shards, so losing it would lose both.
     #[error("storage node {node:?} appears twice")]
-    DuplicateNode { node: AccountId },
+    DuplicateNode {
+        /// The repeated node.
+        node: AccountId,
+    },
+    /// `term_rounds` is 0.
     #[error("term must last at least one round")]
     ZeroTerm,
+    /// `file_id` is not [`file_id_of`] the put's shape and roots.
     #[error("file id {claimed:?} does not commit to the shape and roots ({computed:?})")]
-    FileIdMismatch { claimed: Hash, computed: Hash },
+    FileIdMismatch {
+        /// The put's `file_id`.
+        claimed: Hash,
+        /// The id its shape and roots give.
+        computed: Hash,
+    },
 }
 
 /// Errors of the owner-side pipeline (`prepare_file`, `recover_file`, `repair_shard`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StorageError {
+    /// The shape asked for, or the put recovered against, is invalid.
     #[error(transparent)]
     Put(#[from] PutError),
+    /// Erasure coding or decoding failed.
     #[error(transparent)]
     Erasure(#[from] ErasureError),
+    /// Encryption failed, or the decoded ciphertext does not authenticate under the key.
     #[error(transparent)]
     Encrypt(#[from] EncryptError),
+    /// A shard's Merkle tree could not be built.
     #[error(transparent)]
     Merkle(#[from] MerkleError),
+    /// The caller did not pass one slot (shard or `None`) per shard of the put.
     #[error("expected {expected} shard slots, got {got}")]
-    ShardSlots { expected: usize, got: usize },
+    ShardSlots {
+        /// `total_shards`.
+        expected: usize,
+        /// Slots given.
+        got: usize,
+    },
+    /// Fewer than `k` shards survived the root check.
     #[error("too few intact shards: have {have}, need {need}; corrupt: {corrupt_shards:?}")]
-    TooFewShards { have: usize, need: usize, corrupt_shards: Vec<u8> },
+    TooFewShards {
+        /// Shards supplied that match their roots.
+        have: usize,
+        /// `data_shards` (`k`).
+        need: usize,
+        /// Indices of supplied shards that failed their root check.
+        corrupt_shards: Vec<u8>,
+    },
+    /// The rebuilt shard does not match the committed root or length: the put's shards were
+    /// never one codeword.
     #[error("rebuilt shard {shard_index} does not match its committed root")]
-    RepairMismatch { shard_index: u8 },
+    RepairMismatch {
+        /// The shard being rebuilt.
+        shard_index: u8,
+    },
+    /// The decoded payload is shorter than the nonce that must open it.
     #[error("decoded payload of {payload_bytes} bytes cannot hold a nonce")]
-    PayloadTooShort { payload_bytes: usize },
+    PayloadTooShort {
+        /// Length of the decoded payload.
+        payload_bytes: usize,
+    },
 }
 
 impl StorePut {
@@ -183,12 +265,19 @@ pub fn file_id_of(k: u8, n: u8, chunk_bytes: u32, shard_bytes: u64, roots: &[Has
 /// The owner's output: the put's content fields and the shards to hand to storage nodes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreparedFile {
+    /// [`file_id_of`] the shape and roots below.
     pub file_id: Hash,
+    /// `k`: any `k` shards recover the file.
     pub data_shards: u8,
+    /// `n`: shards made.
     pub total_shards: u8,
+    /// Bytes per Merkle leaf.
     pub chunk_bytes: u32,
+    /// Bytes of every shard.
     pub shard_bytes: u64,
+    /// Merkle root of each shard, in shard order.
     pub shard_roots: Vec<Hash>,
+    /// The `n` shards (ciphertext), data shards first, to hand to the storage nodes.
     pub shards: Vec<Vec<u8>>,
 }
 
@@ -276,7 +365,9 @@ pub fn prepare_file_with_nonce(
 /// A recovered file and the shards that failed their root check (treated as missing).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recovered {
+    /// The file as the owner stored it.
     pub plaintext: Vec<u8>,
+    /// Indices of supplied shards that failed their root check; their nodes served bad data.
     pub corrupt_shards: Vec<u8>,
 }
 

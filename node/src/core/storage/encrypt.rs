@@ -48,14 +48,28 @@ impl OwnerKey {
     }
 }
 
+/// Why a file could not be encrypted or decrypted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncryptError {
+    /// The plaintext exceeds what one ChaCha20-Poly1305 message may hold (about 256 GiB).
     #[error("plaintext of {plaintext_bytes} bytes is too long for ChaCha20-Poly1305")]
-    TooLong { plaintext_bytes: usize },
+    TooLong {
+        /// Length of the plaintext.
+        plaintext_bytes: usize,
+    },
+    /// The ciphertext cannot even hold the authentication tag.
     #[error("ciphertext of {ciphertext_bytes} bytes is shorter than the {TAG_BYTES}-byte tag")]
-    TooShort { ciphertext_bytes: usize },
+    TooShort {
+        /// Length of the ciphertext, tag included.
+        ciphertext_bytes: usize,
+    },
+    /// The tag does not verify: the bytes were altered, or the key or nonce is not the one
+    /// they were encrypted with.
     #[error("ciphertext of {ciphertext_bytes} bytes fails authentication: tampered or wrong key")]
-    Tampered { ciphertext_bytes: usize },
+    Tampered {
+        /// Length of the ciphertext, tag included.
+        ciphertext_bytes: usize,
+    },
 }
 
 /// The deterministic (synthetic) nonce for `plaintext` under `key`; see the module comment.

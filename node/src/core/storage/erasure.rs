@@ -42,24 +42,68 @@ pub enum Codec {
 /// The codec the protocol uses: the faster of the two in `benches/storage.rs`.
 pub const DEFAULT_CODEC: Codec = Codec::Simd;
 
+/// Why a payload could not be encoded or recovered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ErasureError {
+    /// `k` and `n` break `1 <= k <= n <= MAX_TOTAL_SHARDS`.
     #[error("bad erasure parameters k = {k}, n = {n}: need 1 <= k <= n <= {MAX_TOTAL_SHARDS}")]
-    BadParameters { k: u8, n: u8 },
+    BadParameters {
+        /// Data shards asked for.
+        k: u8,
+        /// Total shards asked for.
+        n: u8,
+    },
+    /// Fewer than `k` shards are present: the payload cannot be recovered.
     #[error("too few shards to decode: have {have}, need {need}")]
-    TooFewShards { have: usize, need: usize },
+    TooFewShards {
+        /// Shards present.
+        have: usize,
+        /// Shards needed: `k`.
+        need: usize,
+    },
+    /// A present shard differs in length from the first present one, or its length is odd or
+    /// below 2 (no encoder makes such a shard).
     #[error("shard {index} has {got} bytes, expected {expected}")]
-    ShardSizeMismatch { index: usize, expected: usize, got: usize },
+    ShardSizeMismatch {
+        /// Position of the shard in the slots.
+        index: usize,
+        /// Length of the first present shard.
+        expected: usize,
+        /// Length of this one.
+        got: usize,
+    },
+    /// The decoder was not given one slot (present or `None`) per shard.
     #[error("expected {expected} shard slots, got {got}")]
-    ShardCountMismatch { expected: usize, got: usize },
+    ShardCountMismatch {
+        /// `n`.
+        expected: usize,
+        /// Slots given.
+        got: usize,
+    },
+    /// The decoded length header is larger than the data shards can hold: the shards are not
+    /// this payload's, or were altered.
     #[error("length header claims {claimed} bytes but the shards hold at most {capacity}")]
-    BadLength { claimed: u64, capacity: usize },
+    BadLength {
+        /// Payload length the header states, in bytes.
+        claimed: u64,
+        /// Bytes of payload the data shards can hold after the header.
+        capacity: usize,
+    },
+    /// Bytes after the payload are not zero: the shards were altered.
     #[error("padding after the payload is not zero")]
     BadPadding,
+    /// The framed payload would not fit `k` shards of an addressable size.
     #[error("payload of {payload_bytes} bytes is too large to encode")]
-    TooLarge { payload_bytes: usize },
+    TooLarge {
+        /// Length of the payload.
+        payload_bytes: usize,
+    },
+    /// The Reed-Solomon library refused or failed to restore a shard.
     #[error("codec failure: {message}")]
-    Codec { message: String },
+    Codec {
+        /// The library's error, prefixed with its name.
+        message: String,
+    },
 }
 
 /// Check `1 <= k <= n <= MAX_TOTAL_SHARDS`.

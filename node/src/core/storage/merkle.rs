@@ -26,26 +26,53 @@ const NODE_TAG: u8 = 0x01;
 /// Sibling hashes from the leaf level upward, skipping levels where the node was promoted.
 pub type MerklePath = Vec<Hash>;
 
+/// Why a tree could not be built or a path does not prove a leaf.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MerkleError {
+    /// A proof was asked or checked for a leaf the tree does not have.
     #[error("leaf index {index} is out of range for {leaf_count} leaves")]
-    IndexOutOfRange { index: u32, leaf_count: u32 },
+    IndexOutOfRange {
+        /// The leaf asked for.
+        index: u32,
+        /// Leaves in the tree.
+        leaf_count: u32,
+    },
+    /// [`MerkleTree::from_leaves`] was given no leaf.
     #[error("a tree needs at least one leaf")]
     Empty,
+    /// A path's length is not the one the tree's shape fixes for that leaf ([`path_length`]).
     #[error("path for leaf {index} has {got} hashes, expected {expected}")]
-    PathLength { index: u32, expected: usize, got: usize },
+    PathLength {
+        /// The leaf the path claims to prove.
+        index: u32,
+        /// Sibling hashes the shape requires.
+        expected: usize,
+        /// Sibling hashes the path holds.
+        got: usize,
+    },
+    /// The chunk hashed up its path gives another root: wrong data or a forged path.
     #[error("leaf {index} and its path do not hash to the root")]
-    RootMismatch { index: u32 },
+    RootMismatch {
+        /// The leaf that failed.
+        index: u32,
+    },
+    /// A chunk size of 0 bytes was given.
     #[error("chunk size must be at least one byte")]
     ZeroChunkBytes,
+    /// The data would need more leaves than a u32 index can name.
     #[error("{leaves} leaves exceed the u32 index range")]
-    TooManyLeaves { leaves: u64 },
+    TooManyLeaves {
+        /// Leaves the data would need.
+        leaves: u64,
+    },
 }
 
+/// The hash of one leaf: `H(0x00 || chunk)`, domain-separated from inner nodes.
 pub fn leaf_hash(chunk: &[u8]) -> Hash {
     Hash::of_parts(&[&[LEAF_TAG], chunk])
 }
 
+/// The hash of an inner node: `H(0x01 || left || right)`.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
     Hash::of_parts(&[&[NODE_TAG], left.as_bytes(), right.as_bytes()])
 }
@@ -119,10 +146,12 @@ impl MerkleTree {
         MerkleTree::from_leaves(leaves)
     }
 
+    /// The root hash, the commitment a `StorePut` records for the shard.
     pub fn root(&self) -> Hash {
         self.levels.last().and_then(|level| level.first()).copied().unwrap_or(Hash::ZERO)
     }
 
+    /// Leaves (chunks) in the tree; at least 1.
     pub fn leaf_count(&self) -> u32 {
         // from_leaves guarantees a non-empty first level whose length fits a u32.
         self.levels.first().map_or(0, |leaves| leaves.len() as u32)

@@ -18,14 +18,28 @@ use super::commitment::{PutError, StorePut};
 use crate::core::crypto::AccountId;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Why a round could not be settled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PaymentError {
+    /// The put itself is invalid (a zero-round term), so it has no per-round budget.
     #[error("invalid store put: {0}")]
     Put(#[from] PutError),
+    /// The round is past the end of the put's term.
     #[error("round {round_in_term} is outside a term of {term_rounds} rounds")]
-    OutsideTerm { round_in_term: u64, term_rounds: u64 },
+    OutsideTerm {
+        /// The round asked for, counted from the term's start.
+        round_in_term: u64,
+        /// Rounds in the put's term.
+        term_rounds: u64,
+    },
+    /// A proven shard index does not exist in the file.
     #[error("shard {shard_index} does not exist in a file of {total_shards} shards")]
-    UnknownShard { shard_index: u8, total_shards: u8 },
+    UnknownShard {
+        /// The out-of-range index.
+        shard_index: u8,
+        /// Shards in the file.
+        total_shards: u8,
+    },
 }
 
 /// One round's settlement for one file.
