@@ -38,7 +38,6 @@
 //! is open: reads, pre-signed transactions, and `POST /shard`, whose bytes must match the root
 //! an on-chain contract committed to for a shard assigned to this node (the file's owner
 //! uploads it and holds no operator token; the node spends nothing and changes no setting).
-#![warn(missing_docs)]
 
 use crate::api_types::{
     AccountBalance, Accounts, CheckpointRow, Checkpoints, Parents, Ready, Status, Tips, UnitTimes,

@@ -8,7 +8,6 @@
 //! `skip_serializing_if`; a field the request may leave out carries `skip_serializing_if`.
 //! `null` entries of `POST /units` are `None` items. Every `final` key is the Rust field
 //! `is_final` (`final` is a keyword).
-#![warn(missing_docs)]
 
 mod consortium;
 

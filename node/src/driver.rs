@@ -26,7 +26,6 @@
 //! whose replay cuts a torn tail and resumes from what the log holds (peers supply the rest).
 // The runtime seam, the pump and the driver are what an embedder programs against: every
 // public item is documented.
-#![warn(missing_docs)]
 
 use crate::core::crypto::AccountId;
 use crate::core::events::Event;

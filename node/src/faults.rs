@@ -7,7 +7,6 @@
 //! them. Every node of a partitioned testnet applies the filter to its side, so `vein-testnet
 //! partition 0,1|2,3` needs no iptables and leaves the kernel untouched. The core sees only loss,
 //! which it already tolerates.
-#![warn(missing_docs)]
 
 use crate::core::hash::Hash;
 use crate::runtime::tokio_impl::TokioClock;

@@ -12,7 +12,6 @@
 //! Inputs are split into fields by fixed offsets (no structured fuzzing crate): libFuzzer's
 //! mutations of a seed encoding reach the decoders' interesting branches quickly that way,
 //! and the seeds stay readable as the real encodings they are.
-#![warn(missing_docs)]
 
 use crate::core::checkpoint::Checkpoint;
 use crate::core::hash::Hash;

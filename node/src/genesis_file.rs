@@ -9,7 +9,6 @@
 //!   "allocations": [{ "account": "3b6a…", "balance": 1000000000 }],
 //!   "initial_base_target": 123456, "poc": { "mode": "real" }, "params": { … } }
 //! ```
-#![warn(missing_docs)]
 
 use crate::core::crypto::AccountId;
 use crate::core::params::{Genesis, GenesisError, Params};

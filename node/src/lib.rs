@@ -6,6 +6,8 @@
 //! [`Network`], [`Disk`], [`Blocking`]), on tokio and TCP in production ([`service`]) and on
 //! madsim in the simulator (crate vein-sim). The names below are the ones an embedder needs;
 //! everything else is reachable through its module.
+#![warn(missing_docs)]
+
 #[cfg(feature = "tokio-runtime")]
 pub mod api;
 pub mod api_types;

@@ -2,7 +2,6 @@
 //! harness for unit tests, property tests and benchmarks (no async runtime, no sockets). Time is
 //! a number; links have a fixed latency plus seeded jitter; partitions drop messages between
 //! groups. The madsim simulator (crate vein-sim) runs the same cores through the real driver.
-#![warn(missing_docs)]
 
 use crate::core::crypto::{AccountId, Keypair};
 use crate::core::events::Event;

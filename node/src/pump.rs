@@ -16,7 +16,6 @@
 //! reported before every record before it is durable.
 // The runtime seam, the pump and the driver are what an embedder programs against: every
 // public item is documented.
-#![warn(missing_docs)]
 
 use crate::core::events::Event;
 use crate::core::node::{Node, Output, PeerId};

@@ -13,7 +13,6 @@
 //! injected faults) in vein-sim, and the test doubles in node/tests.
 // The runtime seam, the pump and the driver are what an embedder programs against: every
 // public item is documented.
-#![warn(missing_docs)]
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -1,7 +1,6 @@
 //! The production node assembly behind `vein-node run`: genesis file, key file, real plot files,
 //! TCP transport (wrapped for fault injection), the append-only store, the driver, telemetry and
 //! the HTTP API, on one tokio runtime.
-#![warn(missing_docs)]
 
 use crate::api::{self, ApiAuth, ApiState, ApiToken};
 use crate::consortium_db::{FeedSink, ReplicaFeed, SharedFeed};

@@ -2,7 +2,6 @@
 //! the madsim scenario engine): what an owner's fetch and a new holder's repair would do over
 //! the network, done by reading the holders' cores directly. Written once; each harness
 //! provides only the lookup of a node by account and the hand-over of a shard.
-#![warn(missing_docs)]
 
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;

@@ -30,7 +30,6 @@
 //! classified conservatively by design: a torn record whose surviving bytes happen to embed
 //! a well-formed record (a 64-bit checksum match: by chance ~2^-64 per candidate, on purpose
 //! only by whoever chose the body's bytes) is reported as corrupt rather than cut.
-#![warn(missing_docs)]
 
 use crate::core::hash::Hash;
 use crate::core::record::{Record, RecordKind};

@@ -1,6 +1,5 @@
 //! What a running node counts and remembers for its API: counters fed by the driver's events,
 //! each transaction's first-seen, confirmed and final times, and the transport's refusals.
-#![warn(missing_docs)]
 
 use crate::core::events::Event;
 use crate::core::hash::Hash;

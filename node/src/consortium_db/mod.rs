@@ -12,8 +12,6 @@
 //! as of any height; a Merkle root over the current rows (`state_root`) is kept incrementally
 //! and recorded per height, with a proof for any row.
 
-#![warn(missing_docs)]
-
 pub mod attester;
 pub mod feed;
 pub mod key_ring;

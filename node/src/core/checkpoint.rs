@@ -6,8 +6,6 @@
 //! against its predecessor (everything except the ledger root, which needs the ledger and is
 //! checked when the checkpoint is connected; see `chain`).
 
-#![warn(missing_docs)]
-
 use crate::core::crypto::{self, AccountId, CryptoError, Keypair, Signature};
 use crate::core::hash::Hash;
 use crate::core::poc::challenge::{successor_challenge, weight};

@@ -3,8 +3,6 @@
 //! transaction approves; this chooses what a checkpoint confirms, and reaches further: past
 //! eligible tips to the units that conflict spam strands (see [`checkpoint_parents`]).
 
-#![warn(missing_docs)]
-
 use crate::core::chain::Chain;
 use crate::core::dag::Dag;
 use crate::core::hash::Hash;

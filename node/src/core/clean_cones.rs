@@ -27,8 +27,6 @@
 //! changes (a linear pass over the unconfirmed units, once per checkpoint). In between, arriving
 //! units are added one at a time; if one makes its account unclean, the flags are recomputed.
 
-#![warn(missing_docs)]
-
 use crate::core::crypto::AccountId;
 use crate::core::dag::Dag;
 use crate::core::hash::Hash;

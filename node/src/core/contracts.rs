@@ -12,8 +12,6 @@
 //! Everything here is plain data; the rules that change it live in `ledger.rs` so that every
 //! change goes through the ledger's undo log.
 
-#![warn(missing_docs)]
-
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 use crate::core::params::StorageParams;

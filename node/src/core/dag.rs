@@ -17,8 +17,6 @@
 //! pruned and forgotten is indistinguishable from an unknown one: the unit waits in the bounded
 //! orphan pool.
 
-#![warn(missing_docs)]
-
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 use crate::core::message::Message;

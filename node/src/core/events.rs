@@ -3,8 +3,6 @@
 //! of their own (`Output::Persist`, `Output::SyncBeforeFinal`), so an environment may drop every
 //! event without changing behaviour.
 
-#![warn(missing_docs)]
-
 use crate::core::consortium::{Consortium, SealedAction};
 use crate::core::crypto::AccountId;
 use crate::core::dag::Outcome;

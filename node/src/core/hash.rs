@@ -1,8 +1,6 @@
 //! Content hashes. Every unit, checkpoint, plot scoop and storage chunk is named by the BLAKE3 hash
 //! of its canonical bytes; this module is the one place that picks the function.
 
-#![warn(missing_docs)]
-
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

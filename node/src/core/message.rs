@@ -1,8 +1,6 @@
 //! Protocol messages between peers. Each travels in a versioned envelope whose `kind` names the
 //! variant, so a reader can refuse an unknown kind before decoding the body.
 
-#![warn(missing_docs)]
-
 use crate::core::checkpoint::Checkpoint;
 use crate::core::hash::Hash;
 use crate::core::transaction::Transaction;

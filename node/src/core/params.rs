@@ -1,8 +1,6 @@
 //! Protocol parameters and the genesis description. Everything a node must agree on with its
 //! peers lives in `Genesis`; its hash is the chain id every unit ultimately approves.
 
-#![warn(missing_docs)]
-
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
 use crate::core::poc::PocMode;

@@ -2,8 +2,6 @@
 //! 32-byte seed (from the simulation seed, or from the OS by the production binary) and draws
 //! everything from a ChaCha8 stream, so a simulation replays bit for bit.
 
-#![warn(missing_docs)]
-
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 

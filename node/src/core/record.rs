@@ -7,8 +7,6 @@
 //! persisting costs no copy) or a checkpoint's canonical encoding; [`Record::bytes`] is what
 //! `restore` takes back.
 
-#![warn(missing_docs)]
-
 use crate::core::hash::Hash;
 use crate::core::wire::ENVELOPE_HEADER_BYTES;
 use std::sync::Arc;

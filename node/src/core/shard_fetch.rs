@@ -8,8 +8,6 @@
 //! length before it is kept (a wrong one is dropped and another peer's answer may still come);
 //! otherwise `recover_file` checks every shard against the put's roots anyway.
 
-#![warn(missing_docs)]
-
 use crate::core::hash::Hash;
 use crate::core::storage::StorePut;
 use std::collections::{BTreeMap, BTreeSet};

@@ -13,8 +13,6 @@
 //! (a proof with a wrong chunk would only be ignored and cost a fee) and the ledger records the
 //! miss, so such a node passes a round with probability `(1 − f)^c`.
 
-#![warn(missing_docs)]
-
 use crate::core::contracts::Contract;
 use crate::core::hash::Hash;
 use crate::core::random::DetRng;

@@ -29,8 +29,6 @@
 //! change them, and an eligible one only while no new conflict arrived. Neither shortcut changes
 //! a single selection (test `shortcuts_change_no_selection`).
 
-#![warn(missing_docs)]
-
 use crate::core::clean_cones::CleanCones;
 use crate::core::dag::Dag;
 use crate::core::hash::Hash;

@@ -2,8 +2,6 @@
 //! approves, and is identified by the hash of its signed bytes. A transaction is immutable once
 //! built; nodes share it behind an `Arc` and cache its id and encoded size.
 
-#![warn(missing_docs)]
-
 use crate::core::consortium::ConsortiumTx;
 use crate::core::crypto::{self, AccountId, CryptoError, Keypair, Signature};
 use crate::core::evm::EvmCall;

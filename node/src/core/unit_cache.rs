@@ -6,8 +6,6 @@
 //! chain (checkpoint signatures) and the node (units, envelopes) both consult it, so it lives
 //! beside them rather than in either.
 
-#![warn(missing_docs)]
-
 use crate::core::dag::Unit;
 use crate::core::hash::Hash;
 use std::collections::{BTreeMap, BTreeSet};

@@ -15,8 +15,6 @@
 //! update costs one visit per in-window ancestor of each arriving unit, once. A window larger than
 //! its bound is dropped for good (the cone only grows) and the walk falls back to uniform.
 
-#![warn(missing_docs)]
-
 use crate::core::dag::Dag;
 use crate::core::hash::Hash;
 use crate::core::random::DetRng;

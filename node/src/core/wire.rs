@@ -3,8 +3,6 @@
 //! comes from a peer or a file: lengths are capped before allocation, trailing bytes are an
 //! error, unknown versions and kinds are an error, and nothing panics.
 
-#![warn(missing_docs)]
-
 use serde::{Serialize, de::DeserializeOwned};
 
 /// The only envelope version this node speaks.

@@ -27,8 +27,6 @@
 //! between inputs, so every event of a unit has been handed to the driver (and written to
 //! disk) before the unit can go.
 
-#![warn(missing_docs)]
-
 mod connect;
 mod finality;
 mod fork_choice;

@@ -24,8 +24,6 @@
 //!   [`Consortia::check`] then [`Consortia::apply`], reverted through [`ConsortiumUndo`], and
 //!   hashed into the ledger root when non-empty (`hash_into`).
 
-#![warn(missing_docs)]
-
 pub mod action;
 pub mod applied;
 pub mod attestation;

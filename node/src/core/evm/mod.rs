@@ -32,8 +32,6 @@
 //!   [`HELD_AHEAD_MAX`] ahead, for [`HELD_HEIGHTS_MAX`] checkpoints), so a DAG that orders a
 //!   wallet's nonces 5 before 4 still executes both, in nonce order.
 
-#![warn(missing_docs)]
-
 mod adapter;
 mod address;
 mod block;

@@ -15,8 +15,6 @@
 //! - The IID split of a data set over participants (`split`); the float-driven Dirichlet
 //!   non-IID split is the lab's.
 
-#![warn(missing_docs)]
-
 pub mod aggregate;
 pub mod dataset;
 pub mod error;

@@ -25,8 +25,6 @@
 //! Tokens (docs/tokens.md): business tokens live in the `tokens` section; `TxKind::Token` and
 //! a consortium's passed mint proposal change it (`token_execution.rs`), through the undo log.
 
-#![warn(missing_docs)]
-
 use crate::core::consortium::{Consortia, ConsortiumEffect, ConsortiumError, ConsortiumUndo};
 use crate::core::contracts::{Contract, Settlement, StorageContext, StorageMode};
 use crate::core::crypto::AccountId;

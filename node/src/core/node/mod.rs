@@ -4,8 +4,6 @@
 //! and local requests (`transfer`), and takes out effects with `poll_output` and the next wake-up
 //! with `poll_timeout`. Nothing here reads a clock, a socket, a disk or an OS random source.
 
-#![warn(missing_docs)]
-
 mod admission;
 mod forging;
 mod gossip;

@@ -18,8 +18,6 @@
 //! - The ERC-20 view (core/evm/erc20.rs) reads and writes the same balances; its address is
 //!   [`TokenId::erc20_address`].
 
-#![warn(missing_docs)]
-
 pub mod action;
 pub mod error;
 pub mod ids;
