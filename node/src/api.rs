@@ -5,6 +5,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /` | explorer page (HTML, polls the JSON routes) |
+//! | `GET /openapi.json` | the OpenAPI 3.0 document of these routes ([`openapi`]) |
 //! | `GET /ready` | 200 once the peer listener, the driver and the API are up |
 //! | `GET /status` | height, head, final height and root, peers, DAG size, tips, own balance |
 //! | `GET /balance/{account}` | balance and next nonce |
@@ -63,6 +64,7 @@ mod error;
 pub mod eth_rpc;
 mod explorer;
 mod fl;
+pub mod openapi;
 mod rejections;
 mod storage;
 mod tokens;
@@ -130,6 +132,7 @@ type ApiResult<T> = Result<axum::Json<T>, ApiError>;
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/", get(explorer::explorer))
+        .route("/openapi.json", get(openapi_document))
         .route("/ready", get(ready))
         .route("/status", get(status))
         .route("/balance/{account}", get(balance))
@@ -213,6 +216,13 @@ async fn inspect<T: Send + 'static>(
     query: impl FnOnce(&Node) -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     state.handle.inspect(query).await.ok_or_else(ApiError::unavailable)
+}
+
+/// `GET /openapi.json`: generated once per process (it depends only on the types).
+async fn openapi_document() -> Response {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = DOCUMENT.get_or_init(openapi::document).clone();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn ready(State(state): State<ApiState>) -> ApiResult<Ready> {

@@ -16,19 +16,20 @@ pub use consortium::{
     ConsortiumMemberView, ConsortiumProposalView, ConsortiumQuery, ConsortiumQueryAnswer,
     ConsortiumRowAnswer, ConsortiumRowRequest, ConsortiumSummary, ConsortiumVerify, DivergedMember,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
 /// Every 4xx/5xx answer: `{"error": "..."}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {
     /// What was wrong, in words.
     pub error: String,
 }
 
 /// `GET /ready`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Ready {
     /// Always true: a node that is not ready does not answer 200.
     pub ready: bool,
@@ -37,7 +38,7 @@ pub struct Ready {
 }
 
 /// Faults injected on a node (`/control/*`), as `GET /status` and `/control/*` answer them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct InjectedFaults {
     /// Peers (listening addresses) cut off in both directions.
     pub blocked: BTreeSet<SocketAddr>,
@@ -50,7 +51,7 @@ pub struct InjectedFaults {
 }
 
 /// Delay and loss on one outbound link.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LinkFaults {
     /// Milliseconds each message on the link is held back.
     pub delay_ms: u64,
@@ -59,7 +60,7 @@ pub struct LinkFaults {
 }
 
 /// `GET /status`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Status {
     /// The node's own account (64 hex).
     pub account: String,
@@ -106,7 +107,7 @@ pub struct Status {
 }
 
 /// `GET /balance/{account}`, and one row of `GET /accounts`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AccountBalance {
     /// The account (64 hex).
     pub account: String,
@@ -117,7 +118,7 @@ pub struct AccountBalance {
 }
 
 /// `GET /accounts?limit=N`: the richest accounts and how many the ledger holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Accounts {
     /// Accounts the ledger holds, listed or not.
     pub count: u64,
@@ -127,7 +128,7 @@ pub struct Accounts {
 
 /// A transfer the node signs from its own account (the faucet form of `POST /tx`, and the
 /// items of `POST /txs` `transfers`). `fee` left out means 1.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TransferRequest {
     /// Recipient account (64 hex).
     pub to: String,
@@ -139,7 +140,7 @@ pub struct TransferRequest {
 }
 
 /// `POST /tx` with a transaction its sender signed: `{"tx": hex of the encoded transaction}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SignedTxRequest {
     /// The signed transaction's wire encoding, as hex.
     pub tx: String,
@@ -147,7 +148,7 @@ pub struct SignedTxRequest {
 
 /// `POST /tx`: a signed transaction (open) or a transfer for the node to sign (privileged).
 /// The node tells them apart by the `tx` key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum TxRequest {
     /// A transaction its sender signed: open to anyone.
@@ -157,7 +158,7 @@ pub enum TxRequest {
 }
 
 /// `POST /tx` accepted: the transaction's id.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TxAccepted {
     /// The transaction's unit id (hash of its encoding), for `/unit/{id}`.
     pub id: String,
@@ -165,7 +166,7 @@ pub struct TxAccepted {
 
 /// `POST /txs`: signed transactions and/or transfers for the node to sign (which make the
 /// request privileged). Either list may be left out, not both.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TxBatchRequest {
     /// Signed transactions, each as the hex of its wire encoding.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -176,7 +177,7 @@ pub struct TxBatchRequest {
 }
 
 /// One item's answer in `POST /txs`: `{"id"}` or `{"error"}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum TxBatchItem {
     /// The node took the transaction.
@@ -193,7 +194,7 @@ pub enum TxBatchItem {
 
 /// `POST /txs`: how many were accepted and each item's answer, in request order (`txs` first,
 /// then `transfers`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TxBatchResponse {
     /// Items accepted.
     pub accepted: u64,
@@ -202,7 +203,7 @@ pub struct TxBatchResponse {
 }
 
 /// How the checkpoint that confirmed a transaction ruled on it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// It took effect in the ledger.
@@ -212,7 +213,7 @@ pub enum Outcome {
 }
 
 /// A transaction's status as the explorer shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TxStatus {
     /// Not confirmed by a checkpoint of the active chain yet.
@@ -226,7 +227,7 @@ pub enum TxStatus {
 }
 
 /// What a transaction does (`GET /unit`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TxKindName {
     /// Moves coins to another account.
@@ -249,7 +250,7 @@ pub enum TxKindName {
 
 /// When this node first saw a transaction, and when it was confirmed and became final (Unix
 /// ms, this node's clock); `null` for what has not happened or was forgotten.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UnitTimes {
     /// When the unit entered this node's DAG.
     pub accepted_ms: Option<u64>,
@@ -260,7 +261,7 @@ pub struct UnitTimes {
 }
 
 /// `GET /unit/{id}`: a transaction, its confirmation, finality and local timings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Unit {
     /// The unit id (hash of the transaction's encoding).
     pub id: String,
@@ -293,14 +294,14 @@ pub struct Unit {
 }
 
 /// `POST /units`: `{"ids": [hex, ...]}`, at most 10,000.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UnitsRequest {
     /// Unit ids (64 hex).
     pub ids: Vec<String>,
 }
 
 /// One id's status in `POST /units`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UnitStatus {
     /// Height of the active-chain checkpoint that confirmed it; `null` while pending.
     pub confirmed_height: Option<u64>,
@@ -314,14 +315,14 @@ pub struct UnitStatus {
 }
 
 /// `POST /units`: per id, in order, its status or `null` if the node does not hold it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UnitsResponse {
     /// One entry per requested id, in request order.
     pub units: Vec<Option<UnitStatus>>,
 }
 
 /// One row of `GET /txs`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RecentTx {
     /// The unit id.
     pub id: String,
@@ -345,14 +346,14 @@ pub struct RecentTx {
 }
 
 /// `GET /txs?limit=N`: the transactions this node saw last, newest first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RecentTxs {
     /// Up to `limit` rows; transactions the DAG no longer holds are left out.
     pub txs: Vec<RecentTx>,
 }
 
 /// One unit of `GET /dag`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DagUnit {
     /// The unit id.
     pub id: String,
@@ -369,7 +370,7 @@ pub struct DagUnit {
 }
 
 /// `GET /dag?limit=N`: the tip count and the units nearest the tips, breadth first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DagView {
     /// Tips in the DAG, all counted even if `limit` lists fewer units.
     pub tips: u64,
@@ -378,7 +379,7 @@ pub struct DagView {
 }
 
 /// One checkpoint of `GET /checkpoints`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CheckpointRow {
     /// Its height on the active chain.
     pub height: u64,
@@ -400,7 +401,7 @@ pub struct CheckpointRow {
 }
 
 /// `GET /checkpoints?limit=N`: the active chain, newest first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Checkpoints {
     /// Height of the head.
     pub height: u64,
@@ -411,21 +412,21 @@ pub struct Checkpoints {
 }
 
 /// `GET /tips`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Tips {
     /// Ids of the units no other unit approves yet.
     pub tips: Vec<String>,
 }
 
 /// `GET /parents?count=N`: parent pairs from the node's tip selection.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Parents {
     /// `count` pairs of unit ids, each the two parents for one new transaction.
     pub parents: Vec<[String; 2]>,
 }
 
 /// `GET /contract/{file_id}`: the active storage contract of a file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Contract {
     /// The file id (64 hex).
     pub file_id: String,
@@ -446,14 +447,14 @@ pub struct Contract {
 }
 
 /// `POST /shard/{file_id}/{index}` (request) and `GET /shard/{file_id}/{index}` (answer).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Shard {
     /// The shard's bytes as hex.
     pub shard: String,
 }
 
 /// `POST /shard/{file_id}/{index}` kept the shard (durably).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ShardStored {
     /// Always true: the shard is held and synced to disk when the node answers.
     pub stored: bool,
@@ -462,7 +463,7 @@ pub struct ShardStored {
 }
 
 /// `POST /control/partition`: block these peers (listening addresses), added to the blocked set.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PartitionRequest {
     /// Peer listening addresses as `ip:port`.
     pub peers: Vec<String>,
@@ -470,7 +471,7 @@ pub struct PartitionRequest {
 
 /// `POST /control/link`: one-way faults on the link to `peer`; a field left out keeps its
 /// value, both zero remove the entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LinkRequest {
     /// The peer's listening address (`ip:port`).
     pub peer: String,
@@ -483,25 +484,25 @@ pub struct LinkRequest {
 }
 
 /// `POST /control/delay`: added to every outbound message (at most 60,000).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DelayRequest {
     /// Milliseconds; 0 removes the delay.
     pub ms: u64,
 }
 
 /// `POST /control/loss`: outbound messages dropped, per mille (at most 1,000).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LossRequest {
     /// Parts per thousand; 0 removes the loss.
     pub per_mille: u64,
 }
 
 /// `POST /control/heal` (and any bodiless request): `{}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EmptyRequest {}
 
 /// Every `/control/*` answer: the faults now in force.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ControlResponse {
     /// The node's whole fault table after the change.
     pub faults: InjectedFaults,
@@ -659,7 +660,7 @@ pub(crate) mod samples {
 }
 
 /// `GET /fl/tasks`: each federated-learning task's terms and progress (docs/federated-learning.md).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FlTaskSummary {
     /// The task id: hash of the poster and the nonce of its `Post`.
     pub id: String,
@@ -690,14 +691,14 @@ pub struct FlTaskSummary {
 }
 
 /// `GET /fl/tasks`: every open task.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FlTaskList {
     /// The tasks in id order.
     pub tasks: Vec<FlTaskSummary>,
 }
 
 /// One participant of a task: declared samples and what it was paid.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FlParticipantRow {
     /// The participant's account.
     pub account: String,
@@ -708,7 +709,7 @@ pub struct FlParticipantRow {
 }
 
 /// One settled round: the agreed aggregate's hash and the payment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FlRoundRow {
     /// The round's number, from 0.
     pub round: u32,
@@ -725,7 +726,7 @@ pub struct FlRoundRow {
 }
 
 /// `GET /fl/task/{id}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FlTaskDetail {
     /// The task's terms and progress.
     pub summary: FlTaskSummary,
@@ -736,7 +737,7 @@ pub struct FlTaskDetail {
 }
 
 /// Who may mint a business token: its issuer, or a consortium's quorum (by consortium id).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenMinterView {
     /// The account that issued the token.
@@ -746,7 +747,7 @@ pub enum TokenMinterView {
 }
 
 /// `GET /tokens` (each) and `GET /token/{id}`: one business token (docs/tokens.md).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TokenSummary {
     /// Hash of the issuer and its nonce at issue; fixed for the token's life.
     pub id: String,
@@ -781,7 +782,7 @@ pub struct TokenSummary {
 }
 
 /// `GET /tokens?limit=N`: tokens in id order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TokenList {
     /// Up to `limit` tokens, from the smallest id.
     pub tokens: Vec<TokenSummary>,
@@ -790,7 +791,7 @@ pub struct TokenList {
 }
 
 /// `GET /token/{id}/balance/{account}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TokenBalance {
     /// The token id.
     pub token: String,

@@ -1,12 +1,13 @@
 //! Typed requests and responses of the consortium routes (docs/consortium.md): what every node
 //! shows (sizes, hashes, schemas, votes), and what a member's replica answers.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// `GET /consortia`: what every node can tell about each consortium: sizes and hashes only
 /// (its rows are ciphertext to a non-member).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConsortiumSummary {
     /// The consortium id (64 hex): hash of its creator and the nonce of the creation.
     pub id: String,
@@ -33,7 +34,7 @@ pub struct ConsortiumSummary {
 }
 
 /// `GET /consortia`: every consortium on the ledger.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConsortiumList {
     /// One summary per consortium, in id order.
     pub consortia: Vec<ConsortiumSummary>,
@@ -41,7 +42,7 @@ pub struct ConsortiumList {
 
 /// `POST /consortium/{id}/query`: one read-only SELECT over the tables as of height `at`
 /// (`None`: the replica's latest height).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConsortiumQuery {
     /// A single read-only SELECT (SQLite dialect); anything else is refused.
     pub sql: String,
@@ -51,7 +52,7 @@ pub struct ConsortiumQuery {
 }
 
 /// The answer to a [`ConsortiumQuery`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConsortiumQueryAnswer {
     /// The height the query read the tables as of.
     pub height: u64,
@@ -64,7 +65,7 @@ pub struct ConsortiumQueryAnswer {
 }
 
 /// `POST /consortium/{id}/row`: one row by primary key as of `at`, with its proof.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConsortiumRowRequest {
     /// The table's name.
     pub table: String,
@@ -76,7 +77,7 @@ pub struct ConsortiumRowRequest {
 }
 
 /// The answer to a [`ConsortiumRowRequest`]: the row and a proof a client can check itself.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConsortiumRowAnswer {
     /// The height the row was read as of.
     pub height: u64,
@@ -92,7 +93,7 @@ pub struct ConsortiumRowAnswer {
 }
 
 /// `GET /consortium/{id}/verify`: the replica against a rebuild from its action log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConsortiumVerify {
     /// The replica's height (its last applied action's checkpoint).
     pub height: u64,
@@ -117,7 +118,7 @@ pub struct ConsortiumVerify {
 /// parties, member nodes and their X25519 keys, table schemas, writers and open proposals are
 /// on chain for every node), plus this node's replica height and root if it is a member. No
 /// rows: those are ciphertext on chain and plaintext only in a member's replica.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConsortiumDetail {
     /// The same summary `GET /consortia` lists.
     pub summary: ConsortiumSummary,
@@ -143,7 +144,7 @@ pub struct ConsortiumDetail {
 
 /// A member node of a consortium: its account and the X25519 public key its data key is
 /// wrapped for (hex).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConsortiumMemberView {
     /// The member node's account.
     pub account: String,
@@ -152,7 +153,7 @@ pub struct ConsortiumMemberView {
 }
 
 /// An open proposal: its id, proposer, the approvals so far and the change in words.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConsortiumProposalView {
     /// The proposal id.
     pub id: String,
@@ -165,7 +166,7 @@ pub struct ConsortiumProposalView {
 }
 
 /// A pending entry: its id (`entry_id`), table, writer, action hash and the votes so far.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConsortiumEntryView {
     /// The entry id.
     pub id: String,
@@ -183,7 +184,7 @@ pub struct ConsortiumEntryView {
 
 /// `GET /consortium/{id}/attestations`: the chain's attestation state of a consortium and
 /// this node's own view (its replica against certified roots, divergences it saw).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ConsortiumAttestations {
     /// The highest height whose replica root a quorum of members attested; `null` if none.
     pub certified_height: Option<u64>,
@@ -205,7 +206,7 @@ pub struct ConsortiumAttestations {
 }
 
 /// A member whose replica root differed from the certified root at some height.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DivergedMember {
     /// The member node's account.
     pub member: String,

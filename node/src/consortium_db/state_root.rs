@@ -56,7 +56,7 @@ fn node_hash(left: &Hash, right: &Hash) -> Hash {
 }
 
 /// A proof that a row key holds a row hash (or nothing) under a root.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RowProof {
     /// Index of the bucket the row key falls in (0..`2^BUCKET_BITS`).
     pub bucket: u32,

@@ -16,7 +16,9 @@ pub const TABLES_MAX: usize = 64;
 
 /// The type of a column. Floating point is left out on purpose: its rounding in SQL
 /// aggregates differs between builds, and a replica root must be the same on every member.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum ColumnType {
     /// A signed 64-bit integer ([`Value::Integer`]).
     Integer,
@@ -41,7 +43,9 @@ impl ColumnType {
 }
 
 /// One typed value of a row.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub enum Value {
     /// SQL NULL: allowed only in a nullable column, never in the primary key.
     Null,
@@ -69,7 +73,7 @@ impl Value {
 }
 
 /// One typed column of a [`TableSchema`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Column {
     /// Column name, checked by [`check_name`]; unique within its table ignoring case.
     pub name: String,
@@ -80,7 +84,7 @@ pub struct Column {
 }
 
 /// A table as declared on chain at consortium creation; fixed for the consortium's life.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TableSchema {
     /// Table name, checked by [`check_name`]; unique within its consortium ignoring case.
     pub name: String,

@@ -1,0 +1,500 @@
+//! The API's OpenAPI 3.0 document, generated from the types of [`crate::api_types`].
+//!
+//! Model: [`ROUTES`] is the one table of what the router serves (method, path, parameters,
+//! body, answer, whether the operator token is needed); the schemas come from the types
+//! themselves (`schemars`, with their doc comments as descriptions), so a field added to a
+//! response type appears in the document without anyone editing it. A test pins the document
+//! (an insta snapshot, so an API break shows in review) and another checks that every
+//! `.route(...)` of the router is in the table. Served at `GET /openapi.json`; clients and
+//! `schemathesis` read it from there.
+
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+use crate::api_types::*;
+
+/// HTTP method of a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// A read.
+    Get,
+    /// A submission or a query with a body.
+    Post,
+}
+
+/// Where a route parameter is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamIn {
+    /// A `{name}` segment of the path.
+    Path,
+    /// A `?name=` of the query string.
+    Query,
+}
+
+/// One parameter of a route (always a string on the wire; `integer` ones are parsed).
+#[derive(Clone, Copy, Debug)]
+pub struct Param {
+    /// Its name in the path template or the query string.
+    pub name: &'static str,
+    /// Path or query.
+    pub place: ParamIn,
+    /// What it holds.
+    pub description: &'static str,
+    /// Whether it is an unsigned integer (else a string: a hex id, an account, an action).
+    pub integer: bool,
+}
+
+/// A schema of a body, generated on demand from its type.
+pub type SchemaOf = fn(&mut SchemaGenerator) -> Schema;
+
+/// What a route answers with on success.
+#[derive(Clone, Copy)]
+pub enum Answer {
+    /// A JSON body of this type.
+    Json(SchemaOf),
+    /// Another media type (HTML, Prometheus text), described in words.
+    Other(&'static str, &'static str),
+}
+
+/// One route of the API.
+#[derive(Clone, Copy)]
+pub struct Route {
+    /// GET or POST.
+    pub method: Method,
+    /// The path template as the router writes it (`/unit/{id}`).
+    pub path: &'static str,
+    /// One line for the document's summary.
+    pub summary: &'static str,
+    /// Path and query parameters.
+    pub params: &'static [Param],
+    /// The JSON request body, if the route takes one.
+    pub body: Option<SchemaOf>,
+    /// The success answer.
+    pub answer: Answer,
+    /// Whether the route (or, for the faucet forms, part of it) needs the operator's bearer
+    /// token.
+    pub token: bool,
+}
+
+fn schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+/// `/control/{action}` bodies: one type per action.
+fn control_body(generator: &mut SchemaGenerator) -> Schema {
+    let one_of: Vec<Schema> = vec![
+        generator.subschema_for::<PartitionRequest>(),
+        generator.subschema_for::<LinkRequest>(),
+        generator.subschema_for::<DelayRequest>(),
+        generator.subschema_for::<LossRequest>(),
+        generator.subschema_for::<EmptyRequest>(),
+    ];
+    let mut object = Map::new();
+    object.insert("oneOf".into(), serde_json::to_value(one_of).unwrap_or(Value::Null));
+    Schema::from(object)
+}
+
+/// `POST /rpc`: a JSON-RPC 2.0 request or batch, answered in kind (docs/evm.md).
+fn json_rpc(_generator: &mut SchemaGenerator) -> Schema {
+    let mut object = Map::new();
+    object.insert(
+        "description".into(),
+        Value::String(
+            "A JSON-RPC 2.0 request object or a batch (array) of them; the Ethereum methods \
+             vein serves are listed in docs/evm.md."
+                .into(),
+        ),
+    );
+    Schema::from(object)
+}
+
+const LIMIT: Param = Param {
+    name: "limit",
+    place: ParamIn::Query,
+    description: "Most rows to return (default 20, capped by the node).",
+    integer: true,
+};
+const ID: Param = Param {
+    name: "id",
+    place: ParamIn::Path,
+    description: "A 64-hex-digit id (a unit, a consortium, a task or a token).",
+    integer: false,
+};
+const ACCOUNT: Param = Param {
+    name: "account",
+    place: ParamIn::Path,
+    description: "A 64-hex-digit account (an ed25519 public key).",
+    integer: false,
+};
+const FILE_ID: Param = Param {
+    name: "file_id",
+    place: ParamIn::Path,
+    description: "The 64-hex-digit id of a stored file.",
+    integer: false,
+};
+const INDEX: Param = Param {
+    name: "index",
+    place: ParamIn::Path,
+    description: "A shard's index, 0 to 255.",
+    integer: true,
+};
+
+const fn get(
+    path: &'static str,
+    summary: &'static str,
+    params: &'static [Param],
+    answer: SchemaOf,
+) -> Route {
+    Route {
+        method: Method::Get,
+        path,
+        summary,
+        params,
+        body: None,
+        answer: Answer::Json(answer),
+        token: false,
+    }
+}
+
+const fn post(
+    path: &'static str,
+    summary: &'static str,
+    params: &'static [Param],
+    body: SchemaOf,
+    answer: SchemaOf,
+    token: bool,
+) -> Route {
+    Route {
+        method: Method::Post,
+        path,
+        summary,
+        params,
+        body: Some(body),
+        answer: Answer::Json(answer),
+        token,
+    }
+}
+
+/// Every route the router serves, in the router's order.
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: Method::Get,
+        path: "/",
+        summary: "The explorer page (HTML; it polls the JSON routes).",
+        params: &[],
+        body: None,
+        answer: Answer::Other("text/html", "The explorer page."),
+        token: false,
+    },
+    Route {
+        method: Method::Get,
+        path: "/openapi.json",
+        summary: "This document.",
+        params: &[],
+        body: None,
+        answer: Answer::Other("application/json", "The OpenAPI 3.0 document of this API."),
+        token: false,
+    },
+    get(
+        "/ready",
+        "200 once the peer listener, the driver and the API are up.",
+        &[],
+        schema::<Ready>,
+    ),
+    get(
+        "/status",
+        "Height, head, finality, peers, DAG size, tips and own balance.",
+        &[],
+        schema::<Status>,
+    ),
+    get(
+        "/balance/{account}",
+        "An account's balance and next nonce.",
+        &[ACCOUNT],
+        schema::<AccountBalance>,
+    ),
+    post(
+        "/tx",
+        "Submit a signed transaction `{tx}`, or (token) a faucet transfer `{to, amount, fee}`.",
+        &[],
+        schema::<TxRequest>,
+        schema::<TxAccepted>,
+        true,
+    ),
+    get(
+        "/txs",
+        "The transactions this node accepted last, newest first.",
+        &[LIMIT],
+        schema::<RecentTxs>,
+    ),
+    post(
+        "/txs",
+        "A batch of signed transactions and/or (token) faucet transfers.",
+        &[],
+        schema::<TxBatchRequest>,
+        schema::<TxBatchResponse>,
+        true,
+    ),
+    get("/dag", "The units nearest the tips, with their parents.", &[LIMIT], schema::<DagView>),
+    get("/accounts", "Ledger accounts, richest first.", &[LIMIT], schema::<Accounts>),
+    get(
+        "/unit/{id}",
+        "A transaction, its confirmation, finality and local timings.",
+        &[ID],
+        schema::<Unit>,
+    ),
+    post(
+        "/units",
+        "Status and local timings of many transactions.",
+        &[],
+        schema::<UnitsRequest>,
+        schema::<UnitsResponse>,
+        false,
+    ),
+    get("/checkpoints", "The active chain, newest first.", &[LIMIT], schema::<Checkpoints>),
+    get("/tips", "The current DAG tips.", &[], schema::<Tips>),
+    get(
+        "/parents",
+        "Parent pairs from the node's tip selection (503 while backlogged).",
+        &[Param {
+            name: "count",
+            place: ParamIn::Query,
+            description: "Pairs to return.",
+            integer: true,
+        }],
+        schema::<Parents>,
+    ),
+    Route {
+        method: Method::Get,
+        path: "/metrics",
+        summary: "Prometheus metrics.",
+        params: &[],
+        body: None,
+        answer: Answer::Other("text/plain", "Prometheus text exposition format."),
+        token: false,
+    },
+    post(
+        "/control/{action}",
+        "Fault injection: partition, heal, delay, loss or link (token).",
+        &[Param {
+            name: "action",
+            place: ParamIn::Path,
+            description: "partition, heal, delay, loss or link.",
+            integer: false,
+        }],
+        control_body,
+        schema::<ControlResponse>,
+        true,
+    ),
+    Route {
+        method: Method::Post,
+        path: "/rpc",
+        summary: "The Ethereum JSON-RPC (docs/evm.md).",
+        params: &[],
+        body: Some(json_rpc),
+        answer: Answer::Other("application/json", "A JSON-RPC 2.0 response or batch of them."),
+        token: false,
+    },
+    get(
+        "/contract/{file_id}",
+        "The active storage contract of a file.",
+        &[FILE_ID],
+        schema::<Contract>,
+    ),
+    get("/shard/{file_id}/{index}", "A shard this node holds.", &[FILE_ID, INDEX], schema::<Shard>),
+    post(
+        "/shard/{file_id}/{index}",
+        "Keep a shard this node is assigned (its bytes must match the contract's root).",
+        &[FILE_ID, INDEX],
+        schema::<Shard>,
+        schema::<ShardStored>,
+        false,
+    ),
+    get(
+        "/consortia",
+        "Every consortium's sizes, key epoch, action count and log hash.",
+        &[],
+        schema::<ConsortiumList>,
+    ),
+    get(
+        "/consortium/{id}",
+        "One consortium's parties, keys, schemas, writers and proposals.",
+        &[ID],
+        schema::<ConsortiumDetail>,
+    ),
+    post(
+        "/consortium/{id}/query",
+        "A read-only SQL query of this node's replica, at a height (token).",
+        &[ID],
+        schema::<ConsortiumQuery>,
+        schema::<ConsortiumQueryAnswer>,
+        true,
+    ),
+    post(
+        "/consortium/{id}/row",
+        "One row's history from this node's replica (token).",
+        &[ID],
+        schema::<ConsortiumRowRequest>,
+        schema::<ConsortiumRowAnswer>,
+        true,
+    ),
+    get(
+        "/consortium/{id}/verify",
+        "This node's replica against the chain's roots.",
+        &[ID],
+        schema::<ConsortiumVerify>,
+    ),
+    get(
+        "/consortium/{id}/attestations",
+        "Certified roots, divergences and this node's verdicts.",
+        &[ID],
+        schema::<ConsortiumAttestations>,
+    ),
+    get("/fl/tasks", "Federated-learning tasks.", &[], schema::<FlTaskList>),
+    get(
+        "/fl/task/{id}",
+        "One task: terms, escrow, rounds and payments.",
+        &[ID],
+        schema::<FlTaskDetail>,
+    ),
+    get("/tokens", "Business tokens.", &[LIMIT], schema::<TokenList>),
+    get("/token/{id}", "One token.", &[ID], schema::<TokenSummary>),
+    get(
+        "/token/{id}/balance/{account}",
+        "An account's balance of a token.",
+        &[ID, ACCOUNT],
+        schema::<TokenBalance>,
+    ),
+];
+
+/// The document's top level (OpenAPI 3.0.3).
+#[derive(Serialize)]
+struct Document {
+    openapi: &'static str,
+    info: Info,
+    paths: BTreeMap<&'static str, BTreeMap<&'static str, Value>>,
+    components: Components,
+}
+
+#[derive(Serialize)]
+struct Info {
+    title: &'static str,
+    version: &'static str,
+    description: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Components {
+    schemas: Map<String, Value>,
+    security_schemes: BTreeMap<&'static str, Value>,
+}
+
+fn json(schema: Schema) -> Value {
+    schema.to_value()
+}
+
+fn media(kind: &str, schema: Value) -> Value {
+    serde_json::json!({ kind: { "schema": schema } })
+}
+
+fn operation(route: &Route, generator: &mut SchemaGenerator) -> Value {
+    let error = json(generator.subschema_for::<ErrorBody>());
+    let parameters: Vec<Value> = route
+        .params
+        .iter()
+        .map(|param| {
+            serde_json::json!({
+                "name": param.name,
+                "in": match param.place { ParamIn::Path => "path", ParamIn::Query => "query" },
+                "required": param.place == ParamIn::Path,
+                "description": param.description,
+                "schema": if param.integer {
+                    serde_json::json!({ "type": "integer", "minimum": 0 })
+                } else {
+                    serde_json::json!({ "type": "string" })
+                },
+            })
+        })
+        .collect();
+    let ok = match route.answer {
+        Answer::Json(of) => serde_json::json!({
+            "description": "Success.",
+            "content": media("application/json", json(of(generator))),
+        }),
+        Answer::Other(kind, description) => serde_json::json!({
+            "description": description,
+            "content": media(kind, serde_json::json!({ "type": "string" })),
+        }),
+    };
+    let failure = |description: &str| {
+        serde_json::json!({
+            "description": description,
+            "content": media("application/json", error.clone()),
+        })
+    };
+    let mut responses = Map::new();
+    responses.insert("200".into(), ok);
+    responses.insert("4XX".into(), failure("Refused: the body says why (`{\"error\": ...}`)."));
+    responses.insert("503".into(), failure("The node is busy or shutting down; retry later."));
+    let mut operation = Map::new();
+    operation.insert("summary".into(), Value::String(route.summary.into()));
+    if !parameters.is_empty() {
+        operation.insert("parameters".into(), Value::Array(parameters));
+    }
+    if let Some(body) = route.body {
+        operation.insert(
+            "requestBody".into(),
+            serde_json::json!({
+                "required": true,
+                "content": media("application/json", json(body(generator))),
+            }),
+        );
+    }
+    operation.insert("responses".into(), Value::Object(responses));
+    if route.token {
+        // The token is optional on the mixed routes (`/tx`, `/txs`): an empty requirement
+        // beside the bearer one says either is accepted.
+        operation.insert("security".into(), serde_json::json!([{ "bearer": [] }, {}]));
+    }
+    Value::Object(operation)
+}
+
+/// The OpenAPI document of the API, as pretty JSON. Deterministic: paths, methods and schemas
+/// are written in sorted order.
+pub fn document() -> String {
+    let mut generator: SchemaGenerator = SchemaSettings::openapi3().into_generator();
+    let mut paths: BTreeMap<&'static str, BTreeMap<&'static str, Value>> = BTreeMap::new();
+    for route in ROUTES {
+        let method = match route.method {
+            Method::Get => "get",
+            Method::Post => "post",
+        };
+        let operation = operation(route, &mut generator);
+        paths.entry(route.path).or_default().insert(method, operation);
+    }
+    let document = Document {
+        openapi: "3.0.3",
+        info: Info {
+            title: "vein node API",
+            version: env!("CARGO_PKG_VERSION"),
+            description: "The JSON HTTP API of a vein node (docs/api.md). Reads are open; \
+                          routes marked with the bearer scheme need the operator's token.",
+        },
+        paths,
+        components: Components {
+            schemas: generator.take_definitions(true),
+            security_schemes: BTreeMap::from([(
+                "bearer",
+                serde_json::json!({ "type": "http", "scheme": "bearer" }),
+            )]),
+        },
+    };
+    serde_json::to_string_pretty(&document).unwrap_or_else(|error| {
+        // Serialising maps of strings and JSON values cannot fail; say so if it ever does.
+        format!("{{\"error\": \"the OpenAPI document did not serialise: {error}\"}}")
+    })
+}
