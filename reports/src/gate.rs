@@ -79,7 +79,8 @@ pub const INJECTED_BIAS_VARIABLE: &str = "VEIN_TEST_INJECT_BIAS";
 pub struct InjectedBias {
     /// Scenario name (`RunMetrics::scenario`) whose estimates are biased; others are untouched.
     pub scenario: String,
-    /// Relative bias in `(-1, 10]`: `0.05` multiplies each estimate by 1.05.
+    /// Relative bias in `(-1, 10]`: `0.05` scales the pooled successes (rounded, at most the
+    /// trials) or sample values by 1.05.
     pub relative: f64,
 }
 

@@ -143,7 +143,7 @@ pub enum LineStyle {
     /// A continuous line (default): measured or time series.
     #[default]
     Solid,
-    /// A dashed line, by convention an analytic reference.
+    /// A dashed line, e.g. to set a reference curve apart from measured ones.
     Dashed,
 }
 

@@ -67,7 +67,8 @@ pub struct ReportFiles {
 /// A chart to render into `plots/<stem>.png|svg`, with the caption used in the summary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedChart {
-    /// File name without extension; must be unique within a report.
+    /// File name without extension; unique within a report, or a later chart overwrites the
+    /// files of an earlier one.
     pub stem: String,
     /// What to draw; its title is the caption.
     pub chart: Chart,

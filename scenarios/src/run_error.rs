@@ -22,8 +22,9 @@ pub enum RunError {
         /// The node's reason.
         source: GenesisError,
     },
-    /// The run could not be set up (an attacker table that no longer reads, a missing
-    /// `[storage]` table, a plot that could not be built); `detail` says which.
+    /// The run could not be set up or produced nothing to measure (an attacker table that no
+    /// longer reads, a missing `[storage]` table, a transaction that could not be built, no
+    /// checkpoint published); `detail` says which.
     #[error("scenario {scenario:?} seed {seed}: {detail}")]
     Setup {
         /// `name` of the scenario file.

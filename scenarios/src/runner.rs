@@ -176,7 +176,8 @@ fn describe(overrides: &BTreeMap<String, f64>) -> String {
 /// Shard `index` of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
-    /// This process's shard, `0..count`; it runs the chunks whose number is `index mod count`.
+    /// This process's shard, in `0..count`; it runs the chunks whose number modulo `count` is
+    /// `index`.
     pub index: u64,
     /// Number of shards the sweep is split into (at least 1).
     pub count: u64,

@@ -130,7 +130,8 @@ pub struct SimulatorSpec {
     /// Probability that a message is held back up to `reorder_ms`.
     #[serde(default)]
     pub reorder: f64,
-    /// Longest hold-back of a reordered message, in ms (default 200).
+    /// Upper bound of the extra uniform delay of a reordered message, and of a duplicate's lag
+    /// behind its original, in ms (default 200).
     #[serde(default = "default_reorder_ms")]
     pub reorder_ms: u64,
     /// Uplink of every node, bytes per second with suffixes k, M, G (`"1M"`); unlimited if absent.
