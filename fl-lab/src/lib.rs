@@ -6,6 +6,8 @@
 //! This crate exists so that vein-node's core, which the simulator also builds, does not carry
 //! linfa, ndarray and a CSV reader: the core takes records, not files.
 
+#![warn(missing_docs)]
+
 pub mod convert;
 pub mod scenarios;
 pub mod split;

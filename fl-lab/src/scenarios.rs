@@ -20,10 +20,15 @@ use vein_node::core::hash::Hash;
 /// One experiment's fixed inputs.
 #[derive(Clone, Debug)]
 pub struct Setup {
+    /// Records dealt to the participants (or pooled for the centralised bound).
     pub train: Dataset,
+    /// Held-out records the accuracy is measured on; never trained on.
     pub test: Dataset,
+    /// Model dimension, learning rate, local epochs and batch size of every local step.
     pub training: TrainingSpec,
+    /// Rounds of training and aggregation (one accuracy point each).
     pub rounds: u32,
+    /// Root of every derived seed (split, shuffle, masks): equal seeds give equal runs.
     pub seed: u64,
 }
 
@@ -44,8 +49,14 @@ pub fn wine_setup(seed: u64) -> Result<Setup, FlError> {
 /// How the training records are dealt.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Split {
+    /// Records shuffled and dealt evenly, so every participant sees the same label mix.
     Iid,
-    Dirichlet { alpha: f64 },
+    /// Label skew: per class, Dirichlet(`alpha`) proportions over the participants.
+    Dirichlet {
+        /// Concentration: small (0.1) gives each participant mostly one class, large tends
+        /// to IID.
+        alpha: f64,
+    },
 }
 
 /// What a run measured.
@@ -53,12 +64,14 @@ pub enum Split {
 pub struct Run {
     /// Test accuracy after each round.
     pub accuracy_per_round: Vec<f64>,
+    /// The global model after the last round (bias last, as the core's model lays it out).
     pub weights: Vec<Fixed>,
     /// Participants that received records (a Dirichlet split can leave some empty).
     pub participants: usize,
 }
 
 impl Run {
+    /// Test accuracy after the last round; 0 for a run of no rounds.
     pub fn final_accuracy(&self) -> f64 {
         self.accuracy_per_round.last().copied().unwrap_or(0.0)
     }
@@ -103,15 +116,19 @@ pub fn shards(setup: &Setup, participants: usize, how: Split) -> Result<Vec<Data
 /// A federated run's rule and adversaries.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Federation {
+    /// How the server combines the round's updates (FedAvg, median, trimmed mean, Krum).
     pub rule: AggregationRule,
     /// Send updates under pairwise masks (FedAvg only).
     pub masked: bool,
     /// The first `byzantine` participants flip their update's sign and scale it.
     pub byzantine: usize,
+    /// `s` of the sign flip: a Byzantine participant sends `−s·u` for its honest update `u`.
     pub flip_scale: i64,
 }
 
 impl Federation {
+    /// No adversaries and no masking under `rule` (`flip_scale` 4 for callers that then set
+    /// `byzantine`).
     pub fn honest(rule: AggregationRule) -> Federation {
         Federation { rule, masked: false, byzantine: 0, flip_scale: 4 }
     }

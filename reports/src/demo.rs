@@ -21,10 +21,13 @@ use crate::stats::{self, EmpiricalCdf, Histogram, StatsError};
 /// Errors building the synthetic data (they indicate a bug in this module).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DemoError {
+    /// An analytic reference refused the demo's fixed parameters.
     #[error(transparent)]
     Reference(#[from] ReferenceError),
+    /// A statistic refused the synthetic sample.
     #[error(transparent)]
     Stats(#[from] StatsError),
+    /// The synthetic runs could not be pooled.
     #[error(transparent)]
     Metrics(#[from] MetricsError),
 }
@@ -36,10 +39,12 @@ pub struct SplitMix64 {
 }
 
 impl SplitMix64 {
+    /// A generator whose whole state is `seed`: the same seed gives the same stream.
     pub fn new(seed: u64) -> Self {
         Self { state: seed }
     }
 
+    /// The next 64 uniformly distributed bits.
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;

@@ -77,17 +77,30 @@ pub const INJECTED_BIAS_VARIABLE: &str = "VEIN_TEST_INJECT_BIAS";
 /// the report names it in its facts when it is set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InjectedBias {
+    /// Scenario name (`RunMetrics::scenario`) whose estimates are biased; others are untouched.
     pub scenario: String,
+    /// Relative bias in `(-1, 10]`: `0.05` scales the pooled successes (rounded, at most the
+    /// trials) or sample values by 1.05.
     pub relative: f64,
 }
 
 /// A malformed bias specification.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum InjectedBiasError {
+    /// No `:`, an empty scenario name, or a bias that is not a number.
     #[error("{INJECTED_BIAS_VARIABLE}={spec:?}: expected SCENARIO:RELATIVE, e.g. tips:0.05")]
-    Syntax { spec: String },
+    Syntax {
+        /// The variable's value as set.
+        spec: String,
+    },
+    /// The bias is not finite, is at most -1 (it would zero or flip an estimate) or above 10.
     #[error("{INJECTED_BIAS_VARIABLE}={spec:?}: relative bias {relative} must lie in (-1, 10]")]
-    OutOfRange { spec: String, relative: f64 },
+    OutOfRange {
+        /// The variable's value as set.
+        spec: String,
+        /// The parsed relative bias.
+        relative: f64,
+    },
 }
 
 impl InjectedBias {

@@ -7,6 +7,8 @@
 //! deterministic: the same metrics give byte-identical files, so reports can be diffed and
 //! snapshot-tested.
 
+#![warn(missing_docs)]
+
 pub mod binomial;
 pub mod charts;
 pub mod demo;

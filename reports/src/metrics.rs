@@ -29,18 +29,60 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Errors building or merging metrics.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum MetricsError {
+    /// The interval of a measurement could not be computed (no trials, too few samples, a
+    /// non-finite value).
     #[error("measurement {name:?}: {source}")]
-    Statistics { name: String, source: StatsError },
+    Statistics {
+        /// The measurement's name.
+        name: String,
+        /// Why the statistic refused the data.
+        source: StatsError,
+    },
+    /// A run record was written by another schema version; mixing them would misread fields.
     #[error("run {scenario:?} seed {seed} has schema version {found}, expected {expected}")]
-    SchemaVersion { scenario: String, seed: u64, found: u32, expected: u32 },
+    SchemaVersion {
+        /// Scenario of the record.
+        scenario: String,
+        /// Seed of the record.
+        seed: u64,
+        /// `schema_version` in the record.
+        found: u32,
+        /// [`SCHEMA_VERSION`] of this build.
+        expected: u32,
+    },
+    /// Records pooled into one group disagree on the kind of data (proportion vs samples).
     #[error("measurement {name:?} of scenario {scenario:?} mixes proportions and samples")]
-    MixedKinds { scenario: String, name: String },
+    MixedKinds {
+        /// Scenario of the group.
+        scenario: String,
+        /// Measurement name of the group.
+        name: String,
+    },
+    /// A parameter value is NaN or infinite, so it cannot key a group or label a plot.
     #[error("measurement {name:?} has non-finite parameter {parameter:?} = {value}")]
-    NonFiniteParameter { name: String, parameter: String, value: f64 },
+    NonFiniteParameter {
+        /// The measurement's name.
+        name: String,
+        /// The parameter's name.
+        parameter: String,
+        /// The non-finite value.
+        value: f64,
+    },
+    /// Records pooled into one group carry different references (judged or shown), so the
+    /// pooled estimate would have nothing single to be judged against.
     #[error("measurement {name:?} of scenario {scenario:?}: runs disagree on the reference")]
-    ReferenceMismatch { scenario: String, name: String },
+    ReferenceMismatch {
+        /// Scenario of the group.
+        scenario: String,
+        /// Measurement name of the group.
+        name: String,
+    },
+    /// Serialising or parsing metrics JSON failed.
     #[error("metrics JSON: {message}")]
-    Json { message: String },
+    Json {
+        /// serde_json's message (with line and column when parsing).
+        message: String,
+    },
 }
 
 /// Metrics of one simulation run (one scenario, one seed).
@@ -138,8 +180,11 @@ pub struct Violation {
 /// A time series: `(x, y)` points in x order, with axis labels (units last, e.g. `"time_s"`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Series {
+    /// Label of the x axis, unit last (e.g. `"time_s"`).
     pub x_label: String,
+    /// Label of the y axis, unit last.
     pub y_label: String,
+    /// `[x, y]` pairs in ascending x.
     pub points: Vec<[f64; 2]>,
 }
 
@@ -148,21 +193,32 @@ pub struct Series {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MeasurementData {
     /// Independent Bernoulli trials; interval by Wilson score.
-    Proportion { successes: u64, trials: u64 },
+    Proportion {
+        /// Trials that succeeded, at most `trials`.
+        successes: u64,
+        /// Independent trials run.
+        trials: u64,
+    },
     /// Real-valued observations; the measured statistic is their mean, interval by Student t.
-    Samples { values: Vec<f64> },
+    Samples {
+        /// The observations, in the order the runs produced them.
+        values: Vec<f64>,
+    },
 }
 
 /// The analytic or published value a measurement should match.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reference {
+    /// The value the estimate should match, in the measurement's unit.
     pub value: f64,
     /// Formula as printed in the report, e.g. `"1 - (1 - f)^c"`.
     pub formula_name: String,
+    /// Where the formula comes from (paper, section), shown beside it in the report.
     pub citation: String,
 }
 
 impl Reference {
+    /// A reference of `value` computed by `formula_name`, as published in `citation`.
     pub fn new(value: f64, formula_name: impl Into<String>, citation: impl Into<String>) -> Self {
         Self { value, formula_name: formula_name.into(), citation: citation.into() }
     }
@@ -175,9 +231,13 @@ pub struct Measurement {
     pub name: String,
     /// Scenario parameters this point was measured at, e.g. `{"q": 0.3, "z": 6}`.
     pub parameters: BTreeMap<String, f64>,
+    /// The raw data the estimate and interval were computed from (pooling needs it).
     pub data: MeasurementData,
+    /// `successes / trials` of a proportion, the mean of samples.
     pub estimate: f64,
+    /// Lower bound of the 95% interval (Wilson score or Student t).
     pub ci_low: f64,
+    /// Upper bound of the 95% interval.
     pub ci_high: f64,
     /// The reference the verdict judges: the model that matches what was simulated.
     pub reference: Option<Reference>,
@@ -326,17 +386,22 @@ pub fn gate_decisions(measurements: &[&Measurement]) -> (Vec<Option<GateDecision
 /// A violation in a sweep, with the run it came from (the seed replays it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepViolation {
+    /// Scenario of the run that saw it.
     pub scenario: String,
+    /// Seed of that run, to replay it.
     pub seed: u64,
+    /// The violation as the run recorded it.
     pub violation: Violation,
 }
 
 /// A measurement pooled over the seeds of one scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepMeasurement {
+    /// Scenario the pooled runs belong to.
     pub scenario: String,
     /// Seeds pooled, ascending.
     pub seeds: Vec<u64>,
+    /// The measurement recomputed from the pooled data (trials added, samples concatenated).
     pub measurement: Measurement,
     /// The family-wise gate's decision; `None` without a judged reference.
     #[serde(default)]
@@ -346,6 +411,7 @@ pub struct SweepMeasurement {
 /// Many runs merged: pooled measurements, all violations, totals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepReport {
+    /// [`SCHEMA_VERSION`] at the time of writing.
     pub schema_version: u32,
     /// Number of runs merged.
     pub runs: u64,
@@ -355,6 +421,7 @@ pub struct SweepReport {
     pub simulated_seconds: f64,
     /// Sum of wall seconds over runs.
     pub wall_seconds: f64,
+    /// Every violation of every run, in merge order.
     pub violations: Vec<SweepViolation>,
     /// Sorted by scenario, measurement name, then parameters.
     pub measurements: Vec<SweepMeasurement>,
@@ -365,6 +432,7 @@ pub struct SweepReport {
     /// report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub injected_bias: Option<String>,
+    /// `Violation` if any run saw one, else the gate's decision.
     pub verdict: Verdict,
 }
 

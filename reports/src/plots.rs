@@ -37,12 +37,28 @@ pub const CHART_SIZE: (u32, u32) = (1024, 640);
 /// Errors drawing charts; each names the file or chart concerned.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum PlotError {
+    /// plotters refused the bundled DejaVu Sans (a corrupt asset); remembered for the process.
     #[error("cannot register the bundled font with plotters: {message}")]
-    FontRegistration { message: String },
+    FontRegistration {
+        /// What went wrong.
+        message: String,
+    },
+    /// A back-end failed to draw or write the file (missing directory, disk full, bad range).
     #[error("cannot draw chart {chart:?} into {path}: {message}")]
-    Drawing { chart: String, path: PathBuf, message: String },
+    Drawing {
+        /// Title of the chart.
+        chart: String,
+        /// The PNG or SVG file being written.
+        path: PathBuf,
+        /// plotters' error, as text.
+        message: String,
+    },
+    /// Every series, curve, bin or bar of the chart is empty; nothing is written.
     #[error("chart {chart:?} has no data to draw")]
-    EmptyChart { chart: String },
+    EmptyChart {
+        /// Title of the chart.
+        chart: String,
+    },
 }
 
 /// Registers the bundled font once per process. Registration failure is remembered and returned
@@ -59,12 +75,16 @@ pub fn ensure_font_registered() -> Result<(), PlotError> {
 /// Title and axis labels (units last, e.g. `"interval (s)"`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChartLabels {
+    /// Drawn above the plot area; also names the chart in errors.
     pub title: String,
+    /// Caption of the x axis.
     pub x_label: String,
+    /// Caption of the y axis.
     pub y_label: String,
 }
 
 impl ChartLabels {
+    /// Labels from borrowed text.
     pub fn new(title: &str, x_label: &str, y_label: &str) -> Self {
         Self { title: title.into(), x_label: x_label.into(), y_label: y_label.into() }
     }
@@ -73,10 +93,14 @@ impl ChartLabels {
 /// Where the legend box goes; choose the corner the data leaves empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LegendCorner {
+    /// Top left of the plot area (default).
     #[default]
     UpperLeft,
+    /// Top right of the plot area.
     UpperRight,
+    /// Bottom left of the plot area.
     LowerLeft,
+    /// Bottom right of the plot area.
     LowerRight,
 }
 
@@ -94,24 +118,32 @@ impl LegendCorner {
 /// A simulated point with its 95% interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IntervalPoint {
+    /// Parameter value the point was simulated at.
     pub x: f64,
+    /// The estimate, drawn as a marker.
     pub y: f64,
+    /// Lower end of the error bar (95% interval).
     pub low: f64,
+    /// Upper end of the error bar.
     pub high: f64,
 }
 
 /// Simulated points of one series (e.g. "z = 2, simulated").
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntervalSeries {
+    /// Legend entry.
     pub label: String,
+    /// Points in drawing order (usually ascending x).
     pub points: Vec<IntervalPoint>,
 }
 
 /// Line style of a curve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LineStyle {
+    /// A continuous line (default): measured or time series.
     #[default]
     Solid,
+    /// A dashed line, e.g. to set a reference curve apart from measured ones.
     Dashed,
 }
 
@@ -119,13 +151,18 @@ pub enum LineStyle {
 /// an interval series should use that series' index so that points and curve share a colour.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Curve {
+    /// Legend entry; an empty label leaves the curve out of the legend.
     pub label: String,
+    /// `(x, y)` vertices, joined in the order given.
     pub points: Vec<(f64, f64)>,
+    /// Index into the 8-colour palette, taken modulo its length.
     pub color: usize,
+    /// Solid or dashed.
     pub style: LineStyle,
 }
 
 impl Curve {
+    /// A curve through `points` in palette colour `color`.
     pub fn new(label: &str, points: Vec<(f64, f64)>, color: usize, style: LineStyle) -> Self {
         Self { label: label.into(), points, color, style }
     }
@@ -154,10 +191,15 @@ impl Curve {
 /// Points with 95% error bars (series `i` in palette colour `i`) and reference curves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntervalChart {
+    /// Title and axis captions.
     pub labels: ChartLabels,
+    /// Simulated series; series `i` is drawn in palette colour `i`.
     pub series: Vec<IntervalSeries>,
+    /// Reference curves, drawn under the points.
     pub curves: Vec<Curve>,
+    /// Corner of the legend box.
     pub legend: LegendCorner,
+    /// Linear or log y axis; a log axis leaves out values that are not positive.
     pub y_scale: YScale,
 }
 
@@ -165,66 +207,92 @@ pub struct IntervalChart {
 /// 1e-6 at z = 10), which only a log axis shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum YScale {
+    /// Linear axis (default).
     #[default]
     Linear,
+    /// Base-10 log axis over whole decades around the positive values.
     Log,
 }
 
 /// A histogram drawn as a density, with an optional density curve on top.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistogramChart {
+    /// Title and axis captions.
     pub labels: ChartLabels,
+    /// Legend entry of the bars.
     pub histogram_label: String,
+    /// The bins; each bar's height is its density (count / (total × width)).
     pub histogram: Histogram,
+    /// A reference density to overlay (e.g. the exponential of the target interval); `None`
+    /// draws the bars alone.
     pub density: Option<Curve>,
+    /// Corner of the legend box.
     pub legend: LegendCorner,
 }
 
 /// One empirical CDF.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CdfSeries {
+    /// Legend entry.
     pub label: String,
+    /// The sample's distribution, drawn as a staircase.
     pub cdf: EmpiricalCdf,
 }
 
 /// Empirical CDFs (as steps) and optional reference CDF curves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CdfChart {
+    /// Title and axis captions.
     pub labels: ChartLabels,
+    /// Empirical CDFs; series `i` in palette colour `i`.
     pub series: Vec<CdfSeries>,
+    /// Reference CDFs, drawn under the staircases; the y axis is fixed to `0..1.05`.
     pub curves: Vec<Curve>,
+    /// Corner of the legend box.
     pub legend: LegendCorner,
 }
 
 /// Lines over time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeSeriesChart {
+    /// Title and axis captions.
     pub labels: ChartLabels,
+    /// One line per quantity, x being time.
     pub curves: Vec<Curve>,
+    /// Corner of the legend box.
     pub legend: LegendCorner,
 }
 
 /// One bar.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bar {
+    /// Label under the bar.
     pub category: String,
+    /// Height of the bar.
     pub value: f64,
 }
 
 /// Bars over categories (e.g. reorganisation depth → count).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BarChart {
+    /// Title and axis captions.
     pub labels: ChartLabels,
+    /// Bars left to right in the order given.
     pub bars: Vec<Bar>,
 }
 
 /// Every chart kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Chart {
+    /// Estimates with error bars against reference curves.
     Intervals(IntervalChart),
+    /// A density histogram with an optional reference density.
     Histogram(HistogramChart),
+    /// Empirical CDFs against reference CDFs.
     Cdf(CdfChart),
+    /// Lines over time.
     TimeSeries(TimeSeriesChart),
+    /// Bars over categories.
     Bars(BarChart),
 }
 
@@ -257,7 +325,9 @@ impl Chart {
 /// Paths of the two files written for one chart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedChart {
+    /// `<directory>/<stem>.png`, 1024 × 640 pixels.
     pub png: PathBuf,
+    /// `<directory>/<stem>.svg`, the same drawing as vector graphics.
     pub svg: PathBuf,
 }
 

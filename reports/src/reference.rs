@@ -55,8 +55,17 @@ pub const CITATION_PROTOCOL: &str = "vein PROTOCOL.md";
 /// A parameter outside the domain of a reference formula.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ReferenceError {
+    /// A formula was asked for a parameter it is not defined at (e.g. selfish mining's
+    /// `alpha` at 0.5 or above).
     #[error("{parameter} = {value} is outside the domain {expected}")]
-    OutOfDomain { parameter: &'static str, value: f64, expected: &'static str },
+    OutOfDomain {
+        /// The formula's name for the parameter, e.g. `alpha`.
+        parameter: &'static str,
+        /// The value given.
+        value: f64,
+        /// The domain in interval notation, e.g. `[0, 0.5)`.
+        expected: &'static str,
+    },
 }
 
 fn require(

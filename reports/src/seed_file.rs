@@ -23,14 +23,38 @@ pub const SEEDS_VAR: &str = "VEIN_SEEDS";
 /// Errors reading or appending a seed file, or parsing `VEIN_SEEDS`.
 #[derive(Debug, Error)]
 pub enum SeedFileError {
+    /// The seed file exists but could not be read (a missing file is an empty record).
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        /// The seed file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A failing seed could not be appended to the seed file.
     #[error("cannot append to {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        /// The seed file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A non-comment line is not a family name, whitespace and a u64 seed.
     #[error("{path}:{line}: expected `family seed`, got {text:?}")]
-    Line { path: PathBuf, line: usize, text: String },
+    Line {
+        /// The seed file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The line, trimmed.
+        text: String,
+    },
+    /// A word of `VEIN_SEEDS` is not an unsigned 64-bit integer.
     #[error("{SEEDS_VAR}: {word:?} is not a seed (an unsigned 64-bit integer)")]
-    BadSeed { word: String },
+    BadSeed {
+        /// The offending word.
+        word: String,
+    },
 }
 
 /// A failing-seed file.
@@ -40,10 +64,12 @@ pub struct SeedFile {
 }
 
 impl SeedFile {
+    /// The seed file at `path`; nothing is read or created until it is used.
     pub fn new(path: impl Into<PathBuf>) -> SeedFile {
         SeedFile { path: path.into() }
     }
 
+    /// Where the file lives, for messages that tell a user which file to commit.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -112,6 +138,7 @@ pub fn fresh_seeds(count: usize) -> Result<Vec<u64>, SeedFileError> {
 /// One seed checked by [`check_seeds`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedRun {
+    /// The seed the family ran with.
     pub seed: u64,
     /// It came from the seed file.
     pub recorded: bool,

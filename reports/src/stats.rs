@@ -18,25 +18,64 @@ pub const Z_95: f64 = 1.959_963_984_540_054;
 /// Errors from the statistics helpers; each names the offending input.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum StatsError {
+    /// The sample is smaller than the statistic needs (1 for a mean, 2 for a variance).
     #[error("empty sample: {what} needs at least {needed} value(s)")]
-    TooFewSamples { what: &'static str, needed: usize },
+    TooFewSamples {
+        /// The statistic, e.g. `"sample variance"`.
+        what: &'static str,
+        /// Smallest sample size it accepts.
+        needed: usize,
+    },
+    /// Zero trials, or more successes than trials.
     #[error("invalid proportion: {successes} successes out of {trials} trials")]
-    InvalidProportion { successes: u64, trials: u64 },
+    InvalidProportion {
+        /// Successes given.
+        successes: u64,
+        /// Trials given.
+        trials: u64,
+    },
+    /// A sample holds NaN or an infinity.
     #[error("non-finite value {value} at index {index} in {what}")]
-    NonFinite { what: &'static str, index: usize, value: f64 },
+    NonFinite {
+        /// The statistic that was given the sample.
+        what: &'static str,
+        /// 0-based index of the first non-finite value.
+        index: usize,
+        /// That value.
+        value: f64,
+    },
+    /// Zero bins, a non-finite bound, or `low >= high`.
     #[error("invalid histogram: low {low}, high {high}, bins {bins}")]
-    InvalidHistogram { low: f64, high: f64, bins: usize },
+    InvalidHistogram {
+        /// Lower bound given.
+        low: f64,
+        /// Upper bound given.
+        high: f64,
+        /// Number of bins given.
+        bins: usize,
+    },
+    /// The sample's mean is 0, so `s / x̄` has no value.
     #[error("coefficient of variation undefined: mean is {mean}")]
-    ZeroMean { mean: f64 },
+    ZeroMean {
+        /// The mean (0).
+        mean: f64,
+    },
+    /// A quantile was asked at a level outside `[0, 1]` (or NaN).
     #[error("quantile level {level} outside [0, 1]")]
-    InvalidQuantile { level: f64 },
+    InvalidQuantile {
+        /// The level given.
+        level: f64,
+    },
 }
 
 /// A point estimate with a two-sided 95% confidence interval `[low, high]`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ConfidenceInterval {
+    /// The point estimate: the sample mean, or `k/n` for a proportion (not the Wilson centre).
     pub estimate: f64,
+    /// Lower bound of the 95% interval.
     pub low: f64,
+    /// Upper bound of the 95% interval.
     pub high: f64,
 }
 
@@ -200,10 +239,15 @@ impl EmpiricalCdf {
 /// Equal-width histogram over `[low, high)`; values outside are counted, not dropped silently.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Histogram {
+    /// Left edge of the first bin.
     pub low: f64,
+    /// Right edge of the last bin; a value equal to it is counted in the last bin.
     pub high: f64,
+    /// Observations per bin, left to right; its length is the number of bins (at least 1).
     pub counts: Vec<u64>,
+    /// Observations below `low`.
     pub underflow: u64,
+    /// Observations above `high`.
     pub overflow: u64,
 }
 

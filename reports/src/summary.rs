@@ -27,12 +27,26 @@ use crate::plots::{self, Chart, PlotError, RenderedChart};
 /// Errors writing a report directory.
 #[derive(Debug, Error)]
 pub enum SummaryError {
+    /// The report directory or its `plots/` subdirectory could not be created.
     #[error("cannot create directory {path}: {source}")]
-    CreateDirectory { path: PathBuf, source: std::io::Error },
+    CreateDirectory {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// `summary.md`, `index.html` or `metrics.json` could not be written.
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A chart could not be drawn (see [`PlotError`]).
     #[error(transparent)]
     Plot(#[from] PlotError),
+    /// The metrics could not be serialised to JSON.
     #[error(transparent)]
     Metrics(#[from] MetricsError),
 }
@@ -40,20 +54,28 @@ pub enum SummaryError {
 /// Paths written by [`write_run_report`] / [`write_sweep_report`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportFiles {
+    /// `<directory>/summary.md`.
     pub summary_markdown: PathBuf,
+    /// `<directory>/index.html`, the same content with the charts inline.
     pub index_html: PathBuf,
+    /// `<directory>/metrics.json`, the data in the versioned schema.
     pub metrics_json: PathBuf,
+    /// The PNG and SVG of each chart under `<directory>/plots/`, in the order given.
     pub plots: Vec<RenderedChart>,
 }
 
 /// A chart to render into `plots/<stem>.png|svg`, with the caption used in the summary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedChart {
+    /// File name without extension; unique within a report, or a later chart overwrites the
+    /// files of an earlier one.
     pub stem: String,
+    /// What to draw; its title is the caption.
     pub chart: Chart,
 }
 
 impl NamedChart {
+    /// A chart to be written as `plots/<stem>.png` and `.svg`.
     pub fn new(stem: &str, chart: Chart) -> Self {
         Self { stem: stem.into(), chart }
     }

@@ -30,8 +30,11 @@ use vein_node::localnet::{BoxedProver, LocalNet, real_genesis};
 pub struct NetSpec {
     /// Nonces of each node (0 = not mining).
     pub capacities: Vec<u64>,
+    /// Consensus parameters of the genesis (interval, finality depth, challenge refresh, ...).
     pub params: Params,
+    /// One-way delay of every message between two nodes, in ms.
     pub latency_ms: u64,
+    /// Tip selection every honest node runs when it issues a transaction.
     pub tip_strategy: TipStrategy,
     /// Policy of each node; missing entries are honest.
     pub policies: Vec<Policy>,
@@ -64,14 +67,30 @@ pub fn signed_transfer(
 /// Why a network did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The spec's parameters or capacities make a genesis the node refuses.
     #[error(transparent)]
     Genesis(#[from] GenesisError),
+    /// [`Engine::start_real`] on an engine that only has the model prover (the madsim one).
     #[error("this engine cannot run real plots; run the scenario with vein-scenarios (LocalNet)")]
     RealPlotsUnsupported,
+    /// The in-memory plot of a node could not be opened for reading.
     #[error("plot of node {owner}: {source}")]
-    Plot { owner: usize, source: vein_node::core::poc::PlotFileError },
+    Plot {
+        /// Index of the node whose plot it is.
+        owner: usize,
+        /// The plot reader's reason.
+        source: vein_node::core::poc::PlotFileError,
+    },
+    /// `plot_of[node]` names a node index that does not exist.
     #[error("node {node} claims the plot of node {owner}, but there are only {nodes} nodes")]
-    NoSuchOwner { node: usize, owner: usize, nodes: usize },
+    NoSuchOwner {
+        /// Index of the claiming node.
+        node: usize,
+        /// The out-of-range owner index it names.
+        owner: usize,
+        /// Number of nodes in the spec.
+        nodes: usize,
+    },
 }
 
 /// The verbs scenarios use.
@@ -83,6 +102,8 @@ pub trait Engine: Sized {
     where
         Self: 'a;
 
+    /// Starts a network with the model prover (PoC draws from each node's nonce count); the
+    /// seed names the chain and drives every random choice, so a seed replays exactly.
     fn start(spec: &NetSpec, seed: u64) -> Result<Self, GenesisError>;
     /// Starts a real-plot network (`PocMode::Real`): node i proves from the plot of node
     /// `plot_of[i]` (itself for an ordinary miner, another node for an identity claiming that
@@ -98,14 +119,22 @@ pub trait Engine: Sized {
         let _ = (spec, plot_of, seed);
         Err(StartError::RealPlotsUnsupported)
     }
+    /// Current simulated time in ms since the start of the run.
     fn now_ms(&self) -> u64;
     /// Processes the next event if due by `until_ms`; false if none is.
     fn step(&mut self, until_ms: u64) -> bool;
+    /// Processes every event due by `until_ms`, then sets the clock to `until_ms`.
     fn run_until(&mut self, until_ms: u64);
+    /// Read access to node `index`'s core (panics on an index out of range: a family bug).
     fn node(&self, index: usize) -> Self::NodeRef<'_>;
+    /// Number of nodes, attackers included.
     fn node_count(&self) -> usize;
+    /// The account node `index` signs with (derived from the chain id and the index).
     fn account(&self, index: usize) -> AccountId;
+    /// Splits the network: `groups[i]` is node i's side, messages cross no side; missing
+    /// entries are group 0. Crashed nodes stay alone.
     fn partition(&mut self, groups: Vec<u8>);
+    /// Undoes [`Engine::partition`]: every live node back in one group.
     fn heal(&mut self);
     /// Node `from` publishes the checkpoints of its active chain at `heights`.
     fn release(&mut self, from: usize, heights: std::ops::RangeInclusive<u64>);
@@ -133,7 +162,10 @@ pub trait Engine: Sized {
     ) -> Option<Transaction>;
     /// Final checkpoint ids by height, as node `index` reported them.
     fn finals(&self, index: usize) -> &std::collections::BTreeMap<u64, Hash>;
+    /// Hash over every delivered message in delivery order: equal for two runs exactly when
+    /// they delivered the same messages (the determinism check recorded in the metrics).
     fn trace_hash(&self) -> Hash;
+    /// Messages delivered so far; those dropped across a partition are not counted.
     fn messages_delivered(&self) -> u64;
 
     // Storage verbs (PROTOCOL.md §5; families in `crate::storage`).

@@ -44,6 +44,7 @@ pub struct JobSpec {
     pub file_name: String,
     /// The scenario file's text.
     pub scenario_text: String,
+    /// Number of pods (Job completions), each running shard `i/shards`; 1..=[`SHARDS_MAX`].
     pub shards: u64,
     /// Seeds per grid point; `None` uses the file's `run.seeds`.
     pub seeds: Option<u64>,
@@ -56,21 +57,42 @@ pub struct JobSpec {
 /// A value the generator refuses, named.
 #[derive(Debug, Error)]
 pub enum K8sJobError {
+    /// `--name` is not a DNS-1123 label of at most 40 characters.
     #[error(
         "--name {name:?}: expected 1-40 lowercase letters, digits or '-', not starting or \
              ending with '-'"
     )]
-    Name { name: String },
+    Name {
+        /// The name as given.
+        name: String,
+    },
+    /// `--claim` is not a DNS-1123 subdomain, so it cannot name a PersistentVolumeClaim.
     #[error(
         "--claim {claim:?}: expected a DNS-1123 subdomain (lowercase letters, digits, '-', '.')"
     )]
-    Claim { claim: String },
+    Claim {
+        /// The claim name as given.
+        claim: String,
+    },
+    /// `--image` is empty or contains whitespace.
     #[error("--image {image:?}: expected a non-empty image reference without whitespace")]
-    Image { image: String },
+    Image {
+        /// The image reference as given.
+        image: String,
+    },
+    /// `--shards` is 0 or above [`SHARDS_MAX`].
     #[error("--shards {shards}: expected 1 to {SHARDS_MAX}")]
-    Shards { shards: u64 },
+    Shards {
+        /// The shard count as given.
+        shards: u64,
+    },
+    /// The scenario's file name has characters that cannot be a ConfigMap key.
     #[error("scenario file name {file_name:?}: expected letters, digits, '.', '_' or '-'")]
-    FileName { file_name: String },
+    FileName {
+        /// The file name (without directories).
+        file_name: String,
+    },
+    /// A `--param` specification does not parse (checked here so a bad Job is never printed).
     #[error(transparent)]
     Param(#[from] runner::RunnerError),
 }

@@ -20,6 +20,8 @@
 //! - [`suite`]: the default suite, one report for the main families.
 //! - [`explain`]: the prose `vein-scenarios explain` prints.
 
+#![warn(missing_docs)]
+
 pub mod attacker;
 pub mod baseline;
 pub mod chain_view;

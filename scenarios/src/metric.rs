@@ -57,6 +57,7 @@ pub enum ReferenceName {
 }
 
 impl ReferenceName {
+    /// The kebab-case spelling a scenario file uses (`metric.reference = "eyal-sirer"`).
     pub fn name(self) -> &'static str {
         match self {
             ReferenceName::TargetInterval => "target-interval",
@@ -77,9 +78,12 @@ impl ReferenceName {
     }
 }
 
+/// The `[metric]` table of a scenario file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Metric {
+    /// What is measured; selects the family that runs the scenario.
     pub name: MetricName,
+    /// The analytic value the measurement is judged against; must be one of the family's.
     pub reference: ReferenceName,
 }

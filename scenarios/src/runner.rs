@@ -36,39 +36,92 @@ pub const RUNS_FILE: &str = "runs.jsonl";
 /// Errors of the runner; every input error names what was wrong.
 #[derive(Debug, Error)]
 pub enum RunnerError {
+    /// A `--param` specification has no `=`.
     #[error("--param {spec:?}: expected NAME=RANGE, e.g. q=0.1..0.3:0.1 or z=1..6")]
-    ParamSyntax { spec: String },
+    ParamSyntax {
+        /// The specification as given.
+        spec: String,
+    },
+    /// The range of a `--param` or `[sweep]` entry does not parse (bad number, step or order).
     #[error("--param {name}: {message}")]
-    ParamRange { name: String, message: String },
+    ParamRange {
+        /// The parameter name.
+        name: String,
+        /// What is wrong with its range, from the range parser.
+        message: String,
+    },
+    /// Applying a grid point's values to the scenario made it invalid.
     #[error("parameter point {point}: {source}")]
-    Point { point: String, source: InvalidValue },
+    Point {
+        /// The point's overrides as `name=value` pairs, space-separated.
+        point: String,
+        /// The first value the scenario's validation refused.
+        source: InvalidValue,
+    },
+    /// `--shard` is not `i/n` with `0 <= i < n`.
     #[error("--shard {spec:?}: expected i/n with 0 <= i < n, e.g. 0/4")]
-    Shard { spec: String },
+    Shard {
+        /// The specification as given.
+        spec: String,
+    },
+    /// One run of one seed failed.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// Records could not be folded or pooled (mixed kinds, schema mismatch, bad statistic).
     #[error(transparent)]
     Metrics(#[from] MetricsError),
+    /// The report directory could not be written by crate vein-reports.
     #[error(transparent)]
     Summary(#[from] SummaryError),
+    /// A shard directory's `runs.jsonl` could not be read during a merge.
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        /// The file that failed.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The report directory or its `runs.jsonl` could not be created or written.
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        /// The file or directory that failed.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A line of a `runs.jsonl` is not a valid run record.
     #[error("{path} line {line}: {source}")]
-    Record { path: PathBuf, line: usize, source: MetricsError },
+    Record {
+        /// The `runs.jsonl` file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// Why the record did not parse.
+        source: MetricsError,
+    },
+    /// A merge found no run record at all (or a chunk produced none).
     #[error("no run records found in {paths}")]
-    NoRecords { paths: String },
+    NoRecords {
+        /// The directories searched, comma-separated.
+        paths: String,
+    },
+    /// A scenario with `engine = "madsim"` was handed to the LocalNet runner.
     #[error(
         "scenario {scenario:?} says engine = \"madsim\": run it on the simulator with \
          `vein-sim scenario FILE` (a madsim build, docs/scenarios.md), or set engine = \"localnet\""
     )]
-    NeedsSimulator { scenario: String },
+    NeedsSimulator {
+        /// `name` of the scenario file.
+        scenario: String,
+    },
 }
 
 /// One grid point: the scenario with overrides applied.
 #[derive(Debug, Clone)]
 pub struct Point {
+    /// The base scenario with this point's values set (validated).
     pub scenario: Scenario,
+    /// The swept parameters and their values at this point; empty for the scenario as written.
     pub overrides: BTreeMap<String, f64>,
 }
 
@@ -123,13 +176,18 @@ fn describe(overrides: &BTreeMap<String, f64>) -> String {
 /// Shard `index` of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
+    /// This process's shard, in `0..count`; it runs the chunks whose number modulo `count` is
+    /// `index`.
     pub index: u64,
+    /// Number of shards the sweep is split into (at least 1).
     pub count: u64,
 }
 
 impl Shard {
+    /// The whole sweep in one process (`0/1`).
     pub const WHOLE: Shard = Shard { index: 0, count: 1 };
 
+    /// Parses `i/n` (e.g. `--shard 0/4`), refusing `n = 0` and `i >= n`.
     pub fn parse(spec: &str) -> Result<Shard, RunnerError> {
         let error = || RunnerError::Shard { spec: spec.into() };
         let (index, count) = spec.split_once('/').ok_or_else(error)?;

@@ -24,8 +24,10 @@ pub use crate::storage_spec::StorageSpec;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EngineKind {
+    /// crate vein-node's deterministic in-memory network, run by `vein-scenarios` (default).
     #[default]
     Localnet,
+    /// The madsim simulator, run by `vein-sim scenario FILE`; allows a `[simulator]` table.
     Madsim,
 }
 
@@ -70,8 +72,10 @@ fn default_true() -> bool {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TipSelection {
+    /// IOTA's weighted random walk towards heavy branches, with `alpha = 0.5`.
     #[default]
     WeightedWalk,
+    /// Tips drawn uniformly among the eligible ones (the baseline).
     Uniform,
 }
 
@@ -82,6 +86,7 @@ pub struct Workload {
     /// Poisson rate of transfers over the whole network (each from a random honest node).
     #[serde(default)]
     pub tx_per_s: f64,
+    /// Which tips the honest nodes approve when they issue.
     #[serde(default)]
     pub tip_selection: TipSelection,
 }
@@ -100,6 +105,7 @@ pub struct RunConfig {
     pub duration_s: u64,
     /// Seeds (independent runs) per parameter point, unless `--seeds` says otherwise.
     pub seeds: u64,
+    /// Seed of the first run; a point runs seeds `first_seed..first_seed + seeds` (default 1).
     #[serde(default = "default_first_seed")]
     pub first_seed: u64,
 }
@@ -124,6 +130,8 @@ pub struct SimulatorSpec {
     /// Probability that a message is held back up to `reorder_ms`.
     #[serde(default)]
     pub reorder: f64,
+    /// Upper bound of the extra uniform delay of a reordered message, and of a duplicate's lag
+    /// behind its original, in ms (default 200).
     #[serde(default = "default_reorder_ms")]
     pub reorder_ms: u64,
     /// Uplink of every node, bytes per second with suffixes k, M, G (`"1M"`); unlimited if absent.
@@ -142,21 +150,27 @@ fn default_reorder_ms() -> u64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
+    /// Short identifier, e.g. `"double-spend-race"`; labels the runs, errors and report.
     pub name: String,
     /// One line, shown by `vein-scenarios list`.
     pub description: String,
+    /// Which executor runs the nodes (default LocalNet).
     #[serde(default)]
     pub engine: EngineKind,
     /// The simulator's network model, for `engine = "madsim"` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulator: Option<SimulatorSpec>,
+    /// The honest nodes and the consensus parameters.
     pub network: Network,
+    /// Honest transfers during the run (none by default).
     #[serde(default)]
     pub workload: Workload,
+    /// Duration and seeds.
     pub run: RunConfig,
     /// Read as the attacker type of the family the metric selects (crate::attacker).
     #[serde(default)]
     pub attacker: AttackerTable,
+    /// What is measured and against which reference; selects the family.
     pub metric: Metric,
     /// Default sweep grid (parameter name → range such as `"0.1..0.3:0.1"` or `"1..6"`), used
     /// by `sweep` without `--param` and by `suite`.

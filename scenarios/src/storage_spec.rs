@@ -206,6 +206,8 @@ pub fn labels(spec: &StorageSpec, role: StorageRole, labels: &mut BTreeMap<Strin
     }
 }
 
+/// Bytes of plaintext that fill the spec's shards exactly: data shards × chunks × chunk size,
+/// less the stored file's format overhead (0 if the shards cannot even hold that).
 pub fn plaintext_bytes(spec: &StorageSpec) -> u64 {
     (u64::from(spec.data_shards) * u64::from(spec.chunks_per_shard) * u64::from(spec.chunk_bytes))
         .saturating_sub(FORMAT_OVERHEAD_BYTES)

@@ -11,8 +11,12 @@ use crate::scenario::{Scenario, ScenarioError};
 
 /// One suite entry: a built-in scenario file and the seeds per grid point.
 pub struct Entry {
+    /// File name under `scenarios/`; what `--skip` matches and errors name.
     pub file: &'static str,
+    /// The file's TOML text, built into the binary.
     pub text: &'static str,
+    /// Seeds per grid point at scale 1, replacing the file's `run.seeds` (sized for minutes of
+    /// CPU, not the file's full precision).
     pub seeds: u64,
 }
 
@@ -52,12 +56,18 @@ pub const ENTRIES: &[Entry] = &[
 /// Errors of the suite.
 #[derive(Debug, thiserror::Error)]
 pub enum SuiteError {
+    /// A built-in scenario file does not parse or validate (a bug in the shipped files).
     #[error("built-in {0}")]
     Scenario(#[from] ScenarioError),
+    /// Running an entry's sweep or writing the report failed.
     #[error(transparent)]
     Runner(#[from] RunnerError),
+    /// `--skip` names a file that is not in [`ENTRIES`].
     #[error("--skip {file:?}: no suite entry has that file (see `vein-scenarios suite --help`)")]
-    UnknownEntry { file: String },
+    UnknownEntry {
+        /// The file name as given.
+        file: String,
+    },
 }
 
 /// How to run the suite.
