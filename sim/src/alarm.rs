@@ -28,6 +28,7 @@ pub struct Alarm {
 }
 
 impl Alarm {
+    /// An alarm with no timer registered; clones share the same timer.
     pub fn new() -> Alarm {
         Alarm::default()
     }

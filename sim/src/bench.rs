@@ -117,14 +117,22 @@ async fn raw_node(
 /// One line of the bench table.
 #[derive(Debug, Clone)]
 pub struct BenchRow {
+    /// Nodes in the benched network.
     pub nodes: usize,
+    /// Network-wide transfers per simulated second.
     pub tx_rate: f64,
+    /// Simulated seconds the run covered.
     pub simulated_s: f64,
+    /// Wall-clock seconds the protocol run took (the raw baseline not included).
     pub wall_s: f64,
+    /// Messages delivered in the protocol run.
     pub messages: u64,
+    /// Peak RSS of the whole process after the run (VmHWM: it never decreases, so in a
+    /// sweep it is the largest run's so far); `None` where the kernel does not report it.
     pub peak_rss_bytes: Option<u64>,
-    /// Raw baseline: messages delivered and wall seconds.
+    /// Raw baseline: messages delivered and wall seconds; `None` with `--no-raw`.
     pub raw: Option<(u64, f64)>,
+    /// Invariant violations the run found (a bench run should find none).
     pub violations: usize,
     /// DAG units held per node at the end: mean and largest.
     pub units_held: (f64, u64),
@@ -133,6 +141,7 @@ pub struct BenchRow {
 }
 
 impl BenchRow {
+    /// The row of `report`'s run, which took `wall_s` wall-clock seconds.
     pub fn new(
         report: &RunReport,
         wall_s: f64,
@@ -153,14 +162,17 @@ impl BenchRow {
         }
     }
 
+    /// Protocol messages delivered per wall-clock second.
     pub fn messages_per_wall_s(&self) -> f64 {
         self.messages as f64 / self.wall_s.max(1e-9)
     }
 
+    /// Raw-baseline messages delivered per wall-clock second, if the baseline ran.
     pub fn raw_per_wall_s(&self) -> Option<f64> {
         self.raw.map(|(messages, wall)| messages as f64 / wall.max(1e-9))
     }
 
+    /// One line with every figure, printed as each size finishes (the table comes at the end).
     pub fn describe(&self) -> String {
         format!(
             "{} nodes: {:.1} s wall, {:.1}x real time, {:.0} msgs/s, peak RSS {}, raw {}, \

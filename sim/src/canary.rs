@@ -20,8 +20,11 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// Where the canary was found first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leak {
+    /// Index of the sending node (0-based, as in the run's node list).
     pub from: usize,
+    /// Index of the node the envelope was addressed to.
     pub to: usize,
+    /// Length of the whole envelope in bytes, not of the canary.
     pub bytes: usize,
 }
 
@@ -44,6 +47,8 @@ impl CanaryScan {
         }
     }
 
+    /// Envelopes scanned so far, leaking or not; the run report shows it so that a zero leak
+    /// count over zero envelopes is not mistaken for a pass.
     pub fn scanned(&self) -> u64 {
         self.scanned.load(Ordering::Relaxed)
     }

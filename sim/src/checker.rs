@@ -33,12 +33,16 @@ use vein_node::core::hash::Hash;
 /// A violated invariant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
+    /// The invariant's short name from the module doc (`conflicting-finality`, `lost-final`...);
+    /// the shrinker keeps a candidate only while this same name still fails.
     pub invariant: &'static str,
     /// Simulated time of detection.
     pub at_ms: u64,
+    /// Index of the node on which the violation was seen.
     pub node: usize,
     /// The other node involved, if any.
     pub other: Option<usize>,
+    /// Human-readable specifics (heights, short ids, counts) for the report.
     pub detail: String,
 }
 
@@ -63,8 +67,11 @@ struct FinalCheckpoint {
 /// A transaction some node reported final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FinalTx {
+    /// Checkpoint height at which the transaction became final.
     pub height: u64,
+    /// Whether the ledger applied or ignored it (e.g. for want of funds).
     pub outcome: Outcome,
+    /// Index of the first node that reported it final.
     pub node: usize,
 }
 
@@ -76,7 +83,9 @@ pub struct Checker {
     /// Highest final height each node reported.
     final_heights: Vec<u64>,
     violations: Vec<Violation>,
+    /// Distinct transactions first reported final with `Outcome::Applied`.
     pub applied: u64,
+    /// Distinct transactions first reported final with `Outcome::Ignored`.
     pub ignored: u64,
     /// The first replica root reported per (consortium, final height), and by which node.
     replica_roots: BTreeMap<(Hash, u64), (Hash, usize)>,
@@ -85,6 +94,7 @@ pub struct Checker {
 }
 
 impl Checker {
+    /// A checker for a run of `nodes` nodes, with no finality seen yet (every final height 0).
     pub fn new(nodes: usize) -> Checker {
         Checker { final_heights: vec![0; nodes], ..Checker::default() }
     }
@@ -194,14 +204,19 @@ impl Checker {
         }
     }
 
+    /// Add a violation; the simulation also records its own here (a node that failed, a
+    /// corrupted log a node started from), so that they stop the run like the event checks'.
     pub fn record(&mut self, violation: Violation) {
         self.violations.push(violation);
     }
 
+    /// Every violation recorded so far, in the order found.
     pub fn violations(&self) -> &[Violation] {
         &self.violations
     }
 
+    /// Highest final height each node reported, indexed by node; it never decreases, even
+    /// when a node restarts lower (the `lost-final` check compares against it).
     pub fn final_heights(&self) -> &[u64] {
         &self.final_heights
     }
@@ -225,8 +240,11 @@ impl Checker {
 /// What the end-of-run checks need from one node (gathered by the simulation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeSnapshot {
+    /// Index of the node in the run.
     pub node: usize,
+    /// Height of the node's active head checkpoint.
     pub height: u64,
+    /// Height of the node's highest final checkpoint (at most `height`).
     pub final_height: u64,
     /// Active checkpoint id at heights `0..=height` (`Hash::ZERO` below `lowest_held`).
     pub active: Vec<Hash>,
@@ -236,7 +254,9 @@ pub struct NodeSnapshot {
     pub units_held: u64,
     /// `check_invariants` of the ledger, as text if it failed.
     pub ledger_error: Option<String>,
+    /// Root of the ledger at the node's head (not at its final checkpoint).
     pub ledger_root: Hash,
+    /// Native tokens in existence at the head, in base units: `genesis + minted − burned`.
     pub supply: u64,
     /// Business tokens on the ledger (their supply invariants are in `ledger_error`).
     pub tokens: usize,

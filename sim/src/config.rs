@@ -17,16 +17,22 @@ use vein_node::core::random::DetRng;
 #[cfg(madsim)]
 pub(crate) const FEE: u64 = 10;
 
+/// The names `--faults` accepts, for the help text and the error on an unknown one.
 pub const FAULT_NAMES: &str = "partition, split, cut, kill, skew, jump, loss, latency, \
                                duplicate, reorder, disk, corrupt, all, none, swarm";
 
 /// Which fault kinds the run injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FaultKinds {
+    /// Two-way partition: a random 20–50% of the nodes is cut off from the rest, then healed.
     pub partition: bool,
+    /// A node is killed (unsynced disk bytes lost or torn) and restarted from its disk.
     pub kill: bool,
+    /// A node's clock is offset by up to ±3 s for the rest of the run.
     pub skew: bool,
+    /// Every link drops a fraction (1–20%) of its packets for a while.
     pub loss: bool,
+    /// Every message gets an extra uniform delay (up to 20–300 ms) for a while.
     pub latency: bool,
     /// Multi-way partition: the nodes split into 3 or 4 groups.
     pub split: bool,
@@ -34,7 +40,9 @@ pub struct FaultKinds {
     pub cut: bool,
     /// A node's clock jumps forward by seconds.
     pub jump: bool,
+    /// A fraction (5–30%) of messages is delivered twice for a while.
     pub duplicate: bool,
+    /// A fraction (5–30%) of messages is held back and delivered out of order for a while.
     pub reorder: bool,
     /// A node's disk fails a fraction of its writes and syncs.
     pub disk: bool,
@@ -46,10 +54,12 @@ pub struct FaultKinds {
 }
 
 impl FaultKinds {
+    /// No fault at all: the run is a pure liveness and agreement check.
     pub fn none() -> FaultKinds {
         FaultKinds::default()
     }
 
+    /// Every kind except the opt-in `corrupt` (so that `all` seeds keep their plans).
     pub fn all() -> FaultKinds {
         FaultKinds {
             partition: true,
@@ -124,6 +134,8 @@ impl FaultKinds {
         Ok(kinds)
     }
 
+    /// Whether at least one kind is on (`swarm` itself does not count); a run with faults needs
+    /// a duration longer than its settle phase.
     pub fn any(&self) -> bool {
         self.named().iter().any(|(on, _)| *on)
     }
@@ -167,7 +179,9 @@ impl FaultKinds {
 /// One run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
+    /// The one seed every random choice of the run derives from (via [`derive_seed`]).
     pub seed: u64,
+    /// Nodes in the network (at least 1).
     pub nodes: usize,
     /// Simulated length of the whole run.
     pub duration_s: u64,
@@ -182,6 +196,7 @@ pub struct SimConfig {
     /// with a rekey); members keep in-memory replicas and the consortium checks run. 0 leaves
     /// the workload, and the trace, exactly as without consortia.
     pub consortium_share: f64,
+    /// Which fault kinds the plan draws from ([`crate::faults`]).
     pub faults: FaultKinds,
     /// Target checkpoint interval `T`.
     pub target_interval_ms: u64,
@@ -261,6 +276,8 @@ impl SimConfig {
         ((self.finality_depth + 12) * self.target_interval_ms).div_ceil(1_000)
     }
 
+    /// Refuse a configuration no run can honour (zero nodes, duration, interval or batch, a
+    /// share outside [0, 1], a bad network model, faults with no time before the settle phase).
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.nodes == 0 {
             return Err(ConfigError::NotPositive { field: "nodes" });

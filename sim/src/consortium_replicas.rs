@@ -36,11 +36,16 @@ const HEIGHTS_DRAWN: usize = 8;
 /// A write as a node's chain holds it.
 #[derive(Clone, Debug)]
 pub struct ChainWrite {
+    /// Height of the checkpoint whose order applied the write.
     pub height: u64,
+    /// Id of the transaction that carried it (the key of the checker's final transactions).
     pub tx: Hash,
+    /// The write as sealed on chain: consortium id, table, key epoch and ciphertext.
     pub action: Arc<SealedAction>,
 }
 
+/// One node's consortium state for one start of the node: its replicas (through the feed),
+/// the consortium writes its chain holds and its membership history, all fed from its events.
 pub struct MemberView {
     node: AccountId,
     feed: ReplicaFeed,
@@ -54,6 +59,9 @@ pub struct MemberView {
 }
 
 impl MemberView {
+    /// A fresh view for the node with account `node`, opening sealed data keys with `secret`;
+    /// `skip_writes` is the `replica-skip` self-test's count of writes to withhold (0 in every
+    /// real run).
     pub fn new(node: AccountId, secret: MemberSecret, skip_writes: u64) -> MemberView {
         MemberView {
             node,
@@ -65,6 +73,9 @@ impl MemberView {
         }
     }
 
+    /// Feed one of the node's core events: consortium writes and membership changes are
+    /// recorded (and cut back on a disconnected checkpoint) and passed to the replicas; other
+    /// events are ignored.
     pub fn on_event(&mut self, event: &Event) {
         match event {
             Event::ConsortiumWrite { height, tx, action } => {
@@ -95,10 +106,12 @@ impl MemberView {
         self.feed.on_event(event);
     }
 
+    /// The node's replicas and the feed's counters.
     pub fn feed(&self) -> &ReplicaFeed {
         &self.feed
     }
 
+    /// Every consortium write on the node's active chain, in chain order (final or not).
     pub fn writes(&self) -> &[ChainWrite] {
         &self.writes
     }
@@ -115,6 +128,7 @@ impl MemberView {
         })
     }
 
+    /// Whether this node's chain ever listed it as a member of `consortium`.
     pub fn ever_member(&self, consortium: &Hash) -> bool {
         self.membership.get(consortium).is_some_and(|changes| changes.iter().any(|(_, m)| *m))
     }
@@ -139,21 +153,28 @@ impl MemberView {
 
 /// One node's view at the end of a run.
 pub struct EndView<'a> {
+    /// Index of the node in the run.
     pub node: usize,
+    /// The node's final height at the end: only heights up to it are compared.
     pub final_height: u64,
+    /// The node's view of its current start.
     pub view: &'a MemberView,
 }
 
 /// What the end checks found besides violations.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConsortiumEnd {
+    /// Consortia on the reference node's chain (the node furthest final).
     pub consortia: u64,
     /// Writes final on the reference node's chain.
     pub final_writes: u64,
     /// Writes members' replicas applied and refused (summed over members), restores.
     pub applied: u64,
+    /// Sealed actions members' replicas refused whole (did not open or did not fit).
     pub refused: u64,
+    /// Replicas restored below a disconnected checkpoint, summed over members.
     pub restores: u64,
+    /// Replicas held at the end, summed over consortia and nodes.
     pub member_replicas: u64,
     /// Members removed (on the chains of the nodes they run), whose replicas then stopped.
     pub removed_members: u64,
@@ -167,11 +188,13 @@ pub struct ConsortiumReport {
     /// Consortium transactions the workload submitted, and steps it skipped (the node was
     /// down, or its view made the step pointless).
     pub submitted: u64,
+    /// Consortium steps of the workload not submitted (see `submitted`).
     pub skipped: u64,
     /// Replica roots compared at final heights (`replica-root`).
     pub root_checks: u64,
     /// Envelopes scanned for the canary.
     pub envelopes_scanned: u64,
+    /// The counters of the end-of-run checks.
     pub end: ConsortiumEnd,
 }
 

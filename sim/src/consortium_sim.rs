@@ -49,6 +49,8 @@ enum Created {
     Failed,
 }
 
+/// The consortium state of one run, shared by the workload, every node's event hook and the
+/// end-of-run checks.
 pub struct ConsortiumRun {
     seed: u64,
     plans: Vec<ConsortiumPlan>,
@@ -59,6 +61,7 @@ pub struct ConsortiumRun {
     secrets: Vec<MemberSecret>,
     /// Node i's view of its current start.
     views: Vec<Mutex<Option<MemberView>>>,
+    /// The canary scan every node's network endpoint feeds with the envelopes it sends.
     pub canary: Arc<CanaryScan>,
     self_test: Option<SelfTestBug>,
     submitted: AtomicU64,

@@ -38,7 +38,10 @@ use vein_node::core::node::Node;
 use vein_node::core::random::DetRng;
 use vein_node::core::transaction::TxKind;
 
+/// The one table every simulated consortium holds (columns in [`schema`]).
 pub const TABLE: &str = "records";
+/// Party approvals a proposal needs. A member is removed only from three or more, so the two
+/// left can still reach it.
 pub const QUORUM: u16 = 2;
 /// The read every time-machine check runs as of a height.
 pub const QUERY: &str = "SELECT id, note, amount FROM records ORDER BY id";
@@ -51,14 +54,18 @@ const WRITES_BEFORE_REMOVAL: u64 = 6;
 /// A member node of a plan: its index, account and X25519 public key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlannedMember {
+    /// Index of the member's node in the run (one of the funded nodes).
     pub node: usize,
+    /// The node's account, which signs as a party and is listed as a member.
     pub account: AccountId,
+    /// The node's X25519 public key, to which each epoch's data key is wrapped.
     pub public: [u8; 32],
 }
 
 /// One consortium the workload creates.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsortiumPlan {
+    /// Position among the run's plans (0 or 1); it also selects the plan's data keys.
     pub index: u64,
     /// The creator first.
     pub members: Vec<PlannedMember>,
@@ -66,6 +73,8 @@ pub struct ConsortiumPlan {
     pub victim: Option<AccountId>,
 }
 
+/// The X25519 secret of the node with signing key `key`, derived as the node process derives
+/// its own, so that the simulated members open what a real member would.
 pub fn member_secret(key: &Keypair) -> MemberSecret {
     MemberSecret::derived_from_seed(&key.seed())
 }
@@ -116,6 +125,8 @@ fn ephemeral(seed: u64, index: u64, epoch: u64, member: u64) -> [u8; 32] {
     derive_seed(seed, "consortium-wrap", (index << 48) | (epoch << 16) | member)
 }
 
+/// The schema of [`TABLE`]: `id` (integer primary key), `note` (text carrying the canary) and
+/// `amount` (nullable integer).
 pub fn schema() -> TableSchema {
     let column =
         |name: &str, column_type, nullable| Column { name: name.into(), column_type, nullable };
@@ -135,6 +146,7 @@ pub fn schema() -> TableSchema {
 pub struct ConsortiumDraw {
     /// Which plan, then which of its members acts.
     pub plan: u64,
+    /// Which member of the plan acts (taken modulo the member count).
     pub actor: u64,
     /// 0..100: which step.
     pub step: u64,
@@ -142,12 +154,17 @@ pub struct ConsortiumDraw {
     pub ops: u64,
     /// Picks among candidates (proposals, accounts).
     pub pick: u64,
+    /// Row key written, `0..ROW_KEYS`.
     pub row: u64,
+    /// The `amount` column, `0..10_000`; multiples of 5 are written as NULL.
     pub amount: u64,
+    /// The action's salt: its hash must not let a non-member confirm a guessed row.
     pub salt: [u8; 16],
 }
 
 impl ConsortiumDraw {
+    /// Draw one step's choices from the workload's consortium stream (a fixed number of
+    /// draws, so later steps do not depend on what this one turns out to do).
     pub fn draw(rng: &mut DetRng) -> ConsortiumDraw {
         let mut salt = [0u8; 16];
         salt[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
@@ -168,14 +185,27 @@ impl ConsortiumDraw {
 /// What a step builds.
 #[derive(Debug)]
 pub enum Step {
-    Submit { kind: TxKind, what: &'static str },
-    Skip { why: &'static str },
+    /// Sign and submit this transaction.
+    Submit {
+        /// The consortium transaction (approve, propose, withdraw or write).
+        kind: TxKind,
+        /// The step's name for logs (`"write"`, `"remove member"`...).
+        what: &'static str,
+    },
+    /// Nothing worth submitting: the node's view makes the step pointless.
+    Skip {
+        /// Why, for logs (`"denied"`, `"already proposed"`...).
+        why: &'static str,
+    },
 }
 
+/// A step's cryptography failed; with the workload's own keys this signals a bug, not chance.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
+    /// Wrapping a data key for a member (creation or rekey) failed.
     #[error("wrapping a consortium key: {0}")]
     Key(#[from] KeyError),
+    /// Sealing a write's action failed (or, in the unsealed self-test, encoding it).
     #[error("sealing an action: {0}")]
     Seal(#[from] ConsortiumError),
 }

@@ -64,6 +64,7 @@ impl FileState {
 pub struct CrashReport {
     /// Unsynced bytes that survived (a torn prefix counts).
     pub kept_bytes: u64,
+    /// Unsynced bytes dropped (the rest of a torn write counts).
     pub lost_bytes: u64,
 }
 
@@ -89,6 +90,7 @@ pub struct SimDisk {
 }
 
 impl SimDisk {
+    /// An empty disk that never fails (its error stream is seeded with zeros).
     pub fn new() -> SimDisk {
         SimDisk::default()
     }
@@ -186,7 +188,6 @@ impl SimDisk {
         });
     }
 
-    /// Bytes of `path` not yet synced.
     /// Every file with what a process would read back from it (the confidentiality scan).
     pub fn contents(&self) -> Vec<(String, Vec<u8>)> {
         self.with_files(|files| {
@@ -194,6 +195,7 @@ impl SimDisk {
         })
     }
 
+    /// Bytes of `path` appended but not yet synced (0 for a missing file).
     pub fn pending_len(&self, path: &str) -> u64 {
         self.with_files(|files| files.get(path).map_or(0, |file| file.pending.len() as u64))
     }

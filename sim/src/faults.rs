@@ -29,56 +29,81 @@
 use crate::config::{FaultKinds, SimConfig, stream};
 use vein_node::core::random::DetRng;
 
+/// One change to the simulated world; a fault with a duration is a pair (start, then the end:
+/// [`Fault::Heal`], [`Fault::Restart`] or the same fault with rate 0).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
     /// `groups[i]`: node i's group; links between groups are clogged both ways (two groups: a
     /// partition, more: a split).
     Partition {
+        /// Group number (0-based) per node index, one entry per node.
         groups: Vec<u8>,
     },
     /// `cut[i]`: node i's messages to nodes outside the cut are dropped (one way).
     Cut {
+        /// Whether each node (by index) is on the muted side.
         cut: Vec<bool>,
     },
     /// Ends a partition, split or cut.
     Heal,
+    /// Power cut: the node stops and its unsynced disk bytes are lost or torn.
     Kill {
+        /// Index of the node killed.
         node: usize,
     },
+    /// The killed node starts again from what its disk kept.
     Restart {
+        /// Index of the node restarted.
         node: usize,
     },
+    /// The node's clock offset is set to `offset_ms` and stays (a later jump adds to it).
     Skew {
+        /// Index of the node whose clock is offset.
         node: usize,
+        /// Offset from simulated time in ms, −3,000 to 3,000; positive runs ahead.
         offset_ms: i64,
     },
+    /// Every link drops messages with probability `rate` (0 ends it).
     Loss {
+        /// Probability of losing one message, 0.01–0.2 while on.
         rate: f64,
     },
     /// Extra latency on every message; (0, 0) ends it.
     Latency {
+        /// Lowest extra delay, in ms.
         min_ms: u64,
+        /// Highest extra delay, in ms (20–300 while on).
         max_ms: u64,
     },
     /// The node's clock offset grows by `forward_ms`.
     Jump {
+        /// Index of the node whose clock jumps.
         node: usize,
+        /// The step forward, in ms (2,000–8,000, less if the offset would pass 10 s).
         forward_ms: i64,
     },
+    /// Messages are delivered twice with at least probability `rate` (0 ends it).
     Duplicate {
+        /// Probability per message, 0.05–0.3 while on.
         rate: f64,
     },
+    /// Messages are held back by an extra delay with at least probability `rate` (0 ends it).
     Reorder {
+        /// Probability per message, 0.05–0.3 while on.
         rate: f64,
     },
     /// The node's disk fails this fraction of appends and syncs (0 ends it).
     DiskErrors {
+        /// Index of the node whose disk fails.
         node: usize,
+        /// Probability that one append or sync fails, 0.05–0.3 while on.
         rate: f64,
     },
     /// Flip a byte of the (down) node's unit log; `pick` chooses the record and the byte.
     Corrupt {
+        /// Index of the node, killed at the same instant and restarted later.
         node: usize,
+        /// Seeded draw from which the record and the byte within it are chosen.
         pick: u64,
     },
 }
@@ -113,9 +138,12 @@ impl Fault {
     }
 }
 
+/// A fault and when it strikes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScheduledFault {
+    /// Simulated time since the start of the run, in ms.
     pub at_ms: u64,
+    /// What happens then.
     pub fault: Fault,
 }
 

@@ -33,6 +33,8 @@
 //! The madsim parts exist only when built with `RUSTFLAGS="--cfg madsim"`; the pure parts build
 //! and unit-test everywhere.
 
+#![warn(missing_docs)]
+
 pub mod canary;
 pub mod checker;
 pub mod config;

@@ -71,22 +71,31 @@ const GEO_BASE_MS: [[u16; 6]; 6] = [
 /// How long a message spends on a link (before uplink queueing and faults).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LatencyModel {
+    /// Every message takes the same time: the easiest model to reason about in a failing run.
     Constant {
+        /// The one-way latency, in ms (default 20).
         ms: f64,
     },
+    /// A uniform draw per message (the default model, 5–50 ms).
     Uniform {
+        /// Lowest one-way latency, in ms; at most `max_ms`.
         min_ms: f64,
+        /// Highest one-way latency, in ms.
         max_ms: f64,
     },
     /// `median · e^(σ Z)`, Z standard normal: the long right tail of real wide-area links.
     LogNormal {
+        /// The median one-way latency, in ms (default 50).
         median_ms: f64,
+        /// Spread of the tail, σ of the underlying normal; at most 3 (default 0.5).
         sigma: f64,
     },
     /// Nodes sit in the first `regions` of [`REGIONS`] (drawn from the seed); a message takes
     /// the region pair's base latency plus a uniform `[0, jitter_ms]`.
     Geo {
+        /// How many of [`REGIONS`] the nodes are spread over, 1 to 6.
         regions: usize,
+        /// Largest extra delay added to the base latency, in ms (default 10).
         jitter_ms: f64,
     },
 }
@@ -219,6 +228,7 @@ fn standard_normal(rng: &mut DetRng) -> f64 {
 /// The run-wide network settings (faults may raise duplication and reordering for a while).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NetConfig {
+    /// The per-message link latency distribution (`--latency`).
     pub latency: LatencyModel,
     /// Probability that a message is delivered a second time.
     pub duplicate: f64,
@@ -243,6 +253,7 @@ impl Default for NetConfig {
 }
 
 impl NetConfig {
+    /// Refuse probabilities outside [0, 1] and a zero uplink.
     pub fn validate(&self) -> Result<(), ConfigError> {
         for (field, p) in [("duplicate", self.duplicate), ("reorder", self.reorder)] {
             if !(0.0..=1.0).contains(&p) {
@@ -300,6 +311,7 @@ pub fn parse_rate(text: &str) -> Result<u64, ConfigError> {
 pub struct Delivery {
     /// Simulated microseconds since the start.
     pub at_us: u64,
+    /// When the second copy arrives (same clock, never before `at_us`); `None`: no duplicate.
     pub duplicate_at_us: Option<u64>,
 }
 
@@ -323,6 +335,8 @@ pub struct NetModel {
 }
 
 impl NetModel {
+    /// A healed, fault-free network of `nodes` nodes: each node's own random stream and (geo
+    /// model) its region are derived from `seed`.
     pub fn new(seed: u64, nodes: usize, config: NetConfig) -> NetModel {
         let regions = match config.latency {
             LatencyModel::Geo { regions, .. } => {
@@ -350,6 +364,7 @@ impl NetModel {
         self.clogged.insert((from, to));
     }
 
+    /// Let messages from `from` to `to` through again (the reverse link is separate).
     pub fn unclog(&mut self, from: usize, to: usize) {
         self.clogged.remove(&(from, to));
     }
@@ -373,6 +388,8 @@ impl NetModel {
         self.rngs.get_mut(from).is_none_or(|rng| rng.unit_f64() >= self.loss)
     }
 
+    /// The region name of `node` (always `us-east` outside the geo model); `None` for a node
+    /// outside the model.
     pub fn region(&self, node: usize) -> Option<&'static str> {
         self.regions.get(node).map(|region| REGIONS[usize::from(*region) % REGIONS.len()])
     }

@@ -44,10 +44,13 @@ pub struct Skew {
 }
 
 impl Skew {
+    /// The `skew` fault: the clock runs `offset_ms` ahead of simulated time (behind if
+    /// negative) from now on; a backward change makes the clock stand still, not go back.
     pub fn set(&self, offset_ms: i64) {
         self.offset_ms.store(offset_ms, Ordering::Relaxed);
     }
 
+    /// The current offset from simulated time, in ms (skew plus jumps).
     pub fn offset_ms(&self) -> i64 {
         self.offset_ms.load(Ordering::Relaxed)
     }
@@ -63,6 +66,8 @@ pub fn sim_now_ms() -> u64 {
     TimeHandle::current().elapsed().as_millis() as u64
 }
 
+/// A node's `Clock`: simulated time plus its [`Skew`], never going backwards; clones share the
+/// skew and the wake-up timer.
 #[derive(Clone)]
 pub struct SimClock {
     time: TimeHandle,
@@ -119,6 +124,8 @@ pub type SharedTrace = Arc<Mutex<Trace>>;
 /// node's current mailbox.
 pub type SharedNet = Arc<SimNet>;
 
+/// Every node's current mailbox and the [`NetModel`] that decides each message's fate (see the
+/// module docs); one per run.
 pub struct SimNet {
     model: Mutex<NetModel>,
     /// Node i's mailbox while it runs (replaced when it restarts).
@@ -128,6 +135,7 @@ pub struct SimNet {
 }
 
 impl SimNet {
+    /// A network on `model` without a canary scan (runs without consortia).
     pub fn new(model: NetModel) -> SharedNet {
         SimNet::scanned(model, None)
     }
@@ -207,6 +215,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// One node's `Network` endpoint for one start: sends through the shared [`SimNet`] and
+/// receives from the node's own mailbox, feeding the trace in delivery order.
 pub struct SimNetwork {
     local: SocketAddr,
     node: usize,

@@ -56,8 +56,11 @@ use vein_scenarios::scenario::{Scenario, SimulatorSpec};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("scenario family \"{family}\" (metric {metric}) cannot run on the madsim engine: {reason}")]
 pub struct UnsupportedFamily {
+    /// The family's attacker kind, as scenario files name it.
     pub family: &'static str,
+    /// The metric the scenario asked for, which selected the family.
     pub metric: &'static str,
+    /// The family's own explanation of what madsim lacks for it.
     pub reason: &'static str,
 }
 
@@ -83,9 +86,13 @@ pub struct SimSettings {
     /// Latency model; `None`: the scenario's one-way latency `L` as LocalNet draws it, uniform
     /// in `[L, 1.5 L]`.
     pub latency: Option<LatencyModel>,
+    /// Probability that a message is delivered a second time (as [`NetConfig::duplicate`]).
     pub duplicate: f64,
+    /// Probability that a message is held back by an extra delay ([`NetConfig::reorder`]).
     pub reorder: f64,
+    /// Largest extra delay of a held-back message or a duplicate, in ms.
     pub reorder_ms: u64,
+    /// Per-node uplink in bytes per second; `None` is unlimited.
     pub uplink_bytes_per_s: Option<u64>,
     /// Share of messages the simulator transport drops on every link (the network model decides).
     pub loss: f64,

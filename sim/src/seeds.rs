@@ -21,30 +21,42 @@ pub struct SeedsOptions {
     pub families: Vec<String>,
     /// The seeds, in order (fresh from the OS, or consecutive from `--first-seed`).
     pub seeds: Vec<u64>,
+    /// Worker threads, each running one seed at a time (0 is taken as 1).
     pub jobs: usize,
 }
 
 /// One failing seed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeedFailure {
+    /// The `--faults` argument of the seed's family.
     pub family: String,
+    /// The failing run's seed.
     pub seed: u64,
+    /// The first violated invariant's name, or `config` / `simulation-error` when the run could
+    /// not be configured or started.
     pub invariant: String,
+    /// The violation (or error) in words.
     pub detail: String,
+    /// The `vein-sim run` command line that reruns it (empty for a `config` failure).
     pub replay: String,
 }
 
 /// What a run of many seeds found.
 #[derive(Clone, Debug, Default)]
 pub struct SeedsReport {
+    /// Seeds finished so far, passing or failing.
     pub seeds_run: u64,
+    /// Every failing seed; sorted by family and seed once all seeds are done (in the order
+    /// found while running).
     pub failures: Vec<SeedFailure>,
     /// Seeds run per family.
     pub per_family: BTreeMap<String, u64>,
+    /// Wall-clock time since the run of seeds started (the harness's, never a run's).
     pub wall: Duration,
 }
 
 impl SeedsReport {
+    /// Throughput over the wall time so far.
     pub fn seeds_per_hour(&self) -> f64 {
         self.seeds_run as f64 / self.wall.as_secs_f64().max(1e-9) * 3_600.0
     }
@@ -69,11 +81,17 @@ impl SeedsReport {
 /// `summary.json` of `vein-sim seeds`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SeedsSummary {
+    /// Seeds run.
     pub seeds: u64,
+    /// Wall-clock length of the whole run of seeds, in seconds.
     pub wall_seconds: f64,
+    /// `seeds` per wall-clock hour.
     pub seeds_per_hour: f64,
+    /// Seeds run per family (`--faults` argument).
     pub per_family: BTreeMap<String, u64>,
+    /// Seeds that failed.
     pub failing: u64,
+    /// Failing seeds per first violated invariant.
     pub failing_by_invariant: BTreeMap<String, u64>,
 }
 

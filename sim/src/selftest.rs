@@ -24,12 +24,15 @@ use vein_node::core::hash::Hash;
 /// The node that carries the injected bug.
 pub const BUGGY_NODE: usize = 0;
 
+/// The names `--checker-self-test` accepts, for the help text and the parse error.
 pub const SELF_TEST_NAMES: &str =
     "ledger-root, conflicting-final, restart-ledger-root, replica-skip, unsealed-actions";
 
+/// `--checker-self-test` named no known bug.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown checker self-test {name:?} (expected one of {SELF_TEST_NAMES})")]
 pub struct UnknownSelfTest {
+    /// The name as given, trimmed.
     pub name: String,
 }
 
@@ -62,6 +65,7 @@ pub const SELF_TEST_BUGS: [SelfTestBug; 3] =
     [SelfTestBug::LedgerRoot, SelfTestBug::ConflictingFinal, SelfTestBug::RestartLedgerRoot];
 
 impl SelfTestBug {
+    /// The bug named as on the command line (one of [`SELF_TEST_NAMES`]).
     pub fn parse(name: &str) -> Result<SelfTestBug, UnknownSelfTest> {
         match name.trim() {
             "ledger-root" => Ok(SelfTestBug::LedgerRoot),

@@ -37,6 +37,7 @@ const RATE_HALVINGS: usize = 4;
 
 /// What a run produced, as far as shrinking cares: its first violation.
 pub trait Outcome {
+    /// The violation the run found first, or `None` if it passed.
     fn first_violation(&self) -> Option<&Violation>;
 }
 
@@ -53,10 +54,13 @@ impl Outcome for crate::simulation::RunReport {
     }
 }
 
+/// Why shrinking could not start; `E` is the runner's own error type.
 #[derive(Debug, thiserror::Error)]
 pub enum ShrinkError<E> {
+    /// The original configuration ran without any violation.
     #[error("the run does not fail (no invariant violated): nothing to shrink")]
     Passes,
+    /// The original configuration is invalid (`SimConfig::validate` refused it).
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
     /// The original run could not be simulated (a candidate that cannot is only rejected).
@@ -82,8 +86,11 @@ pub enum Verdict {
 pub struct Step {
     /// 1-based count of simulation runs so far (the original is run 1).
     pub run: usize,
+    /// The reduction tried, in words (`nodes 8 -> 4`, `drop ...`).
     pub change: String,
+    /// Whether the reduction was kept, and if not why.
     pub verdict: Verdict,
+    /// The invariant the original run violated first, which the candidate had to violate.
     pub target: &'static str,
 }
 
@@ -102,7 +109,9 @@ impl std::fmt::Display for Step {
 /// The smallest failing run found.
 #[derive(Debug)]
 pub struct Shrunk<R> {
+    /// The configuration shrinking started from.
     pub original: SimConfig,
+    /// The smallest configuration found that still fails the same invariant first.
     pub config: SimConfig,
     /// The outcome of `config`'s run.
     pub outcome: R,

@@ -62,10 +62,14 @@ use vein_node::runtime::InPlace;
 const RESTART_AFTER_DISK_ERROR_MS: u64 = 1_000;
 const BALANCE: u64 = 1_000_000_000_000;
 
+/// Why a run could not start (a run that starts always ends with a [`RunReport`], violations
+/// included).
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
+    /// The configuration was refused by `SimConfig::validate`.
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
+    /// The genesis built for the configuration (funded accounts, miners' plots) is invalid.
     #[error("genesis: {0}")]
     Genesis(#[from] GenesisError),
 }
@@ -73,8 +77,11 @@ pub enum SimError {
 /// Live counters for a progress line printed from another (real) thread.
 #[derive(Debug, Default)]
 pub struct Progress {
+    /// Simulated time reached, in ms; updated once per simulated second.
     pub simulated_ms: AtomicU64,
+    /// Messages delivered so far (the trace's count).
     pub messages: AtomicU64,
+    /// Node events recorded so far (the trace's count).
     pub events: AtomicU64,
 }
 

@@ -23,6 +23,8 @@ pub struct TokenDraw {
     pub amount: u64,
     /// Picks among the tokens the node holds.
     pub pick: u64,
+    /// The recipient of a transfer or mint (the workload's randomly drawn other node; a draw of
+    /// the issuer itself is redirected to a fixed outside account).
     pub to: AccountId,
 }
 

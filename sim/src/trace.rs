@@ -21,12 +21,16 @@ pub struct Trace {
     /// record for each of ten million messages. The hash of a stream does not depend on how
     /// it is split into updates, so buffering leaves every trace hash as it was.
     pending: Vec<u8>,
+    /// Messages recorded so far (each delivery of a duplicate counts).
     pub messages: u64,
+    /// Sum of the recorded messages' lengths, in bytes.
     pub message_bytes: u64,
+    /// Node events recorded so far.
     pub events: u64,
 }
 
 impl Trace {
+    /// An empty trace: the hash of nothing, all counters zero.
     pub fn new() -> Trace {
         Trace::default()
     }
@@ -122,6 +126,8 @@ impl Trace {
         self.update(text.as_bytes());
     }
 
+    /// BLAKE3 of everything recorded so far, including records still buffered; the trace can
+    /// go on being fed afterwards.
     pub fn hash(&self) -> Hash {
         let mut hasher = self.hasher.clone();
         hasher.update(&self.pending);
