@@ -69,15 +69,17 @@ pub enum DbCliError {
         /// The consortium id (64 hex).
         consortium: String,
     },
-    /// `exec` without `--no-check` from a signer not among the table's writers.
+    /// `exec` without `--no-check` from a signer not among the table's writers, or `db load`
+    /// when no account this testnet holds a key for is among them.
     #[error(
         "{account} may not write table {table:?} of consortium {consortium} (denied, or never \
          granted); --no-check sends it anyway, and the chain ignores it"
     )]
     NoWritePermission {
-        /// The signer's account (64 hex).
+        /// The signer's account (64 hex), or `every account of this testnet` from `db load`.
         account: String,
         /// The table written.
+
         table: String,
         /// The consortium id (64 hex).
         consortium: String,
@@ -124,7 +126,6 @@ pub enum DbCliError {
     },
     /// `exec` without `--no-check`: a row or key does not fit the table's schema (arity,
     /// column types, nulls), or the action holds too many operations.
-
     #[error("the row does not fit table {table:?}: {reason}")]
     BadRow {
         /// The table written.
