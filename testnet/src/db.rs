@@ -79,7 +79,6 @@ pub enum DbCliError {
         /// The signer's account (64 hex), or `every account of this testnet` from `db load`.
         account: String,
         /// The table written.
-
         table: String,
         /// The consortium id (64 hex).
         consortium: String,
@@ -381,7 +380,6 @@ pub struct Common {
     /// Native fee, in base units of the coin.
     #[arg(long, default_value_t = 1)]
     pub fee: u64,
-
     /// Node whose API receives it (default: the sender's node; node 0 for the faucet).
     #[arg(long)]
     pub via: Option<usize>,

@@ -610,7 +610,6 @@ pub struct TxRequest {
     pub amount: u64,
     /// Fee in base units of the coin, paid by the sender on top of `amount`.
     pub fee: u64,
-
     /// Sign locally with this nonce (conflicting spends); otherwise the node picks it.
     pub nonce: Option<u64>,
     /// Node whose API receives the transaction (default: the sender's node, or node 0).

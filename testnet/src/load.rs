@@ -112,7 +112,6 @@ pub struct LoadReport {
     pub batch: usize,
     /// Running, unpaused nodes the load was spread over.
     pub nodes: usize,
-
     /// Sending accounts signed by the client (0: the nodes signed).
     pub accounts: usize,
     /// Distinct sending accounts among the accepted transfers.
