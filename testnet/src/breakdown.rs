@@ -20,8 +20,11 @@ use std::collections::BTreeMap;
 /// node saw it final (Unix ms).
 #[derive(Clone, Copy, Debug)]
 pub struct FinalTransfer {
+    /// Unix ms at which the load client posted it (the client's clock, shared with the nodes).
     pub submitted_ms: u64,
+    /// Main-chain height of the checkpoint that confirmed it (`h` in the model above).
     pub confirmed_height: u64,
+    /// Unix ms at which its node recorded it final (the node's `final_ms` time).
     pub final_ms: u64,
 }
 
@@ -35,13 +38,21 @@ pub struct Breakdown {
     pub interval_ms_mean: Option<f64>,
     /// Largest interval in that range.
     pub interval_ms_max: Option<u64>,
+    /// Median floor in ms: `ts(h0 + k) − submitted`, the best this chain allowed; `None` with
+    /// no transfers.
     pub floor_ms_p50: Option<u64>,
+    /// 99th percentile of the floor in ms (nearest rank).
     pub floor_ms_p99: Option<u64>,
     /// Share of transfers confirmed later than the first checkpoint after their submission.
     pub missed_share: f64,
+    /// Median time lost to missed checkpoints in ms: `ts(h + k) − ts(h0 + k)`, 0 for a
+    /// transfer the first possible checkpoint confirmed.
     pub missed_ms_p50: Option<u64>,
+    /// 99th percentile of the missed time in ms (nearest rank).
     pub missed_ms_p99: Option<u64>,
+    /// Median delivery lag in ms: the node's `final_ms − ts(h + k)`.
     pub delivery_ms_p50: Option<u64>,
+    /// 99th percentile of the delivery lag in ms (nearest rank).
     pub delivery_ms_p99: Option<u64>,
 }
 

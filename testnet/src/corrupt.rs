@@ -37,27 +37,50 @@ impl LogFile {
 /// What `corrupt` did and saw.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CorruptReport {
+    /// The damaged log, left damaged in the node's data directory.
     pub file: PathBuf,
     /// The flipped byte's offset, and the record it lies in (of `records` whole records).
     pub offset: usize,
+    /// Index (from 0) of the record holding the flipped byte; never the last whole record.
     pub record_index: usize,
+    /// Whole records in the log when it was damaged (after the node was killed).
     pub records: usize,
     /// The node's last log lines when it refused to start.
     pub refusal: String,
 }
 
+/// Why `corrupt` failed on its own terms (errors of I/O and the node go through
+/// [`TestnetError`]).
 #[derive(Debug, thiserror::Error)]
 pub enum CorruptError {
+    /// The log has fewer than two whole records, so no flip can be told from a torn write;
+    /// nothing was damaged.
     #[error(
         "{file} holds {records} whole record(s); a flipped byte needs a whole record after it \
          to be told from a torn write: let the node run longer"
     )]
-    TooShort { file: PathBuf, records: usize },
+    TooShort {
+        /// The log that was read.
+        file: PathBuf,
+        /// Whole records it held.
+        records: usize,
+    },
+    /// The node started again on the damaged log: it lost what followed the damage silently.
+    /// The test fails (exit 1).
     #[error(
         "node {index} STARTED on {file} with byte {offset} flipped (record {record_index}): \
          the damage was not detected"
     )]
-    Undetected { index: usize, file: PathBuf, offset: usize, record_index: usize },
+    Undetected {
+        /// The node that started.
+        index: usize,
+        /// The damaged log.
+        file: PathBuf,
+        /// Offset of the flipped byte in the log.
+        offset: usize,
+        /// Index (from 0) of the record holding it.
+        record_index: usize,
+    },
 }
 
 /// Damage `file` of node `index` (the record and byte chosen by `pick`), restart the node and

@@ -42,54 +42,154 @@ use vein_node::core::transaction::{TransactionBody, TxKind};
 /// Why a `db` command refused or failed, with what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum DbCliError {
+    /// A table definition, row operations or a literal on the command line did not parse.
     #[error(transparent)]
     Syntax(#[from] SyntaxError),
+    /// The node answered 404 for `/consortium/{id}`: no consortium with that id on its chain.
     #[error("unknown consortium {id} (`vein-testnet db list` shows the consortia)")]
-    UnknownConsortium { id: String },
+    UnknownConsortium {
+        /// The consortium id asked for (64 hex).
+        id: String,
+    },
+    /// A command named a table the consortium's schema does not have.
     #[error("consortium {consortium} has no table {table:?} (its tables: {tables})")]
-    UnknownTable { consortium: String, table: String, tables: String },
+    UnknownTable {
+        /// The consortium id (64 hex).
+        consortium: String,
+        /// The table named on the command line.
+        table: String,
+        /// The consortium's tables, comma-separated.
+        tables: String,
+    },
+    /// A proposer or approver of a permission change is not among the consortium's parties.
     #[error("{party} is not a party of consortium {consortium}")]
-    NotAParty { party: String, consortium: String },
+    NotAParty {
+        /// The party label given: a node index or `faucet`.
+        party: String,
+        /// The consortium id (64 hex).
+        consortium: String,
+    },
+    /// `exec` without `--no-check` from a signer not among the table's writers, or `db load`
+    /// when no account this testnet holds a key for is among them.
     #[error(
         "{account} may not write table {table:?} of consortium {consortium} (denied, or never \
          granted); --no-check sends it anyway, and the chain ignores it"
     )]
-    NoWritePermission { account: String, table: String, consortium: String },
+    NoWritePermission {
+        /// The signer's account (64 hex), or `every account of this testnet` from `db load`.
+        account: String,
+        /// The table written.
+        table: String,
+        /// The consortium id (64 hex).
+        consortium: String,
+    },
+    /// A grant of a permission already held, a deny of one not held, or an approval setting
+    /// already as asked: the ledger would ignore it, and it would hold a proposal slot.
     #[error("the change would change nothing: {reason}")]
-    NothingToChange { reason: String },
+    NothingToChange {
+        /// Which part of the consortium is already as asked.
+        reason: String,
+    },
+    /// `vote` on an entry id that is not among the consortium's pending entries.
     #[error(
         "consortium {consortium} has no pending entry {entry} (decided already, or never \
          written to a table requiring approval; `db list --consortium ID` shows the pending ones)"
     )]
-    UnknownEntry { entry: String, consortium: String },
+    UnknownEntry {
+        /// The entry id given (64 hex).
+        entry: String,
+        /// The consortium id (64 hex).
+        consortium: String,
+    },
+    /// `vote` from a party whose approval or denial the entry already holds.
     #[error("{party} already voted on entry {entry}")]
-    AlreadyVoted { party: String, entry: String },
+    AlreadyVoted {
+        /// The voting party's label: a node index or `faucet`.
+        party: String,
+        /// The entry id (64 hex).
+        entry: String,
+    },
+    /// Fewer approvers (given, or parties with keys in this testnet) than the quorum needs
+    /// besides the proposer; nothing was proposed.
     #[error(
         "the quorum is {quorum}: {needed} more approving part(ies) needed, but only {available} \
          other part(ies) have keys in this testnet"
     )]
-    NotEnoughApprovers { quorum: u16, needed: usize, available: usize },
+    NotEnoughApprovers {
+        /// m: approving parties a change needs, the proposer's own proposal included.
+        quorum: u16,
+        /// Approvals needed besides the proposal (quorum − 1).
+        needed: usize,
+        /// Approvers found.
+        available: usize,
+    },
+    /// `exec` without `--no-check`: a row or key does not fit the table's schema (arity,
+    /// column types, nulls), or the action holds too many operations.
     #[error("the row does not fit table {table:?}: {reason}")]
-    BadRow { table: String, reason: String },
+    BadRow {
+        /// The table written.
+        table: String,
+        /// The schema check's complaint.
+        reason: String,
+    },
+    /// A consortium transaction became final but the ledger did not apply it.
     #[error(
         "{what} {tx} is final but ignored by the ledger (refused at its position in the order: \
          a denied writer, a stale key epoch or a proposal already decided)"
     )]
-    FinalIgnored { what: &'static str, tx: String },
+    FinalIgnored {
+        /// Kind of transaction: `create`, `propose`, `approve`, `write`, ...
+        what: &'static str,
+        /// Its transaction id (64 hex).
+        tx: String,
+    },
+    /// After a final write, a member's replica at that height does not hold the row the
+    /// write's last operation on `key` left (or still holds a deleted one).
     #[error(
         "write {tx} is final at height {height}, but member node {node}'s replica does not hold \
          what it wrote for key {key} (the replica refused it: an insert over an existing key or \
          a delete of a missing one; or a later write in that checkpoint changed it)"
     )]
-    NotInReplica { tx: String, height: u64, node: usize, key: String },
+    NotInReplica {
+        /// The write's transaction id (64 hex).
+        tx: String,
+        /// Height of the checkpoint that applied it.
+        height: u64,
+        /// Testnet index of the member node asked.
+        node: usize,
+        /// The primary key, as a literal (`7`, `'ada'`).
+        key: String,
+    },
+    /// A read needs a member's replica, but no member node is running and unpaused.
     #[error("no running member node of consortium {consortium} in this testnet")]
-    NoMemberNode { consortium: String },
+    NoMemberNode {
+        /// The consortium id (64 hex).
+        consortium: String,
+    },
+    /// A node answered 404 on a replica route: it keeps no replica (not a member).
     #[error("node {node} keeps no replica of consortium {consortium} (it is not a member)")]
-    NotAMember { node: usize, consortium: String },
+    NotAMember {
+        /// Testnet index of the node asked.
+        node: usize,
+        /// The consortium id (64 hex).
+        consortium: String,
+    },
+    /// A row's Merkle proof did not match its root, members' roots at one height differ, or a
+    /// replica's rebuild from its action log differs from it.
     #[error("verification failed: {reason}")]
-    VerifyFailed { reason: String },
+    VerifyFailed {
+        /// Which check failed, with the roots or key involved.
+        reason: String,
+    },
+    /// A member's replica answered 400: SQL that does not prepare or is not one read-only
+    /// SELECT, an unknown table, a key of the wrong type.
     #[error("member node {node} refused the request: {reason}")]
-    BadRequest { node: usize, reason: String },
+    BadRequest {
+        /// Testnet index of the node asked.
+        node: usize,
+        /// The body of its 400 answer.
+        reason: String,
+    },
 }
 
 impl DbCliError {
@@ -106,10 +206,12 @@ impl DbCliError {
     }
 }
 
+/// The `vein-testnet db` subcommands; [`run`] carries one out.
 #[derive(Clone, Debug, Subcommand)]
 pub enum DbCommand {
     /// Create a consortium; prints its id. The data key stays in DIR/consortia/ID.json.
     Create {
+        /// A name for people; the id, not the name, identifies the consortium.
         #[arg(long)]
         name: String,
         /// Party accounts (comma-separated node indexes or `faucet`); --from is one of them.
@@ -124,6 +226,7 @@ pub enum DbCommand {
         /// m of the n parties needed for a grant or deny.
         #[arg(long)]
         quorum: u16,
+        /// The creator (--from, one of the parties), fee and node.
         #[command(flatten)]
         common: Common,
     },
@@ -135,11 +238,13 @@ pub enum DbCommand {
         /// A node index, `faucet` or a 64-hex account.
         #[arg(long)]
         account: String,
+        /// The table it may write.
         #[arg(long)]
         table: String,
         /// Parties that approve (comma-separated; default: the next parties with keys here).
         #[arg(long)]
         approvers: Option<String>,
+        /// The proposer (--from, a party), fee and node.
         #[command(flatten)]
         common: Common,
     },
@@ -148,12 +253,16 @@ pub enum DbCommand {
         /// The consortium id (64 hex, as `create` printed it).
         #[arg(long)]
         consortium: String,
+        /// A node index, `faucet` or a 64-hex account.
         #[arg(long)]
         account: String,
+        /// The table it may no longer write (default: every table).
         #[arg(long)]
         table: Option<String>,
+        /// Parties that approve (comma-separated; default: the next parties with keys here).
         #[arg(long)]
         approvers: Option<String>,
+        /// The proposer (--from, a party), fee and node.
         #[command(flatten)]
         common: Common,
     },
@@ -164,13 +273,16 @@ pub enum DbCommand {
         /// The consortium id (64 hex, as `create` printed it).
         #[arg(long)]
         consortium: String,
+        /// The table whose entries need (or no longer need) approval.
         #[arg(long)]
         table: String,
         /// Stop requiring approval.
         #[arg(long)]
         off: bool,
+        /// Parties that approve (comma-separated; default: the next parties with keys here).
         #[arg(long)]
         approvers: Option<String>,
+        /// The proposer (--from, a party), fee and node.
         #[command(flatten)]
         common: Common,
     },
@@ -183,8 +295,10 @@ pub enum DbCommand {
         /// The entry id `exec` printed (64 hex).
         #[arg(long)]
         entry: String,
+        /// Deny the entry instead of approving it.
         #[arg(long)]
         deny: bool,
+        /// The voter (--from, a party), fee and node.
         #[command(flatten)]
         common: Common,
     },
@@ -200,6 +314,7 @@ pub enum DbCommand {
         /// Send even what the ledger will refuse (no permission, unknown table).
         #[arg(long)]
         no_check: bool,
+        /// The writer (--from), fee and node.
         #[command(flatten)]
         common: Common,
     },
@@ -211,8 +326,10 @@ pub enum DbCommand {
         consortium: String,
         /// One read-only SELECT over the consortium's tables.
         sql: Option<String>,
+        /// Read as of this checkpoint height (default: the replica's latest).
         #[arg(long)]
         at: Option<u64>,
+        /// The table of the row read by --key.
         #[arg(long, requires = "key", conflicts_with = "sql")]
         table: Option<String>,
         /// The primary key as a literal: 7, 'ada', x'00ff', true.
@@ -237,13 +354,16 @@ pub enum DbCommand {
         /// The consortium id (64 hex, as `create` printed it).
         #[arg(long)]
         consortium: String,
+        /// The node asked for each transaction's height and outcome.
         #[arg(long, default_value_t = 0)]
         via: usize,
     },
     /// Every consortium the node knows (sizes and hashes), or one's detail with --consortium.
     List {
+        /// The consortium id (64 hex) whose detail to show.
         #[arg(long)]
         consortium: Option<String>,
+        /// The node asked.
         #[arg(long, default_value_t = 0)]
         via: usize,
     },
@@ -257,7 +377,7 @@ pub struct Common {
     /// The party that signs: a node index or `faucet`.
     #[arg(long, default_value = "0")]
     pub from: String,
-    /// Native fee.
+    /// Native fee, in base units of the coin.
     #[arg(long, default_value_t = 1)]
     pub fee: u64,
     /// Node whose API receives it (default: the sender's node; node 0 for the faucet).

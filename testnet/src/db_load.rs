@@ -28,6 +28,7 @@ use vein_node::core::params::Params;
 use vein_node::core::transaction::{TransactionBody, TxKind};
 use vein_node::genesis_file::GenesisFile;
 
+/// What `db load` offers: which table, at what rate, for how long, and how it sends.
 #[derive(Clone, Debug, clap::Args)]
 pub struct DbLoadArgs {
     /// The consortium id (64 hex).
@@ -56,12 +57,19 @@ pub struct DbLoadArgs {
 /// Results of `db load`.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct DbLoadReport {
+    /// The consortium id (64 hex).
     pub consortium: String,
+    /// The table written.
     pub table: String,
+    /// Writes per second asked for (`--rate`).
     pub offered_per_s: f64,
+    /// Writes the schedule offered over the whole run (rate × duration, in whole batches).
     pub offered: u64,
+    /// Writes a node accepted into its pool.
     pub submitted: u64,
+    /// Writes not accepted: refused by the node, a failed request, or not buildable here.
     pub refused: u64,
+    /// Up to 5 distinct reasons among the refusals, first seen first.
     pub refusal_samples: Vec<String>,
     /// Final and applied by the ledger.
     pub applied_final: u64,
@@ -71,8 +79,12 @@ pub struct DbLoadReport {
     pub not_final: u64,
     /// The offered window (the schedule, or longer if the client fell behind).
     pub window_s: f64,
+    /// `applied_final` per second of `window_s`.
     pub applied_final_per_s: f64,
+    /// Median of the accepting node's final time minus the client's submit time, in ms, over
+    /// the applied and final writes; `None` when there were none.
     pub final_latency_ms_p50: Option<u64>,
+    /// 95th percentile of that latency in ms (nearest rank).
     pub final_latency_ms_p95: Option<u64>,
     /// (k + 1)·T of the genesis.
     pub finality_target_ms: u64,
@@ -80,9 +92,15 @@ pub struct DbLoadReport {
     /// write upserts a fresh key, so this counts the writes its replica applied, final or not
     /// yet; `None` without a running member).
     pub replica_node: Option<usize>,
+    /// Rows the table gained on `replica_node`; `None` without a member or when it could not
+    /// be counted before or after.
     pub replica_rows_added: Option<u64>,
+    /// Labels (node indexes, `faucet`) of the accounts that signed, round robin: every
+    /// account with a key here that may write the table.
     pub signers: Vec<String>,
+    /// Writes per `POST /txs` request, as used (`--batch`, or derived from the rate).
     pub batch: usize,
+    /// Requests in flight at once (`--concurrency`).
     pub concurrency: usize,
 }
 

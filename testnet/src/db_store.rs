@@ -20,7 +20,7 @@ use vein_node::core::hash::Hash;
 pub struct JournalEntry {
     /// Transaction id (hex).
     pub tx: String,
-    /// `create`, `propose`, `approve` or `write`.
+    /// `create`, `propose`, `approve`, `write`, `approve-entry` or `deny-entry`.
     pub kind: String,
     /// The signing party: a node index or `faucet`.
     pub from: String,
@@ -31,35 +31,66 @@ pub struct JournalEntry {
 /// The local record of one consortium.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocalConsortium {
+    /// The consortium id (64 hex); also the file's name.
     pub id: String,
+    /// The consortium's name as given to `db create`.
     pub name: String,
     /// The data key of each epoch this client knows (hex). Secret.
     pub data_keys: BTreeMap<u64, String>,
+    /// Every consortium transaction `db` submitted for it from this directory, oldest first,
+    /// ignored ones included.
     pub journal: Vec<JournalEntry>,
 }
 
 /// Why the local record cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
+    /// `DIR/consortia/ID.json` does not exist: the consortium was created from another
+    /// testnet directory, or by someone else.
     #[error(
         "no local record of consortium {id} in {dir} (its data key stays where `db create` \
          ran; pass that --dir)"
     )]
-    Missing { id: String, dir: PathBuf },
+    Missing {
+        /// The consortium id (64 hex).
+        id: String,
+        /// The testnet directory searched.
+        dir: PathBuf,
+    },
+    /// The record is not valid JSON of a [`LocalConsortium`], or a key in it is not 32 bytes
+    /// of hex.
     #[error("{path} is not a consortium record: {reason}")]
-    Malformed { path: PathBuf, reason: String },
+    Malformed {
+        /// The record's file.
+        path: PathBuf,
+        /// The parser's complaint.
+        reason: String,
+    },
+    /// The chain's current key epoch is one this record has no data key for (the key was
+    /// rotated elsewhere).
     #[error(
         "this client holds no data key of consortium {id} for key epoch {epoch} (it knows \
          epochs {known:?}); a rotated key must be added to {path}"
     )]
-    NoDataKey { id: String, epoch: u64, known: Vec<u64>, path: PathBuf },
+    NoDataKey {
+        /// The consortium id (64 hex).
+        id: String,
+        /// The key epoch asked for.
+        epoch: u64,
+        /// The epochs the record holds keys for, ascending.
+        known: Vec<u64>,
+        /// The record's file, where the key would go.
+        path: PathBuf,
+    },
 }
 
 impl LocalConsortium {
+    /// Where the record of consortium `id` lives: `DIR/consortia/ID.json`.
     pub fn path(dir: &Path, id: &Hash) -> PathBuf {
         dir.join("consortia").join(format!("{id}.json"))
     }
 
+    /// A fresh record holding `key` as the data key of epoch 0 and an empty journal.
     pub fn new(id: &Hash, name: &str, key: &DataKey) -> LocalConsortium {
         LocalConsortium {
             id: id.to_string(),
@@ -69,6 +100,7 @@ impl LocalConsortium {
         }
     }
 
+    /// Read the record of `id` from testnet directory `dir`.
     pub fn load(dir: &Path, id: &Hash) -> Result<LocalConsortium, TestnetError> {
         let path = Self::path(dir, id);
         let text = match std::fs::read_to_string(&path) {
@@ -137,6 +169,7 @@ impl LocalConsortium {
 
 /// Parse 64 hex characters as a hash.
 pub trait HashText: Sized {
+    /// The hash of exactly 32 bytes of hex (surrounding whitespace ignored); `None` otherwise.
     fn from_hex_text(text: &str) -> Option<Self>;
 }
 

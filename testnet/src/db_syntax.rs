@@ -21,9 +21,13 @@ use vein_node::core::consortium::{Column, ColumnType, RowOp, TableSchema, Value}
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what} {text:?}: {reason} (at byte {at})")]
 pub struct SyntaxError {
+    /// What was being parsed: `table`, `operations` or `value`.
     pub what: &'static str,
+    /// The whole text given, as typed.
     pub text: String,
+    /// Byte offset into `text` where the problem was found.
     pub at: usize,
+    /// What was expected or is wrong there.
     pub reason: String,
 }
 

@@ -89,9 +89,15 @@ pub fn heal(manifest: &Manifest) -> Result<(), TestnetError> {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LinkFaultKind {
     /// Added delay in milliseconds.
-    Delay { ms: u64 },
+    Delay {
+        /// Delay added to every message on the link, in ms; at most [`FAULT_DELAY_MS_MAX`].
+        ms: u64,
+    },
     /// Share of messages dropped, in percent (0..=100; one decimal is kept).
-    Loss { percent: f64 },
+    Loss {
+        /// Percent of messages dropped, 0..=100; sent to the node as per mille, rounded.
+        percent: f64,
+    },
 }
 
 /// Set a fault on the one-way link `from` → `to`: node `from` delays or drops what it sends to

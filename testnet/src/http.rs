@@ -16,28 +16,68 @@ use vein_node::api_types::ErrorBody;
 /// Responses larger than this are refused (the API's biggest answer is a few hundred KiB).
 const RESPONSE_BYTES_MAX: u64 = 16 << 20;
 
+/// Why a request to a node's API got no usable answer.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
+    /// The TCP connection was refused or timed out: the node is down, or not listening yet.
     #[error("cannot reach {addr}: {source}")]
     Connect {
+        /// The node's API address.
         addr: SocketAddr,
+        /// The socket's error (`TimedOut` after the request's timeout).
         #[source]
         source: std::io::Error,
     },
+    /// Sending the request or reading the answer failed after connecting; a read past the
+    /// timeout is `WouldBlock` ("os error 11").
     #[error("I/O with {addr}: {source}")]
     Io {
+        /// The node's API address.
         addr: SocketAddr,
+        /// The socket's error.
         #[source]
         source: std::io::Error,
     },
+    /// The answer has no status line or header end, or a broken chunked body.
     #[error("malformed HTTP response from {addr}")]
-    Malformed { addr: SocketAddr },
+    Malformed {
+        /// The node's API address.
+        addr: SocketAddr,
+    },
+    /// The node answered a status outside 200..300.
     #[error("{addr}{path} answered {status}: {body}")]
-    Status { addr: SocketAddr, path: String, status: u16, body: String },
+    Status {
+        /// The node's API address.
+        addr: SocketAddr,
+        /// The route asked, e.g. `/unit/ID`.
+        path: String,
+        /// The HTTP status code.
+        status: u16,
+        /// The `error` field of the node's JSON error body, or the raw body if it has none.
+        body: String,
+    },
+    /// A 2xx answer that does not parse as the type the caller asked for.
     #[error("{addr}{path} answered something that is not the expected JSON ({reason}): {body}")]
-    NotJson { addr: SocketAddr, path: String, reason: String, body: String },
+    NotJson {
+        /// The node's API address.
+        addr: SocketAddr,
+        /// The route asked.
+        path: String,
+        /// The JSON parser's complaint.
+        reason: String,
+        /// The answer's body as received.
+        body: String,
+    },
+    /// The request body could not be serialized to JSON; nothing was sent.
     #[error("a request body for {path} does not serialize: {reason}")]
-    Body { path: String, reason: String },
+    Body {
+        /// The route it was meant for.
+        path: String,
+        /// The serializer's complaint.
+        reason: String,
+    },
+    /// The token holds a byte outside printable ASCII (a line break would inject headers);
+    /// nothing was sent.
     #[error("the API token holds characters an HTTP header cannot carry")]
     BadToken,
 }

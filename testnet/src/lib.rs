@@ -7,6 +7,7 @@
 //! that started them; `down` stops them. Faults are injected through each node's
 //! `/control/*` routes (a filtering wrapper around its TCP transport), so nothing needs root.
 
+#![warn(missing_docs)]
 // The CLI may read the wall clock: genesis time, key labels, deadlines and load timing. None of
 // it feeds the sans-IO core.
 #![allow(clippy::disallowed_methods)]
@@ -70,15 +71,22 @@ pub(crate) fn now_ms() -> u64 {
 /// How to build a new testnet.
 #[derive(Clone, Debug)]
 pub struct UpOptions {
+    /// Directory of the whole net; created if missing, refused if it already holds a manifest.
     pub dir: PathBuf,
+    /// Number of nodes, 1..=64; each gets its own key, plot, ports and genesis allocation.
     pub nodes: usize,
     /// Nonces per node plot (256 KiB each).
     pub nonces: u64,
+    /// Target time between checkpoints in ms (genesis `Params::target_interval_ms`); at least 1.
     pub target_interval_ms: u64,
+    /// Finality depth k in checkpoints (genesis `Params::finality_depth`); at least 1.
     pub finality_depth: u64,
     /// Label keys are derived from; random when `None`.
     pub label: Option<String>,
+    /// The `vein-node` binary; `None` looks next to the running executable
+    /// ([`find_node_bin`]).
     pub node_bin: Option<PathBuf>,
+    /// How long `up` waits for each node's `/ready` before it fails and stops the net.
     pub ready_timeout: Duration,
 }
 
@@ -516,16 +524,22 @@ pub fn down(manifest: &mut Manifest, purge: bool) -> Result<usize, TestnetError>
 /// One row of `status`.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct NodeStatus {
+    /// Position of the node in the manifest (`node{index}` directory).
     pub index: usize,
+    /// Its recorded process is running and is still this node's `vein-node` ([`is_alive`]).
     pub alive: bool,
     /// Stopped by `pause`: alive, but it answers nothing until `resume`.
     pub paused: bool,
+    /// Process id recorded in the manifest; `None` once stopped by `kill` or `down`.
     pub pid: Option<u32>,
+    /// Address of the node's HTTP API.
     pub api: SocketAddr,
     /// The node's `/status` answer, if it answered.
     pub status: Option<api_types::Status>,
 }
 
+/// One row per node of the manifest, asking `/status` of every node that is alive and not
+/// paused; a node that does not answer gets `status: None`.
 pub fn status(manifest: &Manifest) -> Vec<NodeStatus> {
     manifest
         .nodes
@@ -540,6 +554,8 @@ pub fn status(manifest: &Manifest) -> Vec<NodeStatus> {
         .collect()
 }
 
+/// The `status` rows as a fixed-width text table with a header line; `-` marks a value the
+/// node did not report.
 pub fn status_table(rows: &[NodeStatus]) -> String {
     let mut out = format!(
         "{:<5} {:<6} {:>8} {:>7} {:>6} {:<10} {:>5} {:>4} {:>6} {:>5}  {}\n",
@@ -576,17 +592,23 @@ pub fn status_table(rows: &[NodeStatus]) -> String {
 /// Who signs a transfer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sender {
+    /// The node with this index: signed by that node's API with its own key, or locally with
+    /// its key file when a nonce is given.
     Node(usize),
+    /// The faucet account of genesis; always signed locally with `faucet.key`.
     Faucet,
 }
 
 /// A transfer request of `tx`.
 #[derive(Clone, Debug)]
 pub struct TxRequest {
+    /// Whose account pays and signs.
     pub from: Sender,
-    /// Recipient: a node index or a 64-hex account.
+    /// Recipient: a node index, `faucet`, or a 64-hex account.
     pub to: String,
+    /// Base units of the coin sent; at least 1 (nodes refuse a transfer of 0).
     pub amount: u64,
+    /// Fee in base units of the coin, paid by the sender on top of `amount`.
     pub fee: u64,
     /// Sign locally with this nonce (conflicting spends); otherwise the node picks it.
     pub nonce: Option<u64>,

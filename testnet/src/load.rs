@@ -47,8 +47,12 @@ pub const BUSY_RETRY_PAUSE: Duration = Duration::from_millis(50);
 /// Results of `load`.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct LoadReport {
+    /// Transfers per second asked for (`LoadOptions::rate`).
     pub offered_per_s: f64,
+    /// Transfers a node accepted into its pool.
     pub submitted: u64,
+    /// Transfers not accepted: refused by the node (422, or 503 past the busy retry time), a
+    /// failed request, or not buildable here.
     pub refused: u64,
     /// The first few refusal reasons (a node's 422 text or a transport error).
     pub refusal_samples: Vec<String>,
@@ -56,8 +60,13 @@ pub struct LoadReport {
     /// A retried request goes out later than scheduled (see `schedule_lag_ms_max`); its
     /// latencies count from when it was finally submitted.
     pub busy_retries: u64,
+    /// Accepted transfers a checkpoint of the node's active chain confirmed and applied by
+    /// the end of the settle time (final or not yet).
     pub applied: u64,
+    /// Accepted transfers a checkpoint confirmed but ruled ignored (lost a conflict, could
+    /// not pay).
     pub ignored: u64,
+    /// Accepted transfers final on their node by the end of the settle time.
     pub final_count: u64,
     /// Transfers the schedule offered: round(rate × duration), each signed and sent once
     /// (`submitted + refused`).
@@ -70,17 +79,22 @@ pub struct LoadReport {
     pub schedule_lag_ms_max: u64,
     /// From the start until the last request was answered (information only).
     pub sending_s: f64,
+    /// `submitted` divided by `window_s`.
     pub submitted_per_s: f64,
     /// Transfers applied (final) by the end of the settle time, divided by `window_s`.
     pub applied_per_s: f64,
+    /// `final_count` divided by `window_s`.
     pub final_per_s: f64,
     /// From the first submission until the last accepted transfer became final (node clocks).
     pub span_to_last_final_s: Option<f64>,
     /// Latencies: the accepting node's own confirmation / finality time (recorded when the
     /// event happened, not when it was polled) minus the client's submit time.
     pub confirm_latency_ms_p50: Option<u64>,
+    /// 99th percentile of the confirmation latency in ms (nearest rank); `None` with none.
     pub confirm_latency_ms_p99: Option<u64>,
+    /// Median finality latency in ms over the final transfers whose times the node kept.
     pub final_latency_ms_p50: Option<u64>,
+    /// 99th percentile of the finality latency in ms (nearest rank).
     pub final_latency_ms_p99: Option<u64>,
     /// Final transfers whose node no longer remembered when it saw them final (a node keeps
     /// the times of its latest 600,000 transactions): left out of the latencies above.
@@ -88,10 +102,15 @@ pub struct LoadReport {
     /// The genesis target interval T and finality depth k, and (k + 1)·T: a transfer waits up
     /// to one interval for the next checkpoint to include it, then k more bury that one.
     pub checkpoint_interval_ms: u64,
+    /// The genesis finality depth k, in checkpoints.
     pub finality_depth: u64,
+    /// (k + 1)·T in ms: the finality latency an unloaded net should show.
     pub finality_target_ms: u64,
+    /// Requests in flight at once, as given.
     pub concurrency: usize,
+    /// Transfers per `POST /txs` request, as used (given, or derived from the rate).
     pub batch: usize,
+    /// Running, unpaused nodes the load was spread over.
     pub nodes: usize,
     /// Sending accounts signed by the client (0: the nodes signed).
     pub accounts: usize,

@@ -11,6 +11,8 @@ pub(crate) fn log_tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// The last `lines` lines of node `index`'s log (all of it if shorter); an error if the node
+/// has never written one.
 pub fn logs(manifest: &Manifest, index: usize, lines: usize) -> Result<String, TestnetError> {
     let node = node_entry(manifest, index)?;
     if !node.log.exists() {

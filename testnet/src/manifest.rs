@@ -6,11 +6,15 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+/// The manifest's file name inside the testnet directory.
 pub const MANIFEST_FILE: &str = "testnet.json";
+/// Format version written and the only one read; raised when a field changes meaning.
 pub const MANIFEST_VERSION: u32 = 1;
 
+/// One node of the testnet: its identity, addresses and files, and its process.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NodeEntry {
+    /// Position in `Manifest::nodes`, the number commands take (`kill 2`); from 0.
     pub index: usize,
     /// The node's account (64 hex), funded in genesis and bound to its plot.
     pub account: String,
@@ -18,10 +22,16 @@ pub struct NodeEntry {
     pub listen: SocketAddr,
     /// HTTP API address.
     pub api: SocketAddr,
+    /// The node's own directory, `DIR/nodeN`, holding everything below.
     pub dir: PathBuf,
+    /// Its signing key: the 32-byte seed as hex (`key.hex`).
     pub key: PathBuf,
+    /// Its data directory (`--data`): `units.log`, `shards.log` and the rest of its state,
+    /// kept across restarts.
     pub data: PathBuf,
+    /// Its plot directory (`--plots`), written by `up`.
     pub plots: PathBuf,
+    /// Its stdout and stderr, appended to across restarts (`node.log`).
     pub log: PathBuf,
     /// Process id while running; `None` after `kill` or `down`.
     pub pid: Option<u32>,
@@ -30,54 +40,84 @@ pub struct NodeEntry {
     pub paused: bool,
 }
 
+/// The whole testnet as `testnet.json` records it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// Format version; [`MANIFEST_VERSION`] is the only one read.
     pub version: u32,
+    /// The genesis chain id, `vein-testnet-LABEL`; load and node keys derive from it.
     pub chain_id: String,
+    /// The testnet directory (canonical); the manifest lives in it.
     pub dir: PathBuf,
+    /// The `genesis.json` every node was started with.
     pub genesis: PathBuf,
+    /// The `vein-node` binary `up` found; `restart` starts the same one.
     pub node_bin: PathBuf,
     /// The faucet account: funded in genesis, run by no node; its key signs `tx --from faucet`.
     pub faucet_account: String,
+    /// The faucet's signing key file (`faucet.key`, its seed as hex).
     pub faucet_key: PathBuf,
     /// The file holding the bearer token of the nodes' privileged API routes
     /// ([`crate::api_token`]). Absent in manifests written before the API had tokens.
     #[serde(default)]
     pub api_token: Option<PathBuf>,
+    /// Every node, in index order.
     pub nodes: Vec<NodeEntry>,
 }
 
+/// Why the manifest could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
+    /// The directory holds no `testnet.json`: no `up` ran there, or `down --purge` removed it.
     #[error("no testnet in {dir} (no {MANIFEST_FILE}); start one with `vein-testnet up`")]
-    Missing { dir: PathBuf },
+    Missing {
+        /// The testnet directory given.
+        dir: PathBuf,
+    },
+    /// The manifest exists but could not be read.
     #[error("reading {path}: {source}")]
     Read {
+        /// The manifest's path.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// Writing the temporary file or renaming it over the manifest failed.
     #[error("writing {path}: {source}")]
     Write {
+        /// The file being written: the temporary one, or the manifest for the rename.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// The manifest is not JSON of a [`Manifest`] (or, on save, could not be serialized).
     #[error("{path} is corrupt: {source}")]
     Corrupt {
+        /// The manifest's path.
         path: PathBuf,
+        /// The JSON error.
         #[source]
         source: serde_json::Error,
     },
+    /// The manifest was written by a tool of another format version.
     #[error("{path} has version {found}, this tool reads version {MANIFEST_VERSION}")]
-    Version { path: PathBuf, found: u32 },
+    Version {
+        /// The manifest's path.
+        path: PathBuf,
+        /// The version it records.
+        found: u32,
+    },
 }
 
 impl Manifest {
+    /// Where the manifest of testnet directory `dir` lives: `DIR/testnet.json`.
     pub fn path(dir: &Path) -> PathBuf {
         dir.join(MANIFEST_FILE)
     }
 
+    /// Read and check the manifest of `dir`.
     pub fn load(dir: &Path) -> Result<Manifest, ManifestError> {
         let path = Manifest::path(dir);
         let text = match std::fs::read_to_string(&path) {
@@ -95,6 +135,7 @@ impl Manifest {
         Ok(manifest)
     }
 
+    /// Write the manifest to `DIR/testnet.json`, atomically (a temporary file, then rename).
     pub fn save(&self) -> Result<(), ManifestError> {
         let path = Manifest::path(&self.dir);
         let temporary = path.with_extension("json.tmp");

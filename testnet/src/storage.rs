@@ -38,44 +38,94 @@ const KEYS_DIR: &str = "files";
 /// Fresh owner keys `put` tries for a placement on accounts a node runs (see the module docs).
 const PLACEMENT_TRIES_MAX: u32 = 256;
 
+/// Why `put` or `get` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageCliError {
+    /// `put` of a path that does not exist or is not a regular file.
     #[error("file not found: {path}")]
-    FileNotFound { path: PathBuf },
+    FileNotFound {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// `put` of a file above [`FILE_BYTES_MAX`].
     #[error("{path} is {bytes} bytes; put takes at most {FILE_BYTES_MAX}")]
-    FileTooLarge { path: PathBuf, bytes: u64 },
+    FileTooLarge {
+        /// The path given.
+        path: PathBuf,
+        /// Its size in bytes.
+        bytes: u64,
+    },
+    /// A file id that is not 64 hex, whose owner key this testnet does not hold, or that no
+    /// node has an active contract for.
     #[error("unknown file id {file_id}: {reason}")]
-    UnknownFile { file_id: String, reason: String },
+    UnknownFile {
+        /// The file id as given (64 hex when valid).
+        file_id: String,
+        /// Which of those it is.
+        reason: String,
+    },
+    /// Fewer than k shards were delivered (`put`) or could be fetched intact (`get`).
     #[error("only {have} intact shard(s) of {file_id} reachable, {need} needed")]
-    TooFewShards { file_id: String, have: usize, need: usize },
+    TooFewShards {
+        /// The file id (64 hex).
+        file_id: String,
+        /// Shards delivered or fetched intact.
+        have: usize,
+        /// k: data shards the erasure code needs to recover the file.
+        need: usize,
+    },
+    /// A holder kept refusing its shard (404) until the timeout: the put did not reach its
+    /// ledger.
     #[error("the put was not applied by node {index} within {seconds} s (is the net finalising?)")]
-    NotApplied { index: usize, seconds: u64 },
+    NotApplied {
+        /// The holder node.
+        index: usize,
+        /// The `put` timeout, in whole seconds.
+        seconds: u64,
+    },
+    /// The storage core refused: preparing, placing, signing or recovering the file, or a
+    /// contract the node returned that does not decode.
     #[error("storage: {0}")]
     Storage(String),
+    /// `--n` is above the number of storage accounts a node runs.
     #[error(
         "--n {n} shards need {n} storage accounts that a node runs; this testnet has {nodes} \
          (the faucet is a storage account but runs no node): lower --n"
     )]
-    TooManyShards { n: u8, nodes: usize },
+    TooManyShards {
+        /// Total shards asked for.
+        n: u8,
+        /// Storage accounts a node of this testnet runs.
+        nodes: usize,
+    },
+    /// Every fresh owner key tried placed a shard on the faucet (vanishingly unlikely).
     #[error("no placement on accounts a node runs after {tries} fresh owner keys")]
-    NoServedPlacement { tries: u32 },
+    NoServedPlacement {
+        /// Owner keys tried (`PLACEMENT_TRIES_MAX`).
+        tries: u32,
+    },
 }
 
 /// What `put` did.
 #[derive(Debug, Clone)]
 pub struct PutReport {
+    /// The file's id: the hash of the contract's shape and shard roots, so it changes with
+    /// the owner key as well as the content.
     pub file_id: Hash,
+    /// The storage contract as signed and posted.
     pub put: StorePut,
     /// Shard indices handed to a running holder.
     pub delivered: Vec<u8>,
     /// Shards not delivered, with why.
     pub undelivered: Vec<(u8, String)>,
+    /// Where the owner key was written (`DIR/files/ID.key`); `get` needs it to decrypt.
     pub key_path: PathBuf,
 }
 
 /// What `get` did.
 #[derive(Debug, Clone)]
 pub struct GetReport {
+    /// Size of the recovered file written out, in bytes.
     pub bytes: usize,
     /// Shard indices the file was decoded from.
     pub used: Vec<u8>,
@@ -83,13 +133,21 @@ pub struct GetReport {
     pub skipped: Vec<(u8, String)>,
 }
 
+/// What `put` stores and on what terms.
 #[derive(Debug, Clone)]
 pub struct PutOptions {
+    /// The file to store, at most [`FILE_BYTES_MAX`] bytes.
     pub file: PathBuf,
+    /// The node whose API takes the transaction.
     pub via: usize,
+    /// k: shards any of which recover the file.
     pub data_shards: u8,
+    /// n: shards made and placed, one per storage account.
     pub total_shards: u8,
+    /// Contract term in rounds (checkpoints); the prepaid fee is one base unit per shard per
+    /// round.
     pub term_rounds: u64,
+    /// Transaction fee of the put, in base units of the coin (paid by the faucet).
     pub fee: u64,
     /// Bound on waiting for the contract to be applied by the holders.
     pub timeout: Duration,
@@ -137,6 +195,7 @@ fn write_owner_key(path: &Path, key: &OwnerKey) -> Result<(), TestnetError> {
     std::fs::rename(&temporary, path).map_err(io("renaming", &temporary))
 }
 
+/// A file id from its 64 hex characters (surrounding whitespace ignored).
 pub fn parse_file_id(text: &str) -> Result<Hash, TestnetError> {
     let bytes = hex::decode(text.trim()).ok().and_then(|bytes| <[u8; 32]>::try_from(bytes).ok());
     bytes.map(Hash).ok_or_else(|| {

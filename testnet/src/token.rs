@@ -22,25 +22,54 @@ use vein_node::core::transaction::{TransactionBody, TxKind};
 /// Why a token command refused before sending anything.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenCliError {
+    /// The node answered 404 for the token id: no such token on its chain.
     #[error("unknown token {token} (`vein-testnet token list` shows the tokens)")]
-    UnknownToken { token: String },
+    UnknownToken {
+        /// The token id (64 hex).
+        token: String,
+    },
+    /// A transfer or burn of more than the sender holds.
     #[error("{account} holds {balance} of token {token}; {needed} needed")]
-    InsufficientBalance { token: String, account: String, balance: u64, needed: u64 },
+    InsufficientBalance {
+        /// The token id (64 hex).
+        token: String,
+        /// The sender's account (64 hex).
+        account: String,
+        /// What it holds, in the token's base units.
+        balance: u64,
+        /// The amount asked, in the token's base units.
+        needed: u64,
+    },
+    /// A mint of a token issued without `--mintable`.
     #[error("token {token} has a fixed supply: nothing can be minted")]
-    FixedSupply { token: String },
+    FixedSupply {
+        /// The token id (64 hex).
+        token: String,
+    },
+    /// A mint signed by an account that is not the token's minter.
     #[error("token {token} is minted by {minter}, not by {account}")]
-    NotMinter { token: String, minter: String, account: String },
+    NotMinter {
+        /// The token id (64 hex).
+        token: String,
+        /// Who mints it, in words: its issuer's account, or a consortium's quorum.
+        minter: String,
+        /// The signer's account (64 hex).
+        account: String,
+    },
 }
 
+/// The `vein-testnet token` subcommands.
 #[derive(Clone, Debug, Subcommand)]
 pub enum TokenCommand {
     /// Issue a token: the whole initial supply goes to the issuer. Prints the token id.
     Issue {
+        /// A name for people; the id, not the name, identifies the token.
         #[arg(long)]
         name: String,
         /// 1 to 11 capital letters or digits.
         #[arg(long)]
         symbol: String,
+        /// Decimal places wallets show: 1 base unit is 10^-decimals tokens.
         #[arg(long, default_value_t = 0)]
         decimals: u8,
         /// Initial supply, in the token's smallest unit.
@@ -55,46 +84,58 @@ pub enum TokenCommand {
         /// With --mintable: the most ever issued plus minted.
         #[arg(long, requires = "mintable")]
         cap: Option<u64>,
+        /// The issuer (--from), fee, node and waiting.
         #[command(flatten)]
         common: Common,
     },
     /// Move tokens to a node index, `faucet`, or a 64-hex account.
     Transfer {
+        /// Token, recipient and amount.
         #[command(flatten)]
         movement: Movement,
+        /// The sender (--from), fee, node and waiting.
         #[command(flatten)]
         common: Common,
     },
     /// Create tokens (the issuer of an issuer-minted token only).
     Mint {
+        /// Token, recipient and amount.
         #[command(flatten)]
         movement: Movement,
+        /// The minter (--from), fee, node and waiting.
         #[command(flatten)]
         common: Common,
     },
     /// Destroy some of the sender's tokens.
     Burn {
+        /// The token id (64 hex, as `issue` printed it).
         #[arg(long)]
         token: String,
+        /// Amount destroyed, in the token's base units; at least 1.
         #[arg(long)]
         amount: u64,
+        /// The holder (--from), fee, node and waiting.
         #[command(flatten)]
         common: Common,
     },
     /// One account's balance of a token.
     Balance {
+        /// The token id (64 hex).
         #[arg(long)]
         token: String,
         /// A node index, `faucet`, or a 64-hex account.
         #[arg(long)]
         account: String,
+        /// The node asked.
         #[arg(long, default_value_t = 0)]
         via: usize,
     },
     /// Every token (or one, with --token), as JSON.
     List {
+        /// The token id (64 hex) to show alone.
         #[arg(long)]
         token: Option<String>,
+        /// The node asked.
         #[arg(long, default_value_t = 0)]
         via: usize,
     },
@@ -103,11 +144,13 @@ pub enum TokenCommand {
 /// What a transfer or a mint moves, and where.
 #[derive(Clone, Debug, clap::Args)]
 pub struct Movement {
+    /// The token id (64 hex, as `issue` printed it).
     #[arg(long)]
     pub token: String,
     /// A node index, `faucet`, or a 64-hex account.
     #[arg(long)]
     pub to: String,
+    /// Amount moved, in the token's base units; at least 1.
     #[arg(long)]
     pub amount: u64,
 }
