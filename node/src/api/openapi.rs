@@ -34,7 +34,18 @@ pub enum ParamIn {
     Query,
 }
 
-/// One parameter of a route (always a string on the wire; `integer` ones are parsed).
+/// What a parameter holds, as the node parses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// An unsigned integer at most this.
+    Integer(u64),
+    /// 64 lowercase or uppercase hex digits (a hash, an account).
+    Hex32,
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+}
+
+/// One parameter of a route.
 #[derive(Clone, Copy, Debug)]
 pub struct Param {
     /// Its name in the path template or the query string.
@@ -43,8 +54,8 @@ pub struct Param {
     pub place: ParamIn,
     /// What it holds.
     pub description: &'static str,
-    /// Whether it is an unsigned integer (else a string: a hex id, an account, an action).
-    pub integer: bool,
+    /// Its type and range.
+    pub kind: ParamKind,
 }
 
 /// A schema of a body, generated on demand from its type.
@@ -55,8 +66,10 @@ pub type SchemaOf = fn(&mut SchemaGenerator) -> Schema;
 pub enum Answer {
     /// A JSON body of this type.
     Json(SchemaOf),
-    /// Another media type (HTML, Prometheus text), described in words.
-    Other(&'static str, &'static str),
+    /// JSON whose shape another standard defines (JSON-RPC, this document), described in words.
+    AnyJson(&'static str),
+    /// A text media type (HTML, Prometheus text), described in words.
+    Text(&'static str, &'static str),
 }
 
 /// One route of the API.
@@ -115,31 +128,31 @@ const LIMIT: Param = Param {
     name: "limit",
     place: ParamIn::Query,
     description: "Most rows to return (default 20, capped by the node).",
-    integer: true,
+    kind: ParamKind::Integer(u64::MAX),
 };
 const ID: Param = Param {
     name: "id",
     place: ParamIn::Path,
     description: "A 64-hex-digit id (a unit, a consortium, a task or a token).",
-    integer: false,
+    kind: ParamKind::Hex32,
 };
 const ACCOUNT: Param = Param {
     name: "account",
     place: ParamIn::Path,
     description: "A 64-hex-digit account (an ed25519 public key).",
-    integer: false,
+    kind: ParamKind::Hex32,
 };
 const FILE_ID: Param = Param {
     name: "file_id",
     place: ParamIn::Path,
     description: "The 64-hex-digit id of a stored file.",
-    integer: false,
+    kind: ParamKind::Hex32,
 };
 const INDEX: Param = Param {
     name: "index",
     place: ParamIn::Path,
     description: "A shard's index, 0 to 255.",
-    integer: true,
+    kind: ParamKind::Integer(255),
 };
 
 const fn get(
@@ -186,7 +199,7 @@ pub const ROUTES: &[Route] = &[
         summary: "The explorer page (HTML; it polls the JSON routes).",
         params: &[],
         body: None,
-        answer: Answer::Other("text/html", "The explorer page."),
+        answer: Answer::Text("text/html", "The explorer page."),
         token: false,
     },
     Route {
@@ -195,7 +208,7 @@ pub const ROUTES: &[Route] = &[
         summary: "This document.",
         params: &[],
         body: None,
-        answer: Answer::Other("application/json", "The OpenAPI 3.0 document of this API."),
+        answer: Answer::AnyJson("The OpenAPI 3.0 document of this API."),
         token: false,
     },
     get(
@@ -263,7 +276,7 @@ pub const ROUTES: &[Route] = &[
             name: "count",
             place: ParamIn::Query,
             description: "Pairs to return.",
-            integer: true,
+            kind: ParamKind::Integer(u64::MAX),
         }],
         schema::<Parents>,
     ),
@@ -273,7 +286,7 @@ pub const ROUTES: &[Route] = &[
         summary: "Prometheus metrics.",
         params: &[],
         body: None,
-        answer: Answer::Other("text/plain", "Prometheus text exposition format."),
+        answer: Answer::Text("text/plain", "Prometheus text exposition format."),
         token: false,
     },
     post(
@@ -282,8 +295,8 @@ pub const ROUTES: &[Route] = &[
         &[Param {
             name: "action",
             place: ParamIn::Path,
-            description: "partition, heal, delay, loss or link.",
-            integer: false,
+            description: "The fault to inject.",
+            kind: ParamKind::OneOf(&["partition", "heal", "delay", "loss", "link"]),
         }],
         control_body,
         schema::<ControlResponse>,
@@ -295,7 +308,7 @@ pub const ROUTES: &[Route] = &[
         summary: "The Ethereum JSON-RPC (docs/evm.md).",
         params: &[],
         body: Some(json_rpc),
-        answer: Answer::Other("application/json", "A JSON-RPC 2.0 response or batch of them."),
+        answer: Answer::AnyJson("A JSON-RPC 2.0 response or a batch of them (errors too are 200)."),
         token: false,
     },
     get(
@@ -412,10 +425,17 @@ fn operation(route: &Route, generator: &mut SchemaGenerator) -> Value {
                 "in": match param.place { ParamIn::Path => "path", ParamIn::Query => "query" },
                 "required": param.place == ParamIn::Path,
                 "description": param.description,
-                "schema": if param.integer {
-                    serde_json::json!({ "type": "integer", "minimum": 0 })
-                } else {
-                    serde_json::json!({ "type": "string" })
+                "schema": match param.kind {
+                    ParamKind::Integer(u64::MAX) => {
+                        serde_json::json!({ "type": "integer", "minimum": 0 })
+                    }
+                    ParamKind::Integer(maximum) => {
+                        serde_json::json!({ "type": "integer", "minimum": 0, "maximum": maximum })
+                    }
+                    ParamKind::Hex32 => {
+                        serde_json::json!({ "type": "string", "pattern": "^[0-9a-fA-F]{64}$" })
+                    }
+                    ParamKind::OneOf(words) => serde_json::json!({ "type": "string", "enum": words }),
                 },
             })
         })
@@ -425,7 +445,11 @@ fn operation(route: &Route, generator: &mut SchemaGenerator) -> Value {
             "description": "Success.",
             "content": media("application/json", json(of(generator))),
         }),
-        Answer::Other(kind, description) => serde_json::json!({
+        Answer::AnyJson(description) => serde_json::json!({
+            "description": description,
+            "content": media("application/json", serde_json::json!({})),
+        }),
+        Answer::Text(kind, description) => serde_json::json!({
             "description": description,
             "content": media(kind, serde_json::json!({ "type": "string" })),
         }),
