@@ -19,6 +19,8 @@
 //! - [`charts`]: the plots of a pooled sweep.
 //! - [`suite`]: the default suite, one report for the main families.
 //! - [`explain`]: the prose `vein-scenarios explain` prints.
+//! - [`scenario_checks`]: parsing and validating a scenario through the registry (its family's
+//!   attacker type and checks); [`fuzz_target`]: the scenario-file fuzz target's body.
 
 #![warn(missing_docs)]
 
@@ -34,6 +36,7 @@ pub mod extend_forks;
 pub mod fake_space;
 pub mod families;
 pub mod family;
+pub mod fuzz_target;
 pub mod grinding;
 pub mod invariants;
 pub mod k8s_job;

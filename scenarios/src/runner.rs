@@ -105,6 +105,17 @@ pub enum RunnerError {
         /// The directories searched, comma-separated.
         paths: String,
     },
+    /// A sweep's grid (the product of its parameters' value counts) is above [`GRID_POINTS_MAX`].
+    #[error(
+        "the sweep's grid has {points} points, above the limit of {limit}: sweep fewer \
+         parameters at once or coarser ranges"
+    )]
+    GridTooLarge {
+        /// Points the grid would have (the product of the value counts).
+        points: u128,
+        /// [`GRID_POINTS_MAX`].
+        limit: u64,
+    },
     /// A scenario with `engine = "madsim"` was handed to the LocalNet runner.
     #[error(
         "scenario {scenario:?} says engine = \"madsim\": run it on the simulator with \
@@ -134,8 +145,21 @@ pub fn parse_param(spec: &str) -> Result<(String, Vec<f64>), RunnerError> {
     Ok((name.trim().to_string(), values))
 }
 
+/// Most points a sweep's grid may have. Each point is a scenario held in memory and run for all
+/// its seeds; three parameters of 10,000 values each would ask for 10^12 of them, which no run
+/// finishes and no machine holds, so the grid is refused before anything is allocated.
+pub const GRID_POINTS_MAX: u64 = 100_000;
+
 /// The cartesian product of `parameters` applied to `base`, first parameter outermost.
 pub fn grid(base: &Scenario, parameters: &[(String, Vec<f64>)]) -> Result<Vec<Point>, RunnerError> {
+    let points: u128 = parameters
+        .iter()
+        .map(|(_, values)| values.len() as u128)
+        .try_fold(1u128, |product, count| product.checked_mul(count))
+        .unwrap_or(u128::MAX);
+    if points > u128::from(GRID_POINTS_MAX) {
+        return Err(RunnerError::GridTooLarge { points, limit: GRID_POINTS_MAX });
+    }
     let mut points = vec![Point { scenario: base.clone(), overrides: BTreeMap::new() }];
     for (name, values) in parameters {
         let mut next = Vec::with_capacity(points.len() * values.len());

@@ -195,6 +195,15 @@ fn sweep_parameters_are_checked() {
         ),
         "{error}"
     );
+    // A grid too large to hold is refused before any point is built (three parameters of
+    // 10,000 values each would be 10^12 scenarios).
+    let wide = vec![
+        runner::parse_param("q=0.0001..0.4:0.00004").expect("10,000 values"),
+        runner::parse_param("z=1..50").expect("range"),
+        runner::parse_param("give_up_behind=1..500").expect("range"),
+    ];
+    let error = runner::grid(&scenario, &wide).expect_err("too large");
+    assert!(error.to_string().contains("above the limit of 100000"), "{error}");
     // A sweep writes the value back into the attacker table the family reads.
     let points = runner::grid(&scenario, &[("z".into(), vec![3.0])]).expect("z = 3");
     let race: PrivateRace = points[0].scenario.attacker.read().expect("reads");
