@@ -220,6 +220,50 @@ fn main() {
             stats.fallbacks
         );
     }
+
+    // Replay after a restart: a node restores its unit log record by record (`Node::restore`)
+    // and the driver drains the queued outputs once at the end, so per-record work must not
+    // grow with the queue (it once did: every record rescanned every queued output).
+    for count in [5_000usize, 20_000] {
+        let (restored, seconds) = replay(count);
+        println!(
+            "{:<48} {} {:>11.2} µs",
+            format!("replay: restore {count} unit records"),
+            rate(restored, seconds),
+            seconds * 1e6 / restored as f64
+        );
+    }
+}
+
+/// Restores `count` chained transfers into a fresh node, as the driver's replay does; returns
+/// the units restored and the seconds it took (signing is not timed).
+fn replay(count: usize) -> (usize, f64) {
+    let (genesis, keys) = vein_node::localnet::model_genesis(
+        "bench-replay",
+        &[1_000],
+        1_000_000_000,
+        vein_node::core::params::Params::default(),
+    );
+    let genesis = Arc::new(genesis);
+    let genesis_id = genesis.id().expect("genesis id");
+    // Each unit approves the previous one and genesis (a unit may name only genesis twice).
+    let mut previous = genesis_id;
+    let records: Vec<Vec<u8>> = (0..count)
+        .map(|nonce| {
+            let tx = transfer(&keys[0], nonce as u64, [previous, genesis_id]);
+            previous = Unit::new(tx.clone()).expect("unit").id;
+            tx.encode().expect("encode")
+        })
+        .collect();
+    let config = vein_node::NodeConfig::new(genesis, keys[0].clone(), [7; 32]);
+    let mut node = vein_node::Node::new(config).expect("node");
+    let start = Instant::now();
+    for bytes in &records {
+        node.restore(0, vein_node::core::record::RecordKind::Unit, bytes);
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    assert_eq!(node.dag().len(), count, "every record restored");
+    (count, seconds)
 }
 
 /// Runs the stream described above; returns the timed selections, their seconds and the stats.

@@ -454,12 +454,14 @@ impl Node {
                 self.prune();
             }
         }
-        // What is replayed is in the store already: it must not be persisted twice.
-        let mut position = 0;
-        self.outputs.retain(|output| {
-            position += 1;
-            position <= queued || !matches!(output, Output::Persist(_))
-        });
+        // What is replayed is in the store already: it must not be persisted twice. Only the
+        // outputs this record added are looked at: the driver drains nothing while it replays,
+        // so scanning the whole queue made a replay quadratic in the log's length.
+        if self.outputs.len() > queued {
+            let added = self.outputs.split_off(queued);
+            self.outputs
+                .extend(added.into_iter().filter(|output| !matches!(output, Output::Persist(_))));
+        }
     }
 
     pub(super) fn after_chain_change(
