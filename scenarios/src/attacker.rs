@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::marker::PhantomData;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -120,6 +121,43 @@ impl AttackerTable {
     }
 }
 
+/// The kind string of an attacker whose only parameter is an issuing rate ([`Rate`]).
+pub trait RateKind: Clone + Debug + PartialEq {
+    /// The `kind = "..."` string.
+    const KIND: &'static str;
+}
+
+/// An attacker whose one parameter is `rate`, issued per second, in [0, 1000]: conflict spam
+/// (pairs of conflicting spends) and lazy tips (transfers), told apart by `K`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, bound = "")]
+pub struct Rate<K> {
+    /// Issued per second.
+    pub rate: f64,
+    #[serde(skip)]
+    kind: PhantomData<K>,
+}
+
+impl<K: RateKind> AttackerKind for Rate<K> {
+    const KIND: &'static str = K::KIND;
+    const PARAMETERS: &'static [&'static str] = &["rate"];
+
+    fn validate(&self, _network: &NetworkShape) -> Result<(), InvalidValue> {
+        issuing_rate(self.rate)
+    }
+
+    fn set_parameter(&mut self, name: &str, value: f64) -> Result<(), InvalidValue> {
+        if name == "rate" {
+            self.rate = value;
+        }
+        Ok(())
+    }
+
+    fn labels(&self, labels: &mut BTreeMap<String, f64>) {
+        labels.insert("rate".into(), self.rate);
+    }
+}
+
 /// `value` as a whole number, for integer parameters set by a sweep.
 pub fn whole(name: &str, value: f64) -> Result<u64, InvalidValue> {
     if value.is_finite() && value >= 0.0 && value.fract() == 0.0 {
@@ -157,7 +195,7 @@ pub fn confirmations(z: u64) -> Result<(), InvalidValue> {
 }
 
 /// An issuing rate in [0, 1000] per second.
-pub fn issuing_rate(rate: f64) -> Result<(), InvalidValue> {
+fn issuing_rate(rate: f64) -> Result<(), InvalidValue> {
     if !(rate.is_finite() && (0.0..=1_000.0).contains(&rate)) {
         return Err(out_of_range("attacker.rate", rate, "[0, 1000]"));
     }

@@ -16,16 +16,13 @@
 //! and `honest_latency_increase_s` (paired difference of the honest confirmation latency, spam
 //! minus silent, in blocks of 20 transfers; reference 0).
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
 use vein_node::core::dag::Outcome;
 use vein_node::core::hash::Hash;
 use vein_node::core::random::DetRng;
 use vein_reports::metrics::{Measurement, Reference, RunMetrics, Violation};
 use vein_reports::reference;
 
-use crate::attacker::{AttackerKind, NetworkShape, issuing_rate};
+use crate::attacker::{Rate, RateKind};
 use crate::engine::Engine;
 use crate::family::Family;
 use crate::invariants::invariants;
@@ -33,7 +30,6 @@ use crate::net_setup::spec_with_silent_attacker;
 use crate::run_context::{Context, finish, start};
 use crate::run_error::RunError;
 use crate::scenario::{ReferenceName, Scenario};
-use crate::scenario_error::InvalidValue;
 
 /// Honest transfers per latency block: consecutive transfers share checkpoints, blocks of 20
 /// (about 10 s at 2 tx/s) are close to independent.
@@ -238,31 +234,14 @@ fn run_once<E: Engine>(context: &Context<'_>, rate: f64) -> Result<Outcomes, Run
     Ok(Outcomes { latencies, pairs_once, pairs_none, pairs_settled, violations, run })
 }
 
-/// `[attacker] kind = "conflict-spam"`: `rate` pairs per second of
-/// conflicting spends of one nonce.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Spammer {
-    /// Pairs of conflicting spends per second.
-    pub rate: f64,
-}
+/// The kind string of [`Spammer`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpamKind;
 
-impl AttackerKind for Spammer {
+impl RateKind for SpamKind {
     const KIND: &'static str = "conflict-spam";
-    const PARAMETERS: &'static [&'static str] = &["rate"];
-
-    fn validate(&self, _network: &NetworkShape) -> Result<(), InvalidValue> {
-        issuing_rate(self.rate)
-    }
-
-    fn set_parameter(&mut self, name: &str, value: f64) -> Result<(), InvalidValue> {
-        if name == "rate" {
-            self.rate = value;
-        }
-        Ok(())
-    }
-
-    fn labels(&self, labels: &mut BTreeMap<String, f64>) {
-        labels.insert("rate".into(), self.rate);
-    }
 }
+
+/// `[attacker] kind = "conflict-spam"`: `rate` pairs per second of conflicting spends of one
+/// nonce.
+pub type Spammer = Rate<SpamKind>;

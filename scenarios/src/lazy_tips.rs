@@ -11,16 +11,13 @@
 //! `lazy_latency_s` (their confirmation latency) and `lazy_run_honest_latency_s` (the honest
 //! transfers' latency in the same run, to compare with).
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
 use vein_node::core::dag::Outcome;
 use vein_node::core::hash::Hash;
 use vein_node::core::random::DetRng;
 use vein_reports::metrics::{Measurement, Reference, RunMetrics, Violation};
 use vein_reports::reference;
 
-use crate::attacker::{AttackerKind, NetworkShape, issuing_rate};
+use crate::attacker::{Rate, RateKind};
 use crate::engine::Engine;
 use crate::family::Family;
 use crate::invariants::invariants;
@@ -28,7 +25,6 @@ use crate::net_setup::spec_with_silent_attacker;
 use crate::run_context::{Context, finish, start};
 use crate::run_error::RunError;
 use crate::scenario::{ReferenceName, Scenario};
-use crate::scenario_error::InvalidValue;
 
 /// Honest transfers per latency block (about 10 s at 2 tx/s): close to independent.
 const LATENCY_BLOCK: usize = 20;
@@ -221,31 +217,14 @@ fn run_once<E: Engine>(context: &Context<'_>, rate: f64) -> Result<Outcomes, Run
     Ok(Outcomes { honest: honest_latencies, lazy: lazy_latencies, violations, run })
 }
 
-/// `[attacker] kind = "lazy-tips"`: `rate` transfers per second,
-/// each approving the attacker's previous one and an old honest unit instead of recent tips.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LazyIssuer {
-    /// Transfers per second.
-    pub rate: f64,
-}
+/// The kind string of [`LazyIssuer`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LazyKind;
 
-impl AttackerKind for LazyIssuer {
+impl RateKind for LazyKind {
     const KIND: &'static str = "lazy-tips";
-    const PARAMETERS: &'static [&'static str] = &["rate"];
-
-    fn validate(&self, _network: &NetworkShape) -> Result<(), InvalidValue> {
-        issuing_rate(self.rate)
-    }
-
-    fn set_parameter(&mut self, name: &str, value: f64) -> Result<(), InvalidValue> {
-        if name == "rate" {
-            self.rate = value;
-        }
-        Ok(())
-    }
-
-    fn labels(&self, labels: &mut BTreeMap<String, f64>) {
-        labels.insert("rate".into(), self.rate);
-    }
 }
+
+/// `[attacker] kind = "lazy-tips"`: `rate` transfers per second, each approving the attacker's
+/// previous one and an old honest unit instead of recent tips.
+pub type LazyIssuer = Rate<LazyKind>;
