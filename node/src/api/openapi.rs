@@ -388,7 +388,7 @@ pub const ROUTES: &[Route] = &[
 struct Document {
     openapi: &'static str,
     info: Info,
-    paths: BTreeMap<&'static str, BTreeMap<&'static str, Value>>,
+    paths: BTreeMap<&'static str, BTreeMap<&'static str, Operation>>,
     components: Components,
 }
 
@@ -403,95 +403,145 @@ struct Info {
 #[serde(rename_all = "camelCase")]
 struct Components {
     schemas: Map<String, Value>,
-    security_schemes: BTreeMap<&'static str, Value>,
+    security_schemes: BTreeMap<&'static str, SecurityScheme>,
 }
 
-fn json(schema: Schema) -> Value {
-    schema.to_value()
+/// One operation (a method of a path). Fields are declared in the document's key order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Operation {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    parameters: Vec<Parameter>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_body: Option<RequestBody>,
+    responses: BTreeMap<&'static str, Response>,
+    /// The token is optional on the mixed routes (`/tx`, `/txs`): an empty requirement beside
+    /// the bearer one says either is accepted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    security: Vec<BTreeMap<&'static str, Vec<&'static str>>>,
+    summary: &'static str,
 }
 
-fn media(kind: &str, schema: Value) -> Value {
-    serde_json::json!({ kind: { "schema": schema } })
+#[derive(Serialize)]
+struct Parameter {
+    description: &'static str,
+    #[serde(rename = "in")]
+    place: &'static str,
+    name: &'static str,
+    required: bool,
+    schema: ParamSchema,
 }
 
-fn operation(route: &Route, generator: &mut SchemaGenerator) -> Value {
-    let error = json(generator.subschema_for::<ErrorBody>());
-    let parameters: Vec<Value> = route
+#[derive(Serialize)]
+struct ParamSchema {
+    #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
+    words: Option<&'static [&'static str]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    maximum: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    minimum: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pattern: Option<&'static str>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct RequestBody {
+    content: BTreeMap<&'static str, MediaType>,
+    required: bool,
+}
+
+#[derive(Serialize)]
+struct Response {
+    content: BTreeMap<&'static str, MediaType>,
+    description: &'static str,
+}
+
+#[derive(Serialize)]
+struct MediaType {
+    schema: Value,
+}
+
+#[derive(Serialize)]
+struct SecurityScheme {
+    scheme: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+fn content(kind: &'static str, schema: Value) -> BTreeMap<&'static str, MediaType> {
+    BTreeMap::from([(kind, MediaType { schema })])
+}
+
+fn param_schema(kind: ParamKind) -> ParamSchema {
+    let base = ParamSchema { words: None, maximum: None, minimum: None, pattern: None, kind: "" };
+    match kind {
+        ParamKind::Integer(u64::MAX) => ParamSchema { minimum: Some(0), kind: "integer", ..base },
+        ParamKind::Integer(maximum) => {
+            ParamSchema { minimum: Some(0), maximum: Some(maximum), kind: "integer", ..base }
+        }
+        ParamKind::Hex32 => {
+            ParamSchema { pattern: Some("^[0-9a-fA-F]{64}$"), kind: "string", ..base }
+        }
+        ParamKind::OneOf(words) => ParamSchema { words: Some(words), kind: "string", ..base },
+    }
+}
+
+fn operation(route: &Route, generator: &mut SchemaGenerator) -> Operation {
+    let parameters = route
         .params
         .iter()
-        .map(|param| {
-            serde_json::json!({
-                "name": param.name,
-                "in": match param.place { ParamIn::Path => "path", ParamIn::Query => "query" },
-                "required": param.place == ParamIn::Path,
-                "description": param.description,
-                "schema": match param.kind {
-                    ParamKind::Integer(u64::MAX) => {
-                        serde_json::json!({ "type": "integer", "minimum": 0 })
-                    }
-                    ParamKind::Integer(maximum) => {
-                        serde_json::json!({ "type": "integer", "minimum": 0, "maximum": maximum })
-                    }
-                    ParamKind::Hex32 => {
-                        serde_json::json!({ "type": "string", "pattern": "^[0-9a-fA-F]{64}$" })
-                    }
-                    ParamKind::OneOf(words) => serde_json::json!({ "type": "string", "enum": words }),
-                },
-            })
+        .map(|param| Parameter {
+            description: param.description,
+            place: match param.place {
+                ParamIn::Path => "path",
+                ParamIn::Query => "query",
+            },
+            name: param.name,
+            required: param.place == ParamIn::Path,
+            schema: param_schema(param.kind),
         })
         .collect();
     let ok = match route.answer {
-        Answer::Json(of) => serde_json::json!({
-            "description": "Success.",
-            "content": media("application/json", json(of(generator))),
-        }),
-        Answer::AnyJson(description) => serde_json::json!({
-            "description": description,
-            "content": media("application/json", serde_json::json!({})),
-        }),
-        Answer::Text(kind, description) => serde_json::json!({
-            "description": description,
-            "content": media(kind, serde_json::json!({ "type": "string" })),
-        }),
+        Answer::Json(of) => Response {
+            content: content("application/json", of(generator).to_value()),
+            description: "Success.",
+        },
+        Answer::AnyJson(description) => Response {
+            content: content("application/json", Value::Object(Map::new())),
+            description,
+        },
+        Answer::Text(kind, description) => Response {
+            content: content(kind, generator.subschema_for::<String>().to_value()),
+            description,
+        },
     };
-    let failure = |description: &str| {
-        serde_json::json!({
-            "description": description,
-            "content": media("application/json", error.clone()),
-        })
+    let error = generator.subschema_for::<ErrorBody>().to_value();
+    let failure =
+        |description| Response { content: content("application/json", error.clone()), description };
+    let responses = BTreeMap::from([
+        ("200", ok),
+        ("4XX", failure("Refused: the body says why (`{\"error\": ...}`).")),
+        ("503", failure("The node is busy or shutting down; retry later.")),
+    ]);
+    let request_body = route.body.map(|body| RequestBody {
+        content: content("application/json", body(generator).to_value()),
+        required: true,
+    });
+    let security = if route.token {
+        vec![BTreeMap::from([("bearer", Vec::new())]), BTreeMap::new()]
+    } else {
+        Vec::new()
     };
-    let mut responses = Map::new();
-    responses.insert("200".into(), ok);
-    responses.insert("4XX".into(), failure("Refused: the body says why (`{\"error\": ...}`)."));
-    responses.insert("503".into(), failure("The node is busy or shutting down; retry later."));
-    let mut operation = Map::new();
-    operation.insert("summary".into(), Value::String(route.summary.into()));
-    if !parameters.is_empty() {
-        operation.insert("parameters".into(), Value::Array(parameters));
-    }
-    if let Some(body) = route.body {
-        operation.insert(
-            "requestBody".into(),
-            serde_json::json!({
-                "required": true,
-                "content": media("application/json", json(body(generator))),
-            }),
-        );
-    }
-    operation.insert("responses".into(), Value::Object(responses));
-    if route.token {
-        // The token is optional on the mixed routes (`/tx`, `/txs`): an empty requirement
-        // beside the bearer one says either is accepted.
-        operation.insert("security".into(), serde_json::json!([{ "bearer": [] }, {}]));
-    }
-    Value::Object(operation)
+    Operation { parameters, request_body, responses, security, summary: route.summary }
 }
 
 /// The OpenAPI document of the API, as pretty JSON. Deterministic: paths, methods and schemas
 /// are written in sorted order.
 pub fn document() -> String {
     let mut generator: SchemaGenerator = SchemaSettings::openapi3().into_generator();
-    let mut paths: BTreeMap<&'static str, BTreeMap<&'static str, Value>> = BTreeMap::new();
+    let mut paths: BTreeMap<&'static str, BTreeMap<&'static str, Operation>> = BTreeMap::new();
     for route in ROUTES {
         let method = match route.method {
             Method::Get => "get",
@@ -513,7 +563,7 @@ pub fn document() -> String {
             schemas: generator.take_definitions(true),
             security_schemes: BTreeMap::from([(
                 "bearer",
-                serde_json::json!({ "type": "http", "scheme": "bearer" }),
+                SecurityScheme { scheme: "bearer", kind: "http" },
             )]),
         },
     };
