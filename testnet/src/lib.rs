@@ -16,6 +16,7 @@ pub mod api_token;
 pub mod breakdown;
 pub mod corrupt;
 pub mod db;
+pub mod db_error;
 pub mod db_load;
 pub mod db_read;
 pub mod db_store;
