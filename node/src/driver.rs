@@ -41,7 +41,7 @@ use crate::store;
 use crate::store::replay::StoreError;
 use futures::channel::{mpsc, oneshot};
 use futures::{FutureExt, StreamExt, pin_mut};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -167,7 +167,9 @@ pub struct Driver<
     prover: Option<P>,
     sink: S,
     blocking: B,
-    peer_ids: BTreeMap<SocketAddr, PeerId>,
+    /// Looked up for every message received, never iterated: a hash map (foldhash, see
+    /// `core::hash::IdHasher`) instead of a B-tree of addresses compared field by field.
+    peer_ids: HashMap<SocketAddr, PeerId, foldhash::fast::RandomState>,
     peer_addrs: Vec<SocketAddr>,
     commands: mpsc::Receiver<Command>,
     /// Records were appended since the last sync.
@@ -373,7 +375,7 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink, B:
             prover: Some(prover),
             sink,
             blocking,
-            peer_ids: BTreeMap::new(),
+            peer_ids: HashMap::default(),
             peer_addrs: Vec::new(),
             commands,
             unsynced: false,

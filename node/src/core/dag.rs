@@ -18,10 +18,10 @@
 //! orphan pool.
 
 use crate::core::crypto::AccountId;
-use crate::core::hash::Hash;
+use crate::core::hash::{Hash, IdMap};
 use crate::core::message::Message;
 use crate::core::transaction::Transaction;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock};
 
 /// An immutable, content-addressed unit shared between the DAG, the mempool and (in the
@@ -272,7 +272,7 @@ pub struct Dag {
     /// Looked up for every message a node receives (mostly duplicates) and never iterated, so a
     /// hash map: a B-tree search over 32-byte keys on a cold node was ~9% of a 1,000-node
     /// simulation (issue #3). Nothing may iterate it (iteration order would not be replayable).
-    entries: HashMap<Hash, Entry>,
+    entries: IdMap<Entry>,
     tips: TipSet,
     orphans: OrphanPool,
     orphan_cap: usize,
@@ -280,7 +280,7 @@ pub struct Dag {
     genesis_children: Vec<Hash>,
     /// Pruned units still remembered (see the module docs).
     /// Never iterated either (looked up by `knows` for every unknown unit).
-    pruned: HashMap<Hash, PrunedUnit>,
+    pruned: IdMap<PrunedUnit>,
     /// Remembered pruned units by confirmation height, to forget them in height order.
     pruned_by_height: BTreeMap<u64, Vec<Hash>>,
     /// Pruned units confirmed below this height are forgotten once nothing references them.
@@ -313,13 +313,13 @@ impl Dag {
         tips.insert(genesis);
         Dag {
             genesis,
-            entries: HashMap::new(),
+            entries: IdMap::default(),
             tips,
             orphans: OrphanPool::default(),
             orphan_cap,
             next_seq: 0,
             genesis_children: Vec::new(),
-            pruned: HashMap::new(),
+            pruned: IdMap::default(),
             pruned_by_height: BTreeMap::new(),
             forget_below: 0,
             version: 0,

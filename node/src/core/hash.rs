@@ -4,6 +4,16 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The hasher of maps keyed by ids that are only looked up, never iterated ([`IdMap`]).
+/// foldhash, seeded per map from process randomness: an id is 32 uniformly random bytes, so a
+/// few multiplies spread it as well as SipHash's rounds do, at a fraction of the cost on the
+/// per-message path. The per-map seed keeps a peer that grinds ids from aiming them at one
+/// bucket. The seed never reaches state: nothing may iterate such a map.
+pub type IdHasher = foldhash::fast::RandomState;
+
+/// A map from ids, looked up on hot paths and never iterated (see [`IdHasher`]).
+pub type IdMap<V> = std::collections::HashMap<Hash, V, IdHasher>;
+
 /// A 32-byte BLAKE3 digest.
 #[derive(
     Clone,

@@ -7,8 +7,8 @@
 //! beside them rather than in either.
 
 use crate::core::dag::Unit;
-use crate::core::hash::Hash;
-use std::collections::{BTreeMap, BTreeSet};
+use crate::core::hash::{Hash, IdHasher, IdMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Decoded, signature-checked units keyed by their id (the hash of their canonical bytes, which
@@ -40,12 +40,13 @@ pub trait UnitCache: Send + Sync + std::fmt::Debug {
 /// full (cheap and deterministic: a miss only costs a decode).
 #[derive(Debug, Default)]
 pub struct SharedUnitCache {
-    units: std::sync::Mutex<BTreeMap<Hash, Arc<Unit>>>,
+    /// Looked up by id and cleared, never iterated.
+    units: std::sync::Mutex<IdMap<Arc<Unit>>>,
     checkpoint_signatures: std::sync::Mutex<BTreeSet<Hash>>,
     /// Units by the address of their envelope. Each entry holds its unit, and the unit holds
     /// the envelope, so no address here can be freed and reused while its entry exists; a
     /// lookup still checks pointer equality. Looked up and cleared, never iterated.
-    envelopes: std::sync::Mutex<std::collections::HashMap<usize, Arc<Unit>>>,
+    envelopes: std::sync::Mutex<std::collections::HashMap<usize, Arc<Unit>, IdHasher>>,
     capacity: usize,
 }
 
@@ -53,9 +54,9 @@ impl SharedUnitCache {
     /// An empty cache that clears itself once it holds `capacity` units.
     pub fn new(capacity: usize) -> SharedUnitCache {
         SharedUnitCache {
-            units: std::sync::Mutex::new(BTreeMap::new()),
+            units: std::sync::Mutex::new(IdMap::default()),
             checkpoint_signatures: std::sync::Mutex::new(BTreeSet::new()),
-            envelopes: std::sync::Mutex::new(std::collections::HashMap::new()),
+            envelopes: std::sync::Mutex::new(std::collections::HashMap::default()),
             capacity,
         }
     }

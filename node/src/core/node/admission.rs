@@ -159,10 +159,8 @@ impl Node {
         shared: Option<&Arc<Vec<u8>>>,
         prepared: Option<&mut PreparedUnits>,
     ) {
-        let cache = self.config.unit_cache.clone();
         // The same allocation as a cached unit's envelope: the same bytes, so the same id.
-        let by_envelope = cache
-            .as_ref()
+        let by_envelope = (self.config.unit_cache.as_ref())
             .zip(shared)
             .and_then(|(cache, envelope)| cache.unit_for_envelope(envelope));
         let id = by_envelope.as_ref().map_or_else(|| Hash::of(body), |unit| unit.id);
@@ -173,6 +171,8 @@ impl Node {
             }
             return;
         }
+        // Cloned only past the duplicate check, which most messages stop at.
+        let cache = self.config.unit_cache.clone();
         // Identical bytes decode and verify identically: reuse the shared, verified copy.
         let cached = by_envelope.or_else(|| cache.as_ref().and_then(|cache| cache.get(&id)));
         let (unit, check) = match cached {
