@@ -11,15 +11,18 @@
 //!
 //! Two mappings make Ethereum fixtures expressible in vein, and both are undone before the
 //! comparison, so they hide nothing but the quantities they name:
-//! - Prices: vein's prices are whole gwei and at least 1 gwei, the fixtures' a few wei. Every
-//!   price field is signed ×10^9 (10 wei becomes 10 gwei: their order is kept). The sender's
-//!   post balance gets back what vein charged and pays what Ethereum would have charged for the
-//!   same gas (`gas_used` × the fixture's effective price), and the fixture's coinbase gets the
+//! - Prices: vein's gas prices are whole gwei and at least 1 gwei, the fixtures' a few wei.
+//!   Every non-zero price field is signed as 1 gwei (a priority fee above the max fee as
+//!   2 gwei, so that refusal stays), a zero gas price stays zero (vein refuses it). The
+//!   sender's post balance gets back what vein charged and pays what Ethereum charges for the
+//!   same gas (`gas_used` × the fixture's effective price); the fixture's coinbase gets the
 //!   priority fee Ethereum pays it (vein's fees go to its fee sink and checkpoint author). A
 //!   wrong `gas_used` therefore still shows as a wrong root.
-//! - Balances: vein holds whole gwei. A pre-state balance's sub-gwei remainder stays outside
-//!   the EVM and is added back to the same address afterwards; a case in which the remainder
-//!   matters (read by BALANCE, or moved) fails and is explained.
+//! - Sub-gwei amounts: vein holds and moves whole gwei. A pre-state balance's sub-gwei
+//!   remainder stays outside the EVM and is added back to the same address afterwards; the
+//!   transaction's value is signed without its sub-gwei part, which moves from the sender to
+//!   the recipient afterwards if the transaction succeeded. A case in which such an amount
+//!   matters (read by BALANCE or CALLVALUE, or moved by a CALL) fails and is explained.
 //!
 //! Cases that hit a deliberate difference (docs/evm.md) are listed with their reason in
 //! `fixtures/state-tests/explained.txt`. The test fails if any other case fails, or if a listed
@@ -42,8 +45,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use vein_node::core::contracts::{StorageContext, StorageMode};
 use vein_node::core::evm::{
-    Address, B256, EvmAccount, EvmBlock, EvmCall, EvmState, EvmUndo, U256, WEI_PER_UNIT,
-    account_of,
+    Address, B256, EvmAccount, EvmBlock, EvmCall, EvmState, EvmUndo, U256, WEI_PER_UNIT, account_of,
 };
 use vein_node::core::ledger::{FeePolicy, Ledger, Undo};
 use vein_node::core::params::StorageParams;
@@ -298,9 +300,7 @@ fn run(case: &Case) -> Option<Run> {
     let logs: Vec<_> = receipt
         .iter()
         .flat_map(|receipt| receipt.logs.iter())
-        .map(|log| {
-            Log::new_unchecked(log.address, log.topics.clone(), log.data.clone())
-        })
+        .map(|log| Log::new_unchecked(log.address, log.topics.clone(), log.data.clone()))
         .collect();
     Some(Run {
         executed: receipt.is_some(),
@@ -389,7 +389,11 @@ fn failure(case: &Case) -> Option<String> {
     if run.root != case.post_root {
         wrong.push(match run.status {
             Some((success, gas)) => {
-                format!("state root differs (status {}, gas {gas} of {})", u8::from(success), case.gas_limit)
+                format!(
+                    "state root differs (status {}, gas {gas} of {})",
+                    u8::from(success),
+                    case.gas_limit
+                )
             }
             None => "state root differs".to_string(),
         });
@@ -429,4 +433,23 @@ fn every_state_test_passes_or_is_explained() {
     assert!(unknown.is_empty(), "explained cases that are not vendored: {unknown:#?}");
     assert!(rotten.is_empty(), "explained cases that now pass (remove them): {rotten:#?}");
     assert!(unexplained.is_empty(), "failing cases not explained:\n{}", unexplained.join("\n"));
+}
+
+/// The comparison is not vacuous: a passing case with any expectation changed fails.
+#[test]
+fn a_changed_expectation_fails() {
+    let cases = all_cases();
+    let case = cases
+        .iter()
+        .find(|case| case.id.starts_with("storage/") && failure(case).is_none())
+        .expect("a passing storage case");
+    let mut root = case.clone();
+    root.post_root.0[0] ^= 1;
+    assert!(failure(&root).is_some_and(|why| why.starts_with("state root differs")));
+    let mut logs = case.clone();
+    logs.logs_hash.0[0] ^= 1;
+    assert_eq!(failure(&logs).as_deref(), Some("logs differ"));
+    let mut exception = case.clone();
+    exception.exception = Some("TransactionException.INTRINSIC_GAS_TOO_LOW".to_string());
+    assert!(failure(&exception).is_some_and(|why| why.starts_with("executed, expected")));
 }

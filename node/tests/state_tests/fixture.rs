@@ -118,7 +118,8 @@ fn accounts(value: &Value, path: &str) -> Result<BTreeMap<Address, Account>, Fix
     for (address, account) in object {
         let address = Address::from_str(address).map_err(|_| bad(path, "pre address"))?;
         let mut storage = BTreeMap::new();
-        let slots = field(account, "storage", path)?.as_object().ok_or_else(|| bad(path, "storage"))?;
+        let slots =
+            field(account, "storage", path)?.as_object().ok_or_else(|| bad(path, "storage"))?;
         for (key, slot) in slots {
             let key = quantity(key).ok_or_else(|| bad(path, "storage key"))?;
             let slot = slot.as_str().and_then(quantity).ok_or_else(|| bad(path, "storage"))?;
@@ -157,7 +158,12 @@ fn access_list(value: &Value, path: &str) -> Result<Vec<(Address, Vec<B256>)>, F
     Ok(out)
 }
 
-fn indexed<'a>(list: &'a Value, index: &Value, name: &str, path: &str) -> Result<&'a str, FixtureError> {
+fn indexed<'a>(
+    list: &'a Value,
+    index: &Value,
+    name: &str,
+    path: &str,
+) -> Result<&'a str, FixtureError> {
     let index = index.as_u64().ok_or_else(|| bad(path, "indexes"))?;
     list.get(usize::try_from(index).map_err(|_| bad(path, name))?)
         .and_then(Value::as_str)
