@@ -9,15 +9,19 @@
 //! seen as Ethereum would hold it, and its Merkle-Patricia root and the logs hash are compared
 //! with the fixture's; an expected exception must be a transaction vein does not execute.
 //!
-//! Two mappings make Ethereum fixtures expressible in vein, and both are undone before the
-//! comparison, so they hide nothing but the quantities they name:
+//! Three mappings make Ethereum fixtures expressible in vein; the comparison undoes what they
+//! move, so they hide nothing but the quantities they name:
 //! - Prices: vein's gas prices are whole gwei and at least 1 gwei, the fixtures' a few wei.
 //!   Every non-zero price field is signed as 1 gwei (a priority fee above the max fee as
-//!   2 gwei, so that refusal stays), a zero gas price stays zero (vein refuses it). The
-//!   sender's post balance gets back what vein charged and pays what Ethereum charges for the
-//!   same gas (`gas_used` × the fixture's effective price); the fixture's coinbase gets the
-//!   priority fee Ethereum pays it (vein's fees go to its fee sink and checkpoint author). A
-//!   wrong `gas_used` therefore still shows as a wrong root.
+//!   2 gwei, so that refusal stays), a zero gas price stays zero (vein refuses it). The sender
+//!   is lent what the higher price asks for its gas limit ([`loan`]), so revm's funds check and
+//!   the balance the EVM sees are Ethereum's; afterwards the loan is taken back, the sender
+//!   gets back what vein charged and pays what Ethereum charges for the same gas (`gas_used` ×
+//!   the fixture's effective price), and the fixture's coinbase gets the priority fee Ethereum
+//!   pays it (vein's fees go to its fee sink and checkpoint author). A wrong `gas_used`
+//!   therefore still shows as a wrong root.
+//! - Gas limits: a transaction asking for more than vein's checkpoint limit (30,000,000) is
+//!   signed with that limit; a case whose execution depends on the difference fails.
 //! - Sub-gwei amounts: vein holds and moves whole gwei. A pre-state balance's sub-gwei
 //!   remainder stays outside the EVM and is added back to the same address afterwards; the
 //!   transaction's value is signed without its sub-gwei part, which moves from the sender to
@@ -45,7 +49,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use vein_node::core::contracts::{StorageContext, StorageMode};
 use vein_node::core::evm::{
-    Address, B256, EvmAccount, EvmBlock, EvmCall, EvmState, EvmUndo, U256, WEI_PER_UNIT, account_of,
+    Address, B256, CHECKPOINT_GAS_MAX, EvmAccount, EvmBlock, EvmCall, EvmState, EvmUndo, U256, WEI_PER_UNIT, account_of,
 };
 use vein_node::core::ledger::{FeePolicy, Ledger, Undo};
 use vein_node::core::params::StorageParams;
@@ -113,7 +117,7 @@ fn vein_price(wei: U256) -> u128 {
 
 /// The pre-state as a vein ledger, and each balance's sub-gwei remainder (kept outside).
 fn pre_ledger(case: &Case, carrier: &Keypair) -> Option<(Ledger, BTreeMap<Address, U256>)> {
-    let mut allocations = vec![(carrier.account(), 1_000)];
+    let mut allocations = vec![(carrier.account(), 1_000), (account_of(&case.sender), loan(case))];
     let mut remainders = BTreeMap::new();
     let mut evm = EvmState::default();
     let mut undo = EvmUndo::default();
@@ -140,7 +144,9 @@ fn pre_ledger(case: &Case, carrier: &Keypair) -> Option<(Ledger, BTreeMap<Addres
 fn signed(case: &Case) -> Option<Vec<u8>> {
     let key = SigningKey::from_bytes(&case.secret_key.0.into()).ok()?;
     let nonce = u64::try_from(case.nonce).ok()?;
-    let gas_limit = u64::try_from(case.gas_limit).ok()?;
+    // Above vein's checkpoint limit a transaction never runs: such fixtures (80,000,000 is
+    // common) are signed with the checkpoint limit instead.
+    let gas_limit = u64::try_from(vein_gas_limit(case)).ok()?;
     let to = case.to.map_or(EthTxKind::Create, EthTxKind::Call);
     let access_list = AccessList(
         case.access_list
@@ -201,6 +207,25 @@ fn signed(case: &Case) -> Option<Vec<u8>> {
         }
     };
     Some(envelope.encoded_2718())
+}
+
+/// The gas limit vein runs the transaction with (see [`signed`]).
+fn vein_gas_limit(case: &Case) -> U256 {
+    case.gas_limit.min(U256::from(CHECKPOINT_GAS_MAX))
+}
+
+/// Native units lent to the sender before the transaction and taken back after it: what
+/// vein's 1 gwei price asks for the gas limit beyond what the fixture's price asks, so that
+/// revm's funds check and the sender's balance during execution are Ethereum's (to within
+/// 1 gwei). Zero when the fixture's price is 1 gwei or more.
+fn loan(case: &Case) -> u64 {
+    let asked = match case.price {
+        Price::Legacy(price) => price,
+        Price::Dynamic { max_fee, .. } => max_fee,
+    };
+    let extra = U256::from(one_gwei()).saturating_sub(asked);
+    let wei = vein_gas_limit(case).saturating_mul(extra);
+    u64::try_from(wei.div_ceil(gwei())).unwrap_or(u64::MAX)
 }
 
 /// `wei` less its sub-gwei remainder: vein moves whole gwei.
@@ -280,6 +305,8 @@ fn run(case: &Case) -> Option<Run> {
     let mut known: BTreeSet<Address> = case.pre.keys().copied().collect();
     known.extend(receipt.as_ref().and_then(|receipt| receipt.contract_address));
     let mut state = ethereum_state(&ledger, &remainders, &known);
+    let sender = state.entry(case.sender).or_default();
+    sender.balance = sender.balance.wrapping_sub(U256::from(loan(case)) * gwei());
     if let Some(receipt) = &receipt {
         let gas = U256::from(receipt.gas_used);
         let (price, tip) = ethereum_price(case);
