@@ -30,10 +30,14 @@
 //!
 //! Cases that hit a deliberate difference (docs/evm.md) are listed with their reason in
 //! `fixtures/state-tests/explained.txt`. The test fails if any other case fails, or if a listed
-//! case passes (the list cannot rot).
+//! case passes (the list cannot rot). Each listed case is also run on revm alone with Ethereum's
+//! own parameters (`reference.rs`): a vein difference must pass there, and a case explained as
+//! revm's own behaviour (`revm:`) must fail there too, so no explanation can hide a vein bug.
 
 #[path = "state_tests/fixture.rs"]
 mod fixture;
+#[path = "state_tests/reference.rs"]
+mod reference;
 
 use alloy_consensus::private::alloy_eips::eip2718::Encodable2718;
 use alloy_consensus::private::alloy_eips::eip2930::{AccessList, AccessListItem};
@@ -49,7 +53,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use vein_node::core::contracts::{StorageContext, StorageMode};
 use vein_node::core::evm::{
-    Address, B256, CHECKPOINT_GAS_MAX, EvmAccount, EvmBlock, EvmCall, EvmState, EvmUndo, U256, WEI_PER_UNIT, account_of,
+    Address, B256, CHECKPOINT_GAS_MAX, EvmAccount, EvmBlock, EvmCall, EvmState, EvmUndo, U256,
+    WEI_PER_UNIT, account_of,
 };
 use vein_node::core::ledger::{FeePolicy, Ledger, Undo};
 use vein_node::core::params::StorageParams;
@@ -438,6 +443,7 @@ fn every_state_test_passes_or_is_explained() {
     let mut by_category: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
     let mut unexplained = Vec::new();
     let mut rotten = Vec::new();
+    let mut unfounded = Vec::new();
     let ids: BTreeSet<&str> = cases.iter().map(|case| case.id.as_str()).collect();
     for case in &cases {
         let row = by_category.entry(case.category.as_str()).or_default();
@@ -445,6 +451,13 @@ fn every_state_test_passes_or_is_explained() {
         match (failure(case), explained.contains_key(&case.id)) {
             (None, false) => row.0 += 1,
             (None, true) => rotten.push(case.id.clone()),
+            // A vein difference must pass on revm with Ethereum's parameters; revm's own
+            // behaviour (`revm:`) must fail there too.
+            (Some(_), true)
+                if reference::passes(case) == explained[&case.id].starts_with("revm:") =>
+            {
+                unfounded.push(case.id.clone())
+            }
             (Some(_), true) => row.1 += 1,
             (Some(why), false) => unexplained.push(format!("{} | {why}", case.id)),
         }
@@ -459,6 +472,10 @@ fn every_state_test_passes_or_is_explained() {
     let unknown: Vec<&String> = explained.keys().filter(|id| !ids.contains(id.as_str())).collect();
     assert!(unknown.is_empty(), "explained cases that are not vendored: {unknown:#?}");
     assert!(rotten.is_empty(), "explained cases that now pass (remove them): {rotten:#?}");
+    assert!(
+        unfounded.is_empty(),
+        "explanations the reference run (revm, Ethereum's parameters) contradicts: {unfounded:#?}"
+    );
     assert!(unexplained.is_empty(), "failing cases not explained:\n{}", unexplained.join("\n"));
 }
 

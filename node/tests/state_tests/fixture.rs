@@ -33,6 +33,8 @@ pub struct Env {
     pub timestamp: u64,
     pub random: B256,
     pub base_fee: U256,
+    /// The block's gas limit (vein's is its checkpoint limit; the reference run uses this).
+    pub gas_limit: U256,
 }
 
 /// The transaction's price fields, in wei, as the fixture gives them.
@@ -188,6 +190,8 @@ pub fn cases(category: &str, file: &str, json: &str) -> Result<Vec<Case>, Fixtur
                 .and_then(Value::as_str)
                 .and_then(word)
                 .unwrap_or_default(),
+            gas_limit: quantity(text(env, "currentGasLimit", &path)?)
+                .ok_or_else(|| bad(&path, "currentGasLimit"))?,
             // Fixtures written before London have no base fee.
             base_fee: match env.get("currentBaseFee").and_then(Value::as_str) {
                 Some(fee) => quantity(fee).ok_or_else(|| bad(&path, "currentBaseFee"))?,
