@@ -53,8 +53,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use vein_node::core::contracts::{StorageContext, StorageMode};
 use vein_node::core::evm::{
-    Address, B256, CHECKPOINT_GAS_MAX, EvmAccount, EvmBlock, EvmCall, EvmState, EvmUndo, U256,
-    WEI_PER_UNIT, account_of,
+    Address, B256, CHECKPOINT_GAS_MAX, EvmAccount, EvmBlock, EvmCall, EvmState, EvmUndo, FEE_SINK,
+    U256, WEI_PER_UNIT, account_of,
 };
 use vein_node::core::ledger::{FeePolicy, Ledger, Undo};
 use vein_node::core::params::StorageParams;
@@ -255,6 +255,8 @@ struct Run {
     refused: Option<String>,
     /// The receipt's status and gas used, for the failure message.
     status: Option<(bool, u64)>,
+    /// The state as run, before the mappings are undone (vein: the ledger's EVM accounts).
+    raw: BTreeMap<Address, Account>,
     root: B256,
     logs_hash: B256,
 }
@@ -309,6 +311,7 @@ fn run(case: &Case) -> Option<Run> {
     }
     let mut known: BTreeSet<Address> = case.pre.keys().copied().collect();
     known.extend(receipt.as_ref().and_then(|receipt| receipt.contract_address));
+    let raw = ethereum_state(&ledger, &BTreeMap::new(), &known);
     let mut state = ethereum_state(&ledger, &remainders, &known);
     let sender = state.entry(case.sender).or_default();
     sender.balance = sender.balance.wrapping_sub(U256::from(loan(case)) * gwei());
@@ -338,6 +341,7 @@ fn run(case: &Case) -> Option<Run> {
         executed: receipt.is_some(),
         refused,
         status: receipt.as_ref().map(|receipt| (receipt.success, receipt.gas_used)),
+        raw,
         root: root_of(&state),
         logs_hash: keccak256(alloy_rlp::encode(&logs)),
     })
@@ -496,4 +500,62 @@ fn a_changed_expectation_fails() {
     let mut exception = case.clone();
     exception.exception = Some("TransactionException.INTRINSIC_GAS_TOO_LOW".to_string());
     assert!(failure(&exception).is_some_and(|why| why.starts_with("executed, expected")));
+}
+
+/// `state` without what only one side has: empty accounts (EIP-161), zero slots and the fee
+/// sink (revm alone keeps the fee there; vein splits it to the author and the burn).
+fn comparable(state: &BTreeMap<Address, Account>) -> BTreeMap<Address, Account> {
+    state
+        .iter()
+        .filter(|(address, account)| {
+            **address != FEE_SINK
+                && (account.balance != U256::ZERO || account.nonce != 0 || !account.code.is_empty())
+        })
+        .map(|(address, account)| {
+            let mut account = account.clone();
+            account.storage.retain(|_, value| *value != U256::ZERO);
+            (*address, account)
+        })
+        .collect()
+}
+
+/// vein's own path (state adapter, change extraction, ledger writes) against revm alone given
+/// the same parameters: every case vein admits must leave the same state, status, gas and logs,
+/// except where an amount would leave whole gwei, which vein fails as a whole (docs/evm.md).
+#[test]
+fn vein_writes_what_revm_alone_computes_with_the_same_parameters() {
+    let (mut compared, mut whole_gwei_rule, mut mismatches) = (0, 0, Vec::new());
+    for case in all_cases() {
+        // Refused at admission (blob, price rules): nothing executes on either side to compare.
+        let admitted = signed(&case).is_some_and(|raw| EvmCall { raw }.decode(CHAIN_ID).is_ok());
+        if case.blob || !admitted {
+            continue;
+        }
+        let (Some(vein), Some(alone)) = (run(&case), reference::run_as_vein(&case)) else {
+            mismatches.push(format!("{}: a run did not start", case.id));
+            continue;
+        };
+        let alone_state = comparable(&alone.state);
+        if alone_state.values().any(|account| account.balance % gwei() != U256::ZERO) {
+            whole_gwei_rule += 1;
+            let gas_limit = u64::try_from(vein_gas_limit(&case)).unwrap_or(u64::MAX);
+            if vein.status != Some((false, gas_limit)) {
+                mismatches.push(format!("{}: a sub-gwei result not failed whole", case.id));
+            }
+            continue;
+        }
+        compared += 1;
+        let logs_hash = keccak256(alloy_rlp::encode(&alone.logs));
+        if comparable(&vein.raw) != alone_state
+            || vein.executed != alone.executed
+            || vein.status != alone.status
+            || vein.logs_hash != logs_hash
+        {
+            mismatches
+                .push(format!("{}: vein {:?}, revm {:?}", case.id, vein.status, alone.status));
+        }
+    }
+    println!("{compared} cases compared, {whole_gwei_rule} failed whole by the whole-gwei rule");
+    assert!(compared > 700, "too few cases compared: {compared}");
+    assert!(mismatches.is_empty(), "vein differs from revm alone:\n{}", mismatches.join("\n"));
 }
