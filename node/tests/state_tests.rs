@@ -120,6 +120,12 @@ fn vein_price(wei: U256) -> u128 {
     if wei == U256::ZERO { 0 } else { one_gwei() }
 }
 
+/// A 1559 priority fee as vein's: 1 gwei, a zero one too (Ethereum's base fee makes such a
+/// price non-zero; vein's base fee is zero); one above the max fee stays above it (2 gwei).
+fn vein_priority(max_fee: U256, priority: U256) -> u128 {
+    one_gwei() * if priority > max_fee { 2 } else { 1 }
+}
+
 /// The pre-state as a vein ledger, and each balance's sub-gwei remainder (kept outside).
 fn pre_ledger(case: &Case, carrier: &Keypair) -> Option<(Ledger, BTreeMap<Address, U256>)> {
     let mut allocations = vec![(carrier.account(), 1_000), (account_of(&case.sender), loan(case))];
@@ -199,9 +205,7 @@ fn signed(case: &Case) -> Option<Vec<u8>> {
                 nonce,
                 gas_limit,
                 max_fee_per_gas: vein_price(max_fee),
-                // 1 gwei, a zero one too (Ethereum's base fee makes such a price non-zero;
-                // vein's base fee is zero); one above the max fee stays above it.
-                max_priority_fee_per_gas: one_gwei() * if priority > max_fee { 2 } else { 1 },
+                max_priority_fee_per_gas: vein_priority(max_fee, priority),
                 to,
                 value: whole_gwei(case.value),
                 access_list,

@@ -96,11 +96,9 @@ fn vein(case: &Case) -> Option<Setup> {
         Price::Legacy(price) => {
             (u8::from(case.access_list.is_some()), super::vein_price(price), None)
         }
-        Price::Dynamic { max_fee, priority } => (
-            2,
-            super::vein_price(max_fee),
-            Some(super::one_gwei() * if priority > max_fee { 2 } else { 1 }),
-        ),
+        Price::Dynamic { max_fee, priority } => {
+            (2, super::vein_price(max_fee), Some(super::vein_priority(max_fee, priority)))
+        }
     };
     let tx = TxEnv {
         tx_type,
