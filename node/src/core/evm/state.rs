@@ -103,6 +103,18 @@ impl EvmState {
         self.storage.get(&(*address, *key)).copied().unwrap_or(U256::ZERO)
     }
 
+    /// Accounts with a nonce or code, in address order.
+    pub fn accounts(&self) -> impl Iterator<Item = (&Address, &EvmAccount)> {
+        self.accounts.iter()
+    }
+
+    /// The non-zero storage slots of `address`, in key order.
+    pub fn slots_of(&self, address: &Address) -> impl Iterator<Item = (U256, U256)> + '_ {
+        self.storage
+            .range((*address, U256::ZERO)..=(*address, U256::MAX))
+            .map(|((_, key), value)| (*key, *value))
+    }
+
     /// The transaction of `address` held at `nonce`, if one is waiting.
     pub fn held(&self, address: &Address, nonce: u64) -> Option<&HeldTx> {
         self.held.get(&(*address, nonce))

@@ -19,6 +19,18 @@ impl evm::NativeBalances for Ledger {
 }
 
 impl Ledger {
+    /// A genesis ledger that also starts with contract state (nonces, code, storage): how the
+    /// Ethereum state tests load their pre-states (node/tests/state_tests.rs). `None` if the
+    /// allocations overflow u64.
+    pub fn genesis_with_evm(
+        allocations: &[(AccountId, u64)],
+        evm: evm::EvmState,
+    ) -> Option<Ledger> {
+        let mut ledger = Ledger::genesis(allocations)?;
+        ledger.evm = evm;
+        Some(ledger)
+    }
+
     /// The EVM section: nonces, code, storage, held transactions, receipts.
     pub fn evm(&self) -> &evm::EvmState {
         &self.evm
