@@ -23,7 +23,7 @@ pub mod db_store;
 pub mod db_syntax;
 mod error;
 pub mod faults;
-pub mod http;
+pub use vein_sdk::http;
 pub mod load;
 pub mod logs;
 pub mod manifest;
@@ -781,26 +781,10 @@ fn no_answer(index: usize, api: SocketAddr, error: http::HttpError) -> TestnetEr
 }
 
 /// Two distinct parents for a locally signed transaction: the head checkpoint's anchors
-/// (confirmed units), or an anchor and genesis. Not the current tips: a tip may be the very
-/// spend this transaction conflicts with, and a unit whose past cone holds both sides of a
-/// conflict is never approved, so it and every innocent unit only it approves would be stranded.
+/// ([`vein_sdk::parents_of`] says why not the tips).
 pub(crate) fn parents_from(api: SocketAddr) -> Result<[Hash; 2], TestnetError> {
-    let parse = |text: &str| {
-        hex::decode(text)
-            .ok()
-            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-            .map(Hash)
-            .ok_or_else(|| TestnetError::Invalid(format!("node returned a bad id {text:?}")))
-    };
     let status: api_types::Status = http::get(api, "/status")?;
-    let anchors =
-        status.anchors.iter().map(|text| parse(text)).collect::<Result<Vec<Hash>, _>>()?;
-    let genesis = parse(&status.genesis_id)?;
-    Ok(match anchors.as_slice() {
-        [first, second, ..] => [*first, *second],
-        [only] if *only != genesis => [*only, genesis],
-        _ => [genesis, genesis],
-    })
+    vein_sdk::parents_of(&status).map_err(|error| TestnetError::Invalid(error.to_string()))
 }
 
 /// Nodes that are running and not paused: the ones whose API can answer.
