@@ -50,7 +50,8 @@ pub struct Finality {
 /// A key file: the 32-byte ed25519 seed as 64 hex characters (what `vein-testnet` and
 /// `vein-node` write).
 pub fn load_key(path: &Path) -> Result<Keypair, SdkError> {
-    let error = |reason: &str| SdkError::Key { path: path.display().to_string(), reason: reason.into() };
+    let error =
+        |reason: &str| SdkError::Key { path: path.display().to_string(), reason: reason.into() };
     let text = std::fs::read_to_string(path).map_err(|source| error(&source.to_string()))?;
     let bytes = hex::decode(text.trim()).map_err(|_| error("not hexadecimal"))?;
     let seed: [u8; 32] =

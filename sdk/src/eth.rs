@@ -3,7 +3,7 @@
 //! `eth_getTransactionReceipt`, `eth_getCode`, `eth_call`) and [`Client::rpc`] for the rest.
 //! Transactions are signed by the caller's Ethereum wallet (any secp256k1 signer producing
 //! EIP-2718 bytes); the node holds no Ethereum keys. An EVM address is funded by a native
-//! transfer to its account ([`evm_account`]).
+//! transfer to its account (`vein_node::core::evm::account_of`; one native unit is 1 gwei).
 //!
 //! The node's own JSON-RPC types (`vein_node::api::eth_rpc::types`) live behind its
 //! `tokio-runtime` feature with the server; [`EthReceipt`] reads the receipt fields a client
@@ -16,7 +16,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use vein_node::core::crypto::AccountId;
 
 /// One JSON-RPC 2.0 request.
 #[derive(Serialize)]
@@ -75,14 +74,6 @@ impl EthReceipt {
     pub fn succeeded(&self) -> bool {
         self.status == "0x1"
     }
-}
-
-/// The native account holding the balance of EVM address `address` (20 bytes): 12 zero bytes
-/// then the address. A native transfer to it funds the address; one native unit is 1 gwei.
-pub fn evm_account(address: &[u8; 20]) -> AccountId {
-    let mut bytes = [0u8; 32];
-    bytes[12..].copy_from_slice(address);
-    AccountId(bytes)
 }
 
 /// A JSON-RPC quantity (`0x` hex) as a number.
@@ -164,10 +155,8 @@ impl Client {
     /// `eth_call({to, data}, "latest")`: what the call returns, executed without a transaction.
     pub fn eth_call(&self, to: &str, data: &[u8]) -> Result<Vec<u8>, SdkError> {
         let call = CallRequest { to: to.into(), data: format!("0x{}", hex::encode(data)) };
-        let call = serde_json::to_value(call).map_err(|error| SdkError::Build {
-            what: "eth_call",
-            reason: error.to_string(),
-        })?;
+        let call = serde_json::to_value(call)
+            .map_err(|error| SdkError::Build { what: "eth_call", reason: error.to_string() })?;
         let text: String = self.rpc("eth_call", &[call, "latest".into()])?;
         decode_data("eth_call", &text)
     }

@@ -84,13 +84,12 @@ impl Client {
         let mut holders = Holders::new();
         for api in apis {
             let status = Client::new(*api).status()?;
-            let account = AccountId::from_hex(&status.account).map_err(|error| {
-                SdkError::BadAnswer {
+            let account =
+                AccountId::from_hex(&status.account).map_err(|error| SdkError::BadAnswer {
                     route: "/status".into(),
                     what: "the node's account",
                     reason: error.to_string(),
-                }
-            })?;
+                })?;
             holders.insert(account, *api);
         }
         Ok(holders)
@@ -179,7 +178,8 @@ impl Client {
             Err(HttpError::Status { status: 404, .. }) => return Ok(None),
             Err(error) => return Err(error.into()),
         };
-        let bad = |reason: String| SdkError::BadAnswer { route: route.clone(), what: "put", reason };
+        let bad =
+            |reason: String| SdkError::BadAnswer { route: route.clone(), what: "put", reason };
         let bytes = hex::decode(&answer.put).map_err(|error| bad(error.to_string()))?;
         let put = vein_node::core::wire::decode_body(&bytes, "store put")
             .map_err(|error| bad(error.to_string()))?;
