@@ -287,3 +287,69 @@ impl Client {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(genesis: &str, anchors: &[&str]) -> api_types::Status {
+        api_types::Status {
+            account: "00".repeat(32),
+            genesis_id: genesis.into(),
+            height: 3,
+            head: "11".repeat(32),
+            head_ledger_root: "22".repeat(32),
+            final_height: 1,
+            final_id: None,
+            final_ledger_root: None,
+            anchors: anchors.iter().map(|anchor| anchor.to_string()).collect(),
+            peers: 0,
+            dag_units: 0,
+            orphans: 0,
+            tips: 0,
+            balance: 0,
+            next_nonce: 0,
+            supply: 0,
+            chain_id: "test".into(),
+            listen: "127.0.0.1:1".into(),
+            peers_live: Vec::new(),
+            plot_nonces: 0,
+            faults: api_types::InjectedFaults::default(),
+        }
+    }
+
+    #[test]
+    fn parents_are_two_anchors_or_an_anchor_and_genesis() {
+        let genesis = "aa".repeat(32);
+        let (first, second, third) = ("01".repeat(32), "02".repeat(32), "03".repeat(32));
+        let hash = |text: &String| parse_hash(text).unwrap();
+        let both = parents_of(&status(&genesis, &[&first, &second, &third])).unwrap();
+        assert_eq!(both, [hash(&first), hash(&second)]);
+        let one = parents_of(&status(&genesis, &[&first])).unwrap();
+        assert_eq!(one, [hash(&first), hash(&genesis)]);
+        let none = parents_of(&status(&genesis, &[])).unwrap();
+        assert_eq!(none, [hash(&genesis), hash(&genesis)]);
+        let only_genesis = parents_of(&status(&genesis, &[&genesis])).unwrap();
+        assert_eq!(only_genesis, [hash(&genesis), hash(&genesis)]);
+        let bad = parents_of(&status(&genesis, &["xyz"])).unwrap_err();
+        assert!(bad.to_string().contains("/status answered a unit id"), "{bad}");
+    }
+
+    #[test]
+    fn hashes_and_key_files_refuse_what_is_not_64_hex() {
+        assert!(parse_hash(&"ab".repeat(32)).is_some());
+        assert!(parse_hash(&format!(" {}\n", "ab".repeat(32))).is_some());
+        assert!(parse_hash(&"ab".repeat(31)).is_none());
+        assert!(parse_hash(&"zz".repeat(32)).is_none());
+        let dir = std::env::temp_dir().join(format!("vein-sdk-key-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.key");
+        std::fs::write(&good, format!("{}\n", "07".repeat(32))).unwrap();
+        assert_eq!(load_key(&good).unwrap().seed(), [7u8; 32]);
+        let short = dir.join("short.key");
+        std::fs::write(&short, "0707").unwrap();
+        assert!(load_key(&short).unwrap_err().to_string().contains("expected 32 bytes"));
+        assert!(load_key(&dir.join("missing.key")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -179,3 +179,19 @@ fn decode_data(method: &str, text: &str) -> Result<Vec<u8>, SdkError> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_and_data_are_0x_hex() {
+        assert_eq!(quantity("0x0"), Some(0));
+        assert_eq!(quantity("0x6c3b1ed"), Some(0x6c3b1ed));
+        assert_eq!(quantity("12"), None);
+        assert_eq!(quantity("0xg"), None);
+        assert_eq!(decode_data("eth_call", "0x00ff").unwrap(), vec![0, 255]);
+        assert_eq!(decode_data("eth_getCode", "0x").unwrap(), Vec::<u8>::new());
+        assert!(decode_data("eth_call", "00ff").is_err());
+    }
+}
