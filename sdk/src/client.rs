@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use vein_node::api_types;
 use vein_node::core::crypto::{AccountId, Keypair};
 use vein_node::core::hash::Hash;
-use vein_node::core::token::{TokenId, TokenTx};
+use vein_node::core::token::{IssueToken, TokenId, TokenTx, token_id};
 use vein_node::core::transaction::{Transaction, TransactionBody, TxKind};
 
 /// Pause between [`Client::wait_final`]'s polls of `GET /unit/{id}`.
@@ -218,6 +218,22 @@ impl Client {
         fee: u64,
     ) -> Result<Submitted, SdkError> {
         self.submit(key, TxKind::Transfer { to: *to, amount }, fee, "transfer")
+    }
+
+    /// Issue a business token from `key` (docs/tokens.md): the initial supply is credited to
+    /// its account. The ledger's own checks run first (name, symbol, decimals, supply).
+    pub fn issue_token(
+        &self,
+        key: &Keypair,
+        issue: IssueToken,
+        fee: u64,
+    ) -> Result<(TokenId, Submitted), SdkError> {
+        issue
+            .validate()
+            .map_err(|error| SdkError::Build { what: "token issue", reason: error.to_string() })?;
+        let kind = TxKind::Token(Box::new(TokenTx::Issue(issue)));
+        let submitted = self.submit(key, kind, fee, "token issue")?;
+        Ok((token_id(&key.account(), submitted.nonce), submitted))
     }
 
     /// Move `amount` of business token `token` from `key`'s account to `to` (docs/tokens.md);

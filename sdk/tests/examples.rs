@@ -3,7 +3,8 @@
 //! run it, and what it claims checked independently through the API: the transfer is final
 //! and the recipient holds the amount; the stored file reads back byte-equal with the owner
 //! key it printed; the consortium's member replica holds the row; the contract has code and
-//! the deployer's `balanceOf` is the supply. A bad argument exits non-zero with a message.
+//! the deployer's `balanceOf` is the supply. A business token is issued and moved through the
+//! SDK directly. A bad argument exits non-zero with a message.
 
 // Test helpers may panic on broken invariants; the test drives real processes on the wall clock.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
@@ -16,6 +17,7 @@ use vein_sdk::vein_node::api_types::{self, ConsortiumQuery, ConsortiumQueryAnswe
 use vein_sdk::vein_node::core::consortium::Value;
 use vein_sdk::vein_node::core::crypto::Keypair;
 use vein_sdk::vein_node::core::storage::OwnerKey;
+use vein_sdk::vein_node::core::token::{IssueToken, SupplyRule};
 use vein_sdk::{Client, parse_hash};
 use vein_testnet::manifest::Manifest;
 
@@ -177,6 +179,22 @@ fn every_example_does_what_it_says_on_a_real_testnet() {
     assert!(unit.is_final, "{unit:?}");
     assert_eq!(unit.outcome, Some(api_types::Outcome::Applied));
     assert_eq!(client.balance(&recipient).unwrap().balance, 12_345);
+
+    // A business token (no example of its own): issued, then moved with `token_transfer`.
+    let faucet_key = vein_sdk::load_key(&net.manifest.faucet_key).unwrap();
+    let issue = IssueToken {
+        name: "SDK Test Token".into(),
+        symbol: "SDKT".into(),
+        decimals: 2,
+        initial_supply: 10_000,
+        supply: SupplyRule::Fixed,
+    };
+    let (token, issued) = client.issue_token(&faucet_key, issue, 1).unwrap();
+    client.wait_final(&issued.id, Duration::from_secs(60)).unwrap();
+    let moved = client.token_transfer(&faucet_key, &token, &recipient, 250, 1).unwrap();
+    client.wait_final(&moved.id, Duration::from_secs(60)).unwrap();
+    assert_eq!(client.token_balance(&token, &recipient).unwrap().balance, 250);
+    assert_eq!(client.token_balance(&token, &faucet_key.account()).unwrap().balance, 9_750);
 
     // A file over three of the four nodes, k = 2: read back here with the key it printed.
     let work = tempfile::tempdir().unwrap();
