@@ -28,6 +28,8 @@ use vein_sdk::{Client, load_key};
 const GWEI: u128 = 1_000_000_000;
 /// Gas limit of the deployment (a checkpoint executes up to 30 million).
 const DEPLOY_GAS: u64 = 3_000_000;
+/// The committed build of `contracts/VeinToken.sol`.
+const ARTIFACT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/build/VeinToken.json");
 /// `balanceOf(address)`'s selector: keccak256 of the signature, first 4 bytes.
 const BALANCE_OF: [u8; 4] = [0x70, 0xa0, 0x82, 0x31];
 
@@ -47,7 +49,7 @@ struct Args {
     #[arg(long, default_value_t = 1_000_000_000)]
     fund_gwei: u64,
     /// The contract build (ABI and bytecode).
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/build/VeinToken.json"))]
+    #[arg(long, default_value = ARTIFACT)]
     artifact: PathBuf,
     /// The token's name.
     #[arg(long, default_value = "SDK Token")]
