@@ -23,7 +23,7 @@ pub mod db_store;
 pub mod db_syntax;
 mod error;
 pub mod faults;
-pub mod http;
+pub use vein_sdk::http;
 pub mod load;
 pub mod logs;
 pub mod manifest;
@@ -704,17 +704,16 @@ pub fn tx(manifest: &Manifest, request: &TxRequest) -> Result<String, TestnetErr
 pub struct Finality {
     /// The checkpoint height that confirmed it.
     pub height: u64,
-    /// From the submit to the poll that saw it final (this client's clock; polls every 100 ms).
+    /// From the submit to the poll that saw it final (this client's clock; polls every
+    /// [`vein_sdk::client::WAIT_POLL`]).
     pub waited: Duration,
     /// The node's own accepted → final time, if it keeps the times.
     pub node_ms: Option<u64>,
 }
 
-/// Pause between `tx --wait`'s polls.
-const WAIT_POLL: Duration = Duration::from_millis(100);
-
 /// Poll node `index`'s `/unit/{id}` until the transfer is final, at most `timeout` after
-/// `submitted`. Final and ignored (it lost a conflict) is an error, as is the timeout.
+/// `submitted` ([`vein_sdk::Client::wait_final`]). Final and ignored (it lost a conflict) is
+/// an error, as is the timeout.
 pub fn wait_final(
     manifest: &Manifest,
     index: usize,
@@ -723,31 +722,21 @@ pub fn wait_final(
     timeout: Duration,
 ) -> Result<Finality, TestnetError> {
     let api = reachable(manifest, index)?.api;
-    let path = format!("/unit/{id}");
-    loop {
-        match http::get::<api_types::Unit>(api, &path) {
-            Ok(unit) if unit.is_final => {
-                if unit.outcome != Some(api_types::Outcome::Applied) {
-                    return Err(TestnetError::FinalIgnored { id: id.into(), index });
-                }
-                let node_ms = unit
-                    .times
-                    .and_then(|times| Some(times.final_ms?.saturating_sub(times.accepted_ms?)));
-                let height = unit.confirmed_height.unwrap_or_default();
-                return Ok(Finality { height, waited: submitted.elapsed(), node_ms });
-            }
-            // Not final yet, or not known yet.
-            Ok(_) | Err(http::HttpError::Status { status: 404, .. }) => {}
-            Err(error) => return Err(no_answer(index, api, error)),
+    let not_final = || TestnetError::NotFinal { id: id.into(), index, seconds: timeout.as_secs() };
+    let unit = vein_sdk::parse_hash(id)
+        .ok_or_else(|| TestnetError::Invalid(format!("{id:?} is not a unit id (64 hex)")))?;
+    // At least one poll, as before the deadline: a zero wait still asks once.
+    let left = timeout.saturating_sub(submitted.elapsed());
+    match vein_sdk::Client::new(api).wait_final(&unit, left) {
+        Ok(seen) => {
+            Ok(Finality { height: seen.height, waited: submitted.elapsed(), node_ms: seen.node_ms })
         }
-        if submitted.elapsed() + WAIT_POLL > timeout {
-            return Err(TestnetError::NotFinal {
-                id: id.into(),
-                index,
-                seconds: timeout.as_secs(),
-            });
+        Err(vein_sdk::SdkError::FinalIgnored { .. }) => {
+            Err(TestnetError::FinalIgnored { id: id.into(), index })
         }
-        std::thread::sleep(WAIT_POLL);
+        Err(vein_sdk::SdkError::NotFinal { .. }) => Err(not_final()),
+        Err(vein_sdk::SdkError::Http(error)) => Err(no_answer(index, api, error)),
+        Err(error) => Err(TestnetError::Invalid(error.to_string())),
     }
 }
 
@@ -781,26 +770,10 @@ fn no_answer(index: usize, api: SocketAddr, error: http::HttpError) -> TestnetEr
 }
 
 /// Two distinct parents for a locally signed transaction: the head checkpoint's anchors
-/// (confirmed units), or an anchor and genesis. Not the current tips: a tip may be the very
-/// spend this transaction conflicts with, and a unit whose past cone holds both sides of a
-/// conflict is never approved, so it and every innocent unit only it approves would be stranded.
+/// ([`vein_sdk::parents_of`] says why not the tips).
 pub(crate) fn parents_from(api: SocketAddr) -> Result<[Hash; 2], TestnetError> {
-    let parse = |text: &str| {
-        hex::decode(text)
-            .ok()
-            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-            .map(Hash)
-            .ok_or_else(|| TestnetError::Invalid(format!("node returned a bad id {text:?}")))
-    };
     let status: api_types::Status = http::get(api, "/status")?;
-    let anchors =
-        status.anchors.iter().map(|text| parse(text)).collect::<Result<Vec<Hash>, _>>()?;
-    let genesis = parse(&status.genesis_id)?;
-    Ok(match anchors.as_slice() {
-        [first, second, ..] => [*first, *second],
-        [only] if *only != genesis => [*only, genesis],
-        _ => [genesis, genesis],
-    })
+    vein_sdk::parents_of(&status).map_err(|error| TestnetError::Invalid(error.to_string()))
 }
 
 /// Nodes that are running and not paused: the ones whose API can answer.

@@ -1,10 +1,12 @@
 //! A minimal blocking HTTP/1.1 client over `std::net::TcpStream`, enough for the node's JSON
-//! API on loopback: one request per connection (`Connection: close`), bounded in time and size.
-//! A full client library would add a TLS stack and a second async runtime for nothing here.
-//! Privileged routes (`/control/*`, transfers the node signs) take the testnet's API token as
-//! `Authorization: Bearer`; the `*_authorized` functions send it. Bodies and answers are the
-//! node's own [`vein_node::api_types`]: an answer that does not parse into the type asked for
-//! is an error naming the route, not a `null` read further on.
+//! API on loopback or a LAN: one request per connection (`Connection: close`), bounded in time
+//! and size. A full HTTP stack would add TLS and a second async runtime for nothing here; put a
+//! TLS-terminating proxy in front of a node reached over the internet.
+//! Privileged routes (`/control/*`, transfers the node signs, consortium replica reads) take the
+//! node's API token as `Authorization: Bearer`; the `*_authorized` functions send it. Bodies and
+//! answers are the node's own [`vein_node::api_types`]: an answer that does not parse into the
+//! type asked for is an error naming the route, not a `null` read further on.
+//! [`crate::Client`] wraps these with the node's address and token.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -108,8 +110,8 @@ pub fn request_authorized(
     stream.set_read_timeout(Some(timeout)).map_err(io)?;
     stream.set_write_timeout(Some(timeout)).map_err(io)?;
     let payload = body.unwrap_or_default();
-    // The token comes from the testnet's own file, which holds hex; a line break in it would
-    // end the header early and smuggle the rest in as headers of its own.
+    // A token holds printable ASCII (the testnet's is hex); a line break in it would end the
+    // header early and smuggle the rest in as headers of its own.
     let authorization = match token {
         Some(token) if token.bytes().all(|byte| byte.is_ascii_graphic()) => {
             format!("Authorization: Bearer {token}\r\n")
@@ -187,6 +189,15 @@ fn json<B: Serialize, R: DeserializeOwned>(
 /// `GET path`, its answer parsed as `R`.
 pub fn get<R: DeserializeOwned>(addr: SocketAddr, path: &str) -> Result<R, HttpError> {
     json::<(), R>(addr, "GET", path, None, None)
+}
+
+/// A GET of a privileged route (a consortium replica's verification): with the API token.
+pub fn get_authorized<R: DeserializeOwned>(
+    addr: SocketAddr,
+    path: &str,
+    token: Option<&str>,
+) -> Result<R, HttpError> {
+    json::<(), R>(addr, "GET", path, None, token)
 }
 
 /// `POST path` with `body`, its answer parsed as `R`.
