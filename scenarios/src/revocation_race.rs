@@ -379,12 +379,17 @@ fn measure<E: Engine>(
     let mut violations = invariants(&engine, honest, k);
     for node in 0..honest {
         let head = engine.node(node).chain().height();
-        for height in walk(&engine, node, head, grants, denies, writes).violations {
+        let heights = walk(&engine, node, head, grants, denies, writes).violations;
+        if let Some(first) = heights.first() {
             violations.push(Violation {
                 invariant: "write-after-deny".into(),
                 at_simulated_seconds: at,
                 node: Some(node as u64),
-                detail: format!("a write of the denied account applied at height {height}"),
+                detail: format!(
+                    "{} writes of the denied account applied after the deny, the first at \
+                     height {first}",
+                    heights.len()
+                ),
             });
         }
     }
