@@ -282,7 +282,9 @@ pub fn run<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
         members.run_until(next)?;
     }
     members.writing = true;
-    let tamper_at = members.engine.now_ms() + WARMUP_T * interval + (seed * 750) % interval;
+    // One of 16 phases of the interval, by seed (any seed: no product that can overflow).
+    let phase_ms = (seed % 16) * interval / 16;
+    let tamper_at = members.engine.now_ms() + WARMUP_T * interval + phase_ms;
     members.run_until(tamper_at)?;
     let tamperer = members.tamperer;
     let tampered_at = members.engine.node(tamperer).chain().height();
