@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use vein_node::consortium_db::ReplicaFeed;
 use vein_node::core::consortium::keys::{self, DataKey, MemberSecret};
 use vein_node::core::consortium::{
-    Action, Column, ColumnType, ConsortiumTx, CreateConsortium, PermissionChange,
-    RowOp, TableSchema, Value, consortium_id,
+    Action, Column, ColumnType, ConsortiumTx, CreateConsortium, PermissionChange, RowOp,
+    TableSchema, Value, consortium_id,
 };
 use vein_node::core::crypto::AccountId;
 use vein_node::core::hash::Hash;
@@ -48,8 +48,13 @@ pub(crate) struct ConsortiumNet {
 }
 
 fn derived(seed: u64, purpose: &[u8], index: u64) -> [u8; 32] {
-    Hash::of_parts(&[b"vein-scenarios/consortium", purpose, &seed.to_le_bytes(), &index.to_le_bytes()])
-        .0
+    Hash::of_parts(&[
+        b"vein-scenarios/consortium",
+        purpose,
+        &seed.to_le_bytes(),
+        &index.to_le_bytes(),
+    ])
+    .0
 }
 
 impl ConsortiumNet {
@@ -108,7 +113,10 @@ impl ConsortiumNet {
         let index = self.sealed;
         self.sealed += 1;
         let mut ops = vec![RowOp::Upsert {
-            row: vec![Value::Integer(index as i64 % ROW_KEYS), Value::Text(format!("write {index}"))],
+            row: vec![
+                Value::Integer(index as i64 % ROW_KEYS),
+                Value::Text(format!("write {index}")),
+            ],
         }];
         if index == 0 {
             // A row no later write touches: what a tampering operator forges stays current.

@@ -186,7 +186,7 @@ impl<E: Engine> Members<'_, E> {
                     node,
                     height: *height,
                     attested_height: *attested_height,
-                    diverged: diverged.iter().copied().collect(),
+                    diverged: diverged.to_vec(),
                     after_tampering: self.tampered,
                 });
             }
@@ -314,7 +314,8 @@ fn measure<E: Engine>(
     let honest: BTreeSet<usize> = (0..members.feeds.len()).filter(|n| *n != tamperer).collect();
     let honest_accounts: BTreeSet<AccountId> = honest.iter().map(|n| engine.account(*n)).collect();
     let at = engine.now_ms() as f64 / 1000.0;
-    let mut violations = invariants(engine, members.feeds.len(), context.scenario.network.finality_depth);
+    let mut violations =
+        invariants(engine, members.feeds.len(), context.scenario.network.finality_depth);
     let mut in_time = 0u64;
     let mut latencies = Vec::new();
     for node in &honest {
