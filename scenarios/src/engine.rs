@@ -14,6 +14,7 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use vein_node::core::crypto::{AccountId, Keypair};
+use vein_node::core::events::Event;
 use vein_node::core::hash::Hash;
 use vein_node::core::node::{Node, NodeConfig, Policy};
 use vein_node::core::params::{GenesisError, Params};
@@ -73,6 +74,9 @@ pub enum StartError {
     /// [`Engine::start_real`] on an engine that only has the model prover (the madsim one).
     #[error("this engine cannot run real plots; run the scenario with vein-scenarios (LocalNet)")]
     RealPlotsUnsupported,
+    /// [`Engine::keep_events`] on an engine whose nodes' events it cannot tap.
+    #[error("this engine cannot hand its nodes' events to a scenario family")]
+    EventsUnsupported,
     /// The in-memory plot of a node could not be opened for reading.
     #[error("plot of node {owner}: {source}")]
     Plot {
@@ -201,6 +205,19 @@ pub trait Engine: Sized {
     ) -> Result<(), StorageNodeError>;
     /// Node `from` signs and submits a transaction of `kind` (None if its node refused it).
     fn submit(&mut self, from: usize, kind: TxKind, fee: u64) -> Option<Hash>;
+
+    /// Keeps every node's core events from now on, for [`Engine::take_events`]; off at start,
+    /// since most families read chains, not events. Families that feed a consumer of a node's
+    /// events (a consortium member's replica feed) turn it on. An engine that cannot tap its
+    /// nodes' events refuses.
+    fn keep_events(&mut self) -> Result<(), StartError> {
+        Err(StartError::EventsUnsupported)
+    }
+    /// The events kept since the last call: (node, event), each node's in the order it emitted
+    /// them.
+    fn take_events(&mut self) -> Vec<(usize, Event)> {
+        Vec::new()
+    }
 }
 
 /// [`Engine`] over crate vein-node's LocalNet.
@@ -443,5 +460,14 @@ impl Engine for LocalNetEngine {
 
     fn submit(&mut self, from: usize, kind: TxKind, fee: u64) -> Option<Hash> {
         self.net.submit(from, kind, fee)
+    }
+
+    fn keep_events(&mut self) -> Result<(), StartError> {
+        self.net.keep_events = true;
+        Ok(())
+    }
+
+    fn take_events(&mut self) -> Vec<(usize, Event)> {
+        std::mem::take(&mut self.net.events).into_iter().map(|(_, node, e)| (node, e)).collect()
     }
 }

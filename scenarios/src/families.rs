@@ -26,11 +26,13 @@ use crate::lazy_tips::LazyTips;
 use crate::metric::{MetricName, ReferenceName};
 use crate::network_split::NetworkSplit;
 use crate::plot_sharing::PlotSharing;
+use crate::revocation_race::RevocationRace;
 pub use crate::run_error::RunError;
 use crate::scenario::Scenario;
 use crate::scenario_error::InvalidValue;
 use crate::selfish::Selfish;
 use crate::storage::{ShardLoss, StorageDetection};
+use crate::tampering_member::TamperingMemberFamily;
 use crate::tip_dynamics::TipDynamics;
 use crate::win_share::WinShare;
 
@@ -117,6 +119,8 @@ registry![
     PlotSharing,
     StorageDetection,
     ShardLoss,
+    RevocationRace,
+    TamperingMemberFamily,
 ];
 
 /// The registered family of `metric`.
@@ -207,7 +211,7 @@ mod tests {
     /// families claim one metric.
     #[test]
     fn every_metric_selects_the_family_that_declares_it() {
-        assert_eq!(FAMILIES.len(), 14);
+        assert_eq!(FAMILIES.len(), 16);
         for (index, family) in FAMILIES.iter().enumerate() {
             assert_eq!(visit_at(index, MetricOf), family.metric);
             let metric = MetricName::new(family.metric);
@@ -223,7 +227,7 @@ mod tests {
     #[test]
     fn attacker_kinds_are_listed_once() {
         let kinds = attacker_kinds();
-        assert_eq!(kinds.len(), 11, "{kinds:?}");
+        assert_eq!(kinds.len(), 13, "{kinds:?}");
         assert_eq!(kinds[0], "none");
     }
 }

@@ -54,6 +54,12 @@ pub enum ReferenceName {
     OnTheFlyRace,
     /// Extend all forks: the branching random walk of distinct challenges (finite time, exact).
     ForkTree,
+    /// Consortium deny (docs/consortium.md): no write of a denied account applies after the
+    /// deny; the deny is final after Gamma(k + 1) intervals.
+    DenyHolds,
+    /// Consortium attestations: every honest member names a tampering member at the verdict
+    /// of the first attested height after the tampering, and never names an honest one.
+    NextCertification,
 }
 
 impl ReferenceName {
@@ -74,6 +80,8 @@ impl ReferenceName {
             ReferenceName::Unchanged => "unchanged",
             ReferenceName::OnTheFlyRace => "on-the-fly-race",
             ReferenceName::ForkTree => "fork-tree",
+            ReferenceName::DenyHolds => "deny-holds",
+            ReferenceName::NextCertification => "next-certification",
         }
     }
 }

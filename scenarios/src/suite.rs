@@ -51,6 +51,13 @@ pub const ENTRIES: &[Entry] = &[
         text: include_str!("../extend-all-forks.toml"),
         seeds: 1,
     },
+    // 3 rates × 4 seeds × 4 grant-and-deny rounds: 16 deny latencies per rate.
+    Entry { file: "revocation-race.toml", text: include_str!("../revocation-race.toml"), seeds: 4 },
+    Entry {
+        file: "tampering-member.toml",
+        text: include_str!("../tampering-member.toml"),
+        seeds: 4,
+    },
 ];
 
 /// Errors of the suite.

@@ -45,6 +45,8 @@ fn every_family_but_the_double_spend_race_has_a_snapshot() {
         "storage-cheating",
         "shard-loss",
         "plot-sharing",
+        "revocation-race",
+        "tampering-member",
     ];
     let mut expected: Vec<&str> =
         small::FAMILIES.iter().copied().filter(|f| *f != "double-spend").collect();
@@ -80,4 +82,6 @@ canonical! {
     storage_cheating => "storage-cheating",
     shard_loss => "shard-loss",
     plot_sharing => "plot-sharing",
+    revocation_race => "revocation-race",
+    tampering_member => "tampering-member",
 }

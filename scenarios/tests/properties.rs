@@ -412,3 +412,45 @@ fn shard_loss() {
         failures(verdict)
     });
 }
+
+/// Issue #17: after a deny applied, no write the denied account signed applies at any later
+/// position of the White Flag order, on any honest node (`write-after-deny`, checked by
+/// `common`), and every write ordered while it was permitted applies. Certain: the rule.
+#[test]
+fn revocation_race() {
+    check_family("revocation-race", "revocation_race", |_, run| {
+        let revoked = counts(run, "revoked_writes_applied").and_then(|(applied, ordered)| {
+            if applied == 0 {
+                Ok(())
+            } else {
+                Err(format!("{applied} of {ordered} writes after a deny applied"))
+            }
+        });
+        let mut lines = failures(revoked);
+        lines.extend(failures(all_of(run, "granted_writes_applied", "a permitted write applies")));
+        lines
+    });
+}
+
+/// Issue #17: a member that forges a replica row or attests false roots is named by every
+/// honest member at the verdict of the first certified height after the tampering
+/// (`tamperer-not-named` otherwise), and no verdict names an honest member.
+#[test]
+fn tampering_member() {
+    check_family("tampering-member", "tampering_member", |_, run| {
+        let mut lines = failures(all_of(
+            run,
+            "tamperer_named_by_next_verdict",
+            "the tamperer's attestation of the first certified height differs from its root",
+        ));
+        let accused = counts(run, "honest_members_accused").and_then(|(accusing, verdicts)| {
+            if accusing == 0 {
+                Ok(())
+            } else {
+                Err(format!("{accusing} of {verdicts} verdicts named an honest member"))
+            }
+        });
+        lines.extend(failures(accused));
+        lines
+    });
+}

@@ -48,7 +48,7 @@ use vein_node::localnet::model_genesis;
 use vein_node::pump::{self, Environment};
 use vein_node::runtime::Network;
 use vein_node::shard_repair;
-use vein_scenarios::engine::{Engine, FEE, NetSpec, signed_transfer};
+use vein_scenarios::engine::{Engine, FEE, NetSpec, StartError, signed_transfer};
 use vein_scenarios::families;
 use vein_scenarios::scenario::{Scenario, SimulatorSpec};
 
@@ -164,6 +164,9 @@ enum Poke {
 
 /// Final checkpoints reported since the engine last looked: (node, height, id).
 type NewFinals = Arc<Mutex<Vec<(usize, u64, Hash)>>>;
+/// Every node's events since the engine last looked, once a family asked to keep them
+/// (`Engine::keep_events`; `None` until then).
+type KeptEvents = Arc<Mutex<Option<Vec<(usize, Event)>>>>;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -193,6 +196,7 @@ pub struct MadsimEngine {
     /// One item per wake-up any node handled.
     activity: mpsc::UnboundedReceiver<()>,
     new_finals: NewFinals,
+    kept_events: KeptEvents,
     finals: Vec<BTreeMap<u64, Hash>>,
     trace: SharedTrace,
     /// Simulated time when the runtime last stopped.
@@ -214,6 +218,7 @@ struct NodeTask {
     pokes: Arc<Mutex<Option<mpsc::UnboundedReceiver<Poke>>>>,
     activity: mpsc::UnboundedSender<()>,
     new_finals: NewFinals,
+    kept_events: KeptEvents,
 }
 
 /// A node task's [`Environment`] during one drain: sends wait until the core's lock is
@@ -223,6 +228,7 @@ struct TaskEnv<'a> {
     index: usize,
     prover: &'a mut ModelPlots,
     new_finals: &'a NewFinals,
+    kept_events: &'a KeptEvents,
     sends: Vec<(PeerId, Arc<Vec<u8>>)>,
 }
 
@@ -246,6 +252,9 @@ impl Environment for TaskEnv<'_> {
     }
 
     fn event(&mut self, event: Event) {
+        if let Some(kept) = lock(self.kept_events).as_mut() {
+            kept.push((self.index, event.clone()));
+        }
         if let Event::CheckpointFinal { id, height, .. } = event {
             lock(self.new_finals).push((self.index, height, id));
         }
@@ -261,6 +270,7 @@ impl NodeTask {
                 index: self.index,
                 prover: &mut prover,
                 new_finals: &self.new_finals,
+                kept_events: &self.kept_events,
                 sends: Vec::new(),
             };
             pump::drain(&mut write(&self.core), &mut env);
@@ -413,6 +423,7 @@ impl Engine for MadsimEngine {
         model.model().set_loss(settings.loss);
         let (activity_sender, activity) = mpsc::unbounded();
         let new_finals: NewFinals = Arc::new(Mutex::new(Vec::new()));
+        let kept_events: KeptEvents = Arc::new(Mutex::new(None));
         let mut pokes = Vec::with_capacity(count);
         let handle: Handle = runtime.handle().clone();
         for (index, core) in cores.iter().enumerate() {
@@ -431,6 +442,7 @@ impl Engine for MadsimEngine {
                 pokes: Arc::new(Mutex::new(Some(receiver))),
                 activity: activity_sender.clone(),
                 new_finals: new_finals.clone(),
+                kept_events: kept_events.clone(),
             };
             handle
                 .create_node()
@@ -446,6 +458,7 @@ impl Engine for MadsimEngine {
             pokes,
             activity,
             new_finals,
+            kept_events,
             finals: vec![BTreeMap::new(); count],
             trace,
             now_ms: 0,
@@ -637,5 +650,14 @@ impl Engine for MadsimEngine {
         let unit = write(&self.cores[from]).submit(self.now_ms, kind, fee).ok()?;
         self.poke(from);
         Some(unit.id)
+    }
+
+    fn keep_events(&mut self) -> Result<(), StartError> {
+        lock(&self.kept_events).get_or_insert_with(Vec::new);
+        Ok(())
+    }
+
+    fn take_events(&mut self) -> Vec<(usize, Event)> {
+        lock(&self.kept_events).as_mut().map(std::mem::take).unwrap_or_default()
     }
 }

@@ -1,6 +1,7 @@
 //! The scenario families on the madsim engine (`vein-sim scenario`): the honest baseline, the
-//! private double-spend race, identity splitting, grinding, tips and lazy tips, and shard loss
-//! run end to end on simulated nodes; the baseline replays bit for bit and answers the
+//! private double-spend race, identity splitting, grinding, tips and lazy tips, shard loss and
+//! the consortium families (revocation race, tampering member) run end to end on simulated
+//! nodes; the baseline replays bit for bit and answers the
 //! `[simulator]` table of a scenario file; plot sharing (real plots) is refused by name.
 #![cfg(madsim)]
 #![allow(clippy::unwrap_used)]
@@ -190,6 +191,29 @@ fn shard_loss_runs_on_simulated_nodes() {
         assert_eq!(proportion(&run, "shard_loss_recoverable"), (expected, 1), "crashed {crashed}");
         assert_eq!(proportion(&run, "shard_loss_restored"), (expected, 1), "crashed {crashed}");
     }
+}
+
+/// The consortium families (issue #17) on simulated nodes: no write of a denied account
+/// applies after the deny, every permitted one does; a member forging a replica row is named
+/// by every honest member at the first certified height after it, and nobody else is.
+#[test]
+fn consortium_families_run_on_simulated_nodes() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    set_settings(SimSettings::default());
+    let race = load("revocation-race.toml");
+    let run = run_seed::<MadsimEngine>(&race, 1).unwrap();
+    assert!(run.violations.is_empty(), "{:?}", run.violations);
+    let (applied, denied) = proportion(&run, "revoked_writes_applied");
+    assert!(applied == 0 && denied >= 20, "{applied} of {denied} denied writes applied");
+    let (applied, permitted) = proportion(&run, "granted_writes_applied");
+    assert!(permitted > 0 && applied == permitted, "{applied} of {permitted} permitted");
+
+    let tamper = load("tampering-member.toml");
+    let run = run_seed::<MadsimEngine>(&tamper, 1).unwrap();
+    assert!(run.violations.is_empty(), "{:?}", run.violations);
+    assert_eq!(proportion(&run, "tamperer_named_by_next_verdict"), (3, 3));
+    let (accusing, verdicts) = proportion(&run, "honest_members_accused");
+    assert!(accusing == 0 && verdicts > 0, "{accusing} of {verdicts} verdicts accuse");
 }
 
 #[test]

@@ -10,7 +10,9 @@
 
 use std::path::Path;
 
+use vein_scenarios::attacker::AttackerTable;
 use vein_scenarios::scenario::Scenario;
+use vein_scenarios::tampering_member::{TamperMode, TamperingMember};
 
 /// Every family the property test and the snapshots cover, by scenario file stem.
 pub const FAMILIES: &[&str] = &[
@@ -29,6 +31,8 @@ pub const FAMILIES: &[&str] = &[
     "storage-cheating",
     "shard-loss",
     "plot-sharing",
+    "revocation-race",
+    "tampering-member",
 ];
 
 /// The shipped file `scenarios/{family}.toml` with `edit` applied, validated.
@@ -128,6 +132,16 @@ pub fn points(family: &str) -> Vec<Scenario> {
             s.run.duration_s = 60;
             s.network.latency_ms = 5;
         })],
+        // The shipped point (4 rounds, ~70 simulated s); latency 1 ms is 0.1% of T.
+        "revocation-race" => vec![shipped(family, |_| {})],
+        // Both modes; latency 20 ms is 1% of T = 2 s.
+        "tampering-member" => vec![
+            shipped(family, |_| {}),
+            shipped(family, |s| {
+                let liar = TamperingMember { mode: TamperMode::FalseRoot };
+                s.attacker = AttackerTable::write(&liar).unwrap_or_else(|error| panic!("{error}"));
+            }),
+        ],
         // Two crashed holders of 6 (k = 3): the file survives; four: it is lost.
         "shard-loss" => [2.0, 4.0]
             .into_iter()

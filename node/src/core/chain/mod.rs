@@ -277,6 +277,12 @@ impl Chain {
         self.link_at(height).map(|link| link.id)
     }
 
+    /// The White Flag order of the active checkpoint at `height`: every unit it confirmed, in
+    /// the order it applied them, with each one's outcome; `None` where [`Chain::active_at`] is.
+    pub fn confirmed_at(&self, height: u64) -> Option<&[(Hash, Outcome)]> {
+        self.link_at(height).map(|link| link.confirmed.as_slice())
+    }
+
     /// The lowest height whose active checkpoint id is still held.
     pub fn lowest_held_height(&self) -> u64 {
         self.active_base
