@@ -28,6 +28,7 @@ pub mod load;
 pub mod logs;
 pub mod manifest;
 pub mod pacing;
+pub mod route;
 pub mod storage;
 pub mod token;
 

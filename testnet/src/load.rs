@@ -4,6 +4,7 @@
 
 use crate::breakdown::percentile;
 use crate::manifest::{Manifest, NodeEntry};
+use crate::route::{self, Outcome, Router};
 use crate::*;
 /// Balance a load account is funded with by the faucet (500 million transfers of 1 plus fee 1).
 pub const LOAD_ACCOUNT_FUNDS: u64 = 1_000_000_000;
@@ -41,6 +42,9 @@ pub struct LoadOptions {
 /// How often `load` reports its progress on stderr.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
+/// A request sent later than this after it was due counts as late (`LoadReport::late_requests`).
+pub const LATE: Duration = Duration::from_secs(2);
+
 /// Pause between retries of a request a node answered busy.
 pub const BUSY_RETRY_PAUSE: Duration = Duration::from_millis(50);
 
@@ -60,6 +64,12 @@ pub struct LoadReport {
     /// A retried request goes out later than scheduled (see `schedule_lag_ms_max`); its
     /// latencies count from when it was finally submitted.
     pub busy_retries: u64,
+    /// Requests sent to another running node than their round-robin one, because theirs had
+    /// just failed in transport ([`Router`]: killed, paused or partitioned away).
+    pub rerouted: u64,
+    /// Requests that went out more than [`LATE`] after they were due: held up by busy retries,
+    /// by a node that did not answer the request's parents, or by too few workers.
+    pub late_requests: u64,
     /// Accepted transfers a checkpoint of the node's active chain confirmed and applied by
     /// the end of the settle time (final or not yet).
     pub applied: u64,
@@ -129,6 +139,9 @@ pub struct LoadReport {
 enum BuildError {
     /// The node answered 503 busy (its unconfirmed backlog is over its bound): worth a retry.
     Busy(String),
+    /// The node did not answer in transport (no connection, or nothing within the HTTP
+    /// timeout): the request goes elsewhere while the node is passed over ([`Router`]).
+    Unreachable(String),
     Failed(String),
 }
 
@@ -180,6 +193,9 @@ fn parents_error(error: TestnetError) -> BuildError {
     match error {
         TestnetError::Http(http::HttpError::Status { status: 503, .. }) => {
             BuildError::Busy(error.to_string())
+        }
+        TestnetError::Http(http::HttpError::Io { .. } | http::HttpError::Connect { .. }) => {
+            BuildError::Unreachable(error.to_string())
         }
         error => BuildError::Failed(error.to_string()),
     }
@@ -475,8 +491,11 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
     let started = Instant::now();
     let first_ms = now_ms();
     let next = std::sync::atomic::AtomicU64::new(0);
+    let router = Router::new(nodes.len(), options.concurrency, route::BACKOFF);
+    let elapsed_ms = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let refused = std::sync::atomic::AtomicU64::new(0);
     let busy_retries = std::sync::atomic::AtomicU64::new(0);
+    let late = std::sync::atomic::AtomicU64::new(0);
     let accepted = std::sync::atomic::AtomicU64::new(0);
     let sending_done = std::sync::atomic::AtomicBool::new(false);
     let samples = std::sync::Mutex::new(Vec::<String>::new());
@@ -552,7 +571,8 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                         if let Some(wait) = due.checked_sub(started.elapsed()) {
                             std::thread::sleep(wait);
                         }
-                        let from = &nodes[request as usize % nodes.len()];
+                        let node = router.start(request, elapsed_ms());
+                        let from = &nodes[node];
                         let built = retry_busy(
                             || build(request, count, from),
                             options.busy_retry,
@@ -561,7 +581,13 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                         );
                         let (body, senders) = match built {
                             Ok(built) => built,
+                            Err(BuildError::Unreachable(error)) => {
+                                router.finish(node, elapsed_ms(), Outcome::Unreachable);
+                                refuse(count as u64, error);
+                                continue;
+                            }
                             Err(BuildError::Busy(error) | BuildError::Failed(error)) => {
+                                router.finish(node, elapsed_ms(), Outcome::Answered);
                                 refuse(count as u64, error);
                                 continue;
                             }
@@ -571,9 +597,19 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                         let dispatched = started.elapsed();
                         latest = latest.max(dispatched);
                         lag = lag.max(dispatched.saturating_sub(due));
+                        if dispatched.saturating_sub(due) > LATE {
+                            late.fetch_add(1, Ordering::Relaxed);
+                        }
                         let submitted_ms = now_ms();
                         let answer: Result<api_types::TxBatchResponse, _> =
                             http::post_authorized(from.api, "/txs", &body, token);
+                        let outcome = match &answer {
+                            Err(http::HttpError::Io { .. } | http::HttpError::Connect { .. }) => {
+                                Outcome::Unreachable
+                            }
+                            _ => Outcome::Answered,
+                        };
+                        router.finish(node, elapsed_ms(), outcome);
                         match answer {
                             Ok(answer) => {
                                 for (result, (sender, nonce)) in
@@ -619,13 +655,15 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                 if printed.elapsed() >= PROGRESS_EVERY {
                     printed = Instant::now();
                     eprintln!(
-                        "[load] {:.0}/{} s: {} of {} transfers accepted, {} refused, {} busy retries",
+                        "[load] {:.0}/{} s: {} of {} transfers accepted, {} refused, {} busy \
+                         retries, {} rerouted",
                         started.elapsed().as_secs_f64(),
                         options.duration.as_secs(),
                         accepted.load(Ordering::Relaxed),
                         schedule.total(),
                         refused.load(Ordering::Relaxed),
                         busy_retries.load(Ordering::Relaxed),
+                        router.rerouted(),
                     );
                 }
             }
@@ -689,6 +727,8 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
         refused: refused.into_inner(),
         refusal_samples: samples.into_inner().unwrap_or_default(),
         busy_retries: busy_retries.into_inner(),
+        rerouted: router.rerouted(),
+        late_requests: late.into_inner(),
         applied,
         ignored,
         final_count,
@@ -819,5 +859,8 @@ mod tests {
         let failed = parents_error(fetch_parents(addr, 1).unwrap_err());
         assert!(matches!(failed, BuildError::Failed(_)), "{failed:?}");
         server.join().unwrap();
+        // Nobody listens any more: the node is unreachable, and the request goes elsewhere.
+        let gone = parents_error(fetch_parents(addr, 1).unwrap_err());
+        assert!(matches!(gone, BuildError::Unreachable(_)), "{gone:?}");
     }
 }

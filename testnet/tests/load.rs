@@ -2,7 +2,9 @@
 //! accounts from the faucet once, signs transfers from many of them round robin (parents from
 //! the nodes' `GET /parents`), and every transfer it got accepted ends applied and final. A
 //! second run reuses the funded accounts and their next nonces; the node-signed mode
-//! (`--accounts 0`) still works. Waits are bounded by `--settle`, not timed.
+//! (`--accounts 0`) still works. Waits are bounded by `--settle`, not timed. A node stopped
+//! mid-run (SIGSTOP, as the soak's pause fault does) costs the client only the requests it
+//! already held: the rest go to the other node and the client keeps its schedule.
 
 // Test code: panics are the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -71,4 +73,53 @@ fn client_signed_load_uses_many_accounts_and_every_transfer_becomes_final() {
     let nodes = load(&net, "0");
     assert_all_final(&nodes, 80);
     assert_eq!(nodes["accounts_used"], 2, "{nodes}");
+}
+
+#[test]
+fn a_node_stopped_mid_run_is_routed_around_and_the_client_keeps_its_schedule() {
+    let net = Net::new();
+    net.cli(&["up", "--nodes", "2", "--nonces", "16", "--interval-ms", "1000", "--k", "3"]);
+    // A first run funds the load accounts, so that the second one starts sending at once.
+    assert_all_final(&load(&net, "8"), 80);
+    let pid = net.manifest().nodes[1].pid.unwrap().to_string();
+    let signal = |name: &str| {
+        let status = std::process::Command::new("kill").args([name, &pid]).status().unwrap();
+        assert!(status.success(), "kill {name} {pid}");
+    };
+    let report = std::thread::scope(|scope| {
+        let load = scope.spawn(|| {
+            let args = ["--rate", "40", "--duration", "5", "--settle", "90"];
+            let more = ["--concurrency", "4", "--accounts", "8"];
+            net.cli(&[&["load"][..], &args, &more].concat())
+        });
+        // Stopped once the second run is sending (the first left account 3 at nonce 10),
+        // until after the sending ends: requests to it hang, as to a paused process, until it
+        // is continued.
+        let account = vein_testnet::load_key(&net.manifest().chain_id, 3).account();
+        let path = format!("/balance/{}", account.to_hex());
+        common::wait_until("the second run to send", std::time::Duration::from_secs(60), || {
+            net.get::<vein_node::api_types::AccountBalance>(0, &path)
+                .is_some_and(|balance| balance.next_nonce > 10)
+        });
+        signal("-STOP");
+        fault_lasts(std::time::Duration::from_secs(7));
+        signal("-CONT");
+        load.join().unwrap()
+    });
+    let report: Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["funding_s"], 0.0, "{report}");
+    assert!(report["rerouted"].as_u64().unwrap() > 0, "{report}");
+    // The requests the stopped node held are answered once it continues: nothing is lost.
+    assert_all_final(&report, 200);
+    // A client stuck behind the stopped node sends nothing until it is continued, 7 s later:
+    // every request due meanwhile, over a hundred, is late. A rerouted one loses only the few
+    // requests the stopped node held (at most its share of the workers, 2).
+    assert!(report["late_requests"].as_u64().unwrap() <= 20, "{report}");
+}
+
+/// The length of a fault: how long a node stays stopped is the point of the test, so this is
+/// a schedule, not a wait for something to happen.
+#[allow(clippy::disallowed_methods)]
+fn fault_lasts(duration: std::time::Duration) {
+    std::thread::sleep(duration);
 }
