@@ -1,8 +1,10 @@
 //! The Ethereum JSON-RPC driven by a real client: a one-node testnet, the deployer's EVM
 //! address funded from the faucet by a native transfer, then `testnet/eth/ethers-test.mjs`
 //! (ethers v6 from package-lock.json) deploys the ERC-20 and the escrow of `contracts/`,
-//! transfers, waits for receipts, reads balances and filters logs. Also: the committed
-//! contract build is what the pinned solc-js makes of the sources.
+//! transfers, waits for receipts, reads balances and filters logs. A business token issued by
+//! `vein-testnet token` is driven by `testnet/eth/token-view-test.mjs` as a standard ERC-20 at
+//! its `erc20_address`. Also: the committed contract build is what the pinned solc-js makes of
+//! the sources.
 //!
 //! Needs `node` and `testnet/eth/node_modules` (`npm ci --prefix testnet/eth`; `./just test`
 //! and `.ci/run` run it). Without them the tests fail when `CI` or `VEIN_REQUIRE_NODE` is set
@@ -66,14 +68,8 @@ fn the_committed_contract_build_is_what_the_pinned_solc_makes_of_the_sources() {
     );
 }
 
-#[test]
-fn ethers_deploys_an_erc20_and_the_escrow_transfers_and_filters_logs() {
-    if node_ready().is_none() {
-        return;
-    }
-    let net = Net::new();
-    net.cli(&["up", "--nodes", "1", "--nonces", "16", "--interval-ms", "1000", "--k", "2"]);
-    let api = net.manifest().nodes[0].api;
+/// Fund the deployer's account with native units from the faucet and wait until it holds them.
+fn fund_deployer(net: &Net, api: std::net::SocketAddr) {
     net.cli(&[
         "tx",
         "--from",
@@ -88,18 +84,65 @@ fn ethers_deploys_an_erc20_and_the_escrow_transfers_and_filters_logs() {
             .map_or(0, |answer| answer.balance)
     };
     wait_until("the deployer funded", Duration::from_secs(60), || balance() == FUNDING);
+}
+
+/// Run `script` in the package with `env`; it must exit 0 after printing "all steps passed".
+fn run_script(script: &str, env: &[(&str, String)]) {
     let output = Command::new("node")
-        .arg("ethers-test.mjs")
+        .arg(script)
         .current_dir(package_dir())
-        .env("VEIN_RPC", format!("http://{api}/rpc"))
+        .envs(env.iter().map(|(key, value)| (key, value)))
         .output()
         .expect("run node");
     let stdout = String::from_utf8_lossy(&output.stdout);
     eprintln!("{stdout}");
     assert!(
         output.status.success() && stdout.contains("all steps passed"),
-        "the ethers test failed ({}):\n{stdout}\n{}",
+        "{script} failed ({}):\n{stdout}\n{}",
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn ethers_deploys_an_erc20_and_the_escrow_transfers_and_filters_logs() {
+    if node_ready().is_none() {
+        return;
+    }
+    let net = Net::new();
+    net.cli(&["up", "--nodes", "1", "--nonces", "16", "--interval-ms", "1000", "--k", "2"]);
+    let api = net.manifest().nodes[0].api;
+    fund_deployer(&net, api);
+    run_script("ethers-test.mjs", &[("VEIN_RPC", format!("http://{api}/rpc"))]);
+}
+
+#[test]
+fn ethers_sees_a_business_token_as_an_erc20_transfers_filters_and_reverts() {
+    if node_ready().is_none() {
+        return;
+    }
+    let net = Net::new();
+    net.cli(&["up", "--nodes", "1", "--nonces", "16", "--interval-ms", "1000", "--k", "2"]);
+    let api = net.manifest().nodes[0].api;
+    let args = ["token", "issue", "--name", "Acme Points", "--symbol", "ACME", "--decimals", "2"];
+    let token = net.cli(&[&args[..], &["--supply", "1000000"]].concat());
+    // The wallet's share moves from the issuer (the faucet) to the key 0x…01's mapped account.
+    let held = "250000";
+    net.cli(&["token", "transfer", "--token", &token, "--to", DEPLOYER_ACCOUNT, "--amount", held]);
+    fund_deployer(&net, api);
+    run_script(
+        "token-view-test.mjs",
+        &[
+            ("VEIN_API", format!("http://{api}")),
+            ("VEIN_TOKEN", token.clone()),
+            ("VEIN_TOKEN_HELD", held.to_string()),
+        ],
+    );
+    // The script's transfer, as the native side sees it: the recipient's mapped account (key
+    // 0x…02's address) holds what ethers sent, and the holder the rest.
+    let recipient = "0000000000000000000000002b5ad5c4795c026514f8317c7a215e218dccd6cf";
+    let balance =
+        |account: &str| net.cli(&["token", "balance", "--token", &token, "--account", account]);
+    assert_eq!(balance(recipient), "12345");
+    assert_eq!(balance(DEPLOYER_ACCOUNT), "237655");
 }

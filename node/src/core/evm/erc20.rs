@@ -131,6 +131,17 @@ fn string_word(text: &str) -> Vec<u8> {
     out
 }
 
+/// Revert data as Solidity's `require(cond, reason)` makes it, `Error(string)`: wallets and
+/// ethers decode only that shape into a reason (raw bytes read as an unknown custom error).
+fn error_string(reason: &str) -> Vec<u8> {
+    let mut out = ERROR_STRING_SELECTOR.to_vec();
+    out.extend(string_word(reason));
+    out
+}
+
+/// `keccak256("Error(string)")[..4]`.
+const ERROR_STRING_SELECTOR: [u8; 4] = [0x08, 0xc3, 0x79, 0xa0];
+
 /// Argument `index` (32-byte words after the selector) as an address: its upper 12 bytes must be
 /// zero, as Solidity checks.
 fn address_arg(input: &[u8], index: usize) -> Option<Address> {
@@ -167,7 +178,7 @@ impl<CTX: ContextTr> PrecompileProvider<CTX> for TokenPrecompiles<'_> {
         let ending = call(context, inputs, token, &input, &mut gas)?;
         let (result, output) = match ending {
             Some(Ending::Return(output)) => (InstructionResult::Return, output),
-            Some(Ending::Revert(reason)) => (InstructionResult::Revert, reason.as_bytes().to_vec()),
+            Some(Ending::Revert(reason)) => (InstructionResult::Revert, error_string(reason)),
             None => {
                 gas.spend_all();
                 (InstructionResult::PrecompileOOG, Vec::new())

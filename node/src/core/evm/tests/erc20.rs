@@ -149,6 +149,31 @@ fn transfer_moves_the_ledger_balance_and_logs_transfer() {
 }
 
 #[test]
+fn a_revert_carries_its_reason_as_a_solidity_error_string() {
+    let tokens = with_token(&mut Undo::default());
+    let wallet = address(&tokens.world.wallet);
+    let to = Address::repeat_byte(0x42);
+    let request = CallRequest {
+        from: Some(wallet),
+        to: Some(tokens.at),
+        input: calldata("transfer(address,uint256)", &[address_word(&to), U256::from(601)]).into(),
+        ..CallRequest::default()
+    };
+    let block = context(1, CHAIN_ID).evm;
+    let outcome = simulate_call(tokens.world.ledger.evm_view(), &block, &request).unwrap();
+    assert!(!outcome.success);
+    // `Error(string)`: its selector, then the ABI string (offset, length, padded bytes), which
+    // is what ethers decodes into `error.reason`.
+    let reason = b"transfer amount exceeds balance";
+    let output = &outcome.output;
+    assert_eq!(output[..4], revm::primitives::keccak256(b"Error(string)")[..4]);
+    assert_eq!(U256::from_be_slice(&output[4..36]), U256::from(32));
+    assert_eq!(U256::from_be_slice(&output[36..68]), U256::from(reason.len()));
+    assert_eq!(&output[68..68 + reason.len()], reason);
+    assert_eq!(output.len(), 68 + 32);
+}
+
+#[test]
 fn approve_and_transfer_from_spend_an_allowance() {
     let mut undo = Undo::default();
     let mut tokens = with_token(&mut undo);
