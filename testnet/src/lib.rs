@@ -23,6 +23,7 @@ pub mod db_store;
 pub mod db_syntax;
 mod error;
 pub mod faults;
+pub mod fl;
 pub mod http;
 pub mod load;
 pub mod logs;
