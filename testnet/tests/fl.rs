@@ -108,11 +108,11 @@ fn ten_participants_on_four_nodes_train_fed_avg_to_completion() {
         round: 0,
         update: "00".repeat(108),
     };
-    let status = |route: &str, body: &FlUpdatePost| {
-        match http::post::<_, serde_json::Value>(api, route, body) {
-            Err(HttpError::Status { status, body, .. }) => (status, body),
-            other => panic!("{route}: expected a refusal, got {other:?}"),
-        }
+    let status = |route: &str, body: &FlUpdatePost| match http::post::<_, serde_json::Value>(
+        api, route, body,
+    ) {
+        Err(HttpError::Status { status, body, .. }) => (status, body),
+        other => panic!("{route}: expected a refusal, got {other:?}"),
     };
     let (code, body) = status(&format!("/fl/task/{task}/update"), &post);
     assert_eq!(code, 409, "a settled round is closed: {body}");
