@@ -13,8 +13,9 @@
 //!   against the chain's accepted hashes and prints the model and its held-out accuracy.
 //!
 //! A participant's records stay in this process: only transactions (hashes, counts, a key) and
-//! the encoded update ever leave it. Masked tasks are refused by `join` (secure aggregation
-//! needs a seed-reveal step this loop does not run yet).
+//! the encoded update ever leave it; in a masked task the update leaves masked, and only the
+//! sum of all of them is ever unmasked. A masked round needs every participant's update: the
+//! seed-reveal step that recovers from a drop-out is not run here (`Dropout`).
 
 use crate::manifest::Manifest;
 use crate::{
@@ -32,7 +33,7 @@ use vein_fl_lab::scenarios::{Setup, Split, seed_bytes, shards, wine_setup};
 use vein_node::api_types::{self, FlTaskDetail, FlUpdatePost, FlUpdateStored, FlUpdates};
 use vein_node::core::crypto::{AccountId, Keypair};
 use vein_node::core::fl::aggregate::{AggregationRule, Contribution, aggregate};
-use vein_node::core::fl::masking::MaskSecret;
+use vein_node::core::fl::masking::{self, MaskSecret};
 use vein_node::core::fl::model::{apply_update, difference};
 use vein_node::core::fl::task::{FlTx, TaskSpec, task_id};
 use vein_node::core::fl::update::{
@@ -58,11 +59,16 @@ pub enum FlCliError {
         /// The id (64 hex).
         task: String,
     },
-    /// `join` on a masked task.
-    #[error("task {task} is masked: `fl join` does not run secure aggregation yet")]
-    Masked {
-        /// The id (64 hex).
-        task: String,
+    /// A masked round missing some participant's update: recovering its masks needs the
+    /// seed-reveal step, which `fl join` does not run.
+    #[error("masked round {round}: {committed} of {joined} participants committed an update")]
+    Dropout {
+        /// The round.
+        round: u32,
+        /// Updates committed.
+        committed: usize,
+        /// Participants joined.
+        joined: usize,
     },
     /// Something did not happen within the wait.
     #[error("timed out after {seconds} s waiting for {what}")]
@@ -123,6 +129,9 @@ pub enum FlCommand {
         /// Local epochs per round.
         #[arg(long, default_value_t = 1)]
         local_epochs: u32,
+        /// Updates travel under pairwise masks (FedAvg only; at least 3 participants).
+        #[arg(long)]
+        masked: bool,
         /// A node index or `faucet`: who posts and pays.
         #[arg(long, default_value = "faucet")]
         from: String,
@@ -214,6 +223,7 @@ pub fn run(manifest: &Manifest, dir: &Path, command: &FlCommand) -> Result<Strin
             min_participants,
             price,
             local_epochs,
+            masked,
             from,
             via,
             wait_timeout,
@@ -222,7 +232,7 @@ pub fn run(manifest: &Manifest, dir: &Path, command: &FlCommand) -> Result<Strin
             let spec = TaskSpec {
                 training: TrainingSpec { local_epochs: *local_epochs, ..setup.training },
                 rule: parse_rule(rule)?,
-                masked: false,
+                masked: *masked,
                 rounds: *rounds,
                 min_participants: *min_participants,
                 price_per_round: *price,
@@ -440,6 +450,27 @@ impl Participant {
         })
     }
 
+    /// yᵢ = nᵢ·uᵢ plus this participant's pairwise masks with every other one, as the words
+    /// travel in the update encoding (Bonawitz et al.; `core::fl::masking`).
+    fn mask(
+        &self,
+        roster: &Roster,
+        round: u32,
+        update: &[Fixed],
+    ) -> Result<Vec<Fixed>, TestnetError> {
+        let secret = MaskSecret::derive(&self.key.seed(), &self.task);
+        let peers: Vec<(usize, [u8; 32])> = roster
+            .mask_keys
+            .iter()
+            .enumerate()
+            .filter(|(position, _)| *position != roster.me)
+            .map(|(position, key)| (position, secret.pairwise_seed(key, &self.task, round)))
+            .collect();
+        let weighted = masking::weigh(update, self.train.len() as u64).map_err(FlCliError::from)?;
+        let words = masking::mask(roster.me, &weighted, &peers).map_err(FlCliError::from)?;
+        Ok(words.into_iter().map(|word| Fixed(word as i64)).collect())
+    }
+
     fn say(&self, line: &str) {
         println!("participant {}: {line}", self.index);
     }
@@ -447,9 +478,6 @@ impl Participant {
     /// Fund, join, then run every round; returns the final line.
     fn run(&self, manifest: &Manifest, timeout: Duration) -> Result<String, TestnetError> {
         let detail = task_detail(self.api, &self.task)?;
-        if detail.summary.masked {
-            return Err(FlCliError::Masked { task: self.task.to_string() }.into());
-        }
         let rule = rule_of(&detail)?;
         let training = TrainingSpec {
             dimension: detail.summary.dimension,
@@ -475,7 +503,9 @@ impl Participant {
         for round in 0..detail.summary.rounds {
             #[allow(clippy::disallowed_methods)] // the CLI's own timing
             let started = Instant::now();
-            let accepted = self.round(manifest, round, &training, rule, &global, timeout)?;
+            let roster = Roster::of(&task_detail(self.api, &self.task)?, &self.key)?;
+            let how = How { training: &training, rule, masked: detail.summary.masked, roster };
+            let accepted = self.round(manifest, round, &how, &global, timeout)?;
             global = apply_update(&global, &accepted.aggregate).map_err(FlCliError::from)?;
             log.aggregates.push(hex::encode(encode_update(&accepted.aggregate)));
             self.write_log(&log)?;
@@ -528,11 +558,11 @@ impl Participant {
         &self,
         manifest: &Manifest,
         round: u32,
-        training: &TrainingSpec,
-        rule: AggregationRule,
+        how: &How,
         global: &[Fixed],
         timeout: Duration,
     ) -> Result<Accepted, TestnetError> {
+        let training = how.training;
         #[allow(clippy::disallowed_methods)] // the CLI's own timing
         let training_started = Instant::now();
         let local_seed = seed_bytes(b"local", self.seed, round, self.index);
@@ -540,7 +570,11 @@ impl Participant {
             train_local(global, &self.train, training, local_seed).map_err(FlCliError::from)?;
         let update = difference(&trained, global).map_err(FlCliError::from)?;
         let training_time = training_started.elapsed();
-        let encoded = encode_update(&update);
+        let encoded = if how.masked {
+            encode_update(&self.mask(&how.roster, round, &update)?)
+        } else {
+            encode_update(&update)
+        };
         let me = self.key.account();
         let hash = update_hash(&self.task, round, &me, &encoded);
         let commit = FlTx::CommitUpdate {
@@ -555,7 +589,7 @@ impl Participant {
 
         let contributions = self.collect(manifest, round, training, timeout)?;
         let dimension = training.dimension as usize;
-        let mine = aggregate(rule, &contributions, dimension).map_err(FlCliError::from)?;
+        let mine = combine(how, round, &contributions, dimension)?;
         let mine_hash = aggregate_hash(&self.task, round, &mine);
         let commit = FlTx::CommitAggregate { task: self.task, round, aggregate: mine_hash };
         let id = submit(self.api, &self.key, commit)?;
@@ -614,7 +648,7 @@ impl Participant {
         round: u32,
         training: &TrainingSpec,
         timeout: Duration,
-    ) -> Result<Vec<Contribution>, TestnetError> {
+    ) -> Result<Vec<(String, Contribution)>, TestnetError> {
         let dimension = training.dimension as usize;
         let mut found: BTreeMap<String, Vec<Fixed>> = BTreeMap::new();
         let what = format!("the updates of round {round}");
@@ -659,7 +693,8 @@ impl Participant {
             .keys()
             .filter_map(|account| {
                 let update = found.get(account)?.clone();
-                Some(Contribution { update, samples: *samples.get(account)? })
+                let samples = *samples.get(account)?;
+                Some((account.clone(), Contribution { update, samples }))
             })
             .collect())
     }
@@ -698,6 +733,71 @@ impl Participant {
             Ok(None)
         })
     }
+}
+
+/// Every participant's position (account order, as the chain keeps them) and mask key.
+struct Roster {
+    positions: BTreeMap<String, usize>,
+    mask_keys: Vec<[u8; 32]>,
+    me: usize,
+}
+
+impl Roster {
+    fn of(detail: &FlTaskDetail, key: &Keypair) -> Result<Roster, TestnetError> {
+        let mut positions = BTreeMap::new();
+        let mut mask_keys = Vec::with_capacity(detail.participants.len());
+        for (position, row) in detail.participants.iter().enumerate() {
+            let key: [u8; 32] = hex::decode(&row.mask_key)
+                .ok()
+                .and_then(|bytes| bytes.try_into().ok())
+                .ok_or_else(|| TestnetError::Invalid(format!("bad mask key {:?}", row.mask_key)))?;
+            positions.insert(row.account.clone(), position);
+            mask_keys.push(key);
+        }
+        let me = *positions
+            .get(&key.account().to_hex())
+            .ok_or_else(|| TestnetError::Invalid("this participant is not in the task".into()))?;
+        Ok(Roster { positions, mask_keys, me })
+    }
+}
+
+/// How a task's rounds are run.
+struct How<'a> {
+    training: &'a TrainingSpec,
+    rule: AggregationRule,
+    masked: bool,
+    roster: Roster,
+}
+
+/// The round's aggregate: the task's rule over the updates, or, masked, FedAvg from the
+/// unmasked sum (every participant must have contributed: no seeds are revealed here).
+fn combine(
+    how: &How,
+    round: u32,
+    contributions: &[(String, Contribution)],
+    dimension: usize,
+) -> Result<Vec<Fixed>, TestnetError> {
+    if !how.masked {
+        let plain: Vec<Contribution> = contributions.iter().map(|(_, c)| c.clone()).collect();
+        return Ok(aggregate(how.rule, &plain, dimension).map_err(FlCliError::from)?);
+    }
+    let joined = how.roster.mask_keys.len();
+    if contributions.len() != joined {
+        return Err(FlCliError::Dropout { round, committed: contributions.len(), joined }.into());
+    }
+    let mut indexed = Vec::with_capacity(contributions.len());
+    let mut total: u64 = 0;
+    for (account, contribution) in contributions {
+        let position = *how
+            .roster
+            .positions
+            .get(account)
+            .ok_or_else(|| TestnetError::Invalid(format!("{account} is not a participant")))?;
+        indexed.push((position, contribution.update.iter().map(|word| word.0 as u64).collect()));
+        total = total.saturating_add(contribution.samples);
+    }
+    let sum = masking::unmask_sum(&indexed, &[], &[], dimension).map_err(FlCliError::from)?;
+    Ok(masking::fed_avg_from_sum(&sum, total).map_err(FlCliError::from)?)
 }
 
 /// A settled round as this participant saw it.

@@ -4,7 +4,8 @@
 //! Every round must settle with all ten accepted, payments plus commission must equal the price,
 //! the escrow must be spent, and the model the chain accepted must be bit for bit the one the
 //! in-process lab run computes (so the network path changed nothing), at an accuracy within
-//! 2 points of the centralised reference.
+//! 2 points of the centralised reference. The same task masked (secure aggregation) must end
+//! on the same bits.
 
 // Test helpers may panic on broken invariants; the test drives real processes on the wall clock.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
@@ -23,22 +24,17 @@ const PARTICIPANTS: usize = 10;
 const ROUNDS: u32 = 3;
 const PRICE: u64 = 10_000;
 
-#[test]
-fn ten_participants_on_four_nodes_train_fed_avg_to_completion() {
-    let net = Net::new();
-    net.cli(&["up", "--nodes", "4", "--nonces", "16", "--interval-ms", "1000", "--k", "3"]);
-    let task = net.cli(&[
-        "fl",
-        "task",
-        "--rule",
-        "fedavg",
-        "--rounds",
-        &ROUNDS.to_string(),
-        "--min-participants",
-        &PARTICIPANTS.to_string(),
-        "--price",
-        &PRICE.to_string(),
-    ]);
+/// Post a task, run the ten participants as processes to its end, and check its rounds and
+/// payments; returns the task id, its final state and the accepted model.
+fn run_task(net: &Net, masked: bool) -> (String, FlTaskDetail, ModelReport) {
+    let mut args = vec!["fl", "task", "--rule", "fedavg"];
+    let (rounds, participants, price) =
+        (ROUNDS.to_string(), PARTICIPANTS.to_string(), PRICE.to_string());
+    args.extend(["--rounds", &rounds, "--min-participants", &participants, "--price", &price]);
+    if masked {
+        args.push("--masked");
+    }
+    let task = net.cli(&args);
     assert_eq!(task.len(), 64, "task printed {task:?}");
 
     let children: Vec<_> = (0..PARTICIPANTS)
@@ -47,7 +43,7 @@ fn ten_participants_on_four_nodes_train_fed_avg_to_completion() {
                 .arg("--dir")
                 .arg(net.dir.path())
                 .args(["fl", "join", "--task", &task, "--participant", &index.to_string()])
-                .args(["--of", &PARTICIPANTS.to_string()])
+                .args(["--of", &participants])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -68,6 +64,7 @@ fn ten_participants_on_four_nodes_train_fed_avg_to_completion() {
 
     let detail: FlTaskDetail =
         serde_json::from_str(&net.cli(&["fl", "status", "--task", &task, "--json"])).unwrap();
+    assert_eq!(detail.summary.masked, masked);
     assert_eq!(detail.summary.settled_rounds, ROUNDS);
     assert_eq!(detail.summary.escrow, 0, "the escrow is spent");
     assert_eq!(detail.settled.len(), ROUNDS as usize);
@@ -83,17 +80,25 @@ fn ten_participants_on_four_nodes_train_fed_avg_to_completion() {
     assert!(detail.participants.iter().all(|row| row.paid > 0), "every participant is paid");
     let text = net.cli(&["fl", "status", "--task", &task]);
     assert!(text.contains("3 of 3 rounds settled"), "{text}");
-
-    // The accepted model is exactly what the lab computes in one process for the same split.
     let report: ModelReport =
         serde_json::from_str(&net.cli(&["fl", "model", "--task", &task])).unwrap();
+    assert_eq!(report.rounds, ROUNDS);
+    (task, detail, report)
+}
+
+#[test]
+fn ten_participants_on_four_nodes_train_fed_avg_to_completion_masked_and_not() {
+    let net = Net::new();
+    net.cli(&["up", "--nodes", "4", "--nonces", "16", "--interval-ms", "1000", "--k", "3"]);
+    let (task, detail, report) = run_task(&net, false);
+
+    // The accepted model is exactly what the lab computes in one process for the same split.
     let mut setup = wine_setup(1).unwrap();
     setup.rounds = ROUNDS;
     let split = shards(&setup, PARTICIPANTS, Split::Iid).unwrap();
     let lab = federated(&setup, &split, Federation::honest(AggregationRule::FedAvg)).unwrap();
     let expected: Vec<i64> = lab.weights.iter().map(|weight| weight.0).collect();
     assert_eq!(report.weights_fixed, expected, "the network run equals the in-process run");
-    assert_eq!(report.rounds, ROUNDS);
     let reference = centralised(&setup).unwrap().final_accuracy();
     eprintln!(
         "accuracy {:.4} on {} held-out records; centralised reference {reference:.4}",
@@ -125,4 +130,8 @@ fn ten_participants_on_four_nodes_train_fed_avg_to_completion() {
     let junk = FlUpdatePost { update: "zz".into(), ..post };
     let (code, _) = status(&format!("/fl/task/{task}/update"), &junk);
     assert_eq!(code, 400, "not hex");
+
+    // Under pairwise masks only the sum is ever unmasked, and it ends on the same bits.
+    let (_, _, masked) = run_task(&net, true);
+    assert_eq!(masked.weights_fixed, report.weights_fixed, "masking changes no bit");
 }

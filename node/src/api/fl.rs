@@ -53,6 +53,7 @@ fn detail(task: &Task) -> FlTaskDetail {
             .map(|(account, participant)| FlParticipantRow {
                 account: account.to_hex(),
                 samples: participant.samples,
+                mask_key: hex::encode(participant.mask_key),
                 paid: participant.paid,
             })
             .collect(),

@@ -58,6 +58,8 @@ pub struct FlParticipantRow {
     pub account: String,
     /// Training samples it declared when joining: its weight in the payment.
     pub samples: u64,
+    /// Its X25519 mask public key (64 hex), for the pairwise masks of a masked task.
+    pub mask_key: String,
     /// Base units paid to it so far.
     pub paid: u64,
 }
