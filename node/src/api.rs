@@ -29,6 +29,7 @@
 //! | `POST /consortium/{id}/query`, `/row`; `GET .../verify` | a member's replica (token) |
 //! | `GET /consortium/{id}/attestations` | certified roots, divergences, this node's verdicts |
 //! | `GET /fl/tasks`, `GET /fl/task/{id}` | federated-learning tasks: terms, escrow, rounds, payments |
+//! | `POST /fl/task/{id}/update`, `GET /fl/task/{id}/updates/{round}` | the update exchange |
 //! | `POST /rpc` | the Ethereum JSON-RPC (`eth_rpc`, docs/evm.md) |
 //! | `GET /tokens`, `/token/{id}`, `/token/{id}/balance/{account}` | business tokens |
 //!
@@ -124,6 +125,8 @@ pub struct ApiState {
     pub consortia: crate::consortium_db::SharedFeed,
     /// Ethereum transactions sent through `/rpc` and not executed yet.
     pub eth_sent: eth_rpc::SharedSentTxs,
+    /// Federated-learning updates posted to this node (`POST /fl/task/{id}/update`).
+    pub fl_updates: crate::fl_updates::SharedUpdates,
 }
 
 type ApiResult<T> = Result<axum::Json<T>, ApiError>;
@@ -158,6 +161,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/consortium/{id}/attestations", get(consortium::attestations))
         .route("/fl/tasks", get(fl::list))
         .route("/fl/task/{id}", get(fl::task))
+        .route("/fl/task/{id}/update", post(fl::post_update))
+        .route("/fl/task/{id}/updates/{round}", get(fl::updates))
         .route("/tokens", get(tokens::list))
         .route("/token/{id}", get(tokens::token))
         .route("/token/{id}/balance/{account}", get(tokens::balance))

@@ -10,11 +10,16 @@
 //! `is_final` (`final` is a keyword).
 
 mod consortium;
+mod fl;
 
 pub use consortium::{
     ConsortiumAttestations, ConsortiumDetail, ConsortiumEntryView, ConsortiumList,
     ConsortiumMemberView, ConsortiumProposalView, ConsortiumQuery, ConsortiumQueryAnswer,
     ConsortiumRowAnswer, ConsortiumRowRequest, ConsortiumSummary, ConsortiumVerify, DivergedMember,
+};
+pub use fl::{
+    FlCommitRow, FlParticipantRow, FlRoundRow, FlTaskDetail, FlTaskList, FlTaskSummary,
+    FlUpdatePost, FlUpdateRow, FlUpdateStored, FlUpdates,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -506,83 +511,6 @@ pub struct EmptyRequest {}
 pub struct ControlResponse {
     /// The node's whole fault table after the change.
     pub faults: InjectedFaults,
-}
-
-/// `GET /fl/tasks`: each federated-learning task's terms and progress (docs/federated-learning.md).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct FlTaskSummary {
-    /// The task id: hash of the poster and the nonce of its `Post`.
-    pub id: String,
-    /// The account that posted the task and funds its escrow.
-    pub poster: String,
-    /// `FedAvg`, `median`, `trimmed mean` or `Krum`.
-    pub rule: String,
-    /// Whether updates travel under pairwise masks (FedAvg only).
-    pub masked: bool,
-    /// Parameters in the model being trained (the length of every update).
-    pub dimension: u32,
-    /// Rounds the poster paid for.
-    pub rounds: u32,
-    /// Rounds settled so far; the open round's number.
-    pub settled_rounds: u32,
-    /// Agreeing contributors a round needs to settle with a payment.
-    pub min_participants: u32,
-    /// Participants that joined.
-    pub participants: usize,
-    /// Base units paid out per settled round, commission included.
-    pub price_per_round: u64,
-    /// Base units still escrowed: `price_per_round × (rounds − settled_rounds)`.
-    pub escrow: u64,
-    /// Update hashes committed in the open round.
-    pub open_round_updates: usize,
-    /// Aggregate hashes committed in the open round.
-    pub open_round_aggregates: usize,
-}
-
-/// `GET /fl/tasks`: every open task.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct FlTaskList {
-    /// The tasks in id order.
-    pub tasks: Vec<FlTaskSummary>,
-}
-
-/// One participant of a task: declared samples and what it was paid.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct FlParticipantRow {
-    /// The participant's account.
-    pub account: String,
-    /// Training samples it declared when joining: its weight in the payment.
-    pub samples: u64,
-    /// Base units paid to it so far.
-    pub paid: u64,
-}
-
-/// One settled round: the agreed aggregate's hash and the payment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct FlRoundRow {
-    /// The round's number, from 0.
-    pub round: u32,
-    /// Hash of the aggregate a majority agreed on.
-    pub aggregate: String,
-    /// Participants that committed an update in the round.
-    pub contributors: u32,
-    /// Contributors that committed the agreed aggregate, and so were paid.
-    pub accepted: u32,
-    /// Base units paid to them.
-    pub paid: u64,
-    /// Base units burned: the commission and the rounding dust.
-    pub burned: u64,
-}
-
-/// `GET /fl/task/{id}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct FlTaskDetail {
-    /// The task's terms and progress.
-    pub summary: FlTaskSummary,
-    /// Every participant, in account order.
-    pub participants: Vec<FlParticipantRow>,
-    /// Every settled round, oldest first.
-    pub settled: Vec<FlRoundRow>,
 }
 
 /// Who may mint a business token: its issuer, or a consortium's quorum (by consortium id).

@@ -16,6 +16,7 @@ pub mod core;
 pub mod driver;
 #[cfg(feature = "tokio-runtime")]
 pub mod faults;
+pub mod fl_updates;
 // The P2P handshake it fuzzes is part of the TCP transport, which comes with tokio-runtime.
 #[cfg(feature = "tokio-runtime")]
 pub mod fuzz_targets;

@@ -243,6 +243,7 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
         auth: ApiAuth::new(options.api_token.clone()),
         consortia,
         eth_sent: Default::default(),
+        fl_updates: Default::default(),
     };
     let api_task = tokio::spawn(api::serve(api_listener, state));
     tracing::info!(

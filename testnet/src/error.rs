@@ -1,7 +1,7 @@
 //! What a testnet command can fail with, and how each failure maps to an exit code.
 
 use crate::manifest::ManifestError;
-use crate::{corrupt, db, db_store, http, storage, token};
+use crate::{corrupt, db, db_store, fl, http, storage, token};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use vein_node::genesis_file::GenesisFileError;
@@ -171,6 +171,9 @@ pub enum TestnetError {
     /// A `db` command was refused or failed.
     #[error(transparent)]
     Db(#[from] db::DbCliError),
+    /// An `fl` command was refused or failed.
+    #[error(transparent)]
+    Fl(#[from] fl::FlCliError),
     /// The local record of a consortium (`DIR/consortia/ID.json`) is missing or unusable.
     #[error(transparent)]
     LocalConsortium(#[from] db_store::LocalError),

@@ -23,6 +23,7 @@ pub mod db_store;
 pub mod db_syntax;
 mod error;
 pub mod faults;
+pub mod fl;
 pub use vein_sdk::http;
 pub mod load;
 pub mod logs;

@@ -249,12 +249,27 @@ enum Command {
         #[command(subcommand)]
         command: vein_testnet::db::DbCommand,
     },
+    /// Federated learning: post a task, run participants beside the nodes, read rounds,
+    /// payments and the model (docs/federated-learning.md).
+    #[command(after_help = FL_HELP)]
+    Fl {
+        #[command(subcommand)]
+        command: vein_testnet::fl::FlCommand,
+    },
     /// Stop every node; keeps logs and data (and the manifest, without pids) unless --purge.
     Down {
         #[arg(long)]
         purge: bool,
     },
 }
+
+const FL_HELP: &str = "Examples:
+  TASK=$(vein-testnet fl task --rule fedavg --rounds 3 --min-participants 10 --price 10000)
+  for i in $(seq 0 9); do vein-testnet fl join --task $TASK --participant $i --of 10 & done; wait
+  vein-testnet fl status --task $TASK
+  vein-testnet fl model --task $TASK
+Each participant runs beside node (i mod node count), funded by that node; it trains on its IID
+share of the wine-quality set and exchanges updates through the nodes' APIs.";
 
 const DB_HELP: &str = "Examples:
   ID=$(vein-testnet db create --name clinic --parties 0,1,2 --members 0,1,2 --quorum 2 \\
@@ -504,6 +519,9 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
         }
         Command::Db { command } => {
             println!("{}", vein_testnet::db::run(&Manifest::load(&dir)?, &command)?);
+        }
+        Command::Fl { command } => {
+            println!("{}", vein_testnet::fl::run(&Manifest::load(&dir)?, &dir, &command)?);
         }
         Command::Down { purge } => {
             let mut manifest = Manifest::load(&dir)?;

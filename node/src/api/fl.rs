@@ -1,12 +1,22 @@
 //! Federated-learning routes (docs/federated-learning.md): public reads of what the chain holds
-//! about each task (terms, escrow, commits per round, payments). Updates and records are never
-//! on chain, so there is nothing private to guard here.
+//! about each task (terms, escrow, commits per round, payments), and the update exchange: a
+//! participant posts its encoded update to its node once the hash is committed, and anyone
+//! reads a round's updates back ([`crate::fl_updates`] keeps them, checked against the ledger).
+//! Records are never sent; an update is open to the other participants by design (a masked
+//! task's updates are masked words), so none of these routes needs the operator token.
 
-use super::{ApiError, ApiResult, ApiState, inspect, parse_hash};
-use crate::api_types::{FlParticipantRow, FlRoundRow, FlTaskDetail, FlTaskList, FlTaskSummary};
+use super::{ApiError, ApiResult, ApiState, inspect, parse_account, parse_body, parse_hash};
+use crate::api_types::{
+    FlCommitRow, FlParticipantRow, FlRoundRow, FlTaskDetail, FlTaskList, FlTaskSummary,
+    FlUpdatePost, FlUpdateRow, FlUpdateStored, FlUpdates,
+};
 use crate::core::fl::Task;
+use crate::core::fl::aggregate::AggregationRule;
+use crate::fl_updates::{FlUpdateError, UPDATE_BYTES_MAX, UpdateKey};
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 
 fn summary(task: &Task) -> FlTaskSummary {
     FlTaskSummary {
@@ -14,7 +24,15 @@ fn summary(task: &Task) -> FlTaskSummary {
         poster: task.poster.to_hex(),
         rule: task.spec.rule.name().to_string(),
         masked: task.spec.masked,
+        rule_parameter: match task.spec.rule {
+            AggregationRule::TrimmedMean { trim } => Some(trim),
+            AggregationRule::Krum { byzantine } => Some(byzantine),
+            AggregationRule::FedAvg | AggregationRule::Median => None,
+        },
         dimension: task.spec.training.dimension,
+        learning_rate_fixed: task.spec.training.learning_rate.0,
+        local_epochs: task.spec.training.local_epochs,
+        batch_size: task.spec.training.batch_size,
         rounds: task.spec.rounds,
         settled_rounds: task.current_round(),
         min_participants: task.spec.min_participants,
@@ -35,6 +53,7 @@ fn detail(task: &Task) -> FlTaskDetail {
             .map(|(account, participant)| FlParticipantRow {
                 account: account.to_hex(),
                 samples: participant.samples,
+                mask_key: hex::encode(participant.mask_key),
                 paid: participant.paid,
             })
             .collect(),
@@ -51,7 +70,23 @@ fn detail(task: &Task) -> FlTaskDetail {
                 burned: settled.burned,
             })
             .collect(),
+        open_round: open_round(task),
     }
+}
+
+fn open_round(task: &Task) -> Vec<FlCommitRow> {
+    let commits = &task.open_round;
+    let mut accounts: Vec<_> = commits.updates.keys().chain(commits.aggregates.keys()).collect();
+    accounts.sort();
+    accounts.dedup();
+    accounts
+        .into_iter()
+        .map(|account| FlCommitRow {
+            account: account.to_hex(),
+            update: commits.updates.get(account).map(ToString::to_string),
+            aggregate: commits.aggregates.get(account).map(ToString::to_string),
+        })
+        .collect()
 }
 
 /// `GET /fl/tasks`
@@ -72,11 +107,76 @@ pub(super) async fn task(
     found.map(Json).ok_or_else(|| ApiError::not_found(format!("no learning task {id}")))
 }
 
+/// The status each refusal is answered with.
+fn refusal(error: FlUpdateError) -> ApiError {
+    let status = match &error {
+        FlUpdateError::UnknownTask { .. } => StatusCode::NOT_FOUND,
+        FlUpdateError::NotParticipant { .. } => StatusCode::FORBIDDEN,
+        FlUpdateError::RoundClosed { .. }
+        | FlUpdateError::RoundNotOpen { .. }
+        | FlUpdateError::NotCommitted { .. } => StatusCode::CONFLICT,
+        FlUpdateError::Malformed { .. } => StatusCode::BAD_REQUEST,
+        FlUpdateError::HashMismatch { .. } | FlUpdateError::WrongDimension { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        FlUpdateError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        FlUpdateError::StoreFull { .. } => StatusCode::INSUFFICIENT_STORAGE,
+    };
+    ApiError { status, message: error.to_string() }
+}
+
+/// `POST /fl/task/{id}/update`: keep a participant's update if it matches its commit.
+pub(super) async fn post_update(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<FlUpdateStored> {
+    let task = parse_hash(&id)?;
+    let post: FlUpdatePost =
+        parse_body(&body, |e| format!("expected {{participant, round, update}}: {e}"))?;
+    let participant = parse_account(&post.participant)?;
+    // Checked before decoding so that a huge hex string costs no allocation.
+    if post.update.len() > 2 * UPDATE_BYTES_MAX {
+        let got = post.update.len() / 2;
+        return Err(refusal(FlUpdateError::TooLarge { max: UPDATE_BYTES_MAX, got }));
+    }
+    let encoded = hex::decode(post.update.trim())
+        .map_err(|_| refusal(FlUpdateError::Malformed { reason: "update is not hex" }))?;
+    let key = UpdateKey { task, round: post.round, participant };
+    let store = state.fl_updates.clone();
+    let admitted = inspect(&state, move |node| {
+        let mut store = store.lock().map_err(|_| ApiError::unavailable())?;
+        let new = store.admit(node.chain().ledger().fl(), key, encoded).map_err(refusal)?;
+        let (held_updates, held_bytes) = store.held();
+        Ok(FlUpdateStored { new, held_updates, held_bytes })
+    })
+    .await??;
+    Ok(Json(admitted))
+}
+
+/// `GET /fl/task/{id}/updates/{round}`: the round's updates posted to this node.
+pub(super) async fn updates(
+    State(state): State<ApiState>,
+    Path((id, round)): Path<(String, String)>,
+) -> ApiResult<FlUpdates> {
+    let task = parse_hash(&id)?;
+    let round: u32 = round.parse().map_err(|_| ApiError::bad_request("round must be a u32"))?;
+    let store = state.fl_updates.lock().map_err(|_| ApiError::unavailable())?;
+    let updates = store
+        .round(&task, round)
+        .into_iter()
+        .map(|(participant, bytes)| FlUpdateRow {
+            participant: participant.to_hex(),
+            update: hex::encode(bytes),
+        })
+        .collect();
+    Ok(Json(FlUpdates { task: task.to_string(), round, updates }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::crypto::AccountId;
-    use crate::core::fl::aggregate::AggregationRule;
     use crate::core::fl::task::{Participant, RoundCommits, SettledRound, TaskSpec};
     use crate::core::fl::{Fixed, TrainingSpec};
     use crate::core::hash::Hash;

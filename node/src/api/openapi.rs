@@ -155,6 +155,13 @@ const INDEX: Param = Param {
     kind: ParamKind::Integer(255),
 };
 
+const ROUND: Param = Param {
+    name: "round",
+    place: ParamIn::Path,
+    description: "A learning task's round, from 0.",
+    kind: ParamKind::Integer(u32::MAX as u64),
+};
+
 const fn get(
     path: &'static str,
     summary: &'static str,
@@ -372,6 +379,21 @@ pub const ROUTES: &[Route] = &[
         "One task: terms, escrow, rounds and payments.",
         &[ID],
         schema::<FlTaskDetail>,
+    ),
+    post(
+        "/fl/task/{id}/update",
+        "Keep a participant's encoded update; its hash must equal its commit on this node's \
+         chain for the task's open round.",
+        &[ID],
+        schema::<FlUpdatePost>,
+        schema::<FlUpdateStored>,
+        false,
+    ),
+    get(
+        "/fl/task/{id}/updates/{round}",
+        "The updates of a round posted to this node.",
+        &[ID, ROUND],
+        schema::<FlUpdates>,
     ),
     get("/tokens", "Business tokens.", &[LIMIT], schema::<TokenList>),
     get("/token/{id}", "One token.", &[ID], schema::<TokenSummary>),
