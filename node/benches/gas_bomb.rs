@@ -90,9 +90,8 @@ fn bench_gas_bomb(c: &mut Criterion) {
             }
             _ => unreachable!("an EVM carrier"),
         });
-        let failed = hashes
-            .filter(|hash| !check.ledger.evm().receipt(hash).unwrap().success)
-            .count();
+        let failed =
+            hashes.filter(|hash| !check.ledger.evm().receipt(hash).unwrap().success).count();
         eprintln!(
             "gas_bomb: {}: {} gas used by {} transactions ({failed} out of gas)",
             kind.name(),

@@ -30,6 +30,7 @@ pub enum Kind {
     Ecrecover,
     ModexpExpHeavy,
     ModexpFloor,
+    ModexpSmallMod,
     Modexp512Even,
     Bn254Add,
     Bn254Mul,
@@ -38,7 +39,7 @@ pub enum Kind {
     PointEvaluation,
 }
 
-pub const KINDS: [Kind; 20] = [
+pub const KINDS: [Kind; 21] = [
     Kind::JumpLoop,
     Kind::ColdSload,
     Kind::ColdBalance,
@@ -53,6 +54,7 @@ pub const KINDS: [Kind; 20] = [
     Kind::Ecrecover,
     Kind::ModexpExpHeavy,
     Kind::ModexpFloor,
+    Kind::ModexpSmallMod,
     Kind::Modexp512Even,
     Kind::Bn254Add,
     Kind::Bn254Mul,
@@ -83,6 +85,7 @@ impl Kind {
             Kind::Ecrecover => "ecrecover",
             Kind::ModexpExpHeavy => "modexp_32b_exp_heavy",
             Kind::ModexpFloor => "modexp_64b_floor",
+            Kind::ModexpSmallMod => "modexp_8b_600bit_exp",
             Kind::Modexp512Even => "modexp_512b_even",
             Kind::Bn254Add => "bn254_add",
             Kind::Bn254Mul => "bn254_mul",
@@ -96,7 +99,10 @@ impl Kind {
     fn precompile(self) -> Option<u8> {
         match self {
             Kind::Ecrecover => Some(0x01),
-            Kind::ModexpExpHeavy | Kind::ModexpFloor | Kind::Modexp512Even => Some(0x05),
+            Kind::ModexpExpHeavy
+            | Kind::ModexpFloor
+            | Kind::ModexpSmallMod
+            | Kind::Modexp512Even => Some(0x05),
             Kind::Bn254Add => Some(0x06),
             Kind::Bn254Mul => Some(0x07),
             Kind::Bn254Pairing => Some(0x08),
@@ -186,6 +192,9 @@ impl Kind {
             Kind::Ecrecover => ecrecover_input(),
             Kind::ModexpExpHeavy => modexp_input(&[0xfe; 32], &[0xff; 32], &odd(&[0xfd; 32])),
             Kind::ModexpFloor => modexp_input(&[0xfe; 64], &[0x01, 0xff], &odd(&[0xfd; 64])),
+            // The case EIP-7883 singled out (ethereum/EIPs#9855): an 8-byte modulus prices as
+            // one word, so a 600-bit exponent still costs the 200-gas floor.
+            Kind::ModexpSmallMod => modexp_input(&[0xfe; 8], &[0xff; 75], &odd(&[0xfd; 8])),
             Kind::Modexp512Even => {
                 let mut modulus = vec![0xfd; 512];
                 modulus[511] = 0xfc;
