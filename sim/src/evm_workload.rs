@@ -11,8 +11,9 @@
 //! gap fills. A carrier can still be lost for good (its node crashed before it spread, or the
 //! checkpoint gas limit made it invalid), which would hold every later nonce forever; so when a
 //! wallet is more than [`OUTSTANDING_MAX`] nonces ahead of what the submitting node has
-//! executed and that node holds nothing at the executed nonce, the wallet signs that nonce again
-//! (a gap fill; if the first copy was only late, one of the two is ignored).
+//! executed, and that node neither holds the executed nonce nor has its last carrier waiting in
+//! its DAG (it never arrived, or a checkpoint ignored it), the wallet signs that nonce again (a
+//! gap fill; if the first copy was only late after all, one of the two is ignored).
 //!
 //! [`EvmObserver`] watches every node's events for the run report: carriers applied per
 //! connected height, checkpoints with EVM effects that a reorganisation disconnected, and those
@@ -28,7 +29,7 @@ use k256::ecdsa::SigningKey;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use vein_node::core::crypto::AccountId;
-use vein_node::core::dag::Outcome;
+use vein_node::core::dag::{Dag, Outcome};
 use vein_node::core::events::Event;
 use vein_node::core::evm::{Address, EvmCall, EvmState, GAS_PRICE_MIN_WEI, U256, account_of};
 use vein_node::core::hash::Hash;
@@ -96,6 +97,17 @@ pub struct Wallet {
     pub address: Address,
     /// The next new nonce this wallet signs.
     pub next_nonce: u64,
+    /// The carrier unit last submitted for each nonce not known executed yet.
+    carriers: BTreeMap<u64, Hash>,
+}
+
+/// What the submitting node knows of a wallet's executed nonce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pending {
+    /// Held in its state, or its carrier is in its DAG and not confirmed yet: on its way.
+    InFlight,
+    /// Its carrier is unknown to the node, or a checkpoint confirmed it without executing it.
+    Missing,
 }
 
 impl Wallet {
@@ -110,7 +122,7 @@ impl Wallet {
             })
             .unwrap_or_else(|| unreachable!("an endless stream of draws"));
         let address = Address::from_private_key(&key);
-        Wallet { key, address, next_nonce: 0 }
+        Wallet { key, address, next_nonce: 0, carriers: BTreeMap::new() }
     }
 
     /// The wallet's own token: the contract its nonce 0 deploys.
@@ -119,10 +131,14 @@ impl Wallet {
     }
 
     /// Which nonce to sign now, given what the submitting node executed (`executed`) and
-    /// whether it holds that nonce: the next new one, or a gap fill.
-    pub fn nonce_to_sign(&self, executed: u64, executed_is_held: bool) -> u64 {
+    /// what it knows of that nonce: the next new one, or a gap fill.
+    pub fn nonce_to_sign(&self, executed: u64, pending: Pending) -> u64 {
         let behind = self.next_nonce.saturating_sub(executed);
-        if behind > OUTSTANDING_MAX && !executed_is_held { executed } else { self.next_nonce }
+        if behind > OUTSTANDING_MAX && pending == Pending::Missing {
+            executed
+        } else {
+            self.next_nonce
+        }
     }
 
     /// Sign the transaction of `draw` at `nonce` for `chain_id`: the token's deployment at
@@ -233,24 +249,37 @@ impl EvmWallets {
         self.wallets.iter().map(|wallet| wallet.address).collect()
     }
 
-    /// The carrier of `draw` as the node with `ledger` would wrap it, and the nonce signed.
+    /// The carrier of `draw` as a node with contract state `evm` and `dag` would wrap it, and
+    /// the nonce signed.
     pub fn carrier(
         &self,
         draw: &EvmDraw,
         evm: &EvmState,
+        dag: &Dag,
         chain_id: u64,
     ) -> Option<(TxKind, usize, u64)> {
         let wallet = self.wallets.get(draw.wallet)?;
         let executed = evm.nonce(&wallet.address);
-        let nonce = wallet.nonce_to_sign(executed, evm.held(&wallet.address, executed).is_some());
+        let carrier = wallet.carriers.get(&executed);
+        let waiting = carrier.is_some_and(|id| dag.contains(id) && dag.confirmation(id).is_none());
+        let pending = if waiting || evm.held(&wallet.address, executed).is_some() {
+            Pending::InFlight
+        } else {
+            Pending::Missing
+        };
+        let nonce = wallet.nonce_to_sign(executed, pending);
         let raw = wallet.sign(&self.init_code, nonce, draw, &self.addresses(), chain_id);
         Some((TxKind::Evm(Box::new(EvmCall { raw })), draw.wallet, nonce))
     }
 
-    /// A carrier of `wallet`'s `nonce` was accepted for submission.
-    pub fn signed(&mut self, wallet: usize, nonce: u64) {
+    /// Carrier `id` of `wallet`'s `nonce` was accepted for submission by a node that had
+    /// executed the wallet's nonces below `executed`.
+    pub fn signed(&mut self, wallet: usize, nonce: u64, id: Hash, executed: u64) {
         if let Some(wallet) = self.wallets.get_mut(wallet) {
             wallet.next_nonce = wallet.next_nonce.max(nonce + 1);
+            wallet.carriers.insert(nonce, id);
+            // Executed nonces never need a gap fill: what is kept is bounded by those in flight.
+            wallet.carriers = wallet.carriers.split_off(&executed);
         }
     }
 }
@@ -426,14 +455,14 @@ impl EvmRun {
     pub fn submit(&self, node: &mut Node, draw: &EvmDraw) -> Result<(), RejectReason> {
         let mut wallets = lock(&self.wallets);
         let chain_id = node.chain().evm_chain_id();
-        let Some((kind, wallet, nonce)) =
-            wallets.carrier(draw, node.chain().ledger().evm(), chain_id)
-        else {
+        let evm = node.chain().ledger().evm();
+        let Some((kind, wallet, nonce)) = wallets.carrier(draw, evm, node.dag(), chain_id) else {
             return Ok(());
         };
+        let executed = wallets.wallets.get(wallet).map_or(0, |w| evm.nonce(&w.address));
         let gap_fill = wallets.wallets.get(wallet).is_some_and(|w| nonce < w.next_nonce);
         let unit = node.submit(0, kind, FEE)?;
-        wallets.signed(wallet, nonce);
+        wallets.signed(wallet, nonce, unit.id, executed);
         let mut observer = lock(&self.observer);
         observer.carrier(unit.id);
         observer.report.submitted += 1;
@@ -504,13 +533,13 @@ mod tests {
     }
 
     #[test]
-    fn a_wallet_fills_a_gap_only_when_far_ahead_and_nothing_is_held() {
+    fn a_wallet_fills_a_gap_only_when_far_ahead_and_the_nonce_is_missing() {
         let mut wallet = Wallet::derived(1, 0);
         wallet.next_nonce = 5;
-        assert_eq!(wallet.nonce_to_sign(2, false), 5);
+        assert_eq!(wallet.nonce_to_sign(2, Pending::Missing), 5);
         wallet.next_nonce = 2 + OUTSTANDING_MAX + 1;
-        assert_eq!(wallet.nonce_to_sign(2, false), 2);
-        assert_eq!(wallet.nonce_to_sign(2, true), 2 + OUTSTANDING_MAX + 1);
+        assert_eq!(wallet.nonce_to_sign(2, Pending::Missing), 2);
+        assert_eq!(wallet.nonce_to_sign(2, Pending::InFlight), 2 + OUTSTANDING_MAX + 1);
     }
 
     #[test]
