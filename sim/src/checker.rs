@@ -3,7 +3,15 @@
 //!
 //! Safety, from events:
 //! - `conflicting-finality`: two nodes report different checkpoints final at one height;
-//! - `ledger-root`: two nodes report the same final checkpoint with different ledger roots;
+//! - `ledger-root`: two nodes report the same final checkpoint with different ledger roots
+//!   (the event carries the header's root, which the checkpoint's id commits to, so this is a
+//!   check of the reports; what compares each node's own re-execution with the chain is
+//!   `invalid-final` and, at the end, `supply`);
+//! - `invalid-final`: a node found a checkpoint invalid (`Event::CheckpointInvalid`: its own
+//!   execution of the cone, contract calls included, gave another ledger root, or the cone did
+//!   not connect) that some node reports final. Each node recomputes the root of every
+//!   checkpoint it connects, so a re-execution that differs, after a reorganisation or a
+//!   restart, shows here first;
 //! - (the event's `supply` is not compared: the core reports the supply of its current head
 //!   there, not of the final checkpoint, so it legitimately differs between nodes whose heads
 //!   differ; supply is compared at the end between nodes with equal heads instead);
@@ -16,7 +24,12 @@
 //!
 //! At the end, from snapshots ([`NodeSnapshot`]):
 //! - `ledger-invariant`: `supply = genesis + minted − burned` and balances sum to it;
-//! - `supply`: two nodes with the same head hold different supplies or ledger roots;
+//! - `supply`: two nodes with the same head hold different supplies or ledger roots (each
+//!   node's own `Ledger::root()`, which covers contract state: EVM accounts, code hashes,
+//!   storage and held transactions);
+//! - `evm-receipts`: two nodes hold different EVM receipts (status, gas, logs, output) at a
+//!   height both hold final. Receipts are history kept out of the ledger root, so equal roots
+//!   alone would not catch a re-execution that differs only in them;
 //! - `lost-final`: a node's chain no longer holds a checkpoint or transaction it (or any node)
 //!   reported final at a height it has finalised, or its final height is below one it reported
 //!   before (the crash-and-restart durability check);
@@ -25,6 +38,7 @@
 //! - `no-progress`: a node's final height did not advance after the last fault;
 //! - `lagging`: a node's final height trails the best node's by more than a bound (2k + 4).
 
+use crate::evm_workload::ReceiptsAt;
 use std::collections::BTreeMap;
 use vein_node::core::dag::Outcome;
 use vein_node::core::events::Event;
@@ -91,6 +105,8 @@ pub struct Checker {
     replica_roots: BTreeMap<(Hash, u64), (Hash, usize)>,
     /// Replica roots compared with an earlier report of the same consortium and height.
     pub replica_root_checks: u64,
+    /// Checkpoints some node found invalid, with the first such node and its reason.
+    invalid: BTreeMap<Hash, (usize, String)>,
 }
 
 impl Checker {
@@ -108,6 +124,9 @@ impl Checker {
                 }
                 let seen =
                     FinalCheckpoint { id: *id, ledger_root: *ledger_root, supply: *supply, node };
+                if let Some((other, reason)) = self.invalid.get(id).cloned() {
+                    self.record(invalid_final(node, other, at_ms, *id, *height, &reason));
+                }
                 match self.finals.get(height).copied() {
                     None => {
                         self.finals.insert(*height, seen);
@@ -131,6 +150,16 @@ impl Checker {
                         detail: format!("height {height}: equal checkpoints, different roots"),
                     }),
                     Some(_) => {}
+                }
+            }
+            Event::CheckpointInvalid { id, height, reason } => {
+                match self.finals.get(height).copied() {
+                    Some(first) if first.id == *id => {
+                        self.record(invalid_final(first.node, node, at_ms, *id, *height, reason));
+                    }
+                    _ => {
+                        self.invalid.entry(*id).or_insert_with(|| (node, reason.clone()));
+                    }
                 }
             }
             Event::FinalReverted { height, id } => self.record(Violation {
@@ -237,6 +266,27 @@ impl Checker {
     }
 }
 
+/// `final_node` reports checkpoint `id` final at `height`; `invalid_node` found it invalid.
+fn invalid_final(
+    final_node: usize,
+    invalid_node: usize,
+    at_ms: u64,
+    id: Hash,
+    height: u64,
+    reason: &str,
+) -> Violation {
+    Violation {
+        invariant: "invalid-final",
+        at_ms,
+        node: invalid_node,
+        other: Some(final_node),
+        detail: format!(
+            "checkpoint {} final at height {height} is invalid here: {reason}",
+            id.short()
+        ),
+    }
+}
+
 /// What the end-of-run checks need from one node (gathered by the simulation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeSnapshot {
@@ -265,6 +315,9 @@ pub struct NodeSnapshot {
     pub lost_transactions: Vec<Hash>,
     /// Peer count and rejection counters, to explain liveness failures.
     pub diagnosis: String,
+    /// EVM receipts at each height up to `final_height` that executed any (empty without
+    /// EVM load).
+    pub evm_receipts: BTreeMap<u64, ReceiptsAt>,
 }
 
 /// The end-of-run checks; `final_heights_at_faults_end` are the nodes' final heights when the
@@ -385,6 +438,7 @@ pub fn check_end(
             });
         }
     }
+    violations.extend(check_receipts(snapshots, at_ms));
     let Some(lowest) = snapshots.iter().map(|snapshot| snapshot.height).min() else {
         return violations;
     };
@@ -409,6 +463,31 @@ pub fn check_end(
         }
     }
     violations
+}
+
+/// `evm-receipts`: at every height two nodes both hold final, equal receipts (a height one node
+/// holds receipts at and the other none counts too). Each node is compared with the one final
+/// furthest, which covers every pair: equality below both final heights is transitive.
+fn check_receipts(snapshots: &[NodeSnapshot], at_ms: u64) -> Option<Violation> {
+    let best = snapshots.iter().max_by_key(|snapshot| snapshot.final_height)?;
+    for snapshot in snapshots {
+        let common = snapshot.final_height.min(best.final_height);
+        let heights =
+            snapshot.evm_receipts.range(..=common).chain(best.evm_receipts.range(..=common));
+        let differs = heights
+            .map(|(height, _)| *height)
+            .find(|height| snapshot.evm_receipts.get(height) != best.evm_receipts.get(height));
+        if let Some(height) = differs {
+            return Some(Violation {
+                invariant: "evm-receipts",
+                at_ms,
+                node: snapshot.node,
+                other: Some(best.node),
+                detail: format!("different EVM receipts at final height {height}"),
+            });
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -488,6 +567,7 @@ mod tests {
             tokens: 0,
             lost_transactions: Vec::new(),
             diagnosis: String::new(),
+            evm_receipts: BTreeMap::new(),
         }
     }
 
@@ -510,5 +590,56 @@ mod tests {
         assert_eq!(check_end(&split, &finals, &[], &[1, 1], 5, 9)[0].invariant, "supply");
         let regressed = [snapshot(0, &[0, 1, 2, 3], 2)];
         assert_eq!(check_end(&regressed, &finals, &[3], &[1], 5, 9)[0].invariant, "lost-final");
+    }
+
+    fn receipts(byte: u8, failed: u64) -> ReceiptsAt {
+        ReceiptsAt { digest: Hash([byte; 32]), executed: 2, failed }
+    }
+
+    #[test]
+    fn receipts_must_agree_at_heights_both_nodes_hold_final() {
+        let finals: BTreeMap<u64, Hash> = BTreeMap::new();
+        let mut behind = snapshot(0, &[0, 1, 2, 3], 2);
+        let mut ahead = snapshot(1, &[0, 1, 2, 3], 3);
+        behind.evm_receipts.insert(2, receipts(1, 0));
+        ahead.evm_receipts.insert(2, receipts(1, 0));
+        // Height 3 is final on one node only: not compared.
+        ahead.evm_receipts.insert(3, receipts(2, 0));
+        let clean = [behind.clone(), ahead.clone()];
+        assert!(check_end(&clean, &finals, &[], &[1, 1], 5, 9).is_empty());
+        behind.evm_receipts.insert(2, receipts(1, 1));
+        let found = check_end(&[behind.clone(), ahead.clone()], &finals, &[], &[1, 1], 5, 9);
+        assert_eq!((found[0].invariant, found[0].node), ("evm-receipts", 0));
+        // Receipts on one node where the other executed nothing differ too.
+        behind.evm_receipts.clear();
+        let found = check_end(&[behind, ahead], &finals, &[], &[1, 1], 5, 9);
+        assert_eq!(found[0].invariant, "evm-receipts");
+    }
+
+    #[test]
+    fn a_checkpoint_invalid_on_one_node_and_final_on_another_is_caught() {
+        let invalid = |id: u8, height| Event::CheckpointInvalid {
+            id: Hash([id; 32]),
+            height,
+            reason: "ledger root mismatch".to_string(),
+        };
+        // Invalid first, final later.
+        let mut checker = Checker::new(2);
+        checker.on_event(1, 1, &invalid(1, 5));
+        checker.on_event(1, 1, &invalid(3, 6));
+        assert!(checker.violations().is_empty());
+        checker.on_event(0, 2, &final_event(1, 5, 1, 100));
+        let violation = &checker.violations()[0];
+        assert_eq!(
+            (violation.invariant, violation.node, violation.other),
+            ("invalid-final", 1, Some(0))
+        );
+        // Final first, invalid later; a losing branch's invalid checkpoint is no violation.
+        let mut checker = Checker::new(2);
+        checker.on_event(0, 1, &final_event(1, 5, 1, 100));
+        checker.on_event(1, 2, &invalid(2, 5));
+        assert!(checker.violations().is_empty());
+        checker.on_event(1, 2, &invalid(1, 5));
+        assert_eq!(checker.violations()[0].invariant, "invalid-final");
     }
 }

@@ -14,7 +14,6 @@ use vein_node::core::params::Params;
 use vein_node::core::random::DetRng;
 
 /// The fee every simulated transaction pays (the workload, the consortium, tokens).
-#[cfg(madsim)]
 pub(crate) const FEE: u64 = 10;
 
 /// The names `--faults` accepts, for the help text and the error on an unknown one.
@@ -196,6 +195,11 @@ pub struct SimConfig {
     /// with a rekey); members keep in-memory replicas and the consortium checks run. 0 leaves
     /// the workload, and the trace, exactly as without consortia.
     pub consortium_share: f64,
+    /// The share of the workload's transactions that are Ethereum transactions instead
+    /// (`crate::evm_workload`: seeded wallets funded in genesis deploy the committed ERC-20,
+    /// then transfer it, some calls reverting or running out of gas). 0 leaves the genesis,
+    /// the workload and the trace exactly as without the EVM.
+    pub evm_share: f64,
     /// Which fault kinds the plan draws from ([`crate::faults`]).
     pub faults: FaultKinds,
     /// Target checkpoint interval `T`.
@@ -249,6 +253,7 @@ impl SimConfig {
             tx_rate: 2.0,
             token_share: 0.0,
             consortium_share: 0.0,
+            evm_share: 0.0,
             faults: FaultKinds::none(),
             target_interval_ms: 10_000,
             finality_depth: 6,
@@ -299,6 +304,9 @@ impl SimConfig {
                 field: "consortium share",
                 value: self.consortium_share,
             });
+        }
+        if !(0.0..=1.0).contains(&self.evm_share) {
+            return Err(ConfigError::Probability { field: "evm share", value: self.evm_share });
         }
         self.net.validate()?;
         if self.faults.any() && self.duration_s <= self.settle_s {
@@ -362,6 +370,9 @@ impl SimConfig {
         }
         if self.consortium_share > 0.0 {
             line.push_str(&format!(" --consortium-share {}", self.consortium_share));
+        }
+        if self.evm_share > 0.0 {
+            line.push_str(&format!(" --evm-share {}", self.evm_share));
         }
         line
     }
@@ -434,6 +445,12 @@ mod tests {
         config.consortium_share = 0.3;
         assert!(config.replay_command().ends_with(" --consortium-share 0.3"));
         config.consortium_share = 1.5;
+        assert!(config.validate().is_err());
+        config.consortium_share = 0.0;
+        config.evm_share = 0.2;
+        config.validate().unwrap();
+        assert!(config.replay_command().ends_with(" --evm-share 0.2"));
+        config.evm_share = -0.1;
         assert!(config.validate().is_err());
     }
 }

@@ -192,6 +192,11 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         /// a member with a rekey); members keep replicas and the consortium checks run.
         #[arg(long, default_value_t = 0.0)]
         consortium_share: f64,
+        /// Share of those that are Ethereum transactions: seeded wallets deploy the committed
+        /// ERC-20 (contracts/build/VeinToken.json) and transfer it, some calls reverting or
+        /// running out of gas; the `evm-receipts` check compares receipts at final heights.
+        #[arg(long, default_value_t = 0.0)]
+        evm_share: f64,
         /// Fault kinds, comma separated.
         #[arg(long, default_value = "none", help = format!("Fault kinds: {FAULT_NAMES}"))]
         faults: String,
@@ -468,6 +473,7 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         config.tx_rate = args.tx_rate;
         config.token_share = args.token_share;
         config.consortium_share = args.consortium_share;
+        config.evm_share = args.evm_share;
         config.faults = faults;
         config.target_interval_ms = args.interval_ms;
         config.finality_depth = args.finality;
@@ -771,6 +777,27 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
                 end.root_checks,
                 end.end.as_of_checks,
                 end.envelopes_scanned
+            );
+        }
+        if report.config.evm_share > 0.0 {
+            let evm = &report.evm;
+            println!(
+                "evm txs:            {} submitted ({} gap fills), {} refused; carriers final: \
+                 {} applied, {} ignored",
+                evm.submitted,
+                evm.gap_fills,
+                evm.refused,
+                evm.carriers_applied,
+                evm.carriers_ignored
+            );
+            println!(
+                "evm receipts:       {} at final heights ({} reverted or halted)",
+                evm.receipts, evm.failed_receipts
+            );
+            println!(
+                "evm reorgs:         {} checkpoint disconnections with EVM effects ({} carriers), \
+                 {} carriers re-executed",
+                evm.disconnected_checkpoints, evm.disconnected_carriers, evm.reexecuted_carriers
             );
         }
         println!("faults applied:     {}", report.faults_applied);

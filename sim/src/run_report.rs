@@ -3,6 +3,7 @@
 use crate::checker::Violation;
 use crate::config::SimConfig;
 use crate::consortium_replicas::ConsortiumReport;
+use crate::evm_workload::EvmReport;
 use vein_node::core::hash::Hash;
 use vein_reports::metrics::{RunMetrics, Violation as ReportViolation};
 
@@ -58,6 +59,10 @@ pub struct RunReport {
     pub disk_log_bytes: u64,
     /// Consortium workload and checks (all zero without `consortium_share`).
     pub consortium: ConsortiumReport,
+    /// EVM workload counters: receipts, reverted or halted ones, carriers ignored, checkpoints
+    /// with EVM effects disconnected by reorganisations and carriers re-executed (all zero
+    /// without `evm_share`; the receipt counts only when the end-of-run checks ran).
+    pub evm: EvmReport,
     /// Every invariant violation found, in order; empty for a passing run. The run stops within
     /// a simulated second of the first one seen during the run, and the end-of-run checks run
     /// only when there was none.

@@ -19,7 +19,8 @@
 //!   random funded node that is up, to a random account; a `token_share` of them are business
 //!   token transactions instead ([`crate::token_workload`], drawn from a stream of their own),
 //!   and a `consortium_share` consortium transactions ([`crate::consortium_sim`]: members keep
-//!   in-memory replicas fed from their events, checked as they finalise and at the end).
+//!   in-memory replicas fed from their events, checked as they finalise and at the end), and an
+//!   `evm_share` Ethereum transactions of wallets funded in genesis ([`crate::evm_workload`]).
 //! - Checkers: every node's events go to the [`Checker`] and the trace; once per simulated second
 //!   the supervisor stops the run at the first violation. At the end every node is inspected for
 //!   the convergence, durability and ledger checks ([`check_end`]).
@@ -30,6 +31,7 @@ use crate::consortium_replicas::ConsortiumReport;
 use crate::consortium_sim::ConsortiumRun;
 use crate::consortium_workload::ConsortiumDraw;
 use crate::disk::SimDisk;
+use crate::evm_workload::{self, EvmDraw, EvmRun, EvmWorkloadError};
 use crate::faults::{self, Fault, ScheduledFault};
 use crate::net::NetModel;
 pub use crate::net::node_addr;
@@ -47,7 +49,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use vein_node::core::crypto::Keypair;
+use vein_node::core::crypto::{AccountId, Keypair};
 use vein_node::core::dag::Outcome;
 use vein_node::core::events::Event;
 use vein_node::core::hash::Hash;
@@ -72,6 +74,9 @@ pub enum SimError {
     /// The genesis built for the configuration (funded accounts, miners' plots) is invalid.
     #[error("genesis: {0}")]
     Genesis(#[from] GenesisError),
+    /// The EVM workload could not be built (the committed contract build is unreadable).
+    #[error("evm workload: {0}")]
+    Evm(#[from] EvmWorkloadError),
 }
 
 /// Live counters for a progress line printed from another (real) thread.
@@ -110,6 +115,8 @@ struct Shared {
     corruptions_detected: AtomicU64,
     /// The consortium workload's state and every node's replicas (`consortium_share` > 0).
     consortia: Option<Arc<ConsortiumRun>>,
+    /// The EVM workload's wallets and counters (`evm_share` > 0).
+    evm: Option<Arc<EvmRun>>,
 }
 
 /// A node the operator restarts: its driver stopped in `generation`; if `restore`, its unit log
@@ -186,6 +193,9 @@ impl EventSink for CheckerSink {
         if let Some(consortia) = &self.shared.consortia {
             consortia.on_event(self.node, sim_now_ms(), event, &self.shared.checker);
         }
+        if let Some(evm) = &self.shared.evm {
+            evm.on_event(self.node, event);
+        }
         // Violations are stamped with simulated time, not the node's (possibly skewed) clock.
         self.shared.checker().on_event(self.node, sim_now_ms(), event);
     }
@@ -252,8 +262,12 @@ pub fn peer_graph(seed: u64, nodes: usize, k: usize) -> Vec<Vec<usize>> {
     sets.into_iter().map(|set| set.into_iter().collect()).collect()
 }
 
-/// The model-space genesis of a run.
-fn genesis(config: &SimConfig, keys: &[Keypair]) -> (Genesis, Vec<u64>) {
+/// The model-space genesis of a run; `extra` funds more accounts (the EVM wallets).
+fn genesis(
+    config: &SimConfig,
+    keys: &[Keypair],
+    extra: Vec<(AccountId, u64)>,
+) -> (Genesis, Vec<u64>) {
     let mut rng = stream(config.seed, "capacities", 0);
     let capacities: Vec<u64> = (0..keys.len())
         .map(|index| if index < config.miners { 500 + rng.below(1_000) } else { 0 })
@@ -263,7 +277,12 @@ fn genesis(config: &SimConfig, keys: &[Keypair]) -> (Genesis, Vec<u64>) {
     let genesis = Genesis {
         chain_id: format!("vein-sim-{}", config.seed),
         timestamp_ms: 0,
-        allocations: keys.iter().take(config.funded).map(|key| (key.account(), BALANCE)).collect(),
+        allocations: keys
+            .iter()
+            .take(config.funded)
+            .map(|key| (key.account(), BALANCE))
+            .chain(extra)
+            .collect(),
         initial_base_target: initial_base_target(total.max(1), params.target_interval_ms),
         poc: PocMode::Model {
             capacities: keys
@@ -297,6 +316,9 @@ async fn run_node(spec: Arc<NodeSpec>, shared: Arc<Shared>) {
     let restarted = generation > 1;
     if let Some(consortia) = &shared.consortia {
         consortia.start(spec.index);
+    }
+    if let Some(evm) = &shared.evm {
+        evm.start(spec.index);
     }
     let sink = CheckerSink { node: spec.index, shared: shared.clone(), restarted };
     let clock = SimClock::new(spec.skew.clone());
@@ -433,6 +455,7 @@ async fn workload(
     refused: Arc<AtomicU64>,
     token_submitted: Arc<AtomicU64>,
     consortia: Option<Arc<ConsortiumRun>>,
+    evm: Option<Arc<EvmRun>>,
 ) {
     let funded = config.funded.min(specs.len());
     if config.tx_rate <= 0.0 || funded == 0 || specs.len() < 2 {
@@ -443,6 +466,7 @@ async fn workload(
     // the one it was before tokens existed.
     let mut token_rng = stream(config.seed, "token-workload", 0);
     let mut consortium_rng = stream(config.seed, "consortium-workload", 0);
+    let mut evm_rng = stream(config.seed, "evm-workload", 0);
     let duration_ms = config.duration_s as f64 * 1e3;
     let mut at_ms = 0.0;
     loop {
@@ -489,6 +513,15 @@ async fn workload(
                 _ => {
                     refused.fetch_add(1, Ordering::Relaxed);
                 }
+            }
+            continue;
+        }
+        if let Some(evm) = &evm
+            && evm_rng.unit_f64() < config.evm_share
+        {
+            let (draw, run) = (EvmDraw::draw(&mut evm_rng), evm.clone());
+            if !matches!(handle.operate(move |node| run.submit(node, &draw)).await, Some(Ok(()))) {
+                evm.refused();
             }
             continue;
         }
@@ -642,6 +675,7 @@ async fn snapshot(spec: &NodeSpec, finals: Arc<Vec<(Hash, u64, Outcome)>>) -> Op
                 supply,
                 tokens: ledger.tokens().len(),
                 lost_transactions,
+                evm_receipts: evm_workload::receipts_by_height(ledger.evm(), final_height),
             }
         })
         .await
@@ -662,7 +696,9 @@ async fn supervise(
 ) -> Result<RunReport, SimError> {
     let keys: Vec<Keypair> =
         (0..config.nodes as u64).map(|index| Keypair::derived("vein-sim", index)).collect();
-    let (genesis, capacities) = genesis(&config, &keys);
+    let evm = EvmRun::new(&config)?;
+    let extra = evm.as_ref().map(|evm| evm.allocations()).unwrap_or_default();
+    let (genesis, capacities) = genesis(&config, &keys, extra);
     genesis.validate()?;
     let genesis = Arc::new(genesis);
     let graph = peer_graph(config.seed, config.nodes, config.peers_per_node);
@@ -691,6 +727,7 @@ async fn supervise(
         corruptions_applied: AtomicU64::new(0),
         corruptions_detected: AtomicU64::new(0),
         consortia,
+        evm,
     });
     let specs: Vec<Arc<NodeSpec>> = keys
         .iter()
@@ -749,6 +786,7 @@ async fn supervise(
         refused.clone(),
         token_submitted.clone(),
         shared.consortia.clone(),
+        shared.evm.clone(),
     ));
     madsim::task::spawn(inject(
         config.seed,
@@ -787,6 +825,7 @@ async fn supervise(
     let mut units_held = (0.0, 0);
     let mut tokens_at_end = 0;
     let mut consortium = ConsortiumReport::default();
+    let mut evm_receipts = None;
     if violations.is_empty() {
         let finals: Arc<Vec<(Hash, u64, Outcome)>> = Arc::new(
             shared
@@ -808,6 +847,8 @@ async fn supervise(
         let heights = snapshots.iter().map(|snapshot| snapshot.final_height);
         final_height_range = (heights.clone().min().unwrap_or(0), heights.max().unwrap_or(0));
         tokens_at_end = snapshots.iter().map(|snapshot| snapshot.tokens).max().unwrap_or(0);
+        let best = snapshots.iter().max_by_key(|snapshot| snapshot.final_height);
+        evm_receipts = best.map(|snapshot| snapshot.evm_receipts.clone());
         let held: Vec<u64> = snapshots.iter().map(|snapshot| snapshot.units_held).collect();
         units_held = (
             held.iter().sum::<u64>() as f64 / held.len().max(1) as f64,
@@ -855,6 +896,10 @@ async fn supervise(
         }
     }
     let checker = shared.checker();
+    let evm = shared
+        .evm
+        .as_ref()
+        .map(|run| run.report(checker.final_transactions(), evm_receipts.as_ref()));
     let trace = shared.trace();
     Ok(RunReport {
         config: config.clone(),
@@ -887,6 +932,7 @@ async fn supervise(
             })
             .sum(),
         consortium,
+        evm: evm.unwrap_or_default(),
         violations,
     })
 }
