@@ -38,7 +38,7 @@
 //! - `no-progress`: a node's final height did not advance after the last fault;
 //! - `lagging`: a node's final height trails the best node's by more than a bound (2k + 4).
 
-use crate::evm_workload::ReceiptsAt;
+use crate::evm_receipts::ReceiptsAt;
 use std::collections::BTreeMap;
 use vein_node::core::dag::Outcome;
 use vein_node::core::events::Event;

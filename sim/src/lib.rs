@@ -20,7 +20,8 @@
 //!   every node's replicas and the time-machine checks; [`canary`] the confidentiality scan;
 //!   `consortium_sim` (madsim only) runs them on the nodes.
 //! - [`evm_workload`]: the EVM share of the workload (seeded wallets deploying and calling the
-//!   committed ERC-20), its counters and the receipts digest the `evm-receipts` check compares.
+//!   committed ERC-20) and its counters; [`evm_receipts`]: the receipts digest the
+//!   `evm-receipts` check compares.
 //! - [`shrink`]: minimises a failing run (nodes, duration, faults, workload) while the same
 //!   invariant still fails.
 //! - `alarm` (madsim only): waking a task at a simulated instant without piling up timers.
@@ -44,6 +45,7 @@ pub mod config_error;
 pub mod consortium_replicas;
 pub mod consortium_workload;
 pub mod disk;
+pub mod evm_receipts;
 pub mod evm_workload;
 pub mod faults;
 pub mod net;

@@ -31,7 +31,8 @@ use crate::consortium_replicas::ConsortiumReport;
 use crate::consortium_sim::ConsortiumRun;
 use crate::consortium_workload::ConsortiumDraw;
 use crate::disk::SimDisk;
-use crate::evm_workload::{self, EvmDraw, EvmRun, EvmWorkloadError};
+use crate::evm_receipts;
+use crate::evm_workload::{EvmDraw, EvmRun, EvmWorkloadError};
 use crate::faults::{self, Fault, ScheduledFault};
 use crate::net::NetModel;
 pub use crate::net::node_addr;
@@ -675,7 +676,7 @@ async fn snapshot(spec: &NodeSpec, finals: Arc<Vec<(Hash, u64, Outcome)>>) -> Op
                 supply,
                 tokens: ledger.tokens().len(),
                 lost_transactions,
-                evm_receipts: evm_workload::receipts_by_height(ledger.evm(), final_height),
+                evm_receipts: evm_receipts::receipts_by_height(ledger.evm(), final_height),
             }
         })
         .await
