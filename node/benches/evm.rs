@@ -6,6 +6,9 @@
 //!
 //! Run: `cargo bench -p vein-node --bench evm`.
 
+#[path = "common/vein_token.rs"]
+mod vein_token;
+
 use alloy_consensus::private::alloy_eips::eip2718::Encodable2718;
 use alloy_consensus::private::alloy_primitives::Signature;
 use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
@@ -21,6 +24,7 @@ use vein_node::core::hash::Hash;
 use vein_node::core::ledger::{FeePolicy, Ledger, Undo};
 use vein_node::core::params::StorageParams;
 use vein_node::core::transaction::{TransactionBody, TxKind};
+use vein_token::token_init_code;
 
 const CHAIN_ID: u64 = 7;
 
@@ -46,28 +50,6 @@ fn sign(key: &SigningKey, nonce: u64, to: Option<Address>, input: Vec<u8>) -> Ve
 
 fn word(value: U256) -> [u8; 32] {
     value.to_be_bytes::<32>()
-}
-
-/// VeinToken's init code with constructor arguments ("T", "T", 10^24).
-fn token_init_code() -> Vec<u8> {
-    let artifact: serde_json::Value =
-        serde_json::from_str(include_str!("../../contracts/build/VeinToken.json")).unwrap();
-    let bytecode = artifact["bytecode"].as_str().unwrap().trim_start_matches("0x");
-    let mut code = hex::decode(bytecode).unwrap();
-    let mut letter = [0u8; 32];
-    letter[0] = b'T';
-    for part in [
-        word(U256::from(0x60)),
-        word(U256::from(0xa0)),
-        word(U256::from(10u64).pow(U256::from(24))),
-        word(U256::from(1)),
-        letter,
-        word(U256::from(1)),
-        letter,
-    ] {
-        code.extend_from_slice(&part);
-    }
-    code
 }
 
 fn transfer_input(to: Address, amount: u64) -> Vec<u8> {

@@ -12,6 +12,8 @@
 mod attackers;
 #[path = "../tests/gas_bomb/checkpoint.rs"]
 mod checkpoint;
+#[path = "common/vein_token.rs"]
+mod vein_token;
 
 use attackers::KINDS;
 use checkpoint::{Bomb, TX_GAS, context};
@@ -19,29 +21,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use vein_node::core::evm::{CHECKPOINT_GAS_MAX, EvmCall, U256};
 use vein_node::core::transaction::TxKind;
-
-/// VeinToken's init code with constructor arguments ("T", "T", 10^24), as in `--bench evm`.
-fn token_init_code() -> Vec<u8> {
-    let artifact: serde_json::Value =
-        serde_json::from_str(include_str!("../../contracts/build/VeinToken.json")).unwrap();
-    let bytecode = artifact["bytecode"].as_str().unwrap().trim_start_matches("0x");
-    let mut code = hex::decode(bytecode).unwrap();
-    let word = |value: U256| value.to_be_bytes::<32>();
-    let mut letter = [0u8; 32];
-    letter[0] = b'T';
-    for part in [
-        word(U256::from(0x60)),
-        word(U256::from(0xa0)),
-        word(U256::from(10u64).pow(U256::from(24))),
-        word(U256::from(1)),
-        letter,
-        word(U256::from(1)),
-        letter,
-    ] {
-        code.extend_from_slice(&part);
-    }
-    code
-}
+use vein_token::token_init_code;
 
 /// Gas of one ERC-20 transfer to a fresh holder: what a lower checkpoint limit costs in
 /// transfers per checkpoint (printed for docs/evm.md).
