@@ -26,7 +26,8 @@
 //!   invariant still fails.
 //! - `alarm` (madsim only): waking a task at a simulated instant without piling up timers.
 //! - `runtime` (madsim only): `Clock` and `Network` on madsim time and `madsim::net::Endpoint`.
-//! - `simulation` (madsim only): builds the network, runs workload and faults, feeds checkers.
+//! - `simulation` (madsim only): builds the network, runs workload and faults, feeds checkers;
+//!   `run_setup` (madsim only): the genesis and peer graph it starts from.
 //! - `scenario_engine` (madsim only): the scenario families' `Engine` on madsim nodes and the
 //!   network model (`vein-sim scenario FILE`).
 //! - `bench` (madsim only): wall-clock throughput of 100 to 10,000 node networks.
@@ -62,6 +63,8 @@ pub mod alarm;
 pub mod bench;
 #[cfg(madsim)]
 pub mod consortium_sim;
+#[cfg(madsim)]
+pub mod run_setup;
 #[cfg(madsim)]
 pub mod runtime;
 #[cfg(madsim)]

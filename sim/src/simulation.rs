@@ -37,6 +37,8 @@ use crate::faults::{self, Fault, ScheduledFault};
 use crate::net::NetModel;
 pub use crate::net::node_addr;
 pub use crate::run_report::RunReport;
+use crate::run_setup::genesis;
+pub use crate::run_setup::peer_graph;
 use crate::runtime::{SharedNet, SharedTrace, SimClock, SimNet, SimNetwork, Skew, sim_now_ms};
 use crate::selftest::SelfTestBug;
 use crate::token_workload::{self, TokenDraw};
@@ -50,20 +52,18 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use vein_node::core::crypto::{AccountId, Keypair};
+use vein_node::core::crypto::Keypair;
 use vein_node::core::dag::Outcome;
 use vein_node::core::events::Event;
 use vein_node::core::hash::Hash;
 use vein_node::core::node::{Node, NodeConfig};
 use vein_node::core::params::{Genesis, GenesisError};
-use vein_node::core::poc::retarget::initial_base_target;
-use vein_node::core::poc::{ModelPlots, PocMode};
+use vein_node::core::poc::ModelPlots;
 use vein_node::driver::{Driver, DriverError, DriverHandle, EventSink, Primitives};
 use vein_node::runtime::InPlace;
 
 /// How long the operator waits before restarting a node that stopped on a disk error.
 const RESTART_AFTER_DISK_ERROR_MS: u64 = 1_000;
-const BALANCE: u64 = 1_000_000_000_000;
 
 /// Why a run could not start (a run that starts always ends with a [`RunReport`], violations
 /// included).
@@ -236,66 +236,6 @@ fn watch_event(
         sim_now_ms() as f64 / 1e3,
         now_ms as f64 / 1e3
     );
-}
-
-/// Symmetric random peer lists: each node picks `k` others (everyone in small networks).
-pub fn peer_graph(seed: u64, nodes: usize, k: usize) -> Vec<Vec<usize>> {
-    let mut sets = vec![BTreeSet::new(); nodes];
-    if nodes <= 2 * k + 1 {
-        for (index, set) in sets.iter_mut().enumerate() {
-            set.extend((0..nodes).filter(|other| *other != index));
-        }
-    } else {
-        let mut rng = stream(seed, "peers", 0);
-        for index in 0..nodes {
-            let mut picked = 0;
-            // Others' symmetric links may already have taken every candidate (in networks a
-            // little over 2k + 1 nodes); without the second bound the draw never ends.
-            while picked < k && sets[index].len() < nodes - 1 {
-                let other = rng.index(nodes);
-                if other != index && sets[index].insert(other) {
-                    sets[other].insert(index);
-                    picked += 1;
-                }
-            }
-        }
-    }
-    sets.into_iter().map(|set| set.into_iter().collect()).collect()
-}
-
-/// The model-space genesis of a run; `extra` funds more accounts (the EVM wallets).
-fn genesis(
-    config: &SimConfig,
-    keys: &[Keypair],
-    extra: Vec<(AccountId, u64)>,
-) -> (Genesis, Vec<u64>) {
-    let mut rng = stream(config.seed, "capacities", 0);
-    let capacities: Vec<u64> = (0..keys.len())
-        .map(|index| if index < config.miners { 500 + rng.below(1_000) } else { 0 })
-        .collect();
-    let total: u64 = capacities.iter().sum();
-    let params = config.params();
-    let genesis = Genesis {
-        chain_id: format!("vein-sim-{}", config.seed),
-        timestamp_ms: 0,
-        allocations: keys
-            .iter()
-            .take(config.funded)
-            .map(|key| (key.account(), BALANCE))
-            .chain(extra)
-            .collect(),
-        initial_base_target: initial_base_target(total.max(1), params.target_interval_ms),
-        poc: PocMode::Model {
-            capacities: keys
-                .iter()
-                .zip(&capacities)
-                .filter(|(_, nonces)| **nonces > 0)
-                .map(|(key, nonces)| (key.account(), *nonces))
-                .collect(),
-        },
-        params,
-    };
-    (genesis, capacities)
 }
 
 /// The body of a madsim node: bind, start the driver (replaying the disk), run it.
