@@ -251,6 +251,8 @@ pub enum TxKindName {
     Fl,
     /// A business token transaction (docs/tokens.md).
     Token,
+    /// A side chain's registration or anchor (docs/sidechains.md).
+    SideChain,
 }
 
 /// When this node first saw a transaction, and when it was confirmed and became final (Unix

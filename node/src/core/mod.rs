@@ -21,6 +21,7 @@ pub mod poc;
 pub mod random;
 pub mod record;
 pub mod shard_fetch;
+pub mod sidechain;
 pub mod storage;
 pub mod storage_node;
 pub mod tips;

@@ -221,6 +221,12 @@ impl Genesis {
 
     /// The first generation signature, derived from the chain id.
     pub fn generation_signature(&self) -> Result<Hash, WireError> {
-        Ok(Hash::of_parts(&[b"vein/genesis-signature", self.id()?.as_bytes()]))
+        Ok(genesis_generation_signature(&self.id()?))
     }
+}
+
+/// The first generation signature of the chain whose genesis id is `genesis_id` (a light client
+/// of that chain derives it from the id alone, `core::sidechain`).
+pub fn genesis_generation_signature(genesis_id: &Hash) -> Hash {
+    Hash::of_parts(&[b"vein/genesis-signature", genesis_id.as_bytes()])
 }

@@ -87,15 +87,36 @@ pub(super) fn retarget_after(
     headers: &BTreeMap<Hash, Header>,
     params: &Params,
 ) -> u64 {
+    let ancestor = |id: &Hash| headers.get(id).map(|a| (a.timestamp_ms, a.base_target, a.prev));
+    retarget_over(
+        header.height,
+        (header.timestamp_ms, header.base_target),
+        header.prev,
+        ancestor,
+        params,
+    )
+}
+
+/// The retarget rule over any header store: the base target for the successor of a header at
+/// `height` carrying `(timestamp_ms, base_target)` whose predecessor is `prev`, from it and up
+/// to 23 ancestors `ancestor` yields as `(timestamp_ms, base_target, prev)`. The chain and a
+/// light client of another vein chain (`core::sidechain`) both call it, so they cannot disagree.
+pub fn retarget_over(
+    height: u64,
+    (timestamp_ms, base_target): (u64, u64),
+    prev: Hash,
+    ancestor: impl Fn(&Hash) -> Option<(u64, u64, Hash)>,
+    params: &Params,
+) -> u64 {
     if params.fixed_base_target {
-        return header.base_target;
+        return base_target;
     }
-    let mut recent = vec![(header.timestamp_ms, header.base_target)];
-    let mut cursor = header.prev;
-    while recent.len() < RETARGET_WINDOW && header.height >= recent.len() as u64 {
-        let Some(ancestor) = headers.get(&cursor) else { break };
-        recent.push((ancestor.timestamp_ms, ancestor.base_target));
-        cursor = ancestor.prev;
+    let mut recent = vec![(timestamp_ms, base_target)];
+    let mut cursor = prev;
+    while recent.len() < RETARGET_WINDOW && height >= recent.len() as u64 {
+        let Some((ancestor_ms, ancestor_target, ancestor_prev)) = ancestor(&cursor) else { break };
+        recent.push((ancestor_ms, ancestor_target));
+        cursor = ancestor_prev;
     }
     recent.reverse();
     next_base_target(&recent, params.target_interval_ms)

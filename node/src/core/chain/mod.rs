@@ -47,7 +47,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 pub use connect::ConnectError;
-pub use header::Header;
+pub use header::{Header, retarget_over};
 pub use pruning::PruneReport;
 
 /// A head candidate's place in the ranking: heavier first, then first seen, then id.

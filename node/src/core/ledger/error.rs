@@ -7,6 +7,7 @@ use crate::core::crypto::AccountId;
 use crate::core::evm::{EvmTxError, ExecutionError};
 use crate::core::fl::FlError;
 use crate::core::hash::Hash;
+use crate::core::sidechain::{SideChainError, SideChainInvariant};
 use crate::core::storage::{AssignmentError, PaymentError, ProofError, PutError};
 use crate::core::token::{TokenError, TokenSupplyMismatch};
 
@@ -225,6 +226,9 @@ pub enum LedgerError {
     /// A business-token transaction broke a token rule.
     #[error("token transaction refused: {0}")]
     Token(TokenError),
+    /// A side-chain transaction broke a side-chain rule (forged or replayed anchor, ...).
+    #[error("side-chain transaction refused: {0}")]
+    SideChain(SideChainError),
 }
 
 /// A broken ledger invariant: a bug, never an input error.
@@ -273,4 +277,7 @@ pub enum InvariantViolation {
     /// A business token's balances do not sum to its `issued + minted − burned`.
     #[error("{0}")]
     TokenSupply(TokenSupplyMismatch),
+    /// A side chain's light client is inconsistent.
+    #[error("{0}")]
+    SideChain(SideChainInvariant),
 }

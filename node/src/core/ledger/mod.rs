@@ -24,6 +24,8 @@
 //! (`fl_execution.rs`).
 //! Tokens (docs/tokens.md): business tokens live in the `tokens` section; `TxKind::Token` and
 //! a consortium's passed mint proposal change it (`token_execution.rs`), through the undo log.
+//! Side chains (docs/sidechains.md): registered chains and their light clients live in the
+//! `side_chains` section; `TxKind::SideChain` changes it (`sidechain_execution.rs`).
 
 use crate::core::consortium::{Consortia, ConsortiumEffect, ConsortiumUndo};
 use crate::core::contracts::{Contract, Settlement, StorageContext, StorageMode};
@@ -32,6 +34,7 @@ use crate::core::evm::{EvmEffect, EvmState, EvmUndo};
 use crate::core::fl::{FlEffect, FlTasks, FlTx, FlUndo};
 use crate::core::hash::Hash;
 pub use crate::core::params::FeePolicy;
+use crate::core::sidechain::{SideChainEffect, SideChainUndo, SideChains};
 use crate::core::storage::{
     Challenge, StorageProof, StorePut, check_assignment, reassign_attempt, round_payouts,
     verify_storage_proof,
@@ -46,6 +49,7 @@ use std::sync::Arc;
 mod error;
 mod evm_execution;
 mod fl_execution;
+mod sidechain_execution;
 mod token_execution;
 
 /// How far above the floor a nonce may be.
@@ -128,6 +132,8 @@ enum Effect {
     Evm(EvmEffect),
     /// A learning task's next state and what its escrow pays or burns.
     Fl(FlEffect),
+    /// A side chain's registration or the headers an anchor adds.
+    SideChain(SideChainEffect),
 }
 
 /// The record needed to reverse a sequence of ledger changes.
@@ -146,6 +152,7 @@ pub struct Undo {
     evm: EvmUndo,
     fl: FlUndo,
     tokens: TokenUndo,
+    side_chains: SideChainUndo,
 }
 
 /// The confirmed state derived from the active chain: native accounts, storage contracts,
@@ -165,6 +172,8 @@ pub struct Ledger {
     fl: FlTasks,
     /// Business tokens and their balances (docs/tokens.md).
     tokens: Tokens,
+    /// Registered side chains and their light clients (docs/sidechains.md).
+    side_chains: SideChains,
 }
 
 impl Ledger {
@@ -187,6 +196,7 @@ impl Ledger {
             evm: EvmState::default(),
             fl: FlTasks::default(),
             tokens: Tokens::default(),
+            side_chains: SideChains::default(),
         })
     }
 
@@ -305,7 +315,8 @@ impl Ledger {
                 TxKind::StorageProof(_)
                 | TxKind::StoreRepair { .. }
                 | TxKind::Consortium(_)
-                | TxKind::Token(_),
+                | TxKind::Token(_)
+                | TxKind::SideChain(_),
                 StorageMode::Plausibility,
             ) => Ok(Effect::FeeOnly),
             // Like a put: a post's escrow leaves the scratch ledger; payouts are the chain's.
@@ -330,6 +341,9 @@ impl Ledger {
                 .check(token_tx, &from, nonce, &self.consortia)
                 .map(Effect::Token)
                 .map_err(LedgerError::Token),
+            (TxKind::SideChain(side_tx), mode) => {
+                self.check_side_chain(side_tx, &from, nonce, mode).map(Effect::SideChain)
+            }
             (TxKind::StoreRepair { file_id, shard_index }, StorageMode::Full(context)) => {
                 let node = self.check_repair(file_id, *shard_index, context)?;
                 Ok(Effect::Repair { file_id: *file_id, shard_index: *shard_index, node })
@@ -548,6 +562,7 @@ impl Ledger {
                 }
             }
             Effect::Token(effect) => self.tokens.apply(effect, &mut undo.tokens),
+            Effect::SideChain(effect) => self.side_chains.apply(effect, &mut undo.side_chains),
             Effect::Fl(effect) => burned += self.apply_fl(effect, undo),
             Effect::Evm(effect) => {
                 // check_in() ran it with a context: Full mode is the only way here.
@@ -708,6 +723,7 @@ impl Ledger {
         self.evm.revert(undo.evm);
         self.fl.revert(undo.fl);
         self.tokens.revert(undo.tokens);
+        self.side_chains.revert(undo.side_chains);
     }
 
     /// A commitment to the whole state: BLAKE3 over the canonical encoding of the accounts in key
@@ -758,6 +774,10 @@ impl Ledger {
         if !self.tokens.is_empty() {
             self.tokens.hash_into(&mut hasher);
         }
+        // Likewise only once a side chain is registered.
+        if !self.side_chains.is_empty() {
+            self.side_chains.hash_into(&mut hasher);
+        }
         Hash(*hasher.finalize().as_bytes())
     }
 
@@ -796,7 +816,8 @@ impl Ledger {
                 burned: self.burned,
             });
         }
-        self.tokens.check_invariants().map_err(InvariantViolation::TokenSupply)
+        self.tokens.check_invariants().map_err(InvariantViolation::TokenSupply)?;
+        self.side_chains.check_invariants().map_err(InvariantViolation::SideChain)
     }
 }
 

@@ -53,8 +53,8 @@ pub enum PocProof {
     },
 }
 
-/// Which proofs a network accepts.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Which proofs a network accepts (serialisable: a side chain's registration carries it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PocMode {
     /// Real plots only.
     Real,
