@@ -207,3 +207,52 @@ fn replays_gaps_and_empty_segments_are_refused_and_overlaps_skip_what_is_known()
     assert_eq!(client.best().id, id(&run.heavy[8]));
     client.check_invariants().unwrap();
 }
+
+/// The cost of an anchor for docs/sidechains.md: bytes per checkpoint and per anchor of `a`
+/// = 8, and verify time per checkpoint on the real-plot run. A measurement, not a check (wall
+/// time is never asserted): `cargo test -p vein-node --lib measure_anchor_cost -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore]
+#[allow(clippy::disallowed_methods)] // A measurement reads the wall clock, outside the core.
+fn measure_anchor_cost() {
+    use crate::core::crypto::Keypair;
+    use crate::core::sidechain::SideChainTx;
+    use crate::core::transaction::{TransactionBody, TxKind};
+    let run = side_chain_run();
+    let a = 8;
+    let bytes: Vec<usize> =
+        run.heavy.iter().map(|checkpoint| checkpoint.encode().unwrap().len()).collect();
+    let relayer = Keypair::derived("relayer", 0);
+    let anchor = SideChainTx::Anchor { chain: Hash::ZERO, headers: run.heavy[a..2 * a].to_vec() };
+    let tx = TransactionBody {
+        from: relayer.account(),
+        nonce: 0,
+        kind: TxKind::SideChain(Box::new(anchor)),
+        fee: 1,
+        parents: [Hash::ZERO; 2],
+        issued_at_ms: 0,
+    }
+    .sign(&relayer)
+    .unwrap();
+    println!(
+        "checkpoint bytes: min {} max {} mean {:.0}; anchor tx of {a}: {} bytes",
+        bytes.iter().min().unwrap(),
+        bytes.iter().max().unwrap(),
+        bytes.iter().sum::<usize>() as f64 / bytes.len() as f64,
+        tx.encode().unwrap().len()
+    );
+    let mut client = light_client(run);
+    feed(&mut client, &run.heavy[..a]).unwrap();
+    let segment = &run.heavy[a..2 * a];
+    let rounds = 50;
+    let started = std::time::Instant::now();
+    for _ in 0..rounds {
+        client.check_segment(segment, now_of(segment)).unwrap();
+    }
+    let per_anchor = started.elapsed() / rounds;
+    println!(
+        "real plots: verify an anchor of {a}: {per_anchor:?} ({:?} per checkpoint)",
+        per_anchor / a as u32
+    );
+}
