@@ -65,8 +65,8 @@ pub enum SideChainError {
         chain: Hash,
         /// Height of the first bad header.
         height: u64,
-        /// What header validation refused.
-        source: CheckpointError,
+        /// What header validation refused (boxed: keeps `LedgerError` small).
+        source: Box<CheckpointError>,
     },
     /// The segment forks below the chain's final header.
     #[error("anchor of {chain:?} forks at {fork_height}, below final height {final_height}")]
@@ -93,8 +93,8 @@ pub enum SideChainError {
     Segment {
         /// The chain.
         chain: Hash,
-        /// The light client's refusal.
-        source: LightClientError,
+        /// The light client's refusal (boxed: keeps `LedgerError` small).
+        source: Box<LightClientError>,
     },
     /// An anchor checked without a checkpoint (no deterministic "now" to check times against).
     #[error("an anchor needs a checkpoint context")]
@@ -106,7 +106,7 @@ impl SideChainError {
     pub fn of_segment(chain: Hash, source: LightClientError) -> SideChainError {
         match source {
             LightClientError::Forged { height, source } => {
-                SideChainError::ForgedAnchor { chain, height, source }
+                SideChainError::ForgedAnchor { chain, height, source: Box::new(source) }
             }
             LightClientError::ReorgBelowFinal { fork_height, final_height } => {
                 SideChainError::ReorgBelowFinal { chain, fork_height, final_height }
@@ -114,7 +114,7 @@ impl SideChainError {
             LightClientError::Replayed { id, height } => {
                 SideChainError::Replayed { chain, id, height }
             }
-            other => SideChainError::Segment { chain, source: other },
+            other => SideChainError::Segment { chain, source: Box::new(other) },
         }
     }
 }
