@@ -7,6 +7,7 @@ use crate::core::crypto::{self, AccountId, CryptoError, Keypair, Signature};
 use crate::core::evm::EvmCall;
 use crate::core::fl::FlTx;
 use crate::core::hash::Hash;
+use crate::core::peg::PegTx;
 use crate::core::storage::{StorageProof, StorePut};
 use crate::core::token::TokenTx;
 use crate::core::wire::{self, WireError};
@@ -52,6 +53,9 @@ pub enum TxKind {
     /// A business token transaction: issue, transfer, burn or mint (docs/tokens.md). The
     /// carrier's fee is paid in the native token. Boxed like `StorePut`.
     Token(Box<TokenTx>),
+    /// A two-way peg transaction: lock, mint, burn or release a business token across chains
+    /// (docs/peg.md). The carrier's fee is paid in the native token. Boxed like `StorePut`.
+    Peg(Box<PegTx>),
 }
 
 /// The signed content of a transaction.
@@ -104,7 +108,7 @@ impl TransactionBody {
             TxKind::Transfer { amount, .. } => amount.checked_add(self.fee),
             TxKind::StorePut(put) => put.prepaid_fee.checked_add(self.fee),
             TxKind::StorageProof(_) | TxKind::StoreRepair { .. } | TxKind::Evm(_) => Some(self.fee),
-            TxKind::Consortium(_) | TxKind::Token(_) => Some(self.fee),
+            TxKind::Consortium(_) | TxKind::Token(_) | TxKind::Peg(_) => Some(self.fee),
             TxKind::Fl(fl) => fl.debit()?.checked_add(self.fee),
         }
     }

@@ -7,6 +7,7 @@ use crate::core::crypto::AccountId;
 use crate::core::evm::{EvmTxError, ExecutionError};
 use crate::core::fl::FlError;
 use crate::core::hash::Hash;
+use crate::core::peg::{PegError, PegInvariantViolation};
 use crate::core::storage::{AssignmentError, PaymentError, ProofError, PutError};
 use crate::core::token::{TokenError, TokenSupplyMismatch};
 
@@ -225,6 +226,9 @@ pub enum LedgerError {
     /// A business-token transaction broke a token rule.
     #[error("token transaction refused: {0}")]
     Token(TokenError),
+    /// A peg transaction broke a peg rule (docs/peg.md).
+    #[error("peg transaction refused: {0}")]
+    Peg(PegError),
 }
 
 /// A broken ledger invariant: a bug, never an input error.
@@ -273,4 +277,7 @@ pub enum InvariantViolation {
     /// A business token's balances do not sum to its `issued + minted − burned`.
     #[error("{0}")]
     TokenSupply(TokenSupplyMismatch),
+    /// The peg's escrows, wrapped tokens or outbox disagree (docs/peg.md).
+    #[error("{0}")]
+    Peg(PegInvariantViolation),
 }

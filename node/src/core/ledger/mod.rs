@@ -24,6 +24,8 @@
 //! (`fl_execution.rs`).
 //! Tokens (docs/tokens.md): business tokens live in the `tokens` section; `TxKind::Token` and
 //! a consortium's passed mint proposal change it (`token_execution.rs`), through the undo log.
+//! Peg (docs/peg.md): `TxKind::Peg` locks, mints, burns and releases business tokens across
+//! chains (`peg_execution.rs`); with peg state the root also commits the peg's outbox.
 
 use crate::core::consortium::{Consortia, ConsortiumEffect, ConsortiumUndo};
 use crate::core::contracts::{Contract, Settlement, StorageContext, StorageMode};
@@ -32,6 +34,7 @@ use crate::core::evm::{EvmEffect, EvmState, EvmUndo};
 use crate::core::fl::{FlEffect, FlTasks, FlTx, FlUndo};
 use crate::core::hash::Hash;
 pub use crate::core::params::FeePolicy;
+use crate::core::peg::{FinalHeaders, PegEffect, PegUndo, Pegs};
 use crate::core::storage::{
     Challenge, StorageProof, StorePut, check_assignment, reassign_attempt, round_payouts,
     verify_storage_proof,
@@ -46,6 +49,7 @@ use std::sync::Arc;
 mod error;
 mod evm_execution;
 mod fl_execution;
+mod peg_execution;
 mod token_execution;
 
 /// How far above the floor a nonce may be.
@@ -128,6 +132,8 @@ enum Effect {
     Evm(EvmEffect),
     /// A learning task's next state and what its escrow pays or burns.
     Fl(FlEffect),
+    /// A peg lock, mint, burn or release: its token writes and its peg writes.
+    Peg(TokenEffect, PegEffect),
 }
 
 /// The record needed to reverse a sequence of ledger changes.
@@ -146,6 +152,7 @@ pub struct Undo {
     evm: EvmUndo,
     fl: FlUndo,
     tokens: TokenUndo,
+    peg: PegUndo,
 }
 
 /// The confirmed state derived from the active chain: native accounts, storage contracts,
@@ -165,6 +172,8 @@ pub struct Ledger {
     fl: FlTasks,
     /// Business tokens and their balances (docs/tokens.md).
     tokens: Tokens,
+    /// The two-way peg's escrows, wrapped tokens, claims and outbox (docs/peg.md).
+    peg: Pegs,
 }
 
 impl Ledger {
@@ -187,6 +196,7 @@ impl Ledger {
             evm: EvmState::default(),
             fl: FlTasks::default(),
             tokens: Tokens::default(),
+            peg: Pegs::default(),
         })
     }
 
@@ -248,11 +258,17 @@ impl Ledger {
 
     /// Would `tx` apply to the current state? Storage transactions are refused (no context).
     pub fn check(&self, tx: &Transaction) -> Result<(), LedgerError> {
-        self.check_in(tx, StorageMode::Refuse).map(|_| ())
+        self.check_in(tx, StorageMode::Refuse, self.final_headers()).map(|_| ())
     }
 
-    /// Would `tx` apply at a checkpoint described by `mode`? Returns what it would do.
-    fn check_in(&self, tx: &Transaction, mode: StorageMode<'_>) -> Result<Effect, LedgerError> {
+    /// Would `tx` apply at a checkpoint described by `mode`, with `headers` the other chains'
+    /// final headers (peg proofs)? Returns what it would do.
+    fn check_in(
+        &self,
+        tx: &Transaction,
+        mode: StorageMode<'_>,
+        headers: &dyn FinalHeaders,
+    ) -> Result<Effect, LedgerError> {
         let (from, nonce) = tx.spend_key();
         let needed = tx.body.debit().ok_or(LedgerError::AmountOverflow)?;
         let empty = Account::default();
@@ -305,7 +321,8 @@ impl Ledger {
                 TxKind::StorageProof(_)
                 | TxKind::StoreRepair { .. }
                 | TxKind::Consortium(_)
-                | TxKind::Token(_),
+                | TxKind::Token(_)
+                | TxKind::Peg(_),
                 StorageMode::Plausibility,
             ) => Ok(Effect::FeeOnly),
             // Like a put: a post's escrow leaves the scratch ledger; payouts are the chain's.
@@ -330,6 +347,9 @@ impl Ledger {
                 .check(token_tx, &from, nonce, &self.consortia)
                 .map(Effect::Token)
                 .map_err(LedgerError::Token),
+            (TxKind::Peg(peg_tx), _) => self
+                .check_peg(peg_tx, &from, nonce, headers)
+                .map(|(tokens, peg)| Effect::Peg(tokens, peg)),
             (TxKind::StoreRepair { file_id, shard_index }, StorageMode::Full(context)) => {
                 let node = self.check_repair(file_id, *shard_index, context)?;
                 Ok(Effect::Repair { file_id: *file_id, shard_index: *shard_index, node })
@@ -494,7 +514,20 @@ impl Ledger {
         mode: StorageMode<'_>,
         undo: &mut Undo,
     ) -> Result<(), LedgerError> {
-        let effect = self.check_in(tx, mode)?;
+        let effect = self.check_in(tx, mode, self.final_headers())?;
+        self.apply_checked(tx, author, policy, mode, effect, undo)
+    }
+
+    /// Write what `check_in` found `tx` would do. Atomic: on error nothing changed.
+    fn apply_checked(
+        &mut self,
+        tx: &Transaction,
+        author: &AccountId,
+        policy: FeePolicy,
+        mode: StorageMode<'_>,
+        effect: Effect,
+        undo: &mut Undo,
+    ) -> Result<(), LedgerError> {
         let supply_before = self.supply();
         let (from, nonce) = tx.spend_key();
         let debit = tx.body.debit().ok_or(LedgerError::AmountOverflow)?;
@@ -548,6 +581,10 @@ impl Ledger {
                 }
             }
             Effect::Token(effect) => self.tokens.apply(effect, &mut undo.tokens),
+            Effect::Peg(tokens, peg) => {
+                self.tokens.apply(tokens, &mut undo.tokens);
+                self.peg.apply(peg, &mut undo.peg);
+            }
             Effect::Fl(effect) => burned += self.apply_fl(effect, undo),
             Effect::Evm(effect) => {
                 // check_in() ran it with a context: Full mode is the only way here.
@@ -708,11 +745,23 @@ impl Ledger {
         self.evm.revert(undo.evm);
         self.fl.revert(undo.fl);
         self.tokens.revert(undo.tokens);
+        self.peg.revert(undo.peg);
     }
 
     /// A commitment to the whole state: BLAKE3 over the canonical encoding of the accounts in key
-    /// order and the supply counters.
+    /// order and the supply counters. With peg state it is `H(tag, rest_root, outbox
+    /// commitment)` (docs/peg.md), so another chain can check an outbox entry against it.
     pub fn root(&self) -> Hash {
+        let rest = self.rest_root();
+        if self.peg.is_empty() {
+            return rest;
+        }
+        crate::core::peg::proof::ledger_root(&rest, &self.peg.outbox().commitment())
+    }
+
+    /// Every section but the peg's outbox (the whole root when there is no peg state): what
+    /// a peg proof carries as `rest_root`.
+    pub fn rest_root(&self) -> Hash {
         let mut hasher = blake3::Hasher::new();
         hasher.update(b"vein/ledger/v0");
         hasher.update(&self.genesis_supply.to_le_bytes());
@@ -758,12 +807,17 @@ impl Ledger {
         if !self.tokens.is_empty() {
             self.tokens.hash_into(&mut hasher);
         }
+        // Likewise only with peg state; its outbox is committed beside this hash (`root`).
+        if !self.peg.is_empty() {
+            self.peg.hash_into(&mut hasher);
+        }
         Hash(*hasher.finalize().as_bytes())
     }
 
     /// `supply = genesis + minted - burned` and balances plus escrow sum to the supply; every
     /// contract escrows exactly the budgets of its unsettled rounds; every business token's
-    /// balances sum to its `issued + minted − burned`. Balances are u64 so they
+    /// balances (plus its peg escrow) sum to its `issued + minted − burned`; the peg's
+    /// escrows, wrapped tokens and outbox agree (docs/peg.md). Balances are u64 so they
     /// can never be negative; an underflow would have panicked in debug builds.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         let balances: u128 = self.accounts.values().map(|entry| u128::from(entry.balance)).sum();
@@ -796,7 +850,11 @@ impl Ledger {
                 burned: self.burned,
             });
         }
-        self.tokens.check_invariants().map_err(InvariantViolation::TokenSupply)
+        // What the peg escrows exists but is in no balance.
+        self.tokens
+            .check_invariants_holding(&self.peg.held_by_token())
+            .map_err(InvariantViolation::TokenSupply)?;
+        self.peg.check_invariants(&self.tokens).map_err(InvariantViolation::Peg)
     }
 }
 
