@@ -194,6 +194,20 @@ mod tests {
     }
 
     #[test]
+    fn a_leaf_or_root_that_does_not_match_its_entries_is_found() {
+        let mut outbox = Outbox::default();
+        for i in 0..5 {
+            outbox.append(entry(i));
+        }
+        let mut forged = outbox.clone();
+        forged.entries[2].amount += 1;
+        assert_eq!(forged.first_inconsistency(), Some(2));
+        let mut stale = outbox.clone();
+        stale.frontier[0].1 = Hash::ZERO;
+        assert_eq!(stale.first_inconsistency(), Some(5));
+    }
+
+    #[test]
     fn revert_restores_the_previous_root_exactly() {
         let mut outbox = Outbox::default();
         for i in 0..13 {

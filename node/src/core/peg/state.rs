@@ -300,3 +300,78 @@ impl Pegs {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap in a test is a test failure
+mod tests {
+    use super::*;
+    use crate::core::crypto::AccountId;
+
+    fn lock_entry(token: TokenId, home: ChainId, side: ChainId, amount: u64) -> OutboxEntry {
+        OutboxEntry {
+            id: Hash::of(&amount.to_le_bytes()),
+            direction: Direction::Lock,
+            source_chain: home,
+            dest_chain: side,
+            token,
+            amount,
+            recipient: AccountId([1u8; 32]),
+            name: "Acme".into(),
+            symbol: "ACME".into(),
+            decimals: 0,
+        }
+    }
+
+    /// A home peg that locked 10 of `token` for `side`, consistent with itself.
+    fn locked() -> (Pegs, TokenId, ChainId) {
+        let (home, side) = (Hash::of(b"home"), Hash::of(b"side"));
+        let token = TokenId(Hash::of(b"token"));
+        let mut pegs = Pegs::for_chain(home);
+        let effect = PegEffect {
+            escrow: Some(((token, side), Escrow { held: 10, locked: 10, released: 0 })),
+            append: Some(lock_entry(token, home, side, 10)),
+            ..PegEffect::default()
+        };
+        pegs.apply(effect, &mut PegUndo::default());
+        (pegs, token, side)
+    }
+
+    #[test]
+    fn an_escrow_off_its_locks_releases_or_outbox_is_reported() {
+        let (pegs, token, side) = locked();
+        let tokens = Tokens::default();
+        assert_eq!(pegs.check_invariants(&tokens), Ok(()));
+        let mut short = pegs.clone();
+        short.escrows.insert((token, side), Escrow { held: 9, locked: 10, released: 0 });
+        assert!(matches!(
+            short.check_invariants(&tokens),
+            Err(PegInvariantViolation::Escrow { held: 9, locked: 10, .. })
+        ));
+        let mut unrecorded = pegs.clone();
+        unrecorded.escrows.insert((token, side), Escrow { held: 20, locked: 20, released: 0 });
+        assert!(matches!(
+            unrecorded.check_invariants(&tokens),
+            Err(PegInvariantViolation::Escrow { locked: 20, outbox_locked: 10, .. })
+        ));
+        let mut lost = pegs.clone();
+        lost.escrows.clear();
+        assert!(matches!(
+            lost.check_invariants(&tokens),
+            Err(PegInvariantViolation::Escrow { locked: 0, outbox_locked: 10, .. })
+        ));
+    }
+
+    #[test]
+    fn a_wrapped_token_without_its_token_record_is_reported() {
+        let (pegs, token, side) = locked();
+        let tokens = Tokens::default();
+        let mut orphan = pegs.clone();
+        let wrapped = wrapped_token_id(&side, &token);
+        let counters = Wrapped { home_chain: side, home_token: token, minted: 5, burned: 0 };
+        orphan.wrapped.insert(wrapped, counters);
+        assert!(matches!(
+            orphan.check_invariants(&tokens),
+            Err(PegInvariantViolation::Wrapped { minted: 5, token_minted: 0, .. })
+        ));
+    }
+}
