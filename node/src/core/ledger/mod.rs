@@ -133,7 +133,8 @@ enum Effect {
     /// A learning task's next state and what its escrow pays or burns.
     Fl(FlEffect),
     /// A peg lock, mint, burn or release: its token writes and its peg writes.
-    Peg(TokenEffect, PegEffect),
+    /// Boxed: an outbox entry makes it the largest effect by far.
+    Peg(Box<(TokenEffect, PegEffect)>),
 }
 
 /// The record needed to reverse a sequence of ledger changes.
@@ -349,7 +350,7 @@ impl Ledger {
                 .map_err(LedgerError::Token),
             (TxKind::Peg(peg_tx), _) => self
                 .check_peg(peg_tx, &from, nonce, headers)
-                .map(|(tokens, peg)| Effect::Peg(tokens, peg)),
+                .map(|writes| Effect::Peg(Box::new(writes))),
             (TxKind::StoreRepair { file_id, shard_index }, StorageMode::Full(context)) => {
                 let node = self.check_repair(file_id, *shard_index, context)?;
                 Ok(Effect::Repair { file_id: *file_id, shard_index: *shard_index, node })
@@ -581,7 +582,8 @@ impl Ledger {
                 }
             }
             Effect::Token(effect) => self.tokens.apply(effect, &mut undo.tokens),
-            Effect::Peg(tokens, peg) => {
+            Effect::Peg(writes) => {
+                let (tokens, peg) = *writes;
                 self.tokens.apply(tokens, &mut undo.tokens);
                 self.peg.apply(peg, &mut undo.peg);
             }

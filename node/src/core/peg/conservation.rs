@@ -72,8 +72,6 @@ pub fn conservation(home: &Pegs, side: &Pegs) -> Result<(), PegMismatch> {
         if i128::from(escrow) != expected {
             return Err(PegMismatch::Unbalanced {
                 token,
-                home: home_chain,
-                side: side_chain,
                 escrow,
                 minted,
                 burned,

@@ -180,15 +180,11 @@ pub enum PegInvariantViolation {
 pub enum PegMismatch {
     /// `escrow ≠ minted − burned + locks in flight + burns in flight` for one token.
     #[error(
-        "token {token} pegged from {home} to {side}: escrow {escrow} != minted {minted} - burned {burned} + locks in flight {locks_in_flight} + burns in flight {burns_in_flight}"
+        "token {token}: escrow {escrow} != minted {minted} - burned {burned} + locks in flight {locks_in_flight} + burns in flight {burns_in_flight}"
     )]
     Unbalanced {
-        /// The token on its home chain.
+        /// The token on its home chain (the chains are the two sections compared).
         token: TokenId,
-        /// The home chain.
-        home: ChainId,
-        /// The side chain.
-        side: ChainId,
         /// What the home chain's escrow for the side chain holds.
         escrow: u64,
         /// What the side chain's peg minted of the wrapped token.
