@@ -11,7 +11,7 @@ use std::hint::black_box;
 use vein_node::core::crypto::AccountId;
 use vein_node::core::hash::Hash;
 use vein_node::core::peg::proof::{self, FinalHeaderSet};
-use vein_node::core::peg::{Direction, Outbox, OutboxEntry, PegProof, chain_id_of};
+use vein_node::core::peg::{Direction, Outbox, OutboxEntry, PegProof};
 use vein_node::core::token::TokenId;
 
 fn entry(index: u64, source: Hash, dest: Hash) -> OutboxEntry {
@@ -32,7 +32,7 @@ fn entry(index: u64, source: Hash, dest: Hash) -> OutboxEntry {
 /// A proof of the middle entry of an outbox of `count` entries, and the final headers that
 /// make it valid.
 fn proof_of(count: u32) -> (PegProof, FinalHeaderSet, Hash) {
-    let (source, dest) = (chain_id_of("main"), chain_id_of("side"));
+    let (source, dest) = (Hash::of(b"main genesis"), Hash::of(b"side genesis"));
     let mut outbox = Outbox::default();
     for index in 0..u64::from(count) {
         outbox.append(entry(index, source, dest));

@@ -525,7 +525,7 @@ pub enum TokenMinterView {
     Consortium(String),
     /// The two-way peg: the wrapped form of a token of another chain (docs/peg.md).
     Peg {
-        /// The home chain's peg id (64 hex).
+        /// The home chain's genesis id (64 hex).
         source_chain: String,
         /// The token's id on its home chain (64 hex).
         source_token: String,

@@ -159,7 +159,7 @@ impl Chain {
         let id = genesis.id()?;
         let ledger = Ledger::genesis(&genesis.allocations)
             .ok_or(GenesisError::SupplyOverflow)?
-            .with_peg_chain(crate::core::peg::chain_id_of(&genesis.chain_id));
+            .with_peg_chain(id);
         let genesis_supply = ledger.supply();
         let header = Header {
             id,

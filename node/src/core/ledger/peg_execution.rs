@@ -11,7 +11,7 @@ use crate::core::peg::{ChainId, FinalHeaders, NoFinalHeaders, PegProof, PegTx, P
 use crate::core::transaction::Transaction;
 
 impl Ledger {
-    /// This ledger as the ledger of the chain `chain` (`peg::chain_id_of` of its genesis name):
+    /// This ledger as the ledger of the chain `chain` (its `Genesis::id`):
     /// peg transactions are refused until it knows. Configuration, not state: not in the root.
     pub fn with_peg_chain(mut self, chain: ChainId) -> Ledger {
         debug_assert!(self.peg.is_empty(), "the chain is set on a fresh ledger");

@@ -7,13 +7,9 @@ use crate::core::hash::Hash;
 use crate::core::token::TokenId;
 use serde::{Deserialize, Serialize};
 
-/// A chain's id as the peg names it: a hash of its genesis `chain_id` name ([`chain_id_of`]).
+/// A chain's id as the peg names it: its `Genesis::id` (the id of its height-0 header), which
+/// a chain knows of itself and a light client of it records (`FollowedChain::genesis_id`).
 pub type ChainId = Hash;
-
-/// The peg's id of the chain whose genesis is named `name`.
-pub fn chain_id_of(name: &str) -> ChainId {
-    Hash::of_parts(&[b"vein/peg/chain/v1", name.as_bytes()])
-}
 
 /// The id of the outbox entry appended by the transaction `(signer, nonce)` on `source`: unique
 /// because a spend key is, and distinct across chains because the chain is hashed in.

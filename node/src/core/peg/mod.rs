@@ -39,9 +39,7 @@ pub mod outbox;
 pub mod proof;
 pub mod state;
 
-pub use action::{
-    ChainId, Direction, OutboxEntry, PegProof, PegTx, chain_id_of, entry_id, wrapped_token_id,
-};
+pub use action::{ChainId, Direction, OutboxEntry, PegProof, PegTx, entry_id, wrapped_token_id};
 pub use conservation::conservation;
 pub use error::{PegError, PegInvariantViolation, PegMismatch};
 pub use outbox::Outbox;

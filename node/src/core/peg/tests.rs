@@ -12,6 +12,11 @@ use crate::core::transaction::{Transaction, TransactionBody, TxKind};
 use crate::core::wire;
 use std::collections::BTreeMap;
 
+/// A stand-in for the `Genesis::id` of the chain named `name`.
+fn genesis_id(name: &str) -> ChainId {
+    Hash::of_parts(&[b"peg test genesis", name.as_bytes()])
+}
+
 const POLICY: FeePolicy = FeePolicy { burn_per_mille: 500 };
 const MAIN: usize = 0;
 const SIDE: usize = 1;
@@ -39,7 +44,7 @@ impl Fixture {
         let allocations: Vec<(AccountId, u64)> =
             keys.iter().map(|key| (key.account(), 1_000)).collect();
         let chain = |name: &str| {
-            let id = chain_id_of(name);
+            let id = genesis_id(name);
             Chain {
                 id,
                 ledger: Ledger::genesis(&allocations).unwrap().with_peg_chain(id),
@@ -332,7 +337,7 @@ fn bad_proofs_get_typed_errors_and_change_nothing() {
     let (main, side) = (f.id(MAIN), f.id(SIDE));
     // A second entry, so the outbox has a real path, addressed to a third chain.
     let elsewhere = f.next_entry(MAIN, 0);
-    let (other, recipient) = (chain_id_of("other"), f.account(1));
+    let (other, recipient) = (genesis_id("other"), f.account(1));
     f.peg(MAIN, 0, PegTx::Lock { token, amount: 10, dest_chain: other, recipient }).unwrap();
     let good = f.proof(MAIN, &lock);
     assert_eq!(good.path.len(), 1);
@@ -411,7 +416,7 @@ fn a_ledger_without_a_chain_id_refuses_peg_transactions() {
     let lock = PegTx::Lock {
         token: TokenId(Hash::ZERO),
         amount: 1,
-        dest_chain: chain_id_of("side"),
+        dest_chain: genesis_id("side"),
         recipient: key.account(),
     };
     let body = TransactionBody {
@@ -478,7 +483,7 @@ fn a_ledger_without_peg_state_keeps_its_root() {
     }
     let expected = Hash(*hasher.finalize().as_bytes());
     assert_eq!(ledger.root(), expected);
-    let with_chain = ledger.clone().with_peg_chain(chain_id_of("main"));
+    let with_chain = ledger.clone().with_peg_chain(genesis_id("main"));
     assert_eq!(with_chain.root(), expected, "the chain id is configuration, not state");
     assert_eq!(with_chain.rest_root(), expected);
 }

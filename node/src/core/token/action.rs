@@ -26,7 +26,7 @@ pub enum Minter {
     /// chain `source_chain`, minted only for a lock proven final there and burned only by a
     /// peg burn. Never chosen by an issue: the peg creates the token at its first mint.
     Peg {
-        /// The home chain's peg id (`peg::chain_id_of`).
+        /// The home chain's genesis id (`peg::ChainId`).
         source_chain: Hash,
         /// The token on its home chain.
         source_token: TokenId,
