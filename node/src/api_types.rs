@@ -253,6 +253,8 @@ pub enum TxKindName {
     Token,
     /// A side chain's registration or anchor (docs/sidechains.md).
     SideChain,
+    /// A two-way peg lock, mint, burn or release (docs/peg.md).
+    Peg,
 }
 
 /// When this node first saw a transaction, and when it was confirmed and became final (Unix
@@ -523,6 +525,13 @@ pub enum TokenMinterView {
     Issuer,
     /// The quorum of the consortium with this id (64 hex).
     Consortium(String),
+    /// The two-way peg: the wrapped form of a token of another chain (docs/peg.md).
+    Peg {
+        /// The home chain's genesis id (64 hex).
+        source_chain: String,
+        /// The token's id on its home chain (64 hex).
+        source_token: String,
+    },
 }
 
 /// `GET /tokens` (each) and `GET /token/{id}`: one business token (docs/tokens.md).

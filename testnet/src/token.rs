@@ -369,6 +369,9 @@ pub fn run(manifest: &Manifest, command: &TokenCommand) -> Result<String, Testne
                         TokenMinterView::Consortium(id) => {
                             format!("consortium {id}'s quorum (a MintToken proposal)")
                         }
+                        TokenMinterView::Peg { source_chain, .. } => {
+                            format!("the peg (locks proven final on chain {source_chain})")
+                        }
                     };
                     return Err(TokenCliError::NotMinter {
                         token: token.to_string(),

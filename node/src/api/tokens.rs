@@ -16,6 +16,10 @@ fn summary(ledger: &Ledger, token: &Token, height: u64) -> TokenSummary {
             let minter = match minter {
                 Minter::Issuer => TokenMinterView::Issuer,
                 Minter::Consortium(id) => TokenMinterView::Consortium(id.to_string()),
+                Minter::Peg { source_chain, source_token } => TokenMinterView::Peg {
+                    source_chain: source_chain.to_string(),
+                    source_token: source_token.to_string(),
+                },
             };
             (Some(minter), cap)
         }

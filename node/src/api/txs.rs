@@ -267,6 +267,7 @@ pub(super) async fn unit(State(state): State<ApiState>, Path(id): Path<String>) 
             TxKind::Fl(fl) => (TxKindName::Fl, None, fl.debit().unwrap_or(0)),
             TxKind::Token(_) => (TxKindName::Token, None, 0),
             TxKind::SideChain(_) => (TxKindName::SideChain, None, 0),
+            TxKind::Peg(_) => (TxKindName::Peg, None, 0),
         };
         Some(Unit {
             id: id.to_string(),

@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod message;
 pub mod node;
 pub mod params;
+pub mod peg;
 pub mod poc;
 pub mod random;
 pub mod record;

@@ -7,6 +7,7 @@ use crate::core::crypto::{self, AccountId, CryptoError, Keypair, Signature};
 use crate::core::evm::EvmCall;
 use crate::core::fl::FlTx;
 use crate::core::hash::Hash;
+use crate::core::peg::PegTx;
 use crate::core::sidechain::SideChainTx;
 use crate::core::storage::{StorageProof, StorePut};
 use crate::core::token::TokenTx;
@@ -56,6 +57,9 @@ pub enum TxKind {
     /// A side-chain transaction: register a consortium's chain, or anchor a segment of its
     /// checkpoints (docs/sidechains.md). Boxed like `StorePut`.
     SideChain(Box<SideChainTx>),
+    /// A two-way peg transaction: lock, mint, burn or release a business token across chains
+    /// (docs/peg.md). The carrier's fee is paid in the native token. Boxed like `StorePut`.
+    Peg(Box<PegTx>),
 }
 
 /// The signed content of a transaction.
@@ -108,7 +112,9 @@ impl TransactionBody {
             TxKind::Transfer { amount, .. } => amount.checked_add(self.fee),
             TxKind::StorePut(put) => put.prepaid_fee.checked_add(self.fee),
             TxKind::StorageProof(_) | TxKind::StoreRepair { .. } | TxKind::Evm(_) => Some(self.fee),
-            TxKind::Consortium(_) | TxKind::Token(_) | TxKind::SideChain(_) => Some(self.fee),
+            TxKind::Consortium(_) | TxKind::Token(_) | TxKind::SideChain(_) | TxKind::Peg(_) => {
+                Some(self.fee)
+            }
             TxKind::Fl(fl) => fl.debit()?.checked_add(self.fee),
         }
     }

@@ -157,7 +157,9 @@ impl Chain {
     pub fn new(genesis: &Arc<Genesis>) -> Result<Chain, GenesisError> {
         genesis.validate()?;
         let id = genesis.id()?;
-        let ledger = Ledger::genesis(&genesis.allocations).ok_or(GenesisError::SupplyOverflow)?;
+        let ledger = Ledger::genesis(&genesis.allocations)
+            .ok_or(GenesisError::SupplyOverflow)?
+            .with_peg_chain(id);
         let genesis_supply = ledger.supply();
         let header = Header {
             id,

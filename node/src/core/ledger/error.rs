@@ -7,6 +7,7 @@ use crate::core::crypto::AccountId;
 use crate::core::evm::{EvmTxError, ExecutionError};
 use crate::core::fl::FlError;
 use crate::core::hash::Hash;
+use crate::core::peg::{PegError, PegInvariantViolation};
 use crate::core::sidechain::{SideChainError, SideChainInvariant};
 use crate::core::storage::{AssignmentError, PaymentError, ProofError, PutError};
 use crate::core::token::{TokenError, TokenSupplyMismatch};
@@ -229,6 +230,9 @@ pub enum LedgerError {
     /// A side-chain transaction broke a side-chain rule (forged or replayed anchor, ...).
     #[error("side-chain transaction refused: {0}")]
     SideChain(SideChainError),
+    /// A peg transaction broke a peg rule (docs/peg.md).
+    #[error("peg transaction refused: {0}")]
+    Peg(PegError),
 }
 
 /// A broken ledger invariant: a bug, never an input error.
@@ -280,4 +284,7 @@ pub enum InvariantViolation {
     /// A side chain's light client is inconsistent.
     #[error("{0}")]
     SideChain(SideChainInvariant),
+    /// The peg's escrows, wrapped tokens or outbox disagree (docs/peg.md).
+    #[error("{0}")]
+    Peg(PegInvariantViolation),
 }

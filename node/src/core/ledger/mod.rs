@@ -26,6 +26,8 @@
 //! a consortium's passed mint proposal change it (`token_execution.rs`), through the undo log.
 //! Side chains (docs/sidechains.md): registered chains and their light clients live in the
 //! `side_chains` section; `TxKind::SideChain` changes it (`sidechain_execution.rs`).
+//! Peg (docs/peg.md): `TxKind::Peg` locks, mints, burns and releases business tokens across
+//! chains (`peg_execution.rs`); with peg state the root also commits the peg's outbox.
 
 use crate::core::consortium::{Consortia, ConsortiumEffect, ConsortiumUndo};
 use crate::core::contracts::{Contract, Settlement, StorageContext, StorageMode};
@@ -34,6 +36,7 @@ use crate::core::evm::{EvmEffect, EvmState, EvmUndo};
 use crate::core::fl::{FlEffect, FlTasks, FlTx, FlUndo};
 use crate::core::hash::Hash;
 pub use crate::core::params::FeePolicy;
+use crate::core::peg::{FinalHeaders, PegEffect, PegUndo, Pegs};
 use crate::core::sidechain::{SideChainEffect, SideChainUndo, SideChains};
 use crate::core::storage::{
     Challenge, StorageProof, StorePut, check_assignment, reassign_attempt, round_payouts,
@@ -49,6 +52,7 @@ use std::sync::Arc;
 mod error;
 mod evm_execution;
 mod fl_execution;
+mod peg_execution;
 mod sidechain_execution;
 mod token_execution;
 
@@ -134,6 +138,9 @@ enum Effect {
     Fl(FlEffect),
     /// A side chain's registration or the headers an anchor adds.
     SideChain(SideChainEffect),
+    /// A peg lock, mint, burn or release: its token writes and its peg writes.
+    /// Boxed: an outbox entry makes it the largest effect by far.
+    Peg(Box<(TokenEffect, PegEffect)>),
 }
 
 /// The record needed to reverse a sequence of ledger changes.
@@ -153,6 +160,7 @@ pub struct Undo {
     fl: FlUndo,
     tokens: TokenUndo,
     side_chains: SideChainUndo,
+    peg: PegUndo,
 }
 
 /// The confirmed state derived from the active chain: native accounts, storage contracts,
@@ -174,6 +182,8 @@ pub struct Ledger {
     tokens: Tokens,
     /// Registered side chains and their light clients (docs/sidechains.md).
     side_chains: SideChains,
+    /// The two-way peg's escrows, wrapped tokens, claims and outbox (docs/peg.md).
+    peg: Pegs,
 }
 
 impl Ledger {
@@ -197,6 +207,7 @@ impl Ledger {
             fl: FlTasks::default(),
             tokens: Tokens::default(),
             side_chains: SideChains::default(),
+            peg: Pegs::default(),
         })
     }
 
@@ -258,11 +269,17 @@ impl Ledger {
 
     /// Would `tx` apply to the current state? Storage transactions are refused (no context).
     pub fn check(&self, tx: &Transaction) -> Result<(), LedgerError> {
-        self.check_in(tx, StorageMode::Refuse).map(|_| ())
+        self.check_in(tx, StorageMode::Refuse, self.final_headers()).map(|_| ())
     }
 
-    /// Would `tx` apply at a checkpoint described by `mode`? Returns what it would do.
-    fn check_in(&self, tx: &Transaction, mode: StorageMode<'_>) -> Result<Effect, LedgerError> {
+    /// Would `tx` apply at a checkpoint described by `mode`, with `headers` the other chains'
+    /// final headers (peg proofs)? Returns what it would do.
+    fn check_in(
+        &self,
+        tx: &Transaction,
+        mode: StorageMode<'_>,
+        headers: &dyn FinalHeaders,
+    ) -> Result<Effect, LedgerError> {
         let (from, nonce) = tx.spend_key();
         let needed = tx.body.debit().ok_or(LedgerError::AmountOverflow)?;
         let empty = Account::default();
@@ -316,7 +333,8 @@ impl Ledger {
                 | TxKind::StoreRepair { .. }
                 | TxKind::Consortium(_)
                 | TxKind::Token(_)
-                | TxKind::SideChain(_),
+                | TxKind::SideChain(_)
+                | TxKind::Peg(_),
                 StorageMode::Plausibility,
             ) => Ok(Effect::FeeOnly),
             // Like a put: a post's escrow leaves the scratch ledger; payouts are the chain's.
@@ -344,6 +362,9 @@ impl Ledger {
             (TxKind::SideChain(side_tx), mode) => {
                 self.check_side_chain(side_tx, &from, nonce, mode).map(Effect::SideChain)
             }
+            (TxKind::Peg(peg_tx), _) => self
+                .check_peg(peg_tx, &from, nonce, headers)
+                .map(|writes| Effect::Peg(Box::new(writes))),
             (TxKind::StoreRepair { file_id, shard_index }, StorageMode::Full(context)) => {
                 let node = self.check_repair(file_id, *shard_index, context)?;
                 Ok(Effect::Repair { file_id: *file_id, shard_index: *shard_index, node })
@@ -508,7 +529,20 @@ impl Ledger {
         mode: StorageMode<'_>,
         undo: &mut Undo,
     ) -> Result<(), LedgerError> {
-        let effect = self.check_in(tx, mode)?;
+        let effect = self.check_in(tx, mode, self.final_headers())?;
+        self.apply_checked(tx, author, policy, mode, effect, undo)
+    }
+
+    /// Write what `check_in` found `tx` would do. Atomic: on error nothing changed.
+    fn apply_checked(
+        &mut self,
+        tx: &Transaction,
+        author: &AccountId,
+        policy: FeePolicy,
+        mode: StorageMode<'_>,
+        effect: Effect,
+        undo: &mut Undo,
+    ) -> Result<(), LedgerError> {
         let supply_before = self.supply();
         let (from, nonce) = tx.spend_key();
         let debit = tx.body.debit().ok_or(LedgerError::AmountOverflow)?;
@@ -563,6 +597,11 @@ impl Ledger {
             }
             Effect::Token(effect) => self.tokens.apply(effect, &mut undo.tokens),
             Effect::SideChain(effect) => self.side_chains.apply(effect, &mut undo.side_chains),
+            Effect::Peg(writes) => {
+                let (tokens, peg) = *writes;
+                self.tokens.apply(tokens, &mut undo.tokens);
+                self.peg.apply(peg, &mut undo.peg);
+            }
             Effect::Fl(effect) => burned += self.apply_fl(effect, undo),
             Effect::Evm(effect) => {
                 // check_in() ran it with a context: Full mode is the only way here.
@@ -724,11 +763,23 @@ impl Ledger {
         self.fl.revert(undo.fl);
         self.tokens.revert(undo.tokens);
         self.side_chains.revert(undo.side_chains);
+        self.peg.revert(undo.peg);
     }
 
     /// A commitment to the whole state: BLAKE3 over the canonical encoding of the accounts in key
-    /// order and the supply counters.
+    /// order and the supply counters. With peg state it is `H(tag, rest_root, outbox
+    /// commitment)` (docs/peg.md), so another chain can check an outbox entry against it.
     pub fn root(&self) -> Hash {
+        let rest = self.rest_root();
+        if self.peg.is_empty() {
+            return rest;
+        }
+        crate::core::peg::proof::ledger_root(&rest, &self.peg.outbox().commitment())
+    }
+
+    /// Every section but the peg's outbox (the whole root when there is no peg state): what
+    /// a peg proof carries as `rest_root`.
+    pub fn rest_root(&self) -> Hash {
         let mut hasher = blake3::Hasher::new();
         hasher.update(b"vein/ledger/v0");
         hasher.update(&self.genesis_supply.to_le_bytes());
@@ -778,12 +829,17 @@ impl Ledger {
         if !self.side_chains.is_empty() {
             self.side_chains.hash_into(&mut hasher);
         }
+        // Likewise only with peg state; its outbox is committed beside this hash (`root`).
+        if !self.peg.is_empty() {
+            self.peg.hash_into(&mut hasher);
+        }
         Hash(*hasher.finalize().as_bytes())
     }
 
     /// `supply = genesis + minted - burned` and balances plus escrow sum to the supply; every
     /// contract escrows exactly the budgets of its unsettled rounds; every business token's
-    /// balances sum to its `issued + minted − burned`. Balances are u64 so they
+    /// balances (plus its peg escrow) sum to its `issued + minted − burned`; the peg's
+    /// escrows, wrapped tokens and outbox agree (docs/peg.md). Balances are u64 so they
     /// can never be negative; an underflow would have panicked in debug builds.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         let balances: u128 = self.accounts.values().map(|entry| u128::from(entry.balance)).sum();
@@ -816,8 +872,12 @@ impl Ledger {
                 burned: self.burned,
             });
         }
-        self.tokens.check_invariants().map_err(InvariantViolation::TokenSupply)?;
-        self.side_chains.check_invariants().map_err(InvariantViolation::SideChain)
+        self.side_chains.check_invariants().map_err(InvariantViolation::SideChain)?;
+        // What the peg escrows exists but is in no balance.
+        self.tokens
+            .check_invariants_holding(&self.peg.held_by_token())
+            .map_err(InvariantViolation::TokenSupply)?;
+        self.peg.check_invariants(&self.tokens).map_err(InvariantViolation::Peg)
     }
 }
 

@@ -13,6 +13,7 @@ use super::tx::{SideChainTx, side_chain_id};
 use crate::core::consortium::Consortia;
 use crate::core::crypto::AccountId;
 use crate::core::hash::Hash;
+use crate::core::peg::FinalHeaders;
 use std::collections::BTreeMap;
 
 /// One registered side chain.
@@ -56,6 +57,19 @@ pub struct SideChainInvariant {
     pub chain: Hash,
     /// What is broken in its light client.
     pub violation: HeaderChainInvariant,
+}
+
+/// A peg proof names its source chain by genesis id: a header of that chain is final here when
+/// the light client of a registered chain with that genesis holds it as final. Registrations
+/// are visited in id order, so the answer does not depend on map order.
+impl FinalHeaders for SideChains {
+    fn final_ledger_root(&self, chain: &Hash, header: &Hash) -> Option<Hash> {
+        self.chains
+            .values()
+            .filter(|side| side.headers.spec().genesis_id == *chain)
+            .find_map(|side| side.headers.final_header(header))
+            .map(|(_height, root)| root)
+    }
 }
 
 /// Every registered side chain: the side-chain field of the ledger.

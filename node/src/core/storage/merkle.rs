@@ -187,6 +187,21 @@ pub fn verify(
     path: &[Hash],
     leaf_count: u32,
 ) -> Result<(), MerkleError> {
+    if root_from_path(index, chunk, path, leaf_count)? != *root {
+        return Err(MerkleError::RootMismatch { index });
+    }
+    Ok(())
+}
+
+/// The root that `chunk` at leaf `index` of a `leaf_count`-leaf tree hashes up to along
+/// `path`: for a verifier that compares the root with a commitment of its own (the peg's
+/// outbox, which is itself hashed into a ledger root) rather than with a known tree root.
+pub fn root_from_path(
+    index: u32,
+    chunk: &[u8],
+    path: &[Hash],
+    leaf_count: u32,
+) -> Result<Hash, MerkleError> {
     let expected = path_length(index, leaf_count)?;
     if path.len() != expected {
         return Err(MerkleError::PathLength { index, expected, got: path.len() });
@@ -205,10 +220,7 @@ pub fn verify(
         position /= 2;
         width = width.div_ceil(2);
     }
-    if hash != *root {
-        return Err(MerkleError::RootMismatch { index });
-    }
-    Ok(())
+    Ok(hash)
 }
 
 #[cfg(test)]

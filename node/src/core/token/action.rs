@@ -22,6 +22,15 @@ pub enum Minter {
     /// A consortium's quorum: a `PermissionChange::MintToken` proposal that reaches the
     /// consortium's m of n approvals mints (the consortium's own proposal rules).
     Consortium(Hash),
+    /// The two-way peg (core/peg): the token is the wrapped form of `source_token` of the
+    /// chain `source_chain`, minted only for a lock proven final there and burned only by a
+    /// peg burn. Never chosen by an issue: the peg creates the token at its first mint.
+    Peg {
+        /// The home chain's genesis id (`peg::ChainId`).
+        source_chain: Hash,
+        /// The token on its home chain.
+        source_token: TokenId,
+    },
 }
 
 /// Whether the supply can grow after issue.
@@ -128,6 +137,9 @@ impl IssueToken {
             SupplyRule::Mintable { cap: Some(cap), .. } if self.initial_supply > cap => {
                 Err(TokenError::InitialOverCap { initial: self.initial_supply, cap })
             }
+            SupplyRule::Mintable { minter: Minter::Peg { .. }, .. } => {
+                Err(TokenError::PegMinterAtIssue)
+            }
             _ => Ok(()),
         }
     }
@@ -170,5 +182,12 @@ mod tests {
         let over_cap =
             bad(|i| i.supply = SupplyRule::Mintable { minter: Minter::Issuer, cap: Some(9) });
         assert_eq!(over_cap, TokenError::InitialOverCap { initial: 1_000, cap: 9 });
+        let by_peg = bad(|i| {
+            i.supply = SupplyRule::Mintable {
+                minter: Minter::Peg { source_chain: Hash::ZERO, source_token: TokenId(Hash::ZERO) },
+                cap: None,
+            }
+        });
+        assert_eq!(by_peg, TokenError::PegMinterAtIssue);
     }
 }

@@ -146,6 +146,22 @@ pub enum TokenError {
     /// A transfer, burn or mint of 0.
     #[error("an amount of zero moves nothing")]
     ZeroAmount,
+    /// An issue naming the peg as its minter: only the peg creates its wrapped tokens.
+    #[error("an issue cannot name the peg as its minter")]
+    PegMinterAtIssue,
+    /// A `TokenTx::Burn` of a wrapped token: it must go home through `PegTx::Burn`, or the
+    /// escrow backing it on the home chain could never be released.
+    #[error("token {token} is a wrapped token: burn it with a peg burn")]
+    PegBurnOnly {
+        /// The wrapped token.
+        token: TokenId,
+    },
+    /// The peg asked to mint a token it does not mint.
+    #[error("the peg may not mint token {token}")]
+    NotPegMinted {
+        /// The token named.
+        token: TokenId,
+    },
     /// A transfer whose recipient is its signer.
     #[error("a token transfer to oneself is not allowed")]
     SelfTransfer,

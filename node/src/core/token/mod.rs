@@ -83,6 +83,9 @@ impl Tokens {
             }
             TokenTx::Burn { token, amount } => {
                 let mut next = self.existing(token)?.clone();
+                if let Some(Minter::Peg { .. }) = next.minter() {
+                    return Err(TokenError::PegBurnOnly { token: *token });
+                }
                 if *amount == 0 {
                     return Err(TokenError::ZeroAmount);
                 }

@@ -74,6 +74,8 @@ pub enum MintAuthority {
     Account(AccountId),
     /// A consortium (by id) whose `PermissionChange::MintToken` proposal reached its quorum.
     Consortium(Hash),
+    /// The peg, for a lock proven final on the token's home chain (core/peg).
+    Peg,
 }
 
 /// What a checked token transaction will write: a token's new state and new balances.
@@ -100,7 +102,7 @@ pub struct TokenUndo {
 pub struct TokenSupplyMismatch {
     /// Id of the token whose balances and counters disagree.
     pub token: TokenId,
-    /// Sum of its balances, in base units.
+    /// Sum of its balances (plus what the peg escrows of it), in base units.
     pub balances: i128,
     /// `issued + minted - burned`, in base units.
     pub supply: i128,
@@ -212,12 +214,14 @@ impl Tokens {
             (Minter::Issuer, MintAuthority::Account(account)) if account == existing.issuer => {}
             (Minter::Consortium(allowed), MintAuthority::Consortium(asking))
                 if allowed == asking => {}
+            (Minter::Peg { .. }, MintAuthority::Peg) => {}
             (_, MintAuthority::Account(account)) => {
                 return Err(TokenError::NotMinter { token: *token, account });
             }
             (_, MintAuthority::Consortium(consortium)) => {
                 return Err(TokenError::NotMinterConsortium { token: *token, consortium });
             }
+            (_, MintAuthority::Peg) => return Err(TokenError::NotPegMinted { token: *token }),
         }
         if amount == 0 {
             return Err(TokenError::ZeroAmount);
@@ -307,7 +311,17 @@ impl Tokens {
     /// For every token: its balances sum to `issued + minted − burned`, and no balance names a
     /// token that does not exist.
     pub fn check_invariants(&self) -> Result<(), TokenSupplyMismatch> {
-        let mut sums: BTreeMap<TokenId, i128> = BTreeMap::new();
+        self.check_invariants_holding(&BTreeMap::new())
+    }
+
+    /// As [`Tokens::check_invariants`], with `held` (per token) counted beside the balances:
+    /// what the peg's escrows hold exists but is in no balance.
+    pub fn check_invariants_holding(
+        &self,
+        held: &BTreeMap<TokenId, u64>,
+    ) -> Result<(), TokenSupplyMismatch> {
+        let mut sums: BTreeMap<TokenId, i128> =
+            held.iter().map(|(token, amount)| (*token, i128::from(*amount))).collect();
         for ((token, _), balance) in &self.balances {
             *sums.entry(*token).or_default() += i128::from(*balance);
         }
