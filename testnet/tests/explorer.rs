@@ -108,11 +108,15 @@ fn updated(dom: &str) -> Option<&str> {
     rest.split("</p>").next()
 }
 
-/// The `<table id="...">...</table>` element of the dump.
+/// The `<table ... id="...">...</table>` element of the dump.
 fn table<'a>(dom: &'a str, id: &str) -> &'a str {
-    let start = dom.find(&format!("<table id=\"{id}\"")).unwrap_or_else(|| {
-        panic!("no table #{id} in the DOM:\n{dom}");
-    });
+    let start = dom
+        .match_indices(&format!(" id=\"{id}\""))
+        .filter_map(|(at, _)| {
+            dom[..at].rfind('<').filter(|open| dom[*open..].starts_with("<table"))
+        })
+        .next()
+        .unwrap_or_else(|| panic!("no table #{id} in the DOM:\n{dom}"));
     let end = dom[start..].find("</table>").unwrap() + start;
     &dom[start..end]
 }
@@ -142,10 +146,11 @@ fn the_explorer_draws_searches_and_shows_the_configured_panels_in_chromium() {
         return;
     };
     let net = Net::new();
-    // The operator's configuration: every panel but the learning one, which must then be absent.
+    // The operator's configuration: every panel but the learning one, which must then be absent
+    // (the drawings and the subsystems first, so that the screenshot shows them).
     let config = net.dir.path().join("explorer.json");
-    let panels = r#"["status", "forks", "dag", "checkpoints", "transactions", "accounts",
-        "tokens", "contracts", "consortia"]"#;
+    let panels = r#"["forks", "dag", "tokens", "contracts", "consortia", "status", "checkpoints",
+        "transactions", "accounts"]"#;
     let config_text = format!(
         r#"{{"title": "Acme test ledger", "theme": "light", "panels": {panels},
             "links": [{{"label": "Operator docs", "url": "https://example.org/vein?a=1&b=2"}}]}}"#
@@ -172,6 +177,10 @@ fn the_explorer_draws_searches_and_shows_the_configured_panels_in_chromium() {
     wait_until("both transfers final", Duration::from_secs(60), || {
         ids.iter().all(|id| unit(id).is_some_and(|unit| unit.is_final))
     });
+    // A token (issued by the faucet, before its balance is read): the Tokens panel lists it with its supply and holder.
+    let token_args = ["token", "issue", "--name", "Acme Points", "--symbol", "ACME"];
+    let token = net.cli(&[&token_args[..], &["--supply", "5000"]].concat());
+
     let balance = |account: &str| {
         http::get::<api_types::AccountBalance>(api, &format!("/balance/{account}")).unwrap().balance
     };
@@ -196,10 +205,6 @@ fn the_explorer_draws_searches_and_shows_the_configured_panels_in_chromium() {
     let canary = "CANARY-e1c3";
     let write = format!("insert patients (1, '{canary}')");
     net.cli(&["db", "exec", "--consortium", &consortium, &write]);
-
-    // A token: the Tokens panel lists it with its supply and holder.
-    let token_args = ["token", "issue", "--name", "Acme Points", "--symbol", "ACME"];
-    let token = net.cli(&[&token_args[..], &["--supply", "5000"]].concat());
 
     let dom = dump_dom(&chromium, &format!("http://{api}/"));
     // The status line is written last by a successful refresh (or says why it failed).

@@ -562,7 +562,9 @@ fn param_schema(kind: ParamKind) -> ParamSchema {
             ParamSchema { pattern: Some("^[0-9a-fA-F]{64}$"), kind: "string", ..base }
         }
         ParamKind::OneOf(words) => ParamSchema { words: Some(words), kind: "string", ..base },
-        ParamKind::Pattern(pattern) => ParamSchema { pattern: Some(pattern), kind: "string", ..base },
+        ParamKind::Pattern(pattern) => {
+            ParamSchema { pattern: Some(pattern), kind: "string", ..base }
+        }
     }
 }
 

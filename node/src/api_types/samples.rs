@@ -257,7 +257,11 @@ pub fn fork_tree() -> ForkTree {
         head: "c2".into(),
         height: 2,
         final_height: 1,
-        checkpoints: vec![node("c2", "c1", 2, true), node("s2", "c1", 2, false), node("c1", "c0", 1, true)],
+        checkpoints: vec![
+            node("c2", "c1", 2, true),
+            node("s2", "c1", 2, false),
+            node("c1", "c0", 1, true),
+        ],
     }
 }
 

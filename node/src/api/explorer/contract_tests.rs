@@ -103,9 +103,12 @@ fn the_front_page_panels_read_only_served_keys() {
     check(code, "v", keys(&samples::attestations()), "/consortium/{id}/attestations");
 
     let task = samples::fl_task();
-    check(function(PANELS_JS, "learning"), "l", keys(&crate::api_types::FlTaskList {
-        tasks: vec![task.summary.clone()],
-    }), "/fl/tasks");
+    check(
+        function(PANELS_JS, "learning"),
+        "l",
+        keys(&crate::api_types::FlTaskList { tasks: vec![task.summary.clone()] }),
+        "/fl/tasks",
+    );
     check(function(PANELS_JS, "learning"), "x", keys(&task.summary), "a learning task");
 }
 
@@ -185,11 +188,8 @@ fn every_panel_and_search_kind_has_code() {
 /// The skeleton loads exactly the scripts the node serves, from its own paths (no CDN).
 #[test]
 fn the_page_loads_only_its_own_assets() {
-    let sources: Vec<&str> = INDEX_HTML
-        .split("src=\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .collect();
+    let sources: Vec<&str> =
+        INDEX_HTML.split("src=\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
     assert_eq!(sources, ["/explorer/app.js", "/explorer/graph.js", "/explorer/panels.js"]);
     assert!(INDEX_HTML.contains("href=\"/explorer/style.css\""));
     for text in SCRIPTS.iter().chain([&INDEX_HTML]) {

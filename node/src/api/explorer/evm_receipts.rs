@@ -7,9 +7,9 @@
 use crate::api::{ApiResult, ApiState, inspect, list_limit};
 use crate::api_types::{EvmReceiptRow, EvmReceipts};
 use crate::core::evm::{Address, B256};
-use revm::primitives::KECCAK_EMPTY;
 use axum::Json;
 use axum::extract::{RawQuery, State};
+use revm::primitives::KECCAK_EMPTY;
 
 /// Heights below the head searched for receipts.
 const HEIGHTS_SCANNED_MAX: u64 = 100_000;
@@ -51,7 +51,8 @@ pub(crate) async fn receipts(
                 logs: receipt.logs.len() as u64,
             })
             .collect();
-        let contracts = evm.accounts().filter(|(_, account)| account.code_hash != KECCAK_EMPTY).count();
+        let contracts =
+            evm.accounts().filter(|(_, account)| account.code_hash != KECCAK_EMPTY).count();
         Json(EvmReceipts { contracts: contracts as u64, receipts })
     })
     .await

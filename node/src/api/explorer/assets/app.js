@@ -43,10 +43,13 @@ function link(kind, id, text) {
     (text == null ? short(id) : text) + '</a>';
 }
 function row(cells, cls, id) {
-  return '<tr' + (cls ? ' class="' + esc(cls) + '"' : '') + (id ? ' data-id="' + esc(id) + '"' : '') +
-    '>' + cells.map(c => '<td>' + c + '</td>').join('') + '</tr>';
+  return '<tr' + (cls ? ' class="' + esc(cls) + '"' : '') +
+    (id ? ' data-id="' + esc(id) + '"' : '') + '>' +
+    cells.map(c => '<td>' + c + '</td>').join('') + '</tr>';
 }
-function head(names) { return '<tr>' + names.map(n => '<th>' + esc(n) + '</th>').join('') + '</tr>'; }
+function head(names) {
+  return '<tr>' + names.map(n => '<th>' + esc(n) + '</th>').join('') + '</tr>';
+}
 // A two-column table of already-escaped values.
 function kv(id, pairs) {
   return '<table class="kv" id="' + esc(id) + '">' + pairs.map(p => '<tr><th>' + esc(p[0]) +
@@ -102,7 +105,8 @@ async function checkpointPage(id) {
     esc(id) + ' is not held by this node</p>'));
   const listed = c.confirmed.map(u => row([link('unit', u.id, esc(u.id)), esc(u.outcome)],
     u.outcome, u.id)).join('');
-  view(section('checkpoint-page', 'Checkpoint ' + c.height + ' ' + c.id.slice(0, 16), kv('checkpoint', [
+  const title = 'Checkpoint ' + c.height + ' ' + c.id.slice(0, 16);
+  view(section('checkpoint-page', title, kv('checkpoint', [
     ['id', esc(c.id)], ['height', num(c.height)],
     ['branch', c.active ? 'active chain' : 'side branch'], ['final', esc(c.final)],
     ['previous', link('checkpoint', c.prev, esc(c.prev))],
@@ -139,7 +143,7 @@ async function accountPage(id) {
 function txTable(id, txs) {
   return '<table id="' + esc(id) + '">' + head(['id', 'from', 'nonce', 'to', 'amount', 'fee',
     'status', 'height']) + txs.map(x => row([link('unit', x.id), link('account', x.from),
-    x.nonce, x.to == null ? '-' : link('account', x.to), num(x.amount), num(x.fee),
+    esc(x.nonce), x.to == null ? '-' : link('account', x.to), num(x.amount), num(x.fee),
     '<span class="status">' + esc(x.status) + '</span>',
     x.confirmed_height == null ? '-' : esc(x.confirmed_height)], x.status, x.id)).join('') +
     '</table>';
@@ -198,10 +202,12 @@ async function consortiumPage(id) {
   const a = await j('/consortium/' + encodeURIComponent(id) + '/attestations');
   const cs = y.summary;
   view(section('consortium-page', 'Consortium ' + cs.name, kv('consortium', [
-    ['id', esc(cs.id)], ['name', esc(cs.name)], ['quorum', esc(cs.quorum) + ' of ' + esc(cs.parties)],
+    ['id', esc(cs.id)], ['name', esc(cs.name)],
+    ['quorum', esc(cs.quorum) + ' of ' + esc(cs.parties)],
     ['parties', y.parties.map(p => link('account', p)).join(' ')],
     ['member nodes', y.members.map(m => link('account', m.account)).join(' ')],
-    ['tables', y.tables.map(t => esc(t.name) + ' (' + esc(t.columns.length) + ' columns)').join(', ')],
+    ['tables', y.tables.map(t => esc(t.name) + ' (' + esc(t.columns.length) + ' columns)')
+      .join(', ')],
     ['actions on chain', num(cs.actions)], ['action log head', esc(cs.action_log_head)],
     ['key epoch', num(cs.key_epoch)], ['open proposals', num(cs.open_proposals)],
     ['certified height', a.certified_height == null ? 'none yet' : num(a.certified_height)],
@@ -228,10 +234,12 @@ async function taskPage(id) {
     ['open round commits', num(ts.open_round_updates) + ' updates, ' +
       num(ts.open_round_aggregates) + ' aggregates']]) +
     '<h2>Participants</h2><table id="participants">' + head(['account', 'samples', 'paid']) +
-    d.participants.map(p => row([link('account', p.account), num(p.samples), num(p.paid)])).join('') +
+    d.participants.map(p => row([link('account', p.account), num(p.samples), num(p.paid)]))
+      .join('') +
     '</table><h2>Settled rounds</h2><table id="rounds">' + head(['round', 'aggregate',
       'contributors', 'accepted', 'paid', 'burned']) + d.settled.map(r => row([num(r.round),
-      short(r.aggregate), num(r.contributors), num(r.accepted), num(r.paid), num(r.burned)])).join('') +
+      short(r.aggregate), num(r.contributors), num(r.accepted), num(r.paid), num(r.burned)]))
+      .join('') +
     '</table>'));
 }
 
@@ -245,8 +253,8 @@ async function searchPage(term) {
   const r = await j('/search?q=' + encodeURIComponent(term));
   const items = r.matches.map(m => '<li class="match" data-kind="' + esc(m.kind) + '">' +
     esc(KIND_ROUTES[m.kind][1]) + ' ' + link(KIND_ROUTES[m.kind][0], m.id, esc(m.id)) + '</li>');
-  // A well-formed account with no ledger entry yet is still a page (balance 0).
-  const account = /^[0-9a-f]{64}$/.test(r.query) && !r.matches.some(m => m.kind === 'account') ?
+  // A well-formed id that names nothing may be an account not on the ledger yet (balance 0).
+  const account = /^[0-9a-f]{64}$/.test(r.query) && !r.matches.length ?
     '<p class="note">As an account: ' + link('account', r.query, esc(r.query)) + '</p>' : '';
   view(section('search-page', 'Search', '<p>' + esc(r.matches.length) + ' match' +
     (r.matches.length === 1 ? '' : 'es') + ' for <code>' + esc(r.query) + '</code></p>' +

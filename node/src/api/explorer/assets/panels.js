@@ -41,17 +41,18 @@ const PANELS = {
     const d = await j('/dag?limit=60');
     panel('dag', 'DAG near the tips', drawDag(d) +
       '<table id="dag">' + head(['unit', 'from', 'nonce', 'parents', 'tip', 'status']) +
-      d.units.slice(0, 20).map(x => row([link('unit', x.id), link('account', x.from), x.nonce,
+      d.units.slice(0, 20).map(x => row([link('unit', x.id), link('account', x.from), esc(x.nonce),
         x.parents.map(p => link('unit', p)).join(' '), x.tip ? 'tip' : '', esc(x.status)],
       x.status, x.id)).join('') + '</table>');
   },
 
   async checkpoints(s) {
     const c = await j('/checkpoints?limit=15');
-    panel('checkpoints', 'Recent checkpoints (final up to ' + c.final_height + ' of ' +
-      c.height + ')', '<table id="cps">' + head(['height', 'id', 'author', 'ledger root',
-      'parents', 'final']) + c.checkpoints.map(x => row([x.height, link('checkpoint', x.id),
-      link('account', x.author), short(x.ledger_root), x.parents, x.final],
+    const title = 'Recent checkpoints (final up to ' + c.final_height + ' of ' + c.height + ')';
+    panel('checkpoints', title, '<table id="cps">' + head(['height', 'id', 'author',
+      'ledger root', 'parents', 'final']) + c.checkpoints.map(x => row([esc(x.height),
+      link('checkpoint', x.id), link('account', x.author), short(x.ledger_root),
+      esc(x.parents), esc(x.final)],
     x.final ? 'final' : 'applied', x.id)).join('') + '</table>');
   },
 
@@ -66,7 +67,7 @@ const PANELS = {
     panel('accounts', 'Accounts (' + a.count + ')', '<table id="accounts">' +
       head(['account', 'balance', 'next nonce']) + a.accounts.map(x => row([
         '<span class="account">' + link('account', x.account, esc(x.account)) + '</span>',
-        '<span class="balance">' + esc(x.balance) + '</span>', x.next_nonce], '',
+        '<span class="balance">' + esc(x.balance) + '</span>', esc(x.next_nonce)], '',
       x.account)).join('') + '</table>');
   },
 
