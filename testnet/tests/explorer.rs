@@ -178,7 +178,8 @@ fn the_explorer_draws_searches_and_shows_the_configured_panels_in_chromium() {
         ids.iter().all(|id| unit(id).is_some_and(|unit| unit.is_final))
     });
     // A token (issued by the faucet, before its balance is read): the Tokens panel lists it with its supply and holder.
-    let token_args = ["token", "issue", "--name", "Acme Points", "--symbol", "ACME"];
+    // Its name holds markup: the page must show it as text, never as elements.
+    let token_args = ["token", "issue", "--name", "Acme <i>Points</i>", "--symbol", "ACME"];
     let token = net.cli(&[&token_args[..], &["--supply", "5000"]].concat());
 
     let balance = |account: &str| {
@@ -244,6 +245,8 @@ fn the_explorer_draws_searches_and_shows_the_configured_panels_in_chromium() {
     let token_row = row(tokens, &token).unwrap_or_else(|| panic!("token not listed:\n{tokens}"));
     assert!(token_row.contains("<td>5,000</td>"), "{token_row}");
     assert!(token_row.contains("<span class=\"holders\">1</span>"), "{token_row}");
+    assert!(token_row.contains("<td>Acme &lt;i&gt;Points&lt;/i&gt;</td>"), "{token_row}");
+    assert!(!dom.contains("<i>Points</i>"), "a token's name was rendered as markup");
 
     // Recent checkpoints: rows of the node's active chain (fetched after the dump, so it holds
     // every row the page showed), at least one of them final.
