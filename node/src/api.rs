@@ -4,7 +4,13 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /` | explorer page (HTML, polls the JSON routes) |
+//! | `GET /` | explorer page (HTML, polls the JSON routes; docs/explorer.md) |
+//! | `GET /explorer/{style.css,app.js,graph.js,panels.js}` | the explorer's static assets |
+//! | `GET /explorer/config` | the operator's explorer configuration (`--explorer-config`) |
+//! | `GET /forks?limit=N` | the checkpoint tree near the head, side branches included |
+//! | `GET /checkpoint/{id}` | one checkpoint on any branch, with the units it confirmed |
+//! | `GET /evm/receipts?limit=N` | the newest executed Ethereum transactions |
+//! | `GET /search?q=TERM` | what an id, account, address or hash names on this node |
 //! | `GET /openapi.json` | the OpenAPI 3.0 document of these routes ([`openapi`]) |
 //! | `GET /ready` | 200 once the peer listener, the driver and the API are up |
 //! | `GET /status` | height, head, final height and root, peers, DAG size, tips, own balance |
@@ -63,7 +69,7 @@ mod consortium;
 mod control;
 mod error;
 pub mod eth_rpc;
-mod explorer;
+pub mod explorer;
 mod fl;
 pub mod openapi;
 mod rejections;
@@ -73,6 +79,8 @@ mod txs;
 pub use auth::{ApiAuth, ApiToken, ApiTokenError, TOKEN_ENV};
 pub use control::PARTITION_PEERS_MAX;
 pub use error::ApiError;
+pub use explorer::SharedExplorerConfig;
+pub use explorer::config::{ExplorerConfigError, load as load_explorer_config};
 pub use rejections::URI_BYTES_MAX;
 
 /// Checkpoints one `/checkpoints` call may return.
@@ -127,6 +135,8 @@ pub struct ApiState {
     pub eth_sent: eth_rpc::SharedSentTxs,
     /// Federated-learning updates posted to this node (`POST /fl/task/{id}/update`).
     pub fl_updates: crate::fl_updates::SharedUpdates,
+    /// The explorer page's configuration (title, theme, panels, links), read at start.
+    pub explorer: SharedExplorerConfig,
 }
 
 type ApiResult<T> = Result<axum::Json<T>, ApiError>;
@@ -134,7 +144,16 @@ type ApiResult<T> = Result<axum::Json<T>, ApiError>;
 /// Every route of the table above over `state`, with the JSON error middleware.
 pub fn router(state: ApiState) -> Router {
     Router::new()
-        .route("/", get(explorer::explorer))
+        .route("/", get(explorer::index))
+        .route("/explorer/style.css", get(explorer::style))
+        .route("/explorer/app.js", get(explorer::app_script))
+        .route("/explorer/graph.js", get(explorer::graph_script))
+        .route("/explorer/panels.js", get(explorer::panels_script))
+        .route("/explorer/config", get(explorer::configuration))
+        .route("/forks", get(explorer::forks::fork_tree))
+        .route("/checkpoint/{id}", get(explorer::forks::checkpoint))
+        .route("/evm/receipts", get(explorer::evm_receipts::receipts))
+        .route("/search", get(explorer::search::search))
         .route("/openapi.json", get(openapi_document))
         .route("/ready", get(ready))
         .route("/status", get(status))

@@ -10,12 +10,17 @@
 //! `is_final` (`final` is a keyword).
 
 mod consortium;
+mod explorer;
 mod fl;
 
 pub use consortium::{
     ConsortiumAttestations, ConsortiumDetail, ConsortiumEntryView, ConsortiumList,
     ConsortiumMemberView, ConsortiumProposalView, ConsortiumQuery, ConsortiumQueryAnswer,
     ConsortiumRowAnswer, ConsortiumRowRequest, ConsortiumSummary, ConsortiumVerify, DivergedMember,
+};
+pub use explorer::{
+    CheckpointDetail, ConfirmedUnit, EvmReceiptRow, EvmReceipts, ExplorerConfig, ExplorerLink,
+    ExplorerPanel, ExplorerTheme, ForkNode, ForkTree, SearchKind, SearchMatch, SearchResults,
 };
 pub use fl::{
     FlCommitRow, FlParticipantRow, FlRoundRow, FlTaskDetail, FlTaskList, FlTaskSummary,

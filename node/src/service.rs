@@ -75,6 +75,9 @@ pub enum ServiceError {
         /// The non-loopback `--api` address.
         addr: SocketAddr,
     },
+    /// The explorer configuration file could not be read or breaks a rule.
+    #[error(transparent)]
+    ExplorerConfig(#[from] api::ExplorerConfigError),
     /// The directory of the node's consortium replicas could not be created.
     #[error("consortium replica directory {path}: {source}")]
     Consortia {
@@ -117,6 +120,8 @@ pub struct RunOptions {
     /// key and spend its account's nonces, so a client signing other transactions with the
     /// same key (a party that is also a member node) would race them for nonces.
     pub attest: bool,
+    /// The explorer page's configuration file (JSON, docs/explorer.md); `None`: the defaults.
+    pub explorer_config: Option<PathBuf>,
 }
 
 /// A node reachable from other machines must have its privileged routes behind a token; on
@@ -186,6 +191,10 @@ fn consortium_feed(options: &RunOptions, key: &Keypair) -> Result<SharedFeed, Se
 /// to shut down and given 5 s to sync its store.
 pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
     check_api_exposure(&options)?;
+    let explorer = match &options.explorer_config {
+        Some(path) => api::load_explorer_config(path)?,
+        None => Default::default(),
+    };
     let genesis = Arc::new(GenesisFile::load(&options.genesis)?.to_genesis()?);
     let key = load_key(&options.key)?;
     let plots = match &options.plots {
@@ -244,6 +253,7 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
         consortia,
         eth_sent: Default::default(),
         fl_updates: Default::default(),
+        explorer: Arc::new(explorer),
     };
     let api_task = tokio::spawn(api::serve(api_listener, state));
     tracing::info!(

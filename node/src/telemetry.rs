@@ -13,6 +13,10 @@ use std::sync::{Arc, Mutex};
 /// report counts the final transfers whose times were already forgotten). About 125 bytes each
 /// (map entry and order queue), so up to ~75 MB, and only on a node that saw that many.
 const TX_TIMES_MAX: usize = 600_000;
+/// Checkpoint ids remembered for the explorer's fork tree (`GET /forks`): the chain keeps every
+/// header but lists none, and side branches are known only as they arrive. At one checkpoint a
+/// second this is minutes of history; the tree shows at most the last 1,000 heights.
+const RECENT_CHECKPOINTS_MAX: usize = 1_024;
 
 /// When this node first saw a transaction, and when it was confirmed and became final.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -49,6 +53,8 @@ pub struct Telemetry {
     /// transfers/s.
     pub tx_times: HashMap<Hash, TxTimes>,
     order: VecDeque<Hash>,
+    /// The checkpoints that entered this node's tree last, oldest first, on any branch.
+    pub recent_checkpoints: VecDeque<Hash>,
     /// The peer transport's refusals and open connections.
     pub p2p: TcpCounters,
 }
@@ -119,7 +125,13 @@ impl EventSink for TelemetrySink {
             Event::UnitAccepted { id, .. } => {
                 telemetry.times(*id).accepted_ms.get_or_insert(now_ms);
             }
-            Event::CheckpointAccepted { .. } => telemetry.checkpoints_accepted += 1,
+            Event::CheckpointAccepted { id, .. } => {
+                telemetry.checkpoints_accepted += 1;
+                if telemetry.recent_checkpoints.len() >= RECENT_CHECKPOINTS_MAX {
+                    telemetry.recent_checkpoints.pop_front();
+                }
+                telemetry.recent_checkpoints.push_back(*id);
+            }
             Event::Reorg { .. } => telemetry.reorgs += 1,
             Event::FinalReverted { .. } => telemetry.final_reverted += 1,
             Event::TxConfirmed { id, outcome, .. } => {

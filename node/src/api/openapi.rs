@@ -43,6 +43,8 @@ pub enum ParamKind {
     Hex32,
     /// One of these words.
     OneOf(&'static [&'static str]),
+    /// A string matching this regular expression.
+    Pattern(&'static str),
 }
 
 /// One parameter of a route.
@@ -133,7 +135,7 @@ const LIMIT: Param = Param {
 const ID: Param = Param {
     name: "id",
     place: ParamIn::Path,
-    description: "A 64-hex-digit id (a unit, a consortium, a task or a token).",
+    description: "A 64-hex-digit id (a unit, a checkpoint, a consortium, a task or a token).",
     kind: ParamKind::Hex32,
 };
 const ACCOUNT: Param = Param {
@@ -179,6 +181,19 @@ const fn get(
     }
 }
 
+/// A static text asset of the explorer.
+const fn text(path: &'static str, kind: &'static str, description: &'static str) -> Route {
+    Route {
+        method: Method::Get,
+        path,
+        summary: description,
+        params: &[],
+        body: None,
+        answer: Answer::Text(kind, description),
+        token: false,
+    }
+}
+
 const fn post(
     path: &'static str,
     summary: &'static str,
@@ -209,6 +224,46 @@ pub const ROUTES: &[Route] = &[
         answer: Answer::Text("text/html", "The explorer page."),
         token: false,
     },
+    text("/explorer/style.css", "text/css", "The explorer's stylesheet (light and dark themes)."),
+    text("/explorer/app.js", "text/javascript", "The explorer's router, search and item pages."),
+    text("/explorer/graph.js", "text/javascript", "The explorer's DAG and fork-tree drawings."),
+    text("/explorer/panels.js", "text/javascript", "The explorer's front-page panels."),
+    get(
+        "/explorer/config",
+        "The explorer's operator configuration: title, theme, panels, links.",
+        &[],
+        schema::<ExplorerConfig>,
+    ),
+    get(
+        "/forks",
+        "The checkpoint tree near the head: the active chain and recent side branches.",
+        &[LIMIT],
+        schema::<ForkTree>,
+    ),
+    get(
+        "/checkpoint/{id}",
+        "One checkpoint on any branch, with the units it confirmed.",
+        &[ID],
+        schema::<CheckpointDetail>,
+    ),
+    get(
+        "/evm/receipts",
+        "The newest executed Ethereum transactions and the deployed contracts' count.",
+        &[LIMIT],
+        schema::<EvmReceipts>,
+    ),
+    get(
+        "/search",
+        "What a term names: a unit, checkpoint, account, token, contract, consortium or task.",
+        &[Param {
+            name: "q",
+            place: ParamIn::Query,
+            description: "An id (64 hex), an EVM address (0x and 40 hex) or an Ethereum \
+                          transaction hash (0x and 64 hex).",
+            kind: ParamKind::Pattern("^(0x)?[0-9a-fA-F]{40,64}$"),
+        }],
+        schema::<SearchResults>,
+    ),
     Route {
         method: Method::Get,
         path: "/openapi.json",
@@ -507,6 +562,9 @@ fn param_schema(kind: ParamKind) -> ParamSchema {
             ParamSchema { pattern: Some("^[0-9a-fA-F]{64}$"), kind: "string", ..base }
         }
         ParamKind::OneOf(words) => ParamSchema { words: Some(words), kind: "string", ..base },
+        ParamKind::Pattern(pattern) => {
+            ParamSchema { pattern: Some(pattern), kind: "string", ..base }
+        }
     }
 }
 

@@ -146,3 +146,161 @@ pub fn unit() -> Unit {
         times: None,
     }
 }
+
+pub fn unit_times() -> UnitTimes {
+    UnitTimes { accepted_ms: Some(1), confirmed_ms: Some(2), final_ms: None }
+}
+
+pub fn token_list() -> TokenList {
+    let token = TokenSummary {
+        id: "ab".into(),
+        name: "Acme".into(),
+        symbol: "ACM".into(),
+        decimals: 2,
+        issuer: "aa".into(),
+        mintable: true,
+        minter: Some(TokenMinterView::Issuer),
+        cap: Some(10),
+        issued: 5,
+        minted: 1,
+        burned: 0,
+        total_supply: 6,
+        holders: 2,
+        erc20_address: "0xe20ce20c".into(),
+        height: 3,
+    };
+    TokenList { tokens: vec![token], total: 1 }
+}
+
+pub fn token_balance() -> TokenBalance {
+    TokenBalance { token: "ab".into(), account: "aa".into(), balance: 5, height: 3 }
+}
+
+pub fn attestations() -> ConsortiumAttestations {
+    let member = DivergedMember {
+        member: "aa".into(),
+        height: 2,
+        attested: Some("01".into()),
+        certified: Some("02".into()),
+        detected_at: None,
+    };
+    ConsortiumAttestations {
+        certified_height: Some(4),
+        certified_root: Some("03".into()),
+        open_heights: vec![(5, 1, None)],
+        diverged: vec![member.clone()],
+        own_divergence: None,
+        peers_seen_diverged: vec![member],
+        attestations_queued: 2,
+        repairs: 0,
+    }
+}
+
+pub fn fl_task() -> FlTaskDetail {
+    let summary = FlTaskSummary {
+        id: "fa".into(),
+        poster: "aa".into(),
+        rule: "median".into(),
+        masked: false,
+        rule_parameter: None,
+        dimension: 12,
+        learning_rate_fixed: 3276,
+        local_epochs: 1,
+        batch_size: 16,
+        rounds: 4,
+        settled_rounds: 1,
+        min_participants: 1,
+        participants: 1,
+        price_per_round: 100,
+        escrow: 300,
+        open_round_updates: 1,
+        open_round_aggregates: 0,
+    };
+    FlTaskDetail {
+        summary,
+        participants: vec![FlParticipantRow {
+            account: "bb".into(),
+            samples: 7,
+            mask_key: "00".into(),
+            paid: 99,
+        }],
+        settled: vec![FlRoundRow {
+            round: 0,
+            aggregate: "ag".into(),
+            contributors: 1,
+            accepted: 1,
+            paid: 99,
+            burned: 1,
+        }],
+        open_round: vec![FlCommitRow { account: "bb".into(), update: None, aggregate: None }],
+    }
+}
+
+pub fn explorer_config() -> ExplorerConfig {
+    ExplorerConfig {
+        links: vec![ExplorerLink { label: "docs".into(), url: "https://example.org".into() }],
+        ..ExplorerConfig::default()
+    }
+}
+
+pub fn fork_tree() -> ForkTree {
+    let node = |id: &str, prev: &str, height, active| ForkNode {
+        id: id.into(),
+        prev: prev.into(),
+        height,
+        author: "aa".into(),
+        timestamp_ms: 1_000 * height,
+        active,
+        is_final: active && height <= 1,
+    };
+    ForkTree {
+        head: "c2".into(),
+        height: 2,
+        final_height: 1,
+        checkpoints: vec![
+            node("c2", "c1", 2, true),
+            node("s2", "c1", 2, false),
+            node("c1", "c0", 1, true),
+        ],
+    }
+}
+
+pub fn checkpoint_detail() -> CheckpointDetail {
+    CheckpointDetail {
+        id: "c1".into(),
+        height: 1,
+        prev: "c0".into(),
+        author: "aa".into(),
+        timestamp_ms: 1_000,
+        base_target: 9,
+        ledger_root: "66".into(),
+        generation_signature: "67".into(),
+        active: true,
+        is_final: true,
+        parents: vec!["77".into()],
+        confirmed: vec![ConfirmedUnit { id: "77".into(), outcome: Outcome::Applied }],
+        confirmed_count: 1,
+    }
+}
+
+pub fn evm_receipts() -> EvmReceipts {
+    let row = EvmReceiptRow {
+        hash: "0x01".into(),
+        height: 3,
+        index: 0,
+        from: "0xaa".into(),
+        to: None,
+        contract_address: Some("0xcc".into()),
+        success: true,
+        gas_used: 21_000,
+        logs: 1,
+    };
+    EvmReceipts { contracts: 1, receipts: vec![row] }
+}
+
+pub fn search_results() -> SearchResults {
+    SearchResults {
+        query: "77".into(),
+        matches: vec![SearchMatch { kind: SearchKind::Unit, id: "77".into() }],
+    }
+}

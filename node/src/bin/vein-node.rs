@@ -103,6 +103,11 @@ enum Command {
         /// spend the node account's nonces: off unless no client signs with the node's key.
         #[arg(long)]
         attest: bool,
+        /// The explorer page's configuration (JSON: title, theme, panels, links; see
+        /// docs/explorer.md), read at start; VEIN_EXPLORER_CONFIG is read when this is absent.
+        /// A file that breaks a rule stops the node with the reason.
+        #[arg(long)]
+        explorer_config: Option<PathBuf>,
     },
     /// Write a plot file: disk space bound to an account, mined by Proof-of-Contribution.
     #[command(long_about = "Write a plot file: disk space bound to an account.\n\n\
@@ -195,6 +200,10 @@ impl P2pLimits {
     }
 }
 
+/// Where `vein-node run` finds the explorer configuration without `--explorer-config` (a node
+/// started by `vein-testnet up` inherits it from the caller's environment).
+const EXPLORER_CONFIG_ENV: &str = "VEIN_EXPLORER_CONFIG";
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -210,6 +219,7 @@ fn main() -> ExitCode {
             p2p,
             api_token_file,
             attest,
+            explorer_config,
         } => api_token(api_token_file.as_deref()).and_then(|api_token| {
             let tcp_limits = p2p.to_limits();
             run(RunOptions {
@@ -224,6 +234,8 @@ fn main() -> ExitCode {
                 tcp_limits,
                 api_token,
                 attest,
+                explorer_config: explorer_config
+                    .or_else(|| std::env::var_os(EXPLORER_CONFIG_ENV).map(PathBuf::from)),
             })
         }),
         Command::Plot { account, start, nonces, out, threads, batch } => {
