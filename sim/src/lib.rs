@@ -27,7 +27,8 @@
 //! - `alarm` (madsim only): waking a task at a simulated instant without piling up timers.
 //! - `runtime` (madsim only): `Clock` and `Network` on madsim time and `madsim::net::Endpoint`.
 //! - `simulation` (madsim only): builds the network, runs workload and faults, feeds checkers;
-//!   `run_setup` (madsim only): the genesis and peer graph it starts from.
+//!   `run_setup` (madsim only): the genesis and peer graph it starts from; `run_end` (madsim
+//!   only): every task of a run ends with it, so no run's memory outlives it.
 //! - `scenario_engine` (madsim only): the scenario families' `Engine` on madsim nodes and the
 //!   network model (`vein-sim scenario FILE`).
 //! - `bench` (madsim only): wall-clock throughput of 100 to 10,000 node networks.
@@ -63,6 +64,8 @@ pub mod alarm;
 pub mod bench;
 #[cfg(madsim)]
 pub mod consortium_sim;
+#[cfg(madsim)]
+pub mod run_end;
 #[cfg(madsim)]
 pub mod run_setup;
 #[cfg(madsim)]

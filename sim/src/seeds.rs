@@ -206,6 +206,24 @@ mod tests {
     }
 
     #[test]
+    fn no_node_of_a_run_outlives_it() {
+        // Kills and pauses leave nodes stopped mid-task; `swarm` draws them with everything else.
+        let options = SeedsOptions {
+            families: vec!["none".into(), "kill".into(), "swarm".into()],
+            seeds: vec![21, 22, 23, 24],
+            jobs: 1,
+        };
+        let live_after_each = Mutex::new(Vec::new());
+        // `progress` runs on the worker thread right after its seed's run returned.
+        let report = run_seeds(&options, &|_| {
+            live_after_each.lock().unwrap().push(crate::run_end::live_nodes());
+        })
+        .unwrap();
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+        assert_eq!(live_after_each.into_inner().unwrap(), vec![0, 0, 0, 0]);
+    }
+
+    #[test]
     fn a_bad_family_is_refused_before_anything_runs() {
         let options = SeedsOptions { families: vec!["kill,nope".into()], seeds: vec![1], jobs: 1 };
         let error = run_seeds(&options, &|_| panic!("nothing may run")).unwrap_err();

@@ -36,6 +36,7 @@ use crate::evm_workload::{EvmDraw, EvmRun, EvmWorkloadError};
 use crate::faults::{self, Fault, ScheduledFault};
 use crate::net::NetModel;
 pub use crate::net::node_addr;
+use crate::run_end::{EndOfRun, LiveNode};
 pub use crate::run_report::RunReport;
 use crate::run_setup::genesis;
 pub use crate::run_setup::peer_graph;
@@ -158,6 +159,8 @@ struct NodeSpec {
     /// Damage a `corrupt` fault left in its unit log until the operator restores it:
     /// [`LOG_CLEAN`], [`LOG_DAMAGED`] (no start has seen it yet) or [`LOG_DAMAGE_DETECTED`].
     log_damage: AtomicU8,
+    /// Counts this node until the last of its state is dropped (`run_end`).
+    _live: LiveNode,
 }
 
 const LOG_CLEAN: u8 = 0;
@@ -688,22 +691,27 @@ async fn supervise(
                 generation: AtomicU64::new(0),
                 killed: AtomicBool::new(false),
                 log_damage: AtomicU8::new(LOG_CLEAN),
+                _live: LiveNode::new(),
             })
         })
         .collect();
     let runtime = Handle::current();
+    // Declared before anything it ends, so it is dropped after the report is built.
+    let mut end = EndOfRun::new(runtime.clone());
     let ids: Vec<NodeId> = specs
         .iter()
         .map(|spec| {
             let spec = spec.clone();
             let shared = shared.clone();
-            runtime
+            let id = runtime
                 .create_node()
                 .name(format!("node{}", spec.index))
                 .ip(spec.addr.ip())
                 .init(move || run_node(spec.clone(), shared.clone()))
                 .build()
-                .id()
+                .id();
+            end.node(id);
+            id
         })
         .collect();
     let specs = Arc::new(specs);
@@ -713,14 +721,14 @@ async fn supervise(
     let applied = Arc::new(AtomicU64::new(0));
     let disk_restarts = Arc::new(AtomicU64::new(0));
     let ids = Arc::new(ids);
-    madsim::task::spawn(operator(
+    end.task(madsim::task::spawn(operator(
         restart_requests,
         specs.clone(),
         ids.clone(),
         shared.clone(),
         disk_restarts.clone(),
-    ));
-    madsim::task::spawn(workload(
+    )));
+    end.task(madsim::task::spawn(workload(
         config.clone(),
         specs.clone(),
         submitted.clone(),
@@ -728,8 +736,8 @@ async fn supervise(
         token_submitted.clone(),
         shared.consortia.clone(),
         shared.evm.clone(),
-    ));
-    madsim::task::spawn(inject(
+    )));
+    end.task(madsim::task::spawn(inject(
         config.seed,
         faults::plan(&config),
         specs.clone(),
@@ -737,7 +745,7 @@ async fn supervise(
         Arc::new(edges),
         shared.clone(),
         applied.clone(),
-    ));
+    )));
 
     let duration_ms = config.duration_s * 1_000;
     let faults_end_ms = config.faults_end_ms();

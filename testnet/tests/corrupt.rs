@@ -1,14 +1,16 @@
 //! Rotting disks on real processes: `vein-testnet corrupt` flips a byte inside a node's unit log
 //! (a record that whole records follow), and the node refuses to start, naming the damage,
 //! instead of cutting everything after it; moved aside, the node starts empty and catches up
-//! with its peer. A log too short to damage distinguishably is refused with a clear error.
+//! with its peer, also while the network is under load. A log too short to damage
+//! distinguishably is refused with a clear error.
 
 // Test helpers may panic on broken invariants; the test drives real processes on the wall clock.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
 
 mod common;
 
-use common::{Net, wait_until};
+use common::{CLI, Net, wait_until};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use vein_node::api_types;
 
@@ -43,6 +45,58 @@ fn a_flipped_byte_in_the_unit_log_stops_the_node_and_moving_it_aside_recovers() 
     wait_until("node 0 catches up with node 1", Duration::from_secs(90), || {
         final_height(0) >= reached
     });
+}
+
+/// The soak's smoke run found this recovery stalling under load (docs/testnet.md, "Soak"): the
+/// node whose log was moved aside starts empty while its peers keep adding units, and must still
+/// catch up with the final height they had when it restarted.
+///
+/// It fails today, hence ignored (about 4 minutes; run it with `cargo test -p vein-testnet
+/// --test corrupt -- --ignored moved_aside`). Reproduced on debug nodes at 150 transfers/s with
+/// ~15,700 units behind the restart: the new node stays at height 3 with its orphan pool full
+/// (4,096 = `Limits::orphan_units_max`). Fresh gossip is orphaned too, and the parents it asks
+/// for walk back from the present; the full pool evicts its oldest orphans, the ancestors that
+/// the next checkpoint's cone waits for, so nothing ever connects. At 100 transfers/s with
+/// ~4,400 units behind, the same recovery caught up within 8 s.
+#[test]
+#[ignore = "fails: a node restarted empty under load fills its orphan pool and stops (finding 2)"]
+fn moved_aside_under_load_the_node_catches_up() {
+    let net = Net::new();
+    net.cli(&["up", "--nodes", "3", "--nonces", "16", "--interval-ms", "1000", "--k", "2"]);
+    let status = |node| net.get::<api_types::Status>(node, "/status");
+    let final_height = |node| status(node).map_or(0, |status| status.final_height);
+    let mut load = Command::new(CLI)
+        .arg("--dir")
+        .arg(net.dir.path())
+        .args(["load", "--rate", "150", "--duration", "240", "--settle", "30"])
+        .args(["--concurrency", "8", "--accounts", "16"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // A history of ~15,000 units, none pruned yet (R = 360 checkpoints).
+    wait_until("a loaded network with a long history", Duration::from_secs(180), || {
+        final_height(0) >= 110
+    });
+
+    let output = net.cli(&["corrupt", "1", "--pick", "987654321"]);
+    assert!(output.contains("refused to start, as it must"), "{output}");
+    let log = net.manifest().nodes[1].data.join("units.log");
+    std::fs::rename(&log, log.with_extension("log.damaged")).unwrap();
+    net.cli(&["restart", "1"]);
+    let reached = final_height(0);
+    let caught_up = (0..60).any(|_| {
+        std::thread::sleep(Duration::from_secs(1));
+        final_height(1) >= reached
+    });
+    let _ = load.kill();
+    let _ = load.wait();
+    let stuck = status(1).map(|status| (status.final_height, status.dag_units, status.orphans));
+    assert!(
+        caught_up,
+        "node 1 did not reach final height {reached} in 60 s under load: \
+         (final height, units, orphans) = {stuck:?}"
+    );
 }
 
 #[test]
