@@ -18,7 +18,8 @@
 //! Closed form without the give-up (first passages of a ±1 walk; C_j the Catalan numbers):
 //!
 //! ```text
-//!   P(q, a) = q² + Σ_{j=0}^{a−2} ( q p · C_j q^{j+1} p^j + p · 2/(2j+2) · C(2j+2, j) q^{j+2} p^j )
+//!   P(q, a) = q² + Σ_{j=0}^{a−2} ( q p · C_j q^{j+1} p^j
+//!                                + p · 2/(2j+2) · C(2j+2, j) q^{j+2} p^j )
 //! ```
 //!
 //! for a ≥ 2 (0 for a = 1): the attacker leads by two before the first honest checkpoint, or

@@ -10,8 +10,9 @@
 //! - relaxed: the burn's checkpoint has z side checkpoints on it (itself included), nothing is
 //!   anchored (the relaxed bridge trusts the side chain's own confirmations).
 //!
-//! The attacker spends the burn's nonce to another account of its own on its private branch from the fork point, and
-//! releases the branch the first moment after the release on main that it is strictly longer.
+//! The attacker spends the burn's nonce to another account of its own on its private branch from
+//! the fork point, and releases the branch the first moment after the release on main that it is
+//! strictly longer.
 //! Success: node 0 ends with the burn not applied and the private spend applied, after the
 //! release on main (one trial per seed).
 
@@ -54,9 +55,10 @@ impl Family for CrossChainDoubleSpend {
         "A side network of honest miners and an attacker of share q (the last node). The \
          attacker cuts itself off at the fork point, burns on the honest side (a transfer to \
          the bridge account, seen by node 0, the bridge's view) and spends the same nonce to \
-         another account of its own on its private branch. The bridge releases the tokens on main when its rule is \
-         met: strict = 1, the anchor covering the burn's checkpoint is final on main and pinned \
-         (anchors every a side checkpoints, final D ms after posting); strict = 0, the burn has \
+         another account of its own on its private branch. The bridge releases the tokens on \
+         main when its rule is met: strict = 1, the anchor covering the burn's checkpoint is \
+         final on main and pinned (anchors every a side checkpoints, final D ms after \
+         posting); strict = 0, the burn has \
          z side confirmations and nothing is anchored. After the release the attacker publishes \
          its branch the moment it is strictly longer; it gives up when give_up_behind behind.\n\
          metric: cross_chain_double_spend_success = released on main, and node 0 ends with the \

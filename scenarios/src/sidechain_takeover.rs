@@ -1,6 +1,7 @@
 //! Issue #19, side-chain takeover: an attacker holding share q of a small side network's space
 //! mines a private fork to rewrite its history, while every a-th side checkpoint is anchored on
-//! the main chain and pinned by the side nodes D after it is posted (docs/sidechain-fork-choice.md).
+//! the main chain and pinned by the side nodes D after it is posted
+//! (docs/sidechain-fork-choice.md).
 //!
 //! Model: the side network is the ordinary vein node code (`network.nodes` honest miners and the
 //! attacker, the last node, at fixed difficulty so weight is height); the main chain is its
@@ -55,8 +56,8 @@ impl Family for SidechainTakeover {
          ends once every posted anchor is final. a = 0: nothing is anchored.\n\
          metric: sidechain_rewrite_success = node 0 ends with the attacker's checkpoint above \
          the fork (one trial per seed, Wilson CI); also the rewrites a later pin undid and the \
-         candidate heads each honest node refused for lacking its pin. Checked at every step: no honest node's chain lacks \
-         its pin (`rewrite-below-anchor`).\n\
+         candidate heads each honest node refused for lacking its pin. Checked at every step: \
+         no honest node's chain lacks its pin (`rewrite-below-anchor`).\n\
          reference (judged): anchored race, P = q^2 + sum_{j=0}^{a-2} (q p C_j q^{j+1} p^j + p \
          2/(2j+2) C(2j+2,j) q^{j+2} p^j), 0 for a = 1 (first passages before the honest branch \
          reaches the next anchor; computed with the give-up); a -> infinity gives vein's \

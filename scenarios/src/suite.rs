@@ -58,7 +58,7 @@ pub const ENTRIES: &[Entry] = &[
         text: include_str!("../tampering-member.toml"),
         seeds: 4,
     },
-    // 8 points (q × a) × 40 one-race seeds (±0.15 intervals): ~25 s of CPU.
+    // 6 points (q × a) × 40 one-race seeds (±0.15 intervals): ~20 s of CPU.
     Entry {
         file: "sidechain-takeover.toml",
         text: include_str!("../sidechain-takeover.toml"),

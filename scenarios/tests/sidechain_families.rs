@@ -40,8 +40,9 @@ fn refused(run: &RunMetrics) -> f64 {
 /// Seeds per point: a q = 0.6 race is a few dozen checkpoints.
 const SEEDS: u64 = 8;
 
-/// Without anchors a majority takes over (every seed here); with a = 2 it wins only within the window
-/// (P = 0.648 at q = 0.6) and whatever it releases after the pin is refused, never rewritten.
+/// Without anchors a majority takes over (every seed here); with a = 2 it wins only within the
+/// window (P = 0.648 at q = 0.6) and whatever it releases after the pin is refused, never
+/// rewritten.
 #[test]
 fn a_majority_rewrites_only_what_is_not_anchored() {
     let unanchored = point("sidechain-takeover.toml", &[("q", 0.6), ("a", 0.0)]);

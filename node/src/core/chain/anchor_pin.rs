@@ -82,7 +82,8 @@ pub enum PinError {
     /// The anchor is higher than the pin in force but the headers between them are not held
     /// (pruned): it cannot be shown to descend from it.
     #[error(
-        "anchor {id:?} at height {height}: its ancestor at the pinned height {pinned_height} is not held"
+        "anchor {id:?} at height {height}: its ancestor at the pinned height {pinned_height} \
+         is not held"
     )]
     AncestryUnknown {
         /// Height of the refused anchor.
