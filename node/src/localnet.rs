@@ -414,6 +414,19 @@ impl LocalNet {
         Some(unit.id)
     }
 
+    /// Node `at` pins the side-chain anchor `(height, id)` now (`Node::pin_anchor`).
+    pub fn pin_anchor(
+        &mut self,
+        at: usize,
+        height: u64,
+        id: Hash,
+    ) -> Result<crate::core::chain::PinOutcome, crate::core::chain::PinError> {
+        let now = self.now_ms;
+        let outcome = self.nodes[at].pin_anchor(now, height, id);
+        self.drain(at);
+        outcome
+    }
+
     /// Hand a prebuilt transaction to node `at` as if it came from a local wallet.
     pub fn inject(&mut self, at: usize, tx: crate::core::transaction::Transaction) {
         let _ = self.nodes[at].accept_transaction(tx, None);

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Cursor;
 use std::sync::Arc;
 
+use vein_node::core::chain::{PinError, PinOutcome};
 use vein_node::core::crypto::{AccountId, Keypair};
 use vein_node::core::events::Event;
 use vein_node::core::hash::Hash;
@@ -205,6 +206,10 @@ pub trait Engine: Sized {
     ) -> Result<(), StorageNodeError>;
     /// Node `from` signs and submits a transaction of `kind` (None if its node refused it).
     fn submit(&mut self, from: usize, kind: TxKind, fee: u64) -> Option<Hash>;
+
+    /// Node `at` pins the side-chain anchor `(height, id)`, final on the main chain, and runs
+    /// fork choice at once (`Node::pin_anchor`, docs/sidechain-fork-choice.md).
+    fn pin_anchor(&mut self, at: usize, height: u64, id: Hash) -> Result<PinOutcome, PinError>;
 
     /// Keeps every node's core events from now on, for [`Engine::take_events`]; off at start,
     /// since most families read chains, not events. Families that feed a consumer of a node's
@@ -460,6 +465,10 @@ impl Engine for LocalNetEngine {
 
     fn submit(&mut self, from: usize, kind: TxKind, fee: u64) -> Option<Hash> {
         self.net.submit(from, kind, fee)
+    }
+
+    fn pin_anchor(&mut self, at: usize, height: u64, id: Hash) -> Result<PinOutcome, PinError> {
+        self.net.pin_anchor(at, height, id)
     }
 
     fn keep_events(&mut self) -> Result<(), StartError> {

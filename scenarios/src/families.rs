@@ -16,6 +16,7 @@ use vein_reports::metrics::RunMetrics;
 use crate::attacker::AttackerKind;
 use crate::baseline::Baseline;
 use crate::conflict_spam::ConflictSpam;
+use crate::cross_chain_double_spend::CrossChainDoubleSpend;
 use crate::double_spend::DoubleSpend;
 use crate::engine::Engine;
 use crate::extend_forks::ExtendForks;
@@ -31,6 +32,7 @@ pub use crate::run_error::RunError;
 use crate::scenario::Scenario;
 use crate::scenario_error::InvalidValue;
 use crate::selfish::Selfish;
+use crate::sidechain_takeover::SidechainTakeover;
 use crate::storage::{ShardLoss, StorageDetection};
 use crate::tampering_member::TamperingMemberFamily;
 use crate::tip_dynamics::TipDynamics;
@@ -121,6 +123,8 @@ registry![
     ShardLoss,
     RevocationRace,
     TamperingMemberFamily,
+    SidechainTakeover,
+    CrossChainDoubleSpend,
 ];
 
 /// The registered family of `metric`.
@@ -211,7 +215,7 @@ mod tests {
     /// families claim one metric.
     #[test]
     fn every_metric_selects_the_family_that_declares_it() {
-        assert_eq!(FAMILIES.len(), 16);
+        assert_eq!(FAMILIES.len(), 18);
         for (index, family) in FAMILIES.iter().enumerate() {
             assert_eq!(visit_at(index, MetricOf), family.metric);
             let metric = MetricName::new(family.metric);
@@ -227,7 +231,7 @@ mod tests {
     #[test]
     fn attacker_kinds_are_listed_once() {
         let kinds = attacker_kinds();
-        assert_eq!(kinds.len(), 13, "{kinds:?}");
+        assert_eq!(kinds.len(), 15, "{kinds:?}");
         assert_eq!(kinds[0], "none");
     }
 }

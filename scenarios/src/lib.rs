@@ -10,7 +10,9 @@
 //!   [`double_spend`] (#3), [`selfish`] (#6), [`tip_dynamics`] (#11), [`conflict_spam`] (#10),
 //!   [`grinding`] (#5), [`network_split`] (#12), [`lazy_tips`] (#10), [`fake_space`] (#7),
 //!   [`extend_forks`] (#4), [`plot_sharing`] (#8), [`storage`] (#9 storage cheating, shard loss,
-//!   and their charts).
+//!   and their charts); side chains (issue #19): [`sidechain_takeover`] and
+//!   [`cross_chain_double_spend`], over [`main_chain`] (anchors and pins) with the reference
+//!   of [`anchor_race`].
 //! - What families share: [`run_context`] (a run's context, start and finish), [`run_error`],
 //!   [`net_setup`] (parameters and node layouts), [`chain_view`] (the settled chain),
 //!   [`invariants`] (safety checks), [`workload`] (honest transfers).
@@ -24,12 +26,14 @@
 
 #![warn(missing_docs)]
 
+pub mod anchor_race;
 pub mod attacker;
 pub mod baseline;
 pub mod chain_view;
 pub mod charts;
 pub mod conflict_spam;
 pub mod consortium_net;
+pub mod cross_chain_double_spend;
 pub mod double_spend;
 pub mod engine;
 pub mod explain;
@@ -42,6 +46,7 @@ pub mod grinding;
 pub mod invariants;
 pub mod k8s_job;
 pub mod lazy_tips;
+pub mod main_chain;
 pub mod metric;
 pub mod net_setup;
 pub mod network_split;
@@ -54,6 +59,7 @@ pub mod scenario;
 pub mod scenario_checks;
 pub mod scenario_error;
 pub mod selfish;
+pub mod sidechain_takeover;
 pub mod storage;
 pub mod storage_spec;
 pub mod suite;

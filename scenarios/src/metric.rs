@@ -60,6 +60,9 @@ pub enum ReferenceName {
     /// Consortium attestations: every honest member names a tampering member at the verdict
     /// of the first attested height after the tampering, and never names an honest one.
     NextCertification,
+    /// Side-chain takeover (docs/sidechain-fork-choice.md): the private race cut at the next
+    /// anchor, which the side nodes pin once it is final on the main chain.
+    AnchorWindowRace,
 }
 
 impl ReferenceName {
@@ -82,6 +85,7 @@ impl ReferenceName {
             ReferenceName::ForkTree => "fork-tree",
             ReferenceName::DenyHolds => "deny-holds",
             ReferenceName::NextCertification => "next-certification",
+            ReferenceName::AnchorWindowRace => "anchor-window-race",
         }
     }
 }

@@ -58,6 +58,18 @@ pub const ENTRIES: &[Entry] = &[
         text: include_str!("../tampering-member.toml"),
         seeds: 4,
     },
+    // 6 points (q × a) × 40 one-race seeds (±0.15 intervals): ~20 s of CPU.
+    Entry {
+        file: "sidechain-takeover.toml",
+        text: include_str!("../sidechain-takeover.toml"),
+        seeds: 40,
+    },
+    // 12 points (strict × q × z) × 30 one-race seeds (~30 s of CPU); every strict point is 0.
+    Entry {
+        file: "cross-chain-double-spend.toml",
+        text: include_str!("../cross-chain-double-spend.toml"),
+        seeds: 30,
+    },
 ];
 
 /// Errors of the suite.

@@ -47,6 +47,8 @@ fn every_family_but_the_double_spend_race_has_a_snapshot() {
         "plot-sharing",
         "revocation-race",
         "tampering-member",
+        "sidechain-takeover",
+        "cross-chain-double-spend",
     ];
     let mut expected: Vec<&str> =
         small::FAMILIES.iter().copied().filter(|f| *f != "double-spend").collect();
@@ -84,4 +86,6 @@ canonical! {
     plot_sharing => "plot-sharing",
     revocation_race => "revocation-race",
     tampering_member => "tampering-member",
+    sidechain_takeover => "sidechain-takeover",
+    cross_chain_double_spend => "cross-chain-double-spend",
 }

@@ -454,3 +454,26 @@ fn tampering_member() {
         lines
     });
 }
+
+/// Issue #19: no honest side node ever holds a chain that lacks its pin (`rewrite-below-anchor`,
+/// checked at every step by the family, reported through `common`). Certain: the pin rule.
+#[test]
+fn sidechain_takeover() {
+    check_family("sidechain-takeover", "sidechain_takeover", |_, run| {
+        failures(counts(run, "sidechain_rewrite_success").map(|_| ()))
+    });
+}
+
+/// Issue #19: a strict bridge (release on a final anchor) is never double-spent
+/// (`cross-chain-double-spend`, a violation reported through `common`, and success 0 here).
+/// Certain: the pin rule.
+#[test]
+fn cross_chain_double_spend() {
+    check_family("cross-chain-double-spend", "cross_chain_double_spend", |scenario, run| {
+        let strict = scenario.labels().get("strict").copied() == Some(1.0);
+        let verdict = counts(run, "cross_chain_double_spend_success").and_then(|(wins, _)| {
+            if strict && wins > 0 { Err("a strict bridge was double-spent".into()) } else { Ok(()) }
+        });
+        failures(verdict)
+    });
+}

@@ -33,6 +33,7 @@ use madsim::runtime::{Handle, Runtime};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
+use vein_node::core::chain::{PinError, PinOutcome};
 use vein_node::core::crypto::{AccountId, Keypair};
 use vein_node::core::events::Event;
 use vein_node::core::hash::Hash;
@@ -650,6 +651,12 @@ impl Engine for MadsimEngine {
         let unit = write(&self.cores[from]).submit(self.now_ms, kind, fee).ok()?;
         self.poke(from);
         Some(unit.id)
+    }
+
+    fn pin_anchor(&mut self, at: usize, height: u64, id: Hash) -> Result<PinOutcome, PinError> {
+        let outcome = write(&self.cores[at]).pin_anchor(self.now_ms, height, id);
+        self.poke(at);
+        outcome
     }
 
     fn keep_events(&mut self) -> Result<(), StartError> {

@@ -216,6 +216,26 @@ fn consortium_families_run_on_simulated_nodes() {
     assert!(accusing == 0 && verdicts > 0, "{accusing} of {verdicts} verdicts accuse");
 }
 
+/// The side-chain families (issue #19) on simulated nodes: a majority attacker against anchors
+/// every 2 checkpoints and a strict bridge; no honest node ever holds a chain without its pin
+/// (`rewrite-below-anchor`), and the strict bridge is never double-spent.
+#[test]
+fn sidechain_families_run_on_simulated_nodes() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    set_settings(SimSettings::default());
+    let mut takeover = load("sidechain-takeover.toml");
+    takeover.set_parameter("a", 2.0).unwrap();
+    let mut bridge = load("cross-chain-double-spend.toml");
+    bridge.set_parameter("q", 0.6).unwrap();
+    for seed in 1..=3 {
+        let run = run_seed::<MadsimEngine>(&takeover, seed).unwrap();
+        assert!(run.violations.is_empty(), "seed {seed}: {:?}", run.violations);
+        let run = run_seed::<MadsimEngine>(&bridge, seed).unwrap();
+        assert!(run.violations.is_empty(), "seed {seed}: {:?}", run.violations);
+        assert_eq!(proportion(&run, "cross_chain_double_spend_success").0, 0);
+    }
+}
+
 #[test]
 fn plot_sharing_is_refused_by_name() {
     let scenario = load("plot-sharing.toml");

@@ -33,6 +33,8 @@ pub const FAMILIES: &[&str] = &[
     "plot-sharing",
     "revocation-race",
     "tampering-member",
+    "sidechain-takeover",
+    "cross-chain-double-spend",
 ];
 
 /// The shipped file `scenarios/{family}.toml` with `edit` applied, validated.
@@ -150,6 +152,28 @@ pub fn points(family: &str) -> Vec<Scenario> {
                     s.run.duration_s = 60;
                     s.network.latency_ms = 5;
                     s.set_parameter("crashed", crashed).unwrap_or_else(|error| panic!("{error}"));
+                })
+            })
+            .collect(),
+        // A majority attacker with and without anchors (a = 2: a rewrite needs a lead before
+        // the second honest checkpoint); one race each, latency 0.1% of T.
+        "sidechain-takeover" => [(0.6, 0.0), (0.6, 2.0)]
+            .into_iter()
+            .map(|(q, a)| {
+                shipped(family, |s| {
+                    s.set_parameter("q", q).unwrap();
+                    s.set_parameter("a", a).unwrap();
+                })
+            })
+            .collect(),
+        // Both bridges against a majority: strict must hold, relaxed may lose.
+        "cross-chain-double-spend" => [0.0, 1.0]
+            .into_iter()
+            .map(|strict| {
+                shipped(family, |s| {
+                    s.set_parameter("q", 0.6).unwrap();
+                    s.set_parameter("z", 1.0).unwrap();
+                    s.set_parameter("strict", strict).unwrap();
                 })
             })
             .collect(),

@@ -2,7 +2,8 @@
 //! header and a head candidate, ranked heavier first, then first seen, then by id. The head
 //! moves to the best candidate whose branch connects (see `connect`), within the reorg limit
 //! and above the prune horizon; a branch that fails to connect is marked invalid with all its
-//! descendants, and the next candidate is tried.
+//! descendants, and the next candidate is tried. A candidate whose branch lacks the anchor pin
+//! in force is refused whatever its weight (`anchor_pin`).
 
 use super::header::{Header, retarget_after};
 use super::{Chain, OfferOutcome, RankKey, WAITING_CHECKPOINTS_MAX};
@@ -123,6 +124,7 @@ impl Chain {
     /// candidate still lacks (the caller requests them).
     pub fn update_head(&mut self, dag: &mut Dag) -> Vec<Hash> {
         let mut missing = Vec::new();
+        self.resolve_pending_pins();
         // Walked with a cursor rather than collected: this runs for every inserted unit, and
         // almost always stops at the first candidate (the head), while the ranking holds every
         // header above the prune horizon. Entries removed behind the loop's back (a branch that
@@ -137,12 +139,21 @@ impl Chain {
             cursor = Some(key);
             let candidate = key.2;
             if candidate == self.head().id {
-                return missing;
+                if self.head_holds_pin() {
+                    return missing;
+                }
+                // The head lost the pin: move to the best branch that holds it, even a lighter one.
+                self.refuse_unpinned(candidate);
+                continue;
             }
             let Some(branch) = self.branch_to(&candidate) else { continue };
             let fork_height = branch.first().map_or(self.height(), |h| h.height - 1);
             // A candidate that is an ancestor of the head (branch empty) is lighter; skip.
             if branch.is_empty() {
+                continue;
+            }
+            if !self.branch_holds_pin(fork_height, &branch) {
+                self.refuse_unpinned(candidate);
                 continue;
             }
             let depth = self.height() - fork_height;
@@ -212,6 +223,7 @@ impl Chain {
         let old_head = self.head().id;
         let old_weight = self.head().cumulative_weight;
         let old_height = self.height();
+        let old_held_pin = self.head_holds_pin();
         let old_branch: Vec<Header> = ((fork_height + 1)..=old_height)
             .filter_map(|height| self.active_at(height))
             .filter_map(|id| self.headers.get(&id).cloned())
@@ -240,9 +252,10 @@ impl Chain {
         }
         self.epoch += 1;
         let head = self.head().clone();
-        // Fork choice only leaves the head for a candidate ranked before it: never a lighter one.
+        // Fork choice only leaves the head for a candidate ranked before it, never a lighter
+        // one, unless the head had lost the anchor pin (then the best branch holding it wins).
         debug_assert!(
-            head.cumulative_weight >= old_weight,
+            head.cumulative_weight >= old_weight || !old_held_pin,
             "head weight fell from {old_weight} to {} at a switch to height {}",
             head.cumulative_weight,
             head.height

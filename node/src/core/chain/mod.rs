@@ -26,7 +26,11 @@
 //! checkpoint at or below the horizon is `OfferOutcome::BelowHorizon`. The node calls `prune`
 //! between inputs, so every event of a unit has been handed to the driver (and written to
 //! disk) before the unit can go.
+//!
+//! Anchor pins (`anchor_pin`, docs/sidechain-fork-choice.md): on a side chain, a checkpoint
+//! final on the main chain is pinned, and fork choice takes no branch that lacks it.
 
+mod anchor_pin;
 mod connect;
 mod finality;
 mod fork_choice;
@@ -46,6 +50,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
+pub use anchor_pin::{AnchorPin, PinError, PinOutcome, PinStatus};
 pub use connect::ConnectError;
 pub use header::{Header, retarget_over};
 pub use pruning::PruneReport;
@@ -150,6 +155,8 @@ pub struct Chain {
     /// The storage node set (`Genesis::storage_nodes`), fixed at genesis in v0.
     storage_nodes: Arc<[AccountId]>,
     signature_memo: Option<Arc<dyn UnitCache>>,
+    /// Anchors final on a main chain: branches fork choice may take (see `anchor_pin`).
+    pins: anchor_pin::AnchorPins,
 }
 
 impl Chain {
@@ -205,6 +212,7 @@ impl Chain {
             events: Vec::new(),
             storage_nodes: genesis.storage_nodes().into(),
             signature_memo: None,
+            pins: anchor_pin::AnchorPins::default(),
         })
     }
 

@@ -13,7 +13,7 @@ mod reject;
 mod storage_role;
 mod wallet;
 
-use crate::core::chain::{Chain, ChainSize, OfferOutcome};
+use crate::core::chain::{Chain, ChainSize, OfferOutcome, PinError, PinOutcome};
 use crate::core::checkpoint::Checkpoint;
 use crate::core::crypto::{AccountId, Keypair};
 use crate::core::dag::{Dag, InsertOutcome, Unit};
@@ -353,6 +353,22 @@ impl Node {
         }
         let report = self.chain.prune(&mut self.dag);
         self.stats.units_pruned += report.units as u64;
+    }
+
+    /// Pins the side-chain anchor `(height, id)`, final on the main chain, and runs fork choice
+    /// at once (`Chain::pin_anchor`, docs/sidechain-fork-choice.md).
+    pub fn pin_anchor(
+        &mut self,
+        now_ms: u64,
+        height: u64,
+        id: Hash,
+    ) -> Result<PinOutcome, PinError> {
+        self.now_ms = self.now_ms.max(now_ms);
+        let head_before = self.chain.head().id;
+        let outcome = self.chain.pin_anchor(height, id)?;
+        let missing = self.chain.update_head(&mut self.dag);
+        self.after_chain_change(head_before, None, missing);
+        Ok(outcome)
     }
 
     /// The next effect to perform ([`crate::pump::drain`] takes them all); an output taken and
