@@ -532,3 +532,117 @@ fn conservation_catches_a_side_chain_minting_what_the_home_chain_did_not_lock() 
     };
     assert_eq!(missing, Err(expected));
 }
+
+/// One step of a random peg history.
+#[derive(Clone, Debug)]
+enum Step {
+    /// Account 0 locks `amount` on main for account `1 + to % 3` on side.
+    Lock { amount: u64, to: usize },
+    /// A relayer mints the `pick`-th lock (a replay if it was minted).
+    Mint { pick: usize },
+    /// Account `1 + by % 3` burns `per_mille` of its wrapped balance for account `1 + by % 3`.
+    Burn { by: usize, per_mille: u64 },
+    /// A relayer releases the `pick`-th burn (a replay if it was released).
+    Release { pick: usize },
+    /// Undo the last applied transaction (a reorganisation of state not yet final anywhere).
+    Revert,
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (1u64..5_000, 0usize..3).prop_map(|(amount, to)| Step::Lock { amount, to }),
+        (0usize..8).prop_map(|pick| Step::Mint { pick }),
+        (0usize..3, 1u64..=1_000).prop_map(|(by, per_mille)| Step::Burn { by, per_mille }),
+        (0usize..8).prop_map(|pick| Step::Release { pick }),
+        Just(Step::Revert),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+    /// Random locks, mints, burns, releases, replays and reverts across the two ledgers: both
+    /// ledgers' invariants and conservation hold after every step, a claim succeeds exactly when
+    /// its entry is unclaimed, and a revert restores the ledger and its root.
+    #[test]
+    fn random_peg_histories_conserve_the_token(steps in proptest::collection::vec(step(), 1..40)) {
+        let mut f = Fixture::new();
+        let token = f.issue(MAIN, 0, 1_000_000);
+        let (main, side) = (f.id(MAIN), f.id(SIDE));
+        let wrapped = wrapped_token_id(&main, &token);
+        let (mut locks, mut burns) = (Vec::new(), Vec::new());
+        // The last applied transaction: its chain, signer, undo and the ledger before it.
+        let mut last: Option<(usize, usize, Undo, Ledger)> = None;
+        for step in steps {
+            let mut undo = Undo::default();
+            let (chain, by, result) = match step {
+                Step::Lock { amount, to } => {
+                    locks.push(f.next_entry(MAIN, 0));
+                    let recipient = f.account(1 + to);
+                    let lock = PegTx::Lock { token, amount, dest_chain: side, recipient };
+                    let before = f.ledger(MAIN).clone();
+                    let result = f.submit(MAIN, 0, TxKind::Peg(Box::new(lock)), &mut undo);
+                    proptest::prop_assert!(result.is_ok(), "a funded lock applies: {:?}", result);
+                    (MAIN, 0, result.map(|()| before))
+                }
+                Step::Mint { pick } | Step::Release { pick } => {
+                    let (source, target, entries) = match step {
+                        Step::Mint { .. } => (MAIN, SIDE, &locks),
+                        _ => (SIDE, MAIN, &burns),
+                    };
+                    let Some(entry) = entries.get(pick % entries.len().max(1)).copied() else {
+                        continue;
+                    };
+                    let claimed = f.ledger(target).peg().is_claimed(&f.id(source), &entry);
+                    if last.as_ref().is_some_and(|(chain, ..)| *chain == source) {
+                        last = None; // its state is about to be final on the other chain
+                    }
+                    let proof = f.proof(source, &entry);
+                    let peg_tx = match step {
+                        Step::Mint { .. } => PegTx::Mint { proof },
+                        _ => PegTx::Release { proof },
+                    };
+                    let before = f.ledger(target).clone();
+                    let result = f.submit(target, 3, TxKind::Peg(Box::new(peg_tx)), &mut undo);
+                    proptest::prop_assert_eq!(result.is_ok(), !claimed, "{:?}", result);
+                    (target, 3, result.map(|()| before))
+                }
+                Step::Burn { by, per_mille } => {
+                    let holder = 1 + by;
+                    let amount = f.balance(SIDE, &wrapped, holder) * per_mille / 1_000;
+                    if amount == 0 {
+                        continue;
+                    }
+                    burns.push(f.next_entry(SIDE, holder));
+                    let recipient = f.account(holder);
+                    let burn = PegTx::Burn { wrapped, amount, recipient };
+                    let before = f.ledger(SIDE).clone();
+                    let result = f.submit(SIDE, holder, TxKind::Peg(Box::new(burn)), &mut undo);
+                    proptest::prop_assert!(result.is_ok(), "a funded burn applies: {:?}", result);
+                    (SIDE, holder, result.map(|()| before))
+                }
+                Step::Revert => {
+                    if let Some((chain, by, undo, before)) = last.take() {
+                        f.chains[chain].ledger.revert(undo);
+                        proptest::prop_assert_eq!(f.ledger(chain), &before);
+                        proptest::prop_assert_eq!(f.ledger(chain).root(), before.root());
+                        let signer = f.account(by);
+                        *f.chains[chain].nonces.get_mut(&signer).unwrap() -= 1;
+                        // A reverted lock or burn took its entry with it.
+                        locks.retain(|id| f.ledger(MAIN).peg().outbox().find(id).is_some());
+                        burns.retain(|id| f.ledger(SIDE).peg().outbox().find(id).is_some());
+                    }
+                    f.check();
+                    continue;
+                }
+            };
+            if let Ok(before) = result {
+                last = Some((chain, by, undo, before));
+            }
+            f.check();
+        }
+        let supply = f.ledger(MAIN).tokens().get(&token).unwrap().total_supply();
+        proptest::prop_assert_eq!(supply, 1_000_000);
+    }
+}
