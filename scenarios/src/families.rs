@@ -25,6 +25,7 @@ use crate::grinding::Grinding;
 use crate::lazy_tips::LazyTips;
 use crate::metric::{MetricName, ReferenceName};
 use crate::network_split::NetworkSplit;
+use crate::ordering_power::OrderingPower;
 use crate::plot_sharing::PlotSharing;
 use crate::revocation_race::RevocationRace;
 pub use crate::run_error::RunError;
@@ -121,6 +122,7 @@ registry![
     ShardLoss,
     RevocationRace,
     TamperingMemberFamily,
+    OrderingPower,
 ];
 
 /// The registered family of `metric`.
@@ -211,7 +213,7 @@ mod tests {
     /// families claim one metric.
     #[test]
     fn every_metric_selects_the_family_that_declares_it() {
-        assert_eq!(FAMILIES.len(), 16);
+        assert_eq!(FAMILIES.len(), 17);
         for (index, family) in FAMILIES.iter().enumerate() {
             assert_eq!(visit_at(index, MetricOf), family.metric);
             let metric = MetricName::new(family.metric);
@@ -227,7 +229,7 @@ mod tests {
     #[test]
     fn attacker_kinds_are_listed_once() {
         let kinds = attacker_kinds();
-        assert_eq!(kinds.len(), 13, "{kinds:?}");
+        assert_eq!(kinds.len(), 14, "{kinds:?}");
         assert_eq!(kinds[0], "none");
     }
 }

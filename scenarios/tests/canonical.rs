@@ -47,6 +47,7 @@ fn every_family_but_the_double_spend_race_has_a_snapshot() {
         "plot-sharing",
         "revocation-race",
         "tampering-member",
+        "ordering-power",
     ];
     let mut expected: Vec<&str> =
         small::FAMILIES.iter().copied().filter(|f| *f != "double-spend").collect();
@@ -84,4 +85,5 @@ canonical! {
     plot_sharing => "plot-sharing",
     revocation_race => "revocation-race",
     tampering_member => "tampering-member",
+    ordering_power => "ordering-power",
 }
