@@ -86,7 +86,7 @@ impl AbiType {
                 return Ok(256);
             }
             let bits: u16 = digits.parse().map_err(|_| unsupported())?;
-            if bits == 0 || bits > 256 || bits % 8 != 0 {
+            if bits == 0 || bits > 256 || !bits.is_multiple_of(8) {
                 return Err(unsupported());
             }
             Ok(bits)
