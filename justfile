@@ -28,6 +28,20 @@ run *args:
     fi
     echo "report: out/suite/index.html"
 
+# Issue #18's ordering-power table (docs/evm.md, "Ordering power"): the sandwich family over
+# the attacker's share q and the victims' slippage, 16 seeds a point, report in
+# out/ordering-power. Exit 1 is the gate rejecting a reference, a finding (as for `run`).
+ordering-power *args:
+    #!/usr/bin/env bash
+    set -uo pipefail
+    cargo build --profile sim -q -p vein-scenarios
+    target/sim/vein-scenarios sweep scenarios/ordering-power.toml \
+        --param q=0.1,0.2,0.3,0.4 --param slippage=0.005,0.01,0.02,0.05 --seeds 16 \
+        --out out/ordering-power {{args}}
+    status=$?
+    if [ "$status" -gt 1 ]; then exit "$status"; fi
+    echo "report: out/ordering-power/summary.md"
+
 # A quick in-memory network demo (12 nodes, 10 simulated minutes).
 demo:
     cargo run --release -q -p vein-node --example localnet-demo

@@ -55,10 +55,21 @@ pub fn signed_transfer(
     parents: [Hash; 2],
     now_ms: u64,
 ) -> Option<Transaction> {
+    signed_with_parents(key, nonce, TxKind::Transfer { to, amount }, parents, now_ms)
+}
+
+/// A transaction of any `kind` signed by `key` with explicit parents (fee [`FEE`]).
+pub fn signed_with_parents(
+    key: &Keypair,
+    nonce: u64,
+    kind: TxKind,
+    parents: [Hash; 2],
+    now_ms: u64,
+) -> Option<Transaction> {
     let body = vein_node::core::transaction::TransactionBody {
         from: key.account(),
         nonce,
-        kind: TxKind::Transfer { to, amount },
+        kind,
         fee: FEE,
         parents,
         issued_at_ms: now_ms,
@@ -165,6 +176,20 @@ pub trait Engine: Sized {
         amount: u64,
         parents: [Hash; 2],
     ) -> Option<Transaction>;
+    /// Builds a signed transaction of node `from` of any `kind` approving the given `parents`
+    /// (an attacker placing its own units in the DAG), without submitting it. `None` if the
+    /// signature fails or the engine cannot build one (the default: the family then names the
+    /// engine unsupported).
+    fn build_with_parents(
+        &mut self,
+        from: usize,
+        nonce: u64,
+        kind: TxKind,
+        parents: [Hash; 2],
+    ) -> Option<Transaction> {
+        let _ = (from, nonce, kind, parents);
+        None
+    }
     /// Final checkpoint ids by height, as node `index` reported them.
     fn finals(&self, index: usize) -> &std::collections::BTreeMap<u64, Hash>;
     /// Hash over every delivered message in delivery order: equal for two runs exactly when
@@ -407,6 +432,16 @@ impl Engine for LocalNetEngine {
         parents: [Hash; 2],
     ) -> Option<Transaction> {
         signed_transfer(self.keys.get(from)?, nonce, to, amount, parents, self.net.now_ms)
+    }
+
+    fn build_with_parents(
+        &mut self,
+        from: usize,
+        nonce: u64,
+        kind: TxKind,
+        parents: [Hash; 2],
+    ) -> Option<Transaction> {
+        signed_with_parents(self.keys.get(from)?, nonce, kind, parents, self.net.now_ms)
     }
 
     fn finals(&self, index: usize) -> &std::collections::BTreeMap<u64, Hash> {

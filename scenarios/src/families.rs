@@ -26,6 +26,7 @@ use crate::grinding::Grinding;
 use crate::lazy_tips::LazyTips;
 use crate::metric::{MetricName, ReferenceName};
 use crate::network_split::NetworkSplit;
+use crate::ordering_power::OrderingPower;
 use crate::plot_sharing::PlotSharing;
 use crate::revocation_race::RevocationRace;
 pub use crate::run_error::RunError;
@@ -125,6 +126,7 @@ registry![
     TamperingMemberFamily,
     SidechainTakeover,
     CrossChainDoubleSpend,
+    OrderingPower,
 ];
 
 /// The registered family of `metric`.
@@ -215,7 +217,7 @@ mod tests {
     /// families claim one metric.
     #[test]
     fn every_metric_selects_the_family_that_declares_it() {
-        assert_eq!(FAMILIES.len(), 18);
+        assert_eq!(FAMILIES.len(), 19);
         for (index, family) in FAMILIES.iter().enumerate() {
             assert_eq!(visit_at(index, MetricOf), family.metric);
             let metric = MetricName::new(family.metric);
@@ -231,7 +233,7 @@ mod tests {
     #[test]
     fn attacker_kinds_are_listed_once() {
         let kinds = attacker_kinds();
-        assert_eq!(kinds.len(), 15, "{kinds:?}");
+        assert_eq!(kinds.len(), 16, "{kinds:?}");
         assert_eq!(kinds[0], "none");
     }
 }

@@ -50,6 +50,8 @@ pub mod main_chain;
 pub mod metric;
 pub mod net_setup;
 pub mod network_split;
+pub mod ordering_power;
+pub mod ordering_power_pool;
 pub mod plot_sharing;
 pub mod revocation_race;
 pub mod run_context;

@@ -70,6 +70,8 @@ pub const ENTRIES: &[Entry] = &[
         text: include_str!("../cross-chain-double-spend.toml"),
         seeds: 30,
     },
+    // 3 shares × 4 seeds × 60 swaps: ~10 s of CPU in debug.
+    Entry { file: "ordering-power.toml", text: include_str!("../ordering-power.toml"), seeds: 4 },
 ];
 
 /// Errors of the suite.

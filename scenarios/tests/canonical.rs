@@ -49,6 +49,7 @@ fn every_family_but_the_double_spend_race_has_a_snapshot() {
         "tampering-member",
         "sidechain-takeover",
         "cross-chain-double-spend",
+        "ordering-power",
     ];
     let mut expected: Vec<&str> =
         small::FAMILIES.iter().copied().filter(|f| *f != "double-spend").collect();
@@ -88,4 +89,5 @@ canonical! {
     tampering_member => "tampering-member",
     sidechain_takeover => "sidechain-takeover",
     cross_chain_double_spend => "cross-chain-double-spend",
+    ordering_power => "ordering-power",
 }

@@ -476,4 +476,10 @@ fn cross_chain_double_spend() {
         });
         failures(verdict)
     });
+/// Issue #18: however the attacker ordered a checkpoint, no victim swap applied paying less
+/// than the minimum it signed (`slippage-bound`), and the invariants hold: both are violations,
+/// checked by `common`. How many swaps it sandwiched is statistical (the sweep's business).
+#[test]
+fn ordering_power() {
+    check_family("ordering-power", "ordering_power", |_, _| Vec::new());
 }

@@ -165,6 +165,9 @@ pub enum TestnetError {
     /// `corrupt` found the log too short, or the node did not detect the damage.
     #[error(transparent)]
     Corrupt(#[from] corrupt::CorruptError),
+    /// A `contract` command was refused or failed.
+    #[error(transparent)]
+    Contract(#[from] crate::contract::ContractCliError),
     /// A `token` command was refused or failed.
     #[error(transparent)]
     Token(#[from] token::TokenCliError),

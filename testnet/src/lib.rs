@@ -14,6 +14,8 @@
 
 pub mod api_token;
 pub mod breakdown;
+pub mod contract;
+pub mod contract_abi;
 pub mod corrupt;
 pub mod db;
 pub mod db_error;

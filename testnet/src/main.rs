@@ -227,6 +227,13 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Solidity contracts through the node's Ethereum JSON-RPC: deploy, call, send
+    /// (docs/evm.md).
+    #[command(after_help = CONTRACT_HELP)]
+    Contract {
+        #[command(subcommand)]
+        command: vein_testnet::contract::ContractCommand,
+    },
     /// Business tokens: issue, transfer, mint, burn, balance, list (docs/tokens.md).
     #[command(after_help = "Examples:\n  \
         vein-testnet token issue --name 'Acme Points' --symbol ACME --decimals 2 --supply 100000\n  \
@@ -270,6 +277,24 @@ const FL_HELP: &str = "Examples:
   vein-testnet fl model --task $TASK
 Each participant runs beside node (i mod node count), funded by that node; it trains on its IID
 share of the wine-quality set and exchanges updates through the nodes' APIs.";
+
+const CONTRACT_HELP: &str = "Examples:
+  KEY=0x0000000000000000000000000000000000000000000000000000000000000001
+  ACCOUNT=0000000000000000000000007e5f4552091a69125d5dfcb7b8c2659029395bdf   (KEY's address)
+  vein-testnet tx --from faucet --to $ACCOUNT --amount 1000000000              (gas money)
+  TOKEN=$(vein-testnet contract deploy --artifact contracts/build/VeinToken.json \\
+        --arg Acme --arg ACME --arg 1000000 --key $KEY)
+  vein-testnet contract call --to $TOKEN --function 'symbol()' --returns string
+  vein-testnet contract send --to $TOKEN --function 'transfer(address,uint256)' \\
+        --arg 0x2B5AD5c4795c026514f8317c7a215E218DcCD6cF --arg 250 --key $KEY
+  vein-testnet contract call --to $TOKEN --function 'balanceOf(address)' \\
+        --arg 0x2B5AD5c4795c026514f8317c7a215E218DcCD6cF --returns uint256
+The key signs Ethereum transactions here (the node holds none); its address pays gas from
+the native account 12 zero bytes then the address. deploy prints the contract's address, send
+the transaction hash once its receipt says success (a revert is an error naming the hash),
+call the --returns values one a line (uintN, intN, address, bool, bytesN, bytes, string; raw
+0x hex without --returns). Arguments are typed by the artifact's ABI (deploy) or the
+signature (call, send).";
 
 const DB_HELP: &str = "Examples:
   ID=$(vein-testnet db create --name clinic --parties 0,1,2 --members 0,1,2 --quorum 2 \\
@@ -513,6 +538,9 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
                 out.display(),
                 report.used
             );
+        }
+        Command::Contract { command } => {
+            println!("{}", vein_testnet::contract::run(&Manifest::load(&dir)?, &command)?);
         }
         Command::Token { command } => {
             println!("{}", vein_testnet::token::run(&Manifest::load(&dir)?, &command)?);

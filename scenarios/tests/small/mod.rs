@@ -35,6 +35,7 @@ pub const FAMILIES: &[&str] = &[
     "tampering-member",
     "sidechain-takeover",
     "cross-chain-double-spend",
+    "ordering-power",
 ];
 
 /// The shipped file `scenarios/{family}.toml` with `edit` applied, validated.
@@ -177,6 +178,14 @@ pub fn points(family: &str) -> Vec<Scenario> {
                 })
             })
             .collect(),
+        // 20 swaps at 0.25 per T (~90 simulated s, well under a second); latency 1 ms is
+        // 0.1% of T.
+        "ordering-power" => vec![shipped(family, |s| {
+            let mut attack: vein_scenarios::ordering_power::Sandwicher =
+                s.attacker.read().unwrap_or_else(|error| panic!("{error}"));
+            attack.swaps = 20;
+            s.attacker = AttackerTable::write(&attack).unwrap_or_else(|error| panic!("{error}"));
+        })],
         _ => panic!("no small points for family {family:?}"),
     }
 }

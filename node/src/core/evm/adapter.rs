@@ -68,8 +68,10 @@ impl DatabaseRef for StateAdapter<'_> {
         Ok(self.state.slot(&address, &index))
     }
 
-    /// BLOCKHASH is not served yet: checkpoint ids are not handed to the ledger (docs/evm.md).
-    fn block_hash_ref(&self, _number: u64) -> Result<B256, Infallible> {
-        Ok(B256::ZERO)
+    /// `BLOCKHASH(number)`: the generation signature of the checkpoint at `number` on the
+    /// chain being applied, zero where none is recorded (revm asks only for the 256 heights
+    /// below the current one; docs/evm.md, "BLOCKHASH").
+    fn block_hash_ref(&self, number: u64) -> Result<B256, Infallible> {
+        Ok(self.state.block_signature(number).unwrap_or(B256::ZERO))
     }
 }

@@ -57,7 +57,7 @@ pub use execute::{
     CallRequest, Executed, ExecutionError, Outcome, SPEC, estimate_gas, execute, simulate_call,
 };
 pub use receipt::{Receipt, ReceiptLog};
-pub use state::{EvmAccount, EvmState, EvmUndo, HeldTx};
+pub use state::{BLOCK_HASH_HISTORY, EvmAccount, EvmState, EvmUndo, HeldTx};
 
 pub use revm::primitives::{Address, B256, Bytes, U256};
 

@@ -45,6 +45,7 @@ enum Change {
     BlockCounters(u64, u64),
     Receipt(B256, Option<Receipt>),
     BlockTxs(u64, Option<Vec<B256>>),
+    BlockSignature(u64, Option<B256>),
 }
 
 /// The record needed to reverse a sequence of changes to an [`EvmState`].
@@ -70,7 +71,13 @@ pub struct EvmState {
     /// Receipts by transaction hash, and executed hashes by height, in order (not in the root).
     receipts: BTreeMap<B256, Receipt>,
     blocks: BTreeMap<u64, Vec<B256>>,
+    /// What `BLOCKHASH(n)` answers: the generation signature of the checkpoint at each of the
+    /// last [`BLOCK_HASH_HISTORY`] heights applied (not in the root: the chain determines it).
+    block_signatures: BTreeMap<u64, B256>,
 }
+
+/// Heights `BLOCKHASH` reaches back (Ethereum's 256).
+pub const BLOCK_HASH_HISTORY: u64 = 256;
 
 impl EvmState {
     /// No contract state: the root section is left out.
@@ -143,6 +150,28 @@ impl EvmState {
     /// Heights at which anything executed, in `from..=to`.
     pub fn heights(&self, from: u64, to: u64) -> impl Iterator<Item = (u64, &[B256])> {
         self.blocks.range(from..=to).map(|(height, hashes)| (*height, hashes.as_slice()))
+    }
+
+    /// What `BLOCKHASH(height)` answers: the generation signature of the checkpoint applied at
+    /// `height`, if it is one of the last [`BLOCK_HASH_HISTORY`] (docs/evm.md, "BLOCKHASH").
+    pub fn block_signature(&self, height: u64) -> Option<B256> {
+        self.block_signatures.get(&height).copied()
+    }
+
+    /// Record the generation signature of the checkpoint beginning at `height`, and forget
+    /// those more than [`BLOCK_HASH_HISTORY`] below it (no later `BLOCKHASH` reaches them).
+    pub fn record_block_signature(&mut self, height: u64, signature: B256, undo: &mut EvmUndo) {
+        let forgotten: Vec<u64> = self
+            .block_signatures
+            .range(..height.saturating_sub(BLOCK_HASH_HISTORY))
+            .map(|(old, _)| *old)
+            .collect();
+        for old in forgotten {
+            let previous = self.block_signatures.remove(&old);
+            undo.changes.push(Change::BlockSignature(old, previous));
+        }
+        let previous = self.block_signatures.insert(height, signature);
+        undo.changes.push(Change::BlockSignature(height, previous));
     }
 
     /// Write `address`'s nonce and code hash; an empty account is removed (EIP-161).
@@ -259,6 +288,9 @@ impl EvmState {
                 }
                 Change::Receipt(hash, previous) => restore(&mut self.receipts, hash, previous),
                 Change::BlockTxs(height, previous) => restore(&mut self.blocks, height, previous),
+                Change::BlockSignature(height, previous) => {
+                    restore(&mut self.block_signatures, height, previous);
+                }
             }
         }
     }

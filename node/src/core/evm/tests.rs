@@ -323,4 +323,5 @@ fn a_ledger_without_contracts_keeps_its_root_section_free() {
     assert_eq!(world.ledger.root(), root);
 }
 
+mod blockhash;
 mod erc20;

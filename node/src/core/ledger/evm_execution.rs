@@ -121,6 +121,8 @@ impl Ledger {
         if self.evm.gas_used() != 0 || self.evm.logs_emitted() != 0 {
             self.evm.set_block_counters(0, 0, &mut undo.evm);
         }
+        let signature = revm::primitives::B256::from(block.generation_signature.0);
+        self.evm.record_block_signature(block.height, signature, &mut undo.evm);
         let (due, expired) = self.evm.held_due(block.height.saturating_sub(HELD_HEIGHTS_MAX));
         for (sender, nonce) in expired {
             self.evm.release(sender, nonce, &mut undo.evm);
