@@ -63,6 +63,8 @@ pub struct Adversaries {
 pub struct PoisonRun {
     /// Test accuracy after the last round.
     pub final_accuracy: f64,
+    /// Test accuracy after each round.
+    pub accuracy_per_round: Vec<f64>,
     /// Per participant: flagged as a free rider by the detection rule.
     pub flagged: Vec<bool>,
     /// Per participant: its mean cosine with the aggregate over the rounds.
@@ -122,6 +124,7 @@ pub fn poisoned(
     let mut noise = DetRng::from_seed(seed_bytes(b"free-rider-noise", setup.seed, 0, 0));
     let mut cosines = vec![0.0; shards.len()];
     let mut norms = vec![0.0; shards.len()];
+    let mut accuracy_per_round = Vec::with_capacity(setup.rounds as usize);
     for round in 0..setup.rounds {
         let mut contributions = Vec::with_capacity(shards.len());
         for (i, shard) in shards.iter().enumerate() {
@@ -158,6 +161,7 @@ pub fn poisoned(
         let magnitude: i64 = combined.iter().map(|v| v.0.abs()).sum::<i64>() / dimension as i64;
         previous_magnitude = magnitude.max(1);
         global = apply_update(&global, &combined)?;
+        accuracy_per_round.push(accuracy(&global, &setup.test)?);
     }
     let mut sorted = norms.clone();
     sorted.sort_by(f64::total_cmp);
@@ -167,5 +171,6 @@ pub fn poisoned(
         .zip(&norms)
         .map(|(cos, norm)| *cos < COSINE_MIN || *norm < NORM_RATIO_MIN * median)
         .collect();
-    Ok(PoisonRun { final_accuracy: accuracy(&global, &setup.test)?, flagged, mean_cosine: cosines })
+    let final_accuracy = accuracy_per_round.last().copied().unwrap_or(0.0);
+    Ok(PoisonRun { final_accuracy, accuracy_per_round, flagged, mean_cosine: cosines })
 }

@@ -6,6 +6,8 @@
 //! within 3 points of their clean accuracy under sign flipping and label flipping, FedAvg
 //! under sign flipping at least 10 points below its own.
 
+#![allow(clippy::unwrap_used)] // Helpers of the tests: a failed training is the failure.
+
 use vein_fl_lab::poisoning::{Adversaries, Attack, FreeRide, flip_labels, poisoned};
 use vein_fl_lab::scenarios::{Setup, Split, rules, shards, wine_setup};
 use vein_node::core::fl::{AggregationRule, Dataset};

@@ -21,6 +21,7 @@ use crate::engine::Engine;
 use crate::extend_forks::ExtendForks;
 use crate::fake_space::FakeSpace;
 pub use crate::family::Family;
+use crate::fl_poisoning::FlPoisoning;
 use crate::grinding::Grinding;
 use crate::lazy_tips::LazyTips;
 use crate::metric::{MetricName, ReferenceName};
@@ -121,6 +122,7 @@ registry![
     ShardLoss,
     RevocationRace,
     TamperingMemberFamily,
+    FlPoisoning,
 ];
 
 /// The registered family of `metric`.

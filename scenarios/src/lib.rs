@@ -10,7 +10,7 @@
 //!   [`double_spend`] (#3), [`selfish`] (#6), [`tip_dynamics`] (#11), [`conflict_spam`] (#10),
 //!   [`grinding`] (#5), [`network_split`] (#12), [`lazy_tips`] (#10), [`fake_space`] (#7),
 //!   [`extend_forks`] (#4), [`plot_sharing`] (#8), [`storage`] (#9 storage cheating, shard loss,
-//!   and their charts).
+//!   and their charts), [`fl_poisoning`] (#20 poisoning and free riders, no network).
 //! - What families share: [`run_context`] (a run's context, start and finish), [`run_error`],
 //!   [`net_setup`] (parameters and node layouts), [`chain_view`] (the settled chain),
 //!   [`invariants`] (safety checks), [`workload`] (honest transfers).
@@ -37,6 +37,7 @@ pub mod extend_forks;
 pub mod fake_space;
 pub mod families;
 pub mod family;
+pub mod fl_poisoning;
 pub mod fuzz_target;
 pub mod grinding;
 pub mod invariants;

@@ -60,6 +60,9 @@ pub enum ReferenceName {
     /// Consortium attestations: every honest member names a tampering member at the verdict
     /// of the first attested height after the tampering, and never names an honest one.
     NextCertification,
+    /// Federated learning under poisoning (Blanchard et al., 2017; Yin et al., 2018): robust
+    /// rules keep their clean accuracy up to the fraction they are tuned for, the mean does not.
+    ByzantineRobustness,
 }
 
 impl ReferenceName {
@@ -82,6 +85,7 @@ impl ReferenceName {
             ReferenceName::ForkTree => "fork-tree",
             ReferenceName::DenyHolds => "deny-holds",
             ReferenceName::NextCertification => "next-certification",
+            ReferenceName::ByzantineRobustness => "byzantine-robustness",
         }
     }
 }

@@ -47,6 +47,8 @@ fn every_family_but_the_double_spend_race_has_a_snapshot() {
         "plot-sharing",
         "revocation-race",
         "tampering-member",
+        "fl-poisoning",
+        "fl-label-flipping",
     ];
     let mut expected: Vec<&str> =
         small::FAMILIES.iter().copied().filter(|f| *f != "double-spend").collect();
@@ -84,4 +86,6 @@ canonical! {
     plot_sharing => "plot-sharing",
     revocation_race => "revocation-race",
     tampering_member => "tampering-member",
+    fl_poisoning => "fl-poisoning",
+    fl_label_flipping => "fl-label-flipping",
 }
