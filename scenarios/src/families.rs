@@ -213,7 +213,7 @@ mod tests {
     /// families claim one metric.
     #[test]
     fn every_metric_selects_the_family_that_declares_it() {
-        assert_eq!(FAMILIES.len(), 16);
+        assert_eq!(FAMILIES.len(), 17);
         for (index, family) in FAMILIES.iter().enumerate() {
             assert_eq!(visit_at(index, MetricOf), family.metric);
             let metric = MetricName::new(family.metric);
@@ -229,7 +229,7 @@ mod tests {
     #[test]
     fn attacker_kinds_are_listed_once() {
         let kinds = attacker_kinds();
-        assert_eq!(kinds.len(), 13, "{kinds:?}");
+        assert_eq!(kinds.len(), 14, "{kinds:?}");
         assert_eq!(kinds[0], "none");
     }
 }
