@@ -77,9 +77,9 @@ fn rounds_settle_and_escrow_is_conserved_under_churn_and_partitions() {
     }
 }
 
-/// The same seed twice gives the same trace; the FL share changes the trace, and without it
-/// the run is the one it was before the FL workload existed (the canonical trace hashes in
-/// `tests/simulation.rs` pin that).
+/// The same seed twice gives the same trace and the same FL counters; the FL share changes the
+/// trace, and without it nothing of the FL workload runs (its draws come from a stream of its
+/// own, drawn only when it is on: a run without it has the trace main's binary gives).
 #[test]
 fn fl_runs_are_deterministic() {
     let config = config("kill,partition", 5);
