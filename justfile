@@ -94,3 +94,7 @@ testnet *args:
         cargo build -q -p vein-node -p vein-testnet
     fi
     cargo run -q -p vein-testnet -- {{args}}
+
+# Federated-learning poisoning and free-rider tables over seeds (docs/federated-learning.md).
+fl-poisoning seeds="5":
+    cargo run -q -p vein-fl-lab --bin vein-fl-poisoning -- --seeds {{seeds}}

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod convert;
+pub mod poisoning;
 pub mod scenarios;
 pub mod split;
 

@@ -22,6 +22,7 @@ use crate::engine::Engine;
 use crate::extend_forks::ExtendForks;
 use crate::fake_space::FakeSpace;
 pub use crate::family::Family;
+use crate::fl_poisoning::FlPoisoning;
 use crate::grinding::Grinding;
 use crate::lazy_tips::LazyTips;
 use crate::metric::{MetricName, ReferenceName};
@@ -127,6 +128,7 @@ registry![
     SidechainTakeover,
     CrossChainDoubleSpend,
     OrderingPower,
+    FlPoisoning,
 ];
 
 /// The registered family of `metric`.
@@ -217,7 +219,7 @@ mod tests {
     /// families claim one metric.
     #[test]
     fn every_metric_selects_the_family_that_declares_it() {
-        assert_eq!(FAMILIES.len(), 19);
+        assert_eq!(FAMILIES.len(), 20);
         for (index, family) in FAMILIES.iter().enumerate() {
             assert_eq!(visit_at(index, MetricOf), family.metric);
             let metric = MetricName::new(family.metric);
@@ -233,7 +235,7 @@ mod tests {
     #[test]
     fn attacker_kinds_are_listed_once() {
         let kinds = attacker_kinds();
-        assert_eq!(kinds.len(), 16, "{kinds:?}");
+        assert_eq!(kinds.len(), 17, "{kinds:?}");
         assert_eq!(kinds[0], "none");
     }
 }

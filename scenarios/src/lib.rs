@@ -13,6 +13,7 @@
 //!   and their charts); side chains (issue #19): [`sidechain_takeover`] and
 //!   [`cross_chain_double_spend`], over [`main_chain`] (anchors and pins) with the reference
 //!   of [`anchor_race`].
+//!   and their charts), [`fl_poisoning`] (#20 poisoning and free riders, no network).
 //! - What families share: [`run_context`] (a run's context, start and finish), [`run_error`],
 //!   [`net_setup`] (parameters and node layouts), [`chain_view`] (the settled chain),
 //!   [`invariants`] (safety checks), [`workload`] (honest transfers).
@@ -41,6 +42,7 @@ pub mod extend_forks;
 pub mod fake_space;
 pub mod families;
 pub mod family;
+pub mod fl_poisoning;
 pub mod fuzz_target;
 pub mod grinding;
 pub mod invariants;

@@ -63,6 +63,9 @@ pub enum ReferenceName {
     /// Side-chain takeover (docs/sidechain-fork-choice.md): the private race cut at the next
     /// anchor, which the side nodes pin once it is final on the main chain.
     AnchorWindowRace,
+    /// Federated learning under poisoning (Blanchard et al., 2017; Yin et al., 2018): robust
+    /// rules keep their clean accuracy up to the fraction they are tuned for, the mean does not.
+    ByzantineRobustness,
 }
 
 impl ReferenceName {
@@ -86,6 +89,7 @@ impl ReferenceName {
             ReferenceName::DenyHolds => "deny-holds",
             ReferenceName::NextCertification => "next-certification",
             ReferenceName::AnchorWindowRace => "anchor-window-race",
+            ReferenceName::ByzantineRobustness => "byzantine-robustness",
         }
     }
 }

@@ -72,6 +72,13 @@ pub const ENTRIES: &[Entry] = &[
     },
     // 3 shares × 4 seeds × 60 swaps: ~10 s of CPU in debug.
     Entry { file: "ordering-power.toml", text: include_str!("../ordering-power.toml"), seeds: 4 },
+    // 4 fractions × 2 seeds × 9 trainings of 20 participants: about a second.
+    Entry { file: "fl-poisoning.toml", text: include_str!("../fl-poisoning.toml"), seeds: 2 },
+    Entry {
+        file: "fl-label-flipping.toml",
+        text: include_str!("../fl-label-flipping.toml"),
+        seeds: 2,
+    },
 ];
 
 /// Errors of the suite.

@@ -50,6 +50,8 @@ fn every_family_but_the_double_spend_race_has_a_snapshot() {
         "sidechain-takeover",
         "cross-chain-double-spend",
         "ordering-power",
+        "fl-poisoning",
+        "fl-label-flipping",
     ];
     let mut expected: Vec<&str> =
         small::FAMILIES.iter().copied().filter(|f| *f != "double-spend").collect();
@@ -90,4 +92,6 @@ canonical! {
     sidechain_takeover => "sidechain-takeover",
     cross_chain_double_spend => "cross-chain-double-spend",
     ordering_power => "ordering-power",
+    fl_poisoning => "fl-poisoning",
+    fl_label_flipping => "fl-label-flipping",
 }

@@ -200,6 +200,11 @@ pub struct SimConfig {
     /// then transfer it, some calls reverting or running out of gas). 0 leaves the genesis,
     /// the workload and the trace exactly as without the EVM.
     pub evm_share: f64,
+    /// The share of the workload's slots that are federated-learning ticks instead
+    /// (`crate::fl_workload`: node 0 posts a task with escrow, up to six other funded nodes
+    /// join, train, commit updates and aggregates and settle rounds); the `fl-*` checks run.
+    /// 0 leaves the workload and the trace exactly as without it.
+    pub fl_share: f64,
     /// Which fault kinds the plan draws from ([`crate::faults`]).
     pub faults: FaultKinds,
     /// Target checkpoint interval `T`.
@@ -254,6 +259,7 @@ impl SimConfig {
             token_share: 0.0,
             consortium_share: 0.0,
             evm_share: 0.0,
+            fl_share: 0.0,
             faults: FaultKinds::none(),
             target_interval_ms: 10_000,
             finality_depth: 6,
@@ -307,6 +313,9 @@ impl SimConfig {
         }
         if !(0.0..=1.0).contains(&self.evm_share) {
             return Err(ConfigError::Probability { field: "evm share", value: self.evm_share });
+        }
+        if !(0.0..=1.0).contains(&self.fl_share) {
+            return Err(ConfigError::Probability { field: "fl share", value: self.fl_share });
         }
         self.net.validate()?;
         if self.faults.any() && self.duration_s <= self.settle_s {
@@ -373,6 +382,9 @@ impl SimConfig {
         }
         if self.evm_share > 0.0 {
             line.push_str(&format!(" --evm-share {}", self.evm_share));
+        }
+        if self.fl_share > 0.0 {
+            line.push_str(&format!(" --fl-share {}", self.fl_share));
         }
         line
     }

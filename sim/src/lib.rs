@@ -22,6 +22,9 @@
 //! - [`evm_workload`]: the EVM share of the workload (seeded wallets deploying and calling the
 //!   committed ERC-20) and its counters; [`evm_receipts`]: the receipts digest the
 //!   `evm-receipts` check compares.
+//! - [`fl_workload`]: the federated-learning share of the workload (one task, its acquirer and
+//!   data owners on funded nodes); [`fl_checks`]: its escrow, root and progress checks;
+//!   `fl_sim` (madsim only) runs it on the nodes.
 //! - [`shrink`]: minimises a failing run (nodes, duration, faults, workload) while the same
 //!   invariant still fails.
 //! - `alarm` (madsim only): waking a task at a simulated instant without piling up timers.
@@ -50,6 +53,8 @@ pub mod disk;
 pub mod evm_receipts;
 pub mod evm_workload;
 pub mod faults;
+pub mod fl_checks;
+pub mod fl_workload;
 pub mod net;
 pub mod run_report;
 pub mod seed_stream;
@@ -64,6 +69,7 @@ pub mod alarm;
 pub mod bench;
 #[cfg(madsim)]
 pub mod consortium_sim;
+pub mod fl_sim;
 #[cfg(madsim)]
 pub mod run_end;
 #[cfg(madsim)]

@@ -197,6 +197,11 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         /// running out of gas; the `evm-receipts` check compares receipts at final heights.
         #[arg(long, default_value_t = 0.0)]
         evm_share: f64,
+        /// Share of the workload's slots that are federated-learning ticks: node 0 posts a
+        /// task with escrow, other funded nodes join, train, commit and settle rounds; the
+        /// `fl-escrow`, `fl-root` and `fl-stalled` checks run.
+        #[arg(long, default_value_t = 0.0)]
+        fl_share: f64,
         /// Fault kinds, comma separated.
         #[arg(long, default_value = "none", help = format!("Fault kinds: {FAULT_NAMES}"))]
         faults: String,
@@ -474,6 +479,7 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         config.token_share = args.token_share;
         config.consortium_share = args.consortium_share;
         config.evm_share = args.evm_share;
+        config.fl_share = args.fl_share;
         config.faults = faults;
         config.target_interval_ms = args.interval_ms;
         config.finality_depth = args.finality;
@@ -798,6 +804,23 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
                 "evm reorgs:         {} checkpoint disconnections with EVM effects ({} carriers), \
                  {} carriers re-executed",
                 evm.disconnected_checkpoints, evm.disconnected_carriers, evm.reexecuted_carriers
+            );
+        }
+        if report.config.fl_share > 0.0 {
+            let fl = &report.fl;
+            println!(
+                "fl task:            {} participants, {} rounds settled ({} when the faults \
+                 ended); signed {} posts, {} joins, {} updates, {} aggregates, {} settles; \
+                 {} root checks",
+                fl.participants,
+                fl.rounds_settled,
+                fl.rounds_at_faults_end,
+                fl.posts,
+                fl.joins,
+                fl.updates,
+                fl.aggregates,
+                fl.settles,
+                fl.root_checks
             );
         }
         println!("faults applied:     {}", report.faults_applied);

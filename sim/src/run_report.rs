@@ -4,6 +4,7 @@ use crate::checker::Violation;
 use crate::config::SimConfig;
 use crate::consortium_replicas::ConsortiumReport;
 use crate::evm_workload::EvmReport;
+use crate::fl_workload::FlReport;
 use vein_node::core::hash::Hash;
 use vein_reports::metrics::{RunMetrics, Violation as ReportViolation};
 
@@ -63,6 +64,9 @@ pub struct RunReport {
     /// with EVM effects disconnected by reorganisations and carriers re-executed (all zero
     /// without `evm_share`; the receipt counts only when the end-of-run checks ran).
     pub evm: EvmReport,
+    /// Federated-learning workload counters and the task's progress (all zero without
+    /// `fl_share`).
+    pub fl: FlReport,
     /// Every invariant violation found, in order; empty for a passing run. The run stops within
     /// a simulated second of the first one seen during the run, and the end-of-run checks run
     /// only when there was none.

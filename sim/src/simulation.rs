@@ -20,7 +20,9 @@
 //!   token transactions instead ([`crate::token_workload`], drawn from a stream of their own),
 //!   and a `consortium_share` consortium transactions ([`crate::consortium_sim`]: members keep
 //!   in-memory replicas fed from their events, checked as they finalise and at the end), and an
-//!   `evm_share` Ethereum transactions of wallets funded in genesis ([`crate::evm_workload`]).
+//!   `evm_share` Ethereum transactions of wallets funded in genesis ([`crate::evm_workload`]),
+//!   and an `fl_share` federated-learning ticks ([`crate::fl_sim`]: one task's acquirer and
+//!   data owners act on their nodes' ledgers).
 //! - Checkers: every node's events go to the [`Checker`] and the trace; once per simulated second
 //!   the supervisor stops the run at the first violation. At the end every node is inspected for
 //!   the convergence, durability and ledger checks ([`check_end`]).
@@ -34,6 +36,7 @@ use crate::disk::SimDisk;
 use crate::evm_receipts;
 use crate::evm_workload::{EvmDraw, EvmRun, EvmWorkloadError};
 use crate::faults::{self, Fault, ScheduledFault};
+use crate::fl_sim::FlRun;
 use crate::net::NetModel;
 pub use crate::net::node_addr;
 use crate::run_end::{EndOfRun, LiveNode};
@@ -119,6 +122,8 @@ struct Shared {
     consortia: Option<Arc<ConsortiumRun>>,
     /// The EVM workload's wallets and counters (`evm_share` > 0).
     evm: Option<Arc<EvmRun>>,
+    /// The federated-learning workload (`fl_share` > 0).
+    fl: Option<Arc<FlRun>>,
 }
 
 /// A node the operator restarts: its driver stopped in `generation`; if `restore`, its unit log
@@ -400,6 +405,7 @@ async fn workload(
     token_submitted: Arc<AtomicU64>,
     consortia: Option<Arc<ConsortiumRun>>,
     evm: Option<Arc<EvmRun>>,
+    shared: Arc<Shared>,
 ) {
     let funded = config.funded.min(specs.len());
     if config.tx_rate <= 0.0 || funded == 0 || specs.len() < 2 {
@@ -411,6 +417,7 @@ async fn workload(
     let mut token_rng = stream(config.seed, "token-workload", 0);
     let mut consortium_rng = stream(config.seed, "consortium-workload", 0);
     let mut evm_rng = stream(config.seed, "evm-workload", 0);
+    let mut fl_rng = stream(config.seed, "fl-workload", 0);
     let duration_ms = config.duration_s as f64 * 1e3;
     let mut at_ms = 0.0;
     loop {
@@ -431,6 +438,12 @@ async fn workload(
         {
             let draw = ConsortiumDraw::draw(&mut consortium_rng);
             consortia.step(draw, at_ms as u64, |node| specs[node].handle()).await;
+            continue;
+        }
+        if let Some(fl) = &shared.fl
+            && fl_rng.unit_f64() < config.fl_share
+        {
+            fl.tick(at_ms as u64, |node| specs[node].handle(), &shared.checker).await;
             continue;
         }
         let Some(handle) = specs[from].handle() else {
@@ -672,6 +685,7 @@ async fn supervise(
         corruptions_detected: AtomicU64::new(0),
         consortia,
         evm,
+        fl: FlRun::new(&config, &keys),
     });
     let specs: Vec<Arc<NodeSpec>> = keys
         .iter()
@@ -736,6 +750,7 @@ async fn supervise(
         token_submitted.clone(),
         shared.consortia.clone(),
         shared.evm.clone(),
+        shared.clone(),
     )));
     end.task(madsim::task::spawn(inject(
         config.seed,
@@ -775,6 +790,7 @@ async fn supervise(
     let mut tokens_at_end = 0;
     let mut consortium = ConsortiumReport::default();
     let mut evm_receipts = None;
+    let mut fl = Default::default();
     if violations.is_empty() {
         let finals: Arc<Vec<(Hash, u64, Outcome)>> = Arc::new(
             shared
@@ -830,6 +846,11 @@ async fn supervise(
             violations.extend(found);
             consortium = report;
         }
+        if let Some(run) = &shared.fl {
+            let (found, report) = run.end(specs.len(), |node| specs[node].handle()).await;
+            violations.extend(found);
+            fl = report;
+        }
         if snapshots.len() < specs.len() {
             violations.push(Violation {
                 invariant: "node-down",
@@ -882,6 +903,7 @@ async fn supervise(
             .sum(),
         consortium,
         evm: evm.unwrap_or_default(),
+        fl,
         violations,
     })
 }

@@ -36,6 +36,8 @@ pub const FAMILIES: &[&str] = &[
     "sidechain-takeover",
     "cross-chain-double-spend",
     "ordering-power",
+    "fl-poisoning",
+    "fl-label-flipping",
 ];
 
 /// The shipped file `scenarios/{family}.toml` with `edit` applied, validated.
@@ -135,6 +137,15 @@ pub fn points(family: &str) -> Vec<Scenario> {
             s.run.duration_s = 60;
             s.network.latency_ms = 5;
         })],
+        // f = 0.2 and 0.3 of 20 participants, 10 rounds: no network, a fraction of a second.
+        "fl-poisoning" | "fl-label-flipping" => [0.2, 0.3]
+            .into_iter()
+            .map(|fraction| {
+                shipped(family, |s| {
+                    s.set_parameter("fraction", fraction).unwrap();
+                })
+            })
+            .collect(),
         // The shipped point (4 rounds, ~70 simulated s); latency 1 ms is 0.1% of T.
         "revocation-race" => vec![shipped(family, |_| {})],
         // Both modes; latency 20 ms is 1% of T = 2 s.
