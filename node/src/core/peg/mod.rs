@@ -260,4 +260,6 @@ fn first_mint(
 }
 
 #[cfg(test)]
+mod e2e_tests;
+#[cfg(test)]
 mod tests;
