@@ -69,6 +69,7 @@ pub mod alarm;
 pub mod bench;
 #[cfg(madsim)]
 pub mod consortium_sim;
+#[cfg(madsim)]
 pub mod fl_sim;
 #[cfg(madsim)]
 pub mod run_end;
