@@ -403,10 +403,9 @@ async fn workload(
     submitted: Arc<AtomicU64>,
     refused: Arc<AtomicU64>,
     token_submitted: Arc<AtomicU64>,
-    consortia: Option<Arc<ConsortiumRun>>,
-    evm: Option<Arc<EvmRun>>,
     shared: Arc<Shared>,
 ) {
+    let (consortia, evm) = (shared.consortia.clone(), shared.evm.clone());
     let funded = config.funded.min(specs.len());
     if config.tx_rate <= 0.0 || funded == 0 || specs.len() < 2 {
         return;
@@ -748,8 +747,6 @@ async fn supervise(
         submitted.clone(),
         refused.clone(),
         token_submitted.clone(),
-        shared.consortia.clone(),
-        shared.evm.clone(),
         shared.clone(),
     )));
     end.task(madsim::task::spawn(inject(
