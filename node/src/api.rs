@@ -135,8 +135,10 @@ pub struct ApiState {
     pub eth_sent: eth_rpc::SharedSentTxs,
     /// Federated-learning updates posted to this node (`POST /fl/task/{id}/update`).
     pub fl_updates: crate::fl_updates::SharedUpdates,
-    /// The explorer page's configuration (title, theme, panels, links), read at start.
-    pub explorer: SharedExplorerConfig,
+    /// The explorer page's configuration (title, theme, panels, links), read at start. Its
+    /// type is spelled out, not `SharedExplorerConfig`: the explorer's handlers use this
+    /// state, so naming the explorer's alias here would make the two files import each other.
+    pub explorer: std::sync::Arc<crate::api_types::ExplorerConfig>,
 }
 
 type ApiResult<T> = Result<axum::Json<T>, ApiError>;
