@@ -82,6 +82,8 @@ pub mod scenario_engine;
 #[cfg(madsim)]
 pub mod seeds;
 #[cfg(madsim)]
+pub mod sim_error;
+#[cfg(madsim)]
 pub mod sim_time;
 #[cfg(madsim)]
 pub mod simulation;

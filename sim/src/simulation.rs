@@ -28,13 +28,13 @@
 //!   the convergence, durability and ledger checks ([`check_end`]).
 
 use crate::checker::{Checker, NodeSnapshot, Violation, check_end};
-use crate::config::{ConfigError, FEE, SimConfig, derive_seed, stream};
+use crate::config::{FEE, SimConfig, derive_seed, stream};
 use crate::consortium_replicas::ConsortiumReport;
 use crate::consortium_sim::ConsortiumRun;
 use crate::consortium_workload::ConsortiumDraw;
 use crate::disk::SimDisk;
 use crate::evm_receipts;
-use crate::evm_workload::{EvmDraw, EvmRun, EvmWorkloadError};
+use crate::evm_workload::{EvmDraw, EvmRun};
 use crate::faults::{self, Fault, ScheduledFault};
 use crate::fl_sim::FlRun;
 use crate::net::NetModel;
@@ -45,6 +45,7 @@ use crate::run_setup::genesis;
 pub use crate::run_setup::peer_graph;
 use crate::runtime::{SharedNet, SharedTrace, SimClock, SimNet, SimNetwork, Skew, sim_now_ms};
 use crate::selftest::SelfTestBug;
+pub use crate::sim_error::SimError;
 use crate::token_workload::{self, TokenDraw};
 use crate::trace::Trace;
 use futures::StreamExt;
@@ -61,28 +62,13 @@ use vein_node::core::dag::Outcome;
 use vein_node::core::events::Event;
 use vein_node::core::hash::Hash;
 use vein_node::core::node::{Node, NodeConfig};
-use vein_node::core::params::{Genesis, GenesisError};
+use vein_node::core::params::Genesis;
 use vein_node::core::poc::ModelPlots;
 use vein_node::driver::{Driver, DriverError, DriverHandle, EventSink, Primitives};
 use vein_node::runtime::InPlace;
 
 /// How long the operator waits before restarting a node that stopped on a disk error.
 const RESTART_AFTER_DISK_ERROR_MS: u64 = 1_000;
-
-/// Why a run could not start (a run that starts always ends with a [`RunReport`], violations
-/// included).
-#[derive(Debug, thiserror::Error)]
-pub enum SimError {
-    /// The configuration was refused by `SimConfig::validate`.
-    #[error("configuration: {0}")]
-    Config(#[from] ConfigError),
-    /// The genesis built for the configuration (funded accounts, miners' plots) is invalid.
-    #[error("genesis: {0}")]
-    Genesis(#[from] GenesisError),
-    /// The EVM workload could not be built (the committed contract build is unreadable).
-    #[error("evm workload: {0}")]
-    Evm(#[from] EvmWorkloadError),
-}
 
 /// Live counters for a progress line printed from another (real) thread.
 #[derive(Debug, Default)]
