@@ -10,9 +10,12 @@
 #![cfg(madsim)]
 #![allow(clippy::unwrap_used)]
 
+#[allow(dead_code, reason = "each test crate uses part of the shared helpers")]
+mod common;
+
 use std::path::PathBuf;
 use vein_reports::seed_file::{self, SeedFile};
-use vein_sim::config::{FaultKinds, SimConfig};
+use vein_sim::config::SimConfig;
 use vein_sim::selftest::SelfTestBug;
 use vein_sim::simulation::{RunReport, run};
 
@@ -21,24 +24,9 @@ const FRESH_SEEDS: usize = 3;
 /// 10 nodes, 80 simulated s, 2 s checkpoints, k = 6 (as the CI property test), 4 tx/s with a
 /// third of them consortium transactions.
 fn config(faults: &str, seed: u64) -> SimConfig {
-    let mut config = SimConfig::new(seed, 10);
-    config.duration_s = 80;
-    config.tx_rate = 4.0;
-    config.target_interval_ms = 2_000;
-    config.finality_depth = 6;
-    config.faults = FaultKinds::parse(faults, seed).unwrap();
-    config.settle_s = config.default_settle_s();
+    let mut config = common::subsystem(faults, seed);
     config.consortium_share = 0.3;
     config
-}
-
-fn first_failure(report: &RunReport) -> Option<String> {
-    let first = report.violations.first()?;
-    Some(format!(
-        "seed {}: {first}\n  replay: {}",
-        report.config.seed,
-        report.config.replay_command()
-    ))
 }
 
 /// What the checks had too little of to compare, if anything: writes must become final,
@@ -73,7 +61,7 @@ fn time_machine_and_confidentiality_under_swarm_faults() {
     let ran = seed_file::check_seeds(&file, "consortium", &fresh, |seed, replay| {
         let config = config("swarm", seed);
         let report = run(&config, None).unwrap();
-        if let Some(failure) = first_failure(&report).or_else(|| unexercised(&report)) {
+        if let Some(failure) = common::first_violation(&report).or_else(|| unexercised(&report)) {
             return Some(failure);
         }
         if replay {
@@ -95,7 +83,7 @@ fn time_machine_and_confidentiality_under_swarm_faults() {
 #[test]
 fn restarted_members_rebuild_and_a_removed_member_stops() {
     let report = run(&config("kill,partition", 21), None).unwrap();
-    assert!(report.ok(), "{}", first_failure(&report).unwrap_or_default());
+    assert!(report.ok(), "{}", common::first_violation(&report).unwrap_or_default());
     assert_exercised(&report);
     assert!(report.faults_applied >= 4, "{} faults", report.faults_applied);
     assert!(report.consortium.end.removed_members >= 1, "{:?}", report.consortium);
@@ -118,7 +106,7 @@ fn a_member_that_skips_a_write_is_caught() {
 #[test]
 fn plaintext_on_chain_is_caught_on_the_wire_and_on_disk() {
     let sealed = run(&config("none", 8), None).unwrap();
-    assert!(sealed.ok(), "{}", first_failure(&sealed).unwrap_or_default());
+    assert!(sealed.ok(), "{}", common::first_violation(&sealed).unwrap_or_default());
     assert_exercised(&sealed);
     let mut config = config("none", 8);
     config.self_test = Some(SelfTestBug::UnsealedActions);

@@ -9,9 +9,12 @@
 #![cfg(madsim)]
 #![allow(clippy::unwrap_used)]
 
+#[allow(dead_code, reason = "each test crate uses part of the shared helpers")]
+mod common;
+
 use std::path::PathBuf;
 use vein_reports::seed_file::{self, SeedFile};
-use vein_sim::config::{FaultKinds, SimConfig};
+use vein_sim::config::SimConfig;
 use vein_sim::simulation::{RunReport, run};
 
 const FRESH_SEEDS: usize = 3;
@@ -23,24 +26,17 @@ const REORG_SEED: u64 = 3;
 /// 10 nodes, 80 simulated s, 2 s checkpoints, k = 6 (as the CI property test), 4 tx/s with
 /// 30% of them Ethereum transactions.
 fn config(faults: &str, seed: u64) -> SimConfig {
-    let mut config = SimConfig::new(seed, 10);
-    config.duration_s = 80;
-    config.tx_rate = 4.0;
-    config.target_interval_ms = 2_000;
-    config.finality_depth = 6;
-    config.faults = FaultKinds::parse(faults, seed).unwrap();
-    config.settle_s = config.default_settle_s();
+    let mut config = common::subsystem(faults, seed);
     config.evm_share = 0.3;
     config
 }
 
 /// The first violation, or too little EVM load checked, as a failure line with the replay.
 fn failure(report: &RunReport) -> Option<String> {
-    let seed = report.config.seed;
-    let replay = report.config.replay_command();
-    if let Some(first) = report.violations.first() {
-        return Some(format!("seed {seed}: {first}\n  replay: {replay}"));
+    if let Some(line) = common::first_violation(report) {
+        return Some(line);
     }
+    let (seed, replay) = (report.config.seed, report.config.replay_command());
     let evm = &report.evm;
     let exercised = evm.receipts > 0 && evm.failed_receipts > 0 && evm.carriers_applied > 0;
     (!exercised).then(|| format!("seed {seed}: too little EVM load: {evm:?}\n  replay: {replay}"))

@@ -9,9 +9,12 @@
 #![cfg(madsim)]
 #![allow(clippy::unwrap_used)]
 
+#[allow(dead_code, reason = "each test crate uses part of the shared helpers")]
+mod common;
+
 use std::path::PathBuf;
 use vein_reports::seed_file::{self, SeedFile};
-use vein_sim::config::{FaultKinds, SimConfig};
+use vein_sim::config::SimConfig;
 use vein_sim::simulation::{RunReport, run};
 
 const FRESH_SEEDS: usize = 3;
@@ -22,24 +25,17 @@ const PARTITION_SEED: u64 = 12;
 /// 10 nodes, 80 simulated s, 2 s checkpoints, k = 6 (as the EVM property), 4 slots/s of which
 /// 30% are FL ticks.
 fn config(faults: &str, seed: u64) -> SimConfig {
-    let mut config = SimConfig::new(seed, 10);
-    config.duration_s = 80;
-    config.tx_rate = 4.0;
-    config.target_interval_ms = 2_000;
-    config.finality_depth = 6;
-    config.faults = FaultKinds::parse(faults, seed).unwrap();
-    config.settle_s = config.default_settle_s();
+    let mut config = common::subsystem(faults, seed);
     config.fl_share = 0.3;
     config
 }
 
 /// The first violation, or too little FL load, as a failure line with the replay.
 fn failure(report: &RunReport) -> Option<String> {
-    let seed = report.config.seed;
-    let replay = report.config.replay_command();
-    if let Some(first) = report.violations.first() {
-        return Some(format!("seed {seed}: {first}\n  replay: {replay}"));
+    if let Some(line) = common::first_violation(report) {
+        return Some(line);
     }
+    let (seed, replay) = (report.config.seed, report.config.replay_command());
     let fl = &report.fl;
     let exercised = fl.participants >= 3 && fl.rounds_settled >= 2 && fl.root_checks > 0;
     (!exercised).then(|| format!("seed {seed}: too little FL load: {fl:?}\n  replay: {replay}"))

@@ -10,6 +10,7 @@ use vein_sim::faults::{Fault, plan};
 use vein_sim::net::{LatencyModel, NetConfig};
 use vein_sim::simulation::run;
 
+#[allow(dead_code, reason = "each test crate uses part of the shared helpers")]
 mod common;
 
 use common::{assert_safe, fast};

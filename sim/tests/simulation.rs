@@ -7,6 +7,7 @@
 use vein_sim::config::FaultKinds;
 use vein_sim::simulation::run;
 
+#[allow(dead_code, reason = "each test crate uses part of the shared helpers")]
 mod common;
 
 use common::{assert_safe, fast};
