@@ -25,6 +25,10 @@
 //! - [`fl_workload`]: the federated-learning share of the workload (one task, its acquirer and
 //!   data owners on funded nodes); [`fl_checks`]: its escrow, root and progress checks;
 //!   `fl_sim` (madsim only) runs it on the nodes.
+//! - [`inspect_state`]: what `vein-sim inspect` reads from a node; [`inspect_timeline`] the
+//!   fork tree's frames over time; [`inspect_graph`] DOT and GraphML (petgraph);
+//!   [`inspect_svg`] the drawings; [`inspect_report`] the files; `inspect` and `inspect_probe`
+//!   (madsim only) replay a run to an instant and read the node there.
 //! - [`shrink`]: minimises a failing run (nodes, duration, faults, workload) while the same
 //!   invariant still fails.
 //! - `alarm` (madsim only): waking a task at a simulated instant without piling up timers.
@@ -55,6 +59,11 @@ pub mod evm_workload;
 pub mod faults;
 pub mod fl_checks;
 pub mod fl_workload;
+pub mod inspect_graph;
+pub mod inspect_report;
+pub mod inspect_state;
+pub mod inspect_svg;
+pub mod inspect_timeline;
 pub mod net;
 pub mod run_report;
 pub mod seed_stream;
@@ -71,6 +80,10 @@ pub mod bench;
 pub mod consortium_sim;
 #[cfg(madsim)]
 pub mod fl_sim;
+#[cfg(madsim)]
+pub mod inspect;
+#[cfg(madsim)]
+pub mod inspect_probe;
 #[cfg(madsim)]
 pub mod run_end;
 #[cfg(madsim)]

@@ -62,6 +62,11 @@ Examples:
   # the same invariant fails; prints the smallest replay line. Exit 0 shrunk, 2 the run passes.
   vein-sim shrink --seed 7 --nodes 30 --duration 240 --faults all --interval-ms 2000 --finality 3
 
+  # time travel: replay seed 7 to 25.5 simulated s and dump node 3 (fork tree, DAG, ledger,
+  # orphans, peers; DOT, GraphML, SVG, and index.html with the fork tree over time)
+  vein-sim inspect --seed 7 --nodes 8 --duration 60 --interval-ms 2000 --finality 3 \\
+    --node 3 --at 25.5 --every 1 --out out/inspect
+
   # checker self-test: node 0 misreports ledger roots, so the ledger-root checker must fire
   vein-sim run --seed 1 --nodes 4 --duration 30 --interval-ms 2000 --finality 3 \\
     --checker-self-test ledger-root
@@ -100,6 +105,14 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
         /// `engine`. Exit status: 0 pass, 1 a reference missed or an invariant violated, 2 bad
         /// file or run error, 64 bad usage.
         Scenario(ScenarioArgs),
+        /// Time travel: replay a run (same flags as `run`) to simulated instant --at and dump
+        /// node --node's state there into --out: state.json (head, fork tree, DAG near the tips,
+        /// ledger summary, orphans, peer scores, its chain events), forks.{dot,graphml,svg},
+        /// dag.{dot,graphml,svg}, and index.html, whose slider steps through the fork tree every
+        /// --every seconds. The same flags give the same files, byte for byte. Exit status: 0
+        /// written, 2 node or instant out of range, node down, run stopped or error, 64 bad
+        /// usage.
+        Inspect(InspectArgs),
         /// Many seeds across fault families on every core (the nightly run): each seed runs
         /// the property tests' small network (10 nodes, 80 s, T = 2 s, k = 6) under its family's
         /// faults; progress with seeds per hour on stderr; failing seeds with their invariant
@@ -128,6 +141,43 @@ Build: RUSTFLAGS=\"--cfg madsim\" CARGO_TARGET_DIR=target/madsim cargo run -p ve
         /// Directory for failures.txt and summary.json.
         #[arg(long, default_value = "out/seeds")]
         out: PathBuf,
+    }
+
+    const INSPECT_EXAMPLES: &str = "\
+Examples:
+  # node 3 of seed 7 at 25.5 simulated s, fork-tree frames every second
+  vein-sim inspect --seed 7 --nodes 8 --duration 60 --interval-ms 2000 --finality 3 \\
+    --node 3 --at 25.5 --every 1 --out out/inspect
+  # then open out/inspect/index.html; render a graph with graphviz if you have it:
+  #   dot -Tpng out/inspect/forks.dot > forks.png
+
+  # the instant a failing run's violation names (its replay line plus --node and --at)
+  vein-sim inspect --seed 7 --nodes 30 --duration 240 --faults all --interval-ms 2000 \\
+    --finality 3 --node 12 --at 131.2";
+
+    #[derive(Args)]
+    #[command(after_help = INSPECT_EXAMPLES)]
+    struct InspectArgs {
+        #[command(flatten)]
+        run: RunArgs,
+        /// The node to inspect (0-based index).
+        #[arg(long)]
+        node: usize,
+        /// Simulated instant in seconds (ms precision: 25.5, 0.001); within the run's duration.
+        #[arg(long, value_parser = parse_seconds_ms)]
+        at: u64,
+        /// Seconds between the fork tree's frames in index.html (0: only the one at --at).
+        #[arg(long, value_parser = parse_seconds_ms, default_value = "5")]
+        every: u64,
+    }
+
+    /// Seconds with up to three decimals, as milliseconds.
+    fn parse_seconds_ms(text: &str) -> Result<u64, String> {
+        let seconds: f64 = text.parse().map_err(|_| format!("not a number of seconds: {text}"))?;
+        if !seconds.is_finite() || seconds < 0.0 || seconds > 1e12 {
+            return Err(format!("seconds must be between 0 and 10^12: {text}"));
+        }
+        Ok((seconds * 1e3).round() as u64)
     }
 
     #[derive(Args)]
@@ -306,7 +356,61 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
             Command::Shrink(args) => shrink(args),
             Command::Scenario(args) => scenario(args),
             Command::Seeds(args) => seeds(args),
+            Command::Inspect(args) => inspect(args),
         }
+    }
+
+    fn inspect(args: InspectArgs) -> i32 {
+        use vein_sim::inspect::inspect as replay_to;
+        use vein_sim::inspect_report;
+        let config = match sim_config(&args.run) {
+            Ok(config) => config,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return 2;
+            }
+        };
+        let inspection = match replay_to(&config, args.node, args.at, args.every) {
+            Ok(inspection) => inspection,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return 2;
+            }
+        };
+        let state = &inspection.state;
+        let replay = format!(
+            "{} --node {} --at {} --every {}",
+            config.replay_command().replacen(" -- run ", " -- inspect ", 1),
+            args.node,
+            args.at as f64 / 1e3,
+            args.every as f64 / 1e3
+        );
+        let files = inspect_report::files(state, &inspection.history, &inspection.frames, &replay);
+        let written = files.map_err(|error| error.to_string()).and_then(|files| {
+            inspect_report::write(&args.run.out, &files).map_err(|e| e.to_string())
+        });
+        if let Err(error) = written {
+            eprintln!("error writing the report: {error}");
+            return 2;
+        }
+        println!(
+            "node {} at {:.3} s: head {} at height {}, final {}, {} checkpoints held ({} side), \
+             {} units ({} tips), {} orphans, {} peers",
+            state.node,
+            state.at_ms as f64 / 1e3,
+            state.head.id,
+            state.head.height,
+            state.final_height,
+            state.checkpoints.len(),
+            state.checkpoints.iter().filter(|c| !c.active).count(),
+            state.units_held,
+            state.tips.len(),
+            state.orphan_count,
+            state.peers.len()
+        );
+        println!("trace hash at the read: {}", inspection.report.trace_hash);
+        println!("report: {}", args.run.out.join("index.html").display());
+        0
     }
 
     fn seeds(args: SeedsArgs) -> i32 {

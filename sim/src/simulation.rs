@@ -37,6 +37,7 @@ use crate::evm_receipts;
 use crate::evm_workload::{EvmDraw, EvmRun};
 use crate::faults::{self, Fault, ScheduledFault};
 use crate::fl_sim::FlRun;
+use crate::inspect_probe::Probe;
 use crate::net::NetModel;
 pub use crate::net::node_addr;
 use crate::run_end::{EndOfRun, LiveNode};
@@ -110,6 +111,8 @@ struct Shared {
     evm: Option<Arc<EvmRun>>,
     /// The federated-learning workload (`fl_share` > 0).
     fl: Option<Arc<FlRun>>,
+    /// `vein-sim inspect`'s look at one node, if any (the run stops at its instant).
+    probe: Option<Arc<Probe>>,
 }
 
 /// A node the operator restarts: its driver stopped in `generation`; if `restore`, its unit log
@@ -190,6 +193,9 @@ impl EventSink for CheckerSink {
         }
         if let Some(evm) = &self.shared.evm {
             evm.on_event(self.node, event);
+        }
+        if let Some(probe) = &self.shared.probe {
+            probe.on_event(self.node, sim_now_ms(), event);
         }
         // Violations are stamped with simulated time, not the node's (possibly skewed) clock.
         self.shared.checker().on_event(self.node, sim_now_ms(), event);
@@ -625,16 +631,27 @@ async fn snapshot(spec: &NodeSpec, finals: Arc<Vec<(Hash, u64, Outcome)>>) -> Op
 
 /// Run one simulation to its end or its first violation.
 pub fn run(config: &SimConfig, progress: Option<Arc<Progress>>) -> Result<RunReport, SimError> {
+    run_probed(config, progress, None)
+}
+
+/// [`run`] carrying `probe`: the run stops once the probe has read its node at its instant,
+/// without the end-of-run checks (`vein-sim inspect`).
+pub fn run_probed(
+    config: &SimConfig,
+    progress: Option<Arc<Progress>>,
+    probe: Option<Arc<Probe>>,
+) -> Result<RunReport, SimError> {
     config.validate()?;
     // madsim's own network is not used: the transport in `runtime.rs` carries every message.
     let runtime = Runtime::with_seed_and_config(config.seed, madsim::Config::default());
     let config = config.clone();
-    runtime.block_on(supervise(config, progress))
+    runtime.block_on(supervise(config, progress, probe))
 }
 
 async fn supervise(
     config: SimConfig,
     progress: Option<Arc<Progress>>,
+    probe: Option<Arc<Probe>>,
 ) -> Result<RunReport, SimError> {
     let keys: Vec<Keypair> =
         (0..config.nodes as u64).map(|index| Keypair::derived("vein-sim", index)).collect();
@@ -671,6 +688,7 @@ async fn supervise(
         consortia,
         evm,
         fl: FlRun::new(&config, &keys),
+        probe: probe.clone(),
     });
     let specs: Vec<Arc<NodeSpec>> = keys
         .iter()
@@ -750,8 +768,13 @@ async fn supervise(
     let mut heights_at_faults_end: Option<Vec<u64>> = None;
     let mut now_ms = 0;
     while now_ms < duration_ms {
-        now_ms = (now_ms + 1_000).min(duration_ms);
+        let probe_at = probe.as_ref().map(|probe| probe.at_ms).filter(|at| *at > now_ms);
+        now_ms = (now_ms + 1_000).min(duration_ms).min(probe_at.unwrap_or(u64::MAX));
         sleep_until_ms(now_ms).await;
+        if let Some(probe) = probe.as_ref().filter(|probe| probe.at_ms == now_ms) {
+            probe.take(specs[probe.node].handle(), now_ms).await;
+            break;
+        }
         // Recorded just after the last fault ended (restarts happen at the boundary at latest).
         if heights_at_faults_end.is_none() && now_ms > faults_end_ms {
             heights_at_faults_end = Some(shared.checker().final_heights().to_vec());
@@ -774,7 +797,7 @@ async fn supervise(
     let mut consortium = ConsortiumReport::default();
     let mut evm_receipts = None;
     let mut fl = Default::default();
-    if violations.is_empty() {
+    if violations.is_empty() && probe.is_none() {
         let finals: Arc<Vec<(Hash, u64, Outcome)>> = Arc::new(
             shared
                 .checker()

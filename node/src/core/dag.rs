@@ -386,6 +386,11 @@ impl Dag {
         self.orphans.units.len()
     }
 
+    /// Units waiting in the orphan pool, in id order.
+    pub fn orphans(&self) -> impl Iterator<Item = &Arc<Unit>> {
+        self.orphans.units.values().map(|(_, unit)| unit)
+    }
+
     /// Parents that orphans wait for and that are neither inserted nor orphans themselves.
     pub fn missing_parents(&self, limit: usize) -> Vec<Hash> {
         self.orphans

@@ -269,6 +269,12 @@ impl Chain {
         self.headers.get(id)
     }
 
+    /// Every accepted checkpoint's header still kept, on any branch, in id order (the fork
+    /// tree `vein-sim inspect` exports).
+    pub fn headers(&self) -> impl Iterator<Item = &Header> {
+        self.headers.values()
+    }
+
     /// Whether the checkpoint is known at all: accepted, parked or remembered as invalid.
     pub fn knows(&self, id: &Hash) -> bool {
         self.headers.contains_key(id)
