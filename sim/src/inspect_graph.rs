@@ -57,6 +57,8 @@ fn short(id: &str) -> &str {
 }
 
 /// The fork tree as DOT: label `height:id-prefix`, the active chain filled, finals doubled.
+/// Edges carry a class (an empty attribute list `[ ]` is valid for graphviz but not for every
+/// DOT reader).
 pub fn fork_dot(graph: &Graph<&CheckpointView, ()>) -> String {
     let node = |_, (_, c): (NodeIndex, &&CheckpointView)| {
         format!(
@@ -68,7 +70,7 @@ pub fn fork_dot(graph: &Graph<&CheckpointView, ()>) -> String {
             if c.is_final { "doublecircle" } else { "circle" }
         )
     };
-    let edge = |_, _| String::new();
+    let edge = |_, _| "class = \"prev\"".to_string();
     let config = [Config::EdgeNoLabel, Config::NodeNoLabel];
     format!("{:?}", Dot::with_attr_getters(graph, &config, &edge, &node))
 }
@@ -84,7 +86,7 @@ pub fn dag_dot(graph: &Graph<&UnitView, ()>) -> String {
             if u.tip { "doublecircle" } else { "circle" }
         )
     };
-    let edge = |_, _| String::new();
+    let edge = |_, _| "class = \"parent\"".to_string();
     let config = [Config::EdgeNoLabel, Config::NodeNoLabel];
     format!("{:?}", Dot::with_attr_getters(graph, &config, &edge, &node))
 }
