@@ -51,7 +51,7 @@ pub fn frame(state: &NodeState, history: &[ChainRecord], at_ms: u64) -> ForkFram
         past.clone().filter(|r| r.kind == "accepted").map(|r| r.id.as_str()).collect();
     // Genesis is held from the start and announced by no event.
     let genesis = state.checkpoints.iter().find(|c| c.height == 0);
-    let head = past.clone().filter(|r| r.kind == "head").last();
+    let head = past.clone().rfind(|r| r.kind == "head");
     let final_height = past.filter(|r| r.kind == "final").map(|r| r.height).max().unwrap_or(0);
     let (head_id, height) = match (head, genesis) {
         (Some(head), _) => (head.id.clone(), head.height),

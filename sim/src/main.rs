@@ -174,7 +174,7 @@ Examples:
     /// Seconds with up to three decimals, as milliseconds.
     fn parse_seconds_ms(text: &str) -> Result<u64, String> {
         let seconds: f64 = text.parse().map_err(|_| format!("not a number of seconds: {text}"))?;
-        if !seconds.is_finite() || seconds < 0.0 || seconds > 1e12 {
+        if !seconds.is_finite() || !(0.0..=1e12).contains(&seconds) {
             return Err(format!("seconds must be between 0 and 10^12: {text}"));
         }
         Ok((seconds * 1e3).round() as u64)
