@@ -1,6 +1,6 @@
 #![allow(clippy::disallowed_methods, clippy::unwrap_used)] // Benchmarks use the wall clock.
 //! The gas bomb (docs/evm.md "Gas bomb"): one whole checkpoint (`CHECKPOINT_GAS_MAX` =
-//! 30,000,000 gas, ten 3,000,000-gas transactions) of each hand-assembled attacker
+//! 60,000,000 gas, ten 6,000,000-gas transactions, at vein's gas schedule) of each attacker
 //! (node/tests/gas_bomb/attackers.rs), applied through `Ledger::evm_begin` and
 //! `Ledger::apply_in` exactly as a checkpoint applies its carriers: decoding, sender
 //! recovery, revm, the sorted change set and the ledger write. Time per checkpoint is the

@@ -54,7 +54,7 @@ use std::sync::Arc;
 use vein_node::core::contracts::{StorageContext, StorageMode};
 use vein_node::core::evm::{
     Address, B256, CHECKPOINT_GAS_MAX, EvmAccount, EvmBlock, EvmCall, EvmState, EvmUndo, FEE_SINK,
-    U256, WEI_PER_UNIT, account_of,
+    GasSchedule, U256, WEI_PER_UNIT, account_of,
 };
 use vein_node::core::ledger::{FeePolicy, Ledger, Undo};
 use vein_node::core::params::StorageParams;
@@ -147,7 +147,7 @@ fn pre_ledger(case: &Case, carrier: &Keypair) -> Option<(Ledger, BTreeMap<Addres
             evm.set_slot(*address, *key, *value, &mut undo);
         }
     }
-    Some((Ledger::genesis_with_evm(&allocations, evm)?, remainders))
+    Some((Ledger::genesis_with_evm(&allocations, evm, GasSchedule::Ethereum)?, remainders))
 }
 
 /// The fixture's transaction signed for vein (EIP-155 for legacy), prices in gwei; `None` when

@@ -189,7 +189,7 @@ pub fn run(manifest: &Manifest, command: &ContractCommand) -> Result<String, Tes
 
 /// Signs `input` for `to` at the signer's pending nonce, sends it and waits for a successful
 /// receipt.
-fn send(
+pub(crate) fn send(
     client: &Client,
     key: &SigningKey,
     to: TxKind,
@@ -249,7 +249,7 @@ fn require_code(client: &Client, to: &Address) -> Result<(), ContractCliError> {
 }
 
 /// The constructor's parameter types and the bytecode of an artifact.
-fn read_artifact(path: &Path) -> Result<(Vec<AbiType>, Vec<u8>), ContractCliError> {
+pub(crate) fn read_artifact(path: &Path) -> Result<(Vec<AbiType>, Vec<u8>), ContractCliError> {
     let bad = |reason: String| ContractCliError::Artifact { path: path.to_path_buf(), reason };
     let text = std::fs::read_to_string(path).map_err(|error| bad(error.to_string()))?;
     let json: Value = serde_json::from_str(&text).map_err(|error| bad(error.to_string()))?;

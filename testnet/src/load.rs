@@ -289,6 +289,29 @@ fn fund_load_accounts(
     keys: &[Keypair],
     timeout: Duration,
 ) -> Result<(Vec<u64>, bool), TestnetError> {
+    let accounts: Vec<AccountId> = keys.iter().map(Keypair::account).collect();
+    let funded = fund_accounts(manifest, api, &accounts, timeout)?;
+    let stalled_until = Instant::now() + timeout;
+    let nonces = accounts
+        .iter()
+        .map(|account| {
+            retry_transport(stalled_until, STALL_RETRY_PAUSE, || account_state(api, account))
+                .map(|state| state.next_nonce)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((nonces, funded))
+}
+
+/// Make sure every one of `accounts` holds at least half of [`LOAD_ACCOUNT_FUNDS`] on node
+/// `api`'s confirmed ledger: the faucet pays the short ones (at most its nonce window, 1,024,
+/// at once) and this waits until a checkpoint confirms it. Returns whether any funding was
+/// needed. Also funds the EVM senders of `erc20-load` (their native accounts).
+pub(crate) fn fund_accounts(
+    manifest: &Manifest,
+    api: SocketAddr,
+    accounts: &[AccountId],
+    timeout: Duration,
+) -> Result<bool, TestnetError> {
     // Reads are asked again while the node does not answer in time (seen once in CI: a node's
     // API silent for over 10 s while the machine was flushing a build to disk), up to the
     // funding timeout; a refusal or a bad answer is still an error at once.
@@ -300,13 +323,13 @@ fn fund_load_accounts(
     let short = |indices: &[usize]| -> Result<Vec<usize>, TestnetError> {
         let mut short = Vec::new();
         for index in indices {
-            if account_state(&keys[*index].account())?.balance < LOAD_ACCOUNT_FUNDS / 2 {
+            if account_state(&accounts[*index])?.balance < LOAD_ACCOUNT_FUNDS / 2 {
                 short.push(*index);
             }
         }
         Ok(short)
     };
-    let unfunded = short(&(0..keys.len()).collect::<Vec<_>>())?;
+    let unfunded = short(&(0..accounts.len()).collect::<Vec<_>>())?;
     if !unfunded.is_empty() {
         eprintln!(
             "funding {} load account(s) from the faucet (final after about k + 1 checkpoints)",
@@ -322,7 +345,7 @@ fn fund_load_accounts(
             .zip(parents)
             .zip(first_nonce..)
             .map(|((index, parents), nonce)| {
-                signed_transfer(&faucet, nonce, keys[*index].account(), LOAD_ACCOUNT_FUNDS, parents)
+                signed_transfer(&faucet, nonce, accounts[*index], LOAD_ACCOUNT_FUNDS, parents)
                     .map(|(hex, _)| hex)
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -364,11 +387,7 @@ fn fund_load_accounts(
             std::thread::sleep(Duration::from_millis(200));
         }
     }
-    let nonces = keys
-        .iter()
-        .map(|key| account_state(&key.account()).map(|state| state.next_nonce))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((nonces, !unfunded.is_empty()))
+    Ok(!unfunded.is_empty())
 }
 
 /// One unit's status from `POST /units` (`None`: the node does not hold it).

@@ -198,6 +198,41 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         busy_retry_s: u64,
     },
+    /// ERC-20 transfers through the nodes' JSON-RPC at a paced rate, each followed to a receipt
+    /// at a final height; the nodes' CPU per transfer, beside a native transfer's with
+    /// --native-rate (docs/testnet.md, "ERC-20 load").
+    #[command(after_help = "Examples:\n  \
+        vein-testnet erc20-load --rate 1000 --duration 30 --native-rate 1000\n  \
+        vein-testnet erc20-load --rate 5 --duration 3 --senders 2 --idle-s 0")]
+    Erc20Load {
+        /// ERC-20 transfers offered per second, over all running nodes.
+        #[arg(long, default_value_t = 100.0)]
+        rate: f64,
+        /// Seconds of sending.
+        #[arg(long, default_value_t = 30)]
+        duration: u64,
+        /// Seconds to wait afterwards for every transfer's receipt at a final height.
+        #[arg(long, default_value_t = 120)]
+        settle: u64,
+        /// EVM senders (funded by the faucet and given tokens on first use).
+        #[arg(long, default_value_t = 256)]
+        senders: usize,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Transfers per JSON-RPC batch; 0 = about 200 requests per second.
+        #[arg(long, default_value_t = 0)]
+        batch: usize,
+        /// Run a native `load` phase at this rate first, for the CPU per native transfer.
+        #[arg(long)]
+        native_rate: Option<f64>,
+        /// Seconds of idle baseline measured before the phases.
+        #[arg(long, default_value_t = 5)]
+        idle_s: u64,
+        /// The ERC-20 artifact.
+        #[arg(long, default_value = "contracts/build/VeinToken.json")]
+        artifact: PathBuf,
+    },
     /// Store a file: encrypt and erasure-code it here, submit the StorePut (paid by the faucet)
     /// through a node, hand each shard to its storage node. Prints the file id; the owner key
     /// stays in DIR/files/ID.key.
@@ -499,6 +534,32 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
                 busy_retry: Duration::from_secs(busy_retry_s),
             };
             let report = vein_testnet::load(&manifest, &options)?;
+            println!("{}", to_json(&report));
+        }
+        Command::Erc20Load {
+            rate,
+            duration,
+            settle,
+            senders,
+            concurrency,
+            batch,
+            native_rate,
+            idle_s,
+            artifact,
+        } => {
+            let manifest = Manifest::load(&dir)?;
+            let options = vein_testnet::erc20_load::Erc20LoadOptions {
+                rate,
+                duration: Duration::from_secs(duration),
+                settle: Duration::from_secs(settle),
+                senders,
+                concurrency,
+                batch,
+                native_rate,
+                idle: Duration::from_secs(idle_s),
+                artifact,
+            };
+            let report = vein_testnet::erc20_load::erc20_load(&manifest, &options)?;
             println!("{}", to_json(&report));
         }
         Command::Put { file, via, n, k, term_rounds, fee, timeout } => {

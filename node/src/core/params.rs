@@ -7,6 +7,14 @@ use crate::core::poc::PocMode;
 use crate::core::wire::{self, WireError};
 use serde::{Deserialize, Serialize};
 
+/// Gas one checkpoint may execute: each Ethereum transaction runs only if the gas used so far
+/// plus its gas limit fits (docs/evm.md, "Gas per checkpoint"). 60 Mgas holds about 1,160
+/// ERC-20 transfers to fresh holders (51,545 gas each) and 1,740 between holders, so 1,000
+/// transfers a second fit one checkpoint at T = 1 s. Under vein's gas schedule the slowest
+/// operation measured costs 13.5 ns/gas, so a full checkpoint takes at most ≈ 0.81 s on the
+/// reference machine (docs/evm.md, "Gas bomb").
+pub const CHECKPOINT_GAS_MAX: u64 = 60_000_000;
+
 /// The protocol rules of one chain, fixed at genesis and hashed into its id.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Params {

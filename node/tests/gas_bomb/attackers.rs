@@ -96,7 +96,7 @@ impl Kind {
     }
 
     /// The precompile a kind calls, if any.
-    fn precompile(self) -> Option<u8> {
+    pub fn precompile(self) -> Option<u8> {
         match self {
             Kind::Ecrecover => Some(0x01),
             Kind::ModexpExpHeavy
@@ -112,14 +112,15 @@ impl Kind {
         }
     }
 
-    /// Gas the loop keeps back to exit cleanly: more than one body costs (a precompile call
-    /// forwards all but 1/64 of the gas left, so twice its price is enough).
+    /// Gas the loop keeps back to exit cleanly: more than one body costs at vein's prices (a
+    /// precompile call forwards all but 1/64 of the gas left, so a little above its price is
+    /// enough). MODEXP on a 512-byte modulus costs 2 × 64² × 255 = 2,088,960 gas (EIP-7883).
     fn reserve(self) -> u32 {
         match self {
-            Kind::Modexp512Even => 800_000,
+            Kind::Modexp512Even => 2_200_000,
             Kind::Bn254Pairing => 400_000,
             Kind::Blake2f => 2 * BLAKE2F_ROUNDS + 20_000,
-            Kind::PointEvaluation => 120_000,
+            Kind::PointEvaluation => 720_000,
             Kind::MemoryExpand => 20_000,
             _ => 60_000,
         }

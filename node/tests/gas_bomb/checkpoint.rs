@@ -19,7 +19,7 @@ use vein_node::core::transaction::{Transaction, TransactionBody, TxKind};
 
 pub const CHAIN_ID: u64 = 7;
 /// Gas limit of one attacker transaction: ten fill a checkpoint exactly.
-pub const TX_GAS: u64 = 3_000_000;
+pub const TX_GAS: u64 = 6_000_000;
 const DEPLOY_GAS: u64 = 400_000;
 const POLICY: FeePolicy = FeePolicy { burn_per_mille: 1000 };
 

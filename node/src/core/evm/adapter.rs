@@ -4,6 +4,7 @@
 
 use super::address::{FEE_SINK, account_of, units_to_wei};
 use super::erc20::{holder_of_slot, token_at};
+use super::schedule::GasSchedule;
 use super::state::EvmState;
 use crate::core::crypto::AccountId;
 use crate::core::token::Tokens;
@@ -29,6 +30,8 @@ pub struct StateAdapter<'a> {
     pub state: &'a EvmState,
     /// Business tokens: their ERC-20 view's balance slots read the token balances.
     pub tokens: &'a Tokens,
+    /// The precompile prices executions against this state charge (vein's on every chain).
+    pub schedule: GasSchedule,
 }
 
 impl DatabaseRef for StateAdapter<'_> {

@@ -3,9 +3,7 @@
 
 use crate::core::hash::Hash;
 
-/// Gas one checkpoint may execute: each transaction runs only if the gas used so far plus its
-/// gas limit fits.
-pub const CHECKPOINT_GAS_MAX: u64 = 30_000_000;
+pub use crate::core::params::CHECKPOINT_GAS_MAX;
 
 /// The environment of one checkpoint's executions.
 #[derive(Clone, Debug, PartialEq, Eq)]

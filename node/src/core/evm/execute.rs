@@ -11,7 +11,6 @@ use revm::context::{BlockEnv, Context, TxEnv};
 use revm::context_interface::result::ExecutionResult;
 use revm::context_interface::transaction::{AccessList, AccessListItem};
 use revm::database_interface::WrapDatabaseRef;
-use revm::handler::EthPrecompiles;
 use revm::primitives::{Address, B256, Bytes, Log, TxKind, U256};
 use revm::{ExecuteEvm, MainBuilder, MainContext};
 use std::collections::BTreeMap;
@@ -119,7 +118,7 @@ fn run(
         })
         .with_block(block_env(block))
         .build_mainnet()
-        .with_precompiles(TokenPrecompiles::new(EthPrecompiles::new(SPEC), view.tokens));
+        .with_precompiles(TokenPrecompiles::new(view.schedule.precompiles(SPEC), view.tokens));
     let result =
         evm.transact(tx).map_err(|error| ExecutionError::Invalid { reason: error.to_string() })?;
     // The fence: revm's hash map becomes a BTreeMap before anything reads it in order.

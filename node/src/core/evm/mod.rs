@@ -20,7 +20,8 @@
 //! - The block a contract sees comes from the checkpoint ([`EvmBlock`]): number = height,
 //!   timestamp = the predecessor checkpoint's timestamp (fixed before the author forges, so it
 //!   cannot be ground), prevrandao = the checkpoint's generation signature, coinbase = the fee
-//!   sink. Each checkpoint executes at most [`CHECKPOINT_GAS_MAX`] gas.
+//!   sink. Each checkpoint executes at most [`CHECKPOINT_GAS_MAX`] gas, priced by vein's
+//!   schedule ([`GasSchedule`]: Cancun with three slow precompiles repriced).
 //! - Gas is paid in the native token at the transaction's effective price (at least
 //!   [`GAS_PRICE_MIN_WEI`], a whole number of gwei; the base fee is zero) and split by the fee
 //!   policy like a vein fee: the burned share is burned, the rest goes to the checkpoint author.
@@ -40,6 +41,7 @@ mod effect;
 mod erc20;
 mod execute;
 mod receipt;
+mod schedule;
 mod state;
 
 pub use adapter::{NativeBalances, StateAdapter};
@@ -57,6 +59,7 @@ pub use execute::{
     CallRequest, Executed, ExecutionError, Outcome, SPEC, estimate_gas, execute, simulate_call,
 };
 pub use receipt::{Receipt, ReceiptLog};
+pub use schedule::{ECRECOVER_GAS, GasSchedule, POINT_EVALUATION_GAS};
 pub use state::{BLOCK_HASH_HISTORY, EvmAccount, EvmState, EvmUndo, HeldTx};
 
 pub use revm::primitives::{Address, B256, Bytes, U256};

@@ -301,11 +301,13 @@ fn a_checkpoint_executes_at_most_its_gas_limit() {
     let mut world = world();
     let to = Address::repeat_byte(0x42);
     let mut undo = Undo::default();
-    // Init code 0xfe (INVALID) halts and consumes its whole gas limit.
-    let big = sign_1559(&world.wallet, 0, None, U256::ZERO, vec![0xfe], 20_000_000);
+    // Init code 0xfe (INVALID) halts and consumes its whole gas limit: two such transactions
+    // of just over half the limit each do not fit one checkpoint.
+    let gas = CHECKPOINT_GAS_MAX / 2 + 1_000_000;
+    let big = sign_1559(&world.wallet, 0, None, U256::ZERO, vec![0xfe], gas);
     world.apply(big.clone(), 1, &mut undo).unwrap();
-    assert_eq!(world.receipt(&big).gas_used, 20_000_000);
-    let second = sign_1559(&world.wallet, 1, Some(to), U256::ZERO, Vec::new(), 20_000_000);
+    assert_eq!(world.receipt(&big).gas_used, gas);
+    let second = sign_1559(&world.wallet, 1, Some(to), U256::ZERO, Vec::new(), gas);
     let result = world.apply(second.clone(), 1, &mut undo);
     assert!(matches!(result, Err(LedgerError::CheckpointGasFull { .. })));
     // The next checkpoint starts with the full limit.

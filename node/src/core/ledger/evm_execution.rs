@@ -19,15 +19,17 @@ impl evm::NativeBalances for Ledger {
 }
 
 impl Ledger {
-    /// A genesis ledger that also starts with contract state (nonces, code, storage): how the
-    /// Ethereum state tests load their pre-states (node/tests/state_tests.rs). `None` if the
-    /// allocations overflow u64.
+    /// A genesis ledger that also starts with contract state (nonces, code, storage) and
+    /// executes under `schedule`: how the Ethereum state tests load their pre-states and run
+    /// at Ethereum's prices (node/tests/state_tests.rs). `None` if the allocations overflow u64.
     pub fn genesis_with_evm(
         allocations: &[(AccountId, u64)],
         evm: evm::EvmState,
+        schedule: evm::GasSchedule,
     ) -> Option<Ledger> {
         let mut ledger = Ledger::genesis(allocations)?;
         ledger.evm = evm;
+        ledger.evm_schedule = schedule;
         Some(ledger)
     }
 
@@ -38,7 +40,12 @@ impl Ledger {
 
     /// What revm reads: the native balances and the EVM section.
     pub fn evm_view(&self) -> evm::StateAdapter<'_> {
-        evm::StateAdapter { balances: self, state: &self.evm, tokens: &self.tokens }
+        evm::StateAdapter {
+            balances: self,
+            state: &self.evm,
+            tokens: &self.tokens,
+            schedule: self.evm_schedule,
+        }
     }
 
     /// What `call` would do at `block`, or why the carrier cannot apply (it is then ignored

@@ -32,7 +32,7 @@
 use crate::core::consortium::{Consortia, ConsortiumEffect, ConsortiumUndo};
 use crate::core::contracts::{Contract, Settlement, StorageContext, StorageMode};
 use crate::core::crypto::AccountId;
-use crate::core::evm::{EvmEffect, EvmState, EvmUndo};
+use crate::core::evm::{EvmEffect, EvmState, EvmUndo, GasSchedule};
 use crate::core::fl::{FlEffect, FlTasks, FlTx, FlUndo};
 use crate::core::hash::Hash;
 pub use crate::core::params::FeePolicy;
@@ -184,6 +184,8 @@ pub struct Ledger {
     side_chains: SideChains,
     /// The two-way peg's escrows, wrapped tokens, claims and outbox (docs/peg.md).
     peg: Pegs,
+    /// Precompile prices of its executions: vein's, except in the Ethereum state tests.
+    evm_schedule: GasSchedule,
 }
 
 impl Ledger {
@@ -208,6 +210,7 @@ impl Ledger {
             tokens: Tokens::default(),
             side_chains: SideChains::default(),
             peg: Pegs::default(),
+            evm_schedule: GasSchedule::Vein,
         })
     }
 
