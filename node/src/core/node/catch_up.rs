@@ -16,7 +16,7 @@
 //! - requested units are always admitted (orphaned if need be, and their parents asked for);
 //!   gossip that was not asked for and whose parents are missing is dropped without a request
 //!   (counted in `NodeStats::units_deferred_catching_up`): a checkpoint that names it will fetch
-//!   it later, and fresh gossip resumes once the node is back within the lag;
+//!   it later, and fresh gossip is chased again once the node has left the mode;
 //! - on entering the mode it forgets the orphans and requests of the walk it was on, so answers
 //!   to them no longer fill the pool ahead of the checkpoints' cones;
 //! - fork choice runs when a unit it waits for arrives rather than after every unit (a fork
@@ -43,8 +43,8 @@ impl Node {
     pub(super) fn refresh_catch_up(&mut self) {
         let lag = self.chain.best_candidate_height().saturating_sub(self.chain.height());
         // Hysteresis: once in, the node stays in until its head is within one checkpoint of
-        // the best. Leaving at the entry lag put it back on walks from the present with several
-        // intervals of units missing, and a small pool thrashed there with requests.
+        // the best. Leaving at the entry lag would put it back on walks from the present with
+        // several intervals of units missing, where a small pool thrashes with requests.
         let behind = if self.catching_up { lag > 1 } else { lag > self.config.limits.catch_up_lag };
         if behind && !self.catching_up {
             self.dag.clear_orphans();
