@@ -51,15 +51,14 @@ fn a_flipped_byte_in_the_unit_log_stops_the_node_and_moving_it_aside_recovers() 
 /// node whose log was moved aside starts empty while its peers keep adding units, and must still
 /// catch up with the final height they had when it restarted.
 ///
-/// It fails today, hence ignored (about 4 minutes; run it with `cargo test -p vein-testnet
-/// --test corrupt -- --ignored moved_aside`). Reproduced on debug nodes at 150 transfers/s with
-/// ~15,700 units behind the restart: the new node stays at height 3 with its orphan pool full
-/// (4,096 = `Limits::orphan_units_max`). Fresh gossip is orphaned too, and the parents it asks
-/// for walk back from the present; the full pool evicts its oldest orphans, the ancestors that
-/// the next checkpoint's cone waits for, so nothing ever connects. At 100 transfers/s with
-/// ~4,400 units behind, the same recovery caught up within 8 s.
+/// Walking the DAG back from the present, it stayed at final height 1 with its orphan pool full
+/// (4,096 = `Limits::orphan_units_max`): fresh gossip was orphaned and chased, and the full pool
+/// evicted the ancestors the next checkpoint waited for. Far behind, the node now fetches the
+/// chain in order and does not chase gossip (docs/protocol.md, "Catching up"; the fast test is
+/// `node/tests/catch_up_under_load.rs`). Ignored for its length only: about 2 minutes to build
+/// the history first (`cargo test -p vein-testnet --test corrupt -- --ignored moved_aside`).
 #[test]
-#[ignore = "fails: a node restarted empty under load fills its orphan pool and stops (finding 2)"]
+#[ignore = "slow: about 2 minutes of history at 150 transfers/s before the restart"]
 fn moved_aside_under_load_the_node_catches_up() {
     let net = Net::new();
     net.cli(&["up", "--nodes", "3", "--nonces", "16", "--interval-ms", "1000", "--k", "2"]);
@@ -85,18 +84,20 @@ fn moved_aside_under_load_the_node_catches_up() {
     std::fs::rename(&log, log.with_extension("log.damaged")).unwrap();
     net.cli(&["restart", "1"]);
     let reached = final_height(0);
-    let caught_up = (0..60).any(|_| {
+    let caught_up = (1..=60).find(|_| {
         std::thread::sleep(Duration::from_secs(1));
         final_height(1) >= reached
     });
     let _ = load.kill();
     let _ = load.wait();
     let stuck = status(1).map(|status| (status.final_height, status.dag_units, status.orphans));
-    assert!(
-        caught_up,
-        "node 1 did not reach final height {reached} in 60 s under load: \
-         (final height, units, orphans) = {stuck:?}"
-    );
+    let Some(seconds) = caught_up else {
+        panic!(
+            "node 1 did not reach final height {reached} in 60 s under load: \
+             (final height, units, orphans) = {stuck:?}"
+        )
+    };
+    eprintln!("node 1 reached final height {reached} within {seconds} s of its restart");
 }
 
 #[test]

@@ -391,6 +391,14 @@ impl Dag {
         self.orphans.units.values().map(|(_, unit)| unit)
     }
 
+    /// Drop every orphan (a node that starts catching up forgets the gossip it was chasing:
+    /// see `node/catch_up.rs`). Orphans hold no references, so nothing else changes.
+    pub fn clear_orphans(&mut self) {
+        self.orphans.units.clear();
+        self.orphans.by_age.clear();
+        self.orphans.waiting_on.clear();
+    }
+
     /// Parents that orphans wait for and that are neither inserted nor orphans themselves.
     pub fn missing_parents(&self, limit: usize) -> Vec<Hash> {
         self.orphans

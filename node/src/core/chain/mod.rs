@@ -344,6 +344,13 @@ impl Chain {
         self.headers.get(&id).map(|header| header.generation_signature)
     }
 
+    /// Height of the best head candidate, connectable or not (its units may still be missing):
+    /// how far this node knows the network's chain to reach.
+    pub fn best_candidate_height(&self) -> u64 {
+        let best = self.ranking.first().and_then(|(_, _, id)| self.headers.get(id));
+        best.map_or(0, |header| header.height)
+    }
+
     /// Predecessors of parked checkpoints that nobody has delivered yet.
     pub fn missing_prevs(&self, limit: usize) -> Vec<Hash> {
         let mut missing: Vec<Hash> = self

@@ -284,6 +284,9 @@ impl Node {
             return Ok(());
         }
         let needed_as_parent = from.is_some() && self.requested.remove(&unit.id);
+        if self.defers_gossip(&unit, needed_as_parent) {
+            return Ok(());
+        }
         let body = &unit.tx.body;
         let params = self.chain.params();
         if body.fee < params.fee_min {
@@ -374,6 +377,9 @@ impl Node {
             }
         }
         // A checkpoint may have been waiting for these units.
+        if !self.needs_fork_choice(&units) {
+            return;
+        }
         let head_before = self.chain.head().id;
         let missing = self.chain.update_head(&mut self.dag);
         self.after_chain_change(head_before, from, missing);

@@ -5,6 +5,7 @@
 //! with `poll_timeout`. Nothing here reads a clock, a socket, a disk or an OS random source.
 
 mod admission;
+mod catch_up;
 mod forging;
 mod gossip;
 mod peers;
@@ -53,6 +54,9 @@ pub struct Limits {
     /// Drop history below the prune horizon from memory (docs/protocol.md, "Bounded state").
     /// Off only to measure what pruning saves; the disk log is complete either way.
     pub prune: bool,
+    /// Heights the best known checkpoint may stand above the head before the node is catching
+    /// up: it then fetches the chain in order and stops chasing gossip (`catch_up.rs`).
+    pub catch_up_lag: u64,
 }
 
 impl Default for Limits {
@@ -63,6 +67,7 @@ impl Default for Limits {
             peer_ban_ms: 600_000,
             outputs_max: 100_000,
             prune: true,
+            catch_up_lag: 8,
         }
     }
 }
@@ -179,6 +184,8 @@ pub struct NodeStats {
     pub messages_from_banned: u64,
     /// Of `messages_from_banned`, the checkpoints.
     pub checkpoints_from_banned: u64,
+    /// Gossiped units dropped while catching up because a parent was missing (not chased).
+    pub units_deferred_catching_up: u64,
 }
 
 /// How much history one node holds in memory: what bounded state bounds.
@@ -252,6 +259,10 @@ pub struct Node {
     requested: BTreeSet<Hash>,
     /// Units the best branch still lacks (re-requested until they arrive).
     missing_units: BTreeSet<Hash>,
+    /// Far behind the best known checkpoint: fetching in chain order (see `catch_up.rs`).
+    catching_up: bool,
+    /// While catching up: the missing units last asked for; fork choice waits for one of them.
+    catch_up_awaited: BTreeSet<Hash>,
     stats: NodeStats,
     now_ms: u64,
     /// Shards this node stores for others, and the proofs it has sent (docs/storage.md).
@@ -291,6 +302,8 @@ impl Node {
             own_pending_nonces: BTreeSet::new(),
             requested: BTreeSet::new(),
             missing_units: BTreeSet::new(),
+            catching_up: false,
+            catch_up_awaited: BTreeSet::new(),
             stats: NodeStats::default(),
             now_ms: 0,
             shards: ShardStore::default(),
@@ -507,6 +520,8 @@ impl Node {
             }
             self.emit(event);
         }
+        self.refresh_catch_up();
+        let missing = self.catch_up_window(missing);
         let missing: Vec<Hash> = missing.into_iter().filter(|id| !self.dag.knows(id)).collect();
         self.missing_units = missing.iter().copied().collect();
         if !missing.is_empty()
