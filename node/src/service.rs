@@ -312,9 +312,8 @@ async fn submit_attestations(feed: SharedFeed, handle: DriverHandle, signer: Att
             continue;
         }
         let signer_here = signer.clone();
-        let refused = handle
-            .operate(move |node| signer_here.submit(node, TokioClock.now_ms(), txs))
-            .await;
+        let refused =
+            handle.operate(move |node| signer_here.submit(node, TokioClock.now_ms(), txs)).await;
         match refused {
             None => return,
             Some(refused) => {

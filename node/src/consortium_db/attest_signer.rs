@@ -31,7 +31,10 @@ pub struct AttestationSigner {
 impl AttestationSigner {
     /// The signer of the node whose key is `node`.
     pub fn new(node: &Keypair) -> AttestationSigner {
-        AttestationSigner { key: attestation_key(node), certificate: AttestationCertificate::issue(node) }
+        AttestationSigner {
+            key: attestation_key(node),
+            certificate: AttestationCertificate::issue(node),
+        }
     }
 
     /// The attestation account: it pays the attestations' fees.
