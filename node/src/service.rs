@@ -3,18 +3,17 @@
 //! the HTTP API, on one tokio runtime.
 
 use crate::api::{self, ApiAuth, ApiState, ApiToken};
-use crate::consortium_db::{FeedSink, ReplicaFeed, SharedFeed};
+use crate::consortium_db::{AttestationSigner, FeedSink, ReplicaFeed, SharedFeed};
 use crate::core::consortium::keys::MemberSecret;
 use crate::core::crypto::Keypair;
 use crate::core::hash::Hash;
 use crate::core::node::NodeConfig;
 use crate::core::poc::{PlotReader, PlotSet};
-use crate::core::transaction::TxKind;
 use crate::driver::{Driver, DriverError, DriverHandle, Primitives};
 pub use crate::faults::{Faults, FaultyNetwork, HeardFrom, LinkFault, SharedFaults};
 use crate::genesis_file::{GenesisFile, GenesisFileError};
 use crate::runtime::tokio_impl::{FsDisk, TcpLimits, TcpNetwork, TokioBlocking, TokioClock};
-use crate::runtime::{NetError, Network};
+use crate::runtime::{Clock, NetError, Network};
 pub use crate::telemetry::{SharedTelemetry, Telemetry, TelemetrySink, TxTimes};
 use std::fs::File;
 use std::net::SocketAddr;
@@ -116,9 +115,9 @@ pub struct RunOptions {
     pub tcp_limits: TcpLimits,
     /// The bearer token of the API's privileged routes; `None` disables them.
     pub api_token: Option<ApiToken>,
-    /// Submit the consortium attestations the feed queues. They are signed with the node's
-    /// key and spend its account's nonces, so a client signing other transactions with the
-    /// same key (a party that is also a member node) would race them for nonces.
+    /// Submit the consortium attestations the feed queues, signed by the node's attestation
+    /// account ([`AttestationSigner`]): its own nonces, so a client signing with the node's key
+    /// races nothing. That account must be funded to pay their fees.
     pub attest: bool,
     /// The explorer page's configuration file (JSON, docs/explorer.md); `None`: the defaults.
     pub explorer_config: Option<PathBuf>,
@@ -231,9 +230,11 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
     )
     .await?;
     let mut driver_task = tokio::spawn(driver.run());
+    let signer = AttestationSigner::new(&key);
+    let attester = signer.account();
     let attest_task = options
         .attest
-        .then(|| tokio::spawn(submit_attestations(consortia.clone(), handle.clone())));
+        .then(|| tokio::spawn(submit_attestations(consortia.clone(), handle.clone(), signer)));
 
     let api_listener = tokio::net::TcpListener::bind(options.api)
         .await
@@ -258,6 +259,8 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
     let api_task = tokio::spawn(api::serve(api_listener, state));
     tracing::info!(
         account = %key.account(),
+        attestation_account = %attester,
+        attest = options.attest,
         %listen,
         api = %api_addr,
         peers = options.peers.len(),
@@ -294,9 +297,10 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
 /// How often the node submits the attestations its consortium feed queued.
 const ATTESTATION_SUBMIT_INTERVAL: Duration = Duration::from_millis(250);
 
-/// Sign and submit, from the node's own account at the minimum fee, the attestations of its
-/// replicas' roots that the feed queued: the feed is an event sink and cannot reach the node.
-async fn submit_attestations(feed: SharedFeed, handle: DriverHandle) {
+/// Sign and submit, from the node's attestation account at the minimum fee, the attestations of
+/// its replicas' roots that the feed queued: the feed is an event sink and cannot reach the node.
+async fn submit_attestations(feed: SharedFeed, handle: DriverHandle, signer: AttestationSigner) {
+    let signer = Arc::new(signer);
     let mut interval = tokio::time::interval(ATTESTATION_SUBMIT_INTERVAL);
     loop {
         interval.tick().await;
@@ -307,19 +311,18 @@ async fn submit_attestations(feed: SharedFeed, handle: DriverHandle) {
         if txs.is_empty() {
             continue;
         }
-        let refused = handle
-            .operate(move |node| {
-                let fee = node.chain().params().fee_min;
-                txs.into_iter()
-                    .filter_map(|tx| node.submit(0, TxKind::Consortium(Box::new(tx)), fee).err())
-                    .collect::<Vec<_>>()
-            })
-            .await;
+        let signer_here = signer.clone();
+        let refused =
+            handle.operate(move |node| signer_here.submit(node, TokioClock.now_ms(), txs)).await;
         match refused {
             None => return,
             Some(refused) => {
                 for reason in refused {
-                    tracing::warn!(?reason, "an attestation was refused by the node");
+                    tracing::warn!(
+                        %reason,
+                        attestation_account = %signer.account(),
+                        "an attestation was refused by the node (is its account funded?)"
+                    );
                 }
             }
         }

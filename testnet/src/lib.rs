@@ -58,6 +58,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use vein_node::api_types;
+use vein_node::core::consortium::attestation_key;
 use vein_node::core::crypto::{AccountId, Keypair};
 use vein_node::core::hash::Hash;
 use vein_node::core::params::{Genesis, Params};
@@ -190,6 +191,8 @@ pub fn up(options: &UpOptions) -> Result<Manifest, TestnetError> {
     let faucet = Keypair::derived(&chain_id, u64::MAX);
     let mut accounts: Vec<AccountId> = keys.iter().map(Keypair::account).collect();
     accounts.push(faucet.account());
+    // Each node's attestation account pays its consortium attestations' fees.
+    accounts.extend(keys.iter().map(|key| attestation_key(key).account()));
     let genesis = plan_genesis(options, &chain_id, accounts)?;
     let dir = &options.dir;
     if Manifest::path(dir).exists() {

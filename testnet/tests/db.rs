@@ -3,7 +3,8 @@
 //! as of an old height returns the old rows, with a row proof checked by the CLI; a deny applied
 //! by a quorum of 2 stops later writes by the denied account (refused by the CLI, and ignored by
 //! the chain when sent anyway); every member's replica verifies; the outsider's API shows only
-//! sizes and hashes; `db load` reports every offered write applied and final; with per-entry
+//! sizes and hashes; `db load` reports every offered write applied and final, while the member
+//! nodes attest from their own attestation accounts and certify the roots; with per-entry
 //! approval required, an approved entry reaches the replicas and a denied one does not.
 
 // Test helpers may panic on broken invariants; the test drives real processes on the wall clock.
@@ -12,7 +13,9 @@
 mod common;
 
 use common::Net;
-use vein_node::api_types::{ConsortiumDetail, ConsortiumList, ConsortiumQueryAnswer};
+use vein_node::api_types::{
+    ConsortiumAttestations, ConsortiumDetail, ConsortiumList, ConsortiumQueryAnswer,
+};
 use vein_node::core::consortium::Value;
 use vein_testnet::http;
 
@@ -40,6 +43,28 @@ fn exit_code(net: &Net, args: &[&str]) -> (Option<i32>, String) {
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     assert!(!stderr.contains("panicked"), "vein-testnet {args:?} panicked: {stderr}");
     (output.status.code(), stderr)
+}
+
+/// The consortium's certified height on node 0 once it reaches `height`; panics, naming the
+/// last answer, if it does not within 120 s (attestations are applied a checkpoint or two after
+/// the heights they attest).
+fn wait_for_certified(net: &Net, id: &str, height: u64) -> u64 {
+    let api = net.manifest().nodes[0].api;
+    let path = format!("/consortium/{id}/attestations");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let (status, body) = http::request(api, "GET", &path, None, http::TIMEOUT).unwrap();
+        assert_eq!(status, 200, "{body}");
+        let answer: ConsortiumAttestations = serde_json::from_str(&body).unwrap();
+        assert!(answer.diverged.is_empty(), "{body}");
+        match answer.certified_height {
+            Some(certified) if certified >= height => return certified,
+            _ if std::time::Instant::now() > deadline => {
+                panic!("height {height} not certified within 120 s: {body}")
+            }
+            _ => std::thread::sleep(std::time::Duration::from_millis(500)),
+        }
+    }
 }
 
 #[test]
@@ -171,6 +196,12 @@ fn a_consortium_takes_writes_answers_as_of_a_height_and_a_deny_stops_a_writer() 
     assert_eq!(report["applied_final"], 12, "{report}");
     assert_eq!(report["replica_rows_added"], 12, "{report}");
     assert!(report["final_latency_ms_p95"].as_u64().is_some(), "{report}");
+    // Member nodes attest by default, from their attestation accounts: parties 0 and 1, who
+    // signed the load above, are member nodes 0 and 1 too, and lost no nonce to their nodes
+    // (12 of 12 applied); a quorum of members certifies the root up to the load's last write.
+    let written = query(&[]).height;
+    let certified = wait_for_certified(&net, &id, written);
+    assert!(certified >= written, "certified {certified} < written {written}");
 
     // Per-entry approval: once the quorum requires it, a write waits as a pending entry; two
     // approvals apply it, two denials (of three parties, quorum 2) drop another.

@@ -99,10 +99,12 @@ enum Command {
         /// --api must be a loopback address.
         #[arg(long)]
         api_token_file: Option<PathBuf>,
-        /// Sign and submit this node's consortium attestations (docs/consortium.md). They
-        /// spend the node account's nonces: off unless no client signs with the node's key.
+        /// Do not attest this node's consortium replica roots (docs/consortium.md). By default
+        /// a member node attests from its attestation account (derived from its key, logged
+        /// at start as attestation_account; fund it to pay the fees), never spending a nonce
+        /// of the node's own account.
         #[arg(long)]
-        attest: bool,
+        no_attest: bool,
         /// The explorer page's configuration (JSON: title, theme, panels, links; see
         /// docs/explorer.md), read at start; VEIN_EXPLORER_CONFIG is read when this is absent.
         /// A file that breaks a rule stops the node with the reason.
@@ -218,7 +220,7 @@ fn main() -> ExitCode {
             parents_backlog_max,
             p2p,
             api_token_file,
-            attest,
+            no_attest,
             explorer_config,
         } => api_token(api_token_file.as_deref()).and_then(|api_token| {
             let tcp_limits = p2p.to_limits();
@@ -233,7 +235,7 @@ fn main() -> ExitCode {
                 parents_backlog_max,
                 tcp_limits,
                 api_token,
-                attest,
+                attest: !no_attest,
                 explorer_config: explorer_config
                     .or_else(|| std::env::var_os(EXPLORER_CONFIG_ENV).map(PathBuf::from)),
             })

@@ -138,6 +138,7 @@ impl Attester {
                     consortium: *consortium,
                     height: attested,
                     root,
+                    certificate: None,
                 });
                 self.stats.attestations_queued += 1;
             }

@@ -12,12 +12,14 @@
 //! as of any height; a Merkle root over the current rows (`state_root`) is kept incrementally
 //! and recorded per height, with a proof for any row.
 
+pub mod attest_signer;
 pub mod attester;
 pub mod feed;
 pub mod key_ring;
 pub mod layout;
 pub mod state_root;
 
+pub use attest_signer::AttestationSigner;
 pub use attester::{AttestStats, Attester, OwnDivergence, PeerDivergence, Verdicts};
 pub use feed::{FeedSink, FeedStats, ReplicaFeed, SharedFeed};
 pub use key_ring::KeyRing;

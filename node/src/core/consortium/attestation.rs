@@ -19,18 +19,75 @@
 //!   or after. A later matching vote at a higher certified height clears it (the member repaired
 //!   its replica).
 //!
+//! - Signer: a member node may sign its attestations with its own account, or with its
+//!   attestation account ([`attestation_key`]: derived from the node key under a
+//!   domain-separated tag) carrying an [`AttestationCertificate`] the node key signed. The
+//!   attestation account has its own nonces, so a client signing writes with the node's key
+//!   (a party that is also a member node) never races the node for a nonce. Replay protection
+//!   is unchanged: the attestation account's nonce, plus one vote per (member, height).
+//!
 //! This state is a separate map from [`super::Consortium`], so an attestation's undo record is
 //! one consortium's attestations (a few KiB), not the consortium with its keys.
 
 use super::error::ConsortiumError;
 use super::state::Consortium;
-use crate::core::crypto::AccountId;
+use crate::core::crypto::{self, AccountId, Keypair, Signature};
 use crate::core::hash::Hash;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// How many checkpoint heights below the applying one an attestation may name.
 pub const ATTESTATION_WINDOW: u64 = 16;
+
+/// Domain of an attestation key's derivation and of the certificate's signed message: neither
+/// can be confused with a transaction signature (`vein/transaction/v0`) or another secret the
+/// node derives from its seed.
+const ATTESTATION_KEY_DOMAIN: &[u8] = b"vein/consortium-attestation-key/v0";
+
+/// A member node's attestation key, derived from its node key: the node recreates it at every
+/// start, nobody without the node key can, and its account is not the node's.
+pub fn attestation_key(node: &Keypair) -> Keypair {
+    Keypair::from_seed(Hash::of_parts(&[ATTESTATION_KEY_DOMAIN, &node.seed()]).0)
+}
+
+/// A member node's statement that `attester` signs attestations for it: the member's signature
+/// over the domain and the attester's account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttestationCertificate {
+    /// The member node the attestations count for.
+    pub member: AccountId,
+    /// `member`'s signature over [`ATTESTATION_KEY_DOMAIN`] and the attester's account.
+    pub signature: Signature,
+}
+
+impl AttestationCertificate {
+    /// The certificate by which `node` lets its attestation key ([`attestation_key`]) vote.
+    pub fn issue(node: &Keypair) -> AttestationCertificate {
+        let attester = attestation_key(node).account();
+        let signature = node.sign(&Self::message(&attester));
+        AttestationCertificate { member: node.account(), signature }
+    }
+
+    fn message(attester: &AccountId) -> Vec<u8> {
+        [ATTESTATION_KEY_DOMAIN, &attester.0].concat()
+    }
+
+    /// Whose vote an attestation signed by `from` is: `from`'s own without a certificate, the
+    /// certified member's with one that member signed for `from`.
+    pub fn voter(
+        certificate: Option<&AttestationCertificate>,
+        from: &AccountId,
+    ) -> Result<AccountId, ConsortiumError> {
+        let Some(certificate) = certificate else { return Ok(*from) };
+        crypto::verify(&certificate.member, &Self::message(from), &certificate.signature).map_err(
+            |_| ConsortiumError::BadAttestationCertificate {
+                member: certificate.member,
+                attester: *from,
+            },
+        )?;
+        Ok(certificate.member)
+    }
+}
 
 /// Matching attestations that certify a root: a strict majority of `members` member nodes.
 pub fn attestation_quorum(members: usize) -> usize {
@@ -176,7 +233,6 @@ impl Attestations {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::crypto::Keypair;
     use std::collections::BTreeSet;
 
     fn consortium(members: usize) -> (Consortium, Vec<AccountId>) {
@@ -292,5 +348,30 @@ mod tests {
             assert!(state.heights.len() as u64 <= ATTESTATION_WINDOW + 1);
         }
         assert_eq!(state.certified, None, "one member of three certifies nothing");
+    }
+
+    #[test]
+    fn a_certificate_lets_only_the_derived_attestation_account_vote_for_its_member() {
+        let node = Keypair::derived("attest", 0);
+        let attester = attestation_key(&node);
+        assert_ne!(attester.account(), node.account(), "its own account, its own nonces");
+        assert_eq!(attester.account(), attestation_key(&node).account(), "recreated at start");
+        let certificate = AttestationCertificate::issue(&node);
+        assert_eq!(
+            AttestationCertificate::voter(Some(&certificate), &attester.account()).unwrap(),
+            node.account()
+        );
+        assert_eq!(AttestationCertificate::voter(None, &node.account()).unwrap(), node.account());
+        // Another account cannot borrow the certificate, nor forge one for another member.
+        let other = Keypair::derived("attest", 1);
+        assert!(matches!(
+            AttestationCertificate::voter(Some(&certificate), &other.account()),
+            Err(ConsortiumError::BadAttestationCertificate { .. })
+        ));
+        let forged = AttestationCertificate { member: other.account(), ..certificate };
+        assert!(matches!(
+            AttestationCertificate::voter(Some(&forged), &attester.account()),
+            Err(ConsortiumError::BadAttestationCertificate { .. })
+        ));
     }
 }

@@ -306,4 +306,12 @@ pub enum ConsortiumError {
     /// checkpoint's height.
     #[error("an attestation applies only at a checkpoint (its height window needs one)")]
     AttestationNeedsCheckpoint,
+    /// An attestation signed by an account whose certificate the named member did not sign.
+    #[error("{attester} holds no valid certificate of member {member} to attest for it")]
+    BadAttestationCertificate {
+        /// The member node the certificate names.
+        member: AccountId,
+        /// The account that signed the attestation.
+        attester: AccountId,
+    },
 }

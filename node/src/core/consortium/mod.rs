@@ -37,7 +37,8 @@ pub mod state;
 pub use action::{Action, RowOp, SealedAction};
 pub use applied::applied_event;
 pub use attestation::{
-    ATTESTATION_WINDOW, Attestations, Certified, Divergence, HeightVotes, attestation_quorum,
+    ATTESTATION_WINDOW, AttestationCertificate, Attestations, Certified, Divergence, HeightVotes,
+    attestation_key, attestation_quorum,
 };
 pub use entries::{Decision, PENDING_ENTRIES_MAX, PendingEntry, entry_id};
 pub use error::ConsortiumError;
@@ -96,7 +97,8 @@ pub enum ConsortiumTx {
         /// Id of the pending entry (`entry_id` of its writer and nonce).
         entry: Hash,
     },
-    /// A member node's replica root at the end of checkpoint `height` (signed by the node).
+    /// A member node's replica root at the end of checkpoint `height`, signed by the node's
+    /// account or, with a `certificate`, by the node's attestation account.
     Attest {
         /// Id of the consortium whose replica is attested.
         consortium: Hash,
@@ -105,6 +107,10 @@ pub enum ConsortiumTx {
         height: u64,
         /// Replica state root the node computed after applying every action up to `height`.
         root: Hash,
+        /// `None`: the signer is the member node itself. `Some`: the signer is the node's
+        /// attestation account, which this certificate, signed by the member, binds to it;
+        /// the vote counts as the member's.
+        certificate: Option<AttestationCertificate>,
     },
 }
 
@@ -348,15 +354,16 @@ impl Consortia {
                     passed,
                 })
             }
-            ConsortiumTx::Attest { consortium, height, root } => {
+            ConsortiumTx::Attest { consortium, height, root, certificate } => {
                 let checkpoint = checkpoint.ok_or(ConsortiumError::AttestationNeedsCheckpoint)?;
                 let state = self.existing(consortium)?;
+                let voter = AttestationCertificate::voter(certificate.as_ref(), from)?;
                 let next = self
                     .attestations
                     .get(consortium)
                     .cloned()
                     .unwrap_or_default()
-                    .attest(state, from, *height, *root, checkpoint)?;
+                    .attest(state, &voter, *height, *root, checkpoint)?;
                 Ok(ConsortiumEffect::Attest(*consortium, Box::new(next)))
             }
         }

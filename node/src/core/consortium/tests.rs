@@ -565,12 +565,16 @@ fn attestations_certify_through_the_ledger_change_the_root_and_revert_exactly() 
     let mut allocations: Vec<(AccountId, u64)> =
         fixture.parties.iter().map(|key| (key.account(), 1_000)).collect();
     allocations.extend(node_keys.iter().map(|key| (key.account(), 1_000)));
+    // Node 1 attests through its attestation account, funded apart from its node account.
+    let attester = attestation_key(&node_keys[1]);
+    allocations.push((attester.account(), 1_000));
     fixture.ledger = Ledger::genesis(&allocations).unwrap();
     let id = fixture.create(&mut Undo::default());
     let before = fixture.ledger.clone();
     let root_before = fixture.ledger.root();
     let replica_root = Hash::of(b"replica root at 4");
-    let attest = ConsortiumTx::Attest { consortium: id, height: 4, root: replica_root };
+    let attest =
+        ConsortiumTx::Attest { consortium: id, height: 4, root: replica_root, certificate: None };
     let author = fixture.outsider.account();
 
     // Outside a checkpoint the window cannot be checked: refused.
@@ -590,9 +594,31 @@ fn attestations_certify_through_the_ledger_change_the_root_and_revert_exactly() 
     );
     assert!(matches!(Fixture::consortium_error(by_party), ConsortiumError::NotAMember { .. }));
 
+    // A node's certificate is no use to another signer (a party here).
+    let certified = |certificate| ConsortiumTx::Attest {
+        consortium: id,
+        height: 4,
+        root: replica_root,
+        certificate: Some(certificate),
+    };
+    let certificate = AttestationCertificate::issue(&node_keys[1]);
+    let tx = fixture.tx(&party, certified(certificate));
+    let borrowed = fixture.ledger.apply_in(
+        &tx,
+        &author,
+        POLICY,
+        StorageMode::Full(&context),
+        &mut Undo::default(),
+    );
+    assert!(matches!(
+        Fixture::consortium_error(borrowed),
+        ConsortiumError::BadAttestationCertificate { .. }
+    ));
+
     let mut undo = Undo::default();
-    for key in &node_keys {
-        let tx = fixture.tx(key, attest.clone());
+    let by_node = fixture.tx(&node_keys[0], attest.clone());
+    let by_attester = fixture.tx(&attester, certified(certificate));
+    for tx in [by_node, by_attester] {
         fixture
             .ledger
             .apply_in(&tx, &author, POLICY, StorageMode::Full(&context), &mut undo)
@@ -600,6 +626,11 @@ fn attestations_certify_through_the_ledger_change_the_root_and_revert_exactly() 
     }
     let state = fixture.ledger.consortia().attestations(&id).unwrap();
     assert_eq!(state.certified, Some(Certified { height: 4, root: replica_root }), "2 of 2");
+    let voters: Vec<&AccountId> = state.heights[&4].votes.keys().collect();
+    let mut members: Vec<AccountId> = node_keys.iter().map(Keypair::account).collect();
+    members.sort();
+    assert_eq!(voters, members.iter().collect::<Vec<_>>(), "the certified vote is node 1's");
+    assert_eq!(fixture.ledger.next_nonce(&node_keys[1].account()), 0, "node 1 spent no nonce");
     assert_ne!(fixture.ledger.root(), root_before, "attestations are covered by the root");
     fixture.ledger.revert(undo);
     assert_eq!(fixture.ledger.root(), root_before);
