@@ -11,7 +11,8 @@
 //! median, trimmed mean and Krum cannot run under masking.
 //!
 //! Drop-outs: if d sent no yᵈ, the survivors' masks with d do not cancel. Each survivor i then
-//! reveals sᵢd, and the aggregator removes those masks. **Simplification and its cost**: Bonawitz
+//! reveals sᵢd on chain, and every participant removes those masks (`recovery`, which holds
+//! the chain's rule and the threat model). **Simplification and its cost**: Bonawitz
 //! et al. add a self-mask bᵢ and Shamir-share both bᵢ and the key, so that a dropped
 //! participant's seeds are only reconstructed with t-of-n help and a late-arriving yᵈ stays
 //! masked by bᵈ. Here seeds are revealed outright: if d's yᵈ was only delayed, not lost, anyone

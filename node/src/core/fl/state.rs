@@ -131,7 +131,7 @@ impl FlTasks {
                     let joined = next.participants.len();
                     return Err(FlError::NotEnoughParticipants { task: *task, joined, needed });
                 }
-                if !next.open_round.aggregates.is_empty() {
+                if next.open_round.updates_frozen() {
                     return Err(FlError::UpdatesClosed { task: *task, round: *round });
                 }
                 let expected = next.spec.training.dimension;
@@ -164,6 +164,12 @@ impl FlTasks {
                         account: *from,
                     });
                 }
+                Ok(effect(next))
+            }
+            FlTx::RevealSeeds { task, round, seeds } => {
+                let mut next = self.existing(task)?.clone();
+                super::recovery::check_reveal(&next, from, *round, seeds)?;
+                next.open_round.revealed.insert(*from, seeds.iter().copied().collect());
                 Ok(effect(next))
             }
             FlTx::Settle { task, round } => self.check_settle(task, *round),

@@ -10,6 +10,10 @@
 //! 3. Per round r: each participant commits the hash of its update (`CommitUpdate`). The first
 //!    `CommitAggregate` closes the round's update set; from then on every contributor
 //!    recomputes the aggregate over exactly the committed updates and commits its hash.
+//!    In a masked round some participant may never commit an update (it dropped out): each
+//!    contributor then reveals its pairwise seeds with the drop-outs (`RevealSeeds`, see
+//!    `recovery`), the first reveal freezing the update set, and the aggregate is FedAvg over
+//!    the contributors.
 //! 4. `Settle` (anyone): **agreement** is an aggregate hash committed by a strict majority of
 //!    the round's contributors and by at least m of them. Those agreeing are the accepted
 //!    contributions; they share p minus the burned commission pro rata to declared samples,
@@ -121,6 +125,18 @@ pub enum FlTx {
         /// `update::aggregate_hash` of the aggregate over the committed updates.
         aggregate: Hash,
     },
+    /// A contributor to a masked round reveals its pairwise seed with each participant that
+    /// committed no update (`recovery`), so the survivors' masks with them cancel. The first
+    /// reveal freezes the round's update set, as an aggregate commit does.
+    RevealSeeds {
+        /// Id of the task.
+        task: Hash,
+        /// The open round's index.
+        round: u32,
+        /// (dropped participant, `MaskSecret::pairwise_seed` with it), one per participant
+        /// without an update commit, in account order.
+        seeds: Vec<(AccountId, [u8; 32])>,
+    },
     /// Anyone settles the open round once its aggregate commits agree: the agreeing
     /// contributors are paid from the escrow.
     Settle {
@@ -171,6 +187,16 @@ pub struct RoundCommits {
     /// Each contributor's committed aggregate hash (`update::aggregate_hash`); the first one
     /// closes the round to updates.
     pub aggregates: BTreeMap<AccountId, Hash>,
+    /// Masked rounds with drop-outs: each contributor's revealed seeds, by dropped participant
+    /// (`FlTx::RevealSeeds`); the first reveal closes the round to updates.
+    pub revealed: BTreeMap<AccountId, BTreeMap<AccountId, [u8; 32]>>,
+}
+
+impl RoundCommits {
+    /// True once an aggregate commit or a seed reveal fixed the round's contributors.
+    pub fn updates_frozen(&self) -> bool {
+        !self.aggregates.is_empty() || !self.revealed.is_empty()
+    }
 }
 
 /// A settled round.
@@ -225,6 +251,12 @@ impl Task {
     /// True once every one of the spec's rounds settled; the task then takes no more commits.
     pub fn finished(&self) -> bool {
         self.current_round() >= self.spec.rounds
+    }
+
+    /// The open round's drop-outs: participants without an update commit, in account order.
+    pub fn dropped(&self) -> Vec<AccountId> {
+        let updates = &self.open_round.updates;
+        self.participants.keys().filter(|account| !updates.contains_key(account)).copied().collect()
     }
 
     /// Escrow the unsettled rounds must hold.
