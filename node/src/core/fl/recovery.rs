@@ -21,8 +21,10 @@
 //!   ([`check_reveal`]), so the sum exposes no single update.
 //! - A lying revealer (a wrong seed) corrupts the round's sum, as a wrong masked update would:
 //!   masked FedAvg has no defence against a malicious contributor either way.
-//! - A second drop-out, a contributor that never reveals, leaves the sum unrecoverable: the
-//!   round cannot agree until the round deadline (`task::ROUND_DEADLINE`) reopens it.
+//! - A second drop-out, a contributor that never reveals, leaves the sum unrecoverable until it
+//!   comes back: this protocol has no t-of-n reconstruction (Bonawitz's Shamir shares) and the
+//!   chain no deadline in checkpoints. A restarted round (`RoundCommits::attempt`) masks with
+//!   fresh seeds, so seeds revealed in an earlier attempt expose nothing later.
 
 use super::error::FlError;
 use super::fixed::Fixed;
@@ -75,7 +77,7 @@ pub fn reveal(secret: &MaskSecret, task: &Task) -> Option<FlTx> {
         .into_iter()
         .filter_map(|gone| {
             let key = task.participants.get(&gone)?.mask_key;
-            Some((gone, secret.pairwise_seed(&key, &task.id, round)))
+            Some((gone, secret.attempt_seed(&key, &task.id, round, task.open_round.attempt)))
         })
         .collect();
     (!seeds.is_empty()).then_some(FlTx::RevealSeeds { task: task.id, round, seeds })

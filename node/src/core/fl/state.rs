@@ -164,6 +164,13 @@ impl FlTasks {
                         account: *from,
                     });
                 }
+                let enough = next.open_round.updates.len() >= next.spec.min_participants as usize;
+                if enough && !next.agreement_reachable() {
+                    // The votes split so that no hash can win, and the update set is frozen:
+                    // start over. (Below m contributors the round could never settle anyway;
+                    // that is the committer's mistake, not a split, and is left frozen.)
+                    next.open_round = next.open_round.restarted();
+                }
                 Ok(effect(next))
             }
             FlTx::RevealSeeds { task, round, seeds } => {

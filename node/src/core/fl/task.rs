@@ -14,6 +14,11 @@
 //!    contributor then reveals its pairwise seeds with the drop-outs (`RevealSeeds`, see
 //!    `recovery`), the first reveal freezing the update set, and the aggregate is FedAvg over
 //!    the contributors.
+//!    **Restart**: the update set is frozen, so once the aggregate commits of a round with at
+//!    least m contributors split so that no hash can reach agreement any more (the largest group plus the contributors yet to commit fall
+//!    short of it), the commit that made it so restarts the round: its commits are cleared and
+//!    the participants commit again (`RoundCommits::attempt`). Without it, an update ordered in
+//!    the same checkpoint as the first aggregate commit could split the votes for good.
 //! 4. `Settle` (anyone): **agreement** is an aggregate hash committed by a strict majority of
 //!    the round's contributors and by at least m of them. Those agreeing are the accepted
 //!    contributions; they share p minus the burned commission pro rata to declared samples,
@@ -190,9 +195,19 @@ pub struct RoundCommits {
     /// Masked rounds with drop-outs: each contributor's revealed seeds, by dropped participant
     /// (`FlTx::RevealSeeds`); the first reveal closes the round to updates.
     pub revealed: BTreeMap<AccountId, BTreeMap<AccountId, [u8; 32]>>,
+    /// Times this round restarted because no aggregate could reach agreement any more (0 for
+    /// the first attempt); masks of a restarted round use fresh seeds
+    /// (`MaskSecret::attempt_seed`).
+    pub attempt: u32,
 }
 
 impl RoundCommits {
+    /// The commits of a fresh attempt at the same round, after this one can no longer agree.
+    pub fn restarted(&self) -> RoundCommits {
+        // Each restart costs every contributor a fee; u32::MAX attempts are out of reach.
+        RoundCommits { attempt: self.attempt.saturating_add(1), ..RoundCommits::default() }
+    }
+
     /// True once an aggregate commit or a seed reveal fixed the round's contributors.
     pub fn updates_frozen(&self) -> bool {
         !self.aggregates.is_empty() || !self.revealed.is_empty()
@@ -286,14 +301,34 @@ impl Task {
         Ok(())
     }
 
+    /// Whether some aggregate hash can still reach agreement in the open round: the largest
+    /// group of equal commits plus the contributors that have not committed one reach the
+    /// threshold `agreement` asks for. The update set is frozen once any aggregate is in, so
+    /// this only goes from true to false.
+    pub fn agreement_reachable(&self) -> bool {
+        let commits = &self.open_round;
+        let mut votes: BTreeMap<Hash, usize> = BTreeMap::new();
+        for hash in commits.aggregates.values() {
+            *votes.entry(*hash).or_default() += 1;
+        }
+        let largest = votes.values().copied().max().unwrap_or(0);
+        let pending = commits.updates.len().saturating_sub(commits.aggregates.len());
+        largest + pending >= self.agreement_threshold()
+    }
+
+    /// Matching aggregate commits a round needs: a strict majority of its contributors, and
+    /// at least m.
+    fn agreement_threshold(&self) -> usize {
+        (self.open_round.updates.len() / 2 + 1).max(self.spec.min_participants as usize)
+    }
+
     /// The agreed aggregate of the open round and the accounts that committed it.
     pub(super) fn agreement(&self, round: u32) -> Result<(Hash, Vec<AccountId>), FlError> {
         let mut votes: BTreeMap<Hash, Vec<AccountId>> = BTreeMap::new();
         for (account, hash) in &self.open_round.aggregates {
             votes.entry(*hash).or_default().push(*account);
         }
-        let contributors = self.open_round.updates.len();
-        let needed = (contributors / 2 + 1).max(self.spec.min_participants as usize);
+        let needed = self.agreement_threshold();
         // Largest group; on a tie the smaller hash, though a tie can never reach a strict majority.
         let best = votes.into_iter().max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(&a.0)));
         match best {

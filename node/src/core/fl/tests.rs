@@ -10,7 +10,7 @@ use super::masking::{self, MaskSecret};
 use super::model::{TrainingSpec, apply_update, correct_count, difference, train_local};
 use super::recovery;
 use super::split;
-use super::task::{COMMISSION_BPS, FlTx, TaskSpec, task_id};
+use super::task::{COMMISSION_BPS, FlTx, RoundCommits, TaskSpec, task_id};
 use super::update::{aggregate_hash, encode_update, update_hash, verify_update};
 use crate::core::crypto::{AccountId, Keypair};
 use crate::core::hash::Hash;
@@ -431,6 +431,47 @@ fn a_masked_round_recovers_from_a_drop_out_and_settles_on_the_survivors_fed_avg(
     assert_eq!((settled.aggregate, settled.contributors, settled.accepted), (hash, 3, 3));
     assert_eq!(settled.paid + settled.burned, PRICE);
     assert_eq!(on_chain(&world).participants[&gone].paid, 0, "the drop-out is not paid");
+}
+
+/// An update ordered in the same checkpoint as the first aggregate commit: two contributors
+/// aggregated over the three updates they saw, two over all four. With the set frozen and
+/// every contributor committed, 2 against 2 can never reach the 3 needed; the commit that
+/// made agreement unreachable restarts the round, whose fresh attempt settles.
+#[test]
+fn a_round_whose_aggregate_votes_split_for_good_restarts_and_then_settles() {
+    let mut world = World::new(4);
+    let task = posted(&mut world, spec(AggregationRule::FedAvg, false, 1), 4);
+    let update = |who: usize| Hash::of(&[who as u8]);
+    let commit =
+        |who: usize| FlTx::CommitUpdate { task, round: 0, dimension: 3, update: update(who) };
+    for who in 1..=4 {
+        world.submit(who, commit(who)).unwrap();
+    }
+    let (stale, full) = (Hash::of(b"over 1, 2, 3"), Hash::of(b"over 1, 2, 3, 4"));
+    let aggregate = |hash| FlTx::CommitAggregate { task, round: 0, aggregate: hash };
+    world.submit(1, aggregate(stale)).unwrap();
+    world.submit(2, aggregate(stale)).unwrap();
+    world.submit(3, aggregate(full)).unwrap();
+    let open = |world: &World| world.ledger.fl().get(&task).unwrap().open_round.clone();
+    assert_eq!((open(&world).aggregates.len(), open(&world).attempt), (3, 0), "2 + 1 can win");
+    world.submit(4, aggregate(full)).unwrap();
+    assert_eq!(open(&world), RoundCommits { attempt: 1, ..RoundCommits::default() });
+    assert_eq!(
+        world.submit(0, FlTx::Settle { task, round: 0 }),
+        fl_err(FlError::NoAgreement { round: 0, agreeing: 0, needed: 3 })
+    );
+    for who in 1..=4 {
+        world.submit(who, commit(who)).unwrap();
+    }
+    for who in 1..=4 {
+        world.submit(who, aggregate(full)).unwrap();
+    }
+    world.submit(0, FlTx::Settle { task, round: 0 }).unwrap();
+    let settled = &world.ledger.fl().get(&task).unwrap().settled[0];
+    assert_eq!(
+        (settled.aggregate, settled.accepted, settled.paid + settled.burned),
+        (full, 4, PRICE)
+    );
 }
 
 #[test]
