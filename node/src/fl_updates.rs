@@ -186,9 +186,14 @@ impl UpdateStore {
             FlError::MalformedUpdate { reason } => FlUpdateError::Malformed { reason },
             _ => FlUpdateError::Malformed { reason: "undecodable" },
         })?;
-        if self.updates.contains_key(&key) {
-            // The commit fixes the bytes: what is held is what was posted again.
-            return Ok(false);
+        if let Some(held) = self.updates.get(&key) {
+            // The commit fixes the bytes: what is held is what was posted again, unless the
+            // round restarted (`RoundCommits::attempt`) and the participant committed anew.
+            if *held == encoded {
+                return Ok(false);
+            }
+            self.bytes -= held.len();
+            self.updates.remove(&key);
         }
         let full = |store: &UpdateStore| {
             store.updates.len() >= UPDATES_MAX || store.bytes + encoded.len() > STORED_BYTES_MAX
@@ -294,6 +299,25 @@ mod tests {
     fn commit(task: &mut Task, participant: AccountId, bytes: &[u8]) {
         let hash = update_hash(&task.id, task.current_round(), &participant, bytes);
         task.open_round.updates.insert(participant, hash);
+    }
+
+    /// After a restart of the round the participant commits new bytes; they replace the ones
+    /// held for the earlier attempt, which no longer match any commit.
+    #[test]
+    fn a_restarted_round_s_new_commit_replaces_the_bytes_held() {
+        let id = Hash::of(b"task");
+        let (first, second) =
+            (encode_update(&[Fixed(1), Fixed(-1)]), encode_update(&[Fixed(2), Fixed(-2)]));
+        let mut open = task(id, 1);
+        let key = UpdateKey { task: id, round: 1, participant: ALICE };
+        let mut store = UpdateStore::default();
+        commit(&mut open, ALICE, &first);
+        assert_eq!(store.admit(&ledger(vec![open.clone()]), key, first.clone()), Ok(true));
+        open.open_round = open.open_round.restarted();
+        commit(&mut open, ALICE, &second);
+        assert_eq!(store.admit(&ledger(vec![open.clone()]), key, second.clone()), Ok(true));
+        assert_eq!(store.round(&id, 1), vec![(ALICE, &second[..])]);
+        assert_eq!(store.bytes, second.len());
     }
 
     #[test]

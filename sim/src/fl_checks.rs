@@ -7,6 +7,10 @@
 //!   burned exactly p, the participants' `paid` sums to the rounds' paid (nothing paid twice,
 //!   nothing lost), no more rounds settled than asked for, and every settled round had at
 //!   least m contributors and m accepted aggregates.
+//! - `fl-masked` ([`masked_recovery`]): the task is masked; every aggregate a participant
+//!   recovers from the masked updates and the seeds revealed for the round's drop-outs equals,
+//!   bit for bit, FedAvg over the same contributors' unmasked updates (which only the
+//!   workload's memory of each owner holds: the oracle).
 //! - `fl-root` ([`fl_root`]): two nodes at the same head checkpoint hold the same task state.
 //!   The ledger root in the header covers it, so this fails only if the FL section escaped
 //!   the root or a node applied FL transactions differently.
@@ -20,7 +24,9 @@
 
 use std::collections::BTreeMap;
 use vein_node::core::crypto::AccountId;
-use vein_node::core::fl::{FlTasks, Task};
+use vein_node::core::fl::{
+    AggregationRule, Contribution, Fixed, FlError, FlTasks, Task, aggregate,
+};
 use vein_node::core::hash::Hash;
 
 /// The hash of every task a ledger holds: the ledger root's FL section, alone.
@@ -75,6 +81,35 @@ pub fn task_conservation(task: &Task) -> Option<String> {
         return Some(format!("participants received {received}, rounds paid {paid}"));
     }
     None
+}
+
+/// `fl-masked`: what a participant recovered from the open round's masked updates (and the
+/// seeds revealed for its drop-outs) against the oracle, FedAvg over the same contributors'
+/// unmasked updates (`plain`, which only the workload's memory holds). `None` when equal bit
+/// for bit; a recovery error while every contributor revealed is a finding too.
+pub fn masked_recovery(
+    task: &Task,
+    recovered: &Result<Vec<Fixed>, FlError>,
+    plain: impl Fn(&AccountId) -> Option<Vec<Fixed>>,
+) -> Option<String> {
+    let round = task.current_round();
+    let mut contributions = Vec::new();
+    for account in task.open_round.updates.keys() {
+        let samples = task.participants.get(account)?.samples;
+        contributions.push(Contribution { update: plain(account)?, samples });
+    }
+    let dimension = task.spec.training.dimension as usize;
+    let expected = aggregate(AggregationRule::FedAvg, &contributions, dimension).ok()?;
+    let dropped = task.dropped().len();
+    match recovered {
+        Ok(words) if *words == expected => None,
+        Ok(_) => Some(format!(
+            "round {round}: the aggregate recovered over {} contributors ({dropped} dropped) is \
+             not their plain FedAvg",
+            contributions.len()
+        )),
+        Err(error) => Some(format!("round {round}: recovery failed ({dropped} dropped): {error}")),
+    }
 }
 
 /// The aggregate hash the open round's commits agree on and its committers, as the chain's

@@ -121,6 +121,9 @@ impl FlRun {
                     report.participants = report.participants.max(held.participants.len() as u64);
                     let rounds = u64::from(held.current_round());
                     report.rounds_settled = report.rounds_settled.max(rounds);
+                    let joined = held.participants.len() as u32;
+                    let recovered = held.settled.iter().filter(|r| r.contributors < joined).count();
+                    report.rounds_recovered = report.rounds_recovered.max(recovered as u64);
                     let stalled = baseline.and_then(|(settled, from)| {
                         progress(held, settled, height.saturating_sub(from))
                     });

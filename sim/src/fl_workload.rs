@@ -26,12 +26,13 @@
 //!   aggregates computed over an update set that a late update commit changed, the race the
 //!   chain's "first aggregate commit freezes the set" rule leaves open.
 
-use crate::fl_checks::{agreement, fl_root};
+use crate::fl_checks::{agreement, fl_root, masked_recovery};
 use crate::seed_stream::{derive_seed, stream};
 use std::collections::BTreeMap;
 use vein_node::core::crypto::AccountId;
-use vein_node::core::fl::masking::MaskSecret;
+use vein_node::core::fl::masking::{self, MaskSecret};
 use vein_node::core::fl::model::{apply_update, difference};
+use vein_node::core::fl::recovery;
 use vein_node::core::fl::update::{aggregate_hash, encode_update, update_hash, verify_update};
 use vein_node::core::fl::{
     AggregationRule, Contribution, Dataset, Fixed, FlTx, Task, TaskSpec, TrainingSpec, aggregate,
@@ -67,6 +68,10 @@ pub struct FlPlan {
     pub retry_ms: u64,
     /// How long the leader waits for missing updates and settlers for missing aggregates.
     pub wait_ms: u64,
+    /// How long the leader of a masked round waits for a missing update before it treats its
+    /// owner as dropped out and reveals its seeds with it: shorter than `wait_ms`, because a
+    /// drop-out costs the others nothing but a reveal, while a late update is simply lost.
+    pub drop_wait_ms: u64,
 }
 
 impl FlPlan {
@@ -91,9 +96,10 @@ impl FlPlan {
                 batch_size: 8,
             },
             rule: AggregationRule::FedAvg,
-            masked: false,
+            masked: true,
             rounds: ROUNDS,
-            min_participants: (owners / 2) as u32,
+            // A masked sum over fewer than three would expose the others' updates.
+            min_participants: (owners / 2).max(3) as u32,
             price_per_round: PRICE_PER_ROUND,
         };
         Some(FlPlan {
@@ -103,6 +109,7 @@ impl FlPlan {
             spec,
             retry_ms: 6 * target_interval_ms,
             wait_ms: 4 * target_interval_ms,
+            drop_wait_ms: 2 * target_interval_ms,
         })
     }
 
@@ -110,6 +117,41 @@ impl FlPlan {
     pub fn actors(&self) -> usize {
         self.nodes.len()
     }
+}
+
+/// The last owner's client crashes mid-round in every third round (from round 1): it skips
+/// its update, so a masked round must recover from a drop-out in every run, not only when a
+/// fault happens to kill a node during the few seconds its owner's update is due (kills and
+/// partitions rarely do: their owners come back in time).
+fn flaky_skips(plan: &FlPlan, actor: usize, round: u32) -> bool {
+    actor + 1 == plan.actors() && round % 3 == 1
+}
+
+/// yᵢ for `actor`'s update: weighted by its samples and masked with its pairwise seed with
+/// every other participant in the task's view (positions in account order).
+fn mask(
+    plan: &FlPlan,
+    actor: usize,
+    task: &Task,
+    update: &[Fixed],
+    samples: u64,
+) -> Option<Vec<Fixed>> {
+    let secret = MaskSecret::derive(&plan.seeds[actor], &task.id);
+    let account = plan.accounts[actor];
+    let (round, attempt) = (task.current_round(), task.open_round.attempt);
+    let me = task.participants.keys().position(|a| *a == account)?;
+    let peers: Vec<(usize, [u8; 32])> = task
+        .participants
+        .iter()
+        .enumerate()
+        .filter(|(position, _)| *position != me)
+        .map(|(position, (_, p))| {
+            (position, secret.attempt_seed(&p.mask_key, &task.id, round, attempt))
+        })
+        .collect();
+    let weighted = masking::weigh(update, samples).ok()?;
+    let words = masking::mask(me, &weighted, &peers).ok()?;
+    Some(words.into_iter().map(|word| Fixed(word as i64)).collect())
 }
 
 /// Owner `owner`'s records: features uniform in [-1, 1), labelled by a hidden linear rule
@@ -139,6 +181,7 @@ pub fn owner_data(seed: u64, owner: usize) -> Dataset {
 enum Kind {
     Join,
     Update,
+    Reveal,
     Aggregate,
     Settle,
     Close,
@@ -157,8 +200,13 @@ pub struct FlReport {
     pub joins: u64,
     /// Update commits signed (each after local training).
     pub updates: u64,
+    /// Seed reveals signed (masked rounds with drop-outs).
+    pub reveals: u64,
     /// Aggregate commits signed.
     pub aggregates: u64,
+    /// Aggregates recomputed from masked updates (with drop-outs: from the revealed seeds too),
+    /// each compared bit for bit with the plain FedAvg of the same contributors.
+    pub unmasked: u64,
     /// Settles signed.
     pub settles: u64,
     /// Closes of a task posted twice.
@@ -172,6 +220,9 @@ pub struct FlReport {
     pub rounds_settled: u64,
     /// Rounds settled when the faults ended (the least advanced node then).
     pub rounds_at_faults_end: u64,
+    /// Settled rounds (on the most advanced node) that some participant dropped out of: fewer
+    /// contributors than participants, so a masked round recovered from revealed seeds.
+    pub rounds_recovered: u64,
 }
 
 /// A finding of one tick, for the checker.
@@ -195,8 +246,12 @@ pub struct Board {
     task: Option<Hash>,
     /// Owners' records, by actor (index 0, the poster, holds none).
     data: BTreeMap<usize, Dataset>,
-    /// Published update bytes, by (round, owner).
+    /// Published update bytes, by (round, owner): masked words in a masked task.
     updates: BTreeMap<(u32, AccountId), Vec<u8>>,
+    /// The unmasked updates, by (round, owner): only the `fl-masked` oracle reads them.
+    plain: BTreeMap<(u32, AccountId), Vec<Fixed>>,
+    /// Findings of the off-chain steps (`fl-masked`), handed to the checker at the tick's end.
+    findings: Vec<TickFinding>,
     /// Aggregates recomputed, by (round, hash).
     aggregates: BTreeMap<(u32, Hash), Vec<Fixed>>,
     /// Signed steps not yet seen: (actor, kind, round) to when.
@@ -229,9 +284,10 @@ impl Board {
         now_ms: u64,
     ) -> Vec<TickFinding> {
         self.report.acted += 1;
-        let findings = self.observe(plan.nodes[actor], node);
+        let mut findings = self.observe(plan.nodes[actor], node);
         let kind = if actor == 0 { self.poster_step(plan, node, now_ms) } else { None };
         let kind = kind.or_else(|| self.owner_step(plan, seed, actor, node, now_ms));
+        findings.append(&mut self.findings);
         if let Some(kind) = kind {
             // Time 0: the node signs at its own clock (`submit` takes the later of the two).
             if node.submit(0, kind, crate::config::FEE).is_err() {
@@ -335,9 +391,20 @@ impl Board {
             return Some(TxKind::Fl(Box::new(FlTx::Join { task: id, samples, mask_key })));
         }
         let m = task.spec.min_participants as usize;
-        let frozen = !task.open_round.aggregates.is_empty();
+        let frozen = task.open_round.updates_frozen();
         if !task.open_round.updates.contains_key(&account) {
             if frozen || task.participants.len() < m {
+                return None;
+            }
+            // Masks are computed against the participants in view; a join ordered after the
+            // view would leave one pair's masks uncancelled, so round 0 waits for the plan's
+            // owners (or for a long wait, if one never shows up).
+            if task.spec.masked && flaky_skips(plan, actor, round) {
+                return None;
+            }
+            let all_in = task.participants.len() + 1 >= plan.actors();
+            let patient = task.spec.masked && round == 0 && !all_in;
+            if patient && !self.waited_times(plan, actor, Kind::Update, round, now_ms, 3) {
                 return None;
             }
             return self.update_step(plan, seed, actor, &task, now_ms);
@@ -348,6 +415,23 @@ impl Board {
         let contributors = task.open_round.updates.len();
         let leader = task.open_round.updates.keys().next() == Some(&account);
         let everyone = contributors == task.participants.len();
+        if task.spec.masked && !everyone {
+            // Drop-outs: the leader gives up on them after `drop_wait_ms` and reveals its seeds
+            // with them (the first reveal freezes the set), the others follow, and each
+            // aggregates once every contributor's reveal is on chain.
+            if !task.open_round.revealed.contains_key(&account) {
+                let key = (actor, Kind::Reveal, round);
+                let gave_up = contributors >= m && self.waited_ms(key, now_ms, plan.drop_wait_ms);
+                if !(frozen || leader && gave_up) {
+                    return None;
+                }
+                return self.reveal_step(plan, actor, &task, now_ms);
+            }
+            if !recovery::ready(&task) {
+                return None;
+            }
+            return self.aggregate_step(plan, actor, &task, now_ms);
+        }
         let waited = contributors >= m && self.waited(plan, actor, Kind::Aggregate, round, now_ms);
         let late =
             contributors >= m && self.waited_times(plan, actor, Kind::Aggregate, round, now_ms, 3);
@@ -373,8 +457,14 @@ impl Board {
         let training_seed = derive_seed(seed, "fl-train", (actor as u64) << 32 | u64::from(round));
         let trained = train_local(&global, data, &task.spec.training, training_seed).ok()?;
         let update = difference(&trained, &global).ok()?;
-        let bytes = encode_update(&update);
+        let samples = data.len() as u64;
         let account = plan.accounts[actor];
+        let bytes = if task.spec.masked {
+            encode_update(&mask(plan, actor, task, &update, samples)?)
+        } else {
+            encode_update(&update)
+        };
+        self.plain.insert((round, account), update);
         let hash = update_hash(&task.id, round, &account, &bytes);
         self.updates.insert((round, account), bytes);
         self.report.updates += 1;
@@ -386,7 +476,24 @@ impl Board {
         })))
     }
 
-    /// Fetch and check every committed update, recompute the aggregate, commit its hash.
+    /// Reveal the actor's seeds with the participants its view shows without an update.
+    fn reveal_step(
+        &mut self,
+        plan: &FlPlan,
+        actor: usize,
+        task: &Task,
+        now_ms: u64,
+    ) -> Option<TxKind> {
+        let secret = MaskSecret::derive(&plan.seeds[actor], &task.id);
+        let reveal = recovery::reveal(&secret, task)?;
+        self.guard(plan, actor, Kind::Reveal, task.current_round(), now_ms)?;
+        self.report.reveals += 1;
+        Some(TxKind::Fl(Box::new(reveal)))
+    }
+
+    /// Fetch and check every committed update, recompute the aggregate (masked: FedAvg over the
+    /// contributors from their masked updates and the revealed seeds, checked against the
+    /// plain FedAvg oracle), commit its hash.
     fn aggregate_step(
         &mut self,
         plan: &FlPlan,
@@ -397,13 +504,26 @@ impl Board {
         let round = task.current_round();
         let dimension = task.spec.training.dimension as usize;
         let mut contributions = Vec::new();
+        let mut received = BTreeMap::new();
         for (account, committed) in &task.open_round.updates {
             let bytes = self.updates.get(&(round, *account))?;
             let update = verify_update(&task.id, round, account, bytes, committed, dimension);
             let samples = task.participants.get(account)?.samples;
-            contributions.push(Contribution { update: update.ok()?, samples });
+            let update = update.ok()?;
+            received.insert(*account, update.clone());
+            contributions.push(Contribution { update, samples });
         }
-        let combined = aggregate(task.spec.rule, &contributions, dimension).ok()?;
+        let combined = if task.spec.masked {
+            let recovered = recovery::survivors_fed_avg(task, &received);
+            let plain = |account: &AccountId| self.plain.get(&(round, *account)).cloned();
+            if let Some(detail) = masked_recovery(task, &recovered, plain) {
+                self.findings.push(TickFinding { invariant: "fl-masked", other: None, detail });
+            }
+            self.report.unmasked += 1;
+            recovered.ok()?
+        } else {
+            aggregate(task.spec.rule, &contributions, dimension).ok()?
+        };
         self.guard(plan, actor, Kind::Aggregate, round, now_ms)?;
         let hash = aggregate_hash(&task.id, round, &combined);
         self.aggregates.insert((round, hash), combined);
@@ -478,8 +598,13 @@ impl Board {
         now_ms: u64,
         times: u64,
     ) -> bool {
-        let since = *self.waits.entry((actor, kind, round)).or_insert(now_ms);
-        now_ms >= since + times * plan.wait_ms
+        self.waited_ms((actor, kind, round), now_ms, times * plan.wait_ms)
+    }
+
+    /// True once `wait_ms` passed since this (actor, kind, round) first asked for a wait.
+    fn waited_ms(&mut self, key: (usize, Kind, u32), now_ms: u64, wait_ms: u64) -> bool {
+        let since = *self.waits.entry(key).or_insert(now_ms);
+        now_ms >= since + wait_ms
     }
 
     /// Record the fewest rounds settled and the highest head on the nodes seen at the first

@@ -37,7 +37,8 @@ fn failure(report: &RunReport) -> Option<String> {
     }
     let (seed, replay) = (report.config.seed, report.config.replay_command());
     let fl = &report.fl;
-    let exercised = fl.participants >= 3 && fl.rounds_settled >= 2 && fl.root_checks > 0;
+    let exercised =
+        fl.participants >= 3 && fl.rounds_settled >= 2 && fl.root_checks > 0 && fl.unmasked > 0;
     (!exercised).then(|| format!("seed {seed}: too little FL load: {fl:?}\n  replay: {replay}"))
 }
 
@@ -71,6 +72,30 @@ fn rounds_settle_and_escrow_is_conserved_under_churn_and_partitions() {
         assert_eq!(failure(&report), None, "{faults}");
         assert!(report.faults_applied > 0, "{faults}: no fault applied");
     }
+}
+
+/// Masked aggregation recovers from drop-outs: under kill/restart and partition faults on fresh
+/// seeds (family
+/// `fl-masked` in `sim/failing-seeds.txt`), owners whose node is down miss rounds, the others
+/// reveal their seeds with them, and every such round settles with at least m contributors on
+/// the survivors' plain FedAvg (`fl-masked`, checked by each recovering owner) with escrow
+/// conserved (`fl-escrow`). Over the seeds some rounds must really have recovered.
+#[test]
+fn masked_rounds_recover_from_drop_outs_under_kills() {
+    let fresh = seed_file::fresh_seeds(FRESH_SEEDS).unwrap();
+    let file = SeedFile::new(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("failing-seeds.txt"));
+    let mut recovered = 0;
+    let mut reveals = 0;
+    let ran = seed_file::check_seeds(&file, "fl-masked", &fresh, |seed, _| {
+        let report = run(&config("kill,partition", seed), None).unwrap();
+        recovered += report.fl.rounds_recovered;
+        reveals += report.fl.reveals;
+        failure(&report)
+    })
+    .unwrap();
+    let failures: Vec<&str> = ran.iter().filter_map(|ran| ran.failure.as_deref()).collect();
+    assert!(failures.is_empty(), "masked fl runs failed:\n{}", failures.join("\n"));
+    assert!(recovered > 0 && reveals > 0, "no drop-out was recovered: {recovered}, {reveals}");
 }
 
 /// The same seed twice gives the same trace and the same FL counters; the FL share changes the

@@ -183,7 +183,7 @@ pub enum FlError {
         /// `task_id` of the task the transaction names.
         task: Hash,
     },
-    /// A second update commit, or a second aggregate commit, by one account in one round.
+    /// A second update commit, aggregate commit or seed reveal by one account in one round.
     #[error("{account:?} already committed for round {round} of task {task:?}")]
     AlreadyCommitted {
         /// `task_id` of the task the transaction names.
@@ -193,8 +193,8 @@ pub enum FlError {
         /// The committing account.
         account: AccountId,
     },
-    /// An update commit after the round's first aggregate commit.
-    #[error("round {round} of task {task:?} takes no more updates: an aggregate was committed")]
+    /// An update commit after the round's first aggregate commit or first seed reveal.
+    #[error("round {round} of task {task:?} takes no more updates: its update set is frozen")]
     UpdatesClosed {
         /// `task_id` of the task the transaction names.
         task: Hash,
@@ -239,6 +239,40 @@ pub enum FlError {
         task: Hash,
         /// The task's open round (its count of settled rounds).
         round: u32,
+    },
+    /// A seed reveal in a task whose updates travel in the clear.
+    #[error("task {task:?} is not masked: there are no seeds to reveal")]
+    NotMasked {
+        /// `task_id` of the task the transaction names.
+        task: Hash,
+    },
+    /// A seed reveal in a round every participant contributed to: no mask is left to cancel.
+    #[error("round {round}: every participant committed an update, nothing to reveal")]
+    NothingToReveal {
+        /// The task's open round (its count of settled rounds).
+        round: u32,
+    },
+    /// A seed reveal naming other participants than the round's drop-outs (the joined ones
+    /// without an update commit), in account order, one seed each.
+    #[error("round {round}: {named} seeds revealed for {dropped} dropped participants")]
+    RevealMismatch {
+        /// The task's open round (its count of settled rounds).
+        round: u32,
+        /// Participants without an update commit this round.
+        dropped: usize,
+        /// Seeds the reveal carries (or the position of the first misnamed one).
+        named: usize,
+    },
+    /// A seed reveal with fewer contributors than the minimum participants: the round could
+    /// not settle, and a sum over so few would expose individual updates.
+    #[error("round {round}: {survivors} contributors, {needed} needed to recover drop-outs")]
+    NotEnoughSurvivors {
+        /// The task's open round (its count of settled rounds).
+        round: u32,
+        /// Participants that committed an update this round.
+        survivors: usize,
+        /// The task's minimum participants.
+        needed: usize,
     },
     /// A payout share or a participant's paid total does not fit in a u64, or the escrow is
     /// short of a round's price (a bug: the escrow invariant broke).

@@ -11,7 +11,8 @@
 //! median, trimmed mean and Krum cannot run under masking.
 //!
 //! Drop-outs: if d sent no yᵈ, the survivors' masks with d do not cancel. Each survivor i then
-//! reveals sᵢd, and the aggregator removes those masks. **Simplification and its cost**: Bonawitz
+//! reveals sᵢd on chain, and every participant removes those masks (`recovery`, which holds
+//! the chain's rule and the threat model). **Simplification and its cost**: Bonawitz
 //! et al. add a self-mask bᵢ and Shamir-share both bᵢ and the key, so that a dropped
 //! participant's seeds are only reconstructed with t-of-n help and a late-arriving yᵈ stays
 //! masked by bᵈ. Here seeds are revealed outright: if d's yᵈ was only delayed, not lost, anyone
@@ -52,9 +53,22 @@ impl MaskSecret {
         PublicKey::from(&self.0).to_bytes()
     }
 
-    /// sᵢⱼ = sⱼᵢ for `round` of `task`, from the Diffie–Hellman output and both public keys in
-    /// byte order (so both sides derive the same seed).
+    /// sᵢⱼ = sⱼᵢ for the first attempt at `round` of `task` (`attempt_seed` with attempt 0).
     pub fn pairwise_seed(&self, peer_public: &[u8; 32], task: &Hash, round: u32) -> [u8; 32] {
+        self.attempt_seed(peer_public, task, round, 0)
+    }
+
+    /// sᵢⱼ = sⱼᵢ for `attempt` at `round` of `task`, from the Diffie–Hellman output and both
+    /// public keys in byte order (so both sides derive the same seed). A restarted round
+    /// (`RoundCommits::attempt`) masks with fresh seeds: the seeds revealed for the previous
+    /// attempt's drop-outs are public, and must not mask a drop-out that comes back.
+    pub fn attempt_seed(
+        &self,
+        peer_public: &[u8; 32],
+        task: &Hash,
+        round: u32,
+        attempt: u32,
+    ) -> [u8; 32] {
         let shared = self.0.diffie_hellman(&PublicKey::from(*peer_public));
         let own = self.public();
         let (low, high) =
@@ -65,6 +79,10 @@ impl MaskSecret {
         material.extend_from_slice(&high);
         material.extend_from_slice(task.as_bytes());
         material.extend_from_slice(&round.to_le_bytes());
+        // Attempt 0 derives what it did before restarts existed.
+        if attempt > 0 {
+            material.extend_from_slice(&attempt.to_le_bytes());
+        }
         blake3::derive_key(PAIRWISE_CONTEXT, &material)
     }
 }
@@ -220,6 +238,10 @@ mod tests {
         let (a, b) = (&parties[0].secret, &parties[3].secret);
         assert_eq!(a.pairwise_seed(&b.public(), &task, 2), b.pairwise_seed(&a.public(), &task, 2));
         assert_ne!(a.pairwise_seed(&b.public(), &task, 2), a.pairwise_seed(&b.public(), &task, 3));
+        assert_ne!(
+            a.pairwise_seed(&b.public(), &task, 2),
+            a.attempt_seed(&b.public(), &task, 2, 1)
+        );
         let masked = masked_updates(&parties, &task, 0);
         let weighted = weigh(&parties[1].update, parties[1].samples).unwrap();
         assert!(

@@ -8,7 +8,8 @@
 //!   (`aggregate`), so every participant recomputes the same aggregate bit for bit.
 //! - Updates travel between participants in one canonical encoding; the chain holds only their
 //!   hashes (`update`). Under secure aggregation they travel masked by pairwise seeds and only
-//!   the sum is ever visible (`masking`).
+//!   the sum is ever visible (`masking`); a round some participant dropped out of is recovered
+//!   from the survivors' revealed seeds with the drop-outs (`recovery`).
 //! - Tasks, joins, commits, agreement, settlement and escrow are ledger state (`task`,
 //!   `state`), applied in checkpoint order through the ledger's undo log
 //!   (`ledger/fl_execution.rs`).
@@ -21,6 +22,7 @@ pub mod error;
 pub mod fixed;
 pub mod masking;
 pub mod model;
+pub mod recovery;
 pub mod split;
 pub mod state;
 pub mod task;

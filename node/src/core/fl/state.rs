@@ -131,7 +131,7 @@ impl FlTasks {
                     let joined = next.participants.len();
                     return Err(FlError::NotEnoughParticipants { task: *task, joined, needed });
                 }
-                if !next.open_round.aggregates.is_empty() {
+                if next.open_round.updates_frozen() {
                     return Err(FlError::UpdatesClosed { task: *task, round: *round });
                 }
                 let expected = next.spec.training.dimension;
@@ -164,6 +164,19 @@ impl FlTasks {
                         account: *from,
                     });
                 }
+                let enough = next.open_round.updates.len() >= next.spec.min_participants as usize;
+                if enough && !next.agreement_reachable() {
+                    // The votes split so that no hash can win, and the update set is frozen:
+                    // start over. (Below m contributors the round could never settle anyway;
+                    // that is the committer's mistake, not a split, and is left frozen.)
+                    next.open_round = next.open_round.restarted();
+                }
+                Ok(effect(next))
+            }
+            FlTx::RevealSeeds { task, round, seeds } => {
+                let mut next = self.existing(task)?.clone();
+                super::recovery::check_reveal(&next, from, *round, seeds)?;
+                next.open_round.revealed.insert(*from, seeds.iter().copied().collect());
                 Ok(effect(next))
             }
             FlTx::Settle { task, round } => self.check_settle(task, *round),

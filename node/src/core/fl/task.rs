@@ -10,6 +10,15 @@
 //! 3. Per round r: each participant commits the hash of its update (`CommitUpdate`). The first
 //!    `CommitAggregate` closes the round's update set; from then on every contributor
 //!    recomputes the aggregate over exactly the committed updates and commits its hash.
+//!    In a masked round some participant may never commit an update (it dropped out): each
+//!    contributor then reveals its pairwise seeds with the drop-outs (`RevealSeeds`, see
+//!    `recovery`), the first reveal freezing the update set, and the aggregate is FedAvg over
+//!    the contributors.
+//!    **Restart**: the update set is frozen, so once the aggregate commits of a round with at
+//!    least m contributors split so that no hash can reach agreement any more (the largest group plus the contributors yet to commit fall
+//!    short of it), the commit that made it so restarts the round: its commits are cleared and
+//!    the participants commit again (`RoundCommits::attempt`). Without it, an update ordered in
+//!    the same checkpoint as the first aggregate commit could split the votes for good.
 //! 4. `Settle` (anyone): **agreement** is an aggregate hash committed by a strict majority of
 //!    the round's contributors and by at least m of them. Those agreeing are the accepted
 //!    contributions; they share p minus the burned commission pro rata to declared samples,
@@ -121,6 +130,18 @@ pub enum FlTx {
         /// `update::aggregate_hash` of the aggregate over the committed updates.
         aggregate: Hash,
     },
+    /// A contributor to a masked round reveals its pairwise seed with each participant that
+    /// committed no update (`recovery`), so the survivors' masks with them cancel. The first
+    /// reveal freezes the round's update set, as an aggregate commit does.
+    RevealSeeds {
+        /// Id of the task.
+        task: Hash,
+        /// The open round's index.
+        round: u32,
+        /// (dropped participant, `MaskSecret::pairwise_seed` with it), one per participant
+        /// without an update commit, in account order.
+        seeds: Vec<(AccountId, [u8; 32])>,
+    },
     /// Anyone settles the open round once its aggregate commits agree: the agreeing
     /// contributors are paid from the escrow.
     Settle {
@@ -171,6 +192,26 @@ pub struct RoundCommits {
     /// Each contributor's committed aggregate hash (`update::aggregate_hash`); the first one
     /// closes the round to updates.
     pub aggregates: BTreeMap<AccountId, Hash>,
+    /// Masked rounds with drop-outs: each contributor's revealed seeds, by dropped participant
+    /// (`FlTx::RevealSeeds`); the first reveal closes the round to updates.
+    pub revealed: BTreeMap<AccountId, BTreeMap<AccountId, [u8; 32]>>,
+    /// Times this round restarted because no aggregate could reach agreement any more (0 for
+    /// the first attempt); masks of a restarted round use fresh seeds
+    /// (`MaskSecret::attempt_seed`).
+    pub attempt: u32,
+}
+
+impl RoundCommits {
+    /// The commits of a fresh attempt at the same round, after this one can no longer agree.
+    pub fn restarted(&self) -> RoundCommits {
+        // Each restart costs every contributor a fee; u32::MAX attempts are out of reach.
+        RoundCommits { attempt: self.attempt.saturating_add(1), ..RoundCommits::default() }
+    }
+
+    /// True once an aggregate commit or a seed reveal fixed the round's contributors.
+    pub fn updates_frozen(&self) -> bool {
+        !self.aggregates.is_empty() || !self.revealed.is_empty()
+    }
 }
 
 /// A settled round.
@@ -227,6 +268,12 @@ impl Task {
         self.current_round() >= self.spec.rounds
     }
 
+    /// The open round's drop-outs: participants without an update commit, in account order.
+    pub fn dropped(&self) -> Vec<AccountId> {
+        let updates = &self.open_round.updates;
+        self.participants.keys().filter(|account| !updates.contains_key(account)).copied().collect()
+    }
+
     /// Escrow the unsettled rounds must hold.
     pub fn expected_escrow(&self) -> u64 {
         let left = u64::from(self.spec.rounds.saturating_sub(self.current_round()));
@@ -254,14 +301,34 @@ impl Task {
         Ok(())
     }
 
+    /// Whether some aggregate hash can still reach agreement in the open round: the largest
+    /// group of equal commits plus the contributors that have not committed one reach the
+    /// threshold `agreement` asks for. The update set is frozen once any aggregate is in, so
+    /// this only goes from true to false.
+    pub fn agreement_reachable(&self) -> bool {
+        let commits = &self.open_round;
+        let mut votes: BTreeMap<Hash, usize> = BTreeMap::new();
+        for hash in commits.aggregates.values() {
+            *votes.entry(*hash).or_default() += 1;
+        }
+        let largest = votes.values().copied().max().unwrap_or(0);
+        let pending = commits.updates.len().saturating_sub(commits.aggregates.len());
+        largest + pending >= self.agreement_threshold()
+    }
+
+    /// Matching aggregate commits a round needs: a strict majority of its contributors, and
+    /// at least m.
+    fn agreement_threshold(&self) -> usize {
+        (self.open_round.updates.len() / 2 + 1).max(self.spec.min_participants as usize)
+    }
+
     /// The agreed aggregate of the open round and the accounts that committed it.
     pub(super) fn agreement(&self, round: u32) -> Result<(Hash, Vec<AccountId>), FlError> {
         let mut votes: BTreeMap<Hash, Vec<AccountId>> = BTreeMap::new();
         for (account, hash) in &self.open_round.aggregates {
             votes.entry(*hash).or_default().push(*account);
         }
-        let contributors = self.open_round.updates.len();
-        let needed = (contributors / 2 + 1).max(self.spec.min_participants as usize);
+        let needed = self.agreement_threshold();
         // Largest group; on a tie the smaller hash, though a tie can never reach a strict majority.
         let best = votes.into_iter().max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(&a.0)));
         match best {

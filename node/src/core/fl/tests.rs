@@ -6,15 +6,18 @@ use super::aggregate::{AggregationRule, Contribution, aggregate};
 use super::dataset::Dataset;
 use super::error::FlError;
 use super::fixed::Fixed;
+use super::masking::{self, MaskSecret};
 use super::model::{TrainingSpec, apply_update, correct_count, difference, train_local};
+use super::recovery;
 use super::split;
-use super::task::{COMMISSION_BPS, FlTx, TaskSpec, task_id};
+use super::task::{COMMISSION_BPS, FlTx, RoundCommits, TaskSpec, task_id};
 use super::update::{aggregate_hash, encode_update, update_hash, verify_update};
 use crate::core::crypto::{AccountId, Keypair};
 use crate::core::hash::Hash;
 use crate::core::ledger::{FeePolicy, Ledger, LedgerError, Undo};
 use crate::core::transaction::{Transaction, TransactionBody, TxKind};
 use proptest::prelude::*;
+use std::collections::BTreeMap;
 
 const POLICY: FeePolicy = FeePolicy { burn_per_mille: 500 };
 const PRICE: u64 = 10_000;
@@ -328,6 +331,180 @@ fn tasks_enter_the_root_and_a_revert_restores_it() {
     world.ledger.revert(undo);
     assert_eq!(world.ledger, before);
     assert_eq!(world.ledger.root(), root);
+}
+
+/// A masked round of 4 participants in which participant 4 drops out before committing: the
+/// three survivors reveal their seeds with it on chain, each recomputes FedAvg over the
+/// survivors from the masked updates alone, and the round settles on exactly the unmasked
+/// FedAvg of the survivors. Without the reveals the sum cannot be unmasked.
+#[test]
+fn a_masked_round_recovers_from_a_drop_out_and_settles_on_the_survivors_fed_avg() {
+    let participants = 4;
+    let mut world = World::new(participants);
+    let spec = spec(AggregationRule::FedAvg, true, 2);
+    world.submit(0, FlTx::Post(spec.clone())).unwrap();
+    let task = task_id(&world.account(0), 0);
+    let data = synthetic();
+    let parts = split::iid(data.len(), participants, [5; 32]).unwrap();
+    let shards: Vec<Dataset> = parts.iter().map(|part| data.subset(part)).collect();
+    let secrets: Vec<MaskSecret> =
+        (0..=participants).map(|who| MaskSecret::derive(&world.keys[who].seed(), &task)).collect();
+    for who in 1..=participants {
+        let samples = shards[who - 1].len() as u64;
+        let mask_key = secrets[who].public();
+        world.submit(who, FlTx::Join { task, samples, mask_key }).unwrap();
+    }
+    let global = spec.training.initial_weights();
+    let round = 0;
+    let on_chain = |world: &World| world.ledger.fl().get(&task).unwrap().clone();
+    let positions: Vec<AccountId> = on_chain(&world).participants.keys().copied().collect();
+    let accounts: Vec<AccountId> = world.keys.iter().map(|key| key.account()).collect();
+    let position = |who: usize| positions.iter().position(|a| *a == accounts[who]);
+    let survivors = [1usize, 2, 3];
+    let mut plain = Vec::new();
+    let mut masked: BTreeMap<AccountId, Vec<Fixed>> = BTreeMap::new();
+    for &who in &survivors {
+        let trained = train_local(&global, &shards[who - 1], &spec.training, [7; 32]).unwrap();
+        let update = difference(&trained, &global).unwrap();
+        let samples = shards[who - 1].len() as u64;
+        plain.push(Contribution { update: update.clone(), samples });
+        // Every survivor masks against all four joined participants: it cannot know who drops.
+        let me = position(who).unwrap();
+        let peers: Vec<(usize, [u8; 32])> = (1..=participants)
+            .filter(|peer| *peer != who)
+            .map(|peer| {
+                let seed = secrets[who].pairwise_seed(&secrets[peer].public(), &task, round);
+                (position(peer).unwrap(), seed)
+            })
+            .collect();
+        let words = masking::mask(me, &masking::weigh(&update, samples).unwrap(), &peers).unwrap();
+        let words: Vec<Fixed> = words.into_iter().map(|word| Fixed(word as i64)).collect();
+        let bytes = encode_update(&words);
+        let hash = update_hash(&task, round, &world.account(who), &bytes);
+        world.submit(who, FlTx::CommitUpdate { task, round, dimension: 3, update: hash }).unwrap();
+        let received = verify_update(&task, round, &world.account(who), &bytes, &hash, 3).unwrap();
+        masked.insert(world.account(who), received);
+    }
+    let expected = aggregate(AggregationRule::FedAvg, &plain, 3).unwrap();
+    // Participant 4 never committed. Without the reveals its masks stay in the sum.
+    assert_eq!(
+        recovery::survivors_fed_avg(&on_chain(&world), &masked),
+        Err(FlError::Masking { reason: "a survivor's seed with a dropped peer is missing" })
+    );
+    assert!(!recovery::ready(&on_chain(&world)));
+    let gone = world.account(4);
+    let bad_reveal = FlTx::RevealSeeds { task, round, seeds: vec![(world.account(3), [0; 32])] };
+    assert_eq!(
+        world.submit(1, bad_reveal),
+        fl_err(FlError::RevealMismatch { round, dropped: 1, named: 1 })
+    );
+    for &who in &survivors {
+        let reveal = recovery::reveal(&secrets[who], &on_chain(&world)).unwrap();
+        assert_eq!(
+            reveal,
+            FlTx::RevealSeeds {
+                task,
+                round,
+                seeds: vec![(gone, secrets[who].pairwise_seed(&secrets[4].public(), &task, round))],
+            }
+        );
+        world.submit(who, reveal.clone()).unwrap();
+        assert_eq!(
+            world.submit(who, reveal),
+            fl_err(FlError::AlreadyCommitted { task, round, account: world.account(who) })
+        );
+    }
+    // The first reveal froze the set: the drop-out cannot come back with an update now.
+    assert_eq!(
+        world.submit(4, FlTx::CommitUpdate { task, round, dimension: 3, update: Hash::ZERO }),
+        fl_err(FlError::UpdatesClosed { task, round })
+    );
+    assert!(recovery::ready(&on_chain(&world)));
+    let recovered = recovery::survivors_fed_avg(&on_chain(&world), &masked).unwrap();
+    assert_eq!(recovered, expected, "bit for bit the survivors' unmasked FedAvg");
+    let hash = aggregate_hash(&task, round, &recovered);
+    for &who in &survivors {
+        world.submit(who, FlTx::CommitAggregate { task, round, aggregate: hash }).unwrap();
+    }
+    world.submit(0, FlTx::Settle { task, round }).unwrap();
+    let settled = &on_chain(&world).settled[0];
+    assert_eq!((settled.aggregate, settled.contributors, settled.accepted), (hash, 3, 3));
+    assert_eq!(settled.paid + settled.burned, PRICE);
+    assert_eq!(on_chain(&world).participants[&gone].paid, 0, "the drop-out is not paid");
+}
+
+/// An update ordered in the same checkpoint as the first aggregate commit: two contributors
+/// aggregated over the three updates they saw, two over all four. With the set frozen and
+/// every contributor committed, 2 against 2 can never reach the 3 needed; the commit that
+/// made agreement unreachable restarts the round, whose fresh attempt settles.
+#[test]
+fn a_round_whose_aggregate_votes_split_for_good_restarts_and_then_settles() {
+    let mut world = World::new(4);
+    let task = posted(&mut world, spec(AggregationRule::FedAvg, false, 1), 4);
+    let update = |who: usize| Hash::of(&[who as u8]);
+    let commit =
+        |who: usize| FlTx::CommitUpdate { task, round: 0, dimension: 3, update: update(who) };
+    for who in 1..=4 {
+        world.submit(who, commit(who)).unwrap();
+    }
+    let (stale, full) = (Hash::of(b"over 1, 2, 3"), Hash::of(b"over 1, 2, 3, 4"));
+    let aggregate = |hash| FlTx::CommitAggregate { task, round: 0, aggregate: hash };
+    world.submit(1, aggregate(stale)).unwrap();
+    world.submit(2, aggregate(stale)).unwrap();
+    world.submit(3, aggregate(full)).unwrap();
+    let open = |world: &World| world.ledger.fl().get(&task).unwrap().open_round.clone();
+    assert_eq!((open(&world).aggregates.len(), open(&world).attempt), (3, 0), "2 + 1 can win");
+    world.submit(4, aggregate(full)).unwrap();
+    assert_eq!(open(&world), RoundCommits { attempt: 1, ..RoundCommits::default() });
+    assert_eq!(
+        world.submit(0, FlTx::Settle { task, round: 0 }),
+        fl_err(FlError::NoAgreement { round: 0, agreeing: 0, needed: 3 })
+    );
+    for who in 1..=4 {
+        world.submit(who, commit(who)).unwrap();
+    }
+    for who in 1..=4 {
+        world.submit(who, aggregate(full)).unwrap();
+    }
+    world.submit(0, FlTx::Settle { task, round: 0 }).unwrap();
+    let settled = &world.ledger.fl().get(&task).unwrap().settled[0];
+    assert_eq!(
+        (settled.aggregate, settled.accepted, settled.paid + settled.burned),
+        (full, 4, PRICE)
+    );
+}
+
+#[test]
+fn seed_reveals_are_refused_where_there_is_nothing_to_recover() {
+    let mut world = World::new(4);
+    let task = posted(&mut world, spec(AggregationRule::FedAvg, false, 1), 4);
+    let reveal = |seeds| FlTx::RevealSeeds { task, round: 0, seeds };
+    let commit = FlTx::CommitUpdate { task, round: 0, dimension: 3, update: Hash::ZERO };
+    world.submit(1, commit.clone()).unwrap();
+    assert_eq!(world.submit(1, reveal(vec![])), fl_err(FlError::NotMasked { task }));
+    let task = posted(&mut world, spec(AggregationRule::FedAvg, true, 1), 4);
+    let commit = FlTx::CommitUpdate { task, round: 0, dimension: 3, update: Hash::ZERO };
+    let reveal = |seeds| FlTx::RevealSeeds { task, round: 0, seeds };
+    world.submit(1, commit.clone()).unwrap();
+    world.submit(2, commit.clone()).unwrap();
+    let missing: Vec<(AccountId, [u8; 32])> =
+        [3, 4].iter().map(|who| (world.account(*who), [1; 32])).collect();
+    assert_eq!(
+        world.submit(1, reveal(missing.clone())),
+        fl_err(FlError::NotEnoughSurvivors { round: 0, survivors: 2, needed: 3 })
+    );
+    assert_eq!(
+        world.submit(4, reveal(missing)),
+        fl_err(FlError::NoUpdateCommitted { round: 0, account: world.account(4) })
+    );
+    world.submit(3, commit.clone()).unwrap();
+    let two = vec![(world.account(4), [1; 32]), (world.account(4), [1; 32])];
+    assert_eq!(
+        world.submit(3, reveal(two)),
+        fl_err(FlError::RevealMismatch { round: 0, dropped: 1, named: 2 })
+    );
+    world.submit(4, commit).unwrap();
+    assert_eq!(world.submit(1, reveal(vec![])), fl_err(FlError::NothingToReveal { round: 0 }));
 }
 
 #[derive(Clone, Debug)]
