@@ -108,6 +108,10 @@ enum Command {
         /// A file that breaks a rule stops the node with the reason.
         #[arg(long)]
         explorer_config: Option<PathBuf>,
+        /// Final heights whose Ethereum receipts (eth_getTransactionReceipt, eth_getLogs) are
+        /// kept in memory; older ones answer null (docs/evm.md, "Receipt pruning").
+        #[arg(long, default_value_t = vein_node::core::node::Limits::default().evm_receipt_heights)]
+        evm_receipt_heights: u64,
     },
     /// Write a plot file: disk space bound to an account, mined by Proof-of-Contribution.
     #[command(long_about = "Write a plot file: disk space bound to an account.\n\n\
@@ -220,6 +224,7 @@ fn main() -> ExitCode {
             api_token_file,
             attest,
             explorer_config,
+            evm_receipt_heights,
         } => api_token(api_token_file.as_deref()).and_then(|api_token| {
             let tcp_limits = p2p.to_limits();
             run(RunOptions {
@@ -236,6 +241,7 @@ fn main() -> ExitCode {
                 attest,
                 explorer_config: explorer_config
                     .or_else(|| std::env::var_os(EXPLORER_CONFIG_ENV).map(PathBuf::from)),
+                evm_receipt_heights,
             })
         }),
         Command::Plot { account, start, nonces, out, threads, batch } => {

@@ -53,6 +53,10 @@ pub struct Limits {
     /// Drop history below the prune horizon from memory (docs/protocol.md, "Bounded state").
     /// Off only to measure what pruning saves; the disk log is complete either way.
     pub prune: bool,
+    /// Final heights whose EVM receipts (and so `eth_getTransactionReceipt`, `eth_getLogs`)
+    /// are kept in memory below the final height; older ones are forgotten when `prune` runs
+    /// (docs/evm.md, "Receipt pruning").
+    pub evm_receipt_heights: u64,
 }
 
 impl Default for Limits {
@@ -63,6 +67,7 @@ impl Default for Limits {
             peer_ban_ms: 600_000,
             outputs_max: 100_000,
             prune: true,
+            evm_receipt_heights: 100_000,
         }
     }
 }
@@ -165,6 +170,8 @@ pub struct NodeStats {
     pub grind_rounds_one_signature: u64,
     /// Units dropped from memory below the prune horizon.
     pub units_pruned: u64,
+    /// EVM receipts forgotten, older than `Limits::evm_receipt_heights` final heights.
+    pub evm_receipts_pruned: u64,
     /// Late copies of units already pruned (final): `InsertOutcome::AlreadyFinal`.
     pub units_already_final: u64,
     /// Units inserted with a parent that was pruned (a final reference).
@@ -353,6 +360,8 @@ impl Node {
         }
         let report = self.chain.prune(&mut self.dag);
         self.stats.units_pruned += report.units as u64;
+        let receipts = self.chain.prune_receipts(self.config.limits.evm_receipt_heights);
+        self.stats.evm_receipts_pruned += receipts as u64;
     }
 
     /// Pins the side-chain anchor `(height, id)`, final on the main chain, and runs fork choice
