@@ -70,6 +70,7 @@ fn bench_erc20_transfer(c: &mut Criterion) {
         height: 1,
         timestamp_ms: 1_000,
         generation_signature: Hash::ZERO,
+        parent_id: Hash::ZERO,
         chain_id: CHAIN_ID,
     };
     let context = StorageContext {

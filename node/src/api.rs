@@ -452,6 +452,14 @@ async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
         gauge("vein_messages_out_total", "Messages sent.", "counter", stats.messages_out);
         gauge("vein_units_accepted_total", "Units accepted.", "counter", stats.units_accepted);
         gauge(
+            "vein_evm_receipts_pruned_total",
+            "EVM receipts forgotten (Limits::evm_receipt_heights).",
+            "counter",
+            stats.evm_receipts_pruned,
+        );
+        let receipts_kept = chain.ledger().evm().receipts_kept() as u64;
+        gauge("vein_evm_receipts", "EVM receipts kept.", "gauge", receipts_kept);
+        gauge(
             "vein_checkpoints_won_total",
             "Checkpoints forged.",
             "counter",

@@ -121,6 +121,8 @@ pub struct RunOptions {
     pub attest: bool,
     /// The explorer page's configuration file (JSON, docs/explorer.md); `None`: the defaults.
     pub explorer_config: Option<PathBuf>,
+    /// Final heights whose EVM receipts are kept (`Limits::evm_receipt_heights`).
+    pub evm_receipt_heights: u64,
 }
 
 /// A node reachable from other machines must have its privileged routes behind a token; on
@@ -205,6 +207,7 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
     let seed = Hash::of_parts(&[b"vein/node-seed", &key.seed()]).0;
     let mut config = NodeConfig::new(genesis.clone(), key.clone(), seed);
     config.mining = nonces > 0;
+    config.limits.evm_receipt_heights = options.evm_receipt_heights;
 
     let tcp = TcpNetwork::bind_with(options.listen, key.clone(), options.tcp_limits.clone())
         .await

@@ -281,6 +281,7 @@ fn run(case: &Case) -> Option<Run> {
             height: case.env.number,
             timestamp_ms: case.env.timestamp.saturating_mul(1_000),
             generation_signature,
+            parent_id: Hash::ZERO,
             chain_id: CHAIN_ID,
         },
     };

@@ -44,6 +44,7 @@ fn context(world: &World, height: u64) -> StorageContext {
             height,
             timestamp_ms: 0,
             generation_signature: generation_signature(height),
+            parent_id: Hash::ZERO,
             chain_id: 1,
         },
     }
@@ -415,7 +416,13 @@ fn a_put_whose_proofs_would_not_fit_a_message_is_refused() {
         params,
         nodes: nodes.clone().into(),
         generation_signatures: BTreeMap::new(),
-        evm: EvmBlock { height: 1, timestamp_ms: 0, generation_signature: Hash::ZERO, chain_id: 1 },
+        evm: EvmBlock {
+            height: 1,
+            timestamp_ms: 0,
+            generation_signature: Hash::ZERO,
+            parent_id: Hash::ZERO,
+            chain_id: 1,
+        },
     };
     let tx = signed(&keys[0], 0, TxKind::StorePut(Box::new(put.clone())), 1);
     assert!(matches!(

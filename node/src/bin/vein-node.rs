@@ -55,7 +55,9 @@ enum Command {
         mines with every *.vplot file in --plots bound to the key's account, persists accepted \
         units and checkpoints in --data/units.log (replayed on restart), gossips with --peers \
         over TCP and serves the JSON API on --api (GET /status, /ready, /metrics, ...). Logs go \
-        to stderr; set RUST_LOG=debug for more. SIGINT/SIGTERM stop it cleanly.\n\n\
+        to stderr; set RUST_LOG=debug for more. SIGINT/SIGTERM stop it cleanly. \
+        VEIN_EVM_RECEIPT_HEIGHTS=N keeps the Ethereum receipts of the last N final heights \
+        (default 100000); older ones answer null.\n\n\
         Privileged API routes (/control/*, transfers the node signs itself) need \
         `Authorization: Bearer <token>` with the token in --api-token-file (or the \
         VEIN_API_TOKEN environment variable). Without a token they are refused, and an --api \
@@ -224,6 +226,7 @@ fn main() -> ExitCode {
             explorer_config,
         } => api_token(api_token_file.as_deref()).and_then(|api_token| {
             let tcp_limits = p2p.to_limits();
+            let evm_receipt_heights = evm_receipt_heights()?;
             run(RunOptions {
                 genesis,
                 key,
@@ -238,6 +241,7 @@ fn main() -> ExitCode {
                 attest: !no_attest,
                 explorer_config: explorer_config
                     .or_else(|| std::env::var_os(EXPLORER_CONFIG_ENV).map(PathBuf::from)),
+                evm_receipt_heights,
             })
         }),
         Command::Plot { account, start, nonces, out, threads, batch } => {
@@ -257,6 +261,25 @@ fn main() -> ExitCode {
 
 /// The API token from `--api-token-file`, else from `VEIN_API_TOKEN`; both at once is refused
 /// (which one was meant is a guess).
+/// Final heights whose Ethereum receipts the node keeps (`Limits::evm_receipt_heights`;
+/// docs/evm.md, "Receipt pruning"). A variable rather than a flag: one more field in
+/// `Command::Run` makes its variant too large for clippy's `large_enum_variant`.
+const EVM_RECEIPT_HEIGHTS_ENV: &str = "VEIN_EVM_RECEIPT_HEIGHTS";
+
+fn evm_receipt_heights() -> Result<u64, String> {
+    match std::env::var(EVM_RECEIPT_HEIGHTS_ENV) {
+        Ok(text) => text
+            .parse()
+            .map_err(|_| format!("{EVM_RECEIPT_HEIGHTS_ENV}={text:?} is not a number of heights")),
+        Err(std::env::VarError::NotPresent) => {
+            Ok(vein_node::core::node::Limits::default().evm_receipt_heights)
+        }
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(format!("{EVM_RECEIPT_HEIGHTS_ENV} is not valid UTF-8"))
+        }
+    }
+}
+
 fn api_token(file: Option<&Path>) -> Result<Option<ApiToken>, String> {
     let from_env = std::env::var_os(TOKEN_ENV);
     match (file, from_env) {

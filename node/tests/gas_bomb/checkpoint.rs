@@ -57,6 +57,7 @@ pub fn context(height: u64) -> StorageContext {
             height,
             timestamp_ms: 1_000 * height,
             generation_signature: Hash::of(&height.to_le_bytes()),
+            parent_id: Hash::ZERO,
             chain_id: CHAIN_ID,
         },
     }

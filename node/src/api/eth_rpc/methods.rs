@@ -1,15 +1,17 @@
 //! The read methods, evaluated on the core between two driver steps (`inspect`): blocks are
-//! checkpoints of the active chain, state is the head's ledger (no historical state is kept),
-//! transactions and logs are the receipts the ledger recorded.
+//! checkpoints of the active chain, state is the head's ledger or, for a block tag or number
+//! below the head, the state as of that height within the historical window ([`history`]),
+//! transactions and logs are the receipts the ledger recorded (and has not pruned).
 
+use super::history::{self, StateAt};
 use super::types::{
     AccessListEntry, Block, BlockTransactions, CallObject, FeeHistory, Log, LogFilter, Receipt,
     RpcError, TransactionObject, code,
 };
 use crate::core::chain::Chain;
 use crate::core::evm::{
-    self, Address, B256, Bytes, CHECKPOINT_GAS_MAX, CallRequest, EvmBlock, EvmCall,
-    GAS_PRICE_MIN_WEI, U256,
+    self, Address, B256, Bytes, CHECKPOINT_GAS_MAX, CallRequest, ContractReads, EvmBlock, EvmCall,
+    GAS_PRICE_MIN_WEI, NativeBalances, U256,
 };
 use crate::core::node::Node;
 use revm::primitives::alloy_primitives::Bloom;
@@ -103,19 +105,17 @@ pub fn resolve_height(chain: &Chain, tag: Option<&str>) -> Result<u64, RpcError>
     }
 }
 
-/// State is the head's only: a state query for another height is refused, not answered wrong.
-fn state_at(chain: &Chain, tag: Option<&str>) -> Result<(), RpcError> {
-    match tag.unwrap_or("latest") {
-        "latest" | "pending" | "safe" => Ok(()),
-        other => {
-            let height = resolve_height(chain, Some(other))?;
-            if height == chain.height() {
-                Ok(())
-            } else {
-                Err(RpcError::server(format!("state at height {height} is not kept (only latest)")))
-            }
-        }
-    }
+/// The state a tag or number names: the head's for `latest`, `pending` and `safe`, else the
+/// state as of that height while it is in the historical window ([`StateAt`]).
+fn state_at<'a>(chain: &'a Chain, tag: Option<&str>) -> Result<StateAt<'a>, RpcError> {
+    StateAt::new(chain, resolve_height(chain, tag)?)
+}
+
+/// The block a call on `state` runs in: the successor of its height's checkpoint.
+fn block_of(chain: &Chain, state: &StateAt<'_>) -> Result<EvmBlock, RpcError> {
+    history::block_after(chain, state.height()).ok_or_else(|| {
+        RpcError::server(format!("header not found: height {} is not held", state.height()))
+    })
 }
 
 /// The block a call runs in: the successor of the head, as the next checkpoint would see it.
@@ -125,16 +125,17 @@ pub fn pending_block(chain: &Chain) -> EvmBlock {
         height: head.height + 1,
         timestamp_ms: head.timestamp_ms,
         generation_signature: head.generation_signature,
+        parent_id: head.id,
         chain_id: chain.evm_chain_id(),
     }
 }
 
-/// `eth_getBalance [address, tag]`: the vein balance of the address's account, in wei.
+/// `eth_getBalance [address, tag]`: the vein balance of the address's account, in wei, at the
+/// head or a height of the historical window.
 pub fn balance(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let address = parse_address(required_str(params, 0)?)?;
-    let chain = node.chain();
-    state_at(chain, param_str(params, 1)?)?;
-    let units = chain.ledger().balance(&evm::account_of(&address));
+    let state = state_at(node.chain(), param_str(params, 1)?)?;
+    let units = NativeBalances::balance(&state, &evm::account_of(&address));
     Ok(Value::String(quantity(evm::units_to_wei(units))))
 }
 
@@ -142,22 +143,21 @@ pub fn balance(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
 /// code.
 pub fn code(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let address = parse_address(required_str(params, 0)?)?;
-    state_at(node.chain(), param_str(params, 1)?)?;
-    let code = node.chain().ledger().evm().code(&address).cloned().unwrap_or_default();
-    Ok(Value::String(data(&code)))
+    let state = state_at(node.chain(), param_str(params, 1)?)?;
+    Ok(Value::String(data(&state.code(&address))))
 }
 
 /// `eth_getStorageAt [address, slot, tag]`: the slot's 32-byte value (zero if never written).
 pub fn storage_at(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let address = parse_address(required_str(params, 0)?)?;
     let key = parse_u256(required_str(params, 1)?)?;
-    state_at(node.chain(), param_str(params, 2)?)?;
-    let value = node.chain().ledger().evm().slot(&address, &key);
+    let state = state_at(node.chain(), param_str(params, 2)?)?;
+    let value = state.read_slot(&address, &key);
     Ok(Value::String(data(&value.to_be_bytes::<32>())))
 }
 
-/// The confirmed nonce, and with `pending` the next one after the held transactions and those
-/// this node sent that are not executed yet (`sent_above`).
+/// The confirmed nonce at the head, and with `pending` the next one after the held transactions
+/// and those this node sent that are not executed yet (`sent_above`).
 pub fn transaction_count(
     node: &Node,
     address: &Address,
@@ -172,6 +172,14 @@ pub fn transaction_count(
         }
     }
     nonce
+}
+
+/// `eth_getTransactionCount [address, tag]` for a tag other than `pending`: the nonce at the
+/// head or a height of the historical window.
+pub fn transaction_count_at(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
+    let address = parse_address(required_str(params, 0)?)?;
+    let state = state_at(node.chain(), param_str(params, 1)?)?;
+    Ok(Value::String(quantity(state.nonce(&address))))
 }
 
 fn call_request(object: &CallObject) -> Result<CallRequest, RpcError> {
@@ -198,13 +206,14 @@ fn reverted(output: &Bytes) -> RpcError {
     }
 }
 
-/// `eth_call [call object, tag]`: run the call on the head's state in the pending block and
-/// return its output; nothing is kept. A revert is error 3 with the revert data.
+/// `eth_call [call object, tag]`: run the call on the state at the tag's height (the head's,
+/// or one of the historical window) in the block after it, and return its output; nothing is
+/// kept. A revert is error 3 with the revert data.
 pub fn call(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let request = call_request(&call_object(params)?)?;
     let chain = node.chain();
-    state_at(chain, param_str(params, 1)?)?;
-    let outcome = evm::simulate_call(chain.ledger().evm_view(), &pending_block(chain), &request)
+    let state = state_at(chain, param_str(params, 1)?)?;
+    let outcome = evm::simulate_call(state.adapter(), &block_of(chain, &state)?, &request)
         .map_err(|error| RpcError::server(error.to_string()))?;
     if !outcome.success {
         return Err(reverted(&outcome.output));
@@ -212,13 +221,14 @@ pub fn call(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     Ok(Value::String(data(&outcome.output)))
 }
 
-/// `eth_estimateGas [call object]`: the least gas limit (to within 1 %) under which the call
-/// succeeds on the head's state in the pending block; one that fails even at the cap is error
-/// 3 with the revert data.
+/// `eth_estimateGas [call object, tag]`: the least gas limit (to within 1 %) under which the
+/// call succeeds on the state at the tag's height (default the head's) in the block after it;
+/// one that fails even at the cap is error 3 with the revert data.
 pub fn estimate_gas(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     let request = call_request(&call_object(params)?)?;
     let chain = node.chain();
-    match evm::estimate_gas(chain.ledger().evm_view(), &pending_block(chain), &request) {
+    let state = state_at(chain, param_str(params, 1)?)?;
+    match evm::estimate_gas(state.adapter(), &block_of(chain, &state)?, &request) {
         Ok(Ok(gas)) => Ok(Value::String(quantity(gas))),
         Ok(Err(outcome)) => Err(reverted(&outcome.output)),
         Err(error) => Err(RpcError::server(error.to_string())),

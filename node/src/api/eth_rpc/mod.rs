@@ -7,6 +7,7 @@
 //! Ethereum signature is the authorisation. The node's cost is one vein fee per transaction
 //! that passes admission (decodes, right chain id, unused nonce); docs/evm.md discusses it.
 
+pub mod history;
 pub mod methods;
 pub mod types;
 
@@ -166,6 +167,9 @@ async fn chain_id(state: &ApiState) -> Result<u64, RpcError> {
 async fn transaction_count(state: &ApiState, params: Vec<Value>) -> Result<Value, RpcError> {
     let address = parse_address(required_str(&params, 0)?)?;
     let pending = methods::param_str(&params, 1)? == Some("pending");
+    if !pending {
+        return read(state, params, methods::transaction_count_at).await;
+    }
     let sent = state.eth_sent.clone();
     let count = inspect(state, move |node| {
         let confirmed = node.chain().ledger().evm().nonce(&address);

@@ -92,6 +92,7 @@ impl Chain {
             height,
             timestamp_ms: self.head().timestamp_ms,
             generation_signature,
+            parent_id: self.head().id,
             chain_id: self.evm_chain_id(),
         };
         StorageContext {

@@ -41,6 +41,21 @@ impl Chain {
         }
     }
 
+    /// The undo log of the active checkpoint at `height`, while it is kept (the last
+    /// `reorg_limit` heights or so): what state as of an earlier height is read through
+    /// (docs/evm.md, "Historical state").
+    pub fn undo_at(&self, height: u64) -> Option<&crate::core::ledger::Undo> {
+        self.link_at(height)?.undo.as_ref()
+    }
+
+    /// Forget the EVM receipts of final heights more than `keep_final_heights` below the final
+    /// height (docs/evm.md, "Receipt pruning"): those heights are final, so no reorganisation
+    /// needs them back. Returns the number of receipts forgotten.
+    pub fn prune_receipts(&mut self, keep_final_heights: u64) -> usize {
+        let below = self.final_height.saturating_sub(keep_final_heights) + 1;
+        self.ledger.prune_evm_receipts_below(below)
+    }
+
     /// Move the prune horizon up to `min(final height, height - R)` and drop what lies below
     /// it (see the module docs): the units the newly pruned checkpoints confirmed, headers more
     /// than the retarget window below the horizon, links more than the finality reference

@@ -553,6 +553,7 @@ fn checkpoint_at(height: u64) -> crate::core::contracts::StorageContext {
             height,
             timestamp_ms: 0,
             generation_signature: Hash::ZERO,
+            parent_id: Hash::ZERO,
             chain_id: 1,
         },
     }

@@ -15,6 +15,9 @@ pub struct EvmBlock {
     pub timestamp_ms: u64,
     /// `block.prevrandao`: the checkpoint's generation signature.
     pub generation_signature: Hash,
+    /// The id of the checkpoint this one builds on (at `height - 1`): what `BLOCKHASH` answers
+    /// for that height from now on, on this chain.
+    pub parent_id: Hash,
     /// The EIP-155 chain id transactions must carry (`chain_id_of` the genesis name).
     pub chain_id: u64,
 }

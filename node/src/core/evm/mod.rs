@@ -20,8 +20,9 @@
 //! - The block a contract sees comes from the checkpoint ([`EvmBlock`]): number = height,
 //!   timestamp = the predecessor checkpoint's timestamp (fixed before the author forges, so it
 //!   cannot be ground), prevrandao = the checkpoint's generation signature, coinbase = the fee
-//!   sink. Each checkpoint executes at most [`CHECKPOINT_GAS_MAX`] gas, priced by vein's
-//!   schedule ([`GasSchedule`]: Cancun with three slow precompiles repriced).
+//!   sink, `BLOCKHASH(n)` = the id of the checkpoint at n on the chain being applied. Each
+//!   checkpoint executes at most [`CHECKPOINT_GAS_MAX`] gas, priced by vein's schedule
+//!   ([`GasSchedule`]: Cancun with three slow precompiles repriced).
 //! - Gas is paid in the native token at the transaction's effective price (at least
 //!   [`GAS_PRICE_MIN_WEI`], a whole number of gwei; the base fee is zero) and split by the fee
 //!   policy like a vein fee: the burned share is burned, the rest goes to the checkpoint author.
@@ -44,7 +45,7 @@ mod receipt;
 mod schedule;
 mod state;
 
-pub use adapter::{NativeBalances, StateAdapter};
+pub use adapter::{ContractReads, NativeBalances, StateAdapter};
 pub use address::{
     FEE_SINK, WEI_PER_UNIT, account_of, address_of, chain_id_of, units_to_wei, wei_to_units,
 };

@@ -45,13 +45,49 @@ enum Change {
     BlockCounters(u64, u64),
     Receipt(B256, Option<Receipt>),
     BlockTxs(u64, Option<Vec<B256>>),
-    BlockSignature(u64, Option<B256>),
+    BlockHash(u64, Option<B256>),
 }
 
 /// The record needed to reverse a sequence of changes to an [`EvmState`].
 #[derive(Clone, Debug, Default)]
 pub struct EvmUndo {
     changes: Vec<Change>,
+}
+
+/// What an undo log says of one key: the first change it records holds the value the key had
+/// before the log began, which is how state as of an earlier height is read without copying
+/// it (the JSON-RPC's block parameter, docs/evm.md "Historical state").
+impl EvmUndo {
+    /// `address`'s account before this log's first change to it: `Some(None)` if it was
+    /// empty, `None` if the log does not change it.
+    pub fn account_before(&self, address: &Address) -> Option<Option<&EvmAccount>> {
+        self.changes.iter().find_map(|change| match change {
+            Change::Account(changed, previous) if changed == address => Some(previous.as_ref()),
+            _ => None,
+        })
+    }
+
+    /// Slot `key` of `address` before this log's first write to it (`Some(ZERO)` if unset),
+    /// `None` if the log does not write it.
+    pub fn slot_before(&self, address: &Address, key: &U256) -> Option<U256> {
+        self.changes.iter().find_map(|change| match change {
+            Change::Slot(changed, changed_key, previous)
+                if changed == address && changed_key == key =>
+            {
+                Some(previous.unwrap_or(U256::ZERO))
+            }
+            _ => None,
+        })
+    }
+
+    /// What `BLOCKHASH(height)` answered before this log's first change to it: `Some(None)` if
+    /// nothing was recorded, `None` if the log does not change it.
+    pub fn block_hash_before(&self, height: u64) -> Option<Option<B256>> {
+        self.changes.iter().find_map(|change| match change {
+            Change::BlockHash(changed, previous) if *changed == height => Some(*previous),
+            _ => None,
+        })
+    }
 }
 
 /// The EVM section of the ledger.
@@ -71,9 +107,10 @@ pub struct EvmState {
     /// Receipts by transaction hash, and executed hashes by height, in order (not in the root).
     receipts: BTreeMap<B256, Receipt>,
     blocks: BTreeMap<u64, Vec<B256>>,
-    /// What `BLOCKHASH(n)` answers: the generation signature of the checkpoint at each of the
-    /// last [`BLOCK_HASH_HISTORY`] heights applied (not in the root: the chain determines it).
-    block_signatures: BTreeMap<u64, B256>,
+    /// What `BLOCKHASH(n)` answers: the id of the checkpoint at each of the last
+    /// [`BLOCK_HASH_HISTORY`] heights of the chain being applied (not in the root: the chain
+    /// determines it).
+    block_hashes: BTreeMap<u64, B256>,
 }
 
 /// Heights `BLOCKHASH` reaches back (Ethereum's 256).
@@ -152,26 +189,29 @@ impl EvmState {
         self.blocks.range(from..=to).map(|(height, hashes)| (*height, hashes.as_slice()))
     }
 
-    /// What `BLOCKHASH(height)` answers: the generation signature of the checkpoint applied at
-    /// `height`, if it is one of the last [`BLOCK_HASH_HISTORY`] (docs/evm.md, "BLOCKHASH").
-    pub fn block_signature(&self, height: u64) -> Option<B256> {
-        self.block_signatures.get(&height).copied()
+    /// What `BLOCKHASH(height)` answers: the id of the checkpoint at `height` on the chain being
+    /// applied, if it is one of the last [`BLOCK_HASH_HISTORY`] (docs/evm.md, "BLOCKHASH").
+    pub fn block_hash(&self, height: u64) -> Option<B256> {
+        self.block_hashes.get(&height).copied()
     }
 
-    /// Record the generation signature of the checkpoint beginning at `height`, and forget
-    /// those more than [`BLOCK_HASH_HISTORY`] below it (no later `BLOCKHASH` reaches them).
-    pub fn record_block_signature(&mut self, height: u64, signature: B256, undo: &mut EvmUndo) {
+    /// At the start of the checkpoint at `height`: record `parent_id`, the id of the checkpoint
+    /// it builds on, as `BLOCKHASH(height - 1)`, and forget the ids more than
+    /// [`BLOCK_HASH_HISTORY`] below `height` (no later `BLOCKHASH` reaches them). Nothing is
+    /// recorded for genesis, which builds on nothing.
+    pub fn record_parent_hash(&mut self, height: u64, parent_id: B256, undo: &mut EvmUndo) {
+        let Some(parent_height) = height.checked_sub(1) else { return };
         let forgotten: Vec<u64> = self
-            .block_signatures
+            .block_hashes
             .range(..height.saturating_sub(BLOCK_HASH_HISTORY))
             .map(|(old, _)| *old)
             .collect();
         for old in forgotten {
-            let previous = self.block_signatures.remove(&old);
-            undo.changes.push(Change::BlockSignature(old, previous));
+            let previous = self.block_hashes.remove(&old);
+            undo.changes.push(Change::BlockHash(old, previous));
         }
-        let previous = self.block_signatures.insert(height, signature);
-        undo.changes.push(Change::BlockSignature(height, previous));
+        let previous = self.block_hashes.insert(parent_height, parent_id);
+        undo.changes.push(Change::BlockHash(parent_height, previous));
     }
 
     /// Write `address`'s nonce and code hash; an empty account is removed (EIP-161).
@@ -268,6 +308,25 @@ impl EvmState {
         undo.changes.push(Change::Receipt(hash, previous));
     }
 
+    /// Forget the receipts of the heights below `height` (kept out of the root, so each node
+    /// chooses how many it keeps; docs/evm.md, "Receipt pruning"). Not through an undo log: the
+    /// caller prunes only final heights, which no reorganisation reverts. Returns the number of
+    /// receipts forgotten.
+    pub fn prune_receipts_below(&mut self, height: u64) -> usize {
+        let kept = self.blocks.split_off(&height);
+        let pruned = std::mem::replace(&mut self.blocks, kept);
+        let mut count = 0;
+        for hash in pruned.into_values().flatten() {
+            count += usize::from(self.receipts.remove(&hash).is_some());
+        }
+        count
+    }
+
+    /// Receipts kept, over all heights.
+    pub fn receipts_kept(&self) -> usize {
+        self.receipts.len()
+    }
+
     /// Reverse every change in `undo` (newest first).
     pub fn revert(&mut self, undo: EvmUndo) {
         for change in undo.changes.into_iter().rev() {
@@ -288,8 +347,8 @@ impl EvmState {
                 }
                 Change::Receipt(hash, previous) => restore(&mut self.receipts, hash, previous),
                 Change::BlockTxs(height, previous) => restore(&mut self.blocks, height, previous),
-                Change::BlockSignature(height, previous) => {
-                    restore(&mut self.block_signatures, height, previous);
+                Change::BlockHash(height, previous) => {
+                    restore(&mut self.block_hashes, height, previous);
                 }
             }
         }

@@ -69,7 +69,13 @@ fn context(height: u64, chain_id: u64) -> StorageContext {
         params: StorageParams::default(),
         nodes: Arc::from(Vec::new()),
         generation_signatures: BTreeMap::from([(height, generation_signature)]),
-        evm: EvmBlock { height, timestamp_ms: 5_000, generation_signature, chain_id },
+        evm: EvmBlock {
+            height,
+            timestamp_ms: 5_000,
+            generation_signature,
+            parent_id: Hash::of_parts(&[b"parent", &height.to_le_bytes()]),
+            chain_id,
+        },
     }
 }
 

@@ -38,6 +38,17 @@ impl Ledger {
         &self.evm
     }
 
+    /// The precompile prices this ledger's executions charge.
+    pub fn evm_schedule(&self) -> evm::GasSchedule {
+        self.evm_schedule
+    }
+
+    /// Forget the EVM receipts of the heights below `height` (final heights only: see
+    /// `EvmState::prune_receipts_below`). Returns the number forgotten.
+    pub fn prune_evm_receipts_below(&mut self, height: u64) -> usize {
+        self.evm.prune_receipts_below(height)
+    }
+
     /// What revm reads: the native balances and the EVM section.
     pub fn evm_view(&self) -> evm::StateAdapter<'_> {
         evm::StateAdapter {
@@ -128,8 +139,8 @@ impl Ledger {
         if self.evm.gas_used() != 0 || self.evm.logs_emitted() != 0 {
             self.evm.set_block_counters(0, 0, &mut undo.evm);
         }
-        let signature = revm::primitives::B256::from(block.generation_signature.0);
-        self.evm.record_block_signature(block.height, signature, &mut undo.evm);
+        let parent_id = revm::primitives::B256::from(block.parent_id.0);
+        self.evm.record_parent_hash(block.height, parent_id, &mut undo.evm);
         let (due, expired) = self.evm.held_due(block.height.saturating_sub(HELD_HEIGHTS_MAX));
         for (sender, nonce) in expired {
             self.evm.release(sender, nonce, &mut undo.evm);

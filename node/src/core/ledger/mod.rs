@@ -163,6 +163,30 @@ pub struct Undo {
     peg: PegUndo,
 }
 
+/// Reads of an undo log, for state as of an earlier height (the JSON-RPC's block parameter,
+/// docs/evm.md "Historical state"): the first state an undo log saved of a key is the one it
+/// had before the log began.
+impl Undo {
+    /// `account` before this log's first change to it: `Some(None)` if it did not exist,
+    /// `None` if the log does not change it.
+    pub fn account_before(&self, account: &AccountId) -> Option<Option<&Account>> {
+        if !self.saved.contains(account) {
+            return None;
+        }
+        self.previous.iter().find(|(saved, _)| saved == account).map(|(_, before)| before.as_ref())
+    }
+
+    /// The EVM section's part of this log.
+    pub fn evm(&self) -> &EvmUndo {
+        &self.evm
+    }
+
+    /// The business tokens' part of this log.
+    pub fn tokens(&self) -> &TokenUndo {
+        &self.tokens
+    }
+}
+
 /// The confirmed state derived from the active chain: native accounts, storage contracts,
 /// consortia, EVM state, learning tasks and business tokens (see the module comment).
 #[derive(Clone, Debug, PartialEq, Eq)]

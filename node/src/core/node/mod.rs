@@ -57,6 +57,10 @@ pub struct Limits {
     /// Heights the best known checkpoint may stand above the head before the node is catching
     /// up: it then fetches the chain in order and stops chasing gossip (`catch_up.rs`).
     pub catch_up_lag: u64,
+    /// Final heights whose EVM receipts (and so `eth_getTransactionReceipt`, `eth_getLogs`)
+    /// are kept in memory below the final height; older ones are forgotten when `prune` runs
+    /// (docs/evm.md, "Receipt pruning").
+    pub evm_receipt_heights: u64,
 }
 
 impl Default for Limits {
@@ -68,6 +72,7 @@ impl Default for Limits {
             outputs_max: 100_000,
             prune: true,
             catch_up_lag: 8,
+            evm_receipt_heights: 100_000,
         }
     }
 }
@@ -170,6 +175,8 @@ pub struct NodeStats {
     pub grind_rounds_one_signature: u64,
     /// Units dropped from memory below the prune horizon.
     pub units_pruned: u64,
+    /// EVM receipts forgotten, older than `Limits::evm_receipt_heights` final heights.
+    pub evm_receipts_pruned: u64,
     /// Late copies of units already pruned (final): `InsertOutcome::AlreadyFinal`.
     pub units_already_final: u64,
     /// Units inserted with a parent that was pruned (a final reference).
@@ -366,6 +373,8 @@ impl Node {
         }
         let report = self.chain.prune(&mut self.dag);
         self.stats.units_pruned += report.units as u64;
+        let receipts = self.chain.prune_receipts(self.config.limits.evm_receipt_heights);
+        self.stats.evm_receipts_pruned += receipts as u64;
     }
 
     /// Pins the side-chain anchor `(height, id)`, final on the main chain, and runs fork choice

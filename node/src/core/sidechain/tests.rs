@@ -40,6 +40,7 @@ fn carrier_at(now_ms: u64) -> StorageContext {
             height: 1,
             timestamp_ms: now_ms,
             generation_signature: Hash::ZERO,
+            parent_id: Hash::ZERO,
             chain_id: 1,
         },
     }
