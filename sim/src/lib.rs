@@ -25,6 +25,9 @@
 //! - [`fl_workload`]: the federated-learning share of the workload (one task, its acquirer and
 //!   data owners on funded nodes); [`fl_checks`]: its escrow, root and progress checks;
 //!   `fl_sim` (madsim only) runs it on the nodes.
+//! - [`peg_checks`]: the side chains' and the peg's checks (conservation, light clients,
+//!   final anchors); `peg_bridge` (madsim only) the relayer and peg workload between main and
+//!   the side networks that `simulation`'s child module `side_network` starts.
 //! - [`shrink`]: minimises a failing run (nodes, duration, faults, workload) while the same
 //!   invariant still fails.
 //! - `alarm` (madsim only): waking a task at a simulated instant without piling up timers.
@@ -56,6 +59,7 @@ pub mod faults;
 pub mod fl_checks;
 pub mod fl_workload;
 pub mod net;
+pub mod peg_checks;
 pub mod run_report;
 pub mod seed_stream;
 pub mod selftest;
@@ -71,6 +75,8 @@ pub mod bench;
 pub mod consortium_sim;
 #[cfg(madsim)]
 pub mod fl_sim;
+#[cfg(madsim)]
+pub mod peg_bridge;
 #[cfg(madsim)]
 pub mod run_end;
 #[cfg(madsim)]
