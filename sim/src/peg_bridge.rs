@@ -448,8 +448,7 @@ async fn claim(
     now_ms: u64,
     run: &PegRun,
 ) {
-    let Some((chain, light)) = &best.light_client else { return };
-    let _ = chain;
+    let Some((_, light)) = &best.light_client else { return };
     let mut due = Vec::new();
     for ((_, header), proofs) in &lane.proofs {
         if light.final_header(header).is_none() {
@@ -501,6 +500,7 @@ async fn claim(
         proofs.retain(|proof| !best.pegs.is_claimed(&source.chain, &proof.entry.id));
     }
     lane.proofs.retain(|_, proofs| !proofs.is_empty());
+    lane.claim_sent_ms.retain(|entry, _| !best.pegs.is_claimed(&source.chain, entry));
 }
 
 /// What the relayer reads from the source's highest node: the segment extending `light`, and
