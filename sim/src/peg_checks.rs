@@ -326,7 +326,16 @@ mod tests {
         assert_eq!(held.holds(0, &Hash::ZERO), Some(true));
         // Without light clients each side claimed nothing: the pair is comparable.
         let mut violations = Vec::new();
-        assert_eq!(check_conservation(&[held.clone()], &[held], 0, 0, &mut violations), 1);
+        assert_eq!(
+            check_conservation(
+                std::slice::from_ref(&held),
+                std::slice::from_ref(&held),
+                0,
+                0,
+                &mut violations
+            ),
+            1
+        );
         assert!(violations.is_empty());
     }
 }
