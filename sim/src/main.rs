@@ -841,18 +841,12 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         if report.config.side_chains > 0 {
             let peg = &report.peg;
             println!(
-                "side chains:        {} of {} nodes; {} setup txs, {} anchors, {} final on main, \
-                 {} pins",
-                peg.side_chains,
-                report.config.side_nodes,
-                peg.setup_txs,
+                "side chains, peg:   {} anchors ({} final on main), {} pins; signed {} locks, {} \
+                 mints, {} burns, {} releases, {} replays; {} minted, {} released; {} \
+                 conservation checks",
                 peg.anchors_submitted,
                 peg.anchors_final,
-                peg.pins
-            );
-            println!(
-                "peg:                {} locks, {} mints, {} burns, {} releases, {} replays \
-                 signed; {} minted, {} released; {} conservation and {} light-client checks",
+                peg.pins,
                 peg.locks_submitted,
                 peg.mints_submitted,
                 peg.burns_submitted,
@@ -860,8 +854,7 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
                 peg.replays_submitted,
                 peg.minted,
                 peg.released,
-                peg.conservation_checks,
-                peg.light_client_checks
+                peg.conservation_checks
             );
         }
         println!("faults applied:     {}", report.faults_applied);
