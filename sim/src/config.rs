@@ -238,6 +238,15 @@ pub struct SimConfig {
     /// (`Driver::with_receive_batch`): drawn from the seed out of [`RECEIVE_BATCHES`], so that
     /// seeds explore the batch sizes on the production path (`--receive-batch` sets it).
     pub receive_batch: usize,
+    /// Side networks run beside the main one (`crate::peg_checks`, docs/peg.md): each with
+    /// its own genesis and `side_nodes` nodes under faults of the same kinds, anchored to main
+    /// and pegged both ways by a relayer with a token workload. 0 leaves the run, and the
+    /// trace, exactly as without them.
+    pub side_chains: usize,
+    /// Nodes of each side network (all mine and are funded).
+    pub side_nodes: usize,
+    /// The anchor interval `a` of every side chain on main, and of main on every side chain.
+    pub anchor_interval: u64,
 }
 
 /// The receive batches a seed draws from: one message per turn up to production's 64.
@@ -273,6 +282,9 @@ impl SimConfig {
             watch: BTreeSet::new(),
             prune: true,
             receive_batch: drawn_receive_batch(seed),
+            side_chains: 0,
+            side_nodes: 4,
+            anchor_interval: 2,
         };
         config.settle_s = config.default_settle_s();
         config
@@ -316,6 +328,16 @@ impl SimConfig {
         }
         if !(0.0..=1.0).contains(&self.fl_share) {
             return Err(ConfigError::Probability { field: "fl share", value: self.fl_share });
+        }
+        if self.side_chains > 0 && self.side_nodes == 0 {
+            return Err(ConfigError::NotPositive { field: "side nodes" });
+        }
+        let anchor_max = vein_node::core::sidechain::spec::ANCHOR_INTERVAL_MAX;
+        if self.side_chains > 0 && !(1..=anchor_max).contains(&self.anchor_interval) {
+            return Err(ConfigError::AnchorInterval {
+                value: self.anchor_interval,
+                max: anchor_max,
+            });
         }
         self.net.validate()?;
         if self.faults.any() && self.duration_s <= self.settle_s {
@@ -385,6 +407,12 @@ impl SimConfig {
         }
         if self.fl_share > 0.0 {
             line.push_str(&format!(" --fl-share {}", self.fl_share));
+        }
+        if self.side_chains > 0 {
+            line.push_str(&format!(
+                " --side-chains {} --side-nodes {} --anchor-interval {}",
+                self.side_chains, self.side_nodes, self.anchor_interval
+            ));
         }
         line
     }

@@ -52,4 +52,12 @@ pub enum ConfigError {
         /// The text as given.
         text: String,
     },
+    /// `--anchor-interval` outside what a side chain's registration accepts.
+    #[error("anchor interval {value} outside 1..={max}")]
+    AnchorInterval {
+        /// The interval given.
+        value: u64,
+        /// `vein_node::core::sidechain::spec::ANCHOR_INTERVAL_MAX`.
+        max: u64,
+    },
 }

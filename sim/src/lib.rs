@@ -29,6 +29,9 @@
 //!   fork tree's frames over time; [`inspect_graph`] DOT and GraphML (petgraph);
 //!   [`inspect_svg`] the drawings; [`inspect_report`] the files; `inspect` and `inspect_probe`
 //!   (madsim only) replay a run to an instant and read the node there.
+//! - [`peg_checks`]: the side chains' and the peg's checks (conservation, light clients,
+//!   final anchors); `peg_bridge` (madsim only) the relayer and peg workload between main and
+//!   the side networks that `simulation`'s child module `side_network` starts.
 //! - [`shrink`]: minimises a failing run (nodes, duration, faults, workload) while the same
 //!   invariant still fails.
 //! - `alarm` (madsim only): waking a task at a simulated instant without piling up timers.
@@ -65,6 +68,7 @@ pub mod inspect_state;
 pub mod inspect_svg;
 pub mod inspect_timeline;
 pub mod net;
+pub mod peg_checks;
 pub mod run_report;
 pub mod seed_stream;
 pub mod selftest;
@@ -84,6 +88,8 @@ pub mod fl_sim;
 pub mod inspect;
 #[cfg(madsim)]
 pub mod inspect_probe;
+#[cfg(madsim)]
+pub mod peg_bridge;
 #[cfg(madsim)]
 pub mod run_end;
 #[cfg(madsim)]

@@ -252,6 +252,18 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         /// `fl-escrow`, `fl-root` and `fl-stalled` checks run.
         #[arg(long, default_value_t = 0.0)]
         fl_share: f64,
+        /// Side networks beside the main one, each with its own genesis and nodes under the
+        /// same fault kinds; a relayer anchors them to main and main to them, pegs a token of
+        /// main node 0 both ways, and the `peg-conservation`, `light-client-state` and
+        /// `anchor-rewritten` checks run (docs/peg.md).
+        #[arg(long, default_value_t = 0)]
+        side_chains: usize,
+        /// Nodes of each side network.
+        #[arg(long, default_value_t = 4)]
+        side_nodes: usize,
+        /// Anchor interval `a` of the side chains on main (and of main on them).
+        #[arg(long, default_value_t = 2)]
+        anchor_interval: u64,
         /// Fault kinds, comma separated.
         #[arg(long, default_value = "none", help = format!("Fault kinds: {FAULT_NAMES}"))]
         faults: String,
@@ -584,6 +596,9 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
         config.consortium_share = args.consortium_share;
         config.evm_share = args.evm_share;
         config.fl_share = args.fl_share;
+        config.side_chains = args.side_chains;
+        config.side_nodes = args.side_nodes;
+        config.anchor_interval = args.anchor_interval;
         config.faults = faults;
         config.target_interval_ms = args.interval_ms;
         config.finality_depth = args.finality;
@@ -925,6 +940,25 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
                 fl.aggregates,
                 fl.settles,
                 fl.root_checks
+            );
+        }
+        if report.config.side_chains > 0 {
+            let peg = &report.peg;
+            println!(
+                "side chains, peg:   {} anchors ({} final on main), {} pins; signed {} locks, {} \
+                 mints, {} burns, {} releases, {} replays; {} minted, {} released; {} \
+                 conservation checks",
+                peg.anchors_submitted,
+                peg.anchors_final,
+                peg.pins,
+                peg.locks_submitted,
+                peg.mints_submitted,
+                peg.burns_submitted,
+                peg.releases_submitted,
+                peg.replays_submitted,
+                peg.minted,
+                peg.released,
+                peg.conservation_checks
             );
         }
         println!("faults applied:     {}", report.faults_applied);

@@ -5,6 +5,7 @@ use crate::config::SimConfig;
 use crate::consortium_replicas::ConsortiumReport;
 use crate::evm_workload::EvmReport;
 use crate::fl_workload::FlReport;
+use crate::peg_checks::PegReport;
 use vein_node::core::hash::Hash;
 use vein_reports::metrics::{RunMetrics, Violation as ReportViolation};
 
@@ -67,6 +68,8 @@ pub struct RunReport {
     /// Federated-learning workload counters and the task's progress (all zero without
     /// `fl_share`).
     pub fl: FlReport,
+    /// The side chains' relayer and peg checks (`side_chains` > 0; zero otherwise).
+    pub peg: PegReport,
     /// Every invariant violation found, in order; empty for a passing run. The run stops within
     /// a simulated second of the first one seen during the run, and the end-of-run checks run
     /// only when there was none.

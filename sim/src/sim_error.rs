@@ -18,4 +18,7 @@ pub enum SimError {
     /// The EVM workload could not be built (the committed contract build is unreadable).
     #[error("evm workload: {0}")]
     Evm(#[from] EvmWorkloadError),
+    /// A genesis could not be encoded for its id (the chain id the peg and light clients use).
+    #[error("genesis id: {0}")]
+    GenesisId(#[from] vein_node::core::wire::WireError),
 }

@@ -68,6 +68,9 @@ use vein_node::core::poc::ModelPlots;
 use vein_node::driver::{Driver, DriverError, DriverHandle, EventSink, Primitives};
 use vein_node::runtime::InPlace;
 
+#[path = "side_network.rs"]
+mod side_network;
+
 /// How long the operator waits before restarting a node that stopped on a disk error.
 const RESTART_AFTER_DISK_ERROR_MS: u64 = 1_000;
 
@@ -762,6 +765,8 @@ async fn supervise(
         shared.clone(),
         applied.clone(),
     )));
+    let side_chains =
+        side_network::SideChains::start(&config, &genesis, &specs, &shared, &mut end, &applied)?;
 
     let duration_ms = config.duration_s * 1_000;
     let faults_end_ms = config.faults_end_ms();
@@ -785,12 +790,15 @@ async fn supervise(
             progress.messages.store(trace.messages, Ordering::Relaxed);
             progress.events.store(trace.events, Ordering::Relaxed);
         }
-        if !shared.checker().violations().is_empty() {
+        if !shared.checker().violations().is_empty()
+            || side_chains.as_ref().is_some_and(|sides| sides.violated())
+        {
             break;
         }
     }
 
     let mut violations = shared.checker().violations().to_vec();
+    violations.extend(side_chains.iter().flat_map(|sides| sides.violations()));
     let mut final_height_range = (0, 0);
     let mut units_held = (0.0, 0);
     let mut tokens_at_end = 0;
@@ -857,6 +865,9 @@ async fn supervise(
             violations.extend(found);
             fl = report;
         }
+        if let Some(sides) = &side_chains {
+            violations.extend(sides.end_checks(&config).await);
+        }
         if snapshots.len() < specs.len() {
             violations.push(Violation {
                 invariant: "node-down",
@@ -910,6 +921,7 @@ async fn supervise(
         consortium,
         evm: evm.unwrap_or_default(),
         fl,
+        peg: side_chains.map(|sides| sides.report()).unwrap_or_default(),
         violations,
     })
 }
