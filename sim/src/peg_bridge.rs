@@ -403,11 +403,11 @@ async fn lane(
                     run.count(|report| report.setup_txs += 1);
                 }
             }
-            None if due(lane.consortium_sent_ms) => {
-                if handle.operate(create_consortium).await == Some(true) {
-                    lane.consortium_sent_ms = Some(now_ms);
-                    run.count(|report| report.setup_txs += 1);
-                }
+            None if due(lane.consortium_sent_ms)
+                && handle.operate(create_consortium).await == Some(true) =>
+            {
+                lane.consortium_sent_ms = Some(now_ms);
+                run.count(|report| report.setup_txs += 1);
             }
             _ => {}
         }

@@ -107,6 +107,8 @@ pub(super) fn start(
             consortia: None,
             evm: None,
             fl: None,
+            // `vein-sim inspect` reads a main node; side networks are never probed.
+            probe: None,
         });
         let specs: Vec<Arc<NodeSpec>> = keys
             .iter()
