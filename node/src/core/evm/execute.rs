@@ -7,6 +7,7 @@ use super::address::{FEE_SINK, account_of, wei_to_units};
 use super::block::{CHECKPOINT_GAS_MAX, EvmBlock};
 use super::call::DecodedTx;
 use super::erc20::TokenPrecompiles;
+use super::schedule::SPEC;
 use revm::context::{BlockEnv, Context, TxEnv};
 use revm::context_interface::result::ExecutionResult;
 use revm::context_interface::transaction::{AccessList, AccessListItem};
@@ -14,9 +15,6 @@ use revm::database_interface::WrapDatabaseRef;
 use revm::primitives::{Address, B256, Bytes, Log, TxKind, U256};
 use revm::{ExecuteEvm, MainBuilder, MainContext};
 use std::collections::BTreeMap;
-
-/// The Ethereum hard fork whose rules execute (EIP-1559 fees, PUSH0, transient storage, MCOPY).
-pub const SPEC: revm::primitives::hardfork::SpecId = revm::primitives::hardfork::SpecId::CANCUN;
 
 /// Why a transaction could not be executed at all (Ethereum would not include it): its nonce,
 /// its balance for gas and value, its gas limit against the intrinsic cost or the block.

@@ -57,10 +57,10 @@ pub use erc20::{
     balance_slot, holder_of_slot, token_at, transfer_topic,
 };
 pub use execute::{
-    CallRequest, Executed, ExecutionError, Outcome, SPEC, estimate_gas, execute, simulate_call,
+    CallRequest, Executed, ExecutionError, Outcome, estimate_gas, execute, simulate_call,
 };
 pub use receipt::{Receipt, ReceiptLog};
-pub use schedule::{ECRECOVER_GAS, GasSchedule, POINT_EVALUATION_GAS};
+pub use schedule::{ECRECOVER_GAS, GasSchedule, POINT_EVALUATION_GAS, SPEC};
 pub use state::{BLOCK_HASH_HISTORY, EvmAccount, EvmState, EvmUndo, HeldTx};
 
 pub use revm::primitives::{Address, B256, Bytes, U256};

@@ -26,6 +26,10 @@ use revm::precompile::{
 };
 use std::sync::OnceLock;
 
+/// The Ethereum hard fork whose rules execute (EIP-1559 fees, PUSH0, transient storage, MCOPY);
+/// vein's schedule is this fork's with three precompiles repriced.
+pub const SPEC: revm::primitives::hardfork::SpecId = revm::primitives::hardfork::SpecId::CANCUN;
+
 /// vein's price of `ECRECOVER` (Ethereum: 3,000): 10×, so that a checkpoint of nothing but
 /// recoveries runs no slower per gas than ordinary computation (docs/evm.md, "Gas bomb").
 pub const ECRECOVER_GAS: u64 = 30_000;
@@ -56,7 +60,7 @@ impl GasSchedule {
 /// Cancun's set with vein's three prices, built once per process.
 fn vein_precompiles(spec: revm::primitives::hardfork::SpecId) -> &'static Precompiles {
     static VEIN: OnceLock<Precompiles> = OnceLock::new();
-    debug_assert_eq!(spec, super::execute::SPEC, "vein's prices are a change of Cancun's");
+    debug_assert_eq!(spec, SPEC, "vein's prices are a change of Cancun's");
     VEIN.get_or_init(|| {
         let mut precompiles = EthPrecompiles::new(spec).precompiles.clone();
         precompiles.extend([
@@ -109,7 +113,7 @@ mod tests {
     use revm::precompile::PrecompileOutput;
 
     fn run(schedule: GasSchedule, address: u64, input: &[u8], gas_limit: u64) -> PrecompileOutput {
-        let provider = schedule.precompiles(super::super::execute::SPEC);
+        let provider = schedule.precompiles(super::super::schedule::SPEC);
         let precompile = provider.precompiles.get(&u64_to_address(address)).expect("a precompile");
         precompile.execute(input, gas_limit, 0).expect("not fatal")
     }
@@ -145,8 +149,8 @@ mod tests {
         // The rest are Cancun's: SHA-256, RIPEMD-160, identity, BN254, BLAKE2F.
         assert!([2, 3, 4, 6, 7, 8, 9].into_iter().all(same));
         assert_eq!(
-            GasSchedule::Vein.precompiles(super::super::execute::SPEC).precompiles.len(),
-            GasSchedule::Ethereum.precompiles(super::super::execute::SPEC).precompiles.len()
+            GasSchedule::Vein.precompiles(super::super::schedule::SPEC).precompiles.len(),
+            GasSchedule::Ethereum.precompiles(super::super::schedule::SPEC).precompiles.len()
         );
     }
 }
