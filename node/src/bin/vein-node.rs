@@ -56,7 +56,7 @@ enum Command {
         units and checkpoints in --data/units.log (replayed on restart), gossips with --peers \
         over TCP and serves the JSON API on --api (GET /status, /ready, /metrics, ...). Logs go \
         to stderr; set RUST_LOG=debug for more. SIGINT/SIGTERM stop it cleanly. \
-        VEIN_EVM_RECEIPT_HEIGHTS=N keeps the Ethereum receipts of the last N final heights \
+        --evm-receipt-heights N keeps the Ethereum receipts of the last N final heights \
         (default 100000); older ones answer null.\n\n\
         Privileged API routes (/control/*, transfers the node signs itself) need \
         `Authorization: Bearer <token>` with the token in --api-token-file (or the \
@@ -67,52 +67,7 @@ enum Command {
         vein-node run --genesis net/genesis.json --key net/node0/key.hex \\\n    \
         --listen 127.0.0.1:7000 --api 127.0.0.1:8000 --peers 127.0.0.1:7001,127.0.0.1:7002 \\\n    \
         --data net/node0/data --plots net/node0/plots --api-token-file net/api-token")]
-    Run {
-        /// Genesis file (JSON).
-        #[arg(long)]
-        genesis: PathBuf,
-        /// Key file: the 32-byte secret seed as 64 hex characters.
-        #[arg(long)]
-        key: PathBuf,
-        /// Peer-to-peer listening address.
-        #[arg(long)]
-        listen: std::net::SocketAddr,
-        /// HTTP API address.
-        #[arg(long)]
-        api: std::net::SocketAddr,
-        /// Initial peers (listening addresses), comma separated.
-        #[arg(long, value_delimiter = ',')]
-        peers: Vec<std::net::SocketAddr>,
-        /// Data directory (store log).
-        #[arg(long)]
-        data: PathBuf,
-        /// Directory of plot files (*.vplot); without it the node does not mine.
-        #[arg(long)]
-        plots: Option<PathBuf>,
-        /// Unconfirmed units above which GET /parents answers 503 busy: the backpressure that
-        /// keeps wallets from outrunning the checkpoints (about 6 s of 5,000 transfers/s).
-        #[arg(long, default_value_t = vein_node::api::UNCONFIRMED_FOR_PARENTS_MAX)]
-        parents_backlog_max: usize,
-        #[command(flatten)]
-        p2p: P2pLimits,
-        /// File holding the bearer token of the privileged API routes (/control/*, faucet
-        /// transfers); a file, so the token never shows in `ps`. VEIN_API_TOKEN (the token
-        /// itself) is read when this is absent. Without either, those routes are refused and
-        /// --api must be a loopback address.
-        #[arg(long)]
-        api_token_file: Option<PathBuf>,
-        /// Do not attest this node's consortium replica roots (docs/consortium.md). By default
-        /// a member node attests from its attestation account (derived from its key, logged
-        /// at start as attestation_account; fund it to pay the fees), never spending a nonce
-        /// of the node's own account.
-        #[arg(long)]
-        no_attest: bool,
-        /// The explorer page's configuration (JSON: title, theme, panels, links; see
-        /// docs/explorer.md), read at start; VEIN_EXPLORER_CONFIG is read when this is absent.
-        /// A file that breaks a rule stops the node with the reason.
-        #[arg(long)]
-        explorer_config: Option<PathBuf>,
-    },
+    Run(Box<RunArgs>),
     /// Write a plot file: disk space bound to an account, mined by Proof-of-Contribution.
     #[command(long_about = "Write a plot file: disk space bound to an account.\n\n\
         A plot holds N nonces of 256 KiB each (N × 256 KiB on disk), derived from the account \
@@ -204,6 +159,59 @@ impl P2pLimits {
     }
 }
 
+/// `vein-node run`'s arguments: boxed in [`Command::Run`] so the enum stays small.
+#[derive(Args)]
+struct RunArgs {
+    /// Genesis file (JSON).
+    #[arg(long)]
+    genesis: PathBuf,
+    /// Key file: the 32-byte secret seed as 64 hex characters.
+    #[arg(long)]
+    key: PathBuf,
+    /// Peer-to-peer listening address.
+    #[arg(long)]
+    listen: std::net::SocketAddr,
+    /// HTTP API address.
+    #[arg(long)]
+    api: std::net::SocketAddr,
+    /// Initial peers (listening addresses), comma separated.
+    #[arg(long, value_delimiter = ',')]
+    peers: Vec<std::net::SocketAddr>,
+    /// Data directory (store log).
+    #[arg(long)]
+    data: PathBuf,
+    /// Directory of plot files (*.vplot); without it the node does not mine.
+    #[arg(long)]
+    plots: Option<PathBuf>,
+    /// Unconfirmed units above which GET /parents answers 503 busy: the backpressure that
+    /// keeps wallets from outrunning the checkpoints (about 6 s of 5,000 transfers/s).
+    #[arg(long, default_value_t = vein_node::api::UNCONFIRMED_FOR_PARENTS_MAX)]
+    parents_backlog_max: usize,
+    #[command(flatten)]
+    p2p: P2pLimits,
+    /// File holding the bearer token of the privileged API routes (/control/*, faucet
+    /// transfers); a file, so the token never shows in `ps`. VEIN_API_TOKEN (the token
+    /// itself) is read when this is absent. Without either, those routes are refused and
+    /// --api must be a loopback address.
+    #[arg(long)]
+    api_token_file: Option<PathBuf>,
+    /// Do not attest this node's consortium replica roots (docs/consortium.md). By default
+    /// a member node attests from its attestation account (derived from its key, logged
+    /// at start as attestation_account; fund it to pay the fees), never spending a nonce
+    /// of the node's own account.
+    #[arg(long)]
+    no_attest: bool,
+    /// The explorer page's configuration (JSON: title, theme, panels, links; see
+    /// docs/explorer.md), read at start; VEIN_EXPLORER_CONFIG is read when this is absent.
+    /// A file that breaks a rule stops the node with the reason.
+    #[arg(long)]
+    explorer_config: Option<PathBuf>,
+    /// Final heights whose Ethereum receipts the node keeps (docs/evm.md, "Receipt pruning");
+    /// older receipts answer null and leave eth_getLogs. 100,000 is about 28 hours at T = 1 s.
+    #[arg(long, default_value_t = vein_node::core::node::Limits::default().evm_receipt_heights)]
+    evm_receipt_heights: u64,
+}
+
 /// Where `vein-node run` finds the explorer configuration without `--explorer-config` (a node
 /// started by `vein-testnet up` inherits it from the caller's environment).
 const EXPLORER_CONFIG_ENV: &str = "VEIN_EXPLORER_CONFIG";
@@ -211,23 +219,8 @@ const EXPLORER_CONFIG_ENV: &str = "VEIN_EXPLORER_CONFIG";
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run {
-            genesis,
-            key,
-            listen,
-            api,
-            peers,
-            data,
-            plots,
-            parents_backlog_max,
-            p2p,
-            api_token_file,
-            no_attest,
-            explorer_config,
-        } => api_token(api_token_file.as_deref()).and_then(|api_token| {
-            let tcp_limits = p2p.to_limits();
-            let evm_receipt_heights = evm_receipt_heights()?;
-            run(RunOptions {
+        Command::Run(args) => {
+            let RunArgs {
                 genesis,
                 key,
                 listen,
@@ -236,14 +229,31 @@ fn main() -> ExitCode {
                 data,
                 plots,
                 parents_backlog_max,
-                tcp_limits,
-                api_token,
-                attest: !no_attest,
-                explorer_config: explorer_config
-                    .or_else(|| std::env::var_os(EXPLORER_CONFIG_ENV).map(PathBuf::from)),
+                p2p,
+                api_token_file,
+                no_attest,
+                explorer_config,
                 evm_receipt_heights,
+            } = *args;
+            api_token(api_token_file.as_deref()).and_then(|api_token| {
+                run(RunOptions {
+                    genesis,
+                    key,
+                    listen,
+                    api,
+                    peers,
+                    data,
+                    plots,
+                    parents_backlog_max,
+                    tcp_limits: p2p.to_limits(),
+                    api_token,
+                    attest: !no_attest,
+                    explorer_config: explorer_config
+                        .or_else(|| std::env::var_os(EXPLORER_CONFIG_ENV).map(PathBuf::from)),
+                    evm_receipt_heights,
+                })
             })
-        }),
+        }
         Command::Plot { account, start, nonces, out, threads, batch } => {
             plot(&account, start, nonces, &out, threads, batch)
         }
@@ -261,25 +271,6 @@ fn main() -> ExitCode {
 
 /// The API token from `--api-token-file`, else from `VEIN_API_TOKEN`; both at once is refused
 /// (which one was meant is a guess).
-/// Final heights whose Ethereum receipts the node keeps (`Limits::evm_receipt_heights`;
-/// docs/evm.md, "Receipt pruning"). A variable rather than a flag: one more field in
-/// `Command::Run` makes its variant too large for clippy's `large_enum_variant`.
-const EVM_RECEIPT_HEIGHTS_ENV: &str = "VEIN_EVM_RECEIPT_HEIGHTS";
-
-fn evm_receipt_heights() -> Result<u64, String> {
-    match std::env::var(EVM_RECEIPT_HEIGHTS_ENV) {
-        Ok(text) => text
-            .parse()
-            .map_err(|_| format!("{EVM_RECEIPT_HEIGHTS_ENV}={text:?} is not a number of heights")),
-        Err(std::env::VarError::NotPresent) => {
-            Ok(vein_node::core::node::Limits::default().evm_receipt_heights)
-        }
-        Err(std::env::VarError::NotUnicode(_)) => {
-            Err(format!("{EVM_RECEIPT_HEIGHTS_ENV} is not valid UTF-8"))
-        }
-    }
-}
-
 fn api_token(file: Option<&Path>) -> Result<Option<ApiToken>, String> {
     let from_env = std::env::var_os(TOKEN_ENV);
     match (file, from_env) {
