@@ -6,7 +6,8 @@
 //!   [`config_error`] why one is refused; [`seed_stream`] the seeded streams it draws from.
 //! - [`disk`]: an in-memory disk per node that survives restarts and loses or tears unsynced
 //!   bytes on a crash.
-//! - [`run_report`]: what a run found ([`run_report::RunReport`]) and its metrics record.
+//! - [`run_report`]: what a run found ([`run_report::RunReport`]) and its metrics record;
+//!   [`run_summary`] the lines `vein-sim run` prints of it.
 //! - [`trace`]: the running BLAKE3 trace hash over every delivered message and every event.
 //! - [`checker`]: the invariants (no conflicting finality, equal ledger roots and supply at equal
 //!   final heights, no final reverted, convergence after the last fault).
@@ -70,6 +71,7 @@ pub mod inspect_timeline;
 pub mod net;
 pub mod peg_checks;
 pub mod run_report;
+pub mod run_summary;
 pub mod seed_stream;
 pub mod selftest;
 pub mod shrink;

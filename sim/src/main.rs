@@ -40,6 +40,7 @@ mod cli {
     use vein_sim::bench::{self, BenchRow};
     use vein_sim::config::{ConfigError, FAULT_NAMES, FaultKinds, SimConfig};
     use vein_sim::net::{LatencyModel, NetConfig, parse_rate};
+    use vein_sim::run_summary::RunSummary;
     use vein_sim::selftest::{SELF_TEST_NAMES, SelfTestBug};
     use vein_sim::shrink::{self, DEFAULT_MAX_RUNS, ShrinkError};
     use vein_sim::simulation::{self, Progress, RunReport};
@@ -707,7 +708,7 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
                 return 2;
             }
         };
-        print_report(&report, wall);
+        print!("{}", RunSummary { report: &report, wall_s: wall });
         let mut status = 0;
         if let Some(first) = report.violations.first() {
             println!("VIOLATION (seed {}): {first}", config.seed);
@@ -857,116 +858,6 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
             reorder_ms: args.reorder_ms,
             uplink_bytes_per_s: args.uplink.as_deref().map(parse_rate).transpose()?,
         })
-    }
-
-    fn print_report(report: &RunReport, wall: f64) {
-        println!("seed:               {}", report.config.seed);
-        println!("trace hash:         {}", report.trace_hash);
-        println!(
-            "simulated:          {:.0} s in {wall:.1} s wall ({:.1}x)",
-            report.simulated_ms as f64 / 1e3,
-            report.simulated_ms as f64 / 1e3 / wall.max(1e-9)
-        );
-        println!("messages delivered: {}", report.messages_delivered);
-        println!(
-            "final checkpoints:  {} (final heights at the end {}..={})",
-            report.checkpoints_final, report.final_height_range.0, report.final_height_range.1
-        );
-        println!(
-            "transfers:          {} submitted, {} refused, {} final ({} applied)",
-            report.transfers_submitted,
-            report.transfers_refused,
-            report.transactions_final,
-            report.transactions_applied
-        );
-        if report.config.token_share > 0.0 {
-            println!(
-                "token txs:          {} submitted, {} tokens at the end",
-                report.token_txs_submitted, report.tokens_at_end
-            );
-        }
-        if report.config.consortium_share > 0.0 {
-            let end = &report.consortium;
-            println!(
-                "consortium txs:     {} submitted, {} skipped; {} consortia, {} writes final",
-                end.submitted, end.skipped, end.end.consortia, end.end.final_writes
-            );
-            println!(
-                "replicas:           {} members ({} removed): {} actions applied, {} refused, \
-                 {} restores; {} root and {} as-of checks; {} envelopes scanned for the canary",
-                end.end.member_replicas,
-                end.end.removed_members,
-                end.end.applied,
-                end.end.refused,
-                end.end.restores,
-                end.root_checks,
-                end.end.as_of_checks,
-                end.envelopes_scanned
-            );
-        }
-        if report.config.evm_share > 0.0 {
-            let evm = &report.evm;
-            println!(
-                "evm txs:            {} submitted ({} gap fills), {} refused; carriers final: \
-                 {} applied, {} ignored",
-                evm.submitted,
-                evm.gap_fills,
-                evm.refused,
-                evm.carriers_applied,
-                evm.carriers_ignored
-            );
-            println!(
-                "evm receipts:       {} at final heights ({} reverted or halted)",
-                evm.receipts, evm.failed_receipts
-            );
-            println!(
-                "evm reorgs:         {} checkpoint disconnections with EVM effects ({} carriers), \
-                 {} carriers re-executed",
-                evm.disconnected_checkpoints, evm.disconnected_carriers, evm.reexecuted_carriers
-            );
-        }
-        if report.config.fl_share > 0.0 {
-            let fl = &report.fl;
-            println!(
-                "fl task:            {} participants, {} rounds settled ({} when the faults \
-                 ended); signed {} posts, {} joins, {} updates, {} aggregates, {} settles; \
-                 {} root checks",
-                fl.participants,
-                fl.rounds_settled,
-                fl.rounds_at_faults_end,
-                fl.posts,
-                fl.joins,
-                fl.updates,
-                fl.aggregates,
-                fl.settles,
-                fl.root_checks
-            );
-        }
-        if report.config.side_chains > 0 {
-            let peg = &report.peg;
-            println!(
-                "side chains, peg:   {} anchors ({} final on main), {} pins; signed {} locks, {} \
-                 mints, {} burns, {} releases, {} replays; {} minted, {} released; {} \
-                 conservation checks",
-                peg.anchors_submitted,
-                peg.anchors_final,
-                peg.pins,
-                peg.locks_submitted,
-                peg.mints_submitted,
-                peg.burns_submitted,
-                peg.releases_submitted,
-                peg.replays_submitted,
-                peg.minted,
-                peg.released,
-                peg.conservation_checks
-            );
-        }
-        println!("faults applied:     {}", report.faults_applied);
-        if report.config.faults.corrupt {
-            let (applied, detected) = report.corruptions;
-            println!("logs corrupted:     {applied} ({detected} detected at restart, restored)");
-        }
-        println!("violations:         {}", report.violations.len());
     }
 
     fn bench(args: BenchArgs) -> i32 {

@@ -114,22 +114,14 @@ pub(super) fn start(
             .iter()
             .enumerate()
             .map(|(node, key)| {
-                Arc::new(NodeSpec {
-                    index: node,
-                    addr: node_addr(node),
-                    key: key.clone(),
-                    seed: derive_seed(side.seed, "node", node as u64),
-                    capacity: capacities[node],
-                    peers: graph[node].iter().map(|peer| node_addr(*peer)).collect(),
-                    genesis: genesis.clone(),
-                    disk: SimDisk::with_seed(derive_seed(side.seed, "disk", node as u64)),
-                    skew: Arc::new(Skew::default()),
-                    handle: Mutex::new(None),
-                    generation: AtomicU64::new(0),
-                    killed: AtomicBool::new(false),
-                    log_damage: AtomicU8::new(LOG_CLEAN),
-                    _live: LiveNode::new(),
-                })
+                Arc::new(NodeSpec::new(
+                    node,
+                    side.seed,
+                    key,
+                    capacities[node],
+                    &graph[node],
+                    &genesis,
+                ))
             })
             .collect();
         let runtime = Handle::current();

@@ -28,7 +28,7 @@
 //!   the convergence, durability and ledger checks ([`check_end`]).
 
 use crate::checker::{Checker, NodeSnapshot, Violation, check_end};
-use crate::config::{FEE, SimConfig, derive_seed, stream};
+use crate::config::{FEE, SimConfig, stream};
 use crate::consortium_replicas::ConsortiumReport;
 use crate::consortium_sim::ConsortiumRun;
 use crate::consortium_workload::ConsortiumDraw;
@@ -40,11 +40,11 @@ use crate::fl_sim::FlRun;
 use crate::inspect_probe::Probe;
 use crate::net::NetModel;
 pub use crate::net::node_addr;
-use crate::run_end::{EndOfRun, LiveNode};
+use crate::run_end::EndOfRun;
 pub use crate::run_report::RunReport;
 use crate::run_setup::genesis;
 pub use crate::run_setup::peer_graph;
-use crate::runtime::{SharedNet, SharedTrace, SimClock, SimNet, SimNetwork, Skew, sim_now_ms};
+use crate::runtime::{SharedNet, SharedTrace, SimClock, SimNet, SimNetwork, sim_now_ms};
 use crate::selftest::SelfTestBug;
 pub use crate::sim_error::SimError;
 use crate::token_workload::{self, TokenDraw};
@@ -54,8 +54,7 @@ use futures::channel::mpsc;
 use madsim::runtime::{Handle, Runtime};
 use madsim::task::NodeId;
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use vein_node::core::crypto::Keypair;
@@ -65,11 +64,14 @@ use vein_node::core::hash::Hash;
 use vein_node::core::node::{Node, NodeConfig};
 use vein_node::core::params::Genesis;
 use vein_node::core::poc::ModelPlots;
-use vein_node::driver::{Driver, DriverError, DriverHandle, EventSink, Primitives};
+use vein_node::driver::{Driver, DriverError, EventSink, Primitives};
 use vein_node::runtime::InPlace;
 
+#[path = "node_spec.rs"]
+mod node_spec;
 #[path = "side_network.rs"]
 mod side_network;
+use node_spec::{LOG_CLEAN, LOG_DAMAGE_DETECTED, LOG_DAMAGED, NodeSpec};
 
 /// How long the operator waits before restarting a node that stopped on a disk error.
 const RESTART_AFTER_DISK_ERROR_MS: u64 = 1_000;
@@ -133,44 +135,6 @@ impl Shared {
 
     fn trace(&self) -> std::sync::MutexGuard<'_, Trace> {
         self.trace.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// Everything a node needs to (re)start, and what outlives its restarts.
-struct NodeSpec {
-    index: usize,
-    addr: SocketAddr,
-    key: Keypair,
-    seed: [u8; 32],
-    capacity: u64,
-    peers: Vec<SocketAddr>,
-    genesis: Arc<Genesis>,
-    disk: SimDisk,
-    skew: Arc<Skew>,
-    /// The running driver's handle; `None` while the node is down.
-    handle: Mutex<Option<DriverHandle>>,
-    /// Starts of this node so far, restarts included (each madsim (re)start runs its init once).
-    generation: AtomicU64,
-    /// Killed by the fault plan and not yet restarted by it.
-    killed: AtomicBool,
-    /// Damage a `corrupt` fault left in its unit log until the operator restores it:
-    /// [`LOG_CLEAN`], [`LOG_DAMAGED`] (no start has seen it yet) or [`LOG_DAMAGE_DETECTED`].
-    log_damage: AtomicU8,
-    /// Counts this node until the last of its state is dropped (`run_end`).
-    _live: LiveNode,
-}
-
-const LOG_CLEAN: u8 = 0;
-const LOG_DAMAGED: u8 = 1;
-const LOG_DAMAGE_DETECTED: u8 = 2;
-
-impl NodeSpec {
-    fn handle(&self) -> Option<DriverHandle> {
-        self.handle.lock().unwrap_or_else(PoisonError::into_inner).clone()
-    }
-
-    fn set_handle(&self, handle: Option<DriverHandle>) {
-        *self.handle.lock().unwrap_or_else(PoisonError::into_inner) = handle;
     }
 }
 
@@ -697,22 +661,14 @@ async fn supervise(
         .iter()
         .enumerate()
         .map(|(index, key)| {
-            Arc::new(NodeSpec {
+            Arc::new(NodeSpec::new(
                 index,
-                addr: node_addr(index),
-                key: key.clone(),
-                seed: derive_seed(config.seed, "node", index as u64),
-                capacity: capacities[index],
-                peers: graph[index].iter().map(|peer| node_addr(*peer)).collect(),
-                genesis: genesis.clone(),
-                disk: SimDisk::with_seed(derive_seed(config.seed, "disk", index as u64)),
-                skew: Arc::new(Skew::default()),
-                handle: Mutex::new(None),
-                generation: AtomicU64::new(0),
-                killed: AtomicBool::new(false),
-                log_damage: AtomicU8::new(LOG_CLEAN),
-                _live: LiveNode::new(),
-            })
+                config.seed,
+                key,
+                capacities[index],
+                &graph[index],
+                &genesis,
+            ))
         })
         .collect();
     let runtime = Handle::current();
