@@ -552,8 +552,9 @@ fn report(
         floor_ms(source.target_interval_ms, source.finality_depth, dest.target_interval_ms)
     };
     let floor = leg(main, side) + leg(side, main);
-    let alignment =
-        (ends.anchor_interval - 1) * (main.target_interval_ms + side.target_interval_ms) / 2;
+    let alignment = ends.anchor_interval.saturating_sub(1)
+        * (main.target_interval_ms + side.target_interval_ms)
+        / 2;
     Ok(RoundTripReport {
         token: token.to_string(),
         rounds: legs.len(),

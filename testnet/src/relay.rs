@@ -50,6 +50,9 @@ const PROOF_HEADS_KEPT: usize = 64;
 const PROOFS_PER_READ: usize = 1_000;
 /// The native fee of every relayed transaction.
 const FEE: u64 = 1;
+/// Entries remembered as claimed on the destination (so that their proofs, which the source
+/// keeps serving, are not checked again every pass); the oldest are forgotten first.
+const CLAIMED_KEPT: usize = 100_000;
 
 /// One chain as the relayer sees it.
 pub struct ChainEnd {
@@ -136,6 +139,24 @@ struct Lane {
     /// Proofs (hex) by the source head `(height, id)` they hash to.
     proofs: BTreeMap<(u64, Hash), Vec<(Hash, String)>>,
     claim_sent_ms: BTreeMap<Hash, u64>,
+    /// Entries the destination refused as `replayed`, in the order seen.
+    claimed: BTreeSet<(u64, Hash)>,
+    claimed_ids: BTreeSet<Hash>,
+    claimed_seen: u64,
+}
+
+impl Lane {
+    fn remember_claimed(&mut self, entry: Hash) {
+        if self.claimed_ids.insert(entry) {
+            self.claimed_seen += 1;
+            self.claimed.insert((self.claimed_seen, entry));
+        }
+        while self.claimed.len() > CLAIMED_KEPT {
+            if let Some((_, oldest)) = self.claimed.pop_first() {
+                self.claimed_ids.remove(&oldest);
+            }
+        }
+    }
 }
 
 /// The relayer: both directions between main and side.
@@ -328,6 +349,7 @@ fn read_proofs(source: &ChainEnd, dest: &ChainEnd, lane: &mut Lane) -> Result<()
         .proofs
         .into_iter()
         .filter_map(|view| vein_sdk::parse_hash(&view.entry.id).map(|entry| (entry, view.proof)))
+        .filter(|(entry, _)| !lane.claimed_ids.contains(entry))
         .collect();
     if !proofs.is_empty() {
         lane.proofs.insert((head.height, head_id), proofs);
@@ -398,6 +420,9 @@ fn claim(
     }
     lane.proofs.retain(|_, proofs| !proofs.is_empty());
     lane.claim_sent_ms.retain(|entry, _| !claimed.contains(entry));
+    for entry in claimed {
+        lane.remember_claimed(entry);
+    }
     Ok(())
 }
 

@@ -128,7 +128,7 @@ pub fn relayer_alive(pid: u32, dir: &Path) -> bool {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     let words: Vec<&[u8]> = cmdline.split(|byte| *byte == 0).collect();
     let dir = dir.as_os_str().as_encoded_bytes();
-    words.iter().any(|word| *word == b"relay") && words.iter().any(|word| *word == dir)
+    words.contains(&&b"relay"[..]) && words.contains(&dir)
 }
 
 /// Stop the relayer (SIGTERM, then SIGKILL after 5 s) and forget its pid.
