@@ -38,6 +38,8 @@
 //! | `POST /fl/task/{id}/update`, `GET /fl/task/{id}/updates/{round}` | the update exchange |
 //! | `POST /rpc` | the Ethereum JSON-RPC (`eth_rpc`, docs/evm.md) |
 //! | `GET /tokens`, `/token/{id}`, `/token/{id}/balance/{account}` | business tokens |
+//! | `GET /sidechains`, `/sidechain/headers?from=H&interval=A` | followed chains, anchor headers |
+//! | `GET /peg`, `/peg/proofs/{chain}`; `POST /peg/claim/check` | peg state, proofs, claim check |
 //!
 //! Every request and response body is a type of [`crate::api_types`] (the clients' type set).
 //!
@@ -72,6 +74,7 @@ pub mod eth_rpc;
 pub mod explorer;
 mod fl;
 pub mod openapi;
+mod peg;
 mod rejections;
 mod storage;
 mod tokens;
@@ -187,6 +190,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/tokens", get(tokens::list))
         .route("/token/{id}", get(tokens::token))
         .route("/token/{id}/balance/{account}", get(tokens::balance))
+        .route("/sidechains", get(peg::side_chains))
+        .route("/sidechain/headers", get(peg::headers))
+        .route("/peg", get(peg::peg))
+        .route("/peg/proofs/{chain}", get(peg::proofs))
+        .route("/peg/claim/check", post(peg::claim_check))
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(state)
         .layer(axum::middleware::from_fn(rejections::json_errors))

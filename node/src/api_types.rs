@@ -12,6 +12,7 @@
 mod consortium;
 mod explorer;
 mod fl;
+mod peg;
 
 pub use consortium::{
     ConsortiumAttestations, ConsortiumDetail, ConsortiumEntryView, ConsortiumList,
@@ -25,6 +26,11 @@ pub use explorer::{
 pub use fl::{
     FlCommitRow, FlParticipantRow, FlRoundRow, FlTaskDetail, FlTaskList, FlTaskSummary,
     FlUpdatePost, FlUpdateRow, FlUpdateStored, FlUpdates,
+};
+pub use peg::{
+    AnchorSegment, ClaimedEntry, EscrowView, HeaderRef, OutboxEntryView, PegClaimCheck,
+    PegClaimVerdict, PegProofView, PegProofs, PegRefusal, PegView, SideChainList, SideChainView,
+    WrappedView,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -37,16 +37,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use vein_node::core::checkpoint::Checkpoint;
-use vein_node::core::consortium::keys::{self, DataKey, MemberSecret};
-use vein_node::core::consortium::{
-    Column, ColumnType, ConsortiumTx, CreateConsortium, TableSchema, consortium_id,
-};
+use vein_node::core::consortium::ConsortiumTx;
 use vein_node::core::crypto::AccountId;
 use vein_node::core::hash::Hash;
 use vein_node::core::node::Node;
 use vein_node::core::params::Genesis;
 use vein_node::core::peg::{ChainId, Direction, PegProof, PegTx, wrapped_token_id};
 use vein_node::core::sidechain::light_client::SEGMENT_HEADERS_MAX;
+use vein_node::core::sidechain::relay::{
+    BRIDGE_CONSORTIUM_NAME, anchor_segment, bridge_consortium,
+};
 use vein_node::core::sidechain::{FollowedChain, HeaderChain, SideChainTx};
 use vein_node::core::token::{IssueToken, SupplyRule, TokenId, TokenTx};
 use vein_node::core::transaction::TxKind;
@@ -57,8 +57,6 @@ pub type Handles = Arc<dyn Fn(usize) -> Option<DriverHandle> + Send + Sync>;
 /// Where the bridge reports a violation (the run's checker).
 pub type Record = Arc<dyn Fn(Violation) + Send + Sync>;
 
-/// The consortium each network's node 0 creates to register the other chain.
-const CONSORTIUM_NAME: &str = "peg_bridge";
 /// The token main node 0 issues and pegs.
 const TOKEN_SYMBOL: &str = "PEG";
 const TOKEN_SUPPLY: u64 = 1_000_000_000;
@@ -250,7 +248,7 @@ fn view(core: &Node, node: usize, other: &ChainId) -> NodeView {
     let consortium = ledger
         .consortia()
         .iter()
-        .find(|held| held.name == CONSORTIUM_NAME && held.parties.contains(&me))
+        .find(|held| held.name == BRIDGE_CONSORTIUM_NAME && held.parties.contains(&me))
         .map(|held| held.id);
     NodeView {
         node,
@@ -525,24 +523,12 @@ fn read_source(
             _ => from -= 1,
         }
     }
-    let cap = from + SEGMENT_HEADERS_MAX as u64;
-    let end = height.min(cap) / anchor_interval * anchor_interval;
-    let mut segment = Vec::new();
-    if end > from && chain.active_at(from).is_some_and(|id| from == 0 || light.get(&id).is_some()) {
-        for h in from + 1..=end {
-            let checkpoint = chain
-                .active_at(h)
-                .and_then(|id| chain.header(&id))
-                .and_then(|header| header.checkpoint.clone());
-            match checkpoint {
-                Some(checkpoint) => segment.push((*checkpoint).clone()),
-                None => {
-                    segment.clear();
-                    break;
-                }
-            }
-        }
-    }
+    let held = chain.active_at(from).is_some_and(|id| from == 0 || light.get(&id).is_some());
+    let segment = if held {
+        anchor_segment(chain, from, anchor_interval, SEGMENT_HEADERS_MAX as u64)
+    } else {
+        Vec::new()
+    };
     let head = chain.head();
     let ledger = chain.ledger();
     if head.ledger_root != ledger.root() {
@@ -658,31 +644,7 @@ async fn burn(
 fn create_consortium(core: &mut Node) -> bool {
     let me = core.account();
     let nonce = crate::consortium_workload::free_nonce(core);
-    let id = consortium_id(&me, nonce);
-    // The table is never written: the consortium exists to register the other chain.
-    let secret =
-        MemberSecret::from_bytes(*Hash::of_parts(&[b"peg-sim member", me.as_bytes()]).as_bytes());
-    let ephemeral = *Hash::of_parts(&[b"peg-sim wrap", id.as_bytes()]).as_bytes();
-    let data_key = DataKey(*Hash::of_parts(&[b"peg-sim data", id.as_bytes()]).as_bytes());
-    let Ok(wrapped) = keys::wrap(&data_key, &id, 0, &secret.public(), ephemeral) else {
-        return false;
-    };
-    let create = CreateConsortium {
-        name: CONSORTIUM_NAME.into(),
-        parties: BTreeSet::from([me]),
-        members: BTreeMap::from([(me, secret.public())]),
-        tables: vec![TableSchema {
-            name: "notes".into(),
-            columns: vec![Column {
-                name: "id".into(),
-                column_type: ColumnType::Integer,
-                nullable: false,
-            }],
-            primary_key: 0,
-        }],
-        quorum: 1,
-        wrapped: BTreeMap::from([(me, wrapped)]),
-    };
+    let Ok(create) = bridge_consortium(me, nonce) else { return false };
     let kind = TxKind::Consortium(Box::new(ConsortiumTx::Create(create)));
     let signed = core.build_transaction(nonce, kind, FEE);
     signed.and_then(|tx| core.accept_transaction(tx, None)).is_ok()

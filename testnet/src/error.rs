@@ -171,6 +171,9 @@ pub enum TestnetError {
     /// A `token` command was refused or failed.
     #[error(transparent)]
     Token(#[from] token::TokenCliError),
+    /// A `peg` command was refused or failed.
+    #[error(transparent)]
+    Peg(#[from] crate::peg::PegCliError),
     /// A `db` command was refused or failed.
     #[error(transparent)]
     Db(#[from] db::DbCliError),

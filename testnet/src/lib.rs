@@ -32,7 +32,10 @@ pub mod load;
 pub mod logs;
 pub mod manifest;
 pub mod pacing;
+pub mod peg;
+pub mod relay;
 pub mod route;
+pub mod side;
 pub mod storage;
 pub mod token;
 
@@ -269,6 +272,7 @@ fn prepare(
         faucet_key,
         api_token: Some(api_token),
         nodes,
+        side: None,
     };
     manifest.save()?;
     Ok(manifest)
@@ -496,6 +500,8 @@ pub fn restart(
 
 /// Stop every node (gracefully); logs and data stay unless `purge`.
 pub fn down(manifest: &mut Manifest, purge: bool) -> Result<usize, TestnetError> {
+    // The side chain and its relayer first: they live inside this net's directory.
+    let (side_stopped, _) = side::down(manifest)?;
     let running: Vec<(usize, u32)> = manifest
         .nodes
         .iter()
@@ -527,7 +533,7 @@ pub fn down(manifest: &mut Manifest, purge: bool) -> Result<usize, TestnetError>
     } else {
         manifest.save()?;
     }
-    Ok(running.len())
+    Ok(running.len() + side_stopped)
 }
 
 /// One row of `status`.

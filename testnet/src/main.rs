@@ -298,12 +298,65 @@ enum Command {
         #[command(subcommand)]
         command: vein_testnet::fl::FlCommand,
     },
+    /// A side chain beside this net: its own genesis, chain id, nodes and ports in DIR/side
+    /// (docs/peg.md).
+    #[command(after_help = SIDE_HELP)]
+    Side {
+        #[command(subcommand)]
+        command: SideCommand,
+    },
+    /// The two-way peg between this net and its side chain: relay, lock, burn, status, timed
+    /// round trips (docs/peg.md).
+    #[command(after_help = SIDE_HELP)]
+    Peg {
+        #[command(subcommand)]
+        command: vein_testnet::peg::PegCommand,
+    },
     /// Stop every node; keeps logs and data (and the manifest, without pids) unless --purge.
     Down {
         #[arg(long)]
         purge: bool,
     },
 }
+
+#[derive(Subcommand)]
+enum SideCommand {
+    /// Start the side chain's nodes (and the relayer) beside the running main net.
+    Up {
+        #[arg(long, default_value_t = 2)]
+        nodes: usize,
+        /// Plot size per side node in nonces.
+        #[arg(long, default_value_t = 64)]
+        nonces: u64,
+        /// The side chain's target checkpoint interval (default: main's).
+        #[arg(long)]
+        interval_ms: Option<u64>,
+        /// The side chain's finality depth k (default: main's).
+        #[arg(long)]
+        k: Option<u64>,
+        /// Anchor interval a: every anchor ends at a multiple of it (1..=128).
+        #[arg(long, default_value_t = 2)]
+        anchor_interval: u64,
+        /// Do not start the relayer (run `peg relay` yourself).
+        #[arg(long)]
+        no_relay: bool,
+        /// Seconds to wait for every side node's /ready.
+        #[arg(long, default_value_t = 60)]
+        ready_timeout: u64,
+    },
+    /// Stop the relayer and the side nodes (the main net keeps running).
+    Down,
+}
+
+const SIDE_HELP: &str = "Examples:
+  vein-testnet up --nodes 2 --interval-ms 1000 --k 3
+  vein-testnet side up --nodes 2 --anchor-interval 2      (side nodes + relayer in DIR/side)
+  vein-testnet status                                     (main, side and relayer)
+  vein-testnet peg roundtrip --amount 10                  (lock -> mint -> burn -> release)
+  vein-testnet peg roundtrip --amount 10 --count 20       (p50/p95 per leg, and the floor)
+  vein-testnet peg lock --token ID --amount 5 && vein-testnet peg status
+  vein-testnet --dir DIR/side status                      (any command, on the side chain)
+  vein-testnet down                                       (main, side and relayer)";
 
 const FL_HELP: &str = "Examples:
   TASK=$(vein-testnet fl task --rule fedavg --rounds 3 --min-participants 10 --price 10000)
@@ -370,6 +423,56 @@ fn main() -> ExitCode {
     }
 }
 
+fn side(dir: &std::path::Path, command: SideCommand) -> Result<(), TestnetError> {
+    let mut main = Manifest::load(dir)?;
+    match command {
+        SideCommand::Up {
+            nodes,
+            nonces,
+            interval_ms,
+            k,
+            anchor_interval,
+            no_relay,
+            ready_timeout,
+        } => {
+            let options = vein_testnet::side::SideOptions {
+                nodes,
+                nonces,
+                target_interval_ms: interval_ms,
+                finality_depth: k,
+                anchor_interval,
+                no_relay,
+                ready_timeout: Duration::from_secs(ready_timeout),
+            };
+            let side = vein_testnet::side::up(&mut main, &options)?;
+            println!("side chain {} is up ({} nodes)", side.chain_id, side.nodes.len());
+            for node in &side.nodes {
+                println!(
+                    "  side node {}: api http://{}/  log {}",
+                    node.index,
+                    node.api,
+                    node.log.display()
+                );
+            }
+            println!("manifest: {}", Manifest::path(&side.dir).display());
+            if let Some(entry) = &main.side {
+                match entry.relayer_pid {
+                    Some(pid) => {
+                        println!("relayer: pid {pid}, log {}", entry.relayer_log.display())
+                    }
+                    None => println!("relayer: not started (run `vein-testnet peg relay`)"),
+                }
+            }
+        }
+        SideCommand::Down => {
+            let (stopped, relayer) = vein_testnet::side::down(&mut main)?;
+            let relayer = if relayer { " and the relayer" } else { "" };
+            println!("stopped {stopped} side node(s){relayer}");
+        }
+    }
+    Ok(())
+}
+
 /// Paused nodes cannot be reached, so fault changes skip them: say so.
 fn note_paused(manifest: &Manifest) {
     let paused = vein_testnet::paused_nodes(manifest);
@@ -421,6 +524,25 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
                 println!("{}", to_json(&rows));
             } else {
                 print!("{}", vein_testnet::status_table(&rows));
+            }
+            if let Some(entry) = &manifest.side {
+                let side = Manifest::load(&entry.dir)?;
+                let rows = vein_testnet::status(&side);
+                let relayer = entry
+                    .relayer_pid
+                    .filter(|pid| vein_testnet::side::relayer_alive(*pid, &manifest.dir));
+                if json {
+                    println!("{}", to_json(&rows));
+                } else {
+                    println!("side chain {} (a = {}):", side.chain_id, entry.anchor_interval);
+                    print!("{}", vein_testnet::status_table(&rows));
+                }
+                match relayer {
+                    Some(pid) => {
+                        eprintln!("relayer: pid {pid}, log {}", entry.relayer_log.display())
+                    }
+                    None => eprintln!("relayer: not running (`vein-testnet peg relay`)"),
+                }
             }
         }
         Command::Tx { from, to, amount, fee, nonce, via, wait, wait_timeout } => {
@@ -611,6 +733,10 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
         }
         Command::Fl { command } => {
             println!("{}", vein_testnet::fl::run(&Manifest::load(&dir)?, &dir, &command)?);
+        }
+        Command::Side { command } => side(&dir, command)?,
+        Command::Peg { command } => {
+            println!("{}", vein_testnet::peg::run(&Manifest::load(&dir)?, &command)?);
         }
         Command::Down { purge } => {
             let mut manifest = Manifest::load(&dir)?;

@@ -63,6 +63,24 @@ pub struct Manifest {
     pub api_token: Option<PathBuf>,
     /// Every node, in index order.
     pub nodes: Vec<NodeEntry>,
+    /// The side chain `side up` started beside this net (absent until then, and in older
+    /// manifests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<SideEntry>,
+}
+
+/// A side chain beside the main net: its own testnet (own genesis, chain id, ports, keys and
+/// manifest) in a subdirectory, and the relayer process carrying anchors and peg claims.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SideEntry {
+    /// The side net's directory (`DIR/side`), holding its own `testnet.json`.
+    pub dir: PathBuf,
+    /// The anchor interval `a` each chain registers the other with.
+    pub anchor_interval: u64,
+    /// The relayer's process id while it runs (`peg relay` in the background).
+    pub relayer_pid: Option<u32>,
+    /// The relayer's stdout and stderr (`DIR/side/relayer.log`).
+    pub relayer_log: PathBuf,
 }
 
 /// Why the manifest could not be read or written.
@@ -188,6 +206,12 @@ mod tests {
                 pid: Some(42),
                 paused: true,
             }],
+            side: Some(SideEntry {
+                dir: dir.path().join("side"),
+                anchor_interval: 2,
+                relayer_pid: Some(43),
+                relayer_log: dir.path().join("side/relayer.log"),
+            }),
         };
         manifest.save().unwrap();
         assert_eq!(Manifest::load(dir.path()).unwrap(), manifest);

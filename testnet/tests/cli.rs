@@ -72,6 +72,7 @@ fn stopped_net(dir: &std::path::Path) {
         faucet_key: dir.join("faucet.key"),
         api_token: None,
         nodes: vec![node(0), node(1)],
+        side: None,
     }
     .save()
     .unwrap();

@@ -138,6 +138,24 @@ const ID: Param = Param {
     description: "A 64-hex-digit id (a unit, a checkpoint, a consortium, a task or a token).",
     kind: ParamKind::Hex32,
 };
+const CHAIN: Param = Param {
+    name: "chain",
+    place: ParamIn::Path,
+    description: "A chain id: the 64-hex-digit id of its genesis.",
+    kind: ParamKind::Hex32,
+};
+const FROM: Param = Param {
+    name: "from",
+    place: ParamIn::Query,
+    description: "The height the anchor extends (default 0, genesis).",
+    kind: ParamKind::Integer(u64::MAX),
+};
+const INTERVAL: Param = Param {
+    name: "interval",
+    place: ParamIn::Query,
+    description: "The anchor interval: the segment ends at a multiple of it (default 1).",
+    kind: ParamKind::Integer(u64::MAX),
+};
 const ACCOUNT: Param = Param {
     name: "account",
     place: ParamIn::Path,
@@ -457,6 +475,34 @@ pub const ROUTES: &[Route] = &[
         "An account's balance of a token.",
         &[ID, ACCOUNT],
         schema::<TokenBalance>,
+    ),
+    get(
+        "/sidechains",
+        "The chains this ledger follows as a light client, with their best and final headers.",
+        &[],
+        schema::<SideChainList>,
+    ),
+    get(
+        "/sidechain/headers",
+        "This chain's active checkpoints past a height, up to a multiple of the anchor \
+         interval: the headers of an anchor on another chain.",
+        &[FROM, INTERVAL, LIMIT],
+        schema::<AnchorSegment>,
+    ),
+    get("/peg", "Peg state: escrows, wrapped tokens, outbox, claims.", &[LIMIT], schema::<PegView>),
+    get(
+        "/peg/proofs/{chain}",
+        "Merkle proofs of the newest outbox entries addressed to a chain, at the head.",
+        &[CHAIN, LIMIT],
+        schema::<PegProofs>,
+    ),
+    post(
+        "/peg/claim/check",
+        "Whether a proof's claim (mint or release) would apply here now, or why not.",
+        &[],
+        schema::<PegClaimCheck>,
+        schema::<PegClaimVerdict>,
+        false,
     ),
 ];
 

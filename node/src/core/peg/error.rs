@@ -114,6 +114,30 @@ pub enum PegError {
     OutboxFull,
 }
 
+impl PegError {
+    /// The variant as one word, for clients that act on the kind (a relayer drops a
+    /// `replayed` claim and waits on a `header_not_final` one).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PegError::NoChainId => "no_chain_id",
+            PegError::Token(_) => "token",
+            PegError::WrappedLock { .. } => "wrapped_lock",
+            PegError::NotWrapped { .. } => "not_wrapped",
+            PegError::LocalDestination { .. } => "local_destination",
+            PegError::WrongDestination { .. } => "wrong_destination",
+            PegError::WrongSource { .. } => "wrong_source",
+            PegError::WrongDirection { .. } => "wrong_direction",
+            PegError::HeaderNotFinal { .. } => "header_not_final",
+            PegError::BadPath(_) => "bad_path",
+            PegError::BadProof { .. } => "bad_proof",
+            PegError::Replayed { .. } => "replayed",
+            PegError::EscrowShort { .. } => "escrow_short",
+            PegError::EscrowOverflow { .. } => "escrow_overflow",
+            PegError::OutboxFull => "outbox_full",
+        }
+    }
+}
+
 impl From<TokenError> for PegError {
     fn from(error: TokenError) -> PegError {
         PegError::Token(error)

@@ -114,6 +114,11 @@ impl Pegs {
         self.claimed.contains(&(*source, *id))
     }
 
+    /// Every claim here, as (source chain, entry id), in that order.
+    pub fn claims(&self) -> impl ExactSizeIterator<Item = &(ChainId, Hash)> {
+        self.claimed.iter()
+    }
+
     /// The ids of every entry claimed here from `source`, in id order.
     pub fn claims_from(&self, source: &ChainId) -> impl Iterator<Item = &Hash> {
         let range = (*source, Hash::ZERO)..=(*source, Hash([0xff; 32]));

@@ -24,6 +24,7 @@
 
 pub mod error;
 pub mod light_client;
+pub mod relay;
 pub mod spec;
 pub mod state;
 pub mod tx;
