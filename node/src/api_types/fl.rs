@@ -44,7 +44,6 @@ pub struct FlTaskSummary {
     pub open_round_aggregates: usize,
     /// Restarts of the open round (0 for its first attempt): a masked update of this attempt
     /// uses this attempt's pairwise seeds (`MaskSecret::attempt_seed`).
-    #[serde(default)]
     pub open_round_attempt: u32,
 }
 
@@ -109,7 +108,6 @@ pub struct FlCommitRow {
     pub aggregate: Option<String>,
     /// Masked rounds with drop-outs: the pairwise seeds it revealed, one per participant
     /// without an update commit (`FlTx::RevealSeeds`); empty before it revealed.
-    #[serde(default)]
     pub revealed: Vec<FlRevealedSeed>,
 }
 

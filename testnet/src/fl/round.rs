@@ -374,7 +374,7 @@ impl RoundRun<'_> {
         let wait = self.waits.drop;
         let waited = agreed && progress.waited("settle", view.attempt, wait);
         let waited_twice = agreed && progress.waited("settle", view.attempt, wait * 2);
-        if (leader && all_agreed) || (leader && waited) || waited_twice || late {
+        if leader && (all_agreed || waited) || waited_twice || late {
             // A settle that loses to another one is ignored by the ledger, which is fine: the
             // round is settled either way, and a later view shows it.
             let settle = FlTx::Settle { task: self.participant.task, round: self.round };
