@@ -88,6 +88,8 @@ fn run_task(net: &Net, masked: bool) -> (String, FlTaskDetail, ModelReport) {
     assert!(detail.participants.iter().all(|row| row.paid > 0), "every participant is paid");
     let text = net.cli(&["fl", "status", "--task", &task]);
     assert!(text.contains("3 of 3 rounds settled"), "{text}");
+    assert!(text.contains("(k+1)T s"), "round timing is reported: {text}");
+    eprintln!("{text}");
     let report: ModelReport =
         serde_json::from_str(&net.cli(&["fl", "model", "--task", &task])).unwrap();
     assert_eq!(report.rounds, ROUNDS);
