@@ -24,8 +24,8 @@ pub use explorer::{
     ExplorerPanel, ExplorerTheme, ForkNode, ForkTree, SearchKind, SearchMatch, SearchResults,
 };
 pub use fl::{
-    FlCommitRow, FlParticipantRow, FlRoundRow, FlTaskDetail, FlTaskList, FlTaskSummary,
-    FlUpdatePost, FlUpdateRow, FlUpdateStored, FlUpdates,
+    FlCommitRow, FlParticipantRow, FlRevealedSeed, FlRoundRow, FlTaskDetail, FlTaskList,
+    FlTaskSummary, FlUpdatePost, FlUpdateRow, FlUpdateStored, FlUpdates,
 };
 pub use peg::{
     AnchorSegment, ClaimedEntry, EscrowView, HeaderRef, OutboxEntryView, PegClaimCheck,

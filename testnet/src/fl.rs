@@ -14,29 +14,26 @@
 //!
 //! A participant's records stay in this process: only transactions (hashes, counts, a key) and
 //! the encoded update ever leave it; in a masked task the update leaves masked, and only the
-//! sum of all of them is ever unmasked. A masked round needs every participant's update: the
-//! seed-reveal step that recovers from a drop-out is not run here (`Dropout`).
+//! sum of all of them is ever unmasked. When a participant misses a round, the round's leader
+//! declares it dropped after a wait and (masked) every contributor reveals its seeds with it,
+//! so the round settles on the survivors (`round`). A killed `join` started again with the
+//! same arguments resumes from its log (`participant`).
 
 use crate::manifest::Manifest;
 use crate::{
-    Sender, TestnetError, TxRequest, account_state, bad_argument, http, node_entry, now_ms,
-    parents_from, reachable, read_key, wait_final,
+    TestnetError, account_state, bad_argument, http, node_entry, now_ms, parents_from, reachable,
+    read_key, wait_final,
 };
 use clap::Subcommand;
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use vein_fl_lab::convert::accuracy;
-use vein_fl_lab::scenarios::{Setup, Split, seed_bytes, shards, wine_setup};
-use vein_node::api_types::{self, FlTaskDetail, FlUpdatePost, FlUpdateStored, FlUpdates};
-use vein_node::core::crypto::{AccountId, Keypair};
-use vein_node::core::fl::aggregate::{AggregationRule, Contribution, aggregate};
-use vein_node::core::fl::masking::{self, MaskSecret};
-use vein_node::core::fl::model::{apply_update, difference};
+use vein_fl_lab::scenarios::wine_setup;
+use vein_node::api_types::{self, FlTaskDetail};
+use vein_node::core::crypto::Keypair;
+use vein_node::core::fl::aggregate::AggregationRule;
 use vein_node::core::fl::task::{FlTx, TaskSpec, task_id};
-use vein_node::core::fl::update::{aggregate_hash, encode_update, update_hash, verify_update};
-use vein_node::core::fl::{Dataset, Fixed, FlError, TrainingSpec, split, train_local};
+use vein_node::core::fl::{FlError, TrainingSpec};
 use vein_node::core::hash::Hash;
 use vein_node::core::transaction::{TransactionBody, TxKind};
 
@@ -55,17 +52,6 @@ pub enum FlCliError {
     UnknownTask {
         /// The id (64 hex).
         task: String,
-    },
-    /// A masked round missing some participant's update: recovering its masks needs the
-    /// seed-reveal step, which `fl join` does not run.
-    #[error("masked round {round}: {committed} of {joined} participants committed an update")]
-    Dropout {
-        /// The round.
-        round: u32,
-        /// Updates committed.
-        committed: usize,
-        /// Participants joined.
-        joined: usize,
     },
     /// Something did not happen within the wait.
     #[error("timed out after {seconds} s waiting for {what}")]
@@ -156,9 +142,14 @@ pub enum FlCommand {
         /// Seed of the train/test split and of local shuffles (equal seeds, equal runs).
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Seconds any one step of a round may wait.
+        /// Seconds a round may go without progress (and half of it, before anyone settles).
         #[arg(long, default_value_t = 300)]
         step_timeout: u64,
+        /// Milliseconds the round's leader waits for a missing update before declaring its
+        /// owner dropped out (masked: revealing its seeds with it). Default: 2 T, at least
+        /// 10,000.
+        #[arg(long)]
+        drop_wait_ms: Option<u64>,
     },
     /// Rounds, contributors and payments of a task.
     Status {
@@ -186,9 +177,12 @@ pub enum FlCommand {
     },
 }
 
+mod participant;
 mod report;
+mod round;
+use participant::{Participant, Waits};
 pub use report::ModelReport;
-use report::{ModelLog, model, status_text};
+use report::{model, status_text, timing_rows};
 
 /// Run one `fl` command; returns what to print last on stdout.
 pub fn run(manifest: &Manifest, dir: &Path, command: &FlCommand) -> Result<String, TestnetError> {
@@ -232,12 +226,13 @@ pub fn run(manifest: &Manifest, dir: &Path, command: &FlCommand) -> Result<Strin
             wait_final(manifest, via, &id, submitted, Duration::from_secs(*wait_timeout))?;
             Ok(task_id(&key.account(), nonce).to_string())
         }
-        FlCommand::Join { task, participant, of, via, seed, step_timeout } => {
+        FlCommand::Join { task, participant, of, via, seed, step_timeout, drop_wait_ms } => {
             let task = parse_task(task)?;
             let via = via.unwrap_or(participant % manifest.nodes.len().max(1));
+            let waits = Waits::of(manifest, Duration::from_secs(*step_timeout), *drop_wait_ms)?;
             let participant =
                 Participant::prepare(manifest, dir, task, *participant, *of, via, *seed)?;
-            participant.run(manifest, Duration::from_secs(*step_timeout))
+            participant.run(manifest, waits)
         }
         FlCommand::Status { task, via, json } => {
             let task = parse_task(task)?;
@@ -246,7 +241,7 @@ pub fn run(manifest: &Manifest, dir: &Path, command: &FlCommand) -> Result<Strin
                 return serde_json::to_string_pretty(&detail)
                     .map_err(|e| TestnetError::Invalid(e.to_string()));
             }
-            Ok(status_text(&detail))
+            Ok(status_text(&detail, &timing_rows(dir, &task)))
         }
         FlCommand::Model { task, via, seed } => {
             let task = parse_task(task)?;
@@ -375,419 +370,6 @@ fn participant_key(task: &Hash, index: usize) -> Keypair {
 
 fn log_path(dir: &Path, task: &Hash, index: usize) -> PathBuf {
     dir.join("fl").join(task.to_string()).join(format!("participant-{index}.json"))
-}
-
-/// One data owner's share and identity.
-struct Participant {
-    task: Hash,
-    index: usize,
-    of: usize,
-    via: usize,
-    api: SocketAddr,
-    key: Keypair,
-    train: Dataset,
-    local_test: Dataset,
-    seed: u64,
-    log: PathBuf,
-}
-
-impl Participant {
-    fn prepare(
-        manifest: &Manifest,
-        dir: &Path,
-        task: Hash,
-        index: usize,
-        of: usize,
-        via: usize,
-        seed: u64,
-    ) -> Result<Participant, TestnetError> {
-        if index >= of {
-            return Err(bad_argument("participant", format!("must be below --of {of}")));
-        }
-        let setup: Setup = wine_setup(seed).map_err(FlCliError::from)?;
-        let train = shards(&setup, of, Split::Iid).map_err(FlCliError::from)?;
-        let train = train.get(index).cloned().ok_or_else(|| {
-            bad_argument("of", format!("{of} participants leave participant {index} no records"))
-        })?;
-        let test_seed = seed_bytes(b"local-test", seed, 0, of);
-        let tests = split::iid(setup.test.len(), of, test_seed).map_err(FlCliError::from)?;
-        let local_test = setup.test.subset(tests.get(index).map_or(&[][..], Vec::as_slice));
-        Ok(Participant {
-            task,
-            index,
-            of,
-            via,
-            api: reachable(manifest, via)?.api,
-            key: participant_key(&task, index),
-            train,
-            local_test,
-            seed,
-            log: log_path(dir, &task, index),
-        })
-    }
-
-    /// yᵢ = nᵢ·uᵢ plus this participant's pairwise masks with every other one, as the words
-    /// travel in the update encoding (Bonawitz et al.; `core::fl::masking`).
-    fn mask(
-        &self,
-        roster: &Roster,
-        round: u32,
-        update: &[Fixed],
-    ) -> Result<Vec<Fixed>, TestnetError> {
-        let secret = MaskSecret::derive(&self.key.seed(), &self.task);
-        let peers: Vec<(usize, [u8; 32])> = roster
-            .mask_keys
-            .iter()
-            .enumerate()
-            .filter(|(position, _)| *position != roster.me)
-            .map(|(position, key)| (position, secret.pairwise_seed(key, &self.task, round)))
-            .collect();
-        let weighted = masking::weigh(update, self.train.len() as u64).map_err(FlCliError::from)?;
-        let words = masking::mask(roster.me, &weighted, &peers).map_err(FlCliError::from)?;
-        Ok(words.into_iter().map(|word| Fixed(word as i64)).collect())
-    }
-
-    fn say(&self, line: &str) {
-        println!("participant {}: {line}", self.index);
-    }
-
-    /// Fund, join, then run every round; returns the final line.
-    fn run(&self, manifest: &Manifest, timeout: Duration) -> Result<String, TestnetError> {
-        let detail = task_detail(self.api, &self.task)?;
-        let rule = rule_of(&detail)?;
-        let training = TrainingSpec {
-            dimension: detail.summary.dimension,
-            learning_rate: Fixed(detail.summary.learning_rate_fixed),
-            local_epochs: detail.summary.local_epochs,
-            batch_size: detail.summary.batch_size,
-        };
-        self.fund(manifest, timeout)?;
-        let me = self.key.account().to_hex();
-        if !detail.participants.iter().any(|row| row.account == me) {
-            let mask_key = MaskSecret::derive(&self.key.seed(), &self.task).public();
-            let samples = self.train.len() as u64;
-            let join = FlTx::Join { task: self.task, samples, mask_key };
-            let id = submit(self.api, &self.key, join)?;
-            wait_applied(self.api, &id, "join", timeout)?;
-        }
-        self.say(&format!("joined task {} with {} records", self.task, self.train.len()));
-        poll(&format!("{} participants to join", self.of), timeout, || {
-            Ok((task_detail(self.api, &self.task)?.summary.participants >= self.of).then_some(()))
-        })?;
-        let mut global = training.initial_weights();
-        let mut log = ModelLog::default();
-        for round in 0..detail.summary.rounds {
-            #[allow(clippy::disallowed_methods)] // the CLI's own timing
-            let started = Instant::now();
-            let roster = Roster::of(&task_detail(self.api, &self.task)?, &self.key)?;
-            let how = How { training: &training, rule, masked: detail.summary.masked, roster };
-            let accepted = self.round(manifest, round, &how, &global, timeout)?;
-            global = apply_update(&global, &accepted.aggregate).map_err(FlCliError::from)?;
-            log.aggregates.push(hex::encode(encode_update(&accepted.aggregate)));
-            self.write_log(&log)?;
-            let local = accuracy(&global, &self.local_test).map_err(FlCliError::from)?;
-            self.say(&format!(
-                "round {round}: {} contributors, {} accepted, aggregate {}, local test accuracy \
-                 {:.2}% ({} records), {:.1} s (training {:.2} s)",
-                accepted.contributors,
-                accepted.accepted,
-                accepted.hash,
-                100.0 * local,
-                self.local_test.len(),
-                started.elapsed().as_secs_f64(),
-                accepted.training.as_secs_f64(),
-            ));
-        }
-        Ok(format!("participant {}: all {} rounds settled", self.index, log.aggregates.len()))
-    }
-
-    /// Make sure the account can pay its fees: ask its node for coins when short.
-    fn fund(&self, manifest: &Manifest, timeout: Duration) -> Result<(), TestnetError> {
-        let account = self.key.account();
-        if account_state(self.api, &account)?.balance >= FUND_MIN {
-            return Ok(());
-        }
-        let request = TxRequest {
-            from: Sender::Node(self.via),
-            to: account.to_hex(),
-            amount: FUND_AMOUNT,
-            fee: 1,
-            nonce: None,
-            via: Some(self.via),
-        };
-        crate::tx(manifest, &request)?;
-        poll("the participant's funding", timeout, || {
-            Ok((account_state(self.api, &account)?.balance >= FUND_MIN).then_some(()))
-        })
-    }
-
-    fn write_log(&self, log: &ModelLog) -> Result<(), TestnetError> {
-        if let Some(parent) = self.log.parent() {
-            std::fs::create_dir_all(parent).map_err(crate::error::io("creating", parent))?;
-        }
-        let text = serde_json::to_string(log).map_err(|e| TestnetError::Invalid(e.to_string()))?;
-        std::fs::write(&self.log, text).map_err(crate::error::io("writing", &self.log))
-    }
-
-    /// One round: train, commit, post, fetch, aggregate, commit, settle.
-    fn round(
-        &self,
-        manifest: &Manifest,
-        round: u32,
-        how: &How,
-        global: &[Fixed],
-        timeout: Duration,
-    ) -> Result<Accepted, TestnetError> {
-        let training = how.training;
-        #[allow(clippy::disallowed_methods)] // the CLI's own timing
-        let training_started = Instant::now();
-        let local_seed = seed_bytes(b"local", self.seed, round, self.index);
-        let trained =
-            train_local(global, &self.train, training, local_seed).map_err(FlCliError::from)?;
-        let update = difference(&trained, global).map_err(FlCliError::from)?;
-        let training_time = training_started.elapsed();
-        let encoded = if how.masked {
-            encode_update(&self.mask(&how.roster, round, &update)?)
-        } else {
-            encode_update(&update)
-        };
-        let me = self.key.account();
-        let hash = update_hash(&self.task, round, &me, &encoded);
-        let commit = FlTx::CommitUpdate {
-            task: self.task,
-            round,
-            dimension: training.dimension,
-            update: hash,
-        };
-        let id = submit(self.api, &self.key, commit)?;
-        wait_applied(self.api, &id, "update commit", timeout)?;
-        self.post_update(round, &encoded, timeout)?;
-
-        let contributions = self.collect(manifest, round, training, timeout)?;
-        let dimension = training.dimension as usize;
-        let mine = combine(how, round, &contributions, dimension)?;
-        let mine_hash = aggregate_hash(&self.task, round, &mine);
-        let commit = FlTx::CommitAggregate { task: self.task, round, aggregate: mine_hash };
-        let id = submit(self.api, &self.key, commit)?;
-        wait_applied(self.api, &id, "aggregate commit", timeout)?;
-        let settled = self.settle(round, timeout)?;
-        if settled.aggregate != mine_hash.to_string() {
-            return Err(FlCliError::AggregateRejected {
-                round,
-                accepted: settled.aggregate,
-                mine: mine_hash.to_string(),
-            }
-            .into());
-        }
-        Ok(Accepted {
-            aggregate: mine,
-            hash: settled.aggregate,
-            contributors: settled.contributors,
-            accepted: settled.accepted,
-            training: training_time,
-        })
-    }
-
-    /// Hand the update to this participant's node; its commit may need a moment to be applied
-    /// there (a 409 until it is).
-    fn post_update(
-        &self,
-        round: u32,
-        encoded: &[u8],
-        timeout: Duration,
-    ) -> Result<(), TestnetError> {
-        let body = FlUpdatePost {
-            participant: self.key.account().to_hex(),
-            round,
-            update: hex::encode(encoded),
-        };
-        let route = format!("/fl/task/{}/update", self.task);
-        poll("the node to take the update", timeout, || {
-            match http::post::<_, FlUpdateStored>(self.api, &route, &body) {
-                Ok(_) => Ok(Some(())),
-                Err(http::HttpError::Status { status: 409, body, .. })
-                    if body.contains("no update commit") =>
-                {
-                    Ok(None)
-                }
-                Err(error) => Err(error.into()),
-            }
-        })
-    }
-
-    /// Every committed update of `round`, fetched from every node and checked against its
-    /// commit; waits until all `of` participants committed (or the set froze with a first
-    /// aggregate commit) and every committed update was found.
-    fn collect(
-        &self,
-        manifest: &Manifest,
-        round: u32,
-        training: &TrainingSpec,
-        timeout: Duration,
-    ) -> Result<Vec<(String, Contribution)>, TestnetError> {
-        let dimension = training.dimension as usize;
-        let mut found: BTreeMap<String, Vec<Fixed>> = BTreeMap::new();
-        let what = format!("the updates of round {round}");
-        let (commits, samples) = poll(&what, timeout, || {
-            let detail = task_detail(self.api, &self.task)?;
-            let commits: BTreeMap<String, String> = detail
-                .open_round
-                .iter()
-                .filter_map(|row| Some((row.account.clone(), row.update.clone()?)))
-                .collect();
-            let frozen = detail.open_round.iter().any(|row| row.aggregate.is_some());
-            for node in crate::running(manifest) {
-                let route = format!("/fl/task/{}/updates/{round}", self.task);
-                let Ok(held) = http::get::<FlUpdates>(node.api, &route) else { continue };
-                for row in held.updates {
-                    let Some(committed) = commits.get(&row.participant) else { continue };
-                    if found.contains_key(&row.participant) {
-                        continue;
-                    }
-                    let (Ok(account), Ok(bytes), Some(committed)) = (
-                        AccountId::from_hex(&row.participant),
-                        hex::decode(&row.update),
-                        parse_hash(committed),
-                    ) else {
-                        continue;
-                    };
-                    // A node's word is not trusted: each update is checked against its commit.
-                    let checked =
-                        verify_update(&self.task, round, &account, &bytes, &committed, dimension);
-                    if let Ok(update) = checked {
-                        found.insert(row.participant, update);
-                    }
-                }
-            }
-            let complete = commits.len() >= self.of || frozen;
-            let all_found = commits.keys().all(|account| found.contains_key(account));
-            let samples: BTreeMap<String, u64> =
-                detail.participants.iter().map(|row| (row.account.clone(), row.samples)).collect();
-            Ok((complete && all_found).then_some((commits, samples)))
-        })?;
-        Ok(commits
-            .keys()
-            .filter_map(|account| {
-                let update = found.get(account)?.clone();
-                let samples = *samples.get(account)?;
-                Some((account.clone(), Contribution { update, samples }))
-            })
-            .collect())
-    }
-
-    /// Wait for the round to settle. The contributor with the smallest account settles once
-    /// every contributor committed an aggregate; anyone settles after half the step timeout.
-    fn settle(&self, round: u32, timeout: Duration) -> Result<api_types::FlRoundRow, TestnetError> {
-        let me = self.key.account().to_hex();
-        let mut sent = false;
-        #[allow(clippy::disallowed_methods)] // the CLI's own timing
-        let started = Instant::now();
-        poll(&format!("round {round} to settle"), timeout, || {
-            let detail = task_detail(self.api, &self.task)?;
-            if let Some(row) = detail.settled.get(round as usize) {
-                return Ok(Some(row.clone()));
-            }
-            let contributors: Vec<&str> = detail
-                .open_round
-                .iter()
-                .filter(|row| row.update.is_some())
-                .map(|row| row.account.as_str())
-                .collect();
-            let all_agreed = detail
-                .open_round
-                .iter()
-                .filter(|row| row.update.is_some())
-                .all(|row| row.aggregate.is_some());
-            let first = contributors.first().is_some_and(|account| *account == me);
-            let late = started.elapsed() > timeout / 2;
-            if !sent && ((first && all_agreed) || late) {
-                // A settle that loses to another one is ignored by the ledger, which is fine:
-                // the round is settled either way, and a later poll sees it.
-                submit(self.api, &self.key, FlTx::Settle { task: self.task, round })?;
-                sent = true;
-            }
-            Ok(None)
-        })
-    }
-}
-
-/// Every participant's position (account order, as the chain keeps them) and mask key.
-struct Roster {
-    positions: BTreeMap<String, usize>,
-    mask_keys: Vec<[u8; 32]>,
-    me: usize,
-}
-
-impl Roster {
-    fn of(detail: &FlTaskDetail, key: &Keypair) -> Result<Roster, TestnetError> {
-        let mut positions = BTreeMap::new();
-        let mut mask_keys = Vec::with_capacity(detail.participants.len());
-        for (position, row) in detail.participants.iter().enumerate() {
-            let key: [u8; 32] = hex::decode(&row.mask_key)
-                .ok()
-                .and_then(|bytes| bytes.try_into().ok())
-                .ok_or_else(|| TestnetError::Invalid(format!("bad mask key {:?}", row.mask_key)))?;
-            positions.insert(row.account.clone(), position);
-            mask_keys.push(key);
-        }
-        let me = *positions
-            .get(&key.account().to_hex())
-            .ok_or_else(|| TestnetError::Invalid("this participant is not in the task".into()))?;
-        Ok(Roster { positions, mask_keys, me })
-    }
-}
-
-/// How a task's rounds are run.
-struct How<'a> {
-    training: &'a TrainingSpec,
-    rule: AggregationRule,
-    masked: bool,
-    roster: Roster,
-}
-
-/// The round's aggregate: the task's rule over the updates, or, masked, FedAvg from the
-/// unmasked sum (every participant must have contributed: no seeds are revealed here).
-fn combine(
-    how: &How,
-    round: u32,
-    contributions: &[(String, Contribution)],
-    dimension: usize,
-) -> Result<Vec<Fixed>, TestnetError> {
-    if !how.masked {
-        let plain: Vec<Contribution> = contributions.iter().map(|(_, c)| c.clone()).collect();
-        return Ok(aggregate(how.rule, &plain, dimension).map_err(FlCliError::from)?);
-    }
-    let joined = how.roster.mask_keys.len();
-    if contributions.len() != joined {
-        return Err(FlCliError::Dropout { round, committed: contributions.len(), joined }.into());
-    }
-    let mut indexed = Vec::with_capacity(contributions.len());
-    let mut total: u64 = 0;
-    for (account, contribution) in contributions {
-        let position = *how
-            .roster
-            .positions
-            .get(account)
-            .ok_or_else(|| TestnetError::Invalid(format!("{account} is not a participant")))?;
-        indexed.push((position, contribution.update.iter().map(|word| word.0 as u64).collect()));
-        total = total.saturating_add(contribution.samples);
-    }
-    let sum = masking::unmask_sum(&indexed, &[], &[], dimension).map_err(FlCliError::from)?;
-    Ok(masking::fed_avg_from_sum(&sum, total).map_err(FlCliError::from)?)
-}
-
-/// A settled round as this participant saw it.
-struct Accepted {
-    aggregate: Vec<Fixed>,
-    hash: String,
-    contributors: u32,
-    accepted: u32,
-    training: Duration,
-}
-
-fn parse_hash(text: &str) -> Option<Hash> {
-    let bytes: [u8; 32] = hex::decode(text).ok()?.try_into().ok()?;
-    Some(Hash(bytes))
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@
 
 use super::{ApiError, ApiResult, ApiState, inspect, parse_account, parse_body, parse_hash};
 use crate::api_types::{
-    FlCommitRow, FlParticipantRow, FlRoundRow, FlTaskDetail, FlTaskList, FlTaskSummary,
-    FlUpdatePost, FlUpdateRow, FlUpdateStored, FlUpdates,
+    FlCommitRow, FlParticipantRow, FlRevealedSeed, FlRoundRow, FlTaskDetail, FlTaskList,
+    FlTaskSummary, FlUpdatePost, FlUpdateRow, FlUpdateStored, FlUpdates,
 };
 use crate::core::fl::Task;
 use crate::core::fl::aggregate::AggregationRule;
@@ -41,6 +41,7 @@ fn summary(task: &Task) -> FlTaskSummary {
         escrow: task.escrow,
         open_round_updates: task.open_round.updates.len(),
         open_round_aggregates: task.open_round.aggregates.len(),
+        open_round_attempt: task.open_round.attempt,
     }
 }
 
@@ -85,6 +86,16 @@ fn open_round(task: &Task) -> Vec<FlCommitRow> {
             account: account.to_hex(),
             update: commits.updates.get(account).map(ToString::to_string),
             aggregate: commits.aggregates.get(account).map(ToString::to_string),
+            revealed: commits
+                .revealed
+                .get(account)
+                .into_iter()
+                .flatten()
+                .map(|(dropped, seed)| FlRevealedSeed {
+                    dropped: dropped.to_hex(),
+                    seed: hex::encode(seed),
+                })
+                .collect(),
         })
         .collect()
 }

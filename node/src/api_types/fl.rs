@@ -42,6 +42,9 @@ pub struct FlTaskSummary {
     pub open_round_updates: usize,
     /// Aggregate hashes committed in the open round.
     pub open_round_aggregates: usize,
+    /// Restarts of the open round (0 for its first attempt): a masked update of this attempt
+    /// uses this attempt's pairwise seeds (`MaskSecret::attempt_seed`).
+    pub open_round_attempt: u32,
 }
 
 /// `GET /fl/tasks`: every open task.
@@ -103,6 +106,18 @@ pub struct FlCommitRow {
     pub update: Option<String>,
     /// Its committed aggregate hash, if any.
     pub aggregate: Option<String>,
+    /// Masked rounds with drop-outs: the pairwise seeds it revealed, one per participant
+    /// without an update commit (`FlTx::RevealSeeds`); empty before it revealed.
+    pub revealed: Vec<FlRevealedSeed>,
+}
+
+/// One pairwise seed a contributor revealed for a dropped participant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FlRevealedSeed {
+    /// The participant that committed no update (64 hex).
+    pub dropped: String,
+    /// The contributor's seed with it for the open round's attempt (64 hex).
+    pub seed: String,
 }
 
 /// `POST /fl/task/{id}/update`: a participant's encoded update for a round, whose hash it has

@@ -215,6 +215,7 @@ pub fn fl_task() -> FlTaskDetail {
         escrow: 300,
         open_round_updates: 1,
         open_round_aggregates: 0,
+        open_round_attempt: 0,
     };
     FlTaskDetail {
         summary,
@@ -232,7 +233,12 @@ pub fn fl_task() -> FlTaskDetail {
             paid: 99,
             burned: 1,
         }],
-        open_round: vec![FlCommitRow { account: "bb".into(), update: None, aggregate: None }],
+        open_round: vec![FlCommitRow {
+            account: "bb".into(),
+            update: None,
+            aggregate: None,
+            revealed: Vec::new(),
+        }],
     }
 }
 

@@ -3,6 +3,7 @@
 //! the chain accepted for its round.
 
 use super::FlCliError;
+use super::participant::ModelLog;
 use crate::TestnetError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -33,13 +34,57 @@ pub struct ModelReport {
     pub held_out: usize,
 }
 
-/// A participant's log: the accepted aggregate of every settled round, encoded.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub(super) struct ModelLog {
-    pub(super) aggregates: Vec<String>,
+/// One round's timing over the participants' logs in the testnet directory.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct RoundTime {
+    /// The slowest participant's round time (start to settlement as it saw them), in ms.
+    pub(super) wall_ms: u64,
+    /// The slowest participant's local training, in ms.
+    pub(super) training_ms: u64,
+    /// (k + 1) · T, in ms.
+    pub(super) final_ms: u64,
+    /// Logs that timed the round (participants that caught it up later are left out).
+    pub(super) logs: usize,
 }
 
-pub(super) fn status_text(detail: &FlTaskDetail) -> String {
+/// The participants' logs of `task` under `dir` (sorted; none if the directory is absent).
+fn logs(dir: &Path, task: &Hash) -> Vec<PathBuf> {
+    let folder = dir.join("fl").join(task.to_string());
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .map(|entries| entries.flatten().map(|entry| entry.path()).collect())
+        .unwrap_or_default();
+    logs.retain(|path| path.extension().is_some_and(|ext| ext == "json"));
+    logs.sort();
+    logs
+}
+
+/// Per round, the slowest wall and training times the participants' logs under `dir` hold.
+pub(super) fn timing_rows(dir: &Path, task: &Hash) -> Vec<RoundTime> {
+    let mut rows: Vec<RoundTime> = Vec::new();
+    for path in logs(dir, task) {
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let Ok(log) = serde_json::from_str::<ModelLog>(&text) else { continue };
+        for (round, timing) in log.timing.iter().enumerate() {
+            if timing.caught_up {
+                continue;
+            }
+            if rows.len() <= round {
+                rows.resize(
+                    round + 1,
+                    RoundTime { wall_ms: 0, training_ms: 0, final_ms: 0, logs: 0 },
+                );
+            }
+            let row = &mut rows[round];
+            row.wall_ms = row.wall_ms.max(timing.wall_ms);
+            row.training_ms = row.training_ms.max(timing.training_ms);
+            row.final_ms = timing.final_ms;
+            row.logs += 1;
+        }
+    }
+    rows
+}
+
+pub(super) fn status_text(detail: &FlTaskDetail, timing: &[RoundTime]) -> String {
     let summary = &detail.summary;
     let mut out = format!(
         "task {}: {} {}, {} of {} rounds settled, {} participants (min {}), price {} per \
@@ -61,6 +106,20 @@ pub(super) fn status_text(detail: &FlTaskDetail) -> String {
             row.round, row.contributors, row.accepted, row.paid, row.burned, row.aggregate
         ));
     }
+    if !timing.is_empty() {
+        out.push_str("round  wall s  (k+1)T s  training s  wall / ((k+1)T + training)  logs\n");
+        for (round, row) in timing.iter().enumerate() {
+            let budget = (row.final_ms + row.training_ms).max(1) as f64;
+            out.push_str(&format!(
+                "{round:>5}  {:>6.1}  {:>8.1}  {:>10.2}  {:>26.2}  {:>4}\n",
+                row.wall_ms as f64 / 1000.0,
+                row.final_ms as f64 / 1000.0,
+                row.training_ms as f64 / 1000.0,
+                row.wall_ms as f64 / budget,
+                row.logs,
+            ));
+        }
+    }
     out.push_str(
         "participant                                                        samples  paid\n",
     );
@@ -78,13 +137,7 @@ pub(super) fn model(
     seed: u64,
 ) -> Result<ModelReport, TestnetError> {
     let folder = dir.join("fl").join(task.to_string());
-    let mut logs: Vec<PathBuf> = std::fs::read_dir(&folder)
-        .map_err(crate::error::io("reading", &folder))?
-        .flatten()
-        .map(|entry| entry.path())
-        .collect();
-    logs.sort();
-    let path = logs.first().cloned().ok_or_else(|| FlCliError::Log {
+    let path = logs(dir, task).first().cloned().ok_or_else(|| FlCliError::Log {
         path: folder.clone(),
         reason: "no participant wrote a log here (run `fl join` first)".into(),
     })?;
