@@ -259,7 +259,7 @@ fn labels(flag: &'static str, text: &str) -> Result<Vec<String>, TestnetError> {
 }
 
 /// Every key this testnet holds, labelled: the nodes', then the faucet's.
-fn testnet_keys(manifest: &Manifest) -> Result<Vec<(String, Keypair)>, TestnetError> {
+pub(crate) fn testnet_keys(manifest: &Manifest) -> Result<Vec<(String, Keypair)>, TestnetError> {
     let mut keys = Vec::new();
     for node in &manifest.nodes {
         keys.push((node.index.to_string(), read_key(&node.key)?));

@@ -88,6 +88,37 @@ pub enum DbCliError {
         /// Approvers found.
         available: usize,
     },
+    /// `db load --writers N` with N outside 1..=`db_writers::WRITERS_MAX`.
+    #[error(
+        "--writers {given}: must be 1..={max} (omit it to sign with the testnet's own party \
+         keys that may write the table)"
+    )]
+    WriterCount {
+        /// The count given.
+        given: usize,
+        /// `db_writers::WRITERS_MAX`.
+        max: usize,
+    },
+    /// `db load --writers` would grant its writers, but every proposal slot of the consortium
+    /// (`PROPOSALS_OPEN_MAX`) is held by an open proposal.
+    #[error(
+        "consortium {consortium} has {open} open proposals, the most it holds: approve or \
+         withdraw some before granting writers"
+    )]
+    NoProposalSlot {
+        /// The consortium id (64 hex).
+        consortium: String,
+        /// Open proposals on chain.
+        open: usize,
+    },
+    /// A node refused a set-up transaction of `db load --writers` (a proposal or approval).
+    #[error("the node refused a {what} transaction of the writers' grant: {reason}")]
+    SetupRefused {
+        /// `propose` or `approve`.
+        what: &'static str,
+        /// The node's reason.
+        reason: String,
+    },
     /// `exec` without `--no-check`: a row or key does not fit the table's schema (arity,
     /// column types, nulls), or the action holds too many operations.
     #[error("the row does not fit table {table:?}: {reason}")]
@@ -167,6 +198,9 @@ impl DbCliError {
     /// Text the command line gave that cannot mean anything: bad syntax, or SQL the replica
     /// cannot prepare (exit code 2).
     pub fn is_usage(&self) -> bool {
-        matches!(self, DbCliError::Syntax(_) | DbCliError::BadRequest { .. })
+        matches!(
+            self,
+            DbCliError::Syntax(_) | DbCliError::BadRequest { .. } | DbCliError::WriterCount { .. }
+        )
     }
 }

@@ -23,6 +23,7 @@ pub mod db_load;
 pub mod db_read;
 pub mod db_store;
 pub mod db_syntax;
+pub mod db_writers;
 pub mod erc20_load;
 mod error;
 pub mod faults;

@@ -212,13 +212,13 @@ struct Sent {
 
 /// Nonces of one load account: the next fresh one, and refused ones handed back for reuse (a
 /// nonce never used would hold the account's nonce floor, and so its window, back forever).
-struct NonceBook {
-    next: u64,
-    returned: std::collections::BTreeSet<u64>,
+pub(crate) struct NonceBook {
+    pub(crate) next: u64,
+    pub(crate) returned: std::collections::BTreeSet<u64>,
 }
 
 impl NonceBook {
-    fn take(&mut self) -> u64 {
+    pub(crate) fn take(&mut self) -> u64 {
         if let Some(nonce) = self.returned.pop_first() {
             return nonce;
         }

@@ -397,6 +397,7 @@ const DB_HELP: &str = "Examples:
   vein-testnet db history --consortium $ID
   vein-testnet db list [--consortium $ID]
   vein-testnet db load --consortium $ID --rate 100 --duration 30
+  vein-testnet db load --consortium $ID --rate 3000 --duration 20 --writers 32   (32 signers)
 Parties and --from are node indexes or `faucet`; transactions are signed here and each waits
 until final. Tables: NAME(COLUMN TYPE[?] [key], ...), types integer, text, blob, bool; `?` is
 nullable; the key defaults to the first column. Operations (one table per exec, atomic):

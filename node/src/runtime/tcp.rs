@@ -23,12 +23,17 @@
 //!   length, and the next length must start within `idle_timeout` (honest peers gossip every
 //!   interval; an outbound link cut while idle reconnects on its next send);
 //! - each connection reads through a small buffer (`read_buffer_bytes`), not one sized for the
-//!   largest burst.
+//!   largest burst;
+//! - a peer the core disconnects (its score fell below the minimum: garbage frames, say) is
+//!   cut off: every inbound connection delivering for its address is closed at once, and hellos
+//!   claiming that address are refused for `ban` (the core's ban), so a banned peer can neither
+//!   keep a connection open by sending nor come straight back.
 //!
 //! Every refusal is counted by kind ([`Refusal`]) in [`TcpCounters`], which the node's
 //! `/metrics` renders.
 
 use crate::core::crypto::{AccountId, Keypair};
+use crate::core::node::Limits;
 use crate::core::wire::MESSAGE_BYTES_MAX;
 use crate::runtime::handshake::{ACK_BYTES, Ack, CHALLENGE_BYTES, Challenge, Challenges, Hello};
 use crate::runtime::{NetError, Network};
@@ -59,6 +64,9 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Time from an outbound connection's open to the acceptor's acknowledgement.
 const DIAL_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Addresses cut off at once: one more forgets the cut-off that ends soonest (a bound on memory
+/// against peers appearing under many addresses; the core's own ban list is bounded alike).
+const CUT_OFF_MAX: usize = 4_096;
 
 /// What one inbound connection may cost. `Default` holds the production values.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +87,9 @@ pub struct TcpLimits {
     pub frame_timeout: Duration,
     /// Read buffer per inbound connection: most small frames are read without a system call.
     pub read_buffer_bytes: usize,
+    /// How long a peer the core disconnected stays cut off: its hellos are refused. The
+    /// default is the core's ban (`Limits::peer_ban_ms`), whose end lets it in again.
+    pub ban: Duration,
 }
 
 impl Default for TcpLimits {
@@ -90,6 +101,7 @@ impl Default for TcpLimits {
             idle_timeout: Duration::from_secs(60),
             frame_timeout: Duration::from_secs(30),
             read_buffer_bytes: 16 << 10,
+            ban: Duration::from_millis(Limits::default().peer_ban_ms),
         }
     }
 }
@@ -119,11 +131,14 @@ pub enum Refusal {
     IdleTimeout,
     /// A started frame did not complete within `frame_timeout`.
     FrameTimeout,
+    /// The core disconnected the peer this connection delivers for (its score fell below the
+    /// minimum), or the hello claimed an address cut off for that within `ban`.
+    PeerBanned,
 }
 
 impl Refusal {
     /// Every kind, in the order `/metrics` lists them.
-    pub const ALL: [Refusal; 10] = [
+    pub const ALL: [Refusal; 11] = [
         Refusal::ConnectionCapGlobal,
         Refusal::ConnectionCapPerIp,
         Refusal::HelloOversize,
@@ -134,6 +149,7 @@ impl Refusal {
         Refusal::FrameOversize,
         Refusal::IdleTimeout,
         Refusal::FrameTimeout,
+        Refusal::PeerBanned,
     ];
 
     /// The `kind` label in `/metrics`.
@@ -149,6 +165,7 @@ impl Refusal {
             Refusal::FrameOversize => "frame_oversize",
             Refusal::IdleTimeout => "idle_timeout",
             Refusal::FrameTimeout => "frame_timeout",
+            Refusal::PeerBanned => "peer_banned",
         }
     }
 
@@ -281,6 +298,12 @@ struct Shared {
     /// Woken whenever a link's handshake succeeds or a link goes: inbound connections waiting
     /// to believe a claimed address look again.
     links_changed: Notify,
+    /// Peer addresses `disconnect` cut off, each with the end of its cut-off.
+    cut_off: Mutex<BTreeMap<SocketAddr, tokio::time::Instant>>,
+    /// Woken whenever an address is cut off: its inbound connections close.
+    cut_off_changed: Notify,
+    /// How long a cut-off lasts (`TcpLimits::ban`).
+    ban: Duration,
 }
 
 impl Shared {
@@ -321,6 +344,45 @@ impl Shared {
             change(&mut links);
         }
         self.links_changed.notify_waiters();
+    }
+
+    /// Cut `peer` off for `ban`: close its inbound connections, refuse its hellos.
+    fn cut_off(&self, peer: SocketAddr) {
+        if let Ok(mut cut_off) = self.cut_off.lock() {
+            let now = tokio::time::Instant::now();
+            cut_off.retain(|_, until| now < *until);
+            if cut_off.len() >= CUT_OFF_MAX
+                && let Some(soonest) = cut_off.iter().min_by_key(|(_, until)| **until)
+            {
+                let soonest = *soonest.0;
+                cut_off.remove(&soonest);
+            }
+            cut_off.insert(peer, now + self.ban);
+            debug_assert!(cut_off.len() <= CUT_OFF_MAX);
+        }
+        self.cut_off_changed.notify_waiters();
+    }
+
+    /// Whether `peer` is cut off now.
+    fn is_cut_off(&self, peer: SocketAddr) -> bool {
+        let now = tokio::time::Instant::now();
+        self.cut_off
+            .lock()
+            .is_ok_and(|cut_off| cut_off.get(&peer).is_some_and(|until| now < *until))
+    }
+
+    /// Completes once `peer` is cut off.
+    async fn until_cut_off(&self, peer: SocketAddr) {
+        loop {
+            // Registered before looking, so a cut-off between the look and the wait wakes it.
+            let changed = self.cut_off_changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.is_cut_off(peer) {
+                return;
+            }
+            changed.await;
+        }
     }
 
     /// The link to `address`: `None` if there is none, `Some(None)` while its handshake runs.
@@ -401,6 +463,9 @@ impl TcpNetwork {
             challenges,
             links: Mutex::new(BTreeMap::new()),
             links_changed: Notify::new(),
+            cut_off: Mutex::new(BTreeMap::new()),
+            cut_off_changed: Notify::new(),
+            ban: limits.ban,
         });
         let accept_task =
             tokio::spawn(accept_loop(listener, shared.clone(), sender, limits, counters.clone()));
@@ -482,10 +547,26 @@ async fn read_inbound(
     let hello = tokio::time::timeout(limits.handshake_timeout, accept_handshake(stream, shared))
         .await
         .map_err(|_| Refusal::HandshakeTimeout)??;
+    if shared.is_cut_off(hello.listen) {
+        return Err(Refusal::PeerBanned);
+    }
     tokio::time::timeout(limits.handshake_timeout, shared.believe(hello.listen, hello.key))
         .await
         .map_err(|_| Refusal::PeerUnverified)??;
     let peer = hello.listen;
+    tokio::select! {
+        ended = read_frames(stream, peer, sender, limits) => ended,
+        () = shared.until_cut_off(peer) => Err(Refusal::PeerBanned),
+    }
+}
+
+/// Deliver the frames of a verified connection as from `peer` until it ends or is refused.
+async fn read_frames(
+    stream: &mut BufReader<TcpStream>,
+    peer: SocketAddr,
+    sender: &mpsc::Sender<(SocketAddr, Vec<u8>)>,
+    limits: &TcpLimits,
+) -> Result<Ended, Refusal> {
     loop {
         let length = match tokio::time::timeout(limits.idle_timeout, stream.read_u32_le()).await {
             Err(_) => return Err(Refusal::IdleTimeout),
@@ -636,11 +717,14 @@ impl Network for TcpNetwork {
         self.inbound.lock().await.recv().await.ok_or(NetError::Closed)
     }
 
+    /// The core disconnects a peer only when it bans it: drop the outbound link, close every
+    /// inbound connection delivering for it and refuse its hellos for `TcpLimits::ban`.
     fn disconnect(&self, peer: SocketAddr) {
         if let Ok(mut links) = self.shared.links.lock() {
             links.remove(&peer);
         }
         self.shared.links_changed.notify_waiters();
+        self.shared.cut_off(peer);
     }
 }
 
