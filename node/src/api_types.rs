@@ -12,6 +12,7 @@
 mod consortium;
 mod explorer;
 mod fl;
+mod ledger_history;
 
 pub use consortium::{
     ConsortiumAttestations, ConsortiumDetail, ConsortiumEntryView, ConsortiumList,
@@ -26,6 +27,7 @@ pub use fl::{
     FlCommitRow, FlParticipantRow, FlRoundRow, FlTaskDetail, FlTaskList, FlTaskSummary,
     FlUpdatePost, FlUpdateRow, FlUpdateStored, FlUpdates,
 };
+pub use ledger_history::{LedgerBalance, LedgerHistory, LedgerHistoryEntry, LedgerHistoryRequest};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

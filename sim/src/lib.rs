@@ -81,6 +81,8 @@ pub mod alarm;
 #[cfg(madsim)]
 pub mod bench;
 #[cfg(madsim)]
+pub mod client_history;
+#[cfg(madsim)]
 pub mod consortium_sim;
 #[cfg(madsim)]
 pub mod fl_sim;
@@ -106,3 +108,5 @@ pub mod sim_error;
 pub mod sim_time;
 #[cfg(madsim)]
 pub mod simulation;
+#[cfg(madsim)]
+pub mod watch;

@@ -879,6 +879,15 @@ duplicate, reorder, disk (I/O errors on a node's appends and syncs).";
             report.transactions_final,
             report.transactions_applied
         );
+        let history = &report.history;
+        println!(
+            "client history:     {} transfers seen final, {} (transfer, node) checks passed, {} \
+             not checkable yet; {} acknowledged never seen final",
+            history.seen_final,
+            history.verified,
+            history.unverifiable,
+            history.acknowledged_not_final
+        );
         if report.config.token_share > 0.0 {
             println!(
                 "token txs:          {} submitted, {} tokens at the end",
