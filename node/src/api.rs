@@ -73,6 +73,7 @@ mod error;
 pub mod eth_rpc;
 pub mod explorer;
 mod fl;
+mod ledger_history;
 pub mod openapi;
 mod peg;
 mod rejections;
@@ -169,6 +170,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/accounts", get(accounts))
         .route("/unit/{id}", get(txs::unit))
         .route("/units", post(txs::units_status))
+        .route("/ledger/history", post(ledger_history::ledger_history))
         .route("/checkpoints", get(checkpoints))
         .route("/tips", get(tips))
         .route("/parents", get(parents))

@@ -12,6 +12,7 @@
 mod consortium;
 mod explorer;
 mod fl;
+mod ledger_history;
 mod peg;
 
 pub use consortium::{
@@ -27,6 +28,7 @@ pub use fl::{
     FlCommitRow, FlParticipantRow, FlRevealedSeed, FlRoundRow, FlTaskDetail, FlTaskList,
     FlTaskSummary, FlUpdatePost, FlUpdateRow, FlUpdateStored, FlUpdates,
 };
+pub use ledger_history::{LedgerBalance, LedgerHistory, LedgerHistoryEntry, LedgerHistoryRequest};
 pub use peg::{
     AnchorSegment, ClaimedEntry, EscrowView, HeaderRef, OutboxEntryView, PegClaimCheck,
     PegClaimVerdict, PegProofView, PegProofs, PegRefusal, PegView, SideChainList, SideChainView,

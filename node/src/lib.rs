@@ -21,6 +21,7 @@ pub mod fl_updates;
 #[cfg(feature = "tokio-runtime")]
 pub mod fuzz_targets;
 pub mod genesis_file;
+pub mod history;
 pub mod localnet;
 pub mod plotter;
 pub mod pump;

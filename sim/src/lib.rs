@@ -83,6 +83,8 @@ pub mod alarm;
 #[cfg(madsim)]
 pub mod bench;
 #[cfg(madsim)]
+pub mod client_history;
+#[cfg(madsim)]
 pub mod consortium_sim;
 #[cfg(madsim)]
 pub mod fl_sim;
@@ -108,3 +110,5 @@ pub mod sim_error;
 pub mod sim_time;
 #[cfg(madsim)]
 pub mod simulation;
+#[cfg(madsim)]
+pub mod watch;

@@ -7,6 +7,7 @@ use crate::evm_workload::EvmReport;
 use crate::fl_workload::FlReport;
 use crate::peg_checks::PegReport;
 use vein_node::core::hash::Hash;
+use vein_node::history::HistoryReport;
 use vein_reports::metrics::{RunMetrics, Violation as ReportViolation};
 
 /// The outcome of a run.
@@ -70,6 +71,9 @@ pub struct RunReport {
     pub fl: FlReport,
     /// The side chains' relayer and peg checks (`side_chains` > 0; zero otherwise).
     pub peg: PegReport,
+    /// The transfer workload's client history held to every node's ledger at the end
+    /// (`crate::client_history`; empty when the end-of-run checks did not run).
+    pub history: HistoryReport,
     /// Every invariant violation found, in order; empty for a passing run. The run stops within
     /// a simulated second of the first one seen during the run, and the end-of-run checks run
     /// only when there was none.

@@ -39,6 +39,16 @@ impl fmt::Display for RunSummary<'_> {
             report.transactions_final,
             report.transactions_applied
         )?;
+        let history = &report.history;
+        writeln!(
+            f,
+            "client history:     {} transfers seen final, {} (transfer, node) checks passed, {} \
+             not checkable yet; {} acknowledged never seen final",
+            history.seen_final,
+            history.verified,
+            history.unverifiable,
+            history.acknowledged_not_final
+        )?;
         if report.config.token_share > 0.0 {
             writeln!(
                 f,

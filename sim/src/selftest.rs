@@ -17,6 +17,11 @@
 //! differs from the other members' (`replica-root`); `unsealed-actions` makes the workload put
 //! each action's plaintext on chain in place of its ciphertext, which the canary scan of the
 //! wire and the disks must find (`consortium-plaintext`).
+//!
+//! Two bugs act on the client-history check ([`crate::client_history`]): at the end of the run
+//! node 0's ledger view loses the first transfer the client saw final (`history-drop-final`:
+//! a lost acknowledged write) or holds it twice (`history-double-apply`: a write applied twice);
+//! `client-history` must fire. They need transfers that become final.
 
 use vein_node::core::events::Event;
 use vein_node::core::hash::Hash;
@@ -25,8 +30,8 @@ use vein_node::core::hash::Hash;
 pub const BUGGY_NODE: usize = 0;
 
 /// The names `--checker-self-test` accepts, for the help text and the parse error.
-pub const SELF_TEST_NAMES: &str =
-    "ledger-root, conflicting-final, restart-ledger-root, replica-skip, unsealed-actions";
+pub const SELF_TEST_NAMES: &str = "ledger-root, conflicting-final, restart-ledger-root, \
+     replica-skip, unsealed-actions, history-drop-final, history-double-apply";
 
 /// `--checker-self-test` named no known bug.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,7 +59,16 @@ pub enum SelfTestBug {
     /// The consortium workload submits plaintext as the ciphertext: `consortium-plaintext`
     /// must fire.
     UnsealedActions,
+    /// Node 0's ledger view, read for the client-history check, lacks the first transfer the
+    /// client saw final: `client-history` must fire.
+    HistoryDropFinal,
+    /// Node 0's ledger view holds that transfer twice: `client-history` must fire.
+    HistoryDoubleApply,
 }
+
+/// The bugs of the client-history check (they act on a ledger view at the end).
+pub const HISTORY_SELF_TEST_BUGS: [SelfTestBug; 2] =
+    [SelfTestBug::HistoryDropFinal, SelfTestBug::HistoryDoubleApply];
 
 /// The bugs of the consortium workload (they act outside the checker's events).
 pub const CONSORTIUM_SELF_TEST_BUGS: [SelfTestBug; 2] =
@@ -73,6 +87,8 @@ impl SelfTestBug {
             "restart-ledger-root" => Ok(SelfTestBug::RestartLedgerRoot),
             "replica-skip" => Ok(SelfTestBug::ReplicaSkip),
             "unsealed-actions" => Ok(SelfTestBug::UnsealedActions),
+            "history-drop-final" => Ok(SelfTestBug::HistoryDropFinal),
+            "history-double-apply" => Ok(SelfTestBug::HistoryDoubleApply),
             other => Err(UnknownSelfTest { name: other.to_string() }),
         }
     }
@@ -85,6 +101,8 @@ impl SelfTestBug {
             SelfTestBug::RestartLedgerRoot => "restart-ledger-root",
             SelfTestBug::ReplicaSkip => "replica-skip",
             SelfTestBug::UnsealedActions => "unsealed-actions",
+            SelfTestBug::HistoryDropFinal => "history-drop-final",
+            SelfTestBug::HistoryDoubleApply => "history-double-apply",
         }
     }
 
@@ -95,6 +113,7 @@ impl SelfTestBug {
             SelfTestBug::ConflictingFinal => "conflicting-finality",
             SelfTestBug::ReplicaSkip => "replica-root",
             SelfTestBug::UnsealedActions => "consortium-plaintext",
+            SelfTestBug::HistoryDropFinal | SelfTestBug::HistoryDoubleApply => "client-history",
         }
     }
 
@@ -109,7 +128,10 @@ impl SelfTestBug {
         let buggy = match self {
             SelfTestBug::LedgerRoot | SelfTestBug::ConflictingFinal => node == BUGGY_NODE,
             SelfTestBug::RestartLedgerRoot => restarted,
-            SelfTestBug::ReplicaSkip | SelfTestBug::UnsealedActions => false,
+            SelfTestBug::ReplicaSkip
+            | SelfTestBug::UnsealedActions
+            | SelfTestBug::HistoryDropFinal
+            | SelfTestBug::HistoryDoubleApply => false,
         };
         if !buggy {
             return None;
@@ -120,7 +142,10 @@ impl SelfTestBug {
         let (id, ledger_root) = match self {
             SelfTestBug::LedgerRoot | SelfTestBug::RestartLedgerRoot => (*id, garble(ledger_root)),
             SelfTestBug::ConflictingFinal => (garble(id), *ledger_root),
-            SelfTestBug::ReplicaSkip | SelfTestBug::UnsealedActions => return None,
+            SelfTestBug::ReplicaSkip
+            | SelfTestBug::UnsealedActions
+            | SelfTestBug::HistoryDropFinal
+            | SelfTestBug::HistoryDoubleApply => return None,
         };
         Some(Event::CheckpointFinal { id, height: *height, ledger_root, supply: *supply })
     }
@@ -147,7 +172,8 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for bug in SELF_TEST_BUGS.into_iter().chain(CONSORTIUM_SELF_TEST_BUGS) {
+        let all = SELF_TEST_BUGS.into_iter().chain(CONSORTIUM_SELF_TEST_BUGS);
+        for bug in all.chain(HISTORY_SELF_TEST_BUGS) {
             assert_eq!(SelfTestBug::parse(bug.name()), Ok(bug));
             assert!(SELF_TEST_NAMES.contains(bug.name()));
         }

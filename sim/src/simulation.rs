@@ -28,6 +28,7 @@
 //!   the convergence, durability and ledger checks ([`check_end`]).
 
 use crate::checker::{Checker, NodeSnapshot, Violation, check_end};
+use crate::client_history::ClientHistory;
 use crate::config::{FEE, SimConfig, stream};
 use crate::consortium_replicas::ConsortiumReport;
 use crate::consortium_sim::ConsortiumRun;
@@ -65,6 +66,7 @@ use vein_node::core::node::{Node, NodeConfig};
 use vein_node::core::params::Genesis;
 use vein_node::core::poc::ModelPlots;
 use vein_node::driver::{Driver, DriverError, EventSink, Primitives};
+use vein_node::history::TransferOp;
 use vein_node::runtime::InPlace;
 
 #[path = "node_spec.rs"]
@@ -118,6 +120,8 @@ struct Shared {
     fl: Option<Arc<FlRun>>,
     /// `vein-sim inspect`'s look at one node, if any (the run stops at its instant).
     probe: Option<Arc<Probe>>,
+    /// What the transfer workload saw, checked against every ledger at the end.
+    history: ClientHistory,
 }
 
 /// A node the operator restarts: its driver stopped in `generation`; if `restore`, its unit log
@@ -153,7 +157,7 @@ impl EventSink for CheckerSink {
         let event = misreported.as_ref().unwrap_or(event);
         self.shared.trace().event(self.node, now_ms, event);
         if self.shared.watch.contains(&self.node) {
-            watch_event(self.node, now_ms, event, &self.shared.accounts);
+            crate::watch::watch_event(self.node, now_ms, event, &self.shared.accounts);
         }
         if let Some(consortia) = &self.shared.consortia {
             consortia.on_event(self.node, sim_now_ms(), event, &self.shared.checker);
@@ -164,45 +168,10 @@ impl EventSink for CheckerSink {
         if let Some(probe) = &self.shared.probe {
             probe.on_event(self.node, sim_now_ms(), event);
         }
+        self.shared.history.on_event(self.node, sim_now_ms(), event);
         // Violations are stamped with simulated time, not the node's (possibly skewed) clock.
         self.shared.checker().on_event(self.node, sim_now_ms(), event);
     }
-}
-
-/// Print one chain event of a watched node: simulated time, the node's own clock, the event.
-/// Unit and transaction events are left out (there are thousands; the chain's are what a
-/// finality question needs).
-fn watch_event(
-    node: usize,
-    now_ms: u64,
-    event: &Event,
-    accounts: &[vein_node::core::crypto::AccountId],
-) {
-    let author = |account: &vein_node::core::crypto::AccountId| {
-        accounts.iter().position(|a| a == account).map_or("?".to_string(), |i| i.to_string())
-    };
-    let text = match event {
-        Event::UnitAccepted { .. }
-        | Event::UnitOrphaned { .. }
-        | Event::TxConfirmed { .. }
-        | Event::TxFinal { .. }
-        | Event::StorageSettled { .. } => return,
-        Event::CheckpointAccepted { id, height, author: author_id } => {
-            format!("accepted {} at {height} by node {}", id.short(), author(author_id))
-        }
-        Event::HeadChanged { id, height, cumulative_weight, timestamp_ms } => format!(
-            "head {} at {height} weight {cumulative_weight} timestamp {:.3} s",
-            id.short(),
-            *timestamp_ms as f64 / 1e3
-        ),
-        Event::CheckpointFinal { id, height, .. } => format!("FINAL {} at {height}", id.short()),
-        other => format!("{other:?}"),
-    };
-    eprintln!(
-        "[{:9.3} s] node {node} (clock {:.3} s) {text}",
-        sim_now_ms() as f64 / 1e3,
-        now_ms as f64 / 1e3
-    );
 }
 
 /// The body of a madsim node: bind, start the driver (replaying the disk), run it.
@@ -440,7 +409,13 @@ async fn workload(
             }
             continue;
         }
-        match handle.transfer(specs[to].key.account(), amount, FEE).await {
+        let (sender, recipient) = (specs[from].key.account(), specs[to].key.account());
+        let transfer =
+            TransferOp { from: sender, to: recipient, amount, fee: FEE, nonce: None, id: None };
+        let op = shared.history.invoke(sim_now_ms(), from, transfer);
+        let answer = handle.transfer(recipient, amount, FEE).await;
+        shared.history.answered(op, sim_now_ms(), &answer);
+        match answer {
             Some(Ok(_)) => submitted.fetch_add(1, Ordering::Relaxed),
             _ => refused.fetch_add(1, Ordering::Relaxed),
         };
@@ -656,6 +631,11 @@ async fn supervise(
         evm,
         fl: FlRun::new(&config, &keys),
         probe: probe.clone(),
+        history: ClientHistory::new(
+            config.nodes,
+            keys.iter().take(config.funded).map(Keypair::account).collect(),
+            config.self_test,
+        ),
     });
     let specs: Vec<Arc<NodeSpec>> = keys
         .iter()
@@ -761,6 +741,7 @@ async fn supervise(
     let mut consortium = ConsortiumReport::default();
     let mut evm_receipts = None;
     let mut fl = Default::default();
+    let mut history = Default::default();
     if violations.is_empty() && probe.is_none() {
         let finals: Arc<Vec<(Hash, u64, Outcome)>> = Arc::new(
             shared
@@ -821,6 +802,10 @@ async fn supervise(
             violations.extend(found);
             fl = report;
         }
+        let (found, report) =
+            shared.history.end(specs.len(), |node| specs[node].handle(), sim_now_ms()).await;
+        violations.extend(found);
+        history = report;
         if let Some(sides) = &side_chains {
             violations.extend(sides.end_checks(&config).await);
         }
@@ -878,6 +863,7 @@ async fn supervise(
         evm: evm.unwrap_or_default(),
         fl,
         peg: side_chains.map(|sides| sides.report()).unwrap_or_default(),
+        history,
         violations,
     })
 }

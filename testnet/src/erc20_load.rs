@@ -612,6 +612,7 @@ pub fn erc20_load(
                 batch: 0,
                 accounts: 200,
                 busy_retry: Duration::from_secs(10),
+                history: None,
             };
             let (cpu_before, started) = (nodes_cpu_ms(&nodes), Instant::now());
             let report = crate::load::load(manifest, &load_options)?;

@@ -180,6 +180,23 @@ pub enum TestnetError {
     /// An `fl` command was refused or failed.
     #[error(transparent)]
     Fl(#[from] fl::FlCliError),
+    /// A history file (`load --history`, `check-history`) is not a well-formed history.
+    #[error("history file {path}: {source}")]
+    History {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: vein_node::history::HistoryError,
+    },
+    /// A client history check found violations (exit code 4); the report on stdout lists them.
+    #[error("the client history check found {count} violation(s); first: {first}")]
+    HistoryViolated {
+        /// How many.
+        count: usize,
+        /// The first, in words.
+        first: String,
+    },
     /// The local record of a consortium (`DIR/consortia/ID.json`) is missing or unusable.
     #[error(transparent)]
     LocalConsortium(#[from] db_store::LocalError),

@@ -3,9 +3,12 @@
 //! "Load"). Moved out of the crate root unchanged; the root re-exports its public names.
 
 use crate::breakdown::percentile;
+use crate::load_history::{begin_history, finish_history, invoke, node_signed_op, record_answer};
 use crate::manifest::{Manifest, NodeEntry};
 use crate::route::{self, Outcome, Router};
 use crate::*;
+use std::sync::Mutex;
+use vein_node::history::{HistoryReport, TransferOp};
 /// Balance a load account is funded with by the faucet (500 million transfers of 1 plus fee 1).
 pub const LOAD_ACCOUNT_FUNDS: u64 = 1_000_000_000;
 /// Most sending accounts `load` signs from (each is funded by one faucet transfer, and the
@@ -37,6 +40,9 @@ pub struct LoadOptions {
     /// How long a request answered 503 busy is retried (every [`BUSY_RETRY_PAUSE`]) before its
     /// transfers count as refused; zero never retries.
     pub busy_retry: Duration,
+    /// Record the client's history to this file (JSON lines) and check every node's ledger
+    /// against it after the settle time ([`crate::history_check`]).
+    pub history: Option<std::path::PathBuf>,
 }
 
 /// How often `load` reports its progress on stderr.
@@ -132,6 +138,9 @@ pub struct LoadReport {
     /// ([`breakdown`]), from the first running node's main chain; `None` if its checkpoints
     /// could not be read.
     pub finality_breakdown: Option<breakdown::Breakdown>,
+    /// With `--history`: the client history checked against every running node's ledger
+    /// (`violations` empty when it holds).
+    pub history: Option<HistoryReport>,
 }
 
 /// Why a load request could not be built.
@@ -282,24 +291,23 @@ fn signed_transfer(
 /// Make sure every load account holds at least half of [`LOAD_ACCOUNT_FUNDS`] on node `api`'s
 /// confirmed ledger (a node admits a transfer only against confirmed funds): the faucet pays
 /// the short ones and this waits until a checkpoint confirms it. Returns each account's next
-/// nonce and whether any funding was needed.
+/// nonce and balance, and whether any funding was needed.
 fn fund_load_accounts(
     manifest: &Manifest,
     api: SocketAddr,
     keys: &[Keypair],
     timeout: Duration,
-) -> Result<(Vec<u64>, bool), TestnetError> {
+) -> Result<(Vec<api_types::AccountBalance>, bool), TestnetError> {
     let accounts: Vec<AccountId> = keys.iter().map(Keypair::account).collect();
     let funded = fund_accounts(manifest, api, &accounts, timeout)?;
     let stalled_until = Instant::now() + timeout;
-    let nonces = accounts
+    let states = accounts
         .iter()
         .map(|account| {
             retry_transport(stalled_until, STALL_RETRY_PAUSE, || account_state(api, account))
-                .map(|state| state.next_nonce)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((nonces, funded))
+    Ok((states, funded))
 }
 
 /// Make sure every one of `accounts` holds at least half of [`LOAD_ACCOUNT_FUNDS`] on node
@@ -495,9 +503,16 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
         fund_load_accounts(manifest, nodes[0].api, &keys, timeout)?
     };
     let funding_s = if funded { funding_started.elapsed().as_secs_f64() } else { 0.0 };
+    let recorder = match &options.history {
+        Some(_) => Some(Mutex::new(begin_history(nodes[0].api, &keys, &books)?)),
+        None => None,
+    };
     let books: Vec<std::sync::Mutex<NonceBook>> = books
         .into_iter()
-        .map(|next| std::sync::Mutex::new(NonceBook { next, returned: Default::default() }))
+        .map(|state| {
+            let next = state.next_nonce;
+            std::sync::Mutex::new(NonceBook { next, returned: Default::default() })
+        })
         .collect();
     let take_nonce = |account: usize| books[account].lock().map(|mut book| book.take()).ok();
     let give_back = |account: usize, nonce: u64| {
@@ -527,11 +542,9 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
             samples.push(reason);
         }
     };
-    // One request: the body to post and, per transfer, its sender and nonce (client-signed).
-    let build = |request: u64,
-                 count: usize,
-                 from: &NodeEntry|
-     -> Result<(api_types::TxBatchRequest, Vec<(usize, u64)>), BuildError> {
+    // One request: the body to post and, per transfer, its sender and nonce (client-signed)
+    // and what it asks for (the history's record).
+    let build = |request: u64, count: usize, from: &NodeEntry| -> Result<Built, BuildError> {
         if keys.is_empty() {
             // The next node's account (a node may not pay itself); the faucet's when the net
             // has one node.
@@ -541,13 +554,15 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
             };
             let transfer = api_types::TransferRequest { to: to.clone(), amount: 1, fee: Some(1) };
             let senders = vec![(from.index, 0); count];
+            let op = node_signed_op(&from.account, to).map_err(BuildError::Failed)?;
             let request =
                 api_types::TxBatchRequest { txs: Vec::new(), transfers: vec![transfer; count] };
-            return Ok((request, senders));
+            return Ok((request, senders, vec![op; count]));
         }
         let parents = fetch_parents(from.api, count).map_err(parents_error)?;
         let mut txs = Vec::with_capacity(count);
         let mut senders = Vec::with_capacity(count);
+        let mut ops = Vec::with_capacity(count);
         let mut previous: Option<Hash> = None;
         for (slot, [first, second]) in parents.into_iter().enumerate() {
             let account = (request as usize * batch + slot) % keys.len();
@@ -565,6 +580,9 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                 Ok((hex, id)) => {
                     txs.push(hex);
                     senders.push((account, nonce));
+                    let from = keys[account].account();
+                    let (nonce, signed) = (Some(nonce), Some(id));
+                    ops.push(TransferOp { from, to, amount: 1, fee: 1, nonce, id: signed });
                     previous = Some(id);
                 }
                 Err(error) => {
@@ -573,7 +591,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                 }
             }
         }
-        Ok((api_types::TxBatchRequest { txs, transfers: Vec::new() }, senders))
+        Ok((api_types::TxBatchRequest { txs, transfers: Vec::new() }, senders, ops))
     };
     // Per worker: its accepted transfers, its latest dispatch and its largest lag (from start).
     let results: Vec<(Vec<Sent>, Duration, Duration)> = std::thread::scope(|scope| {
@@ -598,7 +616,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                             BUSY_RETRY_PAUSE,
                             &busy_retries,
                         );
-                        let (body, senders) = match built {
+                        let (body, senders, ops) = match built {
                             Ok(built) => built,
                             Err(BuildError::Unreachable(error)) => {
                                 router.finish(node, elapsed_ms(), Outcome::Unreachable);
@@ -620,8 +638,10 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                             late.fetch_add(1, Ordering::Relaxed);
                         }
                         let submitted_ms = now_ms();
+                        let invoked = invoke(&recorder, from.index, submitted_ms, ops);
                         let answer: Result<api_types::TxBatchResponse, _> =
                             http::post_authorized(from.api, "/txs", &body, token);
+                        record_answer(&recorder, &invoked, &answer);
                         let outcome = match &answer {
                             Err(http::HttpError::Io { .. } | http::HttpError::Connect { .. }) => {
                                 Outcome::Unreachable
@@ -699,6 +719,17 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
     let window_s = schedule.offered_window(latest).as_secs_f64();
 
     let outcomes = settle(manifest, &sent, Instant::now() + options.settle);
+    let history = match (recorder, &options.history) {
+        (Some(recorder), Some(path)) => {
+            let mut recorder = recorder.into_inner().unwrap_or_else(|e| e.into_inner());
+            let seen = outcomes
+                .iter()
+                .zip(&sent)
+                .filter_map(|(unit, item)| unit.as_ref().map(|unit| (item.node, item.id, unit)));
+            Some(finish_history(manifest, &mut recorder, seen, path)?)
+        }
+        _ => None,
+    };
     let mut confirm = Vec::new();
     let mut finals = Vec::new();
     let (mut applied, mut ignored, mut final_count, mut final_times_missing) = (0, 0, 0, 0u64);
@@ -775,8 +806,12 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
         accounts_used,
         funding_s,
         finality_breakdown,
+        history,
     })
 }
+
+/// One built request: its body, each transfer's sender and nonce, and each one's history op.
+type Built = (api_types::TxBatchRequest, Vec<(usize, u64)>, Vec<TransferOp>);
 
 /// Timestamps by height of the last 1,000 checkpoints of node `api`'s main chain.
 fn main_chain_timestamps(api: SocketAddr) -> Result<BTreeMap<u64, u64>, TestnetError> {

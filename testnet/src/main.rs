@@ -1,7 +1,8 @@
 //! `vein-testnet`: the command line over the `vein_testnet` library. Each subcommand reads the
 //! manifest in `--dir`, acts, and exits; errors print one clear line and exit 2 for a wrong
 //! command line (as clap does for what it refuses itself), 3 when the ledger's rules, the chain
-//! or a replica refused (`db`: no permission, final but ignored, a failed verification), 1 for
+//! or a replica refused (`db`: no permission, final but ignored, a failed verification), 4 when
+//! a client history check found violations (`check-history`, `load --history`), 1 for
 //! anything else.
 
 use clap::{Parser, Subcommand};
@@ -30,6 +31,8 @@ use vein_testnet::{LinkFaultKind, LoadOptions, Sender, TestnetError, TxRequest, 
         vein-testnet delay 0 1 --ms 300                 node 0's messages to node 1 only\n  \
         vein-testnet loss 1 0 --percent 20              drop 20% of node 1's messages to 0\n  \
         vein-testnet load --rate 20 --duration 30       throughput and finality latency\n  \
+        vein-testnet load --rate 20 --duration 10 --history h.jsonl   ... and check what it saw\n  \
+        vein-testnet check-history h.jsonl              check a history against every node\n  \
         vein-testnet logs 1 --lines 100\n  \
         vein-testnet put FILE                           store a file (prints its id)\n  \
         vein-testnet get ID --out PATH                  read it back from any k shards\n  \
@@ -197,6 +200,24 @@ enum Command {
         /// 50 ms, before its transfers count as refused; 0 = never retry.
         #[arg(long, default_value_t = 10)]
         busy_retry_s: u64,
+        /// Record every submission, answer and finality the client saw to this JSON-lines file,
+        /// then check every running node's ledger against it (exit 4 on a violation).
+        #[arg(long)]
+        history: Option<PathBuf>,
+    },
+    /// Check a client history (`load --history FILE`) against every running node's ledger:
+    /// each transfer seen final present once at its height, no unit or nonce applied twice,
+    /// nothing refused applied, the load accounts' balances conserved. Prints the report as
+    /// JSON; exit 4 on a violation (docs/testnet.md, "Client histories").
+    #[command(after_help = "Examples:\n  \
+        vein-testnet load --rate 20 --duration 10 --history out/h.jsonl\n  \
+        vein-testnet check-history out/h.jsonl --settle 60")]
+    CheckHistory {
+        /// The history file (JSON lines).
+        file: PathBuf,
+        /// Seconds to wait for every node to finalise the heights the client saw final.
+        #[arg(long, default_value_t = 60)]
+        settle: u64,
     },
     /// ERC-20 transfers through the nodes' JSON-RPC at a paced rate, each followed to a receipt
     /// at a final height; the nodes' CPU per transfer, beside a native transfer's with
@@ -417,6 +438,8 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             } else if error.is_refusal() {
                 ExitCode::from(3)
+            } else if matches!(error, TestnetError::HistoryViolated { .. }) {
+                ExitCode::from(4)
             } else {
                 ExitCode::FAILURE
             }
@@ -472,6 +495,17 @@ fn side(dir: &std::path::Path, command: SideCommand) -> Result<(), TestnetError>
         }
     }
     Ok(())
+}
+
+/// A history report with violations is an error (exit 4), after the report was printed.
+fn history_verdict(report: &vein_node::history::HistoryReport) -> Result<(), TestnetError> {
+    match report.violations.first() {
+        None => Ok(()),
+        Some(first) => Err(TestnetError::HistoryViolated {
+            count: report.violations.len(),
+            first: first.to_string(),
+        }),
+    }
 }
 
 /// Paused nodes cannot be reached, so fault changes skip them: say so.
@@ -645,7 +679,16 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
             let why = vein_testnet::follow_logs(&manifest, node, lines, poll, stdout, &|| false)?;
             eprintln!("{why}");
         }
-        Command::Load { rate, duration, settle, concurrency, batch, accounts, busy_retry_s } => {
+        Command::Load {
+            rate,
+            duration,
+            settle,
+            concurrency,
+            batch,
+            accounts,
+            busy_retry_s,
+            history,
+        } => {
             let manifest = Manifest::load(&dir)?;
             let options = LoadOptions {
                 rate,
@@ -655,9 +698,21 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
                 batch,
                 accounts,
                 busy_retry: Duration::from_secs(busy_retry_s),
+                history,
             };
             let report = vein_testnet::load(&manifest, &options)?;
             println!("{}", to_json(&report));
+            if let Some(history) = &report.history {
+                history_verdict(history)?;
+            }
+        }
+        Command::CheckHistory { file, settle } => {
+            let manifest = Manifest::load(&dir)?;
+            let history = vein_testnet::history_check::read_history(&file)?;
+            let settle = Duration::from_secs(settle);
+            let report = vein_testnet::history_check::check_history(&manifest, &history, settle)?;
+            println!("{}", to_json(&report));
+            history_verdict(&report)?;
         }
         Command::Erc20Load {
             rate,

@@ -63,6 +63,41 @@ impl Net {
     }
 }
 
+/// The load's history check passed on all four nodes with every transfer seen final and the
+/// load accounts' balances conserved; `check-history` agrees on its own; a history file with
+/// one final height moved is refused on every node with exit code 4.
+fn assert_client_history_holds(net: &Net, history: &Value, file: &str) {
+    assert_eq!(history["violations"], serde_json::json!([]), "{history}");
+    assert_eq!(history["seen_final"], 90, "{history}");
+    assert_eq!(history["verified"], 90 * 4, "{history}");
+    assert_eq!(history["acknowledged_not_final"], 0, "{history}");
+    assert!(history["balances_checked"].as_u64().unwrap() >= 4, "{history}");
+    let again: Value = serde_json::from_str(&net.cli(&["check-history", file])).unwrap();
+    assert_eq!(again["violations"], serde_json::json!([]), "{again}");
+    assert_eq!(again["verified"], 90 * 4, "{again}");
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut moved = false;
+    let tampered: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let mut record: Value = serde_json::from_str(line).unwrap();
+            if !moved && record["type"] == "final" {
+                moved = true;
+                record["height"] = (record["height"].as_u64().unwrap() - 1).into();
+            }
+            record.to_string()
+        })
+        .collect();
+    let bad = net.dir.path().join("tampered.jsonl");
+    std::fs::write(&bad, tampered.join("\n")).unwrap();
+    let output = net.run(&["check-history", bad.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(4), "{output:?}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let violations = report["violations"].as_array().unwrap();
+    assert_eq!(violations.len(), 4, "{report}");
+    assert!(violations.iter().all(|v| v["violation"] == "final-differs"), "{report}");
+}
+
 fn pid_running(pid: u32) -> bool {
     // A zombie (reaped later by whoever inherited it) is not running.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -121,7 +156,10 @@ fn four_nodes_agree_survive_a_crash_and_heal_a_partitioned_double_spend() {
     assert!(net.final_applied(1, &id), "tx --wait returned before {id} was final: {log}");
     assert!(log.contains("final at height"), "{log}");
 
-    // The load generator: every transfer it got accepted ends applied and final.
+    // The load generator: every transfer it got accepted ends applied and final, and what the
+    // client saw holds on every node's ledger (the client-history check).
+    let history = net.dir.path().join("history.jsonl");
+    let history_arg = history.to_str().unwrap();
     let report: Value = serde_json::from_str(&net.cli(&[
         "load",
         "--rate",
@@ -132,6 +170,8 @@ fn four_nodes_agree_survive_a_crash_and_heal_a_partitioned_double_spend() {
         "60",
         "--concurrency",
         "4",
+        "--history",
+        history_arg,
     ]))
     .unwrap();
     assert_eq!(report["refused"], 0, "{report}");
@@ -139,6 +179,7 @@ fn four_nodes_agree_survive_a_crash_and_heal_a_partitioned_double_spend() {
     assert_eq!(report["applied"], 90, "{report}");
     assert_eq!(report["final_count"], 90, "{report}");
     assert!(report["final_latency_ms_p99"].as_u64().is_some(), "{report}");
+    assert_client_history_holds(&net, &report["history"], history_arg);
 
     // 2. Crash node 3, keep going, restart it: it replays its store and catches up.
     net.cli(&["kill", "3"]);

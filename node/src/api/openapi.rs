@@ -347,6 +347,14 @@ pub const ROUTES: &[Route] = &[
         schema::<UnitsResponse>,
         false,
     ),
+    post(
+        "/ledger/history",
+        "Units of some senders the active chain confirmed from a height on, and their balances.",
+        &[],
+        schema::<LedgerHistoryRequest>,
+        schema::<LedgerHistory>,
+        false,
+    ),
     get("/checkpoints", "The active chain, newest first.", &[LIMIT], schema::<Checkpoints>),
     get("/tips", "The current DAG tips.", &[], schema::<Tips>),
     get(
