@@ -29,6 +29,7 @@ pub mod faults;
 pub mod fl;
 pub use vein_sdk::http;
 pub mod load;
+pub mod load_asset;
 pub mod logs;
 pub mod manifest;
 pub mod pacing;

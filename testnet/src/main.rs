@@ -174,6 +174,10 @@ enum Command {
         follow: bool,
     },
     /// Offered load: transfers per second for a duration, then throughput and latency.
+    #[command(after_help = "Examples:\n  \
+        vein-testnet load --rate 1000 --duration 30\n  \
+        vein-testnet load --token new --rate 1000 --duration 30   (token transfers, new token)\n  \
+        vein-testnet load --token ID --rate 50 --duration 5 --accounts 8")]
     Load {
         #[arg(long, default_value_t = 10.0)]
         rate: f64,
@@ -197,6 +201,10 @@ enum Command {
         /// 50 ms, before its transfers count as refused; 0 = never retry.
         #[arg(long, default_value_t = 10)]
         busy_retry_s: u64,
+        /// Send transfers of a business token instead of native ones: `new` (the faucet issues
+        /// one first) or a token id the faucet holds; fees stay native (docs/tokens.md).
+        #[arg(long)]
+        token: Option<vein_testnet::load_asset::TokenChoice>,
     },
     /// ERC-20 transfers through the nodes' JSON-RPC at a paced rate, each followed to a receipt
     /// at a final height; the nodes' CPU per transfer, beside a native transfer's with
@@ -522,7 +530,16 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
             let why = vein_testnet::follow_logs(&manifest, node, lines, poll, stdout, &|| false)?;
             eprintln!("{why}");
         }
-        Command::Load { rate, duration, settle, concurrency, batch, accounts, busy_retry_s } => {
+        Command::Load {
+            rate,
+            duration,
+            settle,
+            concurrency,
+            batch,
+            accounts,
+            busy_retry_s,
+            token,
+        } => {
             let manifest = Manifest::load(&dir)?;
             let options = LoadOptions {
                 rate,
@@ -532,6 +549,7 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
                 batch,
                 accounts,
                 busy_retry: Duration::from_secs(busy_retry_s),
+                token,
             };
             let report = vein_testnet::load(&manifest, &options)?;
             println!("{}", to_json(&report));
