@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A benchmark's set-up failing is the report.
-//! The side-chain hot path: a main-chain node verifying one anchor, a segment of `a` = 8
-//! checkpoints of another vein chain, as a light client (`HeaderChain::check_segment`: per
+//! The side-chain hot path: a main-chain node verifying one anchor, a segment of `a` = 1, 2, 4
+//! or 8 checkpoints of another vein chain, as a light client (`HeaderChain::check_segment`: per
 //! checkpoint its id, signature, generation signature, retarget, weight and proof of space).
 //! Two side chains: real plots (each proof regenerates one nonce) and modelled capacities (the
 //! simulator's). The light client is built once; checking changes nothing, so every iteration
@@ -68,22 +68,34 @@ fn model_chain() -> (Genesis, Vec<Checkpoint>) {
     (genesis, active_chain(&net))
 }
 
-fn bench_anchor(c: &mut Criterion, name: &str, (genesis, chain): (Genesis, Vec<Checkpoint>)) {
+fn bench_anchor(
+    c: &mut Criterion,
+    name: &str,
+    (genesis, chain): &(Genesis, Vec<Checkpoint>),
+    a: usize,
+) {
     assert!(chain.len() >= 2 * ANCHOR_INTERVAL, "the run built two anchors' worth");
-    let spec = FollowedChain::from_genesis(&genesis, ANCHOR_INTERVAL as u64).unwrap();
+    // The light client holds the first `ANCHOR_INTERVAL` checkpoints (a multiple of every
+    // interval benched); the anchor is the next `a`, ending at a multiple of `a`.
+    let spec = FollowedChain::from_genesis(genesis, a as u64).unwrap();
     let mut client = HeaderChain::new(spec);
     let first = &chain[..ANCHOR_INTERVAL];
     client.extend(first, first[ANCHOR_INTERVAL - 1].body.timestamp_ms).unwrap();
-    let segment = &chain[ANCHOR_INTERVAL..2 * ANCHOR_INTERVAL];
-    let now_ms = segment[ANCHOR_INTERVAL - 1].body.timestamp_ms;
+    let segment = &chain[ANCHOR_INTERVAL..ANCHOR_INTERVAL + a];
+    let now_ms = segment[a - 1].body.timestamp_ms;
     c.bench_function(name, |b| {
         b.iter(|| black_box(client.check_segment(black_box(segment), now_ms).unwrap()))
     });
 }
 
 fn anchors(c: &mut Criterion) {
-    bench_anchor(c, "sidechain/anchor of 8 checkpoints, real plots", real_chain());
-    bench_anchor(c, "sidechain/anchor of 8 checkpoints, modelled capacities", model_chain());
+    // docs/peg.md "The anchor fee": verification per anchor for a = 1, 2, 4, 8.
+    let real = real_chain();
+    for a in [1, 2, 4, ANCHOR_INTERVAL] {
+        bench_anchor(c, &format!("sidechain/anchor of {a} checkpoints, real plots"), &real, a);
+    }
+    let name = "sidechain/anchor of 8 checkpoints, modelled capacities";
+    bench_anchor(c, name, &model_chain(), ANCHOR_INTERVAL);
 }
 
 criterion_group!(benches, anchors);

@@ -38,6 +38,7 @@ use crate::sidechain_takeover::SidechainTakeover;
 use crate::storage::{ShardLoss, StorageDetection};
 use crate::tampering_member::TamperingMemberFamily;
 use crate::tip_dynamics::TipDynamics;
+use crate::token_double_spend::TokenDoubleSpend;
 use crate::win_share::WinShare;
 
 /// What a caller does with the family a metric selects, whichever type it is.
@@ -129,6 +130,7 @@ registry![
     CrossChainDoubleSpend,
     OrderingPower,
     FlPoisoning,
+    TokenDoubleSpend,
 ];
 
 /// The registered family of `metric`.

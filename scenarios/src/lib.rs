@@ -69,5 +69,6 @@ pub mod storage_spec;
 pub mod suite;
 pub mod tampering_member;
 pub mod tip_dynamics;
+pub mod token_double_spend;
 pub mod win_share;
 pub mod workload;

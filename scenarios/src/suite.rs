@@ -78,6 +78,11 @@ pub const ENTRIES: &[Entry] = &[
         file: "fl-label-flipping.toml",
         text: include_str!("../fl-label-flipping.toml"),
         seeds: 2,
+    }, // 2 gaps × 4 seeds × 8 conflicting pairs: 32 latency samples per gap.
+    Entry {
+        file: "token-double-spend.toml",
+        text: include_str!("../token-double-spend.toml"),
+        seeds: 4,
     },
 ];
 

@@ -52,6 +52,7 @@ fn every_family_but_the_double_spend_race_has_a_snapshot() {
         "ordering-power",
         "fl-poisoning",
         "fl-label-flipping",
+        "token-double-spend",
     ];
     let mut expected: Vec<&str> =
         small::FAMILIES.iter().copied().filter(|f| *f != "double-spend").collect();
@@ -94,4 +95,5 @@ canonical! {
     ordering_power => "ordering-power",
     fl_poisoning => "fl-poisoning",
     fl_label_flipping => "fl-label-flipping",
+    token_double_spend => "token-double-spend",
 }

@@ -432,6 +432,29 @@ fn revocation_race() {
     });
 }
 
+/// Issue #19: of every pair of conflicting token transfers (one nonce, two halves of the
+/// network) exactly one applies, never both; sinks and supply are checked by the family's
+/// `token-supply` and `double-apply` violations (`common`).
+#[test]
+fn token_double_spend() {
+    check_family("token-double-spend", "token_double_spend", |_, run| {
+        let both = counts(run, "token_second_spend_applied").and_then(|(both, pairs)| {
+            if both == 0 && pairs > 0 {
+                Ok(())
+            } else {
+                Err(format!("{both} of {pairs} pairs had both token spends applied"))
+            }
+        });
+        let mut lines = failures(both);
+        lines.extend(failures(all_of(
+            run,
+            "token_conflict_applied_once",
+            "exactly one spend of each pair applies",
+        )));
+        lines
+    });
+}
+
 /// Issue #17: a member that forges a replica row or attests false roots is named by every
 /// honest member at the verdict of the first certified height after the tampering
 /// (`tamperer-not-named` otherwise), and no verdict names an honest member.

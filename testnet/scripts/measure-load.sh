@@ -5,6 +5,8 @@
 #   the four node processes across the measured run (clock ticks, 100 per second here); the
 #   client's CPU (signing, HTTP, settling) is bash's `time` of the load command.
 # usage: RATE=5000 DURATION=20 testnet/scripts/measure-load.sh BIN_DIR NET_DIR LABEL OUT
+#   TOKEN=1: token transfers (docs/tokens.md, "Token load"): the funding run issues a token
+#   (`load --token new`) and funds the load accounts with it, the measured run moves that token.
 #   BIN_DIR holds vein-testnet and vein-node (e.g. target/release); OUT.load is the load
 #   report (JSON), OUT.progress its progress lines, OUT the CPU ticks and load averages.
 set -u
@@ -33,11 +35,20 @@ cpu() {
     echo "$t"
 }
 echo "pids: $(pids | tr '\n' ' ')" > "$OUT"
-"$B/vein-testnet" load --dir "$D" --rate 200 --duration 3 --settle 60 > "$OUT.fund" 2>&1
+TOKEN_ARGS=()
+if [ -n "${TOKEN:-}" ]; then
+    "$B/vein-testnet" load --dir "$D" --rate 200 --duration 3 --settle 60 --token new \
+        > "$OUT.fund" 2>&1
+    T=$(sed -n 's/.*"token": "\([0-9a-f]\{64\}\)".*/\1/p' "$OUT.fund")
+    [ -n "$T" ] || { echo "the funding run issued no token:"; cat "$OUT.fund"; exit 1; }
+    TOKEN_ARGS=(--token "$T")
+else
+    "$B/vein-testnet" load --dir "$D" --rate 200 --duration 3 --settle 60 > "$OUT.fund" 2>&1
+fi
 c0=$(cpu); date -u +%T >> "$OUT"; uptime >> "$OUT"
 TIMEFORMAT='client cpu: %U s user, %S s system, %R s wall'
 { time "$B/vein-testnet" load --dir "$D" --rate "$RATE" --duration "$DURATION" --settle 60 \
-    > "$OUT.load" 2> "$OUT.progress"; } 2>> "$OUT"
+    "${TOKEN_ARGS[@]}" > "$OUT.load" 2> "$OUT.progress"; } 2>> "$OUT"
 c1=$(cpu); uptime >> "$OUT"
 echo "node cpu ticks during run: $((c1 - c0))" >> "$OUT"
 "$B/vein-testnet" down --dir "$D" >> "$OUT" 2>&1

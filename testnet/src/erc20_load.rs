@@ -28,6 +28,7 @@ use crate::breakdown::percentile;
 use crate::contract::{read_artifact, send};
 use crate::contract_abi::encode;
 use crate::load::{LoadOptions, LoadReport, fund_accounts};
+use crate::load_asset::LoadAsset;
 use crate::manifest::{Manifest, NodeEntry};
 use crate::pacing::Schedule;
 use crate::{TestnetError, http, now_ms, running};
@@ -592,7 +593,7 @@ pub fn erc20_load(
     let addresses: Vec<Address> = keys.iter().map(Address::from_private_key).collect();
     let accounts: Vec<_> = addresses.iter().map(account_of).collect();
     let funding_timeout = options.settle.max(Duration::from_secs(60));
-    fund_accounts(manifest, first.api, &accounts, funding_timeout)?;
+    fund_accounts(manifest, first.api, &accounts, (LoadAsset::Native, funding_timeout))?;
     eprintln!("[erc20-load] deploying the ERC-20 and giving {} senders tokens", options.senders);
     let token = deploy_and_distribute(&client, chain_id, &options.artifact, &keys)?;
 
@@ -613,6 +614,7 @@ pub fn erc20_load(
                 accounts: 200,
                 busy_retry: Duration::from_secs(10),
                 history: None,
+                token: None,
             };
             let (cpu_before, started) = (nodes_cpu_ms(&nodes), Instant::now());
             let report = crate::load::load(manifest, &load_options)?;

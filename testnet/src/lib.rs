@@ -31,6 +31,7 @@ pub mod fl;
 pub use vein_sdk::http;
 pub mod history_check;
 pub mod load;
+pub mod load_asset;
 mod load_history;
 pub mod logs;
 pub mod manifest;

@@ -3,6 +3,7 @@
 //! "Load"). Moved out of the crate root unchanged; the root re-exports its public names.
 
 use crate::breakdown::percentile;
+use crate::load_asset::{self, LoadAsset, TokenChoice};
 use crate::load_history::{begin_history, finish_history, invoke, node_signed_op, record_answer};
 use crate::manifest::{Manifest, NodeEntry};
 use crate::route::{self, Outcome, Router};
@@ -43,6 +44,9 @@ pub struct LoadOptions {
     /// Record the client's history to this file (JSON lines) and check every node's ledger
     /// against it after the settle time ([`crate::history_check`]).
     pub history: Option<std::path::PathBuf>,
+    /// `Some`: token transfers of this token (`--token new|ID`) instead of native ones; the
+    /// load accounts are funded with it by the faucet, and the fees stay native.
+    pub token: Option<TokenChoice>,
 }
 
 /// How often `load` reports its progress on stderr.
@@ -141,6 +145,8 @@ pub struct LoadReport {
     /// With `--history`: the client history checked against every running node's ledger
     /// (`violations` empty when it holds).
     pub history: Option<HistoryReport>,
+    /// The business token every transfer moved (64 hex); absent for native transfers.
+    pub token: Option<String>,
 }
 
 /// Why a load request could not be built.
@@ -266,18 +272,19 @@ pub fn fetch_parents(api: SocketAddr, count: usize) -> Result<Vec<[Hash; 2]>, Te
     Ok(pairs)
 }
 
-/// A signed transfer of `amount` (fee 1) from `key`, as the hex `POST /txs` takes, and its id.
+/// A signed transfer of `amount` of `asset` (fee 1, native) from `key`, as the hex `POST /txs`
+/// takes, and its id.
 fn signed_transfer(
     key: &Keypair,
     nonce: u64,
     to: AccountId,
-    amount: u64,
+    (asset, amount): (LoadAsset, u64),
     parents: [Hash; 2],
 ) -> Result<(String, Hash), TestnetError> {
     let tx = TransactionBody {
         from: key.account(),
         nonce,
-        kind: TxKind::Transfer { to, amount },
+        kind: asset.kind(to, amount),
         fee: 1,
         parents,
         issued_at_ms: now_ms(),
@@ -289,17 +296,21 @@ fn signed_transfer(
 }
 
 /// Make sure every load account holds at least half of [`LOAD_ACCOUNT_FUNDS`] on node `api`'s
-/// confirmed ledger (a node admits a transfer only against confirmed funds): the faucet pays
-/// the short ones and this waits until a checkpoint confirms it. Returns each account's next
-/// nonce and balance, and whether any funding was needed.
+/// confirmed ledger (a node admits a transfer only against confirmed funds), and for a token
+/// load half of its token funds too: the faucet pays the short ones and this waits until a
+/// checkpoint confirms it. Returns each account's next nonce and native balance, and whether
+/// any funding was needed.
 fn fund_load_accounts(
     manifest: &Manifest,
     api: SocketAddr,
     keys: &[Keypair],
-    timeout: Duration,
+    (asset, timeout): (LoadAsset, Duration),
 ) -> Result<(Vec<api_types::AccountBalance>, bool), TestnetError> {
     let accounts: Vec<AccountId> = keys.iter().map(Keypair::account).collect();
-    let funded = fund_accounts(manifest, api, &accounts, timeout)?;
+    let mut funded = fund_accounts(manifest, api, &accounts, (LoadAsset::Native, timeout))?;
+    if asset != LoadAsset::Native {
+        funded |= fund_accounts(manifest, api, &accounts, (asset, timeout))?;
+    }
     let stalled_until = Instant::now() + timeout;
     let states = accounts
         .iter()
@@ -310,15 +321,16 @@ fn fund_load_accounts(
     Ok((states, funded))
 }
 
-/// Make sure every one of `accounts` holds at least half of [`LOAD_ACCOUNT_FUNDS`] on node
-/// `api`'s confirmed ledger: the faucet pays the short ones (at most its nonce window, 1,024,
-/// at once) and this waits until a checkpoint confirms it. Returns whether any funding was
-/// needed. Also funds the EVM senders of `erc20-load` (their native accounts).
+/// Make sure every one of `accounts` holds at least half of `asset`'s funds
+/// ([`LoadAsset::funds`]) on node `api`'s confirmed ledger: the faucet pays the short ones (at
+/// most its nonce window, 1,024, at once) and this waits until a checkpoint confirms it.
+/// Returns whether any funding was needed. Also funds the EVM senders of `erc20-load` (their
+/// native accounts).
 pub(crate) fn fund_accounts(
     manifest: &Manifest,
     api: SocketAddr,
     accounts: &[AccountId],
-    timeout: Duration,
+    (asset, timeout): (LoadAsset, Duration),
 ) -> Result<bool, TestnetError> {
     // Reads are asked again while the node does not answer in time (seen once in CI: a node's
     // API silent for over 10 s while the machine was flushing a build to disk), up to the
@@ -331,7 +343,10 @@ pub(crate) fn fund_accounts(
     let short = |indices: &[usize]| -> Result<Vec<usize>, TestnetError> {
         let mut short = Vec::new();
         for index in indices {
-            if account_state(&accounts[*index])?.balance < LOAD_ACCOUNT_FUNDS / 2 {
+            let balance = retry_transport(stalled_until, STALL_RETRY_PAUSE, || {
+                asset.balance(api, &accounts[*index])
+            })?;
+            if balance < asset.funds() / 2 {
                 short.push(*index);
             }
         }
@@ -339,8 +354,10 @@ pub(crate) fn fund_accounts(
     };
     let unfunded = short(&(0..accounts.len()).collect::<Vec<_>>())?;
     if !unfunded.is_empty() {
+        let what = asset.token_text().map_or("native".into(), |token| format!("token {token}"));
         eprintln!(
-            "funding {} load account(s) from the faucet (final after about k + 1 checkpoints)",
+            "funding {} load account(s) with {what} from the faucet (final after about k + 1 \
+             checkpoints)",
             unfunded.len()
         );
         let faucet = read_key(&manifest.faucet_key)?;
@@ -353,7 +370,7 @@ pub(crate) fn fund_accounts(
             .zip(parents)
             .zip(first_nonce..)
             .map(|((index, parents), nonce)| {
-                signed_transfer(&faucet, nonce, accounts[*index], LOAD_ACCOUNT_FUNDS, parents)
+                signed_transfer(&faucet, nonce, accounts[*index], (asset, asset.funds()), parents)
                     .map(|(hex, _)| hex)
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -485,6 +502,15 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
         return Err(TestnetError::Invalid("no running (unpaused) node".into()));
     }
     let params = GenesisFile::load(&manifest.genesis)?.to_genesis()?.params;
+    if options.token.is_some() && options.history.is_some() {
+        // The history checker conserves native balances: token amounts would read as losses.
+        return Err(bad_argument(
+            "history",
+            "checks native transfers only: leave out --token or --history",
+        ));
+    }
+    let asset = load_asset::resolve(manifest, options.token, options.accounts)?;
+    asset.check_faucet(manifest, nodes[0].api, options.accounts)?;
     let batch = if options.batch == 0 {
         ((rate / 200.0).ceil() as usize).clamp(1, 500)
     } else {
@@ -500,7 +526,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
         (Vec::new(), false)
     } else {
         let timeout = options.settle.max(Duration::from_secs(30));
-        fund_load_accounts(manifest, nodes[0].api, &keys, timeout)?
+        fund_load_accounts(manifest, nodes[0].api, &keys, (asset, timeout))?
     };
     let funding_s = if funded { funding_started.elapsed().as_secs_f64() } else { 0.0 };
     let recorder = match &options.history {
@@ -576,7 +602,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                 None => [first, second],
                 Some(previous) => [first, previous],
             };
-            match signed_transfer(&keys[account], nonce, to, 1, parents) {
+            match signed_transfer(&keys[account], nonce, to, (asset, 1), parents) {
                 Ok((hex, id)) => {
                     txs.push(hex);
                     senders.push((account, nonce));
@@ -807,6 +833,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
         funding_s,
         finality_breakdown,
         history,
+        token: asset.token_text(),
     })
 }
 

@@ -177,6 +177,10 @@ enum Command {
         follow: bool,
     },
     /// Offered load: transfers per second for a duration, then throughput and latency.
+    #[command(after_help = "Examples:\n  \
+        vein-testnet load --rate 1000 --duration 30\n  \
+        vein-testnet load --token new --rate 1000 --duration 30   (token transfers, new token)\n  \
+        vein-testnet load --token ID --rate 50 --duration 5 --accounts 8")]
     Load {
         #[arg(long, default_value_t = 10.0)]
         rate: f64,
@@ -200,6 +204,10 @@ enum Command {
         /// 50 ms, before its transfers count as refused; 0 = never retry.
         #[arg(long, default_value_t = 10)]
         busy_retry_s: u64,
+        /// Send transfers of a business token instead of native ones: `new` (the faucet issues
+        /// one first) or a token id the faucet holds; fees stay native (docs/tokens.md).
+        #[arg(long)]
+        token: Option<vein_testnet::load_asset::TokenChoice>,
         /// Record every submission, answer and finality the client saw to this JSON-lines file,
         /// then check every running node's ledger against it (exit 4 on a violation).
         #[arg(long)]
@@ -688,6 +696,7 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
             accounts,
             busy_retry_s,
             history,
+            token,
         } => {
             let manifest = Manifest::load(&dir)?;
             let options = LoadOptions {
@@ -699,6 +708,7 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
                 accounts,
                 busy_retry: Duration::from_secs(busy_retry_s),
                 history,
+                token,
             };
             let report = vein_testnet::load(&manifest, &options)?;
             println!("{}", to_json(&report));

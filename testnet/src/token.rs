@@ -221,7 +221,11 @@ fn summary_of(api: SocketAddr, token: &TokenId) -> Result<TokenSummary, TestnetE
     }
 }
 
-fn balance_of(api: SocketAddr, token: &TokenId, account: &AccountId) -> Result<u64, TestnetError> {
+pub(crate) fn balance_of(
+    api: SocketAddr,
+    token: &TokenId,
+    account: &AccountId,
+) -> Result<u64, TestnetError> {
     let route = format!("/token/{token}/balance/{}", account.to_hex());
     match http::get::<TokenBalance>(api, &route) {
         Ok(answer) => Ok(answer.balance),
@@ -233,7 +237,7 @@ fn balance_of(api: SocketAddr, token: &TokenId, account: &AccountId) -> Result<u
 }
 
 /// Refuse a spend the sender cannot cover.
-fn require_balance(
+pub(crate) fn require_balance(
     api: SocketAddr,
     token: &TokenId,
     from: &AccountId,
@@ -297,6 +301,22 @@ fn submit(
         wait_final(manifest, via, &answer.id, submitted, timeout)?;
     }
     Ok(Submitted { id: answer.id, nonce, from })
+}
+
+/// Issue a fixed-supply token of `supply` base units from the faucet and wait until the issue
+/// is final on node 0 (`load --token new`). Returns its id.
+pub fn issue_load_token(manifest: &Manifest, supply: u64) -> Result<TokenId, TestnetError> {
+    let issue = IssueToken {
+        name: "Load Token".into(),
+        symbol: "LOAD".into(),
+        decimals: 0,
+        initial_supply: supply,
+        supply: SupplyRule::Fixed,
+    };
+    let common =
+        Common { from: "faucet".into(), fee: 1, via: None, no_wait: false, wait_timeout: 120 };
+    let done = submit(manifest, &common, TokenTx::Issue(issue))?;
+    Ok(token_id(&done.from, done.nonce))
 }
 
 fn to_json(value: &impl serde::Serialize) -> Result<String, TestnetError> {

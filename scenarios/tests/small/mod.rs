@@ -38,6 +38,7 @@ pub const FAMILIES: &[&str] = &[
     "ordering-power",
     "fl-poisoning",
     "fl-label-flipping",
+    "token-double-spend",
 ];
 
 /// The shipped file `scenarios/{family}.toml` with `edit` applied, validated.
@@ -197,6 +198,22 @@ pub fn points(family: &str) -> Vec<Scenario> {
             attack.swaps = 20;
             s.attacker = AttackerTable::write(&attack).unwrap_or_else(|error| panic!("{error}"));
         })],
+        // Both gaps, 4 pairs each (~25 simulated s, well under a second); latency 10 ms is 1%
+        // of T.
+        "token-double-spend" => [0.0, 500.0]
+            .into_iter()
+            .map(|gap| {
+                shipped(family, |s| {
+                    s.network.latency_ms = 10;
+                    s.set_parameter("gap_ms", gap).unwrap();
+                    let mut attack: vein_scenarios::token_double_spend::TokenDoubleSpender =
+                        s.attacker.read().unwrap_or_else(|error| panic!("{error}"));
+                    attack.pairs = 4;
+                    s.attacker =
+                        AttackerTable::write(&attack).unwrap_or_else(|error| panic!("{error}"));
+                })
+            })
+            .collect(),
         _ => panic!("no small points for family {family:?}"),
     }
 }
