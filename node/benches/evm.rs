@@ -83,7 +83,7 @@ fn bench_erc20_transfer(c: &mut Criterion) {
     let deploy = TransactionBody {
         from: carrier.account(),
         nonce: 0,
-        kind: TxKind::Evm(Box::new(EvmCall { raw: sign(&wallet, 0, None, token_init_code()) })),
+        kind: TxKind::Evm(Box::new(EvmCall::new(sign(&wallet, 0, None, token_init_code())))),
         fee: 1,
         parents: [Hash::ZERO, Hash::ZERO],
         issued_at_ms: 0,
@@ -98,7 +98,7 @@ fn bench_erc20_transfer(c: &mut Criterion) {
     let token = sender.create(0);
     assert!(ledger.evm().code(&token).is_some(), "the token deployed");
     let raw = sign(&wallet, 1, Some(token), transfer_input(Address::repeat_byte(9), 1_000));
-    let tx = EvmCall { raw }.decode(CHAIN_ID).unwrap();
+    let tx = EvmCall::new(raw).decode(CHAIN_ID).unwrap();
     let executed = evm::execute(ledger.evm_view(), &block, &tx).unwrap();
     assert!(executed.outcome.success, "the transfer succeeds");
     c.bench_function("evm/erc20_transfer_execute", |b| {
@@ -106,7 +106,7 @@ fn bench_erc20_transfer(c: &mut Criterion) {
     });
     let raw = tx.raw.to_vec();
     c.bench_function("evm/erc20_transfer_decode_and_recover", |b| {
-        b.iter(|| black_box(EvmCall { raw: raw.clone() }.decode(CHAIN_ID).unwrap()));
+        b.iter(|| black_box(EvmCall::new(raw.clone()).decode(CHAIN_ID).unwrap()));
     });
 }
 

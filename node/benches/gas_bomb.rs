@@ -38,7 +38,7 @@ fn erc20_transfer_gas(bomb: &Bomb) -> u64 {
     input.extend_from_slice(&[0x77; 20]);
     input.extend_from_slice(&U256::from(1_000).to_be_bytes::<32>());
     let raw = bomb.sign(Some(token), input, 100_000);
-    let hash = EvmCall { raw: raw.clone() }.decode(checkpoint::CHAIN_ID).unwrap().hash;
+    let hash = EvmCall::new(raw.clone()).decode(checkpoint::CHAIN_ID).unwrap().hash;
     let transfer = bomb.carrier_tx(raw);
     bomb.apply(&transfer, &at).unwrap();
     let receipt = bomb.ledger.evm().receipt(&hash).unwrap();
@@ -66,7 +66,7 @@ fn bench_gas_bomb(c: &mut Criterion) {
         }
         let hashes = carriers.iter().map(|tx| match &tx.body.kind {
             TxKind::Evm(call) => {
-                EvmCall { raw: call.raw.clone() }.decode(checkpoint::CHAIN_ID).unwrap().hash
+                EvmCall::new(call.raw.clone()).decode(checkpoint::CHAIN_ID).unwrap().hash
             }
             _ => unreachable!("an EVM carrier"),
         });

@@ -491,6 +491,16 @@ async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
         text
     })
     .await?;
+    // Process-wide counters (a vein-node process runs one node): read without the driver.
+    let senders = crate::core::evm::SenderRecoveries::now();
+    text.push_str(&format!(
+        "# HELP vein_evm_sender_recoveries_total Ethereum senders recovered from signatures.\n\
+         # TYPE vein_evm_sender_recoveries_total counter\n\
+         vein_evm_sender_recoveries_total {}\n\
+         # HELP vein_evm_sender_reuses_total Decodes that reused a recovered sender.\n\
+         # TYPE vein_evm_sender_reuses_total counter\nvein_evm_sender_reuses_total {}\n",
+        senders.recovered, senders.reused
+    ));
     if let Ok(telemetry) = state.telemetry.lock() {
         for (name, value) in [
             ("vein_reorgs_total", telemetry.reorgs),

@@ -39,7 +39,7 @@ fn sign(key: &SigningKey, nonce: u64, to: Option<Address>, input: Vec<u8>, chain
 }
 
 fn evm(raw: Vec<u8>) -> TxKind {
-    TxKind::Evm(Box::new(EvmCall { raw }))
+    TxKind::Evm(Box::new(EvmCall::new(raw)))
 }
 
 #[test]
@@ -61,7 +61,7 @@ fn a_contract_reads_blockhash_as_the_json_rpc_block_hash_on_every_node() {
     assert!(target >= 1);
     let call =
         sign(&wallet, 1, Some(reader), U256::from(target).to_be_bytes::<32>().to_vec(), chain);
-    let hash = EvmCall { raw: call.clone() }.decode(chain).unwrap().hash;
+    let hash = EvmCall::new(call.clone()).decode(chain).unwrap().hash;
     net.nodes[2].submit(net.now_ms, evm(call), 1).unwrap();
     net.run_until(net.now_ms + 20_000);
 

@@ -49,7 +49,7 @@ fn sign(key: &SigningKey, nonce: u64, to: Option<Address>, value: U256, input: V
         key.sign_prehash_recoverable(tx.signature_hash().as_slice()).unwrap();
     let signature = Signature::from_signature_and_parity(signature, recovery.is_y_odd());
     let raw = TxEnvelope::from(tx.into_signed(signature)).encoded_2718();
-    TxKind::Evm(Box::new(EvmCall { raw }))
+    TxKind::Evm(Box::new(EvmCall::new(raw)))
 }
 
 fn word(value: u64) -> String {

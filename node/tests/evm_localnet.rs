@@ -33,7 +33,7 @@ fn sign(key: &SigningKey, nonce: u64, to: Address, value_gwei: u128, chain_id: u
 }
 
 fn evm(raw: Vec<u8>) -> TxKind {
-    TxKind::Evm(Box::new(EvmCall { raw }))
+    TxKind::Evm(Box::new(EvmCall::new(raw)))
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn nodes_execute_a_wallets_reversed_nonces_and_agree_on_root_and_receipts() {
         let receipts: Vec<_> = [&first, &second]
             .iter()
             .map(|raw| {
-                let hash = EvmCall { raw: raw.to_vec() }.decode(chain_id).unwrap().hash;
+                let hash = EvmCall::new(raw.to_vec()).decode(chain_id).unwrap().hash;
                 ledger.evm().receipt(&hash).cloned().unwrap()
             })
             .collect();

@@ -23,7 +23,7 @@ use vein_node::core::transaction::{Transaction, TxKind};
 
 fn receipt(bomb: &Bomb, tx: &Transaction) -> Option<Receipt> {
     let TxKind::Evm(call) = &tx.body.kind else { panic!("an EVM carrier") };
-    let hash = EvmCall { raw: call.raw.clone() }.decode(CHAIN_ID).unwrap().hash;
+    let hash = EvmCall::new(call.raw.clone()).decode(CHAIN_ID).unwrap().hash;
     bomb.ledger.evm().receipt(&hash).cloned()
 }
 

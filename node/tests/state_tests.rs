@@ -291,7 +291,7 @@ fn run(case: &Case) -> Option<Run> {
         let body = TransactionBody {
             from: carrier.account(),
             nonce: 0,
-            kind: TxKind::Evm(Box::new(EvmCall { raw: raw.clone() })),
+            kind: TxKind::Evm(Box::new(EvmCall::new(raw.clone()))),
             fee: 1,
             parents: [Hash::ZERO, Hash::ZERO],
             issued_at_ms: 0,
@@ -532,7 +532,7 @@ fn vein_writes_what_revm_alone_computes_with_the_same_parameters() {
     let (mut compared, mut whole_gwei_rule, mut mismatches) = (0, 0, Vec::new());
     for case in all_cases() {
         // Refused at admission (blob, price rules): nothing executes on either side to compare.
-        let admitted = signed(&case).is_some_and(|raw| EvmCall { raw }.decode(CHAIN_ID).is_ok());
+        let admitted = signed(&case).is_some_and(|raw| EvmCall::new(raw).decode(CHAIN_ID).is_ok());
         if case.blob || !admitted {
             continue;
         }

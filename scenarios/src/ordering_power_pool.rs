@@ -158,7 +158,7 @@ pub struct Signed {
 impl Signed {
     /// The vein transaction kind that carries it.
     pub fn kind(&self) -> TxKind {
-        TxKind::Evm(Box::new(EvmCall { raw: self.raw.clone() }))
+        TxKind::Evm(Box::new(EvmCall::new(self.raw.clone())))
     }
 }
 

@@ -287,7 +287,7 @@ impl EvmWallets {
         };
         let nonce = wallet.nonce_to_sign(executed, pending);
         let raw = wallet.sign(&self.init_code, nonce, draw, &self.addresses(), chain_id);
-        Some((TxKind::Evm(Box::new(EvmCall { raw })), draw.wallet, nonce))
+        Some((TxKind::Evm(Box::new(EvmCall::new(raw))), draw.wallet, nonce))
     }
 
     /// Carrier `id` of `wallet`'s `nonce` was accepted for submission by a node that had
@@ -488,10 +488,10 @@ mod tests {
         let draw = EvmDraw { wallet: 1, action: 0, to: 0, amount: 5 };
         let wallet = &wallets.wallets[1];
         let deploy = wallet.sign(&wallets.init_code, 0, &draw, &wallets.addresses(), chain_id);
-        let decoded = EvmCall { raw: deploy }.decode(chain_id).unwrap();
+        let decoded = EvmCall::new(deploy).decode(chain_id).unwrap();
         assert_eq!((decoded.sender, decoded.nonce), (wallet.address, 0));
         let transfer = wallet.sign(&wallets.init_code, 3, &draw, &wallets.addresses(), chain_id);
-        let decoded: DecodedTx = EvmCall { raw: transfer }.decode(chain_id).unwrap();
+        let decoded: DecodedTx = EvmCall::new(transfer).decode(chain_id).unwrap();
         assert_eq!(decoded.nonce, 3);
         assert_eq!(decoded.gas_limit, GAS_TRANSFER);
         assert_eq!(decoded.input.to_vec(), transfer_input(wallets.addresses()[0], U256::from(5)));
@@ -505,7 +505,7 @@ mod tests {
             let draw = EvmDraw { wallet: 0, action: 0, to: 1, amount: 5 };
             let sign = |nonce| {
                 let raw = wallet.sign(&wallets.init_code, nonce, &draw, &recipients, chain_id);
-                EvmCall { raw }.decode(chain_id).unwrap()
+                EvmCall::new(raw).decode(chain_id).unwrap()
             };
             let reverting = sign(1);
             assert_eq!(

@@ -18,7 +18,15 @@
 //!   became final; after sending, receipts are fetched (batched `eth_getTransactionReceipt`)
 //!   until every accepted transfer has one at a final height or the settle time ends. A
 //!   transfer's finality latency is the time its receipt's height was first seen final minus
-//!   its submission time (resolution: the 100 ms poll).
+//!   its first submission time (resolution: the 100 ms poll).
+//! - Resends: a sender's nonces must all arrive, or its later transfers wait behind the gap
+//!   (held by the nodes, and dropped when more than `HELD_AHEAD_MAX` ahead). While settling,
+//!   a transfer a node refused (or whose request failed or timed out) is sent again at once,
+//!   and an accepted one still without a receipt `--resend-after-s` after its last send is
+//!   sent again too (its carrier may have been dropped); at most `--resends` times each, in
+//!   index order (each sender's nonces in order), in batches of [`RESEND_BATCH`]. A resend a
+//!   node answers "nonce too low" was already in. The report counts the first refusals, the
+//!   resends, the transfers never accepted and those stranded behind a gap at the end.
 //! - CPU: user + system time of every running node process (`/proc/PID/stat`), summed, over
 //!   each phase (from its first send until its last transfer is final), divided by the final
 //!   transfers; an idle baseline measured first is also subtracted. With `--native-rate` a
@@ -63,6 +71,10 @@ const RECEIPT_BATCH: usize = 500;
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// How often the final height is polled (the latency resolution).
 const FINAL_POLL: Duration = Duration::from_millis(100);
+/// Transfers per JSON-RPC batch when resending (the node's batch limit is 1,000).
+const RESEND_BATCH: usize = 100;
+/// Least time between two sends of one refused transfer.
+const RESEND_BACKOFF: Duration = Duration::from_secs(1);
 
 /// How `erc20-load` runs.
 #[derive(Clone, Debug)]
@@ -85,6 +97,11 @@ pub struct Erc20LoadOptions {
     pub idle: Duration,
     /// The ERC-20 artifact (`contracts/build/VeinToken.json`).
     pub artifact: PathBuf,
+    /// Most times one transfer is sent again (refused, lost, or accepted and still without a
+    /// receipt after `resend_after`); 0 never resends.
+    pub resends: u32,
+    /// How long an accepted transfer may go without a receipt before it is sent again.
+    pub resend_after: Duration,
 }
 
 /// What one phase cost the nodes in CPU.
@@ -111,10 +128,19 @@ pub struct Erc20LoadReport {
     pub offered: u64,
     /// Transfers a node accepted (`eth_sendRawTransaction` answered a hash).
     pub submitted: u64,
-    /// Transfers refused by a node or lost in transport.
+    /// Transfers refused by a node or lost in transport at their first send.
     pub refused: u64,
     /// The first few refusal reasons.
     pub refusal_samples: Vec<String>,
+    /// Sends beyond each transfer's first (see the module comment, "Resends").
+    pub resent: u64,
+    /// Transfers refused at their first send and accepted on a resend.
+    pub accepted_on_resend: u64,
+    /// Transfers no send got accepted (all `--resends` used, or the settle time ended).
+    pub never_accepted: u64,
+    /// Accepted transfers without a receipt at the end behind an earlier transfer of their
+    /// sender that has none either (a nonce gap).
+    pub stranded: u64,
     /// Accepted transfers with a receipt of status 1 by the end.
     pub applied: u64,
     /// Accepted transfers with a receipt of status 0 (reverted or out of gas).
@@ -209,9 +235,22 @@ struct Signed {
 /// One accepted transfer and what became of it.
 struct Sent {
     index: usize,
+    /// When it was first sent (refused or not): its latency counts from here.
     submitted_ms: u64,
     /// (height, status 1, gas used) once its receipt was seen.
     receipt: Option<(u64, bool, u64)>,
+    /// When it was last sent, and how many times it was sent again.
+    last_sent_ms: u64,
+    resends: u32,
+}
+
+/// A transfer no node has accepted yet.
+struct Refused {
+    index: usize,
+    /// When it was first sent.
+    submitted_ms: u64,
+    last_sent_ms: u64,
+    resends: u32,
 }
 
 /// Run `method` with each of `params` in one JSON-RPC batch; answers in request order, each a
@@ -405,8 +444,17 @@ fn deploy_and_distribute(
     Ok(token)
 }
 
-/// Send `signed` on `schedule` in JSON-RPC batches over `nodes`, round robin; returns the
-/// accepted transfers, the refusal count and samples, the latest dispatch and the worst lag.
+/// What `send_all` did: the accepted transfers, the refused (or lost) ones, the first refusal
+/// reasons, the latest dispatch and the worst lag behind the schedule.
+struct SendOutcome {
+    sent: Vec<Sent>,
+    refused: Vec<Refused>,
+    samples: Vec<String>,
+    latest: Duration,
+    lag: Duration,
+}
+
+/// Send `signed` on `schedule` in JSON-RPC batches over `nodes`, round robin.
 fn send_all(
     nodes: &[NodeEntry],
     signed: &[Signed],
@@ -414,7 +462,7 @@ fn send_all(
     batch_size: usize,
     concurrency: usize,
     duration: Duration,
-) -> (Vec<Sent>, u64, Vec<String>, Duration, Duration) {
+) -> SendOutcome {
     let next = AtomicU64::new(0);
     let accepted = AtomicU64::new(0);
     let refused = AtomicU64::new(0);
@@ -429,16 +477,17 @@ fn send_all(
             samples.push(why);
         }
     };
-    let results: Vec<(Vec<Sent>, Duration, Duration)> = std::thread::scope(|scope| {
+    type Mine = (Vec<Sent>, Vec<Refused>, Duration, Duration);
+    let results: Vec<Mine> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..concurrency)
             .map(|_| {
                 scope.spawn(|| {
-                    let (mut mine, mut latest, mut lag) =
-                        (Vec::new(), Duration::ZERO, Duration::ZERO);
+                    let (mut mine, mut lost, mut latest, mut lag) =
+                        (Vec::new(), Vec::new(), Duration::ZERO, Duration::ZERO);
                     loop {
                         let request = next.fetch_add(1, Ordering::Relaxed);
                         let Some((due, count)) = schedule.request(request) else {
-                            return (mine, latest, lag);
+                            return (mine, lost, latest, lag);
                         };
                         if let Some(wait) = due.checked_sub(started.elapsed()) {
                             std::thread::sleep(wait);
@@ -455,19 +504,31 @@ fn send_all(
                             .map(|i| vec![Value::from(signed[*i].raw.clone())])
                             .collect();
                         let submitted_ms = now_ms();
-                        match batch(node.api, "eth_sendRawTransaction", params) {
-                            Ok(answers) => {
-                                for (index, answer) in indices.into_iter().zip(answers) {
-                                    match answer {
-                                        Ok(_) => {
-                                            accepted.fetch_add(1, Ordering::Relaxed);
-                                            mine.push(Sent { index, submitted_ms, receipt: None });
-                                        }
-                                        Err(why) => refuse(1, why),
-                                    }
+                        let answers = batch(node.api, "eth_sendRawTransaction", params)
+                            .unwrap_or_else(|error| vec![Err(error.to_string()); count]);
+                        for (index, answer) in indices.into_iter().zip(answers) {
+                            let last_sent_ms = submitted_ms;
+                            match answer {
+                                Ok(_) => {
+                                    accepted.fetch_add(1, Ordering::Relaxed);
+                                    mine.push(Sent {
+                                        index,
+                                        submitted_ms,
+                                        receipt: None,
+                                        last_sent_ms,
+                                        resends: 0,
+                                    });
+                                }
+                                Err(why) => {
+                                    refuse(1, why);
+                                    lost.push(Refused {
+                                        index,
+                                        submitted_ms,
+                                        last_sent_ms,
+                                        resends: 0,
+                                    });
                                 }
                             }
-                            Err(error) => refuse(count as u64, error.to_string()),
                         }
                     }
                 })
@@ -495,64 +556,202 @@ fn send_all(
         let _ = progress.join();
         results
     });
-    let latest = results.iter().map(|(_, latest, _)| *latest).max().unwrap_or_default();
-    let lag = results.iter().map(|(_, _, lag)| *lag).max().unwrap_or_default();
-    let sent = results.into_iter().flat_map(|(mine, _, _)| mine).collect();
+    let latest = results.iter().map(|(_, _, latest, _)| *latest).max().unwrap_or_default();
+    let lag = results.iter().map(|(_, _, _, lag)| *lag).max().unwrap_or_default();
+    let (mut sent, mut lost) = (Vec::new(), Vec::new());
+    for (mine, refused, _, _) in results {
+        sent.extend(mine);
+        lost.extend(refused);
+    }
     let samples = samples.into_inner().unwrap_or_default();
-    (sent, refused.into_inner(), samples, latest, lag)
+    SendOutcome { sent, refused: lost, samples, latest, lag }
 }
 
-/// Fetch receipts (node `api`) until every one of `sent` has one at a final height or
-/// `deadline` passes.
+/// How transfers are resent while settling (see the module comment, "Resends").
+struct ResendPolicy<'a> {
+    nodes: &'a [NodeEntry],
+    /// Most sends beyond the first, per transfer.
+    resends: u32,
+    /// How long an accepted transfer may go without a receipt before it is sent again.
+    after: Duration,
+}
+
+/// Sends beyond the first made while settling.
+#[derive(Default)]
+struct ResendCounts {
+    resent: u64,
+    accepted_on_resend: u64,
+}
+
+/// Fetch receipts (node `api`) until every transfer is accepted and has a receipt at a final
+/// height or `deadline` passes, resending by `policy` meanwhile.
 fn settle(
     api: SocketAddr,
     signed: &[Signed],
-    sent: &mut [Sent],
+    (sent, refused): (&mut Vec<Sent>, &mut Vec<Refused>),
     monitor: &FinalMonitor,
     deadline: Instant,
-) {
+    policy: &ResendPolicy<'_>,
+) -> ResendCounts {
+    let mut counts = ResendCounts::default();
     let mut printed = Instant::now();
+    let mut round = 0usize;
     loop {
-        let missing: Vec<usize> =
-            (0..sent.len()).filter(|slot| sent[*slot].receipt.is_none()).collect();
-        for chunk in missing.chunks(RECEIPT_BATCH) {
-            let params =
-                chunk.iter().map(|slot| vec![Value::from(signed[sent[*slot].index].hash.clone())]);
-            let Ok(answers) = batch(api, "eth_getTransactionReceipt", params.collect()) else {
-                continue;
-            };
-            for (slot, answer) in chunk.iter().zip(answers) {
-                let Ok(value) = answer else { continue };
-                let Ok(Some(receipt)) = serde_json::from_value::<Option<Receipt>>(value) else {
-                    continue;
-                };
-                let quantity = |text: &str| vein_sdk::eth::quantity(text).unwrap_or(0);
-                sent[*slot].receipt = Some((
-                    quantity(&receipt.block_number),
-                    receipt.status == "0x1",
-                    quantity(&receipt.gas_used),
-                ));
-            }
-        }
+        fetch_receipts(api, signed, sent);
+        resend_due(signed, (sent, refused), policy, &mut round, &mut counts);
         let final_height = monitor.final_height().unwrap_or(0);
         let finals = sent
             .iter()
             .filter(|item| item.receipt.is_some_and(|(height, _, _)| height <= final_height))
             .count();
-        if finals == sent.len() || Instant::now() >= deadline {
-            return;
+        let retrying = refused.iter().any(|item| item.resends < policy.resends);
+        if (finals == sent.len() && !retrying) || Instant::now() >= deadline {
+            return counts;
         }
         if printed.elapsed() >= PROGRESS_EVERY {
             printed = Instant::now();
             eprintln!(
-                "[erc20-load] settling: {} receipts, {finals} final of {} accepted, {} s left",
+                "[erc20-load] settling: {} receipts, {finals} final of {} accepted, {} not \
+                 accepted, {} resent, {} s left",
                 sent.iter().filter(|item| item.receipt.is_some()).count(),
                 sent.len(),
+                refused.len(),
+                counts.resent,
                 deadline.saturating_duration_since(Instant::now()).as_secs()
             );
         }
         std::thread::sleep(Duration::from_millis(250));
     }
+}
+
+/// Ask node `api` for the receipts `sent` does not have yet.
+fn fetch_receipts(api: SocketAddr, signed: &[Signed], sent: &mut [Sent]) {
+    let missing: Vec<usize> =
+        (0..sent.len()).filter(|slot| sent[*slot].receipt.is_none()).collect();
+    for chunk in missing.chunks(RECEIPT_BATCH) {
+        let params =
+            chunk.iter().map(|slot| vec![Value::from(signed[sent[*slot].index].hash.clone())]);
+        let Ok(answers) = batch(api, "eth_getTransactionReceipt", params.collect()) else {
+            continue;
+        };
+        for (slot, answer) in chunk.iter().zip(answers) {
+            let Ok(value) = answer else { continue };
+            let Ok(Some(receipt)) = serde_json::from_value::<Option<Receipt>>(value) else {
+                continue;
+            };
+            let quantity = |text: &str| vein_sdk::eth::quantity(text).unwrap_or(0);
+            sent[*slot].receipt = Some((
+                quantity(&receipt.block_number),
+                receipt.status == "0x1",
+                quantity(&receipt.gas_used),
+            ));
+        }
+    }
+}
+
+/// Send again what is due by `policy`, in index order (each sender's nonces in order): the
+/// refused transfers with resends left, at most every `RESEND_BACKOFF`, and the accepted ones
+/// without a receipt `policy.after` after their last send. A refused one a node accepts (or
+/// answers "nonce too low": it was already in) moves to `sent`.
+fn resend_due(
+    signed: &[Signed],
+    (sent, refused): (&mut Vec<Sent>, &mut Vec<Refused>),
+    policy: &ResendPolicy<'_>,
+    round: &mut usize,
+    counts: &mut ResendCounts,
+) {
+    let due = due_for_resend(sent, refused, now_ms(), policy.resends, policy.after);
+    if due.is_empty() || policy.nodes.is_empty() {
+        return;
+    }
+    let mut taken = Vec::new();
+    for chunk in due.chunks(RESEND_BATCH) {
+        let node = &policy.nodes[*round % policy.nodes.len()];
+        *round += 1;
+        let params = chunk.iter().map(|(index, _)| vec![Value::from(signed[*index].raw.clone())]);
+        let sent_ms = now_ms();
+        let answers = batch(node.api, "eth_sendRawTransaction", params.collect())
+            .unwrap_or_else(|error| vec![Err(error.to_string()); chunk.len()]);
+        for ((_, slot), answer) in chunk.iter().zip(answers) {
+            counts.resent += 1;
+            let in_node =
+                answer.as_ref().map_or_else(|why| why.contains("nonce too low"), |_| true);
+            match *slot {
+                Ok(slot) => {
+                    sent[slot].resends += 1;
+                    sent[slot].last_sent_ms = sent_ms;
+                }
+                Err(slot) => {
+                    refused[slot].resends += 1;
+                    refused[slot].last_sent_ms = sent_ms;
+                    if in_node {
+                        taken.push(slot);
+                    }
+                }
+            }
+        }
+    }
+    // Highest slot first, so the lower slots still name their transfers.
+    taken.sort_unstable_by(|a, b| b.cmp(a));
+    for slot in taken {
+        let item = refused.swap_remove(slot);
+        counts.accepted_on_resend += 1;
+        sent.push(Sent {
+            index: item.index,
+            submitted_ms: item.submitted_ms,
+            receipt: None,
+            last_sent_ms: item.last_sent_ms,
+            resends: item.resends,
+        });
+    }
+}
+
+/// What is due to be sent again at `now` (Unix ms), in transfer index order: each as its index
+/// and its slot, `Err` in `refused` (resends left, last sent `RESEND_BACKOFF` ago or more) or
+/// `Ok` in `sent` (no receipt, resends left, last sent `after` ago or more).
+fn due_for_resend(
+    sent: &[Sent],
+    refused: &[Refused],
+    now: u64,
+    resends: u32,
+    after: Duration,
+) -> Vec<(usize, Result<usize, usize>)> {
+    let backoff = RESEND_BACKOFF.as_millis() as u64;
+    let after = after.as_millis() as u64;
+    let mut due: Vec<(usize, Result<usize, usize>)> = refused
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| item.resends < resends)
+        .filter(|(_, item)| now.saturating_sub(item.last_sent_ms) >= backoff)
+        .map(|(slot, item)| (item.index, Err(slot)))
+        .collect();
+    due.extend(
+        sent.iter()
+            .enumerate()
+            .filter(|(_, item)| item.receipt.is_none() && item.resends < resends)
+            .filter(|(_, item)| now.saturating_sub(item.last_sent_ms) >= after)
+            .map(|(slot, item)| (item.index, Ok(slot))),
+    );
+    due.sort_unstable();
+    due
+}
+
+/// Accepted transfers without a receipt behind an earlier transfer of their sender (transfer
+/// `t` is sender `t mod senders`'s) that has none either.
+fn stranded(sent: &[Sent], refused: &[Refused], senders: usize) -> u64 {
+    let mut first_gap: BTreeMap<usize, usize> = BTreeMap::new();
+    let without_receipt = sent
+        .iter()
+        .filter(|item| item.receipt.is_none())
+        .map(|item| item.index)
+        .chain(refused.iter().map(|item| item.index));
+    for index in without_receipt {
+        let gap = first_gap.entry(index % senders.max(1)).or_insert(index);
+        *gap = (*gap).min(index);
+    }
+    let behind =
+        |index: usize| first_gap.get(&(index % senders.max(1))).is_some_and(|gap| *gap < index);
+    sent.iter().filter(|item| item.receipt.is_none() && behind(item.index)).count() as u64
 }
 
 /// Wait until node 0's final height passes `height` (or `deadline`).
@@ -579,6 +778,9 @@ pub fn erc20_load(
     }
     if options.batch > 1_000 {
         return Err(TestnetError::Invalid("--batch must be at most 1000".into()));
+    }
+    if options.resends > 100 {
+        return Err(TestnetError::Invalid("--resends must be at most 100".into()));
     }
     let nodes: Vec<NodeEntry> = running(manifest).cloned().collect();
     let Some(first) = nodes.first() else {
@@ -655,9 +857,13 @@ pub fn erc20_load(
 
     let monitor = FinalMonitor::start(first.api);
     let (cpu_before, started) = (nodes_cpu_ms(&nodes), Instant::now());
-    let (mut sent, refused, refusal_samples, latest, lag) =
+    let SendOutcome { mut sent, refused: mut lost, samples: refusal_samples, latest, lag } =
         send_all(&nodes, &signed, &schedule, batch_size, options.concurrency, options.duration);
-    settle(first.api, &signed, &mut sent, &monitor, Instant::now() + options.settle);
+    let refused = lost.len() as u64;
+    let policy =
+        ResendPolicy { nodes: &nodes, resends: options.resends, after: options.resend_after };
+    let deadline = Instant::now() + options.settle;
+    let resends = settle(first.api, &signed, (&mut sent, &mut lost), &monitor, deadline, &policy);
     let top = sent.iter().filter_map(|item| item.receipt.map(|(height, _, _)| height)).max();
     if let Some(top) = top {
         // Latencies need the time the last height turned final, which settle may have seen
@@ -697,6 +903,10 @@ pub fn erc20_load(
         submitted: sent.len() as u64,
         refused,
         refusal_samples,
+        resent: resends.resent,
+        accepted_on_resend: resends.accepted_on_resend,
+        never_accepted: lost.len() as u64,
+        stranded: stranded(&sent, &lost, senders),
         applied,
         reverted,
         final_count,
@@ -721,4 +931,55 @@ pub fn erc20_load(
         native,
         load_average: std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim().into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(index: usize, last_sent_ms: u64, receipt: bool, resends: u32) -> Sent {
+        let receipt = receipt.then_some((1, true, 35_000));
+        Sent { index, submitted_ms: 0, receipt, last_sent_ms, resends }
+    }
+
+    fn refused(index: usize, last_sent_ms: u64, resends: u32) -> Refused {
+        Refused { index, submitted_ms: 0, last_sent_ms, resends }
+    }
+
+    #[test]
+    fn refused_transfers_and_silent_accepted_ones_are_resent_in_index_order_within_bounds() {
+        let after = Duration::from_secs(10);
+        let sent = [
+            sent(4, 0, false, 0),      // silent for 20 s: due
+            sent(1, 0, true, 0),       // has its receipt
+            sent(6, 15_000, false, 0), // sent again 5 s ago: not yet
+            sent(9, 0, false, 3),      // no resends left
+        ];
+        let refused = [
+            refused(3, 19_500, 1), // refused 0.5 s ago: backoff
+            refused(2, 18_000, 2), // due
+            refused(8, 0, 3),      // no resends left
+        ];
+        let due = due_for_resend(&sent, &refused, 20_000, 3, after);
+        assert_eq!(due, vec![(2, Err(1)), (4, Ok(0))]);
+        assert!(due_for_resend(&sent, &refused, 20_000, 0, after).is_empty());
+    }
+
+    #[test]
+    fn stranded_counts_accepted_transfers_behind_a_gap_of_their_sender() {
+        // Two senders: transfer t is sender t mod 2's. Sender 0 lost transfer 2 (never
+        // accepted): 4 and 6 wait behind it. Sender 1's 5 has no receipt but nothing before
+        // it is missing: slow, not stranded.
+        let sent = [
+            sent(0, 0, true, 0),
+            sent(1, 0, true, 0),
+            sent(3, 0, true, 0),
+            sent(4, 0, false, 0),
+            sent(5, 0, false, 0),
+            sent(6, 0, false, 0),
+        ];
+        let refused = [refused(2, 0, 3)];
+        assert_eq!(stranded(&sent, &refused, 2), 2);
+        assert_eq!(stranded(&sent, &[], 2), 1, "6 behind 4");
+    }
 }

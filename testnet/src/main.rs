@@ -232,7 +232,8 @@ enum Command {
     /// --native-rate (docs/testnet.md, "ERC-20 load").
     #[command(after_help = "Examples:\n  \
         vein-testnet erc20-load --rate 1000 --duration 30 --native-rate 1000\n  \
-        vein-testnet erc20-load --rate 5 --duration 3 --senders 2 --idle-s 0")]
+        vein-testnet erc20-load --rate 5 --duration 3 --senders 2 --idle-s 0\n  \
+        vein-testnet erc20-load --rate 1000 --duration 20 --resends 5 --resend-after-s 15")]
     Erc20Load {
         /// ERC-20 transfers offered per second, over all running nodes.
         #[arg(long, default_value_t = 100.0)]
@@ -261,6 +262,14 @@ enum Command {
         /// The ERC-20 artifact.
         #[arg(long, default_value = "contracts/build/VeinToken.json")]
         artifact: PathBuf,
+        /// Most times one transfer is sent again: refused or lost, or accepted and without a
+        /// receipt after --resend-after-s (so one lost nonce does not strand the sender's
+        /// later transfers); 0 never resends.
+        #[arg(long, default_value_t = 3)]
+        resends: u32,
+        /// Seconds an accepted transfer may go without a receipt before it is sent again.
+        #[arg(long, default_value_t = 10)]
+        resend_after_s: u64,
     },
     /// Store a file: encrypt and erasure-code it here, submit the StorePut (paid by the faucet)
     /// through a node, hand each shard to its storage node. Prints the file id; the owner key
@@ -734,6 +743,8 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
             native_rate,
             idle_s,
             artifact,
+            resends,
+            resend_after_s,
         } => {
             let manifest = Manifest::load(&dir)?;
             let options = vein_testnet::erc20_load::Erc20LoadOptions {
@@ -746,6 +757,8 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
                 native_rate,
                 idle: Duration::from_secs(idle_s),
                 artifact,
+                resends,
+                resend_after: Duration::from_secs(resend_after_s),
             };
             let report = vein_testnet::erc20_load::erc20_load(&manifest, &options)?;
             println!("{}", to_json(&report));

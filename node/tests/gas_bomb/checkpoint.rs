@@ -118,7 +118,7 @@ impl Bomb {
         let body = TransactionBody {
             from: self.carrier.account(),
             nonce: self.carrier_nonce,
-            kind: TxKind::Evm(Box::new(EvmCall { raw })),
+            kind: TxKind::Evm(Box::new(EvmCall::new(raw))),
             fee: 1,
             parents: [Hash::ZERO, Hash::ZERO],
             issued_at_ms: 0,

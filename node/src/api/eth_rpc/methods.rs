@@ -235,14 +235,15 @@ pub fn estimate_gas(node: &Node, params: &[Value]) -> Result<Value, RpcError> {
     }
 }
 
+/// The JSON-RPC object of `call` (its sender remembered: a receipt's `from`, or recovered when
+/// it was sent through this node), at (height, block hash, index) once executed.
 fn transaction_object(
-    raw: &[u8],
+    call: &EvmCall,
     chain_id: u64,
     at: Option<(u64, B256, u64)>,
 ) -> Result<TransactionObject, RpcError> {
-    let tx = EvmCall { raw: raw.to_vec() }
-        .decode(chain_id)
-        .map_err(|error| RpcError::new(code::INTERNAL, error.to_string()))?;
+    let tx =
+        call.decode(chain_id).map_err(|error| RpcError::new(code::INTERNAL, error.to_string()))?;
     let (v, r, s) = tx.signature;
     let dynamic = tx.tx_type == 2;
     Ok(TransactionObject {
@@ -283,11 +284,11 @@ fn block_hash_at(chain: &Chain, height: u64) -> Option<B256> {
 }
 
 /// A transaction this node knows: executed (from its receipt), or sent through this node and
-/// not executed yet (`sent_raw`).
+/// not executed yet (`sent`).
 pub fn transaction_by_hash(
     node: &Node,
     tx_hash: &B256,
-    sent_raw: Option<Bytes>,
+    sent: Option<EvmCall>,
 ) -> Result<Value, RpcError> {
     let chain = node.chain();
     let chain_id = chain.evm_chain_id();
@@ -295,13 +296,13 @@ pub fn transaction_by_hash(
         Some(receipt) => {
             let block = block_hash_at(chain, receipt.height).unwrap_or_default();
             Some(transaction_object(
-                &receipt.raw,
+                &executed_call(receipt),
                 chain_id,
                 Some((receipt.height, block, receipt.index)),
             )?)
         }
-        None => match sent_raw {
-            Some(raw) => Some(transaction_object(&raw, chain_id, None)?),
+        None => match sent {
+            Some(call) => Some(transaction_object(&call, chain_id, None)?),
             None => None,
         },
     };
@@ -337,11 +338,15 @@ fn receipt_bloom(receipt: &evm::Receipt) -> Bloom {
     bloom
 }
 
+/// The call a receipt records, its sender the receipt's `from` (recovered when it executed):
+/// serving receipts and blocks never recovers a signature again.
+fn executed_call(receipt: &evm::Receipt) -> EvmCall {
+    EvmCall::recovered(receipt.raw.to_vec(), receipt.from)
+}
+
 fn receipt_object(chain: &Chain, receipt: &evm::Receipt) -> Receipt {
     let block = block_hash_at(chain, receipt.height).unwrap_or_default();
-    let tx_type = EvmCall { raw: receipt.raw.to_vec() }
-        .decode(chain.evm_chain_id())
-        .map_or(0, |tx| tx.tx_type);
+    let tx_type = executed_call(receipt).decode(chain.evm_chain_id()).map_or(0, |tx| tx.tx_type);
     Receipt {
         transaction_hash: hash(&receipt.hash.0),
         transaction_index: quantity(receipt.index),
@@ -389,7 +394,9 @@ fn block_object(chain: &Chain, height: u64, full: bool) -> Result<Option<Block>,
         let objects = hashes
             .iter()
             .filter_map(|tx_hash| state.receipt(tx_hash))
-            .map(|r| transaction_object(&r.raw, chain_id, Some((height, block, r.index))))
+            .map(|r| {
+                transaction_object(&executed_call(r), chain_id, Some((height, block, r.index)))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         BlockTransactions::Full(objects)
     } else {

@@ -12,7 +12,7 @@ pub mod methods;
 pub mod types;
 
 use super::{ApiState, inspect};
-use crate::core::evm::{Address, B256, Bytes, EvmCall, EvmTxError};
+use crate::core::evm::{Address, B256, EvmCall, EvmTxError, chain_id_of};
 use crate::core::node::RejectReason;
 use crate::core::transaction::TxKind;
 use axum::body::Bytes as Body;
@@ -35,23 +35,24 @@ const SENT_MAX: usize = 65_536;
 #[derive(Default)]
 pub struct SentTxs {
     by_sender: BTreeMap<(Address, u64), B256>,
-    raw: BTreeMap<B256, Bytes>,
+    /// The calls by Ethereum hash, their senders remembered (decoding them never recovers).
+    calls: BTreeMap<B256, EvmCall>,
 }
 
 /// The [`SentTxs`] table shared by every `/rpc` request ([`crate::api::ApiState::eth_sent`]).
 pub type SharedSentTxs = Arc<Mutex<SentTxs>>;
 
 impl SentTxs {
-    fn insert(&mut self, sender: Address, nonce: u64, hash: B256, raw: Bytes) {
-        if self.raw.len() >= SENT_MAX {
+    fn insert(&mut self, sender: Address, nonce: u64, hash: B256, call: EvmCall) {
+        if self.calls.len() >= SENT_MAX {
             // A bound, not a correctness matter: forgetting an entry only makes `pending`
             // nonces and pending lookups less complete. The lowest key goes first.
             if let Some((_, old)) = self.by_sender.pop_first() {
-                self.raw.remove(&old);
+                self.calls.remove(&old);
             }
         }
         self.by_sender.insert((sender, nonce), hash);
-        self.raw.insert(hash, raw);
+        self.calls.insert(hash, call);
     }
 
     /// Drop what `sender` sent below its confirmed nonce `next`.
@@ -60,7 +61,7 @@ impl SentTxs {
             self.by_sender.range((*sender, 0)..(*sender, next)).map(|(key, _)| *key).collect();
         for key in done {
             if let Some(hash) = self.by_sender.remove(&key) {
-                self.raw.remove(&hash);
+                self.calls.remove(&hash);
             }
         }
     }
@@ -185,8 +186,8 @@ async fn transaction_count(state: &ApiState, params: Vec<Value>) -> Result<Value
 
 async fn transaction_by_hash(state: &ApiState, params: Vec<Value>) -> Result<Value, RpcError> {
     let tx_hash = parse_b256(required_str(&params, 0)?)?;
-    let sent_raw = state.eth_sent.lock().ok().and_then(|sent| sent.raw.get(&tx_hash).cloned());
-    inspect(state, move |node| methods::transaction_by_hash(node, &tx_hash, sent_raw))
+    let sent = state.eth_sent.lock().ok().and_then(|sent| sent.calls.get(&tx_hash).cloned());
+    inspect(state, move |node| methods::transaction_by_hash(node, &tx_hash, sent))
         .await
         .map_err(|_| RpcError::new(code::INTERNAL, "the node is shutting down"))?
 }
@@ -203,23 +204,28 @@ fn refused(reason: &RejectReason) -> RpcError {
 
 /// Wrap the raw transaction in a carrier signed by this node and submit it. Admission decodes
 /// it, checks chain id and nonce; the answer is the Ethereum hash.
+///
+/// The sender is recovered here, on the API's thread, before the carrier reaches the driver:
+/// the call remembers it, so admission and apply on the driver's thread reuse it.
 async fn send_raw_transaction(state: &ApiState, params: Vec<Value>) -> Result<Value, RpcError> {
     let raw = parse_bytes(required_str(&params, 0)?)?;
-    let call = EvmCall { raw: raw.clone() };
+    let call = EvmCall::new(raw);
+    let tx = call
+        .decode(chain_id_of(&state.chain_id))
+        .map_err(|error| refused(&RejectReason::from(error)))?;
+    let sent_call = call.clone();
     let now_ms = crate::runtime::Clock::now_ms(&crate::runtime::tokio_impl::TokioClock);
     let result = state
         .handle
         .operate(move |node| {
-            let tx = call.decode(node.chain().evm_chain_id()).map_err(RejectReason::from)?;
             let fee = node.chain().params().fee_min;
-            node.submit(now_ms, TxKind::Evm(Box::new(call)), fee)?;
-            Ok::<_, RejectReason>(tx)
+            node.submit(now_ms, TxKind::Evm(Box::new(call)), fee).map(|_| ())
         })
         .await
         .ok_or_else(|| RpcError::new(code::INTERNAL, "the node is shutting down"))?;
-    let tx = result.map_err(|reason| refused(&reason))?;
+    result.map_err(|reason| refused(&reason))?;
     if let Ok(mut sent) = state.eth_sent.lock() {
-        sent.insert(tx.sender, tx.nonce, tx.hash, Bytes::from(raw));
+        sent.insert(tx.sender, tx.nonce, tx.hash, sent_call);
     }
     Ok(Value::String(data(tx.hash.as_slice())))
 }

@@ -2,11 +2,13 @@
 //! (decoded, sender recovered, checked against the chain id and the gas price rules).
 
 use super::address::WEI_PER_UNIT;
+use super::recovery;
 use alloy_consensus::private::alloy_eips::eip2718::Decodable2718;
 use alloy_consensus::transaction::SignerRecoverable;
 use alloy_consensus::{Transaction as _, TxEnvelope};
 use revm::primitives::{Address, B256, Bytes, TxKind, U256};
 use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
 
 /// Largest raw transaction accepted (EIP-3860 caps init code at 48 KiB).
 pub const EVM_TX_BYTES_MAX: usize = 64 * 1024;
@@ -15,12 +17,32 @@ pub const EVM_TX_BYTES_MAX: usize = 64 * 1024;
 pub const GAS_PRICE_MIN_WEI: u128 = WEI_PER_UNIT as u128;
 
 /// The payload of `TxKind::Evm`: one Ethereum transaction in its EIP-2718 network encoding.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// The sender is recovered from the signature (secp256k1, the costliest step of a transfer)
+/// once per copy of the call and remembered beside the bytes: the unit a node admits is the
+/// one its checkpoints apply, so admission recovers and every later decode (apply, a reorg's
+/// re-apply, the JSON-RPC's objects) reuses the answer. Recovery is a pure function of `raw`
+/// (the hash commits to the signature), so the remembered sender is the one recovery would
+/// give, and it is never serialised: a peer's bytes always arrive without one. Memory: one
+/// address per call, freed with the call; there is no separate cache to bound.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EvmCall {
     /// The signed transaction's EIP-2718 bytes, as a wallet sends them to
     /// `eth_sendRawTransaction` (at most `EVM_TX_BYTES_MAX`).
     pub raw: Vec<u8>,
+    /// The sender recovered from `raw`, once known (see the type's comment).
+    #[serde(skip)]
+    sender: OnceLock<Address>,
 }
+
+/// Equal bytes are equal calls: whether the sender is remembered yet is no part of the value.
+impl PartialEq for EvmCall {
+    fn eq(&self, other: &EvmCall) -> bool {
+        self.raw == other.raw
+    }
+}
+
+impl Eq for EvmCall {}
 
 /// Why an Ethereum transaction is refused before execution.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -123,7 +145,34 @@ impl DecodedTx {
 }
 
 impl EvmCall {
-    /// Decode, recover the sender, check the chain id and the price rules.
+    /// A call of `raw`, its sender not recovered yet.
+    pub fn new(raw: Vec<u8>) -> EvmCall {
+        EvmCall { raw, sender: OnceLock::new() }
+    }
+
+    /// A call of `raw` whose sender `sender` was recovered from these very bytes before (the
+    /// key a held transaction is stored under, a receipt's `from`): decoding it skips the
+    /// recovery. Crate-private: a wrong `sender` would be believed.
+    pub(crate) fn recovered(raw: Vec<u8>, sender: Address) -> EvmCall {
+        EvmCall { raw, sender: OnceLock::from(sender) }
+    }
+
+    /// The sender of `envelope` (the decoding of `self.raw`): the remembered one, or recovered
+    /// from the signature and remembered.
+    fn sender_of(&self, envelope: &TxEnvelope) -> Result<Address, EvmTxError> {
+        if let Some(sender) = self.sender.get() {
+            recovery::count_reused();
+            return Ok(*sender);
+        }
+        recovery::count_recovered();
+        let sender = envelope
+            .recover_signer()
+            .map_err(|error| EvmTxError::BadSignature { reason: error.to_string() })?;
+        Ok(*self.sender.get_or_init(|| sender))
+    }
+
+    /// Decode, recover the sender (once per call: see the type's comment), check the chain id
+    /// and the price rules.
     pub fn decode(&self, chain_id: u64) -> Result<DecodedTx, EvmTxError> {
         if self.raw.len() > EVM_TX_BYTES_MAX {
             return Err(EvmTxError::TooLarge { bytes: self.raw.len(), limit: EVM_TX_BYTES_MAX });
@@ -151,9 +200,7 @@ impl EvmCall {
             }
             other => return Err(EvmTxError::UnsupportedType { tx_type: other.tx_type() as u8 }),
         };
-        let sender = envelope
-            .recover_signer()
-            .map_err(|error| EvmTxError::BadSignature { reason: error.to_string() })?;
+        let sender = self.sender_of(&envelope)?;
         let got = envelope.chain_id().ok_or(EvmTxError::MissingChainId)?;
         if got != chain_id {
             return Err(EvmTxError::WrongChainId { got, expected: chain_id });

@@ -7,7 +7,9 @@
 //!   signed by whoever submitted it (a node's JSON-RPC wraps what a wallet sent) and pays the
 //!   vein fee; the Ethereum sender pays the gas. Admission decodes the raw bytes, recovers the
 //!   sender and checks the chain id ([`EvmTxError`]); execution happens when a checkpoint applies
-//!   the carrier, and a reorganisation undoes it with the rest of the ledger.
+//!   the carrier, and a reorganisation undoes it with the rest of the ledger. The sender is
+//!   recovered once per node: the call remembers it, so apply and re-apply reuse admission's
+//!   answer ([`SenderRecoveries`] counts both).
 //! - One balance store: EVM address `A` is the native account `12 zero bytes ‖ A`
 //!   ([`account_of`]); one native unit is one gwei (10^9 wei). Value moves in whole gwei: an
 //!   execution that would leave any balance with a sub-gwei remainder fails (status 0).
@@ -42,6 +44,7 @@ mod effect;
 mod erc20;
 mod execute;
 mod receipt;
+mod recovery;
 mod schedule;
 mod state;
 
@@ -60,6 +63,7 @@ pub use execute::{
     CallRequest, Executed, ExecutionError, Outcome, estimate_gas, execute, simulate_call,
 };
 pub use receipt::{Receipt, ReceiptLog};
+pub use recovery::SenderRecoveries;
 pub use schedule::{ECRECOVER_GAS, GasSchedule, POINT_EVALUATION_GAS, SPEC};
 pub use state::{BLOCK_HASH_HISTORY, EvmAccount, EvmState, EvmUndo, HeldTx};
 

@@ -129,7 +129,7 @@ impl World {
         let body = TransactionBody {
             from: self.carrier.account(),
             nonce: self.carrier_nonce,
-            kind: TxKind::Evm(Box::new(EvmCall { raw })),
+            kind: TxKind::Evm(Box::new(EvmCall::new(raw))),
             fee: 1,
             parents: [Hash::ZERO, Hash::ZERO],
             issued_at_ms: 0,
@@ -146,7 +146,7 @@ impl World {
     }
 
     fn receipt(&self, raw: &[u8]) -> Receipt {
-        let hash = EvmCall { raw: raw.to_vec() }.decode(CHAIN_ID).unwrap().hash;
+        let hash = EvmCall::new(raw.to_vec()).decode(CHAIN_ID).unwrap().hash;
         self.ledger.evm().receipt(&hash).cloned().expect("executed")
     }
 
@@ -234,12 +234,31 @@ fn malformed_badly_signed_and_foreign_chain_transactions_are_refused_with_nothin
     let mut tampered = sign_legacy(&world.wallet, 0, to, U256::ZERO, CHAIN_ID);
     let last = tampered.len() - 1;
     tampered[last] ^= 0xff; // a byte of s: another signer, or none
-    let call = EvmCall { raw: tampered.clone() };
+    let call = EvmCall::new(tampered.clone());
     let recovered = call.decode(CHAIN_ID).map(|tx| tx.sender);
     assert!(recovered.is_err() || recovered.is_ok_and(|sender| sender != address(&world.wallet)));
     let result = world.apply(vec![0xf8, 0x01, 0x02], 1, &mut Undo::default());
     assert!(matches!(result, Err(LedgerError::EvmTx(EvmTxError::Malformed { .. }))));
     assert_eq!(world.ledger, before);
+}
+
+#[test]
+fn a_remembered_sender_leaves_the_carriers_bytes_and_the_decoded_transaction_unchanged() {
+    let mut world = world();
+    let raw = sign_legacy(&world.wallet, 0, Address::repeat_byte(1), U256::from(GWEI), CHAIN_ID);
+    let carrier = world.carrier_tx(raw);
+    let bytes_before = carrier.encode().unwrap();
+    let TxKind::Evm(call) = &carrier.body.kind else { unreachable!() };
+    let recovered = call.decode(CHAIN_ID).unwrap();
+    let reused = call.decode(CHAIN_ID).unwrap();
+    assert_eq!(recovered, reused);
+    assert_eq!(recovered.sender, address(&world.wallet));
+    assert_eq!(carrier.encode().unwrap(), bytes_before, "the sender is never serialised");
+    let from_peer = Transaction::decode(&bytes_before).unwrap();
+    assert_eq!(from_peer, carrier, "whether a sender is remembered is no part of the value");
+    // The rules after recovery still apply to a remembered sender.
+    let foreign = call.decode(CHAIN_ID + 1);
+    assert!(matches!(foreign, Err(EvmTxError::WrongChainId { .. })), "{foreign:?}");
 }
 
 #[test]

@@ -169,7 +169,8 @@ impl Ledger {
         loop {
             let nonce = self.evm.nonce(&sender);
             let Some(held) = self.evm.held(&sender, nonce) else { break };
-            let decoded = EvmCall { raw: held.raw.to_vec() }.decode(block.chain_id);
+            // Held under the sender recovered from these bytes: decoding them again need not recover.
+            let decoded = EvmCall::recovered(held.raw.to_vec(), sender).decode(block.chain_id);
             let Ok(tx) = decoded else {
                 self.evm.release(sender, nonce, &mut undo.evm);
                 continue;
