@@ -74,6 +74,13 @@ fn a_withholding_attacker_publishes_by_the_release_rule_and_final_checkpoints_ho
             })
         },
     );
+    // Finality must have advanced on every honest node before "no final checkpoint reverted"
+    // says anything.
+    wait_until("every honest node finalised checkpoints", Duration::from_secs(60), || {
+        HONEST.iter().all(|&node| {
+            net.get::<Checkpoints>(node, "/checkpoints?limit=1").is_some_and(|c| c.final_height > 0)
+        })
+    });
     let status: Status = net.get(ATTACKER, "/status").expect("attacker status");
     eprintln!(
         "attacker: height {}, released up to {:?}, released {:?} checkpoints",
