@@ -296,6 +296,8 @@ async fn status(State(state): State<ApiState>) -> ApiResult<Status> {
             listen,
             peers_live: Vec::new(),
             plot_nonces,
+            policy: node.policy().to_string(),
+            released_height: node.released_height(),
             faults: Default::default(),
         }
     })
@@ -476,11 +478,22 @@ async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
             stats.checkpoints_won,
         );
         gauge(
+            "vein_checkpoints_released_total",
+            "Private checkpoints a withholding node's release rule published.",
+            "counter",
+            stats.checkpoints_released,
+        );
+        gauge(
             "vein_outputs_dropped_total",
             "Sends dropped by backpressure.",
             "counter",
             stats.outputs_dropped,
         );
+        let policy = node.policy();
+        text.push_str(&format!(
+            "# HELP vein_policy_info The node's policy (1 for the one it runs).\n\
+             # TYPE vein_policy_info gauge\nvein_policy_info{{policy=\"{policy}\"}} 1\n"
+        ));
         text.push_str(
             "# HELP vein_rejected_total Inputs rejected, by kind.\n\
              # TYPE vein_rejected_total counter\n",

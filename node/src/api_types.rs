@@ -120,6 +120,12 @@ pub struct Status {
     pub peers_live: Vec<String>,
     /// Nonces in the plots the node mines with; 0 if it does not mine.
     pub plot_nonces: u64,
+    /// How the node treats its own checkpoints: `honest`, or an attacker policy
+    /// (`vein-node run --policy`, docs/testnet.md "Attackers").
+    pub policy: String,
+    /// A `withhold` node: the highest private checkpoint its release rule has published
+    /// (`null` for every other policy).
+    pub released_height: Option<u64>,
     /// The faults injected on this node (`/control/*`).
     pub faults: InjectedFaults,
 }

@@ -399,6 +399,14 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink, B:
         self
     }
 
+    /// A [`Policy::Withhold`](crate::core::node::Policy::Withhold) core publishes its private
+    /// branch itself, by the selfish-mining rule, after every turn
+    /// ([`Node::start_release_rule`]); the scenario engines release from outside instead.
+    pub fn with_release_rule(mut self) -> Self {
+        self.node.start_release_rule();
+        self
+    }
+
     /// The core, between turns.
     pub fn node(&self) -> &Node {
         &self.node
@@ -483,6 +491,9 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink, B:
 
     /// Perform every pending output of the core; stops at the first disk error.
     async fn flush(&mut self) -> Result<(), DriverError> {
+        // A withholding node with its own release rule publishes after every step (a no-op
+        // for every other node).
+        self.node.release_by_rule();
         loop {
             pump::drain(&mut self.node, &mut TurnEnv { clock: &self.clock, turn: &mut self.turn });
             if self.turn.challenges.is_empty() {

@@ -7,8 +7,8 @@ use crate::consortium_db::{AttestationSigner, FeedSink, ReplicaFeed, SharedFeed}
 use crate::core::consortium::keys::MemberSecret;
 use crate::core::crypto::Keypair;
 use crate::core::hash::Hash;
-use crate::core::node::NodeConfig;
-use crate::core::poc::{PlotReader, PlotSet};
+use crate::core::node::{NodeConfig, Policy};
+use crate::core::poc::{PlotReader, PlotSet, PocMode};
 use crate::driver::{Driver, DriverError, DriverHandle, Primitives};
 pub use crate::faults::{Faults, FaultyNetwork, HeardFrom, LinkFault, SharedFaults};
 use crate::genesis_file::{GenesisFile, GenesisFileError};
@@ -77,6 +77,16 @@ pub enum ServiceError {
     /// The explorer configuration file could not be read or breaks a rule.
     #[error(transparent)]
     ExplorerConfig(#[from] api::ExplorerConfigError),
+    /// The policy acts only with model proofs, and this network mines with real plots.
+    #[error(
+        "policy {policy} needs model proofs (the node computes its own deadlines) and this \
+         genesis mines with real plots: with them it would mine honestly under another name. \
+         On real plots run withhold or publish-refused (docs/testnet.md, \"Attackers\")"
+    )]
+    PolicyNeedsModelProofs {
+        /// The policy as given.
+        policy: Policy,
+    },
     /// The directory of the node's consortium replicas could not be created.
     #[error("consortium replica directory {path}: {source}")]
     Consortia {
@@ -123,6 +133,10 @@ pub struct RunOptions {
     pub explorer_config: Option<PathBuf>,
     /// Final heights whose EVM receipts are kept (`Limits::evm_receipt_heights`).
     pub evm_receipt_heights: u64,
+    /// How the node treats its own checkpoints: honest, or an attacker policy of the core
+    /// (`withhold` publishes by the selfish-mining rule; `publish-refused` also loads plots of
+    /// other accounts and publishes the checkpoints they give, which honest nodes refuse).
+    pub policy: Policy,
 }
 
 /// A node reachable from other machines must have its privileged routes behind a token; on
@@ -151,8 +165,13 @@ pub fn load_key(path: &Path) -> Result<Keypair, ServiceError> {
     Ok(Keypair::from_seed(seed))
 }
 
-/// Open every `*.vplot` / `*.plot` file in `dir` bound to `key`'s account.
-pub fn load_plots(dir: &Path, key: &Keypair) -> Result<Vec<PlotReader<File>>, ServiceError> {
+/// Open every `*.vplot` / `*.plot` file in `dir` bound to `key`'s account (with
+/// `other_accounts`, every plot: a plot-sharing attacker's).
+pub fn load_plots(
+    dir: &Path,
+    key: &Keypair,
+    other_accounts: bool,
+) -> Result<Vec<PlotReader<File>>, ServiceError> {
     let error = |reason: String| ServiceError::Plots { path: dir.display().to_string(), reason };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| error(e.to_string()))?
@@ -165,7 +184,7 @@ pub fn load_plots(dir: &Path, key: &Keypair) -> Result<Vec<PlotReader<File>>, Se
     let mut plots = Vec::new();
     for path in paths {
         let plot = crate::plotter::open_plot(&path).map_err(|e| error(e.to_string()))?;
-        if plot.header().account != key.account() {
+        if plot.header().account != key.account() && !other_accounts {
             // Its proofs would be refused (PlotOfAnotherAccount): mining with it is useless.
             tracing::warn!(path = %path.display(), "skipping a plot of another account");
             continue;
@@ -197,9 +216,12 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
         None => Default::default(),
     };
     let genesis = Arc::new(GenesisFile::load(&options.genesis)?.to_genesis()?);
+    if options.policy.needs_model_proofs() && genesis.poc == PocMode::Real {
+        return Err(ServiceError::PolicyNeedsModelProofs { policy: options.policy });
+    }
     let key = load_key(&options.key)?;
     let plots = match &options.plots {
-        Some(dir) => load_plots(dir, &key)?,
+        Some(dir) => load_plots(dir, &key, options.policy == Policy::PublishRefused)?,
         None => Vec::new(),
     };
     let prover = PlotSet::new(plots);
@@ -208,6 +230,7 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
     let mut config = NodeConfig::new(genesis.clone(), key.clone(), seed);
     config.mining = nonces > 0;
     config.limits.evm_receipt_heights = options.evm_receipt_heights;
+    config.policy = options.policy;
 
     let tcp = TcpNetwork::bind_with(options.listen, key.clone(), options.tcp_limits.clone())
         .await
@@ -232,6 +255,9 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
         FeedSink { inner: TelemetrySink(telemetry.clone()), feed: consortia.clone() },
     )
     .await?;
+    // A withholding node in a real process has no outside driver to publish its private
+    // branch: it publishes by the selfish-mining rule itself (no-op under other policies).
+    let driver = driver.with_release_rule();
     let mut driver_task = tokio::spawn(driver.run());
     let signer = AttestationSigner::new(&key);
     let attester = signer.account();
@@ -268,6 +294,7 @@ pub async fn run(options: RunOptions) -> Result<(), ServiceError> {
         api = %api_addr,
         peers = options.peers.len(),
         plot_nonces = nonces,
+        policy = %options.policy,
         "node running"
     );
 

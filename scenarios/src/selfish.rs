@@ -2,12 +2,13 @@
 //! the deadline credit of proof of space (docs/scenarios.md, family 6), Eyal–Sirer's own figure
 //! beside it.
 //!
-//! Model: the attacker runs the core with `Policy::Withhold`; only the release rules live here.
+//! Model: the attacker runs the core with `Policy::Withhold` and the core's release rule
+//! (`SelfishRelease`, the one real processes use); only what the rule is shown lives here.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use vein_node::core::node::Policy;
+use vein_node::core::node::{Policy, SelfishRelease, WithholdView};
 use vein_reports::metrics::{Measurement, Reference, RunMetrics};
 use vein_reports::reference;
 
@@ -52,11 +53,8 @@ impl Family for Selfish {
 /// #6: selfish mining with share q (Eyal–Sirer strategy; γ = 0 since honest nodes keep the
 /// first-seen head and the attacker reacts only after an honest checkpoint has propagated).
 ///
-/// Rules, with Δ = private − public height before an honest checkpoint: Δ = 1 → publish the
-/// private checkpoint (a tie race); Δ = 2 → publish everything (the private branch wins);
-/// Δ > 2 → publish up to the public height. When the attacker finds a checkpoint during a tie
-/// race it publishes at once. Adopting the public chain needs no rule: the withholding core
-/// switches to any strictly heavier branch by ordinary fork choice.
+/// The release rule is the core's [`SelfishRelease`] (the one a real `vein-node run --policy
+/// withhold` process applies), fed the honest node 0's view of the public chain.
 fn selfish<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunError> {
     let context = Context { scenario, seed, labels: scenario.labels() };
     let withhold: Withhold = context.attacker()?;
@@ -65,39 +63,11 @@ fn selfish<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
     let attacker = spec.capacities.len() - 1;
     let mut engine: E = start(&context, &spec)?;
     let deadline_ms = scenario.run.duration_s * 1000;
-    let mut public = engine.node(0).chain().height();
-    let mut private = engine.node(attacker).chain().height();
-    let mut won = engine.node(attacker).stats().checkpoints_won;
-    let mut released = 0u64;
-    let mut tie = false;
+    let mut rule = SelfishRelease::new(withhold_view(&engine, attacker));
     while engine.step(deadline_ms) {
-        let public_now = engine.node(0).chain().height();
-        let private_now = engine.node(attacker).chain().height();
-        let won_now = engine.node(attacker).stats().checkpoints_won;
-        if won_now > won && tie && private_now > public_now {
-            // Found during a tie race: publish, the private branch is now strictly heavier.
-            engine.release(attacker, released + 1..=private_now);
-            released = private_now;
-            tie = false;
-        } else if public_now > public {
-            let lead_before = private as i64 - public as i64;
-            tie = false;
-            let on_private_branch =
-                engine.node(0).chain().head().id != engine.node(attacker).chain().head().id;
-            if on_private_branch && lead_before >= 1 {
-                let upto = if lead_before <= 2 { private_now } else { public_now };
-                engine.release(attacker, released.max(public) + 1..=upto);
-                released = released.max(upto);
-                tie = lead_before == 1;
-            }
+        if let Some(heights) = rule.observe(withhold_view(&engine, attacker)) {
+            engine.release(attacker, heights);
         }
-        if private_now < released {
-            // The attacker adopted the public chain: nothing of its own is pending.
-            released = private_now;
-        }
-        public = public_now;
-        private = private_now;
-        won = won_now;
     }
     let k = scenario.network.finality_depth;
     let chain = settled_chain(&engine, 0, k.max(10));
@@ -142,6 +112,16 @@ fn selfish<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
     ));
     let violations = invariants(&engine, attacker, k.max(10));
     Ok(finish(&context, &engine, violations, vec![measurement]))
+}
+
+/// What the release rule sees: node 0's chain as the public one, the attacker's as the private.
+fn withhold_view<E: Engine>(engine: &E, attacker: usize) -> WithholdView {
+    WithholdView {
+        public_height: engine.node(0).chain().height(),
+        private_height: engine.node(attacker).chain().height(),
+        checkpoints_won: engine.node(attacker).stats().checkpoints_won,
+        heads_differ: engine.node(0).chain().head().id != engine.node(attacker).chain().head().id,
+    }
 }
 
 /// `[attacker] kind = "withhold"`: selfish mining (Eyal–Sirer) with share `q`: withhold own

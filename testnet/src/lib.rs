@@ -13,6 +13,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod api_token;
+pub mod attacker;
 pub mod breakdown;
 pub mod contract;
 pub mod contract_abi;
@@ -56,6 +57,7 @@ pub use load::{
 pub(crate) use logs::log_tail;
 pub use logs::{follow_logs, logs};
 
+use attacker::{AttackerSpec, policy_of};
 use manifest::{MANIFEST_VERSION, Manifest, NodeEntry};
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
@@ -68,6 +70,7 @@ use vein_node::api_types;
 use vein_node::core::consortium::attestation_key;
 use vein_node::core::crypto::{AccountId, Keypair};
 use vein_node::core::hash::Hash;
+use vein_node::core::node::Policy;
 use vein_node::core::params::{Genesis, Params};
 use vein_node::core::poc::PocMode;
 use vein_node::core::poc::retarget::initial_base_target;
@@ -102,6 +105,21 @@ pub struct UpOptions {
     pub node_bin: Option<PathBuf>,
     /// How long `up` waits for each node's `/ready` before it fails and stops the net.
     pub ready_timeout: Duration,
+    /// Nodes that run an attacker policy (`--attacker NODE=POLICY`); the rest are honest.
+    pub attackers: Vec<AttackerSpec>,
+    /// Nonces of each attacker's plot (`None`: `nonces`, like the honest nodes): an attacker's
+    /// share of the space is `attacker_nonces / total`.
+    pub attacker_nonces: Option<u64>,
+}
+
+impl UpOptions {
+    /// Nonces of node `index`'s plot.
+    fn nonces_of(&self, index: usize) -> u64 {
+        match (self.attacker_nonces, policy_of(&self.attackers, index)) {
+            (Some(nonces), policy) if policy != Policy::Honest => nonces,
+            _ => self.nonces,
+        }
+    }
 }
 
 /// The `vein-node` binary: `--node-bin`, else next to the running executable (cargo puts both
@@ -152,8 +170,12 @@ fn plan_genesis(
     if options.nodes == 0 || options.nodes > 64 {
         return Err(bad_argument("nodes", "must be 1..=64"));
     }
-    if options.nonces == 0 {
+    if options.nonces == 0 || options.attacker_nonces == Some(0) {
         return Err(bad_argument("nonces", "must be at least 1"));
+    }
+    if let Some(spec) = options.attackers.iter().find(|spec| spec.node >= options.nodes) {
+        let reason = format!("names node {}, and the net has {} nodes", spec.node, options.nodes);
+        return Err(bad_argument("attacker", reason));
     }
     if options.target_interval_ms == 0 {
         return Err(bad_argument("interval-ms", "must be at least 1"));
@@ -168,9 +190,8 @@ fn plan_genesis(
         reorg_limit: Params::default().reorg_limit.max(options.finality_depth),
         ..Params::default()
     };
-    let total_nonces = options
-        .nonces
-        .checked_mul(options.nodes as u64)
+    let total_nonces = (0..options.nodes)
+        .try_fold(0u64, |total, index| total.checked_add(options.nonces_of(index)))
         .ok_or_else(|| bad_argument("nonces", "is too large for this many nodes"))?;
     let genesis = Genesis {
         chain_id: chain_id.to_string(),
@@ -244,8 +265,10 @@ fn prepare(
         std::fs::create_dir_all(&plots).map_err(io("creating", &plots))?;
         let key_path = node_dir.join("key.hex");
         write_key(&key_path, key)?;
-        let spec = PlotSpec { account: key.account(), start_nonce: 0, nonce_count: options.nonces };
-        eprintln!("plotting node {index}: {} nonces", options.nonces);
+        let nonces = options.nonces_of(index);
+        let policy = policy_of(&options.attackers, index);
+        let spec = PlotSpec { account: key.account(), start_nonce: 0, nonce_count: nonces };
+        eprintln!("plotting node {index}: {nonces} nonces (policy {policy})");
         write_plot(&plots, &spec, &PlotOptions::default(), |_| {})?;
         nodes.push(NodeEntry {
             index,
@@ -259,6 +282,7 @@ fn prepare(
             dir: node_dir,
             pid: None,
             paused: false,
+            policy: (policy != Policy::Honest).then(|| policy.to_string()),
         });
     }
     // Set after plotting so that the first round starts now, not minutes ago.
@@ -343,6 +367,9 @@ fn spawn_node(manifest: &Manifest, index: usize) -> Result<u32, TestnetError> {
         .process_group(0);
     if !peers.is_empty() {
         command.arg("--peers").arg(peers.join(","));
+    }
+    if let Some(policy) = &node.policy {
+        command.arg("--policy").arg(policy);
     }
     // The node takes the token from the file only: one inherited from the caller's shell
     // would make it refuse to start (a token given twice).

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use vein_testnet::attacker::AttackerSpec;
 use vein_testnet::manifest::Manifest;
 use vein_testnet::{LinkFaultKind, LoadOptions, Sender, TestnetError, TxRequest, UpOptions};
 
@@ -40,6 +41,8 @@ use vein_testnet::{LinkFaultKind, LoadOptions, Sender, TestnetError, TxRequest, 
         vein-testnet token transfer --token ID --to 1 --amount 5   (`token --help`: more)\n  \
         vein-testnet db create --name clinic --parties 0,1,2 --members 0,1,2 --quorum 2 \\\n    \
           --table 'patients(id integer key, name text)'   (prints its id; `db --help`: more)\n  \
+        vein-testnet up --nodes 4 --attacker 3=withhold --attacker-nonces 192 \\\n    \
+          --interval-ms 1000                            a selfish miner with half the space\n  \
         vein-testnet down                               stop all (keeps logs; --purge deletes)"
 )]
 struct Cli {
@@ -74,6 +77,15 @@ enum Command {
         /// Seconds to wait for every node's /ready.
         #[arg(long, default_value_t = 60)]
         ready_timeout: u64,
+        /// Run node NODE with an attacker policy of the core (`vein-node run --policy`);
+        /// repeatable. On the testnet's real plots: withhold (selfish mining, released by the
+        /// Eyal-Sirer rule). Example: --attacker 3=withhold --attacker-nonces 256
+        #[arg(long, value_name = "NODE=POLICY")]
+        attacker: Vec<AttackerSpec>,
+        /// Plot size of each attacker node in nonces (default: --nonces), to give it a larger
+        /// share of the space.
+        #[arg(long)]
+        attacker_nonces: Option<u64>,
     },
     /// A table of the nodes (or JSON with --json).
     Status {
@@ -541,7 +553,17 @@ fn to_json(value: &impl serde::Serialize) -> String {
 fn execute(cli: Cli) -> Result<(), TestnetError> {
     let dir = cli.dir;
     match cli.command {
-        Command::Up { nodes, nonces, interval_ms, k, label, node_bin, ready_timeout } => {
+        Command::Up {
+            nodes,
+            nonces,
+            interval_ms,
+            k,
+            label,
+            node_bin,
+            ready_timeout,
+            attacker,
+            attacker_nonces,
+        } => {
             let options = UpOptions {
                 dir,
                 nodes,
@@ -551,6 +573,8 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
                 label,
                 node_bin,
                 ready_timeout: Duration::from_secs(ready_timeout),
+                attackers: attacker,
+                attacker_nonces,
             };
             let manifest = vein_testnet::up(&options)?;
             println!("testnet {} is up ({} nodes)", manifest.chain_id, manifest.nodes.len());

@@ -38,6 +38,10 @@ pub struct NodeEntry {
     /// Stopped with SIGSTOP by `pause` (and not yet resumed). Absent in older manifests.
     #[serde(default)]
     pub paused: bool,
+    /// The attacker policy it runs (`vein-node run --policy`, as `up --attacker` gave it);
+    /// absent for an honest node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 /// The whole testnet as `testnet.json` records it.
@@ -205,6 +209,7 @@ mod tests {
                 log: dir.path().join("node0/node.log"),
                 pid: Some(42),
                 paused: true,
+                policy: Some("withhold".into()),
             }],
             side: Some(SideEntry {
                 dir: dir.path().join("side"),

@@ -61,6 +61,7 @@ fn stopped_net(dir: &std::path::Path) {
         log: dir.join(format!("node{index}/node.log")),
         pid: None,
         paused: false,
+        policy: None,
     };
     Manifest {
         version: MANIFEST_VERSION,

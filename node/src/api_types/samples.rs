@@ -26,6 +26,8 @@ pub fn status() -> Status {
         listen: "127.0.0.1:4000".into(),
         peers_live: vec![peer.to_string()],
         plot_nonces: 16,
+        policy: "withhold".into(),
+        released_height: Some(5),
         faults: InjectedFaults {
             blocked: [peer].into(),
             delay_ms: 5,

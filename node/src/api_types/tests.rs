@@ -41,6 +41,8 @@ fn every_response_has_the_keys_clients_read_and_round_trips() {
             "listen",
             "peers_live",
             "plot_nonces",
+            "policy",
+            "released_height",
             "faults",
         ],
     );

@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use vein_node::api::{ApiToken, TOKEN_ENV};
 use vein_node::core::crypto::AccountId;
 use vein_node::core::hash::Hash;
+use vein_node::core::node::Policy;
 use vein_node::core::poc::challenge::{Challenge, NONCE_BYTES};
 use vein_node::core::poc::nonce::{generate_nonce, generate_nonces, simd_lanes, zeroed_nonce};
 use vein_node::core::poc::proof::{PocMode, verify_proof};
@@ -66,7 +67,9 @@ enum Command {
         head -c 32 /dev/urandom | xxd -p -c 64 > net/api-token && chmod 600 net/api-token\n  \
         vein-node run --genesis net/genesis.json --key net/node0/key.hex \\\n    \
         --listen 127.0.0.1:7000 --api 127.0.0.1:8000 --peers 127.0.0.1:7001,127.0.0.1:7002 \\\n    \
-        --data net/node0/data --plots net/node0/plots --api-token-file net/api-token")]
+        --data net/node0/data --plots net/node0/plots --api-token-file net/api-token\n\n\
+        An attacker (selfish mining: private branch, released by the Eyal-Sirer rule):\n  \
+        vein-node run ... --policy withhold")]
     Run(Box<RunArgs>),
     /// Write a plot file: disk space bound to an account, mined by Proof-of-Contribution.
     #[command(long_about = "Write a plot file: disk space bound to an account.\n\n\
@@ -210,6 +213,18 @@ struct RunArgs {
     /// older receipts answer null and leave eth_getLogs. 100,000 is about 28 hours at T = 1 s.
     #[arg(long, default_value_t = vein_node::core::node::Limits::default().evm_receipt_heights)]
     evm_receipt_heights: u64,
+    /// How the node treats its own checkpoints: `honest`, or an attacker policy of the core
+    /// (docs/testnet.md, "Attackers"). On real plots: `withhold` (selfish mining, released by
+    /// the Eyal-Sirer rule) and `publish-refused` (also mines with plots of other accounts in
+    /// --plots and publishes what honest nodes refuse). `grind:N`, `on-the-fly:N` and
+    /// `extend-all-forks` need model proofs and are refused on a real-plot genesis.
+    #[arg(long, default_value = "honest", value_parser = parse_policy)]
+    policy: Policy,
+}
+
+/// `--policy NAME[:PARAMETER]`, with the typed error's message on a bad one.
+fn parse_policy(text: &str) -> Result<Policy, String> {
+    Policy::parse(text).map_err(|error| error.to_string())
 }
 
 /// Where `vein-node run` finds the explorer configuration without `--explorer-config` (a node
@@ -234,6 +249,7 @@ fn main() -> ExitCode {
                 no_attest,
                 explorer_config,
                 evm_receipt_heights,
+                policy,
             } = *args;
             api_token(api_token_file.as_deref()).and_then(|api_token| {
                 run(RunOptions {
@@ -251,6 +267,7 @@ fn main() -> ExitCode {
                     explorer_config: explorer_config
                         .or_else(|| std::env::var_os(EXPLORER_CONFIG_ENV).map(PathBuf::from)),
                     evm_receipt_heights,
+                    policy,
                 })
             })
         }

@@ -402,6 +402,7 @@ impl Node {
                 }
             }
             OfferOutcome::Accepted { missing_units, released } => {
+                self.note_public_height(&checkpoint, &released, from);
                 self.relay_checkpoints(&checkpoint, &released, from);
                 self.after_chain_change(head_before, from, missing_units);
             }

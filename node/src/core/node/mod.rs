@@ -33,7 +33,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 pub use crate::core::unit_cache::{SharedUnitCache, UnitCache};
-pub use policy::Policy;
+pub use policy::{POLICY_NAMES, Policy, PolicyNameError, SelfishRelease, WithholdView};
 pub use reject::RejectReason;
 
 /// A peer as the driver names it. The core never sees addresses.
@@ -187,6 +187,8 @@ pub struct NodeStats {
     pub checkpoints_below_horizon: u64,
     /// [`Policy::PublishRefused`]: own checkpoints this node refused and published anyway.
     pub refused_own_published: u64,
+    /// [`Policy::Withhold`] under its own release rule: private checkpoints published.
+    pub checkpoints_released: u64,
     /// Messages from banned peers, dropped unread, and how many of them were checkpoints.
     pub messages_from_banned: u64,
     /// Of `messages_from_banned`, the checkpoints.
@@ -253,6 +255,10 @@ pub struct Node {
     fork_forges: BTreeMap<(u64, Hash), PendingForge>,
     forked: BTreeSet<(u64, Hash)>,
     fork_seen: BTreeMap<(u64, Hash), u64>,
+    /// [`Policy::Withhold`] in a real process: the selfish-mining rule that publishes the
+    /// private branch, and the highest checkpoint peers sent (the public height it sees).
+    release_rule: Option<SelfishRelease>,
+    public_height_seen: u64,
     /// Head id the last challenge was issued for.
     challenged_head: Option<Hash>,
     next_announce_ms: u64,
@@ -303,6 +309,8 @@ impl Node {
             fork_forges: BTreeMap::new(),
             forked: BTreeSet::new(),
             fork_seen: BTreeMap::new(),
+            release_rule: None,
+            public_height_seen: 0,
             challenged_head: None,
             next_announce_ms: 0,
             started_ms: None,

@@ -4,6 +4,8 @@
 //! the default path everywhere.
 //!
 //! - `withhold`: own checkpoints kept private until the driver releases them (selfish mining).
+//! - `selfish_release`: the rule that releases them, shared by every engine.
+//! - `name`: policies by name (`--policy NAME[:PARAMETER]`).
 //! - `grind`: each own checkpoint forged in several versions, the best for the next round kept.
 //! - `on_the_fly`: no plot; nonces computed after the challenge is known (fake space).
 //! - `extend_all_forks`: a forge on every known checkpoint (nothing at stake).
@@ -11,9 +13,14 @@
 
 mod extend_all_forks;
 mod grind;
+mod name;
 mod on_the_fly;
 mod publish_refused;
+mod selfish_release;
 mod withhold;
+
+pub use name::{POLICY_NAMES, PolicyNameError};
+pub use selfish_release::{SelfishRelease, WithholdView};
 
 /// How a node treats its own checkpoints. Attackers are this same core with another policy,
 /// never a fork of the honest code.
