@@ -330,6 +330,8 @@ mod tests {
             listen: "127.0.0.1:1".into(),
             peers_live: Vec::new(),
             plot_nonces: 0,
+            policy: "honest".into(),
+            released_height: None,
             faults: api_types::InjectedFaults::default(),
         }
     }

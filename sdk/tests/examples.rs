@@ -109,6 +109,8 @@ impl Net {
             label: None,
             node_bin: Some(profile_dir().join("vein-node")),
             ready_timeout: Duration::from_secs(120),
+            attackers: Vec::new(),
+            attacker_nonces: None,
         };
         let manifest = vein_testnet::up(&options).expect("testnet up");
         Net { manifest, _dir: dir }

@@ -18,6 +18,7 @@
 
 use crate::db::{DbCliError, testnet_keys};
 use crate::db_store::{JournalEntry, LocalConsortium};
+use crate::load_asset::LoadAsset;
 use crate::manifest::{Manifest, NodeEntry};
 use crate::{TestnetError, account_state, fetch_parents, http, now_ms, read_key};
 use std::time::{Duration, Instant};
@@ -87,7 +88,7 @@ pub fn prepare(
     let faucet = read_key(&manifest.faucet_key)?;
     let keys: Vec<Keypair> = (0..count).map(|index| writer_key(&faucet, index)).collect();
     let accounts: Vec<AccountId> = keys.iter().map(Keypair::account).collect();
-    crate::load::fund_accounts(manifest, via.api, &accounts, timeout)?;
+    crate::load::fund_accounts(manifest, via.api, &accounts, (LoadAsset::Native, timeout))?;
     let detail = crate::db::detail_of(via.api, consortium)?;
     let writes = |account: &AccountId| {
         detail.writers.get(table).is_some_and(|writers| writers.contains(&account.to_hex()))

@@ -58,6 +58,9 @@ pub fn up(main: &mut Manifest, options: &SideOptions) -> Result<Manifest, Testne
         label: Some(format!("{label}-side")),
         node_bin: Some(main.node_bin.clone()),
         ready_timeout: options.ready_timeout,
+        // A side chain's nodes are honest: attackers are started on the main net.
+        attackers: Vec::new(),
+        attacker_nonces: None,
     };
     let side = crate::up(&up_options)?;
     main.side = Some(SideEntry {
