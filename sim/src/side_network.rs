@@ -109,6 +109,8 @@ pub(super) fn start(
             fl: None,
             // `vein-sim inspect` reads a main node; side networks are never probed.
             probe: None,
+            // No client workload runs on a side network: an empty history records nothing.
+            history: ClientHistory::new(side.nodes, BTreeSet::new(), None),
         });
         let specs: Vec<Arc<NodeSpec>> = keys
             .iter()
