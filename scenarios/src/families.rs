@@ -221,7 +221,7 @@ mod tests {
     /// families claim one metric.
     #[test]
     fn every_metric_selects_the_family_that_declares_it() {
-        assert_eq!(FAMILIES.len(), 20);
+        assert_eq!(FAMILIES.len(), 21);
         for (index, family) in FAMILIES.iter().enumerate() {
             assert_eq!(visit_at(index, MetricOf), family.metric);
             let metric = MetricName::new(family.metric);
@@ -237,7 +237,7 @@ mod tests {
     #[test]
     fn attacker_kinds_are_listed_once() {
         let kinds = attacker_kinds();
-        assert_eq!(kinds.len(), 17, "{kinds:?}");
+        assert_eq!(kinds.len(), 18, "{kinds:?}");
         assert_eq!(kinds[0], "none");
     }
 }
