@@ -197,6 +197,30 @@ struct Turn {
     events: Vec<Event>,
     /// Challenges to scan before the turn is flushed, in the order the core asked.
     challenges: Vec<Challenge>,
+    /// Replies to the turn's submissions, sent last: once a client has its answer, the
+    /// transaction's records are written and its events reached the sink, so a read right
+    /// after it (`GET /txs`, `GET /unit/{id}`) sees the transaction.
+    replies: Vec<Reply>,
+}
+
+/// A submission's outcome waiting for the end of its turn ([`Turn::replies`]).
+enum Reply {
+    One(oneshot::Sender<Result<Hash, RejectReason>>, Result<Hash, RejectReason>),
+    Batch(oneshot::Sender<Vec<Result<Hash, RejectReason>>>, Vec<Result<Hash, RejectReason>>),
+}
+
+impl Reply {
+    fn send(self) {
+        // A client that stopped waiting is no reason to stop the node.
+        match self {
+            Reply::One(reply, result) => {
+                let _ = reply.send(result);
+            }
+            Reply::Batch(reply, results) => {
+                let _ = reply.send(results);
+            }
+        }
+    }
 }
 
 enum NetAction {
@@ -529,6 +553,9 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink, B:
         for event in self.turn.events.drain(..) {
             self.sink.on_event(now, &event);
         }
+        for reply in self.turn.replies.drain(..) {
+            reply.send();
+        }
         Ok(())
     }
 
@@ -586,16 +613,16 @@ impl<C: Clock, N: Network, D: Disk, P: Prover + Send + 'static, S: EventSink, B:
         match command {
             Command::Transfer { to, amount, fee, reply } => {
                 let result = self.node.transfer(now, to, amount, fee).map(|unit| unit.id);
-                let _ = reply.send(result);
+                self.turn.replies.push(Reply::One(reply, result));
             }
             Command::Submit { tx, reply } => {
                 let id = tx.id().map_err(RejectReason::from);
                 let result = id.and_then(|id| self.node.accept_transaction(tx, None).map(|()| id));
-                let _ = reply.send(result);
+                self.turn.replies.push(Reply::One(reply, result));
             }
             Command::SubmitBatch { txs, reply } => {
                 let results = self.node.accept_transactions(txs);
-                let _ = reply.send(results);
+                self.turn.replies.push(Reply::Batch(reply, results));
             }
             Command::Inspect(query) => query(&self.node),
             Command::Operate(operation) => operation(&mut self.node),

@@ -297,6 +297,23 @@ fn privileged_routes_answer_only_to_the_token_and_the_rest_stays_open() {
 }
 
 #[test]
+fn a_transaction_is_listed_as_soon_as_its_submission_is_answered() {
+    // The driver answers a submission only after the turn's events reached the telemetry the
+    // listing reads: a client that reads right after its answer sees what it submitted.
+    let dir = tempfile::tempdir().unwrap();
+    let (_child, api, _key) = start(dir.path(), &[]);
+    let transfer = format!("{{\"to\": \"{}\", \"amount\": 5}}", "11".repeat(32));
+    for round in 0..100 {
+        let (status, answer) = http(api, "POST", "/tx", &transfer).unwrap();
+        assert_eq!(status, 200, "{answer}");
+        let accepted: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        let (_, recent) = http(api, "GET", "/txs?limit=1", "").unwrap();
+        let recent: serde_json::Value = serde_json::from_str(&recent).unwrap();
+        assert_eq!(recent["txs"][0]["id"], accepted["id"], "submission {round}: {recent}");
+    }
+}
+
+#[test]
 fn a_node_without_a_token_refuses_privileged_routes_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let (_child, api, _key) = start_without_token(dir.path(), &[]);

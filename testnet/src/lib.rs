@@ -203,6 +203,7 @@ fn plan_genesis(
     options: &UpOptions,
     chain_id: &str,
     accounts: Vec<AccountId>,
+    storage_nodes: Vec<AccountId>,
 ) -> Result<Genesis, TestnetError> {
     if options.nodes == 0 || options.nodes > 64 {
         return Err(bad_argument("nodes", "must be 1..=64"));
@@ -225,6 +226,7 @@ fn plan_genesis(
         target_interval_ms: options.target_interval_ms,
         finality_depth: options.finality_depth,
         reorg_limit: Params::default().reorg_limit.max(options.finality_depth),
+        storage_nodes: Some(storage_nodes),
         ..Params::default()
     };
     let total_nonces = (0..options.nodes)
@@ -254,11 +256,13 @@ pub fn up(options: &UpOptions) -> Result<Manifest, TestnetError> {
     let keys: Vec<Keypair> =
         (0..options.nodes.min(64) as u64).map(|index| Keypair::derived(&chain_id, index)).collect();
     let faucet = Keypair::derived(&chain_id, u64::MAX);
-    let mut accounts: Vec<AccountId> = keys.iter().map(Keypair::account).collect();
+    let node_accounts: Vec<AccountId> = keys.iter().map(Keypair::account).collect();
+    let mut accounts = node_accounts.clone();
     accounts.push(faucet.account());
     // Each node's attestation account pays its consortium attestations' fees.
     accounts.extend(keys.iter().map(|key| attestation_key(key).account()));
-    let genesis = plan_genesis(options, &chain_id, accounts)?;
+    // Only the nodes keep shards: the faucet and the attestation accounts run none.
+    let genesis = plan_genesis(options, &chain_id, accounts, node_accounts)?;
     let dir = &options.dir;
     if Manifest::path(dir).exists() {
         return Err(TestnetError::Exists { dir: dir.clone() });

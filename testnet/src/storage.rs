@@ -11,10 +11,11 @@
 //! (`GET /shard/{file}/{index}`), checks every answer against the contract's root and length (a
 //! bad one is skipped with a message), and recovers the file from any `k` good shards.
 //!
-//! Every genesis account is a storage node, the faucet included, but the faucet runs no node: a
-//! shard placed on it would never be delivered. The placement is a function of the file id, so
-//! `put` takes the first fresh owner key whose placement names only accounts a node runs, and
-//! refuses an `n` above the number of such accounts.
+//! The testnet's genesis names its nodes' accounts as the storage node set (not the faucet nor
+//! the attestation accounts, funded at genesis too), so every placement names a running node.
+//! A genesis without that set makes every allocation a storage node: then `put` takes the first
+//! fresh owner key whose placement names only accounts a node runs (the placement is a function
+//! of the file id). Either way it refuses an `n` above the number of accounts a node runs.
 
 use crate::http::{self, HttpError};
 use crate::manifest::{Manifest, NodeEntry};
@@ -89,8 +90,8 @@ pub enum StorageCliError {
     Storage(String),
     /// `--n` is above the number of storage accounts a node runs.
     #[error(
-        "--n {n} shards need {n} storage accounts that a node runs; this testnet has {nodes} \
-         (the faucet is a storage account but runs no node): lower --n"
+        "--n {n} shards need {n} storage accounts that a node runs; this testnet has {nodes}: \
+         lower --n"
     )]
     TooManyShards {
         /// Total shards asked for.
@@ -98,7 +99,8 @@ pub enum StorageCliError {
         /// Storage accounts a node of this testnet runs.
         nodes: usize,
     },
-    /// Every fresh owner key tried placed a shard on the faucet (vanishingly unlikely).
+    /// Every fresh owner key tried placed a shard on an account no node runs (only with a
+    /// genesis that does not name its storage nodes).
     #[error("no placement on accounts a node runs after {tries} fresh owner keys")]
     NoServedPlacement {
         /// Owner keys tried (`PLACEMENT_TRIES_MAX`).
@@ -257,9 +259,9 @@ pub fn put(manifest: &Manifest, options: &PutOptions) -> Result<PutReport, Testn
         );
     }
     // The placement is a function of the file id, which the owner key changes: the owner takes
-    // the first fresh key whose placement names only accounts a node runs (the faucet, a storage
-    // account too, runs none). With n of s accounts, one of them unserved, a key fits with
-    // probability (s - n) / s, so PLACEMENT_TRIES_MAX fresh keys all missing is negligible.
+    // the first fresh key whose placement names only accounts a node runs. A testnet's genesis
+    // names its nodes as the storage set, so the first key fits; only a genesis without that set
+    // (every allocation a storage node) needs more tries.
     let mut tries = 0;
     let (owner_key, prepared, nodes) = loop {
         tries += 1;
@@ -311,8 +313,7 @@ pub fn put(manifest: &Manifest, options: &PutOptions) -> Result<PutReport, Testn
     for (index, account) in put.storage_nodes.iter().enumerate() {
         let shard_index = index as u8;
         let Some(node) = holder(manifest, account) else {
-            undelivered
-                .push((shard_index, "assigned to an account no node runs (the faucet)".into()));
+            undelivered.push((shard_index, "assigned to an account no node runs".into()));
             continue;
         };
         if node.pid.is_none() || node.paused {

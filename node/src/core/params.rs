@@ -50,6 +50,13 @@ pub struct Params {
     /// encoded for that hash, never decoded with bincode, so skipping a field is safe.
     #[serde(default, skip_serializing_if = "StorageParams::is_default")]
     pub storage: StorageParams,
+    /// The storage node set, when it is not every account with a genesis allocation: a
+    /// network that funds accounts no storage node runs (a testnet's faucet and attestation
+    /// accounts) names its storage nodes here, or shards would be placed where nobody keeps
+    /// them. Hashed into the genesis id only when set, like `storage`; the two encodings can
+    /// never be confused (20 bytes of storage rules against 9 + 32n of a set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_nodes: Option<Vec<AccountId>>,
 }
 
 /// Proof of Possession of Data rules the ledger enforces.
@@ -94,6 +101,7 @@ impl Default for Params {
             finality_participation_per_mille: 0,
             finality_depth_max: 64,
             storage: StorageParams::default(),
+            storage_nodes: None,
         }
     }
 }
@@ -158,6 +166,9 @@ pub enum GenesisError {
         /// The refused count.
         count: u32,
     },
+    /// `params.storage_nodes` is set but empty: no file could ever be placed.
+    #[error("params.storage_nodes is empty: name at least one storage node, or leave it out")]
+    NoStorageNodes,
     /// Encoding the genesis (for its id) failed.
     #[error(transparent)]
     Wire(#[from] WireError),
@@ -182,16 +193,22 @@ impl Genesis {
         if count == 0 || count as usize > crate::core::storage::challenge::MAX_CHALLENGE_COUNT {
             return Err(GenesisError::StorageChallengeCount { count });
         }
+        if self.params.storage_nodes.as_ref().is_some_and(Vec::is_empty) {
+            return Err(GenesisError::NoStorageNodes);
+        }
         self.supply().ok_or(GenesisError::SupplyOverflow)?;
         Ok(())
     }
 
-    /// The storage node set: every account with a genesis allocation, sorted and distinct.
-    /// v0 has no registration transaction, so the set is fixed for the life of the chain and
-    /// every validator derives the same one (docs/storage.md).
+    /// The storage node set, sorted and distinct: `params.storage_nodes` when set, else every
+    /// account with a genesis allocation. v0 has no registration transaction, so the set is
+    /// fixed for the life of the chain and every validator derives the same one
+    /// (docs/storage.md).
     pub fn storage_nodes(&self) -> Vec<AccountId> {
-        let nodes: std::collections::BTreeSet<AccountId> =
-            self.allocations.iter().map(|(account, _)| *account).collect();
+        let nodes: std::collections::BTreeSet<AccountId> = match &self.params.storage_nodes {
+            Some(nodes) => nodes.iter().copied().collect(),
+            None => self.allocations.iter().map(|(account, _)| *account).collect(),
+        };
         nodes.into_iter().collect()
     }
 
