@@ -14,12 +14,10 @@
 // Test helpers may unwrap and expect: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use vein_node::core::crypto::{AccountId, Keypair};
+use tokio::io::AsyncWriteExt;
+use vein_node::core::crypto::Keypair;
 use vein_node::core::hash::Hash;
 use vein_node::core::node::NodeConfig;
 use vein_node::core::params::Params;
@@ -27,18 +25,12 @@ use vein_node::core::poc::ModelPlots;
 use vein_node::core::wire;
 use vein_node::driver::{CollectEvents, Driver, Primitives};
 use vein_node::localnet::model_genesis;
-use vein_node::runtime::handshake::{ACK_BYTES, Ack, HELLO_BYTES_MAX, Hello};
 use vein_node::runtime::tokio_impl::{FsDisk, Refusal, TcpNetwork, TokioBlocking, TokioClock};
 use vein_node::runtime::{Clock, Network};
 
-/// Upper bound on any wait for the node to act.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-fn frame(bytes: &[u8]) -> Vec<u8> {
-    let mut framed = (bytes.len() as u32).to_le_bytes().to_vec();
-    framed.extend_from_slice(bytes);
-    framed
-}
+#[path = "common/peer.rs"]
+mod peer;
+use peer::{Identity, closed_by_node, frame, hello_as};
 
 /// `count` bytes that look random (a hash chain), the same every run.
 fn noise(seed: u64, count: usize) -> Vec<u8> {
@@ -61,67 +53,6 @@ fn garbage(kind: &str, index: u64) -> Vec<u8> {
         // A transaction envelope (kind 1) whose body is not a transaction.
         "malformed-body" => wire::seal(1, noise(2_000 + index, 120)).unwrap(),
         other => panic!("no garbage kind {other}"),
-    }
-}
-
-/// A listener answering the node's dial-back handshake as `key`, then holding the link.
-async fn identity(key: Keypair) -> (SocketAddr, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let task = tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let key = key.clone();
-            tokio::spawn(async move {
-                if stream.write_all(&[4u8; 32]).await.is_err() {
-                    return;
-                }
-                let Ok(length) = stream.read_u32_le().await else { return };
-                if length as usize > HELLO_BYTES_MAX {
-                    return;
-                }
-                let mut bytes = vec![0u8; length as usize];
-                if stream.read_exact(&mut bytes).await.is_err() {
-                    return;
-                }
-                let Ok(hello) = Hello::decode(&bytes) else { return };
-                let _ = stream.write_all(&Ack::new(&key, &hello.challenge).encode()).await;
-                let mut sink = Vec::new();
-                let _ = stream.read_to_end(&mut sink).await;
-            });
-        }
-    });
-    (addr, task)
-}
-
-/// A connection to `node` that ran the handshake as `key` claiming `claimed`, its ack checked.
-async fn hello_as(
-    node: SocketAddr,
-    node_key: AccountId,
-    key: &Keypair,
-    claimed: SocketAddr,
-) -> TcpStream {
-    let mut stream = TcpStream::connect(node).await.unwrap();
-    let mut theirs = [0u8; 32];
-    stream.read_exact(&mut theirs).await.unwrap();
-    let mine = [3u8; 32];
-    let hello = Hello::new(key, &theirs, mine, claimed);
-    stream.write_all(&frame(&hello.encode())).await.unwrap();
-    let mut ack = [0u8; ACK_BYTES];
-    stream.read_exact(&mut ack).await.unwrap();
-    assert_eq!(Ack::verified_key(&ack, &mine), Some(node_key), "the node's ack");
-    stream
-}
-
-/// Whether the node closes `stream` within [`PATIENCE`] (its read ends or fails).
-async fn closed_by_node(stream: &mut TcpStream) -> bool {
-    let mut byte = [0u8; 64];
-    loop {
-        match tokio::time::timeout(PATIENCE, stream.read(&mut byte)).await {
-            Err(_) => return false,
-            Ok(Ok(0) | Err(_)) => return true,
-            // The node never writes on an inbound connection after its ack.
-            Ok(Ok(_)) => continue,
-        }
     }
 }
 
@@ -150,9 +81,11 @@ async fn a_peer_sending_garbage_frames_after_the_handshake_is_cut_off_and_kept_o
 
     for (index, kind) in ["undecodable", "random", "malformed-body"].into_iter().enumerate() {
         let key = Keypair::derived("garbage-peer", index as u64);
-        let (claimed, listener) = identity(key.clone()).await;
+        let identity = Identity::answering(key.clone()).await;
+        let claimed = identity.addr;
         let banned_before = counters.snapshot().refused(Refusal::PeerBanned);
-        let mut stream = hello_as(node, node_key, &key, claimed).await;
+        let (mut stream, acked) = hello_as(node, node_key, &key, claimed, None).await;
+        assert!(acked, "{kind}: the handshake did not complete");
         // Far more than the six that take a peer from 100 below 0; writes after the node has
         // closed the connection fail, which is what the peer is told.
         for frame_index in 0..50 {
@@ -167,11 +100,11 @@ async fn a_peer_sending_garbage_frames_after_the_handshake_is_cut_off_and_kept_o
 
         // Straight back as the same identity: the handshake completes (the node proves its
         // key to anyone), then the connection is closed before any frame is read.
-        let mut again = hello_as(node, node_key, &key, claimed).await;
+        let (mut again, acked) = hello_as(node, node_key, &key, claimed, None).await;
+        assert!(acked, "{kind}: the node no longer proves its key");
         let _ = again.write_all(&frame(&garbage(kind, 99))).await;
         assert!(closed_by_node(&mut again).await, "{kind}: a banned identity came back");
         assert_eq!(counters.snapshot().refused(Refusal::PeerBanned), after_garbage + 1);
-        listener.abort();
     }
     handle.shutdown().await;
 }

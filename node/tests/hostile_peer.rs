@@ -18,12 +18,12 @@ use tokio::net::TcpStream;
 use vein_node::core::crypto::Keypair;
 use vein_node::core::wire::MESSAGE_BYTES_MAX;
 use vein_node::runtime::Network;
-use vein_node::runtime::handshake::{ACK_BYTES, Ack, HELLO_BYTES_MAX, Hello};
 use vein_node::runtime::tokio_impl::{Refusal, TcpLimits, TcpNetwork};
 
-/// Upper bound on any wait for the node to act: far above the test timeouts below, so a slow
-/// machine passes, and a node that never acts fails instead of hanging.
-const PATIENCE: Duration = Duration::from_secs(20);
+#[path = "common/peer.rs"]
+mod peer;
+use peer::{Identity, PATIENCE, closed_by_node, frame};
+
 /// A timeout that must not fire during a test.
 const NEVER: Duration = Duration::from_secs(600);
 
@@ -45,122 +45,33 @@ async fn node(limits: TcpLimits) -> TcpNetwork {
         .unwrap()
 }
 
-fn frame(bytes: &[u8]) -> Vec<u8> {
-    let mut framed = (bytes.len() as u32).to_le_bytes().to_vec();
-    framed.extend_from_slice(bytes);
-    framed
-}
-
-/// A peer a test speaks as: a listener that answers handshakes as `key` (and nothing else),
-/// so that the node, dialling the address a hello claims, finds that key there. It never dials
-/// back, so it adds no inbound connections of its own to the node's counts.
-struct Identity {
-    addr: SocketAddr,
-    key: Keypair,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Identity {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Identity {
-    async fn new(index: u64) -> Identity {
-        let key = Keypair::derived("identity", index);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let answering = key.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(answer_handshake(stream, answering.clone()));
-            }
-        });
-        Identity { addr, key, task }
-    }
-
-    fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-/// The acceptor's half of the handshake as `key`, then hold the connection until it closes.
-async fn answer_handshake(mut stream: TcpStream, key: Keypair) {
-    if stream.write_all(&[4u8; 32]).await.is_err() {
-        return;
-    }
-    let Ok(length) = stream.read_u32_le().await else { return };
-    if length as usize > HELLO_BYTES_MAX {
-        return;
-    }
-    let mut bytes = vec![0u8; length as usize];
-    if stream.read_exact(&mut bytes).await.is_err() {
-        return;
-    }
-    let Ok(hello) = Hello::decode(&bytes) else { return };
-    if stream.write_all(&Ack::new(&key, &hello.challenge).encode()).await.is_err() {
-        return;
-    }
-    let mut sink = Vec::new();
-    let _ = stream.read_to_end(&mut sink).await;
-}
-
-/// A raw connection that ran the handshake as `key` claiming `claimed`, signing `challenge`
-/// (the node's, if `None`). Best effort: a connection the node closes early is returned as is.
-async fn hello_as(
-    node: &TcpNetwork,
-    key: &Keypair,
-    claimed: SocketAddr,
-    challenge: Option<[u8; 32]>,
-) -> TcpStream {
-    let mut stream = TcpStream::connect(node.local_addr()).await.unwrap();
-    let mut theirs = [0u8; 32];
-    if stream.read_exact(&mut theirs).await.is_err() {
-        return stream;
-    }
-    let mine = [3u8; 32];
-    let hello = Hello::new(key, &challenge.unwrap_or(theirs), mine, claimed);
-    if stream.write_all(&frame(&hello.encode())).await.is_err() {
-        return stream;
-    }
-    let mut ack = [0u8; ACK_BYTES];
-    if challenge.is_none() && stream.read_exact(&mut ack).await.is_ok() {
-        assert_eq!(Ack::verified_key(&ack, &mine), Some(node.account()), "the node's ack");
-    }
-    stream
-}
-
 /// An honest transport with its own key.
 async fn honest_transport(index: u64) -> TcpNetwork {
     let key = Keypair::derived("honest", index);
     TcpNetwork::bind("127.0.0.1:0".parse().unwrap(), key).await.unwrap()
 }
 
+/// A raw connection to `node` that ran the handshake as `key` claiming `claimed`, signing
+/// `challenge` (the node's, if `None`). Best effort: a connection the node closes early is
+/// returned as is.
+async fn hello_as(
+    node: &TcpNetwork,
+    key: &Keypair,
+    claimed: SocketAddr,
+    challenge: Option<[u8; 32]>,
+) -> TcpStream {
+    peer::hello_as(node.local_addr(), node.account(), key, claimed, challenge).await.0
+}
+
 /// A raw connection that has run the handshake as `identity`, claiming its address.
 async fn greeted(node: &TcpNetwork, identity: &Identity) -> TcpStream {
-    hello_as(node, &identity.key, identity.addr(), None).await
+    hello_as(node, &identity.key, identity.addr, None).await
 }
 
 /// An address on loopback where nobody listens (bound, then released).
 async fn unused_address() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     listener.local_addr().unwrap()
-}
-
-/// Whether the node closes `stream` within [`PATIENCE`] (end of stream or a reset). Bytes the
-/// node sends (its challenge and acknowledgement) are read past.
-async fn closed_by_node(stream: &mut TcpStream) -> bool {
-    let mut buffer = [0u8; 64];
-    let read_until_end = async {
-        loop {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
-    };
-    tokio::time::timeout(PATIENCE, read_until_end).await.is_ok()
 }
 
 /// The next message the node delivers, within [`PATIENCE`].
@@ -209,7 +120,7 @@ async fn a_connection_beyond_the_per_address_cap_is_closed_and_its_slot_comes_ba
     assert_eq!(node.stats().refused(Refusal::ConnectionCapPerIp), 1);
     // The two admitted ones still carry frames.
     second.write_all(&frame(b"from the second")).await.unwrap();
-    assert_eq!(delivered(&node).await, (ids[1].addr(), b"from the second".into()));
+    assert_eq!(delivered(&node).await, (ids[1].addr, b"from the second".into()));
     // Closing one frees its place for a new connection.
     first.shutdown().await.unwrap();
     assert!(closed_by_node(&mut first).await);
@@ -221,7 +132,7 @@ async fn a_connection_beyond_the_per_address_cap_is_closed_and_its_slot_comes_ba
     let fourth_id = Identity::new(4).await;
     let mut fourth = greeted(&node, &fourth_id).await;
     fourth.write_all(&frame(b"from the fourth")).await.unwrap();
-    assert_eq!(delivered(&node).await, (fourth_id.addr(), b"from the fourth".into()));
+    assert_eq!(delivered(&node).await, (fourth_id.addr, b"from the fourth".into()));
     assert_eq!(node.stats().refused(Refusal::ConnectionCapPerIp), 1);
 }
 
@@ -341,7 +252,7 @@ async fn an_honest_peer_still_delivers_after_hostile_ones_on_its_address() {
 async fn a_hello_signed_on_another_challenge_is_refused() {
     let node = node(limits()).await;
     let identity = Identity::new(1).await;
-    let mut replayed = hello_as(&node, &identity.key, identity.addr(), Some([9; 32])).await;
+    let mut replayed = hello_as(&node, &identity.key, identity.addr, Some([9; 32])).await;
     assert!(closed_by_node(&mut replayed).await);
     assert_eq!(node.stats().refused(Refusal::HelloBadSignature), 1);
 }
