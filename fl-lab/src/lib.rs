@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod charts;
 pub mod convert;
 pub mod poisoning;
 pub mod scenarios;
