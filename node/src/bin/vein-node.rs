@@ -222,6 +222,31 @@ struct RunArgs {
     policy: Policy,
 }
 
+impl RunArgs {
+    /// The service's options: each argument once, the token read (file or environment) and the
+    /// explorer configuration's environment fallback applied.
+    fn into_options(self) -> Result<RunOptions, String> {
+        Ok(RunOptions {
+            api_token: api_token(self.api_token_file.as_deref())?,
+            genesis: self.genesis,
+            key: self.key,
+            listen: self.listen,
+            api: self.api,
+            peers: self.peers,
+            data: self.data,
+            plots: self.plots,
+            parents_backlog_max: self.parents_backlog_max,
+            tcp_limits: self.p2p.to_limits(),
+            attest: !self.no_attest,
+            explorer_config: self
+                .explorer_config
+                .or_else(|| std::env::var_os(EXPLORER_CONFIG_ENV).map(PathBuf::from)),
+            evm_receipt_heights: self.evm_receipt_heights,
+            policy: self.policy,
+        })
+    }
+}
+
 /// `--policy NAME[:PARAMETER]`, with the typed error's message on a bad one.
 fn parse_policy(text: &str) -> Result<Policy, String> {
     Policy::parse(text).map_err(|error| error.to_string())
@@ -234,43 +259,7 @@ const EXPLORER_CONFIG_ENV: &str = "VEIN_EXPLORER_CONFIG";
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(args) => {
-            let RunArgs {
-                genesis,
-                key,
-                listen,
-                api,
-                peers,
-                data,
-                plots,
-                parents_backlog_max,
-                p2p,
-                api_token_file,
-                no_attest,
-                explorer_config,
-                evm_receipt_heights,
-                policy,
-            } = *args;
-            api_token(api_token_file.as_deref()).and_then(|api_token| {
-                run(RunOptions {
-                    genesis,
-                    key,
-                    listen,
-                    api,
-                    peers,
-                    data,
-                    plots,
-                    parents_backlog_max,
-                    tcp_limits: p2p.to_limits(),
-                    api_token,
-                    attest: !no_attest,
-                    explorer_config: explorer_config
-                        .or_else(|| std::env::var_os(EXPLORER_CONFIG_ENV).map(PathBuf::from)),
-                    evm_receipt_heights,
-                    policy,
-                })
-            })
-        }
+        Command::Run(args) => args.into_options().and_then(run),
         Command::Plot { account, start, nonces, out, threads, batch } => {
             plot(&account, start, nonces, &out, threads, batch)
         }
