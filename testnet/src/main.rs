@@ -465,7 +465,7 @@ Exit codes: 0 done; 1 the testnet failed (unreachable, timeout); 2 bad command l
 /// `vein-testnet scenario --help`'s examples and exit statuses.
 const SCENARIO_HELP: &str = "Examples:\n  \
     vein-testnet scenario scenarios/selfish.toml\n      \
-      the selfish miner at q = 0.4: 4 honest nodes and a withhold node, T = 500 ms, 3 seeds\n  \
+      q = 0.4: 4 honest nodes and a withhold node, T = 500 ms, the file's 2 seeds\n  \
     vein-testnet scenario scenarios/selfish.toml --param q=0.25 --seeds 2 --duration-s 120\n  \
     vein-testnet scenario scenarios/selfish.toml --interval-ms 250 --keep   (keeps the logs)\n\n\
 Families: selfish_revenue (withhold). Others are refused with the reason (exit 2).\n\

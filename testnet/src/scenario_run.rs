@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use vein_node::core::hash::Hash;
-use vein_reports::metrics::{RunMetrics, Verdict};
+use vein_reports::metrics::{RunMetrics, Verdict, Violation};
 use vein_scenarios::chain_view::BLOCK_CHECKPOINTS;
 use vein_scenarios::net_setup::attack_params;
 use vein_scenarios::run_error::RunError;
@@ -340,22 +340,8 @@ fn run_seed(
     let manifest = up_with_consensus(&options, Some(&attack_params(scenario)))
         .map_err(|source| ScenarioRunError::Testnet { seed, source })?;
     let guard = NetGuard { manifest, purge: !args.keep };
-    let log = observe(&guard.manifest, honest, plan, &label);
-    let seconds = log.observed_s;
-    let mut violations = log.log.violations.clone();
-    violations.extend(log.log.conflicting_finality(seconds));
-    for node in 0..honest {
-        let api = guard.manifest.nodes[node].api;
-        let reverted = counter(api, "vein_final_reverted_total").unwrap_or(0);
-        if reverted > 0 {
-            violations.push(vein_reports::metrics::Violation {
-                invariant: "final-reverted".into(),
-                at_simulated_seconds: seconds,
-                node: Some(node as u64),
-                detail: format!("vein_final_reverted_total = {reverted} on honest node {node}"),
-            });
-        }
-    }
+    let observed = observe(&guard.manifest, honest, plan, &label);
+    let violations = findings(&guard.manifest, honest, &observed);
     let messages: u64 = guard
         .manifest
         .nodes
@@ -364,9 +350,52 @@ fn run_seed(
         .sum();
     let attacker_account = guard.manifest.nodes[honest].account.clone();
     drop(guard);
+    let mut run = measure(point, seed, family, &observed, &attacker_account)?;
+    run.nodes = (honest + 1) as u64;
+    run.wall_seconds = started.elapsed().as_secs_f64();
+    run.messages_delivered = messages;
+    run.violations = violations;
+    eprintln!(
+        "[{label}] done: {} checkpoints, attacker's share {:.3}, {} findings",
+        run.checkpoints,
+        run.measurements.first().map_or(0.0, |m| m.estimate),
+        run.violations.len()
+    );
+    Ok(run)
+}
+
+/// The safety findings of a run: what the polls saw change or disagree, and every honest node
+/// whose own `vein_final_reverted_total` counter is above zero.
+fn findings(manifest: &Manifest, honest: usize, observed: &Observed) -> Vec<Violation> {
+    let seconds = observed.observed_s;
+    let mut violations = observed.log.violations.clone();
+    violations.extend(observed.log.conflicting_finality(seconds));
+    for node in 0..honest {
+        let reverted = counter(manifest.nodes[node].api, "vein_final_reverted_total").unwrap_or(0);
+        if reverted > 0 {
+            violations.push(Violation {
+                invariant: "final-reverted".into(),
+                at_simulated_seconds: seconds,
+                node: Some(node as u64),
+                detail: format!("vein_final_reverted_total = {reverted} on honest node {node}"),
+            });
+        }
+    }
+    violations
+}
+
+/// The family's measurement of node 0's settled chain, in a record of the run.
+fn measure(
+    point: &Point,
+    seed: u64,
+    family: TestnetFamily,
+    observed: &Observed,
+    attacker_account: &str,
+) -> Result<RunMetrics, ScenarioRunError> {
+    let scenario = &point.scenario;
     let skip_top = scenario.network.finality_depth.max(10);
     let settled =
-        log.log.settled(skip_top).map_err(|height| ScenarioRunError::Gap { seed, height })?;
+        observed.log.settled(skip_top).map_err(|height| ScenarioRunError::Gap { seed, height })?;
     let needed = 2 * BLOCK_CHECKPOINTS;
     if settled.len() < needed {
         return Err(ScenarioRunError::Run(RunError::TooShort {
@@ -384,19 +413,9 @@ fn run_seed(
     let ids: Vec<&[u8]> = settled.iter().map(|row| row.id.as_bytes()).collect();
     let trace = Hash::of_parts(&ids);
     let mut run = RunMetrics::new(&scenario.name, seed, hex::encode(trace.as_bytes()));
-    run.nodes = (honest + 1) as u64;
-    run.simulated_seconds = seconds;
-    run.wall_seconds = started.elapsed().as_secs_f64();
-    run.messages_delivered = messages;
-    run.checkpoints = log.log.head;
-    run.violations = violations;
+    run.simulated_seconds = observed.observed_s;
+    run.checkpoints = observed.log.head;
     run.measurements = vec![measurement];
-    let share = by_attacker.iter().filter(|ours| **ours).count() as f64 / by_attacker.len() as f64;
-    eprintln!(
-        "[{label}] done: {} settled checkpoints, attacker's share {share:.3}, {} findings",
-        settled.len(),
-        run.violations.len()
-    );
     Ok(run)
 }
 
