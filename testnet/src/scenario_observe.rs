@@ -62,25 +62,30 @@ impl ChainLog {
             }
         }
         let finals = self.finals.entry(node).or_default();
+        // Heights whose final checkpoint changed since the last poll: (height, was, now).
+        let mut replaced: Vec<(u64, String, String)> = Vec::new();
         for row in answer.checkpoints.iter().filter(|row| row.is_final) {
-            match finals.get(&row.height) {
-                None => {
-                    finals.insert(row.height, row.id.clone());
-                }
-                Some(known) if *known != row.id => {
-                    self.violations.push(Violation {
-                        invariant: "final-reverted".into(),
-                        at_simulated_seconds: at_s,
-                        node: Some(node as u64),
-                        detail: format!(
-                            "final checkpoint at height {} was {known}, now {}",
-                            row.height, row.id
-                        ),
-                    });
-                    finals.insert(row.height, row.id.clone());
-                }
-                Some(_) => {}
+            if let Some(known) = finals.insert(row.height, row.id.clone())
+                && known != row.id
+            {
+                replaced.push((row.height, known, row.id.clone()));
             }
+        }
+        // One finding per node per poll: a release that replaces a run of final heights is one
+        // event, named by its range and its lowest height.
+        let low = replaced.iter().min_by_key(|(height, _, _)| *height);
+        let high = replaced.iter().map(|(height, _, _)| *height).max();
+        if let (Some((low, was, now)), Some(high)) = (low, high) {
+            self.violations.push(Violation {
+                invariant: "final-reverted".into(),
+                at_simulated_seconds: at_s,
+                node: Some(node as u64),
+                detail: format!(
+                    "{} final checkpoints at heights {low}..={high} replaced; height {low} was \
+                     {was}, now {now}",
+                    replaced.len()
+                ),
+            });
         }
     }
 
@@ -172,6 +177,12 @@ mod tests {
         assert_eq!(log.violations.len(), 1);
         assert_eq!(log.violations[0].invariant, "final-reverted");
         assert_eq!(log.violations[0].node, Some(1));
+        assert!(log.violations[0].detail.starts_with("1 final checkpoints at heights 1..=1"));
+        // A release replacing final heights 2..=3 of node 0 at once is one finding.
+        log.record(0, &answer(4, 3, &[(3, "c"), (2, "b"), (1, "a")]), 3.5);
+        log.record(0, &answer(4, 3, &[(3, "c3"), (2, "b3"), (1, "a")]), 4.0);
+        assert_eq!(log.violations.len(), 2);
+        assert!(log.violations[1].detail.starts_with("2 final checkpoints at heights 2..=3"));
         // Node 2 calls "y" final at height 1, node 0 "a": the nodes disagree.
         log.record(2, &answer(1, 1, &[(1, "y")]), 3.0);
         let conflicts = log.conflicting_finality(3.0);
