@@ -116,3 +116,74 @@ fn a_reorg_to_an_older_branch_does_not_hold_back_a_running_node() {
     }
     assert!(won > 0, "a running node held back its forge on a late branch");
 }
+
+/// A model network's checkpoints (heights 1 and up, encoded), its head's timestamp, and the
+/// height up to which they confirm no unit: transfers start only after that height, so a node
+/// handed the checkpoints alone connects that far and holds the rest as headers whose units
+/// are missing.
+fn history_with_units_above() -> (Vec<Vec<u8>>, u64, u64) {
+    let (mut net, _) = LocalNet::new(3, &CAPACITIES, params(), 30).unwrap();
+    let mut now = 0;
+    while net.nodes[0].chain().height() < 2 {
+        now += 100;
+        net.run_until(now);
+    }
+    let bare = net.nodes[0].chain().height();
+    let to = net.nodes[1].account();
+    for _ in 0..40 {
+        net.transfer(0, to, 1).unwrap();
+        now += 200;
+        net.run_until(now);
+    }
+    net.run_until(now + 3_000);
+    let source = &net.nodes[0];
+    let history = (1..=source.chain().height())
+        .map(|height| {
+            let id = source.chain().active_at(height).unwrap();
+            let checkpoint = source.chain().header(&id).unwrap().checkpoint.clone().unwrap();
+            Message::Checkpoint((*checkpoint).clone()).encode().unwrap()
+        })
+        .collect();
+    (history, source.chain().head().timestamp_ms, bare)
+}
+
+#[test]
+fn a_late_forge_waits_for_a_heavier_branch_it_knows_of_but_not_forever() {
+    // The node restarts long after the network moved on and hears of the network's chain (the
+    // headers, valid and heavier) before their units arrive: it must not mine a burst in the
+    // past on its stale head meanwhile. That burst carries the node's share of all the time it
+    // was away; a withholding node restarted behind on a loaded testnet outweighed k = 6
+    // checkpoints with one. Without the hold it forges as soon as the start's grace ends.
+    let (history, head_ms, bare) = history_with_units_above();
+    let (mut node, prover, announce_ms) = miner();
+    let start = head_ms + 60_000;
+    for bytes in &history {
+        node.on_message(start, 1, bytes);
+    }
+    let height = node.chain().height();
+    assert!(height >= bare && height < history.len() as u64, "connected {height}");
+    assert!(node.chain().heavier_candidate_known());
+
+    let interval = announce_ms.max(params().target_interval_ms);
+    let mut now = start;
+    let mut won = 0;
+    while now < start + 10 * interval {
+        node.on_tick(now);
+        won += drain(&mut node, &prover, now);
+        let wake = node.poll_timeout().unwrap();
+        assert!(wake > now, "asked to wake at {wake} at {now}");
+        now = wake.min(now + 100);
+    }
+    assert_eq!(won, 0, "forged on a stale head while a heavier branch was known");
+    assert_eq!(node.chain().height(), height);
+
+    // The units never come (an attacker's header, or every peer gone): after the bound the
+    // node forges on what it has, so a stalled network still resumes.
+    let end = start + 40 * interval;
+    while now < end && won == 0 {
+        node.on_tick(now);
+        won += drain(&mut node, &prover, now);
+        now = node.poll_timeout().unwrap().clamp(now + 1, now + 100);
+    }
+    assert!(won > 0, "a late forge waited forever for units that never came");
+}

@@ -351,6 +351,16 @@ impl Chain {
         best.map_or(0, |header| header.height)
     }
 
+    /// Whether a head candidate heavier than the head is known, connectable or not (its units
+    /// may still be missing): the network's chain is ahead of this node's.
+    pub fn heavier_candidate_known(&self) -> bool {
+        let head = self.head();
+        let best = self.ranking.first().and_then(|(_, _, id)| self.headers.get(id));
+        best.is_some_and(|best| {
+            best.id != head.id && best.cumulative_weight > head.cumulative_weight
+        })
+    }
+
     /// Predecessors of parked checkpoints that nobody has delivered yet.
     pub fn missing_prevs(&self, limit: usize) -> Vec<Hash> {
         let mut missing: Vec<Hash> = self

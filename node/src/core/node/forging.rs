@@ -20,10 +20,16 @@ const LATE_FORGE_INTERVALS: u64 = 2;
 /// for peers' head announcements and relays to bring the network's chain.
 const CATCH_UP_GRACE_INTERVALS: u64 = 2;
 
+/// A late forge waits at most this many announce (or target) intervals for a heavier branch
+/// this node knows of to connect: a bound, so that a heavy header whose units never come (an
+/// attacker's) cannot stop a stalled network from resuming.
+const HEAVIER_BRANCH_HOLD_INTERVALS: u64 = 16;
+
 impl Node {
     /// Forge the pending checkpoint once its time has come (and the node is not catching up
     /// after a start), if the head is still the one it was planned on.
     pub(super) fn forge_if_due(&mut self) {
+        self.note_late_hold();
         if let Some(forge) = &self.forge
             && forge.at_ms <= self.now_ms
             && self.forge_is_premature(forge.at_ms).is_none()
@@ -42,21 +48,52 @@ impl Node {
     /// be final on this node alone until the network's heavier chain arrived and reverted it
     /// (seen in the testnet end-to-end test after a restart; docs/protocol.md, "Catching up
     /// before forging"). So for a grace period after its start a node forges only on time;
-    /// peers' announcements and relays bring the chain meanwhile. Returns the time a late forge
-    /// may go ahead, or `None` if it may go now (or is not late).
+    /// peers' announcements and relays bring the chain meanwhile. After the grace, a late forge
+    /// still waits while the node knows a heavier branch it has not connected yet (its units
+    /// are on their way), for at most [`HEAVIER_BRANCH_HOLD_INTERVALS`]: a burst on the stale
+    /// head is mined in the past, so it carries the node's share of all the time it was away
+    /// and, against a network slowed by delays, can outweigh k checkpoints of it (a
+    /// withholding node restarted behind reverted two final checkpoints on a loaded testnet).
+    /// Returns the time a late forge may go ahead, or `None` if it may go now (or is not late).
     pub(super) fn forge_is_premature(&self, at_ms: u64) -> Option<u64> {
         let params = self.chain.params();
         let late_ms = params.target_interval_ms.saturating_mul(LATE_FORGE_INTERVALS);
         if at_ms.saturating_add(late_ms) >= self.now_ms {
             return None;
         }
-        let grace_ms = self
-            .config
-            .announce_interval_ms
-            .max(params.target_interval_ms)
-            .saturating_mul(CATCH_UP_GRACE_INTERVALS);
+        let interval_ms = self.config.announce_interval_ms.max(params.target_interval_ms);
+        let grace_ms = interval_ms.saturating_mul(CATCH_UP_GRACE_INTERVALS);
         let settled_ms = self.started_ms.unwrap_or(self.now_ms).saturating_add(grace_ms);
-        (settled_ms > self.now_ms).then_some(settled_ms)
+        if settled_ms > self.now_ms {
+            return Some(settled_ms);
+        }
+        if !self.chain.heavier_candidate_known() {
+            return None;
+        }
+        let head = self.chain.head().id;
+        let since = match self.late_hold {
+            Some((held, since)) if held == head => since,
+            _ => self.now_ms,
+        };
+        let until = since.saturating_add(interval_ms.saturating_mul(HEAVIER_BRANCH_HOLD_INTERVALS));
+        (until > self.now_ms).then_some(until)
+    }
+
+    /// Remember when a late forge began to wait on this head for a heavier branch (the bound
+    /// of [`Node::forge_is_premature`] counts from then); forget it once the head moved.
+    fn note_late_hold(&mut self) {
+        let head = self.chain.head().id;
+        if self.late_hold.is_some_and(|(held, _)| held != head) {
+            self.late_hold = None;
+        }
+        let late_ms = self.chain.params().target_interval_ms.saturating_mul(LATE_FORGE_INTERVALS);
+        let late = self
+            .forge
+            .as_ref()
+            .is_some_and(|forge| forge.at_ms.saturating_add(late_ms) < self.now_ms);
+        if late && self.late_hold.is_none() && self.chain.heavier_candidate_known() {
+            self.late_hold = Some((head, self.now_ms));
+        }
     }
 
     /// Accept a checkpoint this node forged, counting the win or reporting why it was refused.

@@ -265,6 +265,9 @@ pub struct Node {
     /// Local time of the first tick (`None` before it): a node that has just started may not
     /// have heard of the network's chain yet (see [`Node::forge_is_premature`]).
     started_ms: Option<u64>,
+    /// The head a late forge was first held on because a heavier branch was known, and when
+    /// (see [`Node::forge_is_premature`]).
+    late_hold: Option<(Hash, u64)>,
     /// Nonces this node has used but not yet seen confirmed.
     own_pending_nonces: BTreeSet<u64>,
     /// Units this node asked peers for (missing parents). They skip the plausibility checks:
@@ -314,6 +317,7 @@ impl Node {
             challenged_head: None,
             next_announce_ms: 0,
             started_ms: None,
+            late_hold: None,
             own_pending_nonces: BTreeSet::new(),
             requested: BTreeSet::new(),
             missing_units: BTreeSet::new(),
