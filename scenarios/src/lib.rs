@@ -21,6 +21,8 @@
 //!   [`k8s_job`]: a Kubernetes Indexed Job that runs a sweep's shards and merges them.
 //! - [`charts`]: the plots of a pooled sweep.
 //! - [`suite`]: the default suite, one report for the main families.
+//! - [`three_worlds`]: one scenario file's reports from LocalNet, madsim and real processes
+//!   side by side, with a two-sample agreement verdict per measurement.
 //! - [`explain`]: the prose `vein-scenarios explain` prints.
 //! - [`scenario_checks`]: parsing and validating a scenario through the registry (its family's
 //!   attacker type and checks); [`fuzz_target`]: the scenario-file fuzz target's body.
@@ -68,6 +70,7 @@ pub mod storage;
 pub mod storage_spec;
 pub mod suite;
 pub mod tampering_member;
+pub mod three_worlds;
 pub mod tip_dynamics;
 pub mod token_double_spend;
 pub mod win_share;

@@ -9,6 +9,7 @@ use vein_reports::metrics::Verdict;
 use vein_scenarios::runner::{self, Shard};
 use vein_scenarios::scenario::Scenario;
 use vein_scenarios::suite::SuiteOptions;
+use vein_scenarios::three_worlds::{self, World};
 
 #[derive(Parser)]
 #[command(
@@ -24,6 +25,8 @@ use vein_scenarios::suite::SuiteOptions;
   vein-scenarios k8s-job scenarios/double-spend.toml --shards 8 --image IMAGE > sweep.yaml
   vein-scenarios suite --out out/suite
   vein-scenarios suite --seed-offset 1000 --skip plot-sharing.toml --out out/suite-1000
+  vein-scenarios three-worlds --localnet out/selfish-localnet --madsim out/selfish-madsim \\
+      --testnet out/selfish-testnet --out out/selfish-3w   (one file's reports side by side)
 
 Verdict: each comparison of an estimate with its reference gets a p-value (score test for
 proportions, t test for means); Holm's procedure over all of a report's comparisons rejects
@@ -117,6 +120,24 @@ enum Command {
         #[arg(long)]
         merge: bool,
     },
+    /// One scenario file's reports from LocalNet (`vein-scenarios run`), madsim (`vein-sim
+    /// scenario`) and real processes (`vein-testnet scenario`) side by side: each pair of worlds
+    /// tested for equality per measurement (Welch's t for means, the two-proportion z test for
+    /// proportions, Holm over all tests at 5%). Writes three-worlds.md and three-worlds.json.
+    /// Exit: 0 all tested pairs agree, 1 some disagree, 2 bad input.
+    ThreeWorlds {
+        /// Report directory of the LocalNet run.
+        #[arg(long)]
+        localnet: Option<PathBuf>,
+        /// Report directory of the madsim run.
+        #[arg(long)]
+        madsim: Option<PathBuf>,
+        /// Report directory of the real-process run.
+        #[arg(long)]
+        testnet: Option<PathBuf>,
+        #[arg(long, default_value = "out/three-worlds")]
+        out: PathBuf,
+    },
     /// The default suite of the main families, one report (a few minutes on two cores).
     Suite {
         #[arg(long, default_value = "out/suite")]
@@ -160,6 +181,25 @@ fn verdict_code(verdict: Verdict, out: &Path) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `three-worlds`: reads the given worlds' reports, compares and writes the report.
+fn three_worlds(given: &[(World, Option<PathBuf>)], out: &Path) -> Result<ExitCode, String> {
+    let mut worlds = Vec::new();
+    for (world, directory) in given {
+        if let Some(directory) = directory {
+            eprintln!("reading the {} report in {}", world.name(), directory.display());
+            worlds.push((
+                *world,
+                three_worlds::read_world(*world, directory).map_err(|e| e.to_string())?,
+            ));
+        }
+    }
+    let report = three_worlds::compare(&worlds).map_err(|e| e.to_string())?;
+    three_worlds::write(out, &report).map_err(|e| e.to_string())?;
+    print!("{}", three_worlds::markdown(&report));
+    eprintln!("report: {}", out.join("three-worlds.md").display());
+    Ok(if report.disagreements == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn execute(command: Command) -> Result<ExitCode, String> {
@@ -273,6 +313,10 @@ fn execute(command: Command) -> Result<ExitCode, String> {
             print!("{}", manifest.map_err(|e| text(&e))?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::ThreeWorlds { localnet, madsim, testnet, out } => three_worlds(
+            &[(World::LocalNet, localnet), (World::Madsim, madsim), (World::Testnet, testnet)],
+            &out,
+        ),
         Command::Suite { out, seeds_scale, seed_offset, skip } => {
             if !(seeds_scale.is_finite() && seeds_scale > 0.0) {
                 return Err(format!("--seeds-scale {seeds_scale} must be positive"));

@@ -25,6 +25,18 @@ pub(crate) fn params(scenario: &Scenario) -> Params {
     }
 }
 
+/// The consensus parameters of an attack network (a private race, a withholding miner): the
+/// scenario's, at a fixed base target, with a reorganisation limit deep enough for any release.
+/// Real processes (`vein-testnet scenario`) start their genesis from the same parameters.
+pub fn attack_params(scenario: &Scenario) -> Params {
+    let mut params = params(scenario);
+    params.fixed_base_target = true;
+    // Releases may reorganise deeper than the default limit (a selfish lead of 3+ held for
+    // dozens of checkpoints); refusing them would change the game the formulas describe.
+    params.reorg_limit = 4_096;
+    params
+}
+
 pub(crate) fn tip_strategy(scenario: &Scenario) -> TipStrategy {
     match scenario.workload.tip_selection {
         TipSelection::Uniform => TipStrategy::Uniform,
@@ -68,11 +80,7 @@ pub(crate) fn attack_spec(
     let mut capacities = honest_capacities(scenario);
     let honest_total: u64 = capacities.iter().sum();
     capacities.push(attacker_capacity(honest_total, q));
-    let mut params = params(scenario);
-    params.fixed_base_target = true;
-    // Releases may reorganise deeper than the default limit (a selfish lead of 3+ held for
-    // dozens of checkpoints); refusing them would change the game the formulas describe.
-    params.reorg_limit = 4_096;
+    let mut params = attack_params(scenario);
     if deep_finality {
         // The merchant's own wait `z` is the finality rule under test; the protocol's k must
         // not refuse or flag the reorganisation the race is about.

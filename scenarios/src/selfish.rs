@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use vein_node::core::node::{Policy, SelfishRelease, WithholdView};
 use vein_reports::metrics::{Measurement, Reference, RunMetrics};
-use vein_reports::reference;
+use vein_reports::reference::{self, ReferenceError};
 
 use crate::attacker::{AttackerKind, NetworkShape, minority_share};
 use crate::chain_view::{BLOCK_CHECKPOINTS, settled_chain};
@@ -76,22 +76,40 @@ fn selfish<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
         return Err(context.too_short(chain.len(), needed));
     }
     let attacker_account = engine.account(attacker);
-    let shares: Vec<f64> = chain
+    let by_attacker: Vec<bool> = chain.iter().map(|link| link.author == attacker_account).collect();
+    let measurement = revenue_measurement(scenario, context.labels.clone(), q, &by_attacker)?;
+    let violations = invariants(&engine, attacker, k.max(10));
+    Ok(finish(&context, &engine, violations, vec![measurement]))
+}
+
+/// The `selfish_revenue` measurement of a settled chain, `by_attacker[i]` saying whether its
+/// checkpoint i was the attacker's: the attacker's share per block of [`BLOCK_CHECKPOINTS`]
+/// (an incomplete last block is left out), judged against Eyal–Sirer with deadline credit and
+/// shown beside the classic figure, q and the threshold. Every engine that runs this family
+/// builds it here (LocalNet and madsim through [`Selfish`], real processes through
+/// `vein-testnet scenario`), so the three report the same measurement.
+pub fn revenue_measurement(
+    scenario: &Scenario,
+    labels: BTreeMap<String, f64>,
+    q: f64,
+    by_attacker: &[bool],
+) -> Result<Measurement, RunError> {
+    let computed = |value: Result<f64, ReferenceError>| {
+        value.map_err(|source| RunError::Reference { scenario: scenario.name.clone(), source })
+    };
+    let shares: Vec<f64> = by_attacker
         .chunks_exact(BLOCK_CHECKPOINTS)
-        .map(|block| {
-            block.iter().filter(|link| link.author == attacker_account).count() as f64
-                / block.len() as f64
-        })
+        .map(|block| block.iter().filter(|ours| **ours).count() as f64 / block.len() as f64)
         .collect();
     // Judged: Eyal–Sirer's cycle accounting with the one thing deadline-based proof of space
     // changes, honest miners forging at once on a just-published branch whose head is old
     // (docs/scenarios.md, family 6). Eyal–Sirer's own figure is shown beside it.
-    let expected = context.reference(reference::selfish_mining_revenue_deadline_credit(q))?;
-    let classic = context.reference(reference::selfish_mining_revenue(q, 0.0))?;
-    let threshold = context.reference(reference::selfish_mining_threshold(0.0))?;
+    let expected = computed(reference::selfish_mining_revenue_deadline_credit(q))?;
+    let classic = computed(reference::selfish_mining_revenue(q, 0.0))?;
+    let threshold = computed(reference::selfish_mining_threshold(0.0))?;
     let measurement = Measurement::mean_of(
         "selfish_revenue",
-        context.labels.clone(),
+        labels,
         shares,
         Some(Reference::new(
             expected,
@@ -110,8 +128,7 @@ fn selfish<E: Engine>(scenario: &Scenario, seed: u64) -> Result<RunMetrics, RunE
         "profitability threshold (1−γ)/(3−2γ), γ = 0",
         reference::CITATION_EYAL_SIRER,
     ));
-    let violations = invariants(&engine, attacker, k.max(10));
-    Ok(finish(&context, &engine, violations, vec![measurement]))
+    Ok(measurement)
 }
 
 /// What the release rule sees: node 0's chain as the public one, the attacker's as the private.

@@ -69,3 +69,61 @@ fn run_writes_a_report_and_exits_by_verdict() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("double_spend_success"), "{stdout}");
 }
+
+#[test]
+fn three_worlds_compares_report_directories_and_exits_by_agreement() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let file = scenario(root.path(), "0.3");
+    // Two reports of the same file on disjoint seeds stand in for two worlds.
+    for (world, first_seed) in [("a", "1"), ("b", "101")] {
+        let output = Command::new(BINARY)
+            .arg("run")
+            .arg(&file)
+            .args(["--seeds", "20", "--first-seed", first_seed, "--out"])
+            .arg(root.path().join(world))
+            .output()
+            .expect("runs");
+        assert!(matches!(output.status.code(), Some(0 | 1)), "{output:?}");
+    }
+    let out = root.path().join("three");
+    let output = Command::new(BINARY)
+        .arg("three-worlds")
+        .arg("--localnet")
+        .arg(root.path().join("a"))
+        .arg("--madsim")
+        .arg(root.path().join("b"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("runs");
+    let json = std::fs::read_to_string(out.join("three-worlds.json")).expect("json");
+    let report: vein_scenarios::three_worlds::ThreeWorldsReport =
+        serde_json::from_str(&json).expect("report");
+    assert_eq!(report.tests, 1, "{json}");
+    let expected = if report.disagreements == 0 { 0 } else { 1 };
+    assert_eq!(output.status.code(), Some(expected));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("| double_spend_success | q=0.3 z=1 | localnet vs madsim"), "{stdout}");
+    assert!(stdout.contains("two-proportion z"), "{stdout}");
+    assert!(out.join("three-worlds.md").exists());
+    // One world is no comparison: refused with the reason, exit 2.
+    let output = Command::new(BINARY)
+        .arg("three-worlds")
+        .arg("--localnet")
+        .arg(root.path().join("a"))
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("give at least two"), "{stderr}");
+    // A directory without records is named.
+    let output = Command::new(BINARY)
+        .args(["three-worlds", "--localnet"])
+        .arg(root.path().join("a"))
+        .arg("--testnet")
+        .arg(root.path().join("missing"))
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("testnet report"));
+}

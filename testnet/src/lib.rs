@@ -40,6 +40,9 @@ pub mod pacing;
 pub mod peg;
 pub mod relay;
 pub mod route;
+pub mod scenario_family;
+pub mod scenario_observe;
+pub mod scenario_run;
 pub mod side;
 pub mod storage;
 pub mod token;
@@ -204,6 +207,7 @@ fn plan_genesis(
     chain_id: &str,
     accounts: Vec<AccountId>,
     storage_nodes: Vec<AccountId>,
+    consensus: Option<&Params>,
 ) -> Result<Genesis, TestnetError> {
     if options.nodes == 0 || options.nodes > 64 {
         return Err(bad_argument("nodes", "must be 1..=64"));
@@ -222,12 +226,13 @@ fn plan_genesis(
         // Final at depth 0 would call the head final: any fork would revert "final" history.
         return Err(bad_argument("k", "(finality depth) must be at least 1"));
     }
+    let base = consensus.cloned().unwrap_or_default();
     let params = Params {
         target_interval_ms: options.target_interval_ms,
         finality_depth: options.finality_depth,
-        reorg_limit: Params::default().reorg_limit.max(options.finality_depth),
+        reorg_limit: base.reorg_limit.max(options.finality_depth),
         storage_nodes: Some(storage_nodes),
-        ..Params::default()
+        ..base
     };
     let total_nonces = (0..options.nodes)
         .try_fold(0u64, |total, index| total.checked_add(options.nonces_of(index)))
@@ -248,6 +253,16 @@ fn plan_genesis(
 /// argument is checked before anything is written; a failure while preparing removes the
 /// directory again if `up` created it.
 pub fn up(options: &UpOptions) -> Result<Manifest, TestnetError> {
+    up_with_consensus(options, None)
+}
+
+/// As [`up`], with the genesis' consensus parameters taken from `consensus` (a scenario's,
+/// `vein-testnet scenario`) but for what `options` sets: the interval, the finality depth and
+/// the storage node set; its reorganisation limit is kept if deeper than the finality depth.
+pub fn up_with_consensus(
+    options: &UpOptions,
+    consensus: Option<&Params>,
+) -> Result<Manifest, TestnetError> {
     let label = options.label.clone().unwrap_or_else(|| {
         let seed = Hash::of_parts(&[&now_ms().to_le_bytes(), &std::process::id().to_le_bytes()]);
         seed.short()
@@ -262,7 +277,7 @@ pub fn up(options: &UpOptions) -> Result<Manifest, TestnetError> {
     // Each node's attestation account pays its consortium attestations' fees.
     accounts.extend(keys.iter().map(|key| attestation_key(key).account()));
     // Only the nodes keep shards: the faucet and the attestation accounts run none.
-    let genesis = plan_genesis(options, &chain_id, accounts, node_accounts)?;
+    let genesis = plan_genesis(options, &chain_id, accounts, node_accounts, consensus)?;
     let dir = &options.dir;
     if Manifest::path(dir).exists() {
         return Err(TestnetError::Exists { dir: dir.clone() });

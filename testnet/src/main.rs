@@ -43,7 +43,9 @@ use vein_testnet::{LinkFaultKind, LoadOptions, Sender, TestnetError, TxRequest, 
           --table 'patients(id integer key, name text)'   (prints its id; `db --help`: more)\n  \
         vein-testnet up --nodes 4 --attacker 3=withhold --attacker-nonces 192 \\\n    \
           --interval-ms 1000                            a selfish miner with half the space\n  \
-        vein-testnet down                               stop all (keeps logs; --purge deletes)"
+        vein-testnet down                               stop all (keeps logs; --purge deletes)\n  \
+        vein-testnet scenario scenarios/selfish.toml --seeds 2 --out out/selfish-testnet\n    \
+          a scenario file on real processes (`scenario --help`: more)"
 )]
 struct Cli {
     /// Directory holding the testnet (manifest testnet.json, keys, plots, data, logs).
@@ -55,6 +57,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a scenario file (scenarios/*.toml) on fresh testnets of real processes, one per
+    /// seed, and write the report the other engines write (metrics.json, summary.md).
+    #[command(after_help = SCENARIO_HELP)]
+    Scenario(vein_testnet::scenario_run::ScenarioArgs),
     /// Generate keys, genesis and plots; start the nodes; wait until all are ready.
     Up {
         #[arg(long, default_value_t = 4)]
@@ -456,8 +462,21 @@ x'00ff', true, false, null. The data key stays in DIR/consortia/ID.json (mode 06
 Exit codes: 0 done; 1 the testnet failed (unreachable, timeout); 2 bad command line or syntax;
 3 refused by the rules, the chain or a replica (no permission, final but ignored, verify).";
 
+/// `vein-testnet scenario --help`'s examples and exit statuses.
+const SCENARIO_HELP: &str = "Examples:\n  \
+    vein-testnet scenario scenarios/selfish.toml\n      \
+      q = 0.4: 4 honest nodes and a withhold node, T = 500 ms, the file's 2 seeds\n  \
+    vein-testnet scenario scenarios/selfish.toml --param q=0.25 --seeds 2 --duration-s 120\n  \
+    vein-testnet scenario scenarios/selfish.toml --interval-ms 250 --keep   (keeps the logs)\n\n\
+Families: selfish_revenue (withhold). Others are refused with the reason (exit 2).\n\
+Exit status: 0 pass, 1 the report's verdict is not pass (a rejected reference or a\n\
+violation such as final-reverted), 2 refused before starting, 5 a run failed.";
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Scenario(args) = &cli.command {
+        return ExitCode::from(vein_testnet::scenario_run::main(args));
+    }
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -553,6 +572,8 @@ fn to_json(value: &impl serde::Serialize) -> String {
 fn execute(cli: Cli) -> Result<(), TestnetError> {
     let dir = cli.dir;
     match cli.command {
+        // main() runs it before this, for its own exit statuses (its verdict is not an error).
+        Command::Scenario(_) => {}
         Command::Up {
             nodes,
             nonces,
