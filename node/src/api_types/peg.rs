@@ -47,6 +47,9 @@ pub struct SideChainList {
     pub chains: Vec<SideChainView>,
     /// The head height the answer was read at.
     pub height: u64,
+    /// The head checkpoint's id (64 hex) the answer was read at: once it is final, so is what
+    /// the answer says (the relayer pins side nodes to a final header read at a final head).
+    pub head: String,
 }
 
 /// `GET /sidechain/headers?from=H&interval=A&limit=N`: this chain's active checkpoints past
