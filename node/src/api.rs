@@ -40,11 +40,13 @@
 //! | `GET /tokens`, `/token/{id}`, `/token/{id}/balance/{account}` | business tokens |
 //! | `GET /sidechains`, `/sidechain/headers?from=H&interval=A` | followed chains, anchor headers |
 //! | `GET /peg`, `/peg/proofs/{chain}`; `POST /peg/claim/check` | peg state, proofs, claim check |
+//! | `GET /sidechain/pin`; `POST /sidechain/pin` | the anchor pin in force; pin a final anchor |
 //!
 //! Every request and response body is a type of [`crate::api_types`] (the clients' type set).
 //!
-//! Privileged (need `Authorization: Bearer <token>`, see [`auth`]): `/control/*` and the faucet
-//! forms of `POST /tx` and `POST /txs`, where the node signs with its own key. Everything else
+//! Privileged (need `Authorization: Bearer <token>`, see [`auth`]): `/control/*`, `POST
+//! /sidechain/pin` (it overrides fork choice) and the faucet forms of `POST /tx` and `POST
+//! /txs`, where the node signs with its own key. Everything else
 //! is open: reads, pre-signed transactions, and `POST /shard`, whose bytes must match the root
 //! an on-chain contract committed to for a shard assigned to this node (the file's owner
 //! uploads it and holds no operator token; the node spends nothing and changes no setting).
@@ -66,6 +68,7 @@ use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use std::net::SocketAddr;
 
+mod anchor_pin;
 mod auth;
 mod consortium;
 mod control;
@@ -197,6 +200,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/peg", get(peg::peg))
         .route("/peg/proofs/{chain}", get(peg::proofs))
         .route("/peg/claim/check", post(peg::claim_check))
+        .route("/sidechain/pin", get(anchor_pin::pins).post(anchor_pin::pin))
         .fallback(|| async { ApiError::not_found("no such route") })
         .with_state(state)
         .layer(axum::middleware::from_fn(rejections::json_errors))

@@ -31,8 +31,8 @@ pub use fl::{
 pub use ledger_history::{LedgerBalance, LedgerHistory, LedgerHistoryEntry, LedgerHistoryRequest};
 pub use peg::{
     AnchorSegment, ClaimedEntry, EscrowView, HeaderRef, OutboxEntryView, PegClaimCheck,
-    PegClaimVerdict, PegProofView, PegProofs, PegRefusal, PegView, SideChainList, SideChainView,
-    WrappedView,
+    PegClaimVerdict, PegProofView, PegProofs, PegRefusal, PegView, PinAnswer, PinOutcomeName,
+    PinRequest, PinView, SideChainList, SideChainView, WrappedView,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -535,3 +535,63 @@ fn learning_task_routes_list_tasks_and_refuse_bad_ids() {
     let (status, answer) = http(api, "GET", "/fl/task/zz", "").unwrap();
     assert_eq!(status, 400, "{answer}");
 }
+
+/// `POST /sidechain/pin` answers only to the operator's token (a pin overrides fork choice),
+/// gives each outcome of `Node::pin_anchor` by name and each refusal its own status with the
+/// chain's reason, and leaves the pin in force after a refusal; `GET /sidechain/pin` shows it.
+/// The node never mines, so its only checkpoint is genesis, at height 0.
+#[test]
+fn anchor_pins_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_child, api, _key) = start(dir.path(), &[]);
+    let (_, status) = http(api, "GET", "/status", "").unwrap();
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["height"], 0, "{status}");
+    let genesis = status["head"].as_str().unwrap().to_string();
+    let pin_as = |height: u64, id: &str, token: Option<&str>| {
+        let body = format!("{{\"height\": {height}, \"id\": \"{id}\"}}");
+        let (code, answer) = http_as(api, "POST", "/sidechain/pin", &body, token).unwrap();
+        (code, serde_json::from_str::<serde_json::Value>(&answer).unwrap())
+    };
+    let pin = |height: u64, id: &str| pin_as(height, id, Some(TOKEN));
+    let pins = || {
+        let (code, answer) = http_as(api, "GET", "/sidechain/pin", "", None).unwrap();
+        assert_eq!(code, 200, "{answer}");
+        serde_json::from_str::<serde_json::Value>(&answer).unwrap()
+    };
+    assert_eq!(pins()["pinned"], serde_json::Value::Null);
+
+    let (code, answer) = pin_as(0, &genesis, None);
+    assert_eq!(code, 401, "{answer}");
+    assert_eq!(pins()["pinned"], serde_json::Value::Null, "a refused pin changes nothing");
+    let (code, answer) = pin(0, &genesis);
+    assert_eq!((code, answer["outcome"].as_str()), (200, Some("pinned")), "{answer}");
+    assert_eq!(answer["pins"]["pinned"]["id"], genesis.as_str(), "{answer}");
+    let (code, answer) = pin(0, &genesis);
+    assert_eq!((code, answer["outcome"].as_str()), (200, Some("unchanged")), "{answer}");
+
+    // Refusals: the pin in force stays.
+    let (code, answer) = pin(3, &genesis);
+    assert_eq!(code, 422, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("its header is at height 0"), "{answer}");
+    let (code, answer) = pin(0, &"ab".repeat(32));
+    assert_eq!(code, 409, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("conflicts with the pin"), "{answer}");
+    // A header not held yet waits; a second one at its height conflicts with it.
+    let (code, answer) = pin(7, &"cd".repeat(32));
+    assert_eq!((code, answer["outcome"].as_str()), (200, Some("pending")), "{answer}");
+    let (code, answer) = pin(7, &"ef".repeat(32));
+    assert_eq!(code, 409, "{answer}");
+    let now = pins();
+    assert_eq!((now["pinned"]["height"].as_u64(), now["pending"].as_u64()), (Some(0), Some(1)));
+    assert_eq!(now["pinned"]["id"], genesis.as_str(), "{now}");
+
+    // Bad bodies are 400s that say what is expected.
+    for body in ["{\"height\": 1}", "{\"height\": 1, \"id\": \"zz\"}", "[]", "{\"height\": -1}"] {
+        let (code, answer) = http(api, "POST", "/sidechain/pin", body).unwrap();
+        assert_eq!(code, 400, "{body}: {answer}");
+    }
+    let extra = format!("{{\"height\": 0, \"id\": \"{genesis}\", \"force\": true}}");
+    let (code, answer) = http(api, "POST", "/sidechain/pin", &extra).unwrap();
+    assert_eq!(code, 400, "an unknown field is refused: {answer}");
+}

@@ -634,6 +634,7 @@ pub fn erc20_load(
                 busy_retry: Duration::from_secs(10),
                 history: None,
                 token: None,
+                lag_max: crate::load::LAG_MAX,
             };
             let (cpu_before, started) = (nodes_cpu_ms(&nodes), Instant::now());
             let report = crate::load::load(manifest, &load_options)?;

@@ -180,6 +180,25 @@ pub enum TestnetError {
     /// An `fl` command was refused or failed.
     #[error(transparent)]
     Fl(#[from] fl::FlCliError),
+    /// `load` fell more than `--lag-max-s` behind its schedule and stopped sending; the report
+    /// on stdout holds what was sent, `unsent` and the waits.
+    #[error(
+        "load stopped sending {at_s:.0} s in: the client fell more than {lag_max_s} s behind its \
+         schedule, and {unsent} of {offered} transfers were never sent; {waited}. The nodes \
+         answer slower than the offered rate: lower --rate (or raise --lag-max-s)"
+    )]
+    LoadBehind {
+        /// The bound, in seconds.
+        lag_max_s: u64,
+        /// When sending stopped, seconds after the start.
+        at_s: f64,
+        /// Transfers never sent.
+        unsent: u64,
+        /// Transfers the schedule offered.
+        offered: u64,
+        /// What the workers waited on longest, in words.
+        waited: String,
+    },
     /// A history file (`load --history`, `check-history`) is not a well-formed history.
     #[error("history file {path}: {source}")]
     History {

@@ -20,6 +20,10 @@ pub const LOAD_ACCOUNTS_MAX: usize = 1_000;
 mod funding;
 pub(crate) use funding::fund_accounts;
 use funding::fund_load_accounts;
+#[path = "load_lag.rs"]
+mod lag;
+pub use lag::{LAG_MAX, StoppedBehind, WaitedOn};
+use lag::{Step, Waits, over_bound};
 
 /// The key of load account `index` of a testnet: derived from its chain id, so every `load`
 /// run against one net signs from the same accounts (and funds them only once).
@@ -52,6 +56,9 @@ pub struct LoadOptions {
     /// `Some`: token transfers of this token (`--token new|ID`) instead of native ones; the
     /// load accounts are funded with it by the faucet, and the fees stay native.
     pub token: Option<TokenChoice>,
+    /// How far behind its schedule the client may fall: a request more overdue than this is
+    /// not sent, nor is any after it ([`LoadReport::stopped_behind`]; default [`LAG_MAX`]).
+    pub lag_max: Duration,
 }
 
 /// How often `load` reports its progress on stderr.
@@ -94,8 +101,14 @@ pub struct LoadReport {
     /// Accepted transfers final on their node by the end of the settle time.
     pub final_count: u64,
     /// Transfers the schedule offered: round(rate × duration), each signed and sent once
-    /// (`submitted + refused`).
+    /// unless the run stopped behind (`submitted + refused + unsent`).
     pub offered: u64,
+    /// Transfers never sent because the client fell more than `--lag-max-s` behind its
+    /// schedule (0 unless `stopped_behind`).
+    pub unsent: u64,
+    /// Set when the run stopped sending early: the bound, when, and what the workers waited
+    /// on. The command then exits 1 after printing the report.
+    pub stopped_behind: Option<StoppedBehind>,
     /// The denominator of every `*_per_s` below: the scheduled duration, or longer if the
     /// client fell behind its schedule (until its latest request was sent, plus one request's
     /// slot). Not the time spent waiting for the last answers, nor the settle time.
@@ -332,6 +345,11 @@ fn settle(manifest: &Manifest, sent: &[Sent], deadline: Instant) -> Vec<UnitStat
         for (node, indices) in pending {
             let api = manifest.nodes[node].api;
             for chunk in indices.chunks(CHUNK) {
+                // A node slow to answer holds one chunk up to the HTTP timeout: the deadline
+                // is kept between chunks, not only between rounds.
+                if Instant::now() >= deadline {
+                    return outcomes;
+                }
                 let ids: Vec<String> =
                     chunk.iter().map(|index| sent[*index].id.to_string()).collect();
                 let request = api_types::UnitsRequest { ids };
@@ -443,6 +461,11 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
     let late = std::sync::atomic::AtomicU64::new(0);
     let accepted = std::sync::atomic::AtomicU64::new(0);
     let sending_done = std::sync::atomic::AtomicBool::new(false);
+    let waits = Waits::default();
+    // Set by the first worker whose next request is over the bound: (ms after the start).
+    let stopped_at_ms = std::sync::OnceLock::<u64>::new();
+    let unsent = std::sync::atomic::AtomicU64::new(0);
+    let lag_now_ms = std::sync::atomic::AtomicU64::new(0);
     let samples = std::sync::Mutex::new(Vec::<String>::new());
     let refuse = |count: u64, reason: String| {
         refused.fetch_add(count, Ordering::Relaxed);
@@ -470,7 +493,10 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                 api_types::TxBatchRequest { txs: Vec::new(), transfers: vec![transfer; count] };
             return Ok((request, senders, vec![op; count]));
         }
-        let parents = fetch_parents(from.api, count).map_err(parents_error)?;
+        let asked = Instant::now();
+        let parents = fetch_parents(from.api, count);
+        waits.record(from.index, Step::Parents, asked.elapsed());
+        let parents = parents.map_err(parents_error)?;
         let mut txs = Vec::with_capacity(count);
         let mut senders = Vec::with_capacity(count);
         let mut ops = Vec::with_capacity(count);
@@ -516,6 +542,15 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                         let Some((due, count)) = schedule.request(request) else {
                             return (mine, latest, lag);
                         };
+                        if stopped_at_ms.get().is_none()
+                            && over_bound(started.elapsed(), due, options.lag_max)
+                        {
+                            let _ = stopped_at_ms.set(elapsed_ms());
+                        }
+                        if stopped_at_ms.get().is_some() {
+                            unsent.fetch_add(count as u64, Ordering::Relaxed);
+                            continue;
+                        }
                         if let Some(wait) = due.checked_sub(started.elapsed()) {
                             std::thread::sleep(wait);
                         }
@@ -545,13 +580,17 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                         let dispatched = started.elapsed();
                         latest = latest.max(dispatched);
                         lag = lag.max(dispatched.saturating_sub(due));
+                        let behind = dispatched.saturating_sub(due).as_millis() as u64;
+                        lag_now_ms.store(behind, Ordering::Relaxed);
                         if dispatched.saturating_sub(due) > LATE {
                             late.fetch_add(1, Ordering::Relaxed);
                         }
                         let submitted_ms = now_ms();
                         let invoked = invoke(&recorder, from.index, submitted_ms, ops);
+                        let asked = Instant::now();
                         let answer: Result<api_types::TxBatchResponse, _> =
                             http::post_authorized(from.api, "/txs", &body, token);
+                        waits.record(from.index, Step::Txs, asked.elapsed());
                         record_answer(&recorder, &invoked, &answer);
                         let outcome = match &answer {
                             Err(http::HttpError::Io { .. } | http::HttpError::Connect { .. }) => {
@@ -606,7 +645,7 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                     printed = Instant::now();
                     eprintln!(
                         "[load] {:.0}/{} s: {} of {} transfers accepted, {} refused, {} busy \
-                         retries, {} rerouted",
+                         retries, {} rerouted, {:.1} s behind schedule (bound {} s)",
                         started.elapsed().as_secs_f64(),
                         options.duration.as_secs(),
                         accepted.load(Ordering::Relaxed),
@@ -614,6 +653,8 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
                         refused.load(Ordering::Relaxed),
                         busy_retries.load(Ordering::Relaxed),
                         router.rerouted(),
+                        lag_now_ms.load(Ordering::Relaxed) as f64 / 1000.0,
+                        options.lag_max.as_secs(),
                     );
                 }
             }
@@ -628,6 +669,23 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
     let lag = results.iter().map(|(_, _, lag)| *lag).max().unwrap_or_default();
     let sent: Vec<Sent> = results.into_iter().flat_map(|(mine, _, _)| mine).collect();
     let window_s = schedule.offered_window(latest).as_secs_f64();
+    let unsent = unsent.into_inner();
+    let stopped_behind = stopped_at_ms.get().map(|at_ms| StoppedBehind {
+        lag_max_s: options.lag_max.as_secs(),
+        at_s: *at_ms as f64 / 1000.0,
+        unsent,
+        waited_on: waits.longest_first(&nodes),
+    });
+    if let Some(stopped) = &stopped_behind {
+        eprintln!(
+            "[load] stopped sending at {:.0} s, over {} s behind schedule: {} transfers unsent; \
+             settling the {} accepted",
+            stopped.at_s,
+            stopped.lag_max_s,
+            unsent,
+            sent.len()
+        );
+    }
 
     let outcomes = settle(manifest, &sent, Instant::now() + options.settle);
     let history = match (recorder, &options.history) {
@@ -694,6 +752,8 @@ pub fn load(manifest: &Manifest, options: &LoadOptions) -> Result<LoadReport, Te
         ignored,
         final_count,
         offered: schedule.total(),
+        unsent,
+        stopped_behind,
         window_s,
         schedule_lag_ms_max: lag.as_millis() as u64,
         sending_s,

@@ -198,7 +198,11 @@ enum Command {
     #[command(after_help = "Examples:\n  \
         vein-testnet load --rate 1000 --duration 30\n  \
         vein-testnet load --token new --rate 1000 --duration 30   (token transfers, new token)\n  \
-        vein-testnet load --token ID --rate 50 --duration 5 --accounts 8")]
+        vein-testnet load --token ID --rate 50 --duration 5 --accounts 8\n  \
+        vein-testnet load --rate 5000 --duration 20 --lag-max-s 10   (give up sooner)\n\
+        Exit codes: 0 done; 1 the testnet failed, or the client fell more than --lag-max-s \
+        behind its schedule and stopped sending (the report is printed first); 2 bad command \
+        line; 4 a --history violation.")]
     Load {
         #[arg(long, default_value_t = 10.0)]
         rate: f64,
@@ -230,6 +234,11 @@ enum Command {
         /// then check every running node's ledger against it (exit 4 on a violation).
         #[arg(long)]
         history: Option<PathBuf>,
+        /// Seconds the client may fall behind its schedule (nodes answering slower than the
+        /// rate): past that it sends nothing more, settles what was accepted, prints the report
+        /// and exits 1 naming the requests it waited on.
+        #[arg(long, default_value_t = vein_testnet::load::LAG_MAX.as_secs())]
+        lag_max_s: u64,
     },
     /// Check a client history (`load --history FILE`) against every running node's ledger:
     /// each transfer seen final present once at its height, no unit or nonce applied twice,
@@ -751,6 +760,7 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
             busy_retry_s,
             history,
             token,
+            lag_max_s,
         } => {
             let manifest = Manifest::load(&dir)?;
             let options = LoadOptions {
@@ -763,11 +773,15 @@ fn execute(cli: Cli) -> Result<(), TestnetError> {
                 busy_retry: Duration::from_secs(busy_retry_s),
                 history,
                 token,
+                lag_max: Duration::from_secs(lag_max_s),
             };
             let report = vein_testnet::load(&manifest, &options)?;
             println!("{}", to_json(&report));
             if let Some(history) = &report.history {
                 history_verdict(history)?;
+            }
+            if let Some(stopped) = &report.stopped_behind {
+                return Err(stopped.error(report.offered));
             }
         }
         Command::CheckHistory { file, settle } => {

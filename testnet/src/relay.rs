@@ -17,6 +17,9 @@
 //!   destination's light client holds a head final, each of its proofs is checked there
 //!   (`POST /peg/claim/check`) and, if claimable, claimed (`PegTx::Mint` for a lock,
 //!   `PegTx::Release` for a burn). A `replayed` refusal means it was claimed: dropped.
+//! - **Pins**: a side header final in main's light client as read at a main head now final
+//!   on main is a final anchor; every running side node is pinned to the highest
+//!   (`POST /sidechain/pin`, `relay_pin.rs`).
 //!
 //! Every transaction is signed here and posted pre-signed (`POST /tx`); one not seen applied
 //! is sent again after [`RETRY_MS`]. Nonces are a set per account, so a local counter
@@ -24,6 +27,7 @@
 
 use crate::manifest::Manifest;
 use crate::{TestnetError, http, is_alive, now_ms, parents_from, read_key};
+use pins::Pins;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use vein_node::api_types::{
@@ -41,6 +45,9 @@ use vein_node::core::sidechain::{FollowedChain, SideChainTx};
 use vein_node::core::transaction::{TransactionBody, TxKind};
 use vein_node::core::wire;
 use vein_node::genesis_file::GenesisFile;
+
+#[path = "relay_pin.rs"]
+mod pins;
 
 /// A setup transaction, anchor or claim not seen applied is sent again after this.
 pub const RETRY_MS: u64 = 8_000;
@@ -169,6 +176,7 @@ pub struct Relayer {
     /// main → side.
     down: Lane,
     nonces: Nonces,
+    pins: Pins,
 }
 
 impl Relayer {
@@ -181,6 +189,7 @@ impl Relayer {
             up: Lane::default(),
             down: Lane::default(),
             nonces: Nonces::default(),
+            pins: Pins::default(),
         }
     }
 
@@ -197,6 +206,7 @@ impl Relayer {
         let now = now_ms();
         lane(&self.main, &self.side, &mut self.down, &mut self.nonces, a, now, &mut log)?;
         lane(&self.side, &self.main, &mut self.up, &mut self.nonces, a, now, &mut log)?;
+        self.pins.pass(&self.main, &self.side, &mut log)?;
         Ok(log)
     }
 }

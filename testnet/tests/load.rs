@@ -123,3 +123,76 @@ fn a_node_stopped_mid_run_is_routed_around_and_the_client_keeps_its_schedule() {
 fn fault_lasts(duration: std::time::Duration) {
     std::thread::sleep(duration);
 }
+
+/// A run whose only node stops answering falls behind its schedule at once: each request now
+/// waits out the HTTP timeout. Past `--lag-max-s` it sends nothing more, settles, prints its
+/// report and exits 1 naming the node and the request it waited on, instead of waiting out
+/// every remaining request (here about 2,500 of them at 10 s each over 4 workers).
+#[test]
+// Polls the child's exit against a bound (the point of the test), not a sleep-and-hope.
+#[allow(clippy::disallowed_methods)]
+fn a_run_that_falls_behind_stops_sending_and_names_what_it_waited_on() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let net = Net::new();
+    net.cli(&["up", "--nodes", "1", "--nonces", "16", "--interval-ms", "1000", "--k", "3"]);
+    assert_all_final(&load(&net, "8"), 80);
+    let manifest = net.manifest();
+    let (pid, api) = (manifest.nodes[0].pid.unwrap().to_string(), manifest.nodes[0].api);
+    let signal = |name: &str| {
+        let status = Command::new("kill").args([name, &pid]).status().unwrap();
+        assert!(status.success(), "kill {name} {pid}");
+    };
+    let args = ["load", "--rate", "100", "--duration", "30", "--batch", "1", "--settle", "2"];
+    let more = ["--concurrency", "4", "--accounts", "8", "--lag-max-s", "3"];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vein-testnet"))
+        .arg("--dir")
+        .arg(&manifest.dir)
+        .args(args)
+        .args(more)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let account = vein_testnet::load_key(&manifest.chain_id, 3).account();
+    let path = format!("/balance/{}", account.to_hex());
+    common::wait_until("the second run to send", Duration::from_secs(60), || {
+        net.get::<vein_node::api_types::AccountBalance>(0, &path)
+            .is_some_and(|balance| balance.next_nonce > 10)
+    });
+    signal("-STOP");
+    let stopped = Instant::now();
+    // Bounded: 3 s of lag past one HTTP timeout (10 s), then the settle round and the
+    // checkpoint read, each at most one more timeout. Without the bound it runs for minutes.
+    let limit = Duration::from_secs(90);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if stopped.elapsed() > limit {
+            let _ = child.kill();
+            signal("-CONT");
+            panic!("load still running {limit:?} after its node stopped answering");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    signal("-CONT");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("more than 3 s behind its"), "{stderr}");
+    assert!(stderr.contains(&format!("to node 0 ({api})")), "{stderr}");
+    assert!(stderr.contains("behind schedule (bound 3 s)"), "the progress says the lag: {stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let stopped = &report["stopped_behind"];
+    assert_eq!(stopped["lag_max_s"], 3, "{report}");
+    let unsent = report["unsent"].as_u64().unwrap();
+    assert!(unsent > 1_000, "{report}");
+    assert_eq!(stopped["unsent"], unsent, "{report}");
+    let count = |field: &str| report[field].as_u64().unwrap();
+    assert_eq!(count("offered"), 3_000, "{report}");
+    assert_eq!(count("submitted") + count("refused") + unsent, 3_000, "{report}");
+    let first = &stopped["waited_on"][0];
+    assert_eq!(first["node"], 0, "{report}");
+    assert!(first["longest_ms"].as_u64().unwrap() >= 9_000, "a wait hit the timeout: {report}");
+}

@@ -3,7 +3,8 @@
 //! conservation read from both chains' `GET /peg`, each chain following the other as a light
 //! client (`GET /sidechains`), and a replayed proof refused with the ledger's typed error
 //! (`POST /peg/claim/check` answers `replayed`; posted anyway, the claim is ignored and nothing
-//! more is minted).
+//! more is minted). The relayer pins every side node to a final anchor (`POST /sidechain/pin`),
+//! a checkpoint on the side's own active chain.
 
 // Test helpers may panic on broken invariants; the test drives real processes on the wall clock.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
@@ -13,7 +14,8 @@ mod common;
 use common::{Net, wait_until};
 use std::time::Duration;
 use vein_node::api_types::{
-    Outcome, PegClaimCheck, PegClaimVerdict, PegProofs, PegView, SideChainList, Unit,
+    Checkpoints, Outcome, PegClaimCheck, PegClaimVerdict, PegProofs, PegView, PinView,
+    SideChainList, Unit,
 };
 use vein_testnet::http;
 use vein_testnet::manifest::Manifest;
@@ -53,6 +55,19 @@ fn a_round_trip_conserves_and_a_replayed_proof_is_refused() {
         let list: SideChainList = http::get(api, "/sidechains").unwrap();
         let followed = list.chains.iter().find(|chain| &chain.chain == other).unwrap();
         assert!(followed.final_tip.height > 0, "{followed:?}");
+    }
+
+    // Every side node is pinned to a final anchor: a side header final in main's light client
+    // as read at a main head now final on main, found on the side's own active chain.
+    for node in &side.nodes {
+        let pins = || http::get::<PinView>(node.api, "/sidechain/pin").ok();
+        wait_until("a side node pinned to a final anchor", Duration::from_secs(120), || {
+            pins().and_then(|pins| pins.pinned).is_some_and(|pin| pin.height > 0)
+        });
+        let pin = pins().and_then(|pins| pins.pinned).unwrap();
+        let chain: Checkpoints = http::get(node.api, "/checkpoints?limit=1000").unwrap();
+        let row = chain.checkpoints.iter().find(|row| row.height == pin.height);
+        assert_eq!(row.map(|row| &row.id), Some(&pin.id), "side node {}: {pin:?}", node.index);
     }
 
     // The lock's proof, claimed once already on the side: the check names the replay.

@@ -512,6 +512,23 @@ pub const ROUTES: &[Route] = &[
         schema::<PegClaimVerdict>,
         false,
     ),
+    get(
+        "/sidechain/pin",
+        "The anchor pin in force (a checkpoint final as an anchor on the main chain) and its \
+         counters.",
+        &[],
+        schema::<PinView>,
+    ),
+    post(
+        "/sidechain/pin",
+        "Pin a checkpoint that is final as an anchor on the main chain: fork choice never \
+         leaves a branch holding it. 409 when it conflicts with a pin, 422 when it does not fit \
+         the headers held.",
+        &[],
+        schema::<PinRequest>,
+        schema::<PinAnswer>,
+        true,
+    ),
 ];
 
 /// The document's top level (OpenAPI 3.0.3).

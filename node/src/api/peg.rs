@@ -77,6 +77,7 @@ pub(super) async fn side_chains(State(state): State<ApiState>) -> ApiResult<Side
             chain: ledger.peg().chain().map(|chain| chain.to_string()),
             chains,
             height: node.chain().height(),
+            head: node.chain().head().id.to_string(),
         })
     })
     .await

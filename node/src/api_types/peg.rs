@@ -47,6 +47,9 @@ pub struct SideChainList {
     pub chains: Vec<SideChainView>,
     /// The head height the answer was read at.
     pub height: u64,
+    /// The head checkpoint's id (64 hex) the answer was read at: once it is final, so is what
+    /// the answer says (the relayer pins side nodes to a final header read at a final head).
+    pub head: String,
 }
 
 /// `GET /sidechain/headers?from=H&interval=A&limit=N`: this chain's active checkpoints past
@@ -192,4 +195,50 @@ pub struct PegRefusal {
     pub kind: String,
     /// The error in words.
     pub message: String,
+}
+
+/// `POST /sidechain/pin` (privileged): a checkpoint of this chain that is final as an anchor on
+/// the main chain; fork choice never again leaves a branch holding it (docs/sidechains.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PinRequest {
+    /// The anchored checkpoint's height.
+    pub height: u64,
+    /// Its id (64 hex).
+    pub id: String,
+}
+
+/// What a pin did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PinOutcomeName {
+    /// In force: fork choice ran at once and honours it from now on.
+    Pinned,
+    /// The pin in force already implies it (the same pin or one of its ancestors).
+    Unchanged,
+    /// Its header is not accepted here yet: it waits for it, and refuses nothing meanwhile.
+    Pending,
+}
+
+/// `GET /sidechain/pin`: the anchor pin in force and its counters. Pins live in memory: a
+/// restarted node has none until its relayer pins again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PinView {
+    /// The pin in force; `null` without one.
+    pub pinned: Option<HeaderRef>,
+    /// Pins waiting for their header.
+    pub pending: u64,
+    /// Candidate heads fork choice refused because their branch lacks the pin (each once).
+    pub refused_switches: u64,
+    /// Pending pins dropped when their header arrived: they conflicted with the pin in force.
+    pub pending_conflicts: u64,
+}
+
+/// `POST /sidechain/pin`'s answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PinAnswer {
+    /// What this pin did.
+    pub outcome: PinOutcomeName,
+    /// The pins afterwards.
+    pub pins: PinView,
 }
