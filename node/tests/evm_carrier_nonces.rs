@@ -1,9 +1,9 @@
 //! A node's carrier that a checkpoint ignores gives its nonce back: the node's next transaction
 //! takes it, so the account's confirmed nonce floor moves past it. Kept, the nonce was a gap at
 //! the bottom of the node's nonce window forever, and 1,024 transactions later the node could
-//! sign nothing (on the 4-node testnet under ERC-20 load every node hit "nonce N is beyond the
-//! window of the confirmed floor M" within seconds: carriers are ignored whenever an Ethereum
-//! transaction was sent through two nodes, or does not fit the checkpoint's gas).
+//! sign nothing ("nonce N is beyond the window of the confirmed floor M"). Carriers are ignored
+//! whenever an Ethereum transaction was sent through two nodes, does not fit the checkpoint's
+//! gas or cannot pay for it, which ERC-20 load does routinely.
 #![allow(clippy::unwrap_used)]
 
 use alloy_consensus::private::alloy_eips::eip2718::Encodable2718;

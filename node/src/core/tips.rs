@@ -481,7 +481,7 @@ mod tests {
     /// As [`spend`], but for amounts divisible by 5 an Ethereum carrier paying `amount` as its
     /// fee (the replay moves only a carrier's fee): the random DAGs hold both kinds.
     fn spend_any(key: &Keypair, nonce: u64, amount: u64, parents: [Hash; 2]) -> Arc<Unit> {
-        if amount % 5 != 0 {
+        if !amount.is_multiple_of(5) {
             return spend(key, nonce, amount, parents);
         }
         let call = crate::core::evm::EvmCall::new(amount.to_le_bytes().to_vec());

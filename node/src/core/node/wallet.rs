@@ -3,8 +3,7 @@
 
 use super::{Node, RejectReason};
 use crate::core::crypto::AccountId;
-use crate::core::dag::Outcome;
-use crate::core::dag::Unit;
+use crate::core::dag::{Outcome, Unit};
 use crate::core::events::Event;
 use crate::core::hash::Hash;
 use crate::core::transaction::{Transaction, TransactionBody, TxKind};
@@ -93,8 +92,8 @@ impl Node {
     /// the next transaction, or it stays a gap at the bottom of the nonce window: the floor
     /// cannot pass it, and 1,024 transactions later the account cannot transact at all. Any
     /// kind: a storage proof that came late, an Ethereum carrier whose transaction was sent
-    /// through two nodes or did not fit the checkpoint's gas (at 250 carriers a second a node
-    /// hit the window in seconds), a transfer the balance no longer covered. The two units
+    /// through two nodes or did not fit the checkpoint's gas, a transfer the balance no longer
+    /// covered. The two units
     /// then conflict, so at most one of them ever applies (a reorganisation that applies the
     /// ignored one ignores the new one, whose nonce is freed in turn).
     pub(super) fn reclaim_ignored_nonces(&mut self, events: &[Event]) {
