@@ -478,6 +478,25 @@ mod tests {
         Unit::new(tx).unwrap()
     }
 
+    /// As [`spend`], but for amounts divisible by 5 an Ethereum carrier paying `amount` as its
+    /// fee (the replay moves only a carrier's fee): the random DAGs hold both kinds.
+    fn spend_any(key: &Keypair, nonce: u64, amount: u64, parents: [Hash; 2]) -> Arc<Unit> {
+        if !amount.is_multiple_of(5) {
+            return spend(key, nonce, amount, parents);
+        }
+        let call = crate::core::evm::EvmCall::new(amount.to_le_bytes().to_vec());
+        let kind = TxKind::Evm(Box::new(call));
+        let body = TransactionBody {
+            from: key.account(),
+            nonce,
+            kind,
+            fee: amount,
+            parents,
+            issued_at_ms: 0,
+        };
+        Unit::new(body.sign(key).unwrap()).unwrap()
+    }
+
     #[test]
     fn conflicting_cone_is_never_selected() {
         let genesis = Hash::of(b"g");
@@ -738,7 +757,7 @@ mod tests {
             let second = all[(p2 % all.len() as u64) as usize];
             let parents = if first == second { [first, genesis] } else { [first, second] };
             let parents = if parents[0] == parents[1] { [genesis, genesis] } else { parents };
-            let unit = spend(&keys[who], nonce, amount, parents);
+            let unit = spend_any(&keys[who], nonce, amount, parents);
             if dag.insert(unit.clone()).is_ok() {
                 all.push(unit.id);
             }
@@ -829,7 +848,7 @@ mod tests {
                     if first == second { [genesis, genesis] } else { [first, second] }
                 };
                 let parents = if parents[0] == parents[1] && parents[0] != genesis { [parents[0], genesis] } else { parents };
-                let unit = spend(&keys[who], nonce, amount, parents);
+                let unit = spend_any(&keys[who], nonce, amount, parents);
                 if dag.insert(unit.clone()).is_ok() {
                     all.push(unit.id);
                 }
@@ -870,7 +889,7 @@ mod tests {
                 let second = all[(p2 % all.len() as u64) as usize];
                 let parents = if first == second { [first, genesis] } else { [first, second] };
                 let parents = if parents[0] == parents[1] { [genesis, genesis] } else { parents };
-                let unit = spend(&keys[who], nonce, amount, parents);
+                let unit = spend_any(&keys[who], nonce, amount, parents);
                 if dag.insert(unit.clone()).is_ok() { all.push(unit.id); }
             }
             let strategy = match alpha { None => TipStrategy::Uniform, Some(alpha) => TipStrategy::WeightedWalk { alpha } };

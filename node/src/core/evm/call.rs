@@ -3,8 +3,8 @@
 
 use super::address::WEI_PER_UNIT;
 use super::recovery;
+use super::sender;
 use alloy_consensus::private::alloy_eips::eip2718::Decodable2718;
-use alloy_consensus::transaction::SignerRecoverable;
 use alloy_consensus::{Transaction as _, TxEnvelope};
 use revm::primitives::{Address, B256, Bytes, TxKind, U256};
 use serde::{Deserialize, Serialize};
@@ -165,8 +165,8 @@ impl EvmCall {
             return Ok(*sender);
         }
         recovery::count_recovered();
-        let sender = envelope
-            .recover_signer()
+        let sender = sender::sender_of(envelope)
+            .ok_or(EvmTxError::UnsupportedType { tx_type: envelope.tx_type() as u8 })?
             .map_err(|error| EvmTxError::BadSignature { reason: error.to_string() })?;
         Ok(*self.sender.get_or_init(|| sender))
     }

@@ -46,6 +46,7 @@ mod execute;
 mod receipt;
 mod recovery;
 mod schedule;
+mod sender;
 mod state;
 
 pub use adapter::{ContractReads, NativeBalances, StateAdapter};

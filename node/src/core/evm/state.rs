@@ -44,7 +44,9 @@ enum Change {
     Held(Address, u64, Option<HeldTx>),
     BlockCounters(u64, u64),
     Receipt(B256, Option<Receipt>),
-    BlockTxs(u64, Option<Vec<B256>>),
+    /// A hash appended to a height's executed list (undone by removing the last one; copying
+    /// the list before each append made a checkpoint of n transactions cost O(n²)).
+    BlockTxPushed(u64),
     BlockHash(u64, Option<B256>),
 }
 
@@ -301,9 +303,8 @@ impl EvmState {
     pub fn record(&mut self, receipt: Receipt, undo: &mut EvmUndo) {
         let hash = receipt.hash;
         let height = receipt.height;
-        let previous = self.blocks.get(&height).cloned();
         self.blocks.entry(height).or_default().push(hash);
-        undo.changes.push(Change::BlockTxs(height, previous));
+        undo.changes.push(Change::BlockTxPushed(height));
         let previous = self.receipts.insert(hash, receipt);
         undo.changes.push(Change::Receipt(hash, previous));
     }
@@ -346,7 +347,14 @@ impl EvmState {
                     self.logs_emitted = logs_emitted;
                 }
                 Change::Receipt(hash, previous) => restore(&mut self.receipts, hash, previous),
-                Change::BlockTxs(height, previous) => restore(&mut self.blocks, height, previous),
+                Change::BlockTxPushed(height) => {
+                    if let Some(hashes) = self.blocks.get_mut(&height) {
+                        hashes.pop();
+                        if hashes.is_empty() {
+                            self.blocks.remove(&height);
+                        }
+                    }
+                }
                 Change::BlockHash(height, previous) => {
                     restore(&mut self.block_hashes, height, previous);
                 }

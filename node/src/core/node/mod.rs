@@ -526,7 +526,7 @@ impl Node {
         missing: Vec<Hash>,
     ) {
         let events = self.chain.drain_events();
-        self.reclaim_ignored_proof_nonces(&events);
+        self.reclaim_ignored_nonces(&events);
         self.plan_fork_forges(&events);
         for event in events {
             if let Event::CheckpointDisconnected { id, height, author } = &event

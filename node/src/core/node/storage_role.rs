@@ -4,7 +4,6 @@
 //! fetches shards back from its peers.
 
 use super::{Node, PeerId, RejectReason};
-use crate::core::dag::Outcome;
 use crate::core::events::Event;
 use crate::core::hash::Hash;
 use crate::core::message::{Message, SHARD_MESSAGE_BYTES_MAX};
@@ -156,22 +155,6 @@ impl Node {
                         reason: reason.to_string(),
                     }),
                 }
-            }
-        }
-    }
-
-    /// An own storage proof that White Flag ignored (late, or made for a generation signature a
-    /// reorganisation replaced) never uses its nonce; free it for the next transaction so it does
-    /// not stay a gap below the nonce window forever (after 1024 more transactions the account
-    /// could not transact at all). The two then conflict, so at most one of them ever applies.
-    pub(super) fn reclaim_ignored_proof_nonces(&mut self, events: &[Event]) {
-        for event in events {
-            let Event::TxConfirmed { id, outcome: Outcome::Ignored, .. } = event else { continue };
-            let Some(unit) = self.dag.get(id) else { continue };
-            let body = &unit.tx.body;
-            if body.from == self.account && matches!(body.kind, TxKind::StorageProof(_)) {
-                let nonce = body.nonce;
-                self.own_pending_nonces.remove(&nonce);
             }
         }
     }

@@ -3,7 +3,8 @@
 
 use super::{Node, RejectReason};
 use crate::core::crypto::AccountId;
-use crate::core::dag::Unit;
+use crate::core::dag::{Outcome, Unit};
+use crate::core::events::Event;
 use crate::core::hash::Hash;
 use crate::core::transaction::{Transaction, TransactionBody, TxKind};
 use std::sync::Arc;
@@ -65,7 +66,7 @@ impl Node {
         // ledger has used it; or an undecided unit in the DAG spends it that this wallet never
         // saw being signed (a client holding the node's key submitted it, or it was signed
         // before a restart): reusing that one would make the node double-spend itself. A unit
-        // a checkpoint ignored leaves its nonce free (`reclaim_ignored_proof_nonces`).
+        // a checkpoint ignored leaves its nonce free (`reclaim_ignored_nonces`).
         while self.own_pending_nonces.contains(&nonce)
             || self.chain.ledger().account(&self.account).is_some_and(|a| a.nonce_used(nonce))
             || self.dag.spends_undecided(&(self.account, nonce))
@@ -85,5 +86,23 @@ impl Node {
         self.accept_transaction(tx, None)?;
         self.own_pending_nonces.insert(nonce);
         Ok(unit)
+    }
+
+    /// A unit of this node's account that White Flag ignored never uses its nonce; free it for
+    /// the next transaction, or it stays a gap at the bottom of the nonce window: the floor
+    /// cannot pass it, and 1,024 transactions later the account cannot transact at all. Any
+    /// kind: a storage proof that came late, an Ethereum carrier whose transaction was sent
+    /// through two nodes or did not fit the checkpoint's gas, a transfer the balance no longer
+    /// covered. The two units
+    /// then conflict, so at most one of them ever applies (a reorganisation that applies the
+    /// ignored one ignores the new one, whose nonce is freed in turn).
+    pub(super) fn reclaim_ignored_nonces(&mut self, events: &[Event]) {
+        for event in events {
+            let Event::TxConfirmed { id, outcome: Outcome::Ignored, .. } = event else { continue };
+            let Some(unit) = self.dag.get(id) else { continue };
+            if unit.tx.body.from == self.account {
+                self.own_pending_nonces.remove(&unit.tx.body.nonce);
+            }
+        }
     }
 }
