@@ -152,8 +152,8 @@ fn a_late_forge_waits_for_a_heavier_branch_it_knows_of_but_not_forever() {
     // The node restarts long after the network moved on and hears of the network's chain (the
     // headers, valid and heavier) before their units arrive: it must not mine a burst in the
     // past on its stale head meanwhile. That burst carries the node's share of all the time it
-    // was away; a withholding node restarted behind on a loaded testnet outweighed k = 6
-    // checkpoints with one. Without the hold it forges as soon as the start's grace ends.
+    // was away, which against a network slowed by delays can outweigh k checkpoints. Without
+    // the hold it forges as soon as the start's grace ends.
     let (history, head_ms, bare) = history_with_units_above();
     let (mut node, prover, announce_ms) = miner();
     let start = head_ms + 60_000;

@@ -52,9 +52,8 @@ impl Node {
     /// still waits while the node knows a heavier branch it has not connected yet (its units
     /// are on their way), for at most [`HEAVIER_BRANCH_HOLD_INTERVALS`]: a burst on the stale
     /// head is mined in the past, so it carries the node's share of all the time it was away
-    /// and, against a network slowed by delays, can outweigh k checkpoints of it (a
-    /// withholding node restarted behind reverted two final checkpoints on a loaded testnet).
-    /// Returns the time a late forge may go ahead, or `None` if it may go now (or is not late).
+    /// and, against a network slowed by delays, can outweigh k checkpoints of it
+    /// (docs/protocol.md, "Waiting for a heavier branch it knows of"). Returns the time a late forge may go ahead, or `None` if it may go now (or is not late).
     pub(super) fn forge_is_premature(&self, at_ms: u64) -> Option<u64> {
         let params = self.chain.params();
         let late_ms = params.target_interval_ms.saturating_mul(LATE_FORGE_INTERVALS);
