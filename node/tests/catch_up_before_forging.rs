@@ -32,7 +32,12 @@ fn drain(node: &mut Node, prover: &ModelPlots, now: u64) -> usize {
 fn history() -> (Vec<Vec<u8>>, u64) {
     let (mut net, _) = LocalNet::new(3, &CAPACITIES, params(), 30).unwrap();
     net.run_until(8_000);
-    let source = &net.nodes[0];
+    encoded_chain(&net.nodes[0])
+}
+
+/// `source`'s active chain (heights 1 and up) as encoded checkpoint messages, and its head's
+/// timestamp.
+fn encoded_chain(source: &Node) -> (Vec<Vec<u8>>, u64) {
     let history = (1..=source.chain().height())
         .map(|height| {
             let id = source.chain().active_at(height).unwrap();
@@ -136,15 +141,8 @@ fn history_with_units_above() -> (Vec<Vec<u8>>, u64, u64) {
         net.run_until(now);
     }
     net.run_until(now + 3_000);
-    let source = &net.nodes[0];
-    let history = (1..=source.chain().height())
-        .map(|height| {
-            let id = source.chain().active_at(height).unwrap();
-            let checkpoint = source.chain().header(&id).unwrap().checkpoint.clone().unwrap();
-            Message::Checkpoint((*checkpoint).clone()).encode().unwrap()
-        })
-        .collect();
-    (history, source.chain().head().timestamp_ms, bare)
+    let (history, head_ms) = encoded_chain(&net.nodes[0]);
+    (history, head_ms, bare)
 }
 
 #[test]
