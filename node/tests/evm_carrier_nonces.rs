@@ -6,33 +6,16 @@
 //! gas or cannot pay for it, which ERC-20 load does routinely.
 #![allow(clippy::unwrap_used)]
 
-use alloy_consensus::private::alloy_eips::eip2718::Encodable2718;
-use alloy_consensus::private::alloy_primitives::Signature;
-use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
 use k256::ecdsa::SigningKey;
 use vein_node::core::dag::Outcome;
-use vein_node::core::evm::{Address, EvmCall, U256};
+use vein_node::core::evm::{Address, EvmCall};
 use vein_node::core::params::Params;
 use vein_node::core::transaction::TxKind;
 use vein_node::localnet::LocalNet;
 
-const GWEI: u128 = 1_000_000_000;
-
-fn sign(key: &SigningKey, nonce: u64, to: Address, chain_id: u64) -> Vec<u8> {
-    let tx = TxLegacy {
-        chain_id: Some(chain_id),
-        nonce,
-        gas_price: GWEI,
-        gas_limit: 21_000,
-        to: alloy_consensus::private::alloy_primitives::TxKind::Call(to),
-        value: U256::from(GWEI),
-        input: Default::default(),
-    };
-    let (signature, recovery) =
-        key.sign_prehash_recoverable(tx.signature_hash().as_slice()).unwrap();
-    let signature = Signature::from_signature_and_parity(signature, recovery.is_y_odd());
-    TxEnvelope::from(tx.into_signed(signature)).encoded_2718()
-}
+#[path = "common/legacy_tx.rs"]
+mod legacy_tx;
+use legacy_tx::sign;
 
 #[test]
 fn an_ignored_carrier_gives_its_nonce_back() {

@@ -6,32 +6,16 @@
 //! other test decodes Ethereum transactions in the process meanwhile.
 #![allow(clippy::unwrap_used)]
 
-use alloy_consensus::private::alloy_eips::eip2718::Encodable2718;
-use alloy_consensus::private::alloy_primitives::{Signature, keccak256};
-use alloy_consensus::{SignableTransaction, TxEnvelope, TxLegacy};
+use alloy_consensus::private::alloy_primitives::keccak256;
 use k256::ecdsa::SigningKey;
-use vein_node::core::evm::{Address, EvmCall, SenderRecoveries, U256, account_of};
+use vein_node::core::evm::{Address, EvmCall, SenderRecoveries, account_of};
 use vein_node::core::params::Params;
 use vein_node::core::transaction::TxKind;
 use vein_node::localnet::LocalNet;
 
-const GWEI: u128 = 1_000_000_000;
-
-fn sign(key: &SigningKey, nonce: u64, to: Address, chain_id: u64) -> Vec<u8> {
-    let tx = TxLegacy {
-        chain_id: Some(chain_id),
-        nonce,
-        gas_price: GWEI,
-        gas_limit: 21_000,
-        to: alloy_consensus::private::alloy_primitives::TxKind::Call(to),
-        value: U256::from(GWEI),
-        input: Default::default(),
-    };
-    let (signature, recovery) =
-        key.sign_prehash_recoverable(tx.signature_hash().as_slice()).unwrap();
-    let signature = Signature::from_signature_and_parity(signature, recovery.is_y_odd());
-    TxEnvelope::from(tx.into_signed(signature)).encoded_2718()
-}
+#[path = "common/legacy_tx.rs"]
+mod legacy_tx;
+use legacy_tx::sign;
 
 #[test]
 fn every_node_recovers_each_sender_once_from_admission_to_final_execution() {
